@@ -1,0 +1,91 @@
+// The test command behind scripts/test and npm test: runs the stages in order, fast ones first,
+// each through node's built-in test runner (which prints its own summary), then a table of stages.
+import { spawn } from 'node:child_process';
+import { globSync } from 'node:fs';
+import path from 'node:path';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const SUITE_SUFFIXES = ['browser', 'docker', 'cluster'] as const;
+const TEST_DIRS = ['server', 'graders', 'scripts', 'web'];
+
+interface Stage {
+  name: string;
+  what: string;
+  run: () => Promise<number>;
+}
+
+function testFiles(suffix?: (typeof SUITE_SUFFIXES)[number]): string[] {
+  const files = TEST_DIRS.flatMap((d) => globSync(`${d}/**/*.test.ts`, { cwd: ROOT, exclude: (f) => f.includes('node_modules') || f.includes('test-fixtures') }));
+  return files
+    .filter((f) => {
+      const m = /\.(\w+)\.test\.ts$/.exec(f);
+      const kind = m && (SUITE_SUFFIXES as readonly string[]).includes(m[1]!) ? m[1] : undefined;
+      return kind === suffix;
+    })
+    .sort();
+}
+
+function run(argv: string[], env: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, stdio: 'inherit', env: { ...process.env, ...env } });
+    child.on('close', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+    child.on('error', (e) => {
+      console.error(`cannot run ${argv[0]}: ${e.message}`);
+      resolve(1);
+    });
+  });
+}
+
+function nodeTest(files: string[], opts: { concurrency?: number; timeoutMs?: number } = {}): Promise<number> {
+  if (files.length === 0) {
+    console.log('no test files in this stage');
+    return Promise.resolve(0);
+  }
+  const args = [process.execPath, '--test', '--test-reporter=spec', `--test-timeout=${opts.timeoutMs ?? 120_000}`];
+  if (opts.concurrency) args.push(`--test-concurrency=${opts.concurrency}`);
+  return run([...args, ...files]);
+}
+
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+
+const STAGES: Stage[] = [
+  { name: 'check', what: 'lint and typecheck (npm run check)', run: () => run([npm, 'run', '--silent', 'check']) },
+  { name: 'unit', what: 'fast suites: config, storage, labs, graders, API routes', run: () => nodeTest(testFiles()) },
+  { name: 'browser', what: 'headless Chromium against the built web app', run: () => nodeTest(testFiles('browser'), { concurrency: 1 }) },
+  { name: 'docker', what: 'real Docker and the real kind CLI', run: () => nodeTest(testFiles('docker'), { concurrency: 1, timeoutMs: 600_000 }) },
+  { name: 'cluster', what: 'real kind clusters (skips where no node image is available)', run: () => nodeTest(testFiles('cluster'), { concurrency: 1, timeoutMs: 1_800_000 }) },
+];
+
+function parseList(flag: string): string[] | undefined {
+  const i = process.argv.indexOf(flag);
+  if (i === -1) return undefined;
+  const value = process.argv[i + 1];
+  if (!value) {
+    console.error(`${flag} needs a comma-separated list of stages: ${STAGES.map((s) => s.name).join(', ')}`);
+    process.exit(2);
+  }
+  const names = value.split(',');
+  for (const n of names) {
+    if (!STAGES.some((s) => s.name === n)) {
+      console.error(`unknown stage "${n}"; stages: ${STAGES.map((s) => s.name).join(', ')}`);
+      process.exit(2);
+    }
+  }
+  return names;
+}
+
+const only = parseList('--only');
+const skip = parseList('--skip') ?? [];
+const results: { name: string; code: number; seconds: number }[] = [];
+for (const stage of STAGES) {
+  if ((only && !only.includes(stage.name)) || skip.includes(stage.name)) continue;
+  console.log(`\n━━━ ${stage.name}: ${stage.what} ━━━`);
+  const started = performance.now();
+  const code = await stage.run();
+  results.push({ name: stage.name, code, seconds: (performance.now() - started) / 1000 });
+}
+console.log('\n━━━ kubedrill test stages ━━━');
+for (const r of results) console.log(`  ${r.code === 0 ? 'pass' : 'FAIL'}  ${r.name.padEnd(8)} ${r.seconds.toFixed(1).padStart(7)} s`);
+const failed = results.filter((r) => r.code !== 0);
+console.log(failed.length ? `\n${failed.length} stage(s) failed: ${failed.map((r) => r.name).join(', ')}` : '\nall stages passed');
+process.exit(failed.length ? 1 : 0);

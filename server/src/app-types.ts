@@ -1,0 +1,28 @@
+import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Learner, LearnerRepository } from './auth/learners.ts';
+import type { Config } from './config/config.ts';
+import type { CommandRunner } from './exec/command-runner.ts';
+import type { LabCatalog } from './labs/catalog-service.ts';
+import type { Db } from './storage/db.ts';
+
+/** The Fastify instance with our type provider, as route modules receive it. */
+export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config;
+    db: Db;
+    labs: LabCatalog;
+    learners: LearnerRepository;
+    runner: CommandRunner;
+    /** Browser origins allowed to make state-changing requests and open WebSockets. */
+    origins: ReadonlySet<string>;
+  }
+  interface FastifyRequest {
+    /** The logged-in learner, resolved from the session cookie (undefined when anonymous). */
+    learner: Learner | undefined;
+    /** The raw session token from the cookie, when there is a valid session. */
+    sessionToken: string | undefined;
+  }
+}

@@ -1,0 +1,105 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import fastifyStatic from '@fastify/static';
+import fastifySwagger from '@fastify/swagger';
+import Fastify, { type FastifyError, type FastifyServerOptions } from 'fastify';
+import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { App } from './app-types.ts';
+import { LearnerRepository } from './auth/learners.ts';
+import { authPlugin } from './auth/plugin.ts';
+import { allowedOrigins, type BootInfo } from './config/config.ts';
+import { AppError } from './errors.ts';
+import { createCommandRunner, type CommandRunner } from './exec/command-runner.ts';
+import { LabCatalog } from './labs/catalog-service.ts';
+import healthRoutes from './routes/api/health.ts';
+import labRoutes from './routes/api/labs.ts';
+import sessionRoutes from './routes/api/session.ts';
+import { openDatabase, type Db } from './storage/db.ts';
+import { VERSION } from './version.ts';
+
+/** What buildApp needs besides config; tests pass fakes, main() passes the real things. */
+export interface AppDeps {
+  db?: Db;
+  runner?: CommandRunner;
+  labs?: LabCatalog;
+  /** Fastify logger option; tests usually pass false. */
+  logger?: FastifyServerOptions['logger'];
+}
+
+/** Builds the whole app (plugins, services, routes); tests call this and use app.inject(). */
+export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App> {
+  const { config } = boot;
+  const app = Fastify({
+    logger: deps.logger ?? {
+      level: config.logLevel,
+      redact: { paths: ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]', '*.kubeconfig', '*.token', '*.password'], censor: '[redacted]' },
+    },
+    bodyLimit: 1024 * 1024,
+    trustProxy: false,
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  const db = deps.db ?? openDatabase(config.dataDir);
+  const labs = deps.labs ?? new LabCatalog(config.labsDir, path.join(config.dataDir, 'cache'));
+  if (!deps.labs) await labs.reload();
+  app.decorate('config', config);
+  app.decorate('db', db);
+  app.decorate('labs', labs);
+  app.decorate('learners', new LearnerRepository(db));
+  app.decorate('runner', deps.runner ?? createCommandRunner(boot.hostEnv));
+  app.decorate('origins', new Set(allowedOrigins(config)));
+  if (!deps.db) app.addHook('onClose', async () => db.close());
+
+  app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
+    if (err instanceof AppError) {
+      return reply.code(err.status).send({ error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });
+    }
+    if (hasZodFastifySchemaValidationErrors(err)) {
+      const first = err.validation[0];
+      const where = `${err.validationContext ?? 'request'}${first?.instancePath ? first.instancePath.replaceAll('/', '.') : ''}`;
+      return reply.code(400).send({ error: { code: 'bad_request', message: `${where}: ${first?.message ?? 'invalid'}` } });
+    }
+    const status = err.statusCode ?? 500;
+    if (status >= 500) {
+      req.log.error({ err }, 'request failed');
+      return reply.code(status).send({ error: { code: 'internal', message: 'internal error; see the server log' } });
+    }
+    return reply.code(status).send({ error: { code: err.code ?? 'bad_request', message: err.message } });
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: { title: 'kubedrill API', version: VERSION, description: 'Labs, attempts, grading and terminals of a kubedrill server.' },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(authPlugin);
+
+  await app.register(healthRoutes);
+  await app.register(sessionRoutes);
+  await app.register(labRoutes);
+
+  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  const webBuilt = existsSync(path.join(config.webDir, 'index.html'));
+  if (webBuilt) {
+    await app.register(fastifyStatic, { root: config.webDir, wildcard: false, index: false, maxAge: '1h', immutable: false });
+  }
+  app.setNotFoundHandler((req, reply) => {
+    if (req.url.startsWith('/api/') || req.method !== 'GET') {
+      return reply.code(404).send({ error: { code: 'route_not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
+    }
+    if (webBuilt) {
+      // Assets have hashed names; a missing one is a real 404, every other path is a page of the app.
+      if (req.url.startsWith('/assets/')) return reply.code(404).send('not found');
+      return reply.header('cache-control', 'no-cache').sendFile('index.html');
+    }
+    return reply
+      .code(503)
+      .type('text/html')
+      .send('<!doctype html><title>kubedrill</title><p>The web app is not built. Run <code>scripts/start</code> (it builds it) or <code>npm run build:web</code>.</p><p>The API is up: <a href="/api/health">/api/health</a>.</p>');
+  });
+
+  return app as unknown as App;
+}

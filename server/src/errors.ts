@@ -1,0 +1,25 @@
+/** An expected failure: carries an HTTP status and a stable machine-readable code. */
+export class AppError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(status: number, code: string, message: string, details?: Record<string, unknown>) {
+    super(message);
+    this.name = 'AppError';
+    this.status = status;
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/** 404 for a thing identified by kind and id, e.g. notFound('lab', 'netpol-basics'). */
+export function notFound(kind: string, id: string): AppError {
+  return new AppError(404, `${kind}_not_found`, `no ${kind} with id "${id}"`, { id });
+}
+
+/** Turns anything thrown into a message fit for one log or error line. */
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

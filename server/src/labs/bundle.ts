@@ -1,0 +1,147 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { bundleMDX } from 'mdx-bundler';
+import remarkGfm from 'remark-gfm';
+
+/** A JSX element the MDX body uses, with its string attributes and where it starts. */
+export interface UsedComponent {
+  name: string;
+  attributes: Record<string, string | true>;
+  line: number;
+  col: number;
+}
+
+/** The compiled body of a lab: code for mdx-bundler's getMDXComponent plus what it uses. */
+export interface CompiledBody {
+  code: string;
+  components: UsedComponent[];
+}
+
+/** An MDX syntax error with its position in lab.mdx. */
+export class MdxCompileError extends Error {
+  readonly line: number;
+  readonly col: number;
+  constructor(message: string, line: number, col: number) {
+    super(message);
+    this.name = 'MdxCompileError';
+    this.line = line;
+    this.col = col;
+  }
+}
+
+// Bump when the compile pipeline changes so stale cache entries are not reused.
+const PIPELINE_VERSION = 'kubedrill-mdx-2';
+
+interface MdastNode {
+  type: string;
+  name?: string | null;
+  attributes?: { type: string; name?: string; value?: unknown }[];
+  position?: { start: { line: number; column: number } };
+  children?: MdastNode[];
+}
+
+function collect(node: MdastNode, out: UsedComponent[]) {
+  if ((node.type === 'mdxJsxFlowElement' || node.type === 'mdxJsxTextElement') && node.name) {
+    const attributes: Record<string, string | true> = {};
+    for (const a of node.attributes ?? []) {
+      if (a.type !== 'mdxJsxAttribute' || !a.name) continue;
+      attributes[a.name] = typeof a.value === 'string' ? a.value : a.value === null || a.value === undefined ? true : '{expression}';
+    }
+    out.push({ name: node.name, attributes, line: node.position?.start.line ?? 1, col: node.position?.start.column ?? 1 });
+  }
+  for (const child of node.children ?? []) collect(child, out);
+}
+
+/** Compiles MDX bodies with mdx-bundler, caching results by content hash in memory and on disk. */
+export class MdxCompiler {
+  readonly #memory = new Map<string, CompiledBody>();
+  readonly #diskDir: string | undefined;
+  /** How many compiles actually ran (cache misses); for tests and benchmarks. */
+  compiles = 0;
+
+  constructor(cacheDir?: string) {
+    this.#diskDir = cacheDir;
+  }
+
+  /** Compiles a whole lab.mdx (front matter included, so positions match the file). */
+  async compile(source: string): Promise<CompiledBody> {
+    const key = createHash('sha256').update(PIPELINE_VERSION).update('\0').update(source).digest('hex');
+    const hit = this.#memory.get(key) ?? this.#readDisk(key);
+    if (hit) {
+      this.#memory.set(key, hit);
+      return hit;
+    }
+    this.compiles++;
+    const components: UsedComponent[] = [];
+    let result;
+    try {
+      result = await bundleMDX({
+        source,
+        esbuildOptions(options) {
+          options.logLevel = 'silent'; // errors are returned as problems, not printed by esbuild
+          return options;
+        },
+        mdxOptions(options) {
+          // Keep remark-frontmatter (so the YAML block is skipped) but do not export the front
+          // matter into the browser bundle: it holds the checks, which the page does not need.
+          const [frontmatter] = options.remarkPlugins ?? [];
+          options.remarkPlugins = [...(frontmatter ? [frontmatter] : []), remarkGfm, () => (tree: MdastNode) => collect(tree, components)];
+          return options;
+        },
+      });
+    } catch (e) {
+      throw toCompileError(e);
+    }
+    const body: CompiledBody = { code: result.code, components };
+    this.#memory.set(key, body);
+    this.#writeDisk(key, body);
+    return body;
+  }
+
+  #readDisk(key: string): CompiledBody | undefined {
+    if (!this.#diskDir) return undefined;
+    try {
+      return JSON.parse(readFileSync(path.join(this.#diskDir, `${key}.json`), 'utf8')) as CompiledBody;
+    } catch {
+      return undefined;
+    }
+  }
+
+  #writeDisk(key: string, body: CompiledBody) {
+    if (!this.#diskDir) return;
+    try {
+      mkdirSync(this.#diskDir, { recursive: true });
+      const file = path.join(this.#diskDir, `${key}.json`);
+      writeFileSync(`${file}.tmp`, JSON.stringify(body));
+      renameSync(`${file}.tmp`, file);
+    } catch {
+      // A read-only cache folder only costs a recompile next time.
+    }
+  }
+}
+
+interface EsbuildMessage {
+  text: string;
+  location?: { line: number; column: number } | null;
+}
+
+function toCompileError(e: unknown): MdxCompileError {
+  const errors = (e as { errors?: EsbuildMessage[] }).errors;
+  const first = errors?.[0];
+  if (!first) return new MdxCompileError((e as Error).message ?? String(e), 1, 1);
+  // @mdx-js/esbuild reports "Cannot process MDX file with esbuild:\n  85:1-85:8: <reason> (81:1-81:6)".
+  let text = first.text.replace(/^Cannot process MDX file with esbuild:\s*/, '');
+  let line = first.location?.line ?? 1;
+  let col = (first.location?.column ?? 0) + 1;
+  const lead = /^(\d+):(\d+)(?:-\d+:\d+)?:\s*/.exec(text);
+  if (lead) {
+    line = Number(lead[1]);
+    col = Number(lead[2]);
+    text = text.slice(lead[0].length);
+  }
+  text = text
+    .replace(/^Could not parse expression with acorn:?\s*/, '')
+    .replace(/\s*\((\d+):\d+(?:-\d+:\d+)?\)\s*$/, (_m, other: string) => (Number(other) !== line ? ` (opened on line ${other})` : ''));
+  return new MdxCompileError(text.trim(), line, col);
+}

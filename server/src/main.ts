@@ -1,0 +1,55 @@
+import { buildApp } from './app.ts';
+import { ConfigError, configHelp, loadConfig } from './config/config.ts';
+
+// Thin entry point: config, listen, graceful close. Everything else lives in buildApp().
+
+async function main() {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(configHelp());
+    return;
+  }
+  let boot;
+  try {
+    boot = loadConfig({ argv, env: process.env, cwd: process.cwd() });
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(`kubedrill: ${e.message}`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const app = await buildApp(boot);
+  for (const name of boot.unknownEnv) app.log.warn(`ignoring environment variable ${name}: it matches no config key (see --help)`);
+  const { labs, broken, problems } = app.labs.current;
+  app.log.info(`loaded ${labs.length} labs in ${Math.round(app.labs.loadMs)} ms${broken.length ? `; ${broken.length} broken (run npm run labs:check)` : ''}`);
+  for (const p of problems) app.log.warn(`${p.file}:${p.line}:${p.col} ${p.message}`);
+
+  let closing = false;
+  const close = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.log.info(`${signal}: shutting down`);
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    await app.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void close('SIGINT'));
+  process.on('SIGTERM', () => void close('SIGTERM'));
+
+  const { host, port } = boot.config;
+  try {
+    await app.listen({ host, port });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') console.error(`kubedrill: port ${port} on ${host} is already in use; choose another with --port or KUBEDRILL_PORT`);
+    else if (code === 'EACCES') console.error(`kubedrill: not allowed to listen on ${host}:${port}; use a port above 1023`);
+    else console.error(`kubedrill: cannot listen on ${host}:${port}: ${(e as Error).message}`);
+    process.exit(1);
+  }
+  const shown = host.includes(':') ? `[${host}]` : host;
+  console.log(`kubedrill ${boot.config.auth.mode}-user server ready: http://${shown}:${port}/`);
+}
+
+await main();

@@ -1,0 +1,87 @@
+import { z } from 'zod';
+import type { App } from '../../app-types.ts';
+import { requireLearner, SESSION_COOKIE, setSessionCookie } from '../../auth/plugin.ts';
+import { hashPassword, verifyPassword } from '../../auth/passwords.ts';
+import { AppError } from '../../errors.ts';
+
+const LearnerDto = z.object({ id: z.string(), username: z.string(), displayName: z.string(), role: z.enum(['learner', 'instructor', 'admin']) });
+const SessionDto = z.object({
+  mode: z.enum(['single', 'multi']),
+  registration: z.enum(['open', 'invite', 'closed']),
+  learner: LearnerDto.nullable(),
+});
+const Credentials = z.object({
+  username: z.string().trim().regex(/^[a-zA-Z0-9._-]{2,32}$/, 'use 2–32 letters, digits, ".", "_" or "-"'),
+  password: z.string().min(10, 'use at least 10 characters').max(200),
+});
+const Registration = Credentials.extend({
+  displayName: z.string().trim().min(1).max(60).optional(),
+  inviteCode: z.string().optional(),
+});
+const ErrorDto = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+
+/** Session endpoints: who am I, log in/out, register (multi-user mode). */
+export default async function sessionRoutes(app: App) {
+  const secure = app.config.publicUrl?.startsWith('https:') ?? false;
+  const days = app.config.auth.sessionDays;
+  const mode = app.config.auth.mode;
+
+  app.get(
+    '/api/session',
+    { schema: { tags: ['session'], summary: 'The current learner (single-user mode logs you in automatically)', response: { 200: SessionDto } } },
+    async (req, reply) => {
+      let learner = req.learner ?? null;
+      if (!learner && mode === 'single') {
+        learner = app.learners.local();
+        const { token, expiresAt } = app.learners.createSession(learner.id, days);
+        setSessionCookie(reply, token, expiresAt, secure);
+      }
+      return { mode, registration: app.config.auth.registration, learner };
+    },
+  );
+
+  app.post(
+    '/api/session/login',
+    { schema: { tags: ['session'], summary: 'Log in with username and password', body: Credentials, response: { 200: SessionDto, 401: ErrorDto } } },
+    async (req, reply) => {
+      if (mode === 'single') throw new AppError(400, 'single_user_mode', 'this server runs in single-user mode: there is nothing to log in to');
+      const found = app.learners.byUsername(req.body.username);
+      // Verify even for unknown users so timing does not reveal which usernames exist.
+      const ok = await verifyPassword(req.body.password, found?.passwordHash ?? 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA');
+      if (!found || !found.passwordHash || !ok) throw new AppError(401, 'bad_credentials', 'wrong username or password');
+      const { token, expiresAt } = app.learners.createSession(found.learner.id, days);
+      setSessionCookie(reply, token, expiresAt, secure);
+      return { mode, registration: app.config.auth.registration, learner: found.learner };
+    },
+  );
+
+  app.post(
+    '/api/session/register',
+    { schema: { tags: ['session'], summary: 'Create an account (multi-user mode)', body: Registration, response: { 200: SessionDto, 403: ErrorDto, 409: ErrorDto } } },
+    async (req, reply) => {
+      if (mode === 'single') throw new AppError(400, 'single_user_mode', 'this server runs in single-user mode: accounts are not needed');
+      const first = app.learners.count() === 0;
+      const { registration, inviteCode } = app.config.auth;
+      // The very first account may always be created: it becomes the admin.
+      if (!first && registration === 'closed') throw new AppError(403, 'registration_closed', 'registration is closed; ask an admin for an account');
+      if (!first && registration === 'invite' && req.body.inviteCode !== inviteCode) throw new AppError(403, 'bad_invite_code', 'the invite code is wrong');
+      if (app.learners.byUsername(req.body.username)) throw new AppError(409, 'username_taken', `the username ${req.body.username} is taken`);
+      const learner = app.learners.create({
+        username: req.body.username,
+        displayName: req.body.displayName ?? req.body.username,
+        role: first ? 'admin' : 'learner',
+        passwordHash: await hashPassword(req.body.password),
+      });
+      const { token, expiresAt } = app.learners.createSession(learner.id, days);
+      setSessionCookie(reply, token, expiresAt, secure);
+      return { mode, registration, learner };
+    },
+  );
+
+  app.post('/api/session/logout', { schema: { tags: ['session'], summary: 'End the session', response: { 204: z.null() } } }, async (req, reply) => {
+    requireLearner(req);
+    if (req.sessionToken) app.learners.deleteSession(req.sessionToken);
+    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    return reply.code(204).send(null);
+  });
+}

@@ -1,0 +1,72 @@
+import type { z } from 'zod';
+import type { LabDetailDto, LabSummaryDto } from '../../../server/src/routes/api/labs.ts';
+
+// The browser's API layer: typed calls to the server. Components never build URLs themselves.
+
+export type LabSummary = z.infer<typeof LabSummaryDto>;
+export type LabDetail = z.infer<typeof LabDetailDto>;
+export type Problem = { file: string; line: number; col: number; message: string; hint?: string; severity: 'error' | 'warning' };
+export type Catalog = {
+  domains: { id: LabSummary['domain']; name: string }[];
+  tracks: { id: string; title: string; summary: string; order: number }[];
+  labs: LabSummary[];
+  broken: { id: string; track: string; title?: string; problems: Problem[] }[];
+};
+export type Learner = { id: string; username: string; displayName: string; role: 'learner' | 'instructor' | 'admin' };
+export type Session = { mode: 'single' | 'multi'; registration: 'open' | 'invite' | 'closed'; learner: Learner | null };
+
+/** An error answer from the API, with its HTTP status and stable code. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+  }
+}
+
+async function request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method,
+      credentials: 'same-origin',
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? null : JSON.stringify(body),
+      signal: signal ?? null,
+    });
+  } catch (e) {
+    if ((e as Error).name === 'AbortError') throw e;
+    throw new ApiError(0, 'network', 'cannot reach the kubedrill server — is it running?');
+  }
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  let data: unknown;
+  try {
+    data = text ? JSON.parse(text) : undefined;
+  } catch {
+    throw new ApiError(res.status, 'bad_response', `unexpected answer from the server (HTTP ${res.status})`);
+  }
+  if (!res.ok) {
+    const err = (data as { error?: { code?: string; message?: string } } | undefined)?.error;
+    throw new ApiError(res.status, err?.code ?? 'http_error', err?.message ?? `HTTP ${res.status}`);
+  }
+  return data as T;
+}
+
+/** Typed endpoints of the kubedrill API. */
+export const api = {
+  session: {
+    get: (signal?: AbortSignal) => request<Session>('GET', '/api/session', undefined, signal),
+    login: (username: string, password: string) => request<Session>('POST', '/api/session/login', { username, password }),
+    register: (input: { username: string; password: string; displayName?: string; inviteCode?: string }) => request<Session>('POST', '/api/session/register', input),
+    logout: () => request<void>('POST', '/api/session/logout', {}),
+  },
+  labs: {
+    list: (signal?: AbortSignal) => request<Catalog>('GET', '/api/labs', undefined, signal),
+    get: (id: string, signal?: AbortSignal) => request<LabDetail>('GET', `/api/labs/${encodeURIComponent(id)}`, undefined, signal),
+    reload: () => request<{ loaded: number; broken: number; durationMs: number; problems: Problem[] }>('POST', '/api/labs/reload', {}),
+  },
+};

@@ -1,0 +1,19 @@
+import { createContext, useContext } from 'react';
+import type { LabDetail } from '../../api/client.ts';
+
+/** Status of a task as far as the page knows (grading fills it in). */
+export type TaskStatus = 'todo' | 'passed' | 'partial' | 'failed';
+
+export interface LabPageContext {
+  lab: LabDetail;
+  taskStatus: Record<string, { status: TaskStatus; score?: number }>;
+}
+
+export const LabContext = createContext<LabPageContext | null>(null);
+
+/** The lab the MDX components are rendered for. */
+export function useLab(): LabPageContext {
+  const ctx = useContext(LabContext);
+  if (!ctx) throw new Error('lab components must be rendered inside a lab page');
+  return ctx;
+}

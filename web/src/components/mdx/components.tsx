@@ -1,0 +1,142 @@
+import { Children, isValidElement, useId, useState, useSyncExternalStore, type ReactElement, type ReactNode } from 'react';
+import { hasTerminal, onTerminalChange, sendToTerminal } from '../../lib/terminal-bus.ts';
+import { CopyButton } from '../CopyButton.tsx';
+import { useLab } from './LabContext.ts';
+
+// The components lab instructions may use (see labs/README.md), plus overrides for code blocks.
+
+function textOf(node: ReactNode): string {
+  if (typeof node === 'string' || typeof node === 'number') return String(node);
+  if (Array.isArray(node)) return node.map(textOf).join('');
+  if (isValidElement(node)) return textOf((node as ReactElement<{ children?: ReactNode }>).props.children);
+  return '';
+}
+
+/** <Task id="…">: the section of the instructions that describes one graded task. */
+export function Task({ id, children }: { id: string; children?: ReactNode }) {
+  const { lab, taskStatus } = useLab();
+  const index = lab.tasks.findIndex((t) => t.id === id);
+  const task = lab.tasks[index];
+  const status = taskStatus[id]?.status ?? 'todo';
+  return (
+    <section className={`task task-${status}`} id={`task-${id}`} aria-labelledby={`task-${id}-title`}>
+      <header className="task-header">
+        <span className="task-number" aria-hidden>
+          {index + 1}
+        </span>
+        <h2 id={`task-${id}-title`}>{task?.title ?? id}</h2>
+        <span className="task-points">{task?.points ?? '?'} pts</span>
+      </header>
+      <div className="task-body">{children}</div>
+    </section>
+  );
+}
+
+/** <Hint title="…">: collapsed help the learner opens on demand. */
+export function Hint({ title, children }: { title?: string; children?: ReactNode }) {
+  return (
+    <details className="hint">
+      <summary>
+        <span className="hint-label">Hint</span>
+        {title ? <span className="hint-title">{title}</span> : null}
+      </summary>
+      <div className="hint-body">{children}</div>
+    </details>
+  );
+}
+
+/** <Solution>: hidden until the learner confirms they want to see it. */
+export function Solution({ title, children }: { title?: string; children?: ReactNode }) {
+  const [state, setState] = useState<'hidden' | 'confirm' | 'shown'>('hidden');
+  const id = useId();
+  return (
+    <div className={`solution solution-${state}`}>
+      {state === 'hidden' && (
+        <button type="button" className="btn btn-outline" onClick={() => setState('confirm')} aria-controls={id}>
+          Reveal solution{title ? `: ${title}` : ''}
+        </button>
+      )}
+      {state === 'confirm' && (
+        <div className="solution-confirm" role="alertdialog" aria-labelledby={`${id}-q`}>
+          <p id={`${id}-q`}>Show the reference solution? Trying first teaches more — in the exam there is none.</p>
+          <div className="row">
+            <button type="button" className="btn btn-primary" autoFocus onClick={() => setState('shown')}>
+              Yes, show it
+            </button>
+            <button type="button" className="btn btn-ghost" onClick={() => setState('hidden')}>
+              Keep trying
+            </button>
+          </div>
+        </div>
+      )}
+      {state === 'shown' && (
+        <div id={id} className="solution-body">
+          <div className="solution-label">Solution{title ? `: ${title}` : ''}</div>
+          {children}
+        </div>
+      )}
+    </div>
+  );
+}
+
+function useTerminalConnected(): boolean {
+  return useSyncExternalStore(onTerminalChange, hasTerminal);
+}
+
+/** <Run>command</Run>: a command with copy and "run in terminal" buttons. */
+export function Run({ title, children }: { title?: string; children?: ReactNode }) {
+  const command = textOf(children).trim();
+  const connected = useTerminalConnected();
+  const [note, setNote] = useState<string | null>(null);
+  return (
+    <div className="run">
+      {title ? <div className="run-title">{title}</div> : null}
+      <div className="run-row">
+        <pre className="run-command">
+          <code>
+            <span className="prompt" aria-hidden>
+              ${' '}
+            </span>
+            {command}
+          </code>
+        </pre>
+        <div className="run-actions">
+          <CopyButton text={command} />
+          <button
+            type="button"
+            className="btn btn-primary btn-small"
+            disabled={!connected}
+            title={connected ? 'Paste into the terminal and press Enter' : 'Start the lab to open a terminal'}
+            onClick={() => {
+              if (!sendToTerminal(command, true)) setNote('Start the lab to open a terminal first.');
+            }}
+          >
+            Run ▸
+          </button>
+        </div>
+      </div>
+      {note ? <div className="run-note">{note}</div> : null}
+    </div>
+  );
+}
+
+/** Fenced code blocks: language label and a copy button. */
+export function Pre({ children }: { children?: ReactNode }) {
+  const child = Children.only(children) as ReactElement<{ className?: string; children?: ReactNode }>;
+  const lang = /language-(\w+)/.exec(child.props.className ?? '')?.[1];
+  const text = textOf(child.props.children).replace(/\n$/, '');
+  return (
+    <div className="codeblock">
+      <div className="codeblock-bar">
+        <span className="codeblock-lang">{lang ?? 'text'}</span>
+        <CopyButton text={text} />
+      </div>
+      <pre>
+        <code className={child.props.className}>{text}</code>
+      </pre>
+    </div>
+  );
+}
+
+/** Components handed to getMDXComponent(). */
+export const mdxComponents = { Task, Hint, Solution, Run, pre: Pre };

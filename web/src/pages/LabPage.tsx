@@ -1,0 +1,145 @@
+import { getMDXComponent } from 'mdx-bundler/client';
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { api, type LabDetail } from '../api/client.ts';
+import { LabContext, type LabPageContext } from '../components/mdx/LabContext.ts';
+import { mdxComponents } from '../components/mdx/components.tsx';
+import { ErrorPanel, Loading } from '../components/Status.tsx';
+import { Link } from '../lib/router.tsx';
+import { useAsync } from '../lib/use-async.ts';
+
+/** One lab: instructions and task list on the left, the terminal on the right. */
+export function LabPage({ id }: { id: string }) {
+  const lab = useAsync((signal) => api.labs.get(id, signal), [id]);
+  useEffect(() => {
+    if (lab.status === 'ok') document.title = `${lab.value.title} — kubedrill`;
+    return () => {
+      document.title = 'kubedrill — CKA practice on real clusters';
+    };
+  }, [lab]);
+  if (lab.status === 'loading') return <Loading what="lab" />;
+  if (lab.status === 'error') {
+    return (
+      <div className="page">
+        <ErrorPanel error={lab.error} onRetry={lab.reload} title="This lab could not be opened" />
+        <p>
+          <Link to="/">← Back to all labs</Link>
+        </p>
+      </div>
+    );
+  }
+  return <LabView lab={lab.value} />;
+}
+
+function LabView({ lab }: { lab: LabDetail }) {
+  const Body = useMemo(() => getMDXComponent(lab.code), [lab.code]);
+  const ctx: LabPageContext = useMemo(() => ({ lab, taskStatus: {} }), [lab]);
+  const [split, setSplit] = useSplit();
+  const total = lab.tasks.reduce((s, t) => s + t.points, 0);
+
+  return (
+    <LabContext.Provider value={ctx}>
+      <div className="lab-layout" style={{ gridTemplateColumns: `minmax(320px, ${split}fr) 8px minmax(320px, ${100 - split}fr)` }}>
+        <article className="lab-instructions" aria-label="Instructions">
+          <nav className="crumbs" aria-label="Breadcrumb">
+            <Link to="/">Labs</Link> <span aria-hidden>/</span> <span>{lab.track}</span>
+          </nav>
+          <header className="lab-header">
+            <h1>{lab.title}</h1>
+            <p className="lab-summary">{lab.summary}</p>
+            <div className="lab-meta">
+              <span className={`badge badge-${lab.difficulty}`}>{lab.difficulty}</span>
+              <span>{lab.minutes} min</span>
+              <span>{total} pts</span>
+              <span>Kubernetes {lab.kubernetes}</span>
+              <span>
+                {1 + lab.cluster.workers} node{lab.cluster.workers ? 's' : ''}
+              </span>
+              {lab.cluster.networkPolicy ? <span title="The cluster enforces NetworkPolicies (self-tested before you start)">NetworkPolicy</span> : null}
+            </div>
+          </header>
+
+          <section className="task-list" aria-label="Tasks">
+            <h2 className="visually-hidden">Tasks</h2>
+            <ol>
+              {lab.tasks.map((t) => (
+                <li key={t.id} className="task-list-item">
+                  <a href={`#task-${t.id}`}>{t.title}</a>
+                  <span className="task-list-points">{t.points} pts</span>
+                  <span className="task-list-status status-todo" title="Not graded yet">
+                    ○
+                  </span>
+                </li>
+              ))}
+            </ol>
+          </section>
+
+          <div className="prose">
+            <Body components={mdxComponents} />
+          </div>
+        </article>
+        <div className="split-handle" role="separator" aria-orientation="vertical" aria-label="Resize panes" tabIndex={0} {...setSplit} />
+        <aside className="lab-side" aria-label="Terminal">
+          <TerminalPlaceholder lab={lab} />
+        </aside>
+      </div>
+    </LabContext.Provider>
+  );
+}
+
+function TerminalPlaceholder({ lab }: { lab: LabDetail }) {
+  return (
+    <div className="terminal-placeholder">
+      <div className="terminal-placeholder-bar">
+        <span className="dot" />
+        <span className="dot" />
+        <span className="dot" />
+        <span className="muted">terminal</span>
+      </div>
+      <div className="terminal-placeholder-body">
+        <p>
+          <strong>Your cluster and terminal appear here.</strong>
+        </p>
+        <p className="muted">
+          Starting a lab creates a fresh kind cluster with {1 + lab.cluster.workers} node{lab.cluster.workers ? 's' : ''} and opens a shell with
+          kubectl, the <code>k</code> alias and completion.
+        </p>
+      </div>
+    </div>
+  );
+}
+
+/** Split position in percent, persisted; returns handlers for a draggable, keyboard-operable separator. */
+function useSplit(): [number, { onPointerDown: (e: React.PointerEvent) => void; onKeyDown: (e: React.KeyboardEvent) => void }] {
+  const [split, setSplitState] = useState<number>(() => Number(localStorage.getItem('kd-split')) || 50);
+  const dragging = useRef(false);
+  const set = (v: number) => {
+    const clamped = Math.max(25, Math.min(75, v));
+    setSplitState(clamped);
+    try {
+      localStorage.setItem('kd-split', String(clamped));
+    } catch {
+      /* not persisted */
+    }
+  };
+  return [
+    split,
+    {
+      onPointerDown: (e) => {
+        dragging.current = true;
+        const move = (ev: PointerEvent) => dragging.current && set((ev.clientX / window.innerWidth) * 100);
+        const up = () => {
+          dragging.current = false;
+          window.removeEventListener('pointermove', move);
+          window.removeEventListener('pointerup', up);
+        };
+        window.addEventListener('pointermove', move);
+        window.addEventListener('pointerup', up);
+        e.preventDefault();
+      },
+      onKeyDown: (e) => {
+        if (e.key === 'ArrowLeft') set(split - 5);
+        if (e.key === 'ArrowRight') set(split + 5);
+      },
+    },
+  ];
+}
