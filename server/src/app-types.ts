@@ -5,6 +5,7 @@ import type { Config } from './config/config.ts';
 import type { CommandRunner } from './exec/command-runner.ts';
 import type { LabCatalog } from './labs/catalog-service.ts';
 import type { Db } from './storage/db.ts';
+import type { TerminalService } from './terminal/terminal-service.ts';
 
 /** The Fastify instance with our type provider, as route modules receive it. */
 export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;
@@ -18,6 +19,8 @@ declare module 'fastify' {
     runner: CommandRunner;
     /** Browser origins allowed to make state-changing requests and open WebSockets. */
     origins: ReadonlySet<string>;
+    /** Open terminals of every attempt (server/src/terminal). */
+    terminals: TerminalService;
   }
   interface FastifyRequest {
     /** The logged-in learner, resolved from the session cookie (undefined when anonymous). */

@@ -14,7 +14,11 @@ import { LabCatalog } from './labs/catalog-service.ts';
 import healthRoutes from './routes/api/health.ts';
 import labRoutes from './routes/api/labs.ts';
 import sessionRoutes from './routes/api/session.ts';
+import terminalRoutes from './routes/api/terminals.ts';
 import { openDatabase, type Db } from './storage/db.ts';
+import { StaticAttempts, type TerminalAttempts } from './terminal/attempts.ts';
+import type { ShellLauncher } from './terminal/launchers.ts';
+import { createTerminalService } from './terminal/setup.ts';
 import { VERSION } from './version.ts';
 
 /** What buildApp needs besides config; tests pass fakes, main() passes the real things. */
@@ -22,6 +26,10 @@ export interface AppDeps {
   db?: Db;
   runner?: CommandRunner;
   labs?: LabCatalog;
+  /** Attempts as the terminal sees them (the provisioner's, once wired; empty by default). */
+  attempts?: TerminalAttempts;
+  /** Where shells run; default from config (terminal.mode); null disables terminals. */
+  shellLauncher?: ShellLauncher | null;
   /** Fastify logger option; tests usually pass false. */
   logger?: FastifyServerOptions['logger'];
 }
@@ -50,6 +58,9 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
   app.decorate('runner', deps.runner ?? createCommandRunner(boot.hostEnv));
   app.decorate('origins', new Set(allowedOrigins(config)));
   if (!deps.db) app.addHook('onClose', async () => db.close());
+  const terminals = await createTerminalService(boot, { runner: app.runner, attempts: deps.attempts ?? new StaticAttempts(), launcher: deps.shellLauncher, log: app.log });
+  app.decorate('terminals', terminals);
+  app.addHook('preClose', async () => terminals.close());
 
   app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
     if (err instanceof AppError) {
@@ -79,6 +90,7 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
   await app.register(healthRoutes);
   await app.register(sessionRoutes);
   await app.register(labRoutes);
+  await app.register(terminalRoutes);
 
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 

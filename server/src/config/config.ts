@@ -44,6 +44,22 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ maxConcurrent: 4, perLearner: 1, attemptMinutes: 120, idleMinutes: 30, poolSize: 0, namePrefix: 'kubedrill' }),
+    terminal: z
+      .object({
+        mode: z
+          .enum(['auto', 'container', 'host'])
+          .default('auto')
+          .describe('where shells run: container (a workstation container per attempt), host (on this server; single-user only), auto = container'),
+        workstationImage: z.string().min(1).default('kubedrill/workstation:{minor}').describe('workstation image; {minor} becomes the cluster\'s Kubernetes minor version'),
+        network: z.string().min(1).default('kind').describe('docker network of the kind clusters; workstations join it'),
+        idleMinutes: positiveInt.default(30).describe('a terminal with no browser attached for this long is closed'),
+        maxPerAttempt: positiveInt.max(20).default(6).describe('terminals (tabs) per attempt'),
+        replayKiB: z.number().int().min(256).max(65536).default(2048).describe('recent output kept per terminal for lossless reattach'),
+        ticketSeconds: positiveInt.max(300).default(30).describe('lifetime of a terminal connection ticket'),
+        upgradesPerMinute: positiveInt.default(60).describe('terminal connections per minute per learner and per IP'),
+      })
+      .strict()
+      .default({ mode: 'auto', workstationImage: 'kubedrill/workstation:{minor}', network: 'kind', idleMinutes: 30, maxPerAttempt: 6, replayKiB: 2048, ticketSeconds: 30, upgradesPerMinute: 60 }),
   })
   .strict();
 
@@ -265,6 +281,11 @@ export function loadConfig({ argv, env, cwd }: ConfigInputs): BootInfo {
   }
   if (config.auth.mode === 'multi' && config.auth.registration === 'invite' && !config.auth.inviteCode) {
     throw new ConfigError(`invalid config auth.inviteCode = undefined: auth.registration = "invite" needs an invite code of at least 8 characters (or set auth.registration=open|closed)`);
+  }
+  if (config.terminal.mode === 'host' && config.auth.mode === 'multi') {
+    throw new ConfigError(
+      `invalid config terminal.mode = "host" with auth.mode = "multi": host mode gives shells on this server, which only one learner on their own machine may have; use terminal.mode=container`,
+    );
   }
   config.dataDir = path.resolve(cwd, config.dataDir);
   config.labsDir = path.resolve(cwd, config.labsDir);

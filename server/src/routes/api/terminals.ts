@@ -1,0 +1,170 @@
+import fastifyWebsocket from '@fastify/websocket';
+import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { App } from '../../app-types.ts';
+import { requireLearner } from '../../auth/plugin.ts';
+import { AppError } from '../../errors.ts';
+import { Close, TERMINAL_SUBPROTOCOL, TICKET_SUBPROTOCOL_PREFIX } from '../../terminal/protocol.ts';
+
+/** Largest frame a client may send; pastes are split by the browser into smaller INPUT frames. */
+export const MAX_CLIENT_FRAME = 64 * 1024;
+
+export const TerminalDto = z.object({
+  id: z.string(),
+  kind: z.enum(['shell', 'node']),
+  title: z.string(),
+  node: z.string().nullable(),
+  createdAt: z.string(),
+  clients: z.number(),
+});
+export const TerminalListDto = z.object({ mode: z.enum(['host', 'container', 'unavailable']), terminals: z.array(TerminalDto) });
+export const TicketDto = z.object({ ticket: z.string(), expiresAt: z.string(), protocols: z.array(z.string()), path: z.string() });
+
+const AttemptParams = z.object({ attemptId: z.string().min(1).max(128) });
+const TerminalParams = AttemptParams.extend({ terminalId: z.string().regex(/^[a-z0-9]{1,40}$/) });
+const CreateBody = z.object({ kind: z.enum(['shell', 'node']).default('shell'), node: z.string().regex(/^[a-zA-Z0-9.-]{1,100}$/).optional() });
+const ErrorDto = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+
+const socketPath = (attemptId: string, terminalId: string) => `/api/attempts/${encodeURIComponent(attemptId)}/terminals/${terminalId}/socket`;
+
+/** The ticket from `Sec-WebSocket-Protocol: kubedrill.terminal.v1, kd-ticket.<ticket>` (kept out of URLs and logs). */
+function ticketFrom(req: FastifyRequest): string | undefined {
+  const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
+  if (!offered.includes(TERMINAL_SUBPROTOCOL)) return undefined;
+  return offered.find((p) => p.startsWith(TICKET_SUBPROTOCOL_PREFIX))?.slice(TICKET_SUBPROTOCOL_PREFIX.length) || undefined;
+}
+
+/** Terminals of an attempt: list, open, close, tickets, and the WebSocket that carries one. */
+export default async function terminalRoutes(app: App) {
+  const terminals = app.terminals;
+
+  app.get(
+    '/api/attempts/:attemptId/terminals',
+    { schema: { tags: ['terminals'], summary: "The attempt's open terminals", params: AttemptParams, response: { 200: TerminalListDto, 404: ErrorDto } } },
+    async (req) => {
+      await terminals.attemptFor(req.params.attemptId, requireLearner(req));
+      return { mode: terminals.mode, terminals: terminals.list(req.params.attemptId) };
+    },
+  );
+
+  app.post(
+    '/api/attempts/:attemptId/terminals',
+    {
+      schema: {
+        tags: ['terminals'],
+        summary: 'Open a shell on the workstation, or a root shell on a node (kind "node")',
+        params: AttemptParams,
+        body: CreateBody,
+        response: { 201: TerminalDto, 404: ErrorDto, 409: ErrorDto, 503: ErrorDto },
+      },
+    },
+    async (req, reply) => {
+      const attempt = await terminals.attemptFor(req.params.attemptId, requireLearner(req));
+      const t = await terminals.create(attempt, { kind: req.body.kind, node: req.body.node });
+      return reply.code(201).send(t);
+    },
+  );
+
+  app.get(
+    '/api/attempts/:attemptId/nodes',
+    { schema: { tags: ['terminals'], summary: "Nodes of the attempt's cluster (for node shells)", params: AttemptParams, response: { 200: z.object({ nodes: z.array(z.string()) }) } } },
+    async (req) => {
+      const attempt = await terminals.attemptFor(req.params.attemptId, requireLearner(req));
+      return { nodes: await terminals.nodes(attempt) };
+    },
+  );
+
+  app.delete(
+    '/api/attempts/:attemptId/terminals/:terminalId',
+    { schema: { tags: ['terminals'], summary: 'Close a terminal (kills its shell)', params: TerminalParams, response: { 204: z.null(), 404: ErrorDto } } },
+    async (req, reply) => {
+      await terminals.attemptFor(req.params.attemptId, requireLearner(req));
+      await terminals.closeTerminal(req.params.attemptId, req.params.terminalId);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/api/attempts/:attemptId/terminals/:terminalId/tickets',
+    {
+      schema: {
+        tags: ['terminals'],
+        summary: 'A short-lived, single-use ticket to open the terminal WebSocket',
+        params: TerminalParams,
+        response: { 200: TicketDto, 404: ErrorDto, 429: ErrorDto },
+      },
+    },
+    async (req) => {
+      const learner = requireLearner(req);
+      const { attemptId, terminalId } = req.params;
+      await terminals.attemptFor(attemptId, learner);
+      if (!terminals.get(attemptId, terminalId)) throw new AppError(404, 'terminal_not_found', `no terminal "${terminalId}" in this attempt`);
+      if (!terminals.upgrades.take(`ticket:${learner.id}`)) throw new AppError(429, 'too_many_requests', 'too many terminal connections; wait a moment');
+      const { ticket, expiresAt } = terminals.tickets.issue({ learnerId: learner.id, attemptId, terminalId });
+      return { ticket, expiresAt: expiresAt.toISOString(), protocols: [TERMINAL_SUBPROTOCOL, `${TICKET_SUBPROTOCOL_PREFIX}${ticket}`], path: socketPath(attemptId, terminalId) };
+    },
+  );
+
+  // The WebSocket lives in its own scope so its options (no compression, small frames) stay here.
+  await app.register(async (scope) => {
+    await scope.register(fastifyWebsocket, {
+      options: {
+        maxPayload: MAX_CLIENT_FRAME,
+        perMessageDeflate: false,
+        handleProtocols: (offered) => (offered.has(TERMINAL_SUBPROTOCOL) ? TERMINAL_SUBPROTOCOL : false),
+      },
+    });
+    scope.get(
+      '/api/attempts/:attemptId/terminals/:terminalId/socket',
+      {
+        websocket: true,
+        schema: { params: TerminalParams },
+        // Everything is checked before the upgrade: a refused request gets an HTTP status and no socket.
+        preValidation: async (req) => {
+          const origin = req.headers.origin;
+          if (!origin || !app.origins.has(origin)) throw new AppError(403, 'origin_not_allowed', `terminal connections from origin ${origin ?? '(none)'} are not allowed`);
+          const learner = requireLearner(req);
+          if (!terminals.upgrades.take(`ip:${req.ip}`) || !terminals.upgrades.take(`learner:${learner.id}`)) {
+            throw new AppError(429, 'too_many_requests', 'too many terminal connections; wait a moment');
+          }
+          const { attemptId, terminalId } = req.params as z.infer<typeof TerminalParams>;
+          const ticket = ticketFrom(req);
+          if (!ticket) throw new AppError(401, 'ticket_required', 'a terminal ticket is required (POST …/tickets)');
+          const check = terminals.tickets.consume(ticket, { learnerId: learner.id, attemptId, terminalId });
+          if (!check.ok) throw new AppError(403, `ticket_${check.why}`, `the terminal ticket is ${check.why === 'mismatch' ? 'for another terminal' : check.why === 'expired' ? 'expired' : 'unknown or already used'}`);
+          if (!terminals.get(attemptId, terminalId)) throw new AppError(404, 'terminal_not_found', `no terminal "${terminalId}" in this attempt`);
+        },
+      },
+      (socket, req) => {
+        const { attemptId, terminalId } = req.params as z.infer<typeof TerminalParams>;
+        const session = terminals.get(attemptId, terminalId);
+        if (!session) {
+          socket.close(Close.terminalClosed, 'this terminal has ended');
+          return;
+        }
+        const handle = session.attach({
+          send: (frame) => {
+            if (socket.readyState === socket.OPEN) socket.send(frame, { binary: true });
+          },
+          close: (code, reason) => socket.close(code, reason),
+        });
+        socket.on('message', (data, isBinary) => {
+          if (!isBinary) {
+            handle.detach();
+            socket.close(Close.badFrame, 'text frames are not accepted');
+            return;
+          }
+          try {
+            handle.receive(Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data));
+          } catch (err) {
+            req.log.error({ err, attemptId, terminalId }, 'terminal frame failed');
+            handle.detach();
+            socket.close(1011, 'internal error');
+          }
+        });
+        socket.on('close', () => handle.detach());
+        socket.on('error', () => handle.detach());
+      },
+    );
+  });
+}

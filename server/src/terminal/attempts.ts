@@ -1,0 +1,47 @@
+// The narrow view of attempts the terminal needs. The provisioner owns attempts; the app wires
+// its repository/runner to this interface (see README "Terminal"), tests use StaticAttempts.
+
+/** An attempt as the terminal sees it. */
+export interface TerminalAttempt {
+  id: string;
+  learnerId: string;
+  /** kind cluster name; its nodes are containers labelled io.x-k8s.kind.cluster=<clusterName>. */
+  clusterName: string;
+  /** Terminals open only while the attempt is running. */
+  status: 'starting' | 'running' | 'ended';
+  /** Kubernetes version of the cluster, e.g. "1.35" or "v1.35.4"; picks the workstation image. */
+  kubernetesVersion?: string;
+}
+
+/** Where the terminal looks attempts up and learns that one has ended. */
+export interface TerminalAttempts {
+  get(id: string): TerminalAttempt | undefined | Promise<TerminalAttempt | undefined>;
+  /** Calls cb when an attempt ends (finished, expired, deleted); returns an unsubscribe function. */
+  onEnded(cb: (attemptId: string) => void): () => void;
+}
+
+/** In-memory attempts: a test double, and the default until attempts are wired in. */
+export class StaticAttempts implements TerminalAttempts {
+  readonly #attempts = new Map<string, TerminalAttempt>();
+  readonly #listeners = new Set<(id: string) => void>();
+
+  add(a: TerminalAttempt): void {
+    this.#attempts.set(a.id, a);
+  }
+
+  get(id: string): TerminalAttempt | undefined {
+    return this.#attempts.get(id);
+  }
+
+  /** Marks the attempt ended and tells the listeners. */
+  end(id: string): void {
+    const a = this.#attempts.get(id);
+    if (a) a.status = 'ended';
+    for (const l of this.#listeners) l(id);
+  }
+
+  onEnded(cb: (attemptId: string) => void): () => void {
+    this.#listeners.add(cb);
+    return () => this.#listeners.delete(cb);
+  }
+}

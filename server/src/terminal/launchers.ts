@@ -1,0 +1,270 @@
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { AppError } from '../errors.ts';
+import { CommandError, type CommandRunner } from '../exec/command-runner.ts';
+import type { TerminalAttempt } from './attempts.ts';
+import { spawnPty, type PtyProcess } from './pty.ts';
+
+/** Size and identity of the shell to start. */
+export interface ShellRequest {
+  terminalId: string;
+  cols: number;
+  rows: number;
+  /** Extra variables for the learner's shell (only the ssh token). */
+  env: Record<string, string>;
+}
+
+/** Starts shells for attempts: on the server (host mode) or in a workstation container. */
+export interface ShellLauncher {
+  readonly mode: 'host' | 'container';
+  /** Starts the attempt's shell; container mode creates the workstation on first use. */
+  spawnShell(attempt: TerminalAttempt, req: ShellRequest): Promise<PtyProcess>;
+  /** A root shell on one node of the attempt's cluster (docker exec into the kind node). */
+  spawnNodeShell(attempt: TerminalAttempt, node: string, req: ShellRequest): Promise<PtyProcess>;
+  /** The node containers of the attempt's cluster. */
+  listNodes(attempt: TerminalAttempt): Promise<string[]>;
+  /** Deletes what the attempt's shells left behind (the workstation container and everything in it). */
+  release(attemptId: string): Promise<void>;
+}
+
+/** Facts launchers share. */
+export interface LauncherOptions {
+  runner: CommandRunner;
+  /** Environment of the docker CLI itself (PATH, HOME, DOCKER_HOST…); never reaches shells. */
+  hostEnv: Record<string, string>;
+}
+
+const SAFE_ID = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
+function assertSafe(kind: string, id: string): void {
+  if (!SAFE_ID.test(id)) throw new AppError(400, `bad_${kind}`, `${kind} "${id.slice(0, 40)}" has characters that are not allowed`);
+}
+
+const DOCKER_TIMEOUT = 30_000;
+
+/** The kind node containers of a cluster, by label. */
+async function kindNodes(runner: CommandRunner, clusterName: string): Promise<string[]> {
+  const r = await runner.run({ argv: ['docker', 'ps', '--filter', `label=io.x-k8s.kind.cluster=${clusterName}`, '--format', '{{.Names}}'], timeoutMs: DOCKER_TIMEOUT });
+  return r.stdout.split('\n').map((s) => s.trim()).filter(Boolean).sort();
+}
+
+/** Resolves "node01"-style input to a node container of the cluster: the full name or the part after "<cluster>-". */
+export function resolveNode(nodes: readonly string[], clusterName: string, wanted: string): string | undefined {
+  return nodes.find((n) => n === wanted) ?? nodes.find((n) => n === `${clusterName}-${wanted}`);
+}
+
+/** `docker exec` into a kind node as root; killing it ends the whole session inside the node too. */
+async function nodeShell(o: LauncherOptions, attempt: TerminalAttempt, node: string, req: ShellRequest): Promise<PtyProcess> {
+  assertSafe('terminal', req.terminalId);
+  const nodes = await kindNodes(o.runner, attempt.clusterName);
+  const container = resolveNode(nodes, attempt.clusterName, node);
+  if (!container) throw new AppError(404, 'node_not_found', `no node "${node}" in this cluster; nodes: ${nodes.join(', ') || 'none running'}`);
+  const pidFile = `/run/kd-shell-${req.terminalId}`;
+  // $$ is the session id: docker exec -t makes the process a session leader.
+  const script = `echo $$ > ${pidFile}; cd /root 2>/dev/null; if command -v bash >/dev/null; then exec bash -l; else exec sh -l; fi`;
+  return spawnPty({
+    file: 'docker',
+    args: ['exec', '-it', '-u', '0', '-e', 'TERM=xterm-256color', '-e', 'LANG=C.UTF-8', container, 'sh', '-c', script],
+    env: o.hostEnv,
+    cwd: '/',
+    cols: req.cols,
+    rows: req.rows,
+    afterKill: async () => {
+      const end = `f=${pidFile}; [ -f $f ] || exit 0; sid=$(cat $f); rm -f $f; pkill -KILL -s "$sid" 2>/dev/null || kill -KILL -"$sid" 2>/dev/null; exit 0`;
+      await o.runner.run({ argv: ['docker', 'exec', container, 'sh', '-c', end], timeoutMs: DOCKER_TIMEOUT }).catch(() => {});
+    },
+  });
+}
+
+/** Workstation image for an attempt: `{minor}` in the template becomes the cluster's minor version. */
+export function workstationImage(template: string, kubernetesVersion: string | undefined): string {
+  const m = /^v?(\d+)\.(\d+)/.exec(kubernetesVersion ?? '');
+  return template.replaceAll('{minor}', m ? `${m[1]}.${m[2]}` : '1.35');
+}
+
+export interface ContainerLauncherOptions extends LauncherOptions {
+  /** Image template, e.g. kubedrill/workstation:{minor}. */
+  image: string;
+  /** Docker network the kind clusters share. */
+  network: string;
+  /** Container names are `<namePrefix>-ws-<attemptId>`; tests use kdtest-term. */
+  namePrefix: string;
+}
+
+/** Container mode: one workstation container per attempt on kind's network, with the cluster's internal kubeconfig. */
+export class ContainerLauncher implements ShellLauncher {
+  readonly mode = 'container' as const;
+  readonly #o: ContainerLauncherOptions;
+  readonly #ready = new Map<string, Promise<string>>();
+
+  constructor(o: ContainerLauncherOptions) {
+    this.#o = o;
+  }
+
+  /** The workstation container name of an attempt. */
+  containerName(attemptId: string): string {
+    return `${this.#o.namePrefix}-ws-${attemptId}`;
+  }
+
+  /** Creates (once) the attempt's workstation and installs the kubeconfig; returns its name. */
+  ensureWorkstation(attempt: TerminalAttempt): Promise<string> {
+    let p = this.#ready.get(attempt.id);
+    if (!p) {
+      p = this.#create(attempt);
+      this.#ready.set(attempt.id, p);
+      p.catch(() => this.#ready.delete(attempt.id));
+    }
+    return p;
+  }
+
+  async #create(attempt: TerminalAttempt): Promise<string> {
+    assertSafe('attempt', attempt.id);
+    const { runner } = this.#o;
+    const name = this.containerName(attempt.id);
+    const running = await runner.run({ argv: ['docker', 'inspect', '-f', '{{.State.Running}}', name], timeoutMs: DOCKER_TIMEOUT, okCodes: [0, 1] });
+    if (running.stdout.trim() !== 'true') {
+      await runner.run({ argv: ['docker', 'rm', '-f', name], timeoutMs: DOCKER_TIMEOUT, okCodes: [0, 1] });
+      const image = workstationImage(this.#o.image, attempt.kubernetesVersion);
+      try {
+        // No Docker socket, no host mounts, no capabilities: a learner's shell is an ordinary user in a box.
+        await runner.run({
+          argv: [
+            'docker', 'run', '-d', '--name', name, '--hostname', 'workstation', '--network', this.#o.network,
+            '--label', `io.kubedrill.workstation=${attempt.id}`, '--label', `io.kubedrill.owner=${this.#o.namePrefix}`,
+            '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges', '--pids-limit', '1024', '--memory', '1g',
+            image,
+          ],
+          timeoutMs: 60_000,
+        });
+      } catch (e) {
+        if (e instanceof CommandError && /No such image|not found|pull access denied/i.test(e.stderr)) {
+          throw new AppError(503, 'workstation_image_missing', `the workstation image ${image} is not built on this server; run scripts/build-images`);
+        }
+        throw e;
+      }
+    }
+    let kubeconfig = '';
+    try {
+      kubeconfig = (await runner.run({ argv: ['kind', 'get', 'kubeconfig', '--internal', '--name', attempt.clusterName], timeoutMs: DOCKER_TIMEOUT })).stdout;
+    } catch {
+      // No such cluster (yet): the shell still opens; kubectl will say it has no configuration.
+    }
+    if (kubeconfig) {
+      await runner.run({ argv: ['docker', 'exec', '-i', name, 'sh', '-c', 'umask 077; mkdir -p "$HOME/.kube"; cat > "$HOME/.kube/config"'], stdin: kubeconfig, timeoutMs: DOCKER_TIMEOUT });
+    }
+    return name;
+  }
+
+  async spawnShell(attempt: TerminalAttempt, req: ShellRequest): Promise<PtyProcess> {
+    assertSafe('terminal', req.terminalId);
+    const name = await this.ensureWorkstation(attempt);
+    const envArgs = Object.entries({ TERM: 'xterm-256color', COLORTERM: 'truecolor', ...req.env }).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
+    return spawnPty({
+      file: 'docker',
+      args: ['exec', '-it', ...envArgs, name, 'kd-shell', req.terminalId],
+      env: this.#o.hostEnv,
+      cwd: '/',
+      cols: req.cols,
+      rows: req.rows,
+      afterKill: async () => {
+        await this.#o.runner.run({ argv: ['docker', 'exec', name, 'kd-end-shell', req.terminalId], timeoutMs: DOCKER_TIMEOUT }).catch(() => {});
+      },
+    });
+  }
+
+  spawnNodeShell(attempt: TerminalAttempt, node: string, req: ShellRequest): Promise<PtyProcess> {
+    return nodeShell(this.#o, attempt, node, req);
+  }
+
+  listNodes(attempt: TerminalAttempt): Promise<string[]> {
+    return kindNodes(this.#o.runner, attempt.clusterName);
+  }
+
+  async release(attemptId: string): Promise<void> {
+    this.#ready.delete(attemptId);
+    if (!SAFE_ID.test(attemptId)) return;
+    await this.#o.runner.run({ argv: ['docker', 'rm', '-f', '-v', this.containerName(attemptId)], timeoutMs: DOCKER_TIMEOUT, okCodes: [0, 1] });
+  }
+
+  /** Removes workstations of this server whose attempt `keep` rejects (left over from a crash). */
+  async reap(keep: (attemptId: string) => Promise<boolean>): Promise<string[]> {
+    const r = await this.#o.runner.run({
+      argv: ['docker', 'ps', '-a', '--filter', `label=io.kubedrill.owner=${this.#o.namePrefix}`, '--format', '{{.Label "io.kubedrill.workstation"}}'],
+      timeoutMs: DOCKER_TIMEOUT,
+    });
+    const removed: string[] = [];
+    for (const id of r.stdout.split('\n').map((s) => s.trim()).filter(Boolean)) {
+      if (!(await keep(id))) {
+        await this.release(id);
+        removed.push(id);
+      }
+    }
+    return removed;
+  }
+}
+
+export interface HostLauncherOptions extends LauncherOptions {
+  /** Per-attempt files (rc file, kubeconfig) live under here. */
+  stateDir: string;
+  /** The workstation's ssh script, reused so `ssh <node>` works in host mode too. */
+  sshScript: string;
+}
+
+/** Host mode: bash on the server itself, for one learner on their own machine (opt-in). */
+export class HostLauncher implements ShellLauncher {
+  readonly mode = 'host' as const;
+  readonly #o: HostLauncherOptions;
+
+  constructor(o: HostLauncherOptions) {
+    this.#o = o;
+  }
+
+  async spawnShell(attempt: TerminalAttempt, req: ShellRequest): Promise<PtyProcess> {
+    assertSafe('attempt', attempt.id);
+    const dir = path.join(this.#o.stateDir, attempt.id);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const env: Record<string, string> = {
+      PATH: this.#o.hostEnv.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+      HOME: this.#o.hostEnv.HOME ?? dir,
+      LANG: 'C.UTF-8',
+      TERM: 'xterm-256color',
+      COLORTERM: 'truecolor',
+      ...req.env,
+    };
+    try {
+      const kubeconfig = (await this.#o.runner.run({ argv: ['kind', 'get', 'kubeconfig', '--name', attempt.clusterName], timeoutMs: DOCKER_TIMEOUT })).stdout;
+      const file = path.join(dir, 'kubeconfig');
+      await writeFile(file, kubeconfig, { mode: 0o600 });
+      env.KUBECONFIG = file;
+    } catch {
+      // No cluster: the shell still works.
+    }
+    const rc = path.join(dir, 'bashrc');
+    await writeFile(
+      rc,
+      [
+        '# kubedrill host-mode shell (generated)',
+        'alias k=kubectl',
+        'if command -v kubectl >/dev/null; then . <(kubectl completion bash 2>/dev/null); complete -o default -F __start_kubectl k; fi',
+        'export do="--dry-run=client -o yaml"',
+        'export now="--force --grace-period 0"',
+        `ssh() { ${JSON.stringify(this.#o.sshScript)} "$@"; }`,
+        "PS1='kubedrill:\\w\\$ '",
+        '',
+      ].join('\n'),
+    );
+    await chmod(rc, 0o600);
+    return spawnPty({ file: 'bash', args: ['--rcfile', rc, '-i'], env, cwd: env.HOME!, cols: req.cols, rows: req.rows });
+  }
+
+  spawnNodeShell(attempt: TerminalAttempt, node: string, req: ShellRequest): Promise<PtyProcess> {
+    return nodeShell(this.#o, attempt, node, req);
+  }
+
+  listNodes(attempt: TerminalAttempt): Promise<string[]> {
+    return kindNodes(this.#o.runner, attempt.clusterName);
+  }
+
+  async release(attemptId: string): Promise<void> {
+    if (SAFE_ID.test(attemptId)) await rm(path.join(this.#o.stateDir, attemptId), { recursive: true, force: true });
+  }
+}

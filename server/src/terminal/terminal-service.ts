@@ -1,0 +1,157 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import { AppError, errorMessage } from '../errors.ts';
+import type { TerminalAttempt, TerminalAttempts } from './attempts.ts';
+import type { ShellLauncher } from './launchers.ts';
+import { ScreenMirrors } from './screen-mirror.ts';
+import { TerminalSession, type SessionLimits, type TerminalKind } from './terminal-session.ts';
+import { RateLimiter, TicketStore } from './tickets.ts';
+
+/** A terminal as the API lists it. */
+export interface TerminalInfo {
+  id: string;
+  kind: TerminalKind;
+  title: string;
+  node: string | null;
+  createdAt: string;
+  clients: number;
+}
+
+export interface TerminalServiceOptions {
+  attempts: TerminalAttempts;
+  /** undefined when no shell can run here (container mode without Docker). */
+  launcher: ShellLauncher | undefined;
+  /** Why there is no launcher, for the 503 the learner sees. */
+  unavailableReason?: string;
+  log: FastifyBaseLogger;
+  limits?: Partial<SessionLimits>;
+  idleMs: number;
+  maxPerAttempt: number;
+  ticketMs: number;
+  upgradesPerMinute: number;
+}
+
+const INITIAL = { cols: 80, rows: 24 };
+
+/** Every open terminal on this server, grouped by attempt; ends them with the attempt or when idle. */
+export class TerminalService {
+  readonly tickets: TicketStore;
+  readonly upgrades: RateLimiter;
+  readonly #o: TerminalServiceOptions;
+  readonly #mirrors = new ScreenMirrors();
+  readonly #byAttempt = new Map<string, Map<string, { session: TerminalSession; node: string | null }>>();
+  readonly #unsubscribe: () => void;
+  readonly #sweep: NodeJS.Timeout;
+
+  constructor(o: TerminalServiceOptions) {
+    this.#o = o;
+    this.tickets = new TicketStore(o.ticketMs);
+    this.upgrades = new RateLimiter(o.upgradesPerMinute);
+    this.#unsubscribe = o.attempts.onEnded((id) => {
+      this.endAttempt(id).catch((e: unknown) => o.log.warn(`ending the terminals of attempt ${id} failed: ${errorMessage(e)}`));
+    });
+    this.#sweep = setInterval(() => this.sweepIdle(), Math.min(60_000, Math.max(1000, o.idleMs / 4)));
+    this.#sweep.unref();
+  }
+
+  get mode(): 'host' | 'container' | 'unavailable' {
+    return this.#o.launcher?.mode ?? 'unavailable';
+  }
+
+  /** The attempt if it exists and belongs to the learner (admins see all), else 404. */
+  async attemptFor(attemptId: string, learner: { id: string; role: string }): Promise<TerminalAttempt> {
+    const a = await this.#o.attempts.get(attemptId);
+    if (!a || (a.learnerId !== learner.id && learner.role !== 'admin')) throw new AppError(404, 'attempt_not_found', `no attempt with id "${attemptId}"`);
+    return a;
+  }
+
+  #launcher(): ShellLauncher {
+    if (!this.#o.launcher) throw new AppError(503, 'terminal_unavailable', this.#o.unavailableReason ?? 'terminals are not available on this server');
+    return this.#o.launcher;
+  }
+
+  list(attemptId: string): TerminalInfo[] {
+    return [...(this.#byAttempt.get(attemptId)?.values() ?? [])].map(({ session, node }) => ({
+      id: session.id,
+      kind: session.kind,
+      title: session.title,
+      node,
+      createdAt: new Date(session.createdAt).toISOString(),
+      clients: session.clientCount,
+    }));
+  }
+
+  get(attemptId: string, terminalId: string): TerminalSession | undefined {
+    return this.#byAttempt.get(attemptId)?.get(terminalId)?.session;
+  }
+
+  /** Opens a new shell (or node shell) for a running attempt. */
+  async create(attempt: TerminalAttempt, input: { kind: TerminalKind; node?: string | undefined }): Promise<TerminalInfo> {
+    if (attempt.status !== 'running') throw new AppError(409, 'attempt_not_running', `the attempt is ${attempt.status}; terminals open while it runs`);
+    const launcher = this.#launcher();
+    const open = this.#byAttempt.get(attempt.id) ?? new Map();
+    if (open.size >= this.#o.maxPerAttempt) throw new AppError(409, 'too_many_terminals', `at most ${this.#o.maxPerAttempt} terminals per attempt; close one first`);
+    const id = `t${randomBytes(6).toString('hex')}`;
+    const req = { terminalId: id, ...INITIAL, env: {} as Record<string, string> };
+    let session: TerminalSession;
+    if (input.kind === 'node') {
+      if (!input.node) throw new AppError(400, 'node_required', 'a node shell needs a node name');
+      const pty = await launcher.spawnNodeShell(attempt, input.node, req);
+      session = new TerminalSession({ id, attemptId: attempt.id, kind: 'node', title: `root@${input.node}`, pty, ...INITIAL, mirrors: this.#mirrors, limits: this.#o.limits });
+    } else {
+      const sshToken = randomBytes(12).toString('base64url');
+      req.env.KD_SSH_TOKEN = sshToken;
+      const pty = await launcher.spawnShell(attempt, req);
+      let n = 0;
+      const node = async (name: string) => launcher.spawnNodeShell(attempt, name, { terminalId: `${id}n${++n}`, ...session.size, env: {} });
+      session = new TerminalSession({ id, attemptId: attempt.id, kind: 'shell', title: 'shell', pty, ...INITIAL, mirrors: this.#mirrors, limits: this.#o.limits, sshToken, onSsh: node });
+    }
+    open.set(id, { session, node: input.node ?? null });
+    this.#byAttempt.set(attempt.id, open);
+    session.onEnded((reason) => {
+      open.delete(id);
+      this.#o.log.info({ attemptId: attempt.id, terminalId: id }, `terminal ended: ${reason}`);
+    });
+    this.#o.log.info({ attemptId: attempt.id, terminalId: id, kind: input.kind }, 'terminal opened');
+    return this.list(attempt.id).find((t) => t.id === id)!;
+  }
+
+  /** Node containers of the attempt's cluster (for the "node shell" menu). */
+  nodes(attempt: TerminalAttempt): Promise<string[]> {
+    return this.#launcher().listNodes(attempt);
+  }
+
+  /** Closes one terminal (kills its shell). */
+  async closeTerminal(attemptId: string, terminalId: string): Promise<void> {
+    const t = this.get(attemptId, terminalId);
+    if (!t) throw new AppError(404, 'terminal_not_found', `no terminal "${terminalId}" in this attempt`);
+    await t.close('closed by the learner');
+  }
+
+  /** Kills every terminal of the attempt and deletes its workstation. */
+  async endAttempt(attemptId: string): Promise<void> {
+    const open = this.#byAttempt.get(attemptId);
+    this.#byAttempt.delete(attemptId);
+    await Promise.all([...(open?.values() ?? [])].map(({ session }) => session.close('the attempt ended')));
+    await this.#o.launcher?.release(attemptId);
+  }
+
+  /** Kills terminals nobody has been attached to for the idle timeout. */
+  sweepIdle(): void {
+    for (const open of this.#byAttempt.values()) {
+      for (const { session } of open.values()) {
+        if (session.idleMs() > this.#o.idleMs) void session.close('idle for too long');
+      }
+    }
+  }
+
+  /** Server shutdown: kills every shell (workstations stay: their attempts may go on after a restart). */
+  async close(): Promise<void> {
+    clearInterval(this.#sweep);
+    this.#unsubscribe();
+    const all = [...this.#byAttempt.values()].flatMap((m) => [...m.values()]);
+    this.#byAttempt.clear();
+    await Promise.all(all.map(({ session }) => session.close('the server is shutting down')));
+    await this.#mirrors.dispose();
+  }
+}

@@ -1,0 +1,196 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, test } from 'node:test';
+import { Close } from './protocol.ts';
+import { sessionPids, spawnPty } from './pty.ts';
+import { ScreenMirrors } from './screen-mirror.ts';
+import { TerminalSession, type SessionLimits } from './terminal-session.ts';
+import { WireClient } from './wire-client.ts';
+
+// Host-mode ptys for real: bash on a pty, driven through the session like a browser would.
+
+const mirrors = new ScreenMirrors();
+after(() => mirrors.dispose());
+let n = 0;
+
+/** True while the process exists and is not a zombie. */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+function shell(limits: Partial<SessionLimits> = {}) {
+  const pty = spawnPty({
+    file: 'bash',
+    args: ['--norc', '--noprofile', '-i'],
+    env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/tmp', TERM: 'xterm-256color', LANG: 'C.UTF-8', PS1: 'PROMPT$ ' },
+    cwd: '/tmp',
+    cols: 80,
+    rows: 24,
+  });
+  return new TerminalSession({ id: `t${++n}`, attemptId: 'a1', kind: 'shell', title: 'shell', pty, cols: 80, rows: 24, mirrors, limits });
+}
+
+function connect(session: TerminalSession, opts: { autoAck?: boolean } = {}) {
+  let closed: { code: number; reason: string } | undefined;
+  // eslint-disable-next-line prefer-const
+  let handle: ReturnType<TerminalSession['attach']>;
+  const client = new WireClient((f) => handle.receive(Buffer.from(f)), opts);
+  handle = session.attach({ send: (f) => client.receive(f), close: (code, reason) => (closed = { code, reason }) });
+  return { client, handle, closed: () => closed };
+}
+
+async function ready(session: TerminalSession, from = 0) {
+  const c = connect(session);
+  c.client.attach(from);
+  await c.client.waitForText('PROMPT$ ');
+  return c;
+}
+
+test('a shell echoes what is typed, and resizes', async () => {
+  const s = shell();
+  try {
+    const { client } = await ready(s);
+    client.input("echo hel''lo\r");
+    await client.waitForText(/\rhello\r\n/);
+    client.resize(100, 30);
+    client.input('stty size\r');
+    await client.waitForText('30 100');
+  } finally {
+    await s.close('test over');
+  }
+});
+
+test('Ctrl-C while `yes` floods the screen brings the prompt back', async () => {
+  const s = shell();
+  try {
+    const { client } = await ready(s);
+    client.input('yes\r');
+    await client.waitFor(() => client.bytes > 2_000_000, 20_000, '2 MB of yes');
+    const before = client.bytes;
+    client.input('\x03');
+    await client.waitFor(() => Buffer.concat(client.chunks).subarray(before).includes('PROMPT$ '), 10_000, 'the prompt after Ctrl-C');
+  } finally {
+    await s.close('test over');
+  }
+});
+
+test('flow control: the pty pauses while the writer has not acknowledged, and resumes after acks', async () => {
+  const limits = { highWater: 256 * 1024, lowWater: 64 * 1024 };
+  const s = shell(limits);
+  try {
+    const { client } = await ready(s);
+    client.autoAck = false;
+    client.input('yes\r');
+    await client.waitFor(() => s.paused, 10_000, 'the pty to pause');
+    await new Promise((r) => setTimeout(r, 200));
+    const unacked = client.bytes;
+    // Only what fits under the watermark (plus one batch) was sent while nobody acknowledged.
+    assert.ok(s.outputEnd - 0 < 2 * 1024 * 1024, `output kept growing while paused: ${s.outputEnd}`);
+    client.autoAck = true;
+    client.ackAll();
+    await client.waitFor(() => client.bytes > unacked + 1_000_000, 10_000, 'output to resume after acks');
+    client.input('\x03');
+  } finally {
+    await s.close('test over');
+  }
+});
+
+test('closing a terminal kills the shell and everything it started (no orphans)', async () => {
+  const s = shell();
+  const { client } = await ready(s);
+  client.input('sleep 1000 & nohup sleep 1001 >/dev/null 2>&1 & (trap "" HUP; sleep 1002) & echo PIDS $$ $(jobs -p | tr "\\n" " ")END\r');
+  await client.waitForText(/PIDS (\d+) ([\d ]+)END/);
+  const m = /PIDS (\d+) ([\d ]+)END/.exec(client.text())!;
+  const shellPid = Number(m[1]);
+  const jobPids = m[2]!.trim().split(/\s+/).map(Number);
+  assert.equal(jobPids.length, 3);
+  assert.ok(sessionPids(shellPid).length >= 4, 'the shell and its jobs share the shell\'s session');
+  await s.close('closed by the test');
+  for (let i = 0; i < 50 && sessionPids(shellPid).length; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(sessionPids(shellPid), []);
+  for (const pid of [shellPid, ...jobPids]) assert.equal(alive(pid), false, `process ${pid} survived`);
+});
+
+test('reattach without loss: bytes before the drop + after the reconnect equal the stream exactly', async () => {
+  const s = shell({ highWater: 128 * 1024, lowWater: 32 * 1024, replayBytes: 256 * 1024 });
+  try {
+    const a = await ready(s);
+    a.client.input("printf 'ST''ART\\n'; seq 1 300000; printf 'E''ND\\n'\r");
+    await a.client.waitFor(() => a.client.bytes > 400_000, 10_000, 'part of the stream');
+    a.handle.detach(); // the socket drops mid-stream
+    const seen = a.client.text();
+    await new Promise((r) => setTimeout(r, 300)); // the shell keeps running meanwhile
+    const b = connect(s);
+    b.client.attach(a.client.offset);
+    await b.client.waitForText('END\r\n', 20_000);
+    assert.equal(b.client.snapshots, 0, 'the gap is inside the replay buffer');
+    const all = seen + b.client.text();
+    const stream = all.slice(all.indexOf('START\r\n') + 7, all.indexOf('END\r\n'));
+    let expected = '';
+    for (let i = 1; i <= 300000; i++) expected += `${i}\r\n`;
+    assert.equal(stream.length, expected.length);
+    assert.ok(stream === expected, 'the stream differs');
+  } finally {
+    await s.close('test over');
+  }
+});
+
+test('a client older than the replay buffer gets a screen snapshot', async () => {
+  const s = shell({ replayBytes: 64 * 1024, highWater: 32 * 1024, lowWater: 8 * 1024 });
+  try {
+    const a = await ready(s);
+    a.client.input("seq 1 100000; echo DO''NE\r");
+    await a.client.waitForText('DONE');
+    const b = connect(s);
+    b.client.attach(0);
+    await b.client.waitFor(() => b.client.controls.some((c) => c.type === 'replay-done'), 10_000, 'replay');
+    assert.equal(b.client.snapshots, 1);
+    assert.match(b.client.text(), /100000/);
+    assert.match(b.client.text(), /DONE/);
+  } finally {
+    await s.close('test over');
+  }
+});
+
+test('the newest client owns input; the other becomes read-only and is told so', async () => {
+  const s = shell();
+  try {
+    const a = await ready(s);
+    const b = connect(s);
+    b.client.attach(a.client.offset);
+    await b.client.waitFor(() => b.client.controls.some((c) => c.type === 'replay-done'), 10_000, 'replay');
+    assert.deepEqual(a.client.controls.at(-1), { type: 'role', writer: false, reason: 'input moved to a newer window' });
+    a.client.input("echo FROM''A\r");
+    b.client.input("echo FROM''B\r");
+    await a.client.waitForText('FROMB\r\n');
+    assert.doesNotMatch(a.client.text(), /FROMA\r\n/);
+    a.client.control({ type: 'take-input' });
+    a.client.input("echo AGA''IN\r");
+    await b.client.waitForText('AGAIN\r\n');
+  } finally {
+    await s.close('test over');
+  }
+});
+
+test('malformed frames close only that client, with a reason', async () => {
+  const s = shell();
+  try {
+    const good = await ready(s);
+    for (const frame of [Buffer.from([0x7f, 1, 2]), Buffer.alloc(0), Buffer.from([0x03, 0, 0, 0, 5]), Buffer.from([0x04, 0, 0, 0]), Buffer.from([0x05, 0x7b])]) {
+      const bad = connect(s);
+      bad.client.attach(0);
+      bad.handle.receive(frame);
+      assert.equal(bad.closed()?.code, Close.badFrame, `frame ${frame.toString('hex')} was accepted`);
+      assert.ok(bad.closed()!.reason.length > 0);
+    }
+    good.client.input("echo STI''LL\r");
+    await good.client.waitForText('STILL');
+  } finally {
+    await s.close('test over');
+  }
+});
