@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
+import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyError, type FastifyServerOptions } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { App } from './app-types.ts';
@@ -14,7 +15,7 @@ import { LabCatalog } from './labs/catalog-service.ts';
 import healthRoutes from './routes/api/health.ts';
 import labRoutes from './routes/api/labs.ts';
 import sessionRoutes from './routes/api/session.ts';
-import terminalRoutes from './routes/api/terminals.ts';
+import terminalRoutes, { websocketOptions } from './routes/api/terminals.ts';
 import { openDatabase, type Db } from './storage/db.ts';
 import { StaticAttempts, type TerminalAttempts } from './terminal/attempts.ts';
 import type { ShellLauncher } from './terminal/launchers.ts';
@@ -86,6 +87,7 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
     transform: jsonSchemaTransform,
   });
   await app.register(authPlugin);
+  await app.register(fastifyWebsocket, websocketOptions);
 
   await app.register(healthRoutes);
   await app.register(sessionRoutes);

@@ -58,10 +58,10 @@ export class TerminalService {
     return this.#o.launcher?.mode ?? 'unavailable';
   }
 
-  /** The attempt if it exists and belongs to the learner (admins see all), else 404. */
-  async attemptFor(attemptId: string, learner: { id: string; role: string }): Promise<TerminalAttempt> {
+  /** The attempt if it exists and belongs to the learner, else 404 (not even admins get another learner's shell). */
+  async attemptFor(attemptId: string, learner: { id: string }): Promise<TerminalAttempt> {
     const a = await this.#o.attempts.get(attemptId);
-    if (!a || (a.learnerId !== learner.id && learner.role !== 'admin')) throw new AppError(404, 'attempt_not_found', `no attempt with id "${attemptId}"`);
+    if (!a || a.learnerId !== learner.id) throw new AppError(404, 'attempt_not_found', `no attempt with id "${attemptId}"`);
     return a;
   }
 

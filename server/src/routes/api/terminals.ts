@@ -1,4 +1,3 @@
-import fastifyWebsocket from '@fastify/websocket';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { App } from '../../app-types.ts';
@@ -8,6 +7,15 @@ import { Close, TERMINAL_SUBPROTOCOL, TICKET_SUBPROTOCOL_PREFIX } from '../../te
 
 /** Largest frame a client may send; pastes are split by the browser into smaller INPUT frames. */
 export const MAX_CLIENT_FRAME = 64 * 1024;
+
+/** Options of @fastify/websocket (registered once in app.ts): small frames, no compression, our subprotocol only. */
+export const websocketOptions = {
+  options: {
+    maxPayload: MAX_CLIENT_FRAME,
+    perMessageDeflate: false,
+    handleProtocols: (offered: Set<string>) => (offered.has(TERMINAL_SUBPROTOCOL) ? TERMINAL_SUBPROTOCOL : false),
+  },
+};
 
 export const TerminalDto = z.object({
   id: z.string(),
@@ -105,15 +113,7 @@ export default async function terminalRoutes(app: App) {
     },
   );
 
-  // The WebSocket lives in its own scope so its options (no compression, small frames) stay here.
   await app.register(async (scope) => {
-    await scope.register(fastifyWebsocket, {
-      options: {
-        maxPayload: MAX_CLIENT_FRAME,
-        perMessageDeflate: false,
-        handleProtocols: (offered) => (offered.has(TERMINAL_SUBPROTOCOL) ? TERMINAL_SUBPROTOCOL : false),
-      },
-    });
     scope.get(
       '/api/attempts/:attemptId/terminals/:terminalId/socket',
       {

@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ConfigError, loadConfig } from '../config/config.ts';
+import type { CommandRunner } from '../exec/command-runner.ts';
+import { CommandError } from '../exec/command-runner.ts';
+import { resolveNode, workstationImage } from './launchers.ts';
+import { createLauncher } from './setup.ts';
+import { RateLimiter, TicketStore } from './tickets.ts';
+
+const boot = (argv: string[]) => loadConfig({ argv, env: {}, cwd: '/tmp' });
+
+test('host mode is refused at start-up when more than one user can log in', () => {
+  assert.throws(() => boot(['--auth.mode', 'multi', '--auth.registration', 'open', '--host', '0.0.0.0', '--terminal.mode', 'host']), (e: Error) => e instanceof ConfigError && /terminal\.mode = "host" with auth\.mode = "multi"/.test(e.message));
+  assert.equal(boot(['--terminal.mode', 'host']).config.terminal.mode, 'host');
+});
+
+test('auto mode uses containers when Docker answers and never falls back to host shells', async () => {
+  const noDocker: CommandRunner = { run: async (spec) => Promise.reject(new CommandError('not-found', spec.argv, null, '', '')) };
+  const withDocker: CommandRunner = { run: async (spec) => ({ argv: spec.argv, exitCode: 0, stdout: '28.0\n', stderr: '', durationMs: 1 }) };
+  const none = await createLauncher(boot([]), noDocker);
+  assert.equal(none.launcher, undefined);
+  assert.match(none.reason!, /Docker is not available/);
+  assert.equal((await createLauncher(boot([]), withDocker)).launcher?.mode, 'container');
+});
+
+test('workstation image follows the cluster minor version; node names resolve like ssh node01', () => {
+  assert.equal(workstationImage('kubedrill/workstation:{minor}', 'v1.35.4'), 'kubedrill/workstation:1.35');
+  assert.equal(workstationImage('kubedrill/workstation:{minor}', undefined), 'kubedrill/workstation:1.35');
+  const nodes = ['lab-control-plane', 'lab-worker', 'lab-worker2'];
+  assert.equal(resolveNode(nodes, 'lab', 'worker2'), 'lab-worker2');
+  assert.equal(resolveNode(nodes, 'lab', 'lab-control-plane'), 'lab-control-plane');
+  assert.equal(resolveNode(nodes, 'lab', 'other-worker'), undefined);
+});
+
+test('tickets are single-use, expire, and are bound to learner, attempt and terminal', () => {
+  let now = 1000;
+  const store = new TicketStore(30_000, () => now);
+  const grant = { learnerId: 'l', attemptId: 'a', terminalId: 't' };
+  const { ticket } = store.issue(grant);
+  assert.deepEqual(store.consume(ticket, { ...grant, terminalId: 'u' }), { ok: false, why: 'mismatch' });
+  assert.deepEqual(store.consume(ticket, grant), { ok: false, why: 'unknown' }); // used up by the mismatch
+  const t2 = store.issue(grant).ticket;
+  assert.deepEqual(store.consume(t2, grant), { ok: true });
+  const t3 = store.issue(grant).ticket;
+  now += 30_001;
+  assert.deepEqual(store.consume(t3, grant), { ok: false, why: 'expired' });
+  const rl = new RateLimiter(2, () => now);
+  assert.deepEqual([rl.take('k'), rl.take('k'), rl.take('k'), rl.take('other')], [true, true, false, true]);
+  now += 30_000;
+  assert.equal(rl.take('k'), true);
+});
