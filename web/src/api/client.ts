@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { LabDetailDto, LabSummaryDto } from '../../../server/src/routes/api/labs.ts';
+import type { TerminalDto, TerminalListDto, TicketDto } from '../../../server/src/routes/api/terminals.ts';
 
 // The browser's API layer: typed calls to the server. Components never build URLs themselves.
 
@@ -12,6 +13,9 @@ export type Catalog = {
   labs: LabSummary[];
   broken: { id: string; track: string; title?: string; problems: Problem[] }[];
 };
+export type TerminalInfo = z.infer<typeof TerminalDto>;
+export type TerminalList = z.infer<typeof TerminalListDto>;
+export type TerminalTicket = z.infer<typeof TicketDto>;
 export type Learner = { id: string; username: string; displayName: string; role: 'learner' | 'instructor' | 'admin' };
 export type Session = { mode: 'single' | 'multi'; registration: 'open' | 'invite' | 'closed'; learner: Learner | null };
 
@@ -63,6 +67,16 @@ export const api = {
     login: (username: string, password: string) => request<Session>('POST', '/api/session/login', { username, password }),
     register: (input: { username: string; password: string; displayName?: string; inviteCode?: string }) => request<Session>('POST', '/api/session/register', input),
     logout: () => request<void>('POST', '/api/session/logout', {}),
+  },
+  terminals: {
+    list: (attemptId: string, signal?: AbortSignal) => request<TerminalList>('GET', `/api/attempts/${encodeURIComponent(attemptId)}/terminals`, undefined, signal),
+    open: (attemptId: string, input: { kind: 'shell' | 'node'; node?: string }) => request<TerminalInfo>('POST', `/api/attempts/${encodeURIComponent(attemptId)}/terminals`, input),
+    close: (attemptId: string, terminalId: string) => request<void>('DELETE', `/api/attempts/${encodeURIComponent(attemptId)}/terminals/${encodeURIComponent(terminalId)}`),
+    nodes: (attemptId: string) => request<{ nodes: string[] }>('GET', `/api/attempts/${encodeURIComponent(attemptId)}/nodes`),
+    ticket: (attemptId: string, terminalId: string) =>
+      request<TerminalTicket>('POST', `/api/attempts/${encodeURIComponent(attemptId)}/terminals/${encodeURIComponent(terminalId)}/tickets`, {}),
+    /** The ws:// or wss:// URL of a socket path the server handed out with a ticket. */
+    socketUrl: (path: string) => `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${path}`,
   },
   labs: {
     list: (signal?: AbortSignal) => request<Catalog>('GET', '/api/labs', undefined, signal),

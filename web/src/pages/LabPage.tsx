@@ -4,6 +4,7 @@ import { api, type LabDetail } from '../api/client.ts';
 import { LabContext, type LabPageContext } from '../components/mdx/LabContext.ts';
 import { mdxComponents } from '../components/mdx/components.tsx';
 import { ErrorPanel, Loading } from '../components/Status.tsx';
+import { TerminalPane } from '../components/terminal/TerminalPane.tsx';
 import { Link } from '../lib/router.tsx';
 import { useAsync } from '../lib/use-async.ts';
 
@@ -35,6 +36,8 @@ function LabView({ lab }: { lab: LabDetail }) {
   const ctx: LabPageContext = useMemo(() => ({ lab, taskStatus: {} }), [lab]);
   const [split, setSplit] = useSplit();
   const total = lab.tasks.reduce((s, t) => s + t.points, 0);
+  // Until attempts are wired into this page, a running attempt is named in the URL (?attempt=<id>).
+  const attemptId = new URLSearchParams(location.search).get('attempt');
 
   return (
     <LabContext.Provider value={ctx}>
@@ -79,7 +82,7 @@ function LabView({ lab }: { lab: LabDetail }) {
         </article>
         <div className="split-handle" role="separator" aria-orientation="vertical" aria-label="Resize panes" tabIndex={0} {...setSplit} />
         <aside className="lab-side" aria-label="Terminal">
-          <TerminalPlaceholder lab={lab} />
+          {attemptId ? <TerminalPane attemptId={attemptId} /> : <TerminalPlaceholder lab={lab} />}
         </aside>
       </div>
     </LabContext.Provider>

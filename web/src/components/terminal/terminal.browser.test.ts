@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { chromium } from 'playwright-core';
+import { buildApp } from '../../../../server/src/app.ts';
+import { loadConfig } from '../../../../server/src/config/config.ts';
+import { createCommandRunner } from '../../../../server/src/exec/command-runner.ts';
+import { openMemoryDatabase } from '../../../../server/src/storage/db.ts';
+import { StaticAttempts } from '../../../../server/src/terminal/attempts.ts';
+import { HostLauncher } from '../../../../server/src/terminal/launchers.ts';
+import { SSH_SCRIPT } from '../../../../server/src/terminal/setup.ts';
+
+// The terminal in a real browser: type, see the echo, reload, and the screen and the shell are still there.
+
+const ROOT = path.resolve(import.meta.dirname, '../../../..');
+const CHROMIUM = '/usr/bin/chromium';
+const built = existsSync(path.join(ROOT, 'web/dist/index.html'));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+test('type echo hello, see it, reload: the output is still there and typing still works', { skip: !existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM} (scripts/setup-host --tests installs it)` : !built ? 'web app not built (npm run build:web)' : false }, async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kdtest-term-browser-'));
+  const port = await freePort();
+  const boot = loadConfig({ argv: ['--data-dir', dir, '--labs-dir', path.join(ROOT, 'labs'), '--web-dir', path.join(ROOT, 'web/dist'), '--port', String(port)], env: {}, cwd: ROOT });
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir };
+  const attempts = new StaticAttempts();
+  attempts.add({ id: 'a1', learnerId: 'local', clusterName: 'kdtest-term-none', status: 'running' });
+  const app = await buildApp(boot, {
+    db: openMemoryDatabase(),
+    logger: false,
+    attempts,
+    shellLauncher: new HostLauncher({ runner: createCommandRunner(env), hostEnv: env, stateDir: path.join(dir, 'terminals'), sshScript: SSH_SCRIPT }),
+  });
+  await app.listen({ host: '127.0.0.1', port });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const problems: string[] = [];
+    page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
+    page.on('pageerror', (e) => problems.push(e.message));
+    await page.addInitScript(() => localStorage.setItem('kd-term-renderer', 'dom'));
+    const url = `http://127.0.0.1:${port}/labs/netpol-lab9server?attempt=a1`;
+    const screen = () => page.evaluate(() => document.querySelector('.term-view:not([hidden]) .xterm-rows')?.textContent ?? '');
+    await page.goto(url);
+    await page.waitForSelector('.term-view[data-state="live"]', { timeout: 60_000 }).catch(async (e: unknown) => {
+      await page.screenshot({ path: '/tmp/kd-term-fail.png' });
+      throw new Error(`${(e as Error).message}\npage problems: ${problems.join(' | ')}\nbody: ${(await page.textContent('body'))?.slice(0, 500)}`);
+    });
+    await page.waitForFunction(() => document.querySelector('.term-view:not([hidden]) .xterm-rows')?.textContent?.includes('kubedrill:'), null, { timeout: 60_000 }).catch(async (e: unknown) => {
+      await page.screenshot({ path: '/tmp/kd-term-fail.png' });
+      throw new Error(`${(e as Error).message}\nrows: ${await page.evaluate(() => document.querySelector('.term-view')?.innerHTML.slice(0, 1500))}`);
+    });
+    await page.click('.term-host');
+    await page.keyboard.type("echo hel''lo");
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => /hello/.test((document.querySelector('.term-view:not([hidden]) .xterm-rows')?.textContent ?? '').replace("hel''lo", '')), null, { timeout: 10_000 });
+    await page.screenshot({ path: path.join(dir, 'before-reload.png') });
+
+    await page.reload();
+    await page.waitForSelector('.term-view[data-state="live"]', { timeout: 60_000 });
+    await page.waitForFunction(() => document.querySelector('.term-view:not([hidden]) .xterm-rows')?.textContent?.includes("echo hel''lo"), null, { timeout: 10_000 });
+    assert.match((await screen()).replace("hel''lo", ''), /hello/, 'the output survived the reload');
+    await page.click('.term-host');
+    await page.keyboard.type("echo aga''in");
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => /again/.test((document.querySelector('.term-view:not([hidden]) .xterm-rows')?.textContent ?? '').replace("aga''in", '')), null, { timeout: 10_000 });
+    if (process.env.KD_SCREENSHOT) await page.screenshot({ path: process.env.KD_SCREENSHOT });
+  } finally {
+    await browser.close();
+    await app.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
