@@ -5,17 +5,17 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { chromium } from 'playwright-core';
-import { buildApp } from '../../../../server/src/app.ts';
-import { loadConfig } from '../../../../server/src/config/config.ts';
-import { createCommandRunner } from '../../../../server/src/exec/command-runner.ts';
-import { openMemoryDatabase } from '../../../../server/src/storage/db.ts';
-import { StaticAttempts } from '../../../../server/src/terminal/attempts.ts';
-import { HostLauncher } from '../../../../server/src/terminal/launchers.ts';
-import { SSH_SCRIPT } from '../../../../server/src/terminal/setup.ts';
+import { buildApp } from '../app.ts';
+import { loadConfig } from '../config/config.ts';
+import { createCommandRunner } from '../exec/command-runner.ts';
+import { openMemoryDatabase } from '../storage/db.ts';
+import { StaticAttempts } from './attempts.ts';
+import { HostLauncher } from './launchers.ts';
+import { SSH_SCRIPT } from './setup.ts';
 
 // The terminal in a real browser: type, see the echo, reload, and the screen and the shell are still there.
 
-const ROOT = path.resolve(import.meta.dirname, '../../../..');
+const ROOT = path.resolve(import.meta.dirname, '../../..');
 const CHROMIUM = '/usr/bin/chromium';
 const built = existsSync(path.join(ROOT, 'web/dist/index.html'));
 
