@@ -10,6 +10,7 @@ import type { MirrorRequest, MirrorReply } from './screen-mirror.ts';
 
 const { Terminal } = xtermHeadless;
 const MAX_BACKLOG = 4 * 1024 * 1024;
+const IDLE_MS = 50;
 
 interface Mirror {
   term: InstanceType<typeof Terminal>;
@@ -18,6 +19,7 @@ interface Mirror {
   queued: number;
   busy: boolean;
   parsedTo: number;
+  idle: NodeJS.Timeout | undefined;
 }
 
 const mirrors = new Map<string, Mirror>();
@@ -35,6 +37,7 @@ function pump(id: string, m: Mirror) {
     m.parsedTo = next.offset + next.data.length;
     if (mirrors.get(id) === m) pump(id, m);
   });
+  // note: pump keeps going through the queue once started; new data re-arms the idle timer
 }
 
 port.on('message', (msg: MirrorRequest) => {
@@ -43,7 +46,7 @@ port.on('message', (msg: MirrorRequest) => {
       const term = new Terminal({ cols: msg.cols, rows: msg.rows, scrollback: msg.scrollback, allowProposedApi: true });
       const serialize = new SerializeAddon();
       term.loadAddon(serialize as never);
-      mirrors.set(msg.id, { term, serialize, queue: [], queued: 0, busy: false, parsedTo: 0 });
+      mirrors.set(msg.id, { term, serialize, queue: [], queued: 0, busy: false, parsedTo: 0, idle: undefined });
       return;
     }
     case 'data': {
@@ -52,7 +55,10 @@ port.on('message', (msg: MirrorRequest) => {
       m.queue.push({ offset: msg.offset, data: msg.data });
       m.queued += msg.data.length;
       while (m.queued > MAX_BACKLOG && m.queue.length > 1) m.queued -= m.queue.shift()!.data.length;
-      pump(msg.id, m);
+      // Parse only once output pauses (or a snapshot is asked for): during a flood the screen
+      // is decided by its last few MB, so parsing everything would only burn a core.
+      clearTimeout(m.idle);
+      m.idle = setTimeout(() => pump(msg.id, m), IDLE_MS);
       return;
     }
     case 'resize': {
@@ -69,6 +75,8 @@ port.on('message', (msg: MirrorRequest) => {
       }
       // Serialize once everything queued before this request is parsed (the write callback runs
       // synchronously after that chunk, so parsedTo is exactly the state serialized).
+      clearTimeout(m.idle);
+      pump(msg.id, m);
       const drain = () => {
         if (m.busy || m.queue.length) {
           setImmediate(drain);
@@ -80,6 +88,7 @@ port.on('message', (msg: MirrorRequest) => {
       return;
     }
     case 'close': {
+      clearTimeout(mirrors.get(msg.id)?.idle);
       mirrors.get(msg.id)?.term.dispose();
       mirrors.delete(msg.id);
       return;
