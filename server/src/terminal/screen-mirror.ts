@@ -22,6 +22,8 @@ export class ScreenMirrors {
   #worker: Worker | undefined;
   #nextReq = 1;
   #waiting = new Map<number, (s: ScreenSnapshot) => void>();
+  #pending = new Map<string, { offset: number; bytes: number; parts: Buffer[] }>();
+  #timer: NodeJS.Timeout | undefined;
   readonly scrollback: number;
 
   constructor(scrollback = 1000) {
@@ -52,18 +54,43 @@ export class ScreenMirrors {
     this.#w().postMessage({ t: 'open', id, cols, rows, scrollback: this.scrollback } satisfies MirrorRequest);
   }
 
-  /** Feeds output (copied, so the caller keeps its buffer). */
+  /** Feeds output; batched for up to 50 ms so a flood costs one message per batch, not per chunk. */
   write(id: string, offset: number, data: Uint8Array): void {
-    const copy = new Uint8Array(data);
-    this.#w().postMessage({ t: 'data', id, offset, data: copy } satisfies MirrorRequest, [copy.buffer]);
+    let p = this.#pending.get(id);
+    if (!p || p.offset + p.bytes !== offset) {
+      if (p) this.#post(id);
+      p = { offset, bytes: 0, parts: [] };
+      this.#pending.set(id, p);
+    }
+    p.parts.push(Buffer.from(data));
+    p.bytes += data.length;
+    this.#timer ??= setTimeout(() => {
+      this.#timer = undefined;
+      for (const key of [...this.#pending.keys()]) this.#post(key);
+    }, 50);
+  }
+
+  #post(id: string): void {
+    const p = this.#pending.get(id);
+    this.#pending.delete(id);
+    if (!p) return;
+    const data = new Uint8Array(p.bytes);
+    let at = 0;
+    for (const part of p.parts) {
+      data.set(part, at);
+      at += part.length;
+    }
+    this.#w().postMessage({ t: 'data', id, offset: p.offset, data } satisfies MirrorRequest, [data.buffer]);
   }
 
   resize(id: string, cols: number, rows: number): void {
+    this.#post(id);
     this.#w().postMessage({ t: 'resize', id, cols, rows } satisfies MirrorRequest);
   }
 
   /** The screen (with scrollback) as escape sequences, and the stream offset it corresponds to. */
   snapshot(id: string): Promise<ScreenSnapshot> {
+    this.#post(id);
     const req = this.#nextReq++;
     return new Promise((resolve) => {
       this.#waiting.set(req, resolve);
@@ -75,6 +102,7 @@ export class ScreenMirrors {
   }
 
   close(id: string): void {
+    this.#pending.delete(id);
     this.#worker?.postMessage({ t: 'close', id } satisfies MirrorRequest);
   }
 
