@@ -64,7 +64,8 @@ export class ScreenMirrors {
     }
     p.parts.push(Buffer.from(data));
     p.bytes += data.length;
-    this.#timer ??= setTimeout(() => {
+    if (this.#timer) return;
+    this.#timer = setTimeout(() => {
       this.#timer = undefined;
       for (const key of [...this.#pending.keys()]) this.#post(key);
     }, 50);
