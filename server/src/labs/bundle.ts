@@ -10,6 +10,8 @@ export interface UsedComponent {
   attributes: Record<string, string | true>;
   line: number;
   col: number;
+  /** For <Run>: the command as written between the tags, and as the page will show it. */
+  text?: { source: string; rendered: string };
 }
 
 /** The compiled body of a lab: code for mdx-bundler's getMDXComponent plus what it uses. */
@@ -18,39 +20,70 @@ export interface CompiledBody {
   components: UsedComponent[];
 }
 
-/** An MDX syntax error with its position in lab.mdx. */
+/** An MDX syntax error with its position in lab.mdx (and, when the cause is a common one, a hint). */
 export class MdxCompileError extends Error {
   readonly line: number;
   readonly col: number;
-  constructor(message: string, line: number, col: number) {
+  readonly hint: string | undefined;
+  constructor(message: string, line: number, col: number, hint?: string) {
     super(message);
     this.name = 'MdxCompileError';
     this.line = line;
     this.col = col;
+    this.hint = hint;
   }
 }
 
 // Bump when the compile pipeline changes so stale cache entries are not reused.
-const PIPELINE_VERSION = 'kubedrill-mdx-2';
+const PIPELINE_VERSION = 'kubedrill-mdx-3';
 
 interface MdastNode {
   type: string;
   name?: string | null;
+  value?: string;
   attributes?: { type: string; name?: string; value?: unknown }[];
-  position?: { start: { line: number; column: number } };
+  position?: { start: { line: number; column: number; offset?: number }; end: { offset?: number } };
   children?: MdastNode[];
 }
 
-function collect(node: MdastNode, out: UsedComponent[]) {
+// What the page will show for a node's content: text and inline code as they are, markup dropped.
+function renderedText(node: MdastNode): string {
+  if (node.type === 'text' || node.type === 'inlineCode') return node.value ?? '';
+  if (node.type === 'break') return '\n';
+  return (node.children ?? []).map(renderedText).join('');
+}
+
+// The text written between <Run …> and </Run>, with one pair of surrounding backticks removed.
+function writtenText(node: MdastNode, source: string): string | undefined {
+  const start = node.position?.start.offset;
+  const end = node.position?.end.offset;
+  if (start === undefined || end === undefined) return undefined;
+  const raw = source.slice(start, end);
+  const open = raw.indexOf('>');
+  const close = raw.lastIndexOf('</');
+  if (open === -1 || close <= open) return undefined;
+  const inner = raw.slice(open + 1, close).trim();
+  const code = /^`([^`]*)`$/.exec(inner);
+  return code ? code[1]! : inner;
+}
+
+const squash = (s: string) => s.replace(/\s+/g, ' ').trim();
+
+function collect(node: MdastNode, out: UsedComponent[], source: string) {
   if ((node.type === 'mdxJsxFlowElement' || node.type === 'mdxJsxTextElement') && node.name) {
     const attributes: Record<string, string | true> = {};
     for (const a of node.attributes ?? []) {
       if (a.type !== 'mdxJsxAttribute' || !a.name) continue;
       attributes[a.name] = typeof a.value === 'string' ? a.value : a.value === null || a.value === undefined ? true : '{expression}';
     }
-    out.push({ name: node.name, attributes, line: node.position?.start.line ?? 1, col: node.position?.start.column ?? 1 });
+    const used: UsedComponent = { name: node.name, attributes, line: node.position?.start.line ?? 1, col: node.position?.start.column ?? 1 };
+    if (node.name === 'Run') {
+      const written = writtenText(node, source);
+      if (written !== undefined) used.text = { source: squash(written), rendered: squash(renderedText(node)) };
+    }
+    out.push(used);
   }
-  for (const child of node.children ?? []) collect(child, out);
+  for (const child of node.children ?? []) collect(child, out, source);
 }
 
 /** Compiles MDX bodies with mdx-bundler, caching results by content hash in memory and on disk. */
@@ -86,7 +119,7 @@ export class MdxCompiler {
           // Keep remark-frontmatter (so the YAML block is skipped) but do not export the front
           // matter into the browser bundle: it holds the checks, which the page does not need.
           const [frontmatter] = options.remarkPlugins ?? [];
-          options.remarkPlugins = [...(frontmatter ? [frontmatter] : []), remarkGfm, () => (tree: MdastNode) => collect(tree, components)];
+          options.remarkPlugins = [...(frontmatter ? [frontmatter] : []), remarkGfm, () => (tree: MdastNode) => collect(tree, components, source)];
           return options;
         },
       });
@@ -123,7 +156,18 @@ export class MdxCompiler {
 
 interface EsbuildMessage {
   text: string;
-  location?: { line: number; column: number } | null;
+  location?: { line: number; column: number; lineText?: string } | null;
+}
+
+// Column (1-based) of the last "{" in the line before col that is not closed before it.
+function openBraceColumn(lineText: string, col: number): number | undefined {
+  const open: number[] = [];
+  for (let i = 0; i < Math.min(col - 1, lineText.length); i++) {
+    if (lineText[i] === '{') open.push(i);
+    else if (lineText[i] === '}') open.pop();
+  }
+  const at = open.at(-1);
+  return at === undefined ? undefined : at + 1;
 }
 
 function toCompileError(e: unknown): MdxCompileError {
@@ -143,5 +187,15 @@ function toCompileError(e: unknown): MdxCompileError {
   text = text
     .replace(/^Could not parse expression with acorn:?\s*/, '')
     .replace(/\s*\((\d+):\d+(?:-\d+:\d+)?\)\s*$/, (_m, other: string) => (Number(other) !== line ? ` (opened on line ${other})` : ''));
-  return new MdxCompileError(text.trim(), line, col);
+  // The two mistakes that trip up people writing Markdown: a literal { or < outside code.
+  let hint: string | undefined;
+  if (/closing brace for `\{`|in expression/.test(text)) {
+    hint = 'in MDX, { starts a JavaScript expression: put the text in `backticks` or write \\{';
+    const lineText = first.location?.lineText;
+    const brace = lineText !== undefined && first.location?.line === line ? openBraceColumn(lineText, col) : undefined;
+    if (brace !== undefined) col = brace;
+  } else if (/before name|after `<`|in name/.test(text)) {
+    hint = 'in MDX, < starts a component tag: put the text in `backticks` or write &lt;';
+  }
+  return new MdxCompileError(text.trim(), line, col, hint);
 }
