@@ -181,3 +181,17 @@ test('did-you-mean suggests close words only', () => {
   assert.equal(didYouMean('mesage', ['message', 'weight']), 'message');
   assert.equal(didYouMean('timeout', ['id', 'title', 'summary']), undefined);
 });
+
+test('track.yaml orders its labs; an unknown id in the list is reported with a did-you-mean', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kd-labs-order-'));
+  const labsDir = path.join(dir, 'labs');
+  for (const id of ['alpha-lab', 'beta-lab', 'gamma-lab']) {
+    cpSync(path.join(FIXTURES, 'good', 'valid-lab'), path.join(labsDir, 'good', id), { recursive: true });
+    const mdx = path.join(labsDir, 'good', id, 'lab.mdx');
+    writeFileSync(mdx, readFileSync(mdx, 'utf8').replace('id: valid-lab', `id: ${id}`));
+  }
+  writeFileSync(path.join(labsDir, 'good', 'track.yaml'), 'title: Good labs\nsummary: Labs in a chosen order.\nlabs:\n  - gamma-lab\n  - alpha-labb\n  - alpha-lab\n');
+  const catalog = await loadCatalog(labsDir, new MdxCompiler());
+  assert.deepEqual(catalog.labs.map((l) => l.id), ['gamma-lab', 'alpha-lab', 'beta-lab'], 'listed labs first, in list order; the rest by id');
+  assert.deepEqual(catalog.problems.map(formatProblem), ['labs/good/track.yaml:5:5 labs lists "alpha-labb", but track good has no lab with that id\n    hint: did you mean "alpha-lab"?']);
+});

@@ -104,12 +104,29 @@ export async function loadCatalog(labsDir: string, compiler: MdxCompiler, opts: 
     else catalog.labs.push(r);
   }
   catalog.tracks.sort((a, b) => a.order - b.order || a.id.localeCompare(b.id));
+  // Labs in track order, then in the order each track.yaml lists them (unlisted ones last, by id).
+  const trackIndex = new Map(catalog.tracks.map((t, i) => [t.id, i]));
+  const position = (lab: { id: string; track: string }) => {
+    const listed = catalog.tracks[trackIndex.get(lab.track) ?? -1]?.labs.indexOf(lab.id) ?? -1;
+    return listed === -1 ? Number.MAX_SAFE_INTEGER : listed;
+  };
+  catalog.labs.sort((a, b) => (trackIndex.get(a.track) ?? 0) - (trackIndex.get(b.track) ?? 0) || position(a) - position(b) || a.id.localeCompare(b.id));
+  for (const track of catalog.tracks) {
+    const here = results.filter((r) => r.track === track.id).map((r) => r.id);
+    track.labs.forEach((id, i) => {
+      if (here.includes(id)) return;
+      const file = path.join(labsDir, track.id, 'track.yaml');
+      const yaml = new PositionedYaml(readFileSync(file, 'utf8'));
+      const guess = didYouMean(id, here);
+      catalog.problems.push({ file: rel(file), ...yaml.at(['labs', i]), severity: 'error', message: `labs lists "${id}", but track ${track.id} has no lab with that id`, hint: guess ? `did you mean "${guess}"?` : `labs in this track: ${here.join(', ') || '(none)'}` });
+    });
+  }
   return catalog;
 }
 
 function readTrack(trackDir: string, id: string, rel: (p: string) => string, problems: Problem[]): Track {
   const file = path.join(trackDir, 'track.yaml');
-  const fallback: Track = { id, title: id.replace(/-/g, ' ').replace(/^\w/, (c) => c.toUpperCase()), summary: '', order: 100 };
+  const fallback: Track = { id, title: id.replace(/-/g, ' ').replace(/^\w/, (c) => c.toUpperCase()), summary: '', order: 100, labs: [] };
   if (!existsSync(file)) return fallback;
   const yaml = new PositionedYaml(readFileSync(file, 'utf8'));
   if (yaml.doc.errors.length) {

@@ -23,6 +23,8 @@ export const LabSummaryDto = z.object({
 });
 
 export const LabDetailDto = LabSummaryDto.extend({
+  /** The title of the lab's track, for breadcrumbs. */
+  trackTitle: z.string(),
   tasks: z.array(
     z.object({
       id: z.string(),
@@ -89,6 +91,7 @@ export default async function labRoutes(app: App) {
       if (!lab) throw notFound('lab', req.params.id);
       return {
         ...summary(lab),
+        trackTitle: app.labs.current.tracks.find((t) => t.id === lab.track)?.title ?? lab.track,
         tasks: lab.meta.tasks.map((t) => ({
           id: t.id,
           title: t.title,
