@@ -1,8 +1,7 @@
+import { fork, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { bundleMDX } from 'mdx-bundler';
-import remarkGfm from 'remark-gfm';
 
 /** A JSX element the MDX body uses, with its string attributes and where it starts. */
 export interface UsedComponent {
@@ -37,59 +36,24 @@ export class MdxCompileError extends Error {
 // Bump when the compile pipeline changes so stale cache entries are not reused.
 const PIPELINE_VERSION = 'kubedrill-mdx-3';
 
-interface MdastNode {
-  type: string;
-  name?: string | null;
-  value?: string;
-  attributes?: { type: string; name?: string; value?: unknown }[];
-  position?: { start: { line: number; column: number; offset?: number }; end: { offset?: number } };
-  children?: MdastNode[];
-}
+/** What the compile helper process answers for one request. */
+export type CompileReply = { id: number; body: CompiledBody } | { id: number; error: { message: string; line: number; col: number; hint?: string } | { message: string } };
 
-// What the page will show for a node's content: text and inline code as they are, markup dropped.
-function renderedText(node: MdastNode): string {
-  if (node.type === 'text' || node.type === 'inlineCode') return node.value ?? '';
-  if (node.type === 'break') return '\n';
-  return (node.children ?? []).map(renderedText).join('');
-}
+// How long the helper process may sit idle before it exits (it is started again on the next miss).
+const HELPER_IDLE_MS = 300;
 
-// The text written between <Run …> and </Run>, with one pair of surrounding backticks removed.
-function writtenText(node: MdastNode, source: string): string | undefined {
-  const start = node.position?.start.offset;
-  const end = node.position?.end.offset;
-  if (start === undefined || end === undefined) return undefined;
-  const raw = source.slice(start, end);
-  const open = raw.indexOf('>');
-  const close = raw.lastIndexOf('</');
-  if (open === -1 || close <= open) return undefined;
-  const inner = raw.slice(open + 1, close).trim();
-  const code = /^`([^`]*)`$/.exec(inner);
-  return code ? code[1]! : inner;
-}
-
-const squash = (s: string) => s.replace(/\s+/g, ' ').trim();
-
-function collect(node: MdastNode, out: UsedComponent[], source: string) {
-  if ((node.type === 'mdxJsxFlowElement' || node.type === 'mdxJsxTextElement') && node.name) {
-    const attributes: Record<string, string | true> = {};
-    for (const a of node.attributes ?? []) {
-      if (a.type !== 'mdxJsxAttribute' || !a.name) continue;
-      attributes[a.name] = typeof a.value === 'string' ? a.value : a.value === null || a.value === undefined ? true : '{expression}';
-    }
-    const used: UsedComponent = { name: node.name, attributes, line: node.position?.start.line ?? 1, col: node.position?.start.column ?? 1 };
-    if (node.name === 'Run') {
-      const written = writtenText(node, source);
-      if (written !== undefined) used.text = { source: squash(written), rendered: squash(renderedText(node)) };
-    }
-    out.push(used);
-  }
-  for (const child of node.children ?? []) collect(child, out, source);
-}
-
-/** Compiles MDX bodies with mdx-bundler, caching results by content hash in memory and on disk. */
+/**
+ * Compiles MDX bodies with mdx-bundler, caching results by content hash in memory and on disk.
+ * Cache misses are compiled in a short-lived helper process: the MDX toolchain is large, and a
+ * server that compiled in-process would keep its memory for good (V8 and malloc do not return it).
+ */
 export class MdxCompiler {
   readonly #memory = new Map<string, CompiledBody>();
   readonly #diskDir: string | undefined;
+  readonly #pending = new Map<number, { resolve: (b: CompiledBody) => void; reject: (e: Error) => void }>();
+  #helper: ChildProcess | undefined;
+  #idle: NodeJS.Timeout | undefined;
+  #nextId = 1;
   /** How many compiles actually ran (cache misses); for tests and benchmarks. */
   compiles = 0;
 
@@ -106,30 +70,79 @@ export class MdxCompiler {
       return hit;
     }
     this.compiles++;
-    const components: UsedComponent[] = [];
-    let result;
-    try {
-      result = await bundleMDX({
-        source,
-        esbuildOptions(options) {
-          options.logLevel = 'silent'; // errors are returned as problems, not printed by esbuild
-          return options;
-        },
-        mdxOptions(options) {
-          // Keep remark-frontmatter (so the YAML block is skipped) but do not export the front
-          // matter into the browser bundle: it holds the checks, which the page does not need.
-          const [frontmatter] = options.remarkPlugins ?? [];
-          options.remarkPlugins = [...(frontmatter ? [frontmatter] : []), remarkGfm, () => (tree: MdastNode) => collect(tree, components, source)];
-          return options;
-        },
-      });
-    } catch (e) {
-      throw toCompileError(e);
-    }
-    const body: CompiledBody = { code: result.code, components };
+    const body = await this.#compileInHelper(source);
     this.#memory.set(key, body);
     this.#writeDisk(key, body);
     return body;
+  }
+
+  /** The pid of the compile helper while one runs (for tests). */
+  get helperPid(): number | undefined {
+    return this.#helper?.pid;
+  }
+
+  /** Stops the helper process now instead of after its idle delay. */
+  close(): void {
+    this.#stopHelper(new Error('the MDX compiler was closed'));
+  }
+
+  #compileInHelper(source: string): Promise<CompiledBody> {
+    clearTimeout(this.#idle);
+    const helper = this.#helper ?? this.#startHelper();
+    helper.ref();
+    (helper.channel as { ref?: () => void } | undefined)?.ref?.();
+    const id = this.#nextId++;
+    return new Promise<CompiledBody>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      helper.send({ id, source });
+    });
+  }
+
+  #startHelper(): ChildProcess {
+    // execArgv: [] so flags of this process (e.g. --test) do not leak into the helper.
+    const helper = fork(path.join(import.meta.dirname, 'mdx-compile-process.ts'), [], { execArgv: [], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.#helper = helper;
+    helper.on('message', (reply: CompileReply) => {
+      const waiter = this.#pending.get(reply.id);
+      if (!waiter) return;
+      this.#pending.delete(reply.id);
+      if ('body' in reply) waiter.resolve(reply.body);
+      else if ('line' in reply.error) waiter.reject(new MdxCompileError(reply.error.message, reply.error.line, reply.error.col, reply.error.hint));
+      else waiter.reject(new Error(reply.error.message));
+      if (this.#pending.size === 0) this.#whenIdle();
+    });
+    helper.on('exit', (code, signal) => {
+      if (this.#helper === helper) this.#helper = undefined;
+      this.#failPending(new Error(`the MDX compile helper exited (${signal ?? `code ${code}`}) before answering`));
+    });
+    helper.on('error', (e) => this.#failPending(e));
+    return helper;
+  }
+
+  // Idle: let this process exit if it wants to, and stop the helper shortly.
+  #whenIdle() {
+    const helper = this.#helper;
+    if (!helper) return;
+    helper.unref();
+    (helper.channel as { unref?: () => void } | undefined)?.unref?.();
+    this.#idle = setTimeout(() => this.#stopHelper(), HELPER_IDLE_MS);
+    this.#idle.unref();
+  }
+
+  #stopHelper(reason?: Error) {
+    clearTimeout(this.#idle);
+    const helper = this.#helper;
+    this.#helper = undefined;
+    if (reason) this.#failPending(reason);
+    if (helper && helper.exitCode === null && helper.signalCode === null) {
+      if (helper.connected) helper.disconnect();
+      helper.kill();
+    }
+  }
+
+  #failPending(e: Error) {
+    for (const { reject } of this.#pending.values()) reject(e);
+    this.#pending.clear();
   }
 
   #readDisk(key: string): CompiledBody | undefined {
@@ -154,48 +167,3 @@ export class MdxCompiler {
   }
 }
 
-interface EsbuildMessage {
-  text: string;
-  location?: { line: number; column: number; lineText?: string } | null;
-}
-
-// Column (1-based) of the last "{" in the line before col that is not closed before it.
-function openBraceColumn(lineText: string, col: number): number | undefined {
-  const open: number[] = [];
-  for (let i = 0; i < Math.min(col - 1, lineText.length); i++) {
-    if (lineText[i] === '{') open.push(i);
-    else if (lineText[i] === '}') open.pop();
-  }
-  const at = open.at(-1);
-  return at === undefined ? undefined : at + 1;
-}
-
-function toCompileError(e: unknown): MdxCompileError {
-  const errors = (e as { errors?: EsbuildMessage[] }).errors;
-  const first = errors?.[0];
-  if (!first) return new MdxCompileError((e as Error).message ?? String(e), 1, 1);
-  // @mdx-js/esbuild reports "Cannot process MDX file with esbuild:\n  85:1-85:8: <reason> (81:1-81:6)".
-  let text = first.text.replace(/^Cannot process MDX file with esbuild:\s*/, '');
-  let line = first.location?.line ?? 1;
-  let col = (first.location?.column ?? 0) + 1;
-  const lead = /^(\d+):(\d+)(?:-\d+:\d+)?:\s*/.exec(text);
-  if (lead) {
-    line = Number(lead[1]);
-    col = Number(lead[2]);
-    text = text.slice(lead[0].length);
-  }
-  text = text
-    .replace(/^Could not parse expression with acorn:?\s*/, '')
-    .replace(/\s*\((\d+):\d+(?:-\d+:\d+)?\)\s*$/, (_m, other: string) => (Number(other) !== line ? ` (opened on line ${other})` : ''));
-  // The two mistakes that trip up people writing Markdown: a literal { or < outside code.
-  let hint: string | undefined;
-  if (/closing brace for `\{`|in expression/.test(text)) {
-    hint = 'in MDX, { starts a JavaScript expression: put the text in `backticks` or write \\{';
-    const lineText = first.location?.lineText;
-    const brace = lineText !== undefined && first.location?.line === line ? openBraceColumn(lineText, col) : undefined;
-    if (brace !== undefined) col = brace;
-  } else if (/before name|after `<`|in name/.test(text)) {
-    hint = 'in MDX, < starts a component tag: put the text in `backticks` or write &lt;';
-  }
-  return new MdxCompileError(text.trim(), line, col, hint);
-}

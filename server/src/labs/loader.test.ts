@@ -195,3 +195,19 @@ test('track.yaml orders its labs; an unknown id in the list is reported with a d
   assert.deepEqual(catalog.labs.map((l) => l.id), ['gamma-lab', 'alpha-lab', 'beta-lab'], 'listed labs first, in list order; the rest by id');
   assert.deepEqual(catalog.problems.map(formatProblem), ['labs/good/track.yaml:5:5 labs lists "alpha-labb", but track good has no lab with that id\n    hint: did you mean "alpha-lab"?']);
 });
+
+test('cache misses compile in a helper process that exits once idle', async () => {
+  const compiler = new MdxCompiler();
+  const source = readFileSync(path.join(FIXTURES, 'good', 'valid-lab', 'lab.mdx'), 'utf8');
+  const [a, b] = await Promise.all([compiler.compile(source), compiler.compile(source.replace('Create a pod.', 'Create two pods.'))]);
+  assert.match(a.code, /Create a pod/);
+  assert.match(b.code, /Create two pods/);
+  const pid = compiler.helperPid;
+  assert.ok(pid, 'a helper process compiled them');
+  assert.notEqual(pid, process.pid);
+  for (let i = 0; i < 100 && compiler.helperPid !== undefined; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(compiler.helperPid, undefined, 'the helper stops when there is nothing left to compile');
+  // A later miss starts a new helper.
+  assert.match((await compiler.compile(source.replace('Create a pod.', 'Create three pods.'))).code, /Create three pods/);
+  compiler.close();
+});
