@@ -31,4 +31,10 @@ export default tseslint.config(
       '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ group: ['**/server/**', '**/graders/**'], allowTypeImports: true, message: 'the web app may only import types from the server' }] }],
     },
   },
+  {
+    // Browser tests run in Node: they start the real server and drive Chromium.
+    files: ['web/src/**/*.test.ts'],
+    languageOptions: { globals: { ...globals.node } },
+    rules: { '@typescript-eslint/no-restricted-imports': 'off' },
+  },
 );

@@ -1,8 +1,7 @@
+import { fork, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { bundleMDX } from 'mdx-bundler';
-import remarkGfm from 'remark-gfm';
 
 /** A JSX element the MDX body uses, with its string attributes and where it starts. */
 export interface UsedComponent {
@@ -10,6 +9,8 @@ export interface UsedComponent {
   attributes: Record<string, string | true>;
   line: number;
   col: number;
+  /** For <Run>: the command as written between the tags, and as the page will show it. */
+  text?: { source: string; rendered: string };
 }
 
 /** The compiled body of a lab: code for mdx-bundler's getMDXComponent plus what it uses. */
@@ -18,45 +19,41 @@ export interface CompiledBody {
   components: UsedComponent[];
 }
 
-/** An MDX syntax error with its position in lab.mdx. */
+/** An MDX syntax error with its position in lab.mdx (and, when the cause is a common one, a hint). */
 export class MdxCompileError extends Error {
   readonly line: number;
   readonly col: number;
-  constructor(message: string, line: number, col: number) {
+  readonly hint: string | undefined;
+  constructor(message: string, line: number, col: number, hint?: string) {
     super(message);
     this.name = 'MdxCompileError';
     this.line = line;
     this.col = col;
+    this.hint = hint;
   }
 }
 
 // Bump when the compile pipeline changes so stale cache entries are not reused.
-const PIPELINE_VERSION = 'kubedrill-mdx-2';
+const PIPELINE_VERSION = 'kubedrill-mdx-3';
 
-interface MdastNode {
-  type: string;
-  name?: string | null;
-  attributes?: { type: string; name?: string; value?: unknown }[];
-  position?: { start: { line: number; column: number } };
-  children?: MdastNode[];
-}
+/** What the compile helper process answers for one request. */
+export type CompileReply = { id: number; body: CompiledBody } | { id: number; error: { message: string; line: number; col: number; hint?: string } | { message: string } };
 
-function collect(node: MdastNode, out: UsedComponent[]) {
-  if ((node.type === 'mdxJsxFlowElement' || node.type === 'mdxJsxTextElement') && node.name) {
-    const attributes: Record<string, string | true> = {};
-    for (const a of node.attributes ?? []) {
-      if (a.type !== 'mdxJsxAttribute' || !a.name) continue;
-      attributes[a.name] = typeof a.value === 'string' ? a.value : a.value === null || a.value === undefined ? true : '{expression}';
-    }
-    out.push({ name: node.name, attributes, line: node.position?.start.line ?? 1, col: node.position?.start.column ?? 1 });
-  }
-  for (const child of node.children ?? []) collect(child, out);
-}
+// How long the helper process may sit idle before it exits (it is started again on the next miss).
+const HELPER_IDLE_MS = 300;
 
-/** Compiles MDX bodies with mdx-bundler, caching results by content hash in memory and on disk. */
+/**
+ * Compiles MDX bodies with mdx-bundler, caching results by content hash in memory and on disk.
+ * Cache misses are compiled in a short-lived helper process: the MDX toolchain is large, and a
+ * server that compiled in-process would keep its memory for good (V8 and malloc do not return it).
+ */
 export class MdxCompiler {
   readonly #memory = new Map<string, CompiledBody>();
   readonly #diskDir: string | undefined;
+  readonly #pending = new Map<number, { resolve: (b: CompiledBody) => void; reject: (e: Error) => void }>();
+  #helper: ChildProcess | undefined;
+  #idle: NodeJS.Timeout | undefined;
+  #nextId = 1;
   /** How many compiles actually ran (cache misses); for tests and benchmarks. */
   compiles = 0;
 
@@ -73,30 +70,79 @@ export class MdxCompiler {
       return hit;
     }
     this.compiles++;
-    const components: UsedComponent[] = [];
-    let result;
-    try {
-      result = await bundleMDX({
-        source,
-        esbuildOptions(options) {
-          options.logLevel = 'silent'; // errors are returned as problems, not printed by esbuild
-          return options;
-        },
-        mdxOptions(options) {
-          // Keep remark-frontmatter (so the YAML block is skipped) but do not export the front
-          // matter into the browser bundle: it holds the checks, which the page does not need.
-          const [frontmatter] = options.remarkPlugins ?? [];
-          options.remarkPlugins = [...(frontmatter ? [frontmatter] : []), remarkGfm, () => (tree: MdastNode) => collect(tree, components)];
-          return options;
-        },
-      });
-    } catch (e) {
-      throw toCompileError(e);
-    }
-    const body: CompiledBody = { code: result.code, components };
+    const body = await this.#compileInHelper(source);
     this.#memory.set(key, body);
     this.#writeDisk(key, body);
     return body;
+  }
+
+  /** The pid of the compile helper while one runs (for tests). */
+  get helperPid(): number | undefined {
+    return this.#helper?.pid;
+  }
+
+  /** Stops the helper process now instead of after its idle delay. */
+  close(): void {
+    this.#stopHelper(new Error('the MDX compiler was closed'));
+  }
+
+  #compileInHelper(source: string): Promise<CompiledBody> {
+    clearTimeout(this.#idle);
+    const helper = this.#helper ?? this.#startHelper();
+    helper.ref();
+    (helper.channel as { ref?: () => void } | undefined)?.ref?.();
+    const id = this.#nextId++;
+    return new Promise<CompiledBody>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      helper.send({ id, source });
+    });
+  }
+
+  #startHelper(): ChildProcess {
+    // execArgv: [] so flags of this process (e.g. --test) do not leak into the helper.
+    const helper = fork(path.join(import.meta.dirname, 'mdx-compile-process.ts'), [], { execArgv: [], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.#helper = helper;
+    helper.on('message', (reply: CompileReply) => {
+      const waiter = this.#pending.get(reply.id);
+      if (!waiter) return;
+      this.#pending.delete(reply.id);
+      if ('body' in reply) waiter.resolve(reply.body);
+      else if ('line' in reply.error) waiter.reject(new MdxCompileError(reply.error.message, reply.error.line, reply.error.col, reply.error.hint));
+      else waiter.reject(new Error(reply.error.message));
+      if (this.#pending.size === 0) this.#whenIdle();
+    });
+    helper.on('exit', (code, signal) => {
+      if (this.#helper === helper) this.#helper = undefined;
+      this.#failPending(new Error(`the MDX compile helper exited (${signal ?? `code ${code}`}) before answering`));
+    });
+    helper.on('error', (e) => this.#failPending(e));
+    return helper;
+  }
+
+  // Idle: let this process exit if it wants to, and stop the helper shortly.
+  #whenIdle() {
+    const helper = this.#helper;
+    if (!helper) return;
+    helper.unref();
+    (helper.channel as { unref?: () => void } | undefined)?.unref?.();
+    this.#idle = setTimeout(() => this.#stopHelper(), HELPER_IDLE_MS);
+    this.#idle.unref();
+  }
+
+  #stopHelper(reason?: Error) {
+    clearTimeout(this.#idle);
+    const helper = this.#helper;
+    this.#helper = undefined;
+    if (reason) this.#failPending(reason);
+    if (helper && helper.exitCode === null && helper.signalCode === null) {
+      if (helper.connected) helper.disconnect();
+      helper.kill();
+    }
+  }
+
+  #failPending(e: Error) {
+    for (const { reject } of this.#pending.values()) reject(e);
+    this.#pending.clear();
   }
 
   #readDisk(key: string): CompiledBody | undefined {
@@ -121,27 +167,3 @@ export class MdxCompiler {
   }
 }
 
-interface EsbuildMessage {
-  text: string;
-  location?: { line: number; column: number } | null;
-}
-
-function toCompileError(e: unknown): MdxCompileError {
-  const errors = (e as { errors?: EsbuildMessage[] }).errors;
-  const first = errors?.[0];
-  if (!first) return new MdxCompileError((e as Error).message ?? String(e), 1, 1);
-  // @mdx-js/esbuild reports "Cannot process MDX file with esbuild:\n  85:1-85:8: <reason> (81:1-81:6)".
-  let text = first.text.replace(/^Cannot process MDX file with esbuild:\s*/, '');
-  let line = first.location?.line ?? 1;
-  let col = (first.location?.column ?? 0) + 1;
-  const lead = /^(\d+):(\d+)(?:-\d+:\d+)?:\s*/.exec(text);
-  if (lead) {
-    line = Number(lead[1]);
-    col = Number(lead[2]);
-    text = text.slice(lead[0].length);
-  }
-  text = text
-    .replace(/^Could not parse expression with acorn:?\s*/, '')
-    .replace(/\s*\((\d+):\d+(?:-\d+:\d+)?\)\s*$/, (_m, other: string) => (Number(other) !== line ? ` (opened on line ${other})` : ''));
-  return new MdxCompileError(text.trim(), line, col);
-}

@@ -33,7 +33,7 @@ export async function checkLabs(target: string, cwd: string): Promise<{ lines: s
   const errors = problems.filter((p) => p.severity === 'error').length;
   const warnings = problems.length - errors;
   const total = catalog.labs.length + catalog.broken.length;
-  if (total > 0) {
+  if (catalog.labs.length > 0) {
     lines.push('', 'Honesty gates (0 after setup, 100% after the reference solution) run:');
     for (const lab of catalog.labs) {
       lines.push(`  ${lab.id.padEnd(34)} ${lab.gate === 'model' ? 'in CI on the model cluster and on real clusters (labs:verify)' : `on real clusters only (labs:verify): ${lab.gateReason}`}`);

@@ -88,6 +88,8 @@ export const TrackDecl = z
     title: z.string().min(3),
     summary: z.string().min(10),
     order: z.number().int().default(100),
+    /** The order labs are listed in (lab ids); labs not named here follow, by id. */
+    labs: z.array(slug).default([]),
   })
   .strict();
 export type TrackDecl = z.infer<typeof TrackDecl>;

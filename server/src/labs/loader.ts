@@ -6,7 +6,7 @@ import type { CheckDecl, PodRef } from '../../../graders/src/checks/schema.ts';
 import { MdxCompileError, type CompiledBody, type MdxCompiler } from './bundle.ts';
 import { EXAM_KUBERNETES_VERSION, imageProblem, LAB_COMPONENTS, LabFrontMatter, TrackDecl, type DomainId } from './format.ts';
 import { imagesOf, parseManifests, podLabelsOf, type ManifestObject } from './manifests.ts';
-import { didYouMean, PositionedYaml, zodProblems, type Problem } from './problems.ts';
+import { describeYamlError, didYouMean, PositionedYaml, zodProblems, type Problem } from './problems.ts';
 
 /** Setup and reference-solution files of a lab, as paths relative to the lab folder. */
 export interface LabFiles {
@@ -59,6 +59,9 @@ export interface Catalog {
 
 const MANIFEST_RE = /\.ya?ml$/;
 
+/** Services every kind cluster has before any lab runs; checks may target them without creating them. */
+const CLUSTER_SERVICES = ['default/kubernetes', 'kube-system/kube-dns'];
+
 /** Loads every lab under labsDir (labs/<track>/<lab>/lab.mdx); broken labs are reported, never thrown. */
 export async function loadCatalog(labsDir: string, compiler: MdxCompiler, opts: { relativeTo?: string } = {}): Promise<Catalog> {
   const root = opts.relativeTo ?? path.dirname(labsDir);
@@ -101,17 +104,34 @@ export async function loadCatalog(labsDir: string, compiler: MdxCompiler, opts: 
     else catalog.labs.push(r);
   }
   catalog.tracks.sort((a, b) => a.order - b.order || a.id.localeCompare(b.id));
+  // Labs in track order, then in the order each track.yaml lists them (unlisted ones last, by id).
+  const trackIndex = new Map(catalog.tracks.map((t, i) => [t.id, i]));
+  const position = (lab: { id: string; track: string }) => {
+    const listed = catalog.tracks[trackIndex.get(lab.track) ?? -1]?.labs.indexOf(lab.id) ?? -1;
+    return listed === -1 ? Number.MAX_SAFE_INTEGER : listed;
+  };
+  catalog.labs.sort((a, b) => (trackIndex.get(a.track) ?? 0) - (trackIndex.get(b.track) ?? 0) || position(a) - position(b) || a.id.localeCompare(b.id));
+  for (const track of catalog.tracks) {
+    const here = results.filter((r) => r.track === track.id).map((r) => r.id);
+    track.labs.forEach((id, i) => {
+      if (here.includes(id)) return;
+      const file = path.join(labsDir, track.id, 'track.yaml');
+      const yaml = new PositionedYaml(readFileSync(file, 'utf8'));
+      const guess = didYouMean(id, here);
+      catalog.problems.push({ file: rel(file), ...yaml.at(['labs', i]), severity: 'error', message: `labs lists "${id}", but track ${track.id} has no lab with that id`, hint: guess ? `did you mean "${guess}"?` : `labs in this track: ${here.join(', ') || '(none)'}` });
+    });
+  }
   return catalog;
 }
 
 function readTrack(trackDir: string, id: string, rel: (p: string) => string, problems: Problem[]): Track {
   const file = path.join(trackDir, 'track.yaml');
-  const fallback: Track = { id, title: id.replace(/-/g, ' ').replace(/^\w/, (c) => c.toUpperCase()), summary: '', order: 100 };
+  const fallback: Track = { id, title: id.replace(/-/g, ' ').replace(/^\w/, (c) => c.toUpperCase()), summary: '', order: 100, labs: [] };
   if (!existsSync(file)) return fallback;
   const yaml = new PositionedYaml(readFileSync(file, 'utf8'));
   if (yaml.doc.errors.length) {
-    const e = yaml.doc.errors[0]!;
-    problems.push({ file: rel(file), ...yaml.pos(e.pos[0]), severity: 'error', message: `YAML: ${e.message.split('\n')[0]}` });
+    const d = describeYamlError(readFileSync(file, 'utf8'), yaml.doc.errors[0]!);
+    problems.push({ file: rel(file), ...yaml.pos(d.offset), severity: 'error', message: d.message, ...(d.hint ? { hint: d.hint } : {}) });
     return fallback;
   }
   const parsed = TrackDecl.safeParse(yaml.doc.toJS());
@@ -134,6 +154,15 @@ function listFiles(dir: string): string[] {
   return readdirSync(dir).sort();
 }
 
+// Files below dir (relative paths, sorted), for hashing helpers that check scripts source.
+function listFilesDeep(dir: string): string[] {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) return [];
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => path.relative(dir, path.join(d.parentPath, d.name)))
+    .sort();
+}
+
 /** Loads and validates one lab folder. */
 export async function loadLab(labDir: string, track: string, compiler: MdxCompiler, root: string): Promise<Lab | BrokenLab> {
   const folder = path.basename(labDir);
@@ -145,7 +174,9 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
     problems.push({ file, line, col, message, severity: 'error', ...(hint ? { hint } : {}) });
   const warn = (file: string, line: number, col: number, message: string, hint?: string) =>
     problems.push({ file, line, col, message, severity: 'warning', ...(hint ? { hint } : {}) });
-  const broken = (title?: string): BrokenLab => ({ id: folder, track, dir: labDir, title, problems });
+  // Problems in file order, as an instructor reads them (the checks above run in another order).
+  const sorted = () => problems.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col);
+  const broken = (title?: string): BrokenLab => ({ id: folder, track, dir: labDir, title, problems: sorted() });
 
   const source = readFileSync(mdxPath, 'utf8');
   const hash = createHash('sha256');
@@ -159,7 +190,9 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
   }
   const yaml = new PositionedYaml(fm.yaml, fm.startLine);
   if (yaml.doc.errors.length) {
-    for (const e of yaml.doc.errors) err(mdxFile, yaml.pos(e.pos[0]).line, yaml.pos(e.pos[0]).col, `YAML: ${e.message.split('\n')[0]}`);
+    // Only the first YAML error: the parser's later errors are usually consequences of it.
+    const d = describeYamlError(fm.yaml, yaml.doc.errors[0]!);
+    err(mdxFile, yaml.pos(d.offset).line, yaml.pos(d.offset).col, d.message, d.hint);
     return broken();
   }
   const raw = yaml.doc.toJS() as unknown;
@@ -242,13 +275,17 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
         (stage === 'setup' ? files.setupManifests : files.solutionManifests).push(relPath);
         const parsedManifests = parseManifests(text, relLab(relPath));
         problems.push(...parsedManifests.problems);
-        for (const { object, line } of parsedManifests.objects) {
+        for (const { object, line, images } of parsedManifests.objects) {
           created.push({ obj: object, file: relPath, stage });
           for (const image of imagesOf(object)) {
+            const at = images.find((i) => i.image === image) ?? { line, col: 1 };
             const why = imageProblem(image);
-            if (why) err(relLab(relPath), line, 1, why);
+            if (why) err(relLab(relPath), at.line, at.col, why, 'pin the tag, e.g. docker.io/library/busybox:1.37.0, and list it under images in lab.mdx');
             else if (!meta.images.includes(image)) {
-              err(relLab(relPath), line, 1, `${object.kind} ${object.metadata.name} runs image ${image}, which is not listed in the front matter's images`, 'list every image the lab runs so it can be preloaded into the cluster');
+              // Same repository with another tag is the likely slip; a different image just needs listing.
+              const repo = (ref: string) => ref.replace(/[:@][^/]*$/, '');
+              const sameRepo = meta.images.find((i) => repo(i) === repo(image));
+              err(relLab(relPath), at.line, at.col, `${object.kind} ${object.metadata.name} runs image ${image}, which is not listed in the front matter's images`, sameRepo ? `the front matter lists ${sameRepo}: use the same tag in both places` : 'list every image the lab runs under images in lab.mdx, so it can be preloaded into the cluster');
             }
           }
         }
@@ -261,14 +298,17 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
       }
     }
   }
-  if (!files.solutionManifests.length && !files.solutionScript) {
+  for (const name of listFilesDeep(path.join(labDir, 'checks'))) hash.update(name).update(readFileSync(path.join(labDir, 'checks', name)));
+  if (files.solutionManifests.length === 0 && !files.solutionScript) {
     err(mdxFile, 1, 1, 'the lab has no reference solution', 'add solution/*.yaml manifests and/or solution/solution.sh that make every check pass');
   }
 
   // 4. Checks that name pods/services the lab never creates will always fail: catch typos now.
-  if (!files.setupScript && !files.solutionScript) {
+  // (Skipped without a solution: "add a solution" is the one problem worth reporting then.)
+  const hasSolution = files.solutionManifests.length > 0 || files.solutionScript !== undefined;
+  if (!files.setupScript && !files.solutionScript && hasSolution) {
     const pods = created.filter((c) => c.obj.kind === 'Pod').map((c) => `${c.obj.metadata.namespace ?? 'default'}/${c.obj.metadata.name}`);
-    const services = created.filter((c) => c.obj.kind === 'Service').map((c) => `${c.obj.metadata.namespace ?? 'default'}/${c.obj.metadata.name}`);
+    const services = [...CLUSTER_SERVICES, ...created.filter((c) => c.obj.kind === 'Service').map((c) => `${c.obj.metadata.namespace ?? 'default'}/${c.obj.metadata.name}`)];
     const workloads = created.map((c) => ({ ns: c.obj.metadata.namespace ?? 'default', labels: podLabelsOf(c.obj) })).filter((w) => w.labels !== undefined);
     meta.tasks.forEach((task, ti) =>
       task.checks.forEach((check, ci) => {
@@ -293,8 +333,15 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
           if (!services.includes(full)) {
             const pos = at(['tasks', ti, 'checks', ci, 'to', 'service']);
             const guess = didYouMean(full, services);
-            err(mdxFile, pos.line, pos.col, `probe targets service ${full}, but neither setup nor solution creates it`, guess ? `did you mean ${guess}?` : undefined);
+            const own = services.filter((sv) => !CLUSTER_SERVICES.includes(sv));
+            err(mdxFile, pos.line, pos.col, `probe targets service ${full}, but neither setup nor solution creates it`, guess ? `did you mean ${guess}?` : own.length ? `the lab creates: ${own.join(', ')}` : 'setup and solution create no Service');
           }
+        }
+        // dns address "namespace/service" stands for that Service's cluster IP; an IP is used as written.
+        if (check.kind === 'dns' && check.address !== undefined && /^[a-z0-9-]+\/[a-z0-9-]+$/.test(check.address) && !services.includes(check.address)) {
+          const pos = at(['tasks', ti, 'checks', ci, 'address']);
+          const guess = didYouMean(check.address, services);
+          err(mdxFile, pos.line, pos.col, `dns address names service ${check.address}, but neither setup nor solution creates it`, guess ? `did you mean ${guess}?` : undefined);
         }
       }),
     );
@@ -305,7 +352,8 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
   const body = checked?.body;
   if (checked) {
     meta.tasks.forEach((t, ti) => {
-      if (!checked.bound.has(t.id)) {
+      // A misspelt <Task id> was already reported with a did-you-mean for this task.
+      if (!checked.bound.has(t.id) && !checked.misspelt.has(t.id)) {
         const pos = at(['tasks', ti, 'id']);
         err(mdxFile, pos.line, pos.col, `task ${t.id} has no <Task id="${t.id}"> section in the instructions`, 'learners need to read what each task asks');
       }
@@ -314,31 +362,27 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
 
   if (problems.some((p) => p.severity === 'error') || !body) return broken(meta.title);
 
-  let gate: GateSite = 'model';
-  let gateReason: string | undefined;
-  if (files.setupScript || files.solutionScript) {
-    gate = 'real';
-    gateReason = `${[files.setupScript, files.solutionScript].filter(Boolean).join(' and ')} can only run against a real cluster`;
-  } else if (meta.tasks.some((t) => t.checks.some((c) => c.kind === 'script'))) {
-    gate = 'real';
-    gateReason = 'script checks can only run against a real cluster';
-  }
-  return { id: meta.id, track, dir: labDir, meta, body, files, gate, gateReason, warnings: problems, hash: hash.digest('hex').slice(0, 16) };
+  const realOnly = [files.setupScript, files.solutionScript].filter((f): f is string => f !== undefined);
+  if (meta.tasks.some((t) => t.checks.some((c) => c.kind === 'script'))) realOnly.push('script checks');
+  const gate: GateSite = realOnly.length ? 'real' : 'model';
+  const gateReason = realOnly.length ? `${realOnly.join(' and ')} can only run against a real cluster` : undefined;
+  return { id: meta.id, track, dir: labDir, meta, body, files, gate, gateReason, warnings: sorted(), hash: hash.digest('hex').slice(0, 16) };
 }
 
 type Report = (file: string, line: number, col: number, message: string, hint?: string) => void;
 
 /** Compiles the MDX body and checks its components; returns the body and the task ids it binds. */
-async function checkBody(source: string, compiler: MdxCompiler, taskIds: ReadonlySet<string>, mdxFile: string, err: Report, warn: Report): Promise<{ body: CompiledBody; bound: Set<string> } | undefined> {
+async function checkBody(source: string, compiler: MdxCompiler, taskIds: ReadonlySet<string>, mdxFile: string, err: Report, warn: Report): Promise<{ body: CompiledBody; bound: Set<string>; misspelt: Set<string> } | undefined> {
   let body: CompiledBody;
   try {
     body = await compiler.compile(source);
   } catch (e) {
-    if (e instanceof MdxCompileError) err(mdxFile, e.line, e.col, `MDX: ${e.message}`);
+    if (e instanceof MdxCompileError) err(mdxFile, e.line, e.col, `MDX: ${e.message}`, e.hint);
     else err(mdxFile, 1, 1, `MDX: ${(e as Error).message}`);
     return undefined;
   }
   const bound = new Set<string>();
+  const misspelt = new Set<string>();
   for (const c of body.components) {
     const spec = (LAB_COMPONENTS as Record<string, { required: readonly string[]; optional: readonly string[] }>)[c.name];
     if (!spec) {
@@ -355,16 +399,20 @@ async function checkBody(source: string, compiler: MdxCompiler, taskIds: Readonl
         warn(mdxFile, c.line, c.col, `<${c.name}> ignores attribute ${a}`, takes.length ? `it takes ${takes.join(', ')}` : 'it takes no attributes');
       }
     }
+    if (c.name === 'Run' && c.text && c.text.rendered !== c.text.source) {
+      warn(mdxFile, c.line, c.col, `<Run> shows the command as "${c.text.rendered}", not as written: Markdown changed it`, 'wrap the command in backticks, <Run>`…`</Run>, so characters like * _ \\ [ ] reach the terminal unchanged');
+    }
     if (c.name === 'Task' && typeof c.attributes.id === 'string') {
       const id = c.attributes.id;
       if (!taskIds.has(id)) {
         const guess = didYouMean(id, [...taskIds]);
+        if (guess) misspelt.add(guess);
         err(mdxFile, c.line, c.col, `<Task id="${id}"> does not match any task in the front matter`, guess ? `did you mean "${guess}"?` : `tasks: ${[...taskIds].join(', ')}`);
       } else if (bound.has(id)) err(mdxFile, c.line, c.col, `<Task id="${id}"> appears twice`);
       bound.add(id);
     }
   }
-  return { body, bound };
+  return { body, bound, misspelt };
 }
 
 function podNamespace(ref: PodRef): string {

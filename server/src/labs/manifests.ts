@@ -1,5 +1,5 @@
-import { isMap, LineCounter, parseAllDocuments } from 'yaml';
-import type { Problem } from './problems.ts';
+import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments } from 'yaml';
+import { describeYamlError, type Problem } from './problems.ts';
 
 /** A Kubernetes object read from a manifest file, with the line it starts on. */
 export interface ManifestObject {
@@ -11,8 +11,24 @@ export interface ManifestObject {
 }
 
 export interface ParsedManifests {
-  objects: { object: ManifestObject; line: number }[];
+  /** Each object with the line it starts on and where each `image:` value in it is written. */
+  objects: { object: ManifestObject; line: number; images: { image: string; line: number; col: number }[] }[];
   problems: Problem[];
+}
+
+// Every `image: <string>` pair below node, with the position of its value.
+function imagePositions(node: unknown, lines: LineCounter, out: { image: string; line: number; col: number }[] = []) {
+  if (isMap(node)) {
+    for (const pair of node.items) {
+      if (isScalar(pair.key) && pair.key.value === 'image' && isScalar(pair.value) && typeof pair.value.value === 'string' && pair.value.range) {
+        const p = lines.linePos(pair.value.range[0]);
+        out.push({ image: pair.value.value, line: p.line, col: p.col });
+      } else imagePositions(pair.value, lines, out);
+    }
+  } else if (isSeq(node)) {
+    for (const item of node.items) imagePositions(item, lines, out);
+  }
+  return out;
 }
 
 /** Parses a multi-document YAML manifest; every document must be an object with apiVersion, kind and metadata.name. */
@@ -25,10 +41,10 @@ export function parseManifests(text: string, file: string): ParsedManifests {
   for (const doc of list) {
     const errors = 'errors' in doc ? doc.errors : [];
     if (errors.length) {
-      for (const e of errors) {
-        const p = lines.linePos(e.pos[0]);
-        problems.push({ file, line: p.line, col: p.col, severity: 'error', message: `YAML: ${e.message.split('\n')[0]}` });
-      }
+      // Only the first error of a document: later ones are usually consequences of it.
+      const d = describeYamlError(text, errors[0]!);
+      const p = lines.linePos(d.offset);
+      problems.push({ file, line: p.line, col: p.col, severity: 'error', message: d.message, ...(d.hint ? { hint: d.hint } : {}) });
       continue;
     }
     if (doc.contents === null) continue; // empty document (e.g. trailing ---)
@@ -45,7 +61,7 @@ export function parseManifests(text: string, file: string): ParsedManifests {
       problems.push({ file, line: start.line, col: start.col, severity: 'error', message: `Kubernetes object is missing ${missing.join(', ')}` });
       continue;
     }
-    objects.push({ object: obj as ManifestObject, line: start.line });
+    objects.push({ object: obj as ManifestObject, line: start.line, images: imagePositions(doc.contents, lines) });
   }
   return { objects, problems };
 }

@@ -67,6 +67,44 @@ function rangeStart(node: unknown): number | undefined {
   return r ? r[0] : undefined;
 }
 
+/**
+ * Describes a YAML parse error at its real cause. The parser notices an unclosed "[" or "{" only at
+ * the next line it cannot fit in; the instructor needs the bracket that was never closed.
+ */
+export function describeYamlError(text: string, error: { message: string; pos: [number, number] }): { offset: number; message: string; hint?: string } {
+  const first = error.message.split('\n')[0] ?? error.message;
+  const unclosed = /end with an? ([\]}])/.exec(first);
+  if (unclosed) {
+    const close = unclosed[1]!;
+    const open = close === ']' ? '[' : '{';
+    const opener = unmatchedOpener(text, error.pos[0], open, close);
+    if (opener !== undefined) {
+      return { offset: opener, message: `YAML: "${open}" is never closed with "${close}"`, hint: `a flow ${open === '[' ? 'sequence' : 'mapping'} written with ${open} ${close} must be closed before the next key` };
+    }
+  }
+  if (/^Tabs are not allowed/.test(first)) return { offset: error.pos[0], message: `YAML: ${first}`, hint: 'indent YAML with spaces' };
+  return { offset: error.pos[0], message: `YAML: ${first}` };
+}
+
+// The offset of the last opener before `before` that has no closer, skipping quoted strings and comments.
+function unmatchedOpener(text: string, before: number, open: string, close: string): number | undefined {
+  const stack: number[] = [];
+  let quote: string | undefined;
+  for (let i = 0; i < before && i < text.length; i++) {
+    const c = text[i]!;
+    if (quote) {
+      if (c === quote && text[i - 1] !== '\\') quote = undefined;
+      continue;
+    }
+    if (c === '"' || c === "'") quote = c;
+    else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]!))) {
+      while (i < before && text[i] !== '\n') i++;
+    } else if (c === open) stack.push(i);
+    else if (c === close) stack.pop();
+  }
+  return stack.at(-1);
+}
+
 /** Levenshtein distance, for "did you mean" hints. */
 export function editDistance(a: string, b: string): number {
   const dp = Array.from({ length: b.length + 1 }, (_, i) => i);
@@ -107,7 +145,19 @@ export function zodProblems(error: z.ZodError, yaml: PositionedYaml, file: strin
       out.push(p);
     }
   };
-  for (const issue of flatten(error.issues)) {
+  const issues = flatten(error.issues);
+  // A misspelt key shows up twice: as an unknown key and as the required key it was meant to be.
+  // Report it once, as the unknown key with its did-you-mean.
+  const meantKeys = new Set<string>();
+  for (const issue of issues) {
+    if (issue.code !== 'unrecognized_keys') continue;
+    for (const k of issue.keys) {
+      const guess = didYouMean(k, keysAt(issue.path));
+      if (guess) meantKeys.add(JSON.stringify([...issue.path, guess]));
+    }
+  }
+  for (const issue of issues) {
+    if (issue.code === 'invalid_type' && meantKeys.has(JSON.stringify(issue.path))) continue;
     const where = issue.path.length ? issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : 'front matter';
     if (issue.code === 'unrecognized_keys') {
       for (const k of issue.keys) {

@@ -137,7 +137,7 @@ function CatalogView({ catalog }: { catalog: Catalog }) {
           {catalog.broken.map((b) => (
             <details key={b.id} className="broken-lab">
               <summary>
-                <strong>{b.title ?? b.id}</strong> <span className="muted">({b.track}/{b.id}) — {b.problems.filter((p) => p.severity === 'error').length} error(s)</span>
+                <strong>{b.title ?? b.id}</strong> <span className="muted">({b.track}/{b.id}) — {plural(b.problems.filter((p) => p.severity === 'error').length, 'error')}</span>
               </summary>
               <ul>
                 {b.problems.map((p, i) => (
@@ -181,3 +181,5 @@ function LabCard({ lab }: { lab: LabSummary }) {
     </Link>
   );
 }
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;

@@ -44,7 +44,7 @@ function LabView({ lab }: { lab: LabDetail }) {
       <div className="lab-layout" style={{ gridTemplateColumns: `minmax(320px, ${split}fr) 8px minmax(320px, ${100 - split}fr)` }}>
         <article className="lab-instructions" aria-label="Instructions">
           <nav className="crumbs" aria-label="Breadcrumb">
-            <Link to="/">Labs</Link> <span aria-hidden>/</span> <span>{lab.track}</span>
+            <Link to="/">Labs</Link> <span aria-hidden>/</span> <span>{lab.trackTitle}</span>
           </nav>
           <header className="lab-header">
             <h1>{lab.title}</h1>

@@ -23,6 +23,8 @@ export const LabSummaryDto = z.object({
 });
 
 export const LabDetailDto = LabSummaryDto.extend({
+  /** The title of the lab's track, for breadcrumbs. */
+  trackTitle: z.string(),
   tasks: z.array(
     z.object({
       id: z.string(),
@@ -72,7 +74,9 @@ function summary(lab: Lab): z.infer<typeof LabSummaryDto> {
 export default async function labRoutes(app: App) {
   app.get('/api/labs', { schema: { tags: ['labs'], summary: 'All labs, grouped data for the catalog', response: { 200: CatalogDto } } }, async (req) => {
     const c = app.labs.current;
-    const staff = req.learner?.role === 'admin' || req.learner?.role === 'instructor';
+    // In single-user mode whoever reaches the (loopback-only) server is the local admin, even on a
+    // first request that races the session cookie.
+    const staff = app.config.auth.mode === 'single' || req.learner?.role === 'admin' || req.learner?.role === 'instructor';
     return {
       domains: DOMAIN_IDS.map((id) => ({ id, name: DOMAINS[id] })),
       tracks: c.tracks.map((t) => ({ id: t.id, title: t.title, summary: t.summary, order: t.order })),
@@ -89,6 +93,7 @@ export default async function labRoutes(app: App) {
       if (!lab) throw notFound('lab', req.params.id);
       return {
         ...summary(lab),
+        trackTitle: app.labs.current.tracks.find((t) => t.id === lab.track)?.title ?? lab.track,
         tasks: lab.meta.tasks.map((t) => ({
           id: t.id,
           title: t.title,

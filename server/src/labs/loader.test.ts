@@ -1,0 +1,213 @@
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { MdxCompiler } from './bundle.ts';
+import { checkLabs } from './check-report.ts';
+import { loadCatalog, type BrokenLab, type Catalog } from './loader.ts';
+import { describeYamlError, didYouMean, formatProblem } from './problems.ts';
+import { imageProblem } from './format.ts';
+
+const FIXTURES = path.join(import.meta.dirname, 'test-fixtures', 'labs');
+const REPO = path.resolve(import.meta.dirname, '..', '..', '..');
+
+// Every broken fixture and exactly what the linter must say about it (message, then hint if any).
+const EXPECTED: Record<string, string[]> = {
+  'bad-yaml': ['labs/broken/bad-yaml/lab.mdx:8:7 YAML: "[" is never closed with "]"\n    hint: a flow sequence written with [ ] must be closed before the next key'],
+  'unknown-key': [
+    'labs/broken/unknown-key/lab.mdx:8:1 unknown key "timeout" in front matter\n    hint: allowed keys: id, title, summary, domain, difficulty, minutes, kubernetes, cluster, images, tags, points, tasks',
+    'labs/broken/unknown-key/lab.mdx:18:9 unknown key "mesage" in tasks[0].checks[0]\n    hint: did you mean "message"?',
+  ],
+  'misspelt-enum': ['labs/broken/misspelt-enum/lab.mdx:6:13 difficulty: must be one of "easy", "medium", "hard" (got "meduim")\n    hint: did you mean "medium"?'],
+  'latest-image': ['labs/broken/latest-image/lab.mdx:9:5 images[0]: image "docker.io/library/busybox:latest" uses :latest: pin a version (kind always pulls :latest, which defeats preloading)'],
+  'unlisted-image': [
+    "labs/broken/unlisted-image/solution/client.yaml:9:14 Pod client runs image docker.io/library/nginx:1.27.4, which is not listed in the front matter's images\n    hint: list every image the lab runs under images in lab.mdx, so it can be preloaded into the cluster",
+  ],
+  'unpinned-image': [
+    'labs/broken/unpinned-image/solution/client.yaml:9:14 image "docker.io/library/busybox" has no tag: pin a version such as docker.io/library/busybox:1.2.3 (untagged means :latest, which kind always pulls)\n    hint: pin the tag, e.g. docker.io/library/busybox:1.37.0, and list it under images in lab.mdx',
+  ],
+  'points-mismatch': ['labs/broken/points-mismatch/lab.mdx:8:9 points is 10 but the tasks add up to 5\n    hint: tasks: make-client=5'],
+  'duplicate-task': ['labs/broken/duplicate-task/lab.mdx:18:9 task id "make-client" is used twice'],
+  'unknown-pod': [
+    'labs/broken/unknown-pod/lab.mdx:16:14 check refers to pod fixture/clinet, but neither setup nor solution creates it\n    hint: did you mean fixture/client?',
+    'labs/broken/unknown-pod/lab.mdx:20:24 probe targets service fixture/web, but neither setup nor solution creates it\n    hint: setup and solution create no Service',
+  ],
+  'task-id-mismatch': ['labs/broken/task-id-mismatch/lab.mdx:22:1 <Task id="make-clients"> does not match any task in the front matter\n    hint: did you mean "make-client"?'],
+  'task-without-section': ['labs/broken/task-without-section/lab.mdx:18:9 task second-task has no <Task id="second-task"> section in the instructions\n    hint: learners need to read what each task asks'],
+  'unknown-component': ['labs/broken/unknown-component/lab.mdx:26:1 unknown component <Hnit>\n    hint: did you mean <Hint>?'],
+  'mdx-syntax': [
+    'labs/broken/mdx-syntax/lab.mdx:20:14 MDX: Unexpected end of file in expression, expected a corresponding closing brace for `{`\n    hint: in MDX, { starts a JavaScript expression: put the text in `backticks` or write \\{',
+  ],
+  'missing-solution': ['labs/broken/missing-solution/lab.mdx:1:1 the lab has no reference solution\n    hint: add solution/*.yaml manifests and/or solution/solution.sh that make every check pass'],
+  'missing-script': ['labs/broken/missing-script/lab.mdx:19:15 script file checks/verify.sh does not exist in the lab folder'],
+  'broken-setup-yaml': ['labs/broken/broken-setup-yaml/setup/10-namespace.yaml:4:1 YAML: Tabs are not allowed as indentation\n    hint: indent YAML with spaces'],
+  'id-mismatch': ['labs/broken/id-mismatch/lab.mdx:2:5 id "id-mismatched" must match the folder name "id-mismatch"\n    hint: rename the folder or set id: id-mismatch'],
+};
+
+let shared: Promise<Catalog> | undefined;
+const fixtureCatalog = () => (shared ??= loadCatalog(FIXTURES, new MdxCompiler()));
+const brokenLab = async (id: string): Promise<BrokenLab> => {
+  const lab = (await fixtureCatalog()).broken.find((b) => b.id === id);
+  assert.ok(lab, `fixture ${id} should be listed as broken`);
+  return lab;
+};
+
+for (const [id, expected] of Object.entries(EXPECTED)) {
+  test(`broken fixture ${id}: the linter points at the mistake with the exact message`, async () => {
+    const lab = await brokenLab(id);
+    assert.deepEqual(lab.problems.map(formatProblem), expected);
+  });
+}
+
+test('every broken fixture is covered by an expectation', async () => {
+  const ids = (await fixtureCatalog()).broken.map((b) => b.id).sort();
+  assert.deepEqual(ids, Object.keys(EXPECTED).sort());
+});
+
+test('broken labs do not take the catalog down: the good labs still load', async () => {
+  const catalog = await fixtureCatalog();
+  assert.deepEqual(catalog.labs.map((l) => l.id).sort(), ['run-markdown', 'valid-lab']);
+  assert.deepEqual(catalog.problems, []);
+  assert.deepEqual(
+    catalog.tracks.map((t) => t.id),
+    ['good', 'broken', 'warned'],
+    'tracks are ordered by track.yaml order',
+  );
+  const valid = catalog.labs.find((l) => l.id === 'valid-lab')!;
+  assert.equal(valid.gate, 'model');
+  assert.deepEqual(valid.warnings, []);
+  assert.deepEqual(
+    valid.body.components.map((c) => c.name),
+    ['Task', 'Hint', 'Solution'],
+  );
+});
+
+test('a <Run> command that Markdown would change is a warning, not an error', async () => {
+  const lab = (await fixtureCatalog()).labs.find((l) => l.id === 'run-markdown');
+  assert.ok(lab, 'run-markdown still loads');
+  assert.deepEqual(lab.warnings.map(formatProblem), [
+    `labs/warned/run-markdown/lab.mdx:28:1 warning: <Run> shows the command as "kubectl get pods -A | grep -E 'client|web'", not as written: Markdown changed it\n    hint: wrap the command in backticks, <Run>\`…\`</Run>, so characters like * _ \\ [ ] reach the terminal unchanged`,
+  ]);
+});
+
+test('labs are listed as broken under their folder name even when their id says otherwise', async () => {
+  const lab = await brokenLab('id-mismatch');
+  assert.equal(lab.title, 'Fixture lab id-mismatch');
+});
+
+test('two labs with the same id: the second is broken and names the first', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kd-labs-dup-'));
+  cpSync(path.join(FIXTURES, 'good', 'valid-lab'), path.join(dir, 'labs', 'a', 'valid-lab'), { recursive: true });
+  cpSync(path.join(FIXTURES, 'good', 'valid-lab'), path.join(dir, 'labs', 'b', 'valid-lab'), { recursive: true });
+  const catalog = await loadCatalog(path.join(dir, 'labs'), new MdxCompiler());
+  assert.equal(catalog.labs.length, 1);
+  assert.deepEqual(catalog.broken.flatMap((b) => b.problems.map(formatProblem)), [
+    'labs/b/valid-lab/lab.mdx:1:1 lab id "valid-lab" is also used by labs/a/valid-lab/lab.mdx\n    hint: lab ids are unique across all tracks',
+  ]);
+});
+
+test('the MDX cache: unchanged labs are not re-bundled, in memory or from disk', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kd-labs-cache-'));
+  const labsDir = path.join(dir, 'labs');
+  cpSync(path.join(FIXTURES, 'good'), path.join(labsDir, 'good'), { recursive: true });
+  cpSync(path.join(FIXTURES, 'good', 'valid-lab'), path.join(labsDir, 'good', 'second-lab'), { recursive: true });
+  const second = path.join(labsDir, 'good', 'second-lab', 'lab.mdx');
+  writeFileSync(second, readFileSync(second, 'utf8').replace('id: valid-lab', 'id: second-lab'));
+  const cacheDir = path.join(dir, 'cache');
+
+  const compiler = new MdxCompiler(cacheDir);
+  await loadCatalog(labsDir, compiler);
+  assert.equal(compiler.compiles, 2, 'a cold load compiles every lab');
+  await loadCatalog(labsDir, compiler);
+  assert.equal(compiler.compiles, 2, 'a reload of unchanged labs compiles nothing');
+
+  writeFileSync(second, readFileSync(second, 'utf8').replace('Create a pod.', 'Create one pod.'));
+  const after = await loadCatalog(labsDir, compiler);
+  assert.equal(compiler.compiles, 3, 'only the changed lab is compiled again');
+  assert.equal(after.labs.length, 2);
+
+  const fresh = new MdxCompiler(cacheDir);
+  const fromDisk = await loadCatalog(labsDir, fresh);
+  assert.equal(fresh.compiles, 0, 'a new compiler (a restarted server) reuses the disk cache');
+  assert.deepEqual(
+    fromDisk.labs.map((l) => l.body.code),
+    after.labs.map((l) => l.body.code),
+  );
+});
+
+test('labs:check passes over every shipped lab with no errors and no warnings', async () => {
+  const report = await checkLabs('labs', REPO);
+  assert.equal(report.errors, 0, report.lines.join('\n'));
+  assert.equal(report.warnings, 0, report.lines.join('\n'));
+  assert.ok(report.catalog.labs.length >= 11, `expected the networking track, got ${report.catalog.labs.length} labs`);
+  for (const lab of report.catalog.labs) {
+    const points = lab.meta.tasks.reduce((s, t) => s + t.points, 0);
+    assert.ok(points > 0, `${lab.id} has points`);
+    for (const task of lab.meta.tasks) assert.ok(task.checks.some((c) => !c.guard), `${lab.id}/${task.id} has a non-guard check`);
+  }
+});
+
+test('labs:check on one lab folder and on a track folder', async () => {
+  const one = await checkLabs('server/src/labs/test-fixtures/labs/broken/points-mismatch', REPO);
+  assert.equal(one.errors, 1);
+  assert.equal(one.lines[0], 'labs/broken/points-mismatch/lab.mdx:8:9 points is 10 but the tasks add up to 5\n    hint: tasks: make-client=5');
+  const track = await checkLabs('server/src/labs/test-fixtures/labs/good', REPO);
+  assert.equal(track.errors, 0);
+  assert.deepEqual(track.catalog.labs.map((l) => l.id), ['valid-lab']);
+  const missing = await checkLabs('no/such/folder', REPO);
+  assert.equal(missing.errors, 1);
+  assert.match(missing.lines[0]!, /^no\/such\/folder: not a folder/);
+});
+
+test('a YAML error points at the bracket that was never closed', () => {
+  const text = 'a: 1\ntags: [x, y\nb: 2\n';
+  assert.deepEqual(describeYamlError(text, { message: 'Flow sequence in block collection must be sufficiently indented and end with a ]', pos: [17, 18] }), {
+    offset: 11,
+    message: 'YAML: "[" is never closed with "]"',
+    hint: 'a flow sequence written with [ ] must be closed before the next key',
+  });
+});
+
+test('image references: pinned tags and digests pass; :latest and untagged do not', () => {
+  assert.equal(imageProblem('docker.io/library/busybox:1.37.0'), undefined);
+  assert.equal(imageProblem('registry.k8s.io/e2e-test-images/agnhost@sha256:' + 'a'.repeat(64)), undefined);
+  assert.equal(imageProblem('localhost:5000/busybox:1.37.0'), undefined, 'a registry port is not a tag');
+  assert.match(imageProblem('localhost:5000/busybox') ?? '', /has no tag/);
+  assert.match(imageProblem('nginx:latest') ?? '', /uses :latest/);
+});
+
+test('did-you-mean suggests close words only', () => {
+  assert.equal(didYouMean('mesage', ['message', 'weight']), 'message');
+  assert.equal(didYouMean('timeout', ['id', 'title', 'summary']), undefined);
+});
+
+test('track.yaml orders its labs; an unknown id in the list is reported with a did-you-mean', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kd-labs-order-'));
+  const labsDir = path.join(dir, 'labs');
+  for (const id of ['alpha-lab', 'beta-lab', 'gamma-lab']) {
+    cpSync(path.join(FIXTURES, 'good', 'valid-lab'), path.join(labsDir, 'good', id), { recursive: true });
+    const mdx = path.join(labsDir, 'good', id, 'lab.mdx');
+    writeFileSync(mdx, readFileSync(mdx, 'utf8').replace('id: valid-lab', `id: ${id}`));
+  }
+  writeFileSync(path.join(labsDir, 'good', 'track.yaml'), 'title: Good labs\nsummary: Labs in a chosen order.\nlabs:\n  - gamma-lab\n  - alpha-labb\n  - alpha-lab\n');
+  const catalog = await loadCatalog(labsDir, new MdxCompiler());
+  assert.deepEqual(catalog.labs.map((l) => l.id), ['gamma-lab', 'alpha-lab', 'beta-lab'], 'listed labs first, in list order; the rest by id');
+  assert.deepEqual(catalog.problems.map(formatProblem), ['labs/good/track.yaml:5:5 labs lists "alpha-labb", but track good has no lab with that id\n    hint: did you mean "alpha-lab"?']);
+});
+
+test('cache misses compile in a helper process that exits once idle', async () => {
+  const compiler = new MdxCompiler();
+  const source = readFileSync(path.join(FIXTURES, 'good', 'valid-lab', 'lab.mdx'), 'utf8');
+  const [a, b] = await Promise.all([compiler.compile(source), compiler.compile(source.replace('Create a pod.', 'Create two pods.'))]);
+  assert.match(a.code, /Create a pod/);
+  assert.match(b.code, /Create two pods/);
+  const pid = compiler.helperPid;
+  assert.ok(pid, 'a helper process compiled them');
+  assert.notEqual(pid, process.pid);
+  for (let i = 0; i < 100 && compiler.helperPid !== undefined; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(compiler.helperPid, undefined, 'the helper stops when there is nothing left to compile');
+  // A later miss starts a new helper.
+  assert.match((await compiler.compile(source.replace('Create a pod.', 'Create three pods.'))).code, /Create three pods/);
+  compiler.close();
+});

@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { App } from '../../app-types.ts';
+import { sessionCookie, testApp } from '../../testing/test-app.ts';
+
+const INVITE = 'study-group-2026';
+const multi = (registration = 'invite') => testApp(['--auth.mode', 'multi', '--auth.registration', registration, '--auth.invite-code', INVITE]);
+const register = (app: App, body: Record<string, unknown>) => app.inject({ method: 'POST', url: '/api/session/register', payload: body });
+const login = (app: App, username: string, password: string) => app.inject({ method: 'POST', url: '/api/session/login', payload: { username, password } });
+
+test('single-user mode: the first visit creates the local learner and a session cookie', async (t) => {
+  const app = await testApp();
+  t.after(() => app.close());
+  const first = await app.inject({ method: 'GET', url: '/api/session' });
+  assert.equal(first.statusCode, 200);
+  assert.deepEqual(first.json(), { mode: 'single', registration: 'invite', learner: { id: 'local', username: 'local', displayName: 'You', role: 'admin' } });
+  const cookie = first.cookies.find((c) => c.name === 'kd_session');
+  assert.ok(cookie, 'a session cookie is set');
+  assert.equal(cookie.httpOnly, true);
+  assert.equal(cookie.sameSite, 'Lax');
+  assert.equal(cookie.path, '/');
+
+  const again = await app.inject({ method: 'GET', url: '/api/session', headers: { cookie: sessionCookie(first) } });
+  assert.equal(again.json().learner.id, 'local');
+  assert.equal(again.cookies.length, 0, 'an existing session is reused, not replaced');
+});
+
+test('single-user mode has nothing to log in to or register for', async (t) => {
+  const app = await testApp();
+  t.after(() => app.close());
+  const res = await login(app, 'someone', 'long-enough-password');
+  assert.equal(res.statusCode, 400);
+  assert.equal(res.json().error.code, 'single_user_mode');
+});
+
+test('multi-user mode: anonymous until registered; the first account becomes admin', async (t) => {
+  const app = await multi();
+  t.after(() => app.close());
+  const anon = await app.inject({ method: 'GET', url: '/api/session' });
+  assert.deepEqual(anon.json(), { mode: 'multi', registration: 'invite', learner: null });
+  assert.equal(anon.cookies.length, 0);
+
+  // The very first account needs no invite code and is the admin.
+  const admin = await register(app, { username: 'Ada', password: 'correct horse battery' });
+  assert.equal(admin.statusCode, 200);
+  assert.equal(admin.json().learner.role, 'admin');
+  assert.equal(admin.json().learner.displayName, 'Ada');
+  const me = await app.inject({ method: 'GET', url: '/api/session', headers: { cookie: sessionCookie(admin) } });
+  assert.equal(me.json().learner.username, 'Ada');
+});
+
+test('multi-user mode with invites: later accounts need the code and are learners', async (t) => {
+  const app = await multi();
+  t.after(() => app.close());
+  await register(app, { username: 'ada', password: 'correct horse battery' });
+
+  const noCode = await register(app, { username: 'bob', password: 'another long one' });
+  assert.equal(noCode.statusCode, 403);
+  assert.deepEqual(noCode.json(), { error: { code: 'bad_invite_code', message: 'the invite code is wrong' } });
+
+  const withCode = await register(app, { username: 'bob', password: 'another long one', inviteCode: INVITE, displayName: 'Bob B.' });
+  assert.equal(withCode.statusCode, 200);
+  assert.deepEqual(withCode.json().learner, { id: withCode.json().learner.id, username: 'bob', displayName: 'Bob B.', role: 'learner' });
+
+  const taken = await register(app, { username: 'BOB', password: 'another long one', inviteCode: INVITE });
+  assert.equal(taken.statusCode, 409, 'usernames are unique regardless of case');
+  assert.equal(taken.json().error.code, 'username_taken');
+});
+
+test('multi-user mode with closed registration: only the first account can be created', async (t) => {
+  const app = await multi('closed');
+  t.after(() => app.close());
+  assert.equal((await register(app, { username: 'ada', password: 'correct horse battery' })).statusCode, 200);
+  const second = await register(app, { username: 'eve', password: 'correct horse battery', inviteCode: INVITE });
+  assert.equal(second.statusCode, 403);
+  assert.equal(second.json().error.code, 'registration_closed');
+});
+
+test('login: a wrong password or unknown user is 401 with the same message; the right one starts a session', async (t) => {
+  const app = await multi();
+  t.after(() => app.close());
+  await register(app, { username: 'ada', password: 'correct horse battery' });
+
+  const wrong = await login(app, 'ada', 'incorrect horse battery');
+  assert.equal(wrong.statusCode, 401);
+  assert.deepEqual(wrong.json(), { error: { code: 'bad_credentials', message: 'wrong username or password' } });
+  const unknown = await login(app, 'nobody', 'incorrect horse battery');
+  assert.equal(unknown.statusCode, 401);
+  assert.deepEqual(unknown.json(), wrong.json(), 'an unknown user looks exactly like a wrong password');
+  assert.equal(wrong.cookies.length, 0);
+
+  const ok = await login(app, 'ada', 'correct horse battery');
+  assert.equal(ok.statusCode, 200);
+  assert.equal(ok.json().learner.username, 'ada');
+  const cookie = sessionCookie(ok);
+
+  const out = await app.inject({ method: 'POST', url: '/api/session/logout', headers: { cookie } });
+  assert.equal(out.statusCode, 204);
+  assert.equal(out.cookies.find((c) => c.name === 'kd_session')?.value, '', 'the cookie is cleared');
+  const after = await app.inject({ method: 'GET', url: '/api/session', headers: { cookie } });
+  assert.equal(after.json().learner, null, 'the old cookie no longer works');
+
+  const again = await app.inject({ method: 'POST', url: '/api/session/logout', headers: { cookie } });
+  assert.equal(again.statusCode, 401, 'logging out twice needs a session');
+});
+
+test('a bad body is a 400 that says which field and why', async (t) => {
+  const app = await multi();
+  t.after(() => app.close());
+  const short = await register(app, { username: 'ada', password: 'short' });
+  assert.equal(short.statusCode, 400);
+  assert.deepEqual(short.json(), { error: { code: 'bad_request', message: 'body.password: use at least 10 characters' } });
+  const badName = await login(app, 'a b', 'correct horse battery');
+  assert.equal(badName.statusCode, 400);
+  assert.equal(badName.json().error.message, 'body.username: use 2–32 letters, digits, ".", "_" or "-"');
+  const missing = await app.inject({ method: 'POST', url: '/api/session/login', payload: {} });
+  assert.equal(missing.statusCode, 400);
+  assert.match(missing.json().error.message, /^body\.username: /);
+  const notJson = await app.inject({ method: 'POST', url: '/api/session/login', headers: { 'content-type': 'application/json' }, payload: '{"username":' });
+  assert.equal(notJson.statusCode, 400);
+  assert.match(notJson.json().error.message, /JSON/);
+});
+
+test('state-changing requests from a foreign Origin are refused (CSRF)', async (t) => {
+  const app = await multi();
+  t.after(() => app.close());
+  const foreign = await app.inject({ method: 'POST', url: '/api/session/login', headers: { origin: 'https://evil.example' }, payload: { username: 'ada', password: 'correct horse battery' } });
+  assert.equal(foreign.statusCode, 403);
+  assert.deepEqual(foreign.json(), { error: { code: 'origin_not_allowed', message: 'requests from origin https://evil.example are not allowed; add it to allowedOrigins' } });
+  const own = await app.inject({ method: 'POST', url: '/api/session/login', headers: { origin: 'http://127.0.0.1:3000' }, payload: { username: 'ada', password: 'correct horse battery' } });
+  assert.equal(own.statusCode, 401, 'the server\'s own origin passes the check (and then fails on the password)');
+  const read = await app.inject({ method: 'GET', url: '/api/session', headers: { origin: 'https://evil.example' } });
+  assert.equal(read.statusCode, 200, 'reads are not state-changing');
+});

@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { test } from 'node:test';
+import { migrate, openDatabase, openMemoryDatabase, readMigrations, type Migration } from './db.ts';
+
+const tempDir = (name: string) => mkdtempSync(path.join(tmpdir(), `kd-db-${name}-`));
+
+function migrationsDir(files: Record<string, string>): string {
+  const dir = tempDir('migrations');
+  for (const [name, sql] of Object.entries(files)) writeFileSync(path.join(dir, name), sql);
+  return dir;
+}
+
+const versions = (db: DatabaseSync) => (db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all() as { version: number; name: string }[]).map((r) => `${r.version}:${r.name}`);
+
+test('a file database runs in WAL mode with every shipped migration applied, once', () => {
+  const dir = tempDir('wal');
+  const db = openDatabase(dir);
+  assert.equal((db.prepare('PRAGMA journal_mode').get() as { journal_mode: string }).journal_mode, 'wal');
+  assert.equal((db.prepare('PRAGMA foreign_keys').get() as { foreign_keys: number }).foreign_keys, 1);
+  const shipped = readMigrations();
+  assert.ok(shipped.length >= 1);
+  assert.deepEqual(versions(db), shipped.map((m) => `${m.version}:${m.name}`));
+  db.close();
+
+  const again = openDatabase(dir);
+  assert.deepEqual(migrate(again, shipped), [], 'reopening applies nothing');
+  again.close();
+});
+
+test('shipped migrations are numbered 001, 002, … without gaps', () => {
+  readMigrations().forEach((m, i) => assert.equal(m.version, i + 1));
+});
+
+test('migrations are numbered files; a gap, a duplicate or a bad name is refused', () => {
+  assert.deepEqual(
+    readMigrations(migrationsDir({ '001-first.sql': 'CREATE TABLE a (x);', '002-second.sql': 'CREATE TABLE b (x);' })).map((m) => [m.version, m.name]),
+    [[1, 'first'], [2, 'second']],
+  );
+  assert.throws(() => readMigrations(migrationsDir({ '001-a.sql': '', '003-c.sql': '' })), /without gaps or duplicates; found 003-c\.sql at position 2/);
+  assert.throws(() => readMigrations(migrationsDir({ '001-a.sql': '', '001-b.sql': '' })), /without gaps or duplicates; found 001-b\.sql at position 2/);
+  assert.throws(() => readMigrations(migrationsDir({ '1-a.sql': '' })), /migration file name 1-a\.sql must look like 001-name\.sql/);
+});
+
+test('new migrations are applied in order on the next start', () => {
+  const one: Migration[] = [{ version: 1, name: 'a', sql: 'CREATE TABLE a (x INTEGER);' }];
+  const two: Migration[] = [...one, { version: 2, name: 'b', sql: 'ALTER TABLE a ADD COLUMN y TEXT;' }];
+  const db = new DatabaseSync(':memory:');
+  assert.deepEqual(migrate(db, one), [1]);
+  assert.deepEqual(migrate(db, two), [2]);
+  assert.deepEqual(versions(db), ['1:a', '2:b']);
+  db.prepare('INSERT INTO a (x, y) VALUES (1, ?)').run('ok');
+});
+
+test('a failing migration is rolled back and names itself', () => {
+  const db = new DatabaseSync(':memory:');
+  const migrations: Migration[] = [
+    { version: 1, name: 'good', sql: 'CREATE TABLE a (x INTEGER);' },
+    { version: 2, name: 'bad', sql: 'CREATE TABLE b (x INTEGER); INSERT INTO nowhere VALUES (1);' },
+  ];
+  assert.throws(() => migrate(db, migrations), /^Error: migration 002-bad failed: no such table: nowhere/);
+  assert.deepEqual(versions(db), ['1:good']);
+  assert.equal(db.prepare("SELECT name FROM sqlite_master WHERE name = 'b'").get(), undefined, 'the half-done migration left nothing behind');
+});
+
+test('a database written by a newer kubedrill is refused, not damaged', () => {
+  const dir = tempDir('newer');
+  const db = openDatabase(dir);
+  const known = readMigrations().length;
+  db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(known + 1, 'from-the-future', new Date().toISOString());
+  db.close();
+  assert.throws(() => openDatabase(dir), new RegExp(`the database is at schema version ${known + 1} but this kubedrill only knows ${known}: it was written by a newer version`));
+});
+
+test('the in-memory database for tests has the same schema', () => {
+  const db = openMemoryDatabase();
+  assert.deepEqual(versions(db), readMigrations().map((m) => `${m.version}:${m.name}`));
+});

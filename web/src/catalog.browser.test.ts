@@ -1,0 +1,156 @@
+// Headless Chromium against the real server (buildApp + listen on a loopback port) and the built
+// web app: the catalog, its filters, the lab9server lab, the theme, hints and the solution reveal.
+// Screenshots of both themes land in $KUBEDRILL_SCREENSHOTS (default: a temp folder) to look at.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { buildApp } from '../../server/src/app.ts';
+import type { App } from '../../server/src/app-types.ts';
+import { loadConfig } from '../../server/src/config/config.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const CHROMIUM = '/usr/bin/chromium';
+const LAUNCH_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const SHOTS = process.env.KUBEDRILL_SCREENSHOTS ?? path.join(tmpdir(), 'kubedrill-screenshots');
+const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (Debian: apt-get install chromium)`;
+
+let app: App | undefined;
+let browser: Browser | undefined;
+let base = '';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+// The browser test needs web/dist; build it when it is missing (npm run build:web does the same).
+function ensureWebBuilt() {
+  if (existsSync(path.join(ROOT, 'web', 'dist', 'index.html'))) return;
+  const vite = path.join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js');
+  const r = spawnSync(process.execPath, [vite, 'build', '--config', 'web/vite.config.ts', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' });
+  assert.equal(r.status, 0, 'building the web app failed');
+}
+
+before(async () => {
+  if (skip) return;
+  ensureWebBuilt();
+  // The port is chosen before the config is built, so the page's own origin is an allowed origin.
+  const port = await freePort();
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'kd-browser-'));
+  const boot = loadConfig({ argv: ['--port', String(port), '--data-dir', dataDir, '--labs-dir', 'labs', '--web-dir', 'web/dist'], env: {}, cwd: ROOT });
+  app = await buildApp(boot, { logger: false });
+  await app.listen({ host: '127.0.0.1', port });
+  base = `http://127.0.0.1:${port}`;
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
+  mkdirSync(SHOTS, { recursive: true });
+});
+
+after(async () => {
+  await browser?.close();
+  await app?.close();
+});
+
+async function newPage(theme: 'dark' | 'light'): Promise<Page> {
+  const context = await browser!.newContext({ viewport: { width: 1360, height: 900 }, colorScheme: theme, reducedMotion: 'reduce' });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  (page as Page & { errors: string[] }).errors = errors;
+  return page;
+}
+const pageErrors = (page: Page) => (page as Page & { errors: string[] }).errors;
+
+test('the catalog lists the networking labs and its filters narrow the list', { skip }, async () => {
+  const page = await newPage('dark');
+  await page.goto(`${base}/`);
+  await page.getByRole('heading', { name: 'Services & Networking' }).waitFor();
+  const cards = page.locator('.lab-card');
+  const total = await cards.count();
+  assert.ok(total >= 11, `expected the networking track, saw ${total} cards`);
+  await page.screenshot({ path: path.join(SHOTS, 'catalog-dark.png'), fullPage: true });
+
+  await page.getByRole('searchbox', { name: 'Search labs' }).fill('networkpolicy');
+  const afterSearch = await cards.count();
+  assert.ok(afterSearch >= 4 && afterSearch < total, `searching narrows the list (${afterSearch} of ${total})`);
+  await page.getByRole('button', { name: 'hard' }).click();
+  assert.equal(await page.getByRole('button', { name: 'hard' }).getAttribute('aria-pressed'), 'true');
+  assert.deepEqual(await cards.evaluateAll((els) => els.map((e) => e.getAttribute('data-lab-id'))), ['netpol-egress-dns']);
+  await page.getByRole('button', { name: 'hard' }).click();
+  await page.getByRole('searchbox', { name: 'Search labs' }).fill('no lab is called this');
+  await page.getByText('No lab matches these filters.').waitFor();
+  await page.getByRole('searchbox', { name: 'Search labs' }).fill('');
+  await page.getByRole('combobox', { name: 'Time' }).selectOption({ label: '≤ 15 min' });
+  const short = await cards.count();
+  assert.ok(short > 0 && short < total, `the time filter narrows the list (${short} of ${total})`);
+  assert.deepEqual(pageErrors(page), []);
+  await page.context().close();
+});
+
+test('the lab9server lab opens with its tasks; theme, hint and solution work', { skip }, async () => {
+  const page = await newPage('dark');
+  await page.goto(`${base}/`);
+  await page.locator('[data-lab-id="netpol-lab9server"]').click();
+  await page.getByRole('heading', { level: 1, name: 'Only sleepybox1 may reach lab9server' }).waitFor();
+  assert.equal(new URL(page.url()).pathname, '/labs/netpol-lab9server');
+  const tasks = page.getByRole('region', { name: 'Tasks' });
+  assert.match((await tasks.textContent()) ?? '', /Allow only sleepybox1 \(namespace default\) to reach lab9server\s*10 pts/);
+  await page.getByRole('heading', { level: 2, name: 'Allow only sleepybox1 (namespace default) to reach lab9server' }).waitFor();
+  await page.screenshot({ path: path.join(SHOTS, 'lab-dark.png'), fullPage: true });
+
+  // Theme: the toggle switches and the choice survives a reload.
+  assert.equal(await page.locator('html').getAttribute('data-theme'), 'dark');
+  await page.getByRole('button', { name: 'Switch to light theme' }).click();
+  assert.equal(await page.locator('html').getAttribute('data-theme'), 'light');
+  await page.reload();
+  await page.getByRole('heading', { level: 1 }).waitFor();
+  assert.equal(await page.locator('html').getAttribute('data-theme'), 'light');
+  await page.screenshot({ path: path.join(SHOTS, 'lab-light.png'), fullPage: true });
+
+  // A hint opens on demand, from the keyboard too.
+  const hint = page.locator('details.hint').filter({ hasText: 'One peer or two?' });
+  assert.equal(await hint.getAttribute('open'), null, 'hints start collapsed');
+  await hint.locator('summary').focus();
+  await page.keyboard.press('Enter');
+  assert.equal(await hint.getAttribute('open'), '', 'Enter on the summary opens it');
+  await hint.getByText('ANDed').waitFor();
+
+  // The solution needs a confirmation; "Keep trying" hides it again.
+  await page.getByRole('button', { name: 'Reveal solution' }).click();
+  await page.getByRole('alertdialog').getByText('Show the reference solution?').waitFor();
+  await page.getByRole('button', { name: 'Keep trying' }).click();
+  assert.equal(await page.getByRole('alertdialog').count(), 0);
+  await page.getByRole('button', { name: 'Reveal solution' }).click();
+  await page.getByRole('button', { name: 'Yes, show it' }).click();
+  const solution = page.locator('.solution-body');
+  await solution.waitFor();
+  assert.match((await solution.textContent()) ?? '', /kind: NetworkPolicy[\s\S]*run: sleepybox1/);
+  await page.screenshot({ path: path.join(SHOTS, 'lab-light-solution.png'), fullPage: true });
+  assert.deepEqual(pageErrors(page), []);
+  await page.context().close();
+});
+
+test('the catalog in the light theme', { skip }, async () => {
+  const page = await newPage('light');
+  await page.goto(`${base}/`);
+  await page.getByRole('heading', { name: 'Services & Networking' }).waitFor();
+  assert.equal(await page.locator('html').getAttribute('data-theme'), 'light', 'the system preference picks the theme');
+  await page.screenshot({ path: path.join(SHOTS, 'catalog-light.png'), fullPage: true });
+  await page.goto(`${base}/labs/no-such-lab`);
+  await page.getByText('This lab could not be opened').waitFor();
+  await page.context().close();
+  console.log(`screenshots: ${SHOTS}`);
+});
