@@ -485,13 +485,13 @@ export class AttemptService {
   // ---- grading ----
 
   /** Marks a ready attempt as being graded (ready → grading) and returns where its cluster is. */
-  beginGrading(id: string, learnerId: string): Promise<{ id: string; labId: string; kubeconfigPath: string }> {
+  async beginGrading(id: string, learnerId: string): Promise<{ id: string; labId: string; kubeconfigPath: string }> {
     const a = this.owned(id, learnerId);
-    if (a.status === 'grading') return Promise.reject(new AppError(409, 'attempt_busy', 'this attempt is being graded already; wait for the result'));
-    if (a.status !== 'ready' || !a.clusterName) return Promise.reject(new AppError(409, 'attempt_not_ready', `this attempt is ${a.status}; checks run once it is ready`, { status: a.status }));
+    if (a.status === 'grading') throw new AppError(409, 'attempt_busy', 'this attempt is being graded already; wait for the result');
+    if (a.status !== 'ready' || !a.clusterName) throw new AppError(409, 'attempt_not_ready', `this attempt is ${a.status}; checks run once it is ready`, { status: a.status });
     this.#setStatus(id, 'grading');
     this.touch(id);
-    return Promise.resolve({ id, labId: a.labId, kubeconfigPath: this.#o.driver.paths(a.clusterName).kubeconfig });
+    return { id, labId: a.labId, kubeconfigPath: this.#o.driver.paths(a.clusterName).kubeconfig };
   }
 
   /** grading → ready (no-op otherwise, e.g. when the attempt ended meanwhile). */
