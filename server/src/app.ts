@@ -5,19 +5,24 @@ import fastifySwagger from '@fastify/swagger';
 import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyError, type FastifyServerOptions } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { ClusterPort } from '../../graders/src/cluster/port.ts';
 import type { App } from './app-types.ts';
+import { terminalAttempts } from './attempts/adapters.ts';
+import type { AttemptService } from './attempts/attempt-service.ts';
+import { createAttemptService } from './attempts/setup.ts';
 import { LearnerRepository } from './auth/learners.ts';
 import { authPlugin } from './auth/plugin.ts';
 import { allowedOrigins, type BootInfo } from './config/config.ts';
 import { AppError } from './errors.ts';
 import { createCommandRunner, type CommandRunner } from './exec/command-runner.ts';
 import { LabCatalog } from './labs/catalog-service.ts';
+import attemptRoutes from './routes/api/attempts.ts';
 import healthRoutes from './routes/api/health.ts';
 import labRoutes from './routes/api/labs.ts';
 import sessionRoutes from './routes/api/session.ts';
 import terminalRoutes, { websocketOptions } from './routes/api/terminals.ts';
 import { openDatabase, type Db } from './storage/db.ts';
-import { StaticAttempts, type TerminalAttempts } from './terminal/attempts.ts';
+import type { TerminalAttempts } from './terminal/attempts.ts';
 import type { ShellLauncher } from './terminal/launchers.ts';
 import { createTerminalService } from './terminal/setup.ts';
 import { VERSION } from './version.ts';
@@ -27,12 +32,21 @@ export interface AppDeps {
   db?: Db;
   runner?: CommandRunner;
   labs?: LabCatalog;
-  /** Attempts as the terminal sees them (the provisioner's, once wired; empty by default). */
+  /** The attempt service (default: built from config with the real kind driver). */
+  attemptService?: AttemptService;
+  /** A cluster port for a kubeconfig file; default: @kubernetes/client-node. */
+  portFor?: (kubeconfigPath: string) => ClusterPort;
+  /** Attempts as the terminal sees them; default: the attempt service's. */
   attempts?: TerminalAttempts;
   /** Where shells run; default from config (terminal.mode); null disables terminals. */
   shellLauncher?: ShellLauncher | null;
   /** Fastify logger option; tests usually pass false. */
   logger?: FastifyServerOptions['logger'];
+}
+
+// Until the @kubernetes/client-node adapter is merged, setup fails with this message.
+function unwiredPort(): ClusterPort {
+  throw new Error('no cluster port is wired into this server build (graders/src/cluster/kube-port.ts)');
 }
 
 /** Builds the whole app (plugins, services, routes); tests call this and use app.inject(). */
@@ -59,7 +73,18 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
   app.decorate('runner', deps.runner ?? createCommandRunner(boot.hostEnv));
   app.decorate('origins', new Set(allowedOrigins(config)));
   if (!deps.db) app.addHook('onClose', async () => db.close());
-  const terminals = await createTerminalService(boot, { runner: app.runner, attempts: deps.attempts ?? new StaticAttempts(), launcher: deps.shellLauncher, log: app.log });
+  const attempts =
+    deps.attemptService ??
+    createAttemptService(config, {
+      db,
+      runner: app.runner,
+      labs,
+      portFor: deps.portFor ?? unwiredPort,
+      log: { info: (m) => app.log.info(m), warn: (m) => app.log.warn(m), error: (m) => app.log.error(m) },
+    });
+  app.decorate('attempts', attempts);
+  app.addHook('preClose', async () => attempts.close());
+  const terminals = await createTerminalService(boot, { runner: app.runner, attempts: deps.attempts ?? terminalAttempts(attempts), launcher: deps.shellLauncher, log: app.log });
   app.decorate('terminals', terminals);
   app.addHook('preClose', async () => terminals.close());
 
@@ -93,6 +118,7 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
   await app.register(sessionRoutes);
   await app.register(labRoutes);
   await app.register(terminalRoutes);
+  await app.register(attemptRoutes);
 
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 

@@ -3,55 +3,12 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { loadConfig, type Config } from '../config/config.ts';
 import { AppError } from '../errors.ts';
-import type { Lab } from '../labs/loader.ts';
-import { DEFAULT_NODE_IMAGE } from '../provisioner/kind-config.ts';
-import { KindDriver } from '../provisioner/kind-driver.ts';
 import { ProvisionError } from '../provisioner/steps.ts';
-import { FakeClusterPort, FakeKindHost, type FakeKindOptions } from '../provisioner/testing/fake-kind.ts';
-import { lab9server, testCatalog, testLab } from '../provisioner/testing/lab-fixtures.ts';
+import { FakeKindHost } from '../provisioner/testing/fake-kind.ts';
 import { openMemoryDatabase } from '../storage/db.ts';
 import { terminalAttempts } from './adapters.ts';
-import { AttemptRepository } from './attempt-repository.ts';
-import { AttemptService, type NetpolCheck } from './attempt-service.ts';
-
-const DEFAULTS = loadConfig({ argv: [], env: {}, cwd: '/' }).config.clusters;
-const quiet = { info() {}, warn() {}, error() {} };
-
-interface HarnessOptions {
-  clusters?: Partial<Config['clusters']>;
-  fake?: FakeKindOptions;
-  labs?: Lab[];
-  netpol?: NetpolCheck;
-  nodeImage?: string;
-  db?: ReturnType<typeof openMemoryDatabase>;
-  host?: FakeKindHost;
-  clustersDir?: string;
-}
-
-function harness(o: HarnessOptions = {}) {
-  const db = o.db ?? openMemoryDatabase();
-  const repo = new AttemptRepository(db);
-  const host = o.host ?? new FakeKindHost(o.fake);
-  const clustersDir = o.clustersDir ?? mkdtempSync(path.join(tmpdir(), 'kd-attempts-'));
-  const driver = new KindDriver({ runner: host, clustersDir, namePrefix: 'kubedrill', nodeImage: o.nodeImage ?? DEFAULT_NODE_IMAGE, createTimeoutMs: 60_000 });
-  const clock = { now: Date.parse('2026-11-29T20:00:00Z') };
-  const service = new AttemptService({
-    repo,
-    driver,
-    labs: testCatalog(o.labs ?? [testLab('alpha'), testLab('beta', { cluster: { workers: 1 } }), lab9server()]),
-    portFor: () => new FakeClusterPort(),
-    runner: host,
-    clusters: { ...DEFAULTS, ...o.clusters },
-    log: quiet,
-    now: () => clock.now,
-    verifyNetworkPolicy: o.netpol ?? (async () => {}),
-    reapIntervalMs: 0,
-    setupPollMs: 2,
-  });
-  return { db, repo, host, service, clock, clustersDir };
-}
+import { DEFAULTS, harness } from './test-harness.ts';
 
 test('Start → provisioning → setting-up → ready, with kind stages and setup as timed steps; Finish deletes the cluster once', async () => {
   const { service, host } = harness();

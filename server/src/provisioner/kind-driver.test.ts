@@ -20,7 +20,7 @@ function driver(host: FakeKindHost, o: { nodeImage?: string } = {}) {
 test("kind's real stderr of a failed pull becomes start/failed events and the ERROR text", () => {
   const events: KindStageEvent[] = [];
   const p = new KindProgressParser((e) => events.push(e));
-  const text = fixture('kind-create-missing-image.stderr');
+  const text = fixture('kind-create-missing-image.stderr').replaceAll('{{image}}', 'kubedrill-missing/node:v0.0.1');
   // Split mid-line to prove lines are reassembled across chunks.
   p.push(text.slice(0, 97));
   p.push(text.slice(97));
