@@ -16,6 +16,7 @@ import { allowedOrigins, type BootInfo } from './config/config.ts';
 import { AppError } from './errors.ts';
 import { createCommandRunner, type CommandRunner } from './exec/command-runner.ts';
 import { LabCatalog } from './labs/catalog-service.ts';
+import adminHealthRoutes from './routes/api/admin-health.ts';
 import attemptRoutes from './routes/api/attempts.ts';
 import healthRoutes from './routes/api/health.ts';
 import labRoutes from './routes/api/labs.ts';
@@ -119,6 +120,7 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
   await app.register(labRoutes);
   await app.register(terminalRoutes);
   await app.register(attemptRoutes);
+  await app.register(adminHealthRoutes);
 
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
