@@ -1,4 +1,6 @@
 import type { z } from 'zod';
+import type { AdminHealthDto } from '../../../server/src/routes/api/admin-health.ts';
+import type { AttemptDto, AttemptEventDto } from '../../../server/src/routes/api/attempts.ts';
 import type { LabDetailDto, LabSummaryDto } from '../../../server/src/routes/api/labs.ts';
 import type { TerminalDto, TerminalListDto, TicketDto } from '../../../server/src/routes/api/terminals.ts';
 
@@ -13,6 +15,9 @@ export type Catalog = {
   labs: LabSummary[];
   broken: { id: string; track: string; title?: string; problems: Problem[] }[];
 };
+export type Attempt = z.infer<typeof AttemptDto>;
+export type AttemptEvent = z.infer<typeof AttemptEventDto>;
+export type AdminHealth = z.infer<typeof AdminHealthDto>;
 export type TerminalInfo = z.infer<typeof TerminalDto>;
 export type TerminalList = z.infer<typeof TerminalListDto>;
 export type TerminalTicket = z.infer<typeof TicketDto>;
@@ -77,6 +82,17 @@ export const api = {
       request<TerminalTicket>('POST', `/api/attempts/${encodeURIComponent(attemptId)}/terminals/${encodeURIComponent(terminalId)}/tickets`, {}),
     /** The ws:// or wss:// URL of a socket path the server handed out with a ticket. */
     socketUrl: (path: string) => `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${path}`,
+  },
+  attempts: {
+    start: (labId: string) => request<Attempt>('POST', '/api/attempts', { labId }),
+    list: (signal?: AbortSignal) => request<{ attempts: Attempt[] }>('GET', '/api/attempts', undefined, signal),
+    get: (id: string, signal?: AbortSignal) => request<Attempt>('GET', `/api/attempts/${encodeURIComponent(id)}`, undefined, signal),
+    finish: (id: string) => request<Attempt>('POST', `/api/attempts/${encodeURIComponent(id)}/finish`, {}),
+    /** An EventSource of the attempt's progress (it resumes with Last-Event-ID by itself). */
+    events: (id: string) => new EventSource(`/api/attempts/${encodeURIComponent(id)}/events`),
+  },
+  admin: {
+    health: (signal?: AbortSignal) => request<AdminHealth>('GET', '/api/admin/health', undefined, signal),
   },
   labs: {
     list: (signal?: AbortSignal) => request<Catalog>('GET', '/api/labs', undefined, signal),

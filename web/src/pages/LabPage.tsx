@@ -3,6 +3,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import { api, type LabDetail } from '../api/client.ts';
 import { LabContext, type LabPageContext } from '../components/mdx/LabContext.ts';
 import { mdxComponents } from '../components/mdx/components.tsx';
+import { AttemptPanel } from '../components/attempt/AttemptPanel.tsx';
 import { ErrorPanel, Loading } from '../components/Status.tsx';
 import { TerminalPane } from '../components/terminal/TerminalPane.tsx';
 import { Link } from '../lib/router.tsx';
@@ -36,8 +37,6 @@ function LabView({ lab }: { lab: LabDetail }) {
   const ctx: LabPageContext = useMemo(() => ({ lab, taskStatus: {} }), [lab]);
   const [split, setSplit] = useSplit();
   const total = lab.tasks.reduce((s, t) => s + t.points, 0);
-  // Until attempts are wired into this page, a running attempt is named in the URL (?attempt=<id>).
-  const attemptId = new URLSearchParams(location.search).get('attempt');
 
   return (
     <LabContext.Provider value={ctx}>
@@ -82,32 +81,10 @@ function LabView({ lab }: { lab: LabDetail }) {
         </article>
         <div className="split-handle" role="separator" aria-orientation="vertical" aria-label="Resize panes" tabIndex={0} {...setSplit} />
         <aside className="lab-side" aria-label="Terminal">
-          {attemptId ? <TerminalPane attemptId={attemptId} /> : <TerminalPlaceholder lab={lab} />}
+          <AttemptPanel lab={lab}>{(attemptId) => <TerminalPane attemptId={attemptId} />}</AttemptPanel>
         </aside>
       </div>
     </LabContext.Provider>
-  );
-}
-
-function TerminalPlaceholder({ lab }: { lab: LabDetail }) {
-  return (
-    <div className="terminal-placeholder">
-      <div className="terminal-placeholder-bar">
-        <span className="dot" />
-        <span className="dot" />
-        <span className="dot" />
-        <span className="muted">terminal</span>
-      </div>
-      <div className="terminal-placeholder-body">
-        <p>
-          <strong>Your cluster and terminal appear here.</strong>
-        </p>
-        <p className="muted">
-          Starting a lab creates a fresh kind cluster with {1 + lab.cluster.workers} node{lab.cluster.workers ? 's' : ''} and opens a shell with
-          kubectl, the <code>k</code> alias and completion.
-        </p>
-      </div>
-    </div>
   );
 }
 
