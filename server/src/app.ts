@@ -28,6 +28,19 @@ import type { ShellLauncher } from './terminal/launchers.ts';
 import { createTerminalService } from './terminal/setup.ts';
 import { VERSION } from './version.ts';
 
+/** Codes for 4xx errors raised by Fastify itself (bad JSON, too large, wrong content type …). */
+const CLIENT_ERROR_CODES: Record<number, string> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  406: 'not_acceptable',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+};
+
 /** What buildApp needs besides config; tests pass fakes, main() passes the real things. */
 export interface AppDeps {
   db?: Db;
@@ -103,7 +116,9 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
       req.log.error({ err }, 'request failed');
       return reply.code(status).send({ error: { code: 'internal', message: 'internal error; see the server log' } });
     }
-    return reply.code(status).send({ error: { code: err.code ?? 'bad_request', message: err.message } });
+    // Fastify's own errors (FST_ERR_…) are implementation names; clients get stable, documented codes.
+    const code = err.code && !err.code.startsWith('FST_') ? err.code : (CLIENT_ERROR_CODES[status] ?? 'bad_request');
+    return reply.code(status).send({ error: { code, message: err.message } });
   });
 
   await app.register(fastifySwagger, {
