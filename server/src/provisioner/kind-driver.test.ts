@@ -70,7 +70,7 @@ test('create reports kind stages then our own node wait, with one kubeconfig fil
     'Installing CNI',
     'Installing StorageClass',
     'Joining worker nodes',
-    'Waiting ≤ 5m0s for control-plane = Ready',
+    'Waiting ≤ 10m0s for control-plane = Ready',
     'Waiting for every node to be Ready',
   ]);
   assert.equal(info.kubeconfigPath, path.join(clustersDir, name, 'kubeconfig'));
