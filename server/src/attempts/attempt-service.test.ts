@@ -204,3 +204,18 @@ test('an attempt interrupted mid-create by a restart is failed and its cluster d
   await first.service.close();
   await second.service.idle();
 });
+
+test('pool sizes per shape (w0:2) are kept, and a learner waiting only on their own other attempt does not hold the pool back', async () => {
+  const { service } = harness({ clusters: { poolSize: 0, poolShapes: ['w0:2', 'w1-netpol:1'], perLearner: 1 } });
+  const first = service.start('l1', 'netpol-lab9server').attempt.id;
+  const second = service.start('l1', 'alpha').attempt.id;
+  await service.idle();
+  assert.equal(service.get(first)!.status, 'ready');
+  assert.equal(service.get(second)!.status, 'queued');
+  assert.equal(service.stats().clusters.warm, 3);
+  service.finish(first);
+  await service.idle();
+  assert.equal(service.get(second)!.status, 'ready');
+  const steps = service.subscribe(second, 0, () => {}).replay.map((e) => e.name);
+  assert.ok(steps.includes('Claiming a warm cluster'));
+});

@@ -70,6 +70,8 @@ export class AttemptService {
   readonly #activity = new Map<string, { at: number; persisted: number }>();
   readonly #tasks = new Set<Promise<unknown>>();
   #poolPausedUntil = 0;
+  /** Some queued attempt is waiting for capacity (not just for its learner's other attempt): the pool yields. */
+  #waitingForSlot = false;
   #reaper: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -246,6 +248,7 @@ export class AttemptService {
   /** Hands queued attempts a warm cluster or a free slot, in order; then tops up the pool. */
   #pump(): void {
     if (this.#closed) return;
+    this.#waitingForSlot = false;
     for (const id of [...this.#queue]) {
       const a = this.#o.repo.get(id);
       if (!a || a.status !== 'queued') {
@@ -269,6 +272,7 @@ export class AttemptService {
         continue;
       }
       // Full: a warm cluster of another shape makes room for a learner who is waiting.
+      this.#waitingForSlot = true;
       const spare = [...this.#clusters.values()].find((c) => c.state === 'warm' && c.shape !== a.shape);
       if (spare) this.#release(spare.name, 'evicted from the warm pool for a queued attempt');
     }
@@ -352,17 +356,26 @@ export class AttemptService {
 
   // ---- warm pool ----
 
-  #poolShapes(): string[] {
-    if (this.#o.clusters.poolSize <= 0) return [];
-    if (this.#o.clusters.poolShapes.length) return this.#o.clusters.poolShapes;
-    return [...new Set(this.#o.labs.current.labs.map((l) => shapeKey(l.meta.cluster)))].sort();
+  /** How many warm clusters to keep per shape: clusters.poolShapes (shape[:count]) or every shape a lab uses. */
+  #poolTargets(): Map<string, number> {
+    const { poolSize, poolShapes } = this.#o.clusters;
+    if (poolShapes.length) {
+      return new Map(
+        poolShapes.map((entry) => {
+          const [shape, count] = entry.split(':');
+          return [shape!, count === undefined ? poolSize : Number(count)];
+        }),
+      );
+    }
+    if (poolSize <= 0) return new Map();
+    return new Map([...new Set(this.#o.labs.current.labs.map((l) => shapeKey(l.meta.cluster)))].sort().map((s) => [s, poolSize]));
   }
 
   #fillPool(): void {
-    if (this.#closed || this.#queue.length || this.#now() < this.#poolPausedUntil) return;
-    for (const shape of this.#poolShapes()) {
+    if (this.#closed || this.#waitingForSlot || this.#now() < this.#poolPausedUntil) return;
+    for (const [shape, target] of this.#poolTargets()) {
       let have = [...this.#clusters.values()].filter((c) => c.shape === shape && (c.state === 'warm' || (c.state === 'creating' && !c.attemptId))).length;
-      while (have < this.#o.clusters.poolSize && this.#slotsUsed() < this.#o.clusters.maxConcurrent) {
+      while (have < target && this.#slotsUsed() < this.#o.clusters.maxConcurrent) {
         const c: OwnedCluster = { name: this.#o.driver.newName(), shape, state: 'creating', attemptId: undefined, info: undefined, createdAt: this.#iso() };
         this.#clusters.set(c.name, c);
         this.#saveCluster(c);

@@ -39,9 +39,9 @@ export const ConfigSchema = z
         idleMinutes: positiveInt.default(30).describe('an attempt with no activity for this long is finished'),
         poolSize: nonNegativeInt.max(20).default(0).describe('warm clusters kept ready per cluster shape'),
         poolShapes: z
-          .array(z.string().regex(/^w[0-3](-nocni)?(-netpol)?$/, 'a shape key such as w0, w1-netpol or w2-nocni'))
+          .array(z.string().regex(/^w[0-3](-nocni)?(-netpol)?(:\d{1,2})?$/, 'a shape key such as w0, w1-netpol:2 or w2-nocni'))
           .default([])
-          .describe('shape keys to keep warm (w<workers>[-nocni][-netpol]); empty = every shape a lab uses'),
+          .describe('shapes to keep warm, each w<workers>[-nocni][-netpol][:count] (count defaults to poolSize); empty = every shape a lab uses'),
         nodeImage: z.string().min(1).optional().describe('kind node image (default: the pinned image for the lab\'s Kubernetes version)'),
         namePrefix: z.string().regex(/^[a-z][a-z0-9-]{0,20}$/).default('kubedrill').describe('prefix of the kind clusters this server owns'),
         registryMirror: z.url().optional().describe('pull-through registry mirror for docker.io and registry.k8s.io'),

@@ -20,6 +20,7 @@ export interface DoctorHost {
   readFile?: (file: string) => Promise<string>;
   freeDiskBytes?: (dir: string) => Promise<number>;
   totalMemBytes?: () => number;
+  freeMemBytes?: () => number;
 }
 
 export const MIN_KIND = [0, 24, 0] as const;
@@ -135,7 +136,7 @@ export async function runDoctor(config: Config, host: DoctorHost, opts: { maxWor
     id: 'memory',
     title: 'memory for the configured capacity',
     status: total >= needMem ? 'ok' : 'warn',
-    detail: `${(total / GiB).toFixed(1)} GiB total; ${clusters} cluster(s) of up to ${nodesPerCluster} node(s) need about ${(needMem / GiB).toFixed(1)} GiB`,
+    detail: `${(total / GiB).toFixed(1)} GiB total, ${((host.freeMemBytes ?? os.freemem)() / GiB).toFixed(1)} GiB free now; ${clusters} cluster(s) of up to ${nodesPerCluster} node(s) need about ${(needMem / GiB).toFixed(1)} GiB`,
     ...(total >= needMem ? {} : { remedy: `lower clusters.maxConcurrent to ${Math.max(1, Math.floor(total / (nodesPerCluster * MEM_PER_NODE)))} or add memory` }),
   });
 
