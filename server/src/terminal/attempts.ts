@@ -26,6 +26,8 @@ export interface TerminalAttempts {
 export class StaticAttempts implements TerminalAttempts {
   readonly #attempts = new Map<string, TerminalAttempt>();
   readonly #listeners = new Set<(id: string) => void>();
+  /** Attempt ids in the order terminal input touched them. */
+  readonly touched: string[] = [];
 
   add(a: TerminalAttempt): void {
     this.#attempts.set(a.id, a);
@@ -45,5 +47,9 @@ export class StaticAttempts implements TerminalAttempts {
   onEnded(cb: (attemptId: string) => void): () => void {
     this.#listeners.add(cb);
     return () => this.#listeners.delete(cb);
+  }
+
+  touch(id: string): void {
+    this.touched.push(id);
   }
 }

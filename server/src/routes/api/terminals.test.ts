@@ -98,6 +98,7 @@ test('a learner opens a terminal, connects with a ticket and types', async () =>
   client.input("env | sort | tr '\\n' ' '; echo ENV''END\r");
   await client.waitForText('ENVEND');
   assert.doesNotMatch(client.text(), /NODE_|npm_|KUBEDRILL_/);
+  assert.ok(attempts.touched.includes('a1'), 'typing counts as activity for the attempt (idle timer)');
   ws.terminate();
 });
 
