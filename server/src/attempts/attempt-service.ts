@@ -344,7 +344,8 @@ export class AttemptService {
     if (shape.networkPolicy) {
       try {
         await this.#o.driver.preloadImages(info.name, [SELFTEST_IMAGE], signal);
-        const check = this.#o.verifyNetworkPolicy ?? ((c, port, onStep, s) => verifyNetworkPolicy(c, { port, runner: this.#o.runner }, onStep, s));
+        const preload = (images: string[]) => this.#o.driver.preloadImages(info.name, images, signal);
+        const check = this.#o.verifyNetworkPolicy ?? ((c, port, onStep, s) => verifyNetworkPolicy(c, { port, runner: this.#o.runner, preload }, onStep, s));
         await check(info, this.#o.portFor(info.kubeconfigPath), sink, signal);
       } catch (e) {
         await this.#o.driver.delete(info.name).catch(() => {});

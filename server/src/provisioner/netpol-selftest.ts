@@ -2,6 +2,7 @@ import { access } from 'node:fs/promises';
 import path from 'node:path';
 import type { ClusterPort, KubeObject } from '../../../graders/src/cluster/port.ts';
 import type { CommandRunner } from '../exec/command-runner.ts';
+import { imagesOf, type ManifestObject } from '../labs/manifests.ts';
 import { readinessProblems, readManifestFile } from './setup.ts';
 import { ProvisionError, step, type StepSink } from './steps.ts';
 
@@ -40,6 +41,8 @@ const denyAll: KubeObject = {
 export interface NetpolSelftestDeps {
   port: ClusterPort;
   runner: CommandRunner;
+  /** Loads images from the host's Docker into the nodes (the fallback controller's image). */
+  preload?: (images: string[]) => Promise<unknown>;
   /** Path of the fallback controller's manifest (default: the bundled asset). */
   fallbackManifest?: string;
   /** How long to keep probing for the policy to take effect. */
@@ -91,6 +94,7 @@ export async function verifyNetworkPolicy(cluster: { name: string }, deps: Netpo
         throw new ProvisionError(STEP, `NetworkPolicy is not enforced by this cluster's CNI (a default-deny did not block a probe) and the fallback controller manifest ${manifest} is missing`);
       }
       const objects = await readManifestFile(manifest);
+      await deps.preload?.([...new Set(objects.flatMap((o) => imagesOf(o as ManifestObject)))]);
       await deps.port.apply(objects, { fieldManager: 'kubedrill-selftest', ...call });
       const deadline = Date.now() + 180_000;
       for (;;) {

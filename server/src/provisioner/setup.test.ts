@@ -87,11 +87,17 @@ test('NetworkPolicy self-test passes when a default-deny blocks the probe, and r
 test('fail-open kindnet: kube-router is installed and the test repeated; missing manifest or still open fails clearly', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'kd-kr-'));
   const manifest = path.join(dir, 'kube-router.yaml');
-  writeFileSync(manifest, 'apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: kube-router\n  namespace: kube-system\nspec: {}\n');
+  writeFileSync(
+    manifest,
+    'apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: kube-router\n  namespace: kube-system\nspec:\n  template:\n    spec:\n      containers:\n        - name: kube-router\n          image: docker.io/cloudnativelabs/kube-router:v2.10.0\n',
+  );
   const host = new FakeKindHost();
 
   const fixed = netpolPort(() => fixed.applied.some((o) => o.kind === 'DaemonSet'));
-  assert.equal(await verifyNetworkPolicy({ name: 'k' }, { port: fixed, runner: host, fallbackManifest: manifest, settleMs: 30, pollMs: 5 }, () => {}), 'kube-router');
+  const preloaded: string[][] = [];
+  const preload = async (images: string[]) => preloaded.push(images);
+  assert.equal(await verifyNetworkPolicy({ name: 'k' }, { port: fixed, runner: host, preload, fallbackManifest: manifest, settleMs: 30, pollMs: 5 }, () => {}), 'kube-router');
+  assert.deepEqual(preloaded, [['docker.io/cloudnativelabs/kube-router:v2.10.0']], "the controller's image is loaded from the host first");
 
   const missing = await verifyNetworkPolicy({ name: 'k' }, { port: netpolPort(() => false), runner: host, fallbackManifest: path.join(dir, 'nope.yaml'), settleMs: 30, pollMs: 5 }, () => {}).catch((e: unknown) => e);
   assert.ok(missing instanceof ProvisionError);
