@@ -56,7 +56,7 @@ export interface NetpolSelftestDeps {
  * controller is installed and the test repeated; still open → the attempt fails with a clear message.
  */
 export async function verifyNetworkPolicy(cluster: { name: string }, deps: NetpolSelftestDeps, onStep: StepSink, signal?: AbortSignal): Promise<'kindnet' | 'kube-router'> {
-  const settleMs = deps.settleMs ?? 15_000;
+  const settleMs = deps.settleMs ?? 6000; // kindnet applies policy changes within about a second
   const pollMs = deps.pollMs ?? 1000;
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   const call = { timeoutMs: 30_000, ...(signal ? { signal } : {}) };
