@@ -36,7 +36,9 @@ export function harness(o: HarnessOptions = {}) {
   const host = o.host ?? new FakeKindHost(o.fake);
   const clustersDir = o.clustersDir ?? mkdtempSync(path.join(tmpdir(), 'kd-attempts-'));
   const driver = new KindDriver({ runner: host, clustersDir, namePrefix: 'kubedrill', nodeImage: o.nodeImage ?? DEFAULT_NODE_IMAGE, createTimeoutMs: 60_000 });
+  // Starts at a fixed instant and runs with real time; tests move it forward by adding to clock.now.
   const clock = { now: Date.parse('2026-11-29T20:00:00Z') };
+  const realStart = Date.now();
   const service = new AttemptService({
     repo,
     driver,
@@ -45,7 +47,7 @@ export function harness(o: HarnessOptions = {}) {
     runner: host,
     clusters: { ...DEFAULTS, ...o.clusters },
     log: quiet,
-    now: () => clock.now,
+    now: () => clock.now + (Date.now() - realStart),
     verifyNetworkPolicy: o.netpol ?? (async () => {}),
     reapIntervalMs: 0,
     setupPollMs: o.setupPollMs ?? 2,

@@ -109,7 +109,7 @@ export class FakeKindHost implements CommandRunner {
         if (spec.signal?.aborted) throw new CommandError('aborted', argv, null, '', stderr);
         stderr += line;
         spec.onStderr?.(line);
-        if (this.o.stageDelayMs && /^ [✓✗]/.test(line)) await new Promise((r) => setTimeout(r, this.o.stageDelayMs));
+        if (this.o.stageDelayMs && /^ • .*\.\.\.\s*$/.test(line)) await new Promise((r) => setTimeout(r, this.o.stageDelayMs));
       }
       if (file !== 'kind-create-success.stderr') throw new CommandError('exit-code', argv, 1, '', stderr);
       const nodes = [`${name}-control-plane`, ...Array.from({ length: workers }, (_, i) => `${name}-worker${i ? i + 1 : ''}`)];
