@@ -308,7 +308,8 @@ export function evaluateConnection(state: NetpolState, q: ConnectionQuery): Verd
   const ingress = decide(state, q, 'ingress');
   const allowed = egress.allowed && ingress.allowed;
   const head = `${describeEndpoint(q.from)} ${allowed ? 'can reach' : 'cannot reach'} ${describeEndpoint(q.to)} on ${q.protocol} ${q.port}`;
-  const reasons = allowed ? [egress.reason, ingress.reason] : [egress, ingress].filter((d) => !d.allowed).map((d) => d.reason);
+  // When allowed, an egress side that no policy governs adds nothing worth reading.
+  const reasons = allowed ? [...(egress.isolatedBy.length > 0 ? [egress.reason] : []), ingress.reason] : [egress, ingress].filter((d) => !d.allowed).map((d) => d.reason);
   return { allowed, egress, ingress, explanation: `${head}: ${reasons.join('; ')}` };
 }
 
