@@ -54,6 +54,8 @@ export interface AppDeps {
   attemptService?: AttemptService;
   /** A cluster port for a kubeconfig file; default: @kubernetes/client-node. */
   portFor?: (kubeconfigPath: string) => ClusterPort;
+  /** Grading; default: the engine on the attempt service's clusters through portFor. */
+  grading?: GradingService;
   /** Attempts as the terminal sees them; default: the attempt service's. */
   attempts?: TerminalAttempts;
   /** Where shells run; default from config (terminal.mode); null disables terminals. */
@@ -113,7 +115,9 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
     });
   app.decorate('attempts', attempts);
   app.addHook('preClose', async () => attempts.close());
-  const grading = new GradingService({
+  const grading =
+    deps.grading ??
+    new GradingService({
     attempts,
     labs,
     grades: new GradeRepository(db),

@@ -14,7 +14,6 @@ import { GradingService, type GradableAttempts } from '../../grading/grading-ser
 import { labStates } from '../../grading/lab-states.ts';
 import { LabCatalog } from '../../labs/catalog-service.ts';
 import { openMemoryDatabase } from '../../storage/db.ts';
-import attemptGradeRoutes from './attempt-grades.ts';
 
 // POST /api/attempts/:id/grade and GET /api/attempts/:id/grades through app.inject(), with a fake
 // attempt service and the in-memory model cluster standing in for the attempt's kind cluster.
@@ -62,7 +61,6 @@ before(async () => {
 
   const boot = loadConfig({ argv: ['--data-dir', dir, '--labs-dir', LABS], env: {}, cwd: dir });
   const db = openMemoryDatabase();
-  app = await buildApp(boot, { db, labs: catalog, logger: false });
   const grading = new GradingService({
     attempts,
     labs: catalog,
@@ -74,7 +72,7 @@ before(async () => {
     },
     engine: { probeWindowMs: 0, retryDelayMs: 0 },
   });
-  await app.register(attemptGradeRoutes(grading));
+  app = await buildApp(boot, { db, labs: catalog, grading, logger: false });
   const res = await app.inject({ method: 'GET', url: '/api/session' });
   cookie = String(res.headers['set-cookie']).split(';')[0] ?? '';
 });
