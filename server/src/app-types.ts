@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AttemptService } from './attempts/attempt-service.ts';
+import type { GradingService } from './grading/grading-service.ts';
 import type { Learner, LearnerRepository } from './auth/learners.ts';
 import type { Config } from './config/config.ts';
 import type { CommandRunner } from './exec/command-runner.ts';
@@ -22,6 +23,8 @@ declare module 'fastify' {
     origins: ReadonlySet<string>;
     /** Attempts and their clusters (server/src/attempts). */
     attempts: AttemptService;
+    /** Grades attempts on their clusters and keeps the reports (server/src/grading). */
+    grading: GradingService;
     /** Open terminals of every attempt (server/src/terminal). */
     terminals: TerminalService;
   }

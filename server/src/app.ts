@@ -5,6 +5,7 @@ import fastifySwagger from '@fastify/swagger';
 import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyError, type FastifyServerOptions } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { createKubePort, createKubeconfigScriptRunner } from '../../graders/src/cluster/kube-port.ts';
 import type { ClusterPort } from '../../graders/src/cluster/port.ts';
 import type { App } from './app-types.ts';
 import { terminalAttempts } from './attempts/adapters.ts';
@@ -26,6 +27,9 @@ import { openDatabase, type Db } from './storage/db.ts';
 import type { TerminalAttempts } from './terminal/attempts.ts';
 import type { ShellLauncher } from './terminal/launchers.ts';
 import { createTerminalService } from './terminal/setup.ts';
+import { GradeRepository } from './grading/grade-repository.ts';
+import { GradingService } from './grading/grading-service.ts';
+import attemptGradeRoutes from './routes/api/attempt-grades.ts';
 import { VERSION } from './version.ts';
 
 /** Codes for 4xx errors raised by Fastify itself (bad JSON, too large, wrong content type …). */
@@ -50,6 +54,8 @@ export interface AppDeps {
   attemptService?: AttemptService;
   /** A cluster port for a kubeconfig file; default: @kubernetes/client-node. */
   portFor?: (kubeconfigPath: string) => ClusterPort;
+  /** Grading; default: the engine on the attempt service's clusters through portFor. */
+  grading?: GradingService;
   /** Attempts as the terminal sees them; default: the attempt service's. */
   attempts?: TerminalAttempts;
   /** Where shells run; default from config (terminal.mode); null disables terminals. */
@@ -59,8 +65,18 @@ export interface AppDeps {
 }
 
 // Until the @kubernetes/client-node adapter is merged, setup fails with this message.
-function unwiredPort(): ClusterPort {
-  throw new Error('no cluster port is wired into this server build (graders/src/cluster/kube-port.ts)');
+// One client per kubeconfig file: the provisioner and grading talk to the same clusters over and over.
+function cachedKubePorts(): (kubeconfigPath: string) => ClusterPort {
+  const ports = new Map<string, ClusterPort>();
+  return (kubeconfigPath) => {
+    let port = ports.get(kubeconfigPath);
+    if (!port) {
+      if (ports.size > 256) ports.clear();
+      port = createKubePort(kubeconfigPath);
+      ports.set(kubeconfigPath, port);
+    }
+    return port;
+  };
 }
 
 /** Builds the whole app (plugins, services, routes); tests call this and use app.inject(). */
@@ -87,17 +103,29 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
   app.decorate('runner', deps.runner ?? createCommandRunner(boot.hostEnv));
   app.decorate('origins', new Set(allowedOrigins(config)));
   if (!deps.db) app.addHook('onClose', async () => db.close());
+  const portFor = deps.portFor ?? cachedKubePorts();
   const attempts =
     deps.attemptService ??
     createAttemptService(config, {
       db,
       runner: app.runner,
       labs,
-      portFor: deps.portFor ?? unwiredPort,
+      portFor,
       log: { info: (m) => app.log.info(m), warn: (m) => app.log.warn(m), error: (m) => app.log.error(m) },
     });
   app.decorate('attempts', attempts);
   app.addHook('preClose', async () => attempts.close());
+  const grading =
+    deps.grading ??
+    new GradingService({
+    attempts,
+    labs,
+    grades: new GradeRepository(db),
+    portFor,
+    scriptsFor: (kubeconfigPath) => createKubeconfigScriptRunner(app.runner, kubeconfigPath, { path: boot.hostEnv.PATH }),
+    log: app.log,
+  });
+  app.decorate('grading', grading);
   const terminals = await createTerminalService(boot, { runner: app.runner, attempts: deps.attempts ?? terminalAttempts(attempts), launcher: deps.shellLauncher, log: app.log });
   app.decorate('terminals', terminals);
   app.addHook('preClose', async () => terminals.close());
@@ -134,6 +162,7 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
   await app.register(sessionRoutes);
   await app.register(labRoutes);
   await app.register(terminalRoutes);
+  await app.register(attemptGradeRoutes(grading));
   await app.register(attemptRoutes);
   await app.register(adminHealthRoutes);
 

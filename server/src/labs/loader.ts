@@ -364,6 +364,8 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
 
   const realOnly = [files.setupScript, files.solutionScript].filter((f): f is string => f !== undefined);
   if (meta.tasks.some((t) => t.checks.some((c) => c.kind === 'script'))) realOnly.push('script checks');
+  // The model cluster does not run controllers that labs install (an ingress controller routes by Ingress objects).
+  if (meta.images.some((i) => /traefik|ingress-nginx|haproxy-ingress/.test(i))) realOnly.push('its ingress controller');
   const gate: GateSite = realOnly.length ? 'real' : 'model';
   const gateReason = realOnly.length ? `${realOnly.join(' and ')} can only run against a real cluster` : undefined;
   return { id: meta.id, track, dir: labDir, meta, body, files, gate, gateReason, warnings: sorted(), hash: hash.digest('hex').slice(0, 16) };

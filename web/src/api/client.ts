@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { AdminHealthDto } from '../../../server/src/routes/api/admin-health.ts';
 import type { AttemptDto, AttemptEventDto } from '../../../server/src/routes/api/attempts.ts';
 import type { LabDetailDto, LabSummaryDto } from '../../../server/src/routes/api/labs.ts';
+import type { GradeDto, GradeListDto } from '../../../server/src/routes/api/attempt-grades.ts';
 import type { TerminalDto, TerminalListDto, TicketDto } from '../../../server/src/routes/api/terminals.ts';
 
 // The browser's API layer: typed calls to the server. Components never build URLs themselves.
@@ -21,6 +22,10 @@ export type AdminHealth = z.infer<typeof AdminHealthDto>;
 export type TerminalInfo = z.infer<typeof TerminalDto>;
 export type TerminalList = z.infer<typeof TerminalListDto>;
 export type TerminalTicket = z.infer<typeof TicketDto>;
+export type Grade = z.infer<typeof GradeDto>;
+export type GradeList = z.infer<typeof GradeListDto>;
+export type GradeReport = Grade['report'];
+export type GradedCheck = GradeReport['tasks'][number]['checks'][number];
 export type Learner = { id: string; username: string; displayName: string; role: 'learner' | 'instructor' | 'admin' };
 export type Session = { mode: 'single' | 'multi'; registration: 'open' | 'invite' | 'closed'; learner: Learner | null };
 
@@ -82,6 +87,11 @@ export const api = {
       request<TerminalTicket>('POST', `/api/attempts/${encodeURIComponent(attemptId)}/terminals/${encodeURIComponent(terminalId)}/tickets`, {}),
     /** The ws:// or wss:// URL of a socket path the server handed out with a ticket. */
     socketUrl: (path: string) => `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${path}`,
+  },
+  grades: {
+    /** Grades the attempt's cluster now (takes seconds: every probe opens real connections). */
+    grade: (attemptId: string, signal?: AbortSignal) => request<Grade>('POST', `/api/attempts/${encodeURIComponent(attemptId)}/grade`, {}, signal),
+    list: (attemptId: string, signal?: AbortSignal) => request<GradeList>('GET', `/api/attempts/${encodeURIComponent(attemptId)}/grades`, undefined, signal),
   },
   attempts: {
     start: (labId: string) => request<Attempt>('POST', '/api/attempts', { labId }),

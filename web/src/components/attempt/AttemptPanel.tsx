@@ -37,9 +37,12 @@ function StepList({ steps }: { steps: StepView[] }) {
  * The lab's cluster: a Start button, then queue position and live provisioning steps with their
  * elapsed times, a failure with the failed step's output, and once ready the terminal (children).
  */
-export function AttemptPanel({ lab, children }: { lab: LabDetail; children: (attemptId: string) => ReactNode }) {
+export function AttemptPanel({ lab, children, onReady }: { lab: LabDetail; children: (attemptId: string) => ReactNode; onReady?: (attemptId: string | null) => void }) {
   const { attempt, events, error, loading, busy, start, finish, dismiss } = useAttempt(lab.id);
   const steps = foldSteps(events);
+  // The page shows the Check button only while the cluster is there to grade.
+  const readyId = attempt && (attempt.status === 'ready' || attempt.status === 'grading') ? attempt.id : null;
+  useEffect(() => onReady?.(readyId), [readyId, onReady]);
   if (loading) return <Loading what="your attempt" />;
 
   if (!attempt) {

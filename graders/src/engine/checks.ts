@@ -1,0 +1,486 @@
+import type { CheckDecl, PodRef, ProbeTarget } from '../checks/schema.ts';
+import type { CallOptions, ClusterPort, KubeObject, ListQuery, ObjectRef, ScriptRunner } from '../cluster/port.ts';
+import { buildNetpolState, evaluateConnection, podInfo, type Endpoint, type NetpolState, type PodInfo, type Protocol, type Verdict } from '../netpol/evaluator.ts';
+import { jsonPathValues, renderValues } from './jsonpath.ts';
+import { classifyProbe, dnsCandidates, parseNslookup, parseResolvConf, probeArgv, type ProbeOutcome } from './probe-commands.ts';
+import type { CheckOutcome } from './types.ts';
+
+// One function per check kind. Each returns pass/fail with expected vs actual and an explanation;
+// cluster errors are thrown and turned into `error` outcomes by the engine.
+
+type Check<K extends CheckDecl['kind']> = Extract<CheckDecl, { kind: K }>;
+
+/** Per-grade state shared by all checks: memoized reads (objects do not change during one grade). */
+export class GradeContext {
+  readonly port: ClusterPort;
+  readonly scripts: ScriptRunner | undefined;
+  readonly labDir: string;
+  readonly probeWindowMs: number;
+  readonly retryDelayMs: number;
+  private readonly memo = new Map<string, Promise<unknown>>();
+
+  constructor(opts: { port: ClusterPort; scripts?: ScriptRunner; labDir: string; probeWindowMs: number; retryDelayMs: number }) {
+    this.port = opts.port;
+    this.scripts = opts.scripts;
+    this.labDir = opts.labDir;
+    this.probeWindowMs = opts.probeWindowMs;
+    this.retryDelayMs = opts.retryDelayMs;
+  }
+
+  private once<T>(key: string, load: () => Promise<T>): Promise<T> {
+    let p = this.memo.get(key) as Promise<T> | undefined;
+    if (!p) {
+      p = load();
+      // A failed read must not poison the checks that come later.
+      p.catch(() => this.memo.delete(key));
+      this.memo.set(key, p);
+    }
+    return p;
+  }
+
+  get(ref: ObjectRef, opts: CallOptions): Promise<KubeObject | undefined> {
+    return this.once(`get:${ref.apiVersion}:${ref.kind}:${ref.namespace ?? ''}:${ref.name}`, () => this.port.get(ref, opts));
+  }
+
+  list(q: ListQuery, opts: CallOptions): Promise<KubeObject[]> {
+    return this.once(`list:${q.apiVersion}:${q.kind}:${q.namespace ?? ''}:${q.labelSelector ?? ''}`, () => this.port.list(q, opts));
+  }
+
+  /** Namespaces, pods and NetworkPolicies of the whole cluster, as the evaluator sees them. */
+  netpolState(opts: CallOptions): Promise<{ state: NetpolState; pods: KubeObject[]; services: KubeObject[] }> {
+    return this.once('netpol', async () => {
+      const [namespaces, pods, policies, services] = await Promise.all([
+        this.list({ apiVersion: 'v1', kind: 'Namespace' }, opts),
+        this.list({ apiVersion: 'v1', kind: 'Pod' }, opts),
+        this.list({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy' }, opts),
+        this.list({ apiVersion: 'v1', kind: 'Service' }, opts),
+      ]);
+      return { state: buildNetpolState([...namespaces, ...pods, ...policies]), pods, services };
+    });
+  }
+}
+
+function refText(r: { kind: string; namespace?: string | undefined; name?: string | undefined; selector?: string | undefined }): string {
+  const where = r.namespace ? `${r.namespace}/` : '';
+  return r.name ? `${r.kind} ${where}${r.name}` : `${r.kind}s ${r.selector ? `matching ${r.selector} ` : ''}${r.namespace ? `in ${r.namespace}` : 'in all namespaces'}`;
+}
+
+async function findResources(ctx: GradeContext, r: Check<'exists'>['resource'], opts: CallOptions): Promise<KubeObject[]> {
+  if (r.name) {
+    const obj = await ctx.get({ apiVersion: r.apiVersion, kind: r.kind, ...(r.namespace ? { namespace: r.namespace } : {}), name: r.name }, opts);
+    return obj ? [obj] : [];
+  }
+  return ctx.list({ apiVersion: r.apiVersion, kind: r.kind, ...(r.namespace ? { namespace: r.namespace } : {}), ...(r.selector ? { labelSelector: r.selector } : {}) }, opts);
+}
+
+function isPodReady(pod: KubeObject): boolean {
+  const status = pod.status as { phase?: string; conditions?: { type: string; status: string }[] } | undefined;
+  return status?.phase === 'Running' && (status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+}
+
+function podPhase(pod: KubeObject): string {
+  return (pod.status as { phase?: string } | undefined)?.phase ?? 'Unknown';
+}
+
+interface ResolvedPods {
+  pods: KubeObject[];
+  container: string | undefined;
+  describe: string;
+}
+
+async function resolvePods(ctx: GradeContext, ref: PodRef, opts: CallOptions): Promise<ResolvedPods> {
+  if (typeof ref === 'string') {
+    const [namespace = 'default', name = ''] = ref.split('/');
+    const pod = await ctx.get({ apiVersion: 'v1', kind: 'Pod', namespace, name }, opts);
+    return { pods: pod ? [pod] : [], container: undefined, describe: `pod ${ref}` };
+  }
+  if (ref.name) {
+    const pod = await ctx.get({ apiVersion: 'v1', kind: 'Pod', namespace: ref.namespace, name: ref.name }, opts);
+    return { pods: pod ? [pod] : [], container: ref.container, describe: `pod ${ref.namespace}/${ref.name}` };
+  }
+  const pods = await ctx.list({ apiVersion: 'v1', kind: 'Pod', namespace: ref.namespace, ...(ref.selector ? { labelSelector: ref.selector } : {}) }, opts);
+  const sorted = [...pods].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+  return { pods: sorted, container: ref.container, describe: `pods matching ${ref.selector ?? ''} in ${ref.namespace}` };
+}
+
+/** The pod a probe or lookup runs in: the first Running one. */
+async function sourcePod(ctx: GradeContext, ref: PodRef, opts: CallOptions): Promise<{ pod: KubeObject; container: string | undefined } | { missing: string }> {
+  const r = await resolvePods(ctx, ref, opts);
+  if (r.pods.length === 0) return { missing: `${r.describe} does not exist` };
+  const running = r.pods.find((p) => podPhase(p) === 'Running');
+  if (!running) return { missing: `${r.describe} is not running (phase ${podPhase(r.pods[0] as KubeObject)})` };
+  // Exec into a crashed container fails; say so as a result instead of an exec error.
+  const statuses = ((running.status ?? {}) as { containerStatuses?: { name: string; state?: { running?: unknown; waiting?: { reason?: string } } }[] }).containerStatuses ?? [];
+  const containerName = r.container ?? ((running.spec ?? {}) as { containers?: { name: string }[] }).containers?.[0]?.name;
+  const st = statuses.find((s) => s.name === containerName);
+  if (st?.state && !st.state.running) return { missing: `container ${containerName ?? ''} of pod ${running.metadata.namespace}/${running.metadata.name} is not running (${st.state.waiting?.reason ?? 'terminated'})` };
+  return { pod: running, container: r.container };
+}
+
+// ---- exists / absent / field / count / podReady / rollout ----------------------------------------
+
+async function existsCheck(ctx: GradeContext, c: Check<'exists'>, opts: CallOptions): Promise<CheckOutcome> {
+  const found = await findResources(ctx, c.resource, opts);
+  const what = refText(c.resource);
+  return found.length > 0
+    ? { status: 'pass', expected: 'exists', actual: c.resource.name ? 'exists' : `${found.length} found` }
+    : { status: 'fail', expected: 'exists', actual: 'not found', explanation: `${what} does not exist` };
+}
+
+async function absentCheck(ctx: GradeContext, c: Check<'absent'>, opts: CallOptions): Promise<CheckOutcome> {
+  const found = await findResources(ctx, c.resource, opts);
+  const what = refText(c.resource);
+  return found.length === 0
+    ? { status: 'pass', expected: 'absent', actual: 'absent' }
+    : { status: 'fail', expected: 'absent', actual: found.map((o) => o.metadata.name).join(', '), explanation: `${what} still exists` };
+}
+
+function sameValue(actual: unknown, expected: string | number | boolean | null): boolean {
+  if (expected === null) return actual === undefined || actual === null;
+  if (actual === undefined || actual === null) return false;
+  return String(actual) === String(expected);
+}
+
+async function fieldCheck(ctx: GradeContext, c: Check<'field'>, opts: CallOptions): Promise<CheckOutcome> {
+  const [obj] = await findResources(ctx, c.resource, opts);
+  const expected = c.equals !== undefined ? (c.equals === null ? '(not set)' : String(c.equals)) : `matches /${c.matches ?? ''}/`;
+  if (!obj) return { status: 'fail', expected, actual: `${refText(c.resource)} does not exist`, explanation: `${refText(c.resource)} does not exist, so ${c.path} cannot be read` };
+  const values = jsonPathValues(obj, c.path);
+  const text = renderValues(values);
+  const actual = values.length === 0 ? '(not set)' : text;
+  let ok: boolean;
+  if (c.equals !== undefined) ok = values.length <= 1 ? sameValue(values[0], c.equals) : text === String(c.equals);
+  else ok = values.length > 0 && new RegExp(c.matches ?? '').test(text);
+  return ok
+    ? { status: 'pass', expected, actual }
+    : { status: 'fail', expected, actual, explanation: `${c.path} of ${refText(c.resource)} is ${actual}, expected ${c.equals !== undefined ? expected : `a value that ${expected}`}` };
+}
+
+async function countCheck(ctx: GradeContext, c: Check<'count'>, opts: CallOptions): Promise<CheckOutcome> {
+  const n = (await findResources(ctx, c.resource, opts)).length;
+  const parts = [c.equals !== undefined ? `exactly ${c.equals}` : undefined, c.min !== undefined ? `at least ${c.min}` : undefined, c.max !== undefined ? `at most ${c.max}` : undefined].filter(Boolean);
+  const ok = (c.equals === undefined || n === c.equals) && (c.min === undefined || n >= c.min) && (c.max === undefined || n <= c.max);
+  const expected = parts.join(' and ');
+  return ok ? { status: 'pass', expected, actual: String(n) } : { status: 'fail', expected, actual: String(n), explanation: `found ${n} ${refText(c.resource)}, expected ${expected}` };
+}
+
+async function podReadyCheck(ctx: GradeContext, c: Check<'podReady'>, opts: CallOptions): Promise<CheckOutcome> {
+  const r = await resolvePods(ctx, c.pod, opts);
+  const ready = r.pods.filter(isPodReady);
+  const expected = c.min === 1 ? 'Running and Ready' : `at least ${c.min} Ready`;
+  if (ready.length >= c.min) return { status: 'pass', expected, actual: ready.length === 1 ? 'Ready' : `${ready.length} Ready` };
+  if (r.pods.length === 0) return { status: 'fail', expected, actual: 'not found', explanation: `${r.describe} does not exist` };
+  const states = r.pods.map((p) => `${p.metadata.name}: ${podPhase(p)}${isPodReady(p) ? ', Ready' : ', not Ready'}`).join('; ');
+  return { status: 'fail', expected, actual: states, explanation: `${r.describe}: ${states}` };
+}
+
+async function rolloutCheck(ctx: GradeContext, c: Check<'rollout'>, opts: CallOptions): Promise<CheckOutcome> {
+  const [namespace = 'default', name = ''] = c.deployment.split('/');
+  const d = await ctx.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace, name }, opts);
+  const expected = 'all replicas updated and ready';
+  if (!d) return { status: 'fail', expected, actual: 'not found', explanation: `Deployment ${c.deployment} does not exist` };
+  const spec = (d.spec ?? {}) as { replicas?: number };
+  const st = (d.status ?? {}) as { observedGeneration?: number; updatedReplicas?: number; readyReplicas?: number; availableReplicas?: number; replicas?: number };
+  const want = spec.replicas ?? 1;
+  const generation = (d.metadata.generation as number | undefined) ?? 0;
+  const observed = st.observedGeneration ?? 0;
+  const ready = st.readyReplicas ?? 0;
+  const updated = st.updatedReplicas ?? 0;
+  const total = st.replicas ?? 0;
+  const actual = `${ready}/${want} ready, ${updated} updated${total > want ? `, ${total - updated} old still running` : ''}`;
+  const ok = observed >= generation && updated === want && ready === want && (st.availableReplicas ?? 0) === want && total === want;
+  if (ok) return { status: 'pass', expected, actual };
+  const why = observed < generation ? 'the controller has not seen the latest change yet' : ready < want ? `${want - ready} of ${want} pods are not Ready (look at kubectl -n ${namespace} describe pods)` : 'the rollout is still in progress';
+  return { status: 'fail', expected, actual, explanation: `Deployment ${c.deployment}: ${actual}; ${why}` };
+}
+
+// ---- probes --------------------------------------------------------------------------------------
+
+interface Target {
+  host: string;
+  display: string;
+  /** Destination endpoints and ports for the evaluator; undefined when it cannot tell (external names). */
+  backends: { endpoint: Endpoint; port: number }[] | undefined;
+  /** Why there is nothing to connect to, when that is known before trying. */
+  emptyReason?: string;
+}
+
+function servicePortTarget(svc: KubeObject, port: number): { targetPort: number | string; protocol: Protocol } | undefined {
+  const ports = ((svc.spec ?? {}) as { ports?: { port: number; targetPort?: number | string; protocol?: string }[] }).ports ?? [];
+  const p = ports.find((x) => x.port === port);
+  if (!p) return undefined;
+  return { targetPort: p.targetPort ?? p.port, protocol: p.protocol === 'UDP' || p.protocol === 'SCTP' ? p.protocol : 'TCP' };
+}
+
+function resolveTargetPort(pod: PodInfo, targetPort: number | string, protocol: Protocol): number | undefined {
+  if (typeof targetPort === 'number') return targetPort;
+  if (/^\d+$/.test(targetPort)) return Number(targetPort);
+  return pod.ports.find((p) => p.name === targetPort && p.protocol === protocol)?.port;
+}
+
+function endpointOf(state: NetpolState, pod: KubeObject): Endpoint {
+  const info = state.podsByKey.get(`${pod.metadata.namespace ?? 'default'}/${pod.metadata.name}`) ?? podInfo(pod);
+  return { pod: info };
+}
+
+function matchesSelector(labels: Record<string, string> | undefined, selector: Record<string, string>): boolean {
+  return Object.entries(selector).every(([k, v]) => labels?.[k] === v);
+}
+
+/** The backends of a Service for a port: its Ready selected pods with the target port resolved. */
+async function serviceBackends(ctx: GradeContext, svc: KubeObject, port: number, opts: CallOptions): Promise<{ backends: Target['backends']; emptyReason?: string }> {
+  const { state, pods } = await ctx.netpolState(opts);
+  const sp = servicePortTarget(svc, port);
+  const name = `${svc.metadata.namespace ?? 'default'}/${svc.metadata.name}`;
+  if (!sp) return { backends: [], emptyReason: `Service ${name} has no port ${port}` };
+  const selector = ((svc.spec ?? {}) as { selector?: Record<string, string> }).selector;
+  if (!selector || Object.keys(selector).length === 0) return { backends: undefined }; // manual Endpoints: cannot tell
+  const selected = pods.filter((p) => (p.metadata.namespace ?? 'default') === (svc.metadata.namespace ?? 'default') && matchesSelector(p.metadata.labels, selector));
+  const ready = selected.filter(isPodReady);
+  if (ready.length === 0) {
+    return {
+      backends: [],
+      emptyReason: selected.length === 0 ? `Service ${name} selects no pods (its selector ${Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(',')} matches nothing)` : `none of the ${selected.length} pods Service ${name} selects is Ready`,
+    };
+  }
+  const backends: NonNullable<Target['backends']> = [];
+  for (const p of ready) {
+    const ep = endpointOf(state, p);
+    const resolved = 'pod' in ep ? resolveTargetPort(ep.pod, sp.targetPort, sp.protocol) : undefined;
+    if (resolved !== undefined) backends.push({ endpoint: ep, port: resolved });
+  }
+  if (backends.length === 0) return { backends: [], emptyReason: `the target port "${sp.targetPort}" of Service ${name} names no container port of its pods` };
+  return { backends };
+}
+
+async function resolveTarget(ctx: GradeContext, to: ProbeTarget, port: number, fromNs: string, opts: CallOptions): Promise<Target | { missing: string }> {
+  const { state } = await ctx.netpolState(opts);
+  if ('service' in to) {
+    const [namespace, name] = to.service.includes('/') ? to.service.split('/') : [fromNs, to.service];
+    const svc = await ctx.get({ apiVersion: 'v1', kind: 'Service', namespace: namespace ?? fromNs, name: name ?? '' }, opts);
+    if (!svc) return { missing: `Service ${namespace}/${name} does not exist` };
+    const clusterIP = ((svc.spec ?? {}) as { clusterIP?: string }).clusterIP;
+    const host = clusterIP && clusterIP !== 'None' ? clusterIP : `${name}.${namespace}.svc.cluster.local`;
+    const b = await serviceBackends(ctx, svc, port, opts);
+    return { host, display: `Service ${namespace}/${name}`, backends: b.backends, ...(b.emptyReason ? { emptyReason: b.emptyReason } : {}) };
+  }
+  if ('pod' in to) {
+    const r = await resolvePods(ctx, to.pod, opts);
+    const pod = r.pods.find((p) => podPhase(p) === 'Running') ?? r.pods[0];
+    if (!pod) return { missing: `${r.describe} does not exist` };
+    const ip = (pod.status as { podIP?: string } | undefined)?.podIP;
+    if (!ip) return { missing: `pod ${pod.metadata.namespace}/${pod.metadata.name} has no IP yet` };
+    const ep = endpointOf(state, pod);
+    const endpoint: Endpoint = 'pod' in ep && ep.pod.hostNetwork ? { ip } : ep;
+    return { host: ip, display: `${pod.metadata.name} (${ip})`, backends: [{ endpoint, port }] };
+  }
+  const host = to.host;
+  if (host === 'localhost' || host === '127.0.0.1' || host === '::1') return { host, display: host, backends: undefined };
+  const byIp = state.podsByIp.get(host);
+  if (byIp) return { host, display: `${byIp.name} (${host})`, backends: [{ endpoint: { pod: byIp }, port }] };
+  const m = host.match(/^([a-z0-9-]+)\.([a-z0-9-]+)\.svc(\.cluster\.local)?\.?$/);
+  if (m) {
+    const svc = await ctx.get({ apiVersion: 'v1', kind: 'Service', namespace: m[2] ?? '', name: m[1] ?? '' }, opts);
+    if (svc) {
+      const headless = ((svc.spec ?? {}) as { clusterIP?: string }).clusterIP === 'None';
+      // A headless name resolves to pod IPs, so the probe's port is the pods' port.
+      const b = headless ? await headlessBackends(ctx, svc, port, opts) : await serviceBackends(ctx, svc, port, opts);
+      return { host, display: host, backends: b.backends, ...(b.emptyReason ? { emptyReason: b.emptyReason } : {}) };
+    }
+  }
+  return { host, display: host, backends: undefined };
+}
+
+async function headlessBackends(ctx: GradeContext, svc: KubeObject, port: number, opts: CallOptions): Promise<{ backends: Target['backends']; emptyReason?: string }> {
+  const { state, pods } = await ctx.netpolState(opts);
+  const selector = ((svc.spec ?? {}) as { selector?: Record<string, string> }).selector ?? {};
+  const ready = pods.filter((p) => (p.metadata.namespace ?? 'default') === (svc.metadata.namespace ?? 'default') && Object.keys(selector).length > 0 && matchesSelector(p.metadata.labels, selector) && isPodReady(p));
+  if (ready.length === 0) return { backends: [], emptyReason: `headless Service ${svc.metadata.namespace}/${svc.metadata.name} has no Ready pods` };
+  return { backends: ready.map((p) => ({ endpoint: endpointOf(state, p), port })) };
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted || ms <= 0) {
+      resolve();
+      return;
+    }
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+function shortName(pod: KubeObject): string {
+  return pod.metadata.name;
+}
+
+async function probeCheck(ctx: GradeContext, c: Check<'probe'>, opts: CallOptions): Promise<CheckOutcome> {
+  const expected = c.expect;
+  const src = await sourcePod(ctx, c.from, opts);
+  if ('missing' in src) return { status: 'fail', expected, actual: 'not run', explanation: `the probe could not run: ${src.missing}` };
+  const fromNs = src.pod.metadata.namespace ?? 'default';
+  const target = await resolveTarget(ctx, c.to, c.port, fromNs, opts);
+  if ('missing' in target) {
+    // Nothing to connect to: a "blocked" expectation is not met honestly by a missing target.
+    return { status: c.expect === 'blocked' ? 'error' : 'fail', expected, actual: 'no target', explanation: `${target.missing}, so the probe has nothing to connect to` };
+  }
+  const argv = probeArgv(c.protocol, target.host, c.port, c.path);
+  const want = c.expect === 'reachable';
+  const started = Date.now();
+  let outcome: ProbeOutcome | undefined;
+  // Retry with fresh connections until the expected outcome shows up or the window closes: kindnet
+  // applies policy changes within about a second, and only to new connections.
+  for (;;) {
+    const r = await ctx.port.exec({ namespace: fromNs, name: src.pod.metadata.name, ...(src.container ? { container: src.container } : {}) }, argv, opts);
+    outcome = classifyProbe(c.protocol, r.exitCode, r.stdout, r.stderr);
+    if (outcome.kind === 'unknown' && /probe tool is missing/.test(outcome.detail)) break;
+    if ((outcome.kind === 'connected') === want) break;
+    if (Date.now() - started + ctx.retryDelayMs >= ctx.probeWindowMs || opts.signal?.aborted) break;
+    await sleep(ctx.retryDelayMs, opts.signal);
+  }
+  const connected = outcome.kind === 'connected';
+  const actual = connected ? `reachable (${outcome.detail})` : `${outcome.kind === 'unknown' ? 'failed' : 'blocked'} (${outcome.detail})`;
+  const srcName = shortName(src.pod);
+  const verdicts = await evaluatorVerdicts(ctx, src.pod, target, c.protocol === 'udp' ? 'UDP' : 'TCP', opts);
+  const allDenied = verdicts !== undefined && verdicts.length > 0 && verdicts.every((v) => !v.allowed);
+  const allAllowed = verdicts !== undefined && verdicts.length > 0 && verdicts.every((v) => v.allowed);
+  const pick = verdicts?.find((v) => v.allowed === connected) ?? verdicts?.[0];
+  const reason = pick ? pick.explanation.slice(pick.explanation.indexOf(': ') + 2) : undefined;
+  const head = `${srcName} ${connected ? 'reached' : 'could not reach'} ${target.display} on port ${c.port}`;
+
+  if (outcome.kind === 'unknown') return { status: 'error', expected, actual, explanation: `the probe gave no clear answer: ${outcome.detail}` };
+  // The live result contradicts what the objects say: blame the cluster (kindnet fails open), not the learner.
+  if (connected && allDenied) {
+    return {
+      status: 'error',
+      expected,
+      actual,
+      explanation: `enforcement suspicious: ${head}, but NetworkPolicy should block it (${reason ?? 'denied'}). The cluster's network plugin is not enforcing policy; this check is not scored against you.`,
+    };
+  }
+  if (outcome.kind === 'timeout' && allAllowed && !target.emptyReason) {
+    return {
+      status: 'error',
+      expected,
+      actual,
+      explanation: `enforcement suspicious: ${head} (timed out), although no NetworkPolicy blocks it (${reason ?? 'allowed'}). The cluster's network may be unhealthy; this check is not scored.`,
+    };
+  }
+  let why: string;
+  if (outcome.kind === 'refused') why = target.emptyReason ?? `the connection was refused: nothing listens on port ${c.port} there`;
+  else if (outcome.kind === 'dns') why = `the name ${target.host} did not resolve`;
+  else if (target.emptyReason && !connected) why = target.emptyReason;
+  else why = reason ?? outcome.detail;
+  const explanation = `${head}: ${why}`;
+  return { status: connected === want ? 'pass' : 'fail', expected, actual, explanation };
+}
+
+async function evaluatorVerdicts(ctx: GradeContext, src: KubeObject, target: Target, protocol: Protocol, opts: CallOptions): Promise<Verdict[] | undefined> {
+  if (!target.backends) return undefined;
+  const { state } = await ctx.netpolState(opts);
+  const from = endpointOf(state, src);
+  const fromEp: Endpoint = 'pod' in from && from.pod.hostNetwork && from.pod.ip ? { ip: from.pod.ip } : from;
+  return target.backends.map((b) => evaluateConnection(state, { from: fromEp, to: b.endpoint, port: b.port, protocol }));
+}
+
+// ---- dns -----------------------------------------------------------------------------------------
+
+async function dnsCheck(ctx: GradeContext, c: Check<'dns'>, opts: CallOptions): Promise<CheckOutcome> {
+  const expected = c.expect === 'resolves' ? `resolves${c.address ? ` to ${c.address}` : ''}` : 'does not resolve';
+  const src = await sourcePod(ctx, c.from, opts);
+  if ('missing' in src) return { status: 'fail', expected, actual: 'not run', explanation: `the lookup could not run: ${src.missing}` };
+  const target = { namespace: src.pod.metadata.namespace ?? 'default', name: src.pod.metadata.name, ...(src.container ? { container: src.container } : {}) };
+  let wantIp: string | undefined;
+  if (c.address) {
+    if (c.address.includes('/')) {
+      const [ns, name] = c.address.split('/');
+      const svc = await ctx.get({ apiVersion: 'v1', kind: 'Service', namespace: ns ?? '', name: name ?? '' }, opts);
+      if (!svc) return { status: 'error', expected, actual: 'not run', explanation: `the expected address comes from Service ${c.address}, which does not exist` };
+      wantIp = ((svc.spec ?? {}) as { clusterIP?: string }).clusterIP;
+    } else wantIp = c.address;
+  }
+  const conf = parseResolvConf((await ctx.port.exec(target, ['cat', '/etc/resolv.conf'], opts)).stdout);
+  let addresses: string[] = [];
+  let answeredName: string | undefined;
+  let serverSilent = false;
+  for (const candidate of dnsCandidates(c.name, conf)) {
+    const r = await ctx.port.exec(target, ['nslookup', candidate], opts);
+    addresses = parseNslookup(r.stdout);
+    if (addresses.length > 0) {
+      answeredName = candidate;
+      break;
+    }
+    if (/no servers could be reached|timed out/i.test(`${r.stdout}\n${r.stderr}`)) {
+      serverSilent = true;
+      break;
+    }
+  }
+  const resolved = addresses.length > 0;
+  const actual = resolved ? `${answeredName} → ${addresses.join(', ')}` : serverSilent ? 'no DNS server answered' : 'no such name';
+  if (c.expect === 'fails') {
+    return resolved ? { status: 'fail', expected, actual, explanation: `${c.name} resolves from ${src.pod.metadata.name} (${actual})` } : { status: 'pass', expected, actual };
+  }
+  if (!resolved) {
+    let why = serverSilent ? `no DNS server answered ${src.pod.metadata.name}` : `${c.name} does not exist for ${src.pod.metadata.name} (tried ${dnsCandidates(c.name, conf).join(', ')})`;
+    if (serverSilent) {
+      const dns = await ctx.get({ apiVersion: 'v1', kind: 'Service', namespace: 'kube-system', name: 'kube-dns' }, opts);
+      if (dns) {
+        const b = await serviceBackends(ctx, dns, 53, opts);
+        const verdicts = await evaluatorVerdicts(ctx, src.pod, { host: '', display: 'kube-dns', backends: b.backends }, 'UDP', opts);
+        const denied = verdicts?.find((v) => !v.allowed);
+        if (denied) why += `: ${denied.explanation.slice(denied.explanation.indexOf(': ') + 2)}`;
+      }
+    }
+    return { status: 'fail', expected, actual, explanation: why };
+  }
+  if (wantIp && wantIp !== 'None' && !addresses.includes(wantIp)) {
+    return { status: 'fail', expected: `resolves to ${wantIp}`, actual, explanation: `${c.name} resolves, but to ${addresses.join(', ')} instead of ${wantIp}` };
+  }
+  return { status: 'pass', expected: wantIp ? `resolves to ${wantIp}` : expected, actual };
+}
+
+// ---- script --------------------------------------------------------------------------------------
+
+async function scriptCheck(ctx: GradeContext, c: Check<'script'>, opts: CallOptions): Promise<CheckOutcome> {
+  if (!ctx.scripts) return { status: 'error', expected: 'exit 0', actual: 'not run', explanation: 'script checks need a real cluster; this grader has no script runner' };
+  const script = c.run ?? `exec bash ./${c.file ?? ''}`;
+  const r = await ctx.scripts.run(script, { ...opts, cwd: ctx.labDir });
+  const last =
+    r.output
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .at(-1) ?? '';
+  return r.exitCode === 0
+    ? { status: 'pass', expected: 'exit 0', actual: 'exit 0', ...(last ? { explanation: last } : {}) }
+    : { status: 'fail', expected: 'exit 0', actual: `exit ${r.exitCode}`, explanation: last || `the check script exited with ${r.exitCode}` };
+}
+
+/** Runs one check declaration. Throws only for cluster errors (the engine turns them into `error`). */
+export function runCheck(ctx: GradeContext, c: CheckDecl, opts: CallOptions): Promise<CheckOutcome> {
+  switch (c.kind) {
+    case 'exists':
+      return existsCheck(ctx, c, opts);
+    case 'absent':
+      return absentCheck(ctx, c, opts);
+    case 'field':
+      return fieldCheck(ctx, c, opts);
+    case 'count':
+      return countCheck(ctx, c, opts);
+    case 'podReady':
+      return podReadyCheck(ctx, c, opts);
+    case 'rollout':
+      return rolloutCheck(ctx, c, opts);
+    case 'probe':
+      return probeCheck(ctx, c, opts);
+    case 'dns':
+      return dnsCheck(ctx, c, opts);
+    case 'script':
+      return scriptCheck(ctx, c, opts);
+  }
+}

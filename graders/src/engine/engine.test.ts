@@ -1,0 +1,207 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CheckDecl } from '../checks/schema.ts';
+import { ClusterError, type ClusterPort, type KubeObject } from '../cluster/port.ts';
+import { ModelCluster } from '../model/model-cluster.ts';
+import { gradeLab, scoreTask } from './engine.ts';
+import { classifyProbe, dnsCandidates, parseNslookup, parseResolvConf } from './probe-commands.ts';
+import type { GradableLab } from './types.ts';
+
+const check = (c: Record<string, unknown>): CheckDecl => CheckDecl.parse(c);
+
+function labOf(checks: Record<string, unknown>[], points = 10): GradableLab {
+  return { id: 'test-lab', dir: '/tmp', tasks: [{ id: 't', title: 'Task', points, checks: checks.map(check) }] };
+}
+
+const lab9Setup: KubeObject[] = [
+  { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'restricted' } },
+  {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'lab9server', namespace: 'restricted', labels: { app: 'lab9server' } },
+    spec: { containers: [{ name: 'nginx', image: 'docker.io/library/nginx:1.27.4', ports: [{ name: 'http', containerPort: 80 }], readinessProbe: { httpGet: { path: '/', port: 'http' } } }] },
+  },
+  { apiVersion: 'v1', kind: 'Service', metadata: { name: 'lab9server', namespace: 'restricted' }, spec: { selector: { app: 'lab9server' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } },
+  ...['sleepybox1', 'sleepybox2'].map((name) => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'default', labels: { run: name } },
+    spec: { containers: [{ name, image: 'docker.io/library/busybox:1.37.0', command: ['sleep', '3600'] }] },
+  })),
+];
+const onlySleepybox1: KubeObject = {
+  apiVersion: 'networking.k8s.io/v1',
+  kind: 'NetworkPolicy',
+  metadata: { name: 'only-sleepybox1', namespace: 'restricted' },
+  spec: {
+    podSelector: { matchLabels: { app: 'lab9server' } },
+    ingress: [{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'default' } }, podSelector: { matchLabels: { run: 'sleepybox1' } } }] }],
+  },
+};
+const lab9Checks = [
+  { id: 'allowed', kind: 'probe', from: 'default/sleepybox1', to: { service: 'restricted/lab9server' }, port: 80, expect: 'reachable', guard: true, message: 'sleepybox1 reaches lab9server' },
+  { id: 'blocked', kind: 'probe', from: 'default/sleepybox2', to: { service: 'restricted/lab9server' }, port: 80, expect: 'blocked', weight: 2, message: 'sleepybox2 cannot reach lab9server' },
+];
+const fast = { probeWindowMs: 0, retryDelayMs: 0 };
+
+async function modelWith(objects: KubeObject[]): Promise<ModelCluster> {
+  const m = new ModelCluster({ workers: 1 });
+  await m.apply(objects);
+  return m;
+}
+
+describe('gradeLab', () => {
+  it('gives nothing for doing nothing: a passing guard earns only with a passing non-guard check', async () => {
+    const report = await gradeLab(labOf(lab9Checks), { port: await modelWith(lab9Setup), ...fast });
+    const [allowed, blocked] = report.tasks[0]?.checks ?? [];
+    assert.equal(allowed?.status, 'pass');
+    assert.equal(allowed?.points, 0);
+    assert.equal(blocked?.status, 'fail');
+    assert.equal(report.score, 0);
+    assert.match(blocked?.explanation ?? '', /^sleepybox2 reached Service restricted\/lab9server on port 80: no NetworkPolicy in namespace restricted selects lab9server for ingress$/);
+  });
+
+  it('scores the full task once the policy works, and explains the refusal', async () => {
+    const report = await gradeLab(labOf(lab9Checks), { port: await modelWith([...lab9Setup, onlySleepybox1]), ...fast });
+    assert.equal(report.score, 10);
+    assert.equal(report.percent, 100);
+    const blocked = report.tasks[0]?.checks[1];
+    assert.equal(blocked?.actual, 'blocked (timed out)');
+    assert.match(blocked?.explanation ?? '', /lab9server is isolated for ingress by NetworkPolicy restricted\/only-sleepybox1/);
+  });
+
+  it('gives partial credit by weight', () => {
+    const base = { kind: 'field' as const, message: 'm', durationMs: 0 };
+    const r = scoreTask(9, [
+      { ...base, id: 'a', status: 'pass', guard: false, weight: 2 },
+      { ...base, id: 'b', status: 'fail', guard: false, weight: 1 },
+    ]);
+    assert.equal(r.score, 6);
+    assert.deepEqual(
+      r.checks.map((c) => [c.points, c.maxPoints]),
+      [
+        [6, 6],
+        [0, 3],
+      ],
+    );
+  });
+
+  it('blames the cluster, not the learner, when a probe connects although policy should block it', async () => {
+    const model = await modelWith([...lab9Setup, onlySleepybox1]);
+    // A cluster that fails open: every wget connects, whatever the policies say.
+    const failOpen: ClusterPort = { ...bind(model), exec: async () => ({ stdout: '', stderr: '', exitCode: 0 }) };
+    const report = await gradeLab(labOf(lab9Checks), { port: failOpen, ...fast });
+    const blocked = report.tasks[0]?.checks[1];
+    assert.equal(blocked?.status, 'error');
+    assert.equal(blocked?.points, 0);
+    assert.match(blocked?.explanation ?? '', /^enforcement suspicious: sleepybox2 reached .* NetworkPolicy should block it .*not scored against you/);
+  });
+
+  it('counts an HTTP error status as a working connection', () => {
+    assert.equal(classifyProbe('http', 1, '', 'wget: server returned error: HTTP/1.1 404 Not Found\n').kind, 'connected');
+    assert.equal(classifyProbe('http', 1, '', 'wget: download timed out\n').kind, 'timeout');
+    assert.equal(classifyProbe('http', 1, '', "wget: can't connect to remote host (10.96.0.5): Connection refused\n").kind, 'refused');
+    assert.equal(classifyProbe('http', 1, '', "wget: bad address 'nope'\n").kind, 'dns');
+    assert.equal(classifyProbe('tcp', 143, '', '').kind, 'connected', 'timeout ended a connected nc');
+    assert.equal(classifyProbe('tcp', 1, '', 'nc: timed out\n').kind, 'timeout');
+  });
+
+  it('runs checks concurrently up to the limit and keeps report order', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const slow: ClusterPort = {
+      get: async (ref) => {
+        inFlight++;
+        peak = Math.max(peak, inFlight);
+        await new Promise((r) => setTimeout(r, 20));
+        inFlight--;
+        return { apiVersion: 'v1', kind: ref.kind, metadata: { name: ref.name } };
+      },
+      list: async () => [],
+      exec: async () => ({ stdout: '', stderr: '', exitCode: 0 }),
+      apply: async () => {},
+    };
+    const checks = Array.from({ length: 20 }, (_, i) => ({ id: `c${i}`, kind: 'exists', resource: { kind: 'ConfigMap', namespace: 'x', name: `cm${i}` }, message: 'exists' }));
+    const report = await gradeLab(labOf(checks), { port: slow, concurrency: 4 });
+    assert.equal(peak, 4);
+    assert.deepEqual(
+      report.tasks[0]?.checks.map((c) => c.id),
+      checks.map((c) => c.id),
+    );
+    assert.equal(report.score, 10);
+  });
+
+  it('turns a hung call, a throwing port and a cluster error into error results, never an exception', async () => {
+    const port: ClusterPort = {
+      get: async (ref) => {
+        if (ref.name === 'hang') return new Promise(() => {});
+        if (ref.name === 'boom') throw new TypeError('cannot read properties of undefined');
+        throw new ClusterError('unreachable', 'connect ECONNREFUSED 172.18.0.2:6443');
+      },
+      list: async () => [],
+      exec: async () => ({ stdout: '', stderr: '', exitCode: 0 }),
+      apply: async () => {},
+    };
+    const checks = ['hang', 'boom', 'down'].map((name) => ({ id: name, kind: 'exists', resource: { kind: 'ConfigMap', namespace: 'x', name }, message: 'exists', timeoutSeconds: 0.1 }));
+    const report = await gradeLab(labOf(checks), { port });
+    const [hang, boom, down] = report.tasks[0]?.checks ?? [];
+    assert.equal(hang?.status, 'error');
+    assert.match(hang?.explanation ?? '', /did not finish within 0 s|did not finish within/);
+    assert.equal(boom?.status, 'error');
+    assert.match(boom?.explanation ?? '', /the grader failed on this check: cannot read properties/);
+    assert.equal(down?.status, 'error');
+    assert.match(down?.explanation ?? '', /the cluster did not answer/);
+    assert.equal(report.score, 0);
+  });
+
+  it('reports expected vs actual for field checks', async () => {
+    const port = await modelWith([{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'facts', namespace: 'default' }, data: { clusterDomain: 'cluster.local', other: 'x' } }]);
+    const report = await gradeLab(
+      labOf([
+        { id: 'ok', kind: 'field', resource: { kind: 'ConfigMap', namespace: 'default', name: 'facts' }, path: '{.data.clusterDomain}', equals: 'cluster.local', message: 'domain' },
+        { id: 'bad', kind: 'field', resource: { kind: 'ConfigMap', namespace: 'default', name: 'facts' }, path: '{.data.other}', equals: 'y', message: 'other' },
+      ]),
+      { port },
+    );
+    const [ok, bad] = report.tasks[0]?.checks ?? [];
+    assert.equal(ok?.status, 'pass');
+    assert.deepEqual([bad?.status, bad?.expected, bad?.actual], ['fail', 'y', 'x']);
+    assert.equal(report.score, 5);
+  });
+
+  it('resolves DNS names through the pod resolv.conf search list, since busybox nslookup does not', async () => {
+    const conf = parseResolvConf('search frontend.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n');
+    assert.deepEqual(dnsCandidates('orders.backend', conf).slice(0, 2), ['orders.backend.frontend.svc.cluster.local', 'orders.backend.svc.cluster.local']);
+    assert.deepEqual(dnsCandidates('kubernetes.default.svc.cluster.local.', conf), ['kubernetes.default.svc.cluster.local']);
+    assert.deepEqual(parseNslookup('Server:\t\t10.96.0.10\nAddress:\t10.96.0.10:53\n\nName:\torders.backend.svc.cluster.local\nAddress: 10.96.0.22\n'), ['10.96.0.22']);
+    const port = await modelWith([
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'backend' } },
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'orders', namespace: 'backend' }, spec: { selector: { app: 'orders' }, ports: [{ port: 80 }] } },
+      ...lab9Setup.slice(3),
+    ]);
+    const report = await gradeLab(
+      labOf([
+        { id: 'short', kind: 'dns', from: 'default/sleepybox1', name: 'orders.backend', expect: 'resolves', address: 'backend/orders', message: 'resolves' },
+        { id: 'none', kind: 'dns', from: 'default/sleepybox1', name: 'orders', expect: 'fails', message: 'short name does not resolve outside backend' },
+      ]),
+      { port },
+    );
+    assert.deepEqual(
+      report.tasks[0]?.checks.map((c) => c.status),
+      ['pass', 'pass'],
+    );
+    assert.match(report.tasks[0]?.checks[0]?.actual ?? '', /^orders\.backend\.svc\.cluster\.local → 10\.96\./);
+  });
+
+  it('fails a probe whose source pod does not exist, naming it', async () => {
+    const report = await gradeLab(labOf([{ kind: 'probe', from: 'podnet/visitor', to: { host: '10.0.0.1' }, port: 80, expect: 'reachable', message: 'visitor reaches' }]), { port: await modelWith([]), ...fast });
+    const c = report.tasks[0]?.checks[0];
+    assert.equal(c?.status, 'fail');
+    assert.equal(c?.id, 'probe-1');
+    assert.match(c?.explanation ?? '', /pod podnet\/visitor does not exist/);
+  });
+});
+
+function bind(m: ModelCluster): ClusterPort {
+  return { get: m.get.bind(m), list: m.list.bind(m), exec: m.exec.bind(m), apply: m.apply.bind(m) };
+}

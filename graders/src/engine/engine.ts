@@ -1,0 +1,151 @@
+import type { CheckDecl } from '../checks/schema.ts';
+import { ClusterError, type ClusterPort, type ScriptRunner } from '../cluster/port.ts';
+import { GradeContext, runCheck } from './checks.ts';
+import type { CheckOutcome, CheckReport, GradableLab, GradeReport, TaskReport } from './types.ts';
+
+export type { CheckReport, CheckStatus, GradableLab, GradableTask, GradeReport, TaskReport } from './types.ts';
+
+export interface GradeOptions {
+  port: ClusterPort;
+  /** Needed only by labs with script checks (real clusters). */
+  scripts?: ScriptRunner;
+  signal?: AbortSignal;
+  /** Checks running at once (default 8). */
+  concurrency?: number;
+  /** Deadline per check unless the check declares timeoutSeconds (default 20 s). */
+  checkTimeoutMs?: number;
+  /** How long a probe keeps retrying for its expected outcome (default 3 s). */
+  probeWindowMs?: number;
+  /** Pause between probe tries (default 500 ms). */
+  retryDelayMs?: number;
+  /** Called as each check finishes, for progress in the UI. */
+  onCheck?: (taskId: string, check: CheckReport) => void;
+}
+
+const DEFAULT_CONCURRENCY = 8;
+const DEFAULT_CHECK_TIMEOUT_MS = 20_000;
+
+function round(n: number, digits = 2): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
+
+function checkId(c: CheckDecl, index: number): string {
+  return c.id ?? `${c.kind}-${index + 1}`;
+}
+
+/** Turns anything a check threw into a learner-facing `error` outcome that blames the right party. */
+function errorOutcome(err: unknown, timedOut: boolean, timeoutMs: number): CheckOutcome {
+  if (timedOut) return { status: 'error', actual: 'no answer', explanation: `the check did not finish within ${Math.round(timeoutMs / 1000)} s; the cluster may be overloaded, so try Check again` };
+  if (err instanceof ClusterError) {
+    const where = err.reason === 'forbidden' ? 'the grader is not allowed to read this' : err.reason === 'unreachable' ? 'the cluster did not answer' : err.reason === 'aborted' ? 'grading was cancelled' : 'the cluster reported an error';
+    return { status: 'error', actual: 'no answer', explanation: `${where}: ${err.message}` };
+  }
+  return { status: 'error', actual: 'no answer', explanation: `the grader failed on this check: ${err instanceof Error ? err.message : String(err)}` };
+}
+
+async function runOne(ctx: GradeContext, c: CheckDecl, defaultTimeoutMs: number, outer: AbortSignal | undefined): Promise<{ outcome: CheckOutcome; durationMs: number }> {
+  const started = performance.now();
+  const timeoutMs = c.timeoutSeconds !== undefined ? c.timeoutSeconds * 1000 : defaultTimeoutMs;
+  const ctrl = new AbortController();
+  let timedOut = false;
+  const onOuter = () => ctrl.abort();
+  outer?.addEventListener('abort', onOuter, { once: true });
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      timedOut = true;
+      ctrl.abort();
+      reject(new Error('deadline'));
+    }, timeoutMs);
+  });
+  try {
+    if (outer?.aborted) throw new ClusterError('aborted', 'grading was cancelled');
+    // The race guarantees the deadline even if a port call ignores its signal.
+    const outcome = await Promise.race([runCheck(ctx, c, { signal: ctrl.signal, timeoutMs }), deadline]);
+    return { outcome, durationMs: performance.now() - started };
+  } catch (err) {
+    return { outcome: errorOutcome(err, timedOut, timeoutMs), durationMs: performance.now() - started };
+  } finally {
+    clearTimeout(timer);
+    outer?.removeEventListener('abort', onOuter);
+  }
+}
+
+/** Runs items through fn with at most `limit` in flight, keeping results in input order. */
+async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/**
+ * Scores one task: each check's share of the points is its weight over the task's total weight; a
+ * guard earns only when a non-guard check of the same task passes, so doing nothing scores 0.
+ */
+export function scoreTask(points: number, checks: readonly Omit<CheckReport, 'points' | 'maxPoints'>[]): { score: number; checks: CheckReport[] } {
+  const total = checks.reduce((s, c) => s + c.weight, 0);
+  const hasWork = checks.some((c) => !c.guard);
+  const workDone = checks.some((c) => !c.guard && c.status === 'pass');
+  const scored = checks.map((c) => {
+    const maxPoints = total > 0 ? (points * c.weight) / total : 0;
+    const earns = c.status === 'pass' && (!c.guard || !hasWork || workDone);
+    return { ...c, maxPoints: round(maxPoints), points: earns ? round(maxPoints) : 0 };
+  });
+  const raw = checks.reduce((s, c, i) => s + (scored[i]?.points ? (points * c.weight) / total : 0), 0);
+  return { score: round(raw), checks: scored };
+}
+
+/** Grades a lab against one cluster. Never throws: every failure is inside the report. */
+export async function gradeLab(lab: GradableLab, opts: GradeOptions): Promise<GradeReport> {
+  const started = performance.now();
+  const gradedAt = new Date().toISOString();
+  const ctx = new GradeContext({
+    port: opts.port,
+    ...(opts.scripts ? { scripts: opts.scripts } : {}),
+    labDir: lab.dir,
+    probeWindowMs: opts.probeWindowMs ?? 3000,
+    retryDelayMs: opts.retryDelayMs ?? 500,
+  });
+  const jobs = lab.tasks.flatMap((task) => task.checks.map((check, index) => ({ task, check, index })));
+  const results = await pool(jobs, opts.concurrency ?? DEFAULT_CONCURRENCY, async (job) => {
+    const { outcome, durationMs } = await runOne(ctx, job.check, opts.checkTimeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS, opts.signal);
+    const report: CheckReport = {
+      id: checkId(job.check, job.index),
+      kind: job.check.kind,
+      message: job.check.message,
+      status: outcome.status,
+      guard: job.check.guard,
+      weight: job.check.weight,
+      points: 0,
+      maxPoints: 0,
+      ...(outcome.expected !== undefined ? { expected: outcome.expected } : {}),
+      ...(outcome.actual !== undefined ? { actual: outcome.actual } : {}),
+      ...(outcome.explanation !== undefined ? { explanation: outcome.explanation } : {}),
+      durationMs: Math.round(durationMs),
+    };
+    try {
+      opts.onCheck?.(job.task.id, report);
+    } catch {
+      // progress reporting must not break grading
+    }
+    return report;
+  });
+  let offset = 0;
+  const tasks: TaskReport[] = lab.tasks.map((task) => {
+    const mine = results.slice(offset, offset + task.checks.length);
+    offset += task.checks.length;
+    const { score, checks } = scoreTask(task.points, mine);
+    return { id: task.id, title: task.title, points: task.points, score, checks };
+  });
+  const score = round(tasks.reduce((s, t) => s + t.score, 0));
+  const maxScore = tasks.reduce((s, t) => s + t.points, 0);
+  return { labId: lab.id, score, maxScore, percent: maxScore > 0 ? round((score / maxScore) * 100, 1) : 0, tasks, gradedAt, durationMs: Math.round(performance.now() - started) };
+}

@@ -1,0 +1,42 @@
+// npm run labs:verify [lab-id …] — the honesty gates of labs on real kind clusters (one fresh
+// cluster per lab, made by the product's provisioner): after setup every task scores 0, after the
+// reference solution 100%, and a second grade agrees. Skips (exit 0) with the reason where no
+// cluster can be created here; exit 1 when any lab fails a gate or its cluster cannot be prepared.
+import { describeVerdict, LabVerifier, verifyTarget, type LabVerdict } from './lib/labs-verify.ts';
+
+const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  console.log('usage: npm run labs:verify [lab-id …]   (default: every lab)\nenv: KUBEDRILL_NODE_IMAGE picks the kind node image (default: the testbed image, then kind\'s pinned one)');
+  process.exit(0);
+}
+const target = await verifyTarget();
+if ('skip' in target) {
+  console.log(`labs:verify skipped: ${target.skip}`);
+  process.exit(0);
+}
+const verifier = await LabVerifier.create(target.image);
+const ids = args.length ? args : verifier.labs.current.labs.map((l) => l.id);
+for (const id of ids) {
+  if (!verifier.labs.get(id)) {
+    console.error(`labs:verify: no lab "${id}"; known: ${verifier.labs.current.labs.map((l) => l.id).join(', ')}`);
+    process.exit(2);
+  }
+}
+console.log(`labs:verify: ${ids.length} lab(s) on ${target.image}, one fresh cluster each`);
+const verdicts: LabVerdict[] = [];
+let interrupted = false;
+process.once('SIGINT', () => {
+  interrupted = true;
+  console.log('\ninterrupted: finishing the current lab and deleting its cluster…');
+});
+for (const id of ids) {
+  if (interrupted) break;
+  console.log(`\n▶ ${id}`);
+  const v = await verifier.verify(id);
+  verdicts.push(v);
+  console.log(describeVerdict(v).join('\n'));
+}
+await verifier.close();
+const failed = verdicts.filter((v) => !v.passed);
+console.log(`\nlabs:verify: ${verdicts.length - failed.length}/${verdicts.length} labs passed their gates${failed.length ? `; failed: ${failed.map((v) => v.labId).join(', ')}` : ''}`);
+process.exit(failed.length || interrupted ? 1 : 0);

@@ -1,0 +1,67 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { ClusterPort, ScriptRunner } from '../../../graders/src/cluster/port.ts';
+import { gradeLab, type GradeOptions } from '../../../graders/src/engine/engine.ts';
+import { AppError } from '../errors.ts';
+import type { Lab } from '../labs/loader.ts';
+import type { GradeRepository, StoredGrade } from './grade-repository.ts';
+import { gradableLab } from './lab-states.ts';
+
+/**
+ * Attempts as grading needs them; the provisioner's attempt service implements this.
+ * beginGrading marks the attempt busy for the duration of one grade and says where its cluster is.
+ */
+export interface GradableAttempts {
+  /** Throws AppError 404 attempt_not_found, 409 attempt_not_ready or 409 attempt_busy. */
+  beginGrading(id: string, learnerId: string): Promise<{ id: string; labId: string; kubeconfigPath: string }>;
+  /** Ends what beginGrading began (called exactly once per successful beginGrading). */
+  endGrading(id: string): void;
+}
+
+/** The catalog lookup grading needs (LabCatalog fits). */
+export interface LabLookup {
+  get(id: string): Lab | undefined;
+}
+
+export interface GradingDeps {
+  attempts: GradableAttempts;
+  labs: LabLookup;
+  grades: GradeRepository;
+  /** The cluster port for an attempt's kubeconfig (createKubePort in production, a model cluster in tests). */
+  portFor: (kubeconfigPath: string) => ClusterPort;
+  /** Script runner for labs with script checks (createKubeconfigScriptRunner in production). */
+  scriptsFor?: (kubeconfigPath: string) => ScriptRunner;
+  /** Engine settings (concurrency, deadlines, probe window). */
+  engine?: Omit<GradeOptions, 'port' | 'scripts' | 'signal'>;
+  log?: FastifyBaseLogger;
+}
+
+/** Grades attempts on their clusters and keeps every report. */
+export class GradingService {
+  readonly #deps: GradingDeps;
+
+  constructor(deps: GradingDeps) {
+    this.#deps = deps;
+  }
+
+  /** Grades the attempt's cluster now, stores the report and returns it. */
+  async grade(attemptId: string, learnerId: string, opts: { signal?: AbortSignal } = {}): Promise<StoredGrade> {
+    const attempt = await this.#deps.attempts.beginGrading(attemptId, learnerId);
+    try {
+      const lab = this.#deps.labs.get(attempt.labId);
+      if (!lab) throw new AppError(409, 'lab_unavailable', `lab "${attempt.labId}" of this attempt is no longer in the catalog`);
+      const port = this.#deps.portFor(attempt.kubeconfigPath);
+      const scripts = this.#deps.scriptsFor?.(attempt.kubeconfigPath);
+      const report = await gradeLab(gradableLab(lab), { ...this.#deps.engine, port, ...(scripts ? { scripts } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+      const errors = report.tasks.flatMap((t) => t.checks.filter((c) => c.status === 'error'));
+      if (errors.length > 0) this.#deps.log?.warn({ attemptId, labId: lab.id, errors: errors.map((c) => ({ id: c.id, explanation: c.explanation })) }, 'grading: some checks could not be answered');
+      return this.#deps.grades.add({ attemptId: attempt.id, learnerId, report });
+    } finally {
+      this.#deps.attempts.endGrading(attempt.id);
+    }
+  }
+
+  /** The learner's earlier grades of an attempt, oldest first. */
+  history(attemptId: string, learnerId: string): StoredGrade[] {
+    return this.#deps.grades.forAttempt(attemptId, learnerId);
+  }
+}
