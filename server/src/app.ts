@@ -64,7 +64,6 @@ export interface AppDeps {
   logger?: FastifyServerOptions['logger'];
 }
 
-// Until the @kubernetes/client-node adapter is merged, setup fails with this message.
 // One client per kubeconfig file: the provisioner and grading talk to the same clusters over and over.
 function cachedKubePorts(): (kubeconfigPath: string) => ClusterPort {
   const ports = new Map<string, ClusterPort>();
