@@ -73,10 +73,9 @@ function driver(nodeImage: string) {
   return { clustersDir, driver: new KindDriver({ runner, clustersDir, namePrefix: PREFIX, nodeImage, createTimeoutMs: 120_000 }) };
 }
 
-test("an attempt whose node image cannot be pulled fails with kind's message and leaves no container or kubeconfig", async (t) => {
-  if (skipped(t)) return;
-  const { driver: d, clustersDir } = driver(MISSING);
-  const service = new AttemptService({
+/** The real attempt service over the real driver (clusters never get as far as setup here). */
+function serviceOn(d: KindDriver): AttemptService {
+  return new AttemptService({
     repo: new AttemptRepository(openMemoryDatabase()),
     driver: d,
     labs: testCatalog([testLab('alpha')]),
@@ -86,6 +85,12 @@ test("an attempt whose node image cannot be pulled fails with kind's message and
     log: quiet,
     reapIntervalMs: 0,
   });
+}
+
+test("an attempt whose node image cannot be pulled fails with kind's message and leaves no container or kubeconfig", async (t) => {
+  if (skipped(t)) return;
+  const { driver: d, clustersDir } = driver(MISSING);
+  const service = serviceOn(d);
   const { attempt } = service.start('learner', 'alpha');
   await service.idle();
   const a = service.get(attempt.id)!;
@@ -123,16 +128,7 @@ test('reconcile deletes containers labelled as our clusters that the database do
   ] as const) {
     await run(['docker', 'create', '--name', node, '--label', `${KIND_CLUSTER_LABEL}=${cluster}`, NOT_A_NODE, '/nonexistent']);
   }
-  const service = new AttemptService({
-    repo: new AttemptRepository(openMemoryDatabase()),
-    driver: d,
-    labs: testCatalog([testLab('alpha')]),
-    portFor: () => new FakeClusterPort(),
-    runner,
-    clusters: { ...DEFAULTS, namePrefix: PREFIX },
-    log: quiet,
-    reapIntervalMs: 0,
-  });
+  const service = serviceOn(d);
   const result = await service.reconcile();
   assert.deepEqual(result.deleted, [orphan]);
   assert.deepEqual(await ours(), [`${foreign}-control-plane`]);
