@@ -103,3 +103,16 @@ test('a failed attempt reports the failed step and the command output, in the AP
   assert.match(String(failedStep?.data.output), /Command Output/);
   assert.equal(events.at(-1)?.data.name, 'failed');
 });
+
+test('a live event stream pushes new events as they happen and ends when the attempt ends', async () => {
+  h.host.o.missingImages!.length = 0; // the node image is pullable again
+  const id = (await post('/api/attempts', { labId: 'beta' })).json<{ id: string }>().id;
+  await h.service.idle();
+  const before = h.service.subscribe(id, 0, () => {}).replay.length;
+  const streaming = get(`/api/attempts/${id}/events`, { 'last-event-id': String(before) });
+  await new Promise((r) => setTimeout(r, 20)); // the stream is open and has nothing new to send yet
+  await post(`/api/attempts/${id}/finish`);
+  const res = await streaming;
+  const events = sse(res.body);
+  assert.deepEqual(events.map((e) => [e.id, e.data.name]), [[before + 1, 'finished']], `${res.statusCode} ${res.body}`);
+});

@@ -133,7 +133,7 @@ export default async function attemptRoutes(app: App) {
       if (!closed && ENDED.has(app.attempts.get(a.id)?.status ?? 'finished')) close();
       if (closed) return;
       pings.push(setInterval(() => res.write(': ping\n\n'), PING_MS).unref());
-      req.raw.on('close', close);
+      res.on('close', close); // the client went away (the request's own 'close' fires once its body is read)
     },
   );
 }
