@@ -24,6 +24,8 @@ export interface DoctorHost {
 }
 
 export const MIN_KIND = [0, 24, 0] as const;
+/** The node image scripts/testbed builds on hosts without a registry. */
+export const TESTBED_NODE_IMAGE = 'kubedrill-testbed/node:v1.35.4';
 export const MIN_INOTIFY_WATCHES = 524288;
 export const MIN_INOTIFY_INSTANCES = 512;
 const GiB = 1024 ** 3;
@@ -163,12 +165,15 @@ export async function runDoctor(config: Config, host: DoctorHost, opts: { maxWor
       await run(['docker', 'image', 'inspect', '--format', '{{.Id}}', nodeImage]);
       checks.push({ id: 'node-image', title: 'kind node image present', status: 'ok', detail: nodeImage });
     } catch {
+      const testbed = nodeImage !== TESTBED_NODE_IMAGE && (await run(['docker', 'image', 'inspect', '--format', '{{.Id}}', TESTBED_NODE_IMAGE]).then(() => true, () => false));
       checks.push({
         id: 'node-image',
         title: 'kind node image present',
         status: 'warn',
         detail: `${nodeImage} is not in Docker yet: the first create pulls it (several minutes), and fails where no registry is reachable`,
-        remedy: `docker pull ${nodeImage}; on a host without registry access build a local node image (scripts/testbed) and set clusters.nodeImage (KUBEDRILL_CLUSTERS_NODE_IMAGE) to its tag`,
+        remedy: testbed
+          ? `this host has the locally built testbed image: set clusters.nodeImage=${TESTBED_NODE_IMAGE} (KUBEDRILL_CLUSTERS_NODE_IMAGE), or docker pull ${nodeImage} where a registry is reachable`
+          : `docker pull ${nodeImage}; on a host without registry access build a local node image (scripts/testbed build) and set clusters.nodeImage (KUBEDRILL_CLUSTERS_NODE_IMAGE) to its tag`,
       });
     }
   }
