@@ -122,6 +122,7 @@ test('a warm cluster is claimed without a create, and the pool is topped up agai
   const steps = service.subscribe(attempt.id, 0, () => {}).replay.filter((e) => e.type === 'step').map((e) => e.name);
   assert.ok(steps.includes('Claiming a warm cluster') && !steps.includes('Preparing nodes'));
   assert.equal(host.creates, creates + 1, 'one create: the replacement warm cluster');
+  assert.equal(host.calls.filter((c) => c[1] === 'load').length, 0, 'alpha has no images to load');
   assert.equal(service.stats().clusters.warm, 1);
 });
 
@@ -218,4 +219,23 @@ test('pool sizes per shape (w0:2) are kept, and a learner waiting only on their 
   assert.equal(service.get(second)!.status, 'ready');
   const steps = service.subscribe(second, 0, () => {}).replay.map((e) => e.name);
   assert.ok(steps.includes('Claiming a warm cluster'));
+});
+
+test("warm clusters already hold the images of their shape's labs, so a claim loads nothing", async () => {
+  const images = ['docker.io/library/nginx:1.27.4', 'docker.io/library/busybox:1.37.0'];
+  const { service, host } = harness({ clusters: { poolShapes: ['w1-netpol:1'] }, fake: { hostImages: images } });
+  const warmUp = service.start('l0', 'alpha').attempt.id;
+  await service.idle();
+  service.finish(warmUp);
+  await service.idle();
+  assert.equal(service.stats().clusters.warm, 1);
+  const warm = [...host.clusters.keys()][0]!;
+  assert.ok(host.calls.some((c) => c[1] === 'load' && c.includes(warm) && c.includes(images[0]!)), 'the warm cluster got the lab images');
+  const before = host.calls.length;
+  const { attempt } = service.start('l1', 'netpol-lab9server');
+  await service.idle();
+  assert.equal(service.get(attempt.id)!.clusterName, warm);
+  assert.equal(service.get(attempt.id)!.status, 'ready');
+  const claimLoads = host.calls.slice(before).filter((c) => c[1] === 'load' && c.includes(warm));
+  assert.deepEqual(claimLoads, [], 'nothing left to load at claim time');
 });

@@ -391,6 +391,9 @@ export class AttemptService {
     this.#poolAborts.add(abort);
     try {
       c.info = await this.#prepareCluster(c, () => {}, abort.signal);
+      // The images of every lab of this shape go in now, so a claim only has setup left to do.
+      const images = [...new Set(this.#o.labs.current.labs.filter((l) => shapeKey(l.meta.cluster) === c.shape).flatMap((l) => l.meta.images))];
+      if (images.length) await this.#o.driver.preloadImages(c.name, images, abort.signal);
       if (c.state === 'creating') {
         c.state = 'warm';
         this.#saveCluster(c);
