@@ -69,6 +69,8 @@ export class AttemptService {
   readonly #positions = new Map<string, number>();
   readonly #activity = new Map<string, { at: number; persisted: number }>();
   readonly #tasks = new Set<Promise<unknown>>();
+  /** Cancels warm clusters still being created (at shutdown). */
+  readonly #poolAborts = new Set<AbortController>();
   #poolPausedUntil = 0;
   /** Some queued attempt is waiting for capacity (not just for its learner's other attempt): the pool yields. */
   #waitingForSlot = false;
@@ -411,8 +413,6 @@ export class AttemptService {
     }
     this.#pump();
   }
-
-  readonly #poolAborts = new Set<AbortController>();
 
   #saveCluster(c: OwnedCluster): void {
     if (c.state === 'deleting') return;
