@@ -9,9 +9,9 @@ import { buildApp } from '../../app.ts';
 import type { App } from '../../app-types.ts';
 import { loadConfig } from '../../config/config.ts';
 import { AppError } from '../../errors.ts';
-import { GradeRepository } from '../../grading/grade-repository.ts';
-import { GradingService, type GradableAttempts } from '../../grading/grading-service.ts';
+import type { GradableAttempts } from '../../grading/grading-service.ts';
 import { labStates } from '../../grading/lab-states.ts';
+import { createGradingService } from '../../grading/setup.ts';
 import { LabCatalog } from '../../labs/catalog-service.ts';
 import { openMemoryDatabase } from '../../storage/db.ts';
 import attemptGradeRoutes from './attempt-grades.ts';
@@ -63,10 +63,11 @@ before(async () => {
   const boot = loadConfig({ argv: ['--data-dir', dir, '--labs-dir', LABS], env: {}, cwd: dir });
   const db = openMemoryDatabase();
   app = await buildApp(boot, { db, labs: catalog, logger: false });
-  const grading = new GradingService({
+  const grading = createGradingService({
+    db,
+    runner: app.runner,
     attempts,
     labs: catalog,
-    grades: new GradeRepository(db),
     portFor: (kubeconfigPath) => {
       const c = clusters.get(kubeconfigPath);
       if (!c) throw new Error(`no cluster behind ${kubeconfigPath}`);
