@@ -25,10 +25,32 @@ function testFiles(suffix?: (typeof SUITE_SUFFIXES)[number]): string[] {
     .sort();
 }
 
-function run(argv: string[], env: Record<string, string> = {}): Promise<number> {
+/**
+ * Runs argv with inherited stdio. A stage that outlives its limit (a test file that never lets its
+ * event loop end, say) is killed with its whole process group, so one hang cannot eat the CI budget.
+ */
+function run(argv: string[], env: Record<string, string> = {}, limitMs = 20 * 60_000): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, stdio: 'inherit', env: { ...process.env, ...env } });
-    child.on('close', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+    const child = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, stdio: 'inherit', env: { ...process.env, ...env }, detached: true });
+    const killGroup = (signal: NodeJS.Signals) => {
+      try {
+        process.kill(-child.pid!, signal);
+      } catch {
+        // already gone
+      }
+    };
+    const timer = setTimeout(() => {
+      console.error(`\n✖ ${argv.slice(0, 3).join(' ')} … ran longer than ${Math.round(limitMs / 60_000)} min: stopping it (a test that never finishes is a failure)`);
+      killGroup('SIGTERM');
+      setTimeout(() => killGroup('SIGKILL'), 10_000).unref();
+    }, limitMs);
+    const forward = () => killGroup('SIGTERM');
+    process.once('SIGINT', forward).once('SIGTERM', forward);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      process.off('SIGINT', forward).off('SIGTERM', forward);
+      resolve(code ?? (signal ? 1 : 0));
+    });
     child.on('error', (e) => {
       console.error(`cannot run ${argv[0]}: ${e.message}`);
       resolve(1);
@@ -36,24 +58,24 @@ function run(argv: string[], env: Record<string, string> = {}): Promise<number> 
   });
 }
 
-function nodeTest(files: string[], opts: { concurrency?: number; timeoutMs?: number } = {}): Promise<number> {
+function nodeTest(files: string[], opts: { concurrency?: number; timeoutMs?: number; stageLimitMs?: number } = {}): Promise<number> {
   if (files.length === 0) {
     console.log('no test files in this stage');
     return Promise.resolve(0);
   }
   const args = [process.execPath, '--test', '--test-reporter=spec', `--test-timeout=${opts.timeoutMs ?? 120_000}`];
   if (opts.concurrency) args.push(`--test-concurrency=${opts.concurrency}`);
-  return run([...args, ...files]);
+  return run([...args, ...files], {}, opts.stageLimitMs);
 }
 
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 const STAGES: Stage[] = [
   { name: 'check', what: 'lint and typecheck (npm run check)', run: () => run([npm, 'run', '--silent', 'check']) },
-  { name: 'unit', what: 'fast suites: config, storage, labs, graders, API routes', run: () => nodeTest(testFiles()) },
-  { name: 'browser', what: 'headless Chromium against the built web app', run: () => nodeTest(testFiles('browser'), { concurrency: 1 }) },
-  { name: 'docker', what: 'real Docker and the real kind CLI', run: () => nodeTest(testFiles('docker'), { concurrency: 1, timeoutMs: 600_000 }) },
-  { name: 'cluster', what: 'real kind clusters (skips where no node image is available)', run: () => nodeTest(testFiles('cluster'), { concurrency: 1, timeoutMs: 1_800_000 }) },
+  { name: 'unit', what: 'fast suites: config, storage, labs, graders, API routes', run: () => nodeTest(testFiles(), { stageLimitMs: 10 * 60_000 }) },
+  { name: 'browser', what: 'headless Chromium against the built web app', run: () => nodeTest(testFiles('browser'), { concurrency: 1, stageLimitMs: 10 * 60_000 }) },
+  { name: 'docker', what: 'real Docker and the real kind CLI', run: () => nodeTest(testFiles('docker'), { concurrency: 1, timeoutMs: 600_000, stageLimitMs: 25 * 60_000 }) },
+  { name: 'cluster', what: 'real kind clusters (skips where no node image is available)', run: () => nodeTest(testFiles('cluster'), { concurrency: 1, timeoutMs: 1_800_000, stageLimitMs: 45 * 60_000 }) },
 ];
 
 function parseList(flag: string): string[] | undefined {

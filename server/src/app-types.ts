@@ -1,5 +1,7 @@
 import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { AttemptService } from './attempts/attempt-service.ts';
+import type { GradingService } from './grading/grading-service.ts';
 import type { Learner, LearnerRepository } from './auth/learners.ts';
 import type { Config } from './config/config.ts';
 import type { CommandRunner } from './exec/command-runner.ts';
@@ -19,6 +21,10 @@ declare module 'fastify' {
     runner: CommandRunner;
     /** Browser origins allowed to make state-changing requests and open WebSockets. */
     origins: ReadonlySet<string>;
+    /** Attempts and their clusters (server/src/attempts). */
+    attempts: AttemptService;
+    /** Grades attempts on their clusters and keeps the reports (server/src/grading). */
+    grading: GradingService;
     /** Open terminals of every attempt (server/src/terminal). */
     terminals: TerminalService;
   }

@@ -5,34 +5,78 @@ import fastifySwagger from '@fastify/swagger';
 import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyError, type FastifyServerOptions } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { createKubePort, createKubeconfigScriptRunner } from '../../graders/src/cluster/kube-port.ts';
+import type { ClusterPort } from '../../graders/src/cluster/port.ts';
 import type { App } from './app-types.ts';
+import { terminalAttempts } from './attempts/adapters.ts';
+import type { AttemptService } from './attempts/attempt-service.ts';
+import { createAttemptService } from './attempts/setup.ts';
 import { LearnerRepository } from './auth/learners.ts';
 import { authPlugin } from './auth/plugin.ts';
 import { allowedOrigins, type BootInfo } from './config/config.ts';
 import { AppError } from './errors.ts';
 import { createCommandRunner, type CommandRunner } from './exec/command-runner.ts';
 import { LabCatalog } from './labs/catalog-service.ts';
+import adminHealthRoutes from './routes/api/admin-health.ts';
+import attemptRoutes from './routes/api/attempts.ts';
 import healthRoutes from './routes/api/health.ts';
 import labRoutes from './routes/api/labs.ts';
 import sessionRoutes from './routes/api/session.ts';
 import terminalRoutes, { websocketOptions } from './routes/api/terminals.ts';
 import { openDatabase, type Db } from './storage/db.ts';
-import { StaticAttempts, type TerminalAttempts } from './terminal/attempts.ts';
+import type { TerminalAttempts } from './terminal/attempts.ts';
 import type { ShellLauncher } from './terminal/launchers.ts';
 import { createTerminalService } from './terminal/setup.ts';
+import { GradeRepository } from './grading/grade-repository.ts';
+import { GradingService } from './grading/grading-service.ts';
+import attemptGradeRoutes from './routes/api/attempt-grades.ts';
 import { VERSION } from './version.ts';
+
+/** Codes for 4xx errors raised by Fastify itself (bad JSON, too large, wrong content type …). */
+const CLIENT_ERROR_CODES: Record<number, string> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  406: 'not_acceptable',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+};
 
 /** What buildApp needs besides config; tests pass fakes, main() passes the real things. */
 export interface AppDeps {
   db?: Db;
   runner?: CommandRunner;
   labs?: LabCatalog;
-  /** Attempts as the terminal sees them (the provisioner's, once wired; empty by default). */
+  /** The attempt service (default: built from config with the real kind driver). */
+  attemptService?: AttemptService;
+  /** A cluster port for a kubeconfig file; default: @kubernetes/client-node. */
+  portFor?: (kubeconfigPath: string) => ClusterPort;
+  /** Grading; default: the engine on the attempt service's clusters through portFor. */
+  grading?: GradingService;
+  /** Attempts as the terminal sees them; default: the attempt service's. */
   attempts?: TerminalAttempts;
   /** Where shells run; default from config (terminal.mode); null disables terminals. */
   shellLauncher?: ShellLauncher | null;
   /** Fastify logger option; tests usually pass false. */
   logger?: FastifyServerOptions['logger'];
+}
+
+// Until the @kubernetes/client-node adapter is merged, setup fails with this message.
+// One client per kubeconfig file: the provisioner and grading talk to the same clusters over and over.
+function cachedKubePorts(): (kubeconfigPath: string) => ClusterPort {
+  const ports = new Map<string, ClusterPort>();
+  return (kubeconfigPath) => {
+    let port = ports.get(kubeconfigPath);
+    if (!port) {
+      if (ports.size > 256) ports.clear();
+      port = createKubePort(kubeconfigPath);
+      ports.set(kubeconfigPath, port);
+    }
+    return port;
+  };
 }
 
 /** Builds the whole app (plugins, services, routes); tests call this and use app.inject(). */
@@ -59,7 +103,30 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
   app.decorate('runner', deps.runner ?? createCommandRunner(boot.hostEnv));
   app.decorate('origins', new Set(allowedOrigins(config)));
   if (!deps.db) app.addHook('onClose', async () => db.close());
-  const terminals = await createTerminalService(boot, { runner: app.runner, attempts: deps.attempts ?? new StaticAttempts(), launcher: deps.shellLauncher, log: app.log });
+  const portFor = deps.portFor ?? cachedKubePorts();
+  const attempts =
+    deps.attemptService ??
+    createAttemptService(config, {
+      db,
+      runner: app.runner,
+      labs,
+      portFor,
+      log: { info: (m) => app.log.info(m), warn: (m) => app.log.warn(m), error: (m) => app.log.error(m) },
+    });
+  app.decorate('attempts', attempts);
+  app.addHook('preClose', async () => attempts.close());
+  const grading =
+    deps.grading ??
+    new GradingService({
+    attempts,
+    labs,
+    grades: new GradeRepository(db),
+    portFor,
+    scriptsFor: (kubeconfigPath) => createKubeconfigScriptRunner(app.runner, kubeconfigPath, { path: boot.hostEnv.PATH }),
+    log: app.log,
+  });
+  app.decorate('grading', grading);
+  const terminals = await createTerminalService(boot, { runner: app.runner, attempts: deps.attempts ?? terminalAttempts(attempts), launcher: deps.shellLauncher, log: app.log });
   app.decorate('terminals', terminals);
   app.addHook('preClose', async () => terminals.close());
 
@@ -77,7 +144,9 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
       req.log.error({ err }, 'request failed');
       return reply.code(status).send({ error: { code: 'internal', message: 'internal error; see the server log' } });
     }
-    return reply.code(status).send({ error: { code: err.code ?? 'bad_request', message: err.message } });
+    // Fastify's own errors (FST_ERR_…) are implementation names; clients get stable, documented codes.
+    const code = err.code && !err.code.startsWith('FST_') ? err.code : (CLIENT_ERROR_CODES[status] ?? 'bad_request');
+    return reply.code(status).send({ error: { code, message: err.message } });
   });
 
   await app.register(fastifySwagger, {
@@ -93,6 +162,9 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
   await app.register(sessionRoutes);
   await app.register(labRoutes);
   await app.register(terminalRoutes);
+  await app.register(attemptGradeRoutes(grading));
+  await app.register(attemptRoutes);
+  await app.register(adminHealthRoutes);
 
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 

@@ -25,6 +25,14 @@ async function main() {
   app.log.info(`loaded ${labs.length} labs in ${Math.round(app.labs.loadMs)} ms${broken.length ? `; ${broken.length} broken (run npm run labs:check)` : ''}`);
   for (const p of problems) app.log.warn(`${p.file}:${p.line}:${p.col} ${p.message}`);
 
+  // Clusters left by a crash are adopted or deleted before anyone can start a lab.
+  try {
+    const r = await app.attempts.reconcile();
+    app.log.info(`clusters: adopted ${r.adopted.length}, deleted ${r.deleted.length} leftover(s), failed ${r.failed.length} interrupted attempt(s)`);
+  } catch (e) {
+    app.log.warn(`clusters: start-up reconcile skipped: ${(e as Error).message.split('\n')[0]} (run npm run doctor)`);
+  }
+
   let closing = false;
   const close = async (signal: string) => {
     if (closing) return;

@@ -3,6 +3,7 @@ import { api } from './api/client.ts';
 import { useTheme } from './lib/theme.ts';
 import { Link, matchPath, useLocation } from './lib/router.tsx';
 import { useAsync } from './lib/use-async.ts';
+import { AdminHealthPage } from './pages/AdminHealthPage.tsx';
 import { CatalogPage } from './pages/CatalogPage.tsx';
 import { LabPage } from './pages/LabPage.tsx';
 
@@ -18,7 +19,9 @@ export function App() {
 
   let page;
   const lab = matchPath('/labs/:id', pathname);
+  const isAdmin = session.status === 'ok' && session.value.learner?.role === 'admin';
   if (pathname === '/') page = <CatalogPage />;
+  else if (pathname === '/admin/health') page = <AdminHealthPage />;
   else if (lab) page = <LabPage id={lab.id!} key={lab.id} />;
   else
     page = (
@@ -46,6 +49,11 @@ export function App() {
           <Link to="/" aria-current={pathname === '/' ? 'page' : undefined}>
             Labs
           </Link>
+          {isAdmin ? (
+            <Link to="/admin/health" aria-current={pathname === '/admin/health' ? 'page' : undefined}>
+              Host health
+            </Link>
+          ) : null}
         </nav>
         <div className="topbar-right">
           {session.status === 'ok' && session.value.learner ? (

@@ -152,3 +152,8 @@ export const CheckDecl = z.discriminatedUnion('kind', [
 export type CheckDecl = z.infer<typeof CheckDecl>;
 export type CheckKind = CheckDecl['kind'];
 export const CHECK_KINDS = ['exists', 'absent', 'field', 'count', 'podReady', 'rollout', 'probe', 'dns', 'script'] as const satisfies readonly CheckKind[];
+
+/** Check ids default to <task>-<n> (1-based) so the API, reports and the page can name every check. */
+export function checkIdOf(taskId: string, index: number, id: string | undefined): string {
+  return id ?? `${taskId}-${index + 1}`;
+}

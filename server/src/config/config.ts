@@ -37,13 +37,19 @@ export const ConfigSchema = z
         perLearner: positiveInt.default(1).describe('running attempts per learner'),
         attemptMinutes: positiveInt.default(120).describe('an attempt expires after this long'),
         idleMinutes: positiveInt.default(30).describe('an attempt with no activity for this long is finished'),
-        poolSize: nonNegativeInt.default(0).describe('warm clusters kept ready per cluster shape'),
+        poolSize: nonNegativeInt.max(20).default(0).describe('warm clusters kept ready per cluster shape'),
+        poolShapes: z
+          .array(z.string().regex(/^w[0-3](-nocni)?(-netpol)?$/, 'a shape key such as w0, w1-netpol or w2-nocni'))
+          .default([])
+          .describe('shape keys to keep warm (w<workers>[-nocni][-netpol]); empty = every shape a lab uses'),
         nodeImage: z.string().min(1).optional().describe('kind node image (default: the pinned image for the lab\'s Kubernetes version)'),
         namePrefix: z.string().regex(/^[a-z][a-z0-9-]{0,20}$/).default('kubedrill').describe('prefix of the kind clusters this server owns'),
         registryMirror: z.url().optional().describe('pull-through registry mirror for docker.io and registry.k8s.io'),
+        createTimeoutMinutes: positiveInt.max(60).default(10).describe('kind create (and waiting for every node) must finish within this'),
+        setupTimeoutMinutes: positiveInt.max(60).default(5).describe("applying a lab's setup and waiting for it to be ready must finish within this"),
       })
       .strict()
-      .default({ maxConcurrent: 4, perLearner: 1, attemptMinutes: 120, idleMinutes: 30, poolSize: 0, namePrefix: 'kubedrill' }),
+      .default({ maxConcurrent: 4, perLearner: 1, attemptMinutes: 120, idleMinutes: 30, poolSize: 0, poolShapes: [], namePrefix: 'kubedrill', createTimeoutMinutes: 10, setupTimeoutMinutes: 5 }),
     terminal: z
       .object({
         mode: z

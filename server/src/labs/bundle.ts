@@ -50,7 +50,7 @@ const HELPER_IDLE_MS = 300;
 export class MdxCompiler {
   readonly #memory = new Map<string, CompiledBody>();
   readonly #diskDir: string | undefined;
-  readonly #pending = new Map<number, { resolve: (b: CompiledBody) => void; reject: (e: Error) => void }>();
+  readonly #pending = new Map<number, { resolve: (b: CompiledBody) => void; reject: (e: Error) => void; helper: ChildProcess }>();
   #helper: ChildProcess | undefined;
   #idle: NodeJS.Timeout | undefined;
   #nextId = 1;
@@ -93,7 +93,7 @@ export class MdxCompiler {
     (helper.channel as { ref?: () => void } | undefined)?.ref?.();
     const id = this.#nextId++;
     return new Promise<CompiledBody>((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
+      this.#pending.set(id, { resolve, reject, helper });
       helper.send({ id, source });
     });
   }
@@ -113,9 +113,10 @@ export class MdxCompiler {
     });
     helper.on('exit', (code, signal) => {
       if (this.#helper === helper) this.#helper = undefined;
-      this.#failPending(new Error(`the MDX compile helper exited (${signal ?? `code ${code}`}) before answering`));
+      // Only requests sent to this helper are lost; a newer helper may already be answering others.
+      this.#failPending(new Error(`the MDX compile helper exited (${signal ?? `code ${code}`}) before answering`), helper);
     });
-    helper.on('error', (e) => this.#failPending(e));
+    helper.on('error', (e) => this.#failPending(e, helper));
     return helper;
   }
 
@@ -140,9 +141,12 @@ export class MdxCompiler {
     }
   }
 
-  #failPending(e: Error) {
-    for (const { reject } of this.#pending.values()) reject(e);
-    this.#pending.clear();
+  #failPending(e: Error, helper?: ChildProcess) {
+    for (const [id, waiter] of this.#pending) {
+      if (helper && waiter.helper !== helper) continue;
+      this.#pending.delete(id);
+      waiter.reject(e);
+    }
   }
 
   #readDisk(key: string): CompiledBody | undefined {

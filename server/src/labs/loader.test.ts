@@ -211,3 +211,16 @@ test('cache misses compile in a helper process that exits once idle', async () =
   assert.match((await compiler.compile(source.replace('Create a pod.', 'Create three pods.'))).code, /Create three pods/);
   compiler.close();
 });
+
+test('a helper that exits late does not fail requests already sent to its successor', async () => {
+  const compiler = new MdxCompiler();
+  const source = readFileSync(path.join(FIXTURES, 'good', 'valid-lab', 'lab.mdx'), 'utf8');
+  await compiler.compile(source);
+  const first = compiler.helperPid;
+  // close() kills the helper; its 'exit' event arrives only after the next request went to a new one.
+  compiler.close();
+  const body = await compiler.compile(source.replace('Create a pod.', 'Create four pods.'));
+  assert.match(body.code, /Create four pods/);
+  assert.notEqual(compiler.helperPid, first);
+  compiler.close();
+});

@@ -54,6 +54,11 @@ export class TerminalService {
     this.#sweep.unref();
   }
 
+  /** Keyboard input on one of the attempt's terminals: tells the attempts the learner is active. */
+  touch(attemptId: string): void {
+    this.#o.attempts.touch?.(attemptId);
+  }
+
   get mode(): 'host' | 'container' | 'unavailable' {
     return this.#o.launcher?.mode ?? 'unavailable';
   }

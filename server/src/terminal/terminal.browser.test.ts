@@ -9,11 +9,12 @@ import { buildApp } from '../app.ts';
 import { loadConfig } from '../config/config.ts';
 import { createCommandRunner } from '../exec/command-runner.ts';
 import { openMemoryDatabase } from '../storage/db.ts';
-import { StaticAttempts } from './attempts.ts';
+import { harness } from '../attempts/test-harness.ts';
 import { HostLauncher } from './launchers.ts';
 import { SSH_SCRIPT } from './setup.ts';
 
-// The terminal in a real browser: type, see the echo, reload, and the screen and the shell are still there.
+// The lab page in a real browser: Start (the attempt service on a fake kind host), live steps, then
+// the terminal: type, see the echo, reload, and the screen and the shell are still there.
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const CHROMIUM = '/usr/bin/chromium';
@@ -30,17 +31,16 @@ function freePort(): Promise<number> {
   });
 }
 
-test('type echo hello, see it, reload: the output is still there and typing still works', { skip: !existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM} (scripts/setup-host --tests installs it)` : !built ? 'web app not built (npm run build:web)' : false }, async () => {
+test('Start shows the steps and then a terminal; type echo hello, reload: the output is still there and typing still works', { skip: !existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM} (scripts/setup-host --tests installs it)` : !built ? 'web app not built (npm run build:web)' : false }, async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'kdtest-term-browser-'));
   const port = await freePort();
   const boot = loadConfig({ argv: ['--data-dir', dir, '--labs-dir', path.join(ROOT, 'labs'), '--web-dir', path.join(ROOT, 'web/dist'), '--port', String(port)], env: {}, cwd: ROOT });
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir };
-  const attempts = new StaticAttempts();
-  attempts.add({ id: 'a1', learnerId: 'local', clusterName: 'kdtest-term-none', status: 'running' });
+  const h = harness({ fake: { stageDelayMs: 50 }, portReadyAfterPolls: 3, setupPollMs: 100 });
   const app = await buildApp(boot, {
     db: openMemoryDatabase(),
     logger: false,
-    attempts,
+    attemptService: h.service,
     shellLauncher: new HostLauncher({ runner: createCommandRunner(env), hostEnv: env, stateDir: path.join(dir, 'terminals'), sshScript: SSH_SCRIPT }),
   });
   await app.listen({ host: '127.0.0.1', port });
@@ -54,9 +54,11 @@ test('type echo hello, see it, reload: the output is still there and typing stil
     page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
     page.on('pageerror', (e) => problems.push(e.message));
     await page.addInitScript(() => localStorage.setItem('kd-term-renderer', 'dom'));
-    const url = `http://127.0.0.1:${port}/labs/netpol-lab9server?attempt=a1`;
+    const url = `http://127.0.0.1:${port}/labs/netpol-lab9server`;
     const screen = () => page.evaluate(() => document.querySelector('.term-view:not([hidden]) .xterm-rows')?.textContent ?? '');
     await page.goto(url);
+    await page.click('button:has-text("Start lab")');
+    await page.waitForSelector('.attempt-step-done:has-text("Preparing nodes")', { timeout: 30_000 });
     await page.waitForSelector('.term-view[data-state="live"]', { timeout: 60_000 }).catch(async (e: unknown) => {
       await page.screenshot({ path: '/tmp/kd-term-fail.png' });
       throw new Error(`${(e as Error).message}\npage problems: ${problems.join(' | ')}\nbody: ${(await page.textContent('body'))?.slice(0, 500)}`);
@@ -83,6 +85,7 @@ test('type echo hello, see it, reload: the output is still there and typing stil
   } finally {
     await browser.close();
     await app.close();
+    await h.service.idle();
     rmSync(dir, { recursive: true, force: true });
   }
 });

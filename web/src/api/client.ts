@@ -1,4 +1,6 @@
 import type { z } from 'zod';
+import type { AdminHealthDto } from '../../../server/src/routes/api/admin-health.ts';
+import type { AttemptDto, AttemptEventDto } from '../../../server/src/routes/api/attempts.ts';
 import type { LabDetailDto, LabSummaryDto } from '../../../server/src/routes/api/labs.ts';
 import type { GradeDto, GradeListDto } from '../../../server/src/routes/api/attempt-grades.ts';
 import type { TerminalDto, TerminalListDto, TicketDto } from '../../../server/src/routes/api/terminals.ts';
@@ -14,6 +16,9 @@ export type Catalog = {
   labs: LabSummary[];
   broken: { id: string; track: string; title?: string; problems: Problem[] }[];
 };
+export type Attempt = z.infer<typeof AttemptDto>;
+export type AttemptEvent = z.infer<typeof AttemptEventDto>;
+export type AdminHealth = z.infer<typeof AdminHealthDto>;
 export type TerminalInfo = z.infer<typeof TerminalDto>;
 export type TerminalList = z.infer<typeof TerminalListDto>;
 export type TerminalTicket = z.infer<typeof TicketDto>;
@@ -87,6 +92,17 @@ export const api = {
     /** Grades the attempt's cluster now (takes seconds: every probe opens real connections). */
     grade: (attemptId: string, signal?: AbortSignal) => request<Grade>('POST', `/api/attempts/${encodeURIComponent(attemptId)}/grade`, {}, signal),
     list: (attemptId: string, signal?: AbortSignal) => request<GradeList>('GET', `/api/attempts/${encodeURIComponent(attemptId)}/grades`, undefined, signal),
+  },
+  attempts: {
+    start: (labId: string) => request<Attempt>('POST', '/api/attempts', { labId }),
+    list: (signal?: AbortSignal) => request<{ attempts: Attempt[] }>('GET', '/api/attempts', undefined, signal),
+    get: (id: string, signal?: AbortSignal) => request<Attempt>('GET', `/api/attempts/${encodeURIComponent(id)}`, undefined, signal),
+    finish: (id: string) => request<Attempt>('POST', `/api/attempts/${encodeURIComponent(id)}/finish`, {}),
+    /** An EventSource of the attempt's progress (it resumes with Last-Event-ID by itself). */
+    events: (id: string) => new EventSource(`/api/attempts/${encodeURIComponent(id)}/events`),
+  },
+  admin: {
+    health: (signal?: AbortSignal) => request<AdminHealth>('GET', '/api/admin/health', undefined, signal),
   },
   labs: {
     list: (signal?: AbortSignal) => request<Catalog>('GET', '/api/labs', undefined, signal),

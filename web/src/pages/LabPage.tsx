@@ -1,8 +1,10 @@
 import { getMDXComponent } from 'mdx-bundler/client';
-import { useEffect, useMemo, useRef, useState } from 'react';
-import { api, type LabDetail } from '../api/client.ts';
-import { LabContext, type LabPageContext } from '../components/mdx/LabContext.ts';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { api, type Grade, type GradeReport, type LabDetail } from '../api/client.ts';
+import { GradePanel } from '../components/grading/GradePanel.tsx';
+import { LabContext, type LabPageContext, type TaskStatus } from '../components/mdx/LabContext.ts';
 import { mdxComponents } from '../components/mdx/components.tsx';
+import { AttemptPanel } from '../components/attempt/AttemptPanel.tsx';
 import { ErrorPanel, Loading } from '../components/Status.tsx';
 import { TerminalPane } from '../components/terminal/TerminalPane.tsx';
 import { Link } from '../lib/router.tsx';
@@ -33,11 +35,16 @@ export function LabPage({ id }: { id: string }) {
 
 function LabView({ lab }: { lab: LabDetail }) {
   const Body = useMemo(() => getMDXComponent(lab.code), [lab.code]);
-  const ctx: LabPageContext = useMemo(() => ({ lab, taskStatus: {} }), [lab]);
+  const [readyAttempt, setReadyAttempt] = useState<string | null>(null);
+  const [taskStatus, setTaskStatus] = useState<LabPageContext['taskStatus']>({});
+  const onGraded = useCallback((grade: Grade) => setTaskStatus(statusFromReport(grade.report)), []);
+  const onReady = useCallback((id: string | null) => {
+    setReadyAttempt(id);
+    if (!id) setTaskStatus({});
+  }, []);
+  const ctx: LabPageContext = useMemo(() => ({ lab, taskStatus }), [lab, taskStatus]);
   const [split, setSplit] = useSplit();
   const total = lab.tasks.reduce((s, t) => s + t.points, 0);
-  // Until attempts are wired into this page, a running attempt is named in the URL (?attempt=<id>).
-  const attemptId = new URLSearchParams(location.search).get('attempt');
 
   return (
     <LabContext.Provider value={ctx}>
@@ -64,17 +71,22 @@ function LabView({ lab }: { lab: LabDetail }) {
           <section className="task-list" aria-label="Tasks">
             <h2 className="visually-hidden">Tasks</h2>
             <ol>
-              {lab.tasks.map((t) => (
-                <li key={t.id} className="task-list-item">
-                  <a href={`#task-${t.id}`}>{t.title}</a>
-                  <span className="task-list-points">{t.points} pts</span>
-                  <span className="task-list-status status-todo" title="Not graded yet">
-                    ○
-                  </span>
-                </li>
-              ))}
+              {lab.tasks.map((t) => {
+                const st = taskStatus[t.id];
+                const status = st?.status ?? 'todo';
+                return (
+                  <li key={t.id} className="task-list-item">
+                    <a href={`#task-${t.id}`}>{t.title}</a>
+                    <span className="task-list-points">{st?.score !== undefined ? `${st.score}/${t.points}` : t.points} pts</span>
+                    <span className={`task-list-status status-${status}`} title={STATUS_TITLE[status]}>
+                      {STATUS_MARK[status]}
+                    </span>
+                  </li>
+                );
+              })}
             </ol>
           </section>
+          {readyAttempt ? <GradePanel attemptId={readyAttempt} onGraded={onGraded} /> : null}
 
           <div className="prose">
             <Body components={mdxComponents} />
@@ -82,33 +94,25 @@ function LabView({ lab }: { lab: LabDetail }) {
         </article>
         <div className="split-handle" role="separator" aria-orientation="vertical" aria-label="Resize panes" tabIndex={0} {...setSplit} />
         <aside className="lab-side" aria-label="Terminal">
-          {attemptId ? <TerminalPane attemptId={attemptId} /> : <TerminalPlaceholder lab={lab} />}
+          <AttemptPanel lab={lab} onReady={onReady}>
+            {(attemptId) => <TerminalPane attemptId={attemptId} />}
+          </AttemptPanel>
         </aside>
       </div>
     </LabContext.Provider>
   );
 }
 
-function TerminalPlaceholder({ lab }: { lab: LabDetail }) {
-  return (
-    <div className="terminal-placeholder">
-      <div className="terminal-placeholder-bar">
-        <span className="dot" />
-        <span className="dot" />
-        <span className="dot" />
-        <span className="muted">terminal</span>
-      </div>
-      <div className="terminal-placeholder-body">
-        <p>
-          <strong>Your cluster and terminal appear here.</strong>
-        </p>
-        <p className="muted">
-          Starting a lab creates a fresh kind cluster with {1 + lab.cluster.workers} node{lab.cluster.workers ? 's' : ''} and opens a shell with
-          kubectl, the <code>k</code> alias and completion.
-        </p>
-      </div>
-    </div>
-  );
+const STATUS_MARK: Record<TaskStatus, string> = { todo: '○', passed: '✓', partial: '◐', failed: '✗' };
+const STATUS_TITLE: Record<TaskStatus, string> = { todo: 'Not graded yet', passed: 'Passed', partial: 'Partly done', failed: 'Not passed yet' };
+
+/** Task statuses for the task list and the <Task> sections from the latest grade. */
+function statusFromReport(report: GradeReport): LabPageContext['taskStatus'] {
+  const out: LabPageContext['taskStatus'] = {};
+  for (const t of report.tasks) {
+    out[t.id] = { status: t.score >= t.points ? 'passed' : t.score > 0 ? 'partial' : 'failed', score: t.score };
+  }
+  return out;
 }
 
 /** Split position in percent, persisted; returns handlers for a draggable, keyboard-operable separator. */

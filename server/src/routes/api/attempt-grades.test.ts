@@ -9,12 +9,11 @@ import { buildApp } from '../../app.ts';
 import type { App } from '../../app-types.ts';
 import { loadConfig } from '../../config/config.ts';
 import { AppError } from '../../errors.ts';
-import type { GradableAttempts } from '../../grading/grading-service.ts';
+import { GradeRepository } from '../../grading/grade-repository.ts';
+import { GradingService, type GradableAttempts } from '../../grading/grading-service.ts';
 import { labStates } from '../../grading/lab-states.ts';
-import { createGradingService } from '../../grading/setup.ts';
 import { LabCatalog } from '../../labs/catalog-service.ts';
 import { openMemoryDatabase } from '../../storage/db.ts';
-import attemptGradeRoutes from './attempt-grades.ts';
 
 // POST /api/attempts/:id/grade and GET /api/attempts/:id/grades through app.inject(), with a fake
 // attempt service and the in-memory model cluster standing in for the attempt's kind cluster.
@@ -62,12 +61,10 @@ before(async () => {
 
   const boot = loadConfig({ argv: ['--data-dir', dir, '--labs-dir', LABS], env: {}, cwd: dir });
   const db = openMemoryDatabase();
-  app = await buildApp(boot, { db, labs: catalog, logger: false });
-  const grading = createGradingService({
-    db,
-    runner: app.runner,
+  const grading = new GradingService({
     attempts,
     labs: catalog,
+    grades: new GradeRepository(db),
     portFor: (kubeconfigPath) => {
       const c = clusters.get(kubeconfigPath);
       if (!c) throw new Error(`no cluster behind ${kubeconfigPath}`);
@@ -75,7 +72,7 @@ before(async () => {
     },
     engine: { probeWindowMs: 0, retryDelayMs: 0 },
   });
-  await app.register(attemptGradeRoutes(grading));
+  app = await buildApp(boot, { db, labs: catalog, grading, logger: false });
   const res = await app.inject({ method: 'GET', url: '/api/session' });
   cookie = String(res.headers['set-cookie']).split(';')[0] ?? '';
 });

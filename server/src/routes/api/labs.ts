@@ -4,6 +4,7 @@ import { requireRole } from '../../auth/plugin.ts';
 import { notFound } from '../../errors.ts';
 import { DIFFICULTIES, DOMAIN_IDS, DOMAINS } from '../../labs/format.ts';
 import type { Lab } from '../../labs/loader.ts';
+import { checkIdOf } from '../../../../graders/src/checks/schema.ts';
 
 const ProblemDto = z.object({ file: z.string(), line: z.number(), col: z.number(), message: z.string(), hint: z.string().optional(), severity: z.enum(['error', 'warning']) });
 
@@ -46,11 +47,6 @@ const CatalogDto = z.object({
   /** Only for instructors and admins: labs that failed to load, with their problems. */
   broken: z.array(z.object({ id: z.string(), track: z.string(), title: z.string().optional(), problems: z.array(ProblemDto) })),
 });
-
-/** Check ids default to <task>-<n> so reports can refer to every check. */
-export function checkIdOf(taskId: string, index: number, id: string | undefined): string {
-  return id ?? `${taskId}-${index + 1}`;
-}
 
 function summary(lab: Lab): z.infer<typeof LabSummaryDto> {
   const m = lab.meta;

@@ -119,6 +119,7 @@ test('a bad body is a 400 that says which field and why', async (t) => {
   const notJson = await app.inject({ method: 'POST', url: '/api/session/login', headers: { 'content-type': 'application/json' }, payload: '{"username":' });
   assert.equal(notJson.statusCode, 400);
   assert.match(notJson.json().error.message, /JSON/);
+  assert.equal(notJson.json().error.code, 'bad_request', "Fastify's own error names (FST_ERR_…) are not our API's codes");
 });
 
 test('state-changing requests from a foreign Origin are refused (CSRF)', async (t) => {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { App } from '../../app-types.ts';
 import { requireLearner } from '../../auth/plugin.ts';
 import { AppError } from '../../errors.ts';
-import { Close, TERMINAL_SUBPROTOCOL, TICKET_SUBPROTOCOL_PREFIX } from '../../terminal/protocol.ts';
+import { Close, Op, TERMINAL_SUBPROTOCOL, TICKET_SUBPROTOCOL_PREFIX } from '../../terminal/protocol.ts';
 
 /** Largest frame a client may send; pastes are split by the browser into smaller INPUT frames. */
 export const MAX_CLIENT_FRAME = 64 * 1024;
@@ -155,7 +155,9 @@ export default async function terminalRoutes(app: App) {
             return;
           }
           try {
-            handle.receive(Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data));
+            const frame = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+            if (frame[0] === Op.input) terminals.touch(attemptId);
+            handle.receive(frame);
           } catch (err) {
             req.log.error({ err, attemptId, terminalId }, 'terminal frame failed');
             handle.detach();

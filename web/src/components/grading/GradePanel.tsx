@@ -6,7 +6,7 @@ import { GradeReport } from './GradeReport.tsx';
 type PanelState = { status: 'idle' } | { status: 'grading'; startedAt: number } | { status: 'done'; grade: Grade } | { status: 'error'; error: Error };
 
 /** The lab page's Check button: grades the attempt's cluster and shows the latest report. */
-export function GradePanel({ attemptId }: { attemptId: string }) {
+export function GradePanel({ attemptId, onGraded }: { attemptId: string; onGraded?: (grade: Grade) => void }) {
   const [state, setState] = useState<PanelState>({ status: 'idle' });
   const [elapsed, setElapsed] = useState(0);
   const abort = useRef<AbortController | null>(null);
@@ -17,7 +17,10 @@ export function GradePanel({ attemptId }: { attemptId: string }) {
     api.grades.list(attemptId, ctl.signal).then(
       (list) => {
         const last = list.grades.at(-1);
-        if (last && !ctl.signal.aborted) setState((s) => (s.status === 'idle' ? { status: 'done', grade: last } : s));
+        if (last && !ctl.signal.aborted) {
+          setState((s) => (s.status === 'idle' ? { status: 'done', grade: last } : s));
+          onGraded?.(last);
+        }
       },
       () => {
         // no history is fine: the Check button still works
@@ -27,6 +30,7 @@ export function GradePanel({ attemptId }: { attemptId: string }) {
       ctl.abort();
       abort.current?.abort();
     };
+    // Deliberately keyed on attemptId only: onGraded changing must not re-read the history.
   }, [attemptId]);
 
   useEffect(() => {
@@ -43,7 +47,10 @@ export function GradePanel({ attemptId }: { attemptId: string }) {
     setState({ status: 'grading', startedAt: Date.now() });
     try {
       const grade = await api.grades.grade(attemptId, ctl.signal);
-      if (!ctl.signal.aborted) setState({ status: 'done', grade });
+      if (!ctl.signal.aborted) {
+        setState({ status: 'done', grade });
+        onGraded?.(grade);
+      }
     } catch (error) {
       if (!ctl.signal.aborted) setState({ status: 'error', error: error as Error });
     }

@@ -1,0 +1,171 @@
+import type { Db } from '../storage/db.ts';
+
+/** Where an attempt is in its life. */
+export const ATTEMPT_STATUSES = ['queued', 'provisioning', 'setting-up', 'ready', 'grading', 'finished', 'failed', 'expired'] as const;
+export type AttemptStatus = (typeof ATTEMPT_STATUSES)[number];
+/** Statuses after which nothing happens any more. */
+export const ENDED: ReadonlySet<AttemptStatus> = new Set(['finished', 'failed', 'expired']);
+
+/** One attempt as stored. Times are ISO strings. */
+export interface Attempt {
+  id: string;
+  learnerId: string;
+  labId: string;
+  status: AttemptStatus;
+  shape: string;
+  kubernetes: string;
+  clusterName: string | null;
+  createdAt: string;
+  updatedAt: string;
+  readyAt: string | null;
+  endedAt: string | null;
+  expiresAt: string | null;
+  lastActivityAt: string;
+  endReason: string | null;
+  failureStep: string | null;
+  failureMessage: string | null;
+  failureOutput: string | null;
+}
+
+/** One progress event of an attempt; seq is the SSE event id. */
+export interface AttemptEvent {
+  seq: number;
+  at: string;
+  type: 'status' | 'step' | 'queue';
+  name: string;
+  state: 'running' | 'done' | 'failed' | null;
+  elapsedMs: number;
+  position: number | null;
+  output: string | null;
+}
+
+/** A kind cluster this server owns, as stored for reconcile. */
+export interface ClusterRow {
+  name: string;
+  shape: string;
+  state: 'creating' | 'warm' | 'claimed';
+  attemptId: string | null;
+  createdAt: string;
+}
+
+type Row = Record<string, string | number | null>;
+
+const toAttempt = (r: Row): Attempt => ({
+  id: r.id as string,
+  learnerId: r.learner_id as string,
+  labId: r.lab_id as string,
+  status: r.status as AttemptStatus,
+  shape: r.shape as string,
+  kubernetes: r.kubernetes as string,
+  clusterName: r.cluster_name as string | null,
+  createdAt: r.created_at as string,
+  updatedAt: r.updated_at as string,
+  readyAt: r.ready_at as string | null,
+  endedAt: r.ended_at as string | null,
+  expiresAt: r.expires_at as string | null,
+  lastActivityAt: r.last_activity_at as string,
+  endReason: r.end_reason as string | null,
+  failureStep: r.failure_step as string | null,
+  failureMessage: r.failure_message as string | null,
+  failureOutput: r.failure_output as string | null,
+});
+
+const COLUMNS: Record<keyof Attempt, string> = {
+  id: 'id',
+  learnerId: 'learner_id',
+  labId: 'lab_id',
+  status: 'status',
+  shape: 'shape',
+  kubernetes: 'kubernetes',
+  clusterName: 'cluster_name',
+  createdAt: 'created_at',
+  updatedAt: 'updated_at',
+  readyAt: 'ready_at',
+  endedAt: 'ended_at',
+  expiresAt: 'expires_at',
+  lastActivityAt: 'last_activity_at',
+  endReason: 'end_reason',
+  failureStep: 'failure_step',
+  failureMessage: 'failure_message',
+  failureOutput: 'failure_output',
+};
+
+/** SQL for attempts, their events and our clusters; nothing else touches these tables. */
+export class AttemptRepository {
+  readonly #db: Db;
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  insert(a: Attempt): void {
+    const keys = Object.keys(COLUMNS) as (keyof Attempt)[];
+    this.#db.prepare(`INSERT INTO attempts (${keys.map((k) => COLUMNS[k]).join(', ')}) VALUES (${keys.map(() => '?').join(', ')})`).run(...keys.map((k) => a[k]));
+  }
+
+  /** Writes the given fields of one attempt. */
+  update(id: string, fields: Partial<Omit<Attempt, 'id'>>): void {
+    const entries = Object.entries(fields) as [Exclude<keyof Attempt, 'id'>, string | null][];
+    if (!entries.length) return;
+    this.#db.prepare(`UPDATE attempts SET ${entries.map(([k]) => `${COLUMNS[k]} = ?`).join(', ')} WHERE id = ?`).run(...entries.map(([, v]) => v ?? null), id);
+  }
+
+  get(id: string): Attempt | undefined {
+    const r = this.#db.prepare('SELECT * FROM attempts WHERE id = ?').get(id) as Row | undefined;
+    return r ? toAttempt(r) : undefined;
+  }
+
+  /** A learner's attempts, newest first. */
+  forLearner(learnerId: string, limit = 50): Attempt[] {
+    return (this.#db.prepare('SELECT * FROM attempts WHERE learner_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?').all(learnerId, limit) as Row[]).map(toAttempt);
+  }
+
+  /** Attempts that have not ended, oldest first. */
+  active(): Attempt[] {
+    return (this.#db.prepare("SELECT * FROM attempts WHERE status NOT IN ('finished', 'failed', 'expired') ORDER BY created_at, rowid").all() as Row[]).map(toAttempt);
+  }
+
+  addEvent(attemptId: string, e: AttemptEvent): void {
+    this.#db
+      .prepare('INSERT INTO attempt_events (attempt_id, seq, at, type, name, state, elapsed_ms, position, output) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(attemptId, e.seq, e.at, e.type, e.name, e.state, Math.round(e.elapsedMs), e.position, e.output);
+  }
+
+  /** Events after seq `after`, in order. */
+  events(attemptId: string, after = 0): AttemptEvent[] {
+    return (this.#db.prepare('SELECT * FROM attempt_events WHERE attempt_id = ? AND seq > ? ORDER BY seq').all(attemptId, after) as Row[]).map((r) => ({
+      seq: r.seq as number,
+      at: r.at as string,
+      type: r.type as AttemptEvent['type'],
+      name: r.name as string,
+      state: r.state as AttemptEvent['state'],
+      elapsedMs: r.elapsed_ms as number,
+      position: r.position as number | null,
+      output: r.output as string | null,
+    }));
+  }
+
+  lastSeq(attemptId: string): number {
+    const r = this.#db.prepare('SELECT MAX(seq) AS s FROM attempt_events WHERE attempt_id = ?').get(attemptId) as { s: number | null };
+    return r.s ?? 0;
+  }
+
+  saveCluster(c: ClusterRow): void {
+    this.#db
+      .prepare('INSERT INTO clusters (name, shape, state, attempt_id, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET state = excluded.state, attempt_id = excluded.attempt_id')
+      .run(c.name, c.shape, c.state, c.attemptId, c.createdAt);
+  }
+
+  deleteCluster(name: string): void {
+    this.#db.prepare('DELETE FROM clusters WHERE name = ?').run(name);
+  }
+
+  clusters(): ClusterRow[] {
+    return (this.#db.prepare('SELECT * FROM clusters ORDER BY created_at').all() as Row[]).map((r) => ({
+      name: r.name as string,
+      shape: r.shape as string,
+      state: r.state as ClusterRow['state'],
+      attemptId: r.attempt_id as string | null,
+      createdAt: r.created_at as string,
+    }));
+  }
+}

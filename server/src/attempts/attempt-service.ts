@@ -1,0 +1,570 @@
+import { randomBytes } from 'node:crypto';
+import type { ClusterPort } from '../../../graders/src/cluster/port.ts';
+import type { Config } from '../config/config.ts';
+import { AppError, errorMessage, notFound } from '../errors.ts';
+import type { CommandRunner } from '../exec/command-runner.ts';
+import type { Lab } from '../labs/loader.ts';
+import { shapeFromKey, shapeKey } from '../provisioner/kind-config.ts';
+import type { ClusterInfo, KindDriver } from '../provisioner/kind-driver.ts';
+import { SELFTEST_IMAGE, verifyNetworkPolicy } from '../provisioner/netpol-selftest.ts';
+import { applyLabSetup } from '../provisioner/setup.ts';
+import { ProvisionError, step, type StepEvent, type StepSink } from '../provisioner/steps.ts';
+import { ENDED, type Attempt, type AttemptEvent, type AttemptRepository, type AttemptStatus } from './attempt-repository.ts';
+
+/** A cluster this server owns, in memory: being created, warm in the pool, claimed by an attempt, or being deleted. */
+interface OwnedCluster {
+  name: string;
+  shape: string;
+  state: 'creating' | 'warm' | 'claimed' | 'deleting';
+  attemptId: string | undefined;
+  info: ClusterInfo | undefined;
+  createdAt: string;
+}
+
+/** Checks NetworkPolicy enforcement on a fresh cluster (injectable so tests need no real cluster). */
+export type NetpolCheck = (cluster: ClusterInfo, port: ClusterPort, onStep: StepSink, signal: AbortSignal) => Promise<unknown>;
+
+export interface AttemptServiceOptions {
+  repo: AttemptRepository;
+  driver: Pick<KindDriver, 'newName' | 'create' | 'delete' | 'list' | 'preloadImages' | 'paths'>;
+  labs: { get(id: string): Lab | undefined; readonly current: { labs: readonly Lab[] } };
+  /** A cluster port for a kubeconfig file (the real one is @kubernetes/client-node). */
+  portFor: (kubeconfigPath: string) => ClusterPort;
+  runner: CommandRunner;
+  clusters: Config['clusters'];
+  log: { info(msg: string): void; warn(msg: string): void; error(msg: string): void };
+  now?: () => number;
+  verifyNetworkPolicy?: NetpolCheck;
+  /** How often the reaper looks for expired and idle attempts; 0 disables the timer (tests call reap()). */
+  reapIntervalMs?: number;
+  setupPollMs?: number;
+  /** After a warm cluster failed to be created, wait this long before trying again. */
+  poolRetryMs?: number;
+}
+
+/** What the API returns for an attempt. */
+export interface AttemptView extends Attempt {
+  /** 1-based place in the queue while queued. */
+  queuePosition: number | null;
+}
+
+const ACTIVE_CLUSTER: ReadonlySet<AttemptStatus> = new Set(['provisioning', 'setting-up', 'ready', 'grading']);
+const TOUCH_PERSIST_MS = 30_000;
+
+/**
+ * Attempts from Start to the end: queue with global and per-learner caps, warm pool per cluster
+ * shape, provisioning and setup as named steps (persisted and pushed live), grading hand-off,
+ * reaper for expired and idle attempts, and start-up reconcile of the clusters on this host.
+ */
+export class AttemptService {
+  readonly #o: AttemptServiceOptions;
+  readonly #now: () => number;
+  readonly #queue: string[] = [];
+  readonly #clusters = new Map<string, OwnedCluster>();
+  readonly #runs = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  readonly #listeners = new Map<string, Set<(e: AttemptEvent) => void>>();
+  readonly #ended = new Set<(id: string) => void>();
+  readonly #seq = new Map<string, number>();
+  readonly #stepStarted = new Map<string, Map<string, number>>();
+  readonly #positions = new Map<string, number>();
+  readonly #activity = new Map<string, { at: number; persisted: number }>();
+  readonly #tasks = new Set<Promise<unknown>>();
+  #poolPausedUntil = 0;
+  #reaper: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(o: AttemptServiceOptions) {
+    this.#o = o;
+    this.#now = o.now ?? Date.now;
+    if (o.reapIntervalMs !== 0) {
+      this.#reaper = setInterval(() => this.reap(), o.reapIntervalMs ?? 30_000);
+      this.#reaper.unref();
+    }
+  }
+
+  #iso(ms = this.#now()): string {
+    return new Date(ms).toISOString();
+  }
+
+  #bg(p: Promise<unknown>): void {
+    const t = p.catch((e: unknown) => this.#o.log.error(`attempts: background task failed: ${errorMessage(e)}`)).finally(() => this.#tasks.delete(t));
+    this.#tasks.add(t);
+  }
+
+  /** Resolves when no background work (creates, setups, deletes) is left; for tests and benchmarks. */
+  async idle(): Promise<void> {
+    while (this.#tasks.size) await Promise.all([...this.#tasks]);
+  }
+
+  // ---- reading ----
+
+  /** The attempt with its queue position, or undefined. */
+  get(id: string): AttemptView | undefined {
+    const a = this.#o.repo.get(id);
+    return a ? this.#view(a) : undefined;
+  }
+
+  /** The learner's attempts, newest first. */
+  listForLearner(learnerId: string): AttemptView[] {
+    return this.#o.repo.forLearner(learnerId).map((a) => this.#view(a));
+  }
+
+  #view(a: Attempt): AttemptView {
+    const i = this.#queue.indexOf(a.id);
+    const activity = this.#activity.get(a.id);
+    return { ...a, ...(activity ? { lastActivityAt: this.#iso(activity.at) } : {}), queuePosition: a.status === 'queued' && i >= 0 ? i + 1 : null };
+  }
+
+  /** The attempt if it belongs to the learner, else 404. */
+  owned(id: string, learnerId: string): AttemptView {
+    const a = this.get(id);
+    if (!a || a.learnerId !== learnerId) throw new AppError(404, 'attempt_not_found', `no attempt with id "${id}"`, { id });
+    return a;
+  }
+
+  /** Cluster counts by state, for health and benchmarks. */
+  stats(): { clusters: Record<OwnedCluster['state'], number>; queued: number; running: number } {
+    const clusters = { creating: 0, warm: 0, claimed: 0, deleting: 0 };
+    for (const c of this.#clusters.values()) clusters[c.state]++;
+    return { clusters, queued: this.#queue.length, running: this.#runs.size };
+  }
+
+  // ---- events ----
+
+  /** Stored events after `after`, and live ones from now on via cb; returns them and an unsubscribe function. */
+  subscribe(id: string, after: number, cb: (e: AttemptEvent) => void): { replay: AttemptEvent[]; unsubscribe: () => void } {
+    let set = this.#listeners.get(id);
+    if (!set) this.#listeners.set(id, (set = new Set()));
+    set.add(cb);
+    const replay = this.#o.repo.events(id, after);
+    return {
+      replay,
+      unsubscribe: () => {
+        set.delete(cb);
+        if (!set.size) this.#listeners.delete(id);
+      },
+    };
+  }
+
+  #emit(id: string, e: Omit<AttemptEvent, 'seq' | 'at'>): void {
+    const seq = (this.#seq.get(id) ?? this.#o.repo.lastSeq(id)) + 1;
+    this.#seq.set(id, seq);
+    const event: AttemptEvent = { seq, at: this.#iso(), ...e };
+    this.#o.repo.addEvent(id, event);
+    for (const l of this.#listeners.get(id) ?? []) l(event);
+  }
+
+  #sinceStart(id: string): number {
+    const a = this.#o.repo.get(id);
+    return a ? this.#now() - Date.parse(a.createdAt) : 0;
+  }
+
+  /** A step sink that records the attempt's steps with their elapsed times. */
+  #sink(id: string): StepSink {
+    let started = this.#stepStarted.get(id);
+    if (!started) this.#stepStarted.set(id, (started = new Map()));
+    const s = started;
+    return (e: StepEvent) => {
+      const now = this.#now();
+      if (e.status === 'running') s.set(e.step, now);
+      const elapsedMs = now - (s.get(e.step) ?? now);
+      this.#emit(id, { type: 'step', name: e.step, state: e.status, elapsedMs, position: null, output: e.output ?? null });
+    };
+  }
+
+  #setStatus(id: string, status: AttemptStatus, fields: Partial<Attempt> = {}, output: string | null = null): void {
+    this.#o.repo.update(id, { status, updatedAt: this.#iso(), ...fields });
+    this.#emit(id, { type: 'status', name: status, state: null, elapsedMs: this.#sinceStart(id), position: null, output });
+  }
+
+  /** Calls cb when an attempt ends (finished, failed, expired); returns an unsubscribe function. */
+  onEnded(cb: (id: string) => void): () => void {
+    this.#ended.add(cb);
+    return () => this.#ended.delete(cb);
+  }
+
+  #notifyEnded(id: string): void {
+    this.#stepStarted.delete(id);
+    this.#seq.delete(id);
+    this.#activity.delete(id);
+    this.#positions.delete(id);
+    for (const cb of this.#ended) {
+      try {
+        cb(id);
+      } catch (e) {
+        this.#o.log.warn(`attempts: an onEnded listener failed: ${errorMessage(e)}`);
+      }
+    }
+  }
+
+  // ---- starting ----
+
+  /** Starts an attempt of the lab (queued until capacity allows), or returns the learner's running attempt of it. */
+  start(learnerId: string, labId: string): { attempt: AttemptView; created: boolean } {
+    if (this.#closed) throw new AppError(503, 'shutting_down', 'the server is shutting down');
+    const lab = this.#o.labs.get(labId);
+    if (!lab) throw notFound('lab', labId);
+    const running = this.#o.repo.forLearner(learnerId).find((a) => a.labId === labId && !ENDED.has(a.status));
+    if (running) return { attempt: this.#view(running), created: false };
+    const now = this.#iso();
+    const attempt: Attempt = {
+      id: randomBytes(9).toString('base64url'),
+      learnerId,
+      labId,
+      status: 'queued',
+      shape: shapeKey(lab.meta.cluster),
+      kubernetes: lab.meta.kubernetes,
+      clusterName: null,
+      createdAt: now,
+      updatedAt: now,
+      readyAt: null,
+      endedAt: null,
+      expiresAt: null,
+      lastActivityAt: now,
+      endReason: null,
+      failureStep: null,
+      failureMessage: null,
+      failureOutput: null,
+    };
+    this.#o.repo.insert(attempt);
+    this.#emit(attempt.id, { type: 'status', name: 'queued', state: null, elapsedMs: 0, position: null, output: null });
+    this.#queue.push(attempt.id);
+    this.#pump();
+    return { attempt: this.get(attempt.id)!, created: true };
+  }
+
+  #slotsUsed(): number {
+    return this.#clusters.size;
+  }
+
+  #learnerBusy(learnerId: string): boolean {
+    let n = 0;
+    for (const a of this.#o.repo.active()) if (a.learnerId === learnerId && ACTIVE_CLUSTER.has(a.status)) n++;
+    return n >= this.#o.clusters.perLearner;
+  }
+
+  /** Hands queued attempts a warm cluster or a free slot, in order; then tops up the pool. */
+  #pump(): void {
+    if (this.#closed) return;
+    for (const id of [...this.#queue]) {
+      const a = this.#o.repo.get(id);
+      if (!a || a.status !== 'queued') {
+        this.#queue.splice(this.#queue.indexOf(id), 1);
+        continue;
+      }
+      if (this.#learnerBusy(a.learnerId)) continue;
+      const warm = [...this.#clusters.values()].find((c) => c.state === 'warm' && c.shape === a.shape);
+      if (warm) {
+        warm.state = 'claimed';
+        warm.attemptId = id;
+        this.#saveCluster(warm);
+        this.#dispatch(a, warm);
+        continue;
+      }
+      if (this.#slotsUsed() < this.#o.clusters.maxConcurrent) {
+        const c: OwnedCluster = { name: this.#o.driver.newName(), shape: a.shape, state: 'creating', attemptId: id, info: undefined, createdAt: this.#iso() };
+        this.#clusters.set(c.name, c);
+        this.#saveCluster(c);
+        this.#dispatch(a, c);
+        continue;
+      }
+      // Full: a warm cluster of another shape makes room for a learner who is waiting.
+      const spare = [...this.#clusters.values()].find((c) => c.state === 'warm' && c.shape !== a.shape);
+      if (spare) this.#release(spare.name, 'evicted from the warm pool for a queued attempt');
+    }
+    for (const [i, id] of this.#queue.entries()) {
+      if (this.#positions.get(id) !== i + 1) {
+        this.#positions.set(id, i + 1);
+        this.#emit(id, { type: 'queue', name: 'queued', state: null, elapsedMs: this.#sinceStart(id), position: i + 1, output: null });
+      }
+    }
+    this.#fillPool();
+  }
+
+  #dispatch(a: Attempt, cluster: OwnedCluster): void {
+    this.#queue.splice(this.#queue.indexOf(a.id), 1);
+    this.#positions.delete(a.id);
+    const abort = new AbortController();
+    const done = this.#run(a, cluster, abort.signal).finally(() => this.#runs.delete(a.id));
+    this.#runs.set(a.id, { abort, done });
+    this.#bg(done);
+  }
+
+  async #run(a: Attempt, cluster: OwnedCluster, signal: AbortSignal): Promise<void> {
+    const sink = this.#sink(a.id);
+    const lab = this.#o.labs.get(a.labId);
+    try {
+      if (!lab) throw new ProvisionError('Preparing', `lab "${a.labId}" is no longer in the catalog`);
+      if (cluster.state === 'creating') {
+        this.#setStatus(a.id, 'provisioning', { clusterName: cluster.name });
+        cluster.info = await this.#prepareCluster(cluster, sink, signal);
+        cluster.state = 'claimed';
+        this.#saveCluster(cluster);
+        signal.throwIfAborted();
+        this.#setStatus(a.id, 'setting-up');
+      } else {
+        sink({ step: 'Claiming a warm cluster', status: 'running' });
+        this.#setStatus(a.id, 'setting-up', { clusterName: cluster.name });
+        sink({ step: 'Claiming a warm cluster', status: 'done' });
+      }
+      const info = cluster.info!;
+      if (lab.meta.images.length) {
+        await step('Loading lab images', sink, () => this.#o.driver.preloadImages(info.name, lab.meta.images, signal));
+      }
+      await applyLabSetup(
+        { dir: lab.dir, setupManifests: lab.files.setupManifests, setupScript: lab.files.setupScript },
+        info,
+        { port: this.#o.portFor(info.kubeconfigPath), runner: this.#o.runner },
+        sink,
+        { timeoutMs: this.#o.clusters.setupTimeoutMinutes * 60_000, signal, ...(this.#o.setupPollMs ? { pollMs: this.#o.setupPollMs } : {}) },
+      );
+      signal.throwIfAborted();
+      const now = this.#now();
+      this.#setStatus(a.id, 'ready', { readyAt: this.#iso(now), expiresAt: this.#iso(now + this.#o.clusters.attemptMinutes * 60_000), lastActivityAt: this.#iso(now) });
+      this.#activity.set(a.id, { at: now, persisted: now });
+    } catch (e) {
+      if (signal.aborted) return; // finished (or shut down) while being prepared; finish() cleans up
+      const err = e instanceof ProvisionError ? e : new ProvisionError('Preparing', errorMessage(e).split('\n')[0]!, errorMessage(e));
+      this.#o.log.warn(`attempt ${a.id} (${a.labId}) failed at "${err.step}": ${err.message}`);
+      this.#setStatus(a.id, 'failed', { endedAt: this.#iso(), endReason: 'failed', failureStep: err.step, failureMessage: err.message, failureOutput: err.output || null }, err.output || null);
+      this.#releaseFor(a.id);
+      this.#notifyEnded(a.id);
+      this.#pump();
+    }
+  }
+
+  /** Creates a cluster of the shape and, for NetworkPolicy shapes, proves policies are enforced. */
+  async #prepareCluster(cluster: OwnedCluster, sink: StepSink, signal: AbortSignal): Promise<ClusterInfo> {
+    const shape = shapeFromKey(cluster.shape);
+    const info = await this.#o.driver.create(cluster.name, shape, sink, signal);
+    if (shape.networkPolicy) {
+      try {
+        await this.#o.driver.preloadImages(info.name, [SELFTEST_IMAGE], signal);
+        const check = this.#o.verifyNetworkPolicy ?? ((c, port, onStep, s) => verifyNetworkPolicy(c, { port, runner: this.#o.runner }, onStep, s));
+        await check(info, this.#o.portFor(info.kubeconfigPath), sink, signal);
+      } catch (e) {
+        await this.#o.driver.delete(info.name).catch(() => {});
+        throw e;
+      }
+    }
+    return info;
+  }
+
+  // ---- warm pool ----
+
+  #poolShapes(): string[] {
+    if (this.#o.clusters.poolSize <= 0) return [];
+    if (this.#o.clusters.poolShapes.length) return this.#o.clusters.poolShapes;
+    return [...new Set(this.#o.labs.current.labs.map((l) => shapeKey(l.meta.cluster)))].sort();
+  }
+
+  #fillPool(): void {
+    if (this.#closed || this.#queue.length || this.#now() < this.#poolPausedUntil) return;
+    for (const shape of this.#poolShapes()) {
+      let have = [...this.#clusters.values()].filter((c) => c.shape === shape && (c.state === 'warm' || (c.state === 'creating' && !c.attemptId))).length;
+      while (have < this.#o.clusters.poolSize && this.#slotsUsed() < this.#o.clusters.maxConcurrent) {
+        const c: OwnedCluster = { name: this.#o.driver.newName(), shape, state: 'creating', attemptId: undefined, info: undefined, createdAt: this.#iso() };
+        this.#clusters.set(c.name, c);
+        this.#saveCluster(c);
+        this.#bg(this.#warm(c));
+        have++;
+      }
+    }
+  }
+
+  async #warm(c: OwnedCluster): Promise<void> {
+    const abort = new AbortController();
+    this.#poolAborts.add(abort);
+    try {
+      c.info = await this.#prepareCluster(c, () => {}, abort.signal);
+      if (c.state === 'creating') {
+        c.state = 'warm';
+        this.#saveCluster(c);
+        this.#o.log.info(`warm cluster ${c.name} (${c.shape}) is ready`);
+      }
+    } catch (e) {
+      if (!abort.signal.aborted) {
+        this.#o.log.warn(`warm cluster ${c.name} (${c.shape}) could not be created: ${errorMessage(e).split('\n')[0]}`);
+        this.#poolPausedUntil = this.#now() + (this.#o.poolRetryMs ?? 60_000);
+      }
+      this.#clusters.delete(c.name);
+      this.#o.repo.deleteCluster(c.name);
+    } finally {
+      this.#poolAborts.delete(abort);
+    }
+    this.#pump();
+  }
+
+  readonly #poolAborts = new Set<AbortController>();
+
+  #saveCluster(c: OwnedCluster): void {
+    if (c.state === 'deleting') return;
+    this.#o.repo.saveCluster({ name: c.name, shape: c.shape, state: c.state, attemptId: c.attemptId ?? null, createdAt: c.createdAt });
+  }
+
+  /** Deletes the attempt's cluster (after its preparation stopped). */
+  #releaseFor(attemptId: string): void {
+    for (const c of this.#clusters.values()) if (c.attemptId === attemptId && c.state !== 'deleting') this.#release(c.name, `attempt ${attemptId} ended`);
+  }
+
+  #release(name: string, why: string): void {
+    const c = this.#clusters.get(name);
+    if (!c || c.state === 'deleting') return;
+    const run = c.attemptId ? this.#runs.get(c.attemptId) : undefined;
+    c.state = 'deleting';
+    this.#o.repo.deleteCluster(name);
+    this.#bg(
+      (async () => {
+        await run?.done.catch(() => {});
+        try {
+          await this.#o.driver.delete(name);
+          this.#o.log.info(`deleted cluster ${name}: ${why}`);
+        } catch (e) {
+          this.#o.log.error(`deleting cluster ${name} failed (the next start-up removes it): ${errorMessage(e).split('\n')[0]}`);
+        } finally {
+          this.#clusters.delete(name);
+          this.#pump();
+        }
+      })(),
+    );
+  }
+
+  // ---- ending ----
+
+  /** Ends the attempt and deletes its cluster; finishing an ended attempt changes nothing. */
+  finish(id: string, reason = 'finished', status: 'finished' | 'expired' = 'finished'): AttemptView | undefined {
+    const a = this.#o.repo.get(id);
+    if (!a) return undefined;
+    if (ENDED.has(a.status)) return this.#view(a);
+    this.#runs.get(id)?.abort.abort();
+    const q = this.#queue.indexOf(id);
+    if (q >= 0) this.#queue.splice(q, 1);
+    this.#setStatus(id, status, { endedAt: this.#iso(), endReason: reason });
+    this.#releaseFor(id);
+    this.#notifyEnded(id);
+    this.#pump();
+    return this.get(id);
+  }
+
+  /** Terminal input: the learner is active, so the idle timer starts again. */
+  touch(id: string): void {
+    const now = this.#now();
+    const t = this.#activity.get(id);
+    if (!t) {
+      const a = this.#o.repo.get(id);
+      if (!a || !ACTIVE_CLUSTER.has(a.status)) return;
+      this.#activity.set(id, { at: now, persisted: 0 });
+    } else t.at = now;
+    const entry = this.#activity.get(id)!;
+    if (now - entry.persisted >= TOUCH_PERSIST_MS) {
+      entry.persisted = now;
+      this.#o.repo.update(id, { lastActivityAt: this.#iso(now) });
+    }
+  }
+
+  /** Finishes attempts past their time limit (expired) or idle too long; returns the ids it ended. */
+  reap(): string[] {
+    const now = this.#now();
+    const ended: string[] = [];
+    for (const a of this.#o.repo.active()) {
+      if (a.status !== 'ready') continue;
+      if (a.expiresAt && Date.parse(a.expiresAt) <= now) {
+        this.finish(a.id, `time limit of ${this.#o.clusters.attemptMinutes} min reached`, 'expired');
+        ended.push(a.id);
+        continue;
+      }
+      const last = this.#activity.get(a.id)?.at ?? Date.parse(a.lastActivityAt);
+      if (now - last >= this.#o.clusters.idleMinutes * 60_000) {
+        this.finish(a.id, `idle for ${this.#o.clusters.idleMinutes} min`);
+        ended.push(a.id);
+      }
+    }
+    return ended;
+  }
+
+  // ---- grading ----
+
+  /** Marks a ready attempt as being graded (ready → grading) and returns where its cluster is. */
+  async beginGrading(id: string, learnerId: string): Promise<{ id: string; labId: string; kubeconfigPath: string }> {
+    const a = this.owned(id, learnerId);
+    if (a.status === 'grading') throw new AppError(409, 'attempt_busy', 'this attempt is being graded already; wait for the result');
+    if (a.status !== 'ready' || !a.clusterName) throw new AppError(409, 'attempt_not_ready', `this attempt is ${a.status}; checks run once it is ready`, { status: a.status });
+    this.#setStatus(id, 'grading');
+    this.touch(id);
+    return { id, labId: a.labId, kubeconfigPath: this.#o.driver.paths(a.clusterName).kubeconfig };
+  }
+
+  /** grading → ready (no-op otherwise, e.g. when the attempt ended meanwhile). */
+  endGrading(id: string): void {
+    if (this.#o.repo.get(id)?.status === 'grading') this.#setStatus(id, 'ready');
+  }
+
+  // ---- start-up and shutdown ----
+
+  /**
+   * Start-up: adopt clusters the database knows that still exist, delete clusters with our prefix it
+   * does not know, fail attempts whose cluster vanished or whose preparation a restart interrupted.
+   */
+  async reconcile(): Promise<{ adopted: string[]; deleted: string[]; failed: string[] }> {
+    const onHost = new Set(await this.#o.driver.list());
+    const out = { adopted: [] as string[], deleted: [] as string[], failed: [] as string[] };
+    const keep = new Set<string>();
+    const rows = new Map(this.#o.repo.clusters().map((r) => [r.name, r]));
+    for (const a of this.#o.repo.active()) {
+      if (a.status === 'queued') {
+        if (!this.#queue.includes(a.id)) this.#queue.push(a.id);
+        continue;
+      }
+      const exists = a.clusterName !== null && onHost.has(a.clusterName);
+      if ((a.status === 'ready' || a.status === 'grading') && exists) {
+        const name = a.clusterName!;
+        const p = this.#o.driver.paths(name);
+        this.#clusters.set(name, { name, shape: a.shape, state: 'claimed', attemptId: a.id, info: { name, kubeconfigPath: p.kubeconfig, internalKubeconfigPath: p.internalKubeconfig, nodes: [] }, createdAt: rows.get(name)?.createdAt ?? a.createdAt });
+        this.#saveCluster(this.#clusters.get(name)!);
+        keep.add(name);
+        if (a.status === 'grading') this.#setStatus(a.id, 'ready');
+        out.adopted.push(name);
+        continue;
+      }
+      const reason =
+        a.status === 'ready' || a.status === 'grading'
+          ? `its cluster ${a.clusterName ?? ''} no longer exists (deleted outside kubedrill, or the host restarted)`
+          : 'the server stopped while this attempt was being prepared; start the lab again';
+      this.#o.repo.update(a.id, { status: 'failed', updatedAt: this.#iso(), endedAt: this.#iso(), endReason: 'failed', failureStep: 'Reconcile', failureMessage: reason });
+      this.#emit(a.id, { type: 'status', name: 'failed', state: null, elapsedMs: this.#sinceStart(a.id), position: null, output: reason });
+      out.failed.push(a.id);
+    }
+    for (const r of rows.values()) {
+      if (keep.has(r.name)) continue;
+      if (r.state === 'warm' && onHost.has(r.name)) {
+        const p = this.#o.driver.paths(r.name);
+        this.#clusters.set(r.name, { name: r.name, shape: r.shape, state: 'warm', attemptId: undefined, info: { name: r.name, kubeconfigPath: p.kubeconfig, internalKubeconfigPath: p.internalKubeconfig, nodes: [] }, createdAt: r.createdAt });
+        keep.add(r.name);
+        out.adopted.push(r.name);
+      } else this.#o.repo.deleteCluster(r.name);
+    }
+    await Promise.all(
+      [...onHost]
+        .filter((n) => !keep.has(n))
+        .map(async (name) => {
+          try {
+            await this.#o.driver.delete(name);
+            out.deleted.push(name);
+          } catch (e) {
+            this.#o.log.error(`reconcile: deleting leftover cluster ${name} failed: ${errorMessage(e).split('\n')[0]}`);
+          }
+        }),
+    );
+    this.#pump();
+    return out;
+  }
+
+  /** Shutdown: stops the reaper and in-flight preparations; ready clusters stay for the next start-up to adopt. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#reaper) clearInterval(this.#reaper);
+    for (const r of this.#runs.values()) r.abort.abort();
+    for (const a of this.#poolAborts) a.abort();
+    await Promise.race([this.idle(), new Promise((r) => setTimeout(r, 8000).unref())]);
+  }
+}

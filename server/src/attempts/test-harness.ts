@@ -1,0 +1,55 @@
+// A real AttemptService on a fake kind host and fake cluster ports: for tests and benchmarks.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { loadConfig, type Config } from '../config/config.ts';
+import type { Lab } from '../labs/loader.ts';
+import { DEFAULT_NODE_IMAGE } from '../provisioner/kind-config.ts';
+import { KindDriver } from '../provisioner/kind-driver.ts';
+import { FakeClusterPort, FakeKindHost, type FakeKindOptions } from '../provisioner/testing/fake-kind.ts';
+import { lab9server, testCatalog, testLab } from '../provisioner/testing/lab-fixtures.ts';
+import { openMemoryDatabase } from '../storage/db.ts';
+import { AttemptRepository } from './attempt-repository.ts';
+import { AttemptService, type NetpolCheck } from './attempt-service.ts';
+
+/** The clusters.* defaults. */
+export const DEFAULTS = loadConfig({ argv: [], env: {}, cwd: '/' }).config.clusters;
+const quiet = { info() {}, warn() {}, error() {} };
+
+export interface HarnessOptions {
+  clusters?: Partial<Config['clusters']>;
+  fake?: FakeKindOptions;
+  labs?: Lab[];
+  netpol?: NetpolCheck;
+  nodeImage?: string;
+  db?: ReturnType<typeof openMemoryDatabase>;
+  host?: FakeKindHost;
+  clustersDir?: string;
+  setupPollMs?: number;
+  portReadyAfterPolls?: number;
+}
+
+/** Builds the service around a fake kind host; `clock.now` drives its time. */
+export function harness(o: HarnessOptions = {}) {
+  const db = o.db ?? openMemoryDatabase();
+  const repo = new AttemptRepository(db);
+  const host = o.host ?? new FakeKindHost(o.fake);
+  const clustersDir = o.clustersDir ?? mkdtempSync(path.join(tmpdir(), 'kd-attempts-'));
+  const driver = new KindDriver({ runner: host, clustersDir, namePrefix: 'kubedrill', nodeImage: o.nodeImage ?? DEFAULT_NODE_IMAGE, createTimeoutMs: 60_000 });
+  const clock = { now: Date.parse('2026-11-29T20:00:00Z') };
+  const service = new AttemptService({
+    repo,
+    driver,
+    labs: testCatalog(o.labs ?? [testLab('alpha'), testLab('beta', { cluster: { workers: 1 } }), lab9server()]),
+    portFor: () => new FakeClusterPort({ readyAfterPolls: o.portReadyAfterPolls ?? 0 }),
+    runner: host,
+    clusters: { ...DEFAULTS, ...o.clusters },
+    log: quiet,
+    now: () => clock.now,
+    verifyNetworkPolicy: o.netpol ?? (async () => {}),
+    reapIntervalMs: 0,
+    setupPollMs: o.setupPollMs ?? 2,
+  });
+  return { db, repo, host, service, clock, clustersDir };
+}
+

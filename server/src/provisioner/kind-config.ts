@@ -1,0 +1,50 @@
+import { stringify } from 'yaml';
+import type { ClusterShape } from '../labs/format.ts';
+
+/** The kind node image kind v0.33.0 publishes for Kubernetes 1.35 (the CKA exam's version), pinned by digest. */
+export const DEFAULT_NODE_IMAGE = 'kindest/node:v1.35.8@sha256:07b2536e30b803ed61d1677a79df6115f798ce64c80f9e22f6ed45afd09323c0';
+
+/** A stable key for a cluster shape, used for the warm pool and in config (clusters.poolShapes): w1-netpol. */
+export function shapeKey(shape: ClusterShape): string {
+  return `w${shape.workers}${shape.cni === 'none' ? '-nocni' : ''}${shape.networkPolicy ? '-netpol' : ''}`;
+}
+
+/** The shape a key names (inverse of shapeKey). */
+export function shapeFromKey(key: string): ClusterShape {
+  const m = /^w([0-3])(-nocni)?(-netpol)?$/.exec(key);
+  if (!m) throw new Error(`"${key}" is not a cluster shape key (w<workers>[-nocni][-netpol])`);
+  return { workers: Number(m[1]), cni: m[2] ? 'none' : 'kindnet', networkPolicy: Boolean(m[3]) };
+}
+
+export interface KindConfigOptions {
+  /** The host runs cgroup v1: let kubelet start anyway and keep containerd from raising oom_score_adj. */
+  cgroupV1: boolean;
+  /** Pull-through mirror for docker.io and registry.k8s.io. */
+  registryMirror?: string | undefined;
+}
+
+/** The kind cluster config (passed with --config -) for a lab's cluster shape. */
+export function kindConfig(shape: ClusterShape, opts: KindConfigOptions): string {
+  const config: Record<string, unknown> = {
+    kind: 'Cluster',
+    apiVersion: 'kind.x-k8s.io/v1alpha4',
+    nodes: [{ role: 'control-plane' }, ...Array.from({ length: shape.workers }, () => ({ role: 'worker' }))],
+  };
+  if (shape.cni === 'none') config.networking = { disableDefaultCNI: true };
+  const containerd: string[] = [];
+  if (opts.cgroupV1) {
+    // Kubernetes ≥ 1.35 refuses cgroup v1 unless told otherwise; inside a container without
+    // CAP_SYS_RESOURCE containerd cannot lower oom_score_adj, so it must only raise it.
+    config.kubeadmConfigPatches = ['kind: KubeletConfiguration\nfailCgroupV1: false\n'];
+    containerd.push('[plugins."io.containerd.grpc.v1.cri"]\n  restrict_oom_score_adj = true\n');
+  }
+  if (opts.registryMirror) {
+    const m = JSON.stringify(opts.registryMirror);
+    containerd.push(
+      `[plugins."io.containerd.grpc.v1.cri".registry.mirrors."docker.io"]\n  endpoint = [${m}, "https://registry-1.docker.io"]\n` +
+        `[plugins."io.containerd.grpc.v1.cri".registry.mirrors."registry.k8s.io"]\n  endpoint = [${m}, "https://registry.k8s.io"]\n`,
+    );
+  }
+  if (containerd.length) config.containerdConfigPatches = containerd;
+  return stringify(config);
+}

@@ -1,0 +1,197 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { CommandError, type CommandRunner } from '../exec/command-runner.ts';
+import type { ClusterShape } from '../labs/format.ts';
+import { kindConfig } from './kind-config.ts';
+import { KindProgressParser } from './kind-progress.ts';
+import { outputOf, ProvisionError, step, type StepSink } from './steps.ts';
+
+/** kind's label on every node container; its value is the cluster name. */
+export const KIND_CLUSTER_LABEL = 'io.x-k8s.kind.cluster';
+
+export interface KindDriverOptions {
+  runner: CommandRunner;
+  /** One folder per cluster (kubeconfigs) lives under here. */
+  clustersDir: string;
+  /** Clusters named `<namePrefix>-<id>` are ours; reconcile deletes unknown ones. */
+  namePrefix: string;
+  nodeImage: string;
+  registryMirror?: string | undefined;
+  createTimeoutMs: number;
+}
+
+/** A cluster that exists: its name, nodes and kubeconfig files. */
+export interface ClusterInfo {
+  name: string;
+  /** Kubeconfig for this server (https://127.0.0.1:<port>). */
+  kubeconfigPath: string;
+  /** Kubeconfig for containers on kind's network (https://<name>-control-plane:6443). */
+  internalKubeconfigPath: string;
+  nodes: string[];
+}
+
+const QUICK_MS = 60_000;
+
+/** Creates, lists and deletes kind clusters through the command runner; one kubeconfig file per cluster. */
+export class KindDriver {
+  readonly #o: KindDriverOptions;
+  #cgroupV1: Promise<boolean> | undefined;
+
+  constructor(o: KindDriverOptions) {
+    this.#o = o;
+  }
+
+  get nodeImage(): string {
+    return this.#o.nodeImage;
+  }
+
+  /** A fresh cluster name: `<prefix>-<8 hex>`. */
+  newName(): string {
+    return `${this.#o.namePrefix}-${randomBytes(4).toString('hex')}`;
+  }
+
+  /** True for names this server would have created. */
+  owns(name: string): boolean {
+    return name.startsWith(`${this.#o.namePrefix}-`) && /^[a-z0-9-]+$/.test(name);
+  }
+
+  /** Where the cluster's files live. */
+  paths(name: string): { dir: string; kubeconfig: string; internalKubeconfig: string } {
+    const dir = path.join(this.#o.clustersDir, name);
+    return { dir, kubeconfig: path.join(dir, 'kubeconfig'), internalKubeconfig: path.join(dir, 'kubeconfig.internal') };
+  }
+
+  /** Whether Docker runs on cgroup v1 (asked once). */
+  cgroupV1(): Promise<boolean> {
+    this.#cgroupV1 ??= this.#o.runner
+      .run({ argv: ['docker', 'info', '--format', '{{.CgroupVersion}}'], timeoutMs: QUICK_MS })
+      .then((r) => r.stdout.trim() === '1')
+      .catch(() => false);
+    return this.#cgroupV1;
+  }
+
+  /** The kind config for a shape on this host. */
+  async config(shape: ClusterShape): Promise<string> {
+    return kindConfig(shape, { cgroupV1: await this.cgroupV1(), registryMirror: this.#o.registryMirror });
+  }
+
+  /**
+   * Creates the cluster: kind's own stages as steps, then our wait for every node (kind's --wait only
+   * covers control-plane nodes and exits 0 on timeout). On failure nothing is left behind.
+   */
+  async create(name: string, shape: ClusterShape, onStep: StepSink, signal?: AbortSignal): Promise<ClusterInfo> {
+    const p = this.paths(name);
+    const deadline = Date.now() + this.#o.createTimeoutMs;
+    const left = () => Math.max(1000, deadline - Date.now());
+    await mkdir(p.dir, { recursive: true, mode: 0o700 });
+    try {
+      await this.#kindCreate(name, shape, onStep, left(), signal);
+      await step('Waiting for every node to be Ready', onStep, async () => {
+        const seconds = Math.ceil(left() / 1000);
+        await this.#o.runner.run({
+          argv: ['docker', 'exec', `${name}-control-plane`, 'kubectl', '--kubeconfig=/etc/kubernetes/admin.conf', 'wait', '--for=condition=Ready', 'nodes', '--all', `--timeout=${seconds}s`],
+          timeoutMs: left() + 5000,
+          signal,
+        });
+      });
+      const internal = (await this.#o.runner.run({ argv: ['kind', 'get', 'kubeconfig', '--internal', '--name', name], timeoutMs: QUICK_MS, signal })).stdout;
+      await writeFile(p.internalKubeconfig, internal, { mode: 0o600 });
+      return { name, kubeconfigPath: p.kubeconfig, internalKubeconfigPath: p.internalKubeconfig, nodes: await this.nodes(name) };
+    } catch (e) {
+      await this.delete(name).catch(() => {});
+      throw e;
+    }
+  }
+
+  async #kindCreate(name: string, shape: ClusterShape, onStep: StepSink, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    let current: string | undefined;
+    let failedStage: string | undefined;
+    const parser = new KindProgressParser((e) => {
+      if (e.kind === 'start') current = e.stage;
+      else if (e.stage === current) current = undefined;
+      if (e.kind === 'failed') failedStage = e.stage;
+      else onStep({ step: e.stage, status: e.kind === 'start' ? 'running' : 'done' });
+    });
+    try {
+      await this.#o.runner.run({
+        argv: ['kind', 'create', 'cluster', '--name', name, '--image', this.#o.nodeImage, '--kubeconfig', this.paths(name).kubeconfig, '--config', '-', '--wait', `${Math.ceil(timeoutMs / 1000)}s`],
+        stdin: await this.config(shape),
+        timeoutMs,
+        signal,
+        onStderr: (c) => parser.push(c),
+      });
+      parser.end();
+    } catch (e) {
+      const kindError = parser.end();
+      const stage = failedStage ?? current ?? 'Creating cluster';
+      const why = e instanceof CommandError && e.reason !== 'exit-code' ? `kind create cluster ${e.reason === 'timeout' ? 'timed out' : e.reason === 'aborted' ? 'was cancelled' : 'could not run'}` : 'kind create cluster failed';
+      const err = new ProvisionError(stage, `${why} at "${stage}"${kindError ? `: ${kindError.split('\n')[0]}` : ''}`, kindError ?? outputOf(e));
+      onStep({ step: stage, status: 'failed', output: err.output });
+      throw err;
+    }
+  }
+
+  /** Node container names of the cluster. */
+  async nodes(name: string): Promise<string[]> {
+    const r = await this.#o.runner.run({ argv: ['kind', 'get', 'nodes', '--name', name], timeoutMs: QUICK_MS });
+    return r.stdout.split('\n').map((s) => s.trim()).filter((s) => s && !s.startsWith('No kind nodes'));
+  }
+
+  /** Deletes the cluster and its folder; deleting a cluster that does not exist succeeds. */
+  async delete(name: string): Promise<void> {
+    const p = this.paths(name);
+    await this.#o.runner.run({ argv: ['kind', 'delete', 'cluster', '--name', name, '--kubeconfig', p.kubeconfig], timeoutMs: 5 * QUICK_MS });
+    await rm(p.dir, { recursive: true, force: true });
+  }
+
+  /** Names of the kind clusters on this host that carry our prefix. */
+  async list(): Promise<string[]> {
+    const r = await this.#o.runner.run({ argv: ['kind', 'get', 'clusters'], timeoutMs: QUICK_MS });
+    return r.stdout.split('\n').map((s) => s.trim()).filter((s) => this.owns(s));
+  }
+
+  /**
+   * Loads the lab's images that the host's Docker has and the nodes lack (`kind load docker-image`);
+   * images the host lacks are left for the nodes to pull (or the registry mirror).
+   */
+  async preloadImages(name: string, images: readonly string[], signal?: AbortSignal): Promise<{ loaded: string[]; present: string[]; missing: string[] }> {
+    const out = { loaded: [] as string[], present: [] as string[], missing: [] as string[] };
+    if (!images.length) return out;
+    const nodes = await this.nodes(name);
+    const inNodes = await Promise.all(
+      nodes.map(async (node) => {
+        const r = await this.#o.runner.run({ argv: ['docker', 'exec', node, 'ctr', '-n', 'k8s.io', 'images', 'ls', '-q'], timeoutMs: QUICK_MS, signal });
+        return new Set(r.stdout.split('\n').map((s) => s.trim()).filter(Boolean));
+      }),
+    );
+    const toLoad: string[] = [];
+    for (const image of images) {
+      const full = fullImageRef(image);
+      if (inNodes.every((set) => set.has(full))) {
+        out.present.push(image);
+        continue;
+      }
+      const onHost = await this.#o.runner.run({ argv: ['docker', 'image', 'inspect', '--format', '{{.Id}}', image], timeoutMs: QUICK_MS, signal }).then(
+        () => true,
+        () => false,
+      );
+      if (onHost) toLoad.push(image);
+      else out.missing.push(image);
+    }
+    if (toLoad.length) {
+      await this.#o.runner.run({ argv: ['kind', 'load', 'docker-image', '--name', name, ...toLoad], timeoutMs: 10 * QUICK_MS, signal });
+      out.loaded.push(...toLoad);
+    }
+    return out;
+  }
+}
+
+/** The reference containerd stores for an image: docker.io/library/busybox:1.37.0 for busybox:1.37.0. */
+export function fullImageRef(image: string): string {
+  const slash = image.indexOf('/');
+  const first = slash === -1 ? '' : image.slice(0, slash);
+  const hasRegistry = first.includes('.') || first.includes(':') || first === 'localhost';
+  if (hasRegistry) return image;
+  return slash === -1 ? `docker.io/library/${image}` : `docker.io/${image}`;
+}

@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import type { ExecResult, KubeObject } from '../../../graders/src/cluster/port.ts';
+import { verifyNetworkPolicy } from './netpol-selftest.ts';
+import { applyLabSetup, readinessProblems, readManifestFile } from './setup.ts';
+import { ProvisionError, type StepEvent } from './steps.ts';
+import { FakeClusterPort, FakeKindHost } from './testing/fake-kind.ts';
+import { lab9server } from './testing/lab-fixtures.ts';
+
+const pod = (name: string, ready: boolean, extra: Partial<KubeObject['metadata']> = {}): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name, namespace: 'default', ...extra },
+  status: ready ? { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } : { phase: 'Pending', containerStatuses: [{ name: 'c', state: { waiting: { reason: 'ErrImagePull', message: 'no registry' } } }] },
+});
+
+test('readiness names what is not ready and why, and skips objects annotated kubedrill.io/wait: "false"', () => {
+  const deploy: KubeObject = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'default', generation: 2 }, spec: { replicas: 2 }, status: { observedGeneration: 2, updatedReplicas: 2, availableReplicas: 1 } };
+  const skippedDeploy: KubeObject = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'broken', namespace: 'default', annotations: { 'kubedrill.io/wait': 'false' } }, spec: { replicas: 1 }, status: {} };
+  const problems = readinessProblems([
+    pod('a', true),
+    pod('b', false),
+    pod('c', false, { annotations: { 'kubedrill.io/wait': 'false' } }),
+    pod('broken-5d9f7c-x2x', false, { ownerReferences: [{ kind: 'ReplicaSet', name: 'broken-5d9f7c' }] }),
+    deploy,
+    skippedDeploy,
+  ]);
+  assert.deepEqual(problems, ['pod default/b is Pending — c: ErrImagePull (no registry)', 'deployment default/web has 1/2 replicas available']);
+});
+
+test("a lab's setup manifests are applied server-side in file order and waited for", async () => {
+  const port = new FakeClusterPort({ readyAfterPolls: 2 });
+  const steps: StepEvent[] = [];
+  const lab = lab9server();
+  await applyLabSetup({ dir: lab.dir, setupManifests: lab.files.setupManifests, setupScript: undefined }, { kubeconfigPath: '/x' }, { port, runner: new FakeKindHost() }, (e) => steps.push(e), { timeoutMs: 10_000, pollMs: 5 });
+  const expected = (await Promise.all(lab.files.setupManifests.map((f) => readManifestFile(path.join(lab.dir, f))))).flat();
+  assert.deepEqual(port.applied.map((o) => `${o.kind}/${o.metadata.name}`), expected.map((o) => `${o.kind}/${o.metadata.name}`));
+  assert.equal(port.applied[0]?.kind, 'Namespace', 'namespaces first (10-namespace.yaml)');
+  assert.deepEqual(
+    steps.filter((s) => s.status === 'done').map((s) => s.step),
+    ['Applying setup manifests', 'Waiting for setup to be ready'],
+  );
+  assert.ok(port.lists > 4, 'polled until the workloads were ready');
+});
+
+test('setup that never becomes ready fails the "Waiting for setup to be ready" step with the reasons', async () => {
+  const port = new FakeClusterPort({ readyAfterPolls: 1e9 });
+  const lab = lab9server();
+  const err = await applyLabSetup({ dir: lab.dir, setupManifests: lab.files.setupManifests, setupScript: undefined }, { kubeconfigPath: '/x' }, { port, runner: new FakeKindHost() }, () => {}, { timeoutMs: 300, pollMs: 20 }).catch((e: unknown) => e);
+  assert.ok(err instanceof ProvisionError);
+  assert.equal(err.step, 'Waiting for setup to be ready');
+  assert.match(err.message, /setup was not ready after 0 s: .*(pod|deployment) /);
+});
+
+test('a setup script runs with the cluster kubeconfig in KUBECONFIG', async () => {
+  const host = new FakeKindHost();
+  const dir = mkdtempSync(path.join(tmpdir(), 'kd-lab-'));
+  writeFileSync(path.join(dir, 'setup.sh'), 'true\n');
+  await applyLabSetup({ dir, setupManifests: [], setupScript: 'setup.sh' }, { kubeconfigPath: '/data/clusters/kubedrill-1/kubeconfig' }, { port: new FakeClusterPort(), runner: host }, () => {}, { timeoutMs: 1000, pollMs: 5 });
+  assert.deepEqual(host.calls.at(-1), ['bash', path.join(dir, 'setup.sh')]);
+});
+
+// Probe results: the client reaches the server until a deny policy exists and `enforcing` says so.
+function netpolPort(enforcing: () => boolean): FakeClusterPort {
+  const port: FakeClusterPort = new FakeClusterPort({
+    exec: async (): Promise<ExecResult> => {
+      const denied = port.applied.some((o) => o.kind === 'NetworkPolicy') && enforcing();
+      return denied ? { stdout: '', stderr: 'wget: download timed out', exitCode: 1 } : { stdout: 'ok', stderr: '', exitCode: 0 };
+    },
+  });
+  return port;
+}
+
+test('NetworkPolicy self-test passes when a default-deny blocks the probe, and removes its namespace', async () => {
+  const host = new FakeKindHost();
+  const port = netpolPort(() => true);
+  const steps: StepEvent[] = [];
+  const via = await verifyNetworkPolicy({ name: 'kubedrill-t1' }, { port, runner: host, settleMs: 50, pollMs: 5 }, (e) => steps.push(e));
+  assert.equal(via, 'kindnet');
+  assert.ok(steps.some((s) => s.step === 'Checking that NetworkPolicy is enforced' && s.status === 'done'));
+  assert.ok(host.calls.some((c) => c.includes('delete') && c.includes('kubedrill-netpol-selftest')));
+});
+
+test('fail-open kindnet: kube-router is installed and the test repeated; missing manifest or still open fails clearly', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kd-kr-'));
+  const manifest = path.join(dir, 'kube-router.yaml');
+  writeFileSync(manifest, 'apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: kube-router\n  namespace: kube-system\nspec: {}\n');
+  const host = new FakeKindHost();
+
+  const fixed = netpolPort(() => fixed.applied.some((o) => o.kind === 'DaemonSet'));
+  assert.equal(await verifyNetworkPolicy({ name: 'k' }, { port: fixed, runner: host, fallbackManifest: manifest, settleMs: 30, pollMs: 5 }, () => {}), 'kube-router');
+
+  const missing = await verifyNetworkPolicy({ name: 'k' }, { port: netpolPort(() => false), runner: host, fallbackManifest: path.join(dir, 'nope.yaml'), settleMs: 30, pollMs: 5 }, () => {}).catch((e: unknown) => e);
+  assert.ok(missing instanceof ProvisionError);
+  assert.match(missing.message, /not enforced by this cluster's CNI .* fallback controller manifest .*nope.yaml is missing/);
+
+  const open = await verifyNetworkPolicy({ name: 'k' }, { port: netpolPort(() => false), runner: host, fallbackManifest: manifest, settleMs: 30, pollMs: 5 }, () => {}).catch((e: unknown) => e);
+  assert.ok(open instanceof ProvisionError);
+  assert.match(open.message, /NetworkPolicy is not enforced on this cluster.*even with kube-router installed/);
+});

@@ -1,0 +1,135 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { ClusterPort, KubeObject } from '../../../graders/src/cluster/port.ts';
+import type { CommandRunner } from '../exec/command-runner.ts';
+import { parseManifests } from '../labs/manifests.ts';
+import { ProvisionError, step, type StepSink } from './steps.ts';
+
+/** Objects (or the pods of workloads) annotated with this set to "false" are not waited for. */
+export const WAIT_ANNOTATION = 'kubedrill.io/wait';
+
+/** Namespaces every kind cluster has; workloads there are only waited for when setup manifests name them. */
+const SYSTEM_NAMESPACES = new Set(['kube-system', 'kube-public', 'kube-node-lease', 'local-path-storage']);
+
+const WORKLOAD_KINDS = [
+  { apiVersion: 'v1', kind: 'Pod' },
+  { apiVersion: 'apps/v1', kind: 'Deployment' },
+  { apiVersion: 'apps/v1', kind: 'DaemonSet' },
+  { apiVersion: 'apps/v1', kind: 'StatefulSet' },
+] as const;
+
+/** What applying a lab's setup needs: the lab folder and files, a cluster port and the runner. */
+export interface LabSetup {
+  dir: string;
+  setupManifests: readonly string[];
+  setupScript: string | undefined;
+}
+
+/** Reads a multi-document manifest file into objects, or throws with the file's first problem. */
+export async function readManifestFile(file: string): Promise<KubeObject[]> {
+  const parsed = parseManifests(await readFile(file, 'utf8'), file);
+  const problem = parsed.problems[0];
+  if (problem) throw new Error(`${problem.file}:${problem.line}:${problem.col} ${problem.message}`);
+  return parsed.objects.map((o) => o.object as KubeObject);
+}
+
+/**
+ * Applies a lab's setup (server-side apply of its manifests, then its script with KUBECONFIG) and
+ * waits until what it created is ready: pods Ready, Deployments rolled out, DaemonSets and
+ * StatefulSets ready — except objects annotated kubedrill.io/wait: "false".
+ */
+export async function applyLabSetup(
+  lab: LabSetup,
+  cluster: { kubeconfigPath: string },
+  deps: { port: ClusterPort; runner: CommandRunner },
+  onStep: StepSink,
+  opts: { timeoutMs: number; signal?: AbortSignal; pollMs?: number },
+): Promise<void> {
+  const deadline = Date.now() + opts.timeoutMs;
+  const left = () => Math.max(1000, deadline - Date.now());
+  const applied: KubeObject[] = [];
+  if (lab.setupManifests.length) {
+    await step('Applying setup manifests', onStep, async () => {
+      for (const rel of lab.setupManifests) {
+        const objects = await readManifestFile(path.join(lab.dir, rel));
+        try {
+          await deps.port.apply(objects, { fieldManager: 'kubedrill-setup', timeoutMs: left(), ...(opts.signal ? { signal: opts.signal } : {}) });
+        } catch (e) {
+          throw new ProvisionError('Applying setup manifests', `applying ${rel} failed: ${(e as Error).message.split('\n')[0]}`, (e as Error).message);
+        }
+        applied.push(...objects);
+      }
+    });
+  }
+  if (lab.setupScript) {
+    const script = lab.setupScript;
+    await step('Running setup script', onStep, async () => {
+      await deps.runner.run({ argv: ['bash', path.join(lab.dir, script)], cwd: lab.dir, env: { KUBECONFIG: cluster.kubeconfigPath }, timeoutMs: left(), ...(opts.signal ? { signal: opts.signal } : {}) });
+    });
+  }
+  if (!lab.setupManifests.length && !lab.setupScript) return;
+  await step('Waiting for setup to be ready', onStep, async () => {
+    let problems: string[];
+    for (;;) {
+      opts.signal?.throwIfAborted();
+      problems = await notReady(deps.port, applied, { timeoutMs: Math.min(left(), 15_000) });
+      if (!problems.length) return;
+      if (Date.now() >= deadline) break;
+      await new Promise((r) => setTimeout(r, Math.min(opts.pollMs ?? 1000, left())));
+    }
+    throw new ProvisionError('Waiting for setup to be ready', `setup was not ready after ${Math.round(opts.timeoutMs / 1000)} s: ${problems.slice(0, 3).join('; ')}`, problems.join('\n'));
+  });
+}
+
+/** Descriptions of what is not ready yet: the objects setup applied and the workloads outside system namespaces. */
+export async function notReady(port: ClusterPort, applied: readonly KubeObject[], call: { timeoutMs: number }): Promise<string[]> {
+  const named = new Set(applied.map((o) => `${o.kind}/${o.metadata.namespace ?? 'default'}/${o.metadata.name}`));
+  const lists = await Promise.all(WORKLOAD_KINDS.map((k) => port.list({ apiVersion: k.apiVersion, kind: k.kind }, call)));
+  const objects = lists.flat().filter((o) => !SYSTEM_NAMESPACES.has(o.metadata.namespace ?? '') || named.has(`${o.kind}/${o.metadata.namespace ?? 'default'}/${o.metadata.name}`));
+  return readinessProblems(objects);
+}
+
+const num = (v: unknown) => (typeof v === 'number' ? v : 0);
+
+/** Why each object is not ready (empty when all are), honouring kubedrill.io/wait: "false". */
+export function readinessProblems(objects: readonly KubeObject[]): string[] {
+  const skipped = new Set(objects.filter((o) => o.metadata.annotations?.[WAIT_ANNOTATION] === 'false').map((o) => `${o.metadata.namespace}/${o.metadata.name}`));
+  const ownerSkipped = (o: KubeObject) => {
+    const owners = (o.metadata.ownerReferences ?? []) as { kind: string; name: string }[];
+    const ns = o.metadata.namespace;
+    // Deployment pods are owned by a ReplicaSet named <deployment>-<hash>.
+    return owners.some((r) => skipped.has(`${ns}/${r.name}`) || (r.kind === 'ReplicaSet' && skipped.has(`${ns}/${r.name.replace(/-[a-z0-9]+$/, '')}`)));
+  };
+  const out: string[] = [];
+  for (const o of objects) {
+    const id = `${o.kind.toLowerCase()} ${o.metadata.namespace}/${o.metadata.name}`;
+    if (skipped.has(`${o.metadata.namespace}/${o.metadata.name}`) || ownerSkipped(o)) continue;
+    const spec = (o.spec ?? {}) as Record<string, unknown>;
+    const status = (o.status ?? {}) as Record<string, unknown>;
+    if (o.kind === 'Pod') {
+      const phase = status.phase as string | undefined;
+      if (phase === 'Succeeded') continue;
+      const conditions = (status.conditions ?? []) as { type: string; status: string }[];
+      if (conditions.some((c) => c.type === 'Ready' && c.status === 'True')) continue;
+      const waiting = ((status.containerStatuses ?? []) as { name: string; state?: { waiting?: { reason?: string; message?: string } } }[])
+        .map((c) => (c.state?.waiting?.reason ? `${c.name}: ${c.state.waiting.reason}${c.state.waiting.message ? ` (${c.state.waiting.message})` : ''}` : ''))
+        .filter(Boolean);
+      out.push(`${id} is ${phase ?? 'Pending'}${waiting.length ? ` — ${waiting.join(', ')}` : ''}`);
+    } else if (o.kind === 'Deployment') {
+      const want = spec.replicas === undefined ? 1 : num(spec.replicas);
+      const generation = num((o.metadata as { generation?: number }).generation);
+      if (num(status.observedGeneration) < generation || num(status.updatedReplicas) < want || num(status.availableReplicas) < want) {
+        out.push(`${id} has ${num(status.availableReplicas)}/${want} replicas available`);
+      }
+    } else if (o.kind === 'DaemonSet') {
+      const want = num(status.desiredNumberScheduled);
+      if (num(status.numberReady) < want || num(status.updatedNumberScheduled) < want || (want === 0 && status.observedGeneration === undefined)) {
+        out.push(`${id} has ${num(status.numberReady)}/${want} pods ready`);
+      }
+    } else if (o.kind === 'StatefulSet') {
+      const want = spec.replicas === undefined ? 1 : num(spec.replicas);
+      if (num(status.readyReplicas) < want) out.push(`${id} has ${num(status.readyReplicas)}/${want} replicas ready`);
+    }
+  }
+  return out;
+}
