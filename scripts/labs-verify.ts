@@ -2,14 +2,25 @@
 // cluster per lab, made by the product's provisioner): after setup every task scores 0, after the
 // reference solution 100%, and a second grade agrees. Skips (exit 0) with the reason where no
 // cluster can be created here; exit 1 when any lab fails a gate or its cluster cannot be prepared.
+import { parseArgs } from 'node:util';
 import { describeVerdict, LabVerifier, verifyTarget, type LabVerdict } from './lib/labs-verify.ts';
 
-const args = process.argv.slice(2);
-if (args.includes('--help') || args.includes('-h')) {
-  console.log('usage: npm run labs:verify [lab-id …]   (default: every lab)\nenv: KUBEDRILL_NODE_IMAGE picks the kind node image (default: the testbed image, then kind\'s pinned one)');
+const USAGE = `usage: npm run labs:verify -- [lab-id …] [--keep] [--node-image IMAGE]
+  default: every lab; --keep leaves each cluster running for a look (delete with kind delete cluster)
+  node image: --node-image, else KUBEDRILL_NODE_IMAGE, else the testbed image, else kind's pinned one`;
+let parsed;
+try {
+  parsed = parseArgs({ allowPositionals: true, options: { keep: { type: 'boolean', default: false }, 'node-image': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+} catch (e) {
+  console.error(`labs:verify: ${(e as Error).message}\n${USAGE}`);
+  process.exit(2);
+}
+const { values, positionals: args } = parsed;
+if (values.help) {
+  console.log(USAGE);
   process.exit(0);
 }
-const target = await verifyTarget();
+const target = await verifyTarget(values['node-image'] ? { ...process.env, KUBEDRILL_NODE_IMAGE: values['node-image'] } : process.env);
 if ('skip' in target) {
   console.log(`labs:verify skipped: ${target.skip}`);
   process.exit(0);
@@ -32,11 +43,11 @@ process.once('SIGINT', () => {
 for (const id of ids) {
   if (interrupted) break;
   console.log(`\n▶ ${id}`);
-  const v = await verifier.verify(id);
+  const v = await verifier.verify(id, { keep: values.keep });
   verdicts.push(v);
   console.log(describeVerdict(v).join('\n'));
 }
-await verifier.close();
+await verifier.close({ keepData: values.keep });
 const failed = verdicts.filter((v) => !v.passed);
 console.log(`\nlabs:verify: ${verdicts.length - failed.length}/${verdicts.length} labs passed their gates${failed.length ? `; failed: ${failed.map((v) => v.labId).join(', ')}` : ''}`);
 process.exit(failed.length || interrupted ? 1 : 0);

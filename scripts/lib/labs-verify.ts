@@ -17,6 +17,7 @@ import { gradableLab } from '../../server/src/grading/lab-states.ts';
 import { LabCatalog } from '../../server/src/labs/catalog-service.ts';
 import type { Lab } from '../../server/src/labs/loader.ts';
 import { parseManifests } from '../../server/src/labs/manifests.ts';
+import { notReady } from '../../server/src/provisioner/setup.ts';
 import { openMemoryDatabase } from '../../server/src/storage/db.ts';
 import type { KubeObject } from '../../graders/src/cluster/port.ts';
 
@@ -111,8 +112,8 @@ export class LabVerifier {
     return this.#image;
   }
 
-  /** Runs the honesty gates of one lab on a fresh cluster; the cluster is deleted afterwards. */
-  async verify(labId: string): Promise<LabVerdict> {
+  /** Runs the honesty gates of one lab on a fresh cluster; the cluster is deleted afterwards unless keep. */
+  async verify(labId: string, opts: { keep?: boolean } = {}): Promise<LabVerdict> {
     const lab = this.labs.get(labId);
     if (!lab) throw new Error(`no lab "${labId}"; ids: ${this.labs.current.labs.map((l) => l.id).join(', ')}`);
     const started = performance.now();
@@ -157,11 +158,20 @@ export class LabVerifier {
           // The provisioner already applied the setup and waited for it, as for a learner.
           setup: async () => {},
           solution: async () => {
-            if (solutionObjects.length) await port.apply(solutionObjects, { fieldManager: 'kubedrill-solution', timeoutMs: 120_000 });
+            // The setup's field manager, so fields the solution changes are replaced, not merged.
+            if (solutionObjects.length) await port.apply(solutionObjects, { fieldManager: 'kubedrill-setup', timeoutMs: 120_000 });
             if (lab.files.solutionScript) {
               const script = await readFile(path.join(lab.dir, lab.files.solutionScript), 'utf8');
               const r = await scripts.run(script, { cwd: lab.dir, timeoutMs: 300_000 });
               if (r.exitCode !== 0) throw new Error(`the solution script ${lab.files.solutionScript} exited ${r.exitCode}:\n${r.output}`);
+            }
+            // Grade what the solution made once it runs, as a learner would check after a rollout.
+            const deadline = Date.now() + 300_000;
+            for (;;) {
+              const waiting = await notReady(port, solutionObjects, { timeoutMs: 15_000 });
+              if (waiting.length === 0) break;
+              if (Date.now() > deadline) throw new Error(`the reference solution was not ready after 300 s: ${waiting.slice(0, 3).join('; ')}`);
+              await new Promise((r) => setTimeout(r, 1000));
             }
           },
         });
@@ -172,16 +182,21 @@ export class LabVerifier {
     } catch (e) {
       return { labId, passed: false, steps, failure: e instanceof Error ? e.message : String(e), seconds: seconds() };
     } finally {
-      // Finishing deletes the cluster; wait for it so the next lab has the machine to itself.
-      this.#service.finish(attempt.id, 'verified');
-      await this.#service.idle();
+      if (opts.keep) {
+        const a = this.#service.get(attempt.id);
+        this.#log(`  kept cluster ${a?.clusterName ?? '?'} (kubeconfig under ${this.#dataDir}/clusters; delete it with kind delete cluster --name ${a?.clusterName ?? '…'})`);
+      } else {
+        // Finishing deletes the cluster; wait for it so the next lab has the machine to itself.
+        this.#service.finish(attempt.id, 'verified');
+        await this.#service.idle();
+      }
     }
   }
 
-  async close(): Promise<void> {
+  async close(opts: { keepData?: boolean } = {}): Promise<void> {
     await this.#service.close();
     this.labs.compiler.close();
-    rmSync(this.#dataDir, { recursive: true, force: true });
+    if (!opts.keepData) rmSync(this.#dataDir, { recursive: true, force: true });
   }
 }
 

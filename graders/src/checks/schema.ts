@@ -107,7 +107,7 @@ export const ProbeCheck = z
     from: PodRef,
     to: ProbeTarget,
     port: z.number().int().min(1).max(65535),
-    /** http: wget --spider; tcp/udp: nc -z. */
+    /** http: wget --spider; tcp: nc -w 1 (busybox nc has no -z); udp: only DNS servers (port 53), asked with nslookup. */
     protocol: z.enum(['http', 'tcp', 'udp']).default('http'),
     path: z.string().startsWith('/').default('/').describe('HTTP path for http probes'),
     expect: z.enum(['reachable', 'blocked']),

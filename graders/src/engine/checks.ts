@@ -46,16 +46,15 @@ export class GradeContext {
     return this.once(`list:${q.apiVersion}:${q.kind}:${q.namespace ?? ''}:${q.labelSelector ?? ''}`, () => this.port.list(q, opts));
   }
 
-  /** Namespaces, pods and NetworkPolicies of the whole cluster, as the evaluator sees them. */
-  netpolState(opts: CallOptions): Promise<{ state: NetpolState; pods: KubeObject[]; services: KubeObject[] }> {
+  /** Namespaces, pods and NetworkPolicies of the whole cluster, as the evaluator sees them (read once per grade). */
+  netpolState(opts: CallOptions): Promise<{ state: NetpolState; pods: KubeObject[] }> {
     return this.once('netpol', async () => {
-      const [namespaces, pods, policies, services] = await Promise.all([
+      const [namespaces, pods, policies] = await Promise.all([
         this.list({ apiVersion: 'v1', kind: 'Namespace' }, opts),
         this.list({ apiVersion: 'v1', kind: 'Pod' }, opts),
         this.list({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy' }, opts),
-        this.list({ apiVersion: 'v1', kind: 'Service' }, opts),
       ]);
-      return { state: buildNetpolState([...namespaces, ...pods, ...policies]), pods, services };
+      return { state: buildNetpolState([...namespaces, ...pods, ...policies]), pods };
     });
   }
 }

@@ -173,6 +173,8 @@ describe('gradeLab', () => {
     const conf = parseResolvConf('search frontend.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n');
     assert.deepEqual(dnsCandidates('orders.backend', conf).slice(0, 2), ['orders.backend.frontend.svc.cluster.local', 'orders.backend.svc.cluster.local']);
     assert.deepEqual(dnsCandidates('kubernetes.default.svc.cluster.local.', conf), ['kubernetes.default.svc.cluster.local']);
+    assert.equal(dnsCandidates('kubernetes.default.svc.cluster.local', conf)[0], 'kubernetes.default.svc.cluster.local', 'already fully qualified: asked first');
+    assert.equal(dnsCandidates('orders', conf).at(-1), 'orders', 'a short name is tried as written last');
     assert.deepEqual(parseNslookup('Server:\t\t10.96.0.10\nAddress:\t10.96.0.10:53\n\nName:\torders.backend.svc.cluster.local\nAddress: 10.96.0.22\n'), ['10.96.0.22']);
     const port = await modelWith([
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'backend' } },

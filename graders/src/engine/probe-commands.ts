@@ -102,7 +102,10 @@ export function dnsCandidates(name: string, conf: ResolvConf): string[] {
   if (name.endsWith('.')) return [name.slice(0, -1)];
   const expanded = conf.search.map((s) => `${name}.${s}`);
   const dots = name.split('.').length - 1;
-  return dots >= conf.ndots ? [name, ...expanded] : [...expanded, name];
+  // A name already inside a search domain (orders.backend.svc.cluster.local) cannot gain anything
+  // from expansion, so ask for it first and save the lookups that would all say NXDOMAIN.
+  if (dots >= conf.ndots || conf.search.some((s) => name.endsWith(`.${s}`))) return [name, ...expanded];
+  return [...expanded, name];
 }
 
 /** The addresses busybox nslookup printed for the queried name (not the server's own address). */

@@ -3,6 +3,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { ModelCluster } from '../model/model-cluster.ts';
+import { parseObjects } from './state-file.ts';
 import { runNetpolCli } from './cli.ts';
 
 const stateYaml = `apiVersion: v1
@@ -86,5 +88,27 @@ describe('npm run netpol', () => {
     assert.equal(bad.code, 2);
     assert.match(bad.err, /0\.port/);
     assert.equal((await run([])).code, 2);
+  });
+
+  it('reads a live cluster with --kubeconfig/--context', async () => {
+    const dir = await files();
+    const model = new ModelCluster({ workers: 1 });
+    await model.apply(parseObjects(stateYaml).map((o) => ({ ...o, status: undefined })));
+    let asked: [string, string | undefined] | undefined;
+    let out = '';
+    const code = await runNetpolCli(['--kubeconfig', '/tmp/kc', '--context', 'kind-x', '--probes', join(dir, 'probes.json'), '--json'], {
+      out: (s) => (out += s),
+      err: () => {},
+      portFor: async (kc, ctx) => {
+        asked = [kc, ctx];
+        return model;
+      },
+    });
+    assert.equal(code, 0);
+    assert.deepEqual(asked, ['/tmp/kc', 'kind-x']);
+    assert.deepEqual(
+      (JSON.parse(out) as { allowed: boolean }[]).map((a) => a.allowed),
+      [false, true],
+    );
   });
 });
