@@ -36,6 +36,8 @@ const QUICK_MS = 60_000;
 /** Creates, lists and deletes kind clusters through the command runner; one kubeconfig file per cluster. */
 export class KindDriver {
   readonly #o: KindDriverOptions;
+  /** Deletes in flight, by cluster name: a second delete of the same cluster joins the first. */
+  readonly #deleting = new Map<string, Promise<void>>();
   #cgroupV1: Promise<boolean> | undefined;
 
   constructor(o: KindDriverOptions) {
@@ -140,8 +142,28 @@ export class KindDriver {
 
   /** Deletes the cluster and its folder; deleting a cluster that does not exist succeeds. */
   async delete(name: string): Promise<void> {
+    let running = this.#deleting.get(name);
+    if (!running) {
+      running = this.#delete(name).finally(() => this.#deleting.delete(name));
+      this.#deleting.set(name, running);
+    }
+    return running;
+  }
+
+  async #delete(name: string): Promise<void> {
     const p = this.paths(name);
-    await this.#o.runner.run({ argv: ['kind', 'delete', 'cluster', '--name', name, '--kubeconfig', p.kubeconfig], timeoutMs: 5 * QUICK_MS });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#o.runner.run({ argv: ['kind', 'delete', 'cluster', '--name', name, '--kubeconfig', p.kubeconfig], timeoutMs: 5 * QUICK_MS });
+        break;
+      } catch (e) {
+        // Another process (a second server, the reaper of an older run) may be removing the same
+        // containers: Docker then refuses with "removal … already in progress". Done is done.
+        if ((await this.nodes(name).catch(() => ['?'])).length === 0) break;
+        if (attempt >= 3 || !/already in progress/.test(String((e as { stderr?: unknown }).stderr ?? e))) throw e;
+        await new Promise((r) => setTimeout(r, 1000 * attempt));
+      }
+    }
     await rm(p.dir, { recursive: true, force: true });
   }
 
