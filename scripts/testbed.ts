@@ -117,6 +117,8 @@ interface GoBuild {
   pkgs: string[];
   ldflags?: string;
   tags?: string;
+  /** dependency → replacement "module version", for required versions the proxy does not serve */
+  replaces?: Record<string, string>;
   /** output renames, e.g. server → etcd */
   rename?: Record<string, string>;
 }
@@ -138,7 +140,7 @@ async function goBuild(b: GoBuild): Promise<void> {
     mkdirSync(src, { recursive: true });
     const info = JSON.parse(await sh(`go-${b.name}`, `cd ${src} && go mod download -json ${b.module}@${b.version}`, goEnv())) as { GoMod?: string };
     if (!info.GoMod) throw new StepFailed(`go:${b.name}: the module proxy gave no go.mod for ${b.module}@${b.version}`);
-    writeFileSync(path.join(src, 'go.mod'), wrapperGoMod(b.module, b.version, readFileSync(info.GoMod, 'utf8'), b.localVersion));
+    writeFileSync(path.join(src, 'go.mod'), wrapperGoMod(b.module, b.version, readFileSync(info.GoMod, 'utf8'), b.localVersion, b.replaces));
     rmSync(path.join(src, 'go.sum'), { force: true });
     rmSync(`${out}.tmp`, { recursive: true, force: true });
     mkdirSync(`${out}.tmp`, { recursive: true });
@@ -169,6 +171,8 @@ const GO_BUILDS: GoBuild[] = [
     module: 'github.com/cloudnativelabs/kube-router/v2',
     version: V.kubeRouter,
     pkgs: ['github.com/cloudnativelabs/kube-router/v2/cmd/kube-router'],
+    // v2.10.0 requires netlink v1.3.2-0.20260505210927-99e979749d3e, which the proxy refuses (403).
+    replaces: { 'github.com/vishvananda/netlink': 'github.com/vishvananda/netlink v1.3.2-0.20251022194116-03b8f90390d9' },
     ldflags: `-s -w -X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=${V.kubeRouter} -X github.com/cloudnativelabs/kube-router/v2/pkg/version.BuildDate=2026-01-01T00:00:00Z`,
   },
   { name: 'crictl', module: 'sigs.k8s.io/cri-tools', version: V.crictl, pkgs: ['sigs.k8s.io/cri-tools/cmd/crictl'] },
@@ -338,7 +342,7 @@ async function nodeImage(nodeRootfs: string): Promise<void> {
       await sh('node-image', `docker exec -i ${name} ctr -n k8s.io images import --all-platforms --no-unpack --digests -`, {}, { stdinFile: tar });
       await sh(
         'node-image',
-        `docker exec ${name} bash -c 'ctr -n k8s.io images ls -q | sort; kill $(cat /tmp/containerd.pid); while kill -0 $(cat /tmp/containerd.pid) 2>/dev/null; do sleep 0.2; done; rm -rf /tmp/* /run/containerd'
+        `docker exec ${name} bash -c 'ctr -n k8s.io images ls -q | sort; p=$(cat /tmp/containerd.pid); kill $p; while [ -e /proc/$p ] && ! grep -q "^State:.*Z" /proc/$p/status; do sleep 0.2; done; rm -rf /tmp/* /run/containerd'
         docker commit --change 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]' --change 'CMD []' \
           --change 'LABEL io.kubedrill.testbed=${key}' ${name} ${tag} >/dev/null`,
       );
@@ -383,8 +387,10 @@ async function build(): Promise<void> {
   await preflight();
   // Two lanes: Go compiles (CPU-bound, one at a time on these 2-core machines) beside the Debian
   // root filesystems (network and disk bound).
+  // traefik (a lab image only, the longest compile) goes last, beside the node image's assembly.
+  const [traefik, ...nodeGo] = [GO_BUILDS.find((b) => b.name === 'traefik')!, ...GO_BUILDS.filter((b) => b.name !== 'traefik')];
   const goLane = (async () => {
-    for (const b of GO_BUILDS) await goBuild(b);
+    for (const b of nodeGo) await goBuild(b);
     await buildPause();
   })();
   const debianLane = (async () => {
@@ -399,9 +405,14 @@ async function build(): Promise<void> {
     'kdtb-iptables-mode': path.join(TESTBED_ASSETS, 'base', 'files', 'usr', 'local', 'bin', 'kdtb-iptables-mode'),
     'kdtb-exec': path.join(TESTBED_ASSETS, 'base', 'files', 'usr', 'local', 'bin', 'kdtb-exec'),
   }, baseRootfs);
-  await componentImages(baseTag);
+  await Promise.all([
+    goBuild(traefik),
+    (async () => {
+      await componentImages(baseTag);
+      await nodeImage(node);
+    })(),
+  ]);
   await labImages(baseTag);
-  await nodeImage(node);
   const size = (await sh('inspect', `docker image inspect -f '{{.Size}}' ${nodeImageTag()}`)).trim();
   const total = (performance.now() - t0) / 1000;
   log(`built ${nodeImageTag()} (${(Number(size) / 1e9).toFixed(2)} GB) and ${Object.values(LAB_IMAGES).join(', ')}`);

@@ -42,6 +42,11 @@ test('replaces that point at other modules are kept as they are (traefik forks)'
   assert.match(mod, /^\tgithub\.com\/gorilla\/mux => github\.com\/containous\/mux v0\.0\.0-20250523120546-41b6ec3aed59$/m);
 });
 
+test('extra replaces pin a dependency whose required version the proxy does not serve', () => {
+  const mod = wrapperGoMod('example.com/m', 'v1.0.0', 'module example.com/m\ngo 1.26.0\n', undefined, { 'github.com/vishvananda/netlink': 'github.com/vishvananda/netlink v1.3.1' });
+  assert.match(mod, /^\tgithub\.com\/vishvananda\/netlink => github\.com\/vishvananda\/netlink v1\.3\.1$/m);
+});
+
 test('a local replace with a version on its left becomes the published sibling at the same version', () => {
   const mod = wrapperGoMod('go.etcd.io/etcd/v3', 'v3.6.6', 'module go.etcd.io/etcd/v3\ngo 1.24\nreplace go.etcd.io/etcd/api/v3 v3.0.0 => ./api\n');
   assert.match(mod, /^\tgo\.etcd\.io\/etcd\/api\/v3 => go\.etcd\.io\/etcd\/api\/v3 v3\.6\.6$/m);

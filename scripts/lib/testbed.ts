@@ -69,9 +69,10 @@ export function kubernetesLdflags(version: string, buildDate = '2026-01-01T00:00
  * A scratch module's go.mod that builds `module@version` although the module has replace
  * directives (which `go install pkg@version` refuses): it copies the upstream go and godebug
  * lines and every replace, turning local-path replaces (Kubernetes' ./staging/…, etcd's ../api)
- * into the published sibling module at `localVersion`.
+ * into the published sibling module at `localVersion`. `extraReplaces` pins dependencies whose
+ * required version the proxy does not serve.
  */
-export function wrapperGoMod(module: string, version: string, upstreamGoMod: string, localVersion: string = version): string {
+export function wrapperGoMod(module: string, version: string, upstreamGoMod: string, localVersion: string = version, extraReplaces: Record<string, string> = {}): string {
   const lines = upstreamGoMod.split('\n');
   const goLine = lines.find((l) => /^go \d/.test(l)) ?? 'go 1.24';
   const godebug: string[] = [];
@@ -97,6 +98,7 @@ export function wrapperGoMod(module: string, version: string, upstreamGoMod: str
     if (to!.startsWith('.') || to!.startsWith('/')) return `\t${from} => ${from} ${localVersion}`;
     return `\t${from} => ${to}${toVersion ? ` ${toVersion}` : ''}`;
   });
+  for (const [from, to] of Object.entries(extraReplaces)) replaced.push(`\t${from} => ${to}`);
   const out = [`module kubedrill.test/testbed/wrapper`, '', goLine, ''];
   if (godebug.length) out.push('godebug (', ...godebug.map((g) => `\t${g}`), ')', '');
   out.push(`require ${module} ${version}`, '');
