@@ -274,13 +274,9 @@ async function componentImages(baseTag: string): Promise<void> {
 async function labImages(baseTag: string): Promise<void> {
   const k8s = goOut({ name: 'kubernetes', version: V.kubernetes });
   await dockerImage('image:agnhost', LAB_IMAGES.agnhost, `FROM ${baseTag}\nCOPY agnhost /agnhost\nENTRYPOINT ["/agnhost"]\nCMD ["pause"]`, { agnhost: path.join(k8s, 'agnhost') });
-  await dockerImage('image:traefik', LAB_IMAGES.traefik, `FROM ${baseTag}\nCOPY traefik /usr/local/bin/traefik\nCOPY entrypoint.sh /entrypoint.sh\nEXPOSE 80\nENTRYPOINT ["/entrypoint.sh"]\nCMD ["traefik"]`, {
-    traefik: path.join(goOut({ name: 'traefik', version: V.traefik }), 'traefik'),
-    'entrypoint.sh': path.join(TESTBED_ASSETS, 'traefik', 'entrypoint.sh'),
-  });
   const busyboxDir = path.join(BIN, 'busybox-debian');
-  await step('deb:busybox-static', hashOf(V.debian, 'busybox-1'), () => existsSync(path.join(busyboxDir, 'busybox')), async () => {
-    const nginxBase = await rootfsNginx();
+  const nginxBase = await rootfsNginx();
+  await step('deb:busybox-static', hashOf(nginxBase, 'busybox-1'), () => existsSync(path.join(busyboxDir, 'busybox')), async () => {
     mkdirSync(busyboxDir, { recursive: true });
     // Debian's static busybox, taken from a throwaway container of the nginx rootfs (trixie).
     await sh('busybox', `id=$(docker create ${nginxBase} true) && trap 'docker rm -f $id >/dev/null' EXIT && docker cp $id:/usr/bin/busybox ${busyboxDir}/busybox`);
@@ -290,9 +286,15 @@ async function labImages(baseTag: string): Promise<void> {
     passwd: path.join(TESTBED_ASSETS, 'busybox', 'passwd'),
     group: path.join(TESTBED_ASSETS, 'busybox', 'group'),
   });
-  const nginxBase = await rootfsNginx();
   await dockerImage('image:nginx', LAB_IMAGES.nginx, `FROM ${nginxBase}\n${readFileSync(path.join(TESTBED_ASSETS, 'nginx', 'Dockerfile.tail'), 'utf8')}`, {
     'default.conf': path.join(TESTBED_ASSETS, 'nginx', 'default.conf'),
+  });
+}
+
+async function traefikImage(baseTag: string): Promise<void> {
+  await dockerImage('image:traefik', LAB_IMAGES.traefik, `FROM ${baseTag}\nCOPY traefik /usr/local/bin/traefik\nCOPY entrypoint.sh /entrypoint.sh\nEXPOSE 80\nENTRYPOINT ["/entrypoint.sh"]\nCMD ["traefik"]`, {
+    traefik: path.join(goOut({ name: 'traefik', version: V.traefik }), 'traefik'),
+    'entrypoint.sh': path.join(TESTBED_ASSETS, 'traefik', 'entrypoint.sh'),
   });
 }
 
@@ -410,9 +412,10 @@ async function build(): Promise<void> {
     (async () => {
       await componentImages(baseTag);
       await nodeImage(node);
+      await labImages(baseTag);
     })(),
   ]);
-  await labImages(baseTag);
+  await traefikImage(baseTag);
   const size = (await sh('inspect', `docker image inspect -f '{{.Size}}' ${nodeImageTag()}`)).trim();
   const total = (performance.now() - t0) / 1000;
   log(`built ${nodeImageTag()} (${(Number(size) / 1e9).toFixed(2)} GB) and ${Object.values(LAB_IMAGES).join(', ')}`);

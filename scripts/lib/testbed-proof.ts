@@ -53,6 +53,12 @@ export class TestbedCluster {
     await this.runner.run({ argv: ['kind', 'delete', 'cluster', '--name', this.name], timeoutMs: 120_000 });
   }
 
+  /** The cluster's kubeconfig for this host (`kind get kubeconfig`), e.g. for KUBEDRILL_TEST_KUBECONFIG. */
+  async kubeconfig(internal = false): Promise<string> {
+    const r = await this.runner.run({ argv: ['kind', 'get', 'kubeconfig', '--name', this.name, ...(internal ? ['--internal'] : [])], timeoutMs: 30_000 });
+    return r.stdout;
+  }
+
   /** kubectl inside the control-plane node (the host needs no kubectl or kubeconfig). */
   async kubectl(args: string[], opts: { stdin?: string; timeoutMs?: number } = {}): Promise<string> {
     const argv = ['docker', 'exec', ...(opts.stdin !== undefined ? ['-i'] : []), this.controlPlane, 'kubectl', '--kubeconfig=/etc/kubernetes/admin.conf', ...args];
