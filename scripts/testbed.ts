@@ -384,9 +384,50 @@ async function preflight(): Promise<void> {
   log(`${goVersion}, cache ${CACHE}, ${freeGb.toFixed(0)} GB free`);
 }
 
+/** Holds CACHE/build.lock while building, so two builds on one machine (two checkouts) take turns. */
+async function withBuildLock<T>(fn: () => Promise<T>): Promise<T> {
+  const lock = path.join(CACHE, 'build.lock');
+  mkdirSync(CACHE, { recursive: true });
+  let waited = false;
+  for (;;) {
+    try {
+      writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      break;
+    } catch {
+      const holder = Number(readFileSync(lock, 'utf8').trim());
+      if (!holderAlive(holder)) {
+        rmSync(lock, { force: true });
+        continue;
+      }
+      if (!waited) log(`waiting for another build (pid ${holder}) to finish…`);
+      waited = true;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
+function holderAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function build(): Promise<void> {
   const t0 = performance.now();
   await preflight();
+  await withBuildLock(() => buildAll(t0));
+}
+
+async function buildAll(t0: number): Promise<void> {
   // Two lanes: Go compiles (CPU-bound, one at a time on these 2-core machines) beside the Debian
   // root filesystems (network and disk bound).
   // traefik (a lab image only, the longest compile) goes last, beside the node image's assembly.
