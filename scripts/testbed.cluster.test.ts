@@ -27,7 +27,7 @@ describe('testbed cluster (1 control plane + 2 workers)', { skip }, () => {
 
   // Each check relies on the ones before it; after a failure the rest report "skipped".
   let failed: string | undefined;
-  for (const check of proofChecks()) {
+  for (const check of proofChecks(cluster.workers)) {
     test(check.name, async (t) => {
       if (failed) {
         t.skip(`an earlier check failed: ${failed}`);

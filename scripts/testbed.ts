@@ -4,11 +4,11 @@
 //   proof [--nodes N]     create a cluster (1 control plane + N-1 workers), prove it works, delete it
 //   load-images CLUSTER   kind load the lab images into a cluster
 //   clean [--keep-images] remove the testbed's images and cache
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, cpSync, createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { LAB_IMAGES, TESTBED_ASSETS, TESTBED_VERSIONS as V, kubernetesLdflags, nodeImageNames, nodeImageTag, readStamp, readTestbedStatus, testbedCacheDir, wrapperGoMod } from './lib/testbed.ts';
+import { CommandError, createCommandRunner } from '../server/src/exec/command-runner.ts';
 import { runProof } from './lib/testbed-proof.ts';
 
 const CACHE = testbedCacheDir();
@@ -46,23 +46,22 @@ function hashDir(dir: string): string {
   return hashOf(...files.flatMap((f) => [path.relative(dir, f), readFileSync(f)]));
 }
 
+const runner = createCommandRunner(Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined)));
+
 /** Runs a bash command, its output going to LOGS/<step>.log; throws with the tail on failure. */
-function sh(step: string, command: string, env: Record<string, string> = {}, opts: { stdinFile?: string } = {}): Promise<string> {
+async function sh(step: string, command: string, env: Record<string, string> = {}): Promise<string> {
   mkdirSync(LOGS, { recursive: true });
   const logFile = path.join(LOGS, `${step.replace(/[^\w.-]/g, '_')}.log`);
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-euo', 'pipefail', '-c', command], { env: { ...process.env, ...env }, stdio: [opts.stdinFile ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
-    if (opts.stdinFile && child.stdin) createReadStream(opts.stdinFile).pipe(child.stdin);
-    let out = '';
-    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('error', (e) => reject(new StepFailed(`${step}: cannot run bash: ${e.message}`)));
-    child.on('close', (code) => {
-      writeFileSync(logFile, `$ ${command}\n${out}`, { flag: 'a' });
-      if (code === 0) resolve(out);
-      else reject(new StepFailed(`${step} failed (exit ${code}): ${command.split('\n')[0]}\n${out.split('\n').slice(-40).join('\n')}\n(full log: ${logFile})`));
-    });
-  });
+  try {
+    const r = await runner.run({ argv: ['bash', '-euo', 'pipefail', '-c', command], env });
+    writeFileSync(logFile, `$ ${command}\n${r.stdout}${r.stderr}`, { flag: 'a' });
+    return r.stdout;
+  } catch (e) {
+    const out = e instanceof CommandError ? `${e.stdout}${e.stderr}` : String(e);
+    writeFileSync(logFile, `$ ${command}\n${out}`, { flag: 'a' });
+    const code = e instanceof CommandError ? e.exitCode : null;
+    throw new StepFailed(`${step} failed (exit ${code}): ${command.split('\n')[0]}\n${out.trimEnd().split('\n').slice(-40).join('\n')}\n(full log: ${logFile})`);
+  }
 }
 
 const timings: { step: string; seconds: number; cached: boolean }[] = [];
@@ -341,10 +340,15 @@ async function nodeImage(nodeRootfs: string): Promise<void> {
         docker exec ${name} bash -c 'mkdir -p /run/containerd; (containerd >/tmp/containerd.log 2>&1 & echo $! >/tmp/containerd.pid)
           for i in $(seq 1 60); do ctr version >/dev/null 2>&1 && exit 0; sleep 0.5; done; cat /tmp/containerd.log; exit 1'`,
       );
-      await sh('node-image', `docker exec -i ${name} ctr -n k8s.io images import --all-platforms --no-unpack --digests -`, {}, { stdinFile: tar });
+      await sh('node-image', `docker exec -i ${name} ctr -n k8s.io images import --all-platforms --no-unpack --digests - < ${tar}`);
+      const imported = await sh('node-image', `docker exec ${name} ctr -n k8s.io images ls -q`);
+      const fullName = (i: string) => (i.split('/')[0]!.includes('.') ? i : `docker.io/${i}`); // as containerd names them
+      const missing = preload.filter((i) => !imported.split('\n').includes(fullName(i)));
+      if (missing.length) throw new StepFailed(`image:node: containerd in the node lacks ${missing.join(', ')} after the import`);
+      // sleep (PID 1) reaps nothing, so the stopped containerd stays a zombie: wait for that state.
       await sh(
         'node-image',
-        `docker exec ${name} bash -c 'ctr -n k8s.io images ls -q | sort; p=$(cat /tmp/containerd.pid); kill $p; while [ -e /proc/$p ] && ! grep -q "^State:.*Z" /proc/$p/status; do sleep 0.2; done; rm -rf /tmp/* /run/containerd'
+        `docker exec ${name} bash -c 'p=$(cat /tmp/containerd.pid); kill $p; while [ -e /proc/$p ] && ! grep -q "^State:.*Z" /proc/$p/status; do sleep 0.2; done; rm -rf /tmp/* /run/containerd'
         docker commit --change 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]' --change 'CMD []' \
           --change 'LABEL io.kubedrill.testbed=${key}' ${name} ${tag} >/dev/null`,
       );
