@@ -188,7 +188,7 @@ export function proofChecks(workers: number): ProofCheck[] {
         await c.kubectl(['wait', '--for=condition=Ready', 'nodes', '--all', '--timeout=180s'], { timeoutMs: 200_000 });
         const nodes = (await c.kubectl(['get', 'nodes', '-o', 'name'])).trim().split('\n');
         if (nodes.length !== c.workers + 1) throw new Error(`expected ${c.workers + 1} nodes, got ${nodes.join(', ')}`);
-        return `${nodes.length} nodes Ready ${((performance.now() - t0) / 1000).toFixed(1)} s after create`;
+        return `${nodes.length} node${nodes.length > 1 ? 's' : ''} Ready ${((performance.now() - t0) / 1000).toFixed(1)} s after create`;
       },
     },
     {
