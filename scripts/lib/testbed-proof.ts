@@ -2,6 +2,7 @@
 // reach each other across nodes, whose Services (kube-proxy) and DNS (CoreDNS) answer, and where a
 // default-deny NetworkPolicy really blocks (kube-router) and an allow rule lets traffic through
 // again. Used by `scripts/testbed proof` and scripts/testbed.cluster.test.ts.
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createCommandRunner, type CommandRunner } from '../../server/src/exec/command-runner.ts';
@@ -263,13 +264,13 @@ export function proofChecks(workers: number): ProofCheck[] {
   ];
 }
 
-/** Creates a kdtb-proof cluster with `nodes` nodes, runs every check, prints a table, deletes it. */
+/** Creates a kdtb-proof-* cluster with `nodes` nodes, runs every check, prints a table, deletes it. */
 export async function runProof(opts: { nodes: number; log: (line: string) => void; runner?: CommandRunner }): Promise<boolean> {
-  const cluster = new TestbedCluster('kdtb-proof', opts.nodes - 1, opts.runner);
+  // A fresh name, so proofs from two checkouts on one machine never touch each other's cluster.
+  const cluster = new TestbedCluster(`kdtb-proof-${randomBytes(3).toString('hex')}`, opts.nodes - 1, opts.runner);
   let passed = 0;
   const checks = proofChecks(opts.nodes - 1);
   try {
-    await cluster.delete().catch(() => undefined);
     const seconds = await cluster.create();
     opts.log(`kind create cluster (${opts.nodes} node${opts.nodes > 1 ? 's' : ''}): ${seconds.toFixed(1)} s`);
     for (const check of checks) {
