@@ -461,6 +461,8 @@ async function buildAll(t0: number): Promise<void> {
     })(),
   ]);
   await traefikImage(baseTag);
+  // Earlier builds of a rebuilt image are left untagged; drop those (only ours, by label).
+  await sh('prune', 'docker image prune -f --filter label=io.kubedrill.testbed >/dev/null');
   const size = (await sh('inspect', `docker image inspect -f '{{.Size}}' ${nodeImageTag()}`)).trim();
   const total = (performance.now() - t0) / 1000;
   log(`built ${nodeImageTag()} (${(Number(size) / 1e9).toFixed(2)} GB) and ${Object.values(LAB_IMAGES).join(', ')}`);
