@@ -17,6 +17,7 @@ import { gradableLab } from '../../server/src/grading/lab-states.ts';
 import { LabCatalog } from '../../server/src/labs/catalog-service.ts';
 import type { Lab } from '../../server/src/labs/loader.ts';
 import { parseManifests } from '../../server/src/labs/manifests.ts';
+import { readTestbedStatus } from './testbed.ts';
 import { notReady } from '../../server/src/provisioner/setup.ts';
 import { openMemoryDatabase } from '../../server/src/storage/db.ts';
 import type { KubeObject } from '../../graders/src/cluster/port.ts';
@@ -42,9 +43,8 @@ export async function verifyTarget(env: NodeJS.ProcessEnv = process.env): Promis
   if (kind.error || kind.status !== 0) return { skip: 'the kind CLI is not installed (scripts/setup-host installs it)' };
   const candidates: string[] = [];
   if (env.KUBEDRILL_NODE_IMAGE) candidates.push(env.KUBEDRILL_NODE_IMAGE);
-  const testbedModule = './testbed.ts'; // TODO(lead): static import once the testbed branch is merged
-  const testbed = (await import(testbedModule).then((m: { readTestbedStatus: () => Promise<{ available: boolean; image?: string }> }) => m.readTestbedStatus()).catch(() => undefined)) as { available: boolean; image?: string } | undefined;
-  if (testbed?.available && testbed.image) candidates.push(testbed.image);
+  const testbed = readTestbedStatus();
+  if (testbed.available) candidates.push(testbed.image);
   const { DEFAULT_NODE_IMAGE } = await import('../../server/src/provisioner/kind-config.ts');
   candidates.push(DEFAULT_NODE_IMAGE);
   for (const image of candidates) if (dockerHasImage(image)) return { image };

@@ -1,0 +1,291 @@
+// The testbed's proof: a real kind cluster on the testbed node image whose nodes go Ready, whose pods
+// reach each other across nodes, whose Services (kube-proxy) and DNS (CoreDNS) answer, and where a
+// default-deny NetworkPolicy really blocks (kube-router) and an allow rule lets traffic through
+// again. Used by `scripts/testbed proof` and scripts/testbed.cluster.test.ts.
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { createCommandRunner, type CommandRunner } from '../../server/src/exec/command-runner.ts';
+import { LAB_IMAGES, kindClusterConfig, nodeImageTag } from './testbed.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+/** The provisioner's NetworkPolicy fallback; the proof applies exactly this file. */
+export const KUBE_ROUTER_MANIFEST = path.join(ROOT, 'server', 'src', 'provisioner', 'assets', 'kube-router-netpol.yaml');
+const NS = 'kdtb-proof';
+
+function defaultRunner(): CommandRunner {
+  const env: Record<string, string> = {};
+  for (const k of ['PATH', 'HOME', 'DOCKER_HOST', 'KIND_EXPERIMENTAL_PROVIDER']) if (process.env[k]) env[k] = process.env[k];
+  return createCommandRunner(env);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** A kind cluster this process created on the testbed image; `delete()` always removes it. */
+export class TestbedCluster {
+  readonly name: string;
+  readonly workers: number;
+  private readonly runner: CommandRunner;
+
+  constructor(name: string, workers: number, runner: CommandRunner = defaultRunner()) {
+    this.name = name;
+    this.workers = workers;
+    this.runner = runner;
+  }
+
+  get controlPlane(): string {
+    return `${this.name}-control-plane`;
+  }
+
+  /** `kind create cluster` on the testbed image; resolves with the seconds it took. */
+  async create(): Promise<number> {
+    const t0 = performance.now();
+    await this.runner.run({
+      argv: ['kind', 'create', 'cluster', '--name', this.name, '--image', nodeImageTag(), '--config', '-', '--wait', '0s'],
+      stdin: kindClusterConfig(this.workers),
+      timeoutMs: 300_000,
+    });
+    return (performance.now() - t0) / 1000;
+  }
+
+  async delete(): Promise<void> {
+    await this.runner.run({ argv: ['kind', 'delete', 'cluster', '--name', this.name], timeoutMs: 120_000 });
+  }
+
+  /** The cluster's kubeconfig for this host (`kind get kubeconfig`), e.g. for KUBEDRILL_TEST_KUBECONFIG. */
+  async kubeconfig(internal = false): Promise<string> {
+    const r = await this.runner.run({ argv: ['kind', 'get', 'kubeconfig', '--name', this.name, ...(internal ? ['--internal'] : [])], timeoutMs: 30_000 });
+    return r.stdout;
+  }
+
+  /** kubectl inside the control-plane node (the host needs no kubectl or kubeconfig). */
+  async kubectl(args: string[], opts: { stdin?: string; timeoutMs?: number } = {}): Promise<string> {
+    const argv = ['docker', 'exec', ...(opts.stdin !== undefined ? ['-i'] : []), this.controlPlane, 'kubectl', '--kubeconfig=/etc/kubernetes/admin.conf', ...args];
+    const r = await this.runner.run({ argv, stdin: opts.stdin, timeoutMs: opts.timeoutMs ?? 120_000 });
+    return r.stdout;
+  }
+
+  /** Runs a command in a pod; resolves with exit code and output instead of throwing. */
+  async execIn(pod: string, command: string[], timeoutMs = 30_000): Promise<{ code: number; output: string }> {
+    const argv = ['docker', 'exec', this.controlPlane, 'kubectl', '--kubeconfig=/etc/kubernetes/admin.conf', '-n', NS, 'exec', pod, '--', ...command];
+    const r = await this.runner.run({ argv, timeoutMs, okCodes: Array.from({ length: 256 }, (_, i) => i) });
+    return { code: r.exitCode, output: (r.stdout + r.stderr).trim() };
+  }
+
+  async loadImages(images: string[]): Promise<number> {
+    const t0 = performance.now();
+    await this.runner.run({ argv: ['kind', 'load', 'docker-image', '--name', this.name, ...images], timeoutMs: 600_000 });
+    return (performance.now() - t0) / 1000;
+  }
+
+  /** Idle memory of each node container, from `docker stats`. */
+  async nodeMemory(): Promise<string> {
+    const r = await this.runner.run({ argv: ['docker', 'stats', '--no-stream', '--format', '{{.Name}} {{.MemUsage}}'], timeoutMs: 60_000 });
+    return r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith(`${this.name}-`))
+      .map((l) => l.split(' / ')[0])
+      .join(', ');
+  }
+}
+
+/** Polls `probe` until it returns true or `ms` passes; returns whether it did. */
+async function eventually(probe: () => Promise<boolean>, ms: number, everyMs = 1000): Promise<boolean> {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (await probe()) return true;
+    if (Date.now() > end) return false;
+    await sleep(everyMs);
+  }
+}
+
+function workload(name: string, workers: number): string {
+  // The server on the last node, the clients on the first worker (or the control plane).
+  const serverNode = workers > 0 ? `${name}-worker${workers > 1 ? workers : ''}` : `${name}-control-plane`;
+  return `
+apiVersion: v1
+kind: Namespace
+metadata: {name: ${NS}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: server, namespace: ${NS}, labels: {app: server}}
+spec:
+  nodeSelector: {kubernetes.io/hostname: SERVER_NODE}
+  tolerations: [{operator: Exists}]
+  containers:
+    - name: agnhost
+      image: ${LAB_IMAGES.agnhost}
+      args: [netexec, --http-port=8080]
+      ports: [{containerPort: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: server, namespace: ${NS}}
+spec:
+  selector: {app: server}
+  ports: [{port: 80, targetPort: 8080}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client, namespace: ${NS}, labels: {role: client}}
+spec:
+  nodeSelector: {kubernetes.io/hostname: CLIENT_NODE}
+  tolerations: [{operator: Exists}]
+  containers:
+    - {name: busybox, image: ${LAB_IMAGES.busybox}, command: [sleep, "3600"]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: stranger, namespace: ${NS}, labels: {role: stranger}}
+spec:
+  nodeSelector: {kubernetes.io/hostname: CLIENT_NODE}
+  tolerations: [{operator: Exists}]
+  containers:
+    - {name: busybox, image: ${LAB_IMAGES.busybox}, command: [sleep, "3600"]}
+`
+    .replace('SERVER_NODE', serverNode)
+    .replaceAll('CLIENT_NODE', workers > 1 ? `${name}-worker` : `${name}-control-plane`);
+}
+
+const DENY_ALL = `
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: default-deny, namespace: ${NS}}
+spec:
+  podSelector: {}
+  policyTypes: [Ingress]
+`;
+
+const ALLOW_CLIENT = `
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: allow-client, namespace: ${NS}}
+spec:
+  podSelector: {matchLabels: {app: server}}
+  ingress:
+    - from: [{podSelector: {matchLabels: {role: client}}}]
+      ports: [{port: 8080}]
+`;
+
+export interface ProofCheck {
+  name: string;
+  /** Resolves with a one-line result; throws with the reason when the cluster fails the check. */
+  run: (c: TestbedCluster) => Promise<string>;
+}
+
+/** The proof's checks, in order (each relies on the ones before it). */
+export function proofChecks(workers: number): ProofCheck[] {
+  let serverIp = '';
+  const wget = (c: TestbedCluster, pod: string, url: string) => c.execIn(pod, ['wget', '-qO-', '-T', '2', url], 15_000);
+  const spider = (c: TestbedCluster, pod: string, url: string) => c.execIn(pod, ['wget', '--spider', '--timeout=1', url], 15_000);
+  return [
+    {
+      name: 'every node goes Ready',
+      run: async (c) => {
+        const t0 = performance.now();
+        await c.kubectl(['wait', '--for=condition=Ready', 'nodes', '--all', '--timeout=180s'], { timeoutMs: 200_000 });
+        const nodes = (await c.kubectl(['get', 'nodes', '-o', 'name'])).trim().split('\n');
+        if (nodes.length !== c.workers + 1) throw new Error(`expected ${c.workers + 1} nodes, got ${nodes.join(', ')}`);
+        return `${nodes.length} node${nodes.length > 1 ? 's' : ''} Ready ${((performance.now() - t0) / 1000).toFixed(1)} s after create`;
+      },
+    },
+    {
+      name: 'kube-router (NetworkPolicy enforcement) becomes ready',
+      run: async (c) => {
+        const t0 = performance.now();
+        await c.kubectl(['apply', '-f', '-'], { stdin: readFileSync(KUBE_ROUTER_MANIFEST, 'utf8') });
+        await c.kubectl(['-n', 'kube-system', 'rollout', 'status', 'daemonset/kube-router-netpol', '--timeout=120s'], { timeoutMs: 140_000 });
+        return `ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`;
+      },
+    },
+    {
+      name: workers > 0 ? 'lab images load and pods start on different nodes' : 'lab images load and pods start',
+      run: async (c) => {
+        const seconds = await c.loadImages([LAB_IMAGES.agnhost, LAB_IMAGES.busybox]);
+        await c.kubectl(['apply', '-f', '-'], { stdin: workload(c.name, c.workers) });
+        await c.kubectl(['-n', NS, 'wait', '--for=condition=Ready', 'pod', '--all', '--timeout=120s'], { timeoutMs: 140_000 });
+        serverIp = (await c.kubectl(['-n', NS, 'get', 'pod', 'server', '-o', 'jsonpath={.status.podIP}'])).trim();
+        const where = await c.kubectl(['-n', NS, 'get', 'pods', '-o', 'custom-columns=POD:.metadata.name,NODE:.spec.nodeName', '--no-headers']);
+        return `kind load ${seconds.toFixed(1)} s; ${where.trim().replace(/\s+/g, ' ')}`;
+      },
+    },
+    {
+      name: workers > 0 ? 'a pod reaches a pod on another node by pod IP' : 'a pod reaches another pod by pod IP',
+      run: async (c) => {
+        const r = await wget(c, 'client', `http://${serverIp}:8080/hostname`);
+        if (r.code !== 0 || r.output !== 'server') throw new Error(`wget ${serverIp}:8080 from client: exit ${r.code}: ${r.output}`);
+        return `client → ${serverIp}:8080 answered "${r.output}"`;
+      },
+    },
+    {
+      name: 'CoreDNS answers kubernetes.default and a Service FQDN',
+      run: async (c) => {
+        const a = await c.execIn('client', ['nslookup', 'kubernetes.default.svc.cluster.local']);
+        const b = await c.execIn('client', ['nslookup', `server.${NS}.svc.cluster.local`]);
+        if (a.code !== 0 || !/10\.96\.0\.1\b/.test(a.output)) throw new Error(`nslookup kubernetes.default: ${a.output}`);
+        if (b.code !== 0) throw new Error(`nslookup server.${NS}: ${b.output}`);
+        return `kubernetes.default → 10.96.0.1; server.${NS} resolves`;
+      },
+    },
+    {
+      name: 'a Service (kube-proxy) reaches its endpoint by name',
+      run: async (c) => {
+        const r = await wget(c, 'client', `http://server.${NS}.svc.cluster.local/hostname`);
+        if (r.code !== 0 || r.output !== 'server') throw new Error(`wget the Service: exit ${r.code}: ${r.output}`);
+        return `server.${NS}:80 → server:8080`;
+      },
+    },
+    {
+      name: 'a default-deny NetworkPolicy blocks the connection',
+      run: async (c) => {
+        await c.kubectl(['apply', '-f', '-'], { stdin: DENY_ALL });
+        const t0 = performance.now();
+        const blocked = await eventually(async () => (await spider(c, 'client', `http://${serverIp}:8080/`)).code !== 0, 30_000);
+        if (!blocked) throw new Error('wget --spider --timeout=1 still succeeds 30 s after default-deny: policies are not enforced');
+        return `blocked ${((performance.now() - t0) / 1000).toFixed(1)} s after the policy was applied`;
+      },
+    },
+    {
+      name: 'an allow rule lets the client through and still blocks others',
+      run: async (c) => {
+        await c.kubectl(['apply', '-f', '-'], { stdin: ALLOW_CLIENT });
+        const t0 = performance.now();
+        const open = await eventually(async () => (await spider(c, 'client', `http://${serverIp}:8080/`)).code === 0, 30_000);
+        if (!open) throw new Error('the allowed client is still blocked 30 s after the allow rule');
+        const seconds = (performance.now() - t0) / 1000;
+        const stranger = await spider(c, 'stranger', `http://${serverIp}:8080/`);
+        if (stranger.code === 0) throw new Error('a pod the allow rule does not select got through');
+        return `client allowed after ${seconds.toFixed(1)} s; stranger still blocked`;
+      },
+    },
+  ];
+}
+
+/** Creates a kdtb-proof-* cluster with `nodes` nodes, runs every check, prints a table, deletes it. */
+export async function runProof(opts: { nodes: number; log: (line: string) => void; runner?: CommandRunner }): Promise<boolean> {
+  // A fresh name, so proofs from two checkouts on one machine never touch each other's cluster.
+  const cluster = new TestbedCluster(`kdtb-proof-${randomBytes(3).toString('hex')}`, opts.nodes - 1, opts.runner);
+  let passed = 0;
+  const checks = proofChecks(opts.nodes - 1);
+  try {
+    const seconds = await cluster.create();
+    opts.log(`kind create cluster (${opts.nodes} node${opts.nodes > 1 ? 's' : ''}): ${seconds.toFixed(1)} s`);
+    for (const check of checks) {
+      try {
+        opts.log(`pass  ${check.name}: ${await check.run(cluster)}`);
+        passed++;
+      } catch (e) {
+        opts.log(`FAIL  ${check.name}: ${e instanceof Error ? e.message : String(e)}`);
+        break;
+      }
+    }
+    opts.log(`idle memory per node: ${await cluster.nodeMemory()}`);
+  } finally {
+    await cluster.delete().catch((e: unknown) => opts.log(`could not delete ${cluster.name}: ${String(e)}`));
+  }
+  opts.log(`proof: ${passed}/${checks.length} checks passed`);
+  return passed === checks.length;
+}

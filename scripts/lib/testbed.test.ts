@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { parse } from 'yaml';
+import { LAB_IMAGES, TESTBED_VERSIONS, kindClusterConfig, kubernetesLdflags, nodeImageNames, readStamp, readTestbedStatus, testbedCacheDir, wrapperGoMod } from './testbed.ts';
+
+const K8S_GO_MOD = `// This is a generated file. Do not edit directly.
+
+module k8s.io/kubernetes
+
+go 1.25.0
+
+godebug default=go1.25
+
+require (
+	github.com/blang/semver/v4 v4.0.0
+	k8s.io/api v0.0.0
+	k8s.io/client-go v0.0.0
+)
+
+replace (
+	k8s.io/api => ./staging/src/k8s.io/api
+	k8s.io/client-go => ./staging/src/k8s.io/client-go
+)
+`;
+
+test('the Kubernetes wrapper module replaces each staging module with its published v0 release', () => {
+  const mod = wrapperGoMod('k8s.io/kubernetes', 'v1.35.4', K8S_GO_MOD, 'v0.35.4');
+  assert.match(mod, /^go 1\.25\.0$/m);
+  assert.match(mod, /^require k8s\.io\/kubernetes v1\.35\.4$/m);
+  assert.match(mod, /^\tdefault=go1\.25$/m, 'godebug only applies in the main module, so it is repeated');
+  assert.match(mod, /^\tk8s\.io\/api => k8s\.io\/api v0\.35\.4$/m);
+  assert.match(mod, /^\tk8s\.io\/client-go => k8s\.io\/client-go v0\.35\.4$/m);
+  assert.doesNotMatch(mod, /staging/);
+});
+
+test('replaces that point at other modules are kept as they are (traefik forks)', () => {
+  const upstream = 'module github.com/traefik/traefik/v3\n\ngo 1.25.0\n\nreplace github.com/gorilla/mux => github.com/containous/mux v0.0.0-20250523120546-41b6ec3aed59 // forked\n';
+  const mod = wrapperGoMod('github.com/traefik/traefik/v3', 'v3.6.12', upstream);
+  assert.match(mod, /^\tgithub\.com\/gorilla\/mux => github\.com\/containous\/mux v0\.0\.0-20250523120546-41b6ec3aed59$/m);
+});
+
+test('extra replaces pin a dependency whose required version the proxy does not serve', () => {
+  const mod = wrapperGoMod('example.com/m', 'v1.0.0', 'module example.com/m\ngo 1.26.0\n', undefined, { 'github.com/vishvananda/netlink': 'github.com/vishvananda/netlink v1.3.1' });
+  assert.match(mod, /^\tgithub\.com\/vishvananda\/netlink => github\.com\/vishvananda\/netlink v1\.3\.1$/m);
+});
+
+test('a local replace with a version on its left becomes the published sibling at the same version', () => {
+  const mod = wrapperGoMod('go.etcd.io/etcd/v3', 'v3.6.6', 'module go.etcd.io/etcd/v3\ngo 1.24\nreplace go.etcd.io/etcd/api/v3 v3.0.0 => ./api\n');
+  assert.match(mod, /^\tgo\.etcd\.io\/etcd\/api\/v3 => go\.etcd\.io\/etcd\/api\/v3 v3\.6\.6$/m);
+  assert.doesNotMatch(mod, /godebug/, 'no godebug block when upstream has none');
+});
+
+test('an unreadable replace directive is an error naming the module, not a silent skip', () => {
+  assert.throws(() => wrapperGoMod('example.com/m', 'v1.0.0', 'replace (\n\tfoo\n)\n'), /example\.com\/m/);
+});
+
+test('version ldflags stamp both version packages, so kubeadm sees a real release', () => {
+  const flags = kubernetesLdflags('v1.35.4');
+  for (const pkg of ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version']) {
+    assert.ok(flags.includes(`-X ${pkg}.gitVersion=v1.35.4`), pkg);
+    assert.ok(flags.includes(`-X ${pkg}.gitMajor=1`), pkg);
+    assert.ok(flags.includes(`-X ${pkg}.gitMinor=35`), pkg);
+    assert.ok(flags.includes(`-X ${pkg}.gitTreeState=clean`), pkg);
+  }
+  assert.throws(() => kubernetesLdflags('1.35'), /not a Kubernetes release version/);
+  assert.throws(() => kubernetesLdflags('v1.35.4+dirty'), /not a Kubernetes release version/, '"+" would become "_" in image tags');
+});
+
+test('control-plane image names carry the exact tags kubeadm asks for', () => {
+  const names = nodeImageNames();
+  assert.equal(names.apiserver, `registry.k8s.io/kube-apiserver:${TESTBED_VERSIONS.kubernetes}`);
+  assert.equal(names.etcd, 'registry.k8s.io/etcd:3.6.6-0');
+  assert.equal(names.coredns, 'registry.k8s.io/coredns/coredns:v1.13.1');
+  assert.equal(names.pause, 'registry.k8s.io/pause:3.10.1');
+});
+
+test('kind cluster config has one control plane and the asked-for workers', () => {
+  const cfg = parse(kindClusterConfig(2)) as { kind: string; nodes: { role: string }[] };
+  assert.equal(cfg.kind, 'Cluster');
+  assert.deepEqual(
+    cfg.nodes.map((n) => n.role),
+    ['control-plane', 'worker', 'worker'],
+  );
+  assert.equal((parse(kindClusterConfig(0)) as { nodes: unknown[] }).nodes.length, 1);
+});
+
+test('status names what is missing, so suites print why they skip', () => {
+  const ok = () => true;
+  assert.match(readTestbedStatus({ dockerWorks: () => false, kindWorks: ok, imageExists: ok }).reason ?? '', /Docker is not reachable/);
+  assert.match(readTestbedStatus({ dockerWorks: ok, kindWorks: () => false, imageExists: ok }).reason ?? '', /kind CLI/);
+  const noNginx = readTestbedStatus({ dockerWorks: ok, kindWorks: ok, imageExists: (t) => t !== LAB_IMAGES.nginx });
+  assert.equal(noNginx.available, false);
+  assert.match(noNginx.reason ?? '', /nginx:1\.27\.4.*scripts\/testbed build/);
+  const all = readTestbedStatus({ dockerWorks: ok, kindWorks: ok, imageExists: ok });
+  assert.equal(all.available, true);
+  assert.equal(all.reason, undefined);
+  assert.deepEqual(all.labImages, Object.values(LAB_IMAGES));
+});
+
+test('step stamps: a missing or corrupt stamp means "build again"', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kdtb-'));
+  const good = path.join(dir, 'good.json');
+  writeFileSync(good, JSON.stringify({ key: 'abc', seconds: 12.5, finishedAt: '2026-11-29T00:00:00Z' }));
+  assert.equal(readStamp(good)?.key, 'abc');
+  const bad = path.join(dir, 'bad.json');
+  writeFileSync(bad, '{"key": 1');
+  assert.equal(readStamp(bad), undefined);
+  assert.equal(readStamp(path.join(dir, 'none.json')), undefined);
+});
+
+test('the cache lives outside the checkout unless told otherwise', () => {
+  assert.equal(testbedCacheDir({}), '/var/cache/kubedrill-testbed');
+  assert.equal(testbedCacheDir({ KUBEDRILL_TESTBED_CACHE: '/tmp/x' }), '/tmp/x');
+});

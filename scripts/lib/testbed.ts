@@ -1,0 +1,181 @@
+// The kubedrill testbed: a kind node image and the images labs use, built on this machine from
+// package registries (Go module proxy, Debian) because no container registry is reachable here.
+// Test infrastructure only — the product uses kind's published node images. This file holds the
+// pure parts (versions, generated files, status) so they can be unit-tested; scripts/testbed.ts
+// runs the build.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+/** Versions the testbed builds; the node image tag and cache keys derive from these. */
+export const TESTBED_VERSIONS = {
+  kubernetes: 'v1.35.4',
+  etcd: 'v3.6.6',
+  coredns: 'v1.13.1',
+  pause: '3.10.1',
+  kubeRouter: 'v2.10.0',
+  traefik: 'v3.6.12',
+  crictl: 'v1.34.0',
+  kind: 'v0.33.0',
+  debian: 'bookworm',
+} as const;
+
+/** Where the build keeps its cache (outside the checkout), overridable with KUBEDRILL_TESTBED_CACHE. */
+export function testbedCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.KUBEDRILL_TESTBED_CACHE || '/var/cache/kubedrill-testbed';
+}
+
+/** The testbed node image tag for a Kubernetes version. */
+export function nodeImageTag(kubernetes: string = TESTBED_VERSIONS.kubernetes): string {
+  return `kubedrill-testbed/node:${kubernetes}`;
+}
+
+/** Image names kubeadm, containerd and the node's add-ons expect, preloaded into every node. */
+export function nodeImageNames(v = TESTBED_VERSIONS) {
+  return {
+    apiserver: `registry.k8s.io/kube-apiserver:${v.kubernetes}`,
+    controllerManager: `registry.k8s.io/kube-controller-manager:${v.kubernetes}`,
+    scheduler: `registry.k8s.io/kube-scheduler:${v.kubernetes}`,
+    proxy: `registry.k8s.io/kube-proxy:${v.kubernetes}`,
+    etcd: `registry.k8s.io/etcd:${v.etcd.replace(/^v/, '')}-0`,
+    coredns: `registry.k8s.io/coredns/coredns:${v.coredns}`,
+    pause: `registry.k8s.io/pause:${v.pause}`,
+    podnet: `kubedrill-testbed/podnet:${v.kubernetes}`,
+    kubeRouter: `docker.io/cloudnativelabs/kube-router:${v.kubeRouter}`,
+  };
+}
+
+/** The images shipped labs pin (front matter `images:`), built from Debian packages or Go modules. */
+export const LAB_IMAGES = {
+  busybox: 'docker.io/library/busybox:1.37.0',
+  nginx: 'docker.io/library/nginx:1.27.4',
+  agnhost: 'registry.k8s.io/e2e-test-images/agnhost:2.53',
+  traefik: `docker.io/library/traefik:${TESTBED_VERSIONS.traefik}`,
+} as const;
+
+/** `-ldflags` value that stamps a Kubernetes version into the binaries (kubeadm refuses v0.0.0). */
+export function kubernetesLdflags(version: string, buildDate = '2026-01-01T00:00:00Z'): string {
+  const m = /^v(\d+)\.(\d+)\.\d+$/.exec(version);
+  if (!m) throw new Error(`not a Kubernetes release version: ${version}`);
+  const fields = { gitVersion: version, gitMajor: m[1], gitMinor: m[2], gitCommit: '0'.repeat(40), gitTreeState: 'clean', buildDate };
+  const flags = ['-s', '-w', '-buildid='];
+  for (const pkg of ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version']) {
+    for (const [k, val] of Object.entries(fields)) flags.push(`-X ${pkg}.${k}=${val}`);
+  }
+  return flags.join(' ');
+}
+
+/**
+ * A scratch module's go.mod that builds `module@version` although the module has replace
+ * directives (which `go install pkg@version` refuses): it copies the upstream go and godebug
+ * lines and every replace, turning local-path replaces (Kubernetes' ./staging/…, etcd's ../api)
+ * into the published sibling module at `localVersion`. `extraReplaces` pins dependencies whose
+ * required version the proxy does not serve.
+ */
+export function wrapperGoMod(module: string, version: string, upstreamGoMod: string, localVersion: string = version, extraReplaces: Record<string, string> = {}): string {
+  const lines = upstreamGoMod.split('\n');
+  const goLine = lines.find((l) => /^go \d/.test(l)) ?? 'go 1.24';
+  const godebug: string[] = [];
+  const replaces: string[] = [];
+  let block: string | undefined;
+  for (const raw of lines) {
+    const line = raw.replace(/\/\/.*$/, '').trim();
+    if (block) {
+      if (line === ')') block = undefined;
+      else if (line && block === 'godebug') godebug.push(line);
+      else if (line && block === 'replace') replaces.push(line);
+      continue;
+    }
+    const open = /^(godebug|replace) \($/.exec(line);
+    if (open) block = open[1];
+    else if (line.startsWith('godebug ')) godebug.push(line.slice('godebug '.length));
+    else if (line.startsWith('replace ')) replaces.push(line.slice('replace '.length));
+  }
+  const replaced = replaces.map((r) => {
+    const m = /^(\S+)(?: \S+)? => (\S+)(?: (\S+))?$/.exec(r);
+    if (!m) throw new Error(`cannot read replace directive "${r}" in ${module}'s go.mod`);
+    const [, from, to, toVersion] = m;
+    if (to!.startsWith('.') || to!.startsWith('/')) return `\t${from} => ${from} ${localVersion}`;
+    return `\t${from} => ${to}${toVersion ? ` ${toVersion}` : ''}`;
+  });
+  for (const [from, to] of Object.entries(extraReplaces)) replaced.push(`\t${from} => ${to}`);
+  const out = [`module kubedrill.test/testbed/wrapper`, '', goLine, ''];
+  if (godebug.length) out.push('godebug (', ...godebug.map((g) => `\t${g}`), ')', '');
+  out.push(`require ${module} ${version}`, '');
+  if (replaced.length) out.push('replace (', ...replaced, ')', '');
+  return out.join('\n');
+}
+
+/** kind cluster config for the testbed: `workers` worker nodes beside one control plane. */
+export function kindClusterConfig(workers: number): string {
+  const nodes = ['- role: control-plane', ...Array.from({ length: workers }, () => '- role: worker')];
+  return ['kind: Cluster', 'apiVersion: kind.x-k8s.io/v1alpha4', 'nodes:', ...nodes, ''].join('\n');
+}
+
+export interface TestbedStatus {
+  /** true when the node image and every lab image exist in the local Docker. */
+  available: boolean;
+  image: string;
+  /** why the testbed cannot be used, when it cannot. */
+  reason?: string;
+  labImages: string[];
+}
+
+type ImageExists = (tag: string) => boolean;
+
+function dockerImageExists(tag: string): boolean {
+  try {
+    execFileSync('docker', ['image', 'inspect', '--format', '{{.Id}}', tag], { stdio: 'ignore', timeout: 20_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function commandWorks(argv: string[]): boolean {
+  try {
+    execFileSync(argv[0]!, argv.slice(1), { stdio: 'ignore', timeout: 20_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether real-cluster suites can run here on the testbed; suites skip with `reason` otherwise.
+ * Reads only the local Docker (no build): run `scripts/testbed build` first.
+ */
+export function readTestbedStatus(deps: { imageExists?: ImageExists; dockerWorks?: () => boolean; kindWorks?: () => boolean } = {}): TestbedStatus {
+  const image = nodeImageTag();
+  const labImages = Object.values(LAB_IMAGES);
+  const base = { available: false, image, labImages };
+  const dockerWorks = deps.dockerWorks ?? (() => commandWorks(['docker', 'info']));
+  const kindWorks = deps.kindWorks ?? (() => commandWorks(['kind', 'version']));
+  if (!dockerWorks()) return { ...base, reason: 'Docker is not reachable (scripts/setup-host installs and starts it)' };
+  if (!kindWorks()) return { ...base, reason: 'the kind CLI is not installed (scripts/setup-host installs it)' };
+  const exists = deps.imageExists ?? dockerImageExists;
+  const missing = [image, ...labImages, nodeImageNames().kubeRouter].filter((t) => !exists(t));
+  if (missing.length) return { ...base, reason: `testbed images missing (${missing.join(', ')}): run scripts/testbed build` };
+  return { ...base, available: true };
+}
+
+/** The build's record of a finished step: its inputs key and how long it took. */
+export interface StepStamp {
+  key: string;
+  seconds: number;
+  finishedAt: string;
+}
+
+/** Reads a step stamp file, or undefined when missing or unreadable. */
+export function readStamp(file: string): StepStamp | undefined {
+  if (!existsSync(file)) return undefined;
+  try {
+    const s = JSON.parse(readFileSync(file, 'utf8')) as Partial<StepStamp>;
+    return typeof s.key === 'string' && typeof s.seconds === 'number' ? (s as StepStamp) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Directory of the static files the build copies into images. */
+export const TESTBED_ASSETS = path.resolve(import.meta.dirname, '..', 'testbed.d');
