@@ -71,15 +71,20 @@ function nodeTest(files: string[], opts: { concurrency?: number; timeoutMs?: num
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 /**
- * Builds the testbed (cached: seconds when nothing changed), then runs the real-cluster suites.
- * `scripts/testbed build` exits 2 when this machine cannot build it; the suites then skip and say why.
+ * Builds the testbed (cached: seconds when nothing changed). `scripts/testbed build` exits 2 when
+ * this machine cannot build it; the suites that need it then skip and say why.
  */
-async function clusterStage(): Promise<number> {
+async function buildTestbed(): Promise<number> {
   console.log('building the testbed (scripts/testbed build)…');
   // A cold build takes about 20 minutes on 2 cores; a cached one seconds.
   const built = await run([process.execPath, 'scripts/run.mjs', 'scripts/testbed.ts', 'build'], {}, 40 * 60_000);
-  if (built === 2) console.log('the testbed cannot be built on this machine (reason above); the cluster suites will skip');
-  else if (built !== 0) return built;
+  if (built === 2) console.log('the testbed cannot be built on this machine (reason above); suites that need it will skip');
+  return built === 2 ? 0 : built;
+}
+
+async function clusterStage(): Promise<number> {
+  const built = await buildTestbed();
+  if (built !== 0) return built;
   return nodeTest(testFiles('cluster'), { concurrency: 1, timeoutMs: 1_800_000, stageLimitMs: 45 * 60_000 });
 }
 
@@ -87,6 +92,8 @@ const STAGES: Stage[] = [
   { name: 'check', what: 'lint and typecheck (npm run check)', run: () => run([npm, 'run', '--silent', 'check']) },
   { name: 'unit', what: 'fast suites: config, storage, labs, graders, API routes', run: () => nodeTest(testFiles(), { stageLimitMs: 10 * 60_000 }) },
   { name: 'browser', what: 'headless Chromium against the built web app', run: () => nodeTest(testFiles('browser'), { concurrency: 1, stageLimitMs: 10 * 60_000 }) },
+  // Before docker: the workstation image takes kubectl 1.35 from the testbed's Kubernetes build.
+  { name: 'testbed', what: 'build the real-cluster testbed from Go modules and Debian (cached)', run: buildTestbed },
   { name: 'docker', what: 'real Docker and the real kind CLI', run: () => nodeTest(testFiles('docker'), { concurrency: 1, timeoutMs: 600_000, stageLimitMs: 25 * 60_000 }) },
   { name: 'cluster', what: 'real kind clusters on the testbed (built first; skips where it cannot be built)', run: clusterStage },
 ];
