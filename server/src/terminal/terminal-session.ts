@@ -218,10 +218,9 @@ export class TerminalSession {
   #flush(): void {
     this.#flushScheduled = false;
     if (!this.#pendingBytes) return;
-    const data = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending, this.#pendingBytes);
+    const chunk = this.#ring.push(this.#pending);
     this.#pending = [];
     this.#pendingBytes = 0;
-    const chunk = this.#ring.push(data);
     for (const st of this.#clients) {
       if (st.attached && !st.snapshotting && !st.pumping && st.sent === chunk.offset && st.unacked < this.#limits.highWater) this.#sendChunk(st, chunk);
       else this.#pump(st);
