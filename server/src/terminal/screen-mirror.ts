@@ -17,17 +17,39 @@ export interface ScreenSnapshot {
   data: string;
 }
 
-/** Server-side copies of terminal screens (headless xterm.js in one worker thread), for snapshots. */
+/** Output kept for a mirror while output flows: the screen is decided by its newest bytes. */
+export const MIRROR_BACKLOG_BYTES = 1024 * 1024;
+/** Quiet time after which kept output is handed to the mirror to parse. */
+export const MIRROR_IDLE_MS = 1000;
+
+interface Backlog {
+  /** Chunks not yet posted to the worker, oldest first; views into ring frames, never copied. */
+  parts: { offset: number; data: Uint8Array }[];
+  bytes: number;
+  lastWrite: number;
+}
+
+/**
+ * Server-side copies of terminal screens (headless xterm.js in one worker thread), for snapshots.
+ * Output that left the replay ring is only referenced here until the terminal has been quiet for
+ * MIRROR_IDLE_MS or a snapshot (or resize) needs the mirror current; then it is copied once and
+ * parsed. During a flood only the newest MIRROR_BACKLOG_BYTES are kept, so a `cat` of 100 MB
+ * costs the parse of 1 MB, not 100 MB — the snapshot is then approximate, which is acceptable
+ * because it is only used when exact replay is impossible anyway.
+ */
 export class ScreenMirrors {
   #worker: Worker | undefined;
   #nextReq = 1;
   #waiting = new Map<number, (s: ScreenSnapshot) => void>();
-  #pending = new Map<string, { offset: number; bytes: number; parts: Buffer[] }>();
+  #backlogs = new Map<string, Backlog>();
   #timer: NodeJS.Timeout | undefined;
+  #bytesParsed = 0;
   readonly scrollback: number;
+  readonly #idleMs: number;
 
-  constructor(scrollback = 1000) {
+  constructor(scrollback = 1000, idleMs = MIRROR_IDLE_MS) {
     this.scrollback = scrollback;
+    this.#idleMs = idleMs;
   }
 
   #w(): Worker {
@@ -50,38 +72,51 @@ export class ScreenMirrors {
     return this.#worker;
   }
 
+  /** Output bytes handed to the worker to parse so far (diagnostics and tests). */
+  get bytesParsed(): number {
+    return this.#bytesParsed;
+  }
+
   open(id: string, cols: number, rows: number): void {
     this.#w().postMessage({ t: 'open', id, cols, rows, scrollback: this.scrollback } satisfies MirrorRequest);
   }
 
-  /** Feeds output; batched for up to 50 ms so a flood costs one message per batch, not per chunk. */
+  /** Keeps output for the mirror; `data` must not change afterwards (ring frames never do). */
   write(id: string, offset: number, data: Uint8Array): void {
-    let p = this.#pending.get(id);
-    if (!p || p.offset + p.bytes !== offset) {
-      if (p) this.#post(id);
-      p = { offset, bytes: 0, parts: [] };
-      this.#pending.set(id, p);
+    let b = this.#backlogs.get(id);
+    if (!b) this.#backlogs.set(id, (b = { parts: [], bytes: 0, lastWrite: 0 }));
+    b.parts.push({ offset, data });
+    b.bytes += data.length;
+    while (b.bytes > MIRROR_BACKLOG_BYTES && b.parts.length > 1) b.bytes -= b.parts.shift()!.data.length;
+    b.lastWrite = performance.now();
+    this.#timer ??= setTimeout(() => this.#postIdle(), this.#idleMs).unref();
+  }
+
+  #postIdle(): void {
+    this.#timer = undefined;
+    const now = performance.now();
+    let next = Infinity;
+    for (const [id, b] of this.#backlogs) {
+      const quietFor = now - b.lastWrite;
+      if (quietFor >= this.#idleMs) this.#post(id);
+      else next = Math.min(next, this.#idleMs - quietFor);
     }
-    p.parts.push(Buffer.from(data));
-    p.bytes += data.length;
-    if (this.#timer) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      for (const key of [...this.#pending.keys()]) this.#post(key);
-    }, 50);
+    if (next !== Infinity) this.#timer = setTimeout(() => this.#postIdle(), next).unref();
   }
 
   #post(id: string): void {
-    const p = this.#pending.get(id);
-    this.#pending.delete(id);
-    if (!p) return;
-    const data = new Uint8Array(p.bytes);
+    const b = this.#backlogs.get(id);
+    this.#backlogs.delete(id);
+    if (!b?.parts.length) return;
+    // Parts are contiguous: only the oldest are ever dropped.
+    this.#bytesParsed += b.bytes;
+    const data = new Uint8Array(b.bytes);
     let at = 0;
-    for (const part of p.parts) {
-      data.set(part, at);
-      at += part.length;
+    for (const part of b.parts) {
+      data.set(part.data, at);
+      at += part.data.length;
     }
-    this.#w().postMessage({ t: 'data', id, offset: p.offset, data } satisfies MirrorRequest, [data.buffer]);
+    this.#w().postMessage({ t: 'data', id, offset: b.parts[0]!.offset, data } satisfies MirrorRequest, [data.buffer]);
   }
 
   resize(id: string, cols: number, rows: number): void {
@@ -103,12 +138,15 @@ export class ScreenMirrors {
   }
 
   close(id: string): void {
-    this.#pending.delete(id);
+    this.#backlogs.delete(id);
     this.#worker?.postMessage({ t: 'close', id } satisfies MirrorRequest);
   }
 
   /** Stops the worker. */
   async dispose(): Promise<void> {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#backlogs.clear();
     const w = this.#worker;
     this.#worker = undefined;
     if (w) await w.terminate();
