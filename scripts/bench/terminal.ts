@@ -6,6 +6,8 @@
 // falls on both alike.
 //   --mb N              size of the base64 stream (default 200)
 //   --runs N            measured runs (default 5)
+//   --parsed-mb N       size of the stream a client parses with xterm.js (default: --mb; the ttyd
+//                       client's flow control lets a loaded machine overflow xterm.js beyond ~100 MB)
 //   --only NAME         measure only kubedrill or only ttyd
 //   --node-args "…"     extra node flags for the kubedrill server (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p")
 import { spawn, spawnSync } from 'node:child_process';
@@ -28,6 +30,7 @@ const strArg = (name: string) => {
 };
 const MB = arg('--mb', 200);
 const RUNS = arg('--runs', 5);
+const PARSED_MB = arg('--parsed-mb', MB);
 const ONLY = strArg('--only');
 const NODE_ARGS = (strArg('--node-args') ?? '').split(' ').filter(Boolean);
 const KEYS = 2000;
@@ -292,14 +295,14 @@ interface Result {
   rss: number;
 }
 
-async function runOnce(server: Server, d: Driver, file: string, bytes: number, r: Result, warm: boolean, run: number) {
+async function runOnce(server: Server, d: Driver, dataDir: string, r: Result, warm: boolean, run: number) {
   d.parse = false;
   const c0 = cpuSeconds(server.pid);
-  const raw = await throughput(d, file, bytes);
+  const raw = await throughput(d, `${dataDir}/${streams.raw.name}`, streams.raw.bytes);
   await sleep(SETTLE_MS); // work a server defers until output pauses counts too
-  const cpu = ((cpuSeconds(server.pid) - c0) / (bytes / 1e6)) * 100;
+  const cpu = ((cpuSeconds(server.pid) - c0) / (streams.raw.bytes / 1e6)) * 100;
   d.parse = true;
-  const parsed = await throughput(d, file, bytes);
+  const parsed = await throughput(d, `${dataDir}/${streams.parsed.name}`, streams.parsed.bytes);
   d.parse = false;
   const lat = await echoLatencies(d);
   d.input('\x15');
@@ -316,14 +319,19 @@ async function runOnce(server: Server, d: Driver, file: string, bytes: number, r
 }
 
 const dir = mkdtempSync(path.join(tmpdir(), 'kdtest-term-bench-data-'));
-const file = path.join(dir, 'data.b64');
-spawnSync('sh', ['-c', `head -c ${Math.round((MB * 1e6 * 57) / 77)} /dev/urandom | base64 -w 76 > ${file}`]);
-const bytes = statSync(file).size;
-console.log(`terminal benchmark: ${(bytes / 1e6).toFixed(0)} MB of base64, ${KEYS} keys, 1 warm-up + ${RUNS} runs each, interleaved, loopback, no compression`);
+/** Writes `mb` MB of base64 lines into dir/name. */
+function makeStream(name: string, mb: number): { name: string; bytes: number } {
+  const file = path.join(dir, name);
+  spawnSync('sh', ['-c', `head -c ${Math.round((mb * 1e6 * 57) / 77)} /dev/urandom | base64 -w 76 > ${file}`]);
+  return { name, bytes: statSync(file).size };
+}
+const raw = makeStream('data.b64', MB);
+const streams = { raw, parsed: PARSED_MB === MB ? raw : makeStream('parsed.b64', PARSED_MB) };
+console.log(`terminal benchmark: ${(streams.raw.bytes / 1e6).toFixed(0)} MB of base64 (${(streams.parsed.bytes / 1e6).toFixed(0)} MB through xterm.js), ${KEYS} keys, 1 warm-up + ${RUNS} runs each, interleaved, loopback, no compression`);
 
 interface Side {
   server: Server;
-  file: string;
+  dataDir: string;
   d: Driver;
   r: Result;
 }
@@ -336,18 +344,18 @@ try {
   if (ONLY !== 'ttyd') {
     const ours = await kubedrill();
     servers.push(ours);
-    sides.push({ server: ours, file, d: await ours.driver(), r: (oursResult = emptyResult()) });
+    sides.push({ server: ours, dataDir: dir, d: await ours.driver(), r: (oursResult = emptyResult()) });
   }
   const peer = ONLY === 'kubedrill' ? undefined : await ttyd(dir);
   if (typeof peer === 'string') ttydResult = peer;
   else if (peer) {
     servers.push(peer);
-    sides.push({ server: peer, file: '/bench/data.b64', d: await peer.driver(), r: (ttydResult = emptyResult()) });
+    sides.push({ server: peer, dataDir: '/bench', d: await peer.driver(), r: (ttydResult = emptyResult()) });
   }
   for (const s of sides) await prepare(s.d);
   for (let run = 0; run <= RUNS; run++) {
     const order = run % 2 ? [...sides].reverse() : sides;
-    for (const s of order) await runOnce(s.server, s.d, s.file, bytes, s.r, run === 0, run);
+    for (const s of order) await runOnce(s.server, s.d, s.dataDir, s.r, run === 0, run);
   }
   for (const s of sides) {
     s.r.rss = peakRssMb(s.server.pid);
