@@ -89,7 +89,8 @@ interface Server {
 
 async function kubedrill(): Promise<Server> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...NODE_ARGS, path.join(ROOT, 'scripts/bench/terminal-server.ts'), String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // The flags scripts/start and npm start give the server.
+  const child = spawn(process.execPath, ['--max-semi-space-size=4', ...NODE_ARGS, path.join(ROOT, 'scripts/bench/terminal-server.ts'), String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
     child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
     child.on('exit', () => reject(new Error('the kubedrill server exited')));
