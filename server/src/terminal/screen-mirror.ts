@@ -35,13 +35,16 @@ interface Backlog {
  * MIRROR_IDLE_MS or a snapshot (or resize) needs the mirror current; then it is copied once and
  * parsed. During a flood only the newest MIRROR_BACKLOG_BYTES are kept, so a `cat` of 100 MB
  * costs the parse of 1 MB, not 100 MB — the snapshot is then approximate, which is acceptable
- * because it is only used when exact replay is impossible anyway.
+ * because it is only used when exact replay is impossible anyway. The worker (about 30 MB) and a
+ * terminal's mirror in it are made only when output first has to be parsed: a terminal whose
+ * output never outgrows the replay ring costs nothing here.
  */
 export class ScreenMirrors {
   #worker: Worker | undefined;
   #nextReq = 1;
   #waiting = new Map<number, (s: ScreenSnapshot) => void>();
   #backlogs = new Map<string, Backlog>();
+  #screens = new Map<string, { cols: number; rows: number; opened: boolean }>();
   #timer: NodeJS.Timeout | undefined;
   #bytesParsed = 0;
   readonly scrollback: number;
@@ -62,9 +65,11 @@ export class ScreenMirrors {
         done?.({ offset: m.offset, data: m.data });
       });
       w.on('error', () => {
-        // A crashed mirror only costs snapshots: answer waiting requests with an empty screen.
+        // A crashed mirror only costs snapshots: answer waiting requests with an empty screen,
+        // and open the mirrors again in the next worker.
         for (const done of this.#waiting.values()) done({ offset: 0, data: '' });
         this.#waiting.clear();
+        for (const screen of this.#screens.values()) screen.opened = false;
         this.#worker = undefined;
       });
       this.#worker = w;
@@ -77,8 +82,25 @@ export class ScreenMirrors {
     return this.#bytesParsed;
   }
 
+  /** Whether the worker thread exists (diagnostics and tests). */
+  get workerRunning(): boolean {
+    return this.#worker !== undefined;
+  }
+
   open(id: string, cols: number, rows: number): void {
-    this.#w().postMessage({ t: 'open', id, cols, rows, scrollback: this.scrollback } satisfies MirrorRequest);
+    this.#screens.set(id, { cols, rows, opened: false });
+  }
+
+  /** The worker with this terminal's mirror in it, both made on first need; undefined once closed. */
+  #opened(id: string): Worker | undefined {
+    const screen = this.#screens.get(id);
+    if (!screen) return undefined;
+    const w = this.#w();
+    if (!screen.opened) {
+      w.postMessage({ t: 'open', id, cols: screen.cols, rows: screen.rows, scrollback: this.scrollback } satisfies MirrorRequest);
+      screen.opened = true;
+    }
+    return w;
   }
 
   /** Keeps output for the mirror; `data` must not change afterwards (ring frames never do). */
@@ -108,6 +130,8 @@ export class ScreenMirrors {
     const b = this.#backlogs.get(id);
     this.#backlogs.delete(id);
     if (!b?.parts.length) return;
+    const w = this.#opened(id);
+    if (!w) return;
     // Parts are contiguous: only the oldest are ever dropped.
     this.#bytesParsed += b.bytes;
     const data = new Uint8Array(b.bytes);
@@ -116,22 +140,28 @@ export class ScreenMirrors {
       data.set(part.data, at);
       at += part.data.length;
     }
-    this.#w().postMessage({ t: 'data', id, offset: b.parts[0]!.offset, data } satisfies MirrorRequest, [data.buffer]);
+    w.postMessage({ t: 'data', id, offset: b.parts[0]!.offset, data } satisfies MirrorRequest, [data.buffer]);
   }
 
   resize(id: string, cols: number, rows: number): void {
     this.#post(id);
-    this.#w().postMessage({ t: 'resize', id, cols, rows } satisfies MirrorRequest);
+    const screen = this.#screens.get(id);
+    if (!screen) return;
+    screen.cols = cols;
+    screen.rows = rows;
+    if (screen.opened) this.#worker?.postMessage({ t: 'resize', id, cols, rows } satisfies MirrorRequest);
   }
 
   /** The screen (with scrollback) as escape sequences, and the stream offset it corresponds to. */
   snapshot(id: string): Promise<ScreenSnapshot> {
     this.#post(id);
+    const w = this.#screens.get(id)?.opened ? this.#worker : undefined;
+    if (!w) return Promise.resolve({ offset: 0, data: '' }); // nothing has left the ring yet
     const req = this.#nextReq++;
     return new Promise((resolve) => {
       this.#waiting.set(req, resolve);
-      this.#w().ref();
-      this.#w().postMessage({ t: 'snapshot', id, req, scrollback: this.scrollback } satisfies MirrorRequest);
+      w.ref();
+      w.postMessage({ t: 'snapshot', id, req, scrollback: this.scrollback } satisfies MirrorRequest);
     }).finally(() => {
       if (this.#waiting.size === 0) this.#worker?.unref();
     }) as Promise<ScreenSnapshot>;
@@ -139,7 +169,9 @@ export class ScreenMirrors {
 
   close(id: string): void {
     this.#backlogs.delete(id);
-    this.#worker?.postMessage({ t: 'close', id } satisfies MirrorRequest);
+    const screen = this.#screens.get(id);
+    this.#screens.delete(id);
+    if (screen?.opened) this.#worker?.postMessage({ t: 'close', id } satisfies MirrorRequest);
   }
 
   /** Stops the worker. */
@@ -147,6 +179,7 @@ export class ScreenMirrors {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#backlogs.clear();
+    for (const screen of this.#screens.values()) screen.opened = false;
     const w = this.#worker;
     this.#worker = undefined;
     if (w) await w.terminate();

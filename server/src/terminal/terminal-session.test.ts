@@ -197,11 +197,13 @@ test('a snapshot taken before the mirror caught up shows exactly what a client t
     await a.client.waitForText('DONE\x1b[0m ');
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(lazy.bytesParsed, 0, 'the mirror parsed output before anyone needed a snapshot');
+    assert.equal(lazy.workerRunning, false, 'the mirror worker started before anyone needed it');
     const b = connect(s);
     b.client.attach(0);
     await b.client.waitFor(() => b.client.controls.some((c) => c.type === 'replay-done'), 10_000, 'replay');
     assert.equal(b.client.snapshots, 1);
     assert.ok(lazy.bytesParsed > 0);
+    assert.equal(lazy.workerRunning, true);
     assert.deepEqual(await screen(b.client.chunks), await screen(a.client.chunks));
   } finally {
     await s.close('test over');
