@@ -1,9 +1,15 @@
 // npm run bench:terminal — kubedrill's terminal against ttyd, side by side, on loopback.
 // Same machine, same shell command, permessage-deflate off, 1 warm-up + 5 runs; prints median and
-// spread. ttyd runs in a container (kubedrill/bench-ttyd:sid, made by scripts/build-images ttyd)
-// with --network host, so nothing from Debian sid lands on this host.
-//   --mb N       size of the base64 stream (default 200)
-//   --runs N     measured runs (default 5)
+// spread. Server CPU is counted from the start of a stream until 1.5 s after its end. ttyd runs in a container (kubedrill/bench-ttyd:sid, made by scripts/build-images ttyd)
+// with --network host, so nothing from Debian sid lands on this host. Both servers run at once and
+// their runs alternate (the first side alternates too), so load from other work on the machine
+// falls on both alike.
+//   --mb N              size of the base64 stream (default 200)
+//   --runs N            measured runs (default 5)
+//   --parsed-mb N       size of the stream a client parses with xterm.js (default: --mb; the ttyd
+//                       client's flow control lets a loaded machine overflow xterm.js beyond ~100 MB)
+//   --only NAME         measure only kubedrill or only ttyd
+//   --node-args "…"     extra node flags for the kubedrill server (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p")
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -18,9 +24,17 @@ const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(name);
   return i === -1 ? dflt : Number(process.argv[i + 1]);
 };
+const strArg = (name: string) => {
+  const i = process.argv.indexOf(name);
+  return i === -1 ? undefined : process.argv[i + 1];
+};
 const MB = arg('--mb', 200);
 const RUNS = arg('--runs', 5);
+const PARSED_MB = arg('--parsed-mb', MB);
+const ONLY = strArg('--only');
+const NODE_ARGS = (strArg('--node-args') ?? '').split(' ').filter(Boolean);
 const KEYS = 2000;
+const SETTLE_MS = 1500;
 const TTYD_IMAGE = 'kubedrill/bench-ttyd:sid';
 const END = '__KD_END__';
 const PROMPT = 'KDB$ ';
@@ -64,11 +78,19 @@ function newTerm() {
   return new xtermHeadless.Terminal({ cols: 120, rows: 40, scrollback: 1000, allowProposedApi: true });
 }
 
+/** A server under test; `file` is the stream's path as its shells see it. */
+interface Server {
+  driver: () => Promise<Driver>;
+  stop: () => Promise<void>;
+  pid: number;
+}
+
 // ── kubedrill ────────────────────────────────────────────────────────────
 
-async function kubedrill(): Promise<{ driver: () => Promise<Driver>; stop: () => void; pid: number }> {
+async function kubedrill(): Promise<Server> {
   const port = await freePort();
-  const child = spawn(process.execPath, [path.join(ROOT, 'scripts/bench/terminal-server.ts'), String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // The flags scripts/start and npm start give the server.
+  const child = spawn(process.execPath, ['--max-semi-space-size=4', ...NODE_ARGS, path.join(ROOT, 'scripts/bench/terminal-server.ts'), String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
     child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
     child.on('exit', () => reject(new Error('the kubedrill server exited')));
@@ -125,12 +147,17 @@ async function kubedrill(): Promise<{ driver: () => Promise<Driver>; stop: () =>
     await isReady;
     return d;
   };
-  return { driver, stop: () => child.kill('SIGTERM'), pid: child.pid! };
+  const stop = async () => {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited; // a --cpu-prof profile is written on exit
+  };
+  return { driver, stop, pid: child.pid! };
 }
 
 // ── ttyd (subprotocol "tty": '0' input/output, '1' resize/title, '2' pause, '3' resume; first a JSON hello) ──
 
-async function ttyd(dataDir: string): Promise<{ driver: () => Promise<Driver>; stop: () => void; pid: number } | string> {
+async function ttyd(dataDir: string): Promise<Server | string> {
   if (spawnSync('docker', ['image', 'inspect', TTYD_IMAGE], { stdio: 'ignore' }).status !== 0) {
     const b = spawnSync(path.join(ROOT, 'scripts/build-images'), ['ttyd'], { stdio: 'inherit' });
     if (b.status !== 0) return `ttyd image ${TTYD_IMAGE} could not be built (scripts/build-images ttyd)`;
@@ -140,7 +167,7 @@ async function ttyd(dataDir: string): Promise<{ driver: () => Promise<Driver>; s
   const r = spawnSync('docker', ['run', '-d', '--rm', '--name', name, '--network', 'host', '-v', `${dataDir}:/bench:ro`, '-e', 'HOME=/tmp', TTYD_IMAGE, 'ttyd', '-p', String(port), '-i', '127.0.0.1', '-W', 'bash', '--norc', '-i'], { encoding: 'utf8' });
   if (r.status !== 0) return `ttyd container did not start: ${r.stderr.trim()}`;
   const pid = Number(spawnSync('docker', ['inspect', '-f', '{{.State.Pid}}', name], { encoding: 'utf8' }).stdout.trim());
-  const stop = () => void spawnSync('docker', ['rm', '-f', name], { stdio: 'ignore' });
+  const stop = async () => void spawnSync('docker', ['rm', '-f', name], { stdio: 'ignore' });
   for (let i = 0; i < 50; i++) {
     try {
       await fetch(`http://127.0.0.1:${port}/`);
@@ -269,59 +296,74 @@ interface Result {
   rss: number;
 }
 
-async function measure(server: { driver: () => Promise<Driver>; pid: number }, file: string, bytes: number): Promise<Result> {
-  const r: Result = { raw: [], parsed: [], echoP50: [], echoP99: [], ctrlC: [], cpuPer100: [], rss: 0 };
-  const d = await server.driver();
-  await prepare(d);
-  for (let run = 0; run <= RUNS; run++) {
-    const warm = run === 0;
-    d.parse = false;
-    const c0 = cpuSeconds(server.pid);
-    const raw = await throughput(d, file, bytes);
-    const cpu = ((cpuSeconds(server.pid) - c0) / (bytes / 1e6)) * 100;
-    d.parse = true;
-    const parsed = await throughput(d, file, bytes);
-    d.parse = false;
-    const lat = await echoLatencies(d);
-    d.input('\x15');
-    await sleep(200);
-    const cc = await ctrlC(d);
-    process.stdout.write(`  ${d.name} ${warm ? 'warm-up' : `run ${run}`}: raw ${raw.toFixed(0)} MB/s, parsed ${parsed.toFixed(0)} MB/s, echo p50 ${median(lat).toFixed(2)} ms p99 ${pct(lat, 99).toFixed(2)} ms, Ctrl-C ${cc.toFixed(0)} ms\n`);
-    if (warm) continue;
-    r.raw.push(raw);
-    r.parsed.push(parsed);
-    r.echoP50.push(median(lat));
-    r.echoP99.push(pct(lat, 99));
-    r.ctrlC.push(cc);
-    r.cpuPer100.push(cpu);
-  }
-  r.rss = peakRssMb(server.pid);
-  await d.close();
-  return r;
+async function runOnce(server: Server, d: Driver, dataDir: string, r: Result, warm: boolean, run: number) {
+  d.parse = false;
+  const c0 = cpuSeconds(server.pid);
+  const raw = await throughput(d, `${dataDir}/${streams.raw.name}`, streams.raw.bytes);
+  await sleep(SETTLE_MS); // work a server defers until output pauses counts too
+  const cpu = ((cpuSeconds(server.pid) - c0) / (streams.raw.bytes / 1e6)) * 100;
+  d.parse = true;
+  const parsed = await throughput(d, `${dataDir}/${streams.parsed.name}`, streams.parsed.bytes);
+  d.parse = false;
+  const lat = await echoLatencies(d);
+  d.input('\x15');
+  await sleep(200);
+  const cc = await ctrlC(d);
+  process.stdout.write(`  ${d.name} ${warm ? 'warm-up' : `run ${run}`}: raw ${raw.toFixed(0)} MB/s, parsed ${parsed.toFixed(0)} MB/s, echo p50 ${median(lat).toFixed(2)} ms p99 ${pct(lat, 99).toFixed(2)} ms, Ctrl-C ${cc.toFixed(0)} ms, CPU ${cpu.toFixed(2)} s/100 MB\n`);
+  if (warm) return;
+  r.raw.push(raw);
+  r.parsed.push(parsed);
+  r.echoP50.push(median(lat));
+  r.echoP99.push(pct(lat, 99));
+  r.ctrlC.push(cc);
+  r.cpuPer100.push(cpu);
 }
 
 const dir = mkdtempSync(path.join(tmpdir(), 'kdtest-term-bench-data-'));
-const file = path.join(dir, 'data.b64');
-spawnSync('sh', ['-c', `head -c ${Math.round((MB * 1e6 * 57) / 77)} /dev/urandom | base64 -w 76 > ${file}`]);
-const bytes = statSync(file).size;
-console.log(`terminal benchmark: ${(bytes / 1e6).toFixed(0)} MB of base64, ${KEYS} keys, 1 warm-up + ${RUNS} runs, loopback, no compression`);
-
-const ours = await kubedrill();
-let oursResult: Result;
-let ttydResult: Result | string;
-try {
-  oursResult = await measure(ours, file, bytes);
-} finally {
-  ours.stop();
+/** Writes `mb` MB of base64 lines into dir/name. */
+function makeStream(name: string, mb: number): { name: string; bytes: number } {
+  const file = path.join(dir, name);
+  spawnSync('sh', ['-c', `head -c ${Math.round((mb * 1e6 * 57) / 77)} /dev/urandom | base64 -w 76 > ${file}`]);
+  return { name, bytes: statSync(file).size };
 }
-const peer = await ttyd(dir);
-if (typeof peer === 'string') ttydResult = peer;
-else {
-  try {
-    ttydResult = await measure(peer, '/bench/data.b64', bytes);
-  } finally {
-    peer.stop();
+const raw = makeStream('data.b64', MB);
+const streams = { raw, parsed: PARSED_MB === MB ? raw : makeStream('parsed.b64', PARSED_MB) };
+console.log(`terminal benchmark: ${(streams.raw.bytes / 1e6).toFixed(0)} MB of base64 (${(streams.parsed.bytes / 1e6).toFixed(0)} MB through xterm.js), ${KEYS} keys, 1 warm-up + ${RUNS} runs each, interleaved, loopback, no compression`);
+
+interface Side {
+  server: Server;
+  dataDir: string;
+  d: Driver;
+  r: Result;
+}
+const emptyResult = (): Result => ({ raw: [], parsed: [], echoP50: [], echoP99: [], ctrlC: [], cpuPer100: [], rss: 0 });
+let oursResult: Result | string = 'not measured (--only)';
+let ttydResult: Result | string = 'not measured (--only)';
+const servers: Server[] = [];
+const sides: Side[] = [];
+try {
+  if (ONLY !== 'ttyd') {
+    const ours = await kubedrill();
+    servers.push(ours);
+    sides.push({ server: ours, dataDir: dir, d: await ours.driver(), r: (oursResult = emptyResult()) });
   }
+  const peer = ONLY === 'kubedrill' ? undefined : await ttyd(dir);
+  if (typeof peer === 'string') ttydResult = peer;
+  else if (peer) {
+    servers.push(peer);
+    sides.push({ server: peer, dataDir: '/bench', d: await peer.driver(), r: (ttydResult = emptyResult()) });
+  }
+  for (const s of sides) await prepare(s.d);
+  for (let run = 0; run <= RUNS; run++) {
+    const order = run % 2 ? [...sides].reverse() : sides;
+    for (const s of order) await runOnce(s.server, s.d, s.dataDir, s.r, run === 0, run);
+  }
+  for (const s of sides) {
+    s.r.rss = peakRssMb(s.server.pid);
+    await s.d.close();
+  }
+} finally {
+  for (const s of servers) await s.stop();
 }
 rmSync(dir, { recursive: true, force: true });
 
@@ -336,5 +378,5 @@ const rows: [string, (r: Result) => string][] = [
   ['server peak RSS (MB)', (r) => r.rss.toFixed(0)],
 ];
 console.log(`\n| metric (median, min–max of ${RUNS}) | kubedrill | ttyd 1.7 |\n| --- | --- | --- |`);
-for (const [name, f] of rows) console.log(`| ${name} | ${f(oursResult)} | ${cell(ttydResult, f)} |`);
-if (typeof ttydResult === 'string') console.log(`\nttyd not measured: ${ttydResult}`);
+for (const [name, f] of rows) console.log(`| ${name} | ${cell(oursResult, f)} | ${cell(ttydResult, f)} |`);
+if (typeof ttydResult === 'string' && ONLY !== 'kubedrill') console.log(`\nttyd not measured: ${ttydResult}`);

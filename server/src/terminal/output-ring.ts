@@ -11,12 +11,19 @@ export interface OutputChunk {
 /** Data bytes of a chunk. */
 export const chunkLength = (c: OutputChunk): number => c.frame.length - DATA_HEADER;
 
-/** Builds an OUTPUT frame for `data` starting at `offset`. */
-export function outputFrame(offset: number, data: Uint8Array, op: number = Op.output): Buffer {
-  const frame = Buffer.allocUnsafe(DATA_HEADER + data.length);
+/** Builds an OUTPUT frame for `data` (one piece, or pieces to join) starting at `offset`. */
+export function outputFrame(offset: number, data: Uint8Array | readonly Uint8Array[], op: number = Op.output): Buffer {
+  const parts = data instanceof Uint8Array ? [data] : data;
+  let length = 0;
+  for (const p of parts) length += p.length;
+  const frame = Buffer.allocUnsafe(DATA_HEADER + length);
   frame[0] = op;
   writeOffset(new DataView(frame.buffer, frame.byteOffset, DATA_HEADER), 1, offset);
-  frame.set(data, DATA_HEADER);
+  let at = DATA_HEADER;
+  for (const p of parts) {
+    frame.set(p, at);
+    at += p.length;
+  }
   return frame;
 }
 
@@ -52,12 +59,13 @@ export class OutputRing {
     return this.#spill[0]?.offset ?? this.#chunks[this.#head]?.offset ?? this.#end;
   }
 
-  /** Appends a batch of output; returns the stored chunk. */
-  push(data: Uint8Array): OutputChunk {
+  /** Appends a batch of output (pieces are joined straight into the frame); returns the stored chunk. */
+  push(data: Uint8Array | readonly Uint8Array[]): OutputChunk {
     const chunk = { offset: this.#end, frame: outputFrame(this.#end, data) };
+    const length = chunkLength(chunk);
     this.#chunks.push(chunk);
-    this.#end += data.length;
-    this.#bytes += data.length;
+    this.#end += length;
+    this.#bytes += length;
     while (this.#bytes > this.capacity && this.#head < this.#chunks.length - 1) {
       const old = this.#chunks[this.#head]!;
       this.#chunks[this.#head++] = undefined as unknown as OutputChunk;

@@ -1,7 +1,8 @@
 // Worker thread holding a headless xterm.js per terminal, fed with the output that left the replay
-// ring. Parsing is the expensive part of mirroring a screen, so it runs off the main thread; when it
-// falls far behind (a flood nobody watches closely), the oldest queued output is dropped — a
-// snapshot is then approximate, which is acceptable because it is only used when exact replay
+// ring. Parsing is the expensive part of mirroring a screen, so it runs off the main thread, and
+// the main thread sends output only once a terminal is quiet or a snapshot is wanted (see
+// ScreenMirrors). Should the worker still fall far behind, the oldest queued output is dropped —
+// a snapshot is then approximate, which is acceptable because it is only used when exact replay
 // is impossible anyway.
 import { parentPort } from 'node:worker_threads';
 import { SerializeAddon } from '@xterm/addon-serialize';
@@ -10,7 +11,6 @@ import type { MirrorRequest, MirrorReply } from './screen-mirror.ts';
 
 const { Terminal } = xtermHeadless;
 const MAX_BACKLOG = 4 * 1024 * 1024;
-const IDLE_MS = 50;
 
 interface Mirror {
   term: InstanceType<typeof Terminal>;
@@ -19,7 +19,6 @@ interface Mirror {
   queued: number;
   busy: boolean;
   parsedTo: number;
-  idle: NodeJS.Timeout | undefined;
 }
 
 const mirrors = new Map<string, Mirror>();
@@ -37,7 +36,6 @@ function pump(id: string, m: Mirror) {
     m.parsedTo = next.offset + next.data.length;
     if (mirrors.get(id) === m) pump(id, m);
   });
-  // note: pump keeps going through the queue once started; new data re-arms the idle timer
 }
 
 port.on('message', (msg: MirrorRequest) => {
@@ -46,7 +44,7 @@ port.on('message', (msg: MirrorRequest) => {
       const term = new Terminal({ cols: msg.cols, rows: msg.rows, scrollback: msg.scrollback, allowProposedApi: true });
       const serialize = new SerializeAddon();
       term.loadAddon(serialize as never);
-      mirrors.set(msg.id, { term, serialize, queue: [], queued: 0, busy: false, parsedTo: 0, idle: undefined });
+      mirrors.set(msg.id, { term, serialize, queue: [], queued: 0, busy: false, parsedTo: 0 });
       return;
     }
     case 'data': {
@@ -55,10 +53,7 @@ port.on('message', (msg: MirrorRequest) => {
       m.queue.push({ offset: msg.offset, data: msg.data });
       m.queued += msg.data.length;
       while (m.queued > MAX_BACKLOG && m.queue.length > 1) m.queued -= m.queue.shift()!.data.length;
-      // Parse only once output pauses (or a snapshot is asked for): during a flood the screen
-      // is decided by its last few MB, so parsing everything would only burn a core.
-      clearTimeout(m.idle);
-      m.idle = setTimeout(() => pump(msg.id, m), IDLE_MS);
+      pump(msg.id, m);
       return;
     }
     case 'resize': {
@@ -75,7 +70,6 @@ port.on('message', (msg: MirrorRequest) => {
       }
       // Serialize once everything queued before this request is parsed (the write callback runs
       // synchronously after that chunk, so parsedTo is exactly the state serialized).
-      clearTimeout(m.idle);
       pump(msg.id, m);
       const drain = () => {
         if (m.busy || m.queue.length) {
@@ -88,7 +82,6 @@ port.on('message', (msg: MirrorRequest) => {
       return;
     }
     case 'close': {
-      clearTimeout(mirrors.get(msg.id)?.idle);
       mirrors.get(msg.id)?.term.dispose();
       mirrors.delete(msg.id);
       return;

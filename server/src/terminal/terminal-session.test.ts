@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, test } from 'node:test';
+import xtermHeadless from '@xterm/headless';
 import { Close } from './protocol.ts';
-import { sessionPids, spawnPty } from './pty.ts';
-import { ScreenMirrors } from './screen-mirror.ts';
+import { sessionPids, spawnPty, type PtyProcess } from './pty.ts';
+import { MIRROR_BACKLOG_BYTES, ScreenMirrors } from './screen-mirror.ts';
 import { TerminalSession, type SessionLimits } from './terminal-session.ts';
 import { WireClient } from './wire-client.ts';
 
@@ -23,7 +24,7 @@ function alive(pid: number): boolean {
   }
 }
 
-function shell(limits: Partial<SessionLimits> = {}) {
+function shell(limits: Partial<SessionLimits> = {}, screens = mirrors) {
   const pty = spawnPty({
     file: 'bash',
     args: ['--norc', '--noprofile', '-i'],
@@ -32,7 +33,7 @@ function shell(limits: Partial<SessionLimits> = {}) {
     cols: 80,
     rows: 24,
   });
-  return new TerminalSession({ id: `t${++n}`, attemptId: 'a1', kind: 'shell', title: 'shell', pty, cols: 80, rows: 24, mirrors, limits });
+  return new TerminalSession({ id: `t${++n}`, attemptId: 'a1', kind: 'shell', title: 'shell', pty, cols: 80, rows: 24, mirrors: screens, limits });
 }
 
 function connect(session: TerminalSession, opts: { autoAck?: boolean } = {}) {
@@ -74,6 +75,49 @@ test('Ctrl-C while `yes` floods the screen brings the prompt back', async () => 
     const before = client.bytes;
     client.input('\x03');
     await client.waitFor(() => Buffer.concat(client.chunks).subarray(before).includes('PROMPT$ '), 10_000, 'the prompt after Ctrl-C');
+  } finally {
+    await s.close('test over');
+  }
+});
+
+/** A pty that gives `reads` full reads of 4095 bytes (Linux's most), one per turn of the event loop, like `yes`. */
+function floodingPty(reads: number): PtyProcess {
+  let deliver: (d: Buffer) => void = () => {};
+  let paused = false;
+  let given = 0;
+  const next = () => {
+    if (paused || given >= reads) return;
+    given++;
+    deliver(Buffer.alloc(4095, 0x79));
+    setImmediate(next);
+  };
+  return {
+    pid: 0,
+    onData: (cb) => {
+      deliver = cb;
+      setImmediate(next);
+    },
+    onExit: () => {},
+    write: () => {},
+    resize: () => {},
+    pause: () => void (paused = true),
+    resume: () => {
+      paused = false;
+      setImmediate(next);
+    },
+    kill: async () => {},
+  };
+}
+
+test('a flood goes out in frames of many pty reads, not one frame per read', async () => {
+  const reads = 2000;
+  const s = new TerminalSession({ id: `t${++n}`, attemptId: 'a1', kind: 'shell', title: 'shell', pty: floodingPty(reads), cols: 80, rows: 24, mirrors });
+  try {
+    const { client } = connect(s);
+    client.attach(0);
+    await client.waitFor(() => client.bytes === reads * 4095, 20_000, 'the whole flood');
+    // One frame per read would cost a syscall and an acknowledgement each.
+    assert.ok(client.chunks.length <= reads / 4, `${reads} reads went out in ${client.chunks.length} frames`);
   } finally {
     await s.close('test over');
   }
@@ -154,6 +198,62 @@ test('a client older than the replay buffer gets a screen snapshot', async () =>
     assert.match(b.client.text(), /DONE/);
   } finally {
     await s.close('test over');
+  }
+});
+
+/** What a browser shows after writing `chunks`: every line of the buffer (scrollback too) and the cursor. */
+async function screen(chunks: Buffer[]): Promise<string[]> {
+  const term = new xtermHeadless.Terminal({ cols: 80, rows: 24, scrollback: 1000, allowProposedApi: true });
+  for (const c of chunks) await new Promise<void>((r) => term.write(c, r));
+  const b = term.buffer.active;
+  const lines = [];
+  for (let i = 0; i < b.length; i++) lines.push(b.getLine(i)!.translateToString(true));
+  while (lines.at(-1) === '') lines.pop();
+  lines.push(`cursor ${b.cursorX},${b.cursorY}`);
+  term.dispose();
+  return lines;
+}
+
+test('a snapshot taken before the mirror caught up shows exactly what a client that saw everything shows', async () => {
+  // The mirror parses nothing until the snapshot asks for it (idle catch-up far away).
+  const lazy = new ScreenMirrors(1000, 60_000);
+  const s = shell({ replayBytes: 64 * 1024, highWater: 32 * 1024, lowWater: 8 * 1024 }, lazy);
+  try {
+    const a = await ready(s);
+    a.client.input("for i in $(seq 1 12000); do printf '\\e[3%dmline %d\\e[0m\\n' $((i % 8)) $i; done; printf '\\e[1;31mDO''NE\\e[0m '\r");
+    await a.client.waitForText('DONE\x1b[0m ');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(lazy.bytesParsed, 0, 'the mirror parsed output before anyone needed a snapshot');
+    assert.equal(lazy.workerRunning, false, 'the mirror worker started before anyone needed it');
+    const b = connect(s);
+    b.client.attach(0);
+    await b.client.waitFor(() => b.client.controls.some((c) => c.type === 'replay-done'), 10_000, 'replay');
+    assert.equal(b.client.snapshots, 1);
+    assert.ok(lazy.bytesParsed > 0);
+    assert.equal(lazy.workerRunning, true);
+    assert.deepEqual(await screen(b.client.chunks), await screen(a.client.chunks));
+  } finally {
+    await s.close('test over');
+    await lazy.dispose();
+  }
+});
+
+test('a flood is not parsed by the mirror beyond its newest bytes, and the snapshot still ends like the screen', async () => {
+  const lazy = new ScreenMirrors(1000, 60_000);
+  const s = shell({ replayBytes: 256 * 1024 }, lazy);
+  try {
+    const a = await ready(s);
+    a.client.input("seq 1 700000; echo DO''NE\r"); // 5 MB
+    const tail = () => Buffer.concat(a.client.chunks.slice(-8)).toString();
+    await a.client.waitFor(() => /DONE\r\n.*PROMPT\$ $/s.test(tail()), 30_000, 'the end of the flood');
+    const b = connect(s);
+    b.client.attach(0);
+    await b.client.waitFor(() => b.client.controls.some((c) => c.type === 'replay-done'), 10_000, 'replay');
+    assert.ok(lazy.bytesParsed <= MIRROR_BACKLOG_BYTES, `the mirror parsed ${lazy.bytesParsed} bytes of a 5 MB flood`);
+    assert.deepEqual(await screen(b.client.chunks), await screen(a.client.chunks));
+  } finally {
+    await s.close('test over');
+    await lazy.dispose();
   }
 });
 

@@ -75,6 +75,9 @@ interface ClientState {
   closed: boolean;
 }
 
+/** Bytes from which a pty read counts as full (Linux hands out at most 4095 per read). */
+const FULL_READ = 2048;
+
 const SSH_PREFIX = Buffer.from('\x1b]7337;ssh;');
 const BEL = 0x07;
 const MAX_OSC = 256;
@@ -117,6 +120,8 @@ export class TerminalSession {
   #pending: Buffer[] = [];
   #pendingBytes = 0;
   #flushScheduled = false;
+  #flushTimer: NodeJS.Timeout | undefined;
+  #lastFrameBytes = 0;
   #paused = false;
   #ended = false;
   #exitCode: number | null = null;
@@ -209,19 +214,23 @@ export class TerminalSession {
     this.#pendingBytes += data.length;
     if (this.#pendingBytes >= this.#limits.maxFrame) this.#flush();
     else if (!this.#flushScheduled) {
-      // Everything the pty produced in this turn of the event loop goes out as one frame.
       this.#flushScheduled = true;
-      setImmediate(() => this.#flush());
+      // A read that filled the pty's buffer (or follows a large frame) means more is on its way:
+      // gather it for a millisecond into one frame (a flood then costs a fraction of the frames,
+      // syscalls and acks). Other short reads — an echo, a prompt — go out in this turn of the loop.
+      if (data.length >= FULL_READ || this.#lastFrameBytes >= FULL_READ) this.#flushTimer = setTimeout(() => this.#flush(), 1);
+      else setImmediate(() => this.#flush());
     }
   }
 
   #flush(): void {
     this.#flushScheduled = false;
+    clearTimeout(this.#flushTimer);
     if (!this.#pendingBytes) return;
-    const data = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending, this.#pendingBytes);
+    this.#lastFrameBytes = this.#pendingBytes;
+    const chunk = this.#ring.push(this.#pending);
     this.#pending = [];
     this.#pendingBytes = 0;
-    const chunk = this.#ring.push(data);
     for (const st of this.#clients) {
       if (st.attached && !st.snapshotting && !st.pumping && st.sent === chunk.offset && st.unacked < this.#limits.highWater) this.#sendChunk(st, chunk);
       else this.#pump(st);
