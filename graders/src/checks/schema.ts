@@ -111,9 +111,18 @@ export const ProbeCheck = z
     protocol: z.enum(['http', 'tcp', 'udp']).default('http'),
     path: z.string().startsWith('/').default('/').describe('HTTP path for http probes'),
     expect: z.enum(['reachable', 'blocked']),
+    /**
+     * http probes that expect reachable: the answer must also have this status (200) or class ("2xx").
+     * Without it any HTTP answer counts, a 404 included — the connection worked.
+     */
+    httpStatus: z.union([z.number().int().min(100).max(599), z.enum(['2xx', '3xx', '4xx', '5xx'])]).optional(),
     ...common,
   })
-  .strict();
+  .strict()
+  .refine((c) => c.httpStatus === undefined || (c.protocol === 'http' && c.expect === 'reachable'), {
+    message: 'httpStatus needs protocol: http and expect: reachable',
+    path: ['httpStatus'],
+  });
 export const DnsCheck = z
   .object({
     kind: z.literal('dns'),

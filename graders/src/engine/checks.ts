@@ -2,7 +2,7 @@ import type { CheckDecl, PodRef, ProbeTarget } from '../checks/schema.ts';
 import type { CallOptions, ClusterPort, KubeObject, ListQuery, ObjectRef, ScriptRunner } from '../cluster/port.ts';
 import { buildNetpolState, evaluateConnection, podInfo, type Endpoint, type NetpolState, type PodInfo, type Protocol, type Verdict } from '../netpol/evaluator.ts';
 import { jsonPathValues, renderValues } from './jsonpath.ts';
-import { classifyProbe, dnsCandidates, parseNslookup, parseResolvConf, probeArgv, type ProbeOutcome } from './probe-commands.ts';
+import { classifyProbe, dnsCandidates, parseNslookup, parseResolvConf, probeArgv, statusMatches, type ProbeOutcome } from './probe-commands.ts';
 import type { CheckOutcome } from './types.ts';
 
 // One function per check kind. Each returns pass/fail with expected vs actual and an explanation;
@@ -319,7 +319,7 @@ function shortName(pod: KubeObject): string {
 }
 
 async function probeCheck(ctx: GradeContext, c: Check<'probe'>, opts: CallOptions): Promise<CheckOutcome> {
-  const expected = c.expect;
+  const expected = c.httpStatus !== undefined ? `${c.expect} (HTTP ${c.httpStatus})` : c.expect;
   const src = await sourcePod(ctx, c.from, opts);
   if ('missing' in src) return { status: 'fail', expected, actual: 'not run', explanation: `the probe could not run: ${src.missing}` };
   const fromNs = src.pod.metadata.namespace ?? 'default';
@@ -338,7 +338,9 @@ async function probeCheck(ctx: GradeContext, c: Check<'probe'>, opts: CallOption
     const r = await ctx.port.exec({ namespace: fromNs, name: src.pod.metadata.name, ...(src.container ? { container: src.container } : {}) }, argv, opts);
     outcome = classifyProbe(c.protocol, r.exitCode, r.stdout, r.stderr);
     if (outcome.kind === 'unknown' && /probe tool is missing/.test(outcome.detail)) break;
-    if ((outcome.kind === 'connected') === want) break;
+    // With httpStatus, a connection that answers with another status is not the expected outcome
+    // yet (an ingress controller may still be picking up the rule): keep trying within the window.
+    if ((outcome.kind === 'connected' && (c.httpStatus === undefined || statusMatches(c.httpStatus, outcome.httpStatus))) === want) break;
     if (Date.now() - started + ctx.retryDelayMs >= ctx.probeWindowMs || opts.signal?.aborted) break;
     await sleep(ctx.retryDelayMs, opts.signal);
   }
@@ -369,6 +371,9 @@ async function probeCheck(ctx: GradeContext, c: Check<'probe'>, opts: CallOption
       actual,
       explanation: `enforcement suspicious: ${head} (timed out), although no NetworkPolicy blocks it (${reason ?? 'allowed'}). The cluster's network may be unhealthy; this check is not scored.`,
     };
+  }
+  if (connected && c.httpStatus !== undefined && !statusMatches(c.httpStatus, outcome.kind === 'connected' ? outcome.httpStatus : undefined)) {
+    return { status: 'fail', expected, actual, explanation: `${head}, but the answer was ${outcome.detail}, not HTTP ${c.httpStatus}: the request reached a server that did not serve ${c.path} as expected` };
   }
   let why: string;
   if (outcome.kind === 'refused') why = target.emptyReason ?? `the connection was refused: nothing listens on port ${c.port} there`;

@@ -4,7 +4,7 @@ import { CheckDecl } from '../checks/schema.ts';
 import { ClusterError, type ClusterPort, type KubeObject } from '../cluster/port.ts';
 import { ModelCluster } from '../model/model-cluster.ts';
 import { gradeLab, scoreTask } from './engine.ts';
-import { classifyProbe, dnsCandidates, parseNslookup, parseResolvConf } from './probe-commands.ts';
+import { classifyProbe, dnsCandidates, parseNslookup, parseResolvConf, statusMatches } from './probe-commands.ts';
 import type { GradableLab } from './types.ts';
 
 const check = (c: Record<string, unknown>): CheckDecl => CheckDecl.parse(c);
@@ -104,6 +104,25 @@ describe('gradeLab', () => {
     assert.equal(classifyProbe('http', 1, '', "wget: bad address 'nope'\n").kind, 'dns');
     assert.equal(classifyProbe('tcp', 143, '', '').kind, 'connected', 'timeout ended a connected nc');
     assert.equal(classifyProbe('tcp', 1, '', 'nc: timed out\n').kind, 'timeout');
+  });
+
+  it('reads the final status of wget -S, after redirects', () => {
+    const redirected = '  HTTP/1.1 301 Moved Permanently\n  Location: /api/\n  HTTP/1.1 200 OK\nremote file exists\n';
+    assert.deepEqual(classifyProbe('http', 0, '', redirected), { kind: 'connected', detail: 'HTTP 200 OK', httpStatus: 200 });
+    assert.equal(classifyProbe('http', 1, '', '  HTTP/1.1 404 Not Found\nwget: server returned error: HTTP/1.1 404 Not Found\n').httpStatus, 404);
+    assert.ok(statusMatches('2xx', 204) && statusMatches(200, 200) && !statusMatches('2xx', 404) && !statusMatches(200, 201) && !statusMatches('2xx', undefined));
+  });
+
+  it('httpStatus: a reachable server that answers 404 fails, and says so; the right status passes', async () => {
+    const model = await modelWith(lab9Setup);
+    const probe = (path: string) => ({ kind: 'probe', from: 'default/sleepybox1', to: { service: 'restricted/lab9server' }, port: 80, path, expect: 'reachable', httpStatus: '2xx', message: 'the page is served' });
+    const report = await gradeLab(labOf([probe('/missing'), probe('/')]), { port: bind(model), ...fast });
+    const [missing, served] = report.tasks[0]?.checks ?? [];
+    assert.equal(missing?.status, 'fail');
+    assert.equal(missing?.expected, 'reachable (HTTP 2xx)');
+    assert.match(missing?.explanation ?? '', /but the answer was HTTP 404 Not Found, not HTTP 2xx/);
+    assert.equal(served?.status, 'pass');
+    assert.throws(() => check({ ...probe('/'), expect: 'blocked' }), /httpStatus needs protocol: http and expect: reachable/);
   });
 
   it('runs checks concurrently up to the limit and keeps report order', async () => {

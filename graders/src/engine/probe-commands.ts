@@ -1,7 +1,8 @@
 // The commands a probe runs inside the source pod, and how their output is read. Pods run busybox
 // (Debian's build: its nc has no -z and no -u), so:
-// - http: `wget --spider -T 1 URL` — exit 0, or "server returned error: HTTP/1.1 404" (an HTTP
-//   answer is a working connection);
+// - http: `wget --spider -S -T 1 URL` — exit 0, or "server returned error: HTTP/1.1 404" (an HTTP
+//   answer is a working connection); -S prints the status line of every response, so a check can
+//   also ask for a status (the last one counts: busybox follows redirects);
 // - tcp: `nc -w 1 HOST PORT </dev/null` under `timeout 3` — -w bounds the connect; with stdin at EOF
 //   nc half-closes and exits when the server closes; if the server keeps the connection open,
 //   `timeout` ends it, which still means it connected;
@@ -11,7 +12,7 @@
 
 /** What one try saw. */
 export type ProbeOutcome =
-  | { kind: 'connected'; detail: string }
+  | { kind: 'connected'; detail: string; httpStatus?: number }
   | { kind: 'refused'; detail: string }
   | { kind: 'timeout'; detail: string }
   | { kind: 'dns'; detail: string }
@@ -27,7 +28,7 @@ function hostForUrl(host: string): string {
 export function probeArgv(protocol: ProbeProtocol, host: string, port: number, path = '/'): string[] {
   switch (protocol) {
     case 'http':
-      return ['wget', '--spider', '-T', '1', `http://${hostForUrl(host)}:${port}${path}`];
+      return ['wget', '--spider', '-S', '-T', '1', `http://${hostForUrl(host)}:${port}${path}`];
     case 'tcp':
       return ['sh', '-c', 'timeout 3 nc -w 1 "$1" "$2" </dev/null', 'probe', host, String(port)];
     case 'udp':
@@ -55,11 +56,15 @@ export function classifyProbe(protocol: ProbeProtocol, exitCode: number, stdout:
     if (/^Name:/m.test(stdout) || /NXDOMAIN|can't find/i.test(text)) return { kind: 'connected', detail: 'the DNS server answered' };
     return { kind: 'unknown', detail: line || `exit code ${exitCode}` };
   }
-  if (exitCode === 0) return { kind: 'connected', detail: protocol === 'http' ? 'HTTP answer' : 'connected' };
-  if (protocol === 'http' && /server returned error|HTTP\/\d(\.\d)? \d{3}/i.test(text)) {
-    const status = text.match(/HTTP\/\d(?:\.\d)? (\d{3}[^\n]*)/)?.[1]?.trim();
-    return { kind: 'connected', detail: status ? `HTTP ${status}` : 'HTTP error answer' };
-  }
+  if (protocol === 'http') {
+    // The last status line is the final answer (after redirects).
+    const statuses = [...text.matchAll(/HTTP\/\d(?:\.\d)? (\d{3})([^\n]*)/g)];
+    const last = statuses.at(-1);
+    const httpStatus = last ? Number(last[1]) : undefined;
+    const detail = last ? `HTTP ${last[1]}${last[2]?.trimEnd() ?? ''}` : undefined;
+    if (exitCode === 0) return { kind: 'connected', detail: detail ?? 'HTTP answer', ...(httpStatus ? { httpStatus } : {}) };
+    if (/server returned error/i.test(text) || last) return { kind: 'connected', detail: detail ?? 'HTTP error answer', ...(httpStatus ? { httpStatus } : {}) };
+  } else if (exitCode === 0) return { kind: 'connected', detail: 'connected' };
   // busybox `timeout` ends a connected nc with SIGTERM (exit 143; 124 in coreutils' timeout).
   if (protocol === 'tcp' && (exitCode === 143 || exitCode === 124)) return { kind: 'connected', detail: 'connected (the server kept the connection open)' };
   if (/refused/i.test(text)) return { kind: 'refused', detail: 'connection refused' };
@@ -121,4 +126,10 @@ export function parseNslookup(stdout: string): string[] {
     }
   }
   return [...new Set(addresses)];
+}
+
+/** Whether an HTTP status satisfies a check's httpStatus (an exact code or a class like "2xx"). */
+export function statusMatches(want: number | string, got: number | undefined): boolean {
+  if (got === undefined) return false;
+  return typeof want === 'number' ? got === want : String(got)[0] === want[0];
 }

@@ -564,7 +564,8 @@ export class ModelCluster implements ClusterPort {
       const r = this.resolveFromPod(pod, host);
       if ('error' in r) return fail(`wget: bad address '${host}'`);
       const result = this.connect(pod, r.ips[0] ?? '', port, 'TCP');
-      if (result === 'connected') return u.pathname === '/' || u.pathname.endsWith('.html') ? fail('', 0) : fail('wget: server returned error: HTTP/1.1 404 Not Found');
+      // Like busybox wget -S: the status line on stderr, then the verdict.
+      if (result === 'connected') return u.pathname === '/' || u.pathname.endsWith('.html') ? fail('  HTTP/1.1 200 OK\nremote file exists\n', 0) : fail('  HTTP/1.1 404 Not Found\nwget: server returned error: HTTP/1.1 404 Not Found');
       if (result === 'refused') return fail(`wget: can't connect to remote host (${r.ips[0] ?? ''}): Connection refused`);
       return fail('wget: download timed out');
     }
