@@ -10,6 +10,11 @@ import { loadConfig } from '../config/config.ts';
 import { createCommandRunner } from '../exec/command-runner.ts';
 import { openMemoryDatabase } from '../storage/db.ts';
 import { harness } from '../attempts/test-harness.ts';
+import { ModelCluster } from '../../../graders/src/model/model-cluster.ts';
+import { GradeRepository } from '../grading/grade-repository.ts';
+import { GradingService } from '../grading/grading-service.ts';
+import { labStates } from '../grading/lab-states.ts';
+import { LabCatalog } from '../labs/catalog-service.ts';
 import { HostLauncher } from './launchers.ts';
 import { SSH_SCRIPT } from './setup.ts';
 
@@ -31,14 +36,25 @@ function freePort(): Promise<number> {
   });
 }
 
-test('Start shows the steps and then a terminal; type echo hello, reload: the output is still there and typing still works', { skip: !existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM} (scripts/setup-host --tests installs it)` : !built ? 'web app not built (npm run build:web)' : false }, async () => {
+test('Start shows the steps and then a terminal; type echo hello, reload: the output is still there and typing still works; Check grades and marks the tasks', { skip: !existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM} (scripts/setup-host --tests installs it)` : !built ? 'web app not built (npm run build:web)' : false }, async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'kdtest-term-browser-'));
   const port = await freePort();
   const boot = loadConfig({ argv: ['--data-dir', dir, '--labs-dir', path.join(ROOT, 'labs'), '--web-dir', path.join(ROOT, 'web/dist'), '--port', String(port)], env: {}, cwd: ROOT });
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir };
   const h = harness({ fake: { stageDelayMs: 50 }, portReadyAfterPolls: 3, setupPollMs: 100 });
+  // Check grades the in-memory model cluster holding the lab's setup (the fake kind host has no pods).
+  const db = openMemoryDatabase();
+  const labs = new LabCatalog(path.join(ROOT, 'labs'));
+  await labs.reload();
+  const lab = labs.get('netpol-lab9server');
+  assert.ok(lab);
+  const model = new ModelCluster({ workers: 1 });
+  await model.apply((await labStates(lab)).setup);
+  const grading = new GradingService({ attempts: h.service, labs, grades: new GradeRepository(db), portFor: () => model, engine: { probeWindowMs: 0, retryDelayMs: 0 } });
   const app = await buildApp(boot, {
-    db: openMemoryDatabase(),
+    db,
+    labs,
+    grading,
     logger: false,
     attemptService: h.service,
     shellLauncher: new HostLauncher({ runner: createCommandRunner(env), hostEnv: env, stateDir: path.join(dir, 'terminals'), sshScript: SSH_SCRIPT }),
@@ -81,11 +97,19 @@ test('Start shows the steps and then a terminal; type echo hello, reload: the ou
     await page.keyboard.type("echo aga''in");
     await page.keyboard.press('Enter');
     await page.waitForFunction(() => /again/.test((document.querySelector('.term-view:not([hidden]) .xterm-rows')?.textContent ?? '').replace("aga''in", '')), null, { timeout: 10_000 });
-    if (process.env.KD_SCREENSHOT) await page.screenshot({ path: process.env.KD_SCREENSHOT });
+
+    // Check: the report appears under the task list, and each task is marked from it.
+    await page.click('.grade-panel button:has-text("Check")');
+    await page.waitForSelector('.grade-report', { timeout: 30_000 });
+    const report = (await page.textContent('.grade-report')) ?? '';
+    assert.match(report, /no NetworkPolicy in namespace restricted selects lab9server/, 'the report explains why sleepybox2 got through');
+    assert.equal(await page.locator('.task-list-status.status-failed').count(), lab.meta.tasks.length, 'untouched tasks are marked not passed');
+    if (process.env.KD_SCREENSHOT) await page.screenshot({ path: process.env.KD_SCREENSHOT, fullPage: true });
   } finally {
     await browser.close();
     await app.close();
     await h.service.idle();
+    labs.compiler.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });
