@@ -96,8 +96,8 @@ async function idleRss() {
   console.log('\n3. Server memory at idle after loading every lab');
   const port = await freePort();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'kd-bench-rss-'));
-  // The real entry point, as `npm start` runs it; a fresh data dir, so every lab is compiled cold.
-  const child = spawn(process.execPath, [path.join(ROOT, 'server', 'src', 'main.ts'), '--port', String(port), '--data-dir', dataDir, '--labs-dir', LABS, '--log-level', 'warn'], {
+  // The real entry point, as `npm start` runs it (same V8 flags); a fresh data dir, so every lab is compiled cold.
+  const child = spawn(process.execPath, ['--max-semi-space-size=4', path.join(ROOT, 'server', 'src', 'main.ts'), '--port', String(port), '--data-dir', dataDir, '--labs-dir', LABS, '--log-level', 'warn'], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -88,7 +88,7 @@ export class LabVerifier {
     this.#log = log;
     const { config, hostEnv } = loadConfig({
       argv: ['--data-dir', dataDir, '--labs-dir', path.join(ROOT, 'labs')],
-      env: { KUBEDRILL_CLUSTERS_NODE_IMAGE: image, KUBEDRILL_CLUSTERS_POOL_SIZE: '0', KUBEDRILL_CLUSTERS_MAX_CONCURRENT: '1', KUBEDRILL_CLUSTERS_NAME_PREFIX: 'kdverify' },
+      env: { ...(process.env.PATH ? { PATH: process.env.PATH } : {}), ...(process.env.HOME ? { HOME: process.env.HOME } : {}), KUBEDRILL_CLUSTERS_NODE_IMAGE: image, KUBEDRILL_CLUSTERS_POOL_SIZE: '0', KUBEDRILL_CLUSTERS_MAX_CONCURRENT: '1', KUBEDRILL_CLUSTERS_NAME_PREFIX: 'kdverify' },
       cwd: ROOT,
     });
     this.#runner = createCommandRunner(hostEnv);

@@ -5,7 +5,8 @@ import fastifySwagger from '@fastify/swagger';
 import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyError, type FastifyServerOptions } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import { createKubePort, createKubeconfigScriptRunner } from '../../graders/src/cluster/kube-port.ts';
+import type * as KubePortModule from '../../graders/src/cluster/kube-port.ts';
+import { createKubeconfigScriptRunner } from '../../graders/src/cluster/script-runner.ts';
 import type { ClusterPort } from '../../graders/src/cluster/port.ts';
 import type { App } from './app-types.ts';
 import { terminalAttempts } from './attempts/adapters.ts';
@@ -65,17 +66,29 @@ export interface AppDeps {
 }
 
 // One client per kubeconfig file: the provisioner and grading talk to the same clusters over and over.
+// @kubernetes/client-node costs ~90 MB of resident memory once imported, so it is loaded when a
+// cluster is first talked to, not at start-up (a server that only serves labs never pays for it).
 function cachedKubePorts(): (kubeconfigPath: string) => ClusterPort {
-  const ports = new Map<string, ClusterPort>();
-  return (kubeconfigPath) => {
+  let adapter: Promise<typeof KubePortModule> | undefined;
+  const ports = new Map<string, Promise<ClusterPort>>();
+  const real = (kubeconfigPath: string): Promise<ClusterPort> => {
     let port = ports.get(kubeconfigPath);
     if (!port) {
       if (ports.size > 256) ports.clear();
-      port = createKubePort(kubeconfigPath);
+      adapter ??= import('../../graders/src/cluster/kube-port.ts');
+      port = adapter.then((m) => m.createKubePort(kubeconfigPath));
+      // A kubeconfig that cannot be read now may exist later: do not keep the failure.
+      port.catch(() => ports.delete(kubeconfigPath));
       ports.set(kubeconfigPath, port);
     }
     return port;
   };
+  return (kubeconfigPath) => ({
+    get: async (ref, opts) => (await real(kubeconfigPath)).get(ref, opts),
+    list: async (query, opts) => (await real(kubeconfigPath)).list(query, opts),
+    exec: async (pod, argv, opts) => (await real(kubeconfigPath)).exec(pod, argv, opts),
+    apply: async (objects, opts) => (await real(kubeconfigPath)).apply(objects, opts),
+  });
 }
 
 /** Builds the whole app (plugins, services, routes); tests call this and use app.inject(). */

@@ -25,7 +25,9 @@ const ANY_EXIT_CODE = Array.from({ length: 256 }, (_, i) => i);
 export function createKubeconfigScriptRunner(runner: ProgramRunner, kubeconfigPath: string, opts: { path?: string } = {}): ScriptRunner {
   return {
     async run(script, call: CallOptions & { cwd: string; env?: Record<string, string> }) {
-      const env: Record<string, string> = { ...call.env, KUBECONFIG: kubeconfigPath, LC_ALL: 'C.UTF-8' };
+      // kubectl caches discovery under $HOME/.kube/cache (or the working directory's .kube when HOME
+      // is unset, i.e. inside the lab folder): keep each cluster's cache beside its kubeconfig.
+      const env: Record<string, string> = { ...call.env, KUBECONFIG: kubeconfigPath, KUBECACHEDIR: `${kubeconfigPath}.cache`, LC_ALL: 'C.UTF-8' };
       if (opts.path) env.PATH = opts.path;
       try {
         const res = await runner.run({

@@ -64,7 +64,7 @@ export async function applyLabSetup(
   if (lab.setupScript) {
     const script = lab.setupScript;
     await step('Running setup script', onStep, async () => {
-      await deps.runner.run({ argv: ['bash', path.join(lab.dir, script)], cwd: lab.dir, env: { KUBECONFIG: cluster.kubeconfigPath }, timeoutMs: left(), ...(opts.signal ? { signal: opts.signal } : {}) });
+      await deps.runner.run({ argv: ['bash', path.join(lab.dir, script)], cwd: lab.dir, env: { KUBECONFIG: cluster.kubeconfigPath, KUBECACHEDIR: `${cluster.kubeconfigPath}.cache` }, timeoutMs: left(), ...(opts.signal ? { signal: opts.signal } : {}) });
     });
   }
   if (!lab.setupManifests.length && !lab.setupScript) return;
