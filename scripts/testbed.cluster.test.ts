@@ -47,7 +47,7 @@ describe('testbed cluster (1 control plane + 2 workers)', { skip }, () => {
     });
   }
 
-  // The grading engine's client-node adapter (graders/src/cluster/kube-port.cluster.test.ts needs a
+  // The grading engine's client-node adapter (graders/src/cluster/kube-port.real-cluster.ts needs a
   // throwaway cluster with busybox loaded: this one, once the proof has loaded the lab images).
   test('the real ClusterPort adapter applies, reads and execs with exit codes on this cluster', async (t) => {
     if (failed) return t.skip(`an earlier check failed: ${failed}`);
@@ -56,7 +56,7 @@ describe('testbed cluster (1 control plane + 2 workers)', { skip }, () => {
       const kubeconfig = path.join(dir, 'kubeconfig');
       writeFileSync(kubeconfig, await cluster.kubeconfig(), { mode: 0o600 });
       const root = path.resolve(import.meta.dirname, '..');
-      const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', 'graders/src/cluster/kube-port.cluster.test.ts'], {
+      const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', 'graders/src/cluster/kube-port.real-cluster.ts'], {
         cwd: root,
         // Without NODE_TEST_CONTEXT the child is a test run of its own, not a nested run() (which node skips).
         env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_TEST_CONTEXT')), KUBEDRILL_TEST_KUBECONFIG: kubeconfig },

@@ -13,14 +13,11 @@ import type { AttemptEvent } from '../../server/src/attempts/attempt-repository.
 import { createAttemptService } from '../../server/src/attempts/setup.ts';
 import { loadConfig } from '../../server/src/config/config.ts';
 import { createCommandRunner } from '../../server/src/exec/command-runner.ts';
-import { gradableLab } from '../../server/src/grading/lab-states.ts';
+import { gradableLab, labStates } from '../../server/src/grading/lab-states.ts';
 import { LabCatalog } from '../../server/src/labs/catalog-service.ts';
-import type { Lab } from '../../server/src/labs/loader.ts';
-import { parseManifests } from '../../server/src/labs/manifests.ts';
 import { readTestbedStatus } from './testbed.ts';
-import { notReady } from '../../server/src/provisioner/setup.ts';
+import { waitUntilReady } from '../../server/src/provisioner/setup.ts';
 import { openMemoryDatabase } from '../../server/src/storage/db.ts';
-import type { KubeObject } from '../../graders/src/cluster/port.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
@@ -62,14 +59,6 @@ export interface LabVerdict {
   failure?: string;
   gates?: GatesReport;
   seconds: number;
-}
-
-async function readObjects(lab: Lab, files: readonly string[]): Promise<KubeObject[]> {
-  const out: KubeObject[] = [];
-  for (const file of files) {
-    for (const o of parseManifests(await readFile(path.join(lab.dir, file), 'utf8'), file).objects) out.push(JSON.parse(JSON.stringify(o.object)) as KubeObject);
-  }
-  return out;
 }
 
 /** A verifier: one attempt service on a throw-away data folder, clusters made one at a time. */
@@ -150,7 +139,7 @@ export class LabVerifier {
       try {
         const port = createKubePort(g.kubeconfigPath);
         const scripts = createKubeconfigScriptRunner(this.#runner, g.kubeconfigPath);
-        const solutionObjects = await readObjects(lab, lab.files.solutionManifests);
+        const solutionObjects = (await labStates(lab)).solution;
         const gates = await runHonestyGates({
           lab: gradableLab(lab),
           port,
@@ -166,13 +155,8 @@ export class LabVerifier {
               if (r.exitCode !== 0) throw new Error(`the solution script ${lab.files.solutionScript} exited ${r.exitCode}:\n${r.output}`);
             }
             // Grade what the solution made once it runs, as a learner would check after a rollout.
-            const deadline = Date.now() + 300_000;
-            for (;;) {
-              const waiting = await notReady(port, solutionObjects, { timeoutMs: 15_000 });
-              if (waiting.length === 0) break;
-              if (Date.now() > deadline) throw new Error(`the reference solution was not ready after 300 s: ${waiting.slice(0, 3).join('; ')}`);
-              await new Promise((r) => setTimeout(r, 1000));
-            }
+            const waiting = await waitUntilReady(port, solutionObjects, Date.now() + 300_000);
+            if (waiting.length) throw new Error(`the reference solution was not ready after 300 s: ${waiting.slice(0, 3).join('; ')}`);
           },
         });
         return { labId, passed: gates.passed, steps, gates, seconds: seconds() };

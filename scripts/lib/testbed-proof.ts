@@ -101,6 +101,18 @@ async function eventually(probe: () => Promise<boolean>, ms: number, everyMs = 1
   }
 }
 
+// A busybox pod on the client node, labelled with its role (the NetworkPolicy selects by role).
+const busyboxPod = (role: string) => `---
+apiVersion: v1
+kind: Pod
+metadata: {name: ${role}, namespace: ${NS}, labels: {role: ${role}}}
+spec:
+  nodeSelector: {kubernetes.io/hostname: CLIENT_NODE}
+  tolerations: [{operator: Exists}]
+  containers:
+    - {name: busybox, image: ${LAB_IMAGES.busybox}, command: [sleep, "3600"]}
+`;
+
 function workload(name: string, workers: number): string {
   // The server on the last node, the clients on the first worker (or the control plane).
   const serverNode = workers > 0 ? `${name}-worker${workers > 1 ? workers : ''}` : `${name}-control-plane`;
@@ -127,25 +139,7 @@ metadata: {name: server, namespace: ${NS}}
 spec:
   selector: {app: server}
   ports: [{port: 80, targetPort: 8080}]
----
-apiVersion: v1
-kind: Pod
-metadata: {name: client, namespace: ${NS}, labels: {role: client}}
-spec:
-  nodeSelector: {kubernetes.io/hostname: CLIENT_NODE}
-  tolerations: [{operator: Exists}]
-  containers:
-    - {name: busybox, image: ${LAB_IMAGES.busybox}, command: [sleep, "3600"]}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: stranger, namespace: ${NS}, labels: {role: stranger}}
-spec:
-  nodeSelector: {kubernetes.io/hostname: CLIENT_NODE}
-  tolerations: [{operator: Exists}]
-  containers:
-    - {name: busybox, image: ${LAB_IMAGES.busybox}, command: [sleep, "3600"]}
-`
+${['client', 'stranger'].map((role) => busyboxPod(role)).join('')}`
     .replace('SERVER_NODE', serverNode)
     .replaceAll('CLIENT_NODE', workers > 1 ? `${name}-worker` : `${name}-control-plane`);
 }

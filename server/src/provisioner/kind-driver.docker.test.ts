@@ -14,6 +14,7 @@ import { KIND_CLUSTER_LABEL, KindDriver } from './kind-driver.ts';
 import { ProvisionError } from './steps.ts';
 import { FakeClusterPort } from './testing/fake-kind.ts';
 import { testCatalog, testLab } from './testing/lab-fixtures.ts';
+import { dockerSkipReason } from '../testing/docker.ts';
 
 // The real kind CLI and Docker: creates that fail (no node image can be pulled here) leave nothing
 // behind, reconcile deletes labelled leftovers with our prefix, concurrent deletes succeed.
@@ -28,12 +29,8 @@ const quiet = { info() {}, warn() {}, error() {} };
 
 let skip: string | false = false;
 before(async () => {
-  try {
-    await run(['docker', 'info', '--format', '{{.ServerVersion}}']);
-  } catch {
-    skip = 'Docker is not available';
-    return;
-  }
+  skip = (await dockerSkipReason(runner)) ?? false;
+  if (skip) return;
   try {
     await run(['kind', 'version']);
   } catch {

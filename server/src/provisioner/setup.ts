@@ -69,16 +69,21 @@ export async function applyLabSetup(
   }
   if (!lab.setupManifests.length && !lab.setupScript) return;
   await step('Waiting for setup to be ready', onStep, async () => {
-    let problems: string[];
-    for (;;) {
-      opts.signal?.throwIfAborted();
-      problems = await notReady(deps.port, applied, { timeoutMs: Math.min(left(), 15_000) });
-      if (!problems.length) return;
-      if (Date.now() >= deadline) break;
-      await new Promise((r) => setTimeout(r, Math.min(opts.pollMs ?? 1000, left())));
-    }
+    const problems = await waitUntilReady(deps.port, applied, deadline, opts);
+    if (!problems.length) return;
     throw new ProvisionError('Waiting for setup to be ready', `setup was not ready after ${Math.round(opts.timeoutMs / 1000)} s: ${problems.slice(0, 3).join('; ')}`, problems.join('\n'));
   });
+}
+
+/** Polls notReady until everything is ready or the deadline passes; returns what is still not ready. */
+export async function waitUntilReady(port: ClusterPort, applied: readonly KubeObject[], deadline: number, opts: { pollMs?: number; signal?: AbortSignal } = {}): Promise<string[]> {
+  const left = () => Math.max(0, deadline - Date.now());
+  for (;;) {
+    opts.signal?.throwIfAborted();
+    const problems = await notReady(port, applied, { timeoutMs: Math.max(1000, Math.min(left(), 15_000)) });
+    if (!problems.length || Date.now() >= deadline) return problems;
+    await new Promise((r) => setTimeout(r, Math.min(opts.pollMs ?? 1000, left())));
+  }
 }
 
 /** Descriptions of what is not ready yet: the objects setup applied and the workloads outside system namespaces. */

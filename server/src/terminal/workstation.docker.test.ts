@@ -8,6 +8,7 @@ import { ContainerLauncher } from './launchers.ts';
 import type { TerminalSession } from './terminal-session.ts';
 import { TerminalService } from './terminal-service.ts';
 import { WireClient } from './wire-client.ts';
+import { dockerSkipReason } from '../testing/docker.ts';
 
 // Container mode with real Docker: the workstation image (built by scripts/build-images from an
 // mmdebstrap base, reused when present), a shell in it, a node shell into a container labelled
@@ -26,12 +27,8 @@ const log = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} }
 
 let skip: string | false = false;
 before(async () => {
-  try {
-    await run(['docker', 'info', '--format', '{{.ServerVersion}}']);
-  } catch {
-    skip = 'Docker is not available';
-    return;
-  }
+  skip = (await dockerSkipReason(runner)) ?? false;
+  if (skip) return;
   if ((await run(['docker', 'image', 'inspect', IMAGE], [0, 1])).exitCode !== 0) {
     try {
       await runner.run({ argv: [path.join(ROOT, 'scripts/build-images'), 'workstation'], timeoutMs: 900_000 });

@@ -6,9 +6,11 @@ import { createKubePort } from './kube-port.ts';
 import type { ClusterPort, KubeObject } from './port.ts';
 
 // The real adapter against a real cluster: server-side apply, reads, and exec with exit codes.
-// Needs KUBEDRILL_TEST_KUBECONFIG naming a kubeconfig of a throwaway cluster whose nodes have
-// docker.io/library/busybox:1.37.0 (kind load docker-image); skips with the reason otherwise.
-// The test namespace is left behind (the port has no delete, by design): use a throwaway cluster.
+// Not a *.test.ts file, so no test stage picks it up on its own: scripts/testbed.cluster.test.ts runs
+// it (node --test <this file>) against its proof cluster with KUBEDRILL_TEST_KUBECONFIG set; run it
+// the same way against any throwaway cluster whose nodes have docker.io/library/busybox:1.37.0.
+// Without the variable it skips and says why. The test namespace is left behind (the port has no
+// delete, by design): use a throwaway cluster.
 
 const kubeconfig = process.env.KUBEDRILL_TEST_KUBECONFIG;
 const ns = `kdtest-port-${randomBytes(3).toString('hex')}`;
