@@ -8,6 +8,7 @@ import { ProvisionError } from '../provisioner/steps.ts';
 import { FakeKindHost } from '../provisioner/testing/fake-kind.ts';
 import { openMemoryDatabase } from '../storage/db.ts';
 import { terminalAttempts } from './adapters.ts';
+import { SAFE_ID } from '../terminal/launchers.ts';
 import { DEFAULTS, harness } from './test-harness.ts';
 
 test('Start → provisioning → setting-up → ready, with kind stages and setup as timed steps; Finish deletes the cluster once', async () => {
@@ -238,4 +239,14 @@ test("warm clusters already hold the images of their shape's labs, so a claim lo
   assert.equal(service.get(attempt.id)!.status, 'ready');
   const claimLoads = host.calls.slice(before).filter((c) => c[1] === 'load' && c.includes(warm));
   assert.deepEqual(claimLoads, [], 'nothing left to load at claim time');
+});
+
+test('attempt ids are safe in container names and paths, so every attempt can open a terminal', async () => {
+  const { service } = harness();
+  // One learner per start, so no start returns an earlier attempt; 200 ids would include ~6 bad
+  // base64url ones (a leading "_" or "-") with the old generator.
+  const ids = Array.from({ length: 200 }, (_, i) => service.start(`learner-${i}`, 'netpol-lab9server').attempt.id);
+  for (const id of ids) assert.match(id, SAFE_ID);
+  for (const id of ids) service.finish(id);
+  await service.idle();
 });

@@ -212,7 +212,9 @@ export class AttemptService {
     if (running) return { attempt: this.#view(running), created: false };
     const now = this.#iso();
     const attempt: Attempt = {
-      id: randomBytes(9).toString('base64url'),
+      // Hex, not base64url: ids name containers and folders, which must start with a letter or digit
+      // (a base64url id starting with "_" or "-" made the terminal refuse ~3% of attempts).
+      id: randomBytes(9).toString('hex'),
       learnerId,
       labId,
       status: 'queued',

@@ -34,7 +34,8 @@ export interface LauncherOptions {
   hostEnv: Record<string, string>;
 }
 
-const SAFE_ID = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
+/** Ids that may appear in container names and paths (Docker names must start with a letter or digit). */
+export const SAFE_ID = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
 function assertSafe(kind: string, id: string): void {
   if (!SAFE_ID.test(id)) throw new AppError(400, `bad_${kind}`, `${kind} "${id.slice(0, 40)}" has characters that are not allowed`);
 }

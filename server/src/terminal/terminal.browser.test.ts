@@ -69,6 +69,9 @@ test('Start shows the steps and then a terminal; type echo hello, reload: the ou
     const problems: string[] = [];
     page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
     page.on('pageerror', (e) => problems.push(e.message));
+    page.on('response', (r) => {
+      if (r.status() >= 400) void r.text().then((body) => problems.push(`${r.status()} ${r.request().method()} ${new URL(r.url()).pathname} ${body.slice(0, 200)}`));
+    });
     await page.addInitScript(() => localStorage.setItem('kd-term-renderer', 'dom'));
     const url = `http://127.0.0.1:${port}/labs/netpol-lab9server`;
     const screen = () => page.evaluate(() => document.querySelector('.term-view:not([hidden]) .xterm-rows')?.textContent ?? '');
