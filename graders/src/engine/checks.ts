@@ -1,5 +1,5 @@
 import type { CheckDecl, PodRef, ProbeTarget } from '../checks/schema.ts';
-import type { CallOptions, ClusterPort, KubeObject, ListQuery, ObjectRef, ScriptRunner } from '../cluster/port.ts';
+import { ClusterError, type CallOptions, type ClusterPort, type KubeObject, type ListQuery, type ObjectRef, type ScriptRunner } from '../cluster/port.ts';
 import { buildNetpolState, evaluateConnection, podInfo, type Endpoint, type NetpolState, type PodInfo, type Protocol, type Verdict } from '../netpol/evaluator.ts';
 import { jsonPathValues, renderValues } from './jsonpath.ts';
 import { classifyProbe, dnsCandidates, parseNslookup, parseResolvConf, probeArgv, statusMatches, type ProbeOutcome } from './probe-commands.ts';
@@ -335,7 +335,17 @@ async function probeCheck(ctx: GradeContext, c: Check<'probe'>, opts: CallOption
   // Retry with fresh connections until the expected outcome shows up or the window closes: kindnet
   // applies policy changes within about a second, and only to new connections.
   for (;;) {
-    const r = await ctx.port.exec({ namespace: fromNs, name: src.pod.metadata.name, ...(src.container ? { container: src.container } : {}) }, argv, opts);
+    let r;
+    try {
+      r = await ctx.port.exec({ namespace: fromNs, name: src.pod.metadata.name, ...(src.container ? { container: src.container } : {}) }, argv, opts);
+    } catch (e) {
+      // The container crashed between reading the pod and exec-ing into it: that is the pod's state
+      // (as when the status already said so), not a grading error.
+      if (e instanceof ClusterError && /container not found|is not running/i.test(e.message)) {
+        return { status: 'fail', expected, actual: 'not run', explanation: `the probe could not run: container ${src.container ?? ''} of pod ${fromNs}/${src.pod.metadata.name} is not running (it is restarting)` };
+      }
+      throw e;
+    }
     outcome = classifyProbe(c.protocol, r.exitCode, r.stdout, r.stderr);
     if (outcome.kind === 'unknown' && /probe tool is missing/.test(outcome.detail)) break;
     // With httpStatus, a connection that answers with another status is not the expected outcome

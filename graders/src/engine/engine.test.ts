@@ -125,6 +125,20 @@ describe('gradeLab', () => {
     assert.throws(() => check({ ...probe('/'), expect: 'blocked' }), /httpStatus needs protocol: http and expect: reachable/);
   });
 
+  it('a source container that dies between the status read and the exec fails the probe, not the grade', async () => {
+    const model = await modelWith(lab9Setup);
+    const crashing: ClusterPort = {
+      ...bind(model),
+      exec: async () => {
+        throw new ClusterError('api', 'exec in default/sleepybox1: unable to upgrade connection: container not found ("sleepybox1")');
+      },
+    };
+    const report = await gradeLab(labOf([lab9Checks[0]!]), { port: crashing, ...fast });
+    const c = report.tasks[0]?.checks[0];
+    assert.equal(c?.status, 'fail');
+    assert.match(c?.explanation ?? '', /is not running \(it is restarting\)/);
+  });
+
   it('runs checks concurrently up to the limit and keeps report order', async () => {
     let inFlight = 0;
     let peak = 0;
