@@ -151,6 +151,8 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
 
   app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
     if (err instanceof AppError) {
+      const retry = err.details?.retryAfterSeconds;
+      if (err.status === 429 && typeof retry === 'number') reply.header('retry-after', String(retry));
       return reply.code(err.status).send({ error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });
     }
     if (hasZodFastifySchemaValidationErrors(err)) {

@@ -69,7 +69,9 @@ export const hardening = fp<{ webDir: string }>(async (app, opts) => {
 
   app.addHook('onRequest', async (req) => {
     if (config.auth.mode !== 'single') return;
-    const host = hostnameOf(req.headers.host ?? '');
+    // A browser always sends Host (so a rebound page does too); a request without one is no browser's.
+    if (req.headers.host === undefined) return;
+    const host = hostnameOf(req.headers.host);
     if (!hostnames.has(host) && !/^127\.\d+\.\d+\.\d+$/.test(host)) {
       throw new AppError(403, 'host_not_allowed', `this single-user server answers only to localhost, not to host "${host}"; add the name to publicUrl or allowedOrigins if you really reach it that way`);
     }
