@@ -24,7 +24,7 @@ import healthRoutes from './routes/api/health.ts';
 import labRoutes from './routes/api/labs.ts';
 import sessionRoutes from './routes/api/session.ts';
 import terminalRoutes, { websocketOptions } from './routes/api/terminals.ts';
-import { openDatabase, type Db } from './storage/db.ts';
+import { lockDataDir, openDatabase, type Db } from './storage/db.ts';
 import type { TerminalAttempts } from './terminal/attempts.ts';
 import type { ShellLauncher } from './terminal/launchers.ts';
 import { createTerminalService } from './terminal/setup.ts';
@@ -112,7 +112,15 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
-  const db = deps.db ?? openDatabase(config.dataDir);
+  // The data folder is this server's alone (before anything reads it): see lockDataDir.
+  const unlock = deps.db ? undefined : lockDataDir(config.dataDir);
+  let db: Db;
+  try {
+    db = deps.db ?? openDatabase(config.dataDir);
+  } catch (e) {
+    unlock?.();
+    throw e;
+  }
   const labs = deps.labs ?? new LabCatalog(config.labsDir, path.join(config.dataDir, 'cache'));
   if (!deps.labs) await labs.reload();
   app.decorate('config', config);
@@ -122,6 +130,7 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
   app.decorate('runner', deps.runner ?? createCommandRunner(boot.hostEnv));
   app.decorate('origins', new Set(allowedOrigins(config)));
   if (!deps.db) app.addHook('onClose', async () => db.close());
+  if (unlock) app.addHook('onClose', async () => unlock());
   const portFor = deps.portFor ?? cachedKubePorts();
   const attempts =
     deps.attemptService ??
