@@ -70,7 +70,7 @@ test('GET /api/labs/:id returns tasks, check summaries and the compiled instruct
   assert.equal(res.statusCode, 200);
   const lab = res.json();
   assert.deepEqual(lab.tasks, [
-    { id: 'make-client', title: 'Create pod client', points: 5, checks: [{ id: 'make-client-1', kind: 'podReady', message: 'pod client in namespace fixture is Ready', weight: 1, guard: false }] },
+    { id: 'make-client', title: 'Create pod client', points: 5, checks: [{ id: 'make-client-1', kind: 'podReady', message: 'pod client in namespace fixture is Ready', weight: 1, guard: false, required: false }] },
   ]);
   assert.deepEqual(lab.images, ['docker.io/library/busybox:1.37.0']);
   assert.match(lab.code, /Create pod/);
