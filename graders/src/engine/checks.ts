@@ -110,7 +110,12 @@ async function sourcePod(ctx: GradeContext, ref: PodRef, opts: CallOptions): Pro
   if (!running) return { missing: `${r.describe} is not running (phase ${podPhase(r.pods[0] as KubeObject)})` };
   // Exec into a crashed container fails; say so as a result instead of an exec error.
   const statuses = ((running.status ?? {}) as { containerStatuses?: { name: string; state?: { running?: unknown; waiting?: { reason?: string } } }[] }).containerStatuses ?? [];
-  const containerName = r.container ?? ((running.spec ?? {}) as { containers?: { name: string }[] }).containers?.[0]?.name;
+  const containers = ((running.spec ?? {}) as { containers?: { name: string }[] }).containers ?? [];
+  // A named container the pod does not have (e.g. the sidecar was made a pod of its own) is the pod's state, not an exec error.
+  if (r.container && !containers.some((c) => c.name === r.container)) {
+    return { missing: `pod ${running.metadata.namespace}/${running.metadata.name} has no container ${r.container} (its containers: ${containers.map((c) => c.name).join(', ') || 'none'})` };
+  }
+  const containerName = r.container ?? containers[0]?.name;
   const st = statuses.find((s) => s.name === containerName);
   if (st?.state && !st.state.running) return { missing: `container ${containerName ?? ''} of pod ${running.metadata.namespace}/${running.metadata.name} is not running (${st.state.waiting?.reason ?? 'terminated'})` };
   return { pod: running, container: r.container };
