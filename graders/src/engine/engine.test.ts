@@ -70,6 +70,41 @@ describe('gradeLab', () => {
     assert.match(blocked?.explanation ?? '', /lab9server is isolated for ingress by NetworkPolicy restricted\/only-sleepybox1/);
   });
 
+  it('a required check that fails vetoes its task: a deny-all scores 0, and the report says which check and why', async () => {
+    const denyAll: KubeObject = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'deny-all', namespace: 'restricted' }, spec: { podSelector: {}, policyTypes: ['Ingress'] } };
+    const port = await modelWith([...lab9Setup, denyAll]);
+    const unguarded = await gradeLab(labOf(lab9Checks), { port, ...fast });
+    assert.equal(unguarded.score, 6.67, 'without required, a failed guard loses only its own share (the bug)');
+    const report = await gradeLab(labOf([{ ...lab9Checks[0], required: true }, lab9Checks[1]!]), { port, ...fast });
+    const task = report.tasks[0];
+    assert.equal(task?.score, 0);
+    assert.deepEqual(task?.vetoedBy, ['allowed']);
+    const [allowed, blocked] = task?.checks ?? [];
+    assert.deepEqual([allowed?.status, allowed?.required, blocked?.status, blocked?.points, blocked?.maxPoints], ['fail', true, 'pass', 0, 6.67]);
+    assert.equal(blocked?.scoreNote, 'earns nothing: the task scores 0 because the required check "sleepybox1 reaches lab9server" did not pass');
+  });
+
+  it('a required check that errors holds its task at 0 as well; without vetoes a waiting guard says why it earns nothing', () => {
+    const base = { kind: 'probe' as const, message: 'm', durationMs: 0, weight: 1 };
+    const vetoed = scoreTask(10, [
+      { ...base, id: 'keep', status: 'error', guard: true, required: true },
+      { ...base, id: 'work', status: 'pass', guard: false },
+    ]);
+    assert.deepEqual([vetoed.score, vetoed.vetoedBy], [0, ['keep']]);
+    const waiting = scoreTask(10, [
+      { ...base, id: 'keep', status: 'pass', guard: true, required: true },
+      { ...base, id: 'work', status: 'fail', guard: false },
+    ]);
+    assert.deepEqual([waiting.score, waiting.vetoedBy], [0, undefined]);
+    assert.match(waiting.checks[0]?.scoreNote ?? '', /already true when you started/);
+    const partial = scoreTask(10, [
+      { ...base, id: 'keep', status: 'pass', guard: true, required: true },
+      { ...base, id: 'a', status: 'pass', guard: false },
+      { ...base, id: 'b', status: 'fail', guard: false },
+    ]);
+    assert.equal(partial.score, 6.67, 'independent parts keep partial credit once nothing required is broken');
+  });
+
   it('gives partial credit by weight', () => {
     const base = { kind: 'field' as const, message: 'm', durationMs: 0 };
     const r = scoreTask(9, [

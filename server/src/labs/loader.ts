@@ -455,11 +455,12 @@ function readMistakes(
       } else {
         const parsed = MistakeDecl.safeParse(yaml.doc.toJS());
         if (parsed.success) decl = parsed.data;
-        else for (const p of zodProblems(parsed.error, yaml, relLab(declFile), () => Object.keys(MistakeDecl.shape))) err(p.file, p.line, p.col, p.message, p.hint);
+        else for (const p of zodProblems(parsed.error, yaml, relLab(declFile), () => Object.keys(MistakeDecl.shape), 'mistake.yaml')) err(p.file, p.line, p.col, p.message, p.hint);
       }
     }
     const manifests: string[] = [];
     let script: string | undefined;
+    let misnamed = false;
     for (const file of listFiles(dir)) {
       const rel = `${folder}/${file}`;
       if (file === 'mistake.yaml') continue;
@@ -472,12 +473,13 @@ function readMistakes(
         hash.update(rel).update(readFileSync(path.join(labDir, rel)));
         script = rel;
       } else if (file.endsWith('.sh')) {
+        misnamed = true;
         err(relLab(rel), 1, 1, `a mistake's script must be called mistake.sh, so it is not silently skipped`, `rename it to ${folder}/mistake.sh`);
       } else {
         warn(relLab(rel), 1, 1, `ignored: ${folder}/ holds mistake.yaml, *.yaml manifests and mistake.sh only`);
       }
     }
-    if (manifests.length === 0 && !script) {
+    if (manifests.length === 0 && !script && !misnamed) {
       err(relLab(folder), 1, 1, `mistake ${name} applies nothing`, 'add the manifests (and/or mistake.sh) that make the wrong answer, as solution/ does for the right one');
     }
     if (decl) out.push({ name, title: decl.title, maxPercent: decl.maxPercent, why: decl.why, manifests, script });
