@@ -52,6 +52,7 @@ describe('honesty gates on the model cluster', () => {
           });
         }
         const result = await runHonestyGates({ lab: gradableLab(lab), port, ...states, mistakes, grade: { probeWindowMs: 0, retryDelayMs: 0 } });
+        for (const g of result.gates) if (g.mistake) t.diagnostic(`${lab.id}: mistake ${g.mistake.name} scored ${g.report.percent}% (at most ${g.mistake.maxPercent}%)`);
         const problems = result.gates.filter((g) => !g.passed).flatMap((g) => [`gate ${g.name}:`, ...g.problems.map((p) => `  ${p}`)]);
         assert.ok(result.passed, `${lab.id} fails its honesty gates:\n${problems.join('\n')}`);
       });
