@@ -131,7 +131,8 @@ export async function runHonestyGates(input: GateInput): Promise<GatesReport> {
     durationMs: elapsed(),
   });
 
-  for (const run of input.mistakes ?? []) gates.push(await mistakeGate(run, before, gradeOn, input.settle, elapsed));
+  const shared = { port: input.port, ...(input.scripts ? { scripts: input.scripts } : {}) };
+  for (const run of input.mistakes ?? []) gates.push(await mistakeGate(run, before, gradeOn, shared, input.settle, elapsed));
 
   await bring(input.port, input.solution, manager);
   const after = await grade();
@@ -157,6 +158,7 @@ async function mistakeGate(
   run: MistakeRun,
   setupReport: GradeReport,
   gradeOn: (port: ClusterPort, scripts: ScriptRunner | undefined) => Promise<GradeReport>,
+  shared: { port: ClusterPort; scripts?: ScriptRunner },
   settle: GateInput['settle'],
   elapsed: () => number,
 ): Promise<GateResult> {
@@ -184,8 +186,9 @@ async function mistakeGate(
   } catch (e) {
     problems.push(`mistake ${m.name} ("${m.title}") could not be applied: ${e instanceof Error ? e.message : String(e)}`);
   }
-  if (run.leave && target) {
-    const on = target;
+  // Taken off even when applying failed half-way: the cluster is shared with the next mistake.
+  if (run.leave) {
+    const on = target ?? shared;
     try {
       await run.leave();
       const clean = await gradeUntil(() => gradeOn(on.port, on.scripts), (r) => statuses(r) === statuses(setupReport), settle?.cleanTimeoutMs ?? 0);
