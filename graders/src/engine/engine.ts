@@ -107,7 +107,7 @@ export function scoreTask(points: number, checks: readonly ScorableCheck[]): { s
     const earns = c.status === 'pass' && vetoes.length === 0 && !waiting;
     let scoreNote: string | undefined;
     if (c.status === 'pass' && !earns) {
-      scoreNote = vetoes.length > 0 ? `earns nothing: the task scores 0 because the required check ${vetoText} did not pass` : 'earns nothing yet: it was already true when you started, so it counts only once the task\'s own work passes';
+      scoreNote = vetoes.length > 0 ? `earns nothing: the task scores 0 because the required ${vetoes.length === 1 ? 'check' : 'checks'} ${vetoText} did not pass` : 'earns nothing yet: it was already true when you started, so it counts only once the task\'s own work passes';
     }
     return { ...c, required: c.required === true, maxPoints: round(maxPoints), points: earns ? round(maxPoints) : 0, ...(scoreNote ? { scoreNote } : {}) };
   });

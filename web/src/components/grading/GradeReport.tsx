@@ -91,7 +91,7 @@ export function GradeReport({ report }: { report: Report }) {
           </h3>
           {task.vetoedBy?.length ? (
             <p className="grade-note grade-veto" role="note">
-              This task scores 0: the required check {vetoText(task)} did not pass, and a task earns nothing while something it requires is broken.
+              This task scores 0: the required {task.vetoedBy.length === 1 ? 'check' : 'checks'} {vetoText(task)} did not pass, and a task earns nothing while something it requires is broken.
             </p>
           ) : null}
           <ul className="grade-checks">
