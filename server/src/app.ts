@@ -35,6 +35,7 @@ import { VERSION } from './version.ts';
 import { hardening } from './http/hardening.ts';
 import { GroupRepository } from './groups/group-repository.ts';
 import groupRoutes from './routes/api/groups.ts';
+import labBodyRoutes from './routes/api/lab-body.ts';
 import { dockerUnavailable } from './http/docker-errors.ts';
 
 /** Codes for 4xx errors raised by Fastify itself (bad JSON, too large, wrong content type …). */
@@ -205,6 +206,7 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
   await app.register(attemptRoutes);
   await app.register(adminHealthRoutes);
   await app.register(groupRoutes);
+  await app.register(labBodyRoutes);
 
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 

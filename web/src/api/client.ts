@@ -107,6 +107,8 @@ export const api = {
   labs: {
     list: (signal?: AbortSignal) => request<Catalog>('GET', '/api/labs', undefined, signal),
     get: (id: string, signal?: AbortSignal) => request<LabDetail>('GET', `/api/labs/${encodeURIComponent(id)}`, undefined, signal),
+    /** The URL of a lab's compiled instructions as an ES module (the hash makes it cacheable). */
+    bodyUrl: (id: string, hash: string) => `/api/labs/${encodeURIComponent(id)}/body.js?v=${encodeURIComponent(hash)}`,
     reload: () => request<{ loaded: number; broken: number; durationMs: number; problems: Problem[] }>('POST', '/api/labs/reload', {}),
   },
 };
