@@ -4,6 +4,7 @@ import type { AttemptDto, AttemptEventDto } from '../../../server/src/routes/api
 import type { LabDetailDto, LabSummaryDto } from '../../../server/src/routes/api/labs.ts';
 import type { GradeDto, GradeListDto } from '../../../server/src/routes/api/attempt-grades.ts';
 import type { TerminalDto, TerminalListDto, TicketDto } from '../../../server/src/routes/api/terminals.ts';
+import type { ActivityDto, GroupDetailDto, GroupDto, MyAssignmentDto } from '../../../server/src/routes/api/groups.ts';
 
 // The browser's API layer: typed calls to the server. Components never build URLs themselves.
 
@@ -26,6 +27,10 @@ export type Grade = z.infer<typeof GradeDto>;
 export type GradeList = z.infer<typeof GradeListDto>;
 export type GradeReport = Grade['report'];
 export type GradedCheck = GradeReport['tasks'][number]['checks'][number];
+export type Group = z.infer<typeof GroupDto>;
+export type GroupDetail = z.infer<typeof GroupDetailDto>;
+export type GroupActivity = z.infer<typeof ActivityDto>;
+export type MyAssignment = z.infer<typeof MyAssignmentDto>;
 export type Learner = { id: string; username: string; displayName: string; role: 'learner' | 'instructor' | 'admin' };
 export type Session = { mode: 'single' | 'multi'; registration: 'open' | 'invite' | 'closed'; learner: Learner | null };
 
@@ -100,6 +105,23 @@ export const api = {
     finish: (id: string) => request<Attempt>('POST', `/api/attempts/${encodeURIComponent(id)}/finish`, {}),
     /** An EventSource of the attempt's progress (it resumes with Last-Event-ID by itself). */
     events: (id: string) => new EventSource(`/api/attempts/${encodeURIComponent(id)}/events`),
+  },
+  groups: {
+    list: (signal?: AbortSignal) => request<{ groups: Group[] }>('GET', '/api/groups', undefined, signal),
+    get: (id: string, signal?: AbortSignal) => request<GroupDetail>('GET', `/api/groups/${encodeURIComponent(id)}`, undefined, signal),
+    create: (input: { name: string; maxClusters?: number | null; expiresAt?: string | null }) => request<GroupDetail>('POST', '/api/groups', input),
+    update: (id: string, input: { name?: string; maxClusters?: number | null; expiresAt?: string | null }) => request<GroupDetail>('PATCH', `/api/groups/${encodeURIComponent(id)}`, input),
+    rotateInvite: (id: string) => request<GroupDetail>('POST', `/api/groups/${encodeURIComponent(id)}/invite`, {}),
+    join: (inviteCode: string) => request<Group>('POST', '/api/groups/join', { inviteCode }),
+    removeMember: (id: string, learnerId: string) => request<void>('DELETE', `/api/groups/${encodeURIComponent(id)}/members/${encodeURIComponent(learnerId)}`),
+    assign: (id: string, labId: string, dueAt: string | null) => request<GroupDetail['assignments'][number]>('POST', `/api/groups/${encodeURIComponent(id)}/assignments`, { labId, dueAt }),
+    unassign: (id: string, assignmentId: string) => request<void>('DELETE', `/api/groups/${encodeURIComponent(id)}/assignments/${encodeURIComponent(assignmentId)}`),
+    activity: (id: string, signal?: AbortSignal) => request<GroupActivity>('GET', `/api/groups/${encodeURIComponent(id)}/activity`, undefined, signal),
+    /** Where the browser downloads the group's results as CSV. */
+    resultsCsvUrl: (id: string) => `/api/groups/${encodeURIComponent(id)}/results.csv`,
+  },
+  assignments: {
+    mine: (signal?: AbortSignal) => request<{ assignments: MyAssignment[] }>('GET', '/api/assignments', undefined, signal),
   },
   admin: {
     health: (signal?: AbortSignal) => request<AdminHealth>('GET', '/api/admin/health', undefined, signal),

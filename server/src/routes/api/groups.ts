@@ -12,7 +12,7 @@ const ErrorDto = z.object({ error: z.object({ code: z.string(), message: z.strin
 const GroupParams = z.object({ groupId: z.string().min(1).max(64) });
 const isoDate = z.iso.datetime({ offset: true }).describe('ISO 8601 date-time, e.g. 2026-12-31T23:59:00Z');
 
-const GroupDto = z.object({
+export const GroupDto = z.object({
   id: z.string(),
   name: z.string(),
   maxClusters: z.number().nullable(),
@@ -27,16 +27,16 @@ const GroupDto = z.object({
   memberCount: z.number(),
   activeAttempts: z.number(),
 });
-const MemberDto = z.object({ id: z.string(), username: z.string(), displayName: z.string(), groupRole: z.enum(['learner', 'instructor']), joinedAt: z.string() });
-const AssignmentDto = z.object({ id: z.string(), groupId: z.string(), labId: z.string(), labTitle: z.string().nullable(), dueAt: z.string().nullable(), createdAt: z.string() });
-const GroupDetailDto = GroupDto.extend({ members: z.array(MemberDto), assignments: z.array(AssignmentDto) });
+export const MemberDto = z.object({ id: z.string(), username: z.string(), displayName: z.string(), groupRole: z.enum(['learner', 'instructor']), joinedAt: z.string() });
+export const AssignmentDto = z.object({ id: z.string(), groupId: z.string(), labId: z.string(), labTitle: z.string().nullable(), dueAt: z.string().nullable(), createdAt: z.string() });
+export const GroupDetailDto = GroupDto.extend({ members: z.array(MemberDto), assignments: z.array(AssignmentDto) });
 const CreateGroup = z.object({
   name: z.string().trim().min(1).max(80),
   maxClusters: z.number().int().min(1).max(1000).nullable().default(null).describe("clusters the group's learners may run at once"),
   expiresAt: isoDate.nullable().default(null),
 });
 const UpdateGroup = z.object({ name: z.string().trim().min(1).max(80).optional(), maxClusters: z.number().int().min(1).max(1000).nullable().optional(), expiresAt: isoDate.nullable().optional() });
-const ActivityDto = z.object({
+export const ActivityDto = z.object({
   generatedAt: z.string(),
   members: z.array(
     z.object({
@@ -60,7 +60,7 @@ const ActivityDto = z.object({
     }),
   ),
 });
-const MyAssignmentDto = AssignmentDto.extend({ groupName: z.string(), bestScore: z.number().nullable(), maxScore: z.number().nullable(), state: z.enum(['todo', 'started', 'done']), overdue: z.boolean() });
+export const MyAssignmentDto = AssignmentDto.extend({ groupName: z.string(), bestScore: z.number().nullable(), maxScore: z.number().nullable(), state: z.enum(['todo', 'started', 'done']), overdue: z.boolean() });
 
 const ACTIVE_STATUSES = new Set(['queued', 'provisioning', 'setting-up', 'ready', 'grading']);
 
