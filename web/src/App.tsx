@@ -1,7 +1,7 @@
 import { useEffect } from 'react';
 import { api } from './api/client.ts';
 import { useTheme } from './lib/theme.ts';
-import { Link, matchPath, useLocation } from './lib/router.tsx';
+import { Link, matchPath, navigate, useLocation } from './lib/router.tsx';
 import { useAsync } from './lib/use-async.ts';
 import { AdminHealthPage } from './pages/AdminHealthPage.tsx';
 import { CatalogPage } from './pages/CatalogPage.tsx';
@@ -25,7 +25,11 @@ export function App() {
   const isAdmin = session.status === 'ok' && session.value.learner?.role === 'admin';
   const learner = session.status === 'ok' ? session.value.learner : null;
   const invite = search.get('invite');
-  if (session.status === 'ok' && session.value.mode === 'multi' && !learner) page = <SignInPage session={session.value} invite={invite} onSignedIn={() => session.reload()} />;
+  if (session.status === 'ok' && session.value.mode === 'multi' && !learner) page = <SignInPage session={session.value} invite={invite} onSignedIn={() => {
+          // Registering with an invite already joined its group: drop the code from the address.
+          if (invite) navigate(pathname, { replace: true });
+          session.reload();
+        }} />;
   else if (learner && invite) page = <GroupsPage learner={learner} joinCode={invite} />;
   else if (pathname === '/') page = <CatalogPage />;
   else if (pathname === '/groups' && learner) page = <GroupsPage learner={learner} joinCode={null} />;

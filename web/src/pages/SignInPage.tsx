@@ -28,7 +28,8 @@ export function SignInPage({ session, invite, onSignedIn }: { session: Session; 
     }
   };
 
-  const canRegister = session.registration !== 'closed' || Boolean(invite);
+  // With registration closed, only the very first account (the admin) or an invite gets in; the
+  // server says which in its error, so the form is always offered.
   return (
     <div className="page signin">
       <h1>{mode === 'signin' ? 'Sign in' : 'Create your account'}</h1>
@@ -65,14 +66,12 @@ export function SignInPage({ session, invite, onSignedIn }: { session: Session; 
           {mode === 'signin' ? 'Sign in' : 'Create account'}
         </button>
       </form>
-      {canRegister ? (
-        <p>
-          {mode === 'signin' ? 'No account yet? ' : 'Have an account? '}
-          <button type="button" className="btn btn-ghost btn-small" onClick={() => setMode(mode === 'signin' ? 'register' : 'signin')}>
-            {mode === 'signin' ? 'Create one' : 'Sign in'}
-          </button>
-        </p>
-      ) : null}
+      <p>
+        {mode === 'signin' ? 'No account yet? ' : 'Have an account? '}
+        <button type="button" className="btn btn-ghost btn-small" onClick={() => setMode(mode === 'signin' ? 'register' : 'signin')}>
+          {mode === 'signin' ? 'Create one' : 'Sign in'}
+        </button>
+      </p>
     </div>
   );
 }
