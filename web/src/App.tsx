@@ -31,7 +31,7 @@ export function App() {
           session.reload();
         }} />;
   else if (learner && invite) page = <GroupsPage learner={learner} joinCode={invite} />;
-  else if (pathname === '/') page = <CatalogPage />;
+  else if (pathname === '/') page = <CatalogPage withAssignments={session.status === 'ok' && session.value.mode === 'multi' && Boolean(learner)} />;
   else if (pathname === '/groups' && learner) page = <GroupsPage learner={learner} joinCode={null} />;
   else if (group) page = <GroupPage id={group.id!} key={group.id} />;
   else if (pathname === '/admin/health') page = <AdminHealthPage />;

@@ -22,10 +22,13 @@ const TIME_FILTERS = [
 const DIFFICULTIES = ['easy', 'medium', 'hard'] as const;
 
 /** The lab catalog: grouped by CKA domain and track, filterable by difficulty, time and text. */
-export function CatalogPage() {
+export function CatalogPage({ withAssignments = false }: { withAssignments?: boolean }) {
   const catalog = useAsync((signal) => api.labs.list(signal), []);
-  // Assignments come from the learner's study groups; without a session there are none.
-  const assigned = useAsync((signal) => api.assignments.mine(signal).then((r) => r.assignments, () => [] as MyAssignment[]), []);
+  // Assignments come from study groups (multi-user mode, signed in); a failure only hides them.
+  const assigned = useAsync(
+    (signal) => (withAssignments ? api.assignments.mine(signal).then((r) => r.assignments, () => [] as MyAssignment[]) : Promise.resolve([] as MyAssignment[])),
+    [withAssignments],
+  );
   if (catalog.status === 'loading') return <Loading what="labs" />;
   if (catalog.status === 'error') return <ErrorPanel error={catalog.error} onRetry={catalog.reload} />;
   return <CatalogView catalog={catalog.value} assignments={assigned.status === 'ok' ? assigned.value : []} />;
