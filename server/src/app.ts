@@ -36,6 +36,7 @@ import { hardening } from './http/hardening.ts';
 import { GroupRepository } from './groups/group-repository.ts';
 import groupRoutes from './routes/api/groups.ts';
 import labBodyRoutes from './routes/api/lab-body.ts';
+import groupWatchRoutes from './routes/api/group-watch.ts';
 import { dockerUnavailable } from './http/docker-errors.ts';
 
 /** Codes for 4xx errors raised by Fastify itself (bad JSON, too large, wrong content type …). */
@@ -207,6 +208,7 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
   await app.register(adminHealthRoutes);
   await app.register(groupRoutes);
   await app.register(labBodyRoutes);
+  await app.register(groupWatchRoutes);
 
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
