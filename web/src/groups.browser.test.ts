@@ -1,6 +1,7 @@
 // Headless Chromium against the real server and the built web app, in multi-user mode with the
 // real attempt service on a fake kind host: an instructor creates a group, a learner registers with
-// its invite link and starts the assigned lab, the instructor watches it live and exports the CSV.
+// its invite link and starts the assigned lab, the instructor watches it live (and the learner's
+// terminal, read-only, which the learner is told) and exports the CSV.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -13,6 +14,9 @@ import { buildApp } from '../../server/src/app.ts';
 import type { App } from '../../server/src/app-types.ts';
 import { harness } from '../../server/src/attempts/test-harness.ts';
 import { loadConfig } from '../../server/src/config/config.ts';
+import { CommandError, createCommandRunner, type CommandRunner } from '../../server/src/exec/command-runner.ts';
+import { HostLauncher } from '../../server/src/terminal/launchers.ts';
+import { SSH_SCRIPT } from '../../server/src/terminal/setup.ts';
 import { openMemoryDatabase } from '../../server/src/storage/db.ts';
 import { loadedCatalog } from '../../server/src/testing/test-app.ts';
 
@@ -48,7 +52,13 @@ before(async () => {
   const labs = await loadedCatalog();
   h = harness({ db, labs: labs.current.labs, nodeImage: 'kindest/node:v1.35.8', fake: { missingImages: [] } });
   const boot = loadConfig({ argv: ['--port', String(port), '--data-dir', mkdtempSync(path.join(tmpdir(), 'kd-groups-browser-')), '--web-dir', 'web/dist', '--auth.mode', 'multi', '--auth.registration', 'closed'], env: {}, cwd: ROOT });
-  app = await buildApp(boot, { db, labs, logger: false, attemptService: h.service, shellLauncher: null });
+  // Shells run on this machine (host mode) in a scratch HOME; the fake clusters have no kubeconfig.
+  const home = mkdtempSync(path.join(tmpdir(), 'kd-groups-browser-home-'));
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home };
+  const real = createCommandRunner(env);
+  const runner: CommandRunner = { run: async (spec) => (spec.argv[0] === 'kind' ? Promise.reject(new CommandError('exit-code', spec.argv, 1, '', 'no such cluster')) : real.run(spec)) };
+  const shellLauncher = new HostLauncher({ runner, hostEnv: env, stateDir: path.join(home, 'terminals'), sshScript: SSH_SCRIPT });
+  app = await buildApp(boot, { db, labs, logger: false, attemptService: h.service, shellLauncher });
   await app.listen({ host: '127.0.0.1', port });
   base = `http://127.0.0.1:${port}`;
   browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
@@ -65,10 +75,9 @@ async function newPage(): Promise<Page & { errors: string[] }> {
   const page = (await context.newPage()) as Page & { errors: string[] };
   page.errors = [];
   page.on('pageerror', (e) => page.errors.push(e.message));
-  // HTTP errors the app expects (401 before signing in; 503 for terminals, which this server has
-  // none of) are logged by Chromium as "Failed to load resource"; anything else (a CSP refusal above
-  // all) is a failure.
-  page.on('console', (m) => m.type() === 'error' && !/^Failed to load resource: the server responded with a status of (401|503)/.test(m.text()) && page.errors.push(m.text()));
+  // HTTP errors the app expects (401 before signing in) are logged by Chromium as "Failed to load
+  // resource"; anything else (a CSP refusal above all) is a failure.
+  page.on('console', (m) => m.type() === 'error' && !/^Failed to load resource: the server responded with a status of 401/.test(m.text()) && page.errors.push(m.text()));
   return page;
 }
 
@@ -110,6 +119,15 @@ test('an instructor runs a group: invite, assignment, live view and CSV', { skip
   const row = teacher.locator('tr[data-learner="lena"]');
   await row.getByText('Fixture lab valid-lab').waitFor({ timeout: 15_000 });
   await row.getByText('ready').waitFor({ timeout: 15_000 });
+
+  // The instructor watches lena's terminal; lena's terminal says so.
+  await learner.locator('.term-view[data-state="live"]').waitFor({ timeout: 15_000 });
+  await row.getByRole('button', { name: 'Watch terminal' }).click();
+  await teacher.locator('.watch-panel .term-view[data-state="live"]').waitFor({ timeout: 15_000 });
+  await teacher.getByText("Watching lena's terminal — read-only").waitFor();
+  await learner.locator('[data-notice]').getByText('teacher is watching this terminal (read-only)').waitFor({ timeout: 5000 });
+  await teacher.getByRole('button', { name: 'Stop watching' }).click();
+  await learner.locator('[data-notice]').getByText('teacher stopped watching').waitFor({ timeout: 5000 });
 
   const [download] = await Promise.all([teacher.waitForEvent('download'), teacher.getByRole('link', { name: 'Download results (CSV)' }).click()]);
   const csv = readFileSync((await download.path())!, 'utf8');

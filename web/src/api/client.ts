@@ -117,6 +117,15 @@ export const api = {
     assign: (id: string, labId: string, dueAt: string | null) => request<GroupDetail['assignments'][number]>('POST', `/api/groups/${encodeURIComponent(id)}/assignments`, { labId, dueAt }),
     unassign: (id: string, assignmentId: string) => request<void>('DELETE', `/api/groups/${encodeURIComponent(id)}/assignments/${encodeURIComponent(assignmentId)}`),
     activity: (id: string, signal?: AbortSignal) => request<GroupActivity>('GET', `/api/groups/${encodeURIComponent(id)}/activity`, undefined, signal),
+    memberTerminals: (id: string, learnerId: string, signal?: AbortSignal) =>
+      request<{ attemptId: string | null; terminals: TerminalInfo[] }>('GET', `/api/groups/${encodeURIComponent(id)}/members/${encodeURIComponent(learnerId)}/terminals`, undefined, signal),
+    /** A ticket to watch a learner's terminal read-only (they are told). */
+    watchTicket: (id: string, learnerId: string, attemptId: string, terminalId: string) =>
+      request<TerminalTicket>(
+        'POST',
+        `/api/groups/${encodeURIComponent(id)}/members/${encodeURIComponent(learnerId)}/attempts/${encodeURIComponent(attemptId)}/terminals/${encodeURIComponent(terminalId)}/watch`,
+        {},
+      ),
     /** Where the browser downloads the group's results as CSV. */
     resultsCsvUrl: (id: string) => `/api/groups/${encodeURIComponent(id)}/results.csv`,
   },

@@ -1,6 +1,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, ApiError, type Catalog, type GroupActivity, type GroupDetail, type Learner } from '../api/client.ts';
 import { CopyButton } from '../components/CopyButton.tsx';
+import { TerminalView } from '../components/terminal/TerminalView.tsx';
 import { ErrorPanel, Loading } from '../components/Status.tsx';
 import { Link, navigate } from '../lib/router.tsx';
 import { useAsync } from '../lib/use-async.ts';
@@ -194,6 +195,7 @@ function GroupView({ group, catalog, reload }: { group: GroupDetail; catalog: Ca
 /** Who in the group is working on what, refreshed every few seconds while the page is open. */
 function LiveActivity({ groupId }: { groupId: string }) {
   const [activity, setActivity] = useState<GroupActivity | null>(null);
+  const [watching, setWatching] = useState<{ id: string; name: string } | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     const ctl = new AbortController();
@@ -229,6 +231,9 @@ function LiveActivity({ groupId }: { groupId: string }) {
               <th>State</th>
               <th>Time in lab</th>
               <th>Last check</th>
+              <th>
+                <span className="visually-hidden">Help</span>
+              </th>
             </tr>
           </thead>
           <tbody>
@@ -239,11 +244,47 @@ function LiveActivity({ groupId }: { groupId: string }) {
                 <td>{attempt ? attempt.status : 'not started'}</td>
                 <td>{attempt?.minutesInLab !== null && attempt?.minutesInLab !== undefined ? `${attempt.minutesInLab} min` : '—'}</td>
                 <td>{attempt?.lastScore !== null && attempt?.lastScore !== undefined ? `${attempt.lastScore} / ${attempt.maxScore}` : '—'}</td>
+                <td>
+                  {attempt && (attempt.status === 'ready' || attempt.status === 'grading') ? (
+                    <button type="button" className="btn btn-outline btn-small" onClick={() => setWatching({ id: learner.id, name: learner.displayName })}>
+                      Watch terminal
+                    </button>
+                  ) : null}
+                </td>
               </tr>
             ))}
           </tbody>
         </table>
       )}
+      {watching ? <WatchTerminal groupId={groupId} learner={watching} onClose={() => setWatching(null)} /> : null}
     </section>
+  );
+}
+
+/** A read-only view of a learner's first terminal; the learner's terminal says who is watching. */
+function WatchTerminal({ groupId, learner, onClose }: { groupId: string; learner: { id: string; name: string }; onClose: () => void }) {
+  const found = useAsync((signal) => api.groups.memberTerminals(groupId, learner.id, signal), [groupId, learner.id]);
+  return (
+    <div className="panel watch-panel" aria-label={`${learner.name}'s terminal`}>
+      <p>
+        <strong>{learner.name}</strong>{' '}
+        <button type="button" className="btn btn-ghost btn-small" onClick={onClose}>
+          Stop watching
+        </button>
+      </p>
+      {found.status === 'loading' ? <Loading what="terminal" /> : null}
+      {found.status === 'error' ? <ErrorPanel error={found.error} onRetry={found.reload} /> : null}
+      {found.status === 'ok' && (!found.value.attemptId || found.value.terminals.length === 0) ? <p className="muted">No terminal is open right now.</p> : null}
+      {found.status === 'ok' && found.value.attemptId && found.value.terminals[0] ? (
+        <TerminalView
+          key={found.value.terminals[0].id}
+          attemptId={found.value.attemptId}
+          terminalId={found.value.terminals[0].id}
+          active
+          fontSize={13}
+          watch={{ whose: learner.name, ticket: () => api.groups.watchTicket(groupId, learner.id, found.value.attemptId!, found.value.terminals[0]!.id) }}
+        />
+      ) : null}
+    </div>
   );
 }
