@@ -37,6 +37,7 @@ import { GroupRepository } from './groups/group-repository.ts';
 import groupRoutes from './routes/api/groups.ts';
 import labBodyRoutes from './routes/api/lab-body.ts';
 import groupWatchRoutes from './routes/api/group-watch.ts';
+import adminUsageRoutes from './routes/api/admin-usage.ts';
 import { dockerUnavailable } from './http/docker-errors.ts';
 
 /** Codes for 4xx errors raised by Fastify itself (bad JSON, too large, wrong content type …). */
@@ -209,6 +210,7 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
   await app.register(groupRoutes);
   await app.register(labBodyRoutes);
   await app.register(groupWatchRoutes);
+  await app.register(adminUsageRoutes);
 
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 

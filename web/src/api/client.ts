@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { AdminHealthDto } from '../../../server/src/routes/api/admin-health.ts';
+import type { AdminUsageDto } from '../../../server/src/routes/api/admin-usage.ts';
 import type { AttemptDto, AttemptEventDto } from '../../../server/src/routes/api/attempts.ts';
 import type { LabDetailDto, LabSummaryDto } from '../../../server/src/routes/api/labs.ts';
 import type { GradeDto, GradeListDto } from '../../../server/src/routes/api/attempt-grades.ts';
@@ -20,6 +21,7 @@ export type Catalog = {
 export type Attempt = z.infer<typeof AttemptDto>;
 export type AttemptEvent = z.infer<typeof AttemptEventDto>;
 export type AdminHealth = z.infer<typeof AdminHealthDto>;
+export type AdminUsage = z.infer<typeof AdminUsageDto>;
 export type TerminalInfo = z.infer<typeof TerminalDto>;
 export type TerminalList = z.infer<typeof TerminalListDto>;
 export type TerminalTicket = z.infer<typeof TicketDto>;
@@ -134,6 +136,7 @@ export const api = {
   },
   admin: {
     health: (signal?: AbortSignal) => request<AdminHealth>('GET', '/api/admin/health', undefined, signal),
+    usage: (signal?: AbortSignal) => request<AdminUsage>('GET', '/api/admin/usage', undefined, signal),
   },
   labs: {
     list: (signal?: AbortSignal) => request<Catalog>('GET', '/api/labs', undefined, signal),
