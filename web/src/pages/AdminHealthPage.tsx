@@ -54,7 +54,7 @@ function GroupUsage() {
   if (usage.status === 'loading') return <Loading what="usage" />;
   if (usage.status === 'error') return <ErrorPanel error={usage.error} onRetry={usage.reload} title="Usage is not available" />;
   const { total, groups, ungrouped } = usage.value;
-  const rows = [...groups.map((g) => ({ key: g.id, name: g.name, share: g.maxClusters, ...g })), { key: 'none', name: 'In no group', share: null, ...ungrouped }];
+  const rows = [...groups.map((g) => ({ ...g, key: g.id, share: g.maxClusters })), { ...ungrouped, key: 'none', name: 'In no group', share: null }];
   return (
     <section aria-labelledby="usage-title">
       <h2 id="usage-title">In use per group</h2>
