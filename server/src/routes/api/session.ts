@@ -73,7 +73,8 @@ export default async function sessionRoutes(app: App) {
     async (req, reply) => {
       if (mode === 'single') throw new AppError(400, 'single_user_mode', 'this server runs in single-user mode: accounts are not needed');
       throttle.check(undefined, req.ip);
-      if (!registrations.take(req.ip)) throw rateLimited('too many registrations from this address; wait a minute', 60_000 / 30);
+      // The bucket refills one registration every 2 s: that is the wait to announce.
+      if (!registrations.take(req.ip)) throw rateLimited('too many registrations from this address at once; try again in 2 s', 60_000 / 30);
       const { registration, inviteCode } = app.config.auth;
       // Cheap refusals before the (deliberately slow) hash; the transaction below decides for real.
       // A group's invite lets its learners in whatever auth.registration says (until the group ends).
