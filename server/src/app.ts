@@ -33,6 +33,11 @@ import { GradingService } from './grading/grading-service.ts';
 import attemptGradeRoutes from './routes/api/attempt-grades.ts';
 import { VERSION } from './version.ts';
 import { hardening } from './http/hardening.ts';
+import { GroupRepository } from './groups/group-repository.ts';
+import groupRoutes from './routes/api/groups.ts';
+import labBodyRoutes from './routes/api/lab-body.ts';
+import groupWatchRoutes from './routes/api/group-watch.ts';
+import adminUsageRoutes from './routes/api/admin-usage.ts';
 import { dockerUnavailable } from './http/docker-errors.ts';
 
 /** Codes for 4xx errors raised by Fastify itself (bad JSON, too large, wrong content type …). */
@@ -127,6 +132,7 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
   app.decorate('db', db);
   app.decorate('labs', labs);
   app.decorate('learners', new LearnerRepository(db));
+  app.decorate('groups', new GroupRepository(db));
   app.decorate('runner', deps.runner ?? createCommandRunner(boot.hostEnv));
   app.decorate('origins', new Set(allowedOrigins(config)));
   if (!deps.db) app.addHook('onClose', async () => db.close());
@@ -201,6 +207,10 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
   await app.register(attemptGradeRoutes(grading));
   await app.register(attemptRoutes);
   await app.register(adminHealthRoutes);
+  await app.register(groupRoutes);
+  await app.register(labBodyRoutes);
+  await app.register(groupWatchRoutes);
+  await app.register(adminUsageRoutes);
 
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 

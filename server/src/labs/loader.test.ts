@@ -46,8 +46,9 @@ const EXPECTED: Record<string, string[]> = {
   'mdx-raw-html': [
     'labs/broken/mdx-raw-html/lab.mdx:22:1 MDX: raw HTML/JSX <img> is not allowed in lab content\n    hint: use Markdown (**bold**, `code`, [link](https://…), lists, tables) or a lab component; to show a literal < write &lt; or use `inline code`',
     'labs/broken/mdx-raw-html/lab.mdx:22:14 MDX: <img> has the event-handler attribute onerror; labs may not run JavaScript\n    hint: remove the attribute',
-    'labs/broken/mdx-raw-html/lab.mdx:28:7 MDX: <Hint> title={…} is a JavaScript expression; lab components take literal props only\n    hint: write title="text"',
-    'labs/broken/mdx-raw-html/lab.mdx:28:19 MDX: <Hint> has the event-handler attribute onClick; labs may not run JavaScript\n    hint: remove the attribute',
+    'labs/broken/mdx-raw-html/lab.mdx:24:5 MDX: a link to a javascript: URL is not allowed in lab content\n    hint: link to an http(s) page or a path on this server',
+    'labs/broken/mdx-raw-html/lab.mdx:30:7 MDX: <Hint> title={…} is a JavaScript expression; lab components take literal props only\n    hint: write title="text"',
+    'labs/broken/mdx-raw-html/lab.mdx:30:19 MDX: <Hint> has the event-handler attribute onClick; labs may not run JavaScript\n    hint: remove the attribute',
   ],
   'missing-solution': ['labs/broken/missing-solution/lab.mdx:1:1 the lab has no reference solution\n    hint: add solution/*.yaml manifests and/or solution/solution.sh that make every check pass'],
   'missing-script': ['labs/broken/missing-script/lab.mdx:19:15 script file checks/verify.sh does not exist in the lab folder'],

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { App } from '../../app-types.ts';
-import { FIXTURE_LABS, sessionCookie, testApp } from '../../testing/test-app.ts';
+import { BROKEN_FIXTURES, FIXTURE_LABS, sessionCookie, testApp } from '../../testing/test-app.ts';
 
 const INVITE = 'study-group-2026';
 
@@ -41,7 +41,7 @@ test('GET /api/labs lists domains, tracks and the labs that loaded', async (t) =
     taskCount: 1,
     tags: [],
   });
-  assert.equal(body.broken.length, 20, 'single-user mode: the one user is the local admin, cookie or not');
+  assert.equal(body.broken.length, BROKEN_FIXTURES, 'single-user mode: the one user is the local admin, cookie or not');
 });
 
 test('multi-user mode: broken labs are listed, with their problems, to admins only', async (t) => {
@@ -53,7 +53,7 @@ test('multi-user mode: broken labs are listed, with their problems, to admins on
   assert.deepEqual(asLearner.json().broken, []);
   const asAdmin = await app.inject({ method: 'GET', url: '/api/labs', headers: { cookie: admin } });
   const broken = asAdmin.json().broken as { id: string; track: string; title?: string; problems: { file: string; line: number; col: number; message: string }[] }[];
-  assert.equal(broken.length, 20);
+  assert.equal(broken.length, BROKEN_FIXTURES);
   const points = broken.find((b) => b.id === 'points-mismatch');
   assert.deepEqual(points, {
     id: 'points-mismatch',
