@@ -3,6 +3,7 @@ import path from 'node:path';
 import { AppError } from '../errors.ts';
 import { CommandError, type CommandRunner } from '../exec/command-runner.ts';
 import type { TerminalAttempt } from './attempts.ts';
+import { examNodeNames, resolveNode } from './node-names.ts';
 import { spawnPty, type PtyProcess } from './pty.ts';
 
 /** Size and identity of the shell to start. */
@@ -48,17 +49,12 @@ async function kindNodes(runner: CommandRunner, clusterName: string): Promise<st
   return r.stdout.split('\n').map((s) => s.trim()).filter(Boolean).sort();
 }
 
-/** Resolves "node01"-style input to a node container of the cluster: the full name or the part after "<cluster>-". */
-export function resolveNode(nodes: readonly string[], clusterName: string, wanted: string): string | undefined {
-  return nodes.find((n) => n === wanted) ?? nodes.find((n) => n === `${clusterName}-${wanted}`);
-}
-
 /** `docker exec` into a kind node as root; killing it ends the whole session inside the node too. */
 async function nodeShell(o: LauncherOptions, attempt: TerminalAttempt, node: string, req: ShellRequest): Promise<PtyProcess> {
   assertSafe('terminal', req.terminalId);
   const nodes = await kindNodes(o.runner, attempt.clusterName);
   const container = resolveNode(nodes, attempt.clusterName, node);
-  if (!container) throw new AppError(404, 'node_not_found', `no node "${node}" in this cluster; nodes: ${nodes.join(', ') || 'none running'}`);
+  if (!container) throw new AppError(404, 'node_not_found', `no node "${node}" in this cluster; nodes: ${examNodeNames(attempt.clusterName, nodes).map((n) => n.name).join(', ') || 'none running'}`);
   const pidFile = `/run/kd-shell-${req.terminalId}`;
   // $$ is the session id: docker exec -t makes the process a session leader.
   const script = `echo $$ > ${pidFile}; cd /root 2>/dev/null; if command -v bash >/dev/null; then exec bash -l; else exec sh -l; fi`;
@@ -152,6 +148,10 @@ export class ContainerLauncher implements ShellLauncher {
     if (kubeconfig) {
       await runner.run({ argv: ['docker', 'exec', '-i', name, 'sh', '-c', 'umask 077; mkdir -p "$HOME/.kube"; cat > "$HOME/.kube/config"'], stdin: kubeconfig, timeoutMs: DOCKER_TIMEOUT });
     }
+    // `ssh <Tab>` completes the exam-style names (controlplane, node01…) from this file: "<name> <node>" per line.
+    const nodes = examNodeNames(attempt.clusterName, await kindNodes(runner, attempt.clusterName).catch(() => []));
+    const lines = nodes.map((n) => `${n.name} ${n.container}\n`).join('');
+    await runner.run({ argv: ['docker', 'exec', '-i', name, 'sh', '-c', 'mkdir -p "$HOME/.kube"; cat > "$HOME/.kube/kd-nodes"'], stdin: lines, timeoutMs: DOCKER_TIMEOUT }).catch(() => {});
     return name;
   }
 

@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import { ConfigError, loadConfig } from '../config/config.ts';
 import type { CommandRunner } from '../exec/command-runner.ts';
 import { CommandError } from '../exec/command-runner.ts';
-import { resolveNode, workstationImage } from './launchers.ts';
+import { workstationImage } from './launchers.ts';
+import { examNodeName, examNodeNames, resolveNode } from './node-names.ts';
 import { createLauncher } from './setup.ts';
 import { RateLimiter, TicketStore } from './tickets.ts';
 
@@ -30,6 +31,26 @@ test('workstation image follows the cluster minor version; node names resolve li
   assert.equal(resolveNode(nodes, 'lab', 'worker2'), 'lab-worker2');
   assert.equal(resolveNode(nodes, 'lab', 'lab-control-plane'), 'lab-control-plane');
   assert.equal(resolveNode(nodes, 'lab', 'other-worker'), undefined);
+});
+
+test('exam-style node names: controlplane, node01, node02 — for any cluster name, and back', () => {
+  const cluster = 'kdlabui-58ca7893';
+  const containers = [`${cluster}-worker2`, `${cluster}-control-plane`, `${cluster}-worker`];
+  assert.deepEqual(examNodeNames(cluster, containers), [
+    { name: 'controlplane', container: `${cluster}-control-plane` },
+    { name: 'node01', container: `${cluster}-worker` },
+    { name: 'node02', container: `${cluster}-worker2` },
+  ]);
+  assert.equal(resolveNode(containers, cluster, 'node02'), `${cluster}-worker2`);
+  assert.equal(resolveNode(containers, cluster, 'controlplane'), `${cluster}-control-plane`);
+  assert.equal(resolveNode(containers, cluster, 'node03'), undefined);
+  // The real names keep working; a container kind did not name keeps its own name.
+  assert.equal(resolveNode(containers, cluster, `${cluster}-worker`), `${cluster}-worker`);
+  assert.equal(examNodeName(cluster, 'other-worker'), undefined);
+  assert.equal(examNodeName('a', 'a-worker10'), 'node10');
+  assert.equal(examNodeName('a', 'a-control-plane2'), 'controlplane2');
+  // An exam names the clusters of its contexts apart by prefixing the same names.
+  assert.equal(`ctx1-${examNodeName('ctx1cluster', 'ctx1cluster-worker')}`, 'ctx1-node01');
 });
 
 test('tickets are single-use, expire, and are bound to learner, attempt and terminal', () => {

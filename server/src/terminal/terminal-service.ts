@@ -3,6 +3,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { AppError, errorMessage } from '../errors.ts';
 import type { TerminalAttempt, TerminalAttempts } from './attempts.ts';
 import type { ShellLauncher } from './launchers.ts';
+import { examNodeName, examNodeNames, type NodeName } from './node-names.ts';
 import { ScreenMirrors } from './screen-mirror.ts';
 import { TerminalSession, type SessionLimits, type TerminalKind } from './terminal-session.ts';
 import { RateLimiter, TicketStore } from './tickets.ts';
@@ -102,14 +103,19 @@ export class TerminalService {
     if (input.kind === 'node') {
       if (!input.node) throw new AppError(400, 'node_required', 'a node shell needs a node name');
       const pty = await launcher.spawnNodeShell(attempt, input.node, req);
-      session = new TerminalSession({ id, attemptId: attempt.id, kind: 'node', title: `root@${input.node}`, pty, ...INITIAL, mirrors: this.#mirrors, limits: this.#o.limits });
+      // The tab is named as the exam names the node (node01), whichever name was asked for.
+      const title = examNodeName(attempt.clusterName, input.node) ?? examNodeName(attempt.clusterName, `${attempt.clusterName}-${input.node}`) ?? input.node;
+      session = new TerminalSession({ id, attemptId: attempt.id, kind: 'node', title, pty, ...INITIAL, mirrors: this.#mirrors, limits: this.#o.limits });
     } else {
       const sshToken = randomBytes(12).toString('base64url');
       req.env.KD_SSH_TOKEN = sshToken;
       const pty = await launcher.spawnShell(attempt, req);
       let n = 0;
       const node = async (name: string) => launcher.spawnNodeShell(attempt, name, { terminalId: `${id}n${++n}`, ...session.size, env: {} });
-      session = new TerminalSession({ id, attemptId: attempt.id, kind: 'shell', title: 'shell', pty, ...INITIAL, mirrors: this.#mirrors, limits: this.#o.limits, sshToken, onSsh: node });
+      const taken = new Set([...open.values()].map((t) => t.session.title));
+      let k = 1;
+      while (taken.has(`workstation ${k}`)) k++;
+      session = new TerminalSession({ id, attemptId: attempt.id, kind: 'shell', title: `workstation ${k}`, pty, ...INITIAL, mirrors: this.#mirrors, limits: this.#o.limits, sshToken, onSsh: node });
     }
     open.set(id, { session, node: input.node ?? null });
     this.#byAttempt.set(attempt.id, open);
@@ -121,9 +127,9 @@ export class TerminalService {
     return this.list(attempt.id).find((t) => t.id === id)!;
   }
 
-  /** Node containers of the attempt's cluster (for the "node shell" menu). */
-  nodes(attempt: TerminalAttempt): Promise<string[]> {
-    return this.#launcher().listNodes(attempt);
+  /** Nodes of the attempt's cluster with their exam-style names (for the "node shell" menu). */
+  async nodes(attempt: TerminalAttempt): Promise<NodeName[]> {
+    return examNodeNames(attempt.clusterName, await this.#launcher().listNodes(attempt));
   }
 
   /** Closes one terminal (kills its shell). */
