@@ -31,6 +31,7 @@ import { createTerminalService } from './terminal/setup.ts';
 import { GradeRepository } from './grading/grade-repository.ts';
 import { GradingService } from './grading/grading-service.ts';
 import attemptGradeRoutes from './routes/api/attempt-grades.ts';
+import progressRoutes from './routes/api/progress.ts';
 import { VERSION } from './version.ts';
 
 /** Codes for 4xx errors raised by Fastify itself (bad JSON, too large, wrong content type …). */
@@ -175,6 +176,7 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
   await app.register(labRoutes);
   await app.register(terminalRoutes);
   await app.register(attemptGradeRoutes(grading));
+  await app.register(progressRoutes);
   await app.register(attemptRoutes);
   await app.register(adminHealthRoutes);
 
