@@ -166,7 +166,11 @@ function useProgress(): Map<string, LabProgress> {
   const [map, setMap] = useState<Map<string, LabProgress>>(new Map());
   useEffect(() => {
     const ctl = new AbortController();
-    api.progress.all(ctl.signal).then(
+    // The session first: on a first visit it is what sets the cookie progress is read with.
+    api.session
+      .get(ctl.signal)
+      .then((s) => (s.learner ? api.progress.all(ctl.signal) : { labs: [] }))
+      .then(
       (p) => setMap(new Map(p.labs.map((l) => [l.labId, l]))),
       () => {
         // No progress (signed out, older server): the catalog works without marks.

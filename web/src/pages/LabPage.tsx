@@ -124,7 +124,10 @@ function useLastResult(labId: string): { result: LabResult | null; reload: () =>
   const [version, setVersion] = useState(0);
   useEffect(() => {
     const ctl = new AbortController();
-    api.progress.lab(labId, ctl.signal).then(
+    api.session
+      .get(ctl.signal)
+      .then((s) => (s.learner ? api.progress.lab(labId, ctl.signal) : { result: null }))
+      .then(
       (r) => setResult(r.result),
       () => {
         // No stored result to show: the page works without it.
