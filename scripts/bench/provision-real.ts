@@ -20,7 +20,9 @@ import { createCommandRunner } from '../../server/src/exec/command-runner.ts';
 import { LabCatalog } from '../../server/src/labs/catalog-service.ts';
 import { forgetNetpolVerdicts } from '../../server/src/provisioner/netpol-verdicts.ts';
 import { openDatabase } from '../../server/src/storage/db.ts';
+import { terminalAttempts } from '../../server/src/attempts/adapters.ts';
 import { ContainerLauncher } from '../../server/src/terminal/launchers.ts';
+import { prepareWorkstations } from '../../server/src/terminal/terminal-service.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const TESTBED_IMAGE = 'kubedrill-testbed/node:v1.35.4';
@@ -156,6 +158,8 @@ export async function benchReal(): Promise<void> {
   try {
     if (coldRuns > 0) {
       const service = createAttemptService(boot(false).config, { db, runner, labs, portFor: (k) => createKubePort(k), log });
+      // As the server does: the workstation is made while the lab is set up.
+      prepareWorkstations(terminalAttempts(service), launcher, log.warn);
       const runs: Run[] = [];
       for (let i = 0; i < coldRuns; i++) {
         runs.push(await measure(service, i));
@@ -166,6 +170,7 @@ export async function benchReal(): Promise<void> {
     }
     if (warmRuns > 0) {
       const service = createAttemptService(boot(true).config, { db, runner, labs, portFor: (k) => createKubePort(k), log });
+      prepareWorkstations(terminalAttempts(service), launcher, log.warn);
       await service.reconcile();
       const runs: Run[] = [];
       for (let i = 0; i < warmRuns; i++) {

@@ -71,6 +71,7 @@ export class AttemptService {
   readonly #runs = new Map<string, { abort: AbortController; done: Promise<void> }>();
   readonly #listeners = new Map<string, Set<(e: AttemptEvent) => void>>();
   readonly #ended = new Set<(id: string) => void>();
+  readonly #statusListeners = new Set<(id: string, status: AttemptStatus) => void>();
   readonly #seq = new Map<string, number>();
   readonly #stepStarted = new Map<string, Map<string, number>>();
   readonly #positions = new Map<string, number>();
@@ -197,6 +198,19 @@ export class AttemptService {
   #setStatus(id: string, status: AttemptStatus, fields: Partial<Attempt> = {}, output: string | null = null): void {
     this.#o.repo.update(id, { status, updatedAt: this.#iso(), ...fields });
     this.#emit(id, { type: 'status', name: status, state: null, elapsedMs: this.#sinceStart(id), position: null, output });
+    for (const cb of this.#statusListeners) {
+      try {
+        cb(id, status);
+      } catch (e) {
+        this.#o.log.warn(`attempts: an onStatus listener failed: ${errorMessage(e)}`);
+      }
+    }
+  }
+
+  /** Calls cb whenever an attempt changes status; returns an unsubscribe function. */
+  onStatus(cb: (id: string, status: AttemptStatus) => void): () => void {
+    this.#statusListeners.add(cb);
+    return () => this.#statusListeners.delete(cb);
   }
 
   /** Calls cb when an attempt ends (finished, failed, expired); returns an unsubscribe function. */

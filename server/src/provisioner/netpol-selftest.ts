@@ -115,7 +115,7 @@ export async function verifyNetworkPolicy(cluster: { name: string }, deps: Netpo
         const ip = (pods.find((p) => p.metadata.name === 'server')?.status as { podIP?: string } | undefined)?.podIP;
         if (pods.length === 2 && !problems.length && ip) return ip;
         if (Date.now() > deadline) throw new ProvisionError(NETPOL_STEPS.pods, 'the probe pods did not become Ready within 120 s', problems.join('\n'));
-        await sleep(pollMs);
+        await sleep(Math.min(pollMs, 250));
       }
     });
     const probe = async () => (await deps.port.exec({ namespace: NS, name: 'client' }, ['wget', '-q', '-T', '2', '-O', '-', `http://${serverIp}:8080/`], call)).exitCode === 0;

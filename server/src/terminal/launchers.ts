@@ -26,6 +26,8 @@ export interface ShellLauncher {
   listNodes(attempt: TerminalAttempt): Promise<string[]>;
   /** Deletes what the attempt's shells left behind (the workstation container and everything in it). */
   release(attemptId: string): Promise<void>;
+  /** Makes what the attempt's first shell needs ahead of time (the workstation), while its lab is set up. */
+  prepare?(attempt: TerminalAttempt): Promise<unknown>;
 }
 
 /** Facts launchers share. */
@@ -180,8 +182,15 @@ export class ContainerLauncher implements ShellLauncher {
     return kindNodes(this.#o.runner, attempt.clusterName);
   }
 
+  prepare(attempt: TerminalAttempt): Promise<string> {
+    return this.ensureWorkstation(attempt);
+  }
+
   async release(attemptId: string): Promise<void> {
+    // A workstation still being made (prepared while the lab was set up) is removed once it exists.
+    const making = this.#ready.get(attemptId);
     this.#ready.delete(attemptId);
+    await making?.catch(() => {});
     if (!SAFE_ID.test(attemptId)) return;
     await this.#o.runner.run({ argv: ['docker', 'rm', '-f', '-v', this.containerName(attemptId)], timeoutMs: DOCKER_TIMEOUT, okCodes: [0, 1] });
   }

@@ -6,6 +6,9 @@ import { CommandError } from '../exec/command-runner.ts';
 import { workstationImage } from './launchers.ts';
 import { examNodeName, examNodeNames, resolveNode } from './node-names.ts';
 import { createLauncher } from './setup.ts';
+import { prepareWorkstations } from './terminal-service.ts';
+import type { ShellLauncher } from './launchers.ts';
+import type { TerminalAttempt, TerminalAttempts } from './attempts.ts';
 import { RateLimiter, TicketStore } from './tickets.ts';
 
 const boot = (argv: string[]) => loadConfig({ argv, env: {}, cwd: '/tmp' });
@@ -69,4 +72,21 @@ test('tickets are single-use, expire, and are bound to learner, attempt and term
   assert.deepEqual([rl.take('k'), rl.take('k'), rl.take('k'), rl.take('other')], [true, true, false, true]);
   now += 30_000;
   assert.equal(rl.take('k'), true);
+});
+
+test('workstations are made while the lab is set up, only for attempts that still go on', async () => {
+  const listeners: ((id: string) => void)[] = [];
+  const known: Record<string, TerminalAttempt> = {
+    a1: { id: 'a1', learnerId: 'l', clusterName: 'kd-1', status: 'starting' },
+    gone: { id: 'gone', learnerId: 'l', clusterName: 'kd-2', status: 'ended' },
+  };
+  const attempts: TerminalAttempts = { get: (id) => known[id], onEnded: () => () => {}, onClusterCreated: (cb) => (listeners.push(cb), () => listeners.splice(listeners.indexOf(cb), 1)) };
+  const prepared: string[] = [];
+  const launcher = { prepare: async (a: TerminalAttempt) => prepared.push(a.id) } as unknown as ShellLauncher;
+  const stop = prepareWorkstations(attempts, launcher, () => {});
+  for (const l of [...listeners]) ['a1', 'gone', 'unknown'].forEach((id) => l(id));
+  await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(prepared, ['a1']);
+  stop();
+  assert.equal(listeners.length, 0);
 });

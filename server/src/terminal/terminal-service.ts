@@ -34,6 +34,21 @@ export interface TerminalServiceOptions {
 
 const INITIAL = { cols: 80, rows: 24 };
 
+/**
+ * Creates each attempt's workstation while its lab is still being set up, so the first terminal
+ * opens at once when the attempt is ready (a workstation is several docker commands: ~1–2 s on a
+ * busy host). A failure here is only logged: opening the terminal tries again and reports it.
+ */
+export function prepareWorkstations(attempts: TerminalAttempts, launcher: ShellLauncher | undefined, warn: (m: string) => void): () => void {
+  if (!launcher?.prepare || !attempts.onClusterCreated) return () => {};
+  return attempts.onClusterCreated((id) => {
+    void (async () => {
+      const a = await attempts.get(id);
+      if (a && a.clusterName && a.status !== 'ended') await launcher.prepare!(a);
+    })().catch((e: unknown) => warn(`preparing the workstation of attempt ${id} failed (the first terminal tries again): ${errorMessage(e)}`));
+  });
+}
+
 /** Every open terminal on this server, grouped by attempt; ends them with the attempt or when idle. */
 export class TerminalService {
   readonly tickets: TicketStore;
@@ -42,6 +57,7 @@ export class TerminalService {
   readonly #mirrors = new ScreenMirrors();
   readonly #byAttempt = new Map<string, Map<string, { session: TerminalSession; node: string | null }>>();
   readonly #unsubscribe: () => void;
+  readonly #unsubscribeCreated: () => void;
   readonly #sweep: NodeJS.Timeout;
 
   constructor(o: TerminalServiceOptions) {
@@ -51,6 +67,7 @@ export class TerminalService {
     this.#unsubscribe = o.attempts.onEnded((id) => {
       this.endAttempt(id).catch((e: unknown) => o.log.warn(`ending the terminals of attempt ${id} failed: ${errorMessage(e)}`));
     });
+    this.#unsubscribeCreated = prepareWorkstations(o.attempts, o.launcher, (m) => o.log.warn(m));
     this.#sweep = setInterval(() => this.sweepIdle(), Math.min(60_000, Math.max(1000, o.idleMs / 4)));
     this.#sweep.unref();
   }
@@ -160,6 +177,7 @@ export class TerminalService {
   async close(): Promise<void> {
     clearInterval(this.#sweep);
     this.#unsubscribe();
+    this.#unsubscribeCreated();
     const all = [...this.#byAttempt.values()].flatMap((m) => [...m.values()]);
     this.#byAttempt.clear();
     await Promise.all(all.map(({ session }) => session.close('the server is shutting down')));
