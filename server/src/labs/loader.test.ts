@@ -234,5 +234,5 @@ test('<Node name> takes the exam-style node names only', async () => {
   writeFileSync(mdx, `${readFileSync(mdx, 'utf8')}\nThen <Node name="worker2" />.\n`);
   const broken = (await loadCatalog(path.join(dir, 'labs'), new MdxCompiler())).broken.flatMap((b) => b.problems.map(formatProblem));
   assert.equal(broken.length, 1);
-  assert.match(broken[0]!, /<Node name="worker2"> is not a node name\n    hint: nodes are named as in the exam: controlplane, node01, node02/);
+  assert.match(broken[0]!, /<Node name="worker2"> is not a node name\n {4}hint: nodes are named as in the exam: controlplane, node01, node02/);
 });
