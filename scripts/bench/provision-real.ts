@@ -118,7 +118,7 @@ function report(title: string, runs: Run[]) {
 
 export async function benchReal(): Promise<void> {
   const image = nodeImage();
-  const prefix = `kdbench${randomBytes(2).toString('hex')}`;
+  const prefix = `kdlabui${randomBytes(2).toString('hex')}`;
   const dataDir = args['data-dir'] ?? mkdtempSync(path.join(tmpdir(), 'kd-bench-real-'));
   mkdirSync(dataDir, { recursive: true });
   if (args['fresh-verdicts']) await forgetNetpolVerdicts(dataDir);
@@ -182,6 +182,7 @@ export async function benchReal(): Promise<void> {
         runs.push(await measure(service, 100 + i));
       }
       await service.close();
+      await service.idle(); // the pool's refill, cancelled by close, cleans up before the database closes
       report(`Warm: Start → ready → prompt with a warm cluster (${warmRuns} runs)`, runs);
     }
   } finally {

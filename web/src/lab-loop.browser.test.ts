@@ -206,7 +206,7 @@ test('the lab loop: steps, terminal tabs and width, read-only banner, Check with
     await page.waitForSelector('[data-lab-id="netpol-lab9server"][data-progress="done"]');
     assert.match((await page.textContent('[data-lab-id="netpol-lab9server"] .lab-progress')) ?? '', /Done · 10\/10/);
     assert.equal(await page.locator('[data-progress="none"]').count(), labs.current.labs.length - 1);
-    await page.screenshot({ path: path.join(SHOTS, 'labloop-catalog.png') });
+    await page.locator('[data-lab-id="netpol-lab9server"]').screenshot({ path: path.join(SHOTS, 'labloop-catalog-done.png') });
 
     // A 390 px phone: the instructions' table scrolls in its own box; the page never scrolls sideways.
     const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });

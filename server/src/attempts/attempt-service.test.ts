@@ -155,6 +155,21 @@ test('a warm cluster is claimed without a create, and the pool is topped up agai
   assert.equal(service.stats().clusters.warm, 1);
 });
 
+test('a warm cluster made with the images of its labs starts them without looking for images again', async () => {
+  const { service, host } = harness({ clusters: { poolSize: 1, poolShapes: ['w1-netpol'] }, fake: { hostImages: ['docker.io/library/nginx:1.27.4', 'docker.io/library/busybox:1.37.0'] } });
+  service.start('warm-up', 'alpha');
+  await service.idle();
+  assert.equal(service.stats().clusters.warm, 1);
+  const calls = host.calls.length;
+  const { attempt } = service.start('l1', 'netpol-lab9server');
+  await service.idle();
+  assert.equal(service.get(attempt.id)!.status, 'ready');
+  const steps = service.subscribe(attempt.id, 0, () => {}).replay.filter((e) => e.type === 'step' && e.state === 'done').map((e) => e.name);
+  assert.deepEqual(steps, ['Claiming a warm cluster', 'Applying setup manifests', 'Waiting for setup to be ready']);
+  const claimed = service.get(attempt.id)!.clusterName!;
+  assert.ok(!host.calls.slice(calls).some((c) => c.includes('ctr') && c.some((a) => a.startsWith(claimed))), 'no image listing on the claimed cluster');
+});
+
 test('the reaper expires attempts past their limit and finishes idle ones; terminal input resets the idle timer', async () => {
   const { service, clock } = harness({ clusters: { attemptMinutes: 60, idleMinutes: 10 } });
   const a = service.start('l1', 'alpha').attempt.id;

@@ -20,6 +20,8 @@ interface OwnedCluster {
   attemptId: string | undefined;
   info: ClusterInfo | undefined;
   createdAt: string;
+  /** Images known to be in every node (loaded when the cluster was made); unknown after a restart. */
+  images?: ReadonlySet<string>;
 }
 
 /** Checks NetworkPolicy enforcement on a fresh cluster (injectable so tests need no real cluster). */
@@ -349,8 +351,9 @@ export class AttemptService {
         sink({ step: WARM_STEP, status: 'done' });
       }
       const info = cluster.info!;
-      // A new cluster got the lab's images while kind was still starting it; a warm one may lack a newer lab's.
-      if (lab.meta.images.length && !cold) {
+      // A new cluster got the lab's images while kind was still starting it, a warm one when it was
+      // made; only images it may lack (a lab added since, a cluster adopted after a restart) are checked.
+      if (lab.meta.images.some((i) => !cluster.images?.has(i))) {
         await step('Loading lab images', sink, () => this.#o.driver.preloadImages(info.name, lab.meta.images, signal));
       }
       await applyLabSetup(
@@ -393,7 +396,8 @@ export class AttemptService {
       if (wanted.length) {
         await step('Loading lab images', sink, async () => {
           await early;
-          await this.#o.driver.preloadImages(info.name, wanted, signal);
+          const r = await this.#o.driver.preloadImages(info.name, wanted, signal);
+          cluster.images = new Set([...r.loaded, ...r.present]);
         });
       }
       if (shape.networkPolicy) {
