@@ -181,7 +181,8 @@ export function AttemptPanel({
           {attempt.failure.output ? <pre className="attempt-output">{attempt.failure.output}</pre> : null}
         </div>
       ) : null}
-      {attempt.endReason && attempt.status !== 'failed' && attempt.endReason !== 'finished' ? <p className="muted">{attempt.endReason}</p> : null}
+      {/* Why it ended, unless the learner ended it (the summary above says so already). */}
+      {attempt.endReason && attempt.status !== 'failed' && !/^finished( by the learner)?$/.test(attempt.endReason) ? <p className="muted">{attempt.endReason}</p> : null}
       {error ? <ErrorPanel error={error} /> : null}
       <div className="attempt-actions">
         {ended ? (
