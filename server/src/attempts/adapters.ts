@@ -22,6 +22,8 @@ export function terminalAttempts(service: AttemptService): TerminalAttempts & { 
       return { id: a.id, learnerId: a.learnerId, clusterName: a.clusterName ?? '', status: TERMINAL_STATUS[a.status], kubernetesVersion: a.kubernetes };
     },
     onEnded: (cb) => service.onEnded(cb),
+    // setting-up: the cluster exists and the lab's setup runs; the workstation can be made meanwhile.
+    onClusterCreated: (cb) => service.onStatus((id, status) => status === 'setting-up' && cb(id)),
     touch: (id) => service.touch(id),
   };
 }

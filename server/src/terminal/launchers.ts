@@ -3,6 +3,7 @@ import path from 'node:path';
 import { AppError } from '../errors.ts';
 import { CommandError, type CommandRunner } from '../exec/command-runner.ts';
 import type { TerminalAttempt } from './attempts.ts';
+import { examNodeNames, resolveNode } from './node-names.ts';
 import { spawnPty, type PtyProcess } from './pty.ts';
 
 /** Size and identity of the shell to start. */
@@ -25,6 +26,8 @@ export interface ShellLauncher {
   listNodes(attempt: TerminalAttempt): Promise<string[]>;
   /** Deletes what the attempt's shells left behind (the workstation container and everything in it). */
   release(attemptId: string): Promise<void>;
+  /** Makes what the attempt's first shell needs ahead of time (the workstation), while its lab is set up. */
+  prepare?(attempt: TerminalAttempt): Promise<unknown>;
 }
 
 /** Facts launchers share. */
@@ -48,17 +51,12 @@ async function kindNodes(runner: CommandRunner, clusterName: string): Promise<st
   return r.stdout.split('\n').map((s) => s.trim()).filter(Boolean).sort();
 }
 
-/** Resolves "node01"-style input to a node container of the cluster: the full name or the part after "<cluster>-". */
-export function resolveNode(nodes: readonly string[], clusterName: string, wanted: string): string | undefined {
-  return nodes.find((n) => n === wanted) ?? nodes.find((n) => n === `${clusterName}-${wanted}`);
-}
-
 /** `docker exec` into a kind node as root; killing it ends the whole session inside the node too. */
 async function nodeShell(o: LauncherOptions, attempt: TerminalAttempt, node: string, req: ShellRequest): Promise<PtyProcess> {
   assertSafe('terminal', req.terminalId);
   const nodes = await kindNodes(o.runner, attempt.clusterName);
   const container = resolveNode(nodes, attempt.clusterName, node);
-  if (!container) throw new AppError(404, 'node_not_found', `no node "${node}" in this cluster; nodes: ${nodes.join(', ') || 'none running'}`);
+  if (!container) throw new AppError(404, 'node_not_found', `no node "${node}" in this cluster; nodes: ${examNodeNames(attempt.clusterName, nodes).map((n) => n.name).join(', ') || 'none running'}`);
   const pidFile = `/run/kd-shell-${req.terminalId}`;
   // $$ is the session id: docker exec -t makes the process a session leader.
   const script = `echo $$ > ${pidFile}; cd /root 2>/dev/null; if command -v bash >/dev/null; then exec bash -l; else exec sh -l; fi`;
@@ -152,6 +150,10 @@ export class ContainerLauncher implements ShellLauncher {
     if (kubeconfig) {
       await runner.run({ argv: ['docker', 'exec', '-i', name, 'sh', '-c', 'umask 077; mkdir -p "$HOME/.kube"; cat > "$HOME/.kube/config"'], stdin: kubeconfig, timeoutMs: DOCKER_TIMEOUT });
     }
+    // `ssh <Tab>` completes the exam-style names (controlplane, node01…) from this file: "<name> <node>" per line.
+    const nodes = examNodeNames(attempt.clusterName, await kindNodes(runner, attempt.clusterName).catch(() => []));
+    const lines = nodes.map((n) => `${n.name} ${n.container}\n`).join('');
+    await runner.run({ argv: ['docker', 'exec', '-i', name, 'sh', '-c', 'mkdir -p "$HOME/.kube"; cat > "$HOME/.kube/kd-nodes"'], stdin: lines, timeoutMs: DOCKER_TIMEOUT }).catch(() => {});
     return name;
   }
 
@@ -180,8 +182,15 @@ export class ContainerLauncher implements ShellLauncher {
     return kindNodes(this.#o.runner, attempt.clusterName);
   }
 
+  prepare(attempt: TerminalAttempt): Promise<string> {
+    return this.ensureWorkstation(attempt);
+  }
+
   async release(attemptId: string): Promise<void> {
+    // A workstation still being made (prepared while the lab was set up) is removed once it exists.
+    const making = this.#ready.get(attemptId);
     this.#ready.delete(attemptId);
+    await making?.catch(() => {});
     if (!SAFE_ID.test(attemptId)) return;
     await this.#o.runner.run({ argv: ['docker', 'rm', '-f', '-v', this.containerName(attemptId)], timeoutMs: DOCKER_TIMEOUT, okCodes: [0, 1] });
   }
