@@ -86,7 +86,7 @@ after(async () => {
 interface Grade {
   score: number;
   maxScore: number;
-  report: { percent: number; tasks: { id: string; score: number; checks: { id: string; status: string; points: number; explanation?: string; expected?: string; actual?: string }[] }[] };
+  report: { percent: number; tasks: { id: string; score: number; checks: { id: string; status: string; points: number; explanation?: string; expected?: string; actual?: string; required?: boolean; scoreNote?: string }[] }[] };
 }
 
 const grade = (id: string, c = cookie) => app.inject({ method: 'POST', url: `/api/attempts/${id}/grade`, headers: { cookie: c, origin: ORIGIN } });
