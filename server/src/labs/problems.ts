@@ -23,11 +23,18 @@ export class PositionedYaml {
   readonly doc: Document.Parsed;
   readonly #lines = new LineCounter();
   readonly #lineOffset: number;
+  readonly #text: string;
 
   /** lineOffset: how many lines precede this text in its file (front matter starts after `---`). */
   constructor(text: string, lineOffset = 0) {
     this.doc = parseDocument(text, { lineCounter: this.#lines, prettyErrors: false, uniqueKeys: true });
     this.#lineOffset = lineOffset;
+    this.#text = text;
+  }
+
+  /** The text of a (file) line, as pos() and at() number them. */
+  lineText(line: number): string {
+    return this.#text.split('\n')[line - 1 - this.#lineOffset] ?? '';
   }
 
   /** 1-based line and column for an offset in the text. */
