@@ -16,6 +16,10 @@ import { createCommandRunner } from '../../server/src/exec/command-runner.ts';
 import { gradableLab, labStates } from '../../server/src/grading/lab-states.ts';
 import { LabCatalog } from '../../server/src/labs/catalog-service.ts';
 import { readTestbedStatus } from './testbed.ts';
+import type { NodeAccess, WorkstationAccess } from '../../graders/src/cluster/port.ts';
+import { nodeForRole } from '../../graders/src/engine/checks.ts';
+import { ContainerLauncher, execOnKindNode } from '../../server/src/terminal/launchers.ts';
+import type { TerminalAttempt } from '../../server/src/terminal/attempts.ts';
 import { waitUntilReady } from '../../server/src/provisioner/setup.ts';
 import { openMemoryDatabase } from '../../server/src/storage/db.ts';
 
@@ -62,6 +66,11 @@ export interface LabVerdict {
   seconds: number;
 }
 
+/** The labs folder: --labs-dir, else KUBEDRILL_LABS_DIR, else the checkout's labs/. */
+export function labsDirOf(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(flag ?? env.KUBEDRILL_LABS_DIR ?? path.join(ROOT, 'labs'));
+}
+
 /** A verifier: one attempt service on a throw-away data folder, clusters made one at a time. */
 export class LabVerifier {
   readonly labs: LabCatalog;
@@ -69,19 +78,22 @@ export class LabVerifier {
   readonly #image: string;
   readonly #runner;
   readonly #service;
+  readonly #workstations: ContainerLauncher;
   readonly #log: (line: string) => void;
 
-  private constructor(image: string, labs: LabCatalog, dataDir: string, log: (line: string) => void) {
+  private constructor(image: string, labs: LabCatalog, labsDir: string, dataDir: string, log: (line: string) => void) {
     this.#image = image;
     this.labs = labs;
     this.#dataDir = dataDir;
     this.#log = log;
     const { config, hostEnv } = loadConfig({
-      argv: ['--data-dir', dataDir, '--labs-dir', path.join(ROOT, 'labs')],
+      argv: ['--data-dir', dataDir, '--labs-dir', labsDir],
       env: { ...(process.env.PATH ? { PATH: process.env.PATH } : {}), ...(process.env.HOME ? { HOME: process.env.HOME } : {}), KUBEDRILL_CLUSTERS_NODE_IMAGE: image, KUBEDRILL_CLUSTERS_POOL_SIZE: '0', KUBEDRILL_CLUSTERS_MAX_CONCURRENT: '1', KUBEDRILL_CLUSTERS_NAME_PREFIX: 'kdverify' },
       cwd: ROOT,
     });
     this.#runner = createCommandRunner(hostEnv);
+    // Workstation checks and solution/workstation.sh need the learner's container, made as for a learner.
+    this.#workstations = new ContainerLauncher({ runner: this.#runner, hostEnv, image: config.terminal.workstationImage, network: config.terminal.network, namePrefix: 'kdverify' });
     this.#service = createAttemptService(config, {
       db: openMemoryDatabase(),
       runner: this.#runner,
@@ -91,11 +103,19 @@ export class LabVerifier {
     });
   }
 
-  static async create(image: string, log: (line: string) => void = console.log): Promise<LabVerifier> {
-    const labs = new LabCatalog(path.join(ROOT, 'labs'));
-    const catalog = await labs.reload();
-    if (catalog.broken.length) throw new Error(`broken labs (run npm run labs:check): ${catalog.broken.map((b) => b.id).join(', ')}`);
-    return new LabVerifier(image, labs, mkdtempSync(path.join(os.tmpdir(), 'kubedrill-verify-')), log);
+  /** Loads the labs (refusing broken ones) before it makes its temporary data folder, so a refusal leaves nothing behind. */
+  static async create(image: string, opts: { labsDir?: string; log?: (line: string) => void } = {}): Promise<LabVerifier> {
+    const labsDir = opts.labsDir ?? labsDirOf(undefined);
+    const labs = new LabCatalog(labsDir);
+    try {
+      const catalog = await labs.reload();
+      if (catalog.broken.length) throw new Error(`broken labs (run npm run labs:check): ${catalog.broken.map((b) => b.id).join(', ')}`);
+      if (catalog.labs.length === 0) throw new Error(`no labs in ${labsDir}${catalog.problems.length ? `: ${catalog.problems.map((p) => p.message).join('; ')}` : ''}`);
+    } catch (e) {
+      labs.compiler.close();
+      throw e;
+    }
+    return new LabVerifier(image, labs, labsDir, mkdtempSync(path.join(os.tmpdir(), 'kubedrill-verify-')), opts.log ?? console.log);
   }
 
   get image(): string {
@@ -137,14 +157,20 @@ export class LabVerifier {
         return { labId, passed: false, steps, failure, seconds: seconds() };
       }
       const g = await this.#service.beginGrading(attempt.id, learner);
+      const clusterName = this.#service.get(attempt.id)?.clusterName ?? '';
+      const wsAttempt: TerminalAttempt = { id: attempt.id, learnerId: learner, clusterName, status: 'running', kubernetesVersion: lab.meta.kubernetes };
       try {
         const port = createKubePort(g.kubeconfigPath);
         const scripts = createKubeconfigScriptRunner(this.#runner, g.kubeconfigPath);
+        const nodes: NodeAccess = { exec: (node, argv, o) => execOnKindNode(this.#runner, clusterName, node, argv, o) };
+        const workstation: WorkstationAccess = { exec: (argv, o) => this.#workstations.execInWorkstation(wsAttempt, argv, o) };
         const solutionObjects = (await labStates(lab)).solution;
         const gates = await runHonestyGates({
           lab: gradableLab(lab),
           port,
           scripts,
+          nodes,
+          workstation,
           // The provisioner already applied the setup and waited for it, as for a learner.
           setup: async () => {},
           solution: async () => {
@@ -155,6 +181,21 @@ export class LabVerifier {
               const r = await scripts.run(script, { cwd: lab.dir, timeoutMs: 300_000 });
               if (r.exitCode !== 0) throw new Error(`the solution script ${lab.files.solutionScript} exited ${r.exitCode}:\n${r.output}`);
             }
+            if (lab.files.solutionNodeScripts.length) {
+              const nodeList = await port.list({ apiVersion: 'v1', kind: 'Node' });
+              for (const ns of lab.files.solutionNodeScripts) {
+                const node = nodeForRole(nodeList, ns.role);
+                if (!node) throw new Error(`${ns.file}: the cluster has no ${ns.role} node`);
+                const text = await readFile(path.join(lab.dir, ns.file), 'utf8');
+                const r = await nodes.exec(node.metadata.name, ['bash', '-c', text, ns.file], { timeoutMs: 300_000 });
+                if (r.exitCode !== 0) throw new Error(`the solution script ${ns.file} exited ${r.exitCode} on ${node.metadata.name}:\n${r.stdout}${r.stderr}`);
+              }
+            }
+            if (lab.files.solutionWorkstationScript) {
+              const text = await readFile(path.join(lab.dir, lab.files.solutionWorkstationScript), 'utf8');
+              const r = await workstation.exec(['bash', '-lc', text, 'workstation.sh'], { timeoutMs: 300_000 });
+              if (r.exitCode !== 0) throw new Error(`the solution script ${lab.files.solutionWorkstationScript} exited ${r.exitCode} in the workstation:\n${r.stdout}${r.stderr}`);
+            }
             // Grade what the solution made once it runs, as a learner would check after a rollout.
             const waiting = await waitUntilReady(port, solutionObjects, Date.now() + 300_000);
             if (waiting.length) throw new Error(`the reference solution was not ready after 300 s: ${waiting.slice(0, 3).join('; ')}`);
@@ -163,6 +204,7 @@ export class LabVerifier {
         return { labId, passed: gates.passed, steps, gates, seconds: seconds() };
       } finally {
         this.#service.endGrading(attempt.id);
+        if (!opts.keep) await this.#workstations.release(attempt.id).catch(() => {});
       }
     } catch (e) {
       return { labId, passed: false, steps, failure: e instanceof Error ? e.message : String(e), seconds: seconds() };
@@ -190,7 +232,7 @@ export function describeVerdict(v: LabVerdict): string[] {
   const lines = [`${v.passed ? 'PASS' : 'FAIL'} ${v.labId} (${v.seconds.toFixed(0)} s)`];
   if (v.failure) lines.push(`  ${v.failure.replaceAll('\n', '\n  ')}`);
   for (const g of v.gates?.gates ?? []) {
-    lines.push(`  ${g.passed ? '✓' : '✗'} ${g.name}: ${g.report.score}/${g.report.maxScore}`);
+    lines.push(`  ${g.passed ? '✓' : '✗'} ${g.name}: ${g.report.score}/${g.report.maxScore} (graded in ${(g.report.durationMs / 1000).toFixed(1)} s)`);
     for (const p of g.problems) lines.push(`      ${p}`);
   }
   return lines;

@@ -1,4 +1,4 @@
-import type { ClusterPort, KubeObject, ScriptRunner } from '../cluster/port.ts';
+import type { ClusterPort, KubeObject, NodeAccess, ScriptRunner, WorkstationAccess } from '../cluster/port.ts';
 import { gradeLab, type GradeOptions } from './engine.ts';
 import type { GradableLab, GradeReport } from './types.ts';
 
@@ -16,7 +16,11 @@ export interface GateInput {
   setup: StateStep;
   solution: StateStep;
   scripts?: ScriptRunner;
-  grade?: Omit<GradeOptions, 'port' | 'scripts'>;
+  /** For node checks (real clusters). */
+  nodes?: NodeAccess;
+  /** For workstation checks. */
+  workstation?: WorkstationAccess;
+  grade?: Omit<GradeOptions, 'port' | 'scripts' | 'nodes' | 'workstation'>;
   /** Field manager for applied objects (setup and solution use one, so re-applied fields are replaced). */
   fieldManager?: string;
 }
@@ -47,7 +51,8 @@ function describeCheck(task: string, c: { id: string; status: string; explanatio
 /** Runs the honesty gates for one lab on one fresh cluster; never throws for lab problems. */
 export async function runHonestyGates(input: GateInput): Promise<GatesReport> {
   const manager = input.fieldManager ?? 'kubedrill';
-  const grade = () => gradeLab(input.lab, { ...input.grade, port: input.port, ...(input.scripts ? { scripts: input.scripts } : {}) });
+  const grade = () =>
+    gradeLab(input.lab, { ...input.grade, port: input.port, ...(input.scripts ? { scripts: input.scripts } : {}), ...(input.nodes ? { nodes: input.nodes } : {}), ...(input.workstation ? { workstation: input.workstation } : {}) });
   const gates: GateResult[] = [];
 
   await bring(input.port, input.setup, manager);

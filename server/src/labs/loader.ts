@@ -86,13 +86,13 @@ export async function loadCatalog(labsDir: string, compiler: MdxCompiler, opts: 
     catalog.problems.push({ file: rel(labsDir), line: 1, col: 1, severity: 'error', message: 'labs folder does not exist' });
     return catalog;
   }
-  const trackDirs = readdirSync(labsDir, { withFileTypes: true }).filter((d) => d.isDirectory() && !d.name.startsWith('.') && !d.name.startsWith('_'));
+  const trackDirs = readdirSync(labsDir, { withFileTypes: true }).filter((d) => !d.name.startsWith('.') && !d.name.startsWith('_') && isFolder(path.join(labsDir, d.name), d, rel, catalog.problems));
   const pending: Promise<Lab | BrokenLab>[] = [];
   for (const t of trackDirs.sort((a, b) => a.name.localeCompare(b.name))) {
     const trackDir = path.join(labsDir, t.name);
     catalog.tracks.push(readTrack(trackDir, t.name, rel, catalog.problems));
     for (const l of readdirSync(trackDir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      if (!l.isDirectory() || l.name.startsWith('.') || l.name.startsWith('_')) continue;
+      if (l.name.startsWith('.') || l.name.startsWith('_') || !isFolder(path.join(trackDir, l.name), l, rel, catalog.problems)) continue;
       const labDir = path.join(trackDir, l.name);
       if (!existsSync(path.join(labDir, 'lab.mdx'))) {
         catalog.problems.push({ file: rel(labDir), line: 1, col: 1, severity: 'error', message: 'folder has no lab.mdx', hint: 'every folder in a track is a lab: add lab.mdx or move the folder out' });
@@ -137,6 +137,18 @@ export async function loadCatalog(labsDir: string, compiler: MdxCompiler, opts: 
     });
   }
   return catalog;
+}
+
+/** A folder entry, following symlinks (a track or lab linked in from elsewhere); a dangling link is reported. */
+function isFolder(full: string, entry: { isDirectory(): boolean; isSymbolicLink(): boolean }, rel: (p: string) => string, problems: Problem[]): boolean {
+  if (entry.isDirectory()) return true;
+  if (!entry.isSymbolicLink()) return false;
+  try {
+    return statSync(full).isDirectory();
+  } catch (e) {
+    problems.push({ file: rel(full), line: 1, col: 1, severity: 'error', message: `symbolic link points to nothing (${(e as NodeJS.ErrnoException).code ?? 'unreadable'})`, hint: 'fix or remove the link; links to track or lab folders are followed' });
+    return false;
+  }
 }
 
 function readTrack(trackDir: string, id: string, rel: (p: string) => string, problems: Problem[]): Track {
@@ -318,7 +330,7 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
               // Same repository with another tag is the likely slip; a different image just needs listing.
               const repo = (ref: string) => canonicalImage(ref).replace(/[:@][^/]*$/, '');
               const sameRepo = meta.images.find((i) => repo(i) === repo(image));
-              err(relLab(relPath), at.line, at.col, `${object.kind} ${object.metadata.name} runs image ${image}, which is not listed in the front matter's images`, sameRepo ? `the front matter lists ${sameRepo}: use the same tag in both places` : 'list every image the lab runs under images in lab.mdx, so it can be preloaded into the cluster (busybox:1.37.0 and docker.io/library/busybox:1.37.0 are the same image; either spelling matches)');
+              err(relLab(relPath), at.line, at.col, `${object.kind} ${object.metadata.name} runs image ${image}, which is not listed in the front matter's images`, sameRepo ? `the front matter lists ${sameRepo}: use the same tag in both places` : 'list every image the lab runs under images in lab.mdx, so it can be preloaded into the cluster');
             }
           }
         }
