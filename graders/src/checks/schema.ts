@@ -35,6 +35,10 @@ export const PodRef = z.union([
 ]);
 export type PodRef = z.infer<typeof PodRef>;
 
+/** A node of the attempt's cluster by role: control-plane, or worker / worker1 (the first), worker2, worker3. */
+export const NodeRole = z.string().regex(/^(control-plane|worker[1-3]?)$/, 'must be control-plane, worker (= worker1), worker2 or worker3');
+export type NodeRole = z.infer<typeof NodeRole>;
+
 /** Identifies API objects: apiVersion + kind, optional namespace, and a name or a label selector. */
 export const ResourceRef = z
   .object({
@@ -43,8 +47,11 @@ export const ResourceRef = z
     namespace: NamespaceName.optional().describe('omit for cluster-scoped kinds'),
     name: K8sName.optional(),
     selector: LabelSelector.optional(),
+    /** For kind Node: the node by role (node names differ per cluster), e.g. worker2. */
+    nodeRole: NodeRole.optional(),
   })
-  .strict();
+  .strict()
+  .refine((r) => r.nodeRole === undefined || (r.kind === 'Node' && r.name === undefined), { message: 'nodeRole names a Node: use it with kind: Node and without name', path: ['nodeRole'] });
 export type ResourceRef = z.infer<typeof ResourceRef>;
 
 /** Where a probe connects to. */
@@ -67,6 +74,8 @@ const common = {
    * so doing nothing scores 0.
    */
   guard: z.boolean().default(false),
+  /** The task scores 0 unless this check passes (what the task is about; the other checks refine it). */
+  required: z.boolean().default(false),
   timeoutSeconds: z.number().positive().max(300).optional(),
 };
 
@@ -145,10 +154,6 @@ export const ScriptCheck = z
   })
   .strict()
   .refine((c) => (c.run === undefined) !== (c.file === undefined), 'give exactly one of run or file');
-
-/** A node of the attempt's cluster by role: control-plane, or worker / worker1 (the first), worker2, worker3. */
-export const NodeRole = z.string().regex(/^(control-plane|worker[1-3]?)$/, 'must be control-plane, worker (= worker1), worker2 or worker3');
-export type NodeRole = z.infer<typeof NodeRole>;
 
 /** How a command's output (or a file's content) must look: compared after trimming surrounding whitespace. */
 const outputMatch = {

@@ -63,12 +63,17 @@ export class GradeContext {
   }
 }
 
-function refText(r: { kind: string; namespace?: string | undefined; name?: string | undefined; selector?: string | undefined }): string {
+function refText(r: { kind: string; namespace?: string | undefined; name?: string | undefined; selector?: string | undefined; nodeRole?: string | undefined }): string {
+  if (r.nodeRole) return `the ${r.nodeRole} node`;
   const where = r.namespace ? `${r.namespace}/` : '';
   return r.name ? `${r.kind} ${where}${r.name}` : `${r.kind}s ${r.selector ? `matching ${r.selector} ` : ''}${r.namespace ? `in ${r.namespace}` : 'in all namespaces'}`;
 }
 
 async function findResources(ctx: GradeContext, r: Check<'exists'>['resource'], opts: CallOptions): Promise<KubeObject[]> {
+  if (r.nodeRole) {
+    const node = nodeForRole(await ctx.list({ apiVersion: 'v1', kind: 'Node' }, opts), r.nodeRole);
+    return node ? [node] : [];
+  }
   if (r.name) {
     const obj = await ctx.get({ apiVersion: r.apiVersion, kind: r.kind, ...(r.namespace ? { namespace: r.namespace } : {}), name: r.name }, opts);
     return obj ? [obj] : [];

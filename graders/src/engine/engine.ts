@@ -98,9 +98,10 @@ export function scoreTask(points: number, checks: readonly Omit<CheckReport, 'po
   const total = checks.reduce((s, c) => s + c.weight, 0);
   const hasWork = checks.some((c) => !c.guard);
   const workDone = checks.some((c) => !c.guard && c.status === 'pass');
+  const requiredMissing = checks.some((c) => c.required && c.status !== 'pass');
   const scored = checks.map((c) => {
     const maxPoints = total > 0 ? (points * c.weight) / total : 0;
-    const earns = c.status === 'pass' && (!c.guard || !hasWork || workDone);
+    const earns = !requiredMissing && c.status === 'pass' && (!c.guard || !hasWork || workDone);
     return { ...c, maxPoints: round(maxPoints), points: earns ? round(maxPoints) : 0 };
   });
   const raw = checks.reduce((s, c, i) => s + (scored[i]?.points ? (points * c.weight) / total : 0), 0);
@@ -129,6 +130,7 @@ export async function gradeLab(lab: GradableLab, opts: GradeOptions): Promise<Gr
       message: job.check.message,
       status: outcome.status,
       guard: job.check.guard,
+      ...(job.check.required ? { required: true } : {}),
       weight: job.check.weight,
       points: 0,
       maxPoints: 0,

@@ -25,6 +25,8 @@ export interface CheckReport {
   message: string;
   status: CheckStatus;
   guard: boolean;
+  /** Without this check passing the task scores 0. */
+  required?: boolean;
   weight: number;
   /** Points earned (after guard rules); maxPoints is this check's share of the task's points. */
   points: number;

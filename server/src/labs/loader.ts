@@ -288,10 +288,11 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
           err(mdxFile, pos.line, pos.col + quoted + e.col - 1, `JSONPath ${check.path}: ${e.message}`, 'kubedrill evaluates kubectl\'s JSONPath: fields, [n], [a:b], [*], [\'key\'], ..name, filters [?(@.key=="value")] and {range …}{end}');
         }
       }
-      const roles = check.kind === 'node' ? [check.node] : check.kind === 'placement' && 'role' in check.nodes ? [check.nodes.role].flat() : [];
+      const resourceRole = check.kind === 'exists' || check.kind === 'absent' || check.kind === 'field' || check.kind === 'count' ? check.resource.nodeRole : undefined;
+      const roles = check.kind === 'node' ? [check.node] : check.kind === 'placement' && 'role' in check.nodes ? [check.nodes.role].flat() : resourceRole ? [resourceRole] : [];
       for (const role of roles) {
         if (workersNeeded(role) > meta.cluster.workers) {
-          const pos = at(['tasks', ti, 'checks', ci, check.kind === 'node' ? 'node' : 'nodes']);
+          const pos = at(['tasks', ti, 'checks', ci, ...(check.kind === 'node' ? ['node'] : check.kind === 'placement' ? ['nodes'] : ['resource', 'nodeRole'])]);
           err(mdxFile, pos.line, pos.col, `the check names node ${role}, but the lab's cluster has ${meta.cluster.workers} worker(s)`, `set cluster.workers to at least ${workersNeeded(role)}`);
         }
       }
