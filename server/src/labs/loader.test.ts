@@ -43,6 +43,20 @@ const EXPECTED: Record<string, string[]> = {
   'missing-script': ['labs/broken/missing-script/lab.mdx:19:15 script file checks/verify.sh does not exist in the lab folder'],
   'broken-setup-yaml': ['labs/broken/broken-setup-yaml/setup/10-namespace.yaml:4:1 YAML: Tabs are not allowed as indentation\n    hint: indent YAML with spaces'],
   'id-mismatch': ['labs/broken/id-mismatch/lab.mdx:2:5 id "id-mismatched" must match the folder name "id-mismatch"\n    hint: rename the folder or set id: id-mismatch'],
+  // The grader's own JSONPath parser runs at lint time, pointing at the exact character it cannot evaluate.
+  'bad-jsonpath': [
+    'labs/broken/bad-jsonpath/lab.mdx:17:48 JSONPath {.spec.tolerations[?(@.key=="x" && @.effect=="NoSchedule")].value}: kubectl filters take one comparison: && and || are not supported\n    hint: kubedrill evaluates kubectl\'s JSONPath: fields, [n], [a:b], [*], [\'key\'], ..name, filters [?(@.key=="value")] and {range …}{end}',
+  ],
+  'node-setup-not-dedicated': [
+    'labs/broken/node-setup-not-dedicated/lab.mdx:8:1 setup/node.worker.sh changes a node, so the lab needs a cluster of its own\n    hint: add dedicated: true under cluster, so its cluster is never handed to another lab',
+    "labs/broken/node-setup-not-dedicated/lab.mdx:18:15 the check names node worker2, but the lab's cluster has 1 worker(s)\n    hint: set cluster.workers to at least 2",
+    'labs/broken/node-setup-not-dedicated/setup/node.worker4.sh:1:1 node script for unknown node "worker4"\n    hint: did you mean node.worker.sh?',
+  ],
+  'unknown-competency': [
+    'labs/broken/unknown-competency/lab.mdx:6:20 competencies[1]: must be one of "S1", "S2", "S3", "T1", "T2", "T3", "T4", "T5", "W1", "W2", "W3", "W4", "W5", "A1", "A2", "A3", "A4", "A5", "A6", "A7", "A8", "N1", "N2", "N3", "N4", "N5", "N6" (got "T9")\n    hint: did you mean "T1"?',
+  ],
+  // A lab with scripts still gets its pod names checked: a name no manifest or script mentions is a typo.
+  'typo-with-scripts': ['labs/broken/typo-with-scripts/lab.mdx:16:14 check refers to pod fixture/clinet, but neither setup nor solution creates it\n    hint: did you mean fixture/client?'],
 };
 
 let shared: Promise<Catalog> | undefined;
