@@ -88,12 +88,12 @@ export class LabVerifier {
     this.#log = log;
     const { config, hostEnv } = loadConfig({
       argv: ['--data-dir', dataDir, '--labs-dir', labsDir],
-      env: { ...(process.env.PATH ? { PATH: process.env.PATH } : {}), ...(process.env.HOME ? { HOME: process.env.HOME } : {}), KUBEDRILL_CLUSTERS_NODE_IMAGE: image, KUBEDRILL_CLUSTERS_POOL_SIZE: '0', KUBEDRILL_CLUSTERS_MAX_CONCURRENT: '1', KUBEDRILL_CLUSTERS_NAME_PREFIX: 'kdverify' },
+      env: { ...(process.env.PATH ? { PATH: process.env.PATH } : {}), ...(process.env.HOME ? { HOME: process.env.HOME } : {}), KUBEDRILL_CLUSTERS_NODE_IMAGE: image, KUBEDRILL_CLUSTERS_POOL_SIZE: '0', KUBEDRILL_CLUSTERS_MAX_CONCURRENT: '1', KUBEDRILL_CLUSTERS_NAME_PREFIX: process.env.KUBEDRILL_CLUSTERS_NAME_PREFIX ?? 'kdverify', ...(process.env.KUBEDRILL_TERMINAL_WORKSTATION_IMAGE ? { KUBEDRILL_TERMINAL_WORKSTATION_IMAGE: process.env.KUBEDRILL_TERMINAL_WORKSTATION_IMAGE } : {}) },
       cwd: ROOT,
     });
     this.#runner = createCommandRunner(hostEnv);
     // Workstation checks and solution/workstation.sh need the learner's container, made as for a learner.
-    this.#workstations = new ContainerLauncher({ runner: this.#runner, hostEnv, image: config.terminal.workstationImage, network: config.terminal.network, namePrefix: 'kdverify' });
+    this.#workstations = new ContainerLauncher({ runner: this.#runner, hostEnv, image: config.terminal.workstationImage, network: config.terminal.network, namePrefix: config.clusters.namePrefix });
     this.#service = createAttemptService(config, {
       db: openMemoryDatabase(),
       runner: this.#runner,
