@@ -377,10 +377,13 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
 
   // 4. Checks that name pods/services the lab never creates will always fail: catch typos now.
   // (Skipped without a solution: "add a solution" is the one problem worth reporting then.)
-  const hasSolution = files.solutionManifests.length > 0 || files.solutionScript !== undefined;
+  const hasSolution = files.solutionManifests.length > 0 || files.solutionScript !== undefined || files.solutionNodeScripts.length > 0 || files.solutionWorkstationScript !== undefined;
   // Scripts can create objects too (kubectl run, helm): a name that appears in a script counts as
   // created by it; one that appears nowhere is still a typo.
-  const scriptText = [files.setupScript, files.solutionScript].filter((f): f is string => f !== undefined).map((f) => readFileSync(path.join(labDir, f), 'utf8')).join('\n');
+  const scriptText = [files.setupScript, files.solutionScript, ...files.setupNodeScripts.map((n) => n.file), ...files.solutionNodeScripts.map((n) => n.file)]
+    .filter((f): f is string => f !== undefined)
+    .map((f) => readFileSync(path.join(labDir, f), 'utf8'))
+    .join('\n');
   const inScripts = (name: string) => scriptText !== '' && new RegExp(`(^|[^\\w-])${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^\\w-])`, 'm').test(scriptText);
   if (hasSolution) {
     const pods = created.filter((c) => c.obj.kind === 'Pod').map((c) => `${c.obj.metadata.namespace ?? 'default'}/${c.obj.metadata.name}`);
@@ -391,6 +394,8 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
         for (const [refPath, ref] of podRefsOf(check)) {
           const p = ['tasks', ti, 'checks', ci, ...refPath];
           const pos = at(p);
+          // kube-system pods come with the cluster (control-plane static pods, CoreDNS, kube-proxy).
+          if (podNamespace(ref) === 'kube-system') continue;
           if (typeof ref === 'string' || ref.name) {
             const full = typeof ref === 'string' ? ref : `${ref.namespace}/${ref.name}`;
             if (!pods.includes(full) && !inScripts(full.split('/')[1]!)) {
