@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { MdxCompiler } from './bundle.ts';
 import { checkLabs } from './check-report.ts';
-import { loadCatalog, type BrokenLab, type Catalog } from './loader.ts';
-import { describeYamlError, didYouMean, formatProblem } from './problems.ts';
+import { canonicalImage, loadCatalog, type BrokenLab, type Catalog } from './loader.ts';
+import { describeYamlError, didYouMean, formatProblem, PositionedYaml } from './problems.ts';
 import { imageProblem } from './format.ts';
 
 const FIXTURES = path.join(import.meta.dirname, 'test-fixtures', 'labs');
@@ -183,6 +183,28 @@ test('a YAML error points at the bracket that was never closed', () => {
   });
 });
 
+test('YAML indentation slips point at the line that is off, with a hint on how YAML nests', () => {
+  const where = (text: string) => {
+    const y = new PositionedYaml(text);
+    const d = describeYamlError(text, y.doc.errors[0]!);
+    return { ...y.pos(d.offset), message: d.message, hint: d.hint ?? '' };
+  };
+  const deeper = where('tasks:\n  - id: x\n     title: y\n');
+  assert.deepEqual([deeper.line, deeper.col, deeper.message], [3, 6, 'YAML: this line is indented further than the key before it']);
+  const shallower = where('cluster:\n  workers: 1\n networkPolicy: true\n');
+  assert.deepEqual([shallower.line, shallower.message], [3, 'YAML: this key is not in the same column as the keys above it']);
+  assert.match(shallower.hint, /same column/);
+  const item = where('tasks:\n  - id: x\n    title: y\n   points: 3\n');
+  assert.deepEqual([item.line, item.message], [4, 'YAML: this line does not line up with the list item above it']);
+});
+
+test('canonical image names: a Docker Hub short name is the same image as its full name', () => {
+  assert.equal(canonicalImage('busybox:1.37.0'), 'docker.io/library/busybox:1.37.0');
+  assert.equal(canonicalImage('bitnami/kubectl:1.35'), 'docker.io/bitnami/kubectl:1.35');
+  assert.equal(canonicalImage('registry.k8s.io/e2e-test-images/agnhost:2.53'), 'registry.k8s.io/e2e-test-images/agnhost:2.53');
+  assert.equal(canonicalImage('localhost:5000/busybox:1.37.0'), 'localhost:5000/busybox:1.37.0');
+});
+
 test('image references: pinned tags and digests pass; :latest and untagged do not', () => {
   assert.equal(imageProblem('docker.io/library/busybox:1.37.0'), undefined);
   assert.equal(imageProblem('registry.k8s.io/e2e-test-images/agnhost@sha256:' + 'a'.repeat(64)), undefined);
@@ -237,4 +259,33 @@ test('a helper that exits late does not fail requests already sent to its succes
   assert.match(body.code, /Create four pods/);
   assert.notEqual(compiler.helperPid, first);
   compiler.close();
+});
+
+test('a symlinked track is followed, a dangling link is an error, and a folder without labs never passes silently', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kubedrill-links-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const elsewhere = path.join(dir, 'elsewhere');
+  cpSync(path.join(FIXTURES, 'good'), elsewhere, { recursive: true });
+  const labs = path.join(dir, 'labs');
+  mkdirSync(labs);
+  symlinkSync(elsewhere, path.join(labs, 'linked'));
+  const linked = await checkLabs(labs, dir);
+  assert.ok(linked.catalog.labs.length > 0, 'the labs of the linked track load');
+  assert.ok(linked.catalog.labs.every((l) => l.track === 'linked'));
+  symlinkSync(path.join(dir, 'missing'), path.join(labs, 'dangling'));
+  const dangling = await checkLabs(labs, dir);
+  assert.ok(dangling.lines.some((l) => /labs\/dangling:1:1 symbolic link points to nothing/.test(l)), dangling.lines.join('\n'));
+  const empty = path.join(dir, 'empty');
+  mkdirSync(empty);
+  const none = await checkLabs(empty, dir);
+  assert.equal(none.errors, 1);
+  assert.match(none.lines.join('\n'), /no labs found/);
+});
+
+test('labs:check prints the competency coverage table over the shipped labs', async () => {
+  const { lines } = await checkLabs('labs', REPO);
+  const text = lines.join('\n');
+  assert.match(text, /Coverage of the CKA competencies/);
+  assert.match(text, /T1 +\d+ +Troubleshoot clusters and nodes +.*kubelet-worker-notready/);
+  assert.match(text, /A1 +\d+ +Manage role based access control.*rbac-deployer-serviceaccount/);
 });
