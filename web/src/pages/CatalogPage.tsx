@@ -40,7 +40,7 @@ function CatalogView({ catalog }: { catalog: Catalog }) {
       (l) =>
         (difficulty.size === 0 || difficulty.has(l.difficulty)) &&
         l.minutes <= maxMinutes &&
-        (!q || `${l.title} ${l.summary} ${l.tags.join(' ')}`.toLowerCase().includes(q)),
+        (!q || `${l.title} ${l.summary} ${l.tags.join(' ')} ${l.competencies.join(' ')}`.toLowerCase().includes(q)),
     );
   }, [catalog.labs, difficulty, maxMinutes, query]);
 
@@ -119,7 +119,7 @@ function CatalogView({ catalog }: { catalog: Catalog }) {
               <ul className="lab-grid">
                 {t.labs.map((lab) => (
                   <li key={lab.id}>
-                    <LabCard lab={lab} />
+                    <LabCard lab={lab} competencies={catalog.competencies} />
                   </li>
                 ))}
               </ul>
@@ -158,7 +158,7 @@ function CatalogView({ catalog }: { catalog: Catalog }) {
   );
 }
 
-function LabCard({ lab }: { lab: LabSummary }) {
+function LabCard({ lab, competencies }: { lab: LabSummary; competencies: Catalog['competencies'] }) {
   return (
     <Link to={`/labs/${lab.id}`} className="lab-card" data-lab-id={lab.id}>
       <div className="lab-card-top">
@@ -169,6 +169,11 @@ function LabCard({ lab }: { lab: LabSummary }) {
       <h4 className="lab-card-title">{lab.title}</h4>
       <p className="lab-card-summary">{lab.summary}</p>
       <div className="lab-card-tags">
+        {lab.competencies.map((code) => (
+          <span key={code} className="tag tag-competency" title={competencies.find((c) => c.code === code)?.title ?? code}>
+            {code}
+          </span>
+        ))}
         {lab.tags.map((t) => (
           <span key={t} className="tag">
             {t}
