@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import { ConfigError, loadConfig } from '../config/config.ts';
 import type { CommandRunner } from '../exec/command-runner.ts';
 import { CommandError } from '../exec/command-runner.ts';
-import { resolveNode, workstationImage } from './launchers.ts';
+import { ClusterError } from '../../../graders/src/cluster/port.ts';
+import { execOnKindNode, resolveNode, workstationImage } from './launchers.ts';
 import { createLauncher } from './setup.ts';
 import { RateLimiter, TicketStore } from './tickets.ts';
 
@@ -48,4 +49,23 @@ test('tickets are single-use, expire, and are bound to learner, attempt and term
   assert.deepEqual([rl.take('k'), rl.take('k'), rl.take('k'), rl.take('other')], [true, true, false, true]);
   now += 30_000;
   assert.equal(rl.take('k'), true);
+});
+
+test('graders reach nodes through the ssh path: only nodes labelled with the cluster, as root, any exit code a result', async () => {
+  const calls: string[][] = [];
+  const runner = {
+    async run(spec: { argv: readonly string[]; okCodes?: readonly number[] }) {
+      const argv = [...spec.argv];
+      calls.push(argv);
+      const res = (stdout: string, exitCode = 0, stderr = '') => ({ argv, exitCode, stdout, stderr, durationMs: 0 });
+      if (argv[1] === 'ps') return res(argv.includes('label=io.x-k8s.kind.cluster=lab') ? 'lab-control-plane\nlab-worker\n' : '');
+      if (argv.includes('lab-worker')) return res('inactive\n', 3);
+      return res('', 125, 'Error response from daemon: container is not running');
+    },
+  } as unknown as CommandRunner;
+  const r = await execOnKindNode(runner, 'lab', 'lab-worker', ['bash', '-c', 'systemctl is-active kubelet']);
+  assert.deepEqual(r, { stdout: 'inactive\n', stderr: '', exitCode: 3 });
+  assert.deepEqual(calls[1], ['docker', 'exec', '-u', '0', '-e', 'LANG=C.UTF-8', 'lab-worker', 'bash', '-c', 'systemctl is-active kubelet']);
+  await assert.rejects(execOnKindNode(runner, 'lab', 'other-worker', ['true']), (e: unknown) => e instanceof ClusterError && /no node "other-worker" in cluster lab/.test(e.message));
+  await assert.rejects(execOnKindNode(runner, 'lab', 'lab-control-plane', ['true']), (e: unknown) => e instanceof ClusterError && /is not running/.test(e.message));
 });
