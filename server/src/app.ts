@@ -96,6 +96,11 @@ function cachedKubePorts(): (kubeconfigPath: string) => ClusterPort {
     list: async (query, opts) => (await real(kubeconfigPath)).list(query, opts),
     exec: async (pod, argv, opts) => (await real(kubeconfigPath)).exec(pod, argv, opts),
     apply: async (objects, opts) => (await real(kubeconfigPath)).apply(objects, opts),
+    create: async (obj, opts) => {
+      const port = await real(kubeconfigPath);
+      if (!port.create) throw new Error('this cluster port cannot create objects');
+      return port.create(obj, opts);
+    },
   });
 }
 
@@ -150,6 +155,9 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
     });
   app.decorate('attempts', attempts);
   app.addHook('preClose', async () => attempts.close());
+  const terminals = await createTerminalService(boot, { runner: app.runner, attempts: deps.attempts ?? terminalAttempts(attempts), launcher: deps.shellLauncher, log: app.log });
+  app.decorate('terminals', terminals);
+  app.addHook('preClose', async () => terminals.close());
   const grading =
     deps.grading ??
     new GradingService({
@@ -158,12 +166,10 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
     grades: new GradeRepository(db),
     portFor,
     scriptsFor: (kubeconfigPath) => createKubeconfigScriptRunner(app.runner, kubeconfigPath, { path: boot.hostEnv.PATH }),
+    hostsFor: (attemptId) => terminals.hostAccess(attemptId),
     log: app.log,
   });
   app.decorate('grading', grading);
-  const terminals = await createTerminalService(boot, { runner: app.runner, attempts: deps.attempts ?? terminalAttempts(attempts), launcher: deps.shellLauncher, log: app.log });
-  app.decorate('terminals', terminals);
-  app.addHook('preClose', async () => terminals.close());
 
   app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
     if (err instanceof AppError) {
