@@ -2,6 +2,7 @@ import type { CheckDecl, PodRef, ProbeTarget } from '../checks/schema.ts';
 import { ClusterError, type CallOptions, type ClusterPort, type ExecResult, type KubeObject, type ListQuery, type NodeAccess, type ObjectRef, type ScriptRunner, type WorkstationAccess } from '../cluster/port.ts';
 import { buildNetpolState, evaluateConnection, podInfo, type Endpoint, type NetpolState, type PodInfo, type Protocol, type Verdict } from '../netpol/evaluator.ts';
 import { jsonPathValues, renderValues } from './jsonpath.ts';
+import { DUMP_KUBE_PROXY_RULES, rulesMention } from './kube-proxy.ts';
 import { explainIngressMatch, matchIngress } from './ingress-routes.ts';
 import { classifyProbe, dnsCandidates, parseNslookup, parseResolvConf, probeArgv, statusMatches, type ProbeOutcome } from './probe-commands.ts';
 import type { CheckOutcome } from './types.ts';
@@ -20,9 +21,11 @@ export class GradeContext {
   readonly labDir: string;
   readonly probeWindowMs: number;
   readonly retryDelayMs: number;
+  /** How long a probe through a Service waits for kube-proxy on the source pod's node to program its ClusterIP. */
+  readonly kubeProxyWaitMs: number;
   private readonly memo = new Map<string, Promise<unknown>>();
 
-  constructor(opts: { port: ClusterPort; scripts?: ScriptRunner; nodes?: NodeAccess; workstation?: WorkstationAccess; labDir: string; probeWindowMs: number; retryDelayMs: number }) {
+  constructor(opts: { port: ClusterPort; scripts?: ScriptRunner; nodes?: NodeAccess; workstation?: WorkstationAccess; labDir: string; probeWindowMs: number; retryDelayMs: number; kubeProxyWaitMs?: number }) {
     this.port = opts.port;
     this.scripts = opts.scripts;
     this.nodes = opts.nodes;
@@ -30,6 +33,7 @@ export class GradeContext {
     this.labDir = opts.labDir;
     this.probeWindowMs = opts.probeWindowMs;
     this.retryDelayMs = opts.retryDelayMs;
+    this.kubeProxyWaitMs = opts.kubeProxyWaitMs ?? 10_000;
   }
 
   private once<T>(key: string, load: () => Promise<T>): Promise<T> {
@@ -219,6 +223,8 @@ interface Target {
   emptyReason?: string;
   /** For Services: the Ready endpoints the port leads to, in words ("lab9server 10.244.1.5:80"). */
   endpoints?: string;
+  /** For Services with a ClusterIP: the address kube-proxy must have programmed before a probe may be sent. */
+  clusterIP?: string;
 }
 
 function servicePortTarget(svc: KubeObject, port: number): { targetPort: number | string; protocol: Protocol } | undefined {
@@ -277,9 +283,10 @@ async function resolveTarget(ctx: GradeContext, to: ProbeTarget, port: number, f
     const svc = await ctx.get({ apiVersion: 'v1', kind: 'Service', namespace: namespace ?? fromNs, name: name ?? '' }, opts);
     if (!svc) return { missing: `Service ${namespace}/${name} does not exist` };
     const clusterIP = ((svc.spec ?? {}) as { clusterIP?: string }).clusterIP;
-    const host = clusterIP && clusterIP !== 'None' ? clusterIP : `${name}.${namespace}.svc.cluster.local`;
+    const hasIp = clusterIP && clusterIP !== 'None';
+    const host = hasIp ? clusterIP : `${name}.${namespace}.svc.cluster.local`;
     const b = await serviceBackends(ctx, svc, port, opts);
-    return { host, display: `Service ${namespace}/${name}`, backends: b.backends, ...(b.emptyReason ? { emptyReason: b.emptyReason } : {}), ...(b.endpoints ? { endpoints: b.endpoints } : {}) };
+    return { host, display: `Service ${namespace}/${name}`, backends: b.backends, ...(b.emptyReason ? { emptyReason: b.emptyReason } : {}), ...(b.endpoints ? { endpoints: b.endpoints } : {}), ...(hasIp ? { clusterIP } : {}) };
   }
   if ('pod' in to) {
     const r = await resolvePods(ctx, to.pod, opts);
@@ -299,10 +306,11 @@ async function resolveTarget(ctx: GradeContext, to: ProbeTarget, port: number, f
   if (m) {
     const svc = await ctx.get({ apiVersion: 'v1', kind: 'Service', namespace: m[2] ?? '', name: m[1] ?? '' }, opts);
     if (svc) {
-      const headless = ((svc.spec ?? {}) as { clusterIP?: string }).clusterIP === 'None';
+      const clusterIP = ((svc.spec ?? {}) as { clusterIP?: string }).clusterIP;
+      const headless = clusterIP === 'None';
       // A headless name resolves to pod IPs, so the probe's port is the pods' port.
       const b = headless ? await headlessBackends(ctx, svc, port, opts) : await serviceBackends(ctx, svc, port, opts);
-      return { host, display: host, backends: b.backends, ...(b.emptyReason ? { emptyReason: b.emptyReason } : {}) };
+      return { host, display: host, backends: b.backends, ...(b.emptyReason ? { emptyReason: b.emptyReason } : {}), ...(!headless && clusterIP ? { clusterIP } : {}) };
     }
   }
   return { host, display: host, backends: undefined };
@@ -336,6 +344,24 @@ function shortName(pod: KubeObject): string {
   return pod.metadata.name;
 }
 
+/**
+ * Waits (up to kubeProxyWaitMs) until kube-proxy on the node has a rule for the ClusterIP. Resolves
+ * undefined once it has, or when this grader cannot look at nodes (the model cluster, which has no
+ * kube-proxy to lag behind); otherwise why it never did.
+ */
+async function waitForKubeProxy(ctx: GradeContext, node: string, clusterIP: string, opts: CallOptions): Promise<string | undefined> {
+  if (!ctx.nodes) return undefined;
+  const end = Date.now() + ctx.kubeProxyWaitMs;
+  for (;;) {
+    const r = await ctx.nodes.exec(node, ['sh', '-c', DUMP_KUBE_PROXY_RULES], opts).catch(() => undefined);
+    // A node the grader cannot reach gives no answer either way: probe as before rather than refuse.
+    if (!r) return undefined;
+    if (rulesMention(r.stdout, clusterIP)) return undefined;
+    if (Date.now() + ctx.retryDelayMs > end || opts.signal?.aborted) return `kube-proxy on ${node} had not programmed ClusterIP ${clusterIP} after ${Math.round(ctx.kubeProxyWaitMs / 1000)} s`;
+    await sleep(ctx.retryDelayMs, opts.signal);
+  }
+}
+
 async function probeCheck(ctx: GradeContext, c: Check<'probe'>, opts: CallOptions): Promise<CheckOutcome> {
   const expected = c.httpStatus !== undefined ? `${c.expect} (HTTP ${c.httpStatus})` : c.expect;
   const src = await sourcePod(ctx, c.from, opts);
@@ -345,6 +371,11 @@ async function probeCheck(ctx: GradeContext, c: Check<'probe'>, opts: CallOption
   if ('missing' in target) {
     // Nothing to connect to: a "blocked" expectation is not met honestly by a missing target.
     return { status: c.expect === 'blocked' ? 'error' : 'fail', expected, actual: 'no target', explanation: `${target.missing}, so the probe has nothing to connect to` };
+  }
+  if (target.clusterIP) {
+    const node = ((src.pod.spec ?? {}) as { nodeName?: string }).nodeName;
+    const unserved = node ? await waitForKubeProxy(ctx, node, target.clusterIP, opts) : undefined;
+    if (unserved) return { status: 'error', expected, actual: 'not run', explanation: `${unserved}, so no probe was sent (it would have left the node). This check is not scored; Check again in a moment.` };
   }
   const argv = probeArgv(c.protocol, target.host, c.port, c.path);
   const want = c.expect === 'reachable';

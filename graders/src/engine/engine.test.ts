@@ -51,6 +51,30 @@ async function modelWith(objects: KubeObject[]): Promise<ModelCluster> {
 }
 
 describe('gradeLab', () => {
+  it('a probe through a Service waits until kube-proxy on the source node has its ClusterIP, and is not sent when it never does', async () => {
+    const port = await modelWith([...lab9Setup, onlySleepybox1]);
+    const svc = await port.get({ apiVersion: 'v1', kind: 'Service', namespace: 'restricted', name: 'lab9server' });
+    const ip = (svc?.spec as { clusterIP: string }).clusterIP;
+    let dumps = 0;
+    const asked: string[] = [];
+    // kube-proxy programs the ClusterIP on the third look.
+    const nodes = { exec: async (node: string) => (asked.push(node), { stdout: ++dumps >= 3 ? `-A KUBE-SERVICES -d ${ip}/32 -p tcp -j KUBE-SVC-X\n` : '-A KUBE-SERVICES -d 10.96.0.1/32 -j KUBE-SVC-Y\n', stderr: '', exitCode: 0 }) };
+    const served = await gradeLab(labOf([lab9Checks[0]!]), { port, nodes, ...fast, kubeProxyWaitMs: 5_000 });
+    assert.equal(served.tasks[0]?.checks[0]?.status, 'pass');
+    assert.ok(dumps >= 3, 'looked until the rule was there');
+    const pod = await port.get({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'sleepybox1' });
+    assert.equal(asked[0], (pod?.spec as { nodeName: string }).nodeName, "the source pod's node is the one asked");
+
+    let execs = 0;
+    const counting: ClusterPort = { get: (r, o) => port.get(r, o), list: (q, o) => port.list(q, o), apply: (x, o) => port.apply(x, o), exec: (t, a, o) => (execs++, port.exec(t, a, o)) };
+    const never = { exec: async () => ({ stdout: '', stderr: '', exitCode: 0 }) };
+    const refused = await gradeLab(labOf([lab9Checks[0]!]), { port: counting, nodes: never, ...fast, kubeProxyWaitMs: 0 });
+    const c = refused.tasks[0]?.checks[0];
+    assert.equal(c?.status, 'error');
+    assert.match(c?.explanation ?? '', new RegExp(`had not programmed ClusterIP ${ip.replaceAll('.', '\\.')} after 0 s, so no probe was sent`));
+    assert.equal(execs, 0, 'nothing was sent from the pod');
+  });
+
   it('gives nothing for doing nothing: a passing guard earns only with a passing non-guard check', async () => {
     const report = await gradeLab(labOf(lab9Checks), { port: await modelWith(lab9Setup), ...fast });
     const [allowed, blocked] = report.tasks[0]?.checks ?? [];

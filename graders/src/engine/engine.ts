@@ -22,6 +22,8 @@ export interface GradeOptions {
   probeWindowMs?: number;
   /** Pause between probe tries (default 500 ms). */
   retryDelayMs?: number;
+  /** How long a probe through a Service waits for kube-proxy to program its ClusterIP on the source node (default 10 s; needs nodes). */
+  kubeProxyWaitMs?: number;
   /** Called as each check finishes, for progress in the UI. */
   onCheck?: (taskId: string, check: CheckReport) => void;
 }
@@ -131,6 +133,7 @@ export async function gradeLab(lab: GradableLab, opts: GradeOptions): Promise<Gr
     labDir: lab.dir,
     probeWindowMs: opts.probeWindowMs ?? 3000,
     retryDelayMs: opts.retryDelayMs ?? 500,
+    ...(opts.kubeProxyWaitMs !== undefined ? { kubeProxyWaitMs: opts.kubeProxyWaitMs } : {}),
   });
   const jobs = lab.tasks.flatMap((task) => task.checks.map((check, index) => ({ task, check, index })));
   const results = await pool(jobs, opts.concurrency ?? DEFAULT_CONCURRENCY, async (job) => {
