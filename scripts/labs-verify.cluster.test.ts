@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { describeVerdict, LabVerifier, ROOT, verifyTarget } from './lib/labs-verify.ts';
+import { describeVerdict, LabVerifier, ROOT, verifyTarget, type LabVerdict } from './lib/labs-verify.ts';
 
 const target = await verifyTarget();
 if ('skip' in target) console.log(`labs:verify skipped: ${target.skip}`);
@@ -20,14 +20,43 @@ const labIds = readdirSync(path.join(ROOT, 'labs'), { withFileTypes: true })
   .sort();
 
 let verifier: LabVerifier | undefined;
+// One run over every lab, as CI's labs:verify does it: labs of one shape that run no scripts share a
+// cluster (reset between them). Each test waits for its own lab's verdict.
+interface Deferred {
+  promise: Promise<LabVerdict>;
+  resolve: (v: LabVerdict) => void;
+  reject: (e: unknown) => void;
+}
+function deferred(): Deferred {
+  const d = {} as Deferred;
+  d.promise = new Promise<LabVerdict>((resolve, reject) => Object.assign(d, { resolve, reject }));
+  d.promise.catch(() => {}); // the lab's test reports it; until then it must not count as unhandled
+  return d;
+}
+const verdicts = new Map<string, Deferred>(labIds.map((id) => [id, deferred()]));
+let run: Promise<unknown> | undefined;
 before(async () => {
-  if (!('skip' in target)) verifier = await LabVerifier.create(target.image);
+  if ('skip' in target) return;
+  verifier = await LabVerifier.create(target.image);
+  run = verifier
+    .verifyAll(labIds, { share: true, onVerdict: (v) => verdicts.get(v.labId)?.resolve(v) })
+    .then(
+      () => {
+        for (const [id, p] of verdicts) p.reject(new Error(`labs:verify gave no verdict for ${id}`));
+      },
+      (e: unknown) => {
+        for (const p of verdicts.values()) p.reject(e);
+      },
+    );
 });
-after(async () => verifier?.close());
+after(async () => {
+  await run;
+  await verifier?.close();
+});
 
 for (const id of labIds) {
-  test(`lab ${id}: nothing earns nothing, the solution earns everything, on a real cluster`, { skip: 'skip' in target ? target.skip : false }, async () => {
-    const v = await verifier!.verify(id);
+  test(`lab ${id}: nothing earns nothing, mistakes stay capped, the solution earns everything, on a real cluster`, { skip: 'skip' in target ? target.skip : false }, async () => {
+    const v = await verdicts.get(id)!.promise;
     assert.ok(v.passed, describeVerdict(v).join('\n'));
   });
 }

@@ -6,15 +6,17 @@
 import { parseArgs } from 'node:util';
 import { describeVerdict, labsDirOf, LabVerifier, verifyTarget, type LabVerdict } from './lib/labs-verify.ts';
 
-const USAGE = `usage: npm run labs:verify -- [lab-id …] [--keep] [--no-mistakes] [--explain] [--node-image IMAGE] [--labs-dir DIR]
-  default: every lab; --keep leaves each cluster running for a look (delete with kind delete cluster)
+const USAGE = `usage: npm run labs:verify -- [lab-id …] [--keep] [--fresh] [--no-mistakes] [--explain] [--node-image IMAGE] [--labs-dir DIR]
+  default: every lab; labs of one cluster shape that run no scripts and need no cluster of their own
+  take turns on one cluster, reset between them (--fresh: one new cluster per lab, as a learner gets)
+  --keep leaves each cluster running for a look (delete with kind delete cluster); implies --fresh
   --no-mistakes skips the mistake gates (each shipped wrong answer scores at most its maxPercent)
   --explain prints every check of each mistake with its explanation
   labs: --labs-dir, else KUBEDRILL_LABS_DIR, else ./labs
   node image: --node-image, else KUBEDRILL_NODE_IMAGE, else the testbed image, else kind's pinned one`;
 let parsed;
 try {
-  parsed = parseArgs({ allowPositionals: true, options: { keep: { type: 'boolean', default: false }, 'no-mistakes': { type: 'boolean', default: false }, explain: { type: 'boolean', default: false }, 'node-image': { type: 'string' }, 'labs-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  parsed = parseArgs({ allowPositionals: true, options: { keep: { type: 'boolean', default: false }, 'no-mistakes': { type: 'boolean', default: false }, explain: { type: 'boolean', default: false }, fresh: { type: 'boolean', default: false }, 'node-image': { type: 'string' }, 'labs-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
 } catch (e) {
   console.error(`labs:verify: ${(e as Error).message}\n${USAGE}`);
   process.exit(2);
@@ -44,8 +46,9 @@ if (unknown.length) {
   await verifier.close();
   process.exit(2);
 }
-console.log(`labs:verify: ${ids.length} lab(s) on ${target.image}, one fresh cluster each`);
-const verdicts: LabVerdict[] = [];
+const share = !values['fresh'] && !values.keep;
+console.log(`labs:verify: ${ids.length} lab(s) on ${target.image}, ${share ? 'labs of one shape without scripts share a cluster (reset between them; --fresh for one cluster each)' : 'one fresh cluster each'}`);
+let verdicts: LabVerdict[];
 let interrupted = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
@@ -54,13 +57,13 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 try {
-  for (const id of ids) {
-    if (interrupted) break;
-    console.log(`\n▶ ${id}`);
-    const v = await verifier.verify(id, { keep: values.keep, mistakes: !values['no-mistakes'] });
-    verdicts.push(v);
-    console.log(describeVerdict(v, { explain: values.explain }).join('\n'));
-  }
+  verdicts = await verifier.verifyAll(ids, {
+    keep: values.keep,
+    mistakes: !values['no-mistakes'],
+    share,
+    interrupted: () => interrupted,
+    onVerdict: (v) => console.log(describeVerdict(v, { explain: values.explain }).join('\n')),
+  });
 } finally {
   await verifier.close({ keepData: values.keep });
 }

@@ -22,15 +22,16 @@ import { createAttemptService } from '../../server/src/attempts/setup.ts';
 import { loadConfig } from '../../server/src/config/config.ts';
 import { createCommandRunner } from '../../server/src/exec/command-runner.ts';
 import { gradableLab, labStates, mistakeObjects } from '../../server/src/grading/lab-states.ts';
-import type { Lab } from '../../server/src/labs/loader.ts';
+import { mistakeScripts, type Lab } from '../../server/src/labs/loader.ts';
 import { LabCatalog } from '../../server/src/labs/catalog-service.ts';
 import { readTestbedStatus } from './testbed.ts';
 import type { NodeAccess, WorkstationAccess } from '../../graders/src/cluster/port.ts';
 import { nodeForRole } from '../../graders/src/engine/checks.ts';
-import { kindNodeNames } from '../../server/src/provisioner/kind-driver.ts';
+import { KindDriver, kindNodeNames } from '../../server/src/provisioner/kind-driver.ts';
+import { resetCluster, type ClusterBaseline, type Kubectl } from './cluster-reset.ts';
 import { ContainerLauncher, execOnKindNode } from '../../server/src/terminal/launchers.ts';
 import type { TerminalAttempt } from '../../server/src/terminal/attempts.ts';
-import { waitUntilReady, type KubeProxyNodes } from '../../server/src/provisioner/setup.ts';
+import { applyLabSetup, waitUntilReady, type KubeProxyNodes } from '../../server/src/provisioner/setup.ts';
 import { openMemoryDatabase } from '../../server/src/storage/db.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -85,6 +86,59 @@ export function labsDirOf(flag: string | undefined, env: NodeJS.ProcessEnv = pro
   return path.resolve(flag ?? env.KUBEDRILL_LABS_DIR ?? path.join(ROOT, 'labs'));
 }
 
+const LEARNER = 'labs-verify';
+/** The provisioner's first setup step: namespaces made before it belong to the cluster, not the lab. */
+const SETUP_STEP = 'Applying setup manifests';
+
+/** A lab's cluster kept after its gates so the next lab of its shape can use it. */
+export interface HeldCluster {
+  attemptId: string;
+  /** Wall time when the provisioner began applying the first lab's setup. */
+  setupStartedAt: number;
+}
+
+export interface VerifyOptions {
+  keep?: boolean;
+  mistakes?: boolean;
+  /** Instead of deleting the cluster after the gates, hand it to this callback (which must finish the attempt). */
+  hold?: (h: HeldCluster) => void;
+}
+
+/** Whether a lab can share a cluster: no cluster of its own, no scripts anywhere (everything it leaves is in the API, where a reset finds it). */
+export function shareable(lab: Lab): boolean {
+  const f = lab.files;
+  return !lab.meta.cluster.dedicated && !f.setupScript && !f.solutionScript && !f.setupNodeScripts.length && !f.solutionNodeScripts.length && !f.solutionWorkstationScript && lab.mistakes.every((m) => mistakeScripts(m).length === 0);
+}
+
+/** Lab ids in runs that share one cluster: shareable labs grouped by cluster shape (first appearance order), the rest alone. */
+export function shareGroups(labs: readonly Lab[]): string[][] {
+  const groups = new Map<string, string[]>();
+  const out: string[][] = [];
+  for (const lab of labs) {
+    if (!shareable(lab)) {
+      out.push([lab.id]);
+      continue;
+    }
+    const key = JSON.stringify(lab.meta.cluster);
+    let g = groups.get(key);
+    if (!g) {
+      g = [];
+      groups.set(key, g);
+      out.push(g);
+    }
+    g.push(lab.id);
+  }
+  return out;
+}
+
+/** The cluster's namespaces made before the first lab's setup began (kube-system, add-ons' own), from their creation times. */
+async function baselineBefore(kubectl: Kubectl, setupStartedAt: number): Promise<ClusterBaseline> {
+  const list = JSON.parse(await kubectl(['get', 'namespaces', '-o', 'json'])) as { items: { metadata: { name: string; creationTimestamp: string } }[] };
+  // creationTimestamp has whole seconds: a namespace made in the second setup began counts as the lab's.
+  const cutoff = Math.floor(setupStartedAt / 1000) * 1000;
+  return { namespaces: new Set(list.items.filter((n) => Date.parse(n.metadata.creationTimestamp) < cutoff).map((n) => n.metadata.name)) };
+}
+
 /** A verifier: one attempt service on a throw-away data folder, clusters made one at a time. */
 export class LabVerifier {
   readonly labs: LabCatalog;
@@ -93,6 +147,8 @@ export class LabVerifier {
   readonly #runner;
   readonly #service;
   readonly #workstations: ContainerLauncher;
+  /** The kind driver's image loading, for labs set up on a shared cluster. */
+  readonly #driver: KindDriver;
   readonly #log: (line: string) => void;
 
   private constructor(image: string, labs: LabCatalog, labsDir: string, dataDir: string, log: (line: string) => void) {
@@ -108,6 +164,7 @@ export class LabVerifier {
     this.#runner = createCommandRunner(hostEnv);
     // Workstation checks and solution/workstation.sh need the learner's container, made as for a learner.
     this.#workstations = new ContainerLauncher({ runner: this.#runner, hostEnv, image: config.terminal.workstationImage, network: config.terminal.network, namePrefix: config.clusters.namePrefix });
+    this.#driver = new KindDriver({ runner: this.#runner, clustersDir: path.join(dataDir, 'clusters'), namePrefix: config.clusters.namePrefix, nodeImage: image, createTimeoutMs: config.clusters.createTimeoutMinutes * 60_000 });
     this.#service = createAttemptService(config, {
       db: openMemoryDatabase(),
       runner: this.#runner,
@@ -136,16 +193,17 @@ export class LabVerifier {
     return this.#image;
   }
 
-  /** Runs the honesty and mistake gates of one lab on a fresh cluster; the cluster is deleted afterwards unless keep. */
-  async verify(labId: string, opts: { keep?: boolean; mistakes?: boolean } = {}): Promise<LabVerdict> {
+  /** Runs the honesty and mistake gates of one lab on a fresh cluster; the cluster is deleted afterwards unless keep (or hold, which hands it on). */
+  async verify(labId: string, opts: VerifyOptions = {}): Promise<LabVerdict> {
     const lab = this.labs.get(labId);
     if (!lab) throw new Error(`no lab "${labId}"; ids: ${this.labs.current.labs.map((l) => l.id).join(', ')}`);
     const started = performance.now();
     const steps: string[] = [];
-    const learner = 'labs-verify';
-    const { attempt } = this.#service.start(learner, labId);
+    const { attempt } = this.#service.start(LEARNER, labId);
+    let setupStartedAt: number | undefined;
     const done = new Promise<AttemptEvent>((resolve) => {
       const sub = this.#service.subscribe(attempt.id, 0, (e) => {
+        if (e.type === 'step' && e.state === 'running' && e.name === SETUP_STEP) setupStartedAt ??= Date.now();
         if (e.type === 'step' && e.state !== 'running') {
           const line = `${e.state === 'done' ? '✓' : '✗'} ${e.name} (${(e.elapsedMs / 1000).toFixed(1)} s)`;
           steps.push(line);
@@ -163,55 +221,153 @@ export class LabVerifier {
       }
     });
     const end = await done;
+    const readyAt = Date.now();
     const seconds = () => (performance.now() - started) / 1000;
+    let handedOn = false;
     try {
       if (end.name !== 'ready') {
         const a = this.#service.get(attempt.id);
         const failure = `${a?.failureStep ? `step "${a.failureStep}": ` : ''}${a?.failureMessage ?? end.name}${a?.failureOutput ? `\n${a.failureOutput}` : ''}`;
         return { labId, passed: false, steps, failure, seconds: seconds(), mistakeSeconds: 0 };
       }
-      const g = await this.#service.beginGrading(attempt.id, learner);
-      const clusterName = this.#service.get(attempt.id)?.clusterName ?? '';
-      const wsAttempt: TerminalAttempt = { id: attempt.id, learnerId: learner, clusterName, status: 'running', kubernetesVersion: lab.meta.kubernetes };
-      try {
-        const port = createKubePort(g.kubeconfigPath);
-        const scripts = createKubeconfigScriptRunner(this.#runner, g.kubeconfigPath);
-        const nodes: NodeAccess = { exec: (node, argv, o) => execOnKindNode(this.#runner, clusterName, node, argv, o) };
-        const workstation: WorkstationAccess = { exec: (argv, o) => this.#workstations.execInWorkstation(wsAttempt, argv, o) };
-        const states = await labStates(lab);
-        // Readiness includes kube-proxy's rules for the Services a state made, so no gate probes an unprogrammed ClusterIP.
-        const reach: StateReach = { kubeProxy: { runner: this.#runner, nodes: await this.#nodes(attempt.id) }, nodes, workstation };
-        const mistakes = opts.mistakes === false ? [] : await mistakeRuns(lab, states.setup, port, scripts, reach);
-        const gates = await runHonestyGates({
-          lab: gradableLab(lab),
-          port,
-          scripts,
-          nodes,
-          workstation,
-          // The provisioner already applied the setup and waited for it, as for a learner.
-          setup: async () => {},
-          mistakes,
-          settle: { maxGrades: 4, cleanTimeoutMs: 60_000 },
-          solution: () =>
-            applyState(lab, port, scripts, { objects: states.solution, script: lab.files.solutionScript, nodeScripts: lab.files.solutionNodeScripts, workstationScript: lab.files.solutionWorkstationScript }, 'the reference solution', reach),
-        });
-        const mistakeSeconds = gates.gates.filter((g) => g.name === 'mistake-is-capped').reduce((sum, g) => sum + g.durationMs / 1000, 0);
-        return { labId, passed: gates.passed, steps, gates, seconds: seconds(), mistakeSeconds, ...(opts.mistakes === false ? {} : { skipped: skippedMistakes(lab) }) };
-      } finally {
-        this.#service.endGrading(attempt.id);
-        if (!opts.keep) await this.#workstations.release(attempt.id).catch(() => {});
+      const gated = await this.#gate(lab, attempt.id, opts);
+      if (opts.hold) {
+        opts.hold({ attemptId: attempt.id, setupStartedAt: setupStartedAt ?? readyAt });
+        handedOn = true;
       }
+      return { labId, passed: gated.gates.passed, steps, ...gated, seconds: seconds() };
     } catch (e) {
       return { labId, passed: false, steps, failure: e instanceof Error ? e.message : String(e), seconds: seconds(), mistakeSeconds: 0 };
     } finally {
-      if (opts.keep) {
+      if (handedOn) {
+        // The caller resets the cluster and finishes the attempt.
+      } else if (opts.keep) {
         const a = this.#service.get(attempt.id);
         this.#log(`  kept cluster ${a?.clusterName ?? '?'} (kubeconfig under ${this.#dataDir}/clusters; delete it with kind delete cluster --name ${a?.clusterName ?? '…'})`);
       } else {
-        // Finishing deletes the cluster; wait for it so the next lab has the machine to itself.
-        this.#service.finish(attempt.id, 'verified');
-        await this.#service.idle();
+        await this.#finish(attempt.id);
       }
+    }
+  }
+
+  /** Finishes an attempt and waits until its cluster is gone, so the next lab has the machine to itself. */
+  async #finish(attemptId: string): Promise<void> {
+    await this.#workstations.release(attemptId).catch(() => {});
+    this.#service.finish(attemptId, 'verified');
+    await this.#service.idle();
+  }
+
+  /** The honesty and mistake gates of a lab whose setup is in place on the attempt's cluster. */
+  async #gate(lab: Lab, attemptId: string, opts: VerifyOptions): Promise<Pick<LabVerdict, 'gates' | 'mistakeSeconds' | 'skipped'> & { gates: GatesReport }> {
+    const g = await this.#service.beginGrading(attemptId, LEARNER);
+    const clusterName = this.#service.get(attemptId)?.clusterName ?? '';
+    const wsAttempt: TerminalAttempt = { id: attemptId, learnerId: LEARNER, clusterName, status: 'running', kubernetesVersion: lab.meta.kubernetes };
+    try {
+      const port = createKubePort(g.kubeconfigPath);
+      const scripts = createKubeconfigScriptRunner(this.#runner, g.kubeconfigPath);
+      const nodes: NodeAccess = { exec: (node, argv, o) => execOnKindNode(this.#runner, clusterName, node, argv, o) };
+      const workstation: WorkstationAccess = { exec: (argv, o) => this.#workstations.execInWorkstation(wsAttempt, argv, o) };
+      const states = await labStates(lab);
+      // Readiness includes kube-proxy's rules for the Services a state made, so no gate probes an unprogrammed ClusterIP.
+      const reach: StateReach = { kubeProxy: { runner: this.#runner, nodes: await this.#nodes(attemptId) }, nodes, workstation };
+      const mistakes = opts.mistakes === false ? [] : await mistakeRuns(lab, states.setup, port, scripts, reach);
+      const gates = await runHonestyGates({
+        lab: gradableLab(lab),
+        port,
+        scripts,
+        nodes,
+        workstation,
+        // The provisioner (or the shared-cluster path, with the same function) already applied the setup and waited for it, as for a learner.
+        setup: async () => {},
+        mistakes,
+        settle: { maxGrades: 4, cleanTimeoutMs: 60_000 },
+        solution: () =>
+          applyState(lab, port, scripts, { objects: states.solution, script: lab.files.solutionScript, nodeScripts: lab.files.solutionNodeScripts, workstationScript: lab.files.solutionWorkstationScript }, 'the reference solution', reach),
+      });
+      const mistakeSeconds = gates.gates.filter((x) => x.name === 'mistake-is-capped').reduce((sum, x) => sum + x.durationMs / 1000, 0);
+      return { gates, mistakeSeconds, ...(opts.mistakes === false ? {} : { skipped: skippedMistakes(lab) }) };
+    } finally {
+      this.#service.endGrading(attemptId);
+    }
+  }
+
+  /**
+   * Verifies labs in order. With share, labs of one cluster shape that need no cluster of their own
+   * and run no scripts (so everything they leave is in the API and a reset removes it) take turns on
+   * one cluster: the first goes through the product's provisioner as a learner's would; each next
+   * one gets the cluster reset to what it was before the first lab's setup, its images and its setup
+   * applied by the same functions the provisioner uses, then the same gates.
+   */
+  async verifyAll(ids: readonly string[], opts: VerifyOptions & { share?: boolean; interrupted?: () => boolean; onVerdict?: (v: LabVerdict) => void } = {}): Promise<LabVerdict[]> {
+    const verdicts: LabVerdict[] = [];
+    const report = (v: LabVerdict) => (verdicts.push(v), opts.onVerdict?.(v));
+    const groups = opts.share && !opts.keep ? shareGroups(ids.map((id) => this.labs.get(id)!)) : ids.map((id) => [id]);
+    for (const group of groups) {
+      let held: HeldCluster | undefined;
+      let previous: Lab | undefined;
+      for (const id of group) {
+        if (opts.interrupted?.()) break;
+        this.#log(`\n▶ ${id}${held ? ' (on the previous lab\'s cluster, reset)' : ''}`);
+        const lab = this.labs.get(id)!;
+        if (!held) {
+          const v = await this.verify(id, { ...opts, ...(group.length > 1 ? { hold: (h: HeldCluster) => (held = h) } : {}) });
+          report(v);
+          previous = lab;
+          continue;
+        }
+        const v = await this.#verifyOnHeld(lab, held, previous!, opts);
+        report(v);
+        previous = lab;
+        if (v.failure && /^resetting the cluster/.test(v.failure)) {
+          await this.#finish(held.attemptId);
+          held = undefined;
+        }
+      }
+      if (held) await this.#finish(held.attemptId);
+    }
+    return verdicts;
+  }
+
+  /** A lab on a cluster another lab of the same shape used: reset, images, setup (as the provisioner does it), gates. */
+  async #verifyOnHeld(lab: Lab, held: HeldCluster, previous: Lab, opts: VerifyOptions): Promise<LabVerdict> {
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
+    const steps: string[] = [];
+    const timed = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
+      const t0 = performance.now();
+      const r = await run();
+      const line = `✓ ${name} (${((performance.now() - t0) / 1000).toFixed(1)} s)`;
+      steps.push(line);
+      this.#log(`  ${line}`);
+      return r;
+    };
+    const a = this.#service.get(held.attemptId);
+    const clusterName = a?.clusterName ?? '';
+    const kubeconfigPath = path.join(this.#dataDir, 'clusters', clusterName, 'kubeconfig');
+    const nodes = await this.#nodes(held.attemptId);
+    // kubectl inside the control-plane node: the host needs none.
+    const kubectl: Kubectl = async (args, o) => (await this.#runner.run({ argv: ['docker', 'exec', `${clusterName}-control-plane`, 'kubectl', '--kubeconfig=/etc/kubernetes/admin.conf', ...args], timeoutMs: o?.timeoutMs ?? 60_000 })).stdout;
+    try {
+      await timed('Resetting the cluster to before the first lab', async () => {
+        try {
+          const base = await baselineBefore(kubectl, held.setupStartedAt);
+          const left = await labStates(previous);
+          const prevObjects = [...left.setup, ...left.solution, ...(await Promise.all(previous.mistakes.map((m) => mistakeObjects(previous, m)))).flat()];
+          return await resetCluster(kubectl, base, prevObjects);
+        } catch (e) {
+          throw new Error(`resetting the cluster failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+        }
+      });
+      if (lab.meta.images.length) await timed('Loading lab images', () => this.#driver.preloadImages(clusterName, lab.meta.images));
+      const port = createKubePort(kubeconfigPath);
+      await timed('Applying setup and waiting until it is ready', () =>
+        applyLabSetup({ dir: lab.dir, setupManifests: lab.files.setupManifests, setupScript: undefined }, { kubeconfigPath, nodes }, { port, runner: this.#runner }, () => {}, { timeoutMs: 300_000 }),
+      );
+      const gated = await this.#gate(lab, held.attemptId, opts);
+      return { labId: lab.id, passed: gated.gates.passed, steps, ...gated, seconds: seconds() };
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      return { labId: lab.id, passed: false, steps, failure: msg, seconds: seconds(), mistakeSeconds: 0 };
     }
   }
 
