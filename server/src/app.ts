@@ -31,7 +31,10 @@ import { createTerminalService } from './terminal/setup.ts';
 import { GradeRepository } from './grading/grade-repository.ts';
 import { GradingService } from './grading/grading-service.ts';
 import attemptGradeRoutes from './routes/api/attempt-grades.ts';
+import examRoutes from './routes/api/exams.ts';
 import { VERSION } from './version.ts';
+import { combinedAttempts } from './terminal/attempts.ts';
+import { createExams, type Exams } from './exams/setup.ts';
 
 /** Codes for 4xx errors raised by Fastify itself (bad JSON, too large, wrong content type …). */
 const CLIENT_ERROR_CODES: Record<number, string> = {
@@ -59,6 +62,8 @@ export interface AppDeps {
   grading?: GradingService;
   /** Attempts as the terminal sees them; default: the attempt service's. */
   attempts?: TerminalAttempts;
+  /** The mock exams folder's catalog and service (default: built from config on the attempt service). */
+  exams?: Exams;
   /** Where shells run; default from config (terminal.mode); null disables terminals. */
   shellLauncher?: ShellLauncher | null;
   /** Fastify logger option; tests usually pass false. */
@@ -116,6 +121,9 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
   app.decorate('origins', new Set(allowedOrigins(config)));
   if (!deps.db) app.addHook('onClose', async () => db.close());
   const portFor = deps.portFor ?? cachedKubePorts();
+  // Mock exams (server/src/exams): read after the labs they compose; their cluster shapes join the warm pool.
+  let exams: Exams | undefined = deps.exams;
+  const examShapes = () => exams?.shapes() ?? [];
   const attempts =
     deps.attemptService ??
     createAttemptService(config, {
@@ -124,6 +132,7 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
       labs,
       portFor,
       log: { info: (m) => app.log.info(m), warn: (m) => app.log.warn(m), error: (m) => app.log.error(m) },
+      extraPoolShapes: examShapes,
     });
   app.decorate('attempts', attempts);
   app.addHook('preClose', async () => attempts.close());
@@ -138,9 +147,13 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
     log: app.log,
   });
   app.decorate('grading', grading);
-  const terminals = await createTerminalService(boot, { runner: app.runner, attempts: deps.attempts ?? terminalAttempts(attempts), launcher: deps.shellLauncher, log: app.log });
+  exams ??= createExams(config, { db, labs, attempts, portFor, scriptsFor: (kubeconfigPath) => createKubeconfigScriptRunner(app.runner, kubeconfigPath, { path: boot.hostEnv.PATH }), log: app.log });
+  app.decorate('exams', exams.service);
+  app.addHook('preClose', async () => exams.service.close());
+  const terminals = await createTerminalService(boot, { runner: app.runner, attempts: combinedAttempts(deps.attempts ?? terminalAttempts(attempts), exams.terminalAttempts), launcher: deps.shellLauncher, log: app.log });
   app.decorate('terminals', terminals);
   app.addHook('preClose', async () => terminals.close());
+  exams.service.onInputLock((id, reason) => terminals.setInputLocked(id, reason));
 
   app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
     if (err instanceof AppError) {
@@ -177,6 +190,7 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
   await app.register(attemptGradeRoutes(grading));
   await app.register(attemptRoutes);
   await app.register(adminHealthRoutes);
+  await app.register(examRoutes(exams.service, exams.catalog));
 
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 

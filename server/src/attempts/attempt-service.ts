@@ -40,6 +40,8 @@ export interface AttemptServiceOptions {
   setupPollMs?: number;
   /** After a warm cluster failed to be created, wait this long before trying again. */
   poolRetryMs?: number;
+  /** Shapes besides the labs' that the default warm pool keeps (the clusters of exams). */
+  extraPoolShapes?: () => readonly string[];
 }
 
 /** What the API returns for an attempt. */
@@ -210,16 +212,30 @@ export class AttemptService {
     if (!lab) throw notFound('lab', labId);
     const running = this.#o.repo.forLearner(learnerId).find((a) => a.labId === labId && !ENDED.has(a.status));
     if (running) return { attempt: this.#view(running), created: false };
+    return { attempt: this.#enqueue({ learnerId, labId, shape: shapeKey(lab.meta.cluster), kubernetes: lab.meta.kubernetes, groupId: null, setupLabs: null }), created: true };
+  }
+
+  // ---- exam clusters: one cluster of a group (an exam attempt), with several labs' setups ----
+
+  /**
+   * Queues one cluster of an exam attempt: a cluster of the shape with the setups of the given labs.
+   * The group counts as one running attempt for clusters.perLearner; its lifetime is the exam's (the
+   * reaper leaves it alone), and the exam ends it with finish().
+   */
+  startCluster(learnerId: string, spec: { groupId: string; label: string; shape: string; kubernetes: string; labIds: readonly string[] }): AttemptView {
+    if (this.#closed) throw new AppError(503, 'shutting_down', 'the server is shutting down');
+    for (const id of spec.labIds) if (!this.#o.labs.get(id)) throw notFound('lab', id);
+    return this.#enqueue({ learnerId, labId: spec.label, shape: spec.shape, kubernetes: spec.kubernetes, groupId: spec.groupId, setupLabs: [...spec.labIds] });
+  }
+
+  #enqueue(a: Pick<Attempt, 'learnerId' | 'labId' | 'shape' | 'kubernetes' | 'groupId' | 'setupLabs'>): AttemptView {
     const now = this.#iso();
     const attempt: Attempt = {
       // Hex, not base64url: ids name containers and folders, which must start with a letter or digit
       // (a base64url id starting with "_" or "-" made the terminal refuse ~3% of attempts).
       id: randomBytes(9).toString('hex'),
-      learnerId,
-      labId,
+      ...a,
       status: 'queued',
-      shape: shapeKey(lab.meta.cluster),
-      kubernetes: lab.meta.kubernetes,
       clusterName: null,
       createdAt: now,
       updatedAt: now,
@@ -236,17 +252,19 @@ export class AttemptService {
     this.#emit(attempt.id, { type: 'status', name: 'queued', state: null, elapsedMs: 0, position: null, output: null });
     this.#queue.push(attempt.id);
     this.#pump();
-    return { attempt: this.get(attempt.id)!, created: true };
+    return this.get(attempt.id)!;
   }
 
   #slotsUsed(): number {
     return this.#clusters.size;
   }
 
-  #learnerBusy(learnerId: string): boolean {
-    let n = 0;
-    for (const a of this.#o.repo.active()) if (a.learnerId === learnerId && ACTIVE_CLUSTER.has(a.status)) n++;
-    return n >= this.#o.clusters.perLearner;
+  #learnerBusy(a: Attempt): boolean {
+    // The clusters of one exam attempt count once, and never hold each other back.
+    const running = new Set<string>();
+    for (const b of this.#o.repo.active()) if (b.learnerId === a.learnerId && ACTIVE_CLUSTER.has(b.status)) running.add(b.groupId ?? b.id);
+    if (a.groupId && running.has(a.groupId)) return false;
+    return running.size >= this.#o.clusters.perLearner;
   }
 
   /** Hands queued attempts a warm cluster or a free slot, in order; then tops up the pool. */
@@ -259,7 +277,7 @@ export class AttemptService {
         this.#queue.splice(this.#queue.indexOf(id), 1);
         continue;
       }
-      if (this.#learnerBusy(a.learnerId)) continue;
+      if (this.#learnerBusy(a)) continue;
       const warm = [...this.#clusters.values()].find((c) => c.state === 'warm' && c.shape === a.shape);
       if (warm) {
         warm.state = 'claimed';
@@ -300,9 +318,11 @@ export class AttemptService {
 
   async #run(a: Attempt, cluster: OwnedCluster, signal: AbortSignal): Promise<void> {
     const sink = this.#sink(a.id);
-    const lab = this.#o.labs.get(a.labId);
+    const labIds = a.setupLabs ?? [a.labId];
+    const labs = labIds.map((id) => this.#o.labs.get(id));
     try {
-      if (!lab) throw new ProvisionError('Preparing', `lab "${a.labId}" is no longer in the catalog`);
+      const gone = labIds.filter((_, i) => !labs[i]);
+      if (gone.length) throw new ProvisionError('Preparing', `lab "${gone.join('", "')}" is no longer in the catalog`);
       if (cluster.state === 'creating') {
         this.#setStatus(a.id, 'provisioning', { clusterName: cluster.name });
         cluster.info = await this.#prepareCluster(cluster, sink, signal);
@@ -316,16 +336,21 @@ export class AttemptService {
         sink({ step: 'Claiming a warm cluster', status: 'done' });
       }
       const info = cluster.info!;
-      if (lab.meta.images.length) {
-        await step('Loading lab images', sink, () => this.#o.driver.preloadImages(info.name, lab.meta.images, signal));
+      const images = [...new Set(labs.flatMap((l) => l!.meta.images))];
+      if (images.length) {
+        await step('Loading lab images', sink, () => this.#o.driver.preloadImages(info.name, images, signal));
       }
-      await applyLabSetup(
-        { dir: lab.dir, setupManifests: lab.files.setupManifests, setupScript: lab.files.setupScript },
-        info,
-        { port: this.#o.portFor(info.kubeconfigPath), runner: this.#o.runner },
-        sink,
-        { timeoutMs: this.#o.clusters.setupTimeoutMinutes * 60_000, signal, ...(this.#o.setupPollMs ? { pollMs: this.#o.setupPollMs } : {}) },
-      );
+      for (const lab of labs) {
+        // Several labs on one cluster (an exam): each step names its lab.
+        const labSink: StepSink = labs.length > 1 ? (e) => sink({ ...e, step: `${lab!.id}: ${e.step}` }) : sink;
+        await applyLabSetup(
+          { dir: lab!.dir, setupManifests: lab!.files.setupManifests, setupScript: lab!.files.setupScript },
+          info,
+          { port: this.#o.portFor(info.kubeconfigPath), runner: this.#o.runner },
+          labSink,
+          { timeoutMs: this.#o.clusters.setupTimeoutMinutes * 60_000, signal, ...(this.#o.setupPollMs ? { pollMs: this.#o.setupPollMs } : {}) },
+        );
+      }
       signal.throwIfAborted();
       const now = this.#now();
       this.#setStatus(a.id, 'ready', { readyAt: this.#iso(now), expiresAt: this.#iso(now + this.#o.clusters.attemptMinutes * 60_000), lastActivityAt: this.#iso(now) });
@@ -373,7 +398,8 @@ export class AttemptService {
       );
     }
     if (poolSize <= 0) return new Map();
-    return new Map([...new Set(this.#o.labs.current.labs.map((l) => shapeKey(l.meta.cluster)))].sort().map((s) => [s, poolSize]));
+    const shapes = [...this.#o.labs.current.labs.map((l) => shapeKey(l.meta.cluster)), ...(this.#o.extraPoolShapes?.() ?? [])];
+    return new Map([...new Set(shapes)].sort().map((s) => [s, poolSize]));
   }
 
   #fillPool(): void {
@@ -486,7 +512,8 @@ export class AttemptService {
     const now = this.#now();
     const ended: string[] = [];
     for (const a of this.#o.repo.active()) {
-      if (a.status !== 'ready') continue;
+      // Exam clusters live as long as their exam says (the exam service ends them).
+      if (a.status !== 'ready' || a.groupId) continue;
       if (a.expiresAt && Date.parse(a.expiresAt) <= now) {
         this.finish(a.id, `time limit of ${this.#o.clusters.attemptMinutes} min reached`, 'expired');
         ended.push(a.id);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { AppError } from '../errors.ts';
 import { CommandError, type CommandRunner } from '../exec/command-runner.ts';
 import type { TerminalAttempt } from './attempts.ts';
+import { clustersOf, containerForAlias, mergeKubeconfigs, nodeAliases } from './cluster-set.ts';
 import { spawnPty, type PtyProcess } from './pty.ts';
 
 /** Size and identity of the shell to start. */
@@ -53,11 +54,24 @@ export function resolveNode(nodes: readonly string[], clusterName: string, wante
   return nodes.find((n) => n === wanted) ?? nodes.find((n) => n === `${clusterName}-${wanted}`);
 }
 
+/** The node containers of every cluster of the attempt (one cluster, or an exam's several). */
+async function attemptNodes(runner: CommandRunner, attempt: TerminalAttempt): Promise<string[]> {
+  return (await Promise.all(clustersOf(attempt).map((c) => kindNodes(runner, c.name)))).flat();
+}
+
+/** The kubeconfig the learner's shell gets: the cluster's, or for an exam one context per cluster. */
+async function attemptKubeconfig(runner: CommandRunner, attempt: TerminalAttempt, internal: boolean): Promise<string> {
+  const get = async (name: string) => (await runner.run({ argv: ['kind', 'get', 'kubeconfig', ...(internal ? ['--internal'] : []), '--name', name], timeoutMs: DOCKER_TIMEOUT })).stdout;
+  if (!attempt.clusters?.length) return get(attempt.clusterName);
+  const parts = await Promise.all(clustersOf(attempt).map(async (c) => ({ context: c.context!, kubeconfig: await get(c.name) })));
+  return mergeKubeconfigs(parts);
+}
+
 /** `docker exec` into a kind node as root; killing it ends the whole session inside the node too. */
 async function nodeShell(o: LauncherOptions, attempt: TerminalAttempt, node: string, req: ShellRequest): Promise<PtyProcess> {
   assertSafe('terminal', req.terminalId);
-  const nodes = await kindNodes(o.runner, attempt.clusterName);
-  const container = resolveNode(nodes, attempt.clusterName, node);
+  const nodes = await attemptNodes(o.runner, attempt);
+  const container = resolveNode(nodes, attempt.clusterName, containerForAlias(attempt, node) ?? node);
   if (!container) throw new AppError(404, 'node_not_found', `no node "${node}" in this cluster; nodes: ${nodes.join(', ') || 'none running'}`);
   const pidFile = `/run/kd-shell-${req.terminalId}`;
   // $$ is the session id: docker exec -t makes the process a session leader.
@@ -145,7 +159,7 @@ export class ContainerLauncher implements ShellLauncher {
     }
     let kubeconfig = '';
     try {
-      kubeconfig = (await runner.run({ argv: ['kind', 'get', 'kubeconfig', '--internal', '--name', attempt.clusterName], timeoutMs: DOCKER_TIMEOUT })).stdout;
+      kubeconfig = await attemptKubeconfig(runner, attempt, true);
     } catch {
       // No such cluster (yet): the shell still opens; kubectl will say it has no configuration.
     }
@@ -176,8 +190,8 @@ export class ContainerLauncher implements ShellLauncher {
     return nodeShell(this.#o, attempt, node, req);
   }
 
-  listNodes(attempt: TerminalAttempt): Promise<string[]> {
-    return kindNodes(this.#o.runner, attempt.clusterName);
+  async listNodes(attempt: TerminalAttempt): Promise<string[]> {
+    return nodeAliases(attempt, await attemptNodes(this.#o.runner, attempt));
   }
 
   async release(attemptId: string): Promise<void> {
@@ -232,7 +246,7 @@ export class HostLauncher implements ShellLauncher {
       ...req.env,
     };
     try {
-      const kubeconfig = (await this.#o.runner.run({ argv: ['kind', 'get', 'kubeconfig', '--name', attempt.clusterName], timeoutMs: DOCKER_TIMEOUT })).stdout;
+      const kubeconfig = await attemptKubeconfig(this.#o.runner, attempt, false);
       const file = path.join(dir, 'kubeconfig');
       await writeFile(file, kubeconfig, { mode: 0o600 });
       env.KUBECONFIG = file;
@@ -261,8 +275,8 @@ export class HostLauncher implements ShellLauncher {
     return nodeShell(this.#o, attempt, node, req);
   }
 
-  listNodes(attempt: TerminalAttempt): Promise<string[]> {
-    return kindNodes(this.#o.runner, attempt.clusterName);
+  async listNodes(attempt: TerminalAttempt): Promise<string[]> {
+    return nodeAliases(attempt, await attemptNodes(this.#o.runner, attempt));
   }
 
   async release(attemptId: string): Promise<void> {

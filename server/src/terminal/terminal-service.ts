@@ -111,6 +111,7 @@ export class TerminalService {
       const node = async (name: string) => launcher.spawnNodeShell(attempt, name, { terminalId: `${id}n${++n}`, ...session.size, env: {} });
       session = new TerminalSession({ id, attemptId: attempt.id, kind: 'shell', title: 'shell', pty, ...INITIAL, mirrors: this.#mirrors, limits: this.#o.limits, sshToken, onSsh: node });
     }
+    if (attempt.inputLocked) session.lockInput(attempt.inputLocked);
     open.set(id, { session, node: input.node ?? null });
     this.#byAttempt.set(attempt.id, open);
     session.onEnded((reason) => {
@@ -124,6 +125,11 @@ export class TerminalService {
   /** Node containers of the attempt's cluster (for the "node shell" menu). */
   nodes(attempt: TerminalAttempt): Promise<string[]> {
     return this.#launcher().listNodes(attempt);
+  }
+
+  /** Makes every terminal of the attempt read-only (reason) or writable again (null); new ones follow the attempt's inputLocked. */
+  setInputLocked(attemptId: string, reason: string | null): void {
+    for (const { session } of this.#byAttempt.get(attemptId)?.values() ?? []) session.lockInput(reason);
   }
 
   /** Closes one terminal (kills its shell). */

@@ -1,0 +1,45 @@
+import type { ClusterPort, ScriptRunner } from '../../../graders/src/cluster/port.ts';
+import type { AttemptService } from '../attempts/attempt-service.ts';
+import type { Config } from '../config/config.ts';
+import type { LabCatalog } from '../labs/catalog-service.ts';
+import { shapeKey } from '../provisioner/kind-config.ts';
+import type { Db } from '../storage/db.ts';
+import type { TerminalAttempts } from '../terminal/attempts.ts';
+import { ExamCatalogService } from './exam-catalog.ts';
+import { ExamRepository } from './exam-repository.ts';
+import { ExamService } from './exam-service.ts';
+
+/** The exam parts the app wires: catalog, service, the terminal's view of exam attempts, and their shapes for the warm pool. */
+export interface Exams {
+  catalog: ExamCatalogService;
+  service: ExamService;
+  terminalAttempts: TerminalAttempts;
+  shapes(): string[];
+}
+
+/** Builds the exams from config: exams/ read against the loaded labs, the service on the attempt service. */
+export function createExams(
+  config: Config,
+  deps: { db: Db; labs: LabCatalog; attempts: AttemptService; portFor: (kubeconfigPath: string) => ClusterPort; scriptsFor?: (kubeconfigPath: string) => ScriptRunner; log: { info(m: string): void; warn(m: string): void; error(m: string): void } },
+): Exams {
+  const catalog = new ExamCatalogService(config.examsDir);
+  catalog.reload(deps.labs.current);
+  for (const b of catalog.current.broken) for (const p of b.problems) if (p.severity === 'error') deps.log.warn(`${p.file}:${p.line}:${p.col} ${p.message}`);
+  const service = new ExamService({
+    repo: new ExamRepository(deps.db),
+    exams: catalog,
+    labs: deps.labs,
+    attempts: deps.attempts,
+    portFor: deps.portFor,
+    ...(deps.scriptsFor ? { scriptsFor: deps.scriptsFor } : {}),
+    maxClusters: config.clusters.maxConcurrent,
+    reviewMinutes: config.exams.reviewMinutes,
+    log: { info: (m) => deps.log.info(m), warn: (m) => deps.log.warn(m), error: (m) => deps.log.error(m) },
+  });
+  return {
+    catalog,
+    service,
+    terminalAttempts: { get: (id) => service.terminalView(id), onEnded: (cb) => service.onEnded(cb) },
+    shapes: () => [...new Set(catalog.current.exams.flatMap((e) => e.clusters.map((c) => shapeKey(c))))],
+  };
+}
