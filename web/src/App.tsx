@@ -5,6 +5,9 @@ import { Link, matchPath, useLocation } from './lib/router.tsx';
 import { useAsync } from './lib/use-async.ts';
 import { AdminHealthPage } from './pages/AdminHealthPage.tsx';
 import { CatalogPage } from './pages/CatalogPage.tsx';
+import { ExamAttemptPage } from './pages/ExamAttemptPage.tsx';
+import { ExamsPage } from './pages/ExamsPage.tsx';
+import { HistoryPage } from './pages/HistoryPage.tsx';
 import { LabPage } from './pages/LabPage.tsx';
 
 /** The app shell: header, theme toggle, and the page for the current path. */
@@ -19,10 +22,14 @@ export function App() {
 
   let page;
   const lab = matchPath('/labs/:id', pathname);
+  const examAttempt = matchPath('/exams/attempts/:id', pathname);
   const isAdmin = session.status === 'ok' && session.value.learner?.role === 'admin';
   if (pathname === '/') page = <CatalogPage />;
   else if (pathname === '/admin/health') page = <AdminHealthPage />;
   else if (lab) page = <LabPage id={lab.id!} key={lab.id} />;
+  else if (pathname === '/exams') page = <ExamsPage />;
+  else if (examAttempt) page = <ExamAttemptPage id={examAttempt.id!} key={examAttempt.id} />;
+  else if (pathname === '/history') page = <HistoryPage />;
   else
     page = (
       <div className="page">
@@ -48,6 +55,12 @@ export function App() {
         <nav className="topnav" aria-label="Main">
           <Link to="/" aria-current={pathname === '/' ? 'page' : undefined}>
             Labs
+          </Link>
+          <Link to="/exams" aria-current={pathname.startsWith('/exams') ? 'page' : undefined}>
+            Exams
+          </Link>
+          <Link to="/history" aria-current={pathname === '/history' ? 'page' : undefined}>
+            History
           </Link>
           {isAdmin ? (
             <Link to="/admin/health" aria-current={pathname === '/admin/health' ? 'page' : undefined}>

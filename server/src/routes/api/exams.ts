@@ -7,6 +7,7 @@ import { AppError, notFound } from '../../errors.ts';
 import { EXAM_STATUSES, type ExamAttempt } from '../../exams/exam-repository.ts';
 import type { ExamAttemptView, ExamService } from '../../exams/exam-service.ts';
 import type { ExamCatalogService } from '../../exams/exam-catalog.ts';
+import { labRecords } from '../../exams/lab-history.ts';
 import { DOMAIN_IDS, DOMAINS } from '../../labs/format.ts';
 import { TaskReportDto } from './attempt-grades.ts';
 
@@ -187,6 +188,26 @@ export default function examRoutes(exams: ExamService, catalog: ExamCatalogServi
         return dto(exams.view(await run(req.params.id, requireLearner(req).id)));
       });
     }
+
+    app.get(
+      '/api/history/labs',
+      {
+        schema: {
+          tags: ['exams'],
+          summary: 'My single-lab record: attempts, best score and best time to a full score, against the lab\'s minutes',
+          response: { 200: z.object({ labs: z.array(z.object({ labId: z.string(), title: z.string().nullable(), domain: Domain.nullable(), minutes: z.number().nullable(), attempts: z.number(), bestScore: z.number().nullable(), maxScore: z.number().nullable(), bestSeconds: z.number().nullable(), lastAt: z.string() })) }) },
+        },
+      },
+      async (req) => {
+        const learner = requireLearner(req);
+        return {
+          labs: labRecords(app.db, learner.id).map((r) => {
+            const lab = app.labs.get(r.labId);
+            return { ...r, title: lab?.meta.title ?? null, domain: lab?.meta.domain ?? null, minutes: lab?.meta.minutes ?? null };
+          }),
+        };
+      },
+    );
 
     app.get(
       '/api/exam-attempts/:id/tasks/:number/solution',

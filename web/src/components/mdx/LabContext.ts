@@ -7,6 +7,8 @@ export type TaskStatus = 'todo' | 'passed' | 'partial' | 'failed';
 export interface LabPageContext {
   lab: LabDetail;
   taskStatus: Record<string, { status: TaskStatus; score?: number }>;
+  /** Exam mode: only these tasks' sections show, and hints and solutions stay hidden, as in the exam. */
+  exam?: { tasks: readonly string[] };
 }
 
 export const LabContext = createContext<LabPageContext | null>(null);
