@@ -36,6 +36,11 @@ export function createExams(
     reviewMinutes: config.exams.reviewMinutes,
     log: { info: (m) => deps.log.info(m), warn: (m) => deps.log.warn(m), error: (m) => deps.log.error(m) },
   });
+  return wireExams(catalog, service);
+}
+
+/** The parts the app needs from an exam catalog and service (tests build both themselves). */
+export function wireExams(catalog: ExamCatalogService, service: ExamService): Exams {
   return {
     catalog,
     service,

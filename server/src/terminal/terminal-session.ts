@@ -377,7 +377,8 @@ export class TerminalSession {
         if (st.replayDoneSent) st.ready = true;
         return;
       case 'take-input':
-        if (st.attached && this.#writer !== st) this.#setWriter(st, 'input moved to another window');
+        if (st.attached && this.#inputLocked) st.client.send(controlFrame({ type: 'role', writer: false, reason: this.#inputLocked }));
+        else if (st.attached && this.#writer !== st) this.#setWriter(st, 'input moved to another window');
         return;
       case 'ping':
         return;

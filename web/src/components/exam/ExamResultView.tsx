@@ -86,7 +86,7 @@ export function ExamResultView({ attempt }: { attempt: ExamAttempt }) {
                     {re && re.score !== t.score ? <span className="muted"> (re-grade {pts(re.score)})</span> : null}
                   </span>
                   <span className="muted exam-result-task-time" title="time the task was open in the navigator">
-                    ⏱ {formatClock(marks?.timeMs ?? 0)}
+                    time {formatClock(marks?.timeMs ?? 0)}
                   </span>
                   {marks?.flagged ? <span title="you flagged this task">⚑</span> : null}
                 </summary>
