@@ -1,0 +1,180 @@
+// The honesty gates of mock exams on real kind clusters: an exam attempt started by the product's own
+// exam and attempt services (every cluster in parallel, every task's setup on its cluster, as a
+// learner gets them), then gate 1 (nothing scores), every task's reference solution, gate 2 (100 %)
+// and a second grade (stable). Used by `npm run exams:verify` and the cluster test stage.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createKubePort, createKubeconfigScriptRunner } from '../../graders/src/cluster/kube-port.ts';
+import { createAttemptService } from '../../server/src/attempts/setup.ts';
+import { loadConfig } from '../../server/src/config/config.ts';
+import { createCommandRunner } from '../../server/src/exec/command-runner.ts';
+import { ExamCatalogService } from '../../server/src/exams/exam-catalog.ts';
+import { runExamGates, type ExamGateResult } from '../../server/src/exams/exam-gates.ts';
+import { ExamRepository } from '../../server/src/exams/exam-repository.ts';
+import { ExamService } from '../../server/src/exams/exam-service.ts';
+import { labStates } from '../../server/src/grading/lab-states.ts';
+import { LabCatalog } from '../../server/src/labs/catalog-service.ts';
+import { waitUntilReady } from '../../server/src/provisioner/setup.ts';
+import { openMemoryDatabase } from '../../server/src/storage/db.ts';
+import { ROOT } from './labs-verify.ts';
+
+export interface ExamVerdict {
+  examId: string;
+  passed: boolean;
+  /** Per cluster (context), its steps with elapsed seconds. */
+  steps: string[];
+  /** Seconds from Start to every cluster ready (the countdown's start). */
+  readySeconds?: number;
+  solutionSeconds?: number;
+  failure?: string;
+  gates?: ExamGateResult[];
+  seconds: number;
+}
+
+const LEARNER = 'exams-verify';
+
+/** A verifier: one attempt service and exam service on a throw-away data folder. */
+export class ExamVerifier {
+  readonly labs: LabCatalog;
+  readonly exams: ExamCatalogService;
+  readonly #dataDir: string;
+  readonly #runner;
+  readonly #attempts;
+  readonly #service: ExamService;
+  readonly #log: (line: string) => void;
+
+  private constructor(image: string, labs: LabCatalog, exams: ExamCatalogService, dataDir: string, log: (line: string) => void) {
+    this.labs = labs;
+    this.exams = exams;
+    this.#dataDir = dataDir;
+    this.#log = log;
+    const maxClusters = Math.max(1, ...exams.current.exams.map((e) => e.clusters.length));
+    const { config, hostEnv } = loadConfig({
+      argv: ['--data-dir', dataDir, '--labs-dir', path.join(ROOT, 'labs')],
+      env: {
+        ...(process.env.PATH ? { PATH: process.env.PATH } : {}),
+        ...(process.env.HOME ? { HOME: process.env.HOME } : {}),
+        KUBEDRILL_CLUSTERS_NODE_IMAGE: image,
+        KUBEDRILL_CLUSTERS_POOL_SIZE: '0',
+        KUBEDRILL_CLUSTERS_MAX_CONCURRENT: String(maxClusters),
+        KUBEDRILL_CLUSTERS_NAME_PREFIX: 'kdexams',
+      },
+      cwd: ROOT,
+    });
+    this.#runner = createCommandRunner(hostEnv);
+    const db = openMemoryDatabase();
+    const quiet = { info: () => {}, warn: (m: string) => log(`  warn: ${m}`), error: (m: string) => log(`  error: ${m}`) };
+    this.#attempts = createAttemptService(config, { db, runner: this.#runner, labs, portFor: (k) => createKubePort(k), log: quiet });
+    this.#service = new ExamService({
+      repo: new ExamRepository(db),
+      exams,
+      labs,
+      attempts: this.#attempts,
+      portFor: (k) => createKubePort(k),
+      scriptsFor: (k) => createKubeconfigScriptRunner(this.#runner, k),
+      maxClusters,
+      reviewMinutes: 0,
+      log: quiet,
+      sweepMs: 1000,
+    });
+  }
+
+  static async create(image: string, log: (line: string) => void = console.log): Promise<ExamVerifier> {
+    const labs = new LabCatalog(path.join(ROOT, 'labs'));
+    const catalog = await labs.reload();
+    if (catalog.broken.length) throw new Error(`broken labs (run npm run labs:check): ${catalog.broken.map((b) => b.id).join(', ')}`);
+    const exams = new ExamCatalogService(path.join(ROOT, 'exams'));
+    const loaded = exams.reload(catalog);
+    if (loaded.broken.length) throw new Error(`broken exams (run npm run labs:check): ${loaded.broken.map((b) => b.id).join(', ')}`);
+    return new ExamVerifier(image, labs, exams, mkdtempSync(path.join(os.tmpdir(), 'kubedrill-exams-verify-')), log);
+  }
+
+  /** Runs the honesty gates of one exam on fresh clusters; they are deleted afterwards unless keep. */
+  async verify(examId: string, opts: { keep?: boolean } = {}): Promise<ExamVerdict> {
+    const exam = this.exams.get(examId);
+    if (!exam) throw new Error(`no exam "${examId}"; ids: ${this.exams.current.exams.map((e) => e.id).join(', ')}`);
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
+    const steps: string[] = [];
+    const { attempt } = this.#service.start(LEARNER, examId);
+    const view = () => this.#service.view(this.#service.owned(attempt.id, LEARNER));
+    const unsubscribe = view().clusters.map((c) =>
+      this.#attempts.subscribe(c.attemptId, 0, (e) => {
+        if (e.type !== 'step' || e.state === 'running') return;
+        const line = `${c.context}: ${e.state === 'done' ? '✓' : '✗'} ${e.name} (${(e.elapsedMs / 1000).toFixed(1)} s)`;
+        steps.push(line);
+        this.#log(`  ${line}`);
+      }).unsubscribe,
+    );
+    try {
+      for (;;) {
+        const s = view().status;
+        if (s !== 'starting') break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      unsubscribe.forEach((u) => u());
+      const v = view();
+      if (v.status !== 'running') return { examId, passed: false, steps, failure: v.failure ?? v.status, seconds: seconds() };
+      const readySeconds = seconds();
+      this.#log(`  every cluster ready after ${readySeconds.toFixed(1)} s`);
+      const kubeconfigs = new Map(v.clusters.map((c) => [c.context, this.#attempts.get(c.attemptId)!.clusterName!]));
+      const r = await runExamGates(
+        () => this.#service.gradeClusters(this.#service.owned(attempt.id, LEARNER)),
+        async () => {
+          const placed = [...new Map(exam.tasks.map((t) => [t.labId, t.cluster])).entries()];
+          // Every cluster's solutions at once, each lab's in order (as a learner who knows them all).
+          await Promise.all(
+            [...new Set(placed.map(([, c]) => c))].map(async (context) => {
+              const kubeconfig = path.join(this.#dataDir, 'clusters', kubeconfigs.get(context)!, 'kubeconfig');
+              const port = createKubePort(kubeconfig);
+              const scripts = createKubeconfigScriptRunner(this.#runner, kubeconfig);
+              const applied = [];
+              for (const [labId] of placed.filter(([, c]) => c === context)) {
+                const lab = this.labs.get(labId)!;
+                const objects = (await labStates(lab)).solution;
+                if (objects.length) await port.apply(objects, { fieldManager: 'kubedrill-setup', timeoutMs: 120_000 });
+                applied.push(...objects);
+                if (lab.files.solutionScript) {
+                  const out = await scripts.run(await readFile(path.join(lab.dir, lab.files.solutionScript), 'utf8'), { cwd: lab.dir, timeoutMs: 300_000 });
+                  if (out.exitCode !== 0) throw new Error(`the solution script of ${labId} exited ${out.exitCode}:\n${out.output}`);
+                }
+              }
+              const waiting = await waitUntilReady(port, applied, Date.now() + 300_000);
+              if (waiting.length) throw new Error(`the reference solutions on ${context} were not ready after 300 s: ${waiting.slice(0, 3).join('; ')}`);
+            }),
+          );
+        },
+      );
+      return { examId, passed: r.passed, steps, readySeconds, solutionSeconds: r.solutionMs / 1000, gates: r.gates, seconds: seconds() };
+    } catch (e) {
+      return { examId, passed: false, steps, failure: e instanceof Error ? e.message : String(e), seconds: seconds() };
+    } finally {
+      unsubscribe.forEach((u) => u());
+      if (opts.keep) this.#log(`  kept the clusters (kubeconfigs under ${this.#dataDir}/clusters; delete with kind delete cluster --name …)`);
+      else {
+        this.#service.end(attempt.id, 'verified');
+        await this.#attempts.idle();
+      }
+    }
+  }
+
+  async close(opts: { keepData?: boolean } = {}): Promise<void> {
+    await this.#service.close();
+    await this.#attempts.close();
+    this.labs.compiler.close();
+    if (!opts.keepData) rmSync(this.#dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Human-readable lines for one verdict. */
+export function describeExamVerdict(v: ExamVerdict): string[] {
+  const lines = [`${v.passed ? 'PASS' : 'FAIL'} ${v.examId} (${v.seconds.toFixed(0)} s${v.readySeconds !== undefined ? `; clusters ready after ${v.readySeconds.toFixed(0)} s` : ''}${v.solutionSeconds !== undefined ? `; solutions applied in ${v.solutionSeconds.toFixed(0)} s` : ''})`];
+  if (v.failure) lines.push(`  ${v.failure.replaceAll('\n', '\n  ')}`);
+  for (const g of v.gates ?? []) {
+    lines.push(`  ${g.passed ? '✓' : '✗'} ${g.name}: ${g.result.score}/${g.result.maxScore} (graded in ${(g.ms / 1000).toFixed(1)} s)`);
+    for (const p of g.problems) lines.push(`      ${p}`);
+  }
+  return lines;
+}
