@@ -1,5 +1,6 @@
 import { useEffect, useState, type ReactNode } from 'react';
 import type { LabDetail } from '../../api/client.ts';
+import { LabTimer } from './LabTimer.tsx';
 import { ErrorPanel, Loading } from '../Status.tsx';
 import { foldSteps, useAttempt, type StepView } from './use-attempt.ts';
 
@@ -72,6 +73,7 @@ export function AttemptPanel({ lab, children, onReady }: { lab: LabDetail; child
             Cluster ready{attempt.expiresAt ? ` · until ${new Date(attempt.expiresAt).toLocaleTimeString()}` : ''}
             {attempt.status === 'grading' ? ' · checking…' : ''}
           </span>
+          <LabTimer attempt={attempt} minutes={lab.minutes} />
           <button type="button" className="btn btn-outline btn-small" onClick={() => void finish()} disabled={busy}>
             Finish
           </button>
