@@ -22,7 +22,7 @@ export function createExams(
   config: Config,
   deps: { db: Db; labs: LabCatalog; attempts: AttemptService; portFor: (kubeconfigPath: string) => ClusterPort; scriptsFor?: (kubeconfigPath: string) => ScriptRunner; log: { info(m: string): void; warn(m: string): void; error(m: string): void } },
 ): Exams {
-  const catalog = new ExamCatalogService(config.examsDir);
+  const catalog = new ExamCatalogService(config.examsDir, deps.labs);
   catalog.reload(deps.labs.current);
   for (const b of catalog.current.broken) for (const p of b.problems) if (p.severity === 'error') deps.log.warn(`${p.file}:${p.line}:${p.col} ${p.message}`);
   const service = new ExamService({
