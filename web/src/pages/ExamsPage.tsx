@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import { api, type ExamSummary } from '../api/client.ts';
+import { DOMAIN_NAMES } from '../components/exam/domains.ts';
 import { ErrorPanel, Loading } from '../components/Status.tsx';
 import { Link, navigate } from '../lib/router.tsx';
 import { useAsync } from '../lib/use-async.ts';
@@ -52,7 +53,7 @@ export function ExamsPage() {
                   {e.clusters.length} cluster{e.clusters.length === 1 ? '' : 's'}: {e.clusters.map((c) => c.name).join(', ')}
                 </li>
                 <li>pass mark {e.passPercent} %</li>
-                <li>{domains.join(', ')}</li>
+                <li>{domains.map((d) => DOMAIN_NAMES[d] ?? d).join(', ')}</li>
               </ul>
               <button type="button" className="btn btn-primary" disabled={busy !== null || (running !== undefined && running.examId !== e.id)} onClick={() => void start(e)}>
                 {busy === e.id ? 'Starting…' : running?.examId === e.id ? 'Resume exam' : 'Start exam'}

@@ -2,14 +2,8 @@ import { useState } from 'react';
 import { api, type ExamAttempt, type ExamResult, type GradeReport as Report } from '../../api/client.ts';
 import { GradeReport } from '../grading/GradeReport.tsx';
 import { formatClock } from './countdown.ts';
+import { DOMAIN_NAMES } from './domains.ts';
 
-const DOMAIN_NAMES: Record<string, string> = {
-  'cluster-architecture': 'Cluster Architecture, Installation & Configuration',
-  'workloads-scheduling': 'Workloads & Scheduling',
-  'services-networking': 'Services & Networking',
-  storage: 'Storage',
-  troubleshooting: 'Troubleshooting',
-};
 
 const pts = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
 
