@@ -2,16 +2,17 @@
 // cluster of the exam made by the product's services with every task's setup on it, then 0 points,
 // every reference solution, 100 %, and a second grade that agrees. Skips (exit 0) with the reason
 // where no cluster can be created here; exit 1 when an exam fails a gate or cannot be prepared.
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeExamVerdict, ExamVerifier, type ExamVerdict } from './lib/exams-verify.ts';
 import { verifyTarget } from './lib/labs-verify.ts';
 
-const USAGE = `usage: npm run exams:verify -- [exam-id …] [--keep] [--node-image IMAGE]
-  default: every exam; --keep leaves the clusters running for a look (delete with kind delete cluster)
+const USAGE = `usage: npm run exams:verify -- [exam-id …] [--keep] [--node-image IMAGE] [--exams-dir DIR]
+  default: every exam in exams/ (or DIR); --keep leaves the clusters running for a look (delete with kind delete cluster)
   node image: --node-image, else KUBEDRILL_NODE_IMAGE, else the testbed image, else kind's pinned one`;
 let parsed;
 try {
-  parsed = parseArgs({ allowPositionals: true, options: { keep: { type: 'boolean', default: false }, 'node-image': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  parsed = parseArgs({ allowPositionals: true, options: { keep: { type: 'boolean', default: false }, 'node-image': { type: 'string' }, 'exams-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
 } catch (e) {
   console.error(`exams:verify: ${(e as Error).message}\n${USAGE}`);
   process.exit(2);
@@ -26,7 +27,7 @@ if ('skip' in target) {
   console.log(`exams:verify skipped: ${target.skip}`);
   process.exit(0);
 }
-const verifier = await ExamVerifier.create(target.image);
+const verifier = await ExamVerifier.create(target.image, console.log, values['exams-dir'] ? path.resolve(values['exams-dir']) : undefined);
 const ids = args.length ? args : verifier.exams.current.exams.map((e) => e.id);
 for (const id of ids) {
   if (!verifier.exams.get(id)) {

@@ -1,11 +1,9 @@
 // npm run bench:exams — numbers for mock exams, printed (never asserted):
-//   1. Grading every task of a 17-task exam (composed here from the shipped labs' tasks over three
-//      clusters, linted like any exam.yaml) on in-memory model clusters, right after setup and after
+//   1. Grading every task of a 17-task exam (scripts/bench/fixtures/exams/bench-17: the shipped labs'
+//      tasks over three clusters, linted like any exam.yaml) on in-memory model clusters, right after setup and after
 //      every reference solution                                            goal ≤ 10 s
 //   2. Exam start → every cluster ready (countdown running) with a warm pool, on the fake kind host
 //      (our overhead: claims, image checks, every lab's setup applied and waited for)   goal ≤ 10 s
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { ModelCluster } from '../../graders/src/model/model-cluster.ts';
 import { gradeExam } from '../../server/src/exams/exam-grading.ts';
@@ -17,35 +15,8 @@ import { formatProblem } from '../../server/src/labs/problems.ts';
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 const labs = await shippedLabs();
 
-// Seventeen lab tasks on three clusters, weighted to 100 like the real exam.
-const TASKS: [lab: string, task: string, cluster: string][] = [
-  ['netpol-lab9server', 'isolate-lab9server', 'k8s-np'],
-  ['netpol-default-deny', 'default-deny', 'k8s-np'],
-  ['netpol-default-deny', 'allow-web-to-api', 'k8s-np'],
-  ['netpol-default-deny', 'allow-api-to-ledger', 'k8s-np'],
-  ['netpol-namespace-selector', 'label-namespaces', 'k8s-np'],
-  ['netpol-namespace-selector', 'restrict-warehouse', 'k8s-np'],
-  ['netpol-namespace-selector', 'new-team', 'k8s-np'],
-  ['netpol-egress-dns', 'lock-down-build', 'k8s-eg'],
-  ['netpol-egress-dns', 'quarantine', 'k8s-eg'],
-  ['clusterip-endpoints', 'inventory-endpoints', 'k8s-svc'],
-  ['clusterip-endpoints', 'pricing-target-port', 'k8s-svc'],
-  ['dns-service-discovery', 'cross-namespace-url', 'k8s-svc'],
-  ['dns-service-discovery', 'search-domain', 'k8s-svc'],
-  ['dns-service-discovery', 'dns-facts', 'k8s-svc'],
-  ['nodeport-fixed-port', 'expose-frontend', 'k8s-svc'],
-  ['pod-ips-across-nodes', 'visitor-on-control-plane', 'k8s-svc'],
-  ['multi-container-localhost', 'fix-port-clash', 'k8s-svc'],
-];
-const weights = TASKS.map((_, i) => (i < 15 ? 6 : 5));
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'kd-bench-exams-'));
-const dir = path.join(tmp, 'exams', 'bench-17');
-mkdirSync(dir, { recursive: true });
-writeFileSync(
-  path.join(dir, 'exam.yaml'),
-  `title: Seventeen tasks\nsummary: A 17-task exam composed by the benchmark from the shipped labs.\nminutes: 120\nclusters:\n  - name: k8s-np\n    workers: 1\n    networkPolicy: true\n  - name: k8s-eg\n    workers: 1\n    networkPolicy: true\n  - name: k8s-svc\n    workers: 2\ntasks:\n${TASKS.map(([lab, task, cluster], i) => `  - lab: ${lab}\n    task: ${task}\n    cluster: ${cluster}\n    weight: ${weights[i]}\n`).join('')}`,
-);
-const exam = loadExam(dir, labs.current, tmp, REPO);
+const dir = path.join(import.meta.dirname, 'fixtures', 'exams', 'bench-17');
+const exam = loadExam(dir, labs.current, REPO);
 if ('problems' in exam) throw new Error(`the benchmark's exam does not lint:\n${exam.problems.map(formatProblem).join('\n')}`);
 
 console.log(`\n1. Grading all ${exam.tasks.length} tasks of a ${exam.tasks.length}-task exam on ${exam.clusters.length} model clusters`);
@@ -102,4 +73,3 @@ console.log('\n2. Exam start → every cluster ready with a warm pool (networkin
   await h.attempts.close();
 }
 labs.compiler.close();
-rmSync(tmp, { recursive: true, force: true });

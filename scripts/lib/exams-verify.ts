@@ -81,11 +81,11 @@ export class ExamVerifier {
     });
   }
 
-  static async create(image: string, log: (line: string) => void = console.log): Promise<ExamVerifier> {
+  static async create(image: string, log: (line: string) => void = console.log, examsDir = path.join(ROOT, 'exams')): Promise<ExamVerifier> {
     const labs = new LabCatalog(path.join(ROOT, 'labs'));
     const catalog = await labs.reload();
     if (catalog.broken.length) throw new Error(`broken labs (run npm run labs:check): ${catalog.broken.map((b) => b.id).join(', ')}`);
-    const exams = new ExamCatalogService(path.join(ROOT, 'exams'));
+    const exams = new ExamCatalogService(examsDir);
     const loaded = exams.reload(catalog);
     if (loaded.broken.length) throw new Error(`broken exams (run npm run labs:check): ${loaded.broken.map((b) => b.id).join(', ')}`);
     return new ExamVerifier(image, labs, exams, mkdtempSync(path.join(os.tmpdir(), 'kubedrill-exams-verify-')), log);
