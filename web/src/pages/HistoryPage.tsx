@@ -1,5 +1,6 @@
 import { api } from '../api/client.ts';
 import { formatClock } from '../components/exam/countdown.ts';
+import { DOMAIN_SHORT } from '../components/exam/domains.ts';
 import { TrendChart } from '../components/exam/TrendChart.tsx';
 import { ErrorPanel, Loading } from '../components/Status.tsx';
 import { Link } from '../lib/router.tsx';
@@ -36,7 +37,7 @@ export function HistoryPage() {
                 <th scope="col">Time used</th>
                 {domainsSeen.map((d) => (
                   <th scope="col" key={d.id} title={d.name}>
-                    {d.name.split(/[ ,&]/)[0]}
+                    {DOMAIN_SHORT[d.id] ?? d.name}
                   </th>
                 ))}
               </tr>

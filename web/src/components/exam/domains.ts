@@ -6,3 +6,12 @@ export const DOMAIN_NAMES: Record<string, string> = {
   storage: 'Storage',
   troubleshooting: 'Troubleshooting',
 };
+
+/** Short names for table headers. */
+export const DOMAIN_SHORT: Record<string, string> = {
+  'cluster-architecture': 'Architecture',
+  'workloads-scheduling': 'Workloads',
+  'services-networking': 'Networking',
+  storage: 'Storage',
+  troubleshooting: 'Troubleshooting',
+};
