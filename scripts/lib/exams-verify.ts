@@ -17,12 +17,15 @@ import { ExamService } from '../../server/src/exams/exam-service.ts';
 import { labStates } from '../../server/src/grading/lab-states.ts';
 import { LabCatalog } from '../../server/src/labs/catalog-service.ts';
 import { waitUntilReady } from '../../server/src/provisioner/setup.ts';
+import { ContainerLauncher } from '../../server/src/terminal/launchers.ts';
 import { openMemoryDatabase } from '../../server/src/storage/db.ts';
 import { ROOT } from './labs-verify.ts';
 
 export interface ExamVerdict {
   examId: string;
   passed: boolean;
+  /** What the learner's workstation saw (with a workstation image): contexts, nodes per context, ssh. */
+  workstation?: string[];
   /** Per cluster (context), its steps with elapsed seconds. */
   steps: string[];
   /** Seconds from Start to every cluster ready (the countdown's start). */
@@ -92,7 +95,7 @@ export class ExamVerifier {
   }
 
   /** Runs the honesty gates of one exam on fresh clusters; they are deleted afterwards unless keep. */
-  async verify(examId: string, opts: { keep?: boolean } = {}): Promise<ExamVerdict> {
+  async verify(examId: string, opts: { keep?: boolean; workstationImage?: string } = {}): Promise<ExamVerdict> {
     const exam = this.exams.get(examId);
     if (!exam) throw new Error(`no exam "${examId}"; ids: ${this.exams.current.exams.map((e) => e.id).join(', ')}`);
     const started = performance.now();
@@ -119,6 +122,11 @@ export class ExamVerifier {
       if (v.status !== 'running') return { examId, passed: false, steps, failure: v.failure ?? v.status, seconds: seconds() };
       const readySeconds = seconds();
       this.#log(`  every cluster ready after ${readySeconds.toFixed(1)} s`);
+      let workstation: string[] | undefined;
+      if (opts.workstationImage) {
+        workstation = await this.#checkWorkstation(attempt.id, opts.workstationImage);
+        for (const line of workstation) this.#log(`  workstation: ${line}`);
+      }
       const kubeconfigs = new Map(v.clusters.map((c) => [c.context, this.#attempts.get(c.attemptId)!.clusterName!]));
       const r = await runExamGates(
         () => this.#service.gradeClusters(this.#service.owned(attempt.id, LEARNER)),
@@ -147,7 +155,7 @@ export class ExamVerifier {
           );
         },
       );
-      return { examId, passed: r.passed, steps, readySeconds, solutionSeconds: r.solutionMs / 1000, gates: r.gates, seconds: seconds() };
+      return { examId, passed: r.passed, steps, readySeconds, solutionSeconds: r.solutionMs / 1000, gates: r.gates, seconds: seconds(), ...(workstation ? { workstation } : {}) };
     } catch (e) {
       return { examId, passed: false, steps, failure: e instanceof Error ? e.message : String(e), seconds: seconds() };
     } finally {
@@ -157,6 +165,48 @@ export class ExamVerifier {
         this.#service.end(attempt.id, 'verified');
         await this.#attempts.idle();
       }
+    }
+  }
+
+  /**
+   * The learner's side: a real workstation container with the exam's kubeconfig (one context per
+   * cluster, each reaching its own nodes) and `ssh <context>-<node>` into the last node of each
+   * cluster. Throws with what differs.
+   */
+  async #checkWorkstation(examAttemptId: string, image: string): Promise<string[]> {
+    const hostEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp' };
+    const launcher = new ContainerLauncher({ runner: this.#runner, hostEnv, image, network: 'kind', namePrefix: 'kdexams' });
+    const attempt = this.#service.terminalView(examAttemptId)!;
+    const exam = this.#service.owned(examAttemptId, LEARNER).exam;
+    const lines: string[] = [];
+    try {
+      const t0 = performance.now();
+      const ws = await launcher.ensureWorkstation(attempt);
+      lines.push(`container ${ws} ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      const kubectl = async (...args: string[]) => (await this.#runner.run({ argv: ['docker', 'exec', ws, 'kubectl', ...args], timeoutMs: 60_000 })).stdout.trim();
+      const contexts = (await kubectl('config', 'get-contexts', '-o', 'name')).split('\n').sort();
+      const want = exam.clusters.map((c) => c.name).sort();
+      if (contexts.join(',') !== want.join(',')) throw new Error(`the workstation's contexts are ${contexts.join(', ')}, not ${want.join(', ')}`);
+      lines.push(`contexts ${contexts.join(', ')}; current ${await kubectl('config', 'current-context')}`);
+      for (const c of exam.clusters) {
+        const nodes = (await kubectl('--context', c.name, 'get', 'nodes', '-o', 'name')).split('\n').filter(Boolean);
+        if (nodes.length !== 1 + c.workers) throw new Error(`context ${c.name} shows ${nodes.length} nodes, not ${1 + c.workers}: ${nodes.join(', ')}`);
+        const node = `${c.name}-${c.workers ? `worker${c.workers > 1 ? c.workers : ''}` : 'control-plane'}`;
+        const pty = await launcher.spawnNodeShell(attempt, node, { terminalId: `verify${c.name.replace(/[^a-z0-9]/g, '')}`, cols: 120, rows: 30, env: {} });
+        let out = '';
+        pty.onData((d) => (out += d.toString()));
+        pty.write('hostname; exit\r');
+        const deadline = Date.now() + 30_000;
+        const kindName = attempt.clusters!.find((x) => x.context === c.name)!.name;
+        while (!out.includes(`${kindName}-`) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+        await pty.kill();
+        const host = new RegExp(`${kindName}-[a-z0-9-]+`).exec(out)?.[0];
+        if (!host) throw new Error(`ssh ${node} did not answer with a node of cluster ${kindName}: ${JSON.stringify(out.slice(-300))}`);
+        lines.push(`context ${c.name}: ${nodes.length} nodes; ssh ${node} → ${host}`);
+      }
+      return lines;
+    } finally {
+      await launcher.release(examAttemptId);
     }
   }
 
@@ -172,6 +222,7 @@ export class ExamVerifier {
 export function describeExamVerdict(v: ExamVerdict): string[] {
   const lines = [`${v.passed ? 'PASS' : 'FAIL'} ${v.examId} (${v.seconds.toFixed(0)} s${v.readySeconds !== undefined ? `; clusters ready after ${v.readySeconds.toFixed(0)} s` : ''}${v.solutionSeconds !== undefined ? `; solutions applied in ${v.solutionSeconds.toFixed(0)} s` : ''})`];
   if (v.failure) lines.push(`  ${v.failure.replaceAll('\n', '\n  ')}`);
+  for (const w of v.workstation ?? []) lines.push(`  workstation: ${w}`);
   for (const g of v.gates ?? []) {
     lines.push(`  ${g.passed ? '✓' : '✗'} ${g.name}: ${g.result.score}/${g.result.maxScore} (graded in ${(g.ms / 1000).toFixed(1)} s)`);
     for (const p of g.problems) lines.push(`      ${p}`);
