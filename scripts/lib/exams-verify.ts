@@ -16,6 +16,7 @@ import { ExamRepository } from '../../server/src/exams/exam-repository.ts';
 import { ExamService } from '../../server/src/exams/exam-service.ts';
 import { labStates } from '../../server/src/grading/lab-states.ts';
 import { LabCatalog } from '../../server/src/labs/catalog-service.ts';
+import { shapeKey } from '../../server/src/provisioner/kind-config.ts';
 import { waitUntilReady } from '../../server/src/provisioner/setup.ts';
 import { ContainerLauncher } from '../../server/src/terminal/launchers.ts';
 import { openMemoryDatabase } from '../../server/src/storage/db.ts';
@@ -47,6 +48,8 @@ export class ExamVerifier {
   readonly #attempts;
   readonly #service: ExamService;
   readonly #log: (line: string) => void;
+  /** The attempt service's cluster settings (its warm pool is switched on and off per run). */
+  readonly #clusters: { poolSize: number; poolShapes: string[] };
 
   private constructor(image: string, labs: LabCatalog, exams: ExamCatalogService, dataDir: string, log: (line: string) => void) {
     this.labs = labs;
@@ -67,6 +70,7 @@ export class ExamVerifier {
       cwd: ROOT,
     });
     this.#runner = createCommandRunner(hostEnv);
+    this.#clusters = config.clusters;
     const db = openMemoryDatabase();
     const quiet = { info: () => {}, warn: (m: string) => log(`  warn: ${m}`), error: (m: string) => log(`  error: ${m}`) };
     this.#attempts = createAttemptService(config, { db, runner: this.#runner, labs, portFor: (k) => createKubePort(k), log: quiet });
@@ -95,12 +99,30 @@ export class ExamVerifier {
   }
 
   /** Runs the honesty gates of one exam on fresh clusters; they are deleted afterwards unless keep. */
-  async verify(examId: string, opts: { keep?: boolean; workstationImage?: string } = {}): Promise<ExamVerdict> {
+  async verify(examId: string, opts: { keep?: boolean; workstationImage?: string; warm?: boolean } = {}): Promise<ExamVerdict> {
     const exam = this.exams.get(examId);
     if (!exam) throw new Error(`no exam "${examId}"; ids: ${this.exams.current.exams.map((e) => e.id).join(', ')}`);
+    const steps: string[] = [];
+    if (opts.warm) {
+      // Warm clusters of the exam's shapes first (created, self-tested, images loaded), as a server's pool has them.
+      const t = performance.now();
+      this.#clusters.poolShapes = exam.clusters.map((c) => `${shapeKey(c)}:1`);
+      this.#clusters.poolSize = 1;
+      await this.#attempts.reconcile();
+      while (this.#attempts.stats().clusters.warm < exam.clusters.length) {
+        if (this.#attempts.stats().clusters.creating === 0 && this.#attempts.stats().clusters.warm < exam.clusters.length) await new Promise((r) => setTimeout(r, 2000));
+        await new Promise((r) => setTimeout(r, 500));
+        if (performance.now() - t > 15 * 60_000) throw new Error('the warm pool did not fill within 15 min');
+      }
+      // No refills: the exam claims these, and nothing new is created when it ends.
+      this.#clusters.poolSize = 0;
+      this.#clusters.poolShapes = [];
+      const line = `warm pool: ${exam.clusters.length} cluster(s) ready in ${((performance.now() - t) / 1000).toFixed(1)} s`;
+      steps.push(line);
+      this.#log(`  ${line}`);
+    }
     const started = performance.now();
     const seconds = () => (performance.now() - started) / 1000;
-    const steps: string[] = [];
     const { attempt } = this.#service.start(LEARNER, examId);
     const view = () => this.#service.view(this.#service.owned(attempt.id, LEARNER));
     const unsubscribe = view().clusters.map((c) =>
