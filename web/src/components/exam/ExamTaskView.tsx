@@ -70,8 +70,11 @@ function Notes({ attemptId, task, onSaved }: { attemptId: string; task: Task; on
   const [text, setText] = useState(task.notes);
   const [state, setState] = useState<'saved' | 'dirty' | 'saving' | 'failed'>('saved');
   const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  // What is typed but not yet saved, so moving to another task (this unmounts) still saves it.
+  const pending = useRef<string | null>(null);
   const save = async (value: string) => {
     clearTimeout(timer.current);
+    pending.current = null;
     setState('saving');
     try {
       await api.exams.mark(attemptId, task.number, { notes: value });
@@ -81,7 +84,17 @@ function Notes({ attemptId, task, onSaved }: { attemptId: string; task: Task; on
       setState('failed');
     }
   };
-  useEffect(() => () => clearTimeout(timer.current), []);
+  useEffect(
+    () => () => {
+      clearTimeout(timer.current);
+      if (pending.current !== null) {
+        const value = pending.current;
+        void api.exams.mark(attemptId, task.number, { notes: value }).then(() => onSaved(value), () => {});
+      }
+    },
+    // Runs once, on unmount: the task of this Notes never changes (it is keyed by task).
+    [],
+  );
   return (
     <div className="exam-notes">
       <label htmlFor={`notes-${task.number}`}>
@@ -98,6 +111,7 @@ function Notes({ attemptId, task, onSaved }: { attemptId: string; task: Task; on
           setState('dirty');
           clearTimeout(timer.current);
           const v = e.target.value;
+          pending.current = v;
           timer.current = setTimeout(() => void save(v), 700);
         }}
         onBlur={() => state === 'dirty' && void save(text)}
