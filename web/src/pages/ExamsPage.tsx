@@ -42,6 +42,8 @@ export function ExamsPage() {
       <div className="exam-cards">
         {exams.value.exams.map((e) => {
           const domains = [...new Set(e.tasks.map((t) => t.domain))];
+          const past = history.status === 'ok' ? history.value.attempts.filter((a) => a.examId === e.id && a.percent !== null) : [];
+          const best = past.length ? Math.max(...past.map((a) => a.percent!)) : null;
           return (
             <section key={e.id} className="panel exam-card" aria-labelledby={`exam-${e.id}`} data-exam-id={e.id}>
               <h2 id={`exam-${e.id}`}>{e.title}</h2>
@@ -55,6 +57,11 @@ export function ExamsPage() {
                 <li>pass mark {e.passPercent} %</li>
                 <li>{domains.map((d) => DOMAIN_NAMES[d] ?? d).join(', ')}</li>
               </ul>
+              {best !== null ? (
+                <p className="muted">
+                  Taken {past.length} time{past.length === 1 ? '' : 's'}; best {best} % ({best >= e.passPercent ? 'passed' : 'not passed'}).
+                </p>
+              ) : null}
               <button type="button" className="btn btn-primary" disabled={busy !== null || (running !== undefined && running.examId !== e.id)} onClick={() => void start(e)}>
                 {busy === e.id ? 'Starting…' : running?.examId === e.id ? 'Resume exam' : 'Start exam'}
               </button>
