@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { freePort } from '../testing/free-port.ts';
 
 // kill -9 of a real server process in the middle of an exam, then a new server on the same data
 // folder and the same (fake) kind host: the exam resumes with its deadline, flags and notes, and
@@ -12,16 +12,6 @@ import { test } from 'node:test';
 
 const SERVER = path.join(import.meta.dirname, 'testing', 'fake-host-server.ts');
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 /** Starts the server and resolves once it listens, with its output so far. */
 function startServer(dataDir: string, stateFile: string, port: number): Promise<{ child: ChildProcess; output: () => string }> {

@@ -8,7 +8,7 @@ import type { Lab } from '../labs/loader.ts';
 import { shapeKey } from '../provisioner/kind-config.ts';
 import type { TerminalAttempt } from '../terminal/attempts.ts';
 import { gradeExam, type ExamResult } from './exam-grading.ts';
-import { EXAM_ENDED, type ExamAttempt, type ExamRepository, type ExamSnapshot, type ExamStatus, type ExamTaskState } from './exam-repository.ts';
+import { EXAM_ENDED, type ExamAttempt, type ExamRepository, type ExamSnapshot, type ExamTaskState } from './exam-repository.ts';
 import type { Exam, ExamTask } from './loader.ts';
 
 export interface ExamServiceOptions {
@@ -461,6 +461,3 @@ export class ExamService {
     await Promise.race([this.idle(), new Promise((r) => setTimeout(r, 8000).unref())]);
   }
 }
-
-/** Statuses during which the exam's clusters exist. */
-export const EXAM_LIVE: ReadonlySet<ExamStatus> = new Set(['running', 'grading', 'review']);

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { freePort } from '../testing/free-port.ts';
 import { chromium, type Page } from 'playwright-core';
 import { buildApp } from '../app.ts';
 import { loadConfig } from '../config/config.ts';
@@ -22,16 +22,6 @@ const CHROMIUM = '/usr/bin/chromium';
 const built = existsSync(path.join(REPO, 'web/dist/index.html'));
 const SHOTS = process.env.KUBEDRILL_SCREENSHOTS ?? path.join(tmpdir(), 'kubedrill-screenshots');
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 test('a learner takes a mock exam: start, navigate, flag, note, reload, warning, submit, result', { skip: !existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM}` : !built ? 'web app not built (npm run build:web)' : false }, async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'kdtest-exam-browser-'));

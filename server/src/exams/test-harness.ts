@@ -100,17 +100,17 @@ export function examHarness(o: ExamHarnessOptions) {
       }
     }
   };
+  const examRepo = new ExamRepository(db);
   /** Waits until the exam attempt leaves "starting". */
   const started = async (id: string) => {
     for (let i = 0; i < 2000; i++) {
       await attempts.idle();
       exams.sweep();
-      const s = exams.owned(id, exams_learner(id)).status;
+      const s = examRepo.get(id)!.status;
       if (s !== 'starting') return s;
       await new Promise((r) => setTimeout(r, 2));
     }
     throw new Error('the exam did not start');
   };
-  const exams_learner = (id: string) => new ExamRepository(db).get(id)!.learnerId;
   return { db, host, attempts, exams, catalog, clock, clustersDir, models, driver, solve, started };
 }
