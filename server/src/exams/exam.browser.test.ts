@@ -29,7 +29,7 @@ test('a learner takes a mock exam: start, navigate, flag, note, reload, warning,
   const port = await freePort();
   const boot = loadConfig({ argv: ['--data-dir', dir, '--labs-dir', path.join(REPO, 'labs'), '--web-dir', path.join(REPO, 'web/dist'), '--port', String(port)], env: {}, cwd: REPO });
   const labs = await shippedLabs();
-  const h = examHarness({ labs, fake: { stageDelayMs: 20 } });
+  const h = examHarness({ labs, fake: { stageDelayMs: 150 } });
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir };
   const app = await buildApp(boot, {
     db: h.db,
@@ -58,6 +58,9 @@ test('a learner takes a mock exam: start, navigate, flag, note, reload, warning,
     await p.getByRole('button', { name: 'Start exam' }).click();
     await p.waitForURL(/\/exams\/attempts\/[0-9a-f]+$/);
     const attemptId = p.url().split('/').pop()!;
+    await p.getByText(/The 45-minute countdown starts when all of them are ready/).waitFor();
+    await p.locator('.attempt-step-done').first().waitFor();
+    await shot('starting');
     await p.locator('.exam-bar').waitFor({ timeout: 60_000 });
     const timer = p.getByRole('timer', { name: 'Time left' });
     assert.match((await timer.textContent()) ?? '', /^4[45]:\d\d$/);

@@ -89,10 +89,14 @@ function Starting({ attempt, onStop }: { attempt: ExamAttempt; onStop: () => voi
             <h2>
               <code>{c.context}</code> <span className="muted">{c.status}{c.queuePosition ? ` (place ${c.queuePosition} in the queue)` : ''}</span>
             </h2>
-            <ol className="attempt-steps">
+            <ol className="attempt-steps" aria-label={`Progress of ${c.context}`}>
               {c.steps.map((s) => (
                 <li key={s.name} className={`attempt-step attempt-step-${s.state}`}>
-                  {s.state === 'done' ? '✓' : s.state === 'failed' ? '✗' : '…'} {s.name} {s.state !== 'running' ? <span className="muted">{(s.elapsedMs / 1000).toFixed(1)} s</span> : null}
+                  <span className="attempt-step-icon" aria-hidden>
+                    {s.state === 'done' ? '✓' : s.state === 'failed' ? '✗' : '…'}
+                  </span>
+                  <span className="attempt-step-name">{s.name}</span>
+                  <span className="attempt-step-time">{s.state !== 'running' ? `${(s.elapsedMs / 1000).toFixed(1)} s` : ''}</span>
                 </li>
               ))}
             </ol>
