@@ -220,7 +220,8 @@ export class ExamService {
   /** Listens to the exam's cluster attempts, so the exam moves on when they do. */
   #follow(id: string): void {
     if (this.#subs.has(id)) return;
-    const subs = this.#o.repo.clusters(id).map((c) => this.#o.attempts.subscribe(c.attemptId, Number.MAX_SAFE_INTEGER, (e: AttemptEvent) => e.type === 'status' && this.#advance(id)).unsubscribe);
+    // Deferred: the attempt service is in the middle of a status change when it tells us.
+    const subs = this.#o.repo.clusters(id).map((c) => this.#o.attempts.subscribe(c.attemptId, Number.MAX_SAFE_INTEGER, (e: AttemptEvent) => e.type === 'status' && queueMicrotask(() => this.#advance(id))).unsubscribe);
     this.#subs.set(id, subs);
   }
 
