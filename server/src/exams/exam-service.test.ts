@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { ClusterError, type ClusterPort } from '../../../graders/src/cluster/port.ts';
 import { AppError } from '../errors.ts';
 import type { LabCatalog } from '../labs/catalog-service.ts';
 import { openMemoryDatabase } from '../storage/db.ts';
@@ -169,4 +170,25 @@ test('an exam needing more clusters than the host allows is refused; an unknown 
   const small = examHarness({ labs, clusters: { maxConcurrent: 1 } });
   assert.throws(() => small.exams.start('fay', 'networking-mock'), (e: unknown) => e instanceof AppError && e.code === 'exam_too_big' && /needs 2 clusters/.test(e.message));
   assert.throws(() => small.exams.start('fay', 'no-such-exam'), (e: unknown) => e instanceof AppError && e.status === 404);
+});
+
+test('checks the cluster could not answer at submit are graded again, so a hiccup costs no points', async () => {
+  let hiccups = 0;
+  const flaky = (port: ClusterPort): ClusterPort => ({
+    ...port,
+    get: (ref, opts) => (hiccups-- > 0 ? Promise.reject(new ClusterError('unreachable', 'connection refused')) : port.get(ref, opts)),
+    list: port.list.bind(port),
+    exec: port.exec.bind(port),
+    apply: port.apply.bind(port),
+  });
+  const h = examHarness({ labs, gradingPort: flaky });
+  const { attempt } = h.exams.start('gus', 'networking-mock');
+  await h.started(attempt.id);
+  await h.solve(attempt.id, 'gus');
+  hiccups = 6;
+  const a = await h.exams.submit(attempt.id, 'gus');
+  const errored = a.result!.tasks.flatMap((t) => t.reports.flatMap((r) => r.checks.filter((c) => c.status === 'error')));
+  assert.deepEqual(errored, []);
+  assert.equal(a.result!.percent, 100);
+  assert.ok(hiccups < 0, 'the first grade did meet the failures');
 });

@@ -3,6 +3,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { ClusterPort } from '../../../graders/src/cluster/port.ts';
 import { ModelCluster } from '../../../graders/src/model/model-cluster.ts';
 import { AttemptRepository } from '../attempts/attempt-repository.ts';
 import { AttemptService } from '../attempts/attempt-service.ts';
@@ -39,6 +40,8 @@ export interface ExamHarnessOptions {
   /** Model clusters by kind cluster name; pass the previous harness's to survive a simulated restart. */
   models?: Map<string, ModelCluster>;
   clock?: { now: number };
+  /** Wraps the port grading uses (not the provisioner's), e.g. to make the cluster fail to answer. */
+  gradingPort?: (port: ClusterPort) => ClusterPort;
 }
 
 /** Builds attempt and exam services on a fake host; `clock.now` drives their time (real time runs on top). */
@@ -81,7 +84,7 @@ export function examHarness(o: ExamHarnessOptions) {
     exams: catalog,
     labs: o.labs,
     attempts,
-    portFor: modelFor,
+    portFor: (k) => (o.gradingPort ? o.gradingPort(modelFor(k)) : modelFor(k)),
     maxClusters: o.clusters?.maxConcurrent ?? DEFAULTS.maxConcurrent,
     reviewMinutes: o.reviewMinutes ?? 30,
     log: quiet,
