@@ -16,6 +16,7 @@ import { createCommandRunner } from '../../server/src/exec/command-runner.ts';
 import { gradableLab, labStates } from '../../server/src/grading/lab-states.ts';
 import { LabCatalog } from '../../server/src/labs/catalog-service.ts';
 import { readTestbedStatus } from './testbed.ts';
+import { kindNodeNames } from '../../server/src/provisioner/kind-driver.ts';
 import { waitUntilReady } from '../../server/src/provisioner/setup.ts';
 import { openMemoryDatabase } from '../../server/src/storage/db.ts';
 
@@ -156,7 +157,8 @@ export class LabVerifier {
               if (r.exitCode !== 0) throw new Error(`the solution script ${lab.files.solutionScript} exited ${r.exitCode}:\n${r.output}`);
             }
             // Grade what the solution made once it runs, as a learner would check after a rollout.
-            const waiting = await waitUntilReady(port, solutionObjects, Date.now() + 300_000);
+            // Including kube-proxy's rules for the Services it made, so no gate probes an unprogrammed ClusterIP.
+            const waiting = await waitUntilReady(port, solutionObjects, Date.now() + 300_000, { kubeProxy: { runner: this.#runner, nodes: await this.#nodes(attempt.id) } });
             if (waiting.length) throw new Error(`the reference solution was not ready after 300 s: ${waiting.slice(0, 3).join('; ')}`);
           },
         });
@@ -176,6 +178,12 @@ export class LabVerifier {
         await this.#service.idle();
       }
     }
+  }
+
+  /** The node containers of an attempt's cluster. */
+  async #nodes(attemptId: string): Promise<string[]> {
+    const name = this.#service.get(attemptId)?.clusterName;
+    return name ? kindNodeNames(this.#runner, name) : [];
   }
 
   async close(opts: { keepData?: boolean } = {}): Promise<void> {

@@ -6,6 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createCommandRunner, type CommandRunner } from '../../server/src/exec/command-runner.ts';
+import { kindNodeNames } from '../../server/src/provisioner/kind-driver.ts';
+import { unprogrammedServices } from '../../server/src/provisioner/service-rules.ts';
 import { LAB_IMAGES, kindClusterConfig, nodeImageTag } from './testbed.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -27,7 +29,7 @@ function sleep(ms: number): Promise<void> {
 export class TestbedCluster {
   readonly name: string;
   readonly workers: number;
-  private readonly runner: CommandRunner;
+  readonly runner: CommandRunner;
 
   constructor(name: string, workers: number, runner: CommandRunner = defaultRunner()) {
     this.name = name;
@@ -74,6 +76,17 @@ export class TestbedCluster {
     return { code: r.exitCode, output: (r.stdout + r.stderr).trim() };
   }
 
+  /** The node containers. */
+  nodes(): Promise<string[]> {
+    return kindNodeNames(this.runner, this.name);
+  }
+
+  /** Runs a command as root in a node container; resolves with exit code and output instead of throwing. */
+  async nodeExec(node: string, command: string[], timeoutMs = 30_000): Promise<{ code: number; output: string }> {
+    const r = await this.runner.run({ argv: ['docker', 'exec', node, ...command], timeoutMs, okCodes: Array.from({ length: 256 }, (_, i) => i) });
+    return { code: r.exitCode, output: (r.stdout + r.stderr).trim() };
+  }
+
   async loadImages(images: string[]): Promise<number> {
     const t0 = performance.now();
     await this.runner.run({ argv: ['kind', 'load', 'docker-image', '--name', this.name, ...images], timeoutMs: 600_000 });
@@ -89,6 +102,31 @@ export class TestbedCluster {
       .map((l) => l.split(' / ')[0])
       .join(', ');
   }
+}
+
+const ipToInt = (ip: string) => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+const intToIp = (n: number) => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
+
+/** Whether an IPv4 address lies in a CIDR. */
+export function inCidr(ip: string, cidr: string): boolean {
+  const [base = '', bits = '32'] = cidr.split('/');
+  const size = 2 ** (32 - Number(bits));
+  const start = Math.floor(ipToInt(base) / size) * size;
+  const n = ipToInt(ip);
+  return n >= start && n < start + size;
+}
+
+/** The highest host address of an IPv4 CIDR that `taken` does not claim (searching downwards), or undefined. */
+export function unusedAddress(cidr: string, taken: (ip: string) => boolean): string | undefined {
+  if (!/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(cidr)) return undefined;
+  const [base = '', bits = '32'] = cidr.split('/');
+  const size = 2 ** (32 - Number(bits));
+  const start = Math.floor(ipToInt(base) / size) * size;
+  for (let n = start + size - 2; n > start && n > start + size - 1 - 4096; n--) {
+    const ip = intToIp(n);
+    if (!taken(ip)) return ip;
+  }
+  return undefined;
 }
 
 /** Polls `probe` until it returns true or `ms` passes; returns whether it did. */
@@ -225,11 +263,70 @@ export function proofChecks(workers: number): ProofCheck[] {
       },
     },
     {
-      name: 'a Service (kube-proxy) reaches its endpoint by name',
+      name: 'a Service (kube-proxy) reaches its endpoint by name once every node has its rule',
       run: async (c) => {
+        // Probe only a Service that is served: a ready endpoint in its EndpointSlice and kube-proxy's
+        // rule on every node. Before that the ClusterIP would be routed like any address (issue 9).
+        const ip = (await c.kubectl(['-n', NS, 'get', 'service', 'server', '-o', 'jsonpath={.spec.clusterIP}'])).trim();
+        const nodes = await c.nodes();
+        const t0 = performance.now();
+        let last = '';
+        const served = await eventually(async () => {
+          const ready = (await c.kubectl(['-n', NS, 'get', 'endpointslices', '-l', 'kubernetes.io/service-name=server', '-o', 'jsonpath={.items[*].endpoints[?(@.conditions.ready==true)].addresses[*]}'])).trim();
+          if (!ready) {
+            last = 'no ready endpoint in the EndpointSlice';
+            return false;
+          }
+          last = (await unprogrammedServices(c.runner, nodes, [{ id: 'service server', clusterIPs: [ip] }], { timeoutMs: 15_000 })).join('; ');
+          return !last;
+        }, 60_000, 500);
+        if (!served) throw new Error(`the Service was not served 60 s after it was created: ${last}`);
+        const waited = (performance.now() - t0) / 1000;
         const r = await wget(c, 'client', `http://server.${NS}.svc.cluster.local/hostname`);
         if (r.code !== 0 || r.output !== 'server') throw new Error(`wget the Service: exit ${r.code}: ${r.output}`);
-        return `server.${NS}:80 → server:8080`;
+        return `served ${waited.toFixed(1)} s after the check began; server.${NS}:80 (${ip}) → server:8080`;
+      },
+    },
+    {
+      name: 'an unclaimed ClusterIP or pod IP is refused on the node and nothing leaves it',
+      run: async (c) => {
+        const svcRange = (await c.kubectl(['get', 'servicecidr', 'kubernetes', '-o', 'jsonpath={.spec.cidrs[0]}'])).trim();
+        const clusterConfig = await c.kubectl(['-n', 'kube-system', 'get', 'configmap', 'kubeadm-config', '-o', 'jsonpath={.data.ClusterConfiguration}']);
+        const podRange = /podSubnet:\s*(\S+)/.exec(clusterConfig)?.[1] ?? '';
+        const used = (await c.kubectl(['get', 'services', '-A', '-o', 'jsonpath={.items[*].spec.clusterIP}'])).split(/\s+/);
+        const podCidrs = (await c.kubectl(['get', 'nodes', '-o', 'jsonpath={.items[*].spec.podCIDR}'])).split(/\s+/).filter(Boolean);
+        const svcIp = unusedAddress(svcRange, (ip) => used.includes(ip));
+        const podIp = unusedAddress(podRange, (ip) => podCidrs.some((cidr) => inCidr(ip, cidr)));
+        if (!svcIp || !podIp) throw new Error(`no unused address found in the Service range "${svcRange}" or the pod range "${podRange}"`);
+        const node = (await c.nodes()).find((n) => n === (c.workers > 1 ? `${c.name}-worker` : `${c.name}-control-plane`))!;
+        // Count every packet to either address that leaves the node's interface on kind's network.
+        const leak = (ip: string) => ['-d', `${ip}/32`, '-o', 'eth0', '-m', 'comment', '--comment', 'kdtb-proof-leak'];
+        for (const ip of [svcIp, podIp]) {
+          const r = await c.nodeExec(node, ['iptables', '-t', 'mangle', '-I', 'POSTROUTING', '1', ...leak(ip)]);
+          if (r.code !== 0) throw new Error(`cannot add the counting rule on ${node}: ${r.output}`);
+        }
+        try {
+          const refused: string[] = [];
+          for (const [what, ip] of [['ClusterIP', svcIp], ['pod IP', podIp]] as const) {
+            const fromPod = await c.execIn('client', ['nc', '-w', '3', ip, '80'], 15_000);
+            const fromNode = await c.nodeExec(node, ['bash', '-c', `exec 3<>/dev/tcp/${ip}/80`], 15_000);
+            for (const [who, r] of [['a pod', fromPod], ['the node', fromNode]] as const) {
+              // "unreachable"/"no route" is the node's own answer, given at once; a timeout would mean the packet went somewhere.
+              if (r.code === 0 || !/unreachable|no route/i.test(r.output)) throw new Error(`${who} → unused ${what} ${ip}: expected an immediate "unreachable", got exit ${r.code}: ${r.output || '(no output)'}`);
+            }
+            refused.push(`${what} ${ip}`);
+          }
+          const counters = (await c.nodeExec(node, ['iptables', '-t', 'mangle', '-L', 'POSTROUTING', '-v', '-x', '-n'])).output;
+          const leaked = counters.split('\n').filter((l) => l.includes('kdtb-proof-leak') && !/^\s*0\s/.test(l));
+          if (leaked.length) throw new Error(`packets to unclaimed addresses left ${node}:\n${leaked.join('\n')}`);
+          const rejects = (await c.nodeExec(node, ['iptables', '-L', 'KDTB-UNCLAIMED', '-v', '-x', '-n'])).output;
+          const rejectLine = rejects.split('\n').find((l) => l.includes('REJECT') && l.includes(svcRange)) ?? '';
+          const rejected = Number(/^\s*(\d+)/.exec(rejectLine)?.[1] ?? 0);
+          if (rejected < 1) throw new Error(`the node's reject rule for the Service range counted no packet:\n${rejects}`);
+          return `${refused.join(' and ')} refused at once from a pod and from ${node}; 0 packets to them left eth0; reject rule count ${rejected}`;
+        } finally {
+          for (const ip of [svcIp, podIp]) await c.nodeExec(node, ['iptables', '-t', 'mangle', '-D', 'POSTROUTING', ...leak(ip)]);
+        }
       },
     },
     {

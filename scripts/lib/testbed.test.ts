@@ -115,3 +115,14 @@ test('the cache lives outside the checkout unless told otherwise', () => {
   assert.equal(testbedCacheDir({}), '/var/cache/kubedrill-testbed');
   assert.equal(testbedCacheDir({ KUBEDRILL_TESTBED_CACHE: '/tmp/x' }), '/tmp/x');
 });
+
+test('the proof picks an unused address inside a range, skipping what is taken', async () => {
+  const { inCidr, unusedAddress } = await import('./testbed-proof.ts');
+  assert.equal(unusedAddress('10.96.0.0/16', () => false), '10.96.255.254');
+  assert.equal(unusedAddress('10.96.0.0/16', (ip) => ip === '10.96.255.254'), '10.96.255.253');
+  // The pod range's last /24 belongs to a node: the search goes below it.
+  assert.equal(unusedAddress('10.244.0.0/16', (ip) => inCidr(ip, '10.244.255.0/24')), '10.244.254.255');
+  assert.equal(unusedAddress('not a cidr', () => false), undefined);
+  assert.ok(inCidr('10.244.1.7', '10.244.1.0/24'));
+  assert.ok(!inCidr('10.244.2.7', '10.244.1.0/24'));
+});

@@ -14,7 +14,7 @@ import type { AttemptService } from './attempts/attempt-service.ts';
 import { createAttemptService } from './attempts/setup.ts';
 import { LearnerRepository } from './auth/learners.ts';
 import { authPlugin } from './auth/plugin.ts';
-import { allowedOrigins, type BootInfo } from './config/config.ts';
+import { allowedOrigins, trustProxyOption, type BootInfo } from './config/config.ts';
 import { AppError } from './errors.ts';
 import { createCommandRunner, type CommandRunner } from './exec/command-runner.ts';
 import { LabCatalog } from './labs/catalog-service.ts';
@@ -24,7 +24,7 @@ import healthRoutes from './routes/api/health.ts';
 import labRoutes from './routes/api/labs.ts';
 import sessionRoutes from './routes/api/session.ts';
 import terminalRoutes, { websocketOptions } from './routes/api/terminals.ts';
-import { openDatabase, type Db } from './storage/db.ts';
+import { lockDataDir, openDatabase, type Db } from './storage/db.ts';
 import type { TerminalAttempts } from './terminal/attempts.ts';
 import type { ShellLauncher } from './terminal/launchers.ts';
 import { createTerminalService } from './terminal/setup.ts';
@@ -33,6 +33,8 @@ import { GradingService } from './grading/grading-service.ts';
 import attemptGradeRoutes from './routes/api/attempt-grades.ts';
 import examRoutes from './routes/api/exams.ts';
 import { VERSION } from './version.ts';
+import { hardening } from './http/hardening.ts';
+import { dockerUnavailable } from './http/docker-errors.ts';
 import { combinedAttempts } from './terminal/attempts.ts';
 import { createExams, type Exams } from './exams/setup.ts';
 
@@ -105,12 +107,25 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
       redact: { paths: ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]', '*.kubeconfig', '*.token', '*.password'], censor: '[redacted]' },
     },
     bodyLimit: 1024 * 1024,
-    trustProxy: false,
+    // Behind a reverse proxy, req.ip is the client's address only if the operator says whom to trust.
+    trustProxy: trustProxyOption(config.trustProxy),
+    // A client must send its whole request (headers and body) within this; a trickled body cannot
+    // hold a connection (and its memory) open. Checked every 2 s rather than Node's default 30 s.
+    requestTimeout: 30_000,
+    http: { headersTimeout: 15_000, connectionsCheckingInterval: 2_000 },
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
-  const db = deps.db ?? openDatabase(config.dataDir);
+  // The data folder is this server's alone (before anything reads it): see lockDataDir.
+  const unlock = deps.db ? undefined : lockDataDir(config.dataDir);
+  let db: Db;
+  try {
+    db = deps.db ?? openDatabase(config.dataDir);
+  } catch (e) {
+    unlock?.();
+    throw e;
+  }
   const labs = deps.labs ?? new LabCatalog(config.labsDir, path.join(config.dataDir, 'cache'));
   if (!deps.labs) await labs.reload();
   app.decorate('config', config);
@@ -120,6 +135,7 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
   app.decorate('runner', deps.runner ?? createCommandRunner(boot.hostEnv));
   app.decorate('origins', new Set(allowedOrigins(config)));
   if (!deps.db) app.addHook('onClose', async () => db.close());
+  if (unlock) app.addHook('onClose', async () => unlock());
   const portFor = deps.portFor ?? cachedKubePorts();
   // Mock exams (server/src/exams): read after the labs they compose; their cluster shapes join the warm pool.
   let exams: Exams | undefined = deps.exams;
@@ -157,12 +173,19 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
 
   app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
     if (err instanceof AppError) {
+      const retry = err.details?.retryAfterSeconds;
+      if (err.status === 429 && typeof retry === 'number') reply.header('retry-after', String(retry));
       return reply.code(err.status).send({ error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });
     }
     if (hasZodFastifySchemaValidationErrors(err)) {
       const first = err.validation[0];
       const where = `${err.validationContext ?? 'request'}${first?.instancePath ? first.instancePath.replaceAll('/', '.') : ''}`;
       return reply.code(400).send({ error: { code: 'bad_request', message: `${where}: ${first?.message ?? 'invalid'}` } });
+    }
+    const docker = dockerUnavailable(err);
+    if (docker) {
+      req.log.error({ err }, 'docker is not available');
+      return reply.code(503).send({ error: { code: 'docker_unavailable', message: docker } });
     }
     const status = err.statusCode ?? 500;
     if (status >= 500) {
@@ -180,6 +203,7 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
     },
     transform: jsonSchemaTransform,
   });
+  await app.register(hardening, { webDir: config.webDir });
   await app.register(authPlugin);
   await app.register(fastifyWebsocket, websocketOptions);
 
@@ -196,7 +220,15 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
 
   const webBuilt = existsSync(path.join(config.webDir, 'index.html'));
   if (webBuilt) {
-    await app.register(fastifyStatic, { root: config.webDir, wildcard: false, index: false, maxAge: '1h', immutable: false });
+    await app.register(fastifyStatic, {
+      root: config.webDir,
+      wildcard: false,
+      index: false,
+      cacheControl: false,
+      // Hashed assets never change under their name; everything else (index.html above all) must be
+      // revalidated, or a browser keeps the old page, pointing at assets gone after an upgrade.
+      setHeaders: (res, file) => res.header('cache-control', file.startsWith(path.join(config.webDir, 'assets') + path.sep) ? 'public, max-age=31536000, immutable' : 'no-cache'),
+    });
   }
   app.setNotFoundHandler((req, reply) => {
     if (req.url.startsWith('/api/') || req.method !== 'GET') {

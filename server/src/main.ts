@@ -1,5 +1,6 @@
 import { buildApp } from './app.ts';
 import { ConfigError, configHelp, loadConfig } from './config/config.ts';
+import { DataDirError } from './storage/db.ts';
 
 // Thin entry point: config, listen, graceful close. Everything else lives in buildApp().
 
@@ -19,7 +20,17 @@ async function main() {
     }
     throw e;
   }
-  const app = await buildApp(boot);
+  let app;
+  try {
+    app = await buildApp(boot);
+  } catch (e) {
+    // An unusable data folder is the operator's to fix: one line that names the path, no stack.
+    if (e instanceof DataDirError) {
+      console.error(`kubedrill: ${e.message}`);
+      process.exit(1);
+    }
+    throw e;
+  }
   for (const name of boot.unknownEnv) app.log.warn(`ignoring environment variable ${name}: it matches no config key (see --help)`);
   const { labs, broken, problems } = app.labs.current;
   app.log.info(`loaded ${labs.length} labs in ${Math.round(app.labs.loadMs)} ms${broken.length ? `; ${broken.length} broken (run npm run labs:check)` : ''}`);

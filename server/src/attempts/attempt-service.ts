@@ -26,7 +26,7 @@ export type NetpolCheck = (cluster: ClusterInfo, port: ClusterPort, onStep: Step
 
 export interface AttemptServiceOptions {
   repo: AttemptRepository;
-  driver: Pick<KindDriver, 'newName' | 'create' | 'delete' | 'list' | 'preloadImages' | 'paths'>;
+  driver: Pick<KindDriver, 'newName' | 'create' | 'delete' | 'list' | 'preloadImages' | 'paths' | 'nodes'>;
   labs: { get(id: string): Lab | undefined; readonly current: { labs: readonly Lab[] } };
   /** A cluster port for a kubeconfig file (the real one is @kubernetes/client-node). */
   portFor: (kubeconfigPath: string) => ClusterPort;
@@ -336,6 +336,8 @@ export class AttemptService {
         sink({ step: 'Claiming a warm cluster', status: 'done' });
       }
       const info = cluster.info!;
+      // Clusters adopted after a restart come back without their node list; readiness reads kube-proxy's rules on each node.
+      if (!info.nodes.length) info.nodes = await this.#o.driver.nodes(info.name);
       const images = [...new Set(labs.flatMap((l) => l!.meta.images))];
       if (images.length) {
         await step('Loading lab images', sink, () => this.#o.driver.preloadImages(info.name, images, signal));

@@ -1,5 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { Db } from '../storage/db.ts';
+import { AppError } from '../errors.ts';
+import { transaction, type Db } from '../storage/db.ts';
 
 export const ROLES = ['learner', 'instructor', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -25,6 +26,8 @@ const toLearner = (r: LearnerRow): Learner => ({ id: r.id, username: r.username,
 /** The id of the one learner in single-user mode. */
 export const LOCAL_LEARNER_ID = 'local';
 
+const usernameTaken = (username: string) => new AppError(409, 'username_taken', `the username ${username} is taken`);
+
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
 /** Learners and sessions in the database; SQL stays in here. */
@@ -42,6 +45,31 @@ export class LearnerRepository {
       .prepare('INSERT INTO learners (id, username, display_name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)')
       .run(id, input.username, input.displayName, input.role, input.passwordHash, new Date().toISOString());
     return { id, username: input.username, displayName: input.displayName, role: input.role };
+  }
+
+  /**
+   * Creates an account in one transaction: `gate(first)` may refuse (it is told whether this is the
+   * first account, which becomes the admin); a taken username is a 409. Concurrent registrations
+   * cannot both be first, nor both get one name.
+   */
+  createAccount(input: { username: string; displayName: string; passwordHash: string }, gate: (first: boolean) => void): Learner {
+    try {
+      return transaction(this.#db, () => {
+        const first = this.count() === 0;
+        gate(first);
+        if (this.byUsername(input.username)) throw usernameTaken(input.username);
+        return this.create({ ...input, role: first ? 'admin' : 'learner' });
+      });
+    } catch (e) {
+      // Another process on the same database won the race between our check and insert.
+      if (/UNIQUE constraint failed: learners\.username/.test((e as Error).message)) throw usernameTaken(input.username);
+      throw e;
+    }
+  }
+
+  /** Ends every session of the password-less local learner (single-user mode's auto-login); returns how many. */
+  dropPasswordlessSessions(): number {
+    return Number(this.#db.prepare('DELETE FROM sessions WHERE learner_id IN (SELECT id FROM learners WHERE password_hash IS NULL)').run().changes);
   }
 
   /** The single-user mode learner, created on first use. */

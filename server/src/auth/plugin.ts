@@ -2,7 +2,7 @@ import fastifyCookie from '@fastify/cookie';
 import fp from 'fastify-plugin';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.ts';
-import type { Learner, Role } from './learners.ts';
+import { LOCAL_LEARNER_ID, type Learner, type Role } from './learners.ts';
 
 export const SESSION_COOKIE = 'kd_session';
 
@@ -13,6 +13,15 @@ export const authPlugin = fp(async (app) => {
   await app.register(fastifyCookie);
   app.decorateRequest('learner', undefined);
   app.decorateRequest('sessionToken', undefined);
+  const multi = app.config.auth.mode === 'multi';
+  // A data folder used in single-user mode holds sessions of the password-less local admin; in
+  // multi-user mode they would let anyone with such a cookie in as admin.
+  if (multi) app.learners.dropPasswordlessSessions();
+  // Expired sessions are deleted at start and then hourly, so the table does not grow for ever.
+  app.learners.pruneSessions();
+  const pruning = setInterval(() => app.learners.pruneSessions(), 3_600_000);
+  pruning.unref();
+  app.addHook('onClose', async () => clearInterval(pruning));
 
   app.addHook('onRequest', async (req) => {
     // Browsers send Origin on cross-site requests and on every POST; refuse foreign ones (CSRF).
@@ -23,7 +32,7 @@ export const authPlugin = fp(async (app) => {
     const token = req.cookies[SESSION_COOKIE];
     if (token) {
       const learner = app.learners.learnerForToken(token);
-      if (learner) {
+      if (learner && !(multi && learner.id === LOCAL_LEARNER_ID)) {
         req.learner = learner;
         req.sessionToken = token;
       }

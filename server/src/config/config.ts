@@ -18,6 +18,11 @@ export const ConfigSchema = z
     port: port.default(3000).describe('TCP port to listen on'),
     publicUrl: z.url().optional().describe('URL learners use to reach the server (origin allowlist, secure cookies)'),
     allowedOrigins: z.array(z.url()).default([]).describe('extra browser origins allowed to call the API and open terminals'),
+    trustProxy: z
+      .string()
+      .regex(/^(\d{1,2}|[0-9a-fA-F.:/]+(\s*,\s*[0-9a-fA-F.:/]+)*)$/, 'comma-separated proxy addresses/CIDRs (e.g. 127.0.0.1,10.0.0.0/8) or a hop count')
+      .optional()
+      .describe('reverse proxies whose X-Forwarded-For is believed: their addresses/CIDRs, comma-separated, or a hop count; unset = none (req.ip is the TCP peer)'),
     dataDir: z.string().min(1).default('data').describe('folder for the database and caches'),
     labsDir: z.string().min(1).default('labs').describe('folder holding the labs'),
     examsDir: z.string().min(1).default('exams').describe('folder holding the mock exams (exams/<id>/exam.yaml)'),
@@ -312,6 +317,16 @@ export function loadConfig({ argv, env, cwd }: ConfigInputs): BootInfo {
   }
   hostEnv.PATH ??= '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
   return { config, hostEnv, sources, unknownEnv };
+}
+
+/** Fastify's trustProxy option for the trustProxy key: a hop count, a list of addresses/CIDRs, or false. */
+export function trustProxyOption(value: string | undefined): ((address: string, hop: number) => boolean) | string[] | false {
+  if (value === undefined) return false;
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value);
+    return (_address, hop) => hop < hops;
+  }
+  return value.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
 /** True for addresses only this machine can reach. */

@@ -9,6 +9,7 @@ import { AttemptRepository } from '../attempts/attempt-repository.ts';
 import { AttemptService } from '../attempts/attempt-service.ts';
 import { DEFAULTS } from '../attempts/test-harness.ts';
 import type { Config } from '../config/config.ts';
+import type { CommandRunner } from '../exec/command-runner.ts';
 import { labStates } from '../grading/lab-states.ts';
 import { LabCatalog } from '../labs/catalog-service.ts';
 import { DEFAULT_NODE_IMAGE } from '../provisioner/kind-config.ts';
@@ -21,6 +22,26 @@ import { ExamService } from './exam-service.ts';
 
 export const REPO = path.resolve(import.meta.dirname, '..', '..', '..');
 const quiet = { info() {}, warn() {}, error() {} };
+
+/**
+ * The fake host as the attempt service's runner, answering the kube-proxy rules dump of a node with
+ * the ClusterIPs its model cluster has (the model's Services are served at once, as kube-proxy would).
+ */
+export function kubeProxyOnModels(host: FakeKindHost, models: ReadonlyMap<string, ModelCluster>): CommandRunner {
+  return {
+    run: async (spec) => {
+      const [docker, exec, node, sh] = spec.argv;
+      if (docker === 'docker' && exec === 'exec' && sh === 'sh' && /iptables/.test(spec.argv.at(-1) ?? '')) {
+        const cluster = [...host.clusters.values()].find((c) => c.nodes.includes(node!));
+        const model = cluster ? models.get(cluster.name) : undefined;
+        const services = model ? await model.list({ apiVersion: 'v1', kind: 'Service' }, { timeoutMs: 1000 }) : [];
+        const ips = services.map((x) => (x.spec as { clusterIP?: string } | undefined)?.clusterIP).filter((ip) => ip && ip !== 'None');
+        return { argv: [...spec.argv], exitCode: 0, stdout: ips.map((ip) => `-A KUBE-SERVICES -d ${ip}/32 -p tcp -j KUBE-SVC\n`).join(''), stderr: '', durationMs: 0 };
+      }
+      return host.run(spec);
+    },
+  };
+}
 
 /** The shipped labs, loaded once per test file (MDX compiles take a second). */
 export async function shippedLabs(): Promise<LabCatalog> {
@@ -69,7 +90,7 @@ export function examHarness(o: ExamHarnessOptions) {
     driver,
     labs: o.labs,
     portFor: modelFor,
-    runner: host,
+    runner: kubeProxyOnModels(host, models),
     clusters: { ...DEFAULTS, ...o.clusters },
     log: quiet,
     now,

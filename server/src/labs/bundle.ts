@@ -19,25 +19,35 @@ export interface CompiledBody {
   components: UsedComponent[];
 }
 
-/** An MDX syntax error with its position in lab.mdx (and, when the cause is a common one, a hint). */
+/** One reason a lab body does not compile, at its place in lab.mdx. */
+export interface MdxProblem {
+  message: string;
+  line: number;
+  col: number;
+  hint?: string | undefined;
+}
+
+/** An MDX syntax error or refused content with its position in lab.mdx (and, when the cause is a common one, a hint); `more` holds further refusals. */
 export class MdxCompileError extends Error {
   readonly line: number;
   readonly col: number;
   readonly hint: string | undefined;
-  constructor(message: string, line: number, col: number, hint?: string) {
+  readonly more: MdxProblem[];
+  constructor(message: string, line: number, col: number, hint?: string, more: MdxProblem[] = []) {
     super(message);
     this.name = 'MdxCompileError';
     this.line = line;
     this.col = col;
     this.hint = hint;
+    this.more = more;
   }
 }
 
 // Bump when the compile pipeline changes so stale cache entries are not reused.
-const PIPELINE_VERSION = 'kubedrill-mdx-3';
+const PIPELINE_VERSION = 'kubedrill-mdx-4';
 
 /** What the compile helper process answers for one request. */
-export type CompileReply = { id: number; body: CompiledBody } | { id: number; error: { message: string; line: number; col: number; hint?: string } | { message: string } };
+export type CompileReply = { id: number; body: CompiledBody } | { id: number; error: (MdxProblem & { more: MdxProblem[] }) | { message: string } };
 
 // How long the helper process may sit idle before it exits (it is started again on the next miss).
 const HELPER_IDLE_MS = 300;
@@ -107,7 +117,7 @@ export class MdxCompiler {
       if (!waiter) return;
       this.#pending.delete(reply.id);
       if ('body' in reply) waiter.resolve(reply.body);
-      else if ('line' in reply.error) waiter.reject(new MdxCompileError(reply.error.message, reply.error.line, reply.error.col, reply.error.hint));
+      else if ('line' in reply.error) waiter.reject(new MdxCompileError(reply.error.message, reply.error.line, reply.error.col, reply.error.hint, reply.error.more));
       else waiter.reject(new Error(reply.error.message));
       if (this.#pending.size === 0) this.#whenIdle();
     });

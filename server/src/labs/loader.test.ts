@@ -36,8 +36,18 @@ const EXPECTED: Record<string, string[]> = {
   'task-id-mismatch': ['labs/broken/task-id-mismatch/lab.mdx:22:1 <Task id="make-clients"> does not match any task in the front matter\n    hint: did you mean "make-client"?'],
   'task-without-section': ['labs/broken/task-without-section/lab.mdx:18:9 task second-task has no <Task id="second-task"> section in the instructions\n    hint: learners need to read what each task asks'],
   'unknown-component': ['labs/broken/unknown-component/lab.mdx:26:1 unknown component <Hnit>\n    hint: did you mean <Hint>?'],
-  'mdx-syntax': [
-    'labs/broken/mdx-syntax/lab.mdx:20:14 MDX: Unexpected end of file in expression, expected a corresponding closing brace for `{`\n    hint: in MDX, { starts a JavaScript expression: put the text in `backticks` or write \\{',
+  'mdx-syntax': ['labs/broken/mdx-syntax/lab.mdx:20:14 MDX: a { in lab text starts a JavaScript expression, which labs may not use\n    hint: write \\{ for a literal brace, or put the text in `inline code` (e.g. `{.spec.podCIDR}`)'],
+  // Lab content is data: no imports, no expressions, no raw HTML or handlers (see untrustedContent).
+  'mdx-import': [
+    'labs/broken/mdx-import/lab.mdx:20:1 MDX: import/export is not allowed in lab content\n    hint: a lab may use only Markdown and the lab components <Task>, <Hint>, <Solution>, <Run>; write the text into lab.mdx itself',
+  ],
+  'mdx-expression': ['labs/broken/mdx-expression/lab.mdx:20:14 MDX: a { in lab text starts a JavaScript expression, which labs may not use\n    hint: write \\{ for a literal brace, or put the text in `inline code` (e.g. `{.spec.podCIDR}`)'],
+  'mdx-brace-prose': ['labs/broken/mdx-brace-prose/lab.mdx:20:37 MDX: a { in lab text starts a JavaScript expression, which labs may not use\n    hint: write \\{ for a literal brace, or put the text in `inline code` (e.g. `{.spec.podCIDR}`)'],
+  'mdx-raw-html': [
+    'labs/broken/mdx-raw-html/lab.mdx:22:1 MDX: raw HTML/JSX <img> is not allowed in lab content\n    hint: use Markdown (**bold**, `code`, [link](https://…), lists, tables) or a lab component; to show a literal < write &lt; or use `inline code`',
+    'labs/broken/mdx-raw-html/lab.mdx:22:14 MDX: <img> has the event-handler attribute onerror; labs may not run JavaScript\n    hint: remove the attribute',
+    'labs/broken/mdx-raw-html/lab.mdx:28:7 MDX: <Hint> title={…} is a JavaScript expression; lab components take literal props only\n    hint: write title="text"',
+    'labs/broken/mdx-raw-html/lab.mdx:28:19 MDX: <Hint> has the event-handler attribute onClick; labs may not run JavaScript\n    hint: remove the attribute',
   ],
   'missing-solution': ['labs/broken/missing-solution/lab.mdx:1:1 the lab has no reference solution\n    hint: add solution/*.yaml manifests and/or solution/solution.sh that make every check pass'],
   'missing-script': ['labs/broken/missing-script/lab.mdx:19:15 script file checks/verify.sh does not exist in the lab folder'],

@@ -379,7 +379,7 @@ async function checkBody(source: string, compiler: MdxCompiler, taskIds: Readonl
   try {
     body = await compiler.compile(source);
   } catch (e) {
-    if (e instanceof MdxCompileError) err(mdxFile, e.line, e.col, `MDX: ${e.message}`, e.hint);
+    if (e instanceof MdxCompileError) for (const p of [e, ...e.more]) err(mdxFile, p.line, p.col, `MDX: ${p.message}`, p.hint);
     else err(mdxFile, 1, 1, `MDX: ${(e as Error).message}`);
     return undefined;
   }

@@ -11,7 +11,7 @@ process.on('message', (msg: { id: number; source: string }) => {
     (e: unknown) =>
       reply({
         id: msg.id,
-        error: e instanceof MdxCompileError ? { message: e.message, line: e.line, col: e.col, ...(e.hint ? { hint: e.hint } : {}) } : { message: e instanceof Error ? e.message : String(e) },
+        error: e instanceof MdxCompileError ? { message: e.message, line: e.line, col: e.col, ...(e.hint ? { hint: e.hint } : {}), more: e.more } : { message: e instanceof Error ? e.message : String(e) },
       }),
   );
 });

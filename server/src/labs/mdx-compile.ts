@@ -1,6 +1,6 @@
 import { bundleMDX } from 'mdx-bundler';
 import remarkGfm from 'remark-gfm';
-import { MdxCompileError, type CompiledBody, type UsedComponent } from './bundle.ts';
+import { MdxCompileError, type CompiledBody, type MdxProblem, type UsedComponent } from './bundle.ts';
 
 // The MDX pipeline itself. It pulls in mdx-bundler, unified and esbuild's JS side, which cost the
 // server ~50 MB it never gives back; so only the compile helper process (mdx-compile-process.ts)
@@ -10,7 +10,8 @@ interface MdastNode {
   type: string;
   name?: string | null;
   value?: string;
-  attributes?: { type: string; name?: string; value?: unknown }[];
+  data?: { estree?: { body?: unknown[] } | null };
+  attributes?: { type: string; name?: string; value?: unknown; position?: MdastNode['position'] }[];
   position?: { start: { line: number; column: number; offset?: number }; end: { offset?: number } };
   children?: MdastNode[];
 }
@@ -55,28 +56,99 @@ function collect(node: MdastNode, out: UsedComponent[], source: string) {
   for (const child of node.children ?? []) collect(child, out, source);
 }
 
+// Lab content is data, not code: a lab may use the lab components, Markdown and literal props, and
+// nothing else. Whoever can add a lab must not be able to run JavaScript in learners' browsers (with
+// their session) nor make the compile step read files outside the lab (an import is bundled into the
+// page). So ESM, JS expressions, raw HTML/JSX elements, spread or expression props and on* handlers
+// are refused here, in the one compile step the server and labs:check share.
+const BRACE_HINT = 'write \\{ for a literal brace, or put the text in `inline code` (e.g. `{.spec.podCIDR}`)';
+const BRACE_MESSAGE = 'a { in lab text starts a JavaScript expression, which labs may not use';
+
+function at(node: { position?: MdastNode['position'] } | undefined, fallback?: MdastNode): { line: number; col: number } {
+  const p = node?.position ?? fallback?.position;
+  return { line: p?.start.line ?? 1, col: p?.start.column ?? 1 };
+}
+
+/** Every place the MDX tree goes beyond Markdown + lab components + literal props. */
+export function untrustedContent(tree: MdastNode): MdxProblem[] {
+  const out: MdxProblem[] = [];
+  const visit = (node: MdastNode) => {
+    const where = at(node);
+    if (node.type === 'mdxjsEsm') {
+      out.push({ ...where, message: 'import/export is not allowed in lab content', hint: 'a lab may use only Markdown and the lab components <Task>, <Hint>, <Solution>, <Run>; write the text into lab.mdx itself' });
+    } else if (node.type === 'mdxFlowExpression' || node.type === 'mdxTextExpression') {
+      // {/* a comment */} compiles to nothing: the one expression a lab may keep.
+      const empty = node.data?.estree?.body?.length === 0;
+      if (!empty) out.push({ ...where, message: BRACE_MESSAGE, hint: BRACE_HINT });
+    } else if (node.type === 'mdxJsxFlowElement' || node.type === 'mdxJsxTextElement') {
+      const name = node.name ?? '';
+      if (!/^[A-Z][A-Za-z0-9]*$/.test(name)) {
+        out.push({
+          ...where,
+          message: name ? `raw HTML/JSX <${name}> is not allowed in lab content` : 'a JSX fragment <> is not allowed in lab content',
+          hint: 'use Markdown (**bold**, `code`, [link](https://…), lists, tables) or a lab component; to show a literal < write &lt; or use `inline code`',
+        });
+      }
+      for (const a of node.attributes ?? []) {
+        const aWhere = at(a, node);
+        if (a.type !== 'mdxJsxAttribute') {
+          out.push({ ...aWhere, message: `<${name}> has a spread {…} attribute; lab components take literal props only`, hint: 'write each prop as name="text"' });
+        } else if (a.name && /^on/i.test(a.name)) {
+          out.push({ ...aWhere, message: `<${name}> has the event-handler attribute ${a.name}; labs may not run JavaScript`, hint: 'remove the attribute' });
+        } else if (a.value !== null && a.value !== undefined && typeof a.value !== 'string') {
+          out.push({ ...aWhere, message: `<${name}> ${a.name}={…} is a JavaScript expression; lab components take literal props only`, hint: `write ${a.name ?? 'the prop'}="text"` });
+        }
+      }
+    }
+    for (const child of node.children ?? []) visit(child);
+  };
+  visit(tree);
+  return out;
+}
+
+// esbuild must never read a file for a lab: the content check leaves no imports, and this refuses
+// any that slip through (the entry point and the JSX runtime the page provides are all there is).
+const refuseImports = {
+  name: 'kubedrill-refuse-imports',
+  setup(build: { onResolve: (o: { filter: RegExp }, cb: (args: { path: string; kind: string }) => unknown) => void }) {
+    build.onResolve({ filter: /.*/ }, (args) => {
+      if (args.kind === 'entry-point' || /^react(-dom)?(\/jsx-(dev-)?runtime)?$/.test(args.path)) return undefined;
+      return { errors: [{ text: `import of ${args.path} is not allowed in lab content` }] };
+    });
+  },
+};
+
 /** Compiles a whole lab.mdx (front matter included, so positions match the file); throws MdxCompileError. */
 export async function compileMdx(source: string): Promise<CompiledBody> {
   const components: UsedComponent[] = [];
+  let refused: MdxProblem[] = [];
   let result;
   try {
     result = await bundleMDX({
       source,
       esbuildOptions(options) {
         options.logLevel = 'silent'; // errors are returned as problems, not printed by esbuild
+        options.plugins = [refuseImports as NonNullable<typeof options.plugins>[number], ...(options.plugins ?? [])];
         return options;
       },
       mdxOptions(options) {
         // Keep remark-frontmatter (so the YAML block is skipped) but do not export the front
         // matter into the browser bundle: it holds the checks, which the page does not need.
         const [frontmatter] = options.remarkPlugins ?? [];
-        options.remarkPlugins = [...(frontmatter ? [frontmatter] : []), remarkGfm, () => (tree: MdastNode) => collect(tree, components, source)];
+        const trust = () => (tree: MdastNode) => {
+          refused = untrustedContent(tree);
+          // Nothing of a refused body is compiled (or bundled): the error below is all that comes out.
+          if (refused.length > 0) tree.children = [];
+        };
+        options.remarkPlugins = [...(frontmatter ? [frontmatter] : []), trust, remarkGfm, () => (tree: MdastNode) => collect(tree, components, source)];
         return options;
       },
     });
   } catch (e) {
     throw toCompileError(e);
   }
+  const [first, ...more] = refused;
+  if (first) throw new MdxCompileError(first.message, first.line, first.col, first.hint, more);
   return { code: result.code, components };
 }
 
@@ -110,13 +182,14 @@ function toCompileError(e: unknown): MdxCompileError {
     col = Number(lead[2]);
     text = text.slice(lead[0].length);
   }
-  text = text
-    .replace(/^Could not parse expression with acorn:?\s*/, '')
-    .replace(/\s*\((\d+):\d+(?:-\d+:\d+)?\)\s*$/, (_m, other: string) => (Number(other) !== line ? ` (opened on line ${other})` : ''));
+  text = text.replace(/\s*\((\d+):\d+(?:-\d+:\d+)?\)\s*$/, (_m, other: string) => (Number(other) !== line ? ` (opened on line ${other})` : ''));
   // The two mistakes that trip up people writing Markdown: a literal { or < outside code.
   let hint: string | undefined;
-  if (/closing brace for `\{`|in expression/.test(text)) {
-    hint = 'in MDX, { starts a JavaScript expression: put the text in `backticks` or write \\{';
+  if (/closing brace for `\{`|in expression|with acorn/.test(text)) {
+    // The parser's words ("Could not parse expression with acorn") do not tell a Markdown writer
+    // what went wrong; and whatever was inside the braces, labs may not have expressions anyway.
+    text = BRACE_MESSAGE;
+    hint = BRACE_HINT;
     const lineText = first.location?.lineText;
     const brace = lineText !== undefined && first.location?.line === line ? openBraceColumn(lineText, col) : undefined;
     if (brace !== undefined) col = brace;

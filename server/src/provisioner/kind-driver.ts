@@ -33,6 +33,12 @@ export interface ClusterInfo {
 
 const QUICK_MS = 60_000;
 
+/** Node container names of a kind cluster (`kind get nodes`); none when it does not exist. */
+export async function kindNodeNames(runner: CommandRunner, name: string): Promise<string[]> {
+  const r = await runner.run({ argv: ['kind', 'get', 'nodes', '--name', name], timeoutMs: QUICK_MS });
+  return r.stdout.split('\n').map((s) => s.trim()).filter((s) => s && !s.startsWith('No kind nodes'));
+}
+
 /** Creates, lists and deletes kind clusters through the command runner; one kubeconfig file per cluster. */
 export class KindDriver {
   readonly #o: KindDriverOptions;
@@ -135,9 +141,8 @@ export class KindDriver {
   }
 
   /** Node container names of the cluster. */
-  async nodes(name: string): Promise<string[]> {
-    const r = await this.#o.runner.run({ argv: ['kind', 'get', 'nodes', '--name', name], timeoutMs: QUICK_MS });
-    return r.stdout.split('\n').map((s) => s.trim()).filter((s) => s && !s.startsWith('No kind nodes'));
+  nodes(name: string): Promise<string[]> {
+    return kindNodeNames(this.#o.runner, name);
   }
 
   /** Deletes the cluster and its folder; deleting a cluster that does not exist succeeds. */

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { ClusterPort, KubeObject } from '../../../graders/src/cluster/port.ts';
 import type { CommandRunner } from '../exec/command-runner.ts';
 import { parseManifests } from '../labs/manifests.ts';
+import { liveServices, unprogrammedServices } from './service-rules.ts';
 import { ProvisionError, step, type StepSink } from './steps.ts';
 
 /** Objects (or the pods of workloads) annotated with this set to "false" are not waited for. */
@@ -40,7 +41,7 @@ export async function readManifestFile(file: string): Promise<KubeObject[]> {
  */
 export async function applyLabSetup(
   lab: LabSetup,
-  cluster: { kubeconfigPath: string },
+  cluster: { kubeconfigPath: string; nodes?: readonly string[] },
   deps: { port: ClusterPort; runner: CommandRunner },
   onStep: StepSink,
   opts: { timeoutMs: number; signal?: AbortSignal; pollMs?: number },
@@ -69,18 +70,33 @@ export async function applyLabSetup(
   }
   if (!lab.setupManifests.length && !lab.setupScript) return;
   await step('Waiting for setup to be ready', onStep, async () => {
-    const problems = await waitUntilReady(deps.port, applied, deadline, opts);
+    const problems = await waitUntilReady(deps.port, applied, deadline, { ...opts, ...(cluster.nodes?.length ? { kubeProxy: { runner: deps.runner, nodes: cluster.nodes } } : {}) });
     if (!problems.length) return;
     throw new ProvisionError('Waiting for setup to be ready', `setup was not ready after ${Math.round(opts.timeoutMs / 1000)} s: ${problems.slice(0, 3).join('; ')}`, problems.join('\n'));
   });
 }
 
-/** Polls notReady until everything is ready or the deadline passes; returns what is still not ready. */
-export async function waitUntilReady(port: ClusterPort, applied: readonly KubeObject[], deadline: number, opts: { pollMs?: number; signal?: AbortSignal } = {}): Promise<string[]> {
+/** Where kube-proxy's rules can be read: the node containers of the cluster, through the runner. */
+export interface KubeProxyNodes {
+  runner: CommandRunner;
+  nodes: readonly string[];
+}
+
+/**
+ * Polls notReady until everything is ready or the deadline passes; returns what is still not ready.
+ * With kubeProxy, the Services among applied also count as ready only once every node has kube-proxy's
+ * rule for them, so nothing that follows probes a ClusterIP that is still routed off the node.
+ */
+export async function waitUntilReady(port: ClusterPort, applied: readonly KubeObject[], deadline: number, opts: { pollMs?: number; signal?: AbortSignal; kubeProxy?: KubeProxyNodes } = {}): Promise<string[]> {
   const left = () => Math.max(0, deadline - Date.now());
   for (;;) {
     opts.signal?.throwIfAborted();
-    const problems = await notReady(port, applied, { timeoutMs: Math.max(1000, Math.min(left(), 15_000)) });
+    const call = { timeoutMs: Math.max(1000, Math.min(left(), 15_000)) };
+    let problems = await notReady(port, applied, call);
+    if (!problems.length && opts.kubeProxy) {
+      const services = await liveServices(port, applied, call);
+      problems = await unprogrammedServices(opts.kubeProxy.runner, opts.kubeProxy.nodes, services, { ...call, ...(opts.signal ? { signal: opts.signal } : {}) });
+    }
     if (!problems.length || Date.now() >= deadline) return problems;
     await new Promise((r) => setTimeout(r, Math.min(opts.pollMs ?? 1000, left())));
   }

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { test } from 'node:test';
-import { migrate, openDatabase, openMemoryDatabase, readMigrations, type Migration } from './db.ts';
+import { DataDirError, lockDataDir, migrate, openDatabase, openMemoryDatabase, readMigrations, type Migration } from './db.ts';
 
 const tempDir = (name: string) => mkdtempSync(path.join(tmpdir(), `kd-db-${name}-`));
 
@@ -78,4 +80,48 @@ test('a database written by a newer kubedrill is refused, not damaged', () => {
 test('the in-memory database for tests has the same schema', () => {
   const db = openMemoryDatabase();
   assert.deepEqual(versions(db), readMigrations().map((m) => `${m.version}:${m.name}`));
+});
+
+test('a corrupt database stops start-up with one line naming the file and what to do', () => {
+  const dir = tempDir('corrupt');
+  writeFileSync(path.join(dir, 'kubedrill.db'), 'this is not a SQLite database, just some text that is long enough to have a header\n'.repeat(20));
+  assert.throws(
+    () => openDatabase(dir),
+    (e: Error) => e instanceof DataDirError && !e.message.includes('\n') && e.message.startsWith(`cannot open the database ${path.join(dir, 'kubedrill.db')}: file is not a database`) && /restore a backup/.test(e.message),
+  );
+});
+
+test('a database path that cannot be opened (read-only folder, or not a file) names the path', (t) => {
+  const dir = tempDir('unopenable');
+  mkdirSync(path.join(dir, 'kubedrill.db'));
+  assert.throws(() => openDatabase(dir), (e: Error) => e instanceof DataDirError && !e.message.includes('\n') && e.message.includes(path.join(dir, 'kubedrill.db')));
+  if (process.getuid?.() === 0) return t.diagnostic('running as root: permissions do not stop writes, the read-only case is not exercised');
+  const ro = tempDir('readonly');
+  chmodSync(ro, 0o555);
+  t.after(() => chmodSync(ro, 0o755));
+  assert.throws(() => openDatabase(ro), (e: Error) => e instanceof DataDirError && e.message.includes(ro) && /permissions/.test(e.message));
+});
+
+test('a data folder is locked: a second server refuses with a clear message, and may start once the first is gone', () => {
+  const dir = tempDir('lock');
+  const release = lockDataDir(dir);
+  assert.throws(() => lockDataDir(dir), (e: Error) => e instanceof DataDirError && e.message === `the data folder ${dir} is in use by another kubedrill server (pid ${process.pid}); stop it, or give this one its own --data-dir`);
+  release();
+  lockDataDir(dir)();
+});
+
+test('the lock holds across processes and is released when its holder dies', async () => {
+  const dir = tempDir('lock-proc');
+  const child = spawn(process.execPath, ['--input-type=module', '-e', `import { lockDataDir } from ${JSON.stringify(path.join(import.meta.dirname, 'db.ts'))}; lockDataDir(${JSON.stringify(dir)}); console.log('locked'); setInterval(() => {}, 1000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => d.toString().includes('locked') && resolve());
+      child.on('exit', (code) => reject(new Error(`the child exited with ${code}`)));
+    });
+    assert.throws(() => lockDataDir(dir), (e: Error) => e instanceof DataDirError && e.message.includes(`(pid ${child.pid})`));
+  } finally {
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+  }
+  lockDataDir(dir)();
 });

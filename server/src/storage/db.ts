@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 
@@ -27,13 +27,83 @@ export function readMigrations(dir = MIGRATIONS_DIR): Migration[] {
   return migrations;
 }
 
-/** Opens (creating if needed) the SQLite database in dataDir, in WAL mode, with all migrations applied. */
+/** Start-up cannot go on: the data folder or its database is unusable. The message is one line naming the path. */
+export class DataDirError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DataDirError';
+  }
+}
+
+// What an operator should do about the usual ways a database cannot be opened.
+function openFailure(file: string, e: unknown): DataDirError {
+  const raw = ((e as Error).message ?? String(e)).split('\n')[0]!;
+  const code = (e as NodeJS.ErrnoException).code;
+  let why = raw;
+  if (/file is not a database|malformed|corrupt/i.test(raw)) why = `${raw}: the file is damaged or not kubedrill's; restore a backup or move it aside to start afresh`;
+  else if (/readonly|read-only/i.test(raw) || code === 'EACCES' || code === 'EPERM' || code === 'EROFS') why = `${raw}: the server cannot write there; check the owner and permissions of ${path.dirname(file)}`;
+  else if (/unable to open/i.test(raw)) why = `${raw}: check that ${path.dirname(file)} is a writable folder and ${path.basename(file)} a file`;
+  return new DataDirError(`cannot open the database ${file}: ${why}`, { cause: e });
+}
+
+/** Opens (creating if needed) the SQLite database in dataDir, in WAL mode, with all migrations applied; throws DataDirError. */
 export function openDatabase(dataDir: string, migrations: Migration[] = readMigrations()): Db {
-  mkdirSync(dataDir, { recursive: true });
-  const db = new DatabaseSync(path.join(dataDir, 'kubedrill.db'));
-  db.exec('PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;');
-  migrate(db, migrations);
-  return db;
+  const file = path.join(dataDir, 'kubedrill.db');
+  let db: DatabaseSync | undefined;
+  try {
+    mkdirSync(dataDir, { recursive: true });
+    db = new DatabaseSync(file);
+    db.exec('PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;');
+    migrate(db, migrations);
+    return db;
+  } catch (e) {
+    db?.close();
+    throw openFailure(file, e);
+  }
+}
+
+/**
+ * Takes the data folder for this process: a second server on the same folder would reconcile (and
+ * fail) the first one's attempts and delete its clusters. The lock is SQLite's exclusive lock on a
+ * file of its own, held by the OS for as long as this process lives (a crash releases it). Returns
+ * the release function; throws DataDirError naming the other server's pid when the folder is taken.
+ */
+export function lockDataDir(dataDir: string): () => void {
+  const lockFile = path.join(dataDir, 'kubedrill.lock');
+  const pidFile = `${lockFile}.pid`;
+  let lock: DatabaseSync;
+  try {
+    mkdirSync(dataDir, { recursive: true });
+    lock = new DatabaseSync(lockFile, { timeout: 0 });
+  } catch (e) {
+    throw openFailure(lockFile, e);
+  }
+  try {
+    lock.exec('PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE;');
+  } catch (e) {
+    lock.close();
+    if (!/locked|busy/i.test((e as Error).message)) throw openFailure(lockFile, e);
+    let pid = '';
+    try {
+      pid = readFileSync(pidFile, 'utf8').trim();
+    } catch {
+      // The other server may not have written its pid yet.
+    }
+    throw new DataDirError(`the data folder ${dataDir} is in use by another kubedrill server${/^\d+$/.test(pid) ? ` (pid ${pid})` : ''}; stop it, or give this one its own --data-dir`, { cause: e });
+  }
+  try {
+    writeFileSync(pidFile, `${process.pid}\n`);
+  } catch {
+    // Only the message for a second server loses its pid.
+  }
+  return () => {
+    try {
+      lock.exec('COMMIT');
+    } catch {
+      // Nothing was written; closing releases the lock either way.
+    }
+    lock.close();
+  };
 }
 
 /** Opens a throwaway in-memory database with all migrations; for tests. */

@@ -59,12 +59,22 @@ export class RateLimiter {
     this.#now = now;
   }
 
-  /** Takes one token for `key`; false when the key is over its rate. */
-  take(key: string): boolean {
+  /** Whether `key` has a token left, without taking it. */
+  available(key: string): boolean {
+    return this.#refill(key).tokens >= 1;
+  }
+
+  #refill(key: string): { tokens: number; at: number } {
     const now = this.#now();
     const b = this.#buckets.get(key) ?? { tokens: this.#perMinute, at: now };
     b.tokens = Math.min(this.#perMinute, b.tokens + ((now - b.at) * this.#perMinute) / 60_000);
     b.at = now;
+    return b;
+  }
+
+  /** Takes one token for `key`; false when the key is over its rate. */
+  take(key: string): boolean {
+    const b = this.#refill(key);
     const ok = b.tokens >= 1;
     if (ok) b.tokens -= 1;
     this.#buckets.set(key, b);

@@ -13,6 +13,7 @@ import { KindDriver } from '../../provisioner/kind-driver.ts';
 import { FakeKindHost } from '../../provisioner/testing/fake-kind.ts';
 import { openDatabase } from '../../storage/db.ts';
 import { createExams } from '../setup.ts';
+import { kubeProxyOnModels } from '../test-harness.ts';
 
 const [dataDir, stateFile, port] = process.argv.slice(2);
 if (!dataDir || !stateFile || !port) throw new Error('usage: fake-host-server.ts <dataDir> <stateFile> <port>');
@@ -36,7 +37,7 @@ const attempts = new AttemptService({
   driver: new KindDriver({ runner: host, clustersDir: path.join(config.dataDir, 'clusters'), namePrefix: config.clusters.namePrefix, nodeImage: DEFAULT_NODE_IMAGE, createTimeoutMs: 60_000 }),
   labs,
   portFor,
-  runner: host,
+  runner: kubeProxyOnModels(host, models),
   clusters: config.clusters,
   log,
   verifyNetworkPolicy: async () => {},

@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { App } from '../../app-types.ts';
-import { sessionCookie, testApp } from '../../testing/test-app.ts';
+import { buildApp } from '../../app.ts';
+import { loadConfig } from '../../config/config.ts';
+import { openMemoryDatabase } from '../../storage/db.ts';
+import { loadedCatalog, sessionCookie, testApp } from '../../testing/test-app.ts';
 
 const INVITE = 'study-group-2026';
 const multi = (registration = 'invite') => testApp(['--auth.mode', 'multi', '--auth.registration', registration, '--auth.invite-code', INVITE]);
 const register = (app: App, body: Record<string, unknown>) => app.inject({ method: 'POST', url: '/api/session/register', payload: body });
-const login = (app: App, username: string, password: string) => app.inject({ method: 'POST', url: '/api/session/login', payload: { username, password } });
+const login = (app: App, username: string, password: string, remoteAddress = '127.0.0.1') => app.inject({ method: 'POST', url: '/api/session/login', payload: { username, password }, remoteAddress });
 
 test('single-user mode: the first visit creates the local learner and a session cookie', async (t) => {
   const app = await testApp();
@@ -132,4 +135,92 @@ test('state-changing requests from a foreign Origin are refused (CSRF)', async (
   assert.equal(own.statusCode, 401, 'the server\'s own origin passes the check (and then fails on the password)');
   const read = await app.inject({ method: 'GET', url: '/api/session', headers: { origin: 'https://evil.example' } });
   assert.equal(read.statusCode, 200, 'reads are not state-changing');
+});
+
+test('concurrent registrations on a fresh server: exactly one becomes admin', async (t) => {
+  const app = await multi('open');
+  t.after(() => app.close());
+  const all = await Promise.all(['ann', 'ben', 'cat', 'dan', 'eve'].map((username) => register(app, { username, password: 'correct horse battery' })));
+  assert.deepEqual(all.map((r) => r.statusCode), [200, 200, 200, 200, 200]);
+  assert.deepEqual(all.map((r) => r.json().learner.role).sort(), ['admin', 'learner', 'learner', 'learner', 'learner']);
+});
+
+test('concurrent registrations of one username: one account, the rest 409 username_taken', async (t) => {
+  const app = await multi('open');
+  t.after(() => app.close());
+  const all = await Promise.all(['zoe', 'Zoe', 'ZOE', 'zoe', 'zOe'].map((username) => register(app, { username, password: 'correct horse battery' })));
+  assert.deepEqual(all.map((r) => r.statusCode).sort(), [200, 409, 409, 409, 409]);
+  for (const r of all.filter((x) => x.statusCode === 409)) assert.equal(r.json().error.code, 'username_taken');
+});
+
+test('password guessing backs off per account: after many wrong passwords even the right one waits (429)', async (t) => {
+  const app = await multi('open');
+  t.after(() => app.close());
+  await register(app, { username: 'ada', password: 'correct horse battery' });
+  await register(app, { username: 'bob', password: 'another long one' });
+  const statuses: number[] = [];
+  // From many addresses, so only the per-account limit can stop it.
+  for (let i = 0; i < 150; i++) statuses.push((await login(app, 'ada', `wrong password ${i}`, `10.0.${i >> 8}.${i & 255}`)).statusCode);
+  assert.deepEqual(statuses.slice(0, 5), [401, 401, 401, 401, 401], 'a few typos are forgiven');
+  assert.ok(statuses.filter((s) => s === 429).length > 100, `most guesses are refused unchecked: ${statuses.filter((s) => s === 429).length}`);
+  const right = await login(app, 'ADA', 'correct horse battery', '10.9.9.9');
+  assert.equal(right.statusCode, 429, 'the right password does not get through while backing off');
+  assert.equal(right.json().error.code, 'rate_limited');
+  assert.ok(Number(right.headers['retry-after']) >= 1, `Retry-After: ${right.headers['retry-after']}`);
+  assert.equal((await login(app, 'bob', 'another long one', '10.9.9.9')).statusCode, 200, 'other accounts are not affected');
+});
+
+test('one client trying many accounts backs off (429) without affecting other clients', async (t) => {
+  const app = await multi('open');
+  t.after(() => app.close());
+  await register(app, { username: 'ada', password: 'correct horse battery' });
+  const statuses: number[] = [];
+  for (let i = 0; i < 40; i++) statuses.push((await login(app, `user${i}`, 'some password here', '192.0.2.7')).statusCode);
+  assert.equal(statuses.at(-1), 429);
+  assert.equal((await login(app, 'ada', 'correct horse battery', '192.0.2.7')).statusCode, 429, 'the client waits, whatever account it tries');
+  assert.equal((await login(app, 'ada', 'correct horse battery', '192.0.2.8')).statusCode, 200, 'another client is not affected');
+});
+
+test('trustProxy: the client address comes from X-Forwarded-For only when the proxy is trusted', async (t) => {
+  const flags = ['--auth.mode', 'multi', '--auth.registration', 'open'];
+  const behind = await testApp([...flags, '--trust-proxy', '127.0.0.1']);
+  const direct = await testApp(flags);
+  t.after(() => Promise.all([behind.close(), direct.close()]).then(() => undefined));
+  const tryMany = async (app: App, forwardedFor: string) => {
+    let last = 0;
+    for (let i = 0; i < 32; i++) {
+      last = (await app.inject({ method: 'POST', url: '/api/session/login', payload: { username: `u${i}`, password: 'some password here' }, headers: { 'x-forwarded-for': forwardedFor } })).statusCode;
+    }
+    return last;
+  };
+  assert.equal(await tryMany(behind, '198.51.100.1'), 429);
+  assert.equal((await login(behind, 'x1', 'some password here')).statusCode, 401, 'behind a trusted proxy, another forwarded client is another client');
+  assert.equal(await tryMany(direct, '198.51.100.1'), 429);
+  const spoofed = await direct.inject({ method: 'POST', url: '/api/session/login', payload: { username: 'x1', password: 'some password here' }, headers: { 'x-forwarded-for': '203.0.113.9' } });
+  assert.equal(spoofed.statusCode, 429, 'without trustProxy a forged X-Forwarded-For changes nothing');
+});
+
+test('a data folder switched from single- to multi-user mode no longer accepts the local admin session', async (t) => {
+  const db = openMemoryDatabase();
+  const labs = await loadedCatalog();
+  const boot = (mode: string) => loadConfig({ argv: ['--data-dir', '/nonexistent/kd', '--web-dir', '/nonexistent/kd-web', '--auth.mode', mode, '--auth.registration', 'open'], env: {}, cwd: process.cwd() });
+  const single = await buildApp(boot('single'), { db, labs, logger: false });
+  const cookie = sessionCookie(await single.inject({ method: 'GET', url: '/api/session' }));
+  await single.close();
+  const multiApp = await buildApp(boot('multi'), { db, labs, logger: false });
+  t.after(() => multiApp.close());
+  const me = await multiApp.inject({ method: 'GET', url: '/api/session', headers: { cookie } });
+  assert.equal(me.json().learner, null);
+  const start = await multiApp.inject({ method: 'POST', url: '/api/attempts', headers: { cookie }, payload: { labId: 'x' } });
+  assert.equal(start.statusCode, 401);
+  assert.equal((db.prepare("SELECT COUNT(*) AS n FROM sessions WHERE learner_id = 'local'").get() as { n: number }).n, 0, 'the sessions are deleted, not just ignored');
+});
+
+test('expired sessions are deleted when the server starts', async (t) => {
+  const db = openMemoryDatabase();
+  db.prepare("INSERT INTO learners (id, username, display_name, role, password_hash, created_at) VALUES ('l1', 'old', 'Old', 'learner', 'x', '2020-01-01')").run();
+  db.prepare("INSERT INTO sessions (token_hash, learner_id, created_at, expires_at, last_seen_at) VALUES ('h1', 'l1', '2020-01-01', '2020-01-15', '2020-01-01'), ('h2', 'l1', '2020-01-01', '2999-01-01', '2020-01-01')").run();
+  const app = await buildApp(loadConfig({ argv: ['--data-dir', '/nonexistent/kd', '--auth.mode', 'multi', '--auth.registration', 'open'], env: {}, cwd: process.cwd() }), { db, labs: await loadedCatalog(), logger: false });
+  t.after(() => app.close());
+  assert.deepEqual(db.prepare('SELECT token_hash FROM sessions').all().map((r) => (r as { token_hash: string }).token_hash), ['h2']);
 });

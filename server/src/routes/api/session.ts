@@ -3,6 +3,8 @@ import type { App } from '../../app-types.ts';
 import { requireLearner, SESSION_COOKIE, setSessionCookie } from '../../auth/plugin.ts';
 import { hashPassword, verifyPassword } from '../../auth/passwords.ts';
 import { AppError } from '../../errors.ts';
+import { LoginThrottle, rateLimited } from '../../auth/throttle.ts';
+import { RateLimiter } from '../../terminal/tickets.ts';
 
 const LearnerDto = z.object({ id: z.string(), username: z.string(), displayName: z.string(), role: z.enum(['learner', 'instructor', 'admin']) });
 const SessionDto = z.object({
@@ -25,6 +27,9 @@ export default async function sessionRoutes(app: App) {
   const secure = app.config.publicUrl?.startsWith('https:') ?? false;
   const days = app.config.auth.sessionDays;
   const mode = app.config.auth.mode;
+  const throttle = new LoginThrottle();
+  // Each account costs a scrypt hash: a client may create a classroom's worth a minute, not a flood.
+  const registrations = new RateLimiter(30);
 
   app.get(
     '/api/session',
@@ -42,13 +47,19 @@ export default async function sessionRoutes(app: App) {
 
   app.post(
     '/api/session/login',
-    { schema: { tags: ['session'], summary: 'Log in with username and password', body: Credentials, response: { 200: SessionDto, 401: ErrorDto } } },
+    { schema: { tags: ['session'], summary: 'Log in with username and password', body: Credentials, response: { 200: SessionDto, 401: ErrorDto, 429: ErrorDto } } },
     async (req, reply) => {
       if (mode === 'single') throw new AppError(400, 'single_user_mode', 'this server runs in single-user mode: there is nothing to log in to');
+      // Checked before the password: while backing off, even the right password is refused.
+      throttle.check(req.body.username, req.ip);
       const found = app.learners.byUsername(req.body.username);
       // Verify even for unknown users so timing does not reveal which usernames exist.
       const ok = await verifyPassword(req.body.password, found?.passwordHash ?? 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA');
-      if (!found || !found.passwordHash || !ok) throw new AppError(401, 'bad_credentials', 'wrong username or password');
+      if (!found || !found.passwordHash || !ok) {
+        throttle.failed(req.body.username, req.ip);
+        throw new AppError(401, 'bad_credentials', 'wrong username or password');
+      }
+      throttle.succeeded(req.body.username);
       const { token, expiresAt } = app.learners.createSession(found.learner.id, days);
       setSessionCookie(reply, token, expiresAt, secure);
       return { mode, registration: app.config.auth.registration, learner: found.learner };
@@ -57,21 +68,26 @@ export default async function sessionRoutes(app: App) {
 
   app.post(
     '/api/session/register',
-    { schema: { tags: ['session'], summary: 'Create an account (multi-user mode)', body: Registration, response: { 200: SessionDto, 403: ErrorDto, 409: ErrorDto } } },
+    { schema: { tags: ['session'], summary: 'Create an account (multi-user mode)', body: Registration, response: { 200: SessionDto, 403: ErrorDto, 409: ErrorDto, 429: ErrorDto } } },
     async (req, reply) => {
       if (mode === 'single') throw new AppError(400, 'single_user_mode', 'this server runs in single-user mode: accounts are not needed');
-      const first = app.learners.count() === 0;
+      throttle.check(undefined, req.ip);
+      if (!registrations.take(req.ip)) throw rateLimited('too many registrations from this address; wait a minute', 60_000 / 30);
       const { registration, inviteCode } = app.config.auth;
-      // The very first account may always be created: it becomes the admin.
-      if (!first && registration === 'closed') throw new AppError(403, 'registration_closed', 'registration is closed; ask an admin for an account');
-      if (!first && registration === 'invite' && req.body.inviteCode !== inviteCode) throw new AppError(403, 'bad_invite_code', 'the invite code is wrong');
-      if (app.learners.byUsername(req.body.username)) throw new AppError(409, 'username_taken', `the username ${req.body.username} is taken`);
-      const learner = app.learners.create({
-        username: req.body.username,
-        displayName: req.body.displayName ?? req.body.username,
-        role: first ? 'admin' : 'learner',
-        passwordHash: await hashPassword(req.body.password),
-      });
+      // Cheap refusals before the (deliberately slow) hash; the transaction below decides for real.
+      const gate = (first: boolean) => {
+        // The very first account may always be created: it becomes the admin.
+        if (first) return;
+        if (registration === 'closed') throw new AppError(403, 'registration_closed', 'registration is closed; ask an admin for an account');
+        if (registration === 'invite' && req.body.inviteCode !== inviteCode) {
+          throttle.failed(undefined, req.ip);
+          throw new AppError(403, 'bad_invite_code', 'the invite code is wrong');
+        }
+      };
+      gate(app.learners.count() === 0);
+      const passwordHash = await hashPassword(req.body.password);
+      // First-admin, the invite check and the name's uniqueness are decided in one transaction.
+      const learner = app.learners.createAccount({ username: req.body.username, displayName: req.body.displayName ?? req.body.username, passwordHash }, gate);
       const { token, expiresAt } = app.learners.createSession(learner.id, days);
       setSessionCookie(reply, token, expiresAt, secure);
       return { mode, registration, learner };

@@ -224,3 +224,46 @@ test('closing a terminal over the API ends its socket; the attempt ending closes
   assert.deepEqual(list.json().terminals, []);
   attempts.add({ id: 'a1', learnerId: 'local', clusterName: 'kdtest-term-none', status: 'running' });
 });
+
+test("one learner's failed upgrades do not lock out another learner's valid ticket behind the same address", async () => {
+  const boot = loadConfig({ argv: ['--data-dir', dir, '--labs-dir', dir, '--auth.mode', 'multi', '--auth.registration', 'open', '--terminal.upgrades-per-minute', '3'], env: {}, cwd: dir });
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir };
+  const launcher = new HostLauncher({ runner: createCommandRunner(env), hostEnv: env, stateDir: path.join(dir, 'terminals-multi'), sshScript: SSH_SCRIPT });
+  const shared = new StaticAttempts();
+  const a = await buildApp(boot, { db: openMemoryDatabase(), labs: new LabCatalog(dir), logger: false, attempts: shared, shellLauncher: launcher });
+  try {
+    const account = async (username: string) => {
+      const res = await a.inject({ method: 'POST', url: '/api/session/register', payload: { username, password: 'correct horse battery' } });
+      return { id: res.json().learner.id as string, cookie: String(res.headers['set-cookie']).split(';')[0]! };
+    };
+    const mallory = await account('mallory');
+    const alice = await account('alice');
+    shared.add({ id: 'm1', learnerId: mallory.id, clusterName: 'x', status: 'running' });
+    shared.add({ id: 'al1', learnerId: alice.id, clusterName: 'y', status: 'running' });
+    const term = async (attempt: string, c: string) => (await a.inject({ method: 'POST', url: `/api/attempts/${attempt}/terminals`, headers: { cookie: c, origin: ORIGIN }, payload: {} })).json().id as string;
+    const upgrade = (attempt: string, terminal: string, headers: Record<string, string>) =>
+      a.injectWS(`/api/attempts/${attempt}/terminals/${terminal}/socket`, { headers: { origin: ORIGIN, ...headers } } as never);
+    const protocols = (t: string) => ({ 'sec-websocket-protocol': `${TERMINAL_SUBPROTOCOL}, ${TICKET_SUBPROTOCOL_PREFIX}${t}` });
+    const mt = await term('m1', mallory.cookie);
+    // Mallory (same address as Alice: one proxy) burns through bad tickets until refused.
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      await upgrade('m1', mt, { cookie: mallory.cookie, ...protocols('bogus') }).then(
+        () => statuses.push(101),
+        (e: Error) => statuses.push(Number(/(\d+)$/.exec(e.message)?.[1])),
+      );
+    }
+    assert.deepEqual(statuses, [403, 403, 403, 429, 429]);
+    // Anonymous failures from that address do not count against learners either.
+    for (let i = 0; i < 5; i++) await upgrade('al1', 'x', protocols('bogus')).catch(() => {});
+    const at = await term('al1', alice.cookie);
+    // As many upgrades as tickets may be issued a minute: none is refused.
+    for (let i = 0; i < 3; i++) {
+      const tk = (await a.inject({ method: 'POST', url: `/api/attempts/al1/terminals/${at}/tickets`, headers: { cookie: alice.cookie, origin: ORIGIN } })).json().ticket as string;
+      const ws = await upgrade('al1', at, { cookie: alice.cookie, ...protocols(tk) });
+      ws.terminate();
+    }
+  } finally {
+    await a.close();
+  }
+});

@@ -107,7 +107,7 @@ export default async function terminalRoutes(app: App) {
       const { attemptId, terminalId } = req.params;
       await terminals.attemptFor(attemptId, learner);
       if (!terminals.get(attemptId, terminalId)) throw new AppError(404, 'terminal_not_found', `no terminal "${terminalId}" in this attempt`);
-      if (!terminals.upgrades.take(`ticket:${learner.id}`)) throw new AppError(429, 'too_many_requests', 'too many terminal connections; wait a moment');
+      if (!terminals.upgrades.take(`ticket:${learner.id}`)) throw new AppError(429, 'rate_limited', 'too many terminal connections; wait a moment');
       const { ticket, expiresAt } = terminals.tickets.issue({ learnerId: learner.id, attemptId, terminalId });
       return { ticket, expiresAt: expiresAt.toISOString(), protocols: [TERMINAL_SUBPROTOCOL, `${TICKET_SUBPROTOCOL_PREFIX}${ticket}`], path: socketPath(attemptId, terminalId) };
     },
@@ -120,19 +120,27 @@ export default async function terminalRoutes(app: App) {
         websocket: true,
         schema: { params: TerminalParams },
         // Everything is checked before the upgrade: a refused request gets an HTTP status and no socket.
+        // Failed upgrades are counted against the learner who made them (or, anonymous, against the
+        // client address); valid tickets count against nothing, so one learner's mistakes (or an
+        // attacker's) cannot lock out another learner behind the same proxy address.
         preValidation: async (req) => {
-          const origin = req.headers.origin;
-          if (!origin || !app.origins.has(origin)) throw new AppError(403, 'origin_not_allowed', `terminal connections from origin ${origin ?? '(none)'} are not allowed`);
-          const learner = requireLearner(req);
-          if (!terminals.upgrades.take(`ip:${req.ip}`) || !terminals.upgrades.take(`learner:${learner.id}`)) {
-            throw new AppError(429, 'too_many_requests', 'too many terminal connections; wait a moment');
+          const learner = req.learner;
+          const bucket = learner ? `learner:${learner.id}` : `ip:${req.ip}`;
+          if (!terminals.upgrades.available(bucket)) throw new AppError(429, 'rate_limited', 'too many failed terminal connections; wait a moment');
+          try {
+            const origin = req.headers.origin;
+            if (!origin || !app.origins.has(origin)) throw new AppError(403, 'origin_not_allowed', `terminal connections from origin ${origin ?? '(none)'} are not allowed`);
+            requireLearner(req);
+            const { attemptId, terminalId } = req.params as z.infer<typeof TerminalParams>;
+            const ticket = ticketFrom(req);
+            if (!ticket) throw new AppError(401, 'ticket_required', 'a terminal ticket is required (POST …/tickets)');
+            const check = terminals.tickets.consume(ticket, { learnerId: learner!.id, attemptId, terminalId });
+            if (!check.ok) throw new AppError(403, `ticket_${check.why}`, `the terminal ticket is ${check.why === 'mismatch' ? 'for another terminal' : check.why === 'expired' ? 'expired' : 'unknown or already used'}`);
+            if (!terminals.get(attemptId, terminalId)) throw new AppError(404, 'terminal_not_found', `no terminal "${terminalId}" in this attempt`);
+          } catch (e) {
+            terminals.upgrades.take(bucket);
+            throw e;
           }
-          const { attemptId, terminalId } = req.params as z.infer<typeof TerminalParams>;
-          const ticket = ticketFrom(req);
-          if (!ticket) throw new AppError(401, 'ticket_required', 'a terminal ticket is required (POST …/tickets)');
-          const check = terminals.tickets.consume(ticket, { learnerId: learner.id, attemptId, terminalId });
-          if (!check.ok) throw new AppError(403, `ticket_${check.why}`, `the terminal ticket is ${check.why === 'mismatch' ? 'for another terminal' : check.why === 'expired' ? 'expired' : 'unknown or already used'}`);
-          if (!terminals.get(attemptId, terminalId)) throw new AppError(404, 'terminal_not_found', `no terminal "${terminalId}" in this attempt`);
         },
       },
       (socket, req) => {

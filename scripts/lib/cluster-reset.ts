@@ -1,0 +1,85 @@
+// Handing one verified lab's cluster to the next lab of the same shape (labs:verify --share, the
+// CI default): creating a kind cluster costs ~60–75 s on two cores, resetting one ~5–15 s. A reset
+// removes what a lab can leave behind without changing cluster-wide state: namespaces that did not
+// exist when the cluster was ready, the lab's objects in namespaces that did (default, …), and the
+// cluster-scoped objects its manifests name. Labs that change nodes, kube-system or other
+// cluster-wide state declare a cluster of their own and are never shared.
+import type { KubeObject } from '../../graders/src/cluster/port.ts';
+
+/** kubectl against the cluster (admin rights); resolves with stdout, throws on a non-zero exit. */
+export type Kubectl = (args: string[], opts?: { timeoutMs?: number }) => Promise<string>;
+
+/** What the cluster looked like before any lab touched it. */
+export interface ClusterBaseline {
+  namespaces: ReadonlySet<string>;
+}
+
+// Namespaced kinds a lab (or its solution script, or a learner) may create in a namespace that
+// outlives it. Names every cluster has are kept.
+const SWEPT_KINDS = [
+  'deployments.apps', 'replicasets.apps', 'daemonsets.apps', 'statefulsets.apps', 'jobs.batch', 'cronjobs.batch', 'pods',
+  'services', 'networkpolicies.networking.k8s.io', 'ingresses.networking.k8s.io',
+  'configmaps', 'secrets', 'serviceaccounts', 'roles.rbac.authorization.k8s.io', 'rolebindings.rbac.authorization.k8s.io',
+  'persistentvolumeclaims', 'horizontalpodautoscalers.autoscaling', 'poddisruptionbudgets.policy', 'limitranges', 'resourcequotas',
+] as const;
+const KEPT: Record<string, string[]> = {
+  services: ['kubernetes'],
+  configmaps: ['kube-root-ca.crt'],
+  serviceaccounts: ['default'],
+};
+/** Namespaces whose contents belong to the cluster, never to a lab. */
+const SYSTEM = new Set(['kube-system', 'kube-public', 'kube-node-lease', 'local-path-storage']);
+
+const names = (out: string) => out.split(/\s+/).map((s) => s.replace(/^[^/]+\//, '')).filter(Boolean);
+
+/** Records the namespaces a fresh cluster has. */
+export async function clusterBaseline(kubectl: Kubectl): Promise<ClusterBaseline> {
+  return { namespaces: new Set(names(await kubectl(['get', 'namespaces', '-o', 'name']))) };
+}
+
+/** kubectl names (resource.group/name) of the cluster-scoped objects among objects, by the API's own list of cluster-scoped kinds. */
+export async function clusterScopedRefs(kubectl: Kubectl, objects: readonly KubeObject[]): Promise<string[]> {
+  const candidates = objects.filter((o) => o.kind !== 'Namespace');
+  if (!candidates.length) return [];
+  // NAME [SHORTNAMES] APIVERSION NAMESPACED KIND, one resource a line.
+  const resources = new Map<string, string>();
+  for (const line of (await kubectl(['api-resources', '--namespaced=false', '--no-headers'])).split('\n')) {
+    const cols = line.trim().split(/\s+/);
+    if (cols.length < 4) continue;
+    const [resource, apiVersion, kind] = [cols[0]!, cols[cols.length - 3]!, cols[cols.length - 1]!];
+    const group = apiVersion.includes('/') ? apiVersion.split('/')[0]! : '';
+    resources.set(`${group}/${kind}`, group ? `${resource}.${group}` : resource);
+  }
+  const refs = candidates.flatMap((o) => {
+    const group = o.apiVersion.includes('/') ? o.apiVersion.split('/')[0]! : '';
+    const resource = resources.get(`${group}/${o.kind}`);
+    return resource ? [`${resource}/${o.metadata.name}`] : [];
+  });
+  return [...new Set(refs)];
+}
+
+/**
+ * Returns the cluster to its baseline: deletes new namespaces (and waits until they are gone, so the
+ * next lab can create the same names), sweeps lab objects out of the baseline namespaces, and deletes
+ * the cluster-scoped objects among the lab's manifests. Returns a one-line summary.
+ */
+export async function resetCluster(kubectl: Kubectl, base: ClusterBaseline, labObjects: readonly KubeObject[]): Promise<string> {
+  const clusterScoped = await clusterScopedRefs(kubectl, labObjects);
+  const now = names(await kubectl(['get', 'namespaces', '-o', 'name']));
+  const added = now.filter((n) => !base.namespaces.has(n));
+  const swept = now.filter((n) => base.namespaces.has(n) && !SYSTEM.has(n));
+  if (added.length) await kubectl(['delete', 'namespace', ...added, '--wait=true', '--timeout=180s'], { timeoutMs: 200_000 });
+  const plain = SWEPT_KINDS.filter((k) => !KEPT[k.split('.')[0]!]);
+  const kept = SWEPT_KINDS.filter((k) => KEPT[k.split('.')[0]!]);
+  const del = ['delete', '--all', '--ignore-not-found', '--wait=true', '--timeout=120s'];
+  for (const ns of swept) {
+    // One call for the kinds with nothing to keep, one per kind whose cluster-made objects stay.
+    await kubectl(['-n', ns, ...del, plain.join(',')], { timeoutMs: 140_000 });
+    for (const kind of kept) {
+      const selector = (KEPT[kind.split('.')[0]!] ?? []).map((k) => `metadata.name!=${k}`).join(',');
+      await kubectl(['-n', ns, ...del, kind, '--field-selector', selector], { timeoutMs: 140_000 });
+    }
+  }
+  if (clusterScoped.length) await kubectl(['delete', ...clusterScoped, '--ignore-not-found', '--wait=true', '--timeout=120s'], { timeoutMs: 140_000 });
+  return `deleted namespaces ${added.join(', ') || '(none)'}; swept ${swept.join(', ') || '(none)'}; cluster-scoped ${clusterScoped.join(', ') || '(none)'}`;
+}

@@ -1,0 +1,58 @@
+// Is a Service really served? An EndpointSlice says where traffic should go; only the rule that
+// kube-proxy writes on each node makes a ClusterIP go anywhere. Until that rule exists, a packet to
+// the ClusterIP is routed like any other address — out of the node, through the host's default
+// route, off the machine. So nothing may be probed through a Service before every node has it.
+import type { ClusterPort, KubeObject } from '../../../graders/src/cluster/port.ts';
+import type { CommandRunner } from '../exec/command-runner.ts';
+
+/** A Service that setup (or a solution) made, with the ClusterIPs kube-proxy must program. */
+export interface ServedService {
+  id: string;
+  clusterIPs: string[];
+}
+
+/** The ClusterIPs of the Services among objects, read back live (the API assigns them). Headless and ExternalName Services have none. */
+export async function liveServices(port: ClusterPort, objects: readonly KubeObject[], call: { timeoutMs: number }): Promise<ServedService[]> {
+  const services = objects.filter((o) => o.kind === 'Service' && o.apiVersion === 'v1');
+  const live = await Promise.all(services.map((s) => port.get({ apiVersion: 'v1', kind: 'Service', namespace: s.metadata.namespace ?? 'default', name: s.metadata.name }, call)));
+  const out: ServedService[] = [];
+  for (const s of live) {
+    if (!s) continue;
+    const spec = (s.spec ?? {}) as { type?: string; clusterIP?: string; clusterIPs?: string[] };
+    if (spec.type === 'ExternalName') continue;
+    const ips = (spec.clusterIPs ?? (spec.clusterIP ? [spec.clusterIP] : [])).filter((ip) => ip && ip !== 'None');
+    if (ips.length) out.push({ id: `service ${s.metadata.namespace}/${s.metadata.name}`, clusterIPs: ips });
+  }
+  return out;
+}
+
+// Every place kube-proxy may have written its rules: both iptables backends (the node picks one,
+// kube-proxy's wrapper may pick the other) and the nftables mode's own table.
+const DUMP_RULES = 'for c in iptables-legacy-save iptables-nft-save iptables-save; do command -v $c >/dev/null 2>&1 && $c 2>/dev/null; done; command -v nft >/dev/null 2>&1 && nft list ruleset 2>/dev/null; true';
+
+/** Whether a rules dump names ip as an address of its own (10.96.0.1 is not 10.96.0.10). */
+export function rulesMention(dump: string, ip: string): boolean {
+  const escaped = ip.replaceAll('.', '\\.').replaceAll(':', '\\:');
+  return new RegExp(`(^|[^0-9a-fA-F.:])${escaped}(/(32|128))?([^0-9a-fA-F.:]|$)`, 'm').test(dump);
+}
+
+/**
+ * Which Services some node has no kube-proxy rule for yet (empty when every node has every one).
+ * kube-proxy writes a rule per ClusterIP whether the Service has endpoints (a DNAT) or not (a REJECT),
+ * so "the ClusterIP appears in the node's rules" is the sign that it is programmed.
+ */
+export async function unprogrammedServices(runner: CommandRunner, nodes: readonly string[], services: readonly ServedService[], opts: { timeoutMs: number; signal?: AbortSignal }): Promise<string[]> {
+  if (!services.length) return [];
+  const dumps = await Promise.all(
+    nodes.map(async (node) => {
+      const r = await runner.run({ argv: ['docker', 'exec', node, 'sh', '-c', DUMP_RULES], timeoutMs: opts.timeoutMs, ...(opts.signal ? { signal: opts.signal } : {}) });
+      return { node, dump: r.stdout };
+    }),
+  );
+  const problems: string[] = [];
+  for (const s of services) {
+    const missing = dumps.filter((d) => s.clusterIPs.some((ip) => !rulesMention(d.dump, ip))).map((d) => d.node);
+    if (missing.length) problems.push(`${s.id} (${s.clusterIPs.join(', ')}) is not programmed by kube-proxy yet on ${missing.join(', ')}`);
+  }
+  return problems;
+}
