@@ -14,6 +14,7 @@ import { ExamCatalogService } from '../../server/src/exams/exam-catalog.ts';
 import { runExamGates, type ExamGateResult } from '../../server/src/exams/exam-gates.ts';
 import { ExamRepository } from '../../server/src/exams/exam-repository.ts';
 import { ExamService } from '../../server/src/exams/exam-service.ts';
+import { examImages } from '../../server/src/exams/setup.ts';
 import { labStates } from '../../server/src/grading/lab-states.ts';
 import { LabCatalog } from '../../server/src/labs/catalog-service.ts';
 import { shapeKey } from '../../server/src/provisioner/kind-config.ts';
@@ -73,7 +74,7 @@ export class ExamVerifier {
     this.#clusters = config.clusters;
     const db = openMemoryDatabase();
     const quiet = { info: () => {}, warn: (m: string) => log(`  warn: ${m}`), error: (m: string) => log(`  error: ${m}`) };
-    this.#attempts = createAttemptService(config, { db, runner: this.#runner, labs, portFor: (k) => createKubePort(k), log: quiet });
+    this.#attempts = createAttemptService(config, { db, runner: this.#runner, labs, portFor: (k) => createKubePort(k), log: quiet, extraPoolImages: (shape) => examImages(exams, labs, shape) });
     this.#service = new ExamService({
       repo: new ExamRepository(db),
       exams,

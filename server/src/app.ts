@@ -149,6 +149,7 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
       portFor,
       log: { info: (m) => app.log.info(m), warn: (m) => app.log.warn(m), error: (m) => app.log.error(m) },
       extraPoolShapes: examShapes,
+      extraPoolImages: (shape) => exams?.images(shape) ?? [],
     });
   app.decorate('attempts', attempts);
   app.addHook('preClose', async () => attempts.close());

@@ -42,6 +42,8 @@ export interface AttemptServiceOptions {
   poolRetryMs?: number;
   /** Shapes besides the labs' that the default warm pool keeps (the clusters of exams). */
   extraPoolShapes?: () => readonly string[];
+  /** Images a warm cluster of a shape gets besides those of the labs of that shape (labs an exam places on it). */
+  extraPoolImages?: (shape: string) => readonly string[];
 }
 
 /** What the API returns for an attempt. */
@@ -342,16 +344,28 @@ export class AttemptService {
       if (images.length) {
         await step('Loading lab images', sink, () => this.#o.driver.preloadImages(info.name, images, signal));
       }
-      for (const lab of labs) {
-        // Several labs on one cluster (an exam): each step names its lab.
-        const labSink: StepSink = labs.length > 1 ? (e) => sink({ ...e, step: `${lab!.id}: ${e.step}` }) : sink;
-        await applyLabSetup(
-          { dir: lab!.dir, setupManifests: lab!.files.setupManifests, setupScript: lab!.files.setupScript },
-          info,
-          { port: this.#o.portFor(info.kubeconfigPath), runner: this.#o.runner },
-          labSink,
-          { timeoutMs: this.#o.clusters.setupTimeoutMinutes * 60_000, signal, ...(this.#o.setupPollMs ? { pollMs: this.#o.setupPollMs } : {}) },
+      // Several labs on one cluster (an exam): their setups go on at once (exam.yaml's linter refuses
+      // labs that touch the same things), each step named by its lab; the first failure stops the rest.
+      const together = new AbortController();
+      const stop = () => together.abort();
+      signal.addEventListener('abort', stop, { once: true });
+      try {
+        await Promise.all(
+          labs.map((lab) =>
+            applyLabSetup(
+              { dir: lab!.dir, setupManifests: lab!.files.setupManifests, setupScript: lab!.files.setupScript },
+              info,
+              { port: this.#o.portFor(info.kubeconfigPath), runner: this.#o.runner },
+              labs.length > 1 ? (e) => sink({ ...e, step: `${lab!.id}: ${e.step}` }) : sink,
+              { timeoutMs: this.#o.clusters.setupTimeoutMinutes * 60_000, signal: together.signal, ...(this.#o.setupPollMs ? { pollMs: this.#o.setupPollMs } : {}) },
+            ).catch((e: unknown) => {
+              together.abort();
+              throw e;
+            }),
+          ),
         );
+      } finally {
+        signal.removeEventListener('abort', stop);
       }
       signal.throwIfAborted();
       const now = this.#now();
@@ -424,7 +438,7 @@ export class AttemptService {
     try {
       c.info = await this.#prepareCluster(c, () => {}, abort.signal);
       // The images of every lab of this shape go in now, so a claim only has setup left to do.
-      const images = [...new Set(this.#o.labs.current.labs.filter((l) => shapeKey(l.meta.cluster) === c.shape).flatMap((l) => l.meta.images))];
+      const images = [...new Set([...this.#o.labs.current.labs.filter((l) => shapeKey(l.meta.cluster) === c.shape).flatMap((l) => l.meta.images), ...(this.#o.extraPoolImages?.(c.shape) ?? [])])];
       if (images.length) await this.#o.driver.preloadImages(c.name, images, abort.signal);
       if (c.state === 'creating') {
         c.state = 'warm';

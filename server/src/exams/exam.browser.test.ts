@@ -36,7 +36,7 @@ test('a learner takes a mock exam: start, navigate, flag, note, reload, warning,
     labs,
     logger: false,
     attemptService: h.attempts,
-    exams: wireExams(h.catalog, h.exams),
+    exams: wireExams(h.catalog, h.exams, labs),
     shellLauncher: new HostLauncher({ runner: createCommandRunner(env), hostEnv: env, stateDir: path.join(dir, 'terminals'), sshScript: SSH_SCRIPT }),
   });
   await app.listen({ host: '127.0.0.1', port });

@@ -19,7 +19,7 @@ before(async () => {
   labs = await shippedLabs();
   h = examHarness({ labs });
   const boot = loadConfig({ argv: ['--data-dir', '/nonexistent/kubedrill-test', '--web-dir', '/nonexistent/kubedrill-web'], env: {}, cwd: REPO });
-  app = await buildApp(boot, { db: h.db, labs, logger: false, attemptService: h.attempts, exams: wireExams(h.catalog, h.exams), shellLauncher: null });
+  app = await buildApp(boot, { db: h.db, labs, logger: false, attemptService: h.attempts, exams: wireExams(h.catalog, h.exams, labs), shellLauncher: null });
   cookie = sessionCookie(await app.inject({ method: 'GET', url: '/api/session' }));
 });
 after(async () => {
