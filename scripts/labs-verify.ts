@@ -1,16 +1,18 @@
 // npm run labs:verify [lab-id …] — the honesty gates of labs on real kind clusters (one fresh
-// cluster per lab, made by the product's provisioner): after setup every task scores 0, after the
-// reference solution 100%, and a second grade agrees. Skips (exit 0) with the reason where no
+// cluster per lab, made by the product's provisioner): after setup every task scores 0, each
+// shipped mistake scores at most its maxPercent, after the reference solution 100%, and a second
+// grade agrees. Skips (exit 0) with the reason where no
 // cluster can be created here; exit 1 when any lab fails a gate or its cluster cannot be prepared.
 import { parseArgs } from 'node:util';
 import { describeVerdict, LabVerifier, verifyTarget, type LabVerdict } from './lib/labs-verify.ts';
 
-const USAGE = `usage: npm run labs:verify -- [lab-id …] [--keep] [--node-image IMAGE]
+const USAGE = `usage: npm run labs:verify -- [lab-id …] [--keep] [--no-mistakes] [--node-image IMAGE]
   default: every lab; --keep leaves each cluster running for a look (delete with kind delete cluster)
+  --no-mistakes skips the mistake gates (each shipped wrong answer scores at most its maxPercent)
   node image: --node-image, else KUBEDRILL_NODE_IMAGE, else the testbed image, else kind's pinned one`;
 let parsed;
 try {
-  parsed = parseArgs({ allowPositionals: true, options: { keep: { type: 'boolean', default: false }, 'node-image': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  parsed = parseArgs({ allowPositionals: true, options: { keep: { type: 'boolean', default: false }, 'no-mistakes': { type: 'boolean', default: false }, 'node-image': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
 } catch (e) {
   console.error(`labs:verify: ${(e as Error).message}\n${USAGE}`);
   process.exit(2);
@@ -43,7 +45,7 @@ process.once('SIGINT', () => {
 for (const id of ids) {
   if (interrupted) break;
   console.log(`\n▶ ${id}`);
-  const v = await verifier.verify(id, { keep: values.keep });
+  const v = await verifier.verify(id, { keep: values.keep, mistakes: !values['no-mistakes'] });
   verdicts.push(v);
   console.log(describeVerdict(v).join('\n'));
 }

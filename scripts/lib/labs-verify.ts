@@ -1,23 +1,32 @@
 // The honesty gates of labs on real kind clusters: for each lab, a fresh cluster made by the
 // product's own provisioner (so setup, readiness and the NetworkPolicy self-test are the ones
-// learners get), then gate 1 (after setup every task scores 0), the reference solution, gate 2
-// (100%) and a second grade (stable). Used by `npm run labs:verify` and the cluster test stage.
+// learners get), then gate 1 (after setup every task scores 0), the mistake gates (each shipped
+// wrong answer scores at most its maxPercent), the reference solution, gate 2 (100%) and a second
+// grade (stable). Used by `npm run labs:verify` and the cluster test stage.
+//
+// Mistakes share the lab's cluster (a fresh cluster each would cost a minute apiece): a mistake is
+// applied, graded until two grades agree (policy changes land a moment after the API takes them),
+// then taken off — objects it created are deleted, setup is applied again with setup's field
+// manager (so fields the mistake changed return to setup's) — and the lab is graded until it grades
+// exactly as it did right after setup, which proves the next mistake starts clean.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createKubePort, createKubeconfigScriptRunner } from '../../graders/src/cluster/kube-port.ts';
-import { runHonestyGates, type GatesReport } from '../../graders/src/engine/gates.ts';
+import type { ClusterPort, KubeObject, ScriptRunner } from '../../graders/src/cluster/port.ts';
+import { runHonestyGates, type GatesReport, type MistakeRun } from '../../graders/src/engine/gates.ts';
 import type { AttemptEvent } from '../../server/src/attempts/attempt-repository.ts';
 import { createAttemptService } from '../../server/src/attempts/setup.ts';
 import { loadConfig } from '../../server/src/config/config.ts';
 import { createCommandRunner } from '../../server/src/exec/command-runner.ts';
-import { gradableLab, labStates } from '../../server/src/grading/lab-states.ts';
+import { gradableLab, labStates, mistakeObjects } from '../../server/src/grading/lab-states.ts';
+import type { Lab } from '../../server/src/labs/loader.ts';
 import { LabCatalog } from '../../server/src/labs/catalog-service.ts';
 import { readTestbedStatus } from './testbed.ts';
 import { kindNodeNames } from '../../server/src/provisioner/kind-driver.ts';
-import { waitUntilReady } from '../../server/src/provisioner/setup.ts';
+import { waitUntilReady, type KubeProxyNodes } from '../../server/src/provisioner/setup.ts';
 import { openMemoryDatabase } from '../../server/src/storage/db.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -61,6 +70,8 @@ export interface LabVerdict {
   failure?: string;
   gates?: GatesReport;
   seconds: number;
+  /** Of which the mistake gates (applying, grading and taking off each mistake). */
+  mistakeSeconds: number;
 }
 
 /** A verifier: one attempt service on a throw-away data folder, clusters made one at a time. */
@@ -103,8 +114,8 @@ export class LabVerifier {
     return this.#image;
   }
 
-  /** Runs the honesty gates of one lab on a fresh cluster; the cluster is deleted afterwards unless keep. */
-  async verify(labId: string, opts: { keep?: boolean } = {}): Promise<LabVerdict> {
+  /** Runs the honesty and mistake gates of one lab on a fresh cluster; the cluster is deleted afterwards unless keep. */
+  async verify(labId: string, opts: { keep?: boolean; mistakes?: boolean } = {}): Promise<LabVerdict> {
     const lab = this.labs.get(labId);
     if (!lab) throw new Error(`no lab "${labId}"; ids: ${this.labs.current.labs.map((l) => l.id).join(', ')}`);
     const started = performance.now();
@@ -135,39 +146,33 @@ export class LabVerifier {
       if (end.name !== 'ready') {
         const a = this.#service.get(attempt.id);
         const failure = `${a?.failureStep ? `step "${a.failureStep}": ` : ''}${a?.failureMessage ?? end.name}${a?.failureOutput ? `\n${a.failureOutput}` : ''}`;
-        return { labId, passed: false, steps, failure, seconds: seconds() };
+        return { labId, passed: false, steps, failure, seconds: seconds(), mistakeSeconds: 0 };
       }
       const g = await this.#service.beginGrading(attempt.id, learner);
       try {
         const port = createKubePort(g.kubeconfigPath);
         const scripts = createKubeconfigScriptRunner(this.#runner, g.kubeconfigPath);
-        const solutionObjects = (await labStates(lab)).solution;
+        const states = await labStates(lab);
+        // Readiness includes kube-proxy's rules for the Services a state made, so no gate probes an unprogrammed ClusterIP.
+        const kubeProxy: KubeProxyNodes = { runner: this.#runner, nodes: await this.#nodes(attempt.id) };
+        const mistakes = opts.mistakes === false ? [] : await mistakeRuns(lab, states.setup, port, scripts, kubeProxy);
         const gates = await runHonestyGates({
           lab: gradableLab(lab),
           port,
           scripts,
           // The provisioner already applied the setup and waited for it, as for a learner.
           setup: async () => {},
-          solution: async () => {
-            // The setup's field manager, so fields the solution changes are replaced, not merged.
-            if (solutionObjects.length) await port.apply(solutionObjects, { fieldManager: 'kubedrill-setup', timeoutMs: 120_000 });
-            if (lab.files.solutionScript) {
-              const script = await readFile(path.join(lab.dir, lab.files.solutionScript), 'utf8');
-              const r = await scripts.run(script, { cwd: lab.dir, timeoutMs: 300_000 });
-              if (r.exitCode !== 0) throw new Error(`the solution script ${lab.files.solutionScript} exited ${r.exitCode}:\n${r.output}`);
-            }
-            // Grade what the solution made once it runs, as a learner would check after a rollout.
-            // Including kube-proxy's rules for the Services it made, so no gate probes an unprogrammed ClusterIP.
-            const waiting = await waitUntilReady(port, solutionObjects, Date.now() + 300_000, { kubeProxy: { runner: this.#runner, nodes: await this.#nodes(attempt.id) } });
-            if (waiting.length) throw new Error(`the reference solution was not ready after 300 s: ${waiting.slice(0, 3).join('; ')}`);
-          },
+          mistakes,
+          settle: { maxGrades: 4, cleanTimeoutMs: 60_000 },
+          solution: () => applyState(lab, port, scripts, states.solution, lab.files.solutionScript, 'the reference solution', kubeProxy),
         });
-        return { labId, passed: gates.passed, steps, gates, seconds: seconds() };
+        const mistakeSeconds = gates.gates.filter((g) => g.name === 'mistake-is-capped').reduce((sum, g) => sum + g.durationMs / 1000, 0);
+        return { labId, passed: gates.passed, steps, gates, seconds: seconds(), mistakeSeconds };
       } finally {
         this.#service.endGrading(attempt.id);
       }
     } catch (e) {
-      return { labId, passed: false, steps, failure: e instanceof Error ? e.message : String(e), seconds: seconds() };
+      return { labId, passed: false, steps, failure: e instanceof Error ? e.message : String(e), seconds: seconds(), mistakeSeconds: 0 };
     } finally {
       if (opts.keep) {
         const a = this.#service.get(attempt.id);
@@ -193,12 +198,59 @@ export class LabVerifier {
   }
 }
 
+/**
+ * Applies a state after setup, as a learner would: manifests with the setup's field manager (so
+ * fields it changes are replaced, not merged), then its script, then waits until what it made runs.
+ */
+async function applyState(lab: Lab, port: ClusterPort, scripts: ScriptRunner, objects: readonly KubeObject[], script: string | undefined, what: string, kubeProxy: KubeProxyNodes): Promise<void> {
+  if (objects.length) await port.apply(objects, { fieldManager: 'kubedrill-setup', timeoutMs: 120_000 });
+  if (script) {
+    const text = await readFile(path.join(lab.dir, script), 'utf8');
+    const r = await scripts.run(text, { cwd: lab.dir, timeoutMs: 300_000 });
+    if (r.exitCode !== 0) throw new Error(`${script} exited ${r.exitCode}:\n${r.output}`);
+  }
+  // Grade what it made once it runs, as a learner would check after a rollout.
+  const waiting = await waitUntilReady(port, objects, Date.now() + 300_000, { kubeProxy });
+  if (waiting.length) throw new Error(`${what} was not ready after 300 s: ${waiting.slice(0, 3).join('; ')}`);
+}
+
+const objectKey = (o: KubeObject) => `${o.apiVersion}/${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+
+/** Each mistake on the lab's own cluster: applied like the solution, then taken off back to setup's state. */
+async function mistakeRuns(lab: Lab, setup: readonly KubeObject[], port: ClusterPort, scripts: ScriptRunner, kubeProxy: KubeProxyNodes): Promise<MistakeRun[]> {
+  const inSetup = new Set(setup.map(objectKey));
+  const runs: MistakeRun[] = [];
+  for (const mistake of lab.mistakes) {
+    const objects = await mistakeObjects(lab, mistake);
+    runs.push({
+      mistake,
+      enter: async () => {
+        await applyState(lab, port, scripts, objects, mistake.script, `mistake ${mistake.name}`, kubeProxy);
+        return { port, scripts };
+      },
+      leave: async () => {
+        const created = objects.filter((o) => !inSetup.has(objectKey(o))).toReversed();
+        if (created.length) {
+          // kubectl waits for the objects (and the pods of workloads) to be gone.
+          const list = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: created.map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.metadata.name, ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}) } })) });
+          const r = await scripts.run(`kubectl delete --ignore-not-found --wait=true --timeout=120s -f - <<'KUBEDRILL_OBJECTS'\n${list}\nKUBEDRILL_OBJECTS`, { cwd: lab.dir, timeoutMs: 180_000 });
+          if (r.exitCode !== 0) throw new Error(`deleting what mistake ${mistake.name} created failed:\n${r.output}`);
+        }
+        if (setup.length) await applyState(lab, port, scripts, setup, undefined, 'the setup, applied again', kubeProxy);
+      },
+    });
+  }
+  return runs;
+}
+
 /** Human-readable lines for one verdict. */
 export function describeVerdict(v: LabVerdict): string[] {
-  const lines = [`${v.passed ? 'PASS' : 'FAIL'} ${v.labId} (${v.seconds.toFixed(0)} s)`];
+  const mistakes = v.gates?.gates.filter((g) => g.name === 'mistake-is-capped').length ?? 0;
+  const lines = [`${v.passed ? 'PASS' : 'FAIL'} ${v.labId} (${v.seconds.toFixed(0)} s${mistakes ? `, of which ${v.mistakeSeconds.toFixed(0)} s for ${mistakes} mistake gate(s)` : ''})`];
   if (v.failure) lines.push(`  ${v.failure.replaceAll('\n', '\n  ')}`);
   for (const g of v.gates?.gates ?? []) {
-    lines.push(`  ${g.passed ? '✓' : '✗'} ${g.name}: ${g.report.score}/${g.report.maxScore}`);
+    if (g.mistake) lines.push(`  ${g.passed ? '✓' : '✗'} mistake ${g.mistake.name}: ${g.report.score}/${g.report.maxScore} = ${g.report.percent}% (at most ${g.mistake.maxPercent}%; ${(g.durationMs / 1000).toFixed(0)} s) — ${g.mistake.title}`);
+    else lines.push(`  ${g.passed ? '✓' : '✗'} ${g.name}: ${g.report.score}/${g.report.maxScore}`);
     for (const p of g.problems) lines.push(`      ${p}`);
   }
   return lines;

@@ -7,6 +7,7 @@ import type { Config } from './config/config.ts';
 import type { CommandRunner } from './exec/command-runner.ts';
 import type { LabCatalog } from './labs/catalog-service.ts';
 import type { Db } from './storage/db.ts';
+import type { GroupRepository } from './groups/group-repository.ts';
 import type { TerminalService } from './terminal/terminal-service.ts';
 import type { ExamService } from './exams/exam-service.ts';
 
@@ -19,6 +20,8 @@ declare module 'fastify' {
     db: Db;
     labs: LabCatalog;
     learners: LearnerRepository;
+    /** Study groups, their members and assignments (server/src/groups). */
+    groups: GroupRepository;
     runner: CommandRunner;
     /** Browser origins allowed to make state-changing requests and open WebSockets. */
     origins: ReadonlySet<string>;

@@ -34,6 +34,11 @@ import attemptGradeRoutes from './routes/api/attempt-grades.ts';
 import examRoutes from './routes/api/exams.ts';
 import { VERSION } from './version.ts';
 import { hardening } from './http/hardening.ts';
+import { GroupRepository } from './groups/group-repository.ts';
+import groupRoutes from './routes/api/groups.ts';
+import labBodyRoutes from './routes/api/lab-body.ts';
+import groupWatchRoutes from './routes/api/group-watch.ts';
+import adminUsageRoutes from './routes/api/admin-usage.ts';
 import { dockerUnavailable } from './http/docker-errors.ts';
 import { combinedAttempts } from './terminal/attempts.ts';
 import { createExams, type Exams } from './exams/setup.ts';
@@ -132,6 +137,7 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
   app.decorate('db', db);
   app.decorate('labs', labs);
   app.decorate('learners', new LearnerRepository(db));
+  app.decorate('groups', new GroupRepository(db));
   app.decorate('runner', deps.runner ?? createCommandRunner(boot.hostEnv));
   app.decorate('origins', new Set(allowedOrigins(config)));
   if (!deps.db) app.addHook('onClose', async () => db.close());
@@ -215,6 +221,10 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
   await app.register(attemptGradeRoutes(grading));
   await app.register(attemptRoutes);
   await app.register(adminHealthRoutes);
+  await app.register(groupRoutes);
+  await app.register(labBodyRoutes);
+  await app.register(groupWatchRoutes);
+  await app.register(adminUsageRoutes);
   await app.register(examRoutes(exams.service, exams.catalog));
 
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -1,18 +1,20 @@
 import { useEffect } from 'react';
 import { api } from './api/client.ts';
 import { useTheme } from './lib/theme.ts';
-import { Link, matchPath, useLocation } from './lib/router.tsx';
+import { Link, matchPath, navigate, useLocation } from './lib/router.tsx';
 import { useAsync } from './lib/use-async.ts';
 import { AdminHealthPage } from './pages/AdminHealthPage.tsx';
 import { CatalogPage } from './pages/CatalogPage.tsx';
 import { ExamAttemptPage } from './pages/ExamAttemptPage.tsx';
 import { ExamsPage } from './pages/ExamsPage.tsx';
 import { HistoryPage } from './pages/HistoryPage.tsx';
+import { GroupPage, GroupsPage } from './pages/GroupsPage.tsx';
+import { SignInPage } from './pages/SignInPage.tsx';
 import { LabPage } from './pages/LabPage.tsx';
 
 /** The app shell: header, theme toggle, and the page for the current path. */
 export function App() {
-  const { pathname } = useLocation();
+  const { pathname, search } = useLocation();
   const [theme, setTheme] = useTheme();
   const session = useAsync((signal) => api.session.get(signal), []);
 
@@ -23,8 +25,19 @@ export function App() {
   let page;
   const lab = matchPath('/labs/:id', pathname);
   const examAttempt = matchPath('/exams/attempts/:id', pathname);
+  const group = matchPath('/groups/:id', pathname);
   const isAdmin = session.status === 'ok' && session.value.learner?.role === 'admin';
-  if (pathname === '/') page = <CatalogPage />;
+  const learner = session.status === 'ok' ? session.value.learner : null;
+  const invite = search.get('invite');
+  if (session.status === 'ok' && session.value.mode === 'multi' && !learner) page = <SignInPage session={session.value} invite={invite} onSignedIn={() => {
+          // Registering with an invite already joined its group: drop the code from the address.
+          if (invite) navigate(pathname, { replace: true });
+          session.reload();
+        }} />;
+  else if (learner && invite) page = <GroupsPage learner={learner} joinCode={invite} />;
+  else if (pathname === '/') page = <CatalogPage withAssignments={session.status === 'ok' && session.value.mode === 'multi' && Boolean(learner)} />;
+  else if (pathname === '/groups' && learner) page = <GroupsPage learner={learner} joinCode={null} />;
+  else if (group) page = <GroupPage id={group.id!} key={group.id} />;
   else if (pathname === '/admin/health') page = <AdminHealthPage />;
   else if (lab) page = <LabPage id={lab.id!} key={lab.id} />;
   else if (pathname === '/exams') page = <ExamsPage />;
@@ -62,6 +75,11 @@ export function App() {
           <Link to="/history" aria-current={pathname === '/history' ? 'page' : undefined}>
             History
           </Link>
+          {session.status === 'ok' && session.value.mode === 'multi' && learner ? (
+            <Link to="/groups" aria-current={pathname.startsWith('/groups') ? 'page' : undefined}>
+              Groups
+            </Link>
+          ) : null}
           {isAdmin ? (
             <Link to="/admin/health" aria-current={pathname === '/admin/health' ? 'page' : undefined}>
               Host health
@@ -73,6 +91,11 @@ export function App() {
             <span className="muted" title={`signed in as ${session.value.learner.username} (${session.value.learner.role})`}>
               {session.value.learner.displayName}
             </span>
+          ) : null}
+          {session.status === 'ok' && session.value.mode === 'multi' && learner ? (
+            <button type="button" className="btn btn-ghost btn-small" onClick={() => void api.session.logout().then(() => session.reload())}>
+              Sign out
+            </button>
           ) : null}
           <button
             type="button"

@@ -64,9 +64,14 @@ const common = {
   /**
    * A guard protects something that already works before the learner starts (e.g. "sleepybox1 can
    * still reach lab9server"). It earns its weight only when a non-guard check of the task passes too,
-   * so doing nothing scores 0.
+   * so doing nothing scores 0. The linter insists a guard is also required.
    */
   guard: z.boolean().default(false),
+  /**
+   * A required check vetoes its task: when it does not pass (fail or error), the task scores 0
+   * whatever else passed — breaking what must keep working never earns most of the points.
+   */
+  required: z.boolean().default(false),
   timeoutSeconds: z.number().positive().max(300).optional(),
 };
 

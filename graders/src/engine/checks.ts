@@ -2,6 +2,7 @@ import type { CheckDecl, PodRef, ProbeTarget } from '../checks/schema.ts';
 import { ClusterError, type CallOptions, type ClusterPort, type KubeObject, type ListQuery, type ObjectRef, type ScriptRunner } from '../cluster/port.ts';
 import { buildNetpolState, evaluateConnection, podInfo, type Endpoint, type NetpolState, type PodInfo, type Protocol, type Verdict } from '../netpol/evaluator.ts';
 import { jsonPathValues, renderValues } from './jsonpath.ts';
+import { explainIngressMatch, matchIngress } from './ingress-routes.ts';
 import { classifyProbe, dnsCandidates, parseNslookup, parseResolvConf, probeArgv, statusMatches, type ProbeOutcome } from './probe-commands.ts';
 import type { CheckOutcome } from './types.ts';
 
@@ -110,7 +111,12 @@ async function sourcePod(ctx: GradeContext, ref: PodRef, opts: CallOptions): Pro
   if (!running) return { missing: `${r.describe} is not running (phase ${podPhase(r.pods[0] as KubeObject)})` };
   // Exec into a crashed container fails; say so as a result instead of an exec error.
   const statuses = ((running.status ?? {}) as { containerStatuses?: { name: string; state?: { running?: unknown; waiting?: { reason?: string } } }[] }).containerStatuses ?? [];
-  const containerName = r.container ?? ((running.spec ?? {}) as { containers?: { name: string }[] }).containers?.[0]?.name;
+  const containers = ((running.spec ?? {}) as { containers?: { name: string }[] }).containers ?? [];
+  // A named container the pod does not have (e.g. the sidecar was made a pod of its own) is the pod's state, not an exec error.
+  if (r.container && !containers.some((c) => c.name === r.container)) {
+    return { missing: `pod ${running.metadata.namespace}/${running.metadata.name} has no container ${r.container} (its containers: ${containers.map((c) => c.name).join(', ') || 'none'})` };
+  }
+  const containerName = r.container ?? containers[0]?.name;
   const st = statuses.find((s) => s.name === containerName);
   if (st?.state && !st.state.running) return { missing: `container ${containerName ?? ''} of pod ${running.metadata.namespace}/${running.metadata.name} is not running (${st.state.waiting?.reason ?? 'terminated'})` };
   return { pod: running, container: r.container };
@@ -202,6 +208,8 @@ interface Target {
   backends: { endpoint: Endpoint; port: number }[] | undefined;
   /** Why there is nothing to connect to, when that is known before trying. */
   emptyReason?: string;
+  /** For Services: the Ready endpoints the port leads to, in words ("lab9server 10.244.1.5:80"). */
+  endpoints?: string;
 }
 
 function servicePortTarget(svc: KubeObject, port: number): { targetPort: number | string; protocol: Protocol } | undefined {
@@ -227,7 +235,7 @@ function matchesSelector(labels: Record<string, string> | undefined, selector: R
 }
 
 /** The backends of a Service for a port: its Ready selected pods with the target port resolved. */
-async function serviceBackends(ctx: GradeContext, svc: KubeObject, port: number, opts: CallOptions): Promise<{ backends: Target['backends']; emptyReason?: string }> {
+async function serviceBackends(ctx: GradeContext, svc: KubeObject, port: number, opts: CallOptions): Promise<{ backends: Target['backends']; emptyReason?: string; endpoints?: string }> {
   const { state, pods } = await ctx.netpolState(opts);
   const sp = servicePortTarget(svc, port);
   const name = `${svc.metadata.namespace ?? 'default'}/${svc.metadata.name}`;
@@ -249,7 +257,8 @@ async function serviceBackends(ctx: GradeContext, svc: KubeObject, port: number,
     if (resolved !== undefined) backends.push({ endpoint: ep, port: resolved });
   }
   if (backends.length === 0) return { backends: [], emptyReason: `the target port "${sp.targetPort}" of Service ${name} names no container port of its pods` };
-  return { backends };
+  const shown = backends.slice(0, 3).map((b) => ('pod' in b.endpoint ? `${b.endpoint.pod.name} ${b.endpoint.pod.ip ?? ''}:${b.port}` : `${b.endpoint.ip}:${b.port}`));
+  return { backends, endpoints: `${backends.length === 1 ? 'endpoint' : `${backends.length} endpoints`} ${shown.join(', ')}${backends.length > 3 ? ', …' : ''}` };
 }
 
 async function resolveTarget(ctx: GradeContext, to: ProbeTarget, port: number, fromNs: string, opts: CallOptions): Promise<Target | { missing: string }> {
@@ -261,7 +270,7 @@ async function resolveTarget(ctx: GradeContext, to: ProbeTarget, port: number, f
     const clusterIP = ((svc.spec ?? {}) as { clusterIP?: string }).clusterIP;
     const host = clusterIP && clusterIP !== 'None' ? clusterIP : `${name}.${namespace}.svc.cluster.local`;
     const b = await serviceBackends(ctx, svc, port, opts);
-    return { host, display: `Service ${namespace}/${name}`, backends: b.backends, ...(b.emptyReason ? { emptyReason: b.emptyReason } : {}) };
+    return { host, display: `Service ${namespace}/${name}`, backends: b.backends, ...(b.emptyReason ? { emptyReason: b.emptyReason } : {}), ...(b.endpoints ? { endpoints: b.endpoints } : {}) };
   }
   if ('pod' in to) {
     const r = await resolvePods(ctx, to.pod, opts);
@@ -363,6 +372,9 @@ async function probeCheck(ctx: GradeContext, c: Check<'probe'>, opts: CallOption
   const pick = verdicts?.find((v) => v.allowed === connected) ?? verdicts?.[0];
   const reason = pick ? pick.explanation.slice(pick.explanation.indexOf(': ') + 2) : undefined;
   const head = `${srcName} ${connected ? 'reached' : 'could not reach'} ${target.display} on port ${c.port}`;
+  // Through an ingress controller, what matters is which Ingress rule answered, not NetworkPolicy.
+  const ingress = connected && c.protocol === 'http' && 'service' in c.to ? await ingressExplanation(ctx, c.to.service, fromNs, target.host, c.path, opts) : undefined;
+  const via = connected && target.endpoints && !ingress ? ` through ${target.endpoints}` : '';
 
   if (outcome.kind === 'unknown') return { status: 'error', expected, actual, explanation: `the probe gave no clear answer: ${outcome.detail}` };
   // The live result contradicts what the objects say: blame the cluster (kindnet fails open), not the learner.
@@ -383,15 +395,45 @@ async function probeCheck(ctx: GradeContext, c: Check<'probe'>, opts: CallOption
     };
   }
   if (connected && c.httpStatus !== undefined && !statusMatches(c.httpStatus, outcome.kind === 'connected' ? outcome.httpStatus : undefined)) {
-    return { status: 'fail', expected, actual, explanation: `${head}, but the answer was ${outcome.detail}, not HTTP ${c.httpStatus}: the request reached a server that did not serve ${c.path} as expected` };
+    return { status: 'fail', expected, actual, explanation: `${head}, but the answer was ${outcome.detail}, not HTTP ${c.httpStatus}: ${ingress ?? `the request reached a server that did not serve ${c.path} as expected`}` };
   }
   let why: string;
   if (outcome.kind === 'refused') why = target.emptyReason ?? `the connection was refused: nothing listens on port ${c.port} there`;
   else if (outcome.kind === 'dns') why = `the name ${target.host} did not resolve`;
   else if (target.emptyReason && !connected) why = target.emptyReason;
-  else why = reason ?? outcome.detail;
-  const explanation = `${head}: ${why}`;
+  else why = ingress ?? reason ?? outcome.detail;
+  const explanation = `${head}${via}: ${why}`;
   return { status: connected === want ? 'pass' : 'fail', expected, actual, explanation };
+}
+
+/**
+ * When the probe's Service is an ingress controller's entry point (Ingresses exist and none routes
+ * to this Service), which Ingress rule a request for path matches — or why none does. Undefined
+ * for an ordinary Service.
+ */
+async function ingressExplanation(ctx: GradeContext, service: string, fromNs: string, host: string, path: string, opts: CallOptions): Promise<string | undefined> {
+  const [namespace, name] = service.includes('/') ? service.split('/') : [fromNs, service];
+  const ingresses = await ctx.list({ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress' }, opts);
+  if (ingresses.length === 0) return undefined;
+  const backends = ingresses.flatMap((i) => {
+    const spec = (i.spec ?? {}) as { defaultBackend?: { service?: { name: string } }; rules?: { http?: { paths?: { backend: { service?: { name: string } } }[] } }[] };
+    const names = [spec.defaultBackend?.service?.name, ...(spec.rules ?? []).flatMap((r) => (r.http?.paths ?? []).map((p) => p.backend.service?.name))];
+    return names.filter((n): n is string => n !== undefined).map((n) => `${i.metadata.namespace ?? 'default'}/${n}`);
+  });
+  if (backends.includes(`${namespace}/${name}`)) return undefined;
+  const classes = await ctx.list({ apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass' }, opts);
+  const match = matchIngress(ingresses, classes, host, path.split('?')[0] ?? path);
+  const route = match.route;
+  let problem: string | undefined;
+  if (route?.service) {
+    // A backend that names a Service or port that does not exist answers 404/503 from the controller.
+    const [svcNs, svcName] = route.service.split('/');
+    const svc = await ctx.get({ apiVersion: 'v1', kind: 'Service', namespace: svcNs ?? '', name: svcName ?? '' }, opts);
+    const ports = ((svc?.spec ?? {}) as { ports?: { port: number; name?: string }[] }).ports ?? [];
+    if (!svc) problem = `Service ${route.service} does not exist`;
+    else if (route.port !== undefined && !ports.some((p) => p.port === route.port || p.name === route.port)) problem = `Service ${route.service} has no port ${route.port} (its ports: ${ports.map((p) => p.port).join(', ')})`;
+  }
+  return explainIngressMatch(match, path, problem);
 }
 
 async function evaluatorVerdicts(ctx: GradeContext, src: KubeObject, target: Target, protocol: Protocol, opts: CallOptions): Promise<Verdict[] | undefined> {
@@ -436,8 +478,14 @@ async function dnsCheck(ctx: GradeContext, c: Check<'dns'>, opts: CallOptions): 
   }
   const resolved = addresses.length > 0;
   const actual = resolved ? `${answeredName} → ${addresses.join(', ')}` : serverSilent ? 'no DNS server answered' : 'no such name';
+  // Which name answered and why: the search list of the pod's resolv.conf turns short names into FQDNs.
+  const how = resolved
+    ? `${c.name} resolved from ${src.pod.metadata.name} as ${answeredName} → ${addresses.join(', ')}${answeredName !== c.name.replace(/\.$/, '') ? ` (the search list of its /etc/resolv.conf, ${conf.search.join(' ') || 'empty'}, completed the name)` : ''}, asking ${conf.nameservers.join(', ') || 'no nameserver'}`
+    : undefined;
   if (c.expect === 'fails') {
-    return resolved ? { status: 'fail', expected, actual, explanation: `${c.name} resolves from ${src.pod.metadata.name} (${actual})` } : { status: 'pass', expected, actual };
+    return resolved
+      ? { status: 'fail', expected, actual, explanation: how ?? actual }
+      : { status: 'pass', expected, actual, explanation: `${c.name} does not resolve from ${src.pod.metadata.name} (tried ${dnsCandidates(c.name, conf).join(', ')})` };
   }
   if (!resolved) {
     let why = serverSilent ? `no DNS server answered ${src.pod.metadata.name}` : `${c.name} does not exist for ${src.pod.metadata.name} (tried ${dnsCandidates(c.name, conf).join(', ')})`;
@@ -453,9 +501,9 @@ async function dnsCheck(ctx: GradeContext, c: Check<'dns'>, opts: CallOptions): 
     return { status: 'fail', expected, actual, explanation: why };
   }
   if (wantIp && wantIp !== 'None' && !addresses.includes(wantIp)) {
-    return { status: 'fail', expected: `resolves to ${wantIp}`, actual, explanation: `${c.name} resolves, but to ${addresses.join(', ')} instead of ${wantIp}` };
+    return { status: 'fail', expected: `resolves to ${wantIp}`, actual, explanation: `${how ?? c.name}, not to ${wantIp}${c.address?.includes('/') ? ` (the cluster IP of Service ${c.address})` : ''}` };
   }
-  return { status: 'pass', expected: wantIp ? `resolves to ${wantIp}` : expected, actual };
+  return { status: 'pass', expected: wantIp ? `resolves to ${wantIp}` : expected, actual, ...(how ? { explanation: how } : {}) };
 }
 
 // ---- script --------------------------------------------------------------------------------------

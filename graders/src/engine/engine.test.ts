@@ -58,7 +58,7 @@ describe('gradeLab', () => {
     assert.equal(allowed?.points, 0);
     assert.equal(blocked?.status, 'fail');
     assert.equal(report.score, 0);
-    assert.match(blocked?.explanation ?? '', /^sleepybox2 reached Service restricted\/lab9server on port 80: no NetworkPolicy in namespace restricted selects lab9server for ingress$/);
+    assert.match(blocked?.explanation ?? '', /^sleepybox2 reached Service restricted\/lab9server on port 80 through endpoint lab9server 10\.244\.\d+\.\d+:80: no NetworkPolicy in namespace restricted selects lab9server for ingress$/);
   });
 
   it('scores the full task once the policy works, and explains the refusal', async () => {
@@ -68,6 +68,41 @@ describe('gradeLab', () => {
     const blocked = report.tasks[0]?.checks[1];
     assert.equal(blocked?.actual, 'blocked (timed out)');
     assert.match(blocked?.explanation ?? '', /lab9server is isolated for ingress by NetworkPolicy restricted\/only-sleepybox1/);
+  });
+
+  it('a required check that fails vetoes its task: a deny-all scores 0, and the report says which check and why', async () => {
+    const denyAll: KubeObject = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'deny-all', namespace: 'restricted' }, spec: { podSelector: {}, policyTypes: ['Ingress'] } };
+    const port = await modelWith([...lab9Setup, denyAll]);
+    const unguarded = await gradeLab(labOf(lab9Checks), { port, ...fast });
+    assert.equal(unguarded.score, 6.67, 'without required, a failed guard loses only its own share (the bug)');
+    const report = await gradeLab(labOf([{ ...lab9Checks[0], required: true }, lab9Checks[1]!]), { port, ...fast });
+    const task = report.tasks[0];
+    assert.equal(task?.score, 0);
+    assert.deepEqual(task?.vetoedBy, ['allowed']);
+    const [allowed, blocked] = task?.checks ?? [];
+    assert.deepEqual([allowed?.status, allowed?.required, blocked?.status, blocked?.points, blocked?.maxPoints], ['fail', true, 'pass', 0, 6.67]);
+    assert.equal(blocked?.scoreNote, 'earns nothing: the task scores 0 because the required check "sleepybox1 reaches lab9server" did not pass');
+  });
+
+  it('a required check that errors holds its task at 0 as well; without vetoes a waiting guard says why it earns nothing', () => {
+    const base = { kind: 'probe' as const, message: 'm', durationMs: 0, weight: 1 };
+    const vetoed = scoreTask(10, [
+      { ...base, id: 'keep', status: 'error', guard: true, required: true },
+      { ...base, id: 'work', status: 'pass', guard: false },
+    ]);
+    assert.deepEqual([vetoed.score, vetoed.vetoedBy], [0, ['keep']]);
+    const waiting = scoreTask(10, [
+      { ...base, id: 'keep', status: 'pass', guard: true, required: true },
+      { ...base, id: 'work', status: 'fail', guard: false },
+    ]);
+    assert.deepEqual([waiting.score, waiting.vetoedBy], [0, undefined]);
+    assert.match(waiting.checks[0]?.scoreNote ?? '', /already true when you started/);
+    const partial = scoreTask(10, [
+      { ...base, id: 'keep', status: 'pass', guard: true, required: true },
+      { ...base, id: 'a', status: 'pass', guard: false },
+      { ...base, id: 'b', status: 'fail', guard: false },
+    ]);
+    assert.equal(partial.score, 6.67, 'independent parts keep partial credit once nothing required is broken');
   });
 
   it('gives partial credit by weight', () => {
@@ -226,6 +261,33 @@ describe('gradeLab', () => {
       ['pass', 'pass'],
     );
     assert.match(report.tasks[0]?.checks[0]?.actual ?? '', /^orders\.backend\.svc\.cluster\.local → 10\.96\./);
+    assert.match(report.tasks[0]?.checks[0]?.explanation ?? '', /^orders\.backend resolved from sleepybox1 as orders\.backend\.svc\.cluster\.local → 10\.96\.\S+ \(the search list of its \/etc\/resolv\.conf, default\.svc\.cluster\.local svc\.cluster\.local cluster\.local, completed the name\), asking 10\.96\.0\.10$/);
+    assert.match(report.tasks[0]?.checks[1]?.explanation ?? '', /^orders does not resolve from sleepybox1 \(tried orders\.default\.svc\.cluster\.local, /);
+  });
+
+  it('explains a probe through an ingress controller by the Ingress rule it matched, not by NetworkPolicy', async () => {
+    const ingress = (name: string, paths: { path: string; pathType: string; service: string; port: number }[], className?: string): KubeObject => ({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'Ingress',
+      metadata: { name, namespace: 'restricted' },
+      spec: { ...(className ? { ingressClassName: className } : {}), rules: [{ http: { paths: paths.map((p) => ({ path: p.path, pathType: p.pathType, backend: { service: { name: p.service, port: { number: p.port } } } })) } }] },
+    });
+    const port = await modelWith([
+      ...lab9Setup,
+      { apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'traefik' }, spec: { controller: 'traefik.io/ingress-controller' } },
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'api', namespace: 'restricted' }, spec: { selector: { app: 'api' }, ports: [{ port: 80 }] } },
+      ingress('shop', [
+        { path: '/api', pathType: 'Exact', service: 'api', port: 8080 },
+        { path: '/', pathType: 'Prefix', service: 'web', port: 80 },
+      ], 'traefik'),
+      ingress('docs', [{ path: '/docs', pathType: 'Prefix', service: 'docs', port: 80 }]),
+    ]);
+    // lab9server stands in for the controller: no Ingress routes to it, so it is the entry point.
+    const probe = (path: string) => ({ kind: 'probe', from: 'default/sleepybox1', to: { service: 'restricted/lab9server' }, port: 80, path, expect: 'reachable', httpStatus: 200, message: `${path} is served` });
+    const report = await gradeLab(labOf([probe('/api/status'), probe('/api')]), { port: bind(port), ...fast });
+    const [status, api] = report.tasks[0]?.checks ?? [];
+    assert.match(status?.explanation ?? '', /: the request for \/api\/status matched Ingress restricted\/shop \(class traefik\), path \/ \(Prefix\) → Service web port 80, but Service restricted\/web does not exist; Ingress restricted\/docs names no ingressClassName and no IngressClass is the default, so no controller serves it$/);
+    assert.match(api?.explanation ?? '', /path \/api \(Exact\) → Service api port 8080, but Service restricted\/api has no port 8080 \(its ports: 80\);/);
   });
 
   it('fails a probe whose source pod does not exist, naming it', async () => {

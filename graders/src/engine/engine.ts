@@ -22,6 +22,9 @@ export interface GradeOptions {
   onCheck?: (taskId: string, check: CheckReport) => void;
 }
 
+/** A check's outcome before scoring (required defaults to false). */
+export type ScorableCheck = Omit<CheckReport, 'points' | 'maxPoints' | 'required' | 'scoreNote'> & { required?: boolean };
+
 const DEFAULT_CONCURRENCY = 8;
 const DEFAULT_CHECK_TIMEOUT_MS = 20_000;
 
@@ -87,20 +90,29 @@ async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T) => P
 }
 
 /**
- * Scores one task: each check's share of the points is its weight over the task's total weight; a
- * guard earns only when a non-guard check of the same task passes, so doing nothing scores 0.
+ * Scores one task. Each check's share of the points is its weight over the task's total weight.
+ * A required check that does not pass vetoes the task: it scores 0, whatever else passed. A guard
+ * (already true after setup) earns only when a non-guard check of the same task passes, so doing
+ * nothing scores 0. Otherwise partial credit: the shares of the passing checks add up.
  */
-export function scoreTask(points: number, checks: readonly Omit<CheckReport, 'points' | 'maxPoints'>[]): { score: number; checks: CheckReport[] } {
+export function scoreTask(points: number, checks: readonly ScorableCheck[]): { score: number; checks: CheckReport[]; vetoedBy?: string[] } {
   const total = checks.reduce((s, c) => s + c.weight, 0);
+  const vetoes = checks.filter((c) => c.required === true && c.status !== 'pass');
   const hasWork = checks.some((c) => !c.guard);
   const workDone = checks.some((c) => !c.guard && c.status === 'pass');
-  const scored = checks.map((c) => {
+  const vetoText = vetoes.map((c) => `"${c.message}"`).join(' and ');
+  const scored: CheckReport[] = checks.map((c) => {
     const maxPoints = total > 0 ? (points * c.weight) / total : 0;
-    const earns = c.status === 'pass' && (!c.guard || !hasWork || workDone);
-    return { ...c, maxPoints: round(maxPoints), points: earns ? round(maxPoints) : 0 };
+    const waiting = c.guard && hasWork && !workDone;
+    const earns = c.status === 'pass' && vetoes.length === 0 && !waiting;
+    let scoreNote: string | undefined;
+    if (c.status === 'pass' && !earns) {
+      scoreNote = vetoes.length > 0 ? `earns nothing: the task scores 0 because the required ${vetoes.length === 1 ? 'check' : 'checks'} ${vetoText} did not pass` : 'earns nothing yet: it was already true when you started, so it counts only once the task\'s own work passes';
+    }
+    return { ...c, required: c.required === true, maxPoints: round(maxPoints), points: earns ? round(maxPoints) : 0, ...(scoreNote ? { scoreNote } : {}) };
   });
   const raw = checks.reduce((s, c, i) => s + (scored[i]?.points ? (points * c.weight) / total : 0), 0);
-  return { score: round(raw), checks: scored };
+  return { score: round(raw), checks: scored, ...(vetoes.length ? { vetoedBy: vetoes.map((c) => c.id) } : {}) };
 }
 
 /** Grades a lab against one cluster. Never throws: every failure is inside the report. */
@@ -123,6 +135,7 @@ export async function gradeLab(lab: GradableLab, opts: GradeOptions): Promise<Gr
       message: job.check.message,
       status: outcome.status,
       guard: job.check.guard,
+      required: job.check.required,
       weight: job.check.weight,
       points: 0,
       maxPoints: 0,
@@ -142,8 +155,8 @@ export async function gradeLab(lab: GradableLab, opts: GradeOptions): Promise<Gr
   const tasks: TaskReport[] = lab.tasks.map((task) => {
     const mine = results.slice(offset, offset + task.checks.length);
     offset += task.checks.length;
-    const { score, checks } = scoreTask(task.points, mine);
-    return { id: task.id, title: task.title, points: task.points, score, checks };
+    const { score, checks, vetoedBy } = scoreTask(task.points, mine);
+    return { id: task.id, title: task.title, points: task.points, score, ...(vetoedBy ? { vetoedBy } : {}), checks };
   });
   const score = round(tasks.reduce((s, t) => s + t.score, 0));
   const maxScore = tasks.reduce((s, t) => s + t.points, 0);

@@ -1,13 +1,36 @@
 import type { ClusterPort, KubeObject, ScriptRunner } from '../cluster/port.ts';
-import { gradeLab, type GradeOptions } from './engine.ts';
+import { gradeLab, scoreTask, type GradeOptions } from './engine.ts';
 import type { GradableLab, GradeReport } from './types.ts';
 
 // Honesty gates: a lab's checks must give nothing for doing nothing and everything for the
-// reference solution, and say the same thing twice in a row. A lab failing a gate has wrong checks
-// (or a wrong solution) — a real finding, never something to retry away.
+// reference solution, and say the same thing twice in a row. Mistake gates: each common wrong
+// answer the lab ships scores no more than its author allows. A lab failing a gate has wrong
+// checks (or a wrong solution or mistake) — a real finding, never something to retry away.
 
 /** How to bring the cluster to a state: objects to server-side apply, or a function (scripts). */
 export type StateStep = readonly KubeObject[] | (() => Promise<void>);
+
+/** A common wrong answer shipped with a lab (labs/<track>/<lab>/mistakes/<name>/) and the most it may score. */
+export interface MistakeCase {
+  name: string;
+  /** What the wrong answer is, e.g. "a deny-all policy". */
+  title: string;
+  /** The highest percentage of the lab this wrong answer may score. */
+  maxPercent: number;
+  why?: string;
+}
+
+/** How one mistake is brought onto a cluster, and (on a shared cluster) taken off again. */
+export interface MistakeRun {
+  mistake: MistakeCase;
+  /** From the state right after setup to the mistake's state; returns where to grade it (a fresh model, or the same cluster). */
+  enter: () => Promise<{ port: ClusterPort; scripts?: ScriptRunner }>;
+  /**
+   * Back to the state right after setup, when the next step reuses the cluster. The gate then grades
+   * until the lab grades exactly as it did right after setup, so the next mistake starts clean.
+   */
+  leave?: () => Promise<void>;
+}
 
 export interface GateInput {
   lab: GradableLab;
@@ -19,14 +42,27 @@ export interface GateInput {
   grade?: Omit<GradeOptions, 'port' | 'scripts'>;
   /** Field manager for applied objects (setup and solution use one, so re-applied fields are replaced). */
   fieldManager?: string;
+  /** The lab's mistakes, graded after gate 1 and before the solution. */
+  mistakes?: readonly MistakeRun[];
+  /**
+   * Real clusters apply policy changes a moment after the API accepts them: grade a mistake until
+   * two grades in a row agree (at most this many grades), and wait this long for a clean state after
+   * leaving one. Default: one grade, no waiting (the model cluster is consistent at once).
+   */
+  settle?: { maxGrades: number; cleanTimeoutMs: number };
 }
 
 export interface GateResult {
-  name: 'nothing-earns-nothing' | 'solution-earns-all' | 'grading-is-stable';
+  name: 'nothing-earns-nothing' | 'mistake-is-capped' | 'solution-earns-all' | 'grading-is-stable';
   passed: boolean;
   /** What is wrong, one line per problem, naming task and check. */
   problems: string[];
   report: GradeReport;
+  /** For mistake-is-capped: which mistake, and the most it could score had every unanswered check passed. */
+  mistake?: MistakeCase;
+  ceilingPercent?: number;
+  /** Wall time of the gate (bringing the state and grading). */
+  durationMs: number;
 }
 
 export interface GatesReport {
@@ -44,11 +80,38 @@ function describeCheck(task: string, c: { id: string; status: string; explanatio
   return `${task}/${c.id} is ${c.status}${c.actual ? ` (actual: ${c.actual})` : ''}${c.explanation ? `: ${c.explanation}` : ''}`;
 }
 
-/** Runs the honesty gates for one lab on one fresh cluster; never throws for lab problems. */
+/** Per-check statuses of a report, to compare two grades. */
+function statuses(r: GradeReport): string {
+  return r.tasks.map((t) => t.checks.map((c) => `${t.id}/${c.id}=${c.status}`).join(' ')).join(' ');
+}
+
+/**
+ * The percentage a report would reach had every check that errored passed: an error scores nothing,
+ * so a mistake's honest upper bound counts it as passed (an unanswered check may hide credit).
+ */
+export function ceilingPercent(r: GradeReport): number {
+  const score = r.tasks.reduce((sum, t) => sum + scoreTask(t.points, t.checks.map((c) => ({ ...c, status: c.status === 'error' ? 'pass' : c.status }))).score, 0);
+  return r.maxScore > 0 ? Math.round((score / r.maxScore) * 1000) / 10 : 0;
+}
+
+function describeEarned(r: GradeReport): string[] {
+  return r.tasks
+    .filter((t) => t.score > 0 || t.checks.some((c) => c.status === 'error'))
+    .map((t) => `  task ${t.id} scores ${t.score}/${t.points}: ${t.checks.filter((c) => c.status !== 'fail').map((c) => `${c.id} ${c.status === 'pass' ? `passed (${c.points})` : 'errored'}`).join(', ')}`);
+}
+
+/** Runs the honesty and mistake gates for one lab on one fresh cluster; never throws for lab problems. */
 export async function runHonestyGates(input: GateInput): Promise<GatesReport> {
   const manager = input.fieldManager ?? 'kubedrill';
-  const grade = () => gradeLab(input.lab, { ...input.grade, port: input.port, ...(input.scripts ? { scripts: input.scripts } : {}) });
+  const gradeOn = (port: ClusterPort, scripts: ScriptRunner | undefined) => gradeLab(input.lab, { ...input.grade, port, ...(scripts ? { scripts } : {}) });
+  const grade = () => gradeOn(input.port, input.scripts);
   const gates: GateResult[] = [];
+  let started = performance.now();
+  const elapsed = () => {
+    const ms = Math.round(performance.now() - started);
+    started = performance.now();
+    return ms;
+  };
 
   await bring(input.port, input.setup, manager);
   const before = await grade();
@@ -65,7 +128,11 @@ export async function runHonestyGates(input: GateInput): Promise<GatesReport> {
       ...errored.map((e) => `after setup, ${e}`),
     ],
     report: before,
+    durationMs: elapsed(),
   });
+
+  const shared = { port: input.port, ...(input.scripts ? { scripts: input.scripts } : {}) };
+  for (const run of input.mistakes ?? []) gates.push(await mistakeGate(run, before, gradeOn, shared, input.settle, elapsed));
 
   await bring(input.port, input.solution, manager);
   const after = await grade();
@@ -75,13 +142,75 @@ export async function runHonestyGates(input: GateInput): Promise<GatesReport> {
     passed: after.score === after.maxScore && missing.length === 0,
     problems: missing.map((m) => `after the reference solution, ${m}`),
     report: after,
+    durationMs: elapsed(),
   });
 
   const again = await grade();
   const changed = again.tasks.flatMap((t) =>
     t.checks.filter((c, i) => c.status !== after.tasks.find((x) => x.id === t.id)?.checks[i]?.status).map((c) => `grading twice gave different results: ${describeCheck(t.id, c)}`),
   );
-  gates.push({ name: 'grading-is-stable', passed: changed.length === 0, problems: changed, report: again });
+  gates.push({ name: 'grading-is-stable', passed: changed.length === 0, problems: changed, report: again, durationMs: elapsed() });
 
   return { labId: input.lab.id, passed: gates.every((g) => g.passed), gates };
+}
+
+async function mistakeGate(
+  run: MistakeRun,
+  setupReport: GradeReport,
+  gradeOn: (port: ClusterPort, scripts: ScriptRunner | undefined) => Promise<GradeReport>,
+  shared: { port: ClusterPort; scripts?: ScriptRunner },
+  settle: GateInput['settle'],
+  elapsed: () => number,
+): Promise<GateResult> {
+  const m = run.mistake;
+  const problems: string[] = [];
+  let report = setupReport;
+  let ceiling = 0;
+  let target: { port: ClusterPort; scripts?: ScriptRunner } | undefined;
+  try {
+    target = await run.enter();
+    const on = target;
+    report = await gradeOn(on.port, on.scripts);
+    // On a real cluster the first grade may still see the old policy: grade until two agree.
+    for (let i = 1; i < (settle?.maxGrades ?? 1); i++) {
+      const next = await gradeOn(on.port, on.scripts);
+      const same = statuses(next) === statuses(report);
+      report = next;
+      if (same) break;
+    }
+    ceiling = ceilingPercent(report);
+    if (ceiling > m.maxPercent) {
+      const unanswered = ceiling > report.percent ? ` (${report.percent}% scored; ${ceiling}% if the checks that errored had passed)` : '';
+      problems.push(`mistake ${m.name} ("${m.title}") may score ${ceiling}%${unanswered}, more than its maxPercent ${m.maxPercent}%`, ...describeEarned(report));
+    }
+  } catch (e) {
+    problems.push(`mistake ${m.name} ("${m.title}") could not be applied: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  // Taken off even when applying failed half-way: the cluster is shared with the next mistake.
+  if (run.leave) {
+    const on = target ?? shared;
+    try {
+      await run.leave();
+      const clean = await gradeUntil(() => gradeOn(on.port, on.scripts), (r) => statuses(r) === statuses(setupReport), settle?.cleanTimeoutMs ?? 0);
+      if (!clean.ok) {
+        problems.push(
+          `after taking mistake ${m.name} off again, the lab does not grade as it did right after setup, so later gates would start from a wrong state:`,
+          ...clean.last.tasks.flatMap((t) => t.checks.filter((c, i) => c.status !== setupReport.tasks.find((x) => x.id === t.id)?.checks[i]?.status).map((c) => `  ${describeCheck(t.id, c)}`)),
+        );
+      }
+    } catch (e) {
+      problems.push(`mistake ${m.name} could not be taken off again: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  return { name: 'mistake-is-capped', passed: problems.length === 0, problems, report, mistake: m, ceilingPercent: ceiling, durationMs: elapsed() };
+}
+
+/** Grades until the report satisfies done or timeoutMs has passed (at least once). */
+async function gradeUntil(grade: () => Promise<GradeReport>, done: (r: GradeReport) => boolean, timeoutMs: number): Promise<{ ok: boolean; last: GradeReport }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const last = await grade();
+    if (done(last)) return { ok: true, last };
+    if (Date.now() >= deadline) return { ok: false, last };
+  }
 }

@@ -25,10 +25,14 @@ export interface CheckReport {
   message: string;
   status: CheckStatus;
   guard: boolean;
+  /** A required check that does not pass vetoes its task (the task scores 0). */
+  required: boolean;
   weight: number;
-  /** Points earned (after guard rules); maxPoints is this check's share of the task's points. */
+  /** Points earned (after guard and veto rules); maxPoints is this check's share of the task's points. */
   points: number;
   maxPoints: number;
+  /** Why a passing check earned nothing (the task was vetoed, or a guard waits for the task's work). */
+  scoreNote?: string;
   expected?: string;
   actual?: string;
   /** Why, in plain words: which policy blocked a probe, which field differed, what the script said. */
@@ -41,6 +45,8 @@ export interface TaskReport {
   title: string;
   points: number;
   score: number;
+  /** Ids of the required checks that did not pass: the task scores 0 because of them. */
+  vetoedBy?: string[];
   checks: CheckReport[];
 }
 

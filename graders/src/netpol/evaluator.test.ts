@@ -54,6 +54,13 @@ const allowed = (extra: KubeObject[], from: string, to: string, port: number, pr
 const serverSel = { matchLabels: { app: 'server' } };
 
 describe('NetworkPolicy evaluator', () => {
+  it('names the peer of an ORed rule that let a connection in', () => {
+    const ored = netpol('restricted', 'ored', { podSelector: serverSel, ingress: [{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'default' } } }, { podSelector: { matchLabels: { run: 'client' } } }] }] });
+    const v = verdict([ored], 'default/other-client', 'restricted/server', 80);
+    assert.equal(v.allowed, true);
+    assert.match(v.explanation, /other-client matched peer 1 of 2, all pods in namespaces labelled kubernetes\.io\/metadata\.name=default — separate peers are ORed\)$/);
+  });
+
   it('allows everything when no policy selects either pod, and says so', () => {
     const v = verdict([], 'default/client', 'restricted/server', 80);
     assert.equal(v.allowed, true);

@@ -281,13 +281,17 @@ function decide(state: NetpolState, q: ConnectionQuery, dir: 'ingress' | 'egress
     for (let i = 0; i < rules.length; i++) {
       const rule = rules[i];
       if (!rule) continue;
-      const peerOk = rule.peers === undefined || rule.peers.some((pr) => pr.matches(peer, policy.namespace));
+      const matched = rule.peers?.findIndex((pr) => pr.matches(peer, policy.namespace));
+      const peerOk = rule.peers === undefined || (matched ?? -1) >= 0;
       if (peerOk && portMatches(rule.ports, q, dest)) {
+        // With several peers (ORed list entries), say which one let the connection in: that is
+        // usually the surprise ("namespaces labelled … " admitted every pod of default).
+        const which = rule.peers && rule.peers.length > 1 && matched !== undefined ? `; ${describeEndpoint(peer)} matched peer ${matched + 1} of ${rule.peers.length}, ${rule.peers[matched]?.describe ?? ''} — separate peers are ORed` : '';
         return {
           allowed: true,
           isolatedBy: isolating.map((p) => p.id),
           allowedBy: { policy: policy.id, rule: i + 1 },
-          reason: `${dir} ${dir === 'ingress' ? 'to' : 'from'} ${pod.name} is allowed by NetworkPolicy ${policy.id} (${dir} rule ${i + 1}: ${describeRule(rule, dir)})`,
+          reason: `${dir} ${dir === 'ingress' ? 'to' : 'from'} ${pod.name} is allowed by NetworkPolicy ${policy.id} (${dir} rule ${i + 1}: ${describeRule(rule, dir)}${which})`,
         };
       }
     }

@@ -26,7 +26,7 @@ export interface Attempt {
   failureMessage: string | null;
   failureOutput: string | null;
   /** The exam attempt this cluster attempt belongs to (several clusters, one exam), or null. */
-  groupId: string | null;
+  examAttemptId: string | null;
   /** Labs whose setups go on this cluster, in order (exam clusters); null: the attempt's own lab. */
   setupLabs: string[] | null;
 }
@@ -72,7 +72,7 @@ const toAttempt = (r: Row): Attempt => ({
   failureStep: r.failure_step as string | null,
   failureMessage: r.failure_message as string | null,
   failureOutput: r.failure_output as string | null,
-  groupId: (r.group_id as string | null) ?? null,
+  examAttemptId: (r.exam_attempt_id as string | null) ?? null,
   setupLabs: typeof r.setup_labs === 'string' ? (JSON.parse(r.setup_labs) as string[]) : null,
 });
 
@@ -94,7 +94,7 @@ const COLUMNS: Record<keyof Attempt, string> = {
   failureStep: 'failure_step',
   failureMessage: 'failure_message',
   failureOutput: 'failure_output',
-  groupId: 'group_id',
+  examAttemptId: 'exam_attempt_id',
   setupLabs: 'setup_labs',
 };
 

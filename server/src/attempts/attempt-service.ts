@@ -214,23 +214,23 @@ export class AttemptService {
     if (!lab) throw notFound('lab', labId);
     const running = this.#o.repo.forLearner(learnerId).find((a) => a.labId === labId && !ENDED.has(a.status));
     if (running) return { attempt: this.#view(running), created: false };
-    return { attempt: this.#enqueue({ learnerId, labId, shape: shapeKey(lab.meta.cluster), kubernetes: lab.meta.kubernetes, groupId: null, setupLabs: null }), created: true };
+    return { attempt: this.#enqueue({ learnerId, labId, shape: shapeKey(lab.meta.cluster), kubernetes: lab.meta.kubernetes, examAttemptId: null, setupLabs: null }), created: true };
   }
 
-  // ---- exam clusters: one cluster of a group (an exam attempt), with several labs' setups ----
+  // ---- exam clusters: one cluster of an exam attempt, with several labs' setups ----
 
   /**
    * Queues one cluster of an exam attempt: a cluster of the shape with the setups of the given labs.
-   * The group counts as one running attempt for clusters.perLearner; its lifetime is the exam's (the
+   * An exam attempt's clusters count as one running attempt for clusters.perLearner; its lifetime is the exam's (the
    * reaper leaves it alone), and the exam ends it with finish().
    */
-  startCluster(learnerId: string, spec: { groupId: string; label: string; shape: string; kubernetes: string; labIds: readonly string[] }): AttemptView {
+  startCluster(learnerId: string, spec: { examAttemptId: string; label: string; shape: string; kubernetes: string; labIds: readonly string[] }): AttemptView {
     if (this.#closed) throw new AppError(503, 'shutting_down', 'the server is shutting down');
     for (const id of spec.labIds) if (!this.#o.labs.get(id)) throw notFound('lab', id);
-    return this.#enqueue({ learnerId, labId: spec.label, shape: spec.shape, kubernetes: spec.kubernetes, groupId: spec.groupId, setupLabs: [...spec.labIds] });
+    return this.#enqueue({ learnerId, labId: spec.label, shape: spec.shape, kubernetes: spec.kubernetes, examAttemptId: spec.examAttemptId, setupLabs: [...spec.labIds] });
   }
 
-  #enqueue(a: Pick<Attempt, 'learnerId' | 'labId' | 'shape' | 'kubernetes' | 'groupId' | 'setupLabs'>): AttemptView {
+  #enqueue(a: Pick<Attempt, 'learnerId' | 'labId' | 'shape' | 'kubernetes' | 'examAttemptId' | 'setupLabs'>): AttemptView {
     const now = this.#iso();
     const attempt: Attempt = {
       // Hex, not base64url: ids name containers and folders, which must start with a letter or digit
@@ -264,8 +264,8 @@ export class AttemptService {
   #learnerBusy(a: Attempt): boolean {
     // The clusters of one exam attempt count once, and never hold each other back.
     const running = new Set<string>();
-    for (const b of this.#o.repo.active()) if (b.learnerId === a.learnerId && ACTIVE_CLUSTER.has(b.status)) running.add(b.groupId ?? b.id);
-    if (a.groupId && running.has(a.groupId)) return false;
+    for (const b of this.#o.repo.active()) if (b.learnerId === a.learnerId && ACTIVE_CLUSTER.has(b.status)) running.add(b.examAttemptId ?? b.id);
+    if (a.examAttemptId && running.has(a.examAttemptId)) return false;
     return running.size >= this.#o.clusters.perLearner;
   }
 
@@ -529,7 +529,7 @@ export class AttemptService {
     const ended: string[] = [];
     for (const a of this.#o.repo.active()) {
       // Exam clusters live as long as their exam says (the exam service ends them).
-      if (a.status !== 'ready' || a.groupId) continue;
+      if (a.status !== 'ready' || a.examAttemptId) continue;
       if (a.expiresAt && Date.parse(a.expiresAt) <= now) {
         this.finish(a.id, `time limit of ${this.#o.clusters.attemptMinutes} min reached`, 'expired');
         ended.push(a.id);

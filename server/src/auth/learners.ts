@@ -67,6 +67,13 @@ export class LearnerRepository {
     }
   }
 
+  /** Changes an account's role; the updated learner, or undefined when there is no such account. */
+  setRole(id: string, role: Role): Learner | undefined {
+    if (id === LOCAL_LEARNER_ID) return undefined;
+    this.#db.prepare('UPDATE learners SET role = ? WHERE id = ?').run(role, id);
+    return this.byId(id);
+  }
+
   /** Ends every session of the password-less local learner (single-user mode's auto-login); returns how many. */
   dropPasswordlessSessions(): number {
     return Number(this.#db.prepare('DELETE FROM sessions WHERE learner_id IN (SELECT id FROM learners WHERE password_hash IS NULL)').run().changes);

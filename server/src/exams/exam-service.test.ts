@@ -39,7 +39,7 @@ test('starting an exam provisions its clusters at once, applies each lab setup t
   assert.deepEqual(t.clusters?.map((c) => c.context), ['k8s-netpol', 'k8s-svc']);
   assert.equal(t.inputLocked, undefined);
   // A lab attempt of the same learner does not count the exam's two clusters twice.
-  assert.equal(h.attempts.listForLearner('ann').filter((a) => a.groupId === attempt.id).length, 2);
+  assert.equal(h.attempts.listForLearner('ann').filter((a) => a.examAttemptId === attempt.id).length, 2);
 });
 
 test('flags, notes and time per task are kept on the server; submitting early grades every task and opens the review', async () => {

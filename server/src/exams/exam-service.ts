@@ -205,7 +205,7 @@ export class ExamService {
     for (const c of exam.clusters) {
       const labIds = [...new Set(exam.tasks.filter((t) => t.cluster === c.name).map((t) => t.labId))];
       if (!labIds.length) continue;
-      const child = this.#o.attempts.startCluster(learnerId, { groupId: id, label: `exam:${exam.id}/${c.name}`, shape: shapeKey(c), kubernetes: exam.kubernetes, labIds });
+      const child = this.#o.attempts.startCluster(learnerId, { examAttemptId: id, label: `exam:${exam.id}/${c.name}`, shape: shapeKey(c), kubernetes: exam.kubernetes, labIds });
       children.push({ context: c.name, attemptId: child.id });
     }
     const now = this.#iso();

@@ -19,7 +19,7 @@ export function labRecords(db: Db, learnerId: string): LabRecord[] {
               MIN(CASE WHEN g.score >= g.max_score THEN (julianday(g.created_at) - julianday(a.ready_at)) * 86400 END) AS best_seconds,
               MAX(a.created_at) AS last_at
          FROM attempts a LEFT JOIN grades g ON g.attempt_id = a.id
-        WHERE a.learner_id = ? AND a.group_id IS NULL AND a.ready_at IS NOT NULL
+        WHERE a.learner_id = ? AND a.exam_attempt_id IS NULL AND a.ready_at IS NOT NULL
         GROUP BY a.lab_id ORDER BY last_at DESC`,
     )
     .all(learnerId) as { lab_id: string; attempts: number; best: number | null; max_score: number | null; best_seconds: number | null; last_at: string }[];

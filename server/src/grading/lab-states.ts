@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { KubeObject } from '../../../graders/src/cluster/port.ts';
 import type { GradableLab } from '../../../graders/src/engine/types.ts';
-import type { Lab } from '../labs/loader.ts';
+import type { Lab, LabMistake } from '../labs/loader.ts';
 import { parseManifests } from '../labs/manifests.ts';
 
 /** The engine's view of a loaded lab: id, folder and tasks with their checks. */
@@ -28,4 +28,14 @@ export async function labStates(lab: Lab): Promise<{ setup: KubeObject[]; soluti
 /** Why a lab's gates cannot run on the in-memory model cluster, or undefined when they can. */
 export function modelGateSkipReason(lab: Lab): string | undefined {
   return lab.gate === 'real' ? (lab.gateReason ?? 'the lab needs a real cluster') : undefined;
+}
+
+/** The objects one mistake applies after setup, in file order (its mistake.sh, if any, is separate). */
+export async function mistakeObjects(lab: Lab, mistake: LabMistake): Promise<KubeObject[]> {
+  return readObjects(lab, mistake.manifests);
+}
+
+/** Why a mistake cannot be gated on the model cluster, or undefined when it can. */
+export function modelMistakeSkipReason(lab: Lab, mistake: LabMistake): string | undefined {
+  return modelGateSkipReason(lab) ?? (mistake.script ? `its ${mistake.script} can only run against a real cluster` : undefined);
 }

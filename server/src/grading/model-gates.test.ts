@@ -2,14 +2,15 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { runHonestyGates } from '../../../graders/src/engine/gates.ts';
+import { runHonestyGates, type MistakeRun } from '../../../graders/src/engine/gates.ts';
 import { ModelCluster } from '../../../graders/src/model/model-cluster.ts';
 import { MdxCompiler } from '../labs/bundle.ts';
 import { loadCatalog, type Catalog } from '../labs/loader.ts';
-import { gradableLab, labStates, modelGateSkipReason } from './lab-states.ts';
+import { gradableLab, labStates, mistakeObjects, modelGateSkipReason, modelMistakeSkipReason } from './lab-states.ts';
 
 // Honesty gates for every shipped lab that the in-memory model cluster can simulate: after setup
-// every task scores 0, after the reference solution the lab scores 100%, and grading is stable.
+// every task scores 0, each shipped mistake scores at most its maxPercent, after the reference
+// solution the lab scores 100%, and grading is stable.
 
 const LABS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../labs');
 const compiler = new MdxCompiler();
@@ -31,7 +32,27 @@ describe('honesty gates on the model cluster', () => {
       await t.test(lab.id, { skip: skip ? `gated on real clusters only: ${skip}` : false }, async () => {
         const states = await labStates(lab);
         const port = new ModelCluster({ workers: lab.meta.cluster.workers });
-        const result = await runHonestyGates({ lab: gradableLab(lab), port, ...states, grade: { probeWindowMs: 0, retryDelayMs: 0 } });
+        // Each mistake on a fresh model cluster: setup, then the mistake's manifests.
+        const mistakes: MistakeRun[] = [];
+        for (const m of lab.mistakes) {
+          const skip = modelMistakeSkipReason(lab, m);
+          if (skip) {
+            t.diagnostic(`${lab.id}: mistake ${m.name} is gated on real clusters only: ${skip}`);
+            continue;
+          }
+          const objects = await mistakeObjects(lab, m);
+          mistakes.push({
+            mistake: m,
+            enter: async () => {
+              const fresh = new ModelCluster({ workers: lab.meta.cluster.workers });
+              await fresh.apply(states.setup, { fieldManager: 'kubedrill' });
+              await fresh.apply(objects, { fieldManager: 'kubedrill' });
+              return { port: fresh };
+            },
+          });
+        }
+        const result = await runHonestyGates({ lab: gradableLab(lab), port, ...states, mistakes, grade: { probeWindowMs: 0, retryDelayMs: 0 } });
+        for (const g of result.gates) if (g.mistake) t.diagnostic(`${lab.id}: mistake ${g.mistake.name} scored ${g.report.percent}% (at most ${g.mistake.maxPercent}%)`);
         const problems = result.gates.filter((g) => !g.passed).flatMap((g) => [`gate ${g.name}:`, ...g.problems.map((p) => `  ${p}`)]);
         assert.ok(result.passed, `${lab.id} fails its honesty gates:\n${problems.join('\n')}`);
       });

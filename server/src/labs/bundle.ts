@@ -44,7 +44,7 @@ export class MdxCompileError extends Error {
 }
 
 // Bump when the compile pipeline changes so stale cache entries are not reused.
-const PIPELINE_VERSION = 'kubedrill-mdx-4';
+const PIPELINE_VERSION = 'kubedrill-mdx-5';
 
 /** What the compile helper process answers for one request. */
 export type CompileReply = { id: number; body: CompiledBody } | { id: number; error: (MdxProblem & { more: MdxProblem[] }) | { message: string } };

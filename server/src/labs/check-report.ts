@@ -38,6 +38,14 @@ export async function checkLabs(target: string, cwd: string): Promise<{ lines: s
     for (const lab of catalog.labs) {
       lines.push(`  ${lab.id.padEnd(34)} ${lab.gate === 'model' ? 'in CI on the model cluster and on real clusters (labs:verify)' : `on real clusters only (labs:verify): ${lab.gateReason}`}`);
     }
+    lines.push('', 'Mistake gates (each common wrong answer scores at most its maxPercent):');
+    for (const lab of catalog.labs) {
+      if (lab.mistakes.length === 0) lines.push(`  ${lab.id.padEnd(34)} no mistakes yet: add mistakes/<name>/ with the common wrong answers`);
+      for (const [i, m] of lab.mistakes.entries()) {
+        const where = lab.gate === 'real' || m.script ? ' (real clusters only)' : '';
+        lines.push(`  ${(i === 0 ? lab.id : '').padEnd(34)} ≤${String(m.maxPercent).padStart(3)}%  ${m.name}: ${m.title}${where}`);
+      }
+    }
   }
   lines.push('', `${total} lab(s) checked: ${catalog.labs.length} ok, ${catalog.broken.length} broken; ${errors} error(s), ${warnings} warning(s)`);
   return { lines, errors, warnings, catalog };

@@ -82,6 +82,23 @@ export const LabFrontMatter = z
   .strict();
 export type LabFrontMatter = z.infer<typeof LabFrontMatter>;
 
+/**
+ * A common wrong answer shipped with a lab: labs/<track>/<lab>/mistakes/<name>/mistake.yaml. The
+ * folder's other files (manifests in file order, optional mistake.sh) are applied after setup like
+ * solution/ is; the mistake gates prove the lab then scores at most maxPercent.
+ */
+export const MistakeDecl = z
+  .object({
+    /** What the wrong answer is, e.g. "a deny-all policy instead of one allowing sleepybox1". */
+    title: z.string().min(3).max(200),
+    /** The most this wrong answer may score, as a percentage of the lab's points. */
+    maxPercent: z.number().min(0).max(100),
+    /** Optional: why it scores what it scores, for instructors reading the lab. */
+    why: z.string().min(3).optional(),
+  })
+  .strict();
+export type MistakeDecl = z.infer<typeof MistakeDecl>;
+
 /** Track metadata: labs/<track>/track.yaml. */
 export const TrackDecl = z
   .object({

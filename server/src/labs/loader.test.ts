@@ -46,13 +46,27 @@ const EXPECTED: Record<string, string[]> = {
   'mdx-raw-html': [
     'labs/broken/mdx-raw-html/lab.mdx:22:1 MDX: raw HTML/JSX <img> is not allowed in lab content\n    hint: use Markdown (**bold**, `code`, [link](https://…), lists, tables) or a lab component; to show a literal < write &lt; or use `inline code`',
     'labs/broken/mdx-raw-html/lab.mdx:22:14 MDX: <img> has the event-handler attribute onerror; labs may not run JavaScript\n    hint: remove the attribute',
-    'labs/broken/mdx-raw-html/lab.mdx:28:7 MDX: <Hint> title={…} is a JavaScript expression; lab components take literal props only\n    hint: write title="text"',
-    'labs/broken/mdx-raw-html/lab.mdx:28:19 MDX: <Hint> has the event-handler attribute onClick; labs may not run JavaScript\n    hint: remove the attribute',
+    'labs/broken/mdx-raw-html/lab.mdx:24:5 MDX: a link to a javascript: URL is not allowed in lab content\n    hint: link to an http(s) page or a path on this server',
+    'labs/broken/mdx-raw-html/lab.mdx:30:7 MDX: <Hint> title={…} is a JavaScript expression; lab components take literal props only\n    hint: write title="text"',
+    'labs/broken/mdx-raw-html/lab.mdx:30:19 MDX: <Hint> has the event-handler attribute onClick; labs may not run JavaScript\n    hint: remove the attribute',
   ],
   'missing-solution': ['labs/broken/missing-solution/lab.mdx:1:1 the lab has no reference solution\n    hint: add solution/*.yaml manifests and/or solution/solution.sh that make every check pass'],
   'missing-script': ['labs/broken/missing-script/lab.mdx:19:15 script file checks/verify.sh does not exist in the lab folder'],
   'broken-setup-yaml': ['labs/broken/broken-setup-yaml/setup/10-namespace.yaml:4:1 YAML: Tabs are not allowed as indentation\n    hint: indent YAML with spaces'],
   'id-mismatch': ['labs/broken/id-mismatch/lab.mdx:2:5 id "id-mismatched" must match the folder name "id-mismatch"\n    hint: rename the folder or set id: id-mismatch'],
+  'guard-not-required': [
+    'labs/broken/guard-not-required/lab.mdx:23:9 check kube-dns-resolves is a guard but not required: a guard protects what must keep working, and if breaking it costs only its own share, a broken answer still scores most of the task\n    hint: add required: true, so the task scores 0 when this check does not pass',
+  ],
+  'negative-only': [
+    'labs/broken/negative-only/lab.mdx:15:7 task make-client checks only that things do not work (probe expect: blocked), which a deny-all policy, a deleted server or a crashed pod also achieves\n    hint: add a required check of something that must keep working (e.g. the allowed client still reaches the server, or the server pod is Ready), with required: true',
+  ],
+  'bad-mistake': [
+    "labs/broken/bad-mistake/mistakes/bad-script/solution.sh:1:1 a mistake's script must be called mistake.sh, so it is not silently skipped\n    hint: rename it to mistakes/bad-script/mistake.sh",
+    'labs/broken/bad-mistake/mistakes/empty:1:1 mistake empty applies nothing\n    hint: add the manifests (and/or mistake.sh) that make the wrong answer, as solution/ does for the right one',
+    "labs/broken/bad-mistake/mistakes/typo/client.yaml:9:14 Pod client runs image docker.io/library/busybox:1.36.1, which is not listed in the front matter's images\n    hint: the front matter lists docker.io/library/busybox:1.37.0: use the same tag in both places",
+    'labs/broken/bad-mistake/mistakes/typo/mistake.yaml:1:1 unknown key "titel" in mistake.yaml\n    hint: did you mean "title"?',
+    'labs/broken/bad-mistake/mistakes/typo/mistake.yaml:2:13 maxPercent: Too big: expected number to be <=100 (got 150)',
+  ],
 };
 
 let shared: Promise<Catalog> | undefined;
@@ -87,6 +101,9 @@ test('broken labs do not take the catalog down: the good labs still load', async
   const valid = catalog.labs.find((l) => l.id === 'valid-lab')!;
   assert.equal(valid.gate, 'model');
   assert.deepEqual(valid.warnings, []);
+  assert.deepEqual(valid.mistakes, [
+    { name: 'wrong-namespace', title: 'pod client created in namespace default instead of fixture', maxPercent: 0, why: 'the check looks for the pod in fixture', manifests: ['mistakes/wrong-namespace/client.yaml'], script: undefined },
+  ]);
   assert.deepEqual(
     valid.body.components.map((c) => c.name),
     ['Task', 'Hint', 'Solution'],
@@ -155,7 +172,10 @@ test('labs:check passes over every shipped lab with no errors and no warnings', 
     const points = lab.meta.tasks.reduce((s, t) => s + t.points, 0);
     assert.ok(points > 0, `${lab.id} has points`);
     for (const task of lab.meta.tasks) assert.ok(task.checks.some((c) => !c.guard), `${lab.id}/${task.id} has a non-guard check`);
+    // Every networking lab ships its common wrong answers, gated (issue 10).
+    if (lab.track === 'networking') assert.ok(lab.mistakes.length >= 3, `${lab.id} ships ${lab.mistakes.length} mistakes, fewer than 3`);
   }
+  assert.match(report.lines.join('\n'), /\n {2}netpol-lab9server {2,}≤ {2}0% {2}deny-all: a deny-all policy on namespace restricted/, 'labs:check lists the mistakes per lab');
 });
 
 test('labs:check on one lab folder and on a track folder', async () => {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { CheckDecl, PodRef } from '../../../graders/src/checks/schema.ts';
 import { MdxCompileError, type CompiledBody, type MdxCompiler } from './bundle.ts';
-import { EXAM_KUBERNETES_VERSION, imageProblem, LAB_COMPONENTS, LabFrontMatter, TrackDecl, type DomainId } from './format.ts';
+import { EXAM_KUBERNETES_VERSION, imageProblem, LAB_COMPONENTS, LabFrontMatter, MistakeDecl, TrackDecl, type DomainId } from './format.ts';
 import { imagesOf, parseManifests, podLabelsOf, type ManifestObject } from './manifests.ts';
 import { describeYamlError, didYouMean, PositionedYaml, zodProblems, type Problem } from './problems.ts';
 
@@ -14,6 +14,18 @@ export interface LabFiles {
   setupScript: string | undefined;
   solutionManifests: string[];
   solutionScript: string | undefined;
+}
+
+/** A common wrong answer shipped with a lab (mistakes/<name>/), with the most it may score. */
+export interface LabMistake {
+  name: string;
+  title: string;
+  maxPercent: number;
+  why: string | undefined;
+  /** Manifests (relative to the lab folder) applied after setup, in file-name order. */
+  manifests: string[];
+  /** mistakes/<name>/mistake.sh, run after the manifests like solution.sh. */
+  script: string | undefined;
 }
 
 /** Where a lab's honesty gates can run: on the in-memory model cluster in CI, or only on a real cluster. */
@@ -28,6 +40,8 @@ export interface Lab {
   meta: LabFrontMatter;
   body: CompiledBody;
   files: LabFiles;
+  /** The lab's common wrong answers, by folder name. */
+  mistakes: LabMistake[];
   gate: GateSite;
   /** Why the gate site is "real", if it is. */
   gateReason: string | undefined;
@@ -251,6 +265,29 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
         }
       }
     });
+    task.checks.forEach((check, ci) => {
+      if (check.guard && !check.required) {
+        const pos = at(['tasks', ti, 'checks', ci, 'guard'], true);
+        err(
+          mdxFile,
+          pos.line,
+          pos.col,
+          `check ${check.id ?? `${task.id}-${ci + 1}`} is a guard but not required: a guard protects what must keep working, and if breaking it costs only its own share, a broken answer still scores most of the task`,
+          'add required: true, so the task scores 0 when this check does not pass',
+        );
+      }
+    });
+    const work = task.checks.filter((c) => !c.guard);
+    if (work.length > 0 && work.every(isNegativeCheck) && !task.checks.some((c) => c.required && !isNegativeCheck(c))) {
+      const pos = at(['tasks', ti, 'checks']);
+      err(
+        mdxFile,
+        pos.line,
+        pos.col,
+        `task ${task.id} checks only that things do not work (${work.map(negativeKind).join(', ')}), which a deny-all policy, a deleted server or a crashed pod also achieves`,
+        'add a required check of something that must keep working (e.g. the allowed client still reaches the server, or the server pod is Ready), with required: true',
+      );
+    }
     if (task.checks.every((c) => c.guard)) {
       const pos = at(['tasks', ti, 'checks']);
       err(mdxFile, pos.line, pos.col, `task ${task.id} has only guard checks, so it can never earn points`, 'mark at least one check that needs the learner\'s work as guard: false');
@@ -263,6 +300,25 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
   }
 
   // 3. Setup and solution files.
+  // Parses one manifest file, reporting its problems and every image not pinned or not listed.
+  const readLabManifest = (relPath: string, text: string): ManifestObject[] => {
+    const parsedManifests = parseManifests(text, relLab(relPath));
+    problems.push(...parsedManifests.problems);
+    for (const { object, line, images } of parsedManifests.objects) {
+      for (const image of imagesOf(object)) {
+        const at = images.find((i) => i.image === image) ?? { line, col: 1 };
+        const why = imageProblem(image);
+        if (why) err(relLab(relPath), at.line, at.col, why, 'pin the tag, e.g. docker.io/library/busybox:1.37.0, and list it under images in lab.mdx');
+        else if (!meta.images.includes(image)) {
+          // Same repository with another tag is the likely slip; a different image just needs listing.
+          const repo = (ref: string) => ref.replace(/[:@][^/]*$/, '');
+          const sameRepo = meta.images.find((i) => repo(i) === repo(image));
+          err(relLab(relPath), at.line, at.col, `${object.kind} ${object.metadata.name} runs image ${image}, which is not listed in the front matter's images`, sameRepo ? `the front matter lists ${sameRepo}: use the same tag in both places` : 'list every image the lab runs under images in lab.mdx, so it can be preloaded into the cluster');
+        }
+      }
+    }
+    return parsedManifests.objects.map((o) => o.object);
+  };
   const files: LabFiles = { setupManifests: [], setupScript: undefined, solutionManifests: [], solutionScript: undefined };
   const created: { obj: ManifestObject; file: string; stage: 'setup' | 'solution' }[] = [];
   for (const stage of ['setup', 'solution'] as const) {
@@ -273,22 +329,7 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
         const text = readFileSync(abs, 'utf8');
         hash.update(relPath).update(text);
         (stage === 'setup' ? files.setupManifests : files.solutionManifests).push(relPath);
-        const parsedManifests = parseManifests(text, relLab(relPath));
-        problems.push(...parsedManifests.problems);
-        for (const { object, line, images } of parsedManifests.objects) {
-          created.push({ obj: object, file: relPath, stage });
-          for (const image of imagesOf(object)) {
-            const at = images.find((i) => i.image === image) ?? { line, col: 1 };
-            const why = imageProblem(image);
-            if (why) err(relLab(relPath), at.line, at.col, why, 'pin the tag, e.g. docker.io/library/busybox:1.37.0, and list it under images in lab.mdx');
-            else if (!meta.images.includes(image)) {
-              // Same repository with another tag is the likely slip; a different image just needs listing.
-              const repo = (ref: string) => ref.replace(/[:@][^/]*$/, '');
-              const sameRepo = meta.images.find((i) => repo(i) === repo(image));
-              err(relLab(relPath), at.line, at.col, `${object.kind} ${object.metadata.name} runs image ${image}, which is not listed in the front matter's images`, sameRepo ? `the front matter lists ${sameRepo}: use the same tag in both places` : 'list every image the lab runs under images in lab.mdx, so it can be preloaded into the cluster');
-            }
-          }
-        }
+        for (const object of readLabManifest(relPath, text)) created.push({ obj: object, file: relPath, stage });
       } else if (name === `${stage}.sh`) {
         hash.update(relPath).update(readFileSync(abs));
         if (stage === 'setup') files.setupScript = relPath;
@@ -298,6 +339,7 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
       }
     }
   }
+  const mistakes = readMistakes(labDir, relLab, readLabManifest, hash, err, warn);
   for (const name of listFilesDeep(path.join(labDir, 'checks'))) hash.update(name).update(readFileSync(path.join(labDir, 'checks', name)));
   if (files.solutionManifests.length === 0 && !files.solutionScript) {
     err(mdxFile, 1, 1, 'the lab has no reference solution', 'add solution/*.yaml manifests and/or solution/solution.sh that make every check pass');
@@ -363,15 +405,96 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
   if (problems.some((p) => p.severity === 'error') || !body) return broken(meta.title);
 
   const realOnly = [files.setupScript, files.solutionScript].filter((f): f is string => f !== undefined);
+  // A mistake's own script makes only that mistake real-only (the model gates skip it and say so).
   if (meta.tasks.some((t) => t.checks.some((c) => c.kind === 'script'))) realOnly.push('script checks');
   // The model cluster does not run controllers that labs install (an ingress controller routes by Ingress objects).
   if (meta.images.some((i) => /traefik|ingress-nginx|haproxy-ingress/.test(i))) realOnly.push('its ingress controller');
   const gate: GateSite = realOnly.length ? 'real' : 'model';
   const gateReason = realOnly.length ? `${realOnly.join(' and ')} can only run against a real cluster` : undefined;
-  return { id: meta.id, track, dir: labDir, meta, body, files, gate, gateReason, warnings: sorted(), hash: hash.digest('hex').slice(0, 16) };
+  return { id: meta.id, track, dir: labDir, meta, body, files, mistakes, gate, gateReason, warnings: sorted(), hash: hash.digest('hex').slice(0, 16) };
 }
 
 type Report = (file: string, line: number, col: number, message: string, hint?: string) => void;
+
+const MISTAKE_NAME = /^[a-z0-9][a-z0-9-]*[a-z0-9]$/;
+
+/**
+ * Reads mistakes/<name>/ folders: mistake.yaml (title, maxPercent, why) plus the manifests and
+ * optional mistake.sh that bring a freshly set-up cluster to that wrong answer.
+ */
+function readMistakes(
+  labDir: string,
+  relLab: (p: string) => string,
+  readManifest: (relPath: string, text: string) => ManifestObject[],
+  hash: ReturnType<typeof createHash>,
+  err: Report,
+  warn: Report,
+): LabMistake[] {
+  const out: LabMistake[] = [];
+  for (const name of listFiles(path.join(labDir, 'mistakes'))) {
+    if (name.startsWith('.') || name.startsWith('_')) continue;
+    const folder = `mistakes/${name}`;
+    const dir = path.join(labDir, folder);
+    if (!statSync(dir).isDirectory()) {
+      warn(relLab(folder), 1, 1, 'ignored: mistakes/ holds one folder per mistake', 'move it into mistakes/<name>/ next to a mistake.yaml');
+      continue;
+    }
+    if (!MISTAKE_NAME.test(name)) err(relLab(folder), 1, 1, `mistake folder name "${name}" must be lowercase letters, digits and "-"`);
+    const declFile = `${folder}/mistake.yaml`;
+    let decl: MistakeDecl | undefined;
+    if (!existsSync(path.join(labDir, declFile))) {
+      err(relLab(folder), 1, 1, `mistake ${name} has no mistake.yaml`, 'mistake.yaml gives title: (what the wrong answer is), maxPercent: (the most it may score, 0-100) and optionally why:');
+    } else {
+      const text = readFileSync(path.join(labDir, declFile), 'utf8');
+      hash.update(declFile).update(text);
+      const yaml = new PositionedYaml(text);
+      if (yaml.doc.errors.length) {
+        const d = describeYamlError(text, yaml.doc.errors[0]!);
+        const pos = yaml.pos(d.offset);
+        err(relLab(declFile), pos.line, pos.col, d.message, d.hint);
+      } else {
+        const parsed = MistakeDecl.safeParse(yaml.doc.toJS());
+        if (parsed.success) decl = parsed.data;
+        else for (const p of zodProblems(parsed.error, yaml, relLab(declFile), () => Object.keys(MistakeDecl.shape), 'mistake.yaml')) err(p.file, p.line, p.col, p.message, p.hint);
+      }
+    }
+    const manifests: string[] = [];
+    let script: string | undefined;
+    let misnamed = false;
+    for (const file of listFiles(dir)) {
+      const rel = `${folder}/${file}`;
+      if (file === 'mistake.yaml') continue;
+      if (MANIFEST_RE.test(file)) {
+        const text = readFileSync(path.join(labDir, rel), 'utf8');
+        hash.update(rel).update(text);
+        readManifest(rel, text);
+        manifests.push(rel);
+      } else if (file === 'mistake.sh') {
+        hash.update(rel).update(readFileSync(path.join(labDir, rel)));
+        script = rel;
+      } else if (file.endsWith('.sh')) {
+        misnamed = true;
+        err(relLab(rel), 1, 1, `a mistake's script must be called mistake.sh, so it is not silently skipped`, `rename it to ${folder}/mistake.sh`);
+      } else {
+        warn(relLab(rel), 1, 1, `ignored: ${folder}/ holds mistake.yaml, *.yaml manifests and mistake.sh only`);
+      }
+    }
+    if (manifests.length === 0 && !script && !misnamed) {
+      err(relLab(folder), 1, 1, `mistake ${name} applies nothing`, 'add the manifests (and/or mistake.sh) that make the wrong answer, as solution/ does for the right one');
+    }
+    if (decl) out.push({ name, title: decl.title, maxPercent: decl.maxPercent, why: decl.why, manifests, script });
+  }
+  return out;
+}
+
+/** Checks that pass when something does not work (a refused connection, a missing name or object). */
+function isNegativeCheck(c: CheckDecl): boolean {
+  return (c.kind === 'probe' && c.expect === 'blocked') || (c.kind === 'dns' && c.expect === 'fails') || c.kind === 'absent';
+}
+
+function negativeKind(c: CheckDecl): string {
+  return c.kind === 'probe' ? 'probe expect: blocked' : c.kind === 'dns' ? 'dns expect: fails' : c.kind;
+}
 
 /** Compiles the MDX body and checks its components; returns the body and the task ids it binds. */
 async function checkBody(source: string, compiler: MdxCompiler, taskIds: ReadonlySet<string>, mdxFile: string, err: Report, warn: Report): Promise<{ body: CompiledBody; bound: Set<string>; misspelt: Set<string> } | undefined> {

@@ -10,6 +10,7 @@ interface MdastNode {
   type: string;
   name?: string | null;
   value?: string;
+  url?: string;
   data?: { estree?: { body?: unknown[] } | null };
   attributes?: { type: string; name?: string; value?: unknown; position?: MdastNode['position'] }[];
   position?: { start: { line: number; column: number; offset?: number }; end: { offset?: number } };
@@ -80,6 +81,8 @@ export function untrustedContent(tree: MdastNode): MdxProblem[] {
       // {/* a comment */} compiles to nothing: the one expression a lab may keep.
       const empty = node.data?.estree?.body?.length === 0;
       if (!empty) out.push({ ...where, message: BRACE_MESSAGE, hint: BRACE_HINT });
+    } else if ((node.type === 'link' || node.type === 'image' || node.type === 'definition') && node.url !== undefined && /^\s*(javascript|vbscript|data):/i.test(node.url)) {
+      out.push({ ...where, message: `a ${node.type === 'image' ? 'picture' : 'link'} to a ${node.url.trim().split(':')[0]!.toLowerCase()}: URL is not allowed in lab content`, hint: 'link to an http(s) page or a path on this server' });
     } else if (node.type === 'mdxJsxFlowElement' || node.type === 'mdxJsxTextElement') {
       const name = node.name ?? '';
       if (!/^[A-Z][A-Za-z0-9]*$/.test(name)) {

@@ -135,7 +135,7 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
 }
 
 /** Turns zod issues on a YAML document into positioned problems with plain-words messages. */
-export function zodProblems(error: z.ZodError, yaml: PositionedYaml, file: string, keysAt: (path: readonly PropertyKey[]) => readonly string[]): Problem[] {
+export function zodProblems(error: z.ZodError, yaml: PositionedYaml, file: string, keysAt: (path: readonly PropertyKey[]) => readonly string[], root = 'front matter'): Problem[] {
   const out: Problem[] = [];
   const seen = new Set<string>();
   const push = (p: Problem) => {
@@ -158,7 +158,7 @@ export function zodProblems(error: z.ZodError, yaml: PositionedYaml, file: strin
   }
   for (const issue of issues) {
     if (issue.code === 'invalid_type' && meantKeys.has(JSON.stringify(issue.path))) continue;
-    const where = issue.path.length ? issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : 'front matter';
+    const where = issue.path.length ? issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : root;
     if (issue.code === 'unrecognized_keys') {
       for (const k of issue.keys) {
         const known = keysAt(issue.path);
@@ -175,7 +175,7 @@ export function zodProblems(error: z.ZodError, yaml: PositionedYaml, file: strin
     if (issue.code === 'invalid_type' && value === undefined) {
       const key = issue.path[issue.path.length - 1];
       const parent = issue.path.slice(0, -1);
-      const parentWhere = parent.length ? parent.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : 'front matter';
+      const parentWhere = parent.length ? parent.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : root;
       push({ file, ...yaml.at(parent), severity: 'error', message: `missing required key "${String(key)}" in ${parentWhere}` });
       continue;
     }

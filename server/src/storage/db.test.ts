@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { test } from 'node:test';
-import { DataDirError, lockDataDir, migrate, openDatabase, openMemoryDatabase, readMigrations, type Migration } from './db.ts';
+import { backupDatabase, DataDirError, lockDataDir, migrate, openDatabase, openMemoryDatabase, readMigrations, type Migration } from './db.ts';
 
 const tempDir = (name: string) => mkdtempSync(path.join(tmpdir(), `kd-db-${name}-`));
 
@@ -124,4 +124,40 @@ test('the lock holds across processes and is released when its holder dies', asy
     await once(child, 'exit');
   }
   lockDataDir(dir)();
+});
+
+test('an online backup of a database in use holds everything committed, and opens as a kubedrill database', async () => {
+  const dir = tempDir('backup');
+  const release = lockDataDir(dir); // a server runs on this folder
+  const db = openDatabase(dir);
+  db.prepare("INSERT INTO learners (id, username, display_name, role, password_hash, created_at) VALUES ('l1', 'ada', 'Ada', 'admin', 'x', '2026-01-01')").run();
+  const dest = path.join(tempDir('backup-dest'), 'copy.db');
+  assert.ok((await backupDatabase(dir, dest)) > 0);
+  db.prepare("INSERT INTO learners (id, username, display_name, role, password_hash, created_at) VALUES ('l2', 'bob', 'Bob', 'learner', 'x', '2026-01-01')").run();
+  db.close();
+  release();
+  const restored = tempDir('restored');
+  copyFileSync(dest, path.join(restored, 'kubedrill.db'));
+  const copy = openDatabase(restored);
+  assert.deepEqual(copy.prepare('SELECT username FROM learners').all().map((r) => (r as { username: string }).username), ['ada'], 'the copy is the state at backup time');
+  assert.deepEqual(versions(copy), readMigrations().map((m) => `${m.version}:${m.name}`));
+  copy.close();
+  await assert.rejects(backupDatabase(tempDir('no-db'), path.join(tempDir('x'), 'y.db')), (e: Error) => e instanceof DataDirError && e.message.includes('kubedrill.db'));
+});
+
+test('upgrading keeps data: a database of the release before study groups migrates with every row intact', () => {
+  const dir = tempDir('upgrade');
+  const before = readMigrations().filter((m) => m.version <= 3);
+  const old = openDatabase(dir, before);
+  old.prepare("INSERT INTO learners (id, username, display_name, role, password_hash, created_at) VALUES ('l1', 'ada', 'Ada', 'learner', 'x', '2026-01-01')").run();
+  old.prepare("INSERT INTO attempts (id, learner_id, lab_id, status, shape, kubernetes, created_at, updated_at, last_activity_at) VALUES ('a1', 'l1', 'lab', 'finished', 'w0', '1.35', 't', 't', 't')").run();
+  old.prepare("INSERT INTO grades (id, attempt_id, learner_id, lab_id, score, max_score, report, created_at) VALUES ('g1', 'a1', 'l1', 'lab', 3, 5, '{}', 't')").run();
+  old.close();
+  const now = openDatabase(dir);
+  assert.deepEqual(versions(now), readMigrations().map((m) => `${m.version}:${m.name}`));
+  assert.equal((now.prepare('SELECT COUNT(*) AS n FROM learners').get() as { n: number }).n, 1);
+  assert.equal((now.prepare('SELECT score FROM grades').get() as { score: number }).score, 3);
+  now.prepare("INSERT INTO study_groups (id, name, invite_code, created_by, created_at) VALUES ('g', 'G', 'code', 'l1', 't')").run();
+  now.prepare("INSERT INTO group_members (group_id, learner_id, role, joined_at) VALUES ('g', 'l1', 'learner', 't')").run();
+  now.close();
 });

@@ -1,6 +1,6 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import { backup, DatabaseSync } from 'node:sqlite';
 
 const MIGRATIONS_DIR = path.join(import.meta.dirname, 'migrations');
 
@@ -150,5 +150,26 @@ export function transaction<T>(db: Db, fn: () => T): T {
   } catch (e) {
     db.exec('ROLLBACK');
     throw e;
+  }
+}
+
+/**
+ * Copies the data folder's database to `dest` with SQLite's online backup: consistent even while a
+ * server is running on it (and writing). Returns the pages copied; throws DataDirError naming the file.
+ */
+export async function backupDatabase(dataDir: string, dest: string): Promise<number> {
+  const file = path.join(dataDir, 'kubedrill.db');
+  let db: DatabaseSync;
+  try {
+    db = new DatabaseSync(file, { readOnly: true, timeout: 5000 });
+  } catch (e) {
+    throw openFailure(file, e);
+  }
+  try {
+    return await backup(db, dest);
+  } catch (e) {
+    throw new DataDirError(`cannot back up ${file} to ${dest}: ${((e as Error).message ?? String(e)).split('\n')[0]}`, { cause: e });
+  } finally {
+    db.close();
   }
 }

@@ -73,6 +73,8 @@ interface ClientState {
   snapshotting: boolean;
   pumping: boolean;
   closed: boolean;
+  /** Someone watching (an instructor): never has input, and the others are told they are there. */
+  watcher?: string;
 }
 
 /** Bytes from which a pty read counts as full (Linux hands out at most 4095 per read). */
@@ -185,9 +187,12 @@ export class TerminalSession {
     this.#endedListeners.push(cb);
   }
 
-  /** Connects a client; it must send an `attach` CONTROL frame first. */
-  attach(client: TerminalClient): ClientHandle {
-    const st: ClientState = { client, attached: false, sent: 0, unacked: 0, replayEnd: 0, replayDoneSent: false, ready: false, snapshotting: false, pumping: false, closed: false };
+  /**
+   * Connects a client; it must send an `attach` CONTROL frame first. A `watcher` (named) is
+   * read-only whatever it asks for, and every other client is told it is watching.
+   */
+  attach(client: TerminalClient, opts: { watcher?: string } = {}): ClientHandle {
+    const st: ClientState = { client, attached: false, sent: 0, unacked: 0, replayEnd: 0, replayDoneSent: false, ready: false, snapshotting: false, pumping: false, closed: false, ...(opts.watcher ? { watcher: opts.watcher } : {}) };
     if (this.#ended) {
       client.close(Close.terminalClosed, 'this terminal has ended');
       return { receive: () => {}, detach: () => {} };
@@ -359,13 +364,15 @@ export class TerminalSession {
         if (st.attached) return this.#reject(st, 'attach sent twice');
         const { cols, rows } = parsed;
         if (cols < MIN_COLS || cols > MAX_COLS || rows < MIN_ROWS || rows > MAX_ROWS) return this.#reject(st, `size ${cols}x${rows} is out of bounds`);
-        const writer = !parsed.readOnly;
+        const writer = !parsed.readOnly && !st.watcher;
         if (writer) this.#resize(cols, rows);
         this.#flush(); // everything up to now is replay
         st.attached = true;
         st.client.send(controlFrame({ type: 'hello', terminalId: this.id, kind: this.kind, title: this.title, writer, cols: this.#cols, rows: this.#rows }));
         if (writer) this.#setWriter(st, 'input moved to a newer window');
         if (this.#inputLocked) st.client.send(controlFrame({ type: 'role', writer: false, reason: this.#inputLocked }));
+        if (st.watcher) this.#notice(st, `${st.watcher} is watching this terminal (read-only)`);
+        else for (const w of this.watchers) st.client.send(controlFrame({ type: 'notice', message: `${w} is watching this terminal (read-only)` }));
         // A client that claims more output than exists (another server's terminal) starts over.
         st.replayEnd = this.#ring.end;
         st.sent = parsed.from <= this.#ring.end ? parsed.from : 0;
@@ -378,7 +385,7 @@ export class TerminalSession {
         return;
       case 'take-input':
         if (st.attached && this.#inputLocked) st.client.send(controlFrame({ type: 'role', writer: false, reason: this.#inputLocked }));
-        else if (st.attached && this.#writer !== st) this.#setWriter(st, 'input moved to another window');
+        else if (st.attached && !st.watcher && this.#writer !== st) this.#setWriter(st, 'input moved to another window');
         return;
       case 'ping':
         return;
@@ -403,6 +410,16 @@ export class TerminalSession {
     if (old) st.client.send(controlFrame({ type: 'role', writer: true, reason: 'this window has input' }));
   }
 
+  // Tells every client but `from` (the learner sees who watches; watchers see each other).
+  #notice(from: ClientState, message: string): void {
+    for (const c of this.#clients) if (c !== from && c.attached && !c.closed) c.client.send(controlFrame({ type: 'notice', message }));
+  }
+
+  /** Names of the watchers attached now. */
+  get watchers(): string[] {
+    return [...this.#clients].filter((c) => c.watcher && c.attached && !c.closed).map((c) => c.watcher!);
+  }
+
   #resize(cols: number, rows: number): void {
     if (cols === this.#cols && rows === this.#rows) return;
     this.#cols = cols;
@@ -422,11 +439,12 @@ export class TerminalSession {
     if (st.closed) return;
     st.closed = true;
     this.#clients.delete(st);
+    if (st.watcher && st.attached) this.#notice(st, `${st.watcher} stopped watching`);
     if (this.#writer === st) {
       this.#stickyFloor = st.sent - st.unacked;
       this.#writer = undefined;
       // Input passes to the most recently attached window that is still here.
-      const next = [...this.#clients].reverse().find((c) => c.attached && !c.closed);
+      const next = [...this.#clients].reverse().find((c) => c.attached && !c.closed && !c.watcher);
       if (next) {
         this.#writer = next;
         next.client.send(controlFrame({ type: 'role', writer: true, reason: 'the window with input went away' }));

@@ -5,9 +5,11 @@ export interface TicketGrant {
   learnerId: string;
   attemptId: string;
   terminalId: string;
+  /** Set for an instructor watching a learner's terminal: their name, shown to the learner; read-only. */
+  watcher?: string;
 }
 
-export type TicketCheck = { ok: true } | { ok: false; why: 'unknown' | 'expired' | 'mismatch' };
+export type TicketCheck = { ok: true; watcher?: string } | { ok: false; why: 'unknown' | 'expired' | 'mismatch' };
 
 const hash = (t: string) => createHash('sha256').update(t).digest('base64url');
 
@@ -32,14 +34,14 @@ export class TicketStore {
   }
 
   /** Uses up a ticket (whatever the outcome) and says whether it grants exactly this. */
-  consume(ticket: string, want: TicketGrant): TicketCheck {
+  consume(ticket: string, want: Omit<TicketGrant, 'watcher'>): TicketCheck {
     const key = hash(ticket);
     const t = this.#tickets.get(key);
     if (!t) return { ok: false, why: 'unknown' };
     this.#tickets.delete(key);
     if (t.expiresAt <= this.#now()) return { ok: false, why: 'expired' };
     if (t.learnerId !== want.learnerId || t.attemptId !== want.attemptId || t.terminalId !== want.terminalId) return { ok: false, why: 'mismatch' };
-    return { ok: true };
+    return t.watcher ? { ok: true, watcher: t.watcher } : { ok: true };
   }
 
   #prune(): void {

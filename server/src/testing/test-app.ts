@@ -1,5 +1,6 @@
 // Shared by route tests: builds the real app around an in-memory database and a labs folder.
 import path from 'node:path';
+import { readdirSync } from 'node:fs';
 import type { LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../app.ts';
 import type { App } from '../app-types.ts';
@@ -9,6 +10,8 @@ import { openMemoryDatabase } from '../storage/db.ts';
 
 /** The loader's fixture labs: one good lab, one with a warning, and one broken lab per mistake. */
 export const FIXTURE_LABS = path.resolve(import.meta.dirname, '..', 'labs', 'test-fixtures', 'labs');
+/** Every fixture under broken/ must be listed as broken, one entry per folder. */
+export const BROKEN_FIXTURES = readdirSync(path.join(FIXTURE_LABS, 'broken'), { withFileTypes: true }).filter((d) => d.isDirectory()).length;
 
 const catalogs = new Map<string, Promise<LabCatalog>>();
 

@@ -1,10 +1,12 @@
 import type { z } from 'zod';
 import type { AdminHealthDto } from '../../../server/src/routes/api/admin-health.ts';
+import type { AdminUsageDto } from '../../../server/src/routes/api/admin-usage.ts';
 import type { AttemptDto, AttemptEventDto } from '../../../server/src/routes/api/attempts.ts';
 import type { LabDetailDto, LabSummaryDto } from '../../../server/src/routes/api/labs.ts';
 import type { GradeDto, GradeListDto } from '../../../server/src/routes/api/attempt-grades.ts';
 import type { TerminalDto, TerminalListDto, TicketDto } from '../../../server/src/routes/api/terminals.ts';
 import type { ExamAttemptDto, ExamHistoryDto, ExamSummaryDto } from '../../../server/src/routes/api/exams.ts';
+import type { ActivityDto, GroupDetailDto, GroupDto, MyAssignmentDto } from '../../../server/src/routes/api/groups.ts';
 
 // The browser's API layer: typed calls to the server. Components never build URLs themselves.
 
@@ -20,6 +22,7 @@ export type Catalog = {
 export type Attempt = z.infer<typeof AttemptDto>;
 export type AttemptEvent = z.infer<typeof AttemptEventDto>;
 export type AdminHealth = z.infer<typeof AdminHealthDto>;
+export type AdminUsage = z.infer<typeof AdminUsageDto>;
 export type TerminalInfo = z.infer<typeof TerminalDto>;
 export type TerminalList = z.infer<typeof TerminalListDto>;
 export type TerminalTicket = z.infer<typeof TicketDto>;
@@ -31,6 +34,10 @@ export type ExamSummary = z.infer<typeof ExamSummaryDto>;
 export type ExamAttempt = z.infer<typeof ExamAttemptDto>;
 export type ExamHistory = z.infer<typeof ExamHistoryDto>;
 export type ExamResult = NonNullable<ExamAttempt['result']>;
+export type Group = z.infer<typeof GroupDto>;
+export type GroupDetail = z.infer<typeof GroupDetailDto>;
+export type GroupActivity = z.infer<typeof ActivityDto>;
+export type MyAssignment = z.infer<typeof MyAssignmentDto>;
 export type Learner = { id: string; username: string; displayName: string; role: 'learner' | 'instructor' | 'admin' };
 export type Session = { mode: 'single' | 'multi'; registration: 'open' | 'invite' | 'closed'; learner: Learner | null };
 
@@ -121,12 +128,41 @@ export const api = {
     solution: (id: string, number: number, signal?: AbortSignal) =>
       request<{ files: { path: string; text: string }[] }>('GET', `/api/exam-attempts/${encodeURIComponent(id)}/tasks/${number}/solution`, undefined, signal),
   },
+  groups: {
+    list: (signal?: AbortSignal) => request<{ groups: Group[] }>('GET', '/api/groups', undefined, signal),
+    get: (id: string, signal?: AbortSignal) => request<GroupDetail>('GET', `/api/groups/${encodeURIComponent(id)}`, undefined, signal),
+    create: (input: { name: string; maxClusters?: number | null; expiresAt?: string | null }) => request<GroupDetail>('POST', '/api/groups', input),
+    update: (id: string, input: { name?: string; maxClusters?: number | null; expiresAt?: string | null }) => request<GroupDetail>('PATCH', `/api/groups/${encodeURIComponent(id)}`, input),
+    rotateInvite: (id: string) => request<GroupDetail>('POST', `/api/groups/${encodeURIComponent(id)}/invite`, {}),
+    join: (inviteCode: string) => request<Group>('POST', '/api/groups/join', { inviteCode }),
+    removeMember: (id: string, learnerId: string) => request<void>('DELETE', `/api/groups/${encodeURIComponent(id)}/members/${encodeURIComponent(learnerId)}`),
+    assign: (id: string, labId: string, dueAt: string | null) => request<GroupDetail['assignments'][number]>('POST', `/api/groups/${encodeURIComponent(id)}/assignments`, { labId, dueAt }),
+    unassign: (id: string, assignmentId: string) => request<void>('DELETE', `/api/groups/${encodeURIComponent(id)}/assignments/${encodeURIComponent(assignmentId)}`),
+    activity: (id: string, signal?: AbortSignal) => request<GroupActivity>('GET', `/api/groups/${encodeURIComponent(id)}/activity`, undefined, signal),
+    memberTerminals: (id: string, learnerId: string, signal?: AbortSignal) =>
+      request<{ attemptId: string | null; terminals: TerminalInfo[] }>('GET', `/api/groups/${encodeURIComponent(id)}/members/${encodeURIComponent(learnerId)}/terminals`, undefined, signal),
+    /** A ticket to watch a learner's terminal read-only (they are told). */
+    watchTicket: (id: string, learnerId: string, attemptId: string, terminalId: string) =>
+      request<TerminalTicket>(
+        'POST',
+        `/api/groups/${encodeURIComponent(id)}/members/${encodeURIComponent(learnerId)}/attempts/${encodeURIComponent(attemptId)}/terminals/${encodeURIComponent(terminalId)}/watch`,
+        {},
+      ),
+    /** Where the browser downloads the group's results as CSV. */
+    resultsCsvUrl: (id: string) => `/api/groups/${encodeURIComponent(id)}/results.csv`,
+  },
+  assignments: {
+    mine: (signal?: AbortSignal) => request<{ assignments: MyAssignment[] }>('GET', '/api/assignments', undefined, signal),
+  },
   admin: {
     health: (signal?: AbortSignal) => request<AdminHealth>('GET', '/api/admin/health', undefined, signal),
+    usage: (signal?: AbortSignal) => request<AdminUsage>('GET', '/api/admin/usage', undefined, signal),
   },
   labs: {
     list: (signal?: AbortSignal) => request<Catalog>('GET', '/api/labs', undefined, signal),
     get: (id: string, signal?: AbortSignal) => request<LabDetail>('GET', `/api/labs/${encodeURIComponent(id)}`, undefined, signal),
+    /** The URL of a lab's compiled instructions as an ES module (the hash makes it cacheable). */
+    bodyUrl: (id: string, hash: string) => `/api/labs/${encodeURIComponent(id)}/body.js?v=${encodeURIComponent(hash)}`,
     reload: () => request<{ loaded: number; broken: number; durationMs: number; problems: Problem[] }>('POST', '/api/labs/reload', {}),
   },
 };

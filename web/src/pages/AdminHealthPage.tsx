@@ -41,6 +41,59 @@ export function AdminHealthPage() {
       <button type="button" className="btn btn-outline" onClick={health.reload}>
         Check again
       </button>
+      <GroupUsage />
     </div>
+  );
+}
+
+const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+
+/** Clusters, CPU and memory in use per study group (one docker stats sample, taken on demand). */
+function GroupUsage() {
+  const usage = useAsync((signal) => api.admin.usage(signal), []);
+  if (usage.status === 'loading') return <Loading what="usage" />;
+  if (usage.status === 'error') return <ErrorPanel error={usage.error} onRetry={usage.reload} title="Usage is not available" />;
+  const { total, groups, ungrouped } = usage.value;
+  const rows = [...groups.map((g) => ({ ...g, key: g.id, share: g.maxClusters })), { ...ungrouped, key: 'none', name: 'In no group', share: null }];
+  return (
+    <section aria-labelledby="usage-title">
+      <h2 id="usage-title">In use per group</h2>
+      <table className="activity-table">
+        <thead>
+          <tr>
+            <th>Group</th>
+            <th>Clusters</th>
+            <th>CPU (cores)</th>
+            <th>Memory</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((r) => (
+            <tr key={r.key}>
+              <td>{r.name}</td>
+              <td>
+                {r.clusters}
+                {r.share ? ` of ${r.share}` : ''}
+              </td>
+              <td>{(r.cpuPercent / 100).toFixed(2)}</td>
+              <td>{gib(r.memoryBytes)}</td>
+            </tr>
+          ))}
+          <tr>
+            <td>
+              <strong>Host</strong>
+            </td>
+            <td>
+              {total.clusters} of {total.maxClusters}
+            </td>
+            <td>{(total.cpuPercent / 100).toFixed(2)}</td>
+            <td>{gib(total.memoryBytes)}</td>
+          </tr>
+        </tbody>
+      </table>
+      <button type="button" className="btn btn-ghost btn-small" onClick={usage.reload}>
+        Sample again
+      </button>
+    </section>
   );
 }

@@ -1,5 +1,5 @@
 import { useMemo, useState } from 'react';
-import { api, type Catalog, type LabSummary } from '../api/client.ts';
+import { api, type Catalog, type LabSummary, type MyAssignment } from '../api/client.ts';
 import { Link } from '../lib/router.tsx';
 import { useAsync } from '../lib/use-async.ts';
 import { ErrorPanel, Loading } from '../components/Status.tsx';
@@ -22,14 +22,19 @@ const TIME_FILTERS = [
 const DIFFICULTIES = ['easy', 'medium', 'hard'] as const;
 
 /** The lab catalog: grouped by CKA domain and track, filterable by difficulty, time and text. */
-export function CatalogPage() {
+export function CatalogPage({ withAssignments = false }: { withAssignments?: boolean }) {
   const catalog = useAsync((signal) => api.labs.list(signal), []);
+  // Assignments come from study groups (multi-user mode, signed in); a failure only hides them.
+  const assigned = useAsync(
+    (signal) => (withAssignments ? api.assignments.mine(signal).then((r) => r.assignments, () => [] as MyAssignment[]) : Promise.resolve([] as MyAssignment[])),
+    [withAssignments],
+  );
   if (catalog.status === 'loading') return <Loading what="labs" />;
   if (catalog.status === 'error') return <ErrorPanel error={catalog.error} onRetry={catalog.reload} />;
-  return <CatalogView catalog={catalog.value} />;
+  return <CatalogView catalog={catalog.value} assignments={assigned.status === 'ok' ? assigned.value : []} />;
 }
 
-function CatalogView({ catalog }: { catalog: Catalog }) {
+function CatalogView({ catalog, assignments }: { catalog: Catalog; assignments: MyAssignment[] }) {
   const [difficulty, setDifficulty] = useState<Set<string>>(new Set());
   const [maxMinutes, setMaxMinutes] = useState<number>(Infinity);
   const [query, setQuery] = useState('');
@@ -103,6 +108,28 @@ function CatalogView({ catalog }: { catalog: Catalog }) {
           {visible.length} of {catalog.labs.length} labs
         </span>
       </div>
+
+      {assignments.length > 0 && (
+        <section className="domain assigned" aria-labelledby="assigned-title">
+          <h2 id="assigned-title" className="domain-title">
+            Assigned to you
+          </h2>
+          <ul className="lab-grid">
+            {assignments.map((a) => {
+              const lab = catalog.labs.find((l) => l.id === a.labId);
+              return lab ? (
+                <li key={a.id} data-assignment-state={a.state}>
+                  <p className={`assignment-note${a.overdue ? ' overdue' : ''}`}>
+                    {a.groupName} · {a.state === 'done' ? 'done' : a.dueAt ? `due ${new Date(a.dueAt).toLocaleString()}` : 'no due date'}
+                    {a.overdue ? ' · overdue' : ''}
+                  </p>
+                  <LabCard lab={lab} />
+                </li>
+              ) : null;
+            })}
+          </ul>
+        </section>
+      )}
 
       {groups.length === 0 && <p className="empty">No lab matches these filters.</p>}
       {groups.map((g) => (

@@ -1,9 +1,8 @@
-import { getMDXComponent } from 'mdx-bundler/client';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { api, type Grade, type GradeReport, type LabDetail } from '../api/client.ts';
 import { GradePanel } from '../components/grading/GradePanel.tsx';
 import { LabContext, type LabPageContext, type TaskStatus } from '../components/mdx/LabContext.ts';
-import { mdxComponents } from '../components/mdx/components.tsx';
+import { LabBody } from '../components/mdx/LabBody.tsx';
 import { AttemptPanel } from '../components/attempt/AttemptPanel.tsx';
 import { ErrorPanel, Loading } from '../components/Status.tsx';
 import { TerminalPane } from '../components/terminal/TerminalPane.tsx';
@@ -34,7 +33,6 @@ export function LabPage({ id }: { id: string }) {
 }
 
 function LabView({ lab }: { lab: LabDetail }) {
-  const Body = useMemo(() => getMDXComponent(lab.code), [lab.code]);
   const [readyAttempt, setReadyAttempt] = useState<string | null>(null);
   const [taskStatus, setTaskStatus] = useState<LabPageContext['taskStatus']>({});
   const onGraded = useCallback((grade: Grade) => setTaskStatus(statusFromReport(grade.report)), []);
@@ -89,7 +87,7 @@ function LabView({ lab }: { lab: LabDetail }) {
           {readyAttempt ? <GradePanel attemptId={readyAttempt} onGraded={onGraded} /> : null}
 
           <div className="prose">
-            <Body components={mdxComponents} />
+            <LabBody lab={lab} />
           </div>
         </article>
         <div className="split-handle" role="separator" aria-orientation="vertical" aria-label="Resize panes" tabIndex={0} {...setSplit} />

@@ -10,15 +10,27 @@ export const CheckReportDto = z.object({
   message: z.string(),
   status: z.enum(['pass', 'fail', 'error']),
   guard: z.boolean(),
+  /** Absent in grades stored before required checks existed. */
+  required: z.boolean().optional(),
   weight: z.number(),
   points: z.number(),
   maxPoints: z.number(),
   expected: z.string().optional(),
   actual: z.string().optional(),
   explanation: z.string().optional(),
+  /** Why a passing check earned nothing (vetoed task, or a guard waiting for the task's work). */
+  scoreNote: z.string().optional(),
   durationMs: z.number(),
 });
-export const TaskReportDto = z.object({ id: z.string(), title: z.string(), points: z.number(), score: z.number(), checks: z.array(CheckReportDto) });
+export const TaskReportDto = z.object({
+  id: z.string(),
+  title: z.string(),
+  points: z.number(),
+  score: z.number(),
+  /** Ids of the required checks that did not pass: why the task scores 0. */
+  vetoedBy: z.array(z.string()).optional(),
+  checks: z.array(CheckReportDto),
+});
 export const GradeReportDto = z.object({
   labId: z.string(),
   score: z.number(),

@@ -3,6 +3,7 @@ import type { App } from '../../app-types.ts';
 import { ENDED, type AttemptEvent } from '../../attempts/attempt-repository.ts';
 import type { AttemptView } from '../../attempts/attempt-service.ts';
 import { requireLearner } from '../../auth/plugin.ts';
+import { assertMayStart } from '../../groups/start-gate.ts';
 
 export const AttemptDto = z.object({
   id: z.string(),
@@ -66,11 +67,12 @@ export default async function attemptRoutes(app: App) {
         tags: ['attempts'],
         summary: 'Start a lab: queue an attempt (or return the running attempt of the same lab)',
         body: StartBody,
-        response: { 200: AttemptDto, 201: AttemptDto, 401: ErrorDto, 404: ErrorDto },
+        response: { 200: AttemptDto, 201: AttemptDto, 401: ErrorDto, 403: ErrorDto, 404: ErrorDto, 409: ErrorDto },
       },
     },
     async (req, reply) => {
       const learner = requireLearner(req);
+      assertMayStart(app.groups, learner, app.attempts.listForLearner(learner.id).some((a) => !ENDED.has(a.status)));
       const { attempt, created } = app.attempts.start(learner.id, req.body.labId);
       return reply.code(created ? 201 : 200).send(dto(attempt));
     },

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { App } from '../../app-types.ts';
-import { FIXTURE_LABS, sessionCookie, testApp } from '../../testing/test-app.ts';
+import { BROKEN_FIXTURES, FIXTURE_LABS, sessionCookie, testApp } from '../../testing/test-app.ts';
 
 const INVITE = 'study-group-2026';
 
@@ -41,7 +41,7 @@ test('GET /api/labs lists domains, tracks and the labs that loaded', async (t) =
     taskCount: 1,
     tags: [],
   });
-  assert.equal(body.broken.length, 17, 'single-user mode: the one user is the local admin, cookie or not');
+  assert.equal(body.broken.length, BROKEN_FIXTURES, 'single-user mode: the one user is the local admin, cookie or not');
 });
 
 test('multi-user mode: broken labs are listed, with their problems, to admins only', async (t) => {
@@ -53,7 +53,7 @@ test('multi-user mode: broken labs are listed, with their problems, to admins on
   assert.deepEqual(asLearner.json().broken, []);
   const asAdmin = await app.inject({ method: 'GET', url: '/api/labs', headers: { cookie: admin } });
   const broken = asAdmin.json().broken as { id: string; track: string; title?: string; problems: { file: string; line: number; col: number; message: string }[] }[];
-  assert.equal(broken.length, 17);
+  assert.equal(broken.length, BROKEN_FIXTURES);
   const points = broken.find((b) => b.id === 'points-mismatch');
   assert.deepEqual(points, {
     id: 'points-mismatch',
@@ -70,7 +70,7 @@ test('GET /api/labs/:id returns tasks, check summaries and the compiled instruct
   assert.equal(res.statusCode, 200);
   const lab = res.json();
   assert.deepEqual(lab.tasks, [
-    { id: 'make-client', title: 'Create pod client', points: 5, checks: [{ id: 'make-client-1', kind: 'podReady', message: 'pod client in namespace fixture is Ready', weight: 1, guard: false }] },
+    { id: 'make-client', title: 'Create pod client', points: 5, checks: [{ id: 'make-client-1', kind: 'podReady', message: 'pod client in namespace fixture is Ready', weight: 1, guard: false, required: false }] },
   ]);
   assert.deepEqual(lab.images, ['docker.io/library/busybox:1.37.0']);
   assert.match(lab.code, /Create pod/);

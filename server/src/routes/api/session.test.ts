@@ -224,3 +224,15 @@ test('expired sessions are deleted when the server starts', async (t) => {
   t.after(() => app.close());
   assert.deepEqual(db.prepare('SELECT token_hash FROM sessions').all().map((r) => (r as { token_hash: string }).token_hash), ['h2']);
 });
+
+test('a classroom behind one address registers 30 accounts a minute; the next is told when to retry', async (t) => {
+  const app = await multi('open');
+  t.after(() => app.close());
+  const statuses: number[] = [];
+  for (let i = 0; i < 31; i++) statuses.push((await register(app, { username: `pupil${i}`, password: 'correct horse battery' })).statusCode);
+  assert.deepEqual(statuses.slice(0, 30), Array(30).fill(200));
+  const over = await register(app, { username: 'pupil-late', password: 'correct horse battery' });
+  assert.equal(over.statusCode, 429);
+  assert.deepEqual(over.json().error.code, 'rate_limited');
+  assert.equal(over.headers['retry-after'], '2');
+});

@@ -5,6 +5,7 @@ import { hashPassword, verifyPassword } from '../../auth/passwords.ts';
 import { AppError } from '../../errors.ts';
 import { LoginThrottle, rateLimited } from '../../auth/throttle.ts';
 import { RateLimiter } from '../../terminal/tickets.ts';
+import { isExpired } from '../../groups/group-repository.ts';
 
 const LearnerDto = z.object({ id: z.string(), username: z.string(), displayName: z.string(), role: z.enum(['learner', 'instructor', 'admin']) });
 const SessionDto = z.object({
@@ -72,12 +73,16 @@ export default async function sessionRoutes(app: App) {
     async (req, reply) => {
       if (mode === 'single') throw new AppError(400, 'single_user_mode', 'this server runs in single-user mode: accounts are not needed');
       throttle.check(undefined, req.ip);
-      if (!registrations.take(req.ip)) throw rateLimited('too many registrations from this address; wait a minute', 60_000 / 30);
+      // The bucket refills one registration every 2 s: that is the wait to announce.
+      if (!registrations.take(req.ip)) throw rateLimited('too many registrations from this address at once; try again in 2 s', 60_000 / 30);
       const { registration, inviteCode } = app.config.auth;
       // Cheap refusals before the (deliberately slow) hash; the transaction below decides for real.
+      // A group's invite lets its learners in whatever auth.registration says (until the group ends).
+      const group = req.body.inviteCode ? app.groups.byInviteCode(req.body.inviteCode) : undefined;
+      if (group && isExpired(group)) throw new AppError(403, 'group_expired', `the group "${group.name}" has ended; its invite no longer works`);
       const gate = (first: boolean) => {
         // The very first account may always be created: it becomes the admin.
-        if (first) return;
+        if (first || group) return;
         if (registration === 'closed') throw new AppError(403, 'registration_closed', 'registration is closed; ask an admin for an account');
         if (registration === 'invite' && req.body.inviteCode !== inviteCode) {
           throttle.failed(undefined, req.ip);
@@ -88,6 +93,7 @@ export default async function sessionRoutes(app: App) {
       const passwordHash = await hashPassword(req.body.password);
       // First-admin, the invite check and the name's uniqueness are decided in one transaction.
       const learner = app.learners.createAccount({ username: req.body.username, displayName: req.body.displayName ?? req.body.username, passwordHash }, gate);
+      if (group) app.groups.addMember(group.id, learner.id, 'learner');
       const { token, expiresAt } = app.learners.createSession(learner.id, days);
       setSessionCookie(reply, token, expiresAt, secure);
       return { mode, registration, learner };

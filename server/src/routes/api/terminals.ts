@@ -45,6 +45,8 @@ function ticketFrom(req: FastifyRequest): string | undefined {
 /** Terminals of an attempt: list, open, close, tickets, and the WebSocket that carries one. */
 export default async function terminalRoutes(app: App) {
   const terminals = app.terminals;
+  // A watch ticket's watcher, from the check before the upgrade to the socket handler.
+  const watchers = new WeakMap<FastifyRequest, string>();
 
   app.get(
     '/api/attempts/:attemptId/terminals',
@@ -137,6 +139,7 @@ export default async function terminalRoutes(app: App) {
             const check = terminals.tickets.consume(ticket, { learnerId: learner!.id, attemptId, terminalId });
             if (!check.ok) throw new AppError(403, `ticket_${check.why}`, `the terminal ticket is ${check.why === 'mismatch' ? 'for another terminal' : check.why === 'expired' ? 'expired' : 'unknown or already used'}`);
             if (!terminals.get(attemptId, terminalId)) throw new AppError(404, 'terminal_not_found', `no terminal "${terminalId}" in this attempt`);
+            if (check.watcher) watchers.set(req, check.watcher);
           } catch (e) {
             terminals.upgrades.take(bucket);
             throw e;
@@ -150,12 +153,13 @@ export default async function terminalRoutes(app: App) {
           socket.close(Close.terminalClosed, 'this terminal has ended');
           return;
         }
+        const watcher = watchers.get(req);
         const handle = session.attach({
           send: (frame) => {
             if (socket.readyState === socket.OPEN) socket.send(frame, { binary: true });
           },
           close: (code, reason) => socket.close(code, reason),
-        });
+        }, watcher ? { watcher } : {});
         socket.on('message', (data, isBinary) => {
           if (!isBinary) {
             handle.detach();
@@ -164,7 +168,7 @@ export default async function terminalRoutes(app: App) {
           }
           try {
             const frame = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
-            if (frame[0] === Op.input) terminals.touch(attemptId);
+            if (frame[0] === Op.input && !watcher) terminals.touch(attemptId);
             handle.receive(frame);
           } catch (err) {
             req.log.error({ err, attemptId, terminalId }, 'terminal frame failed');

@@ -1,11 +1,10 @@
-import { getMDXComponent } from 'mdx-bundler/client';
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { api, type ExamAttempt } from '../../api/client.ts';
 import { sendToTerminal } from '../../lib/terminal-bus.ts';
 import { useAsync } from '../../lib/use-async.ts';
 import { CopyButton } from '../CopyButton.tsx';
 import { LabContext, type LabPageContext } from '../mdx/LabContext.ts';
-import { mdxComponents } from '../mdx/components.tsx';
+import { LabBody } from '../mdx/LabBody.tsx';
 import { ErrorPanel, Loading } from '../Status.tsx';
 
 type Task = ExamAttempt['tasks'][number];
@@ -40,7 +39,7 @@ export function ExamTaskView({ attemptId, task, total, onFlag, onNotesSaved, onM
         </div>
       </div>
       <h3 className="exam-task-title">{task.title}</h3>
-      {lab.status === 'loading' ? <Loading what="task" /> : lab.status === 'error' ? <ErrorPanel error={lab.error} onRetry={lab.reload} /> : <TaskText code={lab.value.code} ctx={{ lab: lab.value, taskStatus: {}, exam: { tasks: task.taskIds } }} />}
+      {lab.status === 'loading' ? <Loading what="task" /> : lab.status === 'error' ? <ErrorPanel error={lab.error} onRetry={lab.reload} /> : <TaskText ctx={{ lab: lab.value, taskStatus: {}, exam: { tasks: task.taskIds } }} />}
       <Notes key={`${attemptId}-${task.number}`} attemptId={attemptId} task={task} onSaved={onNotesSaved} />
       <div className="exam-task-move">
         <button type="button" className="btn btn-outline" disabled={task.number <= 1} onClick={() => onMove(task.number - 1)}>
@@ -54,12 +53,12 @@ export function ExamTaskView({ attemptId, task, total, onFlag, onNotesSaved, onM
   );
 }
 
-function TaskText({ code, ctx }: { code: string; ctx: LabPageContext }) {
-  const Body = useMemo(() => getMDXComponent(code), [code]);
+/** The lab's instructions in exam mode: only this task's section, no hints, no solutions. */
+function TaskText({ ctx }: { ctx: LabPageContext }) {
   return (
     <LabContext.Provider value={ctx}>
       <div className="prose exam-task-text">
-        <Body components={mdxComponents} />
+        <LabBody lab={ctx.lab} />
       </div>
     </LabContext.Provider>
   );

@@ -19,7 +19,16 @@ function CheckRow({ check }: { check: GradedCheck }) {
           <span className="grade-check-message">{check.message}</span>
           <span className="grade-points">
             {points(check.points)}/{points(check.maxPoints)}
-            {check.guard ? <span className="tag tag-quiet" title="Earns its points only when the task's other checks pass too">guard</span> : null}
+            {check.required ? (
+              <span className="tag tag-quiet" title="Required: if this check does not pass, the whole task scores 0">
+                required
+              </span>
+            ) : null}
+            {check.guard ? (
+              <span className="tag tag-quiet" title="Already true when you started and must keep passing; it earns its share only once the task's own work passes">
+                guard
+              </span>
+            ) : null}
           </span>
         </div>
         {showValues ? (
@@ -43,9 +52,15 @@ function CheckRow({ check }: { check: GradedCheck }) {
           </dl>
         ) : null}
         {check.explanation ? <p className="grade-explanation">{check.explanation}</p> : null}
+        {check.scoreNote ? <p className="grade-explanation grade-score-note">{check.scoreNote}</p> : null}
       </div>
     </li>
   );
+}
+
+// The messages of the checks that vetoed a task, quoted, for the sentence above its checks.
+function vetoText(task: Report['tasks'][number]): string {
+  return (task.vetoedBy ?? []).map((id) => `“${task.checks.find((c) => c.id === id)?.message ?? id}”`).join(' and ');
 }
 
 /** A grading report: score, then per task and per check pass/fail/error with expected vs actual and why. */
@@ -63,7 +78,7 @@ export function GradeReport({ report }: { report: Report }) {
       </header>
       {errors > 0 ? (
         <p className="grade-note" role="note">
-          {errors === 1 ? 'One check' : `${errors} checks`} could not be answered by the cluster. They score nothing this time and are not held against you — press Check again.
+          {errors === 1 ? 'One check' : `${errors} checks`} could not be answered by the cluster. They score nothing this time (a required one holds its task at 0) and are not held against you — press Check again.
         </p>
       ) : null}
       {report.tasks.map((task) => (
@@ -74,6 +89,11 @@ export function GradeReport({ report }: { report: Report }) {
               {points(task.score)}/{task.points}
             </span>
           </h3>
+          {task.vetoedBy?.length ? (
+            <p className="grade-note grade-veto" role="note">
+              This task scores 0: the required {task.vetoedBy.length === 1 ? 'check' : 'checks'} {vetoText(task)} did not pass, and a task earns nothing while something it requires is broken.
+            </p>
+          ) : null}
           <ul className="grade-checks">
             {task.checks.map((c) => (
               <CheckRow key={c.id} check={c} />

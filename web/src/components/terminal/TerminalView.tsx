@@ -6,18 +6,24 @@ import { Terminal } from '@xterm/xterm';
 import '@xterm/xterm/css/xterm.css';
 import { useEffect, useRef, useState } from 'react';
 import { registerTerminal } from '../../lib/terminal-bus.ts';
+import type { TerminalTicket } from '../../api/client.ts';
 import { TerminalConnection, type ConnectionState } from './connection.ts';
 
 const THEME = { background: '#0b0e13', foreground: '#d5dde7', cursor: '#6ea1ff', selectionBackground: '#2f4a78' };
 
-/** One xterm.js terminal bound to one server terminal; registers with the terminal bus while active. */
-export function TerminalView({ attemptId, terminalId, active, fontSize }: { attemptId: string; terminalId: string; active: boolean; fontSize: number }) {
+/**
+ * One xterm.js terminal bound to one server terminal; registers with the terminal bus while active.
+ * With `watch` it is an instructor's read-only view of a learner's terminal (the learner is told).
+ */
+export function TerminalView({ attemptId, terminalId, active, fontSize, watch }: { attemptId: string; terminalId: string; active: boolean; fontSize: number; watch?: { ticket: () => Promise<TerminalTicket>; whose: string } }) {
   const host = useRef<HTMLDivElement>(null);
   const termRef = useRef<Terminal | null>(null);
   const connRef = useRef<TerminalConnection | null>(null);
   const fitRef = useRef<FitAddon | null>(null);
   const [state, setState] = useState<ConnectionState>({ kind: 'connecting' });
   const [role, setRole] = useState<{ writer: boolean; reason: string }>({ writer: true, reason: '' });
+  // The latest notice from the server, e.g. that an instructor is watching this terminal.
+  const [notice, setNotice] = useState('');
 
   useEffect(() => {
     const el = host.current!;
@@ -47,7 +53,15 @@ export function TerminalView({ attemptId, terminalId, active, fontSize }: { atte
     term.onSelectionChange(() => {
       if (term.hasSelection()) void navigator.clipboard?.writeText(term.getSelection()).catch(() => {});
     });
-    const conn = new TerminalConnection({ attemptId, terminalId, term, onState: setState, onRole: (writer, reason) => setRole({ writer, reason }) });
+    const conn = new TerminalConnection({
+      attemptId,
+      terminalId,
+      term,
+      onState: setState,
+      onRole: (writer, reason) => setRole({ writer, reason }),
+      onNotice: setNotice,
+      ...(watch ? { ticket: watch.ticket, readOnly: true } : {}),
+    });
     term.onData((d) => conn.sendInput(d));
     term.onBinary((d) => conn.sendInput(d));
     term.onResize(({ cols, rows }) => conn.resize(cols, rows));
@@ -104,7 +118,16 @@ export function TerminalView({ attemptId, terminalId, active, fontSize }: { atte
   return (
     <div className="term-view" hidden={!active} data-terminal-id={terminalId} data-state={state.kind}>
       <Banner state={state} onRetry={() => connRef.current?.retry()} />
-      {!role.writer && state.kind === 'live' ? (
+      {notice ? (
+        <div className="term-banner term-banner-warn" role="status" data-notice>
+          {notice}
+        </div>
+      ) : null}
+      {watch ? (
+        <div className="term-banner term-banner-info" role="status">
+          Watching {watch.whose}'s terminal — read-only; they can see that you are watching.
+        </div>
+      ) : !role.writer && state.kind === 'live' ? (
         <div className="term-banner term-banner-info" role="status">
           Read-only: {role.reason || 'another window has input'}.{' '}
           <button type="button" className="btn btn-small btn-outline" onClick={() => connRef.current?.takeInput()}>

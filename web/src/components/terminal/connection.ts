@@ -1,5 +1,5 @@
 import type { Terminal } from '@xterm/xterm';
-import { api, ApiError } from '../../api/client.ts';
+import { api, ApiError, type TerminalTicket } from '../../api/client.ts';
 import { Close, DATA_HEADER, frameOffset, Op, type ClientControl, type ServerControl } from './protocol.ts';
 
 /** What the connection is doing, for the banner. */
@@ -28,6 +28,9 @@ export class TerminalConnection {
   readonly #term: Terminal;
   readonly #onState: (s: ConnectionState) => void;
   readonly #onRole: (writer: boolean, reason: string) => void;
+  readonly #onNotice: ((message: string) => void) | undefined;
+  readonly #ticket: () => Promise<TerminalTicket>;
+  readonly #readOnly: boolean;
   #ws: WebSocket | undefined;
   #state: ConnectionState = { kind: 'connecting' };
   /** Stream offset one past the last byte handed to xterm.js. */
@@ -38,12 +41,25 @@ export class TerminalConnection {
   #downSince = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(o: { attemptId: string; terminalId: string; term: Terminal; onState: (s: ConnectionState) => void; onRole: (writer: boolean, reason: string) => void }) {
+  /** `ticket` replaces the learner's own ticket (an instructor's watch ticket); `readOnly` never asks for input. */
+  constructor(o: {
+    attemptId: string;
+    terminalId: string;
+    term: Terminal;
+    onState: (s: ConnectionState) => void;
+    onRole: (writer: boolean, reason: string) => void;
+    onNotice?: (message: string) => void;
+    ticket?: () => Promise<TerminalTicket>;
+    readOnly?: boolean;
+  }) {
     this.#attemptId = o.attemptId;
     this.#terminalId = o.terminalId;
     this.#term = o.term;
     this.#onState = o.onState;
     this.#onRole = o.onRole;
+    this.#onNotice = o.onNotice;
+    this.#ticket = o.ticket ?? (() => api.terminals.ticket(this.#attemptId, this.#terminalId));
+    this.#readOnly = o.readOnly ?? false;
   }
 
   get state(): ConnectionState {
@@ -128,7 +144,7 @@ export class TerminalConnection {
     if (this.#disposed) return;
     let ticket;
     try {
-      ticket = await api.terminals.ticket(this.#attemptId, this.#terminalId);
+      ticket = await this.#ticket();
     } catch (e) {
       if (e instanceof ApiError && (e.status === 404 || e.status === 401 || e.status === 409)) {
         this.#set({ kind: 'ended', reason: e.message });
@@ -143,7 +159,7 @@ export class TerminalConnection {
     this.#ws = ws;
     ws.onopen = () => {
       this.#set({ kind: 'replaying' });
-      this.#control({ type: 'attach', from: this.#offset, cols: this.#term.cols, rows: this.#term.rows });
+      this.#control({ type: 'attach', from: this.#offset, cols: this.#term.cols, rows: this.#term.rows, ...(this.#readOnly ? { readOnly: true } : {}) });
     };
     ws.onmessage = (ev: MessageEvent<ArrayBuffer>) => this.#onFrame(new Uint8Array(ev.data));
     ws.onclose = (ev) => {
@@ -211,6 +227,7 @@ export class TerminalConnection {
         this.#set({ kind: 'ended', reason: msg.reason });
         return;
       case 'notice':
+        this.#onNotice?.(msg.message);
         return;
     }
   }

@@ -1,9 +1,9 @@
--- Mock exams. An exam attempt owns several cluster attempts (rows of attempts with group_id set to
+-- Mock exams. An exam attempt owns several cluster attempts (rows of attempts with exam_attempt_id set to
 -- the exam attempt's id and setup_labs listing the labs whose setups go on that cluster). The
 -- countdown is stored as a deadline, so reloads and restarts keep it.
-ALTER TABLE attempts ADD COLUMN group_id TEXT;
+ALTER TABLE attempts ADD COLUMN exam_attempt_id TEXT;
 ALTER TABLE attempts ADD COLUMN setup_labs TEXT;   -- JSON array of lab ids; NULL: the attempt's own lab
-CREATE INDEX attempts_group ON attempts(group_id);
+CREATE INDEX attempts_exam_attempt ON attempts(exam_attempt_id);
 
 CREATE TABLE exam_attempts (
   id              TEXT PRIMARY KEY,

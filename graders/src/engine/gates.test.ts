@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CheckDecl } from '../checks/schema.ts';
+import type { KubeObject } from '../cluster/port.ts';
+import { ModelCluster } from '../model/model-cluster.ts';
+import { ceilingPercent, runHonestyGates, type MistakeRun } from './gates.ts';
+import type { GradableLab, GradeReport } from './types.ts';
+
+// The mistake gates on a tiny lab: two ConfigMap fields, each worth half.
+
+const field = (id: string, key: string, value: string, extra: Record<string, unknown> = {}) =>
+  CheckDecl.parse({ id, kind: 'field', resource: { kind: 'ConfigMap', namespace: 'default', name: 'facts' }, path: `{.data.${key}}`, equals: value, message: `${key} is ${value}`, ...extra });
+const lab: GradableLab = { id: 'facts', dir: '/tmp', tasks: [{ id: 'record', title: 'Record facts', points: 10, checks: [field('domain', 'domain', 'cluster.local'), field('range', 'range', '10.96.0.0/12')] }] };
+const facts = (data: Record<string, string>): KubeObject[] => [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'facts', namespace: 'default' }, data }];
+const setup: KubeObject[] = [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } }];
+const solution = facts({ domain: 'cluster.local', range: '10.96.0.0/12' });
+
+function freshMistake(name: string, maxPercent: number, objects: KubeObject[]): MistakeRun {
+  return {
+    mistake: { name, title: `the ${name} answer`, maxPercent },
+    enter: async () => {
+      const port = new ModelCluster({ workers: 0 });
+      await port.apply([...setup, ...objects]);
+      return { port };
+    },
+  };
+}
+
+describe('mistake gates', () => {
+  it('pass a mistake within its cap and fail one above it, naming the mistake and what earned points', async () => {
+    const port = new ModelCluster({ workers: 0 });
+    const wrongRange = facts({ domain: 'cluster.local', range: '10.244.0.0/16' });
+    const result = await runHonestyGates({ lab, port, setup, solution, mistakes: [freshMistake('wrong-range', 50, wrongRange), freshMistake('too-generous', 40, wrongRange)] });
+    const gates = result.gates.filter((g) => g.name === 'mistake-is-capped');
+    assert.deepEqual(
+      gates.map((g) => [g.mistake?.name, g.passed, g.report.percent]),
+      [
+        ['wrong-range', true, 50],
+        ['too-generous', false, 50],
+      ],
+    );
+    assert.equal(result.passed, false);
+    assert.deepEqual(gates[1]?.problems, ['mistake too-generous ("the too-generous answer") may score 50%, more than its maxPercent 40%', '  task record scores 5/10: domain passed (5)']);
+    assert.deepEqual(
+      result.gates.map((g) => g.name),
+      ['nothing-earns-nothing', 'mistake-is-capped', 'mistake-is-capped', 'solution-earns-all', 'grading-is-stable'],
+      'mistakes run between the empty state and the solution',
+    );
+  });
+
+  it('count a check that errored as passed: an unanswered check may hide credit', () => {
+    const check = (id: string, status: 'pass' | 'fail' | 'error') => ({ id, kind: 'field' as const, message: id, status, guard: false, required: false, weight: 1, points: 0, maxPoints: 5, durationMs: 0 });
+    const report: GradeReport = { labId: 'x', score: 5, maxScore: 10, percent: 50, gradedAt: '', durationMs: 0, tasks: [{ id: 't', title: 't', points: 10, score: 5, checks: [check('a', 'pass'), check('b', 'error')] }] };
+    assert.equal(ceilingPercent(report), 100);
+  });
+
+  it('on a shared cluster, fail when taking a mistake off does not bring back the state right after setup', async () => {
+    const port = new ModelCluster({ workers: 0 });
+    await port.apply(setup);
+    const sticky: MistakeRun = {
+      mistake: { name: 'sticky', title: 'a half answer', maxPercent: 50 },
+      enter: async () => {
+        await port.apply(facts({ domain: 'cluster.local' }));
+        return { port };
+      },
+      // The model cluster cannot delete, so "taking it off" leaves the ConfigMap behind.
+      leave: async () => {},
+    };
+    const result = await runHonestyGates({ lab, port, setup, solution, mistakes: [sticky] });
+    const gate = result.gates.find((g) => g.name === 'mistake-is-capped');
+    assert.equal(gate?.passed, false);
+    assert.match(gate?.problems[0] ?? '', /^after taking mistake sticky off again, the lab does not grade as it did right after setup/);
+    assert.match(gate?.problems[1] ?? '', /record\/domain is pass/);
+  });
+});

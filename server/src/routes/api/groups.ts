@@ -1,0 +1,315 @@
+import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { App } from '../../app-types.ts';
+import type { Learner } from '../../auth/learners.ts';
+import { requireLearner, requireRole } from '../../auth/plugin.ts';
+import { AppError, notFound } from '../../errors.ts';
+import { GroupReports, isExpired, type StudyGroup } from '../../groups/group-repository.ts';
+import { DOMAINS } from '../../labs/format.ts';
+import { GradeRepository } from '../../grading/grade-repository.ts';
+
+const ErrorDto = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+const GroupParams = z.object({ groupId: z.string().min(1).max(64) });
+const isoDate = z.iso.datetime({ offset: true }).describe('ISO 8601 date-time, e.g. 2026-12-31T23:59:00Z');
+
+export const GroupDto = z.object({
+  id: z.string(),
+  name: z.string(),
+  maxClusters: z.number().nullable(),
+  expiresAt: z.string().nullable(),
+  expired: z.boolean(),
+  createdAt: z.string(),
+  /** How the caller relates to the group. */
+  yourRole: z.enum(['admin', 'instructor', 'learner']),
+  /** The invite (instructors and admins only): the code, and the link built from publicUrl. */
+  inviteCode: z.string().nullable(),
+  inviteUrl: z.string().nullable(),
+  memberCount: z.number(),
+  activeAttempts: z.number(),
+});
+export const MemberDto = z.object({ id: z.string(), username: z.string(), displayName: z.string(), groupRole: z.enum(['learner', 'instructor']), joinedAt: z.string() });
+export const AssignmentDto = z.object({ id: z.string(), groupId: z.string(), labId: z.string(), labTitle: z.string().nullable(), dueAt: z.string().nullable(), createdAt: z.string() });
+export const GroupDetailDto = GroupDto.extend({ members: z.array(MemberDto), assignments: z.array(AssignmentDto) });
+const CreateGroup = z.object({
+  name: z.string().trim().min(1).max(80),
+  maxClusters: z.number().int().min(1).max(1000).nullable().default(null).describe("clusters the group's learners may run at once"),
+  expiresAt: isoDate.nullable().default(null),
+});
+const UpdateGroup = z.object({ name: z.string().trim().min(1).max(80).optional(), maxClusters: z.number().int().min(1).max(1000).nullable().optional(), expiresAt: isoDate.nullable().optional() });
+export const ActivityDto = z.object({
+  generatedAt: z.string(),
+  members: z.array(
+    z.object({
+      learner: MemberDto.pick({ id: true, username: true, displayName: true }),
+      attempt: z
+        .object({
+          id: z.string(),
+          labId: z.string(),
+          labTitle: z.string().nullable(),
+          status: z.string(),
+          active: z.boolean(),
+          startedAt: z.string(),
+          /** Minutes since the cluster was ready (until the attempt ended). */
+          minutesInLab: z.number().nullable(),
+          lastActivityAt: z.string().nullable(),
+          lastScore: z.number().nullable(),
+          maxScore: z.number().nullable(),
+          lastCheckAt: z.string().nullable(),
+        })
+        .nullable(),
+    }),
+  ),
+});
+export const MyAssignmentDto = AssignmentDto.extend({ groupName: z.string(), bestScore: z.number().nullable(), maxScore: z.number().nullable(), state: z.enum(['todo', 'started', 'done']), overdue: z.boolean() });
+
+const ACTIVE_STATUSES = new Set(['queued', 'provisioning', 'setting-up', 'ready', 'grading']);
+
+// A spreadsheet runs a cell that starts with = + - @ (or a tab/CR) as a formula: display names are
+// chosen by learners, so such cells are prefixed with ' before the usual CSV quoting.
+function csvCell(v: string | number | null): string {
+  if (v === null) return '';
+  let s = String(v);
+  if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}
+
+/** Study groups: create and manage (instructors, admins), join by invite, assignments, live activity and results. */
+export default async function groupRoutes(app: App) {
+  const groups = app.groups;
+  const reports = new GroupReports(app.db);
+  const grades = new GradeRepository(app.db);
+  const base = app.config.publicUrl?.replace(/\/$/, '') ?? `http://${app.config.host.includes(':') ? `[${app.config.host}]` : app.config.host}:${app.config.port}`;
+  const labTitle = (id: string) => app.labs.current.labs.find((l) => l.id === id)?.meta.title ?? null;
+
+  /** The group if the caller runs it (admin, or one of its instructors); others get 404, so groups cannot be probed. */
+  function managed(req: FastifyRequest, groupId: string): { group: StudyGroup; learner: Learner } {
+    const learner = requireLearner(req);
+    const group = groups.get(groupId);
+    if (!group || (learner.role !== 'admin' && groups.roleIn(groupId, learner.id) !== 'instructor')) throw notFound('group', groupId);
+    return { group, learner };
+  }
+
+  const dto = (g: StudyGroup, yourRole: 'admin' | 'instructor' | 'learner'): z.infer<typeof GroupDto> => {
+    const manages = yourRole !== 'learner';
+    return {
+      id: g.id,
+      name: g.name,
+      maxClusters: g.maxClusters,
+      expiresAt: g.expiresAt,
+      expired: isExpired(g),
+      createdAt: g.createdAt,
+      yourRole,
+      inviteCode: manages ? g.inviteCode : null,
+      inviteUrl: manages ? `${base}/?invite=${encodeURIComponent(g.inviteCode)}` : null,
+      memberCount: groups.members(g.id).length,
+      activeAttempts: groups.activeAttempts(g.id),
+    };
+  };
+  const assignmentDto = (a: { id: string; groupId: string; labId: string; dueAt: string | null; createdAt: string }) => ({ ...a, labTitle: labTitle(a.labId) });
+  const detail = (g: StudyGroup, yourRole: 'admin' | 'instructor') => ({
+    ...dto(g, yourRole),
+    members: groups.members(g.id).map((m) => ({ id: m.id, username: m.username, displayName: m.displayName, groupRole: m.groupRole, joinedAt: m.joinedAt })),
+    assignments: groups.assignments(g.id).map(assignmentDto),
+  });
+  const relation = (g: StudyGroup, learner: Learner): 'admin' | 'instructor' => (learner.role === 'admin' && groups.roleIn(g.id, learner.id) !== 'instructor' ? 'admin' : 'instructor');
+
+  app.post(
+    '/api/groups',
+    { schema: { tags: ['groups'], summary: 'Create a study group (instructors, admins); you become its instructor', body: CreateGroup, response: { 201: GroupDetailDto, 403: ErrorDto } } },
+    async (req, reply) => {
+      const learner = requireRole(req, 'instructor', 'admin');
+      const g = groups.create(req.body, learner);
+      return reply.code(201).send(detail(g, 'instructor'));
+    },
+  );
+
+  app.get('/api/groups', { schema: { tags: ['groups'], summary: 'Groups you run or belong to (admins: every group)', response: { 200: z.object({ groups: z.array(GroupDto) }) } } }, async (req) => {
+    const learner = requireLearner(req);
+    if (learner.role === 'admin') return { groups: groups.all().map((g) => dto(g, relation(g, learner))) };
+    return { groups: groups.forLearner(learner.id).map((g) => dto(g, g.groupRole)) };
+  });
+
+  app.get('/api/groups/:groupId', { schema: { tags: ['groups'], summary: 'A group you run, with members and assignments', params: GroupParams, response: { 200: GroupDetailDto, 404: ErrorDto } } }, async (req) => {
+    const { group, learner } = managed(req, req.params.groupId);
+    return detail(group, relation(group, learner));
+  });
+
+  app.patch(
+    '/api/groups/:groupId',
+    { schema: { tags: ['groups'], summary: 'Rename a group, change its cluster share or end date', params: GroupParams, body: UpdateGroup, response: { 200: GroupDetailDto, 404: ErrorDto } } },
+    async (req) => {
+      const { group, learner } = managed(req, req.params.groupId);
+      groups.update(group.id, req.body);
+      return detail(groups.get(group.id)!, relation(group, learner));
+    },
+  );
+
+  app.delete('/api/groups/:groupId', { schema: { tags: ['groups'], summary: 'Delete a group (accounts and results stay)', params: GroupParams, response: { 204: z.null(), 404: ErrorDto } } }, async (req, reply) => {
+    const { group } = managed(req, req.params.groupId);
+    groups.delete(group.id);
+    return reply.code(204).send(null);
+  });
+
+  app.post('/api/groups/:groupId/invite', { schema: { tags: ['groups'], summary: 'Replace the invite code (the old link stops working)', params: GroupParams, response: { 200: GroupDetailDto, 404: ErrorDto } } }, async (req) => {
+    const { group, learner } = managed(req, req.params.groupId);
+    groups.rotateInvite(group.id);
+    return detail(groups.get(group.id)!, relation(group, learner));
+  });
+
+  app.post(
+    '/api/groups/join',
+    { schema: { tags: ['groups'], summary: 'Join a group with its invite code (logged in)', body: z.object({ inviteCode: z.string().min(1).max(100) }), response: { 200: GroupDto, 403: ErrorDto, 404: ErrorDto } } },
+    async (req) => {
+      const learner = requireLearner(req);
+      const g = groups.byInviteCode(req.body.inviteCode);
+      if (!g) throw new AppError(404, 'invite_not_found', 'no group has this invite code; ask your instructor for the current link');
+      if (isExpired(g)) throw new AppError(403, 'group_expired', `the group "${g.name}" has ended`);
+      groups.addMember(g.id, learner.id, 'learner');
+      return dto(g, groups.roleIn(g.id, learner.id) ?? 'learner');
+    },
+  );
+
+  app.delete(
+    '/api/groups/:groupId/members/:learnerId',
+    { schema: { tags: ['groups'], summary: 'Remove a member from a group you run', params: GroupParams.extend({ learnerId: z.string().min(1).max(64) }), response: { 204: z.null(), 404: ErrorDto } } },
+    async (req, reply) => {
+      const { group } = managed(req, req.params.groupId);
+      if (!groups.removeMember(group.id, req.params.learnerId)) throw notFound('member', req.params.learnerId);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/api/groups/:groupId/assignments',
+    {
+      schema: {
+        tags: ['groups'],
+        summary: 'Assign a lab to a group, with an optional due date (assigning again changes the date)',
+        params: GroupParams,
+        body: z.object({ labId: z.string().min(1).max(100), dueAt: isoDate.nullable().default(null) }),
+        response: { 201: AssignmentDto, 404: ErrorDto },
+      },
+    },
+    async (req, reply) => {
+      const { group, learner } = managed(req, req.params.groupId);
+      if (!app.labs.current.labs.some((l) => l.id === req.body.labId)) throw notFound('lab', req.body.labId);
+      return reply.code(201).send(assignmentDto(groups.assign(group.id, req.body.labId, req.body.dueAt, learner.id)));
+    },
+  );
+
+  app.delete(
+    '/api/groups/:groupId/assignments/:assignmentId',
+    { schema: { tags: ['groups'], summary: 'Withdraw an assignment', params: GroupParams.extend({ assignmentId: z.string().min(1).max(64) }), response: { 204: z.null(), 404: ErrorDto } } },
+    async (req, reply) => {
+      const { group } = managed(req, req.params.groupId);
+      if (!groups.unassign(group.id, req.params.assignmentId)) throw notFound('assignment', req.params.assignmentId);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get('/api/assignments', { schema: { tags: ['groups'], summary: 'Labs assigned to you, soonest due first, with your best score', response: { 200: z.object({ assignments: z.array(MyAssignmentDto) }) } } }, async (req) => {
+    const learner = requireLearner(req);
+    const now = new Date().toISOString();
+    const best = new Map(grades.bestPerLab(learner.id).map((b) => [b.labId, b]));
+    const started = new Set(app.attempts.listForLearner(learner.id).map((a) => a.labId));
+    const assignments = groups
+      .assignmentsFor(learner.id)
+      .filter((a) => a.groupExpiresAt === null || a.groupExpiresAt > now)
+      .map((a) => {
+        const b = best.get(a.labId);
+        const done = b !== undefined && b.maxScore > 0 && b.score >= b.maxScore;
+        return {
+          id: a.id,
+          groupId: a.groupId,
+          groupName: a.groupName,
+          labId: a.labId,
+          labTitle: labTitle(a.labId),
+          dueAt: a.dueAt,
+          createdAt: a.createdAt,
+          bestScore: b?.score ?? null,
+          maxScore: b?.maxScore ?? null,
+          state: done ? ('done' as const) : started.has(a.labId) ? ('started' as const) : ('todo' as const),
+          overdue: !done && a.dueAt !== null && a.dueAt < now,
+        };
+      });
+    return { assignments };
+  });
+
+  // The live view: the page polls this (every few seconds); it is one indexed query per member.
+  app.get('/api/groups/:groupId/activity', { schema: { tags: ['groups'], summary: 'Who in the group is working on what, right now', params: GroupParams, response: { 200: ActivityDto, 404: ErrorDto } } }, async (req) => {
+    const { group } = managed(req, req.params.groupId);
+    const now = Date.now();
+    const members = new Map(groups.members(group.id).map((m) => [m.id, m]));
+    const rows = reports.activity(group.id);
+    return {
+      generatedAt: new Date(now).toISOString(),
+      members: rows.flatMap((r) => {
+        const m = members.get(r.learnerId);
+        if (!m) return [];
+        const attempt =
+          r.attemptId && r.labId && r.status && r.createdAt
+            ? {
+                id: r.attemptId,
+                labId: r.labId,
+                labTitle: labTitle(r.labId),
+                status: r.status,
+                active: ACTIVE_STATUSES.has(r.status),
+                startedAt: r.createdAt,
+                minutesInLab: r.readyAt ? Math.max(0, Math.round(((r.endedAt ? Date.parse(r.endedAt) : now) - Date.parse(r.readyAt)) / 60_000)) : null,
+                lastActivityAt: r.lastActivityAt,
+                lastScore: r.lastScore,
+                maxScore: r.maxScore,
+                lastCheckAt: r.lastCheckAt,
+              }
+            : null;
+        return [{ learner: { id: m.id, username: m.username, displayName: m.displayName }, attempt }];
+      }),
+    };
+  });
+
+  app.get(
+    '/api/groups/:groupId/results.csv',
+    // No response schema: the body is CSV text, not JSON (a 404 is the usual error object).
+    { schema: { tags: ['groups'], summary: 'Results per learner and lab (assigned labs included even when not tried), as CSV', params: GroupParams } },
+    async (req, reply) => {
+      const { group } = managed(req, req.params.groupId);
+      const learners = groups.members(group.id).filter((m) => m.groupRole === 'learner');
+      const assigned = new Map(groups.assignments(group.id).map((a) => [a.labId, a]));
+      const results = new Map(reports.results(group.id).map((r) => [`${r.learnerId}\0${r.labId}`, r]));
+      const header = ['username', 'display_name', 'lab_id', 'lab_title', 'domain', 'assigned', 'due_at', 'attempts', 'best_score', 'max_score', 'percent', 'last_attempt_at'];
+      const lines = [header.join(',')];
+      for (const m of learners) {
+        const labIds = new Set([...assigned.keys(), ...[...results.values()].filter((r) => r.learnerId === m.id).map((r) => r.labId)]);
+        for (const labId of [...labIds].sort()) {
+          const r = results.get(`${m.id}\0${labId}`);
+          const lab = app.labs.current.labs.find((l) => l.id === labId);
+          const pct = r?.bestScore !== null && r?.bestScore !== undefined && r.maxScore ? Math.round((100 * r.bestScore) / r.maxScore) : null;
+          const row = [m.username, m.displayName, labId, lab?.meta.title ?? null, lab ? DOMAINS[lab.meta.domain] : null, assigned.has(labId) ? 'yes' : 'no', assigned.get(labId)?.dueAt ?? null, r?.attempts ?? 0, r?.bestScore ?? null, r?.maxScore ?? null, pct, r?.lastAttemptAt ?? null];
+          lines.push(row.map(csvCell).join(','));
+        }
+      }
+      const file = `${group.name.replace(/[^a-zA-Z0-9._-]+/g, '-').slice(0, 40) || 'group'}-results.csv`;
+      return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${file}"`).send(`${lines.join('\r\n')}\r\n`);
+    },
+  );
+
+  app.patch(
+    '/api/learners/:learnerId',
+    {
+      schema: {
+        tags: ['groups'],
+        summary: "Change an account's role (admins): make someone an instructor",
+        params: z.object({ learnerId: z.string().min(1).max(64) }),
+        body: z.object({ role: z.enum(['learner', 'instructor', 'admin']) }),
+        response: { 200: MemberDto.pick({ id: true, username: true, displayName: true }).extend({ role: z.enum(['learner', 'instructor', 'admin']) }), 404: ErrorDto },
+      },
+    },
+    async (req) => {
+      const admin = requireRole(req, 'admin');
+      if (req.params.learnerId === admin.id && req.body.role !== 'admin') throw new AppError(409, 'last_admin', 'you cannot take away your own admin role');
+      const updated = app.learners.setRole(req.params.learnerId, req.body.role);
+      if (!updated) throw notFound('learner', req.params.learnerId);
+      return updated;
+    },
+  );
+}

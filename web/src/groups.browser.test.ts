@@ -1,0 +1,138 @@
+// Headless Chromium against the real server and the built web app, in multi-user mode with the
+// real attempt service on a fake kind host: an instructor creates a group, a learner registers with
+// its invite link and starts the assigned lab, the instructor watches it live (and the learner's
+// terminal, read-only, which the learner is told) and exports the CSV.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { buildApp } from '../../server/src/app.ts';
+import type { App } from '../../server/src/app-types.ts';
+import { harness } from '../../server/src/attempts/test-harness.ts';
+import { loadConfig } from '../../server/src/config/config.ts';
+import { CommandError, createCommandRunner, type CommandRunner } from '../../server/src/exec/command-runner.ts';
+import { HostLauncher } from '../../server/src/terminal/launchers.ts';
+import { SSH_SCRIPT } from '../../server/src/terminal/setup.ts';
+import { openMemoryDatabase } from '../../server/src/storage/db.ts';
+import { loadedCatalog } from '../../server/src/testing/test-app.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const CHROMIUM = '/usr/bin/chromium';
+const LAUNCH_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (Debian: apt-get install chromium)`;
+
+let app: App | undefined;
+let browser: Browser | undefined;
+let h: ReturnType<typeof harness> | undefined;
+let base = '';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+before(async () => {
+  if (skip) return;
+  if (!existsSync(path.join(ROOT, 'web', 'dist', 'index.html'))) {
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'web/vite.config.ts', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' });
+    assert.equal(r.status, 0, 'building the web app failed');
+  }
+  const port = await freePort();
+  const db = openMemoryDatabase();
+  const labs = await loadedCatalog();
+  h = harness({ db, labs: labs.current.labs, nodeImage: 'kindest/node:v1.35.8', fake: { missingImages: [] } });
+  const boot = loadConfig({ argv: ['--port', String(port), '--data-dir', mkdtempSync(path.join(tmpdir(), 'kd-groups-browser-')), '--web-dir', 'web/dist', '--auth.mode', 'multi', '--auth.registration', 'closed'], env: {}, cwd: ROOT });
+  // Shells run on this machine (host mode) in a scratch HOME; the fake clusters have no kubeconfig.
+  const home = mkdtempSync(path.join(tmpdir(), 'kd-groups-browser-home-'));
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home };
+  const real = createCommandRunner(env);
+  const runner: CommandRunner = { run: async (spec) => (spec.argv[0] === 'kind' ? Promise.reject(new CommandError('exit-code', spec.argv, 1, '', 'no such cluster')) : real.run(spec)) };
+  const shellLauncher = new HostLauncher({ runner, hostEnv: env, stateDir: path.join(home, 'terminals'), sshScript: SSH_SCRIPT });
+  app = await buildApp(boot, { db, labs, logger: false, attemptService: h.service, shellLauncher });
+  await app.listen({ host: '127.0.0.1', port });
+  base = `http://127.0.0.1:${port}`;
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
+});
+
+after(async () => {
+  await browser?.close();
+  await h?.service.idle();
+  await app?.close();
+});
+
+async function newPage(): Promise<Page & { errors: string[] }> {
+  const context = await browser!.newContext({ viewport: { width: 1360, height: 900 }, acceptDownloads: true });
+  const page = (await context.newPage()) as Page & { errors: string[] };
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push(e.message));
+  // HTTP errors the app expects (401 before signing in) are logged by Chromium as "Failed to load
+  // resource"; anything else (a CSP refusal above all) is a failure.
+  page.on('console', (m) => m.type() === 'error' && !/^Failed to load resource: the server responded with a status of 401/.test(m.text()) && page.errors.push(m.text()));
+  return page;
+}
+
+async function register(page: Page, username: string) {
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill('correct horse battery');
+  await page.getByRole('button', { name: 'Create account' }).click();
+}
+
+test('an instructor runs a group: invite, assignment, live view and CSV', { skip }, async () => {
+  const teacher = await newPage();
+  await teacher.goto(`${base}/`);
+  await teacher.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await teacher.getByRole('button', { name: 'Create one' }).click();
+  await register(teacher, 'teacher'); // the first account: the admin
+  await teacher.getByRole('link', { name: 'Groups' }).click();
+  const form = teacher.getByRole('form', { name: 'New group' });
+  await form.getByLabel('Name').fill('Evening cohort');
+  await form.getByRole('button', { name: 'Create group' }).click();
+  await teacher.getByRole('heading', { level: 1, name: 'Evening cohort' }).waitFor();
+  const inviteUrl = (await teacher.locator('.invite-url').textContent()) ?? '';
+  assert.match(inviteUrl, new RegExp(`^${base}/\\?invite=`));
+  await teacher.getByLabel('Lab to assign').selectOption('valid-lab');
+  await teacher.getByRole('button', { name: 'Assign' }).click();
+  await teacher.getByText(/Fixture lab valid-lab — due/).waitFor();
+
+  // The learner opens the invite link: registration is closed, the group's invite lets them in.
+  const learner = await newPage();
+  await learner.goto(inviteUrl);
+  await learner.getByRole('heading', { name: 'Create your account' }).waitFor();
+  await register(learner, 'lena');
+  await learner.getByRole('heading', { name: 'Assigned to you' }).waitFor();
+  const assigned = learner.locator('section.assigned [data-lab-id="valid-lab"]');
+  await assigned.click();
+  await learner.getByRole('heading', { level: 1, name: 'Fixture lab valid-lab' }).waitFor();
+  await learner.getByRole('button', { name: 'Start lab' }).click();
+
+  // The instructor's table shows it without a reload.
+  const row = teacher.locator('tr[data-learner="lena"]');
+  await row.getByText('Fixture lab valid-lab').waitFor({ timeout: 15_000 });
+  await row.getByText('ready').waitFor({ timeout: 15_000 });
+
+  // The instructor watches lena's terminal; lena's terminal says so.
+  await learner.locator('.term-view[data-state="live"]').waitFor({ timeout: 15_000 });
+  await row.getByRole('button', { name: 'Watch terminal' }).click();
+  await teacher.locator('.watch-panel .term-view[data-state="live"]').waitFor({ timeout: 15_000 });
+  await teacher.getByText("Watching lena's terminal — read-only").waitFor();
+  await learner.locator('[data-notice]').getByText('teacher is watching this terminal (read-only)').waitFor({ timeout: 5000 });
+  await teacher.getByRole('button', { name: 'Stop watching' }).click();
+  await learner.locator('[data-notice]').getByText('teacher stopped watching').waitFor({ timeout: 5000 });
+
+  const [download] = await Promise.all([teacher.waitForEvent('download'), teacher.getByRole('link', { name: 'Download results (CSV)' }).click()]);
+  const csv = readFileSync((await download.path())!, 'utf8');
+  assert.match(csv.split('\r\n')[0] ?? '', /^username,display_name,lab_id/);
+  assert.match(csv, /\r\nlena,lena,valid-lab,Fixture lab valid-lab,[^,]+,yes,,1,,,,/);
+  assert.deepEqual(teacher.errors, []);
+  assert.deepEqual(learner.errors, []);
+});
