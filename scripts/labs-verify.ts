@@ -6,13 +6,14 @@
 import { parseArgs } from 'node:util';
 import { describeVerdict, LabVerifier, verifyTarget, type LabVerdict } from './lib/labs-verify.ts';
 
-const USAGE = `usage: npm run labs:verify -- [lab-id …] [--keep] [--no-mistakes] [--node-image IMAGE]
+const USAGE = `usage: npm run labs:verify -- [lab-id …] [--keep] [--no-mistakes] [--explain] [--node-image IMAGE]
   default: every lab; --keep leaves each cluster running for a look (delete with kind delete cluster)
   --no-mistakes skips the mistake gates (each shipped wrong answer scores at most its maxPercent)
+  --explain prints every check of each mistake with its explanation
   node image: --node-image, else KUBEDRILL_NODE_IMAGE, else the testbed image, else kind's pinned one`;
 let parsed;
 try {
-  parsed = parseArgs({ allowPositionals: true, options: { keep: { type: 'boolean', default: false }, 'no-mistakes': { type: 'boolean', default: false }, 'node-image': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  parsed = parseArgs({ allowPositionals: true, options: { keep: { type: 'boolean', default: false }, 'no-mistakes': { type: 'boolean', default: false }, explain: { type: 'boolean', default: false }, 'node-image': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
 } catch (e) {
   console.error(`labs:verify: ${(e as Error).message}\n${USAGE}`);
   process.exit(2);
@@ -47,7 +48,7 @@ for (const id of ids) {
   console.log(`\n▶ ${id}`);
   const v = await verifier.verify(id, { keep: values.keep, mistakes: !values['no-mistakes'] });
   verdicts.push(v);
-  console.log(describeVerdict(v).join('\n'));
+  console.log(describeVerdict(v, { explain: values.explain }).join('\n'));
 }
 await verifier.close({ keepData: values.keep });
 const failed = verdicts.filter((v) => !v.passed);

@@ -4,6 +4,7 @@
 //      of the netpol-lab9server lab's real manifests, readiness wait)     goal p95 ≤ 200 ms
 //   2. 20 simultaneous Starts with clusters.maxConcurrent = 4: peak concurrent creates and
 //      clusters, errors, wall time until all 20 were ready (each learner finishes 50 ms after ready)
+// With --real it measures real kind clusters instead (provision-real.ts).
 import { harness } from '../../server/src/attempts/test-harness.ts';
 import type { AttemptService } from '../../server/src/attempts/attempt-service.ts';
 import { lab9server, testLab } from '../../server/src/provisioner/testing/lab-fixtures.ts';
@@ -87,5 +88,10 @@ async function burst() {
   console.log(`  clusters left            ${h.host.clusters.size}`);
 }
 
-await warmPool();
-await burst();
+if (process.argv.includes('--real')) {
+  // Real kind clusters (testbed node image): see provision-real.ts.
+  await (await import('./provision-real.ts')).benchReal();
+} else {
+  await warmPool();
+  await burst();
+}

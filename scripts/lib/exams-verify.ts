@@ -214,7 +214,7 @@ export class ExamVerifier {
       for (const c of exam.clusters) {
         const nodes = (await kubectl('--context', c.name, 'get', 'nodes', '-o', 'name')).split('\n').filter(Boolean);
         if (nodes.length !== 1 + c.workers) throw new Error(`context ${c.name} shows ${nodes.length} nodes, not ${1 + c.workers}: ${nodes.join(', ')}`);
-        const node = `${c.name}-${c.workers ? `worker${c.workers > 1 ? c.workers : ''}` : 'control-plane'}`;
+        const node = `${c.name}-${c.workers ? `node${String(c.workers).padStart(2, '0')}` : 'controlplane'}`;
         const pty = await launcher.spawnNodeShell(attempt, node, { terminalId: `verify${c.name.replace(/[^a-z0-9]/g, '')}`, cols: 120, rows: 30, env: {} });
         let out = '';
         pty.onData((d) => (out += d.toString()));

@@ -243,8 +243,8 @@ async function mistakeRuns(lab: Lab, setup: readonly KubeObject[], port: Cluster
   return runs;
 }
 
-/** Human-readable lines for one verdict. */
-export function describeVerdict(v: LabVerdict): string[] {
+/** Human-readable lines for one verdict; with explain, every check of each mistake gate with its explanation. */
+export function describeVerdict(v: LabVerdict, opts: { explain?: boolean } = {}): string[] {
   const mistakes = v.gates?.gates.filter((g) => g.name === 'mistake-is-capped').length ?? 0;
   const lines = [`${v.passed ? 'PASS' : 'FAIL'} ${v.labId} (${v.seconds.toFixed(0)} s${mistakes ? `, of which ${v.mistakeSeconds.toFixed(0)} s for ${mistakes} mistake gate(s)` : ''})`];
   if (v.failure) lines.push(`  ${v.failure.replaceAll('\n', '\n  ')}`);
@@ -252,6 +252,9 @@ export function describeVerdict(v: LabVerdict): string[] {
     if (g.mistake) lines.push(`  ${g.passed ? '✓' : '✗'} mistake ${g.mistake.name}: ${g.report.score}/${g.report.maxScore} = ${g.report.percent}% (at most ${g.mistake.maxPercent}%; ${(g.durationMs / 1000).toFixed(0)} s) — ${g.mistake.title}`);
     else lines.push(`  ${g.passed ? '✓' : '✗'} ${g.name}: ${g.report.score}/${g.report.maxScore}`);
     for (const p of g.problems) lines.push(`      ${p}`);
+    if (opts.explain && g.mistake) {
+      for (const t of g.report.tasks) for (const c of t.checks) lines.push(`      ${t.id}/${c.id} ${c.status} ${c.points}/${c.maxPoints}: ${c.explanation ?? c.actual ?? ''}`);
+    }
   }
   return lines;
 }

@@ -32,6 +32,7 @@ import { GradeRepository } from './grading/grade-repository.ts';
 import { GradingService } from './grading/grading-service.ts';
 import attemptGradeRoutes from './routes/api/attempt-grades.ts';
 import examRoutes from './routes/api/exams.ts';
+import progressRoutes from './routes/api/progress.ts';
 import { VERSION } from './version.ts';
 import { hardening } from './http/hardening.ts';
 import { GroupRepository } from './groups/group-repository.ts';
@@ -219,6 +220,7 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
   await app.register(labRoutes);
   await app.register(terminalRoutes);
   await app.register(attemptGradeRoutes(grading));
+  await app.register(progressRoutes);
   await app.register(attemptRoutes);
   await app.register(adminHealthRoutes);
   await app.register(groupRoutes);

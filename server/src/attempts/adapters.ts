@@ -22,6 +22,9 @@ export function terminalAttempts(service: AttemptService): TerminalAttempts & { 
       return { id: a.id, learnerId: a.learnerId, clusterName: a.clusterName ?? '', status: TERMINAL_STATUS[a.status], kubernetesVersion: a.kubernetes };
     },
     onEnded: (cb) => service.onEnded(cb),
+    // setting-up: the cluster exists and the lab's setup runs; the workstation can be made meanwhile.
+    // (An exam's clusters share the exam's one workstation: none is made per cluster.)
+    onClusterCreated: (cb) => service.onStatus((id, status) => status === 'setting-up' && !service.get(id)?.examAttemptId && cb(id)),
     touch: (id) => service.touch(id),
   };
 }

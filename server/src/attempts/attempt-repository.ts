@@ -154,6 +154,19 @@ export class AttemptRepository {
     }));
   }
 
+  /** Start → ready (ms) of the newest attempts of a shape that reached ready, with or without the given step. */
+  recentStartMs(shape: string, withStep: string, had: boolean, limit: number): number[] {
+    const rows = this.#db
+      .prepare(
+        `SELECT (julianday(a.ready_at) - julianday(a.created_at)) * 86400000.0 AS ms FROM attempts a
+         WHERE a.shape = ? AND a.ready_at IS NOT NULL
+           AND EXISTS (SELECT 1 FROM attempt_events e WHERE e.attempt_id = a.id AND e.type = 'step' AND e.name = ?) = ?
+         ORDER BY a.created_at DESC, a.rowid DESC LIMIT ?`,
+      )
+      .all(shape, withStep, had ? 1 : 0, limit) as { ms: number }[];
+    return rows.map((r) => Math.round(r.ms));
+  }
+
   lastSeq(attemptId: string): number {
     const r = this.#db.prepare('SELECT MAX(seq) AS s FROM attempt_events WHERE attempt_id = ?').get(attemptId) as { s: number | null };
     return r.s ?? 0;

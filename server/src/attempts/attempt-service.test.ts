@@ -28,7 +28,7 @@ test('Start → provisioning → setting-up → ready, with kind stages and setu
     ['queued', 'provisioning', 'setting-up', 'ready'],
   );
   const done = replay.filter((e) => e.type === 'step' && e.state === 'done').map((e) => e.name);
-  assert.ok(done.includes('Preparing nodes') && done.includes('Joining worker nodes') && done.includes('Waiting for every node to be Ready'));
+  assert.ok(done.includes('Creating the node containers') && done.includes('Joining the other nodes') && done.includes('Waiting for every node to be Ready'));
   assert.deepEqual(done.slice(-3), ['Loading lab images', 'Applying setup manifests', 'Waiting for setup to be ready']);
   assert.ok(replay.every((e, i) => e.seq === i + 1), 'event ids are 1, 2, 3, …');
   assert.equal(service.subscribe(a.id, replay.length - 2, () => {}).replay.length, 2, 'resume after an event id');
@@ -54,13 +54,41 @@ test('starting a lab the learner already runs returns the running attempt; an un
   await service.idle();
 });
 
+test('a new cluster gets the lab images while kind is still starting it, one step runs at a time, and later starts get an estimate', async () => {
+  const { service, host } = harness({ fake: { stageDelayMs: 5, hostImages: ['docker.io/library/nginx:1.27.4', 'docker.io/library/busybox:1.37.0'] } });
+  const { attempt } = service.start('l1', 'netpol-lab9server');
+  assert.equal(service.get(attempt.id)!.estimateMs, null, 'no start of this shape finished yet');
+  await service.idle();
+  assert.equal(service.get(attempt.id)!.status, 'ready');
+  const load = host.calls.findIndex((c) => c.slice(0, 3).join(' ') === 'kind load docker-image');
+  const nodeWait = host.calls.findIndex((c) => c.includes('wait') && c.includes('--all'));
+  assert.ok(load >= 0 && load < nodeWait, 'images are loaded before kind (and our node wait) finished');
+  assert.equal(host.calls.filter((c) => c[1] === 'load').length, 1, 'loaded once: the check after the create finds them there');
+  // The page shows one running step at a time: each step ends before the next one starts.
+  let running: string | undefined;
+  for (const e of service.subscribe(attempt.id, 0, () => {}).replay.filter((x) => x.type === 'step')) {
+    if (e.state === 'running') {
+      assert.equal(running, undefined, `"${e.name}" started while "${running}" was still running`);
+      running = e.name;
+    } else if (e.name === running) running = undefined;
+  }
+  service.finish(attempt.id);
+  await service.idle();
+  const next = service.start('l1', 'netpol-lab9server').attempt;
+  const est = service.get(next.id)!.estimateMs;
+  const first = service.get(attempt.id)!;
+  assert.equal(est, Date.parse(first.readyAt!) - Date.parse(first.createdAt), 'the estimate is the last start of this shape');
+  service.finish(next.id);
+  await service.idle();
+});
+
 test("a create that fails at kind's node-image step fails the attempt with the step and kind's output, leaving no cluster", async () => {
   const { service, host, clustersDir } = harness({ nodeImage: 'kubedrill-missing/node:v0.0.1', fake: { missingImages: ['kubedrill-missing/node:v0.0.1'] } });
   const { attempt } = service.start('l1', 'alpha');
   await service.idle();
   const a = service.get(attempt.id)!;
   assert.equal(a.status, 'failed');
-  assert.equal(a.failureStep, 'Ensuring node image (kubedrill-missing/node:v0.0.1)');
+  assert.equal(a.failureStep, 'Checking the node image');
   assert.match(a.failureMessage ?? '', /failed to pull image/);
   assert.match(a.failureOutput ?? '', /Command Output: Error response from daemon/);
   assert.equal(host.clusters.size, 0);
@@ -69,11 +97,11 @@ test("a create that fails at kind's node-image step fails the attempt with the s
 });
 
 test('a failing NetworkPolicy self-test fails a NetworkPolicy lab with its message', async () => {
-  const { service, host } = harness({ netpol: async () => Promise.reject(new ProvisionError('Checking that NetworkPolicy is enforced', 'NetworkPolicy is not enforced on this cluster')) });
+  const { service, host } = harness({ netpol: async () => Promise.reject(new ProvisionError('Checking NetworkPolicy enforcement', 'NetworkPolicy is not enforced on this cluster')) });
   const { attempt } = service.start('l1', 'netpol-lab9server');
   const other = service.start('l1', 'alpha');
   await service.idle();
-  assert.equal(service.get(attempt.id)?.failureStep, 'Checking that NetworkPolicy is enforced');
+  assert.equal(service.get(attempt.id)?.failureStep, 'Checking NetworkPolicy enforcement');
   assert.equal(service.get(other.attempt.id)?.status, 'ready', 'labs without NetworkPolicy are not self-tested');
   assert.equal(host.clusters.size, 1);
 });
@@ -121,10 +149,25 @@ test('a warm cluster is claimed without a create, and the pool is topped up agai
   await service.idle();
   assert.equal(service.get(attempt.id)!.status, 'ready');
   const steps = service.subscribe(attempt.id, 0, () => {}).replay.filter((e) => e.type === 'step').map((e) => e.name);
-  assert.ok(steps.includes('Claiming a warm cluster') && !steps.includes('Preparing nodes'));
+  assert.ok(steps.includes('Claiming a warm cluster') && !steps.includes('Creating the node containers'));
   assert.equal(host.creates, creates + 1, 'one create: the replacement warm cluster');
   assert.equal(host.calls.filter((c) => c[1] === 'load').length, 0, 'alpha has no images to load');
   assert.equal(service.stats().clusters.warm, 1);
+});
+
+test('a warm cluster made with the images of its labs starts them without looking for images again', async () => {
+  const { service, host } = harness({ clusters: { poolSize: 1, poolShapes: ['w1-netpol'] }, fake: { hostImages: ['docker.io/library/nginx:1.27.4', 'docker.io/library/busybox:1.37.0'] } });
+  service.start('warm-up', 'alpha');
+  await service.idle();
+  assert.equal(service.stats().clusters.warm, 1);
+  const calls = host.calls.length;
+  const { attempt } = service.start('l1', 'netpol-lab9server');
+  await service.idle();
+  assert.equal(service.get(attempt.id)!.status, 'ready');
+  const steps = service.subscribe(attempt.id, 0, () => {}).replay.filter((e) => e.type === 'step' && e.state === 'done').map((e) => e.name);
+  assert.deepEqual(steps, ['Claiming a warm cluster', 'Applying setup manifests', 'Waiting for setup to be ready']);
+  const claimed = service.get(attempt.id)!.clusterName!;
+  assert.ok(!host.calls.slice(calls).some((c) => c.includes('ctr') && c.some((a) => a.startsWith(claimed))), 'no image listing on the claimed cluster');
 });
 
 test('the reaper expires attempts past their limit and finishes idle ones; terminal input resets the idle timer', async () => {

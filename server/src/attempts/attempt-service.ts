@@ -6,7 +6,8 @@ import type { CommandRunner } from '../exec/command-runner.ts';
 import type { Lab } from '../labs/loader.ts';
 import { shapeFromKey, shapeKey } from '../provisioner/kind-config.ts';
 import type { ClusterInfo, KindDriver } from '../provisioner/kind-driver.ts';
-import { SELFTEST_IMAGE, verifyNetworkPolicy } from '../provisioner/netpol-selftest.ts';
+import { enforceNetworkPolicy, fallbackImages, KUBE_ROUTER_MANIFEST, SELFTEST_IMAGE } from '../provisioner/netpol-selftest.ts';
+import { netpolFacts, type NetpolVerdicts } from '../provisioner/netpol-verdicts.ts';
 import { applyLabSetup } from '../provisioner/setup.ts';
 import { ProvisionError, step, type StepEvent, type StepSink } from '../provisioner/steps.ts';
 import { ENDED, type Attempt, type AttemptEvent, type AttemptRepository, type AttemptStatus } from './attempt-repository.ts';
@@ -19,6 +20,8 @@ interface OwnedCluster {
   attemptId: string | undefined;
   info: ClusterInfo | undefined;
   createdAt: string;
+  /** Images known to be in every node (loaded when the cluster was made); unknown after a restart. */
+  images?: ReadonlySet<string>;
 }
 
 /** Checks NetworkPolicy enforcement on a fresh cluster (injectable so tests need no real cluster). */
@@ -26,7 +29,7 @@ export type NetpolCheck = (cluster: ClusterInfo, port: ClusterPort, onStep: Step
 
 export interface AttemptServiceOptions {
   repo: AttemptRepository;
-  driver: Pick<KindDriver, 'newName' | 'create' | 'delete' | 'list' | 'preloadImages' | 'paths' | 'nodes'>;
+  driver: Pick<KindDriver, 'newName' | 'create' | 'delete' | 'list' | 'preloadImages' | 'paths' | 'nodeImage' | 'nodes'>;
   labs: { get(id: string): Lab | undefined; readonly current: { labs: readonly Lab[] } };
   /** A cluster port for a kubeconfig file (the real one is @kubernetes/client-node). */
   portFor: (kubeconfigPath: string) => ClusterPort;
@@ -35,6 +38,8 @@ export interface AttemptServiceOptions {
   log: { info(msg: string): void; warn(msg: string): void; error(msg: string): void };
   now?: () => number;
   verifyNetworkPolicy?: NetpolCheck;
+  /** Remembered NetworkPolicy self-test verdicts (per node image and host); without it every cluster is tested. */
+  netpolVerdicts?: NetpolVerdicts;
   /** How often the reaper looks for expired and idle attempts; 0 disables the timer (tests call reap()). */
   reapIntervalMs?: number;
   setupPollMs?: number;
@@ -50,10 +55,14 @@ export interface AttemptServiceOptions {
 export interface AttemptView extends Attempt {
   /** 1-based place in the queue while queued. */
   queuePosition: number | null;
+  /** While being prepared: how long Start → ready took recently for this shape (median), if known. */
+  estimateMs: number | null;
 }
 
 const ACTIVE_CLUSTER: ReadonlySet<AttemptStatus> = new Set(['provisioning', 'setting-up', 'ready', 'grading']);
 const TOUCH_PERSIST_MS = 30_000;
+/** The step of an attempt that got a warm cluster (estimates tell warm and new-cluster starts apart by it). */
+export const WARM_STEP = 'Claiming a warm cluster';
 
 /**
  * Attempts from Start to the end: queue with global and per-learner caps, warm pool per cluster
@@ -68,6 +77,7 @@ export class AttemptService {
   readonly #runs = new Map<string, { abort: AbortController; done: Promise<void> }>();
   readonly #listeners = new Map<string, Set<(e: AttemptEvent) => void>>();
   readonly #ended = new Set<(id: string) => void>();
+  readonly #statusListeners = new Set<(id: string, status: AttemptStatus) => void>();
   readonly #seq = new Map<string, number>();
   readonly #stepStarted = new Map<string, Map<string, number>>();
   readonly #positions = new Map<string, number>();
@@ -120,7 +130,18 @@ export class AttemptService {
   #view(a: Attempt): AttemptView {
     const i = this.#queue.indexOf(a.id);
     const activity = this.#activity.get(a.id);
-    return { ...a, ...(activity ? { lastActivityAt: this.#iso(activity.at) } : {}), queuePosition: a.status === 'queued' && i >= 0 ? i + 1 : null };
+    return { ...a, ...(activity ? { lastActivityAt: this.#iso(activity.at) } : {}), queuePosition: a.status === 'queued' && i >= 0 ? i + 1 : null, estimateMs: this.#estimate(a) };
+  }
+
+  /** Median Start → ready of the last few attempts of the shape that went the same way (warm claim or new cluster). */
+  #estimate(a: Attempt): number | null {
+    if (a.status !== 'queued' && a.status !== 'provisioning' && a.status !== 'setting-up') return null;
+    const warm =
+      a.status === 'queued'
+        ? [...this.#clusters.values()].some((c) => c.state === 'warm' && c.shape === a.shape)
+        : this.#o.repo.events(a.id).some((e) => e.type === 'step' && e.name === WARM_STEP);
+    const recent = this.#o.repo.recentStartMs(a.shape, WARM_STEP, warm, 5);
+    return recent.length ? recent.sort((x, y) => x - y)[Math.floor(recent.length / 2)]! : null;
   }
 
   /** The attempt if it belongs to the learner, else 404. */
@@ -183,6 +204,19 @@ export class AttemptService {
   #setStatus(id: string, status: AttemptStatus, fields: Partial<Attempt> = {}, output: string | null = null): void {
     this.#o.repo.update(id, { status, updatedAt: this.#iso(), ...fields });
     this.#emit(id, { type: 'status', name: status, state: null, elapsedMs: this.#sinceStart(id), position: null, output });
+    for (const cb of this.#statusListeners) {
+      try {
+        cb(id, status);
+      } catch (e) {
+        this.#o.log.warn(`attempts: an onStatus listener failed: ${errorMessage(e)}`);
+      }
+    }
+  }
+
+  /** Calls cb whenever an attempt changes status; returns an unsubscribe function. */
+  onStatus(cb: (id: string, status: AttemptStatus) => void): () => void {
+    this.#statusListeners.add(cb);
+    return () => this.#statusListeners.delete(cb);
   }
 
   /** Calls cb when an attempt ends (finished, failed, expired); returns an unsubscribe function. */
@@ -325,23 +359,26 @@ export class AttemptService {
     try {
       const gone = labIds.filter((_, i) => !labs[i]);
       if (gone.length) throw new ProvisionError('Preparing', `lab "${gone.join('", "')}" is no longer in the catalog`);
-      if (cluster.state === 'creating') {
+      const images = [...new Set(labs.flatMap((l) => l!.meta.images))];
+      const cold = cluster.state === 'creating';
+      if (cold) {
         this.#setStatus(a.id, 'provisioning', { clusterName: cluster.name });
-        cluster.info = await this.#prepareCluster(cluster, sink, signal);
+        cluster.info = await this.#prepareCluster(cluster, sink, signal, images);
         cluster.state = 'claimed';
         this.#saveCluster(cluster);
         signal.throwIfAborted();
         this.#setStatus(a.id, 'setting-up');
       } else {
-        sink({ step: 'Claiming a warm cluster', status: 'running' });
+        sink({ step: WARM_STEP, status: 'running' });
         this.#setStatus(a.id, 'setting-up', { clusterName: cluster.name });
-        sink({ step: 'Claiming a warm cluster', status: 'done' });
+        sink({ step: WARM_STEP, status: 'done' });
       }
       const info = cluster.info!;
       // Clusters adopted after a restart come back without their node list; readiness reads kube-proxy's rules on each node.
       if (!info.nodes.length) info.nodes = await this.#o.driver.nodes(info.name);
-      const images = [...new Set(labs.flatMap((l) => l!.meta.images))];
-      if (images.length) {
+      // A new cluster got the labs' images while kind was still starting it, a warm one when it was
+      // made; only images it may lack (a lab added since, a cluster adopted after a restart) are checked.
+      if (images.some((i) => !cluster.images?.has(i))) {
         await step('Loading lab images', sink, () => this.#o.driver.preloadImages(info.name, images, signal));
       }
       // Several labs on one cluster (an exam): their setups go on at once (exam.yaml's linter refuses
@@ -382,22 +419,48 @@ export class AttemptService {
     }
   }
 
-  /** Creates a cluster of the shape and, for NetworkPolicy shapes, proves policies are enforced. */
-  async #prepareCluster(cluster: OwnedCluster, sink: StepSink, signal: AbortSignal): Promise<ClusterInfo> {
+  /**
+   * Creates a cluster of the shape with the given images loaded and, for NetworkPolicy shapes, makes
+   * policies enforced. Images go into the node containers while kind is still starting Kubernetes
+   * (loading needs only containerd), so that wait hides most of the loading.
+   */
+  async #prepareCluster(cluster: OwnedCluster, sink: StepSink, signal: AbortSignal, images: readonly string[] = []): Promise<ClusterInfo> {
     const shape = shapeFromKey(cluster.shape);
-    const info = await this.#o.driver.create(cluster.name, shape, sink, signal);
-    if (shape.networkPolicy) {
-      try {
-        await this.#o.driver.preloadImages(info.name, [SELFTEST_IMAGE], signal);
-        const preload = (images: string[]) => this.#o.driver.preloadImages(info.name, images, signal);
-        const check = this.#o.verifyNetworkPolicy ?? ((c, port, onStep, s) => verifyNetworkPolicy(c, { port, runner: this.#o.runner, preload }, onStep, s));
-        await check(info, this.#o.portFor(info.kubeconfigPath), sink, signal);
-      } catch (e) {
-        await this.#o.driver.delete(info.name).catch(() => {});
-        throw e;
+    const wanted = [...new Set([...images, ...(shape.networkPolicy ? [SELFTEST_IMAGE, ...(await fallbackImages())] : [])])];
+    let early: Promise<unknown> | undefined;
+    const loadEarly = () => {
+      // A node whose containerd is not up yet makes this fail; the load after the create does it then.
+      early ??= this.#o.driver.preloadImages(cluster.name, wanted, signal).catch(() => undefined);
+    };
+    const info = await this.#o.driver.create(cluster.name, shape, sink, signal, wanted.length ? { onNodesCreated: loadEarly } : {});
+    try {
+      if (wanted.length) {
+        await step('Loading lab images', sink, async () => {
+          await early;
+          const r = await this.#o.driver.preloadImages(info.name, wanted, signal);
+          cluster.images = new Set([...r.loaded, ...r.present]);
+        });
       }
+      if (shape.networkPolicy) {
+        const preload = (imgs: string[]) => this.#o.driver.preloadImages(info.name, imgs, signal);
+        const check =
+          this.#o.verifyNetworkPolicy ?? ((c, port, onStep, s) => enforceNetworkPolicy(c, { port, runner: this.#o.runner, preload, ...this.#verdicts() }, onStep, s));
+        await check(info, this.#o.portFor(info.kubeconfigPath), sink, signal);
+      }
+    } catch (e) {
+      await this.#o.driver.delete(info.name).catch(() => {});
+      throw e;
     }
     return info;
+  }
+
+  /** The remembered self-test verdict for this node image on this host, read and written through the store. */
+  #verdicts(): { verdicts?: { get(): Promise<'kindnet' | 'kube-router' | undefined>; remember(v: 'kindnet' | 'kube-router'): Promise<void> } } {
+    const store = this.#o.netpolVerdicts;
+    if (!store) return {};
+    const facts = netpolFacts(this.#o.runner, this.#o.driver.nodeImage, KUBE_ROUTER_MANIFEST);
+    facts.catch(() => {});
+    return { verdicts: { get: async () => store.get(await facts), remember: async (v) => store.remember(await facts, v) } };
   }
 
   // ---- warm pool ----
@@ -436,10 +499,9 @@ export class AttemptService {
     const abort = new AbortController();
     this.#poolAborts.add(abort);
     try {
-      c.info = await this.#prepareCluster(c, () => {}, abort.signal);
       // The images of every lab of this shape go in now, so a claim only has setup left to do.
       const images = [...new Set([...this.#o.labs.current.labs.filter((l) => shapeKey(l.meta.cluster) === c.shape).flatMap((l) => l.meta.images), ...(this.#o.extraPoolImages?.(c.shape) ?? [])])];
-      if (images.length) await this.#o.driver.preloadImages(c.name, images, abort.signal);
+      c.info = await this.#prepareCluster(c, () => {}, abort.signal, images);
       if (c.state === 'creating') {
         c.state = 'warm';
         this.#saveCluster(c);

@@ -5,6 +5,7 @@ import type { CommandRunner } from '../exec/command-runner.ts';
 import type { LabCatalog } from '../labs/catalog-service.ts';
 import { DEFAULT_NODE_IMAGE } from '../provisioner/kind-config.ts';
 import { KindDriver } from '../provisioner/kind-driver.ts';
+import { NetpolVerdicts } from '../provisioner/netpol-verdicts.ts';
 import type { Db } from '../storage/db.ts';
 import { AttemptRepository } from './attempt-repository.ts';
 import { AttemptService } from './attempt-service.ts';
@@ -23,5 +24,5 @@ export function createAttemptService(
     registryMirror: c.registryMirror,
     createTimeoutMs: c.createTimeoutMinutes * 60_000,
   });
-  return new AttemptService({ repo: new AttemptRepository(deps.db), driver, labs: deps.labs, portFor: deps.portFor, runner: deps.runner, clusters: c, log: deps.log, ...(deps.extraPoolShapes ? { extraPoolShapes: deps.extraPoolShapes } : {}), ...(deps.extraPoolImages ? { extraPoolImages: deps.extraPoolImages } : {}) });
+  return new AttemptService({ repo: new AttemptRepository(deps.db), driver, labs: deps.labs, portFor: deps.portFor, runner: deps.runner, clusters: c, log: deps.log, netpolVerdicts: new NetpolVerdicts(config.dataDir), ...(deps.extraPoolShapes ? { extraPoolShapes: deps.extraPoolShapes } : {}), ...(deps.extraPoolImages ? { extraPoolImages: deps.extraPoolImages } : {}) });
 }

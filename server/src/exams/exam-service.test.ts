@@ -24,10 +24,13 @@ test('starting an exam provisions its clusters at once, applies each lab setup t
   assert.equal(h.host.maxCreating, 2, 'both clusters were created at the same time');
   const v = h.exams.view(h.exams.owned(attempt.id, 'ann'));
   assert.equal(v.remainingMs !== null && v.remainingMs > 44 * MIN && v.remainingMs <= 45 * MIN, true, `remaining ${v.remainingMs}`);
-  assert.deepEqual(v.clusters.map((c) => [c.context, c.status, c.nodes]), [
-    ['k8s-netpol', 'ready', ['k8s-netpol-control-plane', 'k8s-netpol-worker']],
-    ['k8s-svc', 'ready', ['k8s-svc-control-plane', 'k8s-svc-worker', 'k8s-svc-worker2']],
+  assert.deepEqual(v.clusters.map((c) => [c.context, c.status, c.nodes.map((n) => n.name)]), [
+    ['k8s-netpol', 'ready', ['k8s-netpol-controlplane', 'k8s-netpol-node01']],
+    ['k8s-svc', 'ready', ['k8s-svc-controlplane', 'k8s-svc-node01', 'k8s-svc-node02']],
   ]);
+  const svcCluster = h.attempts.get(v.clusters[1]!.attemptId)!.clusterName!;
+  assert.deepEqual(v.clusters[1]!.nodes.map((n) => n.container), [`${svcCluster}-control-plane`, `${svcCluster}-worker`, `${svcCluster}-worker2`]);
+  assert.deepEqual([...h.host.clusters.get(svcCluster)!.nodes].sort(), v.clusters[1]!.nodes.map((n) => n.container).sort(), 'the containers are the real ones');
   // Each cluster got the setups of its own labs only.
   const svc = h.attempts.get(v.clusters[1]!.attemptId)!;
   const model = h.models.get(svc.clusterName!)!;

@@ -34,8 +34,8 @@ export interface ExamClusterView {
   attemptId: string;
   status: string;
   queuePosition: number | null;
-  /** The node names `ssh` accepts: <context>-control-plane, <context>-worker, … */
-  nodes: string[];
+  /** The nodes as `ssh` accepts them (<context>-controlplane, <context>-node01…) and their kind containers. */
+  nodes: { name: string; container: string }[];
   /** Provisioning steps (while the exam starts). */
   steps: { name: string; state: 'running' | 'done' | 'failed'; elapsedMs: number }[];
   failure: string | null;
@@ -146,7 +146,12 @@ export class ExamService {
     const clusters = this.#o.repo.clusters(a.id).map(({ context, attemptId }) => {
       const child = this.#o.attempts.get(attemptId);
       const decl = a.exam.clusters.find((c) => c.name === context);
-      const nodes = [`${context}-control-plane`, ...Array.from({ length: decl?.workers ?? 0 }, (_, i) => `${context}-worker${i ? i + 1 : ''}`)];
+      // kind's names are fixed by the shape: <cluster>-control-plane, <cluster>-worker, <cluster>-worker2…
+      const kind = child?.clusterName ?? '';
+      const nodes = [
+        { name: `${context}-controlplane`, container: `${kind}-control-plane` },
+        ...Array.from({ length: decl?.workers ?? 0 }, (_, i) => ({ name: `${context}-node${String(i + 1).padStart(2, '0')}`, container: `${kind}-worker${i ? i + 1 : ''}` })),
+      ];
       return {
         context,
         attemptId,

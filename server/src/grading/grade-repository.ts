@@ -61,6 +61,12 @@ export class GradeRepository {
     return rows.map(fromRow);
   }
 
+  /** The learner's newest grade of a lab (of any attempt), if any. */
+  latestForLab(learnerId: string, labId: string): StoredGrade | undefined {
+    const row = this.#db.prepare('SELECT * FROM grades WHERE learner_id = ? AND lab_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1').get(learnerId, labId) as unknown as GradeRow | undefined;
+    return row ? fromRow(row) : undefined;
+  }
+
   /** The learner's best score per lab (for catalog badges and results pages). */
   bestPerLab(learnerId: string): { labId: string; score: number; maxScore: number }[] {
     const rows = this.#db

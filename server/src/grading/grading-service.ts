@@ -60,6 +60,16 @@ export class GradingService {
     }
   }
 
+  /** Per lab the learner has graded: best score and whether that is done (full marks), partial or only tried (0). */
+  progress(learnerId: string): { labId: string; score: number; maxScore: number; status: 'done' | 'partial' | 'tried' }[] {
+    return this.#deps.grades.bestPerLab(learnerId).map((b) => ({ ...b, status: b.maxScore > 0 && b.score >= b.maxScore ? 'done' : b.score > 0 ? 'partial' : 'tried' }));
+  }
+
+  /** The learner's newest grade of a lab, which the lab page keeps showing after Finish. */
+  lastResult(learnerId: string, labId: string): StoredGrade | undefined {
+    return this.#deps.grades.latestForLab(learnerId, labId);
+  }
+
   /** The learner's earlier grades of an attempt, oldest first. */
   history(attemptId: string, learnerId: string): StoredGrade[] {
     return this.#deps.grades.forAttempt(attemptId, learnerId);

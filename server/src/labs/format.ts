@@ -117,4 +117,5 @@ export const LAB_COMPONENTS = {
   Hint: { required: [], optional: ['title'] },
   Solution: { required: [], optional: ['title'] },
   Run: { required: [], optional: ['title'] },
+  Node: { required: ['name'], optional: [] },
 } as const satisfies Record<string, { required: readonly string[]; optional: readonly string[] }>;

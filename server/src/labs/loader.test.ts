@@ -254,3 +254,15 @@ test('a helper that exits late does not fail requests already sent to its succes
   assert.notEqual(compiler.helperPid, first);
   compiler.close();
 });
+
+test('<Node name> takes the exam-style node names only', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kd-labs-node-'));
+  cpSync(path.join(FIXTURES, 'good', 'valid-lab'), path.join(dir, 'labs', 'good', 'valid-lab'), { recursive: true });
+  const mdx = path.join(dir, 'labs', 'good', 'valid-lab', 'lab.mdx');
+  writeFileSync(mdx, `${readFileSync(mdx, 'utf8')}\nLog in with <Run>ssh <Node name="node01" /></Run> or look at <Node name="controlplane" />.\n`);
+  assert.equal((await loadCatalog(path.join(dir, 'labs'), new MdxCompiler())).labs.length, 1);
+  writeFileSync(mdx, `${readFileSync(mdx, 'utf8')}\nThen <Node name="worker2" />.\n`);
+  const broken = (await loadCatalog(path.join(dir, 'labs'), new MdxCompiler())).broken.flatMap((b) => b.problems.map(formatProblem));
+  assert.equal(broken.length, 1);
+  assert.match(broken[0]!, /<Node name="worker2"> is not a node name\n {4}hint: nodes are named as in the exam: controlplane, node01, node02/);
+});

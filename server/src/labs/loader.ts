@@ -524,6 +524,9 @@ async function checkBody(source: string, compiler: MdxCompiler, taskIds: Readonl
         warn(mdxFile, c.line, c.col, `<${c.name}> ignores attribute ${a}`, takes.length ? `it takes ${takes.join(', ')}` : 'it takes no attributes');
       }
     }
+    if (c.name === 'Node' && typeof c.attributes.name === 'string' && !/^(controlplane|node(0[1-9]|[1-9]\d))$/.test(c.attributes.name)) {
+      err(mdxFile, c.line, c.col, `<Node name="${c.attributes.name}"> is not a node name`, 'nodes are named as in the exam: controlplane, node01, node02, …');
+    }
     if (c.name === 'Run' && c.text && c.text.rendered !== c.text.source) {
       warn(mdxFile, c.line, c.col, `<Run> shows the command as "${c.text.rendered}", not as written: Markdown changed it`, 'wrap the command in backticks, <Run>`…`</Run>, so characters like * _ \\ [ ] reach the terminal unchanged');
     }

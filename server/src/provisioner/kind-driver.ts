@@ -4,7 +4,7 @@ import path from 'node:path';
 import { CommandError, type CommandRunner } from '../exec/command-runner.ts';
 import type { ClusterShape } from '../labs/format.ts';
 import { kindConfig } from './kind-config.ts';
-import { KindProgressParser } from './kind-progress.ts';
+import { KindProgressParser, plainStage } from './kind-progress.ts';
 import { outputOf, ProvisionError, step, type StepSink } from './steps.ts';
 
 /** kind's label on every node container; its value is the cluster name. */
@@ -19,6 +19,12 @@ export interface KindDriverOptions {
   nodeImage: string;
   registryMirror?: string | undefined;
   createTimeoutMs: number;
+}
+
+/** Callbacks into a create in progress. */
+export interface CreateHooks {
+  /** kind has created the node containers (Kubernetes is not up yet; images can be loaded already). */
+  onNodesCreated?: () => void;
 }
 
 /** A cluster that exists: its name, nodes and kubeconfig files. */
@@ -88,13 +94,13 @@ export class KindDriver {
    * Creates the cluster: kind's own stages as steps, then our wait for every node (kind's --wait only
    * covers control-plane nodes and exits 0 on timeout). On failure nothing is left behind.
    */
-  async create(name: string, shape: ClusterShape, onStep: StepSink, signal?: AbortSignal): Promise<ClusterInfo> {
+  async create(name: string, shape: ClusterShape, onStep: StepSink, signal?: AbortSignal, hooks: CreateHooks = {}): Promise<ClusterInfo> {
     const p = this.paths(name);
     const deadline = Date.now() + this.#o.createTimeoutMs;
     const left = () => Math.max(1000, deadline - Date.now());
     await mkdir(p.dir, { recursive: true, mode: 0o700 });
     try {
-      await this.#kindCreate(name, shape, onStep, left(), signal);
+      await this.#kindCreate(name, shape, onStep, left(), signal, hooks);
       await step('Waiting for every node to be Ready', onStep, async () => {
         const seconds = Math.ceil(left() / 1000);
         await this.#o.runner.run({
@@ -112,14 +118,16 @@ export class KindDriver {
     }
   }
 
-  async #kindCreate(name: string, shape: ClusterShape, onStep: StepSink, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  async #kindCreate(name: string, shape: ClusterShape, onStep: StepSink, timeoutMs: number, signal: AbortSignal | undefined, hooks: CreateHooks): Promise<void> {
     let current: string | undefined;
     let failedStage: string | undefined;
     const parser = new KindProgressParser((e) => {
-      if (e.kind === 'start') current = e.stage;
-      else if (e.stage === current) current = undefined;
-      if (e.kind === 'failed') failedStage = e.stage;
-      else onStep({ step: e.stage, status: e.kind === 'start' ? 'running' : 'done' });
+      const stage = plainStage(e.stage);
+      if (e.kind === 'start') current = stage;
+      else if (stage === current) current = undefined;
+      if (e.kind === 'failed') failedStage = stage;
+      else onStep({ step: stage, status: e.kind === 'start' ? 'running' : 'done' });
+      if (e.kind === 'done' && /^Preparing nodes\b/.test(e.stage)) hooks.onNodesCreated?.();
     });
     try {
       await this.#o.runner.run({
@@ -186,6 +194,7 @@ export class KindDriver {
     const out = { loaded: [] as string[], present: [] as string[], missing: [] as string[] };
     if (!images.length) return out;
     const nodes = await this.nodes(name);
+    if (!nodes.length) throw new Error(`cluster ${name} has no node containers (yet)`);
     const inNodes = await Promise.all(
       nodes.map(async (node) => {
         const r = await this.#o.runner.run({ argv: ['docker', 'exec', node, 'ctr', '-n', 'k8s.io', 'images', 'ls', '-q'], timeoutMs: QUICK_MS, signal });

@@ -20,6 +20,23 @@ export function cleanStage(text: string): string {
     .trim();
 }
 
+/** kind's stages (cleaned) in the words the learner sees; kind's own text stays in failure output. */
+const PLAIN_STAGES: readonly [RegExp, string][] = [
+  [/^Ensuring node image\b/, 'Checking the node image'],
+  [/^Preparing nodes\b/, 'Creating the node containers'],
+  [/^Writing configuration\b/, 'Writing the cluster configuration'],
+  [/^Starting control-plane\b/, 'Starting the control plane'],
+  [/^Installing CNI\b/, 'Installing the pod network'],
+  [/^Installing StorageClass\b/, 'Installing storage'],
+  [/^Joining (worker|more control-plane) nodes\b/, 'Joining the other nodes'],
+  [/^Waiting .*\bcontrol-plane\b.*Ready/, 'Waiting for the control plane'],
+];
+
+/** The plain name of a (cleaned) kind stage: "Waiting ≤ 10m0s for control-plane = Ready" → "Waiting for the control plane". */
+export function plainStage(stage: string): string {
+  return PLAIN_STAGES.find(([re]) => re.test(stage))?.[1] ?? stage;
+}
+
 /** Incremental parser of kind's stderr; feed chunks as they arrive. */
 export class KindProgressParser {
   #partial = '';

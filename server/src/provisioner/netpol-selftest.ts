@@ -4,6 +4,7 @@ import type { ClusterPort, KubeObject } from '../../../graders/src/cluster/port.
 import type { CommandRunner } from '../exec/command-runner.ts';
 import { imagesOf, type ManifestObject } from '../labs/manifests.ts';
 import { readinessProblems, readManifestFile } from './setup.ts';
+import type { NetpolVerdict } from './netpol-verdicts.ts';
 import { ProvisionError, step, type StepSink } from './steps.ts';
 
 /** Image of the self-test pods; preloaded like lab images. */
@@ -12,7 +13,6 @@ export const SELFTEST_IMAGE = 'docker.io/library/busybox:1.37.0';
 export const KUBE_ROUTER_MANIFEST = path.join(import.meta.dirname, 'assets', 'kube-router-netpol.yaml');
 
 const NS = 'kubedrill-netpol-selftest';
-const STEP = 'Checking that NetworkPolicy is enforced';
 
 function selftestObjects(): KubeObject[] {
   const pod = (name: string, command: string): KubeObject => ({
@@ -50,18 +50,63 @@ export interface NetpolSelftestDeps {
   pollMs?: number;
 }
 
+/** Step names of the self-test and of the fallback install, as the page lists them. */
+export const NETPOL_STEPS = {
+  pods: 'Starting NetworkPolicy probe pods',
+  check: 'Checking NetworkPolicy enforcement',
+  install: 'Installing NetworkPolicy controller (kube-router)',
+  recheck: 'Checking NetworkPolicy enforcement (kube-router)',
+} as const;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The images of the fallback controller's manifest (preloaded with the lab's images). */
+export async function fallbackImages(manifest = KUBE_ROUTER_MANIFEST): Promise<string[]> {
+  try {
+    await access(manifest);
+  } catch {
+    return [];
+  }
+  return [...new Set((await readManifestFile(manifest)).flatMap((o) => imagesOf(o as ManifestObject)))];
+}
+
+/** Installs the fallback NetworkPolicy controller (kube-router) and waits until it runs on every node. */
+export async function installFallbackController(deps: NetpolSelftestDeps, onStep: StepSink, signal?: AbortSignal): Promise<void> {
+  const pollMs = deps.pollMs ?? 1000;
+  const call = { timeoutMs: 30_000, ...(signal ? { signal } : {}) };
+  await step(NETPOL_STEPS.install, onStep, async () => {
+    const manifest = deps.fallbackManifest ?? KUBE_ROUTER_MANIFEST;
+    try {
+      await access(manifest);
+    } catch {
+      throw new ProvisionError(NETPOL_STEPS.install, `NetworkPolicy is not enforced by this cluster's CNI (a default-deny did not block a probe) and the fallback controller manifest ${manifest} is missing`);
+    }
+    const objects = await readManifestFile(manifest);
+    await deps.preload?.([...new Set(objects.flatMap((o) => imagesOf(o as ManifestObject)))]);
+    await deps.port.apply(objects, { fieldManager: 'kubedrill-selftest', ...call });
+    const deadline = Date.now() + 180_000;
+    for (;;) {
+      signal?.throwIfAborted();
+      const ds = await deps.port.list({ apiVersion: 'apps/v1', kind: 'DaemonSet', namespace: 'kube-system' }, call);
+      const ours = ds.filter((d) => objects.some((o) => o.kind === 'DaemonSet' && o.metadata.name === d.metadata.name));
+      if (ours.length && !readinessProblems(ours).length) return;
+      if (Date.now() > deadline) throw new ProvisionError(NETPOL_STEPS.install, 'kube-router did not become ready within 180 s', readinessProblems(ours).join('\n'));
+      await sleep(Math.min(pollMs, 250));
+    }
+  });
+}
+
 /**
  * Proves that a default-deny NetworkPolicy really blocks a new connection on this cluster. kindnet
  * fails open where the kernel lacks nft_queue, so when the probe still gets through, the fallback
  * controller is installed and the test repeated; still open → the attempt fails with a clear message.
  */
-export async function verifyNetworkPolicy(cluster: { name: string }, deps: NetpolSelftestDeps, onStep: StepSink, signal?: AbortSignal): Promise<'kindnet' | 'kube-router'> {
+export async function verifyNetworkPolicy(cluster: { name: string }, deps: NetpolSelftestDeps, onStep: StepSink, signal?: AbortSignal): Promise<NetpolVerdict> {
   const settleMs = deps.settleMs ?? 6000; // kindnet applies policy changes within about a second
   const pollMs = deps.pollMs ?? 1000;
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   const call = { timeoutMs: 30_000, ...(signal ? { signal } : {}) };
   try {
-    const serverIp = await step('Starting NetworkPolicy probe pods', onStep, async () => {
+    const serverIp = await step(NETPOL_STEPS.pods, onStep, async () => {
       await deps.port.apply(selftestObjects(), { fieldManager: 'kubedrill-selftest', ...call });
       const deadline = Date.now() + 120_000;
       for (;;) {
@@ -69,8 +114,8 @@ export async function verifyNetworkPolicy(cluster: { name: string }, deps: Netpo
         const problems = readinessProblems(pods);
         const ip = (pods.find((p) => p.metadata.name === 'server')?.status as { podIP?: string } | undefined)?.podIP;
         if (pods.length === 2 && !problems.length && ip) return ip;
-        if (Date.now() > deadline) throw new ProvisionError('Starting NetworkPolicy probe pods', 'the probe pods did not become Ready within 120 s', problems.join('\n'));
-        await sleep(pollMs);
+        if (Date.now() > deadline) throw new ProvisionError(NETPOL_STEPS.pods, 'the probe pods did not become Ready within 120 s', problems.join('\n'));
+        await sleep(Math.min(pollMs, 250));
       }
     });
     const probe = async () => (await deps.port.exec({ namespace: NS, name: 'client' }, ['wget', '-q', '-T', '2', '-O', '-', `http://${serverIp}:8080/`], call)).exitCode === 0;
@@ -82,35 +127,44 @@ export async function verifyNetworkPolicy(cluster: { name: string }, deps: Netpo
         await sleep(pollMs);
       }
     };
-    return await step(STEP, onStep, async () => {
-      if (!(await probe())) throw new ProvisionError(STEP, 'the probe pod cannot reach the server pod even without any NetworkPolicy: the pod network is broken');
+    // One step after another (never nested), so the page shows one running step at a time.
+    const enforced = await step(NETPOL_STEPS.check, onStep, async () => {
+      if (!(await probe())) throw new ProvisionError(NETPOL_STEPS.check, 'the probe pod cannot reach the server pod even without any NetworkPolicy: the pod network is broken');
       await deps.port.apply([denyAll], { fieldManager: 'kubedrill-selftest', ...call });
-      if (await blockedWithin(settleMs)) return 'kindnet' as const;
-      onStep({ step: 'Installing NetworkPolicy controller (kube-router)', status: 'running' });
-      const manifest = deps.fallbackManifest ?? KUBE_ROUTER_MANIFEST;
-      try {
-        await access(manifest);
-      } catch {
-        throw new ProvisionError(STEP, `NetworkPolicy is not enforced by this cluster's CNI (a default-deny did not block a probe) and the fallback controller manifest ${manifest} is missing`);
-      }
-      const objects = await readManifestFile(manifest);
-      await deps.preload?.([...new Set(objects.flatMap((o) => imagesOf(o as ManifestObject)))]);
-      await deps.port.apply(objects, { fieldManager: 'kubedrill-selftest', ...call });
-      const deadline = Date.now() + 180_000;
-      for (;;) {
-        const ds = await deps.port.list({ apiVersion: 'apps/v1', kind: 'DaemonSet', namespace: 'kube-system' }, call);
-        const ours = ds.filter((d) => objects.some((o) => o.kind === 'DaemonSet' && o.metadata.name === d.metadata.name));
-        if (ours.length && !readinessProblems(ours).length) break;
-        if (Date.now() > deadline) throw new ProvisionError('Installing NetworkPolicy controller (kube-router)', 'kube-router did not become ready within 180 s', readinessProblems(ours).join('\n'));
-        await sleep(pollMs);
-      }
-      onStep({ step: 'Installing NetworkPolicy controller (kube-router)', status: 'done' });
-      if (await blockedWithin(settleMs * 2)) return 'kube-router' as const;
-      throw new ProvisionError(STEP, 'NetworkPolicy is not enforced on this cluster: a default-deny policy did not block a probe, even with kube-router installed; grading a NetworkPolicy lab here would be dishonest');
+      return blockedWithin(settleMs);
     });
+    if (enforced) return 'kindnet';
+    await installFallbackController(deps, onStep, signal);
+    await step(NETPOL_STEPS.recheck, onStep, async () => {
+      if (await blockedWithin(settleMs * 2)) return;
+      throw new ProvisionError(NETPOL_STEPS.recheck, 'NetworkPolicy is not enforced on this cluster: a default-deny policy did not block a probe, even with kube-router installed; grading a NetworkPolicy lab here would be dishonest');
+    });
+    return 'kube-router';
   } finally {
     await deps.runner
       .run({ argv: ['docker', 'exec', `${cluster.name}-control-plane`, 'kubectl', '--kubeconfig=/etc/kubernetes/admin.conf', 'delete', 'namespace', NS, '--wait=false', '--ignore-not-found'], timeoutMs: 60_000 })
       .catch(() => {});
   }
+}
+
+/**
+ * Makes the cluster enforce NetworkPolicy: with a verdict remembered for this node image and host,
+ * installs what it says directly (nothing for kindnet, the fallback controller otherwise); without
+ * one, runs the self-test and remembers its verdict.
+ */
+export async function enforceNetworkPolicy(
+  cluster: { name: string },
+  deps: NetpolSelftestDeps & { verdicts?: { get(): Promise<NetpolVerdict | undefined>; remember(v: NetpolVerdict): Promise<void> } },
+  onStep: StepSink,
+  signal?: AbortSignal,
+): Promise<{ verdict: NetpolVerdict; remembered: boolean }> {
+  const known = await deps.verdicts?.get().catch(() => undefined);
+  if (known === 'kube-router') {
+    await installFallbackController(deps, onStep, signal);
+    return { verdict: known, remembered: true };
+  }
+  if (known === 'kindnet') return { verdict: known, remembered: true };
+  const verdict = await verifyNetworkPolicy(cluster, deps, onStep, signal);
+  await deps.verdicts?.remember(verdict).catch(() => {});
+  return { verdict, remembered: false };
 }

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { ExecResult, KubeObject } from '../../../graders/src/cluster/port.ts';
-import { verifyNetworkPolicy } from './netpol-selftest.ts';
+import { enforceNetworkPolicy, NETPOL_STEPS, verifyNetworkPolicy } from './netpol-selftest.ts';
+import { forgetNetpolVerdicts, NetpolVerdicts, verdictKey } from './netpol-verdicts.ts';
 import { applyLabSetup, readinessProblems, readManifestFile } from './setup.ts';
 import { ProvisionError, type StepEvent } from './steps.ts';
 import { FakeClusterPort, FakeKindHost } from './testing/fake-kind.ts';
@@ -80,7 +81,7 @@ test('NetworkPolicy self-test passes when a default-deny blocks the probe, and r
   const steps: StepEvent[] = [];
   const via = await verifyNetworkPolicy({ name: 'kubedrill-t1' }, { port, runner: host, settleMs: 50, pollMs: 5 }, (e) => steps.push(e));
   assert.equal(via, 'kindnet');
-  assert.ok(steps.some((s) => s.step === 'Checking that NetworkPolicy is enforced' && s.status === 'done'));
+  assert.ok(steps.some((s) => s.step === 'Checking NetworkPolicy enforcement' && s.status === 'done'));
   assert.ok(host.calls.some((c) => c.includes('delete') && c.includes('kubedrill-netpol-selftest')));
 });
 
@@ -106,4 +107,47 @@ test('fail-open kindnet: kube-router is installed and the test repeated; missing
   const open = await verifyNetworkPolicy({ name: 'k' }, { port: netpolPort(() => false), runner: host, fallbackManifest: manifest, settleMs: 30, pollMs: 5 }, () => {}).catch((e: unknown) => e);
   assert.ok(open instanceof ProvisionError);
   assert.match(open.message, /NetworkPolicy is not enforced on this cluster.*even with kube-router installed/);
+});
+
+test('a remembered verdict installs the enforcement directly: no probe pods for kube-router, nothing at all for kindnet', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kd-verdict-'));
+  const manifest = path.join(dir, 'kube-router.yaml');
+  writeFileSync(manifest, 'apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: kube-router\n  namespace: kube-system\nspec:\n  template:\n    spec:\n      containers:\n        - name: kube-router\n          image: docker.io/cloudnativelabs/kube-router:v2.10.0\n');
+  const host = new FakeKindHost();
+  const store = new NetpolVerdicts(dir);
+  const facts = { nodeImageId: 'sha256:aaa', kernel: '6.1.0', cgroup: '1', os: 'Debian', fallback: 'x' };
+  const verdicts = { get: () => store.get(facts), remember: (v: 'kindnet' | 'kube-router') => store.remember(facts, v) };
+
+  // First cluster: no verdict yet, so it is tested (kindnet fails open here) and the verdict stored.
+  const first = netpolPort(() => first.applied.some((o) => o.kind === 'DaemonSet'));
+  const steps: StepEvent[] = [];
+  assert.deepEqual(await enforceNetworkPolicy({ name: 'k' }, { port: first, runner: host, fallbackManifest: manifest, verdicts, settleMs: 30, pollMs: 5 }, (e) => steps.push(e)), { verdict: 'kube-router', remembered: false });
+  assert.deepEqual(
+    steps.filter((s) => s.status === 'done').map((s) => s.step),
+    [NETPOL_STEPS.pods, NETPOL_STEPS.check, NETPOL_STEPS.install, NETPOL_STEPS.recheck],
+  );
+  assert.equal(await store.get(facts), 'kube-router');
+
+  // Next cluster on the same host and node image: kube-router goes in at once, nothing is probed.
+  let probes = 0;
+  const next = new FakeClusterPort({ exec: async () => (probes++, { stdout: '', stderr: '', exitCode: 0 }) });
+  const nextSteps: StepEvent[] = [];
+  assert.deepEqual(await enforceNetworkPolicy({ name: 'k2' }, { port: next, runner: host, fallbackManifest: manifest, verdicts, pollMs: 5 }, (e) => nextSteps.push(e)), { verdict: 'kube-router', remembered: true });
+  assert.equal(probes, 0);
+  assert.deepEqual(next.applied.map((o) => o.kind), ['DaemonSet'], 'only the controller is applied: no probe namespace or pods');
+  assert.deepEqual(nextSteps.map((s) => `${s.step} ${s.status}`), [`${NETPOL_STEPS.install} running`, `${NETPOL_STEPS.install} done`]);
+
+  // Another node image (or kernel) is a different host as far as the verdict goes: tested again.
+  const other = { ...facts, nodeImageId: 'sha256:bbb' };
+  assert.equal(await store.get(other), undefined);
+  await store.remember(other, 'kindnet');
+  const quiet = new FakeClusterPort();
+  assert.deepEqual(await enforceNetworkPolicy({ name: 'k3' }, { port: quiet, runner: host, verdicts: { get: () => store.get(other), remember: (v) => store.remember(other, v) } }, () => {}), { verdict: 'kindnet', remembered: true });
+  assert.deepEqual(quiet.applied, []);
+  assert.equal(verdictKey(facts) === verdictKey(other), false);
+
+  // The verdicts live in the data dir; forgetting them means testing again.
+  assert.match(readFileSync(path.join(dir, 'netpol-verdicts.json'), 'utf8'), /"verdict": "kube-router"/);
+  await forgetNetpolVerdicts(dir);
+  assert.equal(await store.get(facts), undefined);
 });

@@ -98,7 +98,9 @@ export async function waitUntilReady(port: ClusterPort, applied: readonly KubeOb
       problems = await unprogrammedServices(opts.kubeProxy.runner, opts.kubeProxy.nodes, services, { ...call, ...(opts.signal ? { signal: opts.signal } : {}) });
     }
     if (!problems.length || Date.now() >= deadline) return problems;
-    await new Promise((r) => setTimeout(r, Math.min(opts.pollMs ?? 1000, left())));
+    // Four list calls per poll; polling every 250 ms instead of every second takes ~0.4 s off the
+    // average Start (the learner waits for exactly this) at a cost the API server does not notice.
+    await new Promise((r) => setTimeout(r, Math.min(opts.pollMs ?? 250, left())));
   }
 }
 

@@ -22,6 +22,8 @@ export interface TerminalAttempts {
   get(id: string): TerminalAttempt | undefined | Promise<TerminalAttempt | undefined>;
   /** Calls cb when an attempt ends (finished, expired, deleted); returns an unsubscribe function. */
   onEnded(cb: (attemptId: string) => void): () => void;
+  /** Calls cb when an attempt's cluster exists but it is not ready yet (its setup runs); returns an unsubscribe function. */
+  onClusterCreated?(cb: (attemptId: string) => void): () => void;
   /** Terminal input arrived: the learner is active (resets the attempt's idle timer). */
   touch?(attemptId: string): void;
 }

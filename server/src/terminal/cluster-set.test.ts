@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parse } from 'yaml';
-import { clustersOf, containerForAlias, mergeKubeconfigs, nodeAliases } from './cluster-set.ts';
+import { attemptNodeNames, clustersOf, mergeKubeconfigs, resolveAttemptNode } from './cluster-set.ts';
 
 const kindKubeconfig = (name: string) => `apiVersion: v1
 clusters:
@@ -37,13 +37,17 @@ test('an exam workstation gets one kubeconfig with a context per cluster, named 
   assert.throws(() => mergeKubeconfigs([{ context: 'x', kubeconfig: 'apiVersion: v1\n' }]), /cluster x has no cluster or user/);
 });
 
-test('ssh names: <context>-<node> for exam clusters, the container name for a lab', () => {
+test('ssh names: <context>-<exam-style name> for exam clusters, exam-style names for a lab', () => {
   const exam = { id: 'e', learnerId: 'l', clusterName: 'kubedrill-aaaa1111', status: 'running' as const, clusters: [{ context: 'k8s-c1', name: 'kubedrill-aaaa1111' }, { context: 'k8s-c2', name: 'kubedrill-bbbb2222' }] };
-  const containers = ['kubedrill-aaaa1111-control-plane', 'kubedrill-aaaa1111-worker', 'kubedrill-bbbb2222-control-plane', 'other-control-plane'];
-  assert.deepEqual(nodeAliases(exam, containers), ['k8s-c1-control-plane', 'k8s-c1-worker', 'k8s-c2-control-plane']);
-  assert.equal(containerForAlias(exam, 'k8s-c2-control-plane'), 'kubedrill-bbbb2222-control-plane');
-  assert.equal(containerForAlias(exam, 'elsewhere-worker'), undefined);
+  const containers = ['kubedrill-aaaa1111-control-plane', 'kubedrill-aaaa1111-worker', 'kubedrill-bbbb2222-control-plane', 'kubedrill-bbbb2222-worker', 'kubedrill-bbbb2222-worker2', 'other-control-plane'];
+  assert.deepEqual(attemptNodeNames(exam, containers).map((n) => n.name), ['k8s-c1-controlplane', 'k8s-c1-node01', 'k8s-c2-controlplane', 'k8s-c2-node01', 'k8s-c2-node02']);
+  assert.equal(resolveAttemptNode(exam, containers, 'k8s-c2-node02'), 'kubedrill-bbbb2222-worker2');
+  assert.equal(resolveAttemptNode(exam, containers, 'k8s-c1-controlplane'), 'kubedrill-aaaa1111-control-plane');
+  assert.equal(resolveAttemptNode(exam, containers, 'k8s-c2-worker2'), 'kubedrill-bbbb2222-worker2', "kind's suffix works too");
+  assert.equal(resolveAttemptNode(exam, containers, 'kubedrill-bbbb2222-worker'), 'kubedrill-bbbb2222-worker', 'and the full name');
+  assert.equal(resolveAttemptNode(exam, containers, 'k8s-c3-node01'), undefined);
   const lab = { id: 'a', learnerId: 'l', clusterName: 'kubedrill-aaaa1111', status: 'running' as const };
   assert.deepEqual(clustersOf(lab), [{ context: undefined, name: 'kubedrill-aaaa1111' }]);
-  assert.deepEqual(nodeAliases(lab, containers), ['kubedrill-aaaa1111-control-plane', 'kubedrill-aaaa1111-worker']);
+  assert.deepEqual(attemptNodeNames(lab, containers).map((n) => n.name), ['controlplane', 'node01']);
+  assert.equal(resolveAttemptNode(lab, containers, 'node01'), 'kubedrill-aaaa1111-worker');
 });

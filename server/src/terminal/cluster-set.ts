@@ -1,5 +1,6 @@
 import { parse, stringify } from 'yaml';
 import type { TerminalAttempt } from './attempts.ts';
+import { examNodeNames, resolveNode, type NodeName } from './node-names.ts';
 
 // An exam attempt has several clusters: one workstation, one kubeconfig with a context per cluster
 // (named as the exam says), and `ssh` to the nodes of every cluster. A lab attempt is the case of one
@@ -34,20 +35,25 @@ export function mergeKubeconfigs(parts: readonly { context: string; kubeconfig: 
   return stringify({ apiVersion: 'v1', kind: 'Config', preferences: {}, clusters, users, contexts, 'current-context': parts[0]?.context ?? '' });
 }
 
-/** Node names as the learner sees them: <context>-control-plane for exam clusters, the container name otherwise. */
-export function nodeAliases(attempt: TerminalAttempt, containers: readonly string[]): string[] {
-  const out: string[] = [];
-  for (const c of clustersOf(attempt)) {
-    for (const n of containers) {
-      if (!n.startsWith(`${c.name}-`)) continue;
-      out.push(c.context ? `${c.context}-${n.slice(c.name.length + 1)}` : n);
-    }
-  }
-  return out.sort();
+/**
+ * Every node of the attempt's clusters with the name the learner types: exam-style for a lab
+ * (controlplane, node01…), prefixed with the context for an exam's clusters (k8s-c1-node01).
+ */
+export function attemptNodeNames(attempt: TerminalAttempt, containers: readonly string[]): NodeName[] {
+  return clustersOf(attempt).flatMap((c) =>
+    examNodeNames(
+      c.name,
+      containers.filter((x) => x.startsWith(`${c.name}-`)),
+    ).map((n) => ({ name: c.context ? `${c.context}-${n.name}` : n.name, container: n.container })),
+  );
 }
 
-/** The node container an exam alias (<context>-worker) names, or undefined. */
-export function containerForAlias(attempt: TerminalAttempt, wanted: string): string | undefined {
-  for (const c of clustersOf(attempt)) if (c.context && wanted.startsWith(`${c.context}-`)) return `${c.name}-${wanted.slice(c.context.length + 1)}`;
-  return undefined;
+/** The node container the learner means: <context>-<node> for an exam (node as for a lab: node01, worker2, the full name), else as for a lab. */
+export function resolveAttemptNode(attempt: TerminalAttempt, containers: readonly string[], wanted: string): string | undefined {
+  for (const c of clustersOf(attempt)) {
+    if (!c.context || !wanted.startsWith(`${c.context}-`)) continue;
+    const hit = resolveNode(containers.filter((x) => x.startsWith(`${c.name}-`)), c.name, wanted.slice(c.context.length + 1));
+    if (hit) return hit;
+  }
+  return resolveNode(containers, attempt.clusterName, wanted);
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { AppError } from '../errors.ts';
 import { CommandError, type CommandRunner } from '../exec/command-runner.ts';
 import type { TerminalAttempt } from './attempts.ts';
-import { clustersOf, containerForAlias, mergeKubeconfigs, nodeAliases } from './cluster-set.ts';
+import { attemptNodeNames, clustersOf, mergeKubeconfigs, resolveAttemptNode } from './cluster-set.ts';
 import { spawnPty, type PtyProcess } from './pty.ts';
 
 /** Size and identity of the shell to start. */
@@ -26,6 +26,8 @@ export interface ShellLauncher {
   listNodes(attempt: TerminalAttempt): Promise<string[]>;
   /** Deletes what the attempt's shells left behind (the workstation container and everything in it). */
   release(attemptId: string): Promise<void>;
+  /** Makes what the attempt's first shell needs ahead of time (the workstation), while its lab is set up. */
+  prepare?(attempt: TerminalAttempt): Promise<unknown>;
 }
 
 /** Facts launchers share. */
@@ -49,11 +51,6 @@ async function kindNodes(runner: CommandRunner, clusterName: string): Promise<st
   return r.stdout.split('\n').map((s) => s.trim()).filter(Boolean).sort();
 }
 
-/** Resolves "node01"-style input to a node container of the cluster: the full name or the part after "<cluster>-". */
-export function resolveNode(nodes: readonly string[], clusterName: string, wanted: string): string | undefined {
-  return nodes.find((n) => n === wanted) ?? nodes.find((n) => n === `${clusterName}-${wanted}`);
-}
-
 /** The node containers of every cluster of the attempt (one cluster, or an exam's several). */
 async function attemptNodes(runner: CommandRunner, attempt: TerminalAttempt): Promise<string[]> {
   return (await Promise.all(clustersOf(attempt).map((c) => kindNodes(runner, c.name)))).flat();
@@ -71,8 +68,8 @@ async function attemptKubeconfig(runner: CommandRunner, attempt: TerminalAttempt
 async function nodeShell(o: LauncherOptions, attempt: TerminalAttempt, node: string, req: ShellRequest): Promise<PtyProcess> {
   assertSafe('terminal', req.terminalId);
   const nodes = await attemptNodes(o.runner, attempt);
-  const container = resolveNode(nodes, attempt.clusterName, containerForAlias(attempt, node) ?? node);
-  if (!container) throw new AppError(404, 'node_not_found', `no node "${node}" in this cluster; nodes: ${nodes.join(', ') || 'none running'}`);
+  const container = resolveAttemptNode(attempt, nodes, node);
+  if (!container) throw new AppError(404, 'node_not_found', `no node "${node}" in this cluster; nodes: ${attemptNodeNames(attempt, nodes).map((n) => n.name).join(', ') || 'none running'}`);
   const pidFile = `/run/kd-shell-${req.terminalId}`;
   // $$ is the session id: docker exec -t makes the process a session leader.
   const script = `echo $$ > ${pidFile}; cd /root 2>/dev/null; if command -v bash >/dev/null; then exec bash -l; else exec sh -l; fi`;
@@ -166,6 +163,10 @@ export class ContainerLauncher implements ShellLauncher {
     if (kubeconfig) {
       await runner.run({ argv: ['docker', 'exec', '-i', name, 'sh', '-c', 'umask 077; mkdir -p "$HOME/.kube"; cat > "$HOME/.kube/config"'], stdin: kubeconfig, timeoutMs: DOCKER_TIMEOUT });
     }
+    // `ssh <Tab>` completes the exam-style names (controlplane, node01…) from this file: "<name> <node>" per line.
+    const nodes = attemptNodeNames(attempt, await attemptNodes(runner, attempt).catch(() => []));
+    const lines = nodes.map((n) => `${n.name} ${n.container}\n`).join('');
+    await runner.run({ argv: ['docker', 'exec', '-i', name, 'sh', '-c', 'mkdir -p "$HOME/.kube"; cat > "$HOME/.kube/kd-nodes"'], stdin: lines, timeoutMs: DOCKER_TIMEOUT }).catch(() => {});
     return name;
   }
 
@@ -190,12 +191,19 @@ export class ContainerLauncher implements ShellLauncher {
     return nodeShell(this.#o, attempt, node, req);
   }
 
-  async listNodes(attempt: TerminalAttempt): Promise<string[]> {
-    return nodeAliases(attempt, await attemptNodes(this.#o.runner, attempt));
+  listNodes(attempt: TerminalAttempt): Promise<string[]> {
+    return attemptNodes(this.#o.runner, attempt);
+  }
+
+  prepare(attempt: TerminalAttempt): Promise<string> {
+    return this.ensureWorkstation(attempt);
   }
 
   async release(attemptId: string): Promise<void> {
+    // A workstation still being made (prepared while the lab was set up) is removed once it exists.
+    const making = this.#ready.get(attemptId);
     this.#ready.delete(attemptId);
+    await making?.catch(() => {});
     if (!SAFE_ID.test(attemptId)) return;
     await this.#o.runner.run({ argv: ['docker', 'rm', '-f', '-v', this.containerName(attemptId)], timeoutMs: DOCKER_TIMEOUT, okCodes: [0, 1] });
   }
@@ -275,8 +283,8 @@ export class HostLauncher implements ShellLauncher {
     return nodeShell(this.#o, attempt, node, req);
   }
 
-  async listNodes(attempt: TerminalAttempt): Promise<string[]> {
-    return nodeAliases(attempt, await attemptNodes(this.#o.runner, attempt));
+  listNodes(attempt: TerminalAttempt): Promise<string[]> {
+    return attemptNodes(this.#o.runner, attempt);
   }
 
   async release(attemptId: string): Promise<void> {

@@ -3,8 +3,12 @@ import { test } from 'node:test';
 import { ConfigError, loadConfig } from '../config/config.ts';
 import type { CommandRunner } from '../exec/command-runner.ts';
 import { CommandError } from '../exec/command-runner.ts';
-import { resolveNode, workstationImage } from './launchers.ts';
+import { workstationImage } from './launchers.ts';
+import { examNodeName, examNodeNames, resolveNode } from './node-names.ts';
 import { createLauncher } from './setup.ts';
+import { prepareWorkstations } from './terminal-service.ts';
+import type { ShellLauncher } from './launchers.ts';
+import type { TerminalAttempt, TerminalAttempts } from './attempts.ts';
 import { RateLimiter, TicketStore } from './tickets.ts';
 
 const boot = (argv: string[]) => loadConfig({ argv, env: {}, cwd: '/tmp' });
@@ -32,6 +36,26 @@ test('workstation image follows the cluster minor version; node names resolve li
   assert.equal(resolveNode(nodes, 'lab', 'other-worker'), undefined);
 });
 
+test('exam-style node names: controlplane, node01, node02 — for any cluster name, and back', () => {
+  const cluster = 'kdlabui-58ca7893';
+  const containers = [`${cluster}-worker2`, `${cluster}-control-plane`, `${cluster}-worker`];
+  assert.deepEqual(examNodeNames(cluster, containers), [
+    { name: 'controlplane', container: `${cluster}-control-plane` },
+    { name: 'node01', container: `${cluster}-worker` },
+    { name: 'node02', container: `${cluster}-worker2` },
+  ]);
+  assert.equal(resolveNode(containers, cluster, 'node02'), `${cluster}-worker2`);
+  assert.equal(resolveNode(containers, cluster, 'controlplane'), `${cluster}-control-plane`);
+  assert.equal(resolveNode(containers, cluster, 'node03'), undefined);
+  // The real names keep working; a container kind did not name keeps its own name.
+  assert.equal(resolveNode(containers, cluster, `${cluster}-worker`), `${cluster}-worker`);
+  assert.equal(examNodeName(cluster, 'other-worker'), undefined);
+  assert.equal(examNodeName('a', 'a-worker10'), 'node10');
+  assert.equal(examNodeName('a', 'a-control-plane2'), 'controlplane2');
+  // An exam names the clusters of its contexts apart by prefixing the same names.
+  assert.equal(`ctx1-${examNodeName('ctx1cluster', 'ctx1cluster-worker')}`, 'ctx1-node01');
+});
+
 test('tickets are single-use, expire, and are bound to learner, attempt and terminal', () => {
   let now = 1000;
   const store = new TicketStore(30_000, () => now);
@@ -48,4 +72,21 @@ test('tickets are single-use, expire, and are bound to learner, attempt and term
   assert.deepEqual([rl.take('k'), rl.take('k'), rl.take('k'), rl.take('other')], [true, true, false, true]);
   now += 30_000;
   assert.equal(rl.take('k'), true);
+});
+
+test('workstations are made while the lab is set up, only for attempts that still go on', async () => {
+  const listeners: ((id: string) => void)[] = [];
+  const known: Record<string, TerminalAttempt> = {
+    a1: { id: 'a1', learnerId: 'l', clusterName: 'kd-1', status: 'starting' },
+    gone: { id: 'gone', learnerId: 'l', clusterName: 'kd-2', status: 'ended' },
+  };
+  const attempts: TerminalAttempts = { get: (id) => known[id], onEnded: () => () => {}, onClusterCreated: (cb) => (listeners.push(cb), () => listeners.splice(listeners.indexOf(cb), 1)) };
+  const prepared: string[] = [];
+  const launcher = { prepare: async (a: TerminalAttempt) => prepared.push(a.id) } as unknown as ShellLauncher;
+  const stop = prepareWorkstations(attempts, launcher, () => {});
+  for (const l of [...listeners]) ['a1', 'gone', 'unknown'].forEach((id) => l(id));
+  await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(prepared, ['a1']);
+  stop();
+  assert.equal(listeners.length, 0);
 });

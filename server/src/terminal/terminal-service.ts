@@ -3,6 +3,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import { AppError, errorMessage } from '../errors.ts';
 import type { TerminalAttempt, TerminalAttempts } from './attempts.ts';
 import type { ShellLauncher } from './launchers.ts';
+import { attemptNodeNames } from './cluster-set.ts';
+import { examNodeName, type NodeName } from './node-names.ts';
 import { ScreenMirrors } from './screen-mirror.ts';
 import { TerminalSession, type SessionLimits, type TerminalKind } from './terminal-session.ts';
 import { RateLimiter, TicketStore } from './tickets.ts';
@@ -33,6 +35,21 @@ export interface TerminalServiceOptions {
 
 const INITIAL = { cols: 80, rows: 24 };
 
+/**
+ * Creates each attempt's workstation while its lab is still being set up, so the first terminal
+ * opens at once when the attempt is ready (a workstation is several docker commands: ~1–2 s on a
+ * busy host). A failure here is only logged: opening the terminal tries again and reports it.
+ */
+export function prepareWorkstations(attempts: TerminalAttempts, launcher: ShellLauncher | undefined, warn: (m: string) => void): () => void {
+  if (!launcher?.prepare || !attempts.onClusterCreated) return () => {};
+  return attempts.onClusterCreated((id) => {
+    void (async () => {
+      const a = await attempts.get(id);
+      if (a && a.clusterName && a.status !== 'ended') await launcher.prepare!(a);
+    })().catch((e: unknown) => warn(`preparing the workstation of attempt ${id} failed (the first terminal tries again): ${errorMessage(e)}`));
+  });
+}
+
 /** Every open terminal on this server, grouped by attempt; ends them with the attempt or when idle. */
 export class TerminalService {
   readonly tickets: TicketStore;
@@ -41,6 +58,7 @@ export class TerminalService {
   readonly #mirrors = new ScreenMirrors();
   readonly #byAttempt = new Map<string, Map<string, { session: TerminalSession; node: string | null }>>();
   readonly #unsubscribe: () => void;
+  readonly #unsubscribeCreated: () => void;
   readonly #sweep: NodeJS.Timeout;
 
   constructor(o: TerminalServiceOptions) {
@@ -50,6 +68,7 @@ export class TerminalService {
     this.#unsubscribe = o.attempts.onEnded((id) => {
       this.endAttempt(id).catch((e: unknown) => o.log.warn(`ending the terminals of attempt ${id} failed: ${errorMessage(e)}`));
     });
+    this.#unsubscribeCreated = prepareWorkstations(o.attempts, o.launcher, (m) => o.log.warn(m));
     this.#sweep = setInterval(() => this.sweepIdle(), Math.min(60_000, Math.max(1000, o.idleMs / 4)));
     this.#sweep.unref();
   }
@@ -102,14 +121,19 @@ export class TerminalService {
     if (input.kind === 'node') {
       if (!input.node) throw new AppError(400, 'node_required', 'a node shell needs a node name');
       const pty = await launcher.spawnNodeShell(attempt, input.node, req);
-      session = new TerminalSession({ id, attemptId: attempt.id, kind: 'node', title: `root@${input.node}`, pty, ...INITIAL, mirrors: this.#mirrors, limits: this.#o.limits });
+      // The tab is named as the exam names the node (node01), whichever name was asked for.
+      const title = examNodeName(attempt.clusterName, input.node) ?? examNodeName(attempt.clusterName, `${attempt.clusterName}-${input.node}`) ?? input.node;
+      session = new TerminalSession({ id, attemptId: attempt.id, kind: 'node', title, pty, ...INITIAL, mirrors: this.#mirrors, limits: this.#o.limits });
     } else {
       const sshToken = randomBytes(12).toString('base64url');
       req.env.KD_SSH_TOKEN = sshToken;
       const pty = await launcher.spawnShell(attempt, req);
       let n = 0;
       const node = async (name: string) => launcher.spawnNodeShell(attempt, name, { terminalId: `${id}n${++n}`, ...session.size, env: {} });
-      session = new TerminalSession({ id, attemptId: attempt.id, kind: 'shell', title: 'shell', pty, ...INITIAL, mirrors: this.#mirrors, limits: this.#o.limits, sshToken, onSsh: node });
+      const taken = new Set([...open.values()].map((t) => t.session.title));
+      let k = 1;
+      while (taken.has(`workstation ${k}`)) k++;
+      session = new TerminalSession({ id, attemptId: attempt.id, kind: 'shell', title: `workstation ${k}`, pty, ...INITIAL, mirrors: this.#mirrors, limits: this.#o.limits, sshToken, onSsh: node });
     }
     if (attempt.inputLocked) session.lockInput(attempt.inputLocked);
     open.set(id, { session, node: input.node ?? null });
@@ -122,9 +146,9 @@ export class TerminalService {
     return this.list(attempt.id).find((t) => t.id === id)!;
   }
 
-  /** Node containers of the attempt's cluster (for the "node shell" menu). */
-  nodes(attempt: TerminalAttempt): Promise<string[]> {
-    return this.#launcher().listNodes(attempt);
+  /** Nodes of the attempt's cluster with their exam-style names (for the "node shell" menu). */
+  async nodes(attempt: TerminalAttempt): Promise<NodeName[]> {
+    return attemptNodeNames(attempt, await this.#launcher().listNodes(attempt));
   }
 
   /** Makes every terminal of the attempt read-only (reason) or writable again (null); new ones follow the attempt's inputLocked. */
@@ -160,6 +184,7 @@ export class TerminalService {
   async close(): Promise<void> {
     clearInterval(this.#sweep);
     this.#unsubscribe();
+    this.#unsubscribeCreated();
     const all = [...this.#byAttempt.values()].flatMap((m) => [...m.values()]);
     this.#byAttempt.clear();
     await Promise.all(all.map(({ session }) => session.close('the server is shutting down')));

@@ -77,7 +77,7 @@ test('Start shows the steps and then a terminal; type echo hello, reload: the ou
     const screen = () => page.evaluate(() => document.querySelector('.term-view:not([hidden]) .xterm-rows')?.textContent ?? '');
     await page.goto(url);
     await page.click('button:has-text("Start lab")');
-    await page.waitForSelector('.attempt-step-done:has-text("Preparing nodes")', { timeout: 30_000 });
+    await page.waitForSelector('.attempt-step-done:has-text("Creating the node containers")', { timeout: 30_000 });
     await page.waitForSelector('.term-view[data-state="live"]', { timeout: 60_000 }).catch(async (e: unknown) => {
       await page.screenshot({ path: '/tmp/kd-term-fail.png' });
       throw new Error(`${(e as Error).message}\npage problems: ${problems.join(' | ')}\nbody: ${(await page.textContent('body'))?.slice(0, 500)}`);

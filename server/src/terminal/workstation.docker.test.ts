@@ -92,14 +92,25 @@ test('a workstation shell has the exam tools, ssh reaches nodes, and everything 
     c.input('\x15'); // clear the line
 
     // ssh <node>: the server opens a root shell on the node in this terminal, then returns.
+    // The exam's name completes and works; the older forms keep working.
     await type(c, 'ssh control-plane', `root@`, 30_000);
+    await type(c, 'exit', 'Connection to control-plane closed.');
+    // Output so far has a root@ prompt already: wait for a new one.
+    const seen = c.text().length;
+    c.input('ssh contr\t');
+    await c.waitFor(() => c.text().slice(seen).includes('ssh controlplane '));
+    c.input('\r');
+    await c.waitFor(() => c.text().slice(seen).includes('root@'), 30_000);
     await type(c, "hostname; id -u; echo ON''NODE", 'ONNODE');
     assert.match(c.text(), new RegExp(`${NODE}\\r\\n0\\r\\n`));
-    await type(c, 'exit', 'Connection to control-plane closed.');
+    await type(c, 'exit', 'Connection to controlplane closed.');
     await type(c, 'ssh nosuchnode', 'ssh: no node "nosuchnode"');
 
     // A node-shell tab.
-    const nodeTab = await service.create(attempts.get(attemptId)!, { kind: 'node', node: 'control-plane' });
+    assert.deepEqual(await service.nodes(attempts.get(attemptId)!), [{ name: 'controlplane', container: NODE }]);
+    const nodeTab = await service.create(attempts.get(attemptId)!, { kind: 'node', node: 'controlplane' });
+    assert.equal(nodeTab.title, 'controlplane');
+    assert.equal(info.title, 'workstation 1');
     const n = attach(service.get(attemptId, nodeTab.id)!);
     await n.waitFor(() => n.controls.some((m) => m.type === 'replay-done'));
     await type(n, 'echo NODE-$(id -u)-$(hostname)', `NODE-0-${NODE}`);

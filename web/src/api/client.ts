@@ -4,7 +4,8 @@ import type { AdminUsageDto } from '../../../server/src/routes/api/admin-usage.t
 import type { AttemptDto, AttemptEventDto } from '../../../server/src/routes/api/attempts.ts';
 import type { LabDetailDto, LabSummaryDto } from '../../../server/src/routes/api/labs.ts';
 import type { GradeDto, GradeListDto } from '../../../server/src/routes/api/attempt-grades.ts';
-import type { TerminalDto, TerminalListDto, TicketDto } from '../../../server/src/routes/api/terminals.ts';
+import type { NodeListDto, TerminalDto, TerminalListDto, TicketDto } from '../../../server/src/routes/api/terminals.ts';
+import type { LabResultDto, ProgressDto } from '../../../server/src/routes/api/progress.ts';
 import type { ExamAttemptDto, ExamHistoryDto, ExamSummaryDto } from '../../../server/src/routes/api/exams.ts';
 import type { ActivityDto, GroupDetailDto, GroupDto, MyAssignmentDto } from '../../../server/src/routes/api/groups.ts';
 
@@ -29,6 +30,9 @@ export type TerminalTicket = z.infer<typeof TicketDto>;
 export type Grade = z.infer<typeof GradeDto>;
 export type GradeList = z.infer<typeof GradeListDto>;
 export type GradeReport = Grade['report'];
+export type NodeName = z.infer<typeof NodeListDto>['nodes'][number];
+export type Progress = z.infer<typeof ProgressDto>;
+export type LabResult = NonNullable<z.infer<typeof LabResultDto>['result']>;
 export type GradedCheck = GradeReport['tasks'][number]['checks'][number];
 export type ExamSummary = z.infer<typeof ExamSummaryDto>;
 export type ExamAttempt = z.infer<typeof ExamAttemptDto>;
@@ -94,7 +98,8 @@ export const api = {
     list: (attemptId: string, signal?: AbortSignal) => request<TerminalList>('GET', `/api/attempts/${encodeURIComponent(attemptId)}/terminals`, undefined, signal),
     open: (attemptId: string, input: { kind: 'shell' | 'node'; node?: string }) => request<TerminalInfo>('POST', `/api/attempts/${encodeURIComponent(attemptId)}/terminals`, input),
     close: (attemptId: string, terminalId: string) => request<void>('DELETE', `/api/attempts/${encodeURIComponent(attemptId)}/terminals/${encodeURIComponent(terminalId)}`),
-    nodes: (attemptId: string) => request<{ nodes: string[] }>('GET', `/api/attempts/${encodeURIComponent(attemptId)}/nodes`),
+    /** The cluster's nodes as the exam names them (controlplane, node01…) with their Kubernetes names. */
+    nodes: (attemptId: string, signal?: AbortSignal) => request<{ nodes: NodeName[] }>('GET', `/api/attempts/${encodeURIComponent(attemptId)}/nodes`, undefined, signal),
     ticket: (attemptId: string, terminalId: string) =>
       request<TerminalTicket>('POST', `/api/attempts/${encodeURIComponent(attemptId)}/terminals/${encodeURIComponent(terminalId)}/tickets`, {}),
     /** The ws:// or wss:// URL of a socket path the server handed out with a ticket. */
@@ -104,6 +109,12 @@ export const api = {
     /** Grades the attempt's cluster now (takes seconds: every probe opens real connections). */
     grade: (attemptId: string, signal?: AbortSignal) => request<Grade>('POST', `/api/attempts/${encodeURIComponent(attemptId)}/grade`, {}, signal),
     list: (attemptId: string, signal?: AbortSignal) => request<GradeList>('GET', `/api/attempts/${encodeURIComponent(attemptId)}/grades`, undefined, signal),
+  },
+  progress: {
+    /** Best score per lab the learner graded (done / partial / tried), for the catalog. */
+    all: (signal?: AbortSignal) => request<Progress>('GET', '/api/progress', undefined, signal),
+    /** The newest grade of one lab and the attempt it graded. */
+    lab: (labId: string, signal?: AbortSignal) => request<{ result: LabResult | null }>('GET', `/api/progress/${encodeURIComponent(labId)}`, undefined, signal),
   },
   attempts: {
     start: (labId: string) => request<Attempt>('POST', '/api/attempts', { labId }),

@@ -1,5 +1,5 @@
-import { useMemo, useState } from 'react';
-import { api, type Catalog, type LabSummary, type MyAssignment } from '../api/client.ts';
+import { useEffect, useMemo, useState } from 'react';
+import { api, type Catalog, type LabSummary, type MyAssignment, type Progress } from '../api/client.ts';
 import { Link } from '../lib/router.tsx';
 import { useAsync } from '../lib/use-async.ts';
 import { ErrorPanel, Loading } from '../components/Status.tsx';
@@ -38,6 +38,7 @@ function CatalogView({ catalog, assignments }: { catalog: Catalog; assignments: 
   const [difficulty, setDifficulty] = useState<Set<string>>(new Set());
   const [maxMinutes, setMaxMinutes] = useState<number>(Infinity);
   const [query, setQuery] = useState('');
+  const progress = useProgress();
 
   const visible = useMemo(() => {
     const q = query.trim().toLowerCase();
@@ -123,7 +124,7 @@ function CatalogView({ catalog, assignments }: { catalog: Catalog; assignments: 
                     {a.groupName} · {a.state === 'done' ? 'done' : a.dueAt ? `due ${new Date(a.dueAt).toLocaleString()}` : 'no due date'}
                     {a.overdue ? ' · overdue' : ''}
                   </p>
-                  <LabCard lab={lab} />
+                  <LabCard lab={lab} progress={progress.get(lab.id)} />
                 </li>
               ) : null;
             })}
@@ -146,7 +147,7 @@ function CatalogView({ catalog, assignments }: { catalog: Catalog; assignments: 
               <ul className="lab-grid">
                 {t.labs.map((lab) => (
                   <li key={lab.id}>
-                    <LabCard lab={lab} />
+                    <LabCard lab={lab} progress={progress.get(lab.id)} />
                   </li>
                 ))}
               </ul>
@@ -185,13 +186,44 @@ function CatalogView({ catalog, assignments }: { catalog: Catalog; assignments: 
   );
 }
 
-function LabCard({ lab }: { lab: LabSummary }) {
+type LabProgress = Progress['labs'][number];
+
+/** The learner's best result per lab (from stored grades); empty until it arrives or when it cannot. */
+function useProgress(): Map<string, LabProgress> {
+  const [map, setMap] = useState<Map<string, LabProgress>>(new Map());
+  useEffect(() => {
+    const ctl = new AbortController();
+    // The session first: on a first visit it is what sets the cookie progress is read with.
+    api.session
+      .get(ctl.signal)
+      .then((s) => (s.learner ? api.progress.all(ctl.signal) : { labs: [] }))
+      .then(
+      (p) => setMap(new Map(p.labs.map((l) => [l.labId, l]))),
+      () => {
+        // No progress (signed out, older server): the catalog works without marks.
+      },
+    );
+    return () => ctl.abort();
+  }, []);
+  return map;
+}
+
+const PROGRESS_TEXT = { done: 'Done', partial: 'Partly done', tried: 'Tried' } as const;
+
+function LabCard({ lab, progress }: { lab: LabSummary; progress: LabProgress | undefined }) {
+  const score = progress ? `${Number.isInteger(progress.score) ? progress.score : progress.score.toFixed(1)}/${progress.maxScore}` : '';
   return (
-    <Link to={`/labs/${lab.id}`} className="lab-card" data-lab-id={lab.id}>
+    <Link to={`/labs/${lab.id}`} className={`lab-card${progress ? ` lab-card-${progress.status}` : ''}`} data-lab-id={lab.id} data-progress={progress?.status ?? 'none'}>
       <div className="lab-card-top">
         <span className={`badge badge-${lab.difficulty}`}>{lab.difficulty}</span>
         <span className="muted">{lab.minutes} min</span>
         <span className="muted">· {lab.points} pts</span>
+        {progress ? (
+          <span className={`lab-progress lab-progress-${progress.status}`} title={`Your best result: ${score} points`}>
+            {progress.status === 'done' ? '✓ ' : progress.status === 'partial' ? '◐ ' : ''}
+            {PROGRESS_TEXT[progress.status]} · {score}
+          </span>
+        ) : null}
       </div>
       <h4 className="lab-card-title">{lab.title}</h4>
       <p className="lab-card-summary">{lab.summary}</p>

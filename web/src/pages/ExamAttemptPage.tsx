@@ -191,6 +191,7 @@ function ExamScreen({ fetched, onChange, patch, refresh }: { fetched: Fetched; o
             attemptId={a.id}
             task={task}
             total={a.tasks.length}
+            nodes={a.clusters.find((c) => c.context === task.cluster)?.nodes ?? []}
             onFlag={(f) => void flag(f)}
             onNotesSaved={(notes) => patch((x) => ({ ...x, tasks: x.tasks.map((t) => (t.number === task.number ? { ...t, notes } : t)) }))}
             onMove={select}
@@ -243,7 +244,14 @@ function NodeList({ attempt }: { attempt: ExamAttempt }) {
       <ul>
         {attempt.clusters.map((c) => (
           <li key={c.context}>
-            <code>{c.context}</code>: {c.nodes.map((n) => <code key={n}>ssh {n}</code>).reduce<React.ReactNode[]>((acc, el, i) => (i ? [...acc, ', ', el] : [el]), [])}
+            <code>{c.context}</code>:{' '}
+            {c.nodes
+              .map((n) => (
+                <code key={n.name} title={`kubectl: ${n.container}`}>
+                  ssh {n.name}
+                </code>
+              ))
+              .reduce<React.ReactNode[]>((acc, el, i) => (i ? [...acc, ', ', el] : [el]), [])}
           </li>
         ))}
       </ul>

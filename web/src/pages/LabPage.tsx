@@ -1,9 +1,10 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { api, type Grade, type GradeReport, type LabDetail } from '../api/client.ts';
+import { api, type Attempt, type Grade, type GradeReport as Report, type LabDetail, type LabResult, type NodeName } from '../api/client.ts';
 import { GradePanel } from '../components/grading/GradePanel.tsx';
+import { GradeReport } from '../components/grading/GradeReport.tsx';
 import { LabContext, type LabPageContext, type TaskStatus } from '../components/mdx/LabContext.ts';
 import { LabBody } from '../components/mdx/LabBody.tsx';
-import { AttemptPanel } from '../components/attempt/AttemptPanel.tsx';
+import { AttemptPanel, duration, workedMs } from '../components/attempt/AttemptPanel.tsx';
 import { ErrorPanel, Loading } from '../components/Status.tsx';
 import { TerminalPane } from '../components/terminal/TerminalPane.tsx';
 import { Link } from '../lib/router.tsx';
@@ -35,12 +36,23 @@ export function LabPage({ id }: { id: string }) {
 function LabView({ lab }: { lab: LabDetail }) {
   const [readyAttempt, setReadyAttempt] = useState<string | null>(null);
   const [taskStatus, setTaskStatus] = useState<LabPageContext['taskStatus']>({});
+  const [nodes, setNodes] = useState<NodeName[]>([]);
+  const { result, reload: reloadResult } = useLastResult(lab.id);
   const onGraded = useCallback((grade: Grade) => setTaskStatus(statusFromReport(grade.report)), []);
-  const onReady = useCallback((id: string | null) => {
-    setReadyAttempt(id);
-    if (!id) setTaskStatus({});
-  }, []);
-  const ctx: LabPageContext = useMemo(() => ({ lab, taskStatus }), [lab, taskStatus]);
+  const onReady = useCallback((id: string | null) => setReadyAttempt(id), []);
+  const onEnded = useCallback((_a: Attempt) => reloadResult(), [reloadResult]);
+  // Without a running attempt the task list shows the last result (it stays after Finish).
+  useEffect(() => {
+    if (!readyAttempt) setTaskStatus(result ? statusFromReport(result.grade.report) : {});
+  }, [readyAttempt, result]);
+  // The node names the lab text's <Node> placeholders show next to the exam-style names.
+  useEffect(() => {
+    if (!readyAttempt) return setNodes([]);
+    const ctl = new AbortController();
+    api.terminals.nodes(readyAttempt, ctl.signal).then((r) => setNodes(r.nodes), () => setNodes([]));
+    return () => ctl.abort();
+  }, [readyAttempt]);
+  const ctx: LabPageContext = useMemo(() => ({ lab, taskStatus, nodes }), [lab, taskStatus, nodes]);
   const [split, setSplit] = useSplit();
   const total = lab.tasks.reduce((s, t) => s + t.points, 0);
 
@@ -84,7 +96,7 @@ function LabView({ lab }: { lab: LabDetail }) {
               })}
             </ol>
           </section>
-          {readyAttempt ? <GradePanel attemptId={readyAttempt} onGraded={onGraded} /> : null}
+          {readyAttempt ? <GradePanel attemptId={readyAttempt} onGraded={onGraded} /> : result ? <LastResult result={result} /> : null}
 
           <div className="prose">
             <LabBody lab={lab} />
@@ -92,7 +104,7 @@ function LabView({ lab }: { lab: LabDetail }) {
         </article>
         <div className="split-handle" role="separator" aria-orientation="vertical" aria-label="Resize panes" tabIndex={0} {...setSplit} />
         <aside className="lab-side" aria-label="Terminal">
-          <AttemptPanel lab={lab} onReady={onReady}>
+          <AttemptPanel lab={lab} onReady={onReady} onEnded={onEnded}>
             {(attemptId) => <TerminalPane attemptId={attemptId} />}
           </AttemptPanel>
         </aside>
@@ -104,8 +116,47 @@ function LabView({ lab }: { lab: LabDetail }) {
 const STATUS_MARK: Record<TaskStatus, string> = { todo: '○', passed: '✓', partial: '◐', failed: '✗' };
 const STATUS_TITLE: Record<TaskStatus, string> = { todo: 'Not graded yet', passed: 'Passed', partial: 'Partly done', failed: 'Not passed yet' };
 
+/** The learner's newest grade of the lab with its attempt; reload() after an attempt ends. */
+function useLastResult(labId: string): { result: LabResult | null; reload: () => void } {
+  const [result, setResult] = useState<LabResult | null>(null);
+  const [version, setVersion] = useState(0);
+  useEffect(() => {
+    const ctl = new AbortController();
+    api.session
+      .get(ctl.signal)
+      .then((s) => (s.learner ? api.progress.lab(labId, ctl.signal) : { result: null }))
+      .then(
+      (r) => setResult(r.result),
+      () => {
+        // No stored result to show: the page works without it.
+      },
+    );
+    return () => ctl.abort();
+  }, [labId, version]);
+  return { result, reload: useCallback(() => setVersion((v) => v + 1), []) };
+}
+
+/** The last result of this lab, kept after Finish: score, when, time worked, and the full report. */
+function LastResult({ result }: { result: LabResult }) {
+  const { grade, attempt } = result;
+  const worked = attempt && attempt.endedAt ? workedMs(attempt) : null;
+  return (
+    <section className="last-result" aria-label="Your last result">
+      <h2 className="last-result-title">
+        Your last result
+        <span className="muted">
+          {' '}
+          · graded {new Date(grade.createdAt).toLocaleString()}
+          {worked !== null ? ` · worked ${duration(worked)}` : attempt && !attempt.endedAt ? ' · attempt still running' : ''}
+        </span>
+      </h2>
+      <GradeReport report={grade.report} />
+    </section>
+  );
+}
+
 /** Task statuses for the task list and the <Task> sections from the latest grade. */
-function statusFromReport(report: GradeReport): LabPageContext['taskStatus'] {
+function statusFromReport(report: Report): LabPageContext['taskStatus'] {
   const out: LabPageContext['taskStatus'] = {};
   for (const t of report.tasks) {
     out[t.id] = { status: t.score >= t.points ? 'passed' : t.score > 0 ? 'partial' : 'failed', score: t.score };
@@ -113,9 +164,15 @@ function statusFromReport(report: GradeReport): LabPageContext['taskStatus'] {
   return out;
 }
 
+/**
+ * Instructions' share of the width by default: at 1440 px the terminal then gets ≥ 120 columns, so
+ * `kubectl get pods -A -o wide` does not wrap (at an even split it had ~82).
+ */
+const DEFAULT_SPLIT = 31;
+
 /** Split position in percent, persisted; returns handlers for a draggable, keyboard-operable separator. */
 function useSplit(): [number, { onPointerDown: (e: React.PointerEvent) => void; onKeyDown: (e: React.KeyboardEvent) => void }] {
-  const [split, setSplitState] = useState<number>(() => Number(localStorage.getItem('kd-split')) || 50);
+  const [split, setSplitState] = useState<number>(() => Number(localStorage.getItem('kd-split')) || DEFAULT_SPLIT);
   const dragging = useRef(false);
   const set = (v: number) => {
     const clamped = Math.max(25, Math.min(75, v));

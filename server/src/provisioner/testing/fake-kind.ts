@@ -115,15 +115,21 @@ export class FakeKindHost implements CommandRunner {
       const file = (this.o.missingImages ?? []).includes(image) ? 'kind-create-missing-image.stderr' : (this.o.badImages ?? []).includes(image) ? 'kind-create-bad-node.stderr' : 'kind-create-success.stderr';
       const text = fixture(file).replaceAll('{{name}}', name).replaceAll('{{image}}', image).replaceAll('{{kubeconfig}}', kubeconfig);
       let stderr = '';
+      const nodes = [`${name}-control-plane`, ...Array.from({ length: workers }, (_, i) => `${name}-worker${i ? i + 1 : ''}`)];
       for (const line of text.split(/(?<=\n)/)) {
         if (spec.signal?.aborted) throw new CommandError('aborted', argv, null, '', stderr);
         stderr += line;
+        // As with kind, the node containers exist (and take images) from "Preparing nodes" on.
+        if (/✓ Preparing nodes/.test(line)) this.clusters.set(name, { name, nodes, images: new Set() });
         spec.onStderr?.(line);
         if (this.o.stageDelayMs && /^ • .*\.\.\.\s*$/.test(line)) await new Promise((r) => setTimeout(r, this.o.stageDelayMs));
       }
-      if (file !== 'kind-create-success.stderr') throw new CommandError('exit-code', argv, 1, '', stderr);
-      const nodes = [`${name}-control-plane`, ...Array.from({ length: workers }, (_, i) => `${name}-worker${i ? i + 1 : ''}`)];
-      this.clusters.set(name, { name, nodes, images: new Set() });
+      if (file !== 'kind-create-success.stderr') {
+        this.clusters.delete(name);
+        this.#save();
+        throw new CommandError('exit-code', argv, 1, '', stderr);
+      }
+      if (!this.clusters.has(name)) this.clusters.set(name, { name, nodes, images: new Set() });
       this.#save();
       writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: https://127.0.0.1:40000\n  name: kind-${name}\n`, { mode: 0o600 });
       return { argv, exitCode: 0, stdout: '', stderr, durationMs: 0 };

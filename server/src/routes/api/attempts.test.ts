@@ -82,7 +82,7 @@ test('events stream as SSE with ids, steps carry elapsed times, the stream ends 
   const events = sse(res.body);
   assert.deepEqual(events.map((e) => e.id), events.map((_, i) => i + 1));
   assert.deepEqual(events.filter((e) => e.event === 'status').map((e) => e.data.name), ['queued', 'provisioning', 'setting-up', 'ready', 'finished']);
-  const joined = events.find((e) => e.data.name === 'Joining worker nodes' && e.data.state === 'done');
+  const joined = events.find((e) => e.data.name === 'Joining the other nodes' && e.data.state === 'done');
   assert.ok(joined && typeof joined.data.elapsedMs === 'number');
 
   const resumed = sse((await get(`/api/attempts/${id}/events`, { 'last-event-id': String(events.length - 1) })).body);
@@ -96,7 +96,7 @@ test('a failed attempt reports the failed step and the command output, in the AP
   await h.service.idle();
   const a = (await get(`/api/attempts/${id}`)).json<{ status: string; failure: { step: string; message: string; output: string } }>();
   assert.equal(a.status, 'failed');
-  assert.equal(a.failure.step, 'Ensuring node image (kindest/node:v1.35.8)');
+  assert.equal(a.failure.step, 'Checking the node image');
   assert.match(a.failure.output, /failed to pull image/);
   const events = sse((await get(`/api/attempts/${id}/events`)).body);
   const failedStep = events.find((e) => e.event === 'step' && e.data.state === 'failed');

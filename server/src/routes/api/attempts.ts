@@ -15,6 +15,8 @@ export const AttemptDto = z.object({
   clusterName: z.string().nullable(),
   /** 1-based place in the queue while queued. */
   queuePosition: z.number().nullable(),
+  /** While being prepared: the median Start → ready of recent starts of this cluster shape. */
+  estimateMs: z.number().nullable(),
   createdAt: z.string(),
   readyAt: z.string().nullable(),
   endedAt: z.string().nullable(),
@@ -51,6 +53,7 @@ export default async function attemptRoutes(app: App) {
     kubernetes: a.kubernetes,
     clusterName: a.clusterName,
     queuePosition: a.queuePosition,
+    estimateMs: a.estimateMs,
     createdAt: a.createdAt,
     readyAt: a.readyAt,
     endedAt: a.endedAt,

@@ -60,7 +60,7 @@ export const ExamAttemptDto = z.object({
       attemptId: z.string(),
       status: z.string(),
       queuePosition: z.number().nullable(),
-      nodes: z.array(z.string()),
+      nodes: z.array(z.object({ name: z.string(), container: z.string() })),
       steps: z.array(z.object({ name: z.string(), state: z.enum(['running', 'done', 'failed']), elapsedMs: z.number() })),
       failure: z.string().nullable(),
     }),

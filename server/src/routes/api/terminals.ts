@@ -26,6 +26,7 @@ export const TerminalDto = z.object({
   clients: z.number(),
 });
 export const TerminalListDto = z.object({ mode: z.enum(['host', 'container', 'unavailable']), terminals: z.array(TerminalDto) });
+export const NodeListDto = z.object({ nodes: z.array(z.object({ name: z.string(), container: z.string() })) });
 export const TicketDto = z.object({ ticket: z.string(), expiresAt: z.string(), protocols: z.array(z.string()), path: z.string() });
 
 const AttemptParams = z.object({ attemptId: z.string().min(1).max(128) });
@@ -77,7 +78,7 @@ export default async function terminalRoutes(app: App) {
 
   app.get(
     '/api/attempts/:attemptId/nodes',
-    { schema: { tags: ['terminals'], summary: "Nodes of the attempt's cluster (for node shells)", params: AttemptParams, response: { 200: z.object({ nodes: z.array(z.string()) }) } } },
+    { schema: { tags: ['terminals'], summary: "Nodes of the attempt's cluster with their exam-style names (for node shells and ssh)", params: AttemptParams, response: { 200: NodeListDto } } },
     async (req) => {
       const attempt = await terminals.attemptFor(req.params.attemptId, requireLearner(req));
       return { nodes: await terminals.nodes(attempt) };

@@ -7,33 +7,47 @@ const ENDED = new Set(['finished', 'failed', 'expired']);
 export interface StepView {
   name: string;
   state: 'running' | 'done' | 'failed';
-  /** Elapsed time when it ended; while running, the time it started (client clock). */
+  /** Time the step took (when it ended) or had taken at its last event. */
   elapsedMs: number;
+  /** When the step started, on the server's clock (ms since the epoch). */
   startedAt: number;
   output: string | null;
 }
 
 /** Folds the attempt's events into its step list (in order of first appearance). */
-export function foldSteps(events: readonly AttemptEvent[], now = Date.now()): StepView[] {
+export function foldSteps(events: readonly AttemptEvent[]): StepView[] {
   const steps = new Map<string, StepView>();
   for (const e of events) {
     if (e.type !== 'step' || !e.state) continue;
     const prev = steps.get(e.name);
-    steps.set(e.name, { name: e.name, state: e.state, elapsedMs: e.elapsedMs, startedAt: prev?.startedAt ?? now - e.elapsedMs, output: e.output });
+    const startedAt = e.state === 'running' || !prev ? Date.parse(e.at) - e.elapsedMs : prev.startedAt;
+    steps.set(e.name, { name: e.name, state: e.state, elapsedMs: e.elapsedMs, startedAt, output: e.output });
   }
   return [...steps.values()];
 }
 
 /**
+ * How far the browser's clock is ahead of the server's, from when events arrived: the smallest
+ * (arrival − sent) is the freshest estimate (latency included). Running timers subtract it, so a
+ * skewed client clock cannot show negative or jumping times.
+ */
+export function clockOffset(arrivals: readonly { at: string; receivedAt: number }[]): number {
+  let best = Infinity;
+  for (const a of arrivals) best = Math.min(best, a.receivedAt - Date.parse(a.at));
+  return Number.isFinite(best) ? best : 0;
+}
+
+/**
  * The learner's attempt of a lab: the running one if any, Start, live progress over SSE (the
- * EventSource resumes after the last event id on reconnects), and Finish.
+ * EventSource resumes after the last event id on reconnects), and Finish (graded once more first).
  */
 export function useAttempt(labId: string) {
   const [attempt, setAttempt] = useState<Attempt | null>(null);
   const [events, setEvents] = useState<AttemptEvent[]>([]);
+  const [offset, setOffset] = useState(0);
   const [error, setError] = useState<Error | null>(null);
   const [loading, setLoading] = useState(true);
-  const [busy, setBusy] = useState(false);
+  const [busy, setBusy] = useState<false | 'starting' | 'grading' | 'finishing'>(false);
   const source = useRef<EventSource | null>(null);
 
   useEffect(() => {
@@ -51,10 +65,13 @@ export function useAttempt(labId: string) {
   useEffect(() => {
     if (!id || !live) return;
     setEvents([]);
+    const arrivals: { at: string; receivedAt: number }[] = [];
     const es = api.attempts.events(id);
     source.current = es;
     const onEvent = (msg: MessageEvent<string>) => {
       const e = JSON.parse(msg.data) as AttemptEvent;
+      arrivals.push({ at: e.at, receivedAt: Date.now() });
+      setOffset(clockOffset(arrivals));
       setEvents((list) => (list.some((x) => x.seq === e.seq) ? list : [...list, e]));
       if (e.type === 'queue') setAttempt((a) => (a ? { ...a, queuePosition: e.position } : a));
       if (e.type === 'status') {
@@ -70,7 +87,7 @@ export function useAttempt(labId: string) {
   }, [id, live]);
 
   const start = useCallback(async () => {
-    setBusy(true);
+    setBusy('starting');
     setError(null);
     try {
       setAttempt(await api.attempts.start(labId));
@@ -81,17 +98,27 @@ export function useAttempt(labId: string) {
     }
   }, [labId]);
 
-  const finish = useCallback(async () => {
-    if (!id) return;
-    setBusy(true);
-    try {
-      setAttempt(await api.attempts.finish(id));
-    } catch (e) {
-      setError(e as Error);
-    } finally {
-      setBusy(false);
-    }
-  }, [id]);
+  /** Ends the attempt; with grade, the cluster is graded one last time first (the result the page keeps). */
+  const finish = useCallback(
+    async (opts: { grade?: boolean } = {}) => {
+      if (!id) return;
+      setError(null);
+      try {
+        if (opts.grade && (attempt?.status === 'ready' || attempt?.status === 'grading')) {
+          setBusy('grading');
+          // A grade that fails (cluster trouble) must not keep the learner from finishing.
+          await api.grades.grade(id).catch(() => undefined);
+        }
+        setBusy('finishing');
+        setAttempt(await api.attempts.finish(id));
+      } catch (e) {
+        setError(e as Error);
+      } finally {
+        setBusy(false);
+      }
+    },
+    [id, attempt?.status],
+  );
 
   /** Back to the Start button after an attempt ended. */
   const dismiss = useCallback(() => {
@@ -99,5 +126,5 @@ export function useAttempt(labId: string) {
     setEvents([]);
   }, []);
 
-  return { attempt, events, error, loading, busy, start, finish, dismiss };
+  return { attempt, events, offset, error, loading, busy, start, finish, dismiss };
 }

@@ -3,11 +3,11 @@ import { api, type Grade } from '../../api/client.ts';
 import { ErrorPanel } from '../Status.tsx';
 import { GradeReport } from './GradeReport.tsx';
 
-type PanelState = { status: 'idle' } | { status: 'grading'; startedAt: number } | { status: 'done'; grade: Grade } | { status: 'error'; error: Error };
-
 /** The lab page's Check button: grades the attempt's cluster and shows the latest report. */
 export function GradePanel({ attemptId, onGraded }: { attemptId: string; onGraded?: (grade: Grade) => void }) {
-  const [state, setState] = useState<PanelState>({ status: 'idle' });
+  const [last, setLast] = useState<Grade | null>(null);
+  const [gradingSince, setGradingSince] = useState<number | null>(null);
+  const [error, setError] = useState<Error | null>(null);
   const [elapsed, setElapsed] = useState(0);
   const abort = useRef<AbortController | null>(null);
 
@@ -16,10 +16,10 @@ export function GradePanel({ attemptId, onGraded }: { attemptId: string; onGrade
     const ctl = new AbortController();
     api.grades.list(attemptId, ctl.signal).then(
       (list) => {
-        const last = list.grades.at(-1);
-        if (last && !ctl.signal.aborted) {
-          setState((s) => (s.status === 'idle' ? { status: 'done', grade: last } : s));
-          onGraded?.(last);
+        const latest = list.grades.at(-1);
+        if (latest && !ctl.signal.aborted) {
+          setLast((g) => g ?? latest);
+          onGraded?.(latest);
         }
       },
       () => {
@@ -34,45 +34,56 @@ export function GradePanel({ attemptId, onGraded }: { attemptId: string; onGrade
   }, [attemptId]);
 
   useEffect(() => {
-    if (state.status !== 'grading') return;
-    const t = setInterval(() => setElapsed(Math.floor((Date.now() - state.startedAt) / 1000)), 250);
+    if (gradingSince === null) return;
+    const t = setInterval(() => setElapsed(Math.floor((Date.now() - gradingSince) / 1000)), 250);
     return () => clearInterval(t);
-  }, [state]);
+  }, [gradingSince]);
 
   const check = async () => {
     abort.current?.abort();
     const ctl = new AbortController();
     abort.current = ctl;
     setElapsed(0);
-    setState({ status: 'grading', startedAt: Date.now() });
+    setError(null);
+    setGradingSince(Date.now());
     try {
       const grade = await api.grades.grade(attemptId, ctl.signal);
       if (!ctl.signal.aborted) {
-        setState({ status: 'done', grade });
+        setLast(grade);
         onGraded?.(grade);
       }
-    } catch (error) {
-      if (!ctl.signal.aborted) setState({ status: 'error', error: error as Error });
+    } catch (e) {
+      if (!ctl.signal.aborted) setError(e as Error);
+    } finally {
+      if (!ctl.signal.aborted) setGradingSince(null);
     }
   };
 
-  const grading = state.status === 'grading';
+  const grading = gradingSince !== null;
+  // The status line keeps its height and the previous report stays (dimmed) while checks run,
+  // so nothing below moves when Check is pressed or when the result arrives.
   return (
     <div className="grade-panel">
       <div className="grade-actions">
-        <button type="button" className="btn btn-primary" onClick={() => void check()} disabled={grading} aria-busy={grading}>
+        <button type="button" className="btn btn-primary grade-check-button" onClick={() => void check()} disabled={grading} aria-busy={grading}>
           {grading ? 'Checking…' : 'Check'}
         </button>
         {grading ? (
-          <span className="status-loading" role="status">
-            <span className="spinner" aria-hidden /> Running the checks in your cluster… {elapsed > 0 ? `${elapsed} s` : ''}
+          <span className="grade-status" role="status">
+            <span className="spinner" aria-hidden /> Running the checks… {elapsed > 0 ? `${elapsed} s` : ''}
           </span>
         ) : (
-          <span className="muted">Opens real connections from your pods and reads your objects; nothing is changed.</span>
+          <span className="grade-status muted" title="Opens real connections from your pods and reads your objects; nothing is changed.">
+            Tests your cluster; changes nothing.
+          </span>
         )}
       </div>
-      {state.status === 'error' ? <ErrorPanel title="Could not grade" error={state.error} onRetry={() => void check()} /> : null}
-      {state.status === 'done' ? <GradeReport report={state.grade.report} /> : null}
+      {error ? <ErrorPanel title="Could not grade" error={error} onRetry={() => void check()} /> : null}
+      {last ? (
+        <div className={grading ? 'grade-stale' : undefined} aria-busy={grading}>
+          <GradeReport report={last.report} />
+        </div>
+      ) : null}
     </div>
   );
 }

@@ -1,5 +1,5 @@
 import { createContext, useContext } from 'react';
-import type { LabDetail } from '../../api/client.ts';
+import type { LabDetail, NodeName } from '../../api/client.ts';
 
 /** Status of a task as far as the page knows (grading fills it in). */
 export type TaskStatus = 'todo' | 'passed' | 'partial' | 'failed';
@@ -7,8 +7,10 @@ export type TaskStatus = 'todo' | 'passed' | 'partial' | 'failed';
 export interface LabPageContext {
   lab: LabDetail;
   taskStatus: Record<string, { status: TaskStatus; score?: number }>;
+  /** The running attempt's nodes (exam-style name and Kubernetes name); empty without one. */
+  nodes: NodeName[];
   /** Exam mode: only these tasks' sections show, and hints and solutions stay hidden, as in the exam. */
-  exam?: { tasks: readonly string[] };
+  exam?: { tasks: readonly string[]; /** `<context>-`: node names in the text are the exam cluster's (k8s-c1-node01). */ nodePrefix: string };
 }
 
 export const LabContext = createContext<LabPageContext | null>(null);

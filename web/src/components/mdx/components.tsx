@@ -5,11 +5,37 @@ import { LabContext, useLab } from './LabContext.ts';
 
 // The components lab instructions may use (see labs/README.md), plus overrides for code blocks.
 
-function textOf(node: ReactNode): string {
+/** The plain text of rendered children; <Node> placeholders become `nodeText(name)`. */
+function textOf(node: ReactNode, nodeText: (name: string) => string = (n) => n): string {
   if (typeof node === 'string' || typeof node === 'number') return String(node);
-  if (Array.isArray(node)) return node.map(textOf).join('');
-  if (isValidElement(node)) return textOf((node as ReactElement<{ children?: ReactNode }>).props.children);
+  if (Array.isArray(node)) return node.map((n: ReactNode) => textOf(n, nodeText)).join('');
+  if (isValidElement(node)) {
+    if (node.type === Node) return nodeText((node.props as { name: string }).name);
+    return textOf((node as ReactElement<{ children?: ReactNode }>).props.children, nodeText);
+  }
   return '';
+}
+
+/** The Kubernetes node name behind an exam-style name (node01) in the running attempt, if known. */
+function useKubernetesNodeName(): (name: string) => string | undefined {
+  const { nodes } = useLab();
+  return (name) => nodes.find((n) => n.name === name)?.container;
+}
+
+/**
+ * <Node name="node01" />: a node as the exam names it (controlplane, node01, node02…). `ssh node01`
+ * works as written; while an attempt runs, the Kubernetes node name (what kubectl shows) is added.
+ */
+export function Node({ name }: { name: string }) {
+  // In an exam the node belongs to the task's cluster: ssh k8s-c1-node01.
+  const shown = `${useLab().exam?.nodePrefix ?? ''}${name}`;
+  const real = useKubernetesNodeName()(shown);
+  return (
+    <span className="node-name" title={real ? `Kubernetes node name: ${real}` : 'ssh to it by this name from the terminal'}>
+      <code>{shown}</code>
+      {real && real !== name ? <span className="node-name-real muted"> (kubectl: <code>{real}</code>)</span> : null}
+    </span>
+  );
 }
 
 /** <Task id="…">: the section of the instructions that describes one graded task. */
@@ -88,7 +114,9 @@ function useTerminalConnected(): boolean {
 
 /** <Run>command</Run>: a command with copy and "run in terminal" buttons. */
 export function Run({ title, children }: { title?: string; children?: ReactNode }) {
-  const command = textOf(children).trim();
+  // In a command a <Node> placeholder becomes the Kubernetes name (kubectl needs it; ssh takes both).
+  const realName = useKubernetesNodeName();
+  const command = textOf(children, (n) => realName(n) ?? n).trim();
   const connected = useTerminalConnected();
   const [note, setNote] = useState<string | null>(null);
   return (
@@ -141,5 +169,14 @@ export function Pre({ children }: { children?: ReactNode }) {
   );
 }
 
+/** Markdown tables scroll inside their own box on narrow screens instead of widening the page. */
+export function Table({ children }: { children?: ReactNode }) {
+  return (
+    <div className="table-scroll" tabIndex={0} role="region" aria-label="Table">
+      <table>{children}</table>
+    </div>
+  );
+}
+
 /** Components handed to getMDXComponent(). */
-export const mdxComponents = { Task, Hint, Solution, Run, pre: Pre };
+export const mdxComponents = { Task, Hint, Solution, Run, Node, pre: Pre, table: Table };

@@ -1,11 +1,11 @@
 import { useCallback, useEffect, useState } from 'react';
-import { api, type TerminalInfo } from '../../api/client.ts';
+import { api, type NodeName, type TerminalInfo } from '../../api/client.ts';
 import { TerminalView } from './TerminalView.tsx';
 
 const FONT_KEY = 'kd-term-font';
 
 function useFontSize(): [number, (n: number) => void] {
-  const [size, setSize] = useState(() => Number(localStorage.getItem(FONT_KEY)) || 14);
+  const [size, setSize] = useState(() => Number(localStorage.getItem(FONT_KEY)) || 13);
   return [
     size,
     (n) => {
@@ -25,7 +25,7 @@ export function TerminalPane({ attemptId }: { attemptId: string }) {
   const [terminals, setTerminals] = useState<TerminalInfo[] | null>(null);
   const [active, setActive] = useState<string | null>(() => sessionStorage.getItem(`kd-term-active-${attemptId}`));
   const [error, setError] = useState<string | null>(null);
-  const [nodes, setNodes] = useState<string[]>([]);
+  const [nodes, setNodes] = useState<NodeName[]>([]);
   const [fontSize, setFontSize] = useFontSize();
 
   const choose = useCallback(
@@ -81,15 +81,15 @@ export function TerminalPane({ attemptId }: { attemptId: string }) {
       <div className="term-tabs" role="tablist" aria-label="Terminals">
         {(terminals ?? []).map((t) => (
           <div key={t.id} className={`term-tab${t.id === active ? ' term-tab-active' : ''}`}>
-            <button type="button" role="tab" aria-selected={t.id === active} onClick={() => choose(t.id)}>
-              {t.kind === 'node' ? `⚙ ${t.node}` : t.title}
+            <button type="button" role="tab" aria-selected={t.id === active} onClick={() => choose(t.id)} title={t.kind === 'node' ? `root shell on ${t.title}` : `shell on the workstation`}>
+              {t.kind === 'node' ? `⚙ ${t.title}` : t.title}
             </button>
             <button type="button" className="term-tab-close" aria-label={`Close ${t.title}`} title="Close (ends its shell)" onClick={() => void close(t.id)}>
               ×
             </button>
           </div>
         ))}
-        <button type="button" className="term-tab-new" title="New shell" aria-label="New shell" onClick={() => void open({ kind: 'shell' })}>
+        <button type="button" className="term-tab-new" title="New workstation shell" aria-label="New shell" onClick={() => void open({ kind: 'shell' })}>
           +
         </button>
         {nodes.length ? (
@@ -101,8 +101,8 @@ export function TerminalPane({ attemptId }: { attemptId: string }) {
           >
             <option value="">node shell…</option>
             {nodes.map((n) => (
-              <option key={n} value={n}>
-                {n}
+              <option key={n.container} value={n.name} title={n.container}>
+                {n.name}
               </option>
             ))}
           </select>
