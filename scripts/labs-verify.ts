@@ -4,16 +4,17 @@
 // grade agrees. Skips (exit 0) with the reason where no
 // cluster can be created here; exit 1 when any lab fails a gate or its cluster cannot be prepared.
 import { parseArgs } from 'node:util';
-import { describeVerdict, LabVerifier, verifyTarget, type LabVerdict } from './lib/labs-verify.ts';
+import { describeVerdict, labsDirOf, LabVerifier, verifyTarget, type LabVerdict } from './lib/labs-verify.ts';
 
-const USAGE = `usage: npm run labs:verify -- [lab-id …] [--keep] [--no-mistakes] [--explain] [--node-image IMAGE]
+const USAGE = `usage: npm run labs:verify -- [lab-id …] [--keep] [--no-mistakes] [--explain] [--node-image IMAGE] [--labs-dir DIR]
   default: every lab; --keep leaves each cluster running for a look (delete with kind delete cluster)
   --no-mistakes skips the mistake gates (each shipped wrong answer scores at most its maxPercent)
   --explain prints every check of each mistake with its explanation
+  labs: --labs-dir, else KUBEDRILL_LABS_DIR, else ./labs
   node image: --node-image, else KUBEDRILL_NODE_IMAGE, else the testbed image, else kind's pinned one`;
 let parsed;
 try {
-  parsed = parseArgs({ allowPositionals: true, options: { keep: { type: 'boolean', default: false }, 'no-mistakes': { type: 'boolean', default: false }, explain: { type: 'boolean', default: false }, 'node-image': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  parsed = parseArgs({ allowPositionals: true, options: { keep: { type: 'boolean', default: false }, 'no-mistakes': { type: 'boolean', default: false }, explain: { type: 'boolean', default: false }, 'node-image': { type: 'string' }, 'labs-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
 } catch (e) {
   console.error(`labs:verify: ${(e as Error).message}\n${USAGE}`);
   process.exit(2);
@@ -28,29 +29,41 @@ if ('skip' in target) {
   console.log(`labs:verify skipped: ${target.skip}`);
   process.exit(0);
 }
-const verifier = await LabVerifier.create(target.image);
+let verifier: LabVerifier;
+try {
+  verifier = await LabVerifier.create(target.image, { labsDir: labsDirOf(values['labs-dir']) });
+} catch (e) {
+  console.error(`labs:verify: ${(e as Error).message}`);
+  process.exit(2);
+}
 const ids = args.length ? args : verifier.labs.current.labs.map((l) => l.id);
-for (const id of ids) {
-  if (!verifier.labs.get(id)) {
-    console.error(`labs:verify: no lab "${id}"; known: ${verifier.labs.current.labs.map((l) => l.id).join(', ')}`);
-    process.exit(2);
-  }
+const unknown = ids.filter((id) => !verifier.labs.get(id));
+if (unknown.length) {
+  console.error(`labs:verify: no lab ${unknown.map((id) => `"${id}"`).join(', ')}; known: ${verifier.labs.current.labs.map((l) => l.id).join(', ')}`);
+  // Every exit goes through close(), which removes the temporary data folder.
+  await verifier.close();
+  process.exit(2);
 }
 console.log(`labs:verify: ${ids.length} lab(s) on ${target.image}, one fresh cluster each`);
 const verdicts: LabVerdict[] = [];
 let interrupted = false;
-process.once('SIGINT', () => {
-  interrupted = true;
-  console.log('\ninterrupted: finishing the current lab and deleting its cluster…');
-});
-for (const id of ids) {
-  if (interrupted) break;
-  console.log(`\n▶ ${id}`);
-  const v = await verifier.verify(id, { keep: values.keep, mistakes: !values['no-mistakes'] });
-  verdicts.push(v);
-  console.log(describeVerdict(v, { explain: values.explain }).join('\n'));
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    interrupted = true;
+    console.log('\ninterrupted: finishing the current lab and deleting its cluster…');
+  });
 }
-await verifier.close({ keepData: values.keep });
+try {
+  for (const id of ids) {
+    if (interrupted) break;
+    console.log(`\n▶ ${id}`);
+    const v = await verifier.verify(id, { keep: values.keep, mistakes: !values['no-mistakes'] });
+    verdicts.push(v);
+    console.log(describeVerdict(v, { explain: values.explain }).join('\n'));
+  }
+} finally {
+  await verifier.close({ keepData: values.keep });
+}
 const failed = verdicts.filter((v) => !v.passed);
 console.log(`\nlabs:verify: ${verdicts.length - failed.length}/${verdicts.length} labs passed their gates${failed.length ? `; failed: ${failed.map((v) => v.labId).join(', ')}` : ''}`);
 process.exit(failed.length || interrupted ? 1 : 0);

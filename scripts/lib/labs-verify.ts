@@ -25,7 +25,11 @@ import { gradableLab, labStates, mistakeObjects } from '../../server/src/grading
 import type { Lab } from '../../server/src/labs/loader.ts';
 import { LabCatalog } from '../../server/src/labs/catalog-service.ts';
 import { readTestbedStatus } from './testbed.ts';
+import type { NodeAccess, WorkstationAccess } from '../../graders/src/cluster/port.ts';
+import { nodeForRole } from '../../graders/src/engine/checks.ts';
 import { kindNodeNames } from '../../server/src/provisioner/kind-driver.ts';
+import { ContainerLauncher, execOnKindNode } from '../../server/src/terminal/launchers.ts';
+import type { TerminalAttempt } from '../../server/src/terminal/attempts.ts';
 import { waitUntilReady, type KubeProxyNodes } from '../../server/src/provisioner/setup.ts';
 import { openMemoryDatabase } from '../../server/src/storage/db.ts';
 
@@ -72,6 +76,13 @@ export interface LabVerdict {
   seconds: number;
   /** Of which the mistake gates (applying, grading and taking off each mistake). */
   mistakeSeconds: number;
+  /** Mistakes not gated here, with why. */
+  skipped?: string[];
+}
+
+/** The labs folder: --labs-dir, else KUBEDRILL_LABS_DIR, else the checkout's labs/. */
+export function labsDirOf(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(flag ?? env.KUBEDRILL_LABS_DIR ?? path.join(ROOT, 'labs'));
 }
 
 /** A verifier: one attempt service on a throw-away data folder, clusters made one at a time. */
@@ -81,19 +92,22 @@ export class LabVerifier {
   readonly #image: string;
   readonly #runner;
   readonly #service;
+  readonly #workstations: ContainerLauncher;
   readonly #log: (line: string) => void;
 
-  private constructor(image: string, labs: LabCatalog, dataDir: string, log: (line: string) => void) {
+  private constructor(image: string, labs: LabCatalog, labsDir: string, dataDir: string, log: (line: string) => void) {
     this.#image = image;
     this.labs = labs;
     this.#dataDir = dataDir;
     this.#log = log;
     const { config, hostEnv } = loadConfig({
-      argv: ['--data-dir', dataDir, '--labs-dir', path.join(ROOT, 'labs')],
-      env: { ...(process.env.PATH ? { PATH: process.env.PATH } : {}), ...(process.env.HOME ? { HOME: process.env.HOME } : {}), KUBEDRILL_CLUSTERS_NODE_IMAGE: image, KUBEDRILL_CLUSTERS_POOL_SIZE: '0', KUBEDRILL_CLUSTERS_MAX_CONCURRENT: '1', KUBEDRILL_CLUSTERS_NAME_PREFIX: 'kdverify' },
+      argv: ['--data-dir', dataDir, '--labs-dir', labsDir],
+      env: { ...(process.env.PATH ? { PATH: process.env.PATH } : {}), ...(process.env.HOME ? { HOME: process.env.HOME } : {}), KUBEDRILL_CLUSTERS_NODE_IMAGE: image, KUBEDRILL_CLUSTERS_POOL_SIZE: '0', KUBEDRILL_CLUSTERS_MAX_CONCURRENT: '1', KUBEDRILL_CLUSTERS_NAME_PREFIX: process.env.KUBEDRILL_CLUSTERS_NAME_PREFIX ?? 'kdverify', ...(process.env.KUBEDRILL_TERMINAL_WORKSTATION_IMAGE ? { KUBEDRILL_TERMINAL_WORKSTATION_IMAGE: process.env.KUBEDRILL_TERMINAL_WORKSTATION_IMAGE } : {}) },
       cwd: ROOT,
     });
     this.#runner = createCommandRunner(hostEnv);
+    // Workstation checks and solution/workstation.sh need the learner's container, made as for a learner.
+    this.#workstations = new ContainerLauncher({ runner: this.#runner, hostEnv, image: config.terminal.workstationImage, network: config.terminal.network, namePrefix: config.clusters.namePrefix });
     this.#service = createAttemptService(config, {
       db: openMemoryDatabase(),
       runner: this.#runner,
@@ -103,11 +117,19 @@ export class LabVerifier {
     });
   }
 
-  static async create(image: string, log: (line: string) => void = console.log): Promise<LabVerifier> {
-    const labs = new LabCatalog(path.join(ROOT, 'labs'));
-    const catalog = await labs.reload();
-    if (catalog.broken.length) throw new Error(`broken labs (run npm run labs:check): ${catalog.broken.map((b) => b.id).join(', ')}`);
-    return new LabVerifier(image, labs, mkdtempSync(path.join(os.tmpdir(), 'kubedrill-verify-')), log);
+  /** Loads the labs (refusing broken ones) before it makes its temporary data folder, so a refusal leaves nothing behind. */
+  static async create(image: string, opts: { labsDir?: string; log?: (line: string) => void } = {}): Promise<LabVerifier> {
+    const labsDir = opts.labsDir ?? labsDirOf(undefined);
+    const labs = new LabCatalog(labsDir);
+    try {
+      const catalog = await labs.reload();
+      if (catalog.broken.length) throw new Error(`broken labs (run npm run labs:check): ${catalog.broken.map((b) => b.id).join(', ')}`);
+      if (catalog.labs.length === 0) throw new Error(`no labs in ${labsDir}${catalog.problems.length ? `: ${catalog.problems.map((p) => p.message).join('; ')}` : ''}`);
+    } catch (e) {
+      labs.compiler.close();
+      throw e;
+    }
+    return new LabVerifier(image, labs, labsDir, mkdtempSync(path.join(os.tmpdir(), 'kubedrill-verify-')), opts.log ?? console.log);
   }
 
   get image(): string {
@@ -149,27 +171,35 @@ export class LabVerifier {
         return { labId, passed: false, steps, failure, seconds: seconds(), mistakeSeconds: 0 };
       }
       const g = await this.#service.beginGrading(attempt.id, learner);
+      const clusterName = this.#service.get(attempt.id)?.clusterName ?? '';
+      const wsAttempt: TerminalAttempt = { id: attempt.id, learnerId: learner, clusterName, status: 'running', kubernetesVersion: lab.meta.kubernetes };
       try {
         const port = createKubePort(g.kubeconfigPath);
         const scripts = createKubeconfigScriptRunner(this.#runner, g.kubeconfigPath);
+        const nodes: NodeAccess = { exec: (node, argv, o) => execOnKindNode(this.#runner, clusterName, node, argv, o) };
+        const workstation: WorkstationAccess = { exec: (argv, o) => this.#workstations.execInWorkstation(wsAttempt, argv, o) };
         const states = await labStates(lab);
         // Readiness includes kube-proxy's rules for the Services a state made, so no gate probes an unprogrammed ClusterIP.
-        const kubeProxy: KubeProxyNodes = { runner: this.#runner, nodes: await this.#nodes(attempt.id) };
-        const mistakes = opts.mistakes === false ? [] : await mistakeRuns(lab, states.setup, port, scripts, kubeProxy);
+        const reach: StateReach = { kubeProxy: { runner: this.#runner, nodes: await this.#nodes(attempt.id) }, nodes, workstation };
+        const mistakes = opts.mistakes === false ? [] : await mistakeRuns(lab, states.setup, port, scripts, reach);
         const gates = await runHonestyGates({
           lab: gradableLab(lab),
           port,
           scripts,
+          nodes,
+          workstation,
           // The provisioner already applied the setup and waited for it, as for a learner.
           setup: async () => {},
           mistakes,
           settle: { maxGrades: 4, cleanTimeoutMs: 60_000 },
-          solution: () => applyState(lab, port, scripts, states.solution, lab.files.solutionScript, 'the reference solution', kubeProxy),
+          solution: () =>
+            applyState(lab, port, scripts, { objects: states.solution, script: lab.files.solutionScript, nodeScripts: lab.files.solutionNodeScripts, workstationScript: lab.files.solutionWorkstationScript }, 'the reference solution', reach),
         });
         const mistakeSeconds = gates.gates.filter((g) => g.name === 'mistake-is-capped').reduce((sum, g) => sum + g.durationMs / 1000, 0);
-        return { labId, passed: gates.passed, steps, gates, seconds: seconds(), mistakeSeconds };
+        return { labId, passed: gates.passed, steps, gates, seconds: seconds(), mistakeSeconds, ...(opts.mistakes === false ? {} : { skipped: skippedMistakes(lab) }) };
       } finally {
         this.#service.endGrading(attempt.id);
+        if (!opts.keep) await this.#workstations.release(attempt.id).catch(() => {});
       }
     } catch (e) {
       return { labId, passed: false, steps, failure: e instanceof Error ? e.message : String(e), seconds: seconds(), mistakeSeconds: 0 };
@@ -198,34 +228,69 @@ export class LabVerifier {
   }
 }
 
+/** Where a state's scripts reach: kube-proxy's rules (readiness), the nodes and the workstation. */
+interface StateReach {
+  kubeProxy: KubeProxyNodes;
+  nodes: NodeAccess;
+  workstation: WorkstationAccess;
+}
+
+/** A state to bring after setup: manifests, then the host script, node scripts and workstation script. */
+interface LabState {
+  objects: readonly KubeObject[];
+  script: string | undefined;
+  nodeScripts?: readonly { role: string; file: string }[];
+  workstationScript?: string | undefined;
+}
+
 /**
  * Applies a state after setup, as a learner would: manifests with the setup's field manager (so
- * fields it changes are replaced, not merged), then its script, then waits until what it made runs.
+ * fields it changes are replaced, not merged), then its scripts, then waits until what it made runs
+ * and kube-proxy serves the Services it made.
  */
-async function applyState(lab: Lab, port: ClusterPort, scripts: ScriptRunner, objects: readonly KubeObject[], script: string | undefined, what: string, kubeProxy: KubeProxyNodes): Promise<void> {
-  if (objects.length) await port.apply(objects, { fieldManager: 'kubedrill-setup', timeoutMs: 120_000 });
-  if (script) {
-    const text = await readFile(path.join(lab.dir, script), 'utf8');
+async function applyState(lab: Lab, port: ClusterPort, scripts: ScriptRunner, state: LabState, what: string, reach: StateReach): Promise<void> {
+  if (state.objects.length) await port.apply(state.objects, { fieldManager: 'kubedrill-setup', timeoutMs: 120_000 });
+  if (state.script) {
+    const text = await readFile(path.join(lab.dir, state.script), 'utf8');
     const r = await scripts.run(text, { cwd: lab.dir, timeoutMs: 300_000 });
-    if (r.exitCode !== 0) throw new Error(`${script} exited ${r.exitCode}:\n${r.output}`);
+    if (r.exitCode !== 0) throw new Error(`${state.script} exited ${r.exitCode}:\n${r.output}`);
+  }
+  if (state.nodeScripts?.length) {
+    const nodeList = await port.list({ apiVersion: 'v1', kind: 'Node' });
+    for (const ns of state.nodeScripts) {
+      const node = nodeForRole(nodeList, ns.role);
+      if (!node) throw new Error(`${ns.file}: the cluster has no ${ns.role} node`);
+      const text = await readFile(path.join(lab.dir, ns.file), 'utf8');
+      const r = await reach.nodes.exec(node.metadata.name, ['bash', '-c', text, ns.file], { timeoutMs: 300_000 });
+      if (r.exitCode !== 0) throw new Error(`${ns.file} exited ${r.exitCode} on ${node.metadata.name}:\n${r.stdout}${r.stderr}`);
+    }
+  }
+  if (state.workstationScript) {
+    const text = await readFile(path.join(lab.dir, state.workstationScript), 'utf8');
+    const r = await reach.workstation.exec(['bash', '-lc', text, 'workstation.sh'], { timeoutMs: 300_000 });
+    if (r.exitCode !== 0) throw new Error(`${state.workstationScript} exited ${r.exitCode} in the workstation:\n${r.stdout}${r.stderr}`);
   }
   // Grade what it made once it runs, as a learner would check after a rollout.
-  const waiting = await waitUntilReady(port, objects, Date.now() + 300_000, { kubeProxy });
+  const waiting = await waitUntilReady(port, state.objects, Date.now() + 300_000, { kubeProxy: reach.kubeProxy });
   if (waiting.length) throw new Error(`${what} was not ready after 300 s: ${waiting.slice(0, 3).join('; ')}`);
 }
 
 const objectKey = (o: KubeObject) => `${o.apiVersion}/${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 
 /** Each mistake on the lab's own cluster: applied like the solution, then taken off back to setup's state. */
-async function mistakeRuns(lab: Lab, setup: readonly KubeObject[], port: ClusterPort, scripts: ScriptRunner, kubeProxy: KubeProxyNodes): Promise<MistakeRun[]> {
+async function mistakeRuns(lab: Lab, setup: readonly KubeObject[], port: ClusterPort, scripts: ScriptRunner, reach: StateReach): Promise<MistakeRun[]> {
   const inSetup = new Set(setup.map(objectKey));
   const runs: MistakeRun[] = [];
   for (const mistake of lab.mistakes) {
+    // Taking a mistake off deletes what its manifests made and applies setup again; what a script
+    // did on a node or in the workstation cannot be taken off that way, and would leak into the
+    // next mistake and the solution. Those mistakes are listed as not gated here (see skippedMistakes).
+    if (mistake.nodeScripts.length || mistake.workstationScript) continue;
     const objects = await mistakeObjects(lab, mistake);
     runs.push({
       mistake,
       enter: async () => {
-        await applyState(lab, port, scripts, objects, mistake.script, `mistake ${mistake.name}`, kubeProxy);
+        await applyState(lab, port, scripts, { objects, script: mistake.script, nodeScripts: mistake.nodeScripts, workstationScript: mistake.workstationScript }, `mistake ${mistake.name}`, reach);
         return { port, scripts };
       },
       leave: async () => {
@@ -236,11 +301,16 @@ async function mistakeRuns(lab: Lab, setup: readonly KubeObject[], port: Cluster
           const r = await scripts.run(`kubectl delete --ignore-not-found --wait=true --timeout=120s -f - <<'KUBEDRILL_OBJECTS'\n${list}\nKUBEDRILL_OBJECTS`, { cwd: lab.dir, timeoutMs: 180_000 });
           if (r.exitCode !== 0) throw new Error(`deleting what mistake ${mistake.name} created failed:\n${r.output}`);
         }
-        if (setup.length) await applyState(lab, port, scripts, setup, undefined, 'the setup, applied again', kubeProxy);
+        if (setup.length) await applyState(lab, port, scripts, { objects: setup, script: undefined }, 'the setup, applied again', reach);
       },
     });
   }
   return runs;
+}
+
+/** Mistakes labs:verify cannot gate on a shared cluster (their node or workstation scripts cannot be taken off), with why. */
+export function skippedMistakes(lab: Lab): string[] {
+  return lab.mistakes.filter((m) => m.nodeScripts.length || m.workstationScript).map((m) => `${m.name} (${[...m.nodeScripts.map((n) => n.file), m.workstationScript].filter(Boolean).join(', ')} cannot be undone before the next gate)`);
 }
 
 /** Human-readable lines for one verdict; with explain, every check of each mistake gate with its explanation. */
@@ -248,9 +318,10 @@ export function describeVerdict(v: LabVerdict, opts: { explain?: boolean } = {})
   const mistakes = v.gates?.gates.filter((g) => g.name === 'mistake-is-capped').length ?? 0;
   const lines = [`${v.passed ? 'PASS' : 'FAIL'} ${v.labId} (${v.seconds.toFixed(0)} s${mistakes ? `, of which ${v.mistakeSeconds.toFixed(0)} s for ${mistakes} mistake gate(s)` : ''})`];
   if (v.failure) lines.push(`  ${v.failure.replaceAll('\n', '\n  ')}`);
+  for (const s of v.skipped ?? []) lines.push(`  - mistake ${s}: not gated on a shared cluster`);
   for (const g of v.gates?.gates ?? []) {
     if (g.mistake) lines.push(`  ${g.passed ? '✓' : '✗'} mistake ${g.mistake.name}: ${g.report.score}/${g.report.maxScore} = ${g.report.percent}% (at most ${g.mistake.maxPercent}%; ${(g.durationMs / 1000).toFixed(0)} s) — ${g.mistake.title}`);
-    else lines.push(`  ${g.passed ? '✓' : '✗'} ${g.name}: ${g.report.score}/${g.report.maxScore}`);
+    else lines.push(`  ${g.passed ? '✓' : '✗'} ${g.name}: ${g.report.score}/${g.report.maxScore} (graded in ${(g.report.durationMs / 1000).toFixed(1)} s)`);
     for (const p of g.problems) lines.push(`      ${p}`);
     if (opts.explain && g.mistake) {
       for (const t of g.report.tasks) for (const c of t.checks) lines.push(`      ${t.id}/${c.id} ${c.status} ${c.points}/${c.maxPoints}: ${c.explanation ?? c.actual ?? ''}`);

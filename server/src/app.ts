@@ -101,6 +101,11 @@ function cachedKubePorts(): (kubeconfigPath: string) => ClusterPort {
     list: async (query, opts) => (await real(kubeconfigPath)).list(query, opts),
     exec: async (pod, argv, opts) => (await real(kubeconfigPath)).exec(pod, argv, opts),
     apply: async (objects, opts) => (await real(kubeconfigPath)).apply(objects, opts),
+    create: async (obj, opts) => {
+      const port = await real(kubeconfigPath);
+      if (!port.create) throw new Error('this cluster port cannot create objects');
+      return port.create(obj, opts);
+    },
   });
 }
 
@@ -160,6 +165,12 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
     });
   app.decorate('attempts', attempts);
   app.addHook('preClose', async () => attempts.close());
+  exams ??= createExams(config, { db, labs, attempts, portFor, scriptsFor: (kubeconfigPath) => createKubeconfigScriptRunner(app.runner, kubeconfigPath, { path: boot.hostEnv.PATH }), log: app.log });
+  app.decorate('exams', exams.service);
+  app.addHook('preClose', async () => exams!.service.close());
+  const terminals = await createTerminalService(boot, { runner: app.runner, attempts: combinedAttempts(deps.attempts ?? terminalAttempts(attempts), exams.terminalAttempts), launcher: deps.shellLauncher, log: app.log });
+  app.decorate('terminals', terminals);
+  app.addHook('preClose', async () => terminals.close());
   const grading =
     deps.grading ??
     new GradingService({
@@ -168,15 +179,10 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
     grades: new GradeRepository(db),
     portFor,
     scriptsFor: (kubeconfigPath) => createKubeconfigScriptRunner(app.runner, kubeconfigPath, { path: boot.hostEnv.PATH }),
+    hostsFor: (attemptId) => terminals.hostAccess(attemptId),
     log: app.log,
   });
   app.decorate('grading', grading);
-  exams ??= createExams(config, { db, labs, attempts, portFor, scriptsFor: (kubeconfigPath) => createKubeconfigScriptRunner(app.runner, kubeconfigPath, { path: boot.hostEnv.PATH }), log: app.log });
-  app.decorate('exams', exams.service);
-  app.addHook('preClose', async () => exams.service.close());
-  const terminals = await createTerminalService(boot, { runner: app.runner, attempts: combinedAttempts(deps.attempts ?? terminalAttempts(attempts), exams.terminalAttempts), launcher: deps.shellLauncher, log: app.log });
-  app.decorate('terminals', terminals);
-  app.addHook('preClose', async () => terminals.close());
   exams.service.onInputLock((id, reason) => terminals.setInputLocked(id, reason));
 
   app.setErrorHandler((err: FastifyError | AppError, req, reply) => {

@@ -35,6 +35,10 @@ export const PodRef = z.union([
 ]);
 export type PodRef = z.infer<typeof PodRef>;
 
+/** A node of the attempt's cluster by role: control-plane, or worker / worker1 (the first), worker2, worker3. */
+export const NodeRole = z.string().regex(/^(control-plane|worker[1-3]?)$/, 'must be control-plane, worker (= worker1), worker2 or worker3');
+export type NodeRole = z.infer<typeof NodeRole>;
+
 /** Identifies API objects: apiVersion + kind, optional namespace, and a name or a label selector. */
 export const ResourceRef = z
   .object({
@@ -43,8 +47,11 @@ export const ResourceRef = z
     namespace: NamespaceName.optional().describe('omit for cluster-scoped kinds'),
     name: K8sName.optional(),
     selector: LabelSelector.optional(),
+    /** For kind Node: the node by role (node names differ per cluster), e.g. worker2. */
+    nodeRole: NodeRole.optional(),
   })
-  .strict();
+  .strict()
+  .refine((r) => r.nodeRole === undefined || (r.kind === 'Node' && r.name === undefined), { message: 'nodeRole names a Node: use it with kind: Node and without name', path: ['nodeRole'] });
 export type ResourceRef = z.infer<typeof ResourceRef>;
 
 /** Where a probe connects to. */
@@ -151,6 +158,100 @@ export const ScriptCheck = z
   .strict()
   .refine((c) => (c.run === undefined) !== (c.file === undefined), 'give exactly one of run or file');
 
+/** How a command's output (or a file's content) must look: compared after trimming surrounding whitespace. */
+const outputMatch = {
+  /** The exact text (trimmed), e.g. "active". */
+  equals: z.string().optional(),
+  /** A regular expression; ^ and $ match at line ends. */
+  matches: z.string().optional(),
+  /** Strings that must all appear. */
+  contains: z.array(z.string().min(1)).min(1).optional(),
+};
+const oneMatchAtMost = (c: { equals?: string | undefined; matches?: string | undefined; contains?: string[] | undefined }) =>
+  [c.equals, c.matches, c.contains].filter((v) => v !== undefined).length <= 1;
+
+export const NodeCheck = z
+  .object({
+    kind: z.literal('node'),
+    node: NodeRole,
+    /** A bash command run as root on the node (like `ssh <node>` then `sudo -i`), e.g. "systemctl is-active kubelet". */
+    run: z.string().min(1),
+    /** The exit code the command must end with (default 0). */
+    exitCode: z.number().int().min(0).max(255).default(0),
+    ...outputMatch,
+    ...common,
+  })
+  .strict()
+  .refine(oneMatchAtMost, 'give at most one of equals, matches or contains');
+
+export const WorkstationCheck = z
+  .object({
+    kind: z.literal('workstation'),
+    /** An absolute path in the learner's workstation whose content is checked, e.g. /opt/course/1/pods.txt. */
+    file: z.string().regex(/^\/[\w./@+-]+$/, 'must be an absolute path such as /opt/course/1/pods.txt').optional(),
+    /** Or a bash command run as the learner in the workstation; its stdout is checked. */
+    run: z.string().min(1).optional(),
+    /** For run: the exit code it must end with (default 0). */
+    exitCode: z.number().int().min(0).max(255).optional(),
+    /**
+     * The file's content (or the command's stdout) must equal what this command prints at grade time,
+     * run in the workstation with the learner's kubeconfig: "kubectl -n shop get pods -o name".
+     */
+    sameAs: z.string().min(1).optional(),
+    ...outputMatch,
+    ...common,
+  })
+  .strict()
+  .refine((c) => (c.file === undefined) !== (c.run === undefined), 'give exactly one of file or run')
+  .refine((c) => c.exitCode === undefined || c.run !== undefined, { message: 'exitCode applies to run only', path: ['exitCode'] })
+  .refine((c) => [c.equals, c.matches, c.contains, c.sameAs].filter((v) => v !== undefined).length <= 1, 'give at most one of equals, matches, contains or sameAs');
+
+/** Who asks, as `kubectl auth can-i --as …` would impersonate them. */
+export const AccessSubject = z.union([
+  z.object({ serviceAccount: z.string().regex(/^[a-z0-9-]+\/[a-z0-9.-]+$/, 'must be "namespace/serviceaccount-name"') }).strict(),
+  z.object({ user: z.string().min(1), groups: z.array(z.string().min(1)).optional() }).strict(),
+  z.object({ group: z.string().min(1) }).strict(),
+]);
+export type AccessSubject = z.infer<typeof AccessSubject>;
+
+export const AccessCheck = z
+  .object({
+    kind: z.literal('access'),
+    as: AccessSubject,
+    /** A Kubernetes verb: get, list, watch, create, update, patch, delete, deletecollection, or a custom one such as use or bind. */
+    verb: z.string().regex(/^([a-z]+|\*)$/, 'must be a verb such as get, list, create or delete'),
+    /** The resource as kubectl writes it: pods, deployments.apps, pods/log, deployments.apps/scale. */
+    resource: z.string().regex(/^([a-z0-9-]+|\*)(\.[a-z0-9.-]+)?(\/[a-z0-9-]+)?$/, 'must be a resource such as pods, deployments.apps or pods/log'),
+    /** Omit for cluster-scoped resources or to ask across all namespaces. */
+    namespace: NamespaceName.optional(),
+    /** A single object's name (resourceNames rules). */
+    name: K8sName.optional(),
+    expect: z.enum(['allowed', 'denied']),
+    ...common,
+  })
+  .strict();
+
+/** Which nodes a placement check means: by role(s) or by a label selector. */
+export const NodeSet = z.union([
+  z.object({ role: z.union([NodeRole, z.array(NodeRole).min(1)]) }).strict(),
+  z.object({ selector: LabelSelector }).strict(),
+]);
+export type NodeSet = z.infer<typeof NodeSet>;
+
+export const PlacementCheck = z
+  .object({
+    kind: z.literal('placement'),
+    /** The pods: { namespace, selector } (or a single pod's name). */
+    pods: PodRef,
+    nodes: NodeSet,
+    /** all: every pod runs on those nodes; any: at least one does; none: no pod is placed there. */
+    expect: z.enum(['all', 'any', 'none']),
+    /** At least this many pods must be Running (anywhere) for the check to pass (default 1). */
+    min: z.number().int().min(1).default(1),
+    ...common,
+  })
+  .strict();
+
 /** Any check declaration. */
 export const CheckDecl = z.discriminatedUnion('kind', [
   ExistsCheck,
@@ -162,10 +263,14 @@ export const CheckDecl = z.discriminatedUnion('kind', [
   ProbeCheck,
   DnsCheck,
   ScriptCheck,
+  NodeCheck,
+  WorkstationCheck,
+  AccessCheck,
+  PlacementCheck,
 ]);
 export type CheckDecl = z.infer<typeof CheckDecl>;
 export type CheckKind = CheckDecl['kind'];
-export const CHECK_KINDS = ['exists', 'absent', 'field', 'count', 'podReady', 'rollout', 'probe', 'dns', 'script'] as const satisfies readonly CheckKind[];
+export const CHECK_KINDS = ['exists', 'absent', 'field', 'count', 'podReady', 'rollout', 'probe', 'dns', 'script', 'node', 'workstation', 'access', 'placement'] as const satisfies readonly CheckKind[];
 
 /** Check ids default to <task>-<n> (1-based) so the API, reports and the page can name every check. */
 export function checkIdOf(taskId: string, index: number, id: string | undefined): string {

@@ -226,6 +226,15 @@ export function createKubePort(config: string | KubeConfig, options: { context?:
     }
   }
 
+  async function create(obj: KubeObject, opts?: CallOptions): Promise<KubeObject> {
+    const what = `creating ${obj.kind}${obj.metadata.name ? ` ${obj.metadata.name}` : ''}`;
+    const resource = await resourceFor(obj.apiVersion, obj.kind, opts);
+    if (!resource) throw new ClusterError('api', `${what}: the API server does not serve ${obj.kind} in ${obj.apiVersion}`);
+    const res = await call('POST', collectionPath(obj.apiVersion, resource, obj.metadata.namespace ?? 'default'), opts, what, { contentType: 'application/json', text: JSON.stringify(obj) });
+    if (res.status >= 400) throw apiFailure(what, res.status, res.body);
+    return JSON.parse(res.body) as KubeObject;
+  }
+
   async function exec(pod: PodTarget, argv: readonly string[], opts?: CallOptions): Promise<ExecResult> {
     const where = `${pod.namespace}/${pod.name}`;
     const what = `exec in ${where}`;
@@ -302,7 +311,7 @@ export function createKubePort(config: string | KubeConfig, options: { context?:
     });
   }
 
-  return { get, list, exec, apply };
+  return { get, list, exec, apply, create };
 }
 
 /** Reads the exit code from the V1Status on the status channel, or why the exec itself failed. */

@@ -74,6 +74,28 @@ export interface ClusterPort {
   exec(pod: PodTarget, argv: readonly string[], opts?: CallOptions): Promise<ExecResult>;
   /** Server-side apply of each object, in order, with the given field manager. */
   apply(objects: readonly KubeObject[], opts?: CallOptions & { fieldManager?: string }): Promise<void>;
+  /**
+   * Creates an object and returns what the API answered (POST): used for reviews such as
+   * SubjectAccessReview, whose answer is the response's status. Optional: a port without it makes
+   * access checks say they cannot run.
+   */
+  create?(obj: KubeObject, opts?: CallOptions): Promise<KubeObject>;
+}
+
+/**
+ * Commands as root on the nodes of one attempt's cluster: the path `ssh <node>` uses (docker exec
+ * into a node container that carries the cluster's kind label). The server implements it; graders
+ * only see this shape.
+ */
+export interface NodeAccess {
+  /** Runs argv as root on the node (by its Kubernetes node name); a non-zero exit is a result, not an error. */
+  exec(node: string, argv: readonly string[], opts?: CallOptions): Promise<ExecResult>;
+}
+
+/** Commands in the learner's workstation (as the learner, with their kubeconfig). */
+export interface WorkstationAccess {
+  /** Runs argv in the workstation; a non-zero exit is a result. Throws ClusterError when there is no workstation. */
+  exec(argv: readonly string[], opts?: CallOptions): Promise<ExecResult>;
 }
 
 /** Runs a check script (bash) on the grading host with the cluster's KUBECONFIG in its environment. */

@@ -1,7 +1,8 @@
 import type { CheckDecl, PodRef, ProbeTarget } from '../checks/schema.ts';
-import { ClusterError, type CallOptions, type ClusterPort, type KubeObject, type ListQuery, type ObjectRef, type ScriptRunner } from '../cluster/port.ts';
+import { ClusterError, type CallOptions, type ClusterPort, type ExecResult, type KubeObject, type ListQuery, type NodeAccess, type ObjectRef, type ScriptRunner, type WorkstationAccess } from '../cluster/port.ts';
 import { buildNetpolState, evaluateConnection, podInfo, type Endpoint, type NetpolState, type PodInfo, type Protocol, type Verdict } from '../netpol/evaluator.ts';
 import { jsonPathValues, renderValues } from './jsonpath.ts';
+import { DUMP_KUBE_PROXY_RULES, rulesMention } from './kube-proxy.ts';
 import { explainIngressMatch, matchIngress } from './ingress-routes.ts';
 import { classifyProbe, dnsCandidates, parseNslookup, parseResolvConf, probeArgv, statusMatches, type ProbeOutcome } from './probe-commands.ts';
 import type { CheckOutcome } from './types.ts';
@@ -15,17 +16,24 @@ type Check<K extends CheckDecl['kind']> = Extract<CheckDecl, { kind: K }>;
 export class GradeContext {
   readonly port: ClusterPort;
   readonly scripts: ScriptRunner | undefined;
+  readonly nodes: NodeAccess | undefined;
+  readonly workstation: WorkstationAccess | undefined;
   readonly labDir: string;
   readonly probeWindowMs: number;
   readonly retryDelayMs: number;
+  /** How long a probe through a Service waits for kube-proxy on the source pod's node to program its ClusterIP. */
+  readonly kubeProxyWaitMs: number;
   private readonly memo = new Map<string, Promise<unknown>>();
 
-  constructor(opts: { port: ClusterPort; scripts?: ScriptRunner; labDir: string; probeWindowMs: number; retryDelayMs: number }) {
+  constructor(opts: { port: ClusterPort; scripts?: ScriptRunner; nodes?: NodeAccess; workstation?: WorkstationAccess; labDir: string; probeWindowMs: number; retryDelayMs: number; kubeProxyWaitMs?: number }) {
     this.port = opts.port;
     this.scripts = opts.scripts;
+    this.nodes = opts.nodes;
+    this.workstation = opts.workstation;
     this.labDir = opts.labDir;
     this.probeWindowMs = opts.probeWindowMs;
     this.retryDelayMs = opts.retryDelayMs;
+    this.kubeProxyWaitMs = opts.kubeProxyWaitMs ?? 10_000;
   }
 
   private once<T>(key: string, load: () => Promise<T>): Promise<T> {
@@ -60,12 +68,17 @@ export class GradeContext {
   }
 }
 
-function refText(r: { kind: string; namespace?: string | undefined; name?: string | undefined; selector?: string | undefined }): string {
+function refText(r: { kind: string; namespace?: string | undefined; name?: string | undefined; selector?: string | undefined; nodeRole?: string | undefined }): string {
+  if (r.nodeRole) return `the ${r.nodeRole} node`;
   const where = r.namespace ? `${r.namespace}/` : '';
   return r.name ? `${r.kind} ${where}${r.name}` : `${r.kind}s ${r.selector ? `matching ${r.selector} ` : ''}${r.namespace ? `in ${r.namespace}` : 'in all namespaces'}`;
 }
 
 async function findResources(ctx: GradeContext, r: Check<'exists'>['resource'], opts: CallOptions): Promise<KubeObject[]> {
+  if (r.nodeRole) {
+    const node = nodeForRole(await ctx.list({ apiVersion: 'v1', kind: 'Node' }, opts), r.nodeRole);
+    return node ? [node] : [];
+  }
   if (r.name) {
     const obj = await ctx.get({ apiVersion: r.apiVersion, kind: r.kind, ...(r.namespace ? { namespace: r.namespace } : {}), name: r.name }, opts);
     return obj ? [obj] : [];
@@ -210,6 +223,8 @@ interface Target {
   emptyReason?: string;
   /** For Services: the Ready endpoints the port leads to, in words ("lab9server 10.244.1.5:80"). */
   endpoints?: string;
+  /** For Services with a ClusterIP: the address kube-proxy must have programmed before a probe may be sent. */
+  clusterIP?: string;
 }
 
 function servicePortTarget(svc: KubeObject, port: number): { targetPort: number | string; protocol: Protocol } | undefined {
@@ -268,9 +283,10 @@ async function resolveTarget(ctx: GradeContext, to: ProbeTarget, port: number, f
     const svc = await ctx.get({ apiVersion: 'v1', kind: 'Service', namespace: namespace ?? fromNs, name: name ?? '' }, opts);
     if (!svc) return { missing: `Service ${namespace}/${name} does not exist` };
     const clusterIP = ((svc.spec ?? {}) as { clusterIP?: string }).clusterIP;
-    const host = clusterIP && clusterIP !== 'None' ? clusterIP : `${name}.${namespace}.svc.cluster.local`;
+    const hasIp = clusterIP && clusterIP !== 'None';
+    const host = hasIp ? clusterIP : `${name}.${namespace}.svc.cluster.local`;
     const b = await serviceBackends(ctx, svc, port, opts);
-    return { host, display: `Service ${namespace}/${name}`, backends: b.backends, ...(b.emptyReason ? { emptyReason: b.emptyReason } : {}), ...(b.endpoints ? { endpoints: b.endpoints } : {}) };
+    return { host, display: `Service ${namespace}/${name}`, backends: b.backends, ...(b.emptyReason ? { emptyReason: b.emptyReason } : {}), ...(b.endpoints ? { endpoints: b.endpoints } : {}), ...(hasIp ? { clusterIP } : {}) };
   }
   if ('pod' in to) {
     const r = await resolvePods(ctx, to.pod, opts);
@@ -290,10 +306,11 @@ async function resolveTarget(ctx: GradeContext, to: ProbeTarget, port: number, f
   if (m) {
     const svc = await ctx.get({ apiVersion: 'v1', kind: 'Service', namespace: m[2] ?? '', name: m[1] ?? '' }, opts);
     if (svc) {
-      const headless = ((svc.spec ?? {}) as { clusterIP?: string }).clusterIP === 'None';
+      const clusterIP = ((svc.spec ?? {}) as { clusterIP?: string }).clusterIP;
+      const headless = clusterIP === 'None';
       // A headless name resolves to pod IPs, so the probe's port is the pods' port.
       const b = headless ? await headlessBackends(ctx, svc, port, opts) : await serviceBackends(ctx, svc, port, opts);
-      return { host, display: host, backends: b.backends, ...(b.emptyReason ? { emptyReason: b.emptyReason } : {}) };
+      return { host, display: host, backends: b.backends, ...(b.emptyReason ? { emptyReason: b.emptyReason } : {}), ...(!headless && clusterIP ? { clusterIP } : {}) };
     }
   }
   return { host, display: host, backends: undefined };
@@ -327,6 +344,24 @@ function shortName(pod: KubeObject): string {
   return pod.metadata.name;
 }
 
+/**
+ * Waits (up to kubeProxyWaitMs) until kube-proxy on the node has a rule for the ClusterIP. Resolves
+ * undefined once it has, or when this grader cannot look at nodes (the model cluster, which has no
+ * kube-proxy to lag behind); otherwise why it never did.
+ */
+async function waitForKubeProxy(ctx: GradeContext, node: string, clusterIP: string, opts: CallOptions): Promise<string | undefined> {
+  if (!ctx.nodes) return undefined;
+  const end = Date.now() + ctx.kubeProxyWaitMs;
+  for (;;) {
+    const r = await ctx.nodes.exec(node, ['sh', '-c', DUMP_KUBE_PROXY_RULES], opts).catch(() => undefined);
+    // A node the grader cannot reach gives no answer either way: probe as before rather than refuse.
+    if (!r) return undefined;
+    if (rulesMention(r.stdout, clusterIP)) return undefined;
+    if (Date.now() + ctx.retryDelayMs > end || opts.signal?.aborted) return `kube-proxy on ${node} had not programmed ClusterIP ${clusterIP} after ${Math.round(ctx.kubeProxyWaitMs / 1000)} s`;
+    await sleep(ctx.retryDelayMs, opts.signal);
+  }
+}
+
 async function probeCheck(ctx: GradeContext, c: Check<'probe'>, opts: CallOptions): Promise<CheckOutcome> {
   const expected = c.httpStatus !== undefined ? `${c.expect} (HTTP ${c.httpStatus})` : c.expect;
   const src = await sourcePod(ctx, c.from, opts);
@@ -336,6 +371,11 @@ async function probeCheck(ctx: GradeContext, c: Check<'probe'>, opts: CallOption
   if ('missing' in target) {
     // Nothing to connect to: a "blocked" expectation is not met honestly by a missing target.
     return { status: c.expect === 'blocked' ? 'error' : 'fail', expected, actual: 'no target', explanation: `${target.missing}, so the probe has nothing to connect to` };
+  }
+  if (target.clusterIP) {
+    const node = ((src.pod.spec ?? {}) as { nodeName?: string }).nodeName;
+    const unserved = node ? await waitForKubeProxy(ctx, node, target.clusterIP, opts) : undefined;
+    if (unserved) return { status: 'error', expected, actual: 'not run', explanation: `${unserved}, so no probe was sent (it would have left the node). This check is not scored; Check again in a moment.` };
   }
   const argv = probeArgv(c.protocol, target.host, c.port, c.path);
   const want = c.expect === 'reachable';
@@ -523,6 +563,230 @@ async function scriptCheck(ctx: GradeContext, c: Check<'script'>, opts: CallOpti
     : { status: 'fail', expected: 'exit 0', actual: `exit ${r.exitCode}`, explanation: last || `the check script exited with ${r.exitCode}` };
 }
 
+// ---- output matching (node and workstation checks) -----------------------------------------------
+
+/** Text as compared: trailing spaces and a final newline do not count (kubectl and echo add them). */
+function normalized(text: string): string {
+  return text
+    .replace(/\r\n/g, '\n')
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .join('\n')
+    .trim();
+}
+
+function shorten(text: string, max = 300): string {
+  const t = normalized(text);
+  if (t === '') return '(empty)';
+  return t.length > max ? `${t.slice(0, max)}…` : t;
+}
+
+/** Whether text meets the check's equals / matches / contains (undefined when the check asks none of them). */
+function outputVerdict(text: string, c: { equals?: string | undefined; matches?: string | undefined; contains?: string[] | undefined }): { ok: boolean; expected: string; missing?: string } | undefined {
+  if (c.equals !== undefined) return { ok: normalized(text) === normalized(c.equals), expected: `"${shorten(c.equals, 120)}"` };
+  if (c.matches !== undefined) return { ok: new RegExp(c.matches, 'm').test(text), expected: `matches /${c.matches}/` };
+  if (c.contains !== undefined) {
+    const missing = c.contains.filter((s) => !text.includes(s));
+    return { ok: missing.length === 0, expected: `contains ${c.contains.map((s) => `"${s}"`).join(', ')}`, ...(missing.length ? { missing: missing.map((s) => `"${s}"`).join(', ') } : {}) };
+  }
+  return undefined;
+}
+
+function lastLine(r: ExecResult): string {
+  return (
+    `${r.stdout}\n${r.stderr}`
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .at(-1) ?? ''
+  );
+}
+
+// ---- node ----------------------------------------------------------------------------------------
+
+function isControlPlane(n: KubeObject): boolean {
+  return n.metadata.labels?.['node-role.kubernetes.io/control-plane'] !== undefined;
+}
+
+/**
+ * The node a role names. kind names nodes <cluster>-control-plane, <cluster>-worker, <cluster>-worker2
+ * and <cluster>-worker3, so the workers in name order are worker1..3 on every cluster.
+ */
+export function nodeForRole(nodes: readonly KubeObject[], role: string): KubeObject | undefined {
+  const byName = (a: KubeObject, b: KubeObject) => a.metadata.name.localeCompare(b.metadata.name);
+  if (role === 'control-plane') return nodes.filter(isControlPlane).sort(byName)[0];
+  const index = role === 'worker' ? 1 : Number(role.slice('worker'.length));
+  return nodes.filter((n) => !isControlPlane(n)).sort(byName)[index - 1];
+}
+
+async function nodeByRole(ctx: GradeContext, role: string, opts: CallOptions): Promise<{ node: KubeObject } | { missing: string }> {
+  const nodes = await ctx.list({ apiVersion: 'v1', kind: 'Node' }, opts);
+  const node = nodeForRole(nodes, role);
+  return node ? { node } : { missing: `this cluster has no ${role} node (its nodes: ${nodes.map((n) => n.metadata.name).join(', ') || 'none'}); the lab's cluster.workers may be too small` };
+}
+
+async function nodeCheck(ctx: GradeContext, c: Check<'node'>, opts: CallOptions): Promise<CheckOutcome> {
+  const verdictWanted = c.equals !== undefined || c.matches !== undefined || c.contains !== undefined;
+  const expectedExit = `exit ${c.exitCode}`;
+  if (!ctx.nodes) return { status: 'error', expected: expectedExit, actual: 'not run', explanation: 'node checks run a command on a node machine, which only a real cluster has (the model cluster simulates the API, not the nodes)' };
+  const found = await nodeByRole(ctx, c.node, opts);
+  if ('missing' in found) return { status: 'error', expected: expectedExit, actual: 'not run', explanation: found.missing };
+  const name = found.node.metadata.name;
+  const r = await ctx.nodes.exec(name, ['bash', '-c', c.run], opts);
+  const out = outputVerdict(r.stdout, c);
+  const expected = out ? `${expectedExit}, output ${out.expected}` : expectedExit;
+  const actual = `exit ${r.exitCode}${verdictWanted ? `, output "${shorten(r.stdout, 200)}"` : ''}`;
+  const where = `on ${name} (${c.node}), \`${c.run}\``;
+  if (r.exitCode !== c.exitCode) {
+    const said = lastLine(r);
+    return { status: 'fail', expected, actual, explanation: `${where} exited with ${r.exitCode}, expected ${c.exitCode}${said ? `: ${said}` : ''}` };
+  }
+  if (out && !out.ok) return { status: 'fail', expected, actual, explanation: `${where} printed "${shorten(r.stdout, 200)}"${out.missing ? `, which lacks ${out.missing}` : `, expected output that ${out.expected}`}` };
+  return { status: 'pass', expected, actual };
+}
+
+// ---- workstation ---------------------------------------------------------------------------------
+
+// Prints the file or says why not: exit 3 = missing, 4 = a directory, 5 = unreadable.
+const READ_FILE = 'f="$1"; [ -e "$f" ] || exit 3; [ -d "$f" ] && exit 4; cat -- "$f" || exit 5';
+
+async function workstationCheck(ctx: GradeContext, c: Check<'workstation'>, opts: CallOptions): Promise<CheckOutcome> {
+  const what = c.file ? `file ${c.file}` : `\`${c.run ?? ''}\``;
+  if (!ctx.workstation) return { status: 'error', expected: 'checked in the workstation', actual: 'not run', explanation: "workstation checks read the learner's workstation container, which only attempts with container terminals have (not the model cluster, not host-mode terminals)" };
+  let text: string;
+  let exitInfo = '';
+  if (c.file) {
+    const r = await ctx.workstation.exec(['sh', '-c', READ_FILE, 'sh', c.file], opts);
+    if (r.exitCode !== 0) {
+      const why = r.exitCode === 3 ? 'does not exist' : r.exitCode === 4 ? 'is a directory, not a file' : `cannot be read: ${lastLine(r)}`;
+      return { status: 'fail', expected: `${c.file} exists`, actual: why === 'does not exist' ? 'missing' : why, explanation: `${c.file} ${why} on the workstation` };
+    }
+    text = r.stdout;
+  } else {
+    const r = await ctx.workstation.exec(['bash', '-lc', c.run ?? ''], opts);
+    const want = c.exitCode ?? 0;
+    exitInfo = `exit ${r.exitCode}`;
+    if (r.exitCode !== want) return { status: 'fail', expected: `exit ${want}`, actual: exitInfo, explanation: `${what} exited with ${r.exitCode}, expected ${want}${lastLine(r) ? `: ${lastLine(r)}` : ''}` };
+    text = r.stdout;
+  }
+  if (c.sameAs !== undefined) {
+    const ref = await ctx.workstation.exec(['bash', '-lc', c.sameAs], opts);
+    if (ref.exitCode !== 0) return { status: 'error', expected: `same as \`${c.sameAs}\``, actual: 'not compared', explanation: `the reference command \`${c.sameAs}\` failed (exit ${ref.exitCode}: ${lastLine(ref)}), so there is nothing to compare with` };
+    const ok = normalized(text) === normalized(ref.stdout);
+    const expected = `same as \`${c.sameAs}\` prints now`;
+    if (ok) return { status: 'pass', expected, actual: shorten(text, 200) };
+    const want = normalized(ref.stdout).split('\n');
+    const have = normalized(text).split('\n');
+    const firstDiff = want.findIndex((l, i) => have[i] !== l);
+    const at = firstDiff === -1 ? want.length : firstDiff;
+    return {
+      status: 'fail',
+      expected: `${expected}: "${shorten(ref.stdout, 200)}"`,
+      actual: shorten(text, 200),
+      explanation: `${what} differs from what \`${c.sameAs}\` prints now, first at line ${at + 1}: expected "${want[at] ?? '(end)'}", found "${have[at] ?? '(end)'}"`,
+    };
+  }
+  const out = outputVerdict(text, c);
+  if (!out) return { status: 'pass', expected: c.file ? `${c.file} exists` : 'exit 0', actual: c.file ? 'exists' : exitInfo };
+  if (out.ok) return { status: 'pass', expected: out.expected, actual: shorten(text, 200) };
+  return { status: 'fail', expected: out.expected, actual: shorten(text, 200), explanation: `${what} ${c.file ? 'holds' : 'printed'} "${shorten(text, 200)}"${out.missing ? `, which lacks ${out.missing}` : `, expected text that ${out.expected}`}` };
+}
+
+// ---- access --------------------------------------------------------------------------------------
+
+/** The user and groups the API server gives a subject when kubectl impersonates it (--as, --as-group). */
+export function accessIdentity(as: Check<'access'>['as']): { user: string; groups: string[]; display: string; flag: string } {
+  if ('serviceAccount' in as) {
+    const [ns = '', name = ''] = as.serviceAccount.split('/');
+    const user = `system:serviceaccount:${ns}:${name}`;
+    return { user, groups: ['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated'], display: `ServiceAccount ${as.serviceAccount}`, flag: `--as=${user}` };
+  }
+  if ('user' in as) {
+    const groups = [...(as.groups ?? []), 'system:authenticated'];
+    return { user: as.user, groups, display: `user ${as.user}`, flag: `--as=${as.user}${(as.groups ?? []).map((g) => ` --as-group=${g}`).join('')}` };
+  }
+  return { user: '', groups: [as.group, 'system:authenticated'], display: `group ${as.group}`, flag: `--as=someone --as-group=${as.group}` };
+}
+
+/** kubectl's resource argument split into what a SubjectAccessReview names: pods/log, deployments.apps/scale. */
+export function accessResource(resource: string): { resource: string; group: string; subresource: string } {
+  const [main = '', subresource = ''] = resource.split('/');
+  const dot = main.indexOf('.');
+  return dot === -1 ? { resource: main, group: '', subresource } : { resource: main.slice(0, dot), group: main.slice(dot + 1), subresource };
+}
+
+async function accessCheck(ctx: GradeContext, c: Check<'access'>, opts: CallOptions): Promise<CheckOutcome> {
+  const id = accessIdentity(c.as);
+  const res = accessResource(c.resource);
+  const command = `kubectl auth can-i ${c.verb} ${c.resource}${c.name ? `/${c.name}` : ''}${c.namespace ? ` -n ${c.namespace}` : ' -A'} ${id.flag}`;
+  const expected = c.expect === 'allowed' ? 'yes' : 'no';
+  if (!ctx.port.create) return { status: 'error', expected, actual: 'not asked', explanation: 'access checks ask the API server (SubjectAccessReview); this cluster port cannot send one' };
+  const review = await ctx.port.create(
+    {
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SubjectAccessReview',
+      metadata: {} as KubeObject['metadata'],
+      spec: {
+        ...(id.user ? { user: id.user } : {}),
+        groups: id.groups,
+        resourceAttributes: { verb: c.verb, group: res.group, resource: res.resource, ...(res.subresource ? { subresource: res.subresource } : {}), ...(c.namespace ? { namespace: c.namespace } : {}), ...(c.name ? { name: c.name } : {}) },
+      },
+    },
+    opts,
+  );
+  const status = (review.status ?? {}) as { allowed?: boolean; denied?: boolean; reason?: string; evaluationError?: string };
+  const allowed = status.allowed === true;
+  const actual = allowed ? 'yes' : 'no';
+  const target = `${c.verb} ${c.resource}${c.name ? ` named ${c.name}` : ''}${c.namespace ? ` in namespace ${c.namespace}` : ' in every namespace'}`;
+  if (allowed === (c.expect === 'allowed')) return { status: 'pass', expected, actual, explanation: `\`${command}\` → ${actual}${status.reason ? ` (${status.reason})` : ''}` };
+  const why = allowed
+    ? `${id.display} may still ${target}${status.reason ? `: ${status.reason}` : ''}; remove or narrow the rule that grants it`
+    : `${id.display} may not ${target}: no Role or ClusterRole bound to it grants "${c.verb}" on ${res.group ? `${res.resource}.${res.group}` : res.resource}${res.subresource ? `/${res.subresource}` : ''}${status.evaluationError ? ` (${status.evaluationError})` : ''}`;
+  return { status: 'fail', expected, actual, explanation: `\`${command}\` → ${actual}: ${why}` };
+}
+
+// ---- placement -----------------------------------------------------------------------------------
+
+async function placementCheck(ctx: GradeContext, c: Check<'placement'>, opts: CallOptions): Promise<CheckOutcome> {
+  const r = await resolvePods(ctx, c.pods, opts);
+  const allNodes = await ctx.list({ apiVersion: 'v1', kind: 'Node' }, opts);
+  let chosen: KubeObject[];
+  let nodesText: string;
+  if ('role' in c.nodes) {
+    const roles = Array.isArray(c.nodes.role) ? c.nodes.role : [c.nodes.role];
+    chosen = roles.map((role) => nodeForRole(allNodes, role)).filter((n): n is KubeObject => n !== undefined);
+    nodesText = `${roles.join(', ')} (${chosen.map((n) => n.metadata.name).join(', ') || 'not in this cluster'})`;
+  } else {
+    chosen = await ctx.list({ apiVersion: 'v1', kind: 'Node', labelSelector: c.nodes.selector }, opts);
+    nodesText = `nodes matching ${c.nodes.selector} (${chosen.map((n) => n.metadata.name).join(', ') || 'none'})`;
+  }
+  const names = new Set(chosen.map((n) => n.metadata.name));
+  const live = r.pods.filter((p) => !p.metadata.deletionTimestamp && !['Succeeded', 'Failed'].includes(podPhase(p)));
+  const running = live.filter((p) => podPhase(p) === 'Running');
+  const nodeOf = (p: KubeObject) => ((p.spec ?? {}) as { nodeName?: string }).nodeName;
+  const where = live.map((p) => `${p.metadata.name} → ${nodeOf(p) ?? `unscheduled (${podPhase(p)})`}`).join('; ');
+  const expected = c.expect === 'all' ? `every pod on ${nodesText}` : c.expect === 'any' ? `at least one pod on ${nodesText}` : `no pod on ${nodesText}`;
+  const actual = where || 'no pods';
+  if (running.length < c.min) {
+    const pending = live.filter((p) => podPhase(p) !== 'Running');
+    const reason = pending
+      .map((p) => ((p.status ?? {}) as { conditions?: { type: string; status: string; message?: string }[] }).conditions?.find((x) => x.type === 'PodScheduled' && x.status === 'False')?.message)
+      .find(Boolean);
+    return { status: 'fail', expected, actual, explanation: `${running.length} of the ${c.min} pod(s) needed from ${r.describe} are Running${reason ? `; the scheduler says: ${reason}` : ''}` };
+  }
+  const on = live.filter((p) => names.has(nodeOf(p) ?? ''));
+  const off = live.filter((p) => !names.has(nodeOf(p) ?? ''));
+  if (c.expect === 'all') {
+    const bad = off.concat(on.filter((p) => podPhase(p) !== 'Running'));
+    return bad.length === 0 ? { status: 'pass', expected, actual } : { status: 'fail', expected, actual, explanation: `${bad.map((p) => `${p.metadata.name} is ${nodeOf(p) ? `on ${nodeOf(p)}` : `not scheduled (${podPhase(p)})`}`).join('; ')}: every pod of ${r.describe} must run on ${nodesText}` };
+  }
+  if (c.expect === 'any') {
+    const ok = on.some((p) => podPhase(p) === 'Running');
+    return ok ? { status: 'pass', expected, actual } : { status: 'fail', expected, actual, explanation: `no pod of ${r.describe} runs on ${nodesText} (${actual})` };
+  }
+  return on.length === 0 ? { status: 'pass', expected, actual } : { status: 'fail', expected, actual, explanation: `${on.map((p) => p.metadata.name).join(', ')} ${on.length === 1 ? 'is' : 'are'} placed on ${nodesText}, where no pod of ${r.describe} may run` };
+}
+
 /** Runs one check declaration. Throws only for cluster errors (the engine turns them into `error`). */
 export function runCheck(ctx: GradeContext, c: CheckDecl, opts: CallOptions): Promise<CheckOutcome> {
   switch (c.kind) {
@@ -544,5 +808,13 @@ export function runCheck(ctx: GradeContext, c: CheckDecl, opts: CallOptions): Pr
       return dnsCheck(ctx, c, opts);
     case 'script':
       return scriptCheck(ctx, c, opts);
+    case 'node':
+      return nodeCheck(ctx, c, opts);
+    case 'workstation':
+      return workstationCheck(ctx, c, opts);
+    case 'access':
+      return accessCheck(ctx, c, opts);
+    case 'placement':
+      return placementCheck(ctx, c, opts);
   }
 }

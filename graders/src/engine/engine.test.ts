@@ -51,6 +51,30 @@ async function modelWith(objects: KubeObject[]): Promise<ModelCluster> {
 }
 
 describe('gradeLab', () => {
+  it('a probe through a Service waits until kube-proxy on the source node has its ClusterIP, and is not sent when it never does', async () => {
+    const port = await modelWith([...lab9Setup, onlySleepybox1]);
+    const svc = await port.get({ apiVersion: 'v1', kind: 'Service', namespace: 'restricted', name: 'lab9server' });
+    const ip = (svc?.spec as { clusterIP: string }).clusterIP;
+    let dumps = 0;
+    const asked: string[] = [];
+    // kube-proxy programs the ClusterIP on the third look.
+    const nodes = { exec: async (node: string) => (asked.push(node), { stdout: ++dumps >= 3 ? `-A KUBE-SERVICES -d ${ip}/32 -p tcp -j KUBE-SVC-X\n` : '-A KUBE-SERVICES -d 10.96.0.1/32 -j KUBE-SVC-Y\n', stderr: '', exitCode: 0 }) };
+    const served = await gradeLab(labOf([lab9Checks[0]!]), { port, nodes, ...fast, kubeProxyWaitMs: 5_000 });
+    assert.equal(served.tasks[0]?.checks[0]?.status, 'pass');
+    assert.ok(dumps >= 3, 'looked until the rule was there');
+    const pod = await port.get({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'sleepybox1' });
+    assert.equal(asked[0], (pod?.spec as { nodeName: string }).nodeName, "the source pod's node is the one asked");
+
+    let execs = 0;
+    const counting: ClusterPort = { get: (r, o) => port.get(r, o), list: (q, o) => port.list(q, o), apply: (x, o) => port.apply(x, o), exec: (t, a, o) => (execs++, port.exec(t, a, o)) };
+    const never = { exec: async () => ({ stdout: '', stderr: '', exitCode: 0 }) };
+    const refused = await gradeLab(labOf([lab9Checks[0]!]), { port: counting, nodes: never, ...fast, kubeProxyWaitMs: 0 });
+    const c = refused.tasks[0]?.checks[0];
+    assert.equal(c?.status, 'error');
+    assert.match(c?.explanation ?? '', new RegExp(`had not programmed ClusterIP ${ip.replaceAll('.', '\\.')} after 0 s, so no probe was sent`));
+    assert.equal(execs, 0, 'nothing was sent from the pod');
+  });
+
   it('gives nothing for doing nothing: a passing guard earns only with a passing non-guard check', async () => {
     const report = await gradeLab(labOf(lab9Checks), { port: await modelWith(lab9Setup), ...fast });
     const [allowed, blocked] = report.tasks[0]?.checks ?? [];
@@ -302,3 +326,133 @@ describe('gradeLab', () => {
 function bind(m: ModelCluster): ClusterPort {
   return { get: m.get.bind(m), list: m.list.bind(m), exec: m.exec.bind(m), apply: m.apply.bind(m) };
 }
+
+describe('checks that reach nodes, the workstation and RBAC', () => {
+  const execResult = (stdout: string, exitCode = 0) => ({ stdout, stderr: '', exitCode });
+
+  it('node checks run on the node a role names, as kind names them, and explain a wrong exit code', async () => {
+    const ran: { node: string; argv: readonly string[] }[] = [];
+    const nodes = {
+      exec: async (node: string, argv: readonly string[]) => {
+        ran.push({ node, argv });
+        return node.endsWith('-worker2') ? execResult('inactive\n', 3) : execResult('active\n');
+      },
+    };
+    const port = new ModelCluster({ workers: 2, name: 'kd' });
+    const lab = labOf([
+      { id: 'w1', kind: 'node', node: 'worker', run: 'systemctl is-active kubelet', equals: 'active', message: 'kubelet runs on worker' },
+      { id: 'w2', kind: 'node', node: 'worker2', run: 'systemctl is-active kubelet', equals: 'active', message: 'kubelet runs on worker2' },
+      { id: 'cp', kind: 'node', node: 'control-plane', run: 'true', message: 'control plane answers' },
+    ]);
+    const report = await gradeLab(lab, { port, nodes, ...fast });
+    const [w1, w2, cp] = report.tasks[0]?.checks ?? [];
+    assert.deepEqual(ran.map((r) => r.node).sort(), ['kd-control-plane', 'kd-worker', 'kd-worker2']);
+    assert.deepEqual(ran[0]?.argv.slice(0, 2), ['bash', '-c']);
+    assert.equal(w1?.status, 'pass');
+    assert.equal(cp?.status, 'pass');
+    assert.equal(w2?.status, 'fail');
+    assert.match(w2?.explanation ?? '', /on kd-worker2 \(worker2\), `systemctl is-active kubelet` exited with 3, expected 0: inactive/);
+  });
+
+  it('node and workstation checks say why they cannot run where there is no node or workstation access', async () => {
+    const lab = labOf([
+      { kind: 'node', node: 'worker', run: 'true', message: 'node' },
+      { kind: 'workstation', file: '/opt/course/1/a.txt', message: 'file' },
+    ]);
+    const report = await gradeLab(lab, { port: new ModelCluster({ workers: 1 }), ...fast });
+    const [n, w] = report.tasks[0]?.checks ?? [];
+    assert.equal(n?.status, 'error');
+    assert.match(n?.explanation ?? '', /only a real cluster has/);
+    assert.equal(w?.status, 'error');
+    assert.match(w?.explanation ?? '', /workstation container/);
+  });
+
+  it('workstation files are compared with what a command prints at grade time, first differing line named', async () => {
+    const files: Record<string, string> = { '/opt/course/4/errors.txt': 'ERROR one\nERROR two\n' };
+    const workstation = {
+      exec: async (argv: readonly string[]) => {
+        if (argv[0] === 'sh') {
+          const file = argv[4] ?? '';
+          return file in files ? execResult(files[file] ?? '') : execResult('', 3);
+        }
+        return execResult('ERROR one\nERROR three\n');
+      },
+    };
+    const lab = labOf([
+      { id: 'same', kind: 'workstation', file: '/opt/course/4/errors.txt', sameAs: 'kubectl logs x | grep ERROR', message: 'errors.txt' },
+      { id: 'missing', kind: 'workstation', file: '/opt/course/4/other.txt', message: 'other.txt exists' },
+      { id: 'contains', kind: 'workstation', file: '/opt/course/4/errors.txt', contains: ['ERROR two'], message: 'has two' },
+    ]);
+    const report = await gradeLab(lab, { port: new ModelCluster(), workstation, ...fast });
+    const [same, missing, contains] = report.tasks[0]?.checks ?? [];
+    assert.equal(same?.status, 'fail');
+    assert.match(same?.explanation ?? '', /first at line 2: expected "ERROR three", found "ERROR two"/);
+    assert.equal(missing?.status, 'fail');
+    assert.match(missing?.explanation ?? '', /does not exist on the workstation/);
+    assert.equal(contains?.status, 'pass');
+  });
+
+  it('access checks send the identity kubectl --as would impersonate and report the API answer', async () => {
+    const model = new ModelCluster();
+    const sent: KubeObject[] = [];
+    const port: ClusterPort = {
+      get: (r, o) => model.get(r, o),
+      list: (q, o) => model.list(q, o),
+      exec: (p, a, o) => model.exec(p, a, o),
+      apply: (x, o) => model.apply(x, o),
+      create: async (obj) => {
+        sent.push(obj);
+        const spec = obj.spec as { resourceAttributes: { verb: string } };
+        const allowed = spec.resourceAttributes.verb === 'create';
+        return { ...obj, status: { allowed, reason: allowed ? 'RBAC: allowed by RoleBinding "bot/payments"' : '' } };
+      },
+    };
+    const lab = labOf([
+      { id: 'create', kind: 'access', as: { serviceAccount: 'payments/bot' }, verb: 'create', resource: 'deployments.apps', namespace: 'payments', expect: 'allowed', message: 'bot creates' },
+      { id: 'delete', kind: 'access', as: { serviceAccount: 'payments/bot' }, verb: 'delete', resource: 'deployments.apps/scale', namespace: 'payments', expect: 'allowed', message: 'bot deletes' },
+    ]);
+    const report = await gradeLab(lab, { port, ...fast });
+    const [create, del] = report.tasks[0]?.checks ?? [];
+    assert.equal(create?.status, 'pass');
+    assert.equal(del?.status, 'fail');
+    assert.match(del?.explanation ?? '', /kubectl auth can-i delete deployments\.apps\/scale -n payments --as=system:serviceaccount:payments:bot` → no/);
+    const spec = sent[1]?.spec as { user: string; groups: string[]; resourceAttributes: Record<string, string> };
+    assert.equal(spec.user, 'system:serviceaccount:payments:bot');
+    assert.deepEqual(spec.groups, ['system:serviceaccounts', 'system:serviceaccounts:payments', 'system:authenticated']);
+    assert.deepEqual(spec.resourceAttributes, { verb: 'delete', group: 'apps', resource: 'deployments', subresource: 'scale', namespace: 'payments' });
+  });
+
+  it('placement checks compare where pods run with nodes by selector or role', async () => {
+    const port = new ModelCluster({ workers: 2, name: 'kd' });
+    const pod = (name: string, extra: Record<string, unknown>) => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace: 'default', labels: { app: 'crunch' } },
+      spec: { containers: [{ name: 'c', image: 'docker.io/library/busybox:1.37.0', command: ['sleep', '3600'] }], ...extra },
+    });
+    await port.apply([pod('on-w2', { nodeSelector: { 'kubernetes.io/hostname': 'kd-worker2' } }), pod('on-w1', { nodeSelector: { 'kubernetes.io/hostname': 'kd-worker' } })]);
+    const lab = labOf([
+      { id: 'all', kind: 'placement', pods: { namespace: 'default', selector: 'app=crunch' }, nodes: { role: 'worker2' }, expect: 'all', min: 2, message: 'all on worker2' },
+      { id: 'any', kind: 'placement', pods: { namespace: 'default', selector: 'app=crunch' }, nodes: { selector: 'kubernetes.io/hostname=kd-worker2' }, expect: 'any', message: 'one on worker2' },
+      { id: 'none', kind: 'placement', pods: { namespace: 'default', selector: 'app=crunch' }, nodes: { role: ['control-plane', 'worker'] }, expect: 'none', message: 'none on cp or worker1' },
+    ]);
+    const report = await gradeLab(lab, { port, ...fast });
+    const [all, any, none] = report.tasks[0]?.checks ?? [];
+    assert.equal(all?.status, 'fail');
+    assert.match(all?.explanation ?? '', /on-w1 is on kd-worker/);
+    assert.equal(any?.status, 'pass');
+    assert.equal(none?.status, 'fail');
+    assert.match(none?.explanation ?? '', /on-w1 is placed on/);
+  });
+
+  it('a required check that fails makes its task score 0', async () => {
+    const nodes = { exec: async () => execResult('', 1) };
+    const lab = labOf([
+      { id: 'must', kind: 'node', node: 'worker', run: 'false', required: true, message: 'the essential part' },
+      { id: 'other', kind: 'exists', resource: { kind: 'Namespace', name: 'default' }, message: 'a namespace exists' },
+    ]);
+    const report = await gradeLab(lab, { port: new ModelCluster({ workers: 1 }), nodes, ...fast });
+    assert.equal(report.tasks[0]?.checks[1]?.status, 'pass');
+    assert.equal(report.score, 0);
+  });
+});

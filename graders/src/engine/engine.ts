@@ -1,5 +1,5 @@
 import type { CheckDecl } from '../checks/schema.ts';
-import { ClusterError, type ClusterPort, type ScriptRunner } from '../cluster/port.ts';
+import { ClusterError, type ClusterPort, type NodeAccess, type ScriptRunner, type WorkstationAccess } from '../cluster/port.ts';
 import { GradeContext, runCheck } from './checks.ts';
 import type { CheckOutcome, CheckReport, GradableLab, GradeReport, TaskReport } from './types.ts';
 
@@ -9,6 +9,10 @@ export interface GradeOptions {
   port: ClusterPort;
   /** Needed only by labs with script checks (real clusters). */
   scripts?: ScriptRunner;
+  /** Needed only by node checks (real clusters): commands as root on the attempt's nodes. */
+  nodes?: NodeAccess;
+  /** Needed only by workstation checks: commands in the learner's workstation container. */
+  workstation?: WorkstationAccess;
   signal?: AbortSignal;
   /** Checks running at once (default 8). */
   concurrency?: number;
@@ -18,6 +22,8 @@ export interface GradeOptions {
   probeWindowMs?: number;
   /** Pause between probe tries (default 500 ms). */
   retryDelayMs?: number;
+  /** How long a probe through a Service waits for kube-proxy to program its ClusterIP on the source node (default 10 s; needs nodes). */
+  kubeProxyWaitMs?: number;
   /** Called as each check finishes, for progress in the UI. */
   onCheck?: (taskId: string, check: CheckReport) => void;
 }
@@ -122,9 +128,12 @@ export async function gradeLab(lab: GradableLab, opts: GradeOptions): Promise<Gr
   const ctx = new GradeContext({
     port: opts.port,
     ...(opts.scripts ? { scripts: opts.scripts } : {}),
+    ...(opts.nodes ? { nodes: opts.nodes } : {}),
+    ...(opts.workstation ? { workstation: opts.workstation } : {}),
     labDir: lab.dir,
     probeWindowMs: opts.probeWindowMs ?? 3000,
     retryDelayMs: opts.retryDelayMs ?? 500,
+    ...(opts.kubeProxyWaitMs !== undefined ? { kubeProxyWaitMs: opts.kubeProxyWaitMs } : {}),
   });
   const jobs = lab.tasks.flatMap((task) => task.checks.map((check, index) => ({ task, check, index })));
   const results = await pool(jobs, opts.concurrency ?? DEFAULT_CONCURRENCY, async (job) => {

@@ -1,4 +1,4 @@
-import type { ClusterPort, KubeObject, ScriptRunner } from '../cluster/port.ts';
+import type { ClusterPort, KubeObject, NodeAccess, ScriptRunner, WorkstationAccess } from '../cluster/port.ts';
 import { gradeLab, scoreTask, type GradeOptions } from './engine.ts';
 import type { GradableLab, GradeReport } from './types.ts';
 
@@ -39,7 +39,11 @@ export interface GateInput {
   setup: StateStep;
   solution: StateStep;
   scripts?: ScriptRunner;
-  grade?: Omit<GradeOptions, 'port' | 'scripts'>;
+  /** For node checks (real clusters). */
+  nodes?: NodeAccess;
+  /** For workstation checks. */
+  workstation?: WorkstationAccess;
+  grade?: Omit<GradeOptions, 'port' | 'scripts' | 'nodes' | 'workstation'>;
   /** Field manager for applied objects (setup and solution use one, so re-applied fields are replaced). */
   fieldManager?: string;
   /** The lab's mistakes, graded after gate 1 and before the solution. */
@@ -103,7 +107,8 @@ function describeEarned(r: GradeReport): string[] {
 /** Runs the honesty and mistake gates for one lab on one fresh cluster; never throws for lab problems. */
 export async function runHonestyGates(input: GateInput): Promise<GatesReport> {
   const manager = input.fieldManager ?? 'kubedrill';
-  const gradeOn = (port: ClusterPort, scripts: ScriptRunner | undefined) => gradeLab(input.lab, { ...input.grade, port, ...(scripts ? { scripts } : {}) });
+  const gradeOn = (port: ClusterPort, scripts: ScriptRunner | undefined) =>
+    gradeLab(input.lab, { ...input.grade, port, ...(scripts ? { scripts } : {}), ...(input.nodes ? { nodes: input.nodes } : {}), ...(input.workstation ? { workstation: input.workstation } : {}) });
   const grade = () => gradeOn(input.port, input.scripts);
   const gates: GateResult[] = [];
   let started = performance.now();

@@ -9,6 +9,7 @@ import type { ClusterInfo, KindDriver } from '../provisioner/kind-driver.ts';
 import { enforceNetworkPolicy, fallbackImages, KUBE_ROUTER_MANIFEST, SELFTEST_IMAGE } from '../provisioner/netpol-selftest.ts';
 import { netpolFacts, type NetpolVerdicts } from '../provisioner/netpol-verdicts.ts';
 import { applyLabSetup } from '../provisioner/setup.ts';
+import { execOnKindNode } from '../terminal/launchers.ts';
 import { ProvisionError, step, type StepEvent, type StepSink } from '../provisioner/steps.ts';
 import { ENDED, type Attempt, type AttemptEvent, type AttemptRepository, type AttemptStatus } from './attempt-repository.ts';
 
@@ -390,9 +391,9 @@ export class AttemptService {
         await Promise.all(
           labs.map((lab) =>
             applyLabSetup(
-              { dir: lab!.dir, setupManifests: lab!.files.setupManifests, setupScript: lab!.files.setupScript },
+              { dir: lab!.dir, setupManifests: lab!.files.setupManifests, setupScript: lab!.files.setupScript, nodeScripts: lab!.files.setupNodeScripts, ...(lab!.meta.broken ? { broken: lab!.meta.broken } : {}) },
               info,
-              { port: this.#o.portFor(info.kubeconfigPath), runner: this.#o.runner },
+              { port: this.#o.portFor(info.kubeconfigPath), runner: this.#o.runner, nodeExec: (node, argv, opts) => execOnKindNode(this.#o.runner, info.name, node, argv, opts) },
               labs.length > 1 ? (e) => sink({ ...e, step: `${lab!.id}: ${e.step}` }) : sink,
               { timeoutMs: this.#o.clusters.setupTimeoutMinutes * 60_000, signal: together.signal, ...(this.#o.setupPollMs ? { pollMs: this.#o.setupPollMs } : {}) },
             ).catch((e: unknown) => {

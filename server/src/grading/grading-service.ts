@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { ClusterPort, ScriptRunner } from '../../../graders/src/cluster/port.ts';
+import type { ClusterPort, NodeAccess, ScriptRunner, WorkstationAccess } from '../../../graders/src/cluster/port.ts';
 import { gradeLab, type GradeOptions } from '../../../graders/src/engine/engine.ts';
 import { AppError } from '../errors.ts';
 import type { Lab } from '../labs/loader.ts';
@@ -30,6 +30,8 @@ export interface GradingDeps {
   portFor: (kubeconfigPath: string) => ClusterPort;
   /** Script runner for labs with script checks (createKubeconfigScriptRunner in production). */
   scriptsFor?: (kubeconfigPath: string) => ScriptRunner;
+  /** Reach into the attempt's nodes and workstation for node and workstation checks (the terminal service's launcher). */
+  hostsFor?: (attemptId: string) => { nodes?: NodeAccess; workstation?: WorkstationAccess };
   /** Engine settings (concurrency, deadlines, probe window). */
   engine?: Omit<GradeOptions, 'port' | 'scripts' | 'signal'>;
   log?: FastifyBaseLogger;
@@ -51,7 +53,8 @@ export class GradingService {
       if (!lab) throw new AppError(409, 'lab_unavailable', `lab "${attempt.labId}" of this attempt is no longer in the catalog`);
       const port = this.#deps.portFor(attempt.kubeconfigPath);
       const scripts = this.#deps.scriptsFor?.(attempt.kubeconfigPath);
-      const report = await gradeLab(gradableLab(lab), { ...this.#deps.engine, port, ...(scripts ? { scripts } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+      const hosts = this.#deps.hostsFor?.(attempt.id) ?? {};
+      const report = await gradeLab(gradableLab(lab), { ...this.#deps.engine, port, ...hosts, ...(scripts ? { scripts } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
       const errors = report.tasks.flatMap((t) => t.checks.filter((c) => c.status === 'error'));
       if (errors.length > 0) this.#deps.log?.warn({ attemptId, labId: lab.id, errors: errors.map((c) => ({ id: c.id, explanation: c.explanation })) }, 'grading: some checks could not be answered');
       return this.#deps.grades.add({ attemptId: attempt.id, learnerId, report });

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { KubeObject } from '../../../graders/src/cluster/port.ts';
 import type { GradableLab } from '../../../graders/src/engine/types.ts';
-import type { Lab, LabMistake } from '../labs/loader.ts';
+import { mistakeScripts, type Lab, type LabMistake } from '../labs/loader.ts';
 import { parseManifests } from '../labs/manifests.ts';
 
 /** The engine's view of a loaded lab: id, folder and tasks with their checks. */
@@ -37,5 +37,6 @@ export async function mistakeObjects(lab: Lab, mistake: LabMistake): Promise<Kub
 
 /** Why a mistake cannot be gated on the model cluster, or undefined when it can. */
 export function modelMistakeSkipReason(lab: Lab, mistake: LabMistake): string | undefined {
-  return modelGateSkipReason(lab) ?? (mistake.script ? `its ${mistake.script} can only run against a real cluster` : undefined);
+  const scripts = mistakeScripts(mistake);
+  return modelGateSkipReason(lab) ?? (scripts.length ? `its ${scripts.join(', ')} can only run against a real cluster` : undefined);
 }

@@ -1,8 +1,9 @@
 // Validation report for labs:check and its tests.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { MdxCompiler } from './bundle.ts';
-import { loadCatalog, loadLab, type BrokenLab, type Catalog, type Lab } from './loader.ts';
+import { COMPETENCIES, COMPETENCY_CODES, DOMAINS } from './format.ts';
+import { loadCatalog, loadLab, mistakeScripts, type BrokenLab, type Catalog, type Lab } from './loader.ts';
 import { formatProblem, type Problem } from './problems.ts';
 
 /** Validates the labs at target; returns the report lines and whether any error was found. */
@@ -42,16 +43,45 @@ export async function checkLabs(target: string, cwd: string): Promise<{ lines: s
     for (const lab of catalog.labs) {
       if (lab.mistakes.length === 0) lines.push(`  ${lab.id.padEnd(34)} no mistakes yet: add mistakes/<name>/ with the common wrong answers`);
       for (const [i, m] of lab.mistakes.entries()) {
-        const where = lab.gate === 'real' || m.script ? ' (real clusters only)' : '';
+        const where = lab.gate === 'real' || mistakeScripts(m).length ? ' (real clusters only)' : '';
         lines.push(`  ${(i === 0 ? lab.id : '').padEnd(34)} ≤${String(m.maxPercent).padStart(3)}%  ${m.name}: ${m.title}${where}`);
       }
     }
   }
-  lines.push('', `${total} lab(s) checked: ${catalog.labs.length} ok, ${catalog.broken.length} broken; ${errors} error(s), ${warnings} warning(s)`);
-  return { lines, errors, warnings, catalog };
+  if (catalog.labs.length > 0) lines.push('', ...coverageTable(catalog.labs));
+  let errorCount = errors;
+  if (total === 0) {
+    // An empty result is never a silent success: a wrong folder or an unfollowed link looks like this.
+    lines.push(`${target}: no labs found (expected <track>/<lab>/lab.mdx below it)`);
+    errorCount++;
+  }
+  lines.push('', `${total} lab(s) checked: ${catalog.labs.length} ok, ${catalog.broken.length} broken; ${errorCount} error(s), ${warnings} warning(s)`);
+  return { lines, errors: errorCount, warnings, catalog };
+}
+
+/** Competency → labs, by domain, with the competencies no lab trains yet. */
+export function coverageTable(labs: readonly Lab[]): string[] {
+  const lines = ['Coverage of the CKA competencies (labs per competency):'];
+  for (const [domain, name] of Object.entries(DOMAINS)) {
+    lines.push(`  ${name}`);
+    for (const code of COMPETENCY_CODES.filter((c) => COMPETENCIES[c].domain === domain)) {
+      const ids = labs.filter((l) => l.meta.competencies.includes(code)).map((l) => l.id);
+      lines.push(`    ${code} ${String(ids.length).padStart(2)}  ${COMPETENCIES[code].title.slice(0, 60).padEnd(60)}  ${ids.join(', ') || '—'}`);
+    }
+  }
+  const covered = COMPETENCY_CODES.filter((c) => labs.some((l) => l.meta.competencies.includes(c))).length;
+  const untagged = labs.filter((l) => l.meta.competencies.length === 0).map((l) => l.id);
+  lines.push(`  ${covered}/${COMPETENCY_CODES.length} competencies have a lab${untagged.length ? `; labs naming no competency: ${untagged.join(', ')}` : ''}`);
+  return lines;
 }
 
 function isTrackDir(dir: string): boolean {
-  return path.basename(path.dirname(dir)) === 'labs' && !existsSync(path.join(dir, 'lab.mdx'));
+  // A track holds lab folders (each with lab.mdx); the labs folder holds tracks.
+  if (existsSync(path.join(dir, 'lab.mdx'))) return false;
+  try {
+    return readdirSync(dir, { withFileTypes: true }).some((d) => existsSync(path.join(dir, d.name, 'lab.mdx')));
+  } catch {
+    return false;
+  }
 }
 

@@ -15,6 +15,46 @@ export const DOMAINS = {
 export type DomainId = keyof typeof DOMAINS;
 export const DOMAIN_IDS = Object.keys(DOMAINS) as [DomainId, ...DomainId[]];
 
+/**
+ * The 27 competencies of the CKA curriculum v1.35 (cncf/curriculum), by code: the letter is the
+ * domain (S storage, T troubleshooting, W workloads & scheduling, A cluster architecture, N services
+ * & networking). Labs name the ones they train in `competencies`.
+ */
+export const COMPETENCIES = {
+  S1: { domain: 'storage', title: 'Implement storage classes and dynamic volume provisioning' },
+  S2: { domain: 'storage', title: 'Configure volume types, access modes and reclaim policies' },
+  S3: { domain: 'storage', title: 'Manage persistent volumes and persistent volume claims' },
+  T1: { domain: 'troubleshooting', title: 'Troubleshoot clusters and nodes' },
+  T2: { domain: 'troubleshooting', title: 'Troubleshoot cluster components' },
+  T3: { domain: 'troubleshooting', title: 'Monitor cluster and application resource usage' },
+  T4: { domain: 'troubleshooting', title: 'Manage and evaluate container output streams' },
+  T5: { domain: 'troubleshooting', title: 'Troubleshoot services and networking' },
+  W1: { domain: 'workloads-scheduling', title: 'Understand application deployments and how to perform rolling update and rollbacks' },
+  W2: { domain: 'workloads-scheduling', title: 'Use ConfigMaps and Secrets to configure applications' },
+  W3: { domain: 'workloads-scheduling', title: 'Configure workload autoscaling' },
+  W4: { domain: 'workloads-scheduling', title: 'Understand the primitives used to create robust, self-healing, application deployments' },
+  W5: { domain: 'workloads-scheduling', title: 'Configure Pod admission and scheduling (limits, node affinity, etc.)' },
+  A1: { domain: 'cluster-architecture', title: 'Manage role based access control (RBAC)' },
+  A2: { domain: 'cluster-architecture', title: 'Prepare underlying infrastructure for installing a Kubernetes cluster' },
+  A3: { domain: 'cluster-architecture', title: 'Create and manage Kubernetes clusters using kubeadm' },
+  A4: { domain: 'cluster-architecture', title: 'Manage the lifecycle of Kubernetes clusters' },
+  A5: { domain: 'cluster-architecture', title: 'Implement and configure a highly-available control plane' },
+  A6: { domain: 'cluster-architecture', title: 'Use Helm and Kustomize to install cluster components' },
+  A7: { domain: 'cluster-architecture', title: 'Understand extension interfaces (CNI, CSI, CRI, etc.)' },
+  A8: { domain: 'cluster-architecture', title: 'Understand CRDs, install and configure operators' },
+  N1: { domain: 'services-networking', title: 'Understand connectivity between Pods' },
+  N2: { domain: 'services-networking', title: 'Define and enforce Network Policies' },
+  N3: { domain: 'services-networking', title: 'Use ClusterIP, NodePort, LoadBalancer service types and endpoints' },
+  N4: { domain: 'services-networking', title: 'Use the Gateway API to manage Ingress traffic' },
+  N5: { domain: 'services-networking', title: 'Know how to use Ingress controllers and Ingress resources' },
+  N6: { domain: 'services-networking', title: 'Understand and use CoreDNS' },
+} as const satisfies Record<string, { domain: DomainId; title: string }>;
+export type CompetencyCode = keyof typeof COMPETENCIES;
+export const COMPETENCY_CODES = Object.keys(COMPETENCIES) as [CompetencyCode, ...CompetencyCode[]];
+
+/** A node of the lab's cluster by role, as node setup files and checks name it. */
+export const NODE_ROLES = ['control-plane', 'worker', 'worker2', 'worker3'] as const;
+
 export const DIFFICULTIES = ['easy', 'medium', 'hard'] as const;
 export type Difficulty = (typeof DIFFICULTIES)[number];
 
@@ -59,9 +99,28 @@ export const ClusterShape = z
     workers: z.number().int().min(0).max(3).default(0).describe('worker nodes besides the control plane'),
     cni: z.enum(['kindnet', 'none']).default('kindnet').describe('none: the lab installs a CNI itself'),
     networkPolicy: z.boolean().default(false).describe('the lab needs NetworkPolicy enforcement (self-tested before the learner starts)'),
+    /**
+     * The lab changes nodes or kube-system (a stopped kubelet, a moved static-pod manifest): its
+     * cluster is never handed to another lab afterwards, and never reset for reuse.
+     */
+    dedicated: z.boolean().default(false),
   })
   .strict();
 export type ClusterShape = z.infer<typeof ClusterShape>;
+
+/**
+ * What setup breaks on purpose, so readiness does not wait for it to work: nodes (by role) that
+ * setup leaves NotReady, and kube-system components (kube-apiserver, kube-scheduler, etcd,
+ * kube-controller-manager, coredns, kube-proxy, kindnet) that setup leaves not Ready. Readiness
+ * instead waits until each of them shows as broken, so the learner (and gate 1) see the real state.
+ */
+export const BrokenDecl = z
+  .object({
+    nodes: z.array(z.enum(NODE_ROLES)).default([]),
+    components: z.array(z.enum(['kube-apiserver', 'kube-scheduler', 'kube-controller-manager', 'etcd', 'coredns', 'kube-proxy', 'kindnet'])).default([]),
+  })
+  .strict();
+export type BrokenDecl = z.infer<typeof BrokenDecl>;
 
 export const LabFrontMatter = z
   .object({
@@ -72,7 +131,12 @@ export const LabFrontMatter = z
     difficulty: z.enum(DIFFICULTIES),
     minutes: z.number().int().min(1).max(240),
     kubernetes: z.string().regex(/^1\.\d{2}$/, 'must be a Kubernetes minor version like "1.35" (quote it in YAML)').default(EXAM_KUBERNETES_VERSION),
-    cluster: ClusterShape.default({ workers: 0, cni: 'kindnet', networkPolicy: false }),
+    cluster: ClusterShape.default({ workers: 0, cni: 'kindnet', networkPolicy: false, dedicated: false }),
+    /** CKA competency codes the lab trains, e.g. [T1, A4] (see COMPETENCIES). */
+    competencies: z.array(z.enum(COMPETENCY_CODES, { error: (i) => `unknown competency ${JSON.stringify(i.input)}: use a code of the CKA curriculum such as T1, A4 or N2` })).default([]),
+    broken: BrokenDecl.optional(),
+    /** Grade this lab on real clusters only, with the reason the model cluster cannot stand in (shown by labs:check). */
+    realClusterOnly: z.string().min(10).optional(),
     images: z.array(PinnedImage).default([]),
     tags: z.array(z.string().regex(/^[a-z0-9-]+$/)).default([]),
     /** Optional declared total; when given, the task points must add up to it. */

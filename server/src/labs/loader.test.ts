@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { MdxCompiler } from './bundle.ts';
 import { checkLabs } from './check-report.ts';
-import { loadCatalog, type BrokenLab, type Catalog } from './loader.ts';
-import { describeYamlError, didYouMean, formatProblem } from './problems.ts';
+import { canonicalImage, loadCatalog, type BrokenLab, type Catalog } from './loader.ts';
+import { describeYamlError, didYouMean, formatProblem, PositionedYaml } from './problems.ts';
 import { imageProblem } from './format.ts';
 
 const FIXTURES = path.join(import.meta.dirname, 'test-fixtures', 'labs');
@@ -16,7 +16,7 @@ const REPO = path.resolve(import.meta.dirname, '..', '..', '..');
 const EXPECTED: Record<string, string[]> = {
   'bad-yaml': ['labs/broken/bad-yaml/lab.mdx:8:7 YAML: "[" is never closed with "]"\n    hint: a flow sequence written with [ ] must be closed before the next key'],
   'unknown-key': [
-    'labs/broken/unknown-key/lab.mdx:8:1 unknown key "timeout" in front matter\n    hint: allowed keys: id, title, summary, domain, difficulty, minutes, kubernetes, cluster, images, tags, points, tasks',
+    'labs/broken/unknown-key/lab.mdx:8:1 unknown key "timeout" in front matter\n    hint: allowed keys: id, title, summary, domain, difficulty, minutes, kubernetes, cluster, competencies, broken, realClusterOnly, images, tags, points, tasks',
     'labs/broken/unknown-key/lab.mdx:18:9 unknown key "mesage" in tasks[0].checks[0]\n    hint: did you mean "message"?',
   ],
   'misspelt-enum': ['labs/broken/misspelt-enum/lab.mdx:6:13 difficulty: must be one of "easy", "medium", "hard" (got "meduim")\n    hint: did you mean "medium"?'],
@@ -61,12 +61,26 @@ const EXPECTED: Record<string, string[]> = {
     'labs/broken/negative-only/lab.mdx:15:7 task make-client checks only that things do not work (probe expect: blocked), which a deny-all policy, a deleted server or a crashed pod also achieves\n    hint: add a required check of something that must keep working (e.g. the allowed client still reaches the server, or the server pod is Ready), with required: true',
   ],
   'bad-mistake': [
-    "labs/broken/bad-mistake/mistakes/bad-script/solution.sh:1:1 a mistake's script must be called mistake.sh, so it is not silently skipped\n    hint: rename it to mistakes/bad-script/mistake.sh",
+    "labs/broken/bad-mistake/mistakes/bad-script/solution.sh:1:1 a mistake's scripts are mistake.sh (on the grading host, like solution.sh), node.<role>.sh (as root on that node) and workstation.sh (in the workstation); solution.sh is none of them, so it would be silently skipped\n    hint: rename it, e.g. to mistakes/bad-script/mistake.sh, or node.<role>.sh with a role of control-plane, worker, worker2, worker3",
     'labs/broken/bad-mistake/mistakes/empty:1:1 mistake empty applies nothing\n    hint: add the manifests (and/or mistake.sh) that make the wrong answer, as solution/ does for the right one',
     "labs/broken/bad-mistake/mistakes/typo/client.yaml:9:14 Pod client runs image docker.io/library/busybox:1.36.1, which is not listed in the front matter's images\n    hint: the front matter lists docker.io/library/busybox:1.37.0: use the same tag in both places",
     'labs/broken/bad-mistake/mistakes/typo/mistake.yaml:1:1 unknown key "titel" in mistake.yaml\n    hint: did you mean "title"?',
     'labs/broken/bad-mistake/mistakes/typo/mistake.yaml:2:13 maxPercent: Too big: expected number to be <=100 (got 150)',
   ],
+  // The grader's own JSONPath parser runs at lint time, pointing at the exact character it cannot evaluate.
+  'bad-jsonpath': [
+    'labs/broken/bad-jsonpath/lab.mdx:17:48 JSONPath {.spec.tolerations[?(@.key=="x" && @.effect=="NoSchedule")].value}: kubectl filters take one comparison: && and || are not supported\n    hint: kubedrill evaluates kubectl\'s JSONPath: fields, [n], [a:b], [*], [\'key\'], ..name, filters [?(@.key=="value")] and {range …}{end}',
+  ],
+  'node-setup-not-dedicated': [
+    'labs/broken/node-setup-not-dedicated/lab.mdx:8:1 setup/node.worker.sh changes a node, so the lab needs a cluster of its own\n    hint: add dedicated: true under cluster, so its cluster is never handed to another lab',
+    "labs/broken/node-setup-not-dedicated/lab.mdx:18:15 the check names node worker2, but the lab's cluster has 1 worker(s)\n    hint: set cluster.workers to at least 2",
+    'labs/broken/node-setup-not-dedicated/setup/node.worker4.sh:1:1 node script for unknown node "worker4"\n    hint: did you mean node.worker.sh?',
+  ],
+  'unknown-competency': [
+    'labs/broken/unknown-competency/lab.mdx:6:20 competencies[1]: must be one of "S1", "S2", "S3", "T1", "T2", "T3", "T4", "T5", "W1", "W2", "W3", "W4", "W5", "A1", "A2", "A3", "A4", "A5", "A6", "A7", "A8", "N1", "N2", "N3", "N4", "N5", "N6" (got "T9")\n    hint: did you mean "T1"?',
+  ],
+  // A lab with scripts still gets its pod names checked: a name no manifest or script mentions is a typo.
+  'typo-with-scripts': ['labs/broken/typo-with-scripts/lab.mdx:16:14 check refers to pod fixture/clinet, but neither setup nor solution creates it\n    hint: did you mean fixture/client?'],
 };
 
 let shared: Promise<Catalog> | undefined;
@@ -102,7 +116,7 @@ test('broken labs do not take the catalog down: the good labs still load', async
   assert.equal(valid.gate, 'model');
   assert.deepEqual(valid.warnings, []);
   assert.deepEqual(valid.mistakes, [
-    { name: 'wrong-namespace', title: 'pod client created in namespace default instead of fixture', maxPercent: 0, why: 'the check looks for the pod in fixture', manifests: ['mistakes/wrong-namespace/client.yaml'], script: undefined },
+    { name: 'wrong-namespace', title: 'pod client created in namespace default instead of fixture', maxPercent: 0, why: 'the check looks for the pod in fixture', manifests: ['mistakes/wrong-namespace/client.yaml'], script: undefined, nodeScripts: [], workstationScript: undefined },
   ]);
   assert.deepEqual(
     valid.body.components.map((c) => c.name),
@@ -199,6 +213,28 @@ test('a YAML error points at the bracket that was never closed', () => {
   });
 });
 
+test('YAML indentation slips point at the line that is off, with a hint on how YAML nests', () => {
+  const where = (text: string) => {
+    const y = new PositionedYaml(text);
+    const d = describeYamlError(text, y.doc.errors[0]!);
+    return { ...y.pos(d.offset), message: d.message, hint: d.hint ?? '' };
+  };
+  const deeper = where('tasks:\n  - id: x\n     title: y\n');
+  assert.deepEqual([deeper.line, deeper.col, deeper.message], [3, 6, 'YAML: this line is indented further than the key before it']);
+  const shallower = where('cluster:\n  workers: 1\n networkPolicy: true\n');
+  assert.deepEqual([shallower.line, shallower.message], [3, 'YAML: this key is not in the same column as the keys above it']);
+  assert.match(shallower.hint, /same column/);
+  const item = where('tasks:\n  - id: x\n    title: y\n   points: 3\n');
+  assert.deepEqual([item.line, item.message], [4, 'YAML: this line does not line up with the list item above it']);
+});
+
+test('canonical image names: a Docker Hub short name is the same image as its full name', () => {
+  assert.equal(canonicalImage('busybox:1.37.0'), 'docker.io/library/busybox:1.37.0');
+  assert.equal(canonicalImage('bitnami/kubectl:1.35'), 'docker.io/bitnami/kubectl:1.35');
+  assert.equal(canonicalImage('registry.k8s.io/e2e-test-images/agnhost:2.53'), 'registry.k8s.io/e2e-test-images/agnhost:2.53');
+  assert.equal(canonicalImage('localhost:5000/busybox:1.37.0'), 'localhost:5000/busybox:1.37.0');
+});
+
 test('image references: pinned tags and digests pass; :latest and untagged do not', () => {
   assert.equal(imageProblem('docker.io/library/busybox:1.37.0'), undefined);
   assert.equal(imageProblem('registry.k8s.io/e2e-test-images/agnhost@sha256:' + 'a'.repeat(64)), undefined);
@@ -265,4 +301,33 @@ test('<Node name> takes the exam-style node names only', async () => {
   const broken = (await loadCatalog(path.join(dir, 'labs'), new MdxCompiler())).broken.flatMap((b) => b.problems.map(formatProblem));
   assert.equal(broken.length, 1);
   assert.match(broken[0]!, /<Node name="worker2"> is not a node name\n {4}hint: nodes are named as in the exam: controlplane, node01, node02/);
+});
+
+test('a symlinked track is followed, a dangling link is an error, and a folder without labs never passes silently', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kubedrill-links-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const elsewhere = path.join(dir, 'elsewhere');
+  cpSync(path.join(FIXTURES, 'good'), elsewhere, { recursive: true });
+  const labs = path.join(dir, 'labs');
+  mkdirSync(labs);
+  symlinkSync(elsewhere, path.join(labs, 'linked'));
+  const linked = await checkLabs(labs, dir);
+  assert.ok(linked.catalog.labs.length > 0, 'the labs of the linked track load');
+  assert.ok(linked.catalog.labs.every((l) => l.track === 'linked'));
+  symlinkSync(path.join(dir, 'missing'), path.join(labs, 'dangling'));
+  const dangling = await checkLabs(labs, dir);
+  assert.ok(dangling.lines.some((l) => /labs\/dangling:1:1 symbolic link points to nothing/.test(l)), dangling.lines.join('\n'));
+  const empty = path.join(dir, 'empty');
+  mkdirSync(empty);
+  const none = await checkLabs(empty, dir);
+  assert.equal(none.errors, 1);
+  assert.match(none.lines.join('\n'), /no labs found/);
+});
+
+test('labs:check prints the competency coverage table over the shipped labs', async () => {
+  const { lines } = await checkLabs('labs', REPO);
+  const text = lines.join('\n');
+  assert.match(text, /Coverage of the CKA competencies/);
+  assert.match(text, /T1 +\d+ +Troubleshoot clusters and nodes +.*kubelet-worker-notready/);
+  assert.match(text, /A1 +\d+ +Manage role based access control.*rbac-deployer-serviceaccount/);
 });

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { CheckDecl, PodRef } from '../../../graders/src/checks/schema.ts';
 import { MdxCompileError, type CompiledBody, type MdxCompiler } from './bundle.ts';
-import { EXAM_KUBERNETES_VERSION, imageProblem, LAB_COMPONENTS, LabFrontMatter, MistakeDecl, TrackDecl, type DomainId } from './format.ts';
+import { EXAM_KUBERNETES_VERSION, imageProblem, LAB_COMPONENTS, LabFrontMatter, MistakeDecl, NODE_ROLES, TrackDecl, type DomainId } from './format.ts';
+import { JsonPathError, parseJsonPath } from '../../../graders/src/engine/jsonpath.ts';
 import { imagesOf, parseManifests, podLabelsOf, type ManifestObject } from './manifests.ts';
 import { describeYamlError, didYouMean, PositionedYaml, zodProblems, type Problem } from './problems.ts';
 
@@ -12,8 +13,14 @@ import { describeYamlError, didYouMean, PositionedYaml, zodProblems, type Proble
 export interface LabFiles {
   setupManifests: string[];
   setupScript: string | undefined;
+  /** setup/node.<role>.sh: run as root on that node after the rest of setup is ready. */
+  setupNodeScripts: NodeScript[];
   solutionManifests: string[];
   solutionScript: string | undefined;
+  /** solution/node.<role>.sh: the part of the reference solution done on a node. */
+  solutionNodeScripts: NodeScript[];
+  /** solution/workstation.sh: the part of the reference solution done in the learner's workstation. */
+  solutionWorkstationScript: string | undefined;
 }
 
 /** A common wrong answer shipped with a lab (mistakes/<name>/), with the most it may score. */
@@ -26,7 +33,24 @@ export interface LabMistake {
   manifests: string[];
   /** mistakes/<name>/mistake.sh, run after the manifests like solution.sh. */
   script: string | undefined;
+  /** mistakes/<name>/node.<role>.sh: the part of the wrong answer done on a node, as root. */
+  nodeScripts: NodeScript[];
+  /** mistakes/<name>/workstation.sh: the part done in the learner's workstation. */
+  workstationScript: string | undefined;
 }
+
+/** The script files of a mistake, for messages and for deciding it needs a real cluster. */
+export function mistakeScripts(m: LabMistake): string[] {
+  return [m.script, ...m.nodeScripts.map((n) => n.file), m.workstationScript].filter((f): f is string => f !== undefined);
+}
+
+/** A script run as root on one node of the lab's cluster, by role. */
+export interface NodeScript {
+  role: NodeRoleName;
+  file: string;
+}
+
+type NodeRoleName = (typeof NODE_ROLES)[number];
 
 /** Where a lab's honesty gates can run: on the in-memory model cluster in CI, or only on a real cluster. */
 export type GateSite = 'model' | 'real';
@@ -85,13 +109,13 @@ export async function loadCatalog(labsDir: string, compiler: MdxCompiler, opts: 
     catalog.problems.push({ file: rel(labsDir), line: 1, col: 1, severity: 'error', message: 'labs folder does not exist' });
     return catalog;
   }
-  const trackDirs = readdirSync(labsDir, { withFileTypes: true }).filter((d) => d.isDirectory() && !d.name.startsWith('.') && !d.name.startsWith('_'));
+  const trackDirs = readdirSync(labsDir, { withFileTypes: true }).filter((d) => !d.name.startsWith('.') && !d.name.startsWith('_') && isFolder(path.join(labsDir, d.name), d, rel, catalog.problems));
   const pending: Promise<Lab | BrokenLab>[] = [];
   for (const t of trackDirs.sort((a, b) => a.name.localeCompare(b.name))) {
     const trackDir = path.join(labsDir, t.name);
     catalog.tracks.push(readTrack(trackDir, t.name, rel, catalog.problems));
     for (const l of readdirSync(trackDir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      if (!l.isDirectory() || l.name.startsWith('.') || l.name.startsWith('_')) continue;
+      if (l.name.startsWith('.') || l.name.startsWith('_') || !isFolder(path.join(trackDir, l.name), l, rel, catalog.problems)) continue;
       const labDir = path.join(trackDir, l.name);
       if (!existsSync(path.join(labDir, 'lab.mdx'))) {
         catalog.problems.push({ file: rel(labDir), line: 1, col: 1, severity: 'error', message: 'folder has no lab.mdx', hint: 'every folder in a track is a lab: add lab.mdx or move the folder out' });
@@ -136,6 +160,18 @@ export async function loadCatalog(labsDir: string, compiler: MdxCompiler, opts: 
     });
   }
   return catalog;
+}
+
+/** A folder entry, following symlinks (a track or lab linked in from elsewhere); a dangling link is reported. */
+function isFolder(full: string, entry: { isDirectory(): boolean; isSymbolicLink(): boolean }, rel: (p: string) => string, problems: Problem[]): boolean {
+  if (entry.isDirectory()) return true;
+  if (!entry.isSymbolicLink()) return false;
+  try {
+    return statSync(full).isDirectory();
+  } catch (e) {
+    problems.push({ file: rel(full), line: 1, col: 1, severity: 'error', message: `symbolic link points to nothing (${(e as NodeJS.ErrnoException).code ?? 'unreadable'})`, hint: 'fix or remove the link; links to track or lab folders are followed' });
+    return false;
+  }
 }
 
 function readTrack(trackDir: string, id: string, rel: (p: string) => string, problems: Problem[]): Track {
@@ -256,12 +292,31 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
           err(mdxFile, pos.line, pos.col, `script file ${check.file} does not exist in the lab folder`);
         } else hash.update(readFileSync(target));
       }
-      if (check.kind === 'field' && check.matches !== undefined) {
+      if ((check.kind === 'field' || check.kind === 'node' || check.kind === 'workstation') && check.matches !== undefined) {
         try {
           new RegExp(check.matches);
         } catch (e) {
           const pos = at(['tasks', ti, 'checks', ci, 'matches']);
           err(mdxFile, pos.line, pos.col, `matches is not a valid regular expression: ${(e as Error).message}`);
+        }
+      }
+      if (check.kind === 'field') {
+        // The grader's own parser: what loads here is what the grader can evaluate.
+        try {
+          parseJsonPath(check.path);
+        } catch (e) {
+          if (!(e instanceof JsonPathError)) throw e;
+          const pos = at(['tasks', ti, 'checks', ci, 'path']);
+          const quoted = /^["']/.test(yaml.lineText(pos.line).slice(pos.col - 1)) ? 1 : 0;
+          err(mdxFile, pos.line, pos.col + quoted + e.col - 1, `JSONPath ${check.path}: ${e.message}`, 'kubedrill evaluates kubectl\'s JSONPath: fields, [n], [a:b], [*], [\'key\'], ..name, filters [?(@.key=="value")] and {range …}{end}');
+        }
+      }
+      const resourceRole = check.kind === 'exists' || check.kind === 'absent' || check.kind === 'field' || check.kind === 'count' ? check.resource.nodeRole : undefined;
+      const roles = check.kind === 'node' ? [check.node] : check.kind === 'placement' && 'role' in check.nodes ? [check.nodes.role].flat() : resourceRole ? [resourceRole] : [];
+      for (const role of roles) {
+        if (workersNeeded(role) > meta.cluster.workers) {
+          const pos = at(['tasks', ti, 'checks', ci, ...(check.kind === 'node' ? ['node'] : check.kind === 'placement' ? ['nodes'] : ['resource', 'nodeRole'])]);
+          err(mdxFile, pos.line, pos.col, `the check names node ${role}, but the lab's cluster has ${meta.cluster.workers} worker(s)`, `set cluster.workers to at least ${workersNeeded(role)}`);
         }
       }
     });
@@ -309,9 +364,9 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
         const at = images.find((i) => i.image === image) ?? { line, col: 1 };
         const why = imageProblem(image);
         if (why) err(relLab(relPath), at.line, at.col, why, 'pin the tag, e.g. docker.io/library/busybox:1.37.0, and list it under images in lab.mdx');
-        else if (!meta.images.includes(image)) {
+        else if (!meta.images.includes(image) && !meta.images.some((i) => canonicalImage(i) === canonicalImage(image))) {
           // Same repository with another tag is the likely slip; a different image just needs listing.
-          const repo = (ref: string) => ref.replace(/[:@][^/]*$/, '');
+          const repo = (ref: string) => canonicalImage(ref).replace(/[:@][^/]*$/, '');
           const sameRepo = meta.images.find((i) => repo(i) === repo(image));
           err(relLab(relPath), at.line, at.col, `${object.kind} ${object.metadata.name} runs image ${image}, which is not listed in the front matter's images`, sameRepo ? `the front matter lists ${sameRepo}: use the same tag in both places` : 'list every image the lab runs under images in lab.mdx, so it can be preloaded into the cluster');
         }
@@ -319,7 +374,7 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
     }
     return parsedManifests.objects.map((o) => o.object);
   };
-  const files: LabFiles = { setupManifests: [], setupScript: undefined, solutionManifests: [], solutionScript: undefined };
+  const files: LabFiles = { setupManifests: [], setupScript: undefined, setupNodeScripts: [], solutionManifests: [], solutionScript: undefined, solutionNodeScripts: [], solutionWorkstationScript: undefined };
   const created: { obj: ManifestObject; file: string; stage: 'setup' | 'solution' }[] = [];
   for (const stage of ['setup', 'solution'] as const) {
     for (const name of listFiles(path.join(labDir, stage))) {
@@ -334,21 +389,54 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
         hash.update(relPath).update(readFileSync(abs));
         if (stage === 'setup') files.setupScript = relPath;
         else files.solutionScript = relPath;
+      } else if (/^node\.[^.]+\.sh$/.test(name)) {
+        hash.update(relPath).update(readFileSync(abs));
+        const role = name.slice('node.'.length, -'.sh'.length);
+        if (!(NODE_ROLES as readonly string[]).includes(role)) {
+          const guess = didYouMean(role, NODE_ROLES);
+          err(relLab(relPath), 1, 1, `node script for unknown node "${role}"`, guess ? `did you mean node.${guess}.sh?` : `name it node.<role>.sh with a role of ${NODE_ROLES.join(', ')}`);
+        } else if (workersNeeded(role) > meta.cluster.workers) {
+          err(relLab(relPath), 1, 1, `${name} runs on ${role}, but the lab's cluster has ${meta.cluster.workers} worker(s)`, `set cluster.workers to at least ${workersNeeded(role)}`);
+        } else (stage === 'setup' ? files.setupNodeScripts : files.solutionNodeScripts).push({ role: role as NodeRoleName, file: relPath });
+      } else if (stage === 'solution' && name === 'workstation.sh') {
+        hash.update(relPath).update(readFileSync(abs));
+        files.solutionWorkstationScript = relPath;
       } else {
-        warn(relLab(relPath), 1, 1, `ignored: ${stage}/ holds *.yaml manifests and ${stage}.sh only`);
+        warn(relLab(relPath), 1, 1, `ignored: ${stage}/ holds *.yaml manifests, ${stage}.sh, node.<role>.sh${stage === 'solution' ? ' and workstation.sh' : ''} only`);
       }
     }
   }
   const mistakes = readMistakes(labDir, relLab, readLabManifest, hash, err, warn);
   for (const name of listFilesDeep(path.join(labDir, 'checks'))) hash.update(name).update(readFileSync(path.join(labDir, 'checks', name)));
-  if (files.solutionManifests.length === 0 && !files.solutionScript) {
+  if (files.setupNodeScripts.length && !meta.cluster.dedicated) {
+    const pos = meta.cluster.workers || raw && typeof raw === 'object' && 'cluster' in raw ? at(['cluster'], true) : { line: 1, col: 1 };
+    err(mdxFile, pos.line, pos.col, `${files.setupNodeScripts.map((n) => n.file).join(', ')} change${files.setupNodeScripts.length === 1 ? 's' : ''} a node, so the lab needs a cluster of its own`, 'add dedicated: true under cluster, so its cluster is never handed to another lab');
+  }
+  for (const [i, role] of (meta.broken?.nodes ?? []).entries()) {
+    if (workersNeeded(role) > meta.cluster.workers) {
+      const pos = at(['broken', 'nodes', i]);
+      err(mdxFile, pos.line, pos.col, `broken names node ${role}, but the lab's cluster has ${meta.cluster.workers} worker(s)`);
+    }
+  }
+  if (meta.broken && !meta.cluster.dedicated) {
+    const pos = at(['broken'], true);
+    err(mdxFile, pos.line, pos.col, 'a lab that breaks nodes or cluster components needs a cluster of its own', 'add dedicated: true under cluster');
+  }
+  if (files.solutionManifests.length === 0 && !files.solutionScript && !files.solutionNodeScripts.length && !files.solutionWorkstationScript) {
     err(mdxFile, 1, 1, 'the lab has no reference solution', 'add solution/*.yaml manifests and/or solution/solution.sh that make every check pass');
   }
 
   // 4. Checks that name pods/services the lab never creates will always fail: catch typos now.
   // (Skipped without a solution: "add a solution" is the one problem worth reporting then.)
-  const hasSolution = files.solutionManifests.length > 0 || files.solutionScript !== undefined;
-  if (!files.setupScript && !files.solutionScript && hasSolution) {
+  const hasSolution = files.solutionManifests.length > 0 || files.solutionScript !== undefined || files.solutionNodeScripts.length > 0 || files.solutionWorkstationScript !== undefined;
+  // Scripts can create objects too (kubectl run, helm): a name that appears in a script counts as
+  // created by it; one that appears nowhere is still a typo.
+  const scriptText = [files.setupScript, files.solutionScript, ...files.setupNodeScripts.map((n) => n.file), ...files.solutionNodeScripts.map((n) => n.file)]
+    .filter((f): f is string => f !== undefined)
+    .map((f) => readFileSync(path.join(labDir, f), 'utf8'))
+    .join('\n');
+  const inScripts = (name: string) => scriptText !== '' && new RegExp(`(^|[^\\w-])${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^\\w-])`, 'm').test(scriptText);
+  if (hasSolution) {
     const pods = created.filter((c) => c.obj.kind === 'Pod').map((c) => `${c.obj.metadata.namespace ?? 'default'}/${c.obj.metadata.name}`);
     const services = [...CLUSTER_SERVICES, ...created.filter((c) => c.obj.kind === 'Service').map((c) => `${c.obj.metadata.namespace ?? 'default'}/${c.obj.metadata.name}`)];
     const workloads = created.map((c) => ({ ns: c.obj.metadata.namespace ?? 'default', labels: podLabelsOf(c.obj) })).filter((w) => w.labels !== undefined);
@@ -357,22 +445,24 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
         for (const [refPath, ref] of podRefsOf(check)) {
           const p = ['tasks', ti, 'checks', ci, ...refPath];
           const pos = at(p);
+          // kube-system pods come with the cluster (control-plane static pods, CoreDNS, kube-proxy).
+          if (podNamespace(ref) === 'kube-system') continue;
           if (typeof ref === 'string' || ref.name) {
             const full = typeof ref === 'string' ? ref : `${ref.namespace}/${ref.name}`;
-            if (!pods.includes(full)) {
+            if (!pods.includes(full) && !inScripts(full.split('/')[1]!)) {
               const guess = didYouMean(full, pods);
               err(mdxFile, pos.line, pos.col, `check refers to pod ${full}, but neither setup nor solution creates it`, guess ? `did you mean ${guess}?` : 'pods created by a Deployment have generated names: use { namespace, selector } instead');
             }
           } else if (ref.selector && /^[\w./-]+=[\w.-]+(,[\w./-]+=[\w.-]+)*$/.test(ref.selector)) {
             const want = Object.fromEntries(ref.selector.split(',').map((kv) => kv.split('=') as [string, string]));
             const match = workloads.some((w) => w.ns === ref.namespace && Object.entries(want).every(([k, v]) => w.labels![k] === v));
-            if (!match) err(mdxFile, pos.line, pos.col, `no pod that setup or solution creates in namespace ${ref.namespace} has labels ${ref.selector}`);
+            if (!match && !Object.values(want).every((v) => inScripts(v))) err(mdxFile, pos.line, pos.col, `no pod that setup or solution creates in namespace ${ref.namespace} has labels ${ref.selector}`);
           }
         }
         if (check.kind === 'probe' && 'service' in check.to) {
           const [ns, name] = check.to.service.includes('/') ? check.to.service.split('/') : [podNamespace(check.from), check.to.service];
           const full = `${ns}/${name}`;
-          if (!services.includes(full)) {
+          if (!services.includes(full) && !inScripts(name!)) {
             const pos = at(['tasks', ti, 'checks', ci, 'to', 'service']);
             const guess = didYouMean(full, services);
             const own = services.filter((sv) => !CLUSTER_SERVICES.includes(sv));
@@ -380,7 +470,7 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
           }
         }
         // dns address "namespace/service" stands for that Service's cluster IP; an IP is used as written.
-        if (check.kind === 'dns' && check.address !== undefined && /^[a-z0-9-]+\/[a-z0-9-]+$/.test(check.address) && !services.includes(check.address)) {
+        if (check.kind === 'dns' && check.address !== undefined && /^[a-z0-9-]+\/[a-z0-9-]+$/.test(check.address) && !services.includes(check.address) && !inScripts(check.address.split('/')[1]!)) {
           const pos = at(['tasks', ti, 'checks', ci, 'address']);
           const guess = didYouMean(check.address, services);
           err(mdxFile, pos.line, pos.col, `dns address names service ${check.address}, but neither setup nor solution creates it`, guess ? `did you mean ${guess}?` : undefined);
@@ -404,14 +494,37 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
 
   if (problems.some((p) => p.severity === 'error') || !body) return broken(meta.title);
 
-  const realOnly = [files.setupScript, files.solutionScript].filter((f): f is string => f !== undefined);
+  const realOnly = [files.setupScript, files.solutionScript, ...files.setupNodeScripts.map((n) => n.file), ...files.solutionNodeScripts.map((n) => n.file), files.solutionWorkstationScript].filter((f): f is string => f !== undefined);
   // A mistake's own script makes only that mistake real-only (the model gates skip it and say so).
-  if (meta.tasks.some((t) => t.checks.some((c) => c.kind === 'script'))) realOnly.push('script checks');
+  const kinds = new Set(meta.tasks.flatMap((t) => t.checks.map((c) => c.kind)));
+  if (kinds.has('script')) realOnly.push('script checks');
+  // The model cluster simulates the API and pods, not node machines or the learner's container.
+  if (kinds.has('node')) realOnly.push('node checks (the model cluster has no node machines)');
+  if (kinds.has('workstation')) realOnly.push('workstation checks (the model cluster has no workstation)');
+  // RBAC answers depend on the built-in ClusterRoles (view, edit, admin, system:*) and their
+  // aggregation, which the model cluster does not carry: a can-i answered without them would lie.
+  if (kinds.has('access')) realOnly.push('access checks (the model cluster has no built-in RBAC roles to evaluate can-i against)');
+  if (meta.realClusterOnly) realOnly.push(`the lab says: ${meta.realClusterOnly}`);
   // The model cluster does not run controllers that labs install (an ingress controller routes by Ingress objects).
   if (meta.images.some((i) => /traefik|ingress-nginx|haproxy-ingress/.test(i))) realOnly.push('its ingress controller');
   const gate: GateSite = realOnly.length ? 'real' : 'model';
   const gateReason = realOnly.length ? `${realOnly.join(' and ')} can only run against a real cluster` : undefined;
   return { id: meta.id, track, dir: labDir, meta, body, files, mistakes, gate, gateReason, warnings: sorted(), hash: hash.digest('hex').slice(0, 16) };
+}
+
+/** How many workers a node role needs: worker/worker1 one, worker2 two, worker3 three. */
+function workersNeeded(role: string): number {
+  if (role === 'control-plane') return 0;
+  return role === 'worker' ? 1 : Number(role.slice('worker'.length));
+}
+
+/** An image reference as containerd stores it: busybox:1.37.0 is docker.io/library/busybox:1.37.0. */
+export function canonicalImage(ref: string): string {
+  const slash = ref.indexOf('/');
+  const first = slash === -1 ? '' : ref.slice(0, slash);
+  const hasRegistry = first.includes('.') || first.includes(':') || first === 'localhost';
+  if (hasRegistry) return ref;
+  return slash === -1 ? `docker.io/library/${ref}` : `docker.io/${ref}`;
 }
 
 type Report = (file: string, line: number, col: number, message: string, hint?: string) => void;
@@ -460,6 +573,8 @@ function readMistakes(
     }
     const manifests: string[] = [];
     let script: string | undefined;
+    let workstationScript: string | undefined;
+    const nodeScripts: NodeScript[] = [];
     let misnamed = false;
     for (const file of listFiles(dir)) {
       const rel = `${folder}/${file}`;
@@ -472,17 +587,23 @@ function readMistakes(
       } else if (file === 'mistake.sh') {
         hash.update(rel).update(readFileSync(path.join(labDir, rel)));
         script = rel;
+      } else if (file === 'workstation.sh') {
+        hash.update(rel).update(readFileSync(path.join(labDir, rel)));
+        workstationScript = rel;
+      } else if (/^node\.[a-z0-9-]+\.sh$/.test(file) && (NODE_ROLES as readonly string[]).includes(file.slice('node.'.length, -'.sh'.length))) {
+        hash.update(rel).update(readFileSync(path.join(labDir, rel)));
+        nodeScripts.push({ role: file.slice('node.'.length, -'.sh'.length) as NodeRoleName, file: rel });
       } else if (file.endsWith('.sh')) {
         misnamed = true;
-        err(relLab(rel), 1, 1, `a mistake's script must be called mistake.sh, so it is not silently skipped`, `rename it to ${folder}/mistake.sh`);
+        err(relLab(rel), 1, 1, `a mistake's scripts are mistake.sh (on the grading host, like solution.sh), node.<role>.sh (as root on that node) and workstation.sh (in the workstation); ${file} is none of them, so it would be silently skipped`, `rename it, e.g. to ${folder}/mistake.sh, or node.<role>.sh with a role of ${NODE_ROLES.join(', ')}`);
       } else {
-        warn(relLab(rel), 1, 1, `ignored: ${folder}/ holds mistake.yaml, *.yaml manifests and mistake.sh only`);
+        warn(relLab(rel), 1, 1, `ignored: ${folder}/ holds mistake.yaml, *.yaml manifests, mistake.sh, node.<role>.sh and workstation.sh only`);
       }
     }
-    if (manifests.length === 0 && !script && !misnamed) {
+    if (manifests.length === 0 && !script && !workstationScript && nodeScripts.length === 0 && !misnamed) {
       err(relLab(folder), 1, 1, `mistake ${name} applies nothing`, 'add the manifests (and/or mistake.sh) that make the wrong answer, as solution/ does for the right one');
     }
-    if (decl) out.push({ name, title: decl.title, maxPercent: decl.maxPercent, why: decl.why, manifests, script });
+    if (decl) out.push({ name, title: decl.title, maxPercent: decl.maxPercent, why: decl.why, manifests, script, nodeScripts, workstationScript });
   }
   return out;
 }
@@ -554,6 +675,7 @@ function podRefsOf(check: CheckDecl): [PropertyKey[], PodRef][] {
     if ('pod' in check.to) out.push([['to', 'pod'], check.to.pod]);
   } else if (check.kind === 'dns') out.push([['from'], check.from]);
   else if (check.kind === 'podReady') out.push([['pod'], check.pod]);
+  else if (check.kind === 'placement') out.push([['pods'], check.pods]);
   return out;
 }
 

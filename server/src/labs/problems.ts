@@ -23,11 +23,18 @@ export class PositionedYaml {
   readonly doc: Document.Parsed;
   readonly #lines = new LineCounter();
   readonly #lineOffset: number;
+  readonly #text: string;
 
   /** lineOffset: how many lines precede this text in its file (front matter starts after `---`). */
   constructor(text: string, lineOffset = 0) {
     this.doc = parseDocument(text, { lineCounter: this.#lines, prettyErrors: false, uniqueKeys: true });
     this.#lineOffset = lineOffset;
+    this.#text = text;
+  }
+
+  /** The text of a (file) line, as pos() and at() number them. */
+  lineText(line: number): string {
+    return this.#text.split('\n')[line - 1 - this.#lineOffset] ?? '';
   }
 
   /** 1-based line and column for an offset in the text. */
@@ -83,6 +90,21 @@ export function describeYamlError(text: string, error: { message: string; pos: [
     }
   }
   if (/^Tabs are not allowed/.test(first)) return { offset: error.pos[0], message: `YAML: ${first}`, hint: 'indent YAML with spaces' };
+  // Indentation slips: the parser reports where its reading broke; the instructor needs the line
+  // whose indentation differs from its siblings and a word on how YAML nests.
+  if (/^All mapping items must start at the same column/.test(first)) {
+    return { offset: error.pos[0], message: 'YAML: this key is not in the same column as the keys above it', hint: 'YAML nests by indentation: keys of one object must start in the same column (indent with spaces, 2 per level)' };
+  }
+  if (/^Sequence item without - indicator/.test(first)) {
+    return { offset: error.pos[0], message: 'YAML: this line does not line up with the list item above it', hint: 'the keys of one "- " list item start in the column of the first key after the dash; a new item starts with "- " in the column of the other dashes' };
+  }
+  if (/^Nested mappings are not allowed in compact mappings|^Implicit keys need to be on a single line/.test(first)) {
+    // The parser stops on the value before; the line indented too far is the next one.
+    const nextLine = text.indexOf('\n', error.pos[0]);
+    const lineStart = nextLine === -1 ? text.lastIndexOf('\n', error.pos[0]) + 1 : nextLine + 1;
+    const offset = lineStart + (/^[ ]*/.exec(text.slice(lineStart))?.[0].length ?? 0);
+    return { offset, message: 'YAML: this line is indented further than the key before it', hint: 'YAML reads a deeper line as part of the value above; line it up with its sibling keys (or, if it belongs inside, put nothing after the colon of its parent)' };
+  }
   return { offset: error.pos[0], message: `YAML: ${first}` };
 }
 

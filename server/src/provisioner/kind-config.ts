@@ -13,7 +13,7 @@ export function shapeKey(shape: ClusterShape): string {
 export function shapeFromKey(key: string): ClusterShape {
   const m = /^w([0-3])(-nocni)?(-netpol)?$/.exec(key);
   if (!m) throw new Error(`"${key}" is not a cluster shape key (w<workers>[-nocni][-netpol])`);
-  return { workers: Number(m[1]), cni: m[2] ? 'none' : 'kindnet', networkPolicy: Boolean(m[3]) };
+  return { workers: Number(m[1]), cni: m[2] ? 'none' : 'kindnet', networkPolicy: Boolean(m[3]), dedicated: false };
 }
 
 export interface KindConfigOptions {

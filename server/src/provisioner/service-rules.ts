@@ -3,6 +3,7 @@
 // the ClusterIP is routed like any other address — out of the node, through the host's default
 // route, off the machine. So nothing may be probed through a Service before every node has it.
 import type { ClusterPort, KubeObject } from '../../../graders/src/cluster/port.ts';
+import { DUMP_KUBE_PROXY_RULES, rulesMention } from '../../../graders/src/engine/kube-proxy.ts';
 import type { CommandRunner } from '../exec/command-runner.ts';
 
 /** A Service that setup (or a solution) made, with the ClusterIPs kube-proxy must program. */
@@ -26,16 +27,6 @@ export async function liveServices(port: ClusterPort, objects: readonly KubeObje
   return out;
 }
 
-// Every place kube-proxy may have written its rules: both iptables backends (the node picks one,
-// kube-proxy's wrapper may pick the other) and the nftables mode's own table.
-const DUMP_RULES = 'for c in iptables-legacy-save iptables-nft-save iptables-save; do command -v $c >/dev/null 2>&1 && $c 2>/dev/null; done; command -v nft >/dev/null 2>&1 && nft list ruleset 2>/dev/null; true';
-
-/** Whether a rules dump names ip as an address of its own (10.96.0.1 is not 10.96.0.10). */
-export function rulesMention(dump: string, ip: string): boolean {
-  const escaped = ip.replaceAll('.', '\\.').replaceAll(':', '\\:');
-  return new RegExp(`(^|[^0-9a-fA-F.:])${escaped}(/(32|128))?([^0-9a-fA-F.:]|$)`, 'm').test(dump);
-}
-
 /**
  * Which Services some node has no kube-proxy rule for yet (empty when every node has every one).
  * kube-proxy writes a rule per ClusterIP whether the Service has endpoints (a DNAT) or not (a REJECT),
@@ -45,7 +36,7 @@ export async function unprogrammedServices(runner: CommandRunner, nodes: readonl
   if (!services.length) return [];
   const dumps = await Promise.all(
     nodes.map(async (node) => {
-      const r = await runner.run({ argv: ['docker', 'exec', node, 'sh', '-c', DUMP_RULES], timeoutMs: opts.timeoutMs, ...(opts.signal ? { signal: opts.signal } : {}) });
+      const r = await runner.run({ argv: ['docker', 'exec', node, 'sh', '-c', DUMP_KUBE_PROXY_RULES], timeoutMs: opts.timeoutMs, ...(opts.signal ? { signal: opts.signal } : {}) });
       return { node, dump: r.stdout };
     }),
   );

@@ -151,3 +151,35 @@ test('a remembered verdict installs the enforcement directly: no probe pods for 
   await forgetNetpolVerdicts(dir);
   assert.equal(await store.get(facts), undefined);
 });
+
+test('node scripts run as root on the node their role names, after readiness, and readiness then waits for the breakage to show', async () => {
+  const { ModelCluster } = await import('../../../graders/src/model/model-cluster.ts');
+  const dir = mkdtempSync(path.join(tmpdir(), 'kubedrill-nodesetup-'));
+  writeFileSync(path.join(dir, 'node.worker.sh'), 'systemctl stop kubelet\n');
+  const model = new ModelCluster({ workers: 2, name: 'kd' });
+  const ran: { node: string; argv: readonly string[] }[] = [];
+  const nodeExec = async (node: string, argv: readonly string[]): Promise<ExecResult> => {
+    ran.push({ node, argv });
+    // What the node controller does ~50 s after a kubelet stops, done at once here.
+    const n = model.peek({ apiVersion: 'v1', kind: 'Node', name: node });
+    if (n) n.status = { conditions: [{ type: 'Ready', status: 'Unknown' }] };
+    return { stdout: '', stderr: '', exitCode: 0 };
+  };
+  const steps: StepEvent[] = [];
+  await applyLabSetup(
+    { dir, setupManifests: [], setupScript: undefined, nodeScripts: [{ role: 'worker', file: 'node.worker.sh' }], broken: { nodes: ['worker'], components: [] } },
+    { kubeconfigPath: '/x' },
+    { port: model, runner: new FakeKindHost(), nodeExec },
+    (e) => steps.push(e),
+    { timeoutMs: 5_000, pollMs: 5 },
+  );
+  assert.deepEqual(ran, [{ node: 'kd-worker', argv: ['bash', '-c', 'systemctl stop kubelet\n', 'node.worker.sh'] }]);
+  assert.deepEqual(steps.filter((s) => s.status === 'done').map((s) => s.step), ['Running node setup', 'Waiting for the breakage to show']);
+
+  // A breakage that never shows fails the attempt at that step, naming what still works.
+  const healthy = new ModelCluster({ workers: 1, name: 'kd' });
+  await assert.rejects(
+    applyLabSetup({ dir, setupManifests: [], setupScript: undefined, broken: { nodes: ['worker'], components: ['kube-scheduler'] } }, { kubeconfigPath: '/x' }, { port: healthy, runner: new FakeKindHost() }, () => {}, { timeoutMs: 50, pollMs: 5 }),
+    (e: unknown) => e instanceof ProvisionError && e.step === 'Waiting for the breakage to show' && /node kd-worker \(worker\) is still Ready/.test(e.message),
+  );
+});

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { ClusterPort, KubeObject } from '../../../graders/src/cluster/port.ts';
+import type { CallOptions, ClusterPort, ExecResult, KubeObject } from '../../../graders/src/cluster/port.ts';
+import { nodeForRole } from '../../../graders/src/engine/checks.ts';
 import type { CommandRunner } from '../exec/command-runner.ts';
 import { parseManifests } from '../labs/manifests.ts';
 import { liveServices, unprogrammedServices } from './service-rules.ts';
@@ -24,7 +25,25 @@ export interface LabSetup {
   dir: string;
   setupManifests: readonly string[];
   setupScript: string | undefined;
+  /** Scripts run as root on a node (by role) once the rest of setup is ready. */
+  nodeScripts?: readonly { role: string; file: string }[];
+  /** What setup breaks on purpose: not waited for; instead waited for until it shows as broken. */
+  broken?: { nodes: readonly string[]; components: readonly string[] };
 }
+
+/** Runs a command as root on a node of the attempt's cluster, by Kubernetes node name (the ssh path). */
+export type NodeExec = (node: string, argv: readonly string[], opts?: CallOptions) => Promise<ExecResult>;
+
+/** kube-system pods of each component, by the labels kubeadm, kind and CoreDNS give them. */
+const COMPONENT_LABELS: Record<string, string> = {
+  'kube-apiserver': 'component=kube-apiserver',
+  'kube-scheduler': 'component=kube-scheduler',
+  'kube-controller-manager': 'component=kube-controller-manager',
+  etcd: 'component=etcd',
+  coredns: 'k8s-app=kube-dns',
+  'kube-proxy': 'k8s-app=kube-proxy',
+  kindnet: 'app=kindnet',
+};
 
 /** Reads a multi-document manifest file into objects, or throws with the file's first problem. */
 export async function readManifestFile(file: string): Promise<KubeObject[]> {
@@ -42,7 +61,7 @@ export async function readManifestFile(file: string): Promise<KubeObject[]> {
 export async function applyLabSetup(
   lab: LabSetup,
   cluster: { kubeconfigPath: string; nodes?: readonly string[] },
-  deps: { port: ClusterPort; runner: CommandRunner },
+  deps: { port: ClusterPort; runner: CommandRunner; nodeExec?: NodeExec },
   onStep: StepSink,
   opts: { timeoutMs: number; signal?: AbortSignal; pollMs?: number },
 ): Promise<void> {
@@ -68,12 +87,66 @@ export async function applyLabSetup(
       await deps.runner.run({ argv: ['bash', path.join(lab.dir, script)], cwd: lab.dir, env: { KUBECONFIG: cluster.kubeconfigPath, KUBECACHEDIR: `${cluster.kubeconfigPath}.cache` }, timeoutMs: left(), ...(opts.signal ? { signal: opts.signal } : {}) });
     });
   }
-  if (!lab.setupManifests.length && !lab.setupScript) return;
-  await step('Waiting for setup to be ready', onStep, async () => {
-    const problems = await waitUntilReady(deps.port, applied, deadline, { ...opts, ...(cluster.nodes?.length ? { kubeProxy: { runner: deps.runner, nodes: cluster.nodes } } : {}) });
-    if (!problems.length) return;
-    throw new ProvisionError('Waiting for setup to be ready', `setup was not ready after ${Math.round(opts.timeoutMs / 1000)} s: ${problems.slice(0, 3).join('; ')}`, problems.join('\n'));
-  });
+  if (lab.setupManifests.length || lab.setupScript) {
+    await step('Waiting for setup to be ready', onStep, async () => {
+      const problems = await waitUntilReady(deps.port, applied, deadline, { ...opts, ...(cluster.nodes?.length ? { kubeProxy: { runner: deps.runner, nodes: cluster.nodes } } : {}) });
+      if (!problems.length) return;
+      throw new ProvisionError('Waiting for setup to be ready', `setup was not ready after ${Math.round(opts.timeoutMs / 1000)} s: ${problems.slice(0, 3).join('; ')}`, problems.join('\n'));
+    });
+  }
+  if (lab.nodeScripts?.length) {
+    const exec = deps.nodeExec;
+    if (!exec) throw new ProvisionError('Running node setup', 'this lab runs setup on a node, which needs Docker access to the cluster\'s node containers');
+    await step('Running node setup', onStep, async () => {
+      const nodes = await deps.port.list({ apiVersion: 'v1', kind: 'Node' }, { timeoutMs: left() });
+      for (const s of lab.nodeScripts ?? []) {
+        const node = nodeForRole(nodes, s.role);
+        if (!node) throw new ProvisionError('Running node setup', `${s.file}: the cluster has no ${s.role} node`);
+        const text = await readFile(path.join(lab.dir, s.file), 'utf8');
+        const r = await exec(node.metadata.name, ['bash', '-c', text, s.file], { timeoutMs: left(), ...(opts.signal ? { signal: opts.signal } : {}) });
+        if (r.exitCode !== 0) throw new ProvisionError('Running node setup', `${s.file} exited ${r.exitCode} on ${node.metadata.name}`, `${r.stdout}\n${r.stderr}`.trim());
+      }
+    });
+  }
+  const broken = lab.broken;
+  if (broken && (broken.nodes.length || broken.components.some((c) => c !== 'kube-apiserver'))) {
+    await step('Waiting for the breakage to show', onStep, async () => {
+      const still = await waitUntilBroken(deps.port, broken, deadline, opts);
+      if (!still.length) return;
+      throw new ProvisionError('Waiting for the breakage to show', `what setup breaks on purpose still works after ${Math.round(opts.timeoutMs / 1000)} s: ${still.join('; ')}`, still.join('\n'));
+    });
+  }
+}
+
+/**
+ * Polls until every node and component setup breaks on purpose shows as broken: the node's Ready
+ * condition is no longer True (the node controller notices a stopped kubelet only after its grace
+ * period, ~50 s) and the component has no Ready pod. Returns what still looks healthy at the deadline.
+ * kube-apiserver is not polled: with it broken nothing can be asked.
+ */
+export async function waitUntilBroken(port: ClusterPort, broken: { nodes: readonly string[]; components: readonly string[] }, deadline: number, opts: { pollMs?: number; signal?: AbortSignal } = {}): Promise<string[]> {
+  for (;;) {
+    opts.signal?.throwIfAborted();
+    const call = { timeoutMs: Math.max(1000, Math.min(deadline - Date.now(), 15_000)) };
+    const still: string[] = [];
+    if (broken.nodes.length) {
+      const nodes = await port.list({ apiVersion: 'v1', kind: 'Node' }, call);
+      for (const role of broken.nodes) {
+        const node = nodeForRole(nodes, role);
+        const ready = ((node?.status ?? {}) as { conditions?: { type: string; status: string }[] }).conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+        if (node && ready) still.push(`node ${node.metadata.name} (${role}) is still Ready`);
+      }
+    }
+    for (const component of broken.components) {
+      const selector = COMPONENT_LABELS[component];
+      if (!selector || component === 'kube-apiserver') continue;
+      const pods = await port.list({ apiVersion: 'v1', kind: 'Pod', namespace: 'kube-system', labelSelector: selector }, call);
+      const ready = pods.filter((p) => readinessProblems([p]).length === 0 && (p.status as { phase?: string } | undefined)?.phase === 'Running');
+      if (ready.length) still.push(`${component} still has a Ready pod (${ready.map((p) => p.metadata.name).join(', ')})`);
+    }
+    if (!still.length || Date.now() >= deadline) return still;
+    await new Promise((r) => setTimeout(r, Math.min(opts.pollMs ?? 2000, Math.max(0, deadline - Date.now()))));
+  }
 }
 
 /** Where kube-proxy's rules can be read: the node containers of the cluster, through the runner. */

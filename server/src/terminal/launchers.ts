@@ -1,9 +1,11 @@
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { ClusterError, type CallOptions, type ExecResult } from '../../../graders/src/cluster/port.ts';
 import { AppError } from '../errors.ts';
 import { CommandError, type CommandRunner } from '../exec/command-runner.ts';
 import type { TerminalAttempt } from './attempts.ts';
 import { attemptNodeNames, clustersOf, mergeKubeconfigs, resolveAttemptNode } from './cluster-set.ts';
+import { resolveNode } from './node-names.ts';
 import { spawnPty, type PtyProcess } from './pty.ts';
 
 /** Size and identity of the shell to start. */
@@ -24,6 +26,10 @@ export interface ShellLauncher {
   spawnNodeShell(attempt: TerminalAttempt, node: string, req: ShellRequest): Promise<PtyProcess>;
   /** The node containers of the attempt's cluster. */
   listNodes(attempt: TerminalAttempt): Promise<string[]>;
+  /** Runs argv as root on a node of the attempt's cluster (the path node shells take), for graders and node setup. */
+  execOnNode?(attempt: TerminalAttempt, node: string, argv: readonly string[], opts?: CallOptions): Promise<ExecResult>;
+  /** Runs argv as the learner in the attempt's workstation (created if needed); throws ClusterError where there is none. */
+  execInWorkstation?(attempt: TerminalAttempt, argv: readonly string[], opts?: CallOptions): Promise<ExecResult>;
   /** Deletes what the attempt's shells left behind (the workstation container and everything in it). */
   release(attemptId: string): Promise<void>;
   /** Makes what the attempt's first shell needs ahead of time (the workstation), while its lab is set up. */
@@ -62,6 +68,35 @@ async function attemptKubeconfig(runner: CommandRunner, attempt: TerminalAttempt
   if (!attempt.clusters?.length) return get(attempt.clusterName);
   const parts = await Promise.all(clustersOf(attempt).map(async (c) => ({ context: c.context!, kubeconfig: await get(c.name) })));
   return mergeKubeconfigs(parts);
+}
+
+const ANY_EXIT = Array.from({ length: 256 }, (_, i) => i);
+
+/** A docker exec that ends in a result: any exit code is returned, a timeout or failure to start is a ClusterError. */
+async function dockerExec(runner: CommandRunner, args: readonly string[], what: string, opts: CallOptions | undefined, stdin?: string): Promise<ExecResult> {
+  try {
+    const r = await runner.run({ argv: ['docker', 'exec', ...args], timeoutMs: opts?.timeoutMs ?? DOCKER_TIMEOUT, okCodes: ANY_EXIT, ...(opts?.signal ? { signal: opts.signal } : {}), ...(stdin !== undefined ? { stdin } : {}) });
+    // docker exec itself exits 125-127 when the container or program cannot be started.
+    if (r.exitCode === 125 || (r.exitCode >= 126 && /OCI runtime|No such container|is not running/i.test(r.stderr))) throw new ClusterError('exec', `${what}: ${r.stderr.trim().split('\n')[0] ?? ''}`);
+    return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode };
+  } catch (e) {
+    if (e instanceof ClusterError) throw e;
+    const reason = (e as { reason?: string }).reason;
+    if (reason === 'timeout') throw new ClusterError('timeout', `${what} did not finish in time`, undefined, e);
+    if (reason === 'aborted') throw new ClusterError('aborted', `${what} was cancelled`, undefined, e);
+    throw new ClusterError('exec', `${what}: ${e instanceof Error ? e.message : String(e)}`, undefined, e);
+  }
+}
+
+/**
+ * Runs argv as root in a node container of the cluster: the same label check and docker exec as
+ * `ssh <node>`, so graders and node setup reach nodes exactly as learners do.
+ */
+export async function execOnKindNode(runner: CommandRunner, clusterName: string, node: string, argv: readonly string[], opts?: CallOptions): Promise<ExecResult> {
+  const nodes = await kindNodes(runner, clusterName);
+  const container = resolveNode(nodes, clusterName, node);
+  if (!container) throw new ClusterError('exec', `no node "${node}" in cluster ${clusterName}; nodes: ${nodes.join(', ') || 'none running'}`);
+  return dockerExec(runner, ['-u', '0', '-e', 'LANG=C.UTF-8', container, ...argv], `running a command on ${container}`, opts);
 }
 
 /** `docker exec` into a kind node as root; killing it ends the whole session inside the node too. */
@@ -199,6 +234,21 @@ export class ContainerLauncher implements ShellLauncher {
     return this.ensureWorkstation(attempt);
   }
 
+  execOnNode(attempt: TerminalAttempt, node: string, argv: readonly string[], opts?: CallOptions): Promise<ExecResult> {
+    return execOnKindNode(this.#o.runner, attempt.clusterName, node, argv, opts);
+  }
+
+  /** Runs argv as the learner (the image's user, candidate) in the workstation, creating it if the learner never opened a terminal. */
+  async execInWorkstation(attempt: TerminalAttempt, argv: readonly string[], opts?: CallOptions): Promise<ExecResult> {
+    let name: string;
+    try {
+      name = await this.ensureWorkstation(attempt);
+    } catch (e) {
+      throw new ClusterError('exec', `the workstation could not be started: ${e instanceof Error ? e.message : String(e)}`, undefined, e);
+    }
+    return dockerExec(this.#o.runner, ['-e', 'LANG=C.UTF-8', name, ...argv], 'running a command in the workstation', opts);
+  }
+
   async release(attemptId: string): Promise<void> {
     // A workstation still being made (prepared while the lab was set up) is removed once it exists.
     const making = this.#ready.get(attemptId);
@@ -285,6 +335,10 @@ export class HostLauncher implements ShellLauncher {
 
   listNodes(attempt: TerminalAttempt): Promise<string[]> {
     return attemptNodes(this.#o.runner, attempt);
+  }
+
+  execOnNode(attempt: TerminalAttempt, node: string, argv: readonly string[], opts?: CallOptions): Promise<ExecResult> {
+    return execOnKindNode(this.#o.runner, attempt.clusterName, node, argv, opts);
   }
 
   async release(attemptId: string): Promise<void> {

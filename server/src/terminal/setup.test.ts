@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import { ConfigError, loadConfig } from '../config/config.ts';
 import type { CommandRunner } from '../exec/command-runner.ts';
 import { CommandError } from '../exec/command-runner.ts';
-import { workstationImage } from './launchers.ts';
+import { ClusterError } from '../../../graders/src/cluster/port.ts';
+import { execOnKindNode, workstationImage } from './launchers.ts';
 import { examNodeName, examNodeNames, resolveNode } from './node-names.ts';
 import { createLauncher } from './setup.ts';
 import { prepareWorkstations } from './terminal-service.ts';
@@ -89,4 +90,57 @@ test('workstations are made while the lab is set up, only for attempts that stil
   assert.deepEqual(prepared, ['a1']);
   stop();
   assert.equal(listeners.length, 0);
+});
+
+test('graders reach nodes through the ssh path: only nodes labelled with the cluster, as root, any exit code a result', async () => {
+  const calls: string[][] = [];
+  const runner = {
+    async run(spec: { argv: readonly string[]; okCodes?: readonly number[] }) {
+      const argv = [...spec.argv];
+      calls.push(argv);
+      const res = (stdout: string, exitCode = 0, stderr = '') => ({ argv, exitCode, stdout, stderr, durationMs: 0 });
+      if (argv[1] === 'ps') return res(argv.includes('label=io.x-k8s.kind.cluster=lab') ? 'lab-control-plane\nlab-worker\n' : '');
+      if (argv.includes('lab-worker')) return res('inactive\n', 3);
+      return res('', 125, 'Error response from daemon: container is not running');
+    },
+  } as unknown as CommandRunner;
+  const r = await execOnKindNode(runner, 'lab', 'lab-worker', ['bash', '-c', 'systemctl is-active kubelet']);
+  assert.deepEqual(r, { stdout: 'inactive\n', stderr: '', exitCode: 3 });
+  assert.deepEqual(calls[1], ['docker', 'exec', '-u', '0', '-e', 'LANG=C.UTF-8', 'lab-worker', 'bash', '-c', 'systemctl is-active kubelet']);
+  await assert.rejects(execOnKindNode(runner, 'lab', 'other-worker', ['true']), (e: unknown) => e instanceof ClusterError && /no node "other-worker" in cluster lab/.test(e.message));
+  await assert.rejects(execOnKindNode(runner, 'lab', 'lab-control-plane', ['true']), (e: unknown) => e instanceof ClusterError && /is not running/.test(e.message));
+});
+
+test("the grader's node and workstation access go through the terminal launcher, for the attempt's own cluster", async () => {
+  const { StaticAttempts } = await import('./attempts.ts');
+  const { TerminalService } = await import('./terminal-service.ts');
+  const attempts = new StaticAttempts();
+  attempts.add({ id: 'a1', learnerId: 'l1', clusterName: 'kd-a1', status: 'running', kubernetesVersion: '1.35' });
+  const seen: string[] = [];
+  const launcher = {
+    mode: 'container' as const,
+    spawnShell: async () => assert.fail('no shell is spawned'),
+    spawnNodeShell: async () => assert.fail('no shell is spawned'),
+    listNodes: async () => [],
+    release: async () => {},
+    execOnNode: async (a: { clusterName: string }, node: string, argv: readonly string[]) => {
+      seen.push(`node ${a.clusterName} ${node} ${argv.join(' ')}`);
+      return { stdout: 'active\n', stderr: '', exitCode: 0 };
+    },
+    execInWorkstation: async (a: { id: string }, argv: readonly string[]) => {
+      seen.push(`workstation ${a.id} ${argv.join(' ')}`);
+      return { stdout: '', stderr: '', exitCode: 3 };
+    },
+  };
+  const log = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} } as never;
+  const service = new TerminalService({ attempts, launcher, log, idleMs: 600_000, maxPerAttempt: 6, ticketMs: 30_000, upgradesPerMinute: 60 });
+  try {
+    const access = service.hostAccess('a1');
+    assert.equal((await access.nodes?.exec('kd-a1-worker', ['systemctl', 'is-active', 'kubelet']))?.stdout, 'active\n');
+    assert.equal((await access.workstation?.exec(['cat', '/opt/course/1/x']))?.exitCode, 3);
+    assert.deepEqual(seen, ['node kd-a1 kd-a1-worker systemctl is-active kubelet', 'workstation a1 cat /opt/course/1/x']);
+    await assert.rejects(service.hostAccess('unknown').nodes!.exec('x', ['true']), (e: unknown) => e instanceof ClusterError && /has no cluster/.test(e.message));
+  } finally {
+    await service.close();
+  }
 });

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
+import { ClusterError, type NodeAccess, type WorkstationAccess } from '../../../graders/src/cluster/port.ts';
 import { AppError, errorMessage } from '../errors.ts';
 import type { TerminalAttempt, TerminalAttempts } from './attempts.ts';
 import type { ShellLauncher } from './launchers.ts';
@@ -87,6 +88,25 @@ export class TerminalService {
     const a = await this.#o.attempts.get(attemptId);
     if (!a || a.learnerId !== learner.id) throw new AppError(404, 'attempt_not_found', `no attempt with id "${attemptId}"`);
     return a;
+  }
+
+  /**
+   * The grader's reach into an attempt's nodes and workstation, through the launcher terminals use
+   * (one path to nodes: the docker exec that `ssh <node>` takes). Empty where the launcher has none.
+   */
+  hostAccess(attemptId: string): { nodes?: NodeAccess; workstation?: WorkstationAccess } {
+    const launcher = this.#o.launcher;
+    if (!launcher) return {};
+    const attempt = async () => {
+      const a = await this.#o.attempts.get(attemptId);
+      if (!a || !a.clusterName) throw new ClusterError('exec', `attempt ${attemptId} has no cluster`);
+      return a;
+    };
+    const { execOnNode, execInWorkstation } = launcher;
+    return {
+      ...(execOnNode ? { nodes: { exec: async (node, argv, opts) => execOnNode.call(launcher, await attempt(), node, argv, opts) } } : {}),
+      ...(execInWorkstation ? { workstation: { exec: async (argv, opts) => execInWorkstation.call(launcher, await attempt(), argv, opts) } } : {}),
+    };
   }
 
   #launcher(): ShellLauncher {

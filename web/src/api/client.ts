@@ -16,6 +16,8 @@ export type LabDetail = z.infer<typeof LabDetailDto>;
 export type Problem = { file: string; line: number; col: number; message: string; hint?: string; severity: 'error' | 'warning' };
 export type Catalog = {
   domains: { id: LabSummary['domain']; name: string }[];
+  /** The CKA curriculum's competencies (code, domain, title). */
+  competencies: { code: LabSummary['competencies'][number]; domain: LabSummary['domain']; title: string }[];
   tracks: { id: string; title: string; summary: string; order: number }[];
   labs: LabSummary[];
   broken: { id: string; track: string; title?: string; problems: Problem[] }[];

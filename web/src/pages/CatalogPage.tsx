@@ -46,7 +46,7 @@ function CatalogView({ catalog, assignments }: { catalog: Catalog; assignments: 
       (l) =>
         (difficulty.size === 0 || difficulty.has(l.difficulty)) &&
         l.minutes <= maxMinutes &&
-        (!q || `${l.title} ${l.summary} ${l.tags.join(' ')}`.toLowerCase().includes(q)),
+        (!q || `${l.title} ${l.summary} ${l.tags.join(' ')} ${l.competencies.join(' ')}`.toLowerCase().includes(q)),
     );
   }, [catalog.labs, difficulty, maxMinutes, query]);
 
@@ -124,7 +124,7 @@ function CatalogView({ catalog, assignments }: { catalog: Catalog; assignments: 
                     {a.groupName} · {a.state === 'done' ? 'done' : a.dueAt ? `due ${new Date(a.dueAt).toLocaleString()}` : 'no due date'}
                     {a.overdue ? ' · overdue' : ''}
                   </p>
-                  <LabCard lab={lab} progress={progress.get(lab.id)} />
+                  <LabCard lab={lab} progress={progress.get(lab.id)} competencies={catalog.competencies} />
                 </li>
               ) : null;
             })}
@@ -147,7 +147,7 @@ function CatalogView({ catalog, assignments }: { catalog: Catalog; assignments: 
               <ul className="lab-grid">
                 {t.labs.map((lab) => (
                   <li key={lab.id}>
-                    <LabCard lab={lab} progress={progress.get(lab.id)} />
+                    <LabCard lab={lab} progress={progress.get(lab.id)} competencies={catalog.competencies} />
                   </li>
                 ))}
               </ul>
@@ -210,7 +210,7 @@ function useProgress(): Map<string, LabProgress> {
 
 const PROGRESS_TEXT = { done: 'Done', partial: 'Partly done', tried: 'Tried' } as const;
 
-function LabCard({ lab, progress }: { lab: LabSummary; progress: LabProgress | undefined }) {
+function LabCard({ lab, progress, competencies }: { lab: LabSummary; progress: LabProgress | undefined; competencies: Catalog['competencies'] }) {
   const score = progress ? `${Number.isInteger(progress.score) ? progress.score : progress.score.toFixed(1)}/${progress.maxScore}` : '';
   return (
     <Link to={`/labs/${lab.id}`} className={`lab-card${progress ? ` lab-card-${progress.status}` : ''}`} data-lab-id={lab.id} data-progress={progress?.status ?? 'none'}>
@@ -228,6 +228,11 @@ function LabCard({ lab, progress }: { lab: LabSummary; progress: LabProgress | u
       <h4 className="lab-card-title">{lab.title}</h4>
       <p className="lab-card-summary">{lab.summary}</p>
       <div className="lab-card-tags">
+        {lab.competencies.map((code) => (
+          <span key={code} className="tag tag-competency" title={competencies.find((c) => c.code === code)?.title ?? code}>
+            {code}
+          </span>
+        ))}
         {lab.tags.map((t) => (
           <span key={t} className="tag">
             {t}

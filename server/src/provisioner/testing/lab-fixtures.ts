@@ -17,7 +17,7 @@ export function testLab(id: string, o: { cluster?: Partial<ClusterShape>; images
       cluster: { workers: 0, cni: 'kindnet', networkPolicy: false, ...o.cluster },
       images: o.images ?? [],
     },
-    files: { setupManifests: o.setupManifests ?? [], setupScript: o.setupScript, solutionManifests: [], solutionScript: undefined },
+    files: { setupManifests: o.setupManifests ?? [], setupScript: o.setupScript, setupNodeScripts: [], solutionManifests: [], solutionScript: undefined, solutionNodeScripts: [], solutionWorkstationScript: undefined },
   } as unknown as Lab;
 }
 

@@ -36,10 +36,11 @@ test('GET /api/labs lists domains, tracks and the labs that loaded', async (t) =
     difficulty: 'easy',
     minutes: 5,
     kubernetes: '1.35',
-    cluster: { workers: 0, cni: 'kindnet', networkPolicy: false },
+    cluster: { workers: 0, cni: 'kindnet', networkPolicy: false, dedicated: false },
     points: 5,
     taskCount: 1,
     tags: [],
+    competencies: [],
   });
   assert.equal(body.broken.length, BROKEN_FIXTURES, 'single-user mode: the one user is the local admin, cookie or not');
 });

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { App } from '../../app-types.ts';
 import { requireRole } from '../../auth/plugin.ts';
 import { notFound } from '../../errors.ts';
-import { DIFFICULTIES, DOMAIN_IDS, DOMAINS } from '../../labs/format.ts';
+import { COMPETENCIES, COMPETENCY_CODES, DIFFICULTIES, DOMAIN_IDS, DOMAINS } from '../../labs/format.ts';
 import type { Lab } from '../../labs/loader.ts';
 import { checkIdOf } from '../../../../graders/src/checks/schema.ts';
 
@@ -17,10 +17,12 @@ export const LabSummaryDto = z.object({
   difficulty: z.enum(DIFFICULTIES),
   minutes: z.number(),
   kubernetes: z.string(),
-  cluster: z.object({ workers: z.number(), cni: z.string(), networkPolicy: z.boolean() }),
+  cluster: z.object({ workers: z.number(), cni: z.string(), networkPolicy: z.boolean(), dedicated: z.boolean() }),
   points: z.number(),
   taskCount: z.number(),
   tags: z.array(z.string()),
+  /** CKA competency codes the lab trains (see the catalog's competencies). */
+  competencies: z.array(z.enum(COMPETENCY_CODES)),
 });
 
 export const LabDetailDto = LabSummaryDto.extend({
@@ -42,6 +44,8 @@ export const LabDetailDto = LabSummaryDto.extend({
 
 const CatalogDto = z.object({
   domains: z.array(z.object({ id: z.enum(DOMAIN_IDS), name: z.string() })),
+  /** The 27 competencies of the CKA curriculum, in curriculum order. */
+  competencies: z.array(z.object({ code: z.enum(COMPETENCY_CODES), domain: z.enum(DOMAIN_IDS), title: z.string() })),
   tracks: z.array(z.object({ id: z.string(), title: z.string(), summary: z.string(), order: z.number() })),
   labs: z.array(LabSummaryDto),
   /** Only for instructors and admins: labs that failed to load, with their problems. */
@@ -63,6 +67,7 @@ function summary(lab: Lab): z.infer<typeof LabSummaryDto> {
     points: m.tasks.reduce((s, t) => s + t.points, 0),
     taskCount: m.tasks.length,
     tags: m.tags,
+    competencies: m.competencies,
   };
 }
 
@@ -75,6 +80,7 @@ export default async function labRoutes(app: App) {
     const staff = app.config.auth.mode === 'single' || req.learner?.role === 'admin' || req.learner?.role === 'instructor';
     return {
       domains: DOMAIN_IDS.map((id) => ({ id, name: DOMAINS[id] })),
+      competencies: COMPETENCY_CODES.map((code) => ({ code, domain: COMPETENCIES[code].domain, title: COMPETENCIES[code].title })),
       tracks: c.tracks.map((t) => ({ id: t.id, title: t.title, summary: t.summary, order: t.order })),
       labs: c.labs.map(summary),
       broken: staff ? c.broken.map((b) => ({ id: b.id, track: b.track, ...(b.title ? { title: b.title } : {}), problems: b.problems })) : [],
