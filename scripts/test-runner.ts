@@ -95,7 +95,7 @@ const STAGES: Stage[] = [
   // Before docker: the workstation image takes kubectl 1.35 from the testbed's Kubernetes build.
   { name: 'testbed', what: 'build the real-cluster testbed from Go modules and Debian (cached)', run: buildTestbed },
   { name: 'docker', what: 'real Docker and the real kind CLI', run: () => nodeTest(testFiles('docker'), { concurrency: 1, timeoutMs: 600_000, stageLimitMs: 25 * 60_000 }) },
-  { name: 'cluster', what: 'real kind clusters on the testbed (built first; skips where it cannot be built)', run: clusterStage },
+  { name: 'cluster', what: 'real kind clusters on the testbed: labs:verify, exams:verify and the cluster suites (testbed built first; skips where it cannot be built)', run: clusterStage },
 ];
 
 function parseList(flag: string): string[] | undefined {

@@ -9,6 +9,7 @@ import type { LabCatalog } from './labs/catalog-service.ts';
 import type { Db } from './storage/db.ts';
 import type { GroupRepository } from './groups/group-repository.ts';
 import type { TerminalService } from './terminal/terminal-service.ts';
+import type { ExamService } from './exams/exam-service.ts';
 
 /** The Fastify instance with our type provider, as route modules receive it. */
 export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;
@@ -28,6 +29,8 @@ declare module 'fastify' {
     attempts: AttemptService;
     /** Grades attempts on their clusters and keeps the reports (server/src/grading). */
     grading: GradingService;
+    /** Mock exams: attempts over several clusters, countdown, review (server/src/exams). */
+    exams: ExamService;
     /** Open terminals of every attempt (server/src/terminal). */
     terminals: TerminalService;
   }

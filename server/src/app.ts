@@ -31,6 +31,7 @@ import { createTerminalService } from './terminal/setup.ts';
 import { GradeRepository } from './grading/grade-repository.ts';
 import { GradingService } from './grading/grading-service.ts';
 import attemptGradeRoutes from './routes/api/attempt-grades.ts';
+import examRoutes from './routes/api/exams.ts';
 import progressRoutes from './routes/api/progress.ts';
 import { VERSION } from './version.ts';
 import { hardening } from './http/hardening.ts';
@@ -40,6 +41,8 @@ import labBodyRoutes from './routes/api/lab-body.ts';
 import groupWatchRoutes from './routes/api/group-watch.ts';
 import adminUsageRoutes from './routes/api/admin-usage.ts';
 import { dockerUnavailable } from './http/docker-errors.ts';
+import { combinedAttempts } from './terminal/attempts.ts';
+import { createExams, type Exams } from './exams/setup.ts';
 
 /** Codes for 4xx errors raised by Fastify itself (bad JSON, too large, wrong content type …). */
 const CLIENT_ERROR_CODES: Record<number, string> = {
@@ -67,6 +70,8 @@ export interface AppDeps {
   grading?: GradingService;
   /** Attempts as the terminal sees them; default: the attempt service's. */
   attempts?: TerminalAttempts;
+  /** The mock exams folder's catalog and service (default: built from config on the attempt service). */
+  exams?: Exams;
   /** Where shells run; default from config (terminal.mode); null disables terminals. */
   shellLauncher?: ShellLauncher | null;
   /** Fastify logger option; tests usually pass false. */
@@ -144,6 +149,9 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
   if (!deps.db) app.addHook('onClose', async () => db.close());
   if (unlock) app.addHook('onClose', async () => unlock());
   const portFor = deps.portFor ?? cachedKubePorts();
+  // Mock exams (server/src/exams): read after the labs they compose; their cluster shapes join the warm pool.
+  let exams: Exams | undefined = deps.exams;
+  const examShapes = () => exams?.shapes() ?? [];
   const attempts =
     deps.attemptService ??
     createAttemptService(config, {
@@ -152,10 +160,15 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
       labs,
       portFor,
       log: { info: (m) => app.log.info(m), warn: (m) => app.log.warn(m), error: (m) => app.log.error(m) },
+      extraPoolShapes: examShapes,
+      extraPoolImages: (shape) => exams?.images(shape) ?? [],
     });
   app.decorate('attempts', attempts);
   app.addHook('preClose', async () => attempts.close());
-  const terminals = await createTerminalService(boot, { runner: app.runner, attempts: deps.attempts ?? terminalAttempts(attempts), launcher: deps.shellLauncher, log: app.log });
+  exams ??= createExams(config, { db, labs, attempts, portFor, scriptsFor: (kubeconfigPath) => createKubeconfigScriptRunner(app.runner, kubeconfigPath, { path: boot.hostEnv.PATH }), log: app.log });
+  app.decorate('exams', exams.service);
+  app.addHook('preClose', async () => exams!.service.close());
+  const terminals = await createTerminalService(boot, { runner: app.runner, attempts: combinedAttempts(deps.attempts ?? terminalAttempts(attempts), exams.terminalAttempts), launcher: deps.shellLauncher, log: app.log });
   app.decorate('terminals', terminals);
   app.addHook('preClose', async () => terminals.close());
   const grading =
@@ -170,6 +183,7 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
     log: app.log,
   });
   app.decorate('grading', grading);
+  exams.service.onInputLock((id, reason) => terminals.setInputLocked(id, reason));
 
   app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
     if (err instanceof AppError) {
@@ -219,6 +233,7 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
   await app.register(labBodyRoutes);
   await app.register(groupWatchRoutes);
   await app.register(adminUsageRoutes);
+  await app.register(examRoutes(exams.service, exams.catalog));
 
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 

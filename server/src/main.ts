@@ -40,6 +40,8 @@ async function main() {
   try {
     const r = await app.attempts.reconcile();
     app.log.info(`clusters: adopted ${r.adopted.length}, deleted ${r.deleted.length} leftover(s), failed ${r.failed.length} interrupted attempt(s)`);
+    const e = app.exams.reconcile();
+    if (e.resumed.length) app.log.info(`exams: resumed ${e.resumed.length} exam attempt(s)`);
   } catch (e) {
     app.log.warn(`clusters: start-up reconcile skipped: ${(e as Error).message.split('\n')[0]} (run npm run doctor)`);
   }

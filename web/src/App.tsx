@@ -5,6 +5,9 @@ import { Link, matchPath, navigate, useLocation } from './lib/router.tsx';
 import { useAsync } from './lib/use-async.ts';
 import { AdminHealthPage } from './pages/AdminHealthPage.tsx';
 import { CatalogPage } from './pages/CatalogPage.tsx';
+import { ExamAttemptPage } from './pages/ExamAttemptPage.tsx';
+import { ExamsPage } from './pages/ExamsPage.tsx';
+import { HistoryPage } from './pages/HistoryPage.tsx';
 import { GroupPage, GroupsPage } from './pages/GroupsPage.tsx';
 import { SignInPage } from './pages/SignInPage.tsx';
 import { LabPage } from './pages/LabPage.tsx';
@@ -21,6 +24,7 @@ export function App() {
 
   let page;
   const lab = matchPath('/labs/:id', pathname);
+  const examAttempt = matchPath('/exams/attempts/:id', pathname);
   const group = matchPath('/groups/:id', pathname);
   const isAdmin = session.status === 'ok' && session.value.learner?.role === 'admin';
   const learner = session.status === 'ok' ? session.value.learner : null;
@@ -36,6 +40,9 @@ export function App() {
   else if (group) page = <GroupPage id={group.id!} key={group.id} />;
   else if (pathname === '/admin/health') page = <AdminHealthPage />;
   else if (lab) page = <LabPage id={lab.id!} key={lab.id} />;
+  else if (pathname === '/exams') page = <ExamsPage />;
+  else if (examAttempt) page = <ExamAttemptPage id={examAttempt.id!} key={examAttempt.id} />;
+  else if (pathname === '/history') page = <HistoryPage />;
   else
     page = (
       <div className="page">
@@ -61,6 +68,12 @@ export function App() {
         <nav className="topnav" aria-label="Main">
           <Link to="/" aria-current={pathname === '/' ? 'page' : undefined}>
             Labs
+          </Link>
+          <Link to="/exams" aria-current={pathname.startsWith('/exams') ? 'page' : undefined}>
+            Exams
+          </Link>
+          <Link to="/history" aria-current={pathname === '/history' ? 'page' : undefined}>
+            History
           </Link>
           {session.status === 'ok' && session.value.mode === 'multi' && learner ? (
             <Link to="/groups" aria-current={pathname.startsWith('/groups') ? 'page' : undefined}>

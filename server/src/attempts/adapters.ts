@@ -23,7 +23,8 @@ export function terminalAttempts(service: AttemptService): TerminalAttempts & { 
     },
     onEnded: (cb) => service.onEnded(cb),
     // setting-up: the cluster exists and the lab's setup runs; the workstation can be made meanwhile.
-    onClusterCreated: (cb) => service.onStatus((id, status) => status === 'setting-up' && cb(id)),
+    // (An exam's clusters share the exam's one workstation: none is made per cluster.)
+    onClusterCreated: (cb) => service.onStatus((id, status) => status === 'setting-up' && !service.get(id)?.examAttemptId && cb(id)),
     touch: (id) => service.touch(id),
   };
 }

@@ -25,6 +25,10 @@ export interface Attempt {
   failureStep: string | null;
   failureMessage: string | null;
   failureOutput: string | null;
+  /** The exam attempt this cluster attempt belongs to (several clusters, one exam), or null. */
+  examAttemptId: string | null;
+  /** Labs whose setups go on this cluster, in order (exam clusters); null: the attempt's own lab. */
+  setupLabs: string[] | null;
 }
 
 /** One progress event of an attempt; seq is the SSE event id. */
@@ -68,6 +72,8 @@ const toAttempt = (r: Row): Attempt => ({
   failureStep: r.failure_step as string | null,
   failureMessage: r.failure_message as string | null,
   failureOutput: r.failure_output as string | null,
+  examAttemptId: (r.exam_attempt_id as string | null) ?? null,
+  setupLabs: typeof r.setup_labs === 'string' ? (JSON.parse(r.setup_labs) as string[]) : null,
 });
 
 const COLUMNS: Record<keyof Attempt, string> = {
@@ -88,7 +94,11 @@ const COLUMNS: Record<keyof Attempt, string> = {
   failureStep: 'failure_step',
   failureMessage: 'failure_message',
   failureOutput: 'failure_output',
+  examAttemptId: 'exam_attempt_id',
+  setupLabs: 'setup_labs',
 };
+
+const columnValue = (k: keyof Attempt, v: Attempt[keyof Attempt] | undefined): string | null => (k === 'setupLabs' ? (v ? JSON.stringify(v) : null) : ((v as string | null | undefined) ?? null));
 
 /** SQL for attempts, their events and our clusters; nothing else touches these tables. */
 export class AttemptRepository {
@@ -99,14 +109,14 @@ export class AttemptRepository {
 
   insert(a: Attempt): void {
     const keys = Object.keys(COLUMNS) as (keyof Attempt)[];
-    this.#db.prepare(`INSERT INTO attempts (${keys.map((k) => COLUMNS[k]).join(', ')}) VALUES (${keys.map(() => '?').join(', ')})`).run(...keys.map((k) => a[k]));
+    this.#db.prepare(`INSERT INTO attempts (${keys.map((k) => COLUMNS[k]).join(', ')}) VALUES (${keys.map(() => '?').join(', ')})`).run(...keys.map((k) => columnValue(k, a[k])));
   }
 
   /** Writes the given fields of one attempt. */
   update(id: string, fields: Partial<Omit<Attempt, 'id'>>): void {
-    const entries = Object.entries(fields) as [Exclude<keyof Attempt, 'id'>, string | null][];
+    const entries = Object.entries(fields) as [Exclude<keyof Attempt, 'id'>, Attempt[keyof Attempt]][];
     if (!entries.length) return;
-    this.#db.prepare(`UPDATE attempts SET ${entries.map(([k]) => `${COLUMNS[k]} = ?`).join(', ')} WHERE id = ?`).run(...entries.map(([, v]) => v ?? null), id);
+    this.#db.prepare(`UPDATE attempts SET ${entries.map(([k]) => `${COLUMNS[k]} = ?`).join(', ')} WHERE id = ?`).run(...entries.map(([k, v]) => columnValue(k, v)), id);
   }
 
   get(id: string): Attempt | undefined {

@@ -46,6 +46,10 @@ export interface AttemptServiceOptions {
   setupPollMs?: number;
   /** After a warm cluster failed to be created, wait this long before trying again. */
   poolRetryMs?: number;
+  /** Shapes besides the labs' that the default warm pool keeps (the clusters of exams). */
+  extraPoolShapes?: () => readonly string[];
+  /** Images a warm cluster of a shape gets besides those of the labs of that shape (labs an exam places on it). */
+  extraPoolImages?: (shape: string) => readonly string[];
 }
 
 /** What the API returns for an attempt. */
@@ -245,16 +249,30 @@ export class AttemptService {
     if (!lab) throw notFound('lab', labId);
     const running = this.#o.repo.forLearner(learnerId).find((a) => a.labId === labId && !ENDED.has(a.status));
     if (running) return { attempt: this.#view(running), created: false };
+    return { attempt: this.#enqueue({ learnerId, labId, shape: shapeKey(lab.meta.cluster), kubernetes: lab.meta.kubernetes, examAttemptId: null, setupLabs: null }), created: true };
+  }
+
+  // ---- exam clusters: one cluster of an exam attempt, with several labs' setups ----
+
+  /**
+   * Queues one cluster of an exam attempt: a cluster of the shape with the setups of the given labs.
+   * An exam attempt's clusters count as one running attempt for clusters.perLearner; its lifetime is the exam's (the
+   * reaper leaves it alone), and the exam ends it with finish().
+   */
+  startCluster(learnerId: string, spec: { examAttemptId: string; label: string; shape: string; kubernetes: string; labIds: readonly string[] }): AttemptView {
+    if (this.#closed) throw new AppError(503, 'shutting_down', 'the server is shutting down');
+    for (const id of spec.labIds) if (!this.#o.labs.get(id)) throw notFound('lab', id);
+    return this.#enqueue({ learnerId, labId: spec.label, shape: spec.shape, kubernetes: spec.kubernetes, examAttemptId: spec.examAttemptId, setupLabs: [...spec.labIds] });
+  }
+
+  #enqueue(a: Pick<Attempt, 'learnerId' | 'labId' | 'shape' | 'kubernetes' | 'examAttemptId' | 'setupLabs'>): AttemptView {
     const now = this.#iso();
     const attempt: Attempt = {
       // Hex, not base64url: ids name containers and folders, which must start with a letter or digit
       // (a base64url id starting with "_" or "-" made the terminal refuse ~3% of attempts).
       id: randomBytes(9).toString('hex'),
-      learnerId,
-      labId,
+      ...a,
       status: 'queued',
-      shape: shapeKey(lab.meta.cluster),
-      kubernetes: lab.meta.kubernetes,
       clusterName: null,
       createdAt: now,
       updatedAt: now,
@@ -271,17 +289,19 @@ export class AttemptService {
     this.#emit(attempt.id, { type: 'status', name: 'queued', state: null, elapsedMs: 0, position: null, output: null });
     this.#queue.push(attempt.id);
     this.#pump();
-    return { attempt: this.get(attempt.id)!, created: true };
+    return this.get(attempt.id)!;
   }
 
   #slotsUsed(): number {
     return this.#clusters.size;
   }
 
-  #learnerBusy(learnerId: string): boolean {
-    let n = 0;
-    for (const a of this.#o.repo.active()) if (a.learnerId === learnerId && ACTIVE_CLUSTER.has(a.status)) n++;
-    return n >= this.#o.clusters.perLearner;
+  #learnerBusy(a: Attempt): boolean {
+    // The clusters of one exam attempt count once, and never hold each other back.
+    const running = new Set<string>();
+    for (const b of this.#o.repo.active()) if (b.learnerId === a.learnerId && ACTIVE_CLUSTER.has(b.status)) running.add(b.examAttemptId ?? b.id);
+    if (a.examAttemptId && running.has(a.examAttemptId)) return false;
+    return running.size >= this.#o.clusters.perLearner;
   }
 
   /** Hands queued attempts a warm cluster or a free slot, in order; then tops up the pool. */
@@ -294,7 +314,7 @@ export class AttemptService {
         this.#queue.splice(this.#queue.indexOf(id), 1);
         continue;
       }
-      if (this.#learnerBusy(a.learnerId)) continue;
+      if (this.#learnerBusy(a)) continue;
       const warm = [...this.#clusters.values()].find((c) => c.state === 'warm' && c.shape === a.shape);
       if (warm) {
         warm.state = 'claimed';
@@ -335,13 +355,16 @@ export class AttemptService {
 
   async #run(a: Attempt, cluster: OwnedCluster, signal: AbortSignal): Promise<void> {
     const sink = this.#sink(a.id);
-    const lab = this.#o.labs.get(a.labId);
+    const labIds = a.setupLabs ?? [a.labId];
+    const labs = labIds.map((id) => this.#o.labs.get(id));
     try {
-      if (!lab) throw new ProvisionError('Preparing', `lab "${a.labId}" is no longer in the catalog`);
+      const gone = labIds.filter((_, i) => !labs[i]);
+      if (gone.length) throw new ProvisionError('Preparing', `lab "${gone.join('", "')}" is no longer in the catalog`);
+      const images = [...new Set(labs.flatMap((l) => l!.meta.images))];
       const cold = cluster.state === 'creating';
       if (cold) {
         this.#setStatus(a.id, 'provisioning', { clusterName: cluster.name });
-        cluster.info = await this.#prepareCluster(cluster, sink, signal, lab.meta.images);
+        cluster.info = await this.#prepareCluster(cluster, sink, signal, images);
         cluster.state = 'claimed';
         this.#saveCluster(cluster);
         signal.throwIfAborted();
@@ -354,18 +377,34 @@ export class AttemptService {
       const info = cluster.info!;
       // Clusters adopted after a restart come back without their node list; readiness reads kube-proxy's rules on each node.
       if (!info.nodes.length) info.nodes = await this.#o.driver.nodes(info.name);
-      // A new cluster got the lab's images while kind was still starting it, a warm one when it was
+      // A new cluster got the labs' images while kind was still starting it, a warm one when it was
       // made; only images it may lack (a lab added since, a cluster adopted after a restart) are checked.
-      if (lab.meta.images.some((i) => !cluster.images?.has(i))) {
-        await step('Loading lab images', sink, () => this.#o.driver.preloadImages(info.name, lab.meta.images, signal));
+      if (images.some((i) => !cluster.images?.has(i))) {
+        await step('Loading lab images', sink, () => this.#o.driver.preloadImages(info.name, images, signal));
       }
-      await applyLabSetup(
-        { dir: lab.dir, setupManifests: lab.files.setupManifests, setupScript: lab.files.setupScript, nodeScripts: lab.files.setupNodeScripts, ...(lab.meta.broken ? { broken: lab.meta.broken } : {}) },
-        info,
-        { port: this.#o.portFor(info.kubeconfigPath), runner: this.#o.runner, nodeExec: (node, argv, opts) => execOnKindNode(this.#o.runner, info.name, node, argv, opts) },
-        sink,
-        { timeoutMs: this.#o.clusters.setupTimeoutMinutes * 60_000, signal, ...(this.#o.setupPollMs ? { pollMs: this.#o.setupPollMs } : {}) },
-      );
+      // Several labs on one cluster (an exam): their setups go on at once (exam.yaml's linter refuses
+      // labs that touch the same things), each step named by its lab; the first failure stops the rest.
+      const together = new AbortController();
+      const stop = () => together.abort();
+      signal.addEventListener('abort', stop, { once: true });
+      try {
+        await Promise.all(
+          labs.map((lab) =>
+            applyLabSetup(
+              { dir: lab!.dir, setupManifests: lab!.files.setupManifests, setupScript: lab!.files.setupScript, nodeScripts: lab!.files.setupNodeScripts, ...(lab!.meta.broken ? { broken: lab!.meta.broken } : {}) },
+              info,
+              { port: this.#o.portFor(info.kubeconfigPath), runner: this.#o.runner, nodeExec: (node, argv, opts) => execOnKindNode(this.#o.runner, info.name, node, argv, opts) },
+              labs.length > 1 ? (e) => sink({ ...e, step: `${lab!.id}: ${e.step}` }) : sink,
+              { timeoutMs: this.#o.clusters.setupTimeoutMinutes * 60_000, signal: together.signal, ...(this.#o.setupPollMs ? { pollMs: this.#o.setupPollMs } : {}) },
+            ).catch((e: unknown) => {
+              together.abort();
+              throw e;
+            }),
+          ),
+        );
+      } finally {
+        signal.removeEventListener('abort', stop);
+      }
       signal.throwIfAborted();
       const now = this.#now();
       this.#setStatus(a.id, 'ready', { readyAt: this.#iso(now), expiresAt: this.#iso(now + this.#o.clusters.attemptMinutes * 60_000), lastActivityAt: this.#iso(now) });
@@ -439,7 +478,8 @@ export class AttemptService {
       );
     }
     if (poolSize <= 0) return new Map();
-    return new Map([...new Set(this.#o.labs.current.labs.map((l) => shapeKey(l.meta.cluster)))].sort().map((s) => [s, poolSize]));
+    const shapes = [...this.#o.labs.current.labs.map((l) => shapeKey(l.meta.cluster)), ...(this.#o.extraPoolShapes?.() ?? [])];
+    return new Map([...new Set(shapes)].sort().map((s) => [s, poolSize]));
   }
 
   #fillPool(): void {
@@ -461,7 +501,7 @@ export class AttemptService {
     this.#poolAborts.add(abort);
     try {
       // The images of every lab of this shape go in now, so a claim only has setup left to do.
-      const images = [...new Set(this.#o.labs.current.labs.filter((l) => shapeKey(l.meta.cluster) === c.shape).flatMap((l) => l.meta.images))];
+      const images = [...new Set([...this.#o.labs.current.labs.filter((l) => shapeKey(l.meta.cluster) === c.shape).flatMap((l) => l.meta.images), ...(this.#o.extraPoolImages?.(c.shape) ?? [])])];
       c.info = await this.#prepareCluster(c, () => {}, abort.signal, images);
       if (c.state === 'creating') {
         c.state = 'warm';
@@ -551,7 +591,8 @@ export class AttemptService {
     const now = this.#now();
     const ended: string[] = [];
     for (const a of this.#o.repo.active()) {
-      if (a.status !== 'ready') continue;
+      // Exam clusters live as long as their exam says (the exam service ends them).
+      if (a.status !== 'ready' || a.examAttemptId) continue;
       if (a.expiresAt && Date.parse(a.expiresAt) <= now) {
         this.finish(a.id, `time limit of ${this.#o.clusters.attemptMinutes} min reached`, 'expired');
         ended.push(a.id);

@@ -13,7 +13,7 @@ import { AttemptService } from './attempt-service.ts';
 /** Builds the attempt service from config: kind driver (clusters in dataDir/clusters), repository, caps and pool. */
 export function createAttemptService(
   config: Config,
-  deps: { db: Db; runner: CommandRunner; labs: LabCatalog; portFor: (kubeconfigPath: string) => ClusterPort; log: { info(m: string): void; warn(m: string): void; error(m: string): void } },
+  deps: { db: Db; runner: CommandRunner; labs: LabCatalog; portFor: (kubeconfigPath: string) => ClusterPort; log: { info(m: string): void; warn(m: string): void; error(m: string): void }; extraPoolShapes?: () => readonly string[]; extraPoolImages?: (shape: string) => readonly string[] },
 ): AttemptService {
   const c = config.clusters;
   const driver = new KindDriver({
@@ -24,5 +24,5 @@ export function createAttemptService(
     registryMirror: c.registryMirror,
     createTimeoutMs: c.createTimeoutMinutes * 60_000,
   });
-  return new AttemptService({ repo: new AttemptRepository(deps.db), driver, labs: deps.labs, portFor: deps.portFor, runner: deps.runner, clusters: c, log: deps.log, netpolVerdicts: new NetpolVerdicts(config.dataDir) });
+  return new AttemptService({ repo: new AttemptRepository(deps.db), driver, labs: deps.labs, portFor: deps.portFor, runner: deps.runner, clusters: c, log: deps.log, netpolVerdicts: new NetpolVerdicts(config.dataDir), ...(deps.extraPoolShapes ? { extraPoolShapes: deps.extraPoolShapes } : {}), ...(deps.extraPoolImages ? { extraPoolImages: deps.extraPoolImages } : {}) });
 }

@@ -25,6 +25,7 @@ export const ConfigSchema = z
       .describe('reverse proxies whose X-Forwarded-For is believed: their addresses/CIDRs, comma-separated, or a hop count; unset = none (req.ip is the TCP peer)'),
     dataDir: z.string().min(1).default('data').describe('folder for the database and caches'),
     labsDir: z.string().min(1).default('labs').describe('folder holding the labs'),
+    examsDir: z.string().min(1).default('exams').describe('folder holding the mock exams (exams/<id>/exam.yaml)'),
     webDir: z.string().min(1).default('web/dist').describe('folder with the built web app'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     auth: z
@@ -71,6 +72,12 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ mode: 'auto', workstationImage: 'kubedrill/workstation:{minor}', network: 'kind', idleMinutes: 30, maxPerAttempt: 6, replayKiB: 2048, ticketSeconds: 30, upgradesPerMinute: 60 }),
+    exams: z
+      .object({
+        reviewMinutes: nonNegativeInt.max(240).default(30).describe('after an exam is graded its clusters stay this long for review and Re-grade'),
+      })
+      .strict()
+      .default({ reviewMinutes: 30 }),
   })
   .strict();
 
@@ -300,6 +307,7 @@ export function loadConfig({ argv, env, cwd }: ConfigInputs): BootInfo {
   }
   config.dataDir = path.resolve(cwd, config.dataDir);
   config.labsDir = path.resolve(cwd, config.labsDir);
+  config.examsDir = path.resolve(cwd, config.examsDir);
   config.webDir = path.resolve(cwd, config.webDir);
 
   const hostEnv: Record<string, string> = {};

@@ -11,6 +11,10 @@ export interface TerminalAttempt {
   status: 'starting' | 'running' | 'ended';
   /** Kubernetes version of the cluster, e.g. "1.35" or "v1.35.4"; picks the workstation image. */
   kubernetesVersion?: string;
+  /** Several clusters (an exam): one kubeconfig context per cluster, `ssh` to the nodes of each. */
+  clusters?: { context: string; name: string }[];
+  /** Why terminal input is refused for now (a submitted exam), if it is. */
+  inputLocked?: string;
 }
 
 /** Where the terminal looks attempts up and learns that one has ended. */
@@ -22,6 +26,26 @@ export interface TerminalAttempts {
   onClusterCreated?(cb: (attemptId: string) => void): () => void;
   /** Terminal input arrived: the learner is active (resets the attempt's idle timer). */
   touch?(attemptId: string): void;
+}
+
+/** Asks each source in turn (lab attempts, then exam attempts); ended events come from all. */
+export function combinedAttempts(...sources: TerminalAttempts[]): TerminalAttempts {
+  return {
+    async get(id) {
+      for (const s of sources) {
+        const a = await s.get(id);
+        if (a) return a;
+      }
+      return undefined;
+    },
+    onEnded(cb) {
+      const offs = sources.map((s) => s.onEnded(cb));
+      return () => offs.forEach((off) => off());
+    },
+    touch(id) {
+      for (const s of sources) s.touch?.(id);
+    },
+  };
 }
 
 /** In-memory attempts: a test double, and the default until attempts are wired in. */

@@ -4,7 +4,8 @@ import { ClusterError, type CallOptions, type ExecResult } from '../../../grader
 import { AppError } from '../errors.ts';
 import { CommandError, type CommandRunner } from '../exec/command-runner.ts';
 import type { TerminalAttempt } from './attempts.ts';
-import { examNodeNames, resolveNode } from './node-names.ts';
+import { attemptNodeNames, clustersOf, mergeKubeconfigs, resolveAttemptNode } from './cluster-set.ts';
+import { resolveNode } from './node-names.ts';
 import { spawnPty, type PtyProcess } from './pty.ts';
 
 /** Size and identity of the shell to start. */
@@ -56,6 +57,19 @@ async function kindNodes(runner: CommandRunner, clusterName: string): Promise<st
   return r.stdout.split('\n').map((s) => s.trim()).filter(Boolean).sort();
 }
 
+/** The node containers of every cluster of the attempt (one cluster, or an exam's several). */
+async function attemptNodes(runner: CommandRunner, attempt: TerminalAttempt): Promise<string[]> {
+  return (await Promise.all(clustersOf(attempt).map((c) => kindNodes(runner, c.name)))).flat();
+}
+
+/** The kubeconfig the learner's shell gets: the cluster's, or for an exam one context per cluster. */
+async function attemptKubeconfig(runner: CommandRunner, attempt: TerminalAttempt, internal: boolean): Promise<string> {
+  const get = async (name: string) => (await runner.run({ argv: ['kind', 'get', 'kubeconfig', ...(internal ? ['--internal'] : []), '--name', name], timeoutMs: DOCKER_TIMEOUT })).stdout;
+  if (!attempt.clusters?.length) return get(attempt.clusterName);
+  const parts = await Promise.all(clustersOf(attempt).map(async (c) => ({ context: c.context!, kubeconfig: await get(c.name) })));
+  return mergeKubeconfigs(parts);
+}
+
 const ANY_EXIT = Array.from({ length: 256 }, (_, i) => i);
 
 /** A docker exec that ends in a result: any exit code is returned, a timeout or failure to start is a ClusterError. */
@@ -88,9 +102,9 @@ export async function execOnKindNode(runner: CommandRunner, clusterName: string,
 /** `docker exec` into a kind node as root; killing it ends the whole session inside the node too. */
 async function nodeShell(o: LauncherOptions, attempt: TerminalAttempt, node: string, req: ShellRequest): Promise<PtyProcess> {
   assertSafe('terminal', req.terminalId);
-  const nodes = await kindNodes(o.runner, attempt.clusterName);
-  const container = resolveNode(nodes, attempt.clusterName, node);
-  if (!container) throw new AppError(404, 'node_not_found', `no node "${node}" in this cluster; nodes: ${examNodeNames(attempt.clusterName, nodes).map((n) => n.name).join(', ') || 'none running'}`);
+  const nodes = await attemptNodes(o.runner, attempt);
+  const container = resolveAttemptNode(attempt, nodes, node);
+  if (!container) throw new AppError(404, 'node_not_found', `no node "${node}" in this cluster; nodes: ${attemptNodeNames(attempt, nodes).map((n) => n.name).join(', ') || 'none running'}`);
   const pidFile = `/run/kd-shell-${req.terminalId}`;
   // $$ is the session id: docker exec -t makes the process a session leader.
   const script = `echo $$ > ${pidFile}; cd /root 2>/dev/null; if command -v bash >/dev/null; then exec bash -l; else exec sh -l; fi`;
@@ -177,7 +191,7 @@ export class ContainerLauncher implements ShellLauncher {
     }
     let kubeconfig = '';
     try {
-      kubeconfig = (await runner.run({ argv: ['kind', 'get', 'kubeconfig', '--internal', '--name', attempt.clusterName], timeoutMs: DOCKER_TIMEOUT })).stdout;
+      kubeconfig = await attemptKubeconfig(runner, attempt, true);
     } catch {
       // No such cluster (yet): the shell still opens; kubectl will say it has no configuration.
     }
@@ -185,7 +199,7 @@ export class ContainerLauncher implements ShellLauncher {
       await runner.run({ argv: ['docker', 'exec', '-i', name, 'sh', '-c', 'umask 077; mkdir -p "$HOME/.kube"; cat > "$HOME/.kube/config"'], stdin: kubeconfig, timeoutMs: DOCKER_TIMEOUT });
     }
     // `ssh <Tab>` completes the exam-style names (controlplane, node01…) from this file: "<name> <node>" per line.
-    const nodes = examNodeNames(attempt.clusterName, await kindNodes(runner, attempt.clusterName).catch(() => []));
+    const nodes = attemptNodeNames(attempt, await attemptNodes(runner, attempt).catch(() => []));
     const lines = nodes.map((n) => `${n.name} ${n.container}\n`).join('');
     await runner.run({ argv: ['docker', 'exec', '-i', name, 'sh', '-c', 'mkdir -p "$HOME/.kube"; cat > "$HOME/.kube/kd-nodes"'], stdin: lines, timeoutMs: DOCKER_TIMEOUT }).catch(() => {});
     return name;
@@ -213,7 +227,7 @@ export class ContainerLauncher implements ShellLauncher {
   }
 
   listNodes(attempt: TerminalAttempt): Promise<string[]> {
-    return kindNodes(this.#o.runner, attempt.clusterName);
+    return attemptNodes(this.#o.runner, attempt);
   }
 
   prepare(attempt: TerminalAttempt): Promise<string> {
@@ -290,7 +304,7 @@ export class HostLauncher implements ShellLauncher {
       ...req.env,
     };
     try {
-      const kubeconfig = (await this.#o.runner.run({ argv: ['kind', 'get', 'kubeconfig', '--name', attempt.clusterName], timeoutMs: DOCKER_TIMEOUT })).stdout;
+      const kubeconfig = await attemptKubeconfig(this.#o.runner, attempt, false);
       const file = path.join(dir, 'kubeconfig');
       await writeFile(file, kubeconfig, { mode: 0o600 });
       env.KUBECONFIG = file;
@@ -320,7 +334,7 @@ export class HostLauncher implements ShellLauncher {
   }
 
   listNodes(attempt: TerminalAttempt): Promise<string[]> {
-    return kindNodes(this.#o.runner, attempt.clusterName);
+    return attemptNodes(this.#o.runner, attempt);
   }
 
   execOnNode(attempt: TerminalAttempt, node: string, argv: readonly string[], opts?: CallOptions): Promise<ExecResult> {

@@ -4,7 +4,8 @@ import { ClusterError, type NodeAccess, type WorkstationAccess } from '../../../
 import { AppError, errorMessage } from '../errors.ts';
 import type { TerminalAttempt, TerminalAttempts } from './attempts.ts';
 import type { ShellLauncher } from './launchers.ts';
-import { examNodeName, examNodeNames, type NodeName } from './node-names.ts';
+import { attemptNodeNames } from './cluster-set.ts';
+import { examNodeName, type NodeName } from './node-names.ts';
 import { ScreenMirrors } from './screen-mirror.ts';
 import { TerminalSession, type SessionLimits, type TerminalKind } from './terminal-session.ts';
 import { RateLimiter, TicketStore } from './tickets.ts';
@@ -154,6 +155,7 @@ export class TerminalService {
       while (taken.has(`workstation ${k}`)) k++;
       session = new TerminalSession({ id, attemptId: attempt.id, kind: 'shell', title: `workstation ${k}`, pty, ...INITIAL, mirrors: this.#mirrors, limits: this.#o.limits, sshToken, onSsh: node });
     }
+    if (attempt.inputLocked) session.lockInput(attempt.inputLocked);
     open.set(id, { session, node: input.node ?? null });
     this.#byAttempt.set(attempt.id, open);
     session.onEnded((reason) => {
@@ -166,7 +168,12 @@ export class TerminalService {
 
   /** Nodes of the attempt's cluster with their exam-style names (for the "node shell" menu). */
   async nodes(attempt: TerminalAttempt): Promise<NodeName[]> {
-    return examNodeNames(attempt.clusterName, await this.#launcher().listNodes(attempt));
+    return attemptNodeNames(attempt, await this.#launcher().listNodes(attempt));
+  }
+
+  /** Makes every terminal of the attempt read-only (reason) or writable again (null); new ones follow the attempt's inputLocked. */
+  setInputLocked(attemptId: string, reason: string | null): void {
+    for (const { session } of this.#byAttempt.get(attemptId)?.values() ?? []) session.lockInput(reason);
   }
 
   /** Closes one terminal (kills its shell). */

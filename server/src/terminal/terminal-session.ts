@@ -129,6 +129,8 @@ export class TerminalSession {
   #exitCode: number | null = null;
   #lastDetach: number;
   #endedListeners: ((reason: string) => void)[] = [];
+  /** Why input is refused for now (an exam submitted: the terminal is read-only), or null. */
+  #inputLocked: string | null = null;
 
   constructor(o: SessionOptions) {
     this.id = o.id;
@@ -319,7 +321,7 @@ export class TerminalSession {
     const op = frame[0];
     switch (op) {
       case Op.input: {
-        if (!st.ready || this.#writer !== st) return; // replayed sequences never answer into the shell
+        if (!st.ready || this.#writer !== st || this.#inputLocked) return; // replayed sequences never answer into the shell
         (this.#nested ?? this.#main).write(frame.subarray(1));
         return;
       }
@@ -368,6 +370,7 @@ export class TerminalSession {
         st.attached = true;
         st.client.send(controlFrame({ type: 'hello', terminalId: this.id, kind: this.kind, title: this.title, writer, cols: this.#cols, rows: this.#rows }));
         if (writer) this.#setWriter(st, 'input moved to a newer window');
+        if (this.#inputLocked) st.client.send(controlFrame({ type: 'role', writer: false, reason: this.#inputLocked }));
         if (st.watcher) this.#notice(st, `${st.watcher} is watching this terminal (read-only)`);
         else for (const w of this.watchers) st.client.send(controlFrame({ type: 'notice', message: `${w} is watching this terminal (read-only)` }));
         // A client that claims more output than exists (another server's terminal) starts over.
@@ -381,10 +384,22 @@ export class TerminalSession {
         if (st.replayDoneSent) st.ready = true;
         return;
       case 'take-input':
-        if (st.attached && !st.watcher && this.#writer !== st) this.#setWriter(st, 'input moved to another window');
+        if (st.attached && this.#inputLocked) st.client.send(controlFrame({ type: 'role', writer: false, reason: this.#inputLocked }));
+        else if (st.attached && !st.watcher && this.#writer !== st) this.#setWriter(st, 'input moved to another window');
         return;
       case 'ping':
         return;
+    }
+  }
+
+  /** Refuses all input (reason, told to every window) or accepts it again (null); output keeps flowing. */
+  lockInput(reason: string | null): void {
+    if (this.#inputLocked === reason) return;
+    this.#inputLocked = reason;
+    for (const c of this.#clients) {
+      if (!c.attached || c.closed) continue;
+      if (reason) c.client.send(controlFrame({ type: 'role', writer: false, reason }));
+      else if (c === this.#writer) c.client.send(controlFrame({ type: 'role', writer: true, reason: 'input is open again' }));
     }
   }
 

@@ -6,6 +6,7 @@ import type { LabDetailDto, LabSummaryDto } from '../../../server/src/routes/api
 import type { GradeDto, GradeListDto } from '../../../server/src/routes/api/attempt-grades.ts';
 import type { NodeListDto, TerminalDto, TerminalListDto, TicketDto } from '../../../server/src/routes/api/terminals.ts';
 import type { LabResultDto, ProgressDto } from '../../../server/src/routes/api/progress.ts';
+import type { ExamAttemptDto, ExamHistoryDto, ExamSummaryDto } from '../../../server/src/routes/api/exams.ts';
 import type { ActivityDto, GroupDetailDto, GroupDto, MyAssignmentDto } from '../../../server/src/routes/api/groups.ts';
 
 // The browser's API layer: typed calls to the server. Components never build URLs themselves.
@@ -35,6 +36,10 @@ export type NodeName = z.infer<typeof NodeListDto>['nodes'][number];
 export type Progress = z.infer<typeof ProgressDto>;
 export type LabResult = NonNullable<z.infer<typeof LabResultDto>['result']>;
 export type GradedCheck = GradeReport['tasks'][number]['checks'][number];
+export type ExamSummary = z.infer<typeof ExamSummaryDto>;
+export type ExamAttempt = z.infer<typeof ExamAttemptDto>;
+export type ExamHistory = z.infer<typeof ExamHistoryDto>;
+export type ExamResult = NonNullable<ExamAttempt['result']>;
 export type Group = z.infer<typeof GroupDto>;
 export type GroupDetail = z.infer<typeof GroupDetailDto>;
 export type GroupActivity = z.infer<typeof ActivityDto>;
@@ -120,6 +125,21 @@ export const api = {
     finish: (id: string) => request<Attempt>('POST', `/api/attempts/${encodeURIComponent(id)}/finish`, {}),
     /** An EventSource of the attempt's progress (it resumes with Last-Event-ID by itself). */
     events: (id: string) => new EventSource(`/api/attempts/${encodeURIComponent(id)}/events`),
+  },
+  exams: {
+    list: (signal?: AbortSignal) => request<{ exams: ExamSummary[] }>('GET', '/api/exams', undefined, signal),
+    start: (examId: string) => request<ExamAttempt>('POST', `/api/exams/${encodeURIComponent(examId)}/attempts`, {}),
+    history: (signal?: AbortSignal) => request<ExamHistory>('GET', '/api/exam-attempts', undefined, signal),
+    get: (id: string, signal?: AbortSignal) => request<ExamAttempt>('GET', `/api/exam-attempts/${encodeURIComponent(id)}`, undefined, signal),
+    focus: (id: string, number: number) => request<void>('POST', `/api/exam-attempts/${encodeURIComponent(id)}/focus`, { number }),
+    mark: (id: string, number: number, fields: { flagged?: boolean; notes?: string }) =>
+      request<ExamAttempt['tasks'][number]>('PUT', `/api/exam-attempts/${encodeURIComponent(id)}/tasks/${number}`, fields),
+    /** submit | regrade | unlock | finish */
+    act: (id: string, action: 'submit' | 'regrade' | 'unlock' | 'finish') => request<ExamAttempt>('POST', `/api/exam-attempts/${encodeURIComponent(id)}/${action}`, {}),
+    labRecords: (signal?: AbortSignal) =>
+      request<{ labs: { labId: string; title: string | null; domain: string | null; minutes: number | null; attempts: number; bestScore: number | null; maxScore: number | null; bestSeconds: number | null; lastAt: string }[] }>('GET', '/api/history/labs', undefined, signal),
+    solution: (id: string, number: number, signal?: AbortSignal) =>
+      request<{ files: { path: string; text: string }[] }>('GET', `/api/exam-attempts/${encodeURIComponent(id)}/tasks/${number}/solution`, undefined, signal),
   },
   groups: {
     list: (signal?: AbortSignal) => request<{ groups: Group[] }>('GET', '/api/groups', undefined, signal),

@@ -1,6 +1,6 @@
 // A fake docker + kind host for tests and benchmarks: answers the commands the kind driver runs,
 // replaying kind's real stderr (test-fixtures/) and keeping clusters, nodes and images in memory.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { ClusterPort, ExecResult, KubeObject, ListQuery, ObjectRef } from '../../../../graders/src/cluster/port.ts';
@@ -22,6 +22,8 @@ export interface FakeKindOptions {
   cgroupVersion?: 1 | 2;
   /** Nodes never become Ready: our own wait fails. */
   nodesNeverReady?: boolean;
+  /** Keep the host's clusters in this JSON file, so another process (a restarted server) finds them. */
+  stateFile?: string;
 }
 
 interface FakeCluster {
@@ -42,6 +44,13 @@ export class FakeKindHost implements CommandRunner {
 
   constructor(o: FakeKindOptions = {}) {
     this.o = o;
+    if (o.stateFile && existsSync(o.stateFile)) {
+      for (const c of JSON.parse(readFileSync(o.stateFile, 'utf8')) as { name: string; nodes: string[]; images: string[] }[]) this.clusters.set(c.name, { ...c, images: new Set(c.images) });
+    }
+  }
+
+  #save(): void {
+    if (this.o.stateFile) writeFileSync(this.o.stateFile, JSON.stringify([...this.clusters.values()].map((c) => ({ ...c, images: [...c.images] }))));
   }
 
   async run(spec: CommandSpec): Promise<CommandResult> {
@@ -61,6 +70,7 @@ export class FakeKindHost implements CommandRunner {
       this.deletes++;
       const name = flag('--name')!;
       this.clusters.delete(name);
+      this.#save();
       return ok('', `Deleting cluster "${name}" ...\n`);
     }
     if (key === 'kind get clusters') return this.clusters.size ? ok([...this.clusters.keys()].join('\n') + '\n') : ok('', 'No kind clusters found.\n');
@@ -116,9 +126,11 @@ export class FakeKindHost implements CommandRunner {
       }
       if (file !== 'kind-create-success.stderr') {
         this.clusters.delete(name);
+        this.#save();
         throw new CommandError('exit-code', argv, 1, '', stderr);
       }
       if (!this.clusters.has(name)) this.clusters.set(name, { name, nodes, images: new Set() });
+      this.#save();
       writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: https://127.0.0.1:40000\n  name: kind-${name}\n`, { mode: 0o600 });
       return { argv, exitCode: 0, stdout: '', stderr, durationMs: 0 };
     } finally {

@@ -1,5 +1,6 @@
 import { useEffect, useState, type ReactNode } from 'react';
 import type { Attempt, LabDetail } from '../../api/client.ts';
+import { LabTimer } from './LabTimer.tsx';
 import { ErrorPanel, Loading } from '../Status.tsx';
 import { foldSteps, useAttempt, type StepView } from './use-attempt.ts';
 
@@ -110,6 +111,7 @@ export function AttemptPanel({
           <span className="muted" title={attempt.clusterName ?? ''}>
             Cluster ready{attempt.expiresAt ? ` · until ${new Date(attempt.expiresAt).toLocaleTimeString()}` : ''}
           </span>
+          <LabTimer attempt={attempt} minutes={lab.minutes} />
           <button type="button" className="btn btn-outline btn-small" onClick={() => setConfirming(true)} disabled={busy !== false || confirming}>
             {busy === 'grading' ? 'Grading…' : busy === 'finishing' ? 'Deleting the cluster…' : 'Finish'}
           </button>

@@ -1,7 +1,7 @@
-import { Children, isValidElement, useId, useState, useSyncExternalStore, type ReactElement, type ReactNode } from 'react';
+import { Children, isValidElement, useContext, useId, useState, useSyncExternalStore, type ReactElement, type ReactNode } from 'react';
 import { hasTerminal, onTerminalChange, sendToTerminal } from '../../lib/terminal-bus.ts';
 import { CopyButton } from '../CopyButton.tsx';
-import { useLab } from './LabContext.ts';
+import { LabContext, useLab } from './LabContext.ts';
 
 // The components lab instructions may use (see labs/README.md), plus overrides for code blocks.
 
@@ -27,10 +27,12 @@ function useKubernetesNodeName(): (name: string) => string | undefined {
  * works as written; while an attempt runs, the Kubernetes node name (what kubectl shows) is added.
  */
 export function Node({ name }: { name: string }) {
-  const real = useKubernetesNodeName()(name);
+  // In an exam the node belongs to the task's cluster: ssh k8s-c1-node01.
+  const shown = `${useLab().exam?.nodePrefix ?? ''}${name}`;
+  const real = useKubernetesNodeName()(shown);
   return (
     <span className="node-name" title={real ? `Kubernetes node name: ${real}` : 'ssh to it by this name from the terminal'}>
-      <code>{name}</code>
+      <code>{shown}</code>
       {real && real !== name ? <span className="node-name-real muted"> (kubectl: <code>{real}</code>)</span> : null}
     </span>
   );
@@ -38,7 +40,8 @@ export function Node({ name }: { name: string }) {
 
 /** <Task id="…">: the section of the instructions that describes one graded task. */
 export function Task({ id, children }: { id: string; children?: ReactNode }) {
-  const { lab, taskStatus } = useLab();
+  const { lab, taskStatus, exam } = useLab();
+  if (exam && !exam.tasks.includes(id)) return null;
   const index = lab.tasks.findIndex((t) => t.id === id);
   const task = lab.tasks[index];
   const status = taskStatus[id]?.status ?? 'todo';
@@ -49,7 +52,7 @@ export function Task({ id, children }: { id: string; children?: ReactNode }) {
           {index + 1}
         </span>
         <h2 id={`task-${id}-title`}>{task?.title ?? id}</h2>
-        <span className="task-points">{task?.points ?? '?'} pts</span>
+        {exam ? null : <span className="task-points">{task?.points ?? '?'} pts</span>}
       </header>
       <div className="task-body">{children}</div>
     </section>
@@ -58,6 +61,7 @@ export function Task({ id, children }: { id: string; children?: ReactNode }) {
 
 /** <Hint title="…">: collapsed help the learner opens on demand. */
 export function Hint({ title, children }: { title?: string; children?: ReactNode }) {
+  if (useContext(LabContext)?.exam) return null;
   return (
     <details className="hint">
       <summary>
@@ -73,6 +77,7 @@ export function Hint({ title, children }: { title?: string; children?: ReactNode
 export function Solution({ title, children }: { title?: string; children?: ReactNode }) {
   const [state, setState] = useState<'hidden' | 'confirm' | 'shown'>('hidden');
   const id = useId();
+  if (useContext(LabContext)?.exam) return null;
   return (
     <div className={`solution solution-${state}`}>
       {state === 'hidden' && (

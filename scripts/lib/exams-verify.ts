@@ -1,0 +1,254 @@
+// The honesty gates of mock exams on real kind clusters: an exam attempt started by the product's own
+// exam and attempt services (every cluster in parallel, every task's setup on its cluster, as a
+// learner gets them), then gate 1 (nothing scores), every task's reference solution, gate 2 (100 %)
+// and a second grade (stable). Used by `npm run exams:verify` and the cluster test stage.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createKubePort, createKubeconfigScriptRunner } from '../../graders/src/cluster/kube-port.ts';
+import { createAttemptService } from '../../server/src/attempts/setup.ts';
+import { loadConfig } from '../../server/src/config/config.ts';
+import { createCommandRunner } from '../../server/src/exec/command-runner.ts';
+import { ExamCatalogService } from '../../server/src/exams/exam-catalog.ts';
+import { runExamGates, type ExamGateResult } from '../../server/src/exams/exam-gates.ts';
+import { ExamRepository } from '../../server/src/exams/exam-repository.ts';
+import { ExamService } from '../../server/src/exams/exam-service.ts';
+import { examImages } from '../../server/src/exams/setup.ts';
+import { labStates } from '../../server/src/grading/lab-states.ts';
+import { LabCatalog } from '../../server/src/labs/catalog-service.ts';
+import { shapeKey } from '../../server/src/provisioner/kind-config.ts';
+import { waitUntilReady } from '../../server/src/provisioner/setup.ts';
+import { ContainerLauncher } from '../../server/src/terminal/launchers.ts';
+import { openMemoryDatabase } from '../../server/src/storage/db.ts';
+import { ROOT } from './labs-verify.ts';
+
+export interface ExamVerdict {
+  examId: string;
+  passed: boolean;
+  /** What the learner's workstation saw (with a workstation image): contexts, nodes per context, ssh. */
+  workstation?: string[];
+  /** Per cluster (context), its steps with elapsed seconds. */
+  steps: string[];
+  /** Seconds from Start to every cluster ready (the countdown's start). */
+  readySeconds?: number;
+  solutionSeconds?: number;
+  failure?: string;
+  gates?: ExamGateResult[];
+  seconds: number;
+}
+
+const LEARNER = 'exams-verify';
+
+/** A verifier: one attempt service and exam service on a throw-away data folder. */
+export class ExamVerifier {
+  readonly labs: LabCatalog;
+  readonly exams: ExamCatalogService;
+  readonly #dataDir: string;
+  readonly #runner;
+  readonly #attempts;
+  readonly #service: ExamService;
+  readonly #log: (line: string) => void;
+  /** The attempt service's cluster settings (its warm pool is switched on and off per run). */
+  readonly #clusters: { poolSize: number; poolShapes: string[] };
+
+  private constructor(image: string, labs: LabCatalog, exams: ExamCatalogService, dataDir: string, log: (line: string) => void) {
+    this.labs = labs;
+    this.exams = exams;
+    this.#dataDir = dataDir;
+    this.#log = log;
+    const maxClusters = Math.max(1, ...exams.current.exams.map((e) => e.clusters.length));
+    const { config, hostEnv } = loadConfig({
+      argv: ['--data-dir', dataDir, '--labs-dir', path.join(ROOT, 'labs')],
+      env: {
+        ...(process.env.PATH ? { PATH: process.env.PATH } : {}),
+        ...(process.env.HOME ? { HOME: process.env.HOME } : {}),
+        KUBEDRILL_CLUSTERS_NODE_IMAGE: image,
+        KUBEDRILL_CLUSTERS_POOL_SIZE: '0',
+        KUBEDRILL_CLUSTERS_MAX_CONCURRENT: String(maxClusters),
+        KUBEDRILL_CLUSTERS_NAME_PREFIX: 'kdexams',
+      },
+      cwd: ROOT,
+    });
+    this.#runner = createCommandRunner(hostEnv);
+    this.#clusters = config.clusters;
+    const db = openMemoryDatabase();
+    const quiet = { info: () => {}, warn: (m: string) => log(`  warn: ${m}`), error: (m: string) => log(`  error: ${m}`) };
+    this.#attempts = createAttemptService(config, { db, runner: this.#runner, labs, portFor: (k) => createKubePort(k), log: quiet, extraPoolImages: (shape) => examImages(exams, labs, shape) });
+    this.#service = new ExamService({
+      repo: new ExamRepository(db),
+      exams,
+      labs,
+      attempts: this.#attempts,
+      portFor: (k) => createKubePort(k),
+      scriptsFor: (k) => createKubeconfigScriptRunner(this.#runner, k),
+      maxClusters,
+      reviewMinutes: 0,
+      log: quiet,
+      sweepMs: 1000,
+    });
+  }
+
+  static async create(image: string, log: (line: string) => void = console.log, examsDir = path.join(ROOT, 'exams')): Promise<ExamVerifier> {
+    const labs = new LabCatalog(path.join(ROOT, 'labs'));
+    const catalog = await labs.reload();
+    if (catalog.broken.length) throw new Error(`broken labs (run npm run labs:check): ${catalog.broken.map((b) => b.id).join(', ')}`);
+    const exams = new ExamCatalogService(examsDir);
+    const loaded = exams.reload(catalog);
+    if (loaded.broken.length) throw new Error(`broken exams (run npm run labs:check): ${loaded.broken.map((b) => b.id).join(', ')}`);
+    return new ExamVerifier(image, labs, exams, mkdtempSync(path.join(os.tmpdir(), 'kubedrill-exams-verify-')), log);
+  }
+
+  /** Runs the honesty gates of one exam on fresh clusters; they are deleted afterwards unless keep. */
+  async verify(examId: string, opts: { keep?: boolean; workstationImage?: string; warm?: boolean } = {}): Promise<ExamVerdict> {
+    const exam = this.exams.get(examId);
+    if (!exam) throw new Error(`no exam "${examId}"; ids: ${this.exams.current.exams.map((e) => e.id).join(', ')}`);
+    const steps: string[] = [];
+    if (opts.warm) {
+      // Warm clusters of the exam's shapes first (created, self-tested, images loaded), as a server's pool has them.
+      const t = performance.now();
+      this.#clusters.poolShapes = exam.clusters.map((c) => `${shapeKey(c)}:1`);
+      this.#clusters.poolSize = 1;
+      await this.#attempts.reconcile();
+      while (this.#attempts.stats().clusters.warm < exam.clusters.length) {
+        if (this.#attempts.stats().clusters.creating === 0 && this.#attempts.stats().clusters.warm < exam.clusters.length) await new Promise((r) => setTimeout(r, 2000));
+        await new Promise((r) => setTimeout(r, 500));
+        if (performance.now() - t > 15 * 60_000) throw new Error('the warm pool did not fill within 15 min');
+      }
+      // No refills: the exam claims these, and nothing new is created when it ends.
+      this.#clusters.poolSize = 0;
+      this.#clusters.poolShapes = [];
+      const line = `warm pool: ${exam.clusters.length} cluster(s) ready in ${((performance.now() - t) / 1000).toFixed(1)} s`;
+      steps.push(line);
+      this.#log(`  ${line}`);
+    }
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
+    const { attempt } = this.#service.start(LEARNER, examId);
+    const view = () => this.#service.view(this.#service.owned(attempt.id, LEARNER));
+    const unsubscribe = view().clusters.map((c) =>
+      this.#attempts.subscribe(c.attemptId, 0, (e) => {
+        if (e.type !== 'step' || e.state === 'running') return;
+        const line = `${c.context}: ${e.state === 'done' ? '✓' : '✗'} ${e.name} (${(e.elapsedMs / 1000).toFixed(1)} s)`;
+        steps.push(line);
+        this.#log(`  ${line}`);
+      }).unsubscribe,
+    );
+    try {
+      for (;;) {
+        const s = view().status;
+        if (s !== 'starting') break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      unsubscribe.forEach((u) => u());
+      const v = view();
+      if (v.status !== 'running') return { examId, passed: false, steps, failure: v.failure ?? v.status, seconds: seconds() };
+      const readySeconds = seconds();
+      this.#log(`  every cluster ready after ${readySeconds.toFixed(1)} s`);
+      let workstation: string[] | undefined;
+      if (opts.workstationImage) {
+        workstation = await this.#checkWorkstation(attempt.id, opts.workstationImage);
+        for (const line of workstation) this.#log(`  workstation: ${line}`);
+      }
+      const kubeconfigs = new Map(v.clusters.map((c) => [c.context, this.#attempts.get(c.attemptId)!.clusterName!]));
+      const r = await runExamGates(
+        () => this.#service.gradeClusters(this.#service.owned(attempt.id, LEARNER)),
+        async () => {
+          const placed = [...new Map(exam.tasks.map((t) => [t.labId, t.cluster])).entries()];
+          // Every cluster's solutions at once, each lab's in order (as a learner who knows them all).
+          await Promise.all(
+            [...new Set(placed.map(([, c]) => c))].map(async (context) => {
+              const kubeconfig = path.join(this.#dataDir, 'clusters', kubeconfigs.get(context)!, 'kubeconfig');
+              const port = createKubePort(kubeconfig);
+              const scripts = createKubeconfigScriptRunner(this.#runner, kubeconfig);
+              const applied = [];
+              for (const [labId] of placed.filter(([, c]) => c === context)) {
+                const lab = this.labs.get(labId)!;
+                const objects = (await labStates(lab)).solution;
+                if (objects.length) await port.apply(objects, { fieldManager: 'kubedrill-setup', timeoutMs: 120_000 });
+                applied.push(...objects);
+                if (lab.files.solutionScript) {
+                  const out = await scripts.run(await readFile(path.join(lab.dir, lab.files.solutionScript), 'utf8'), { cwd: lab.dir, timeoutMs: 300_000 });
+                  if (out.exitCode !== 0) throw new Error(`the solution script of ${labId} exited ${out.exitCode}:\n${out.output}`);
+                }
+              }
+              const waiting = await waitUntilReady(port, applied, Date.now() + 300_000);
+              if (waiting.length) throw new Error(`the reference solutions on ${context} were not ready after 300 s: ${waiting.slice(0, 3).join('; ')}`);
+            }),
+          );
+        },
+      );
+      return { examId, passed: r.passed, steps, readySeconds, solutionSeconds: r.solutionMs / 1000, gates: r.gates, seconds: seconds(), ...(workstation ? { workstation } : {}) };
+    } catch (e) {
+      return { examId, passed: false, steps, failure: e instanceof Error ? e.message : String(e), seconds: seconds() };
+    } finally {
+      unsubscribe.forEach((u) => u());
+      if (opts.keep) this.#log(`  kept the clusters (kubeconfigs under ${this.#dataDir}/clusters; delete with kind delete cluster --name …)`);
+      else {
+        this.#service.end(attempt.id, 'verified');
+        await this.#attempts.idle();
+      }
+    }
+  }
+
+  /**
+   * The learner's side: a real workstation container with the exam's kubeconfig (one context per
+   * cluster, each reaching its own nodes) and `ssh <context>-<node>` into the last node of each
+   * cluster. Throws with what differs.
+   */
+  async #checkWorkstation(examAttemptId: string, image: string): Promise<string[]> {
+    const hostEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp' };
+    const launcher = new ContainerLauncher({ runner: this.#runner, hostEnv, image, network: 'kind', namePrefix: 'kdexams' });
+    const attempt = this.#service.terminalView(examAttemptId)!;
+    const exam = this.#service.owned(examAttemptId, LEARNER).exam;
+    const lines: string[] = [];
+    try {
+      const t0 = performance.now();
+      const ws = await launcher.ensureWorkstation(attempt);
+      lines.push(`container ${ws} ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      const kubectl = async (...args: string[]) => (await this.#runner.run({ argv: ['docker', 'exec', ws, 'kubectl', ...args], timeoutMs: 60_000 })).stdout.trim();
+      const contexts = (await kubectl('config', 'get-contexts', '-o', 'name')).split('\n').sort();
+      const want = exam.clusters.map((c) => c.name).sort();
+      if (contexts.join(',') !== want.join(',')) throw new Error(`the workstation's contexts are ${contexts.join(', ')}, not ${want.join(', ')}`);
+      lines.push(`contexts ${contexts.join(', ')}; current ${await kubectl('config', 'current-context')}`);
+      for (const c of exam.clusters) {
+        const nodes = (await kubectl('--context', c.name, 'get', 'nodes', '-o', 'name')).split('\n').filter(Boolean);
+        if (nodes.length !== 1 + c.workers) throw new Error(`context ${c.name} shows ${nodes.length} nodes, not ${1 + c.workers}: ${nodes.join(', ')}`);
+        const node = `${c.name}-${c.workers ? `node${String(c.workers).padStart(2, '0')}` : 'controlplane'}`;
+        const pty = await launcher.spawnNodeShell(attempt, node, { terminalId: `verify${c.name.replace(/[^a-z0-9]/g, '')}`, cols: 120, rows: 30, env: {} });
+        let out = '';
+        pty.onData((d) => (out += d.toString()));
+        pty.write('hostname; exit\r');
+        const deadline = Date.now() + 30_000;
+        const kindName = attempt.clusters!.find((x) => x.context === c.name)!.name;
+        while (!out.includes(`${kindName}-`) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+        await pty.kill();
+        const host = new RegExp(`${kindName}-[a-z0-9-]+`).exec(out)?.[0];
+        if (!host) throw new Error(`ssh ${node} did not answer with a node of cluster ${kindName}: ${JSON.stringify(out.slice(-300))}`);
+        lines.push(`context ${c.name}: ${nodes.length} nodes; ssh ${node} → ${host}`);
+      }
+      return lines;
+    } finally {
+      await launcher.release(examAttemptId);
+    }
+  }
+
+  async close(opts: { keepData?: boolean } = {}): Promise<void> {
+    await this.#service.close();
+    await this.#attempts.close();
+    this.labs.compiler.close();
+    if (!opts.keepData) rmSync(this.#dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Human-readable lines for one verdict. */
+export function describeExamVerdict(v: ExamVerdict): string[] {
+  const lines = [`${v.passed ? 'PASS' : 'FAIL'} ${v.examId} (${v.seconds.toFixed(0)} s${v.readySeconds !== undefined ? `; clusters ready after ${v.readySeconds.toFixed(0)} s` : ''}${v.solutionSeconds !== undefined ? `; solutions applied in ${v.solutionSeconds.toFixed(0)} s` : ''})`];
+  if (v.failure) lines.push(`  ${v.failure.replaceAll('\n', '\n  ')}`);
+  for (const w of v.workstation ?? []) lines.push(`  workstation: ${w}`);
+  for (const g of v.gates ?? []) {
+    lines.push(`  ${g.passed ? '✓' : '✗'} ${g.name}: ${g.result.score}/${g.result.maxScore} (graded in ${(g.ms / 1000).toFixed(1)} s)`);
+    for (const p of g.problems) lines.push(`      ${p}`);
+  }
+  return lines;
+}

@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ModelCluster } from '../../../graders/src/model/model-cluster.ts';
+import { labStates } from '../grading/lab-states.ts';
+import type { LabCatalog } from '../labs/catalog-service.ts';
+import { ExamCatalogService } from './exam-catalog.ts';
+import { runExamGates } from './exam-gates.ts';
+import { gradeExam } from './exam-grading.ts';
+import { REPO, shippedLabs } from './test-harness.ts';
+
+// Honesty gates of every shipped exam whose labs the model cluster can simulate, on one model
+// cluster per exam cluster with every task's setup applied to it, as an exam attempt has them.
+
+let labs: LabCatalog;
+const catalog = new ExamCatalogService(path.join(REPO, 'exams'));
+before(async () => {
+  labs = await shippedLabs();
+  catalog.reload(labs.current);
+});
+after(() => labs.compiler.close());
+
+describe('exam honesty gates on model clusters', () => {
+  it('loads the shipped exams', () => {
+    assert.ok(catalog.current.exams.length >= 1, `broken: ${catalog.current.broken.map((b) => b.id).join(', ')}`);
+  });
+
+  it('runs every exam the model can simulate', async (t) => {
+    for (const exam of catalog.current.exams) {
+      await t.test(exam.id, { skip: exam.gate === 'real' ? exam.gateReason : false }, async () => {
+        const clusters = new Map(exam.clusters.map((c) => [c.name, new ModelCluster({ workers: c.workers, name: c.name })]));
+        const placed = [...new Map(exam.tasks.map((x) => [x.labId, x.cluster])).entries()];
+        for (const [labId, cluster] of placed) await clusters.get(cluster)!.apply((await labStates(labs.get(labId)!)).setup, { fieldManager: 'kubedrill-setup', timeoutMs: 10_000 });
+        const r = await runExamGates(
+          () => gradeExam(exam, { lab: (id) => labs.get(id), cluster: (c) => (clusters.has(c) ? { port: clusters.get(c)! } : undefined), engine: { probeWindowMs: 0, retryDelayMs: 0 } }),
+          async () => {
+            for (const [labId, cluster] of placed) await clusters.get(cluster)!.apply((await labStates(labs.get(labId)!)).solution, { fieldManager: 'kubedrill-setup', timeoutMs: 10_000 });
+          },
+        );
+        const problems = r.gates.filter((g) => !g.passed).flatMap((g) => [`gate ${g.name}:`, ...g.problems.map((p) => `  ${p}`)]);
+        assert.ok(r.passed, `${exam.id} fails its honesty gates:\n${problems.join('\n')}`);
+        assert.equal(r.gates[1]!.result.percent, 100);
+      });
+    }
+  });
+});
