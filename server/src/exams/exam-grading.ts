@@ -1,4 +1,4 @@
-import type { ClusterPort, ScriptRunner } from '../../../graders/src/cluster/port.ts';
+import type { ClusterPort, NodeAccess, ScriptRunner } from '../../../graders/src/cluster/port.ts';
 import { gradeLab, type GradeOptions } from '../../../graders/src/engine/engine.ts';
 import type { TaskReport } from '../../../graders/src/engine/types.ts';
 import type { DomainId } from '../labs/format.ts';
@@ -47,7 +47,7 @@ const round = (n: number) => Math.round(n * 100) / 100;
  */
 export async function gradeExam(
   exam: GradableExam,
-  deps: { lab: (id: string) => Lab | undefined; cluster: (context: string) => { port: ClusterPort; scripts?: ScriptRunner } | undefined; engine?: Omit<GradeOptions, 'port' | 'scripts' | 'signal'>; signal?: AbortSignal; now?: () => number },
+  deps: { lab: (id: string) => Lab | undefined; cluster: (context: string) => { port: ClusterPort; scripts?: ScriptRunner; nodes?: NodeAccess } | undefined; engine?: Omit<GradeOptions, 'port' | 'scripts' | 'signal'>; signal?: AbortSignal; now?: () => number },
 ): Promise<ExamResult> {
   const now = deps.now ?? Date.now;
   const started = performance.now();
@@ -69,7 +69,7 @@ export async function gradeExam(
         if (!c) return `cluster ${cluster} is gone`;
         const report = await gradeLab(
           { id: lab.id, dir: lab.dir, tasks: lab.meta.tasks.filter((t) => taskIds.has(t.id)) },
-          { concurrency: 4, ...deps.engine, port: c.port, ...(c.scripts ? { scripts: c.scripts } : {}), ...(deps.signal ? { signal: deps.signal } : {}) },
+          { concurrency: 4, ...deps.engine, port: c.port, ...(c.scripts ? { scripts: c.scripts } : {}), ...(c.nodes ? { nodes: c.nodes } : {}), ...(deps.signal ? { signal: deps.signal } : {}) },
         );
         return new Map(report.tasks.map((t) => [t.id, t]));
       })().catch((e: unknown) => `grading failed: ${e instanceof Error ? e.message : String(e)}`),

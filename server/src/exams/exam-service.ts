@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { ClusterPort, ScriptRunner } from '../../../graders/src/cluster/port.ts';
+import type { ClusterPort, NodeAccess, ScriptRunner } from '../../../graders/src/cluster/port.ts';
 import type { GradeOptions } from '../../../graders/src/engine/engine.ts';
 import type { AttemptEvent } from '../attempts/attempt-repository.ts';
 import type { AttemptService } from '../attempts/attempt-service.ts';
@@ -18,6 +18,8 @@ export interface ExamServiceOptions {
   attempts: Pick<AttemptService, 'startCluster' | 'get' | 'subscribe' | 'finish' | 'beginGrading' | 'endGrading'>;
   portFor: (kubeconfigPath: string) => ClusterPort;
   scriptsFor?: (kubeconfigPath: string) => ScriptRunner;
+  /** Node access for a cluster attempt (node checks, kube-proxy waits): the terminal service's ssh path. */
+  nodesFor?: (attemptId: string) => NodeAccess | undefined;
   /** Clusters this host may run at once: an exam needing more can never start. */
   maxClusters: number;
   reviewMinutes: number;
@@ -407,7 +409,8 @@ export class ExamService {
           const c = begun.get(context);
           if (!c) return undefined;
           const scripts = this.#o.scriptsFor?.(c.kubeconfigPath);
-          return { port: this.#o.portFor(c.kubeconfigPath), ...(scripts ? { scripts } : {}) };
+          const nodes = this.#o.nodesFor?.(c.attemptId);
+          return { port: this.#o.portFor(c.kubeconfigPath), ...(scripts ? { scripts } : {}), ...(nodes ? { nodes } : {}) };
         },
         ...(this.#o.engine ? { engine: this.#o.engine } : {}),
         now: this.#now,

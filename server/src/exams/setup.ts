@@ -1,4 +1,4 @@
-import type { ClusterPort, ScriptRunner } from '../../../graders/src/cluster/port.ts';
+import type { ClusterPort, NodeAccess, ScriptRunner } from '../../../graders/src/cluster/port.ts';
 import type { AttemptService } from '../attempts/attempt-service.ts';
 import type { Config } from '../config/config.ts';
 import type { LabCatalog } from '../labs/catalog-service.ts';
@@ -23,7 +23,7 @@ export interface Exams {
 /** Builds the exams from config: exams/ read against the loaded labs, the service on the attempt service. */
 export function createExams(
   config: Config,
-  deps: { db: Db; labs: LabCatalog; attempts: AttemptService; portFor: (kubeconfigPath: string) => ClusterPort; scriptsFor?: (kubeconfigPath: string) => ScriptRunner; log: { info(m: string): void; warn(m: string): void; error(m: string): void } },
+  deps: { db: Db; labs: LabCatalog; attempts: AttemptService; portFor: (kubeconfigPath: string) => ClusterPort; scriptsFor?: (kubeconfigPath: string) => ScriptRunner; nodesFor?: (attemptId: string) => NodeAccess | undefined; log: { info(m: string): void; warn(m: string): void; error(m: string): void } },
 ): Exams {
   const catalog = new ExamCatalogService(config.examsDir, deps.labs);
   catalog.reload(deps.labs.current);
@@ -35,6 +35,7 @@ export function createExams(
     attempts: deps.attempts,
     portFor: deps.portFor,
     ...(deps.scriptsFor ? { scriptsFor: deps.scriptsFor } : {}),
+    ...(deps.nodesFor ? { nodesFor: deps.nodesFor } : {}),
     maxClusters: config.clusters.maxConcurrent,
     reviewMinutes: config.exams.reviewMinutes,
     log: { info: (m) => deps.log.info(m), warn: (m) => deps.log.warn(m), error: (m) => deps.log.error(m) },
