@@ -36,7 +36,8 @@ test('a reset deletes the namespaces a lab added, sweeps default without the obj
   assert.ok(calls.includes('delete namespace restricted shop --wait=true --timeout=180s'), calls.join('\n'));
   assert.ok(!calls.some((c) => c.startsWith('-n kube-system')), 'system namespaces are never swept');
   const sweeps = calls.filter((c) => c.startsWith('-n default delete'));
-  assert.ok(sweeps.some((c) => c.includes('pods') && c.includes('networkpolicies.networking.k8s.io')));
+  assert.ok(sweeps.some((c) => c.includes('--all') && c.includes('pods') && c.includes('networkpolicies.networking.k8s.io')));
+  assert.ok(sweeps.every((c) => !(c.includes('--all') && c.includes('--field-selector'))), 'kubectl refuses --all with a selector');
   assert.ok(sweeps.some((c) => c.includes('services --field-selector metadata.name!=kubernetes')), 'the kubernetes Service stays');
   assert.ok(sweeps.some((c) => c.includes('configmaps --field-selector metadata.name!=kube-root-ca.crt')));
   assert.ok(sweeps.some((c) => c.includes('serviceaccounts --field-selector metadata.name!=default')));

@@ -71,10 +71,11 @@ export async function resetCluster(kubectl: Kubectl, base: ClusterBaseline, labO
   if (added.length) await kubectl(['delete', 'namespace', ...added, '--wait=true', '--timeout=180s'], { timeoutMs: 200_000 });
   const plain = SWEPT_KINDS.filter((k) => !KEPT[k.split('.')[0]!]);
   const kept = SWEPT_KINDS.filter((k) => KEPT[k.split('.')[0]!]);
-  const del = ['delete', '--all', '--ignore-not-found', '--wait=true', '--timeout=120s'];
+  const del = ['delete', '--ignore-not-found', '--wait=true', '--timeout=120s'];
   for (const ns of swept) {
-    // One call for the kinds with nothing to keep, one per kind whose cluster-made objects stay.
-    await kubectl(['-n', ns, ...del, plain.join(',')], { timeoutMs: 140_000 });
+    // One call for the kinds with nothing to keep, one per kind whose cluster-made objects stay
+    // (kubectl refuses --all together with a selector: the selector alone picks them).
+    await kubectl(['-n', ns, ...del, '--all', plain.join(',')], { timeoutMs: 140_000 });
     for (const kind of kept) {
       const selector = (KEPT[kind.split('.')[0]!] ?? []).map((k) => `metadata.name!=${k}`).join(',');
       await kubectl(['-n', ns, ...del, kind, '--field-selector', selector], { timeoutMs: 140_000 });

@@ -316,12 +316,16 @@ export class LabVerifier {
           continue;
         }
         const v = await this.#verifyOnHeld(lab, held, previous!, opts);
-        report(v);
         previous = lab;
         if (v.failure && /^resetting the cluster/.test(v.failure)) {
+          // A cluster that cannot be reset is no verdict on the lab: give it a fresh one (and keep that for the rest).
+          this.#log(`  ${v.failure.split('\n')[0]} — using a fresh cluster`);
           await this.#finish(held.attemptId);
           held = undefined;
+          report(await this.verify(id, { ...opts, hold: (h: HeldCluster) => (held = h) }));
+          continue;
         }
+        report(v);
       }
       if (held) await this.#finish(held.attemptId);
     }
