@@ -67,6 +67,11 @@ const common = {
    * so doing nothing scores 0.
    */
   guard: z.boolean().default(false),
+  /**
+   * The task earns nothing unless this check passes. Accepted here so labs written for it load;
+   * the scoring rule comes with the mistakes runner (another branch) — on merge, keep that one.
+   */
+  required: z.boolean().default(false),
   timeoutSeconds: z.number().positive().max(300).optional(),
 };
 

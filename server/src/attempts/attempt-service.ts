@@ -3,9 +3,11 @@ import type { ClusterPort } from '../../../graders/src/cluster/port.ts';
 import type { Config } from '../config/config.ts';
 import { AppError, errorMessage, notFound } from '../errors.ts';
 import type { CommandRunner } from '../exec/command-runner.ts';
+import type { AddonName } from '../labs/format.ts';
 import type { Lab } from '../labs/loader.ts';
 import { shapeFromKey, shapeKey } from '../provisioner/kind-config.ts';
 import type { ClusterInfo, KindDriver } from '../provisioner/kind-driver.ts';
+import { installAddons } from '../provisioner/addons.ts';
 import { SELFTEST_IMAGE, verifyNetworkPolicy } from '../provisioner/netpol-selftest.ts';
 import { applyLabSetup } from '../provisioner/setup.ts';
 import { ProvisionError, step, type StepEvent, type StepSink } from '../provisioner/steps.ts';
@@ -24,6 +26,9 @@ interface OwnedCluster {
 /** Checks NetworkPolicy enforcement on a fresh cluster (injectable so tests need no real cluster). */
 export type NetpolCheck = (cluster: ClusterInfo, port: ClusterPort, onStep: StepSink, signal: AbortSignal) => Promise<unknown>;
 
+/** Installs a cluster's add-ons (injectable so tests need no real cluster). */
+export type AddonInstall = (cluster: ClusterInfo, addons: readonly AddonName[], port: ClusterPort, onStep: StepSink, signal: AbortSignal) => Promise<unknown>;
+
 export interface AttemptServiceOptions {
   repo: AttemptRepository;
   driver: Pick<KindDriver, 'newName' | 'create' | 'delete' | 'list' | 'preloadImages' | 'paths'>;
@@ -35,6 +40,7 @@ export interface AttemptServiceOptions {
   log: { info(msg: string): void; warn(msg: string): void; error(msg: string): void };
   now?: () => number;
   verifyNetworkPolicy?: NetpolCheck;
+  installAddons?: AddonInstall;
   /** How often the reaper looks for expired and idle attempts; 0 disables the timer (tests call reap()). */
   reapIntervalMs?: number;
   setupPollMs?: number;
@@ -341,20 +347,25 @@ export class AttemptService {
     }
   }
 
-  /** Creates a cluster of the shape and, for NetworkPolicy shapes, proves policies are enforced. */
+  /** Creates a cluster of the shape, proves NetworkPolicy is enforced when the shape asks, and installs its add-ons. */
   async #prepareCluster(cluster: OwnedCluster, sink: StepSink, signal: AbortSignal): Promise<ClusterInfo> {
     const shape = shapeFromKey(cluster.shape);
     const info = await this.#o.driver.create(cluster.name, shape, sink, signal);
-    if (shape.networkPolicy) {
-      try {
+    if (!shape.networkPolicy && !shape.addons.length) return info;
+    const preload = (images: string[]) => this.#o.driver.preloadImages(info.name, images, signal);
+    try {
+      if (shape.networkPolicy) {
         await this.#o.driver.preloadImages(info.name, [SELFTEST_IMAGE], signal);
-        const preload = (images: string[]) => this.#o.driver.preloadImages(info.name, images, signal);
         const check = this.#o.verifyNetworkPolicy ?? ((c, port, onStep, s) => verifyNetworkPolicy(c, { port, runner: this.#o.runner, preload }, onStep, s));
         await check(info, this.#o.portFor(info.kubeconfigPath), sink, signal);
-      } catch (e) {
-        await this.#o.driver.delete(info.name).catch(() => {});
-        throw e;
       }
+      if (shape.addons.length) {
+        const install = this.#o.installAddons ?? ((c, addons, port, onStep, s) => installAddons(c, addons, { port, runner: this.#o.runner, preload }, onStep, s));
+        await install(info, shape.addons, this.#o.portFor(info.kubeconfigPath), sink, signal);
+      }
+    } catch (e) {
+      await this.#o.driver.delete(info.name).catch(() => {});
+      throw e;
     }
     return info;
   }

@@ -54,11 +54,38 @@ export const TaskDecl = z
   .strict();
 export type TaskDecl = z.infer<typeof TaskDecl>;
 
+/**
+ * Cluster add-ons a lab can ask for (front matter `cluster.addons`); the provisioner installs them
+ * after the cluster exists (server/src/provisioner/addons.ts). Every kind cluster already has the
+ * default StorageClass `standard` (local-path, WaitForFirstConsumer), crictl and journalctl on nodes.
+ */
+export const ADDONS = {
+  'metrics-server': 'metrics-server with --kubelet-insecure-tls: kubectl top, HPA on CPU and memory',
+  'gateway-api': 'Gateway API CRDs (standard channel) and Traefik as their controller, GatewayClass traefik',
+  metallb: 'MetalLB in L2 mode with an address pool on kind\'s docker network: LoadBalancer Services get an address',
+  'etcd-client': 'etcdctl and etcdutl on the control-plane node (/usr/local/bin), from its etcd image',
+} as const;
+export type AddonName = keyof typeof ADDONS;
+export const ADDON_NAMES = Object.keys(ADDONS) as [AddonName, ...AddonName[]];
+
+/** Services an add-on creates (namespace/name), which checks may name without the lab creating them. */
+export const ADDON_SERVICES: Record<AddonName, readonly string[]> = {
+  'metrics-server': ['kube-system/metrics-server'],
+  'gateway-api': ['traefik-gateway/traefik-gateway'],
+  metallb: ['metallb-system/metallb-webhook-service'],
+  'etcd-client': [],
+};
+
 export const ClusterShape = z
   .object({
     workers: z.number().int().min(0).max(3).default(0).describe('worker nodes besides the control plane'),
     cni: z.enum(['kindnet', 'none']).default('kindnet').describe('none: the lab installs a CNI itself'),
     networkPolicy: z.boolean().default(false).describe('the lab needs NetworkPolicy enforcement (self-tested before the learner starts)'),
+    addons: z
+      .array(z.enum(ADDON_NAMES, { error: (i) => `unknown add-on ${JSON.stringify(i.input)}: known add-ons are ${ADDON_NAMES.join(', ')}` }))
+      .default([])
+      .transform((a) => [...new Set(a)].sort())
+      .describe('cluster add-ons installed before setup (and part of the warm-pool shape)'),
   })
   .strict();
 export type ClusterShape = z.infer<typeof ClusterShape>;
@@ -72,7 +99,7 @@ export const LabFrontMatter = z
     difficulty: z.enum(DIFFICULTIES),
     minutes: z.number().int().min(1).max(240),
     kubernetes: z.string().regex(/^1\.\d{2}$/, 'must be a Kubernetes minor version like "1.35" (quote it in YAML)').default(EXAM_KUBERNETES_VERSION),
-    cluster: ClusterShape.default({ workers: 0, cni: 'kindnet', networkPolicy: false }),
+    cluster: ClusterShape.default({ workers: 0, cni: 'kindnet', networkPolicy: false, addons: [] }),
     images: z.array(PinnedImage).default([]),
     tags: z.array(z.string().regex(/^[a-z0-9-]+$/)).default([]),
     /** Optional declared total; when given, the task points must add up to it. */

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { CheckDecl, PodRef } from '../../../graders/src/checks/schema.ts';
 import { MdxCompileError, type CompiledBody, type MdxCompiler } from './bundle.ts';
-import { EXAM_KUBERNETES_VERSION, imageProblem, LAB_COMPONENTS, LabFrontMatter, TrackDecl, type DomainId } from './format.ts';
+import { ADDON_SERVICES, EXAM_KUBERNETES_VERSION, imageProblem, LAB_COMPONENTS, LabFrontMatter, TrackDecl, type DomainId } from './format.ts';
 import { imagesOf, parseManifests, podLabelsOf, type ManifestObject } from './manifests.ts';
 import { describeYamlError, didYouMean, PositionedYaml, zodProblems, type Problem } from './problems.ts';
 
@@ -308,7 +308,7 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
   const hasSolution = files.solutionManifests.length > 0 || files.solutionScript !== undefined;
   if (!files.setupScript && !files.solutionScript && hasSolution) {
     const pods = created.filter((c) => c.obj.kind === 'Pod').map((c) => `${c.obj.metadata.namespace ?? 'default'}/${c.obj.metadata.name}`);
-    const services = [...CLUSTER_SERVICES, ...created.filter((c) => c.obj.kind === 'Service').map((c) => `${c.obj.metadata.namespace ?? 'default'}/${c.obj.metadata.name}`)];
+    const services = [...CLUSTER_SERVICES, ...meta.cluster.addons.flatMap((a) => ADDON_SERVICES[a]), ...created.filter((c) => c.obj.kind === 'Service').map((c) => `${c.obj.metadata.namespace ?? 'default'}/${c.obj.metadata.name}`)];
     const workloads = created.map((c) => ({ ns: c.obj.metadata.namespace ?? 'default', labels: podLabelsOf(c.obj) })).filter((w) => w.labels !== undefined);
     meta.tasks.forEach((task, ti) =>
       task.checks.forEach((check, ci) => {
@@ -333,7 +333,7 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
           if (!services.includes(full)) {
             const pos = at(['tasks', ti, 'checks', ci, 'to', 'service']);
             const guess = didYouMean(full, services);
-            const own = services.filter((sv) => !CLUSTER_SERVICES.includes(sv));
+            const own = created.filter((c) => c.obj.kind === 'Service').map((c) => `${c.obj.metadata.namespace ?? 'default'}/${c.obj.metadata.name}`);
             err(mdxFile, pos.line, pos.col, `probe targets service ${full}, but neither setup nor solution creates it`, guess ? `did you mean ${guess}?` : own.length ? `the lab creates: ${own.join(', ')}` : 'setup and solution create no Service');
           }
         }
