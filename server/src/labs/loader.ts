@@ -366,6 +366,8 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
   if (meta.tasks.some((t) => t.checks.some((c) => c.kind === 'script'))) realOnly.push('script checks');
   // The model cluster does not run controllers that labs install (an ingress controller routes by Ingress objects).
   if (meta.images.some((i) => /traefik|ingress-nginx|haproxy-ingress/.test(i))) realOnly.push('its ingress controller');
+  // Nor does it run cluster add-ons (metrics, Gateway controllers, load balancers, node tools).
+  if (meta.cluster.addons.length) realOnly.push(`its add-ons (${meta.cluster.addons.join(', ')})`);
   const gate: GateSite = realOnly.length ? 'real' : 'model';
   const gateReason = realOnly.length ? `${realOnly.join(' and ')} can only run against a real cluster` : undefined;
   return { id: meta.id, track, dir: labDir, meta, body, files, gate, gateReason, warnings: sorted(), hash: hash.digest('hex').slice(0, 16) };
