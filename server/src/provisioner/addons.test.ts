@@ -74,12 +74,15 @@ test('metallb: images are loaded, the manifest applied, and the address pool ret
 
 test('metrics-server is installed only once its API is Available and the first node metrics are in', async () => {
   let metrics = 0;
-  const { port } = fakePort({
+  const { port, applied } = fakePort({
     live: (ref, reads) => (ref.kind === 'APIService' ? { apiVersion: 'apiregistration.k8s.io/v1', kind: 'APIService', metadata: { name: ref.name }, status: { conditions: [{ type: 'Available', status: reads > 3 ? 'True' : 'False' }] } } : undefined),
     nodeMetrics: () => (metrics++ > 2 ? 1 : 0),
   });
   await installAddons({ name: 'kd-1' }, ['metrics-server'], { port, runner: dockerHost, pollMs: 1 }, () => {});
   assert.ok(metrics > 3, 'waited for node metrics');
+  // registered only after metrics-server is Ready, so the aggregator never dials a ClusterIP kube-proxy does not serve yet
+  assert.equal(applied.at(-1)?.kind, 'APIService');
+  assert.ok(applied.findIndex((o) => o.kind === 'Deployment') < applied.findIndex((o) => o.kind === 'APIService'));
 });
 
 test('an add-on that never becomes usable fails its step, naming the add-on and what is missing', async () => {

@@ -34,6 +34,8 @@ interface AddonContext {
 interface AddonSpec {
   /** Manifest files in ./assets, applied in order (server-side). */
   manifests: readonly string[];
+  /** Kinds from the manifests applied only once the add-on's workloads are ready. */
+  afterWorkloads?: readonly string[];
   /** Objects made for this cluster, applied once the manifests' workloads are ready (they may need a webhook). */
   config?: (ctx: AddonContext) => Promise<KubeObject[]>;
   /** What is still missing before the add-on is usable (empty = ready), polled until the deadline. */
@@ -52,6 +54,11 @@ function condition(o: KubeObject | undefined, type: string): string | undefined 
 const SPECS: Record<AddonName, AddonSpec> = {
   'metrics-server': {
     manifests: ['metrics-server.yaml'],
+    // The aggregator keeps one HTTP/2 connection to the Service's ClusterIP for its availability
+    // checks. Registered before kube-proxy serves that ClusterIP, the first dial leaves the node
+    // (an unclaimed address is routed like any other) and the check stays failed on that
+    // connection. Registering the APIService once metrics-server is Ready avoids the race.
+    afterWorkloads: ['APIService'],
     // kubectl top and an HPA need the aggregated API to answer and the first scrape to be in.
     ready: async (ctx) => {
       const api = await ctx.deps.port.get({ apiVersion: 'apiregistration.k8s.io/v1', kind: 'APIService', name: 'v1beta1.metrics.k8s.io' }, call(ctx));
@@ -129,9 +136,11 @@ async function installOne(cluster: { name: string }, name: AddonName, deps: Addo
   const pollMs = deps.pollMs ?? 1000;
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   const objects = await addonObjects(name);
+  const later = objects.filter((o) => spec.afterWorkloads?.includes(o.kind));
+  const now = objects.filter((o) => !later.includes(o));
   if (objects.length) {
     await deps.preload?.([...new Set(objects.flatMap((o) => imagesOf(o as ManifestObject)))]);
-    await deps.port.apply(objects, { fieldManager: 'kubedrill-addons', timeoutMs: Math.max(1000, ctx.deadline - Date.now()), ...(signal ? { signal } : {}) });
+    await deps.port.apply(now, { fieldManager: 'kubedrill-addons', timeoutMs: Math.max(1000, ctx.deadline - Date.now()), ...(signal ? { signal } : {}) });
   }
   const workloads = objects.filter((o) => ['Deployment', 'DaemonSet', 'StatefulSet'].includes(o.kind));
   const waitFor = async (what: string, problemsNow: () => Promise<string[]>) => {
@@ -149,6 +158,7 @@ async function installOne(cluster: { name: string }, name: AddonName, deps: Addo
       return live.flatMap((o, i) => (o ? readinessProblems([o]) : [`${workloads[i]!.kind} ${workloads[i]!.metadata.namespace}/${workloads[i]!.metadata.name} does not exist`]));
     });
   }
+  if (later.length) await deps.port.apply(later, { fieldManager: 'kubedrill-addons', ...call(ctx) });
   if (spec.config) {
     const config = await spec.config(ctx);
     // A validating webhook served by the add-on's own controller can refuse calls for a few seconds
