@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { LAB_IMAGES, TESTBED_ASSETS, TESTBED_VERSIONS as V, kubernetesLdflags, nodeImageNames, nodeImageTag, readStamp, readTestbedStatus, testbedCacheDir, wrapperGoMod } from './lib/testbed.ts';
+import { LAB_IMAGES, TESTBED_ASSETS, addonImageNames, TESTBED_VERSIONS as V, kubernetesLdflags, nodeImageNames, nodeImageTag, readStamp, readTestbedStatus, testbedCacheDir, wrapperGoMod } from './lib/testbed.ts';
 import { CommandError, createCommandRunner } from '../server/src/exec/command-runner.ts';
 import { runProof } from './lib/testbed-proof.ts';
 
@@ -17,6 +17,7 @@ const LOGS = path.join(CACHE, 'logs');
 const STAMPS = path.join(CACHE, 'stamps');
 const MIN_FREE_GB = 20;
 const IMAGES = nodeImageNames();
+const ADDON_IMAGES = addonImageNames();
 
 /** Thrown when this machine cannot build the testbed at all (exit code 2, callers skip). */
 class CannotBuild extends Error {}
@@ -163,7 +164,7 @@ const GO_BUILDS: GoBuild[] = [
     ldflags: kubernetesLdflags(V.kubernetes),
     tags: 'selinux,notest',
   },
-  { name: 'etcd', module: 'go.etcd.io/etcd/v3', version: V.etcd, pkgs: ['go.etcd.io/etcd/server/v3', 'go.etcd.io/etcd/etcdctl/v3'], rename: { server: 'etcd' } },
+  { name: 'etcd', module: 'go.etcd.io/etcd/v3', version: V.etcd, pkgs: ['go.etcd.io/etcd/server/v3', 'go.etcd.io/etcd/etcdctl/v3', 'go.etcd.io/etcd/etcdutl/v3'], rename: { server: 'etcd' } },
   { name: 'coredns', module: 'github.com/coredns/coredns', version: V.coredns, pkgs: ['github.com/coredns/coredns'] },
   {
     name: 'kube-router',
@@ -175,7 +176,17 @@ const GO_BUILDS: GoBuild[] = [
     ldflags: `-s -w -X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=${V.kubeRouter} -X github.com/cloudnativelabs/kube-router/v2/pkg/version.BuildDate=2026-01-01T00:00:00Z`,
   },
   { name: 'crictl', module: 'sigs.k8s.io/cri-tools', version: V.crictl, pkgs: ['sigs.k8s.io/cri-tools/cmd/crictl'] },
+  // kind's default StorageClass (preloaded in the node image, like kind's own node images).
+  { name: 'local-path-provisioner', module: 'github.com/rancher/local-path-provisioner', version: V.localPath, pkgs: ['github.com/rancher/local-path-provisioner'] },
   { name: 'traefik', module: 'github.com/traefik/traefik/v3', version: V.traefik, pkgs: ['github.com/traefik/traefik/v3/cmd/traefik'] },
+];
+
+/** Add-ons and tools outside the node image: built beside the node image's assembly, after traefik. */
+const ADDON_GO_BUILDS: GoBuild[] = [
+  { name: 'metrics-server', module: 'sigs.k8s.io/metrics-server', version: V.metricsServer, pkgs: ['sigs.k8s.io/metrics-server/cmd/metrics-server'] },
+  { name: 'metallb', module: 'go.universe.tf/metallb', version: V.metallb, pkgs: ['go.universe.tf/metallb/controller', 'go.universe.tf/metallb/speaker'] },
+  // helm goes into the workstation image (scripts/build-images finds it in the cache).
+  { name: 'helm', module: 'helm.sh/helm/v4', version: V.helm, pkgs: ['helm.sh/helm/v4/cmd/helm'], ldflags: `-s -w -X helm.sh/helm/v4/internal/version.version=${V.helm} -X helm.sh/helm/v4/internal/version.gitTreeState=clean` },
 ];
 
 async function buildPause(): Promise<void> {
@@ -260,12 +271,16 @@ async function componentImages(baseTag: string): Promise<void> {
     { 'kube-router': path.join(router, 'kube-router') },
   );
   const etcd = goOut({ name: 'etcd', version: V.etcd });
-  await dockerImage('image:etcd', IMAGES.etcd, `${from}\nCOPY etcd etcdctl /usr/local/bin/`, { etcd: path.join(etcd, 'etcd'), etcdctl: path.join(etcd, 'etcdctl') });
+  // etcdctl and etcdutl ship in the etcd image as upstream's do; the etcd-client add-on copies them to the control-plane node.
+  await dockerImage('image:etcd', IMAGES.etcd, `${from}\nCOPY etcd etcdctl etcdutl /usr/local/bin/`, { etcd: path.join(etcd, 'etcd'), etcdctl: path.join(etcd, 'etcdctl'), etcdutl: path.join(etcd, 'etcdutl') });
   await dockerImage('image:coredns', IMAGES.coredns, `${from}\nCOPY coredns /coredns\nEXPOSE 53 53/udp\nENTRYPOINT ["/coredns"]`, {
     coredns: path.join(goOut({ name: 'coredns', version: V.coredns }), 'coredns'),
   });
   await dockerImage('image:pause', IMAGES.pause, 'FROM scratch\nCOPY pause /pause\nUSER 65535:65535\nENTRYPOINT ["/pause"]', {
     pause: path.join(BIN, `pause-${V.pause}`, 'pause'),
+  });
+  await dockerImage('image:local-path-provisioner', IMAGES.localPath, `${from}\nCOPY local-path-provisioner /usr/bin/local-path-provisioner\nCMD ["local-path-provisioner"]`, {
+    'local-path-provisioner': path.join(goOut({ name: 'local-path-provisioner', version: V.localPath }), 'local-path-provisioner'),
   });
   await dockerImage('image:podnet', IMAGES.podnet, `${from}\nCOPY kdtb-podnet /usr/local/bin/kdtb-podnet`, { 'kdtb-podnet': path.join(TESTBED_ASSETS, 'podnet', 'kdtb-podnet') });
 }
@@ -290,6 +305,17 @@ async function labImages(baseTag: string): Promise<void> {
   });
 }
 
+async function addonImages(baseTag: string): Promise<void> {
+  const ms = goOut({ name: 'metrics-server', version: V.metricsServer });
+  // Upstream's image is distroless, runs as nobody and starts /metrics-server.
+  await dockerImage('image:metrics-server', ADDON_IMAGES.metricsServer, `FROM ${baseTag}\nCOPY metrics-server /metrics-server\nUSER 65534\nENTRYPOINT ["/metrics-server"]`, {
+    'metrics-server': path.join(ms, 'metrics-server'),
+  });
+  const mlb = goOut({ name: 'metallb', version: V.metallb });
+  await dockerImage('image:metallb-controller', ADDON_IMAGES.metallbController, `FROM ${baseTag}\nCOPY controller /controller\nENTRYPOINT ["/controller"]`, { controller: path.join(mlb, 'controller') });
+  await dockerImage('image:metallb-speaker', ADDON_IMAGES.metallbSpeaker, `FROM ${baseTag}\nCOPY speaker /speaker\nENTRYPOINT ["/speaker"]`, { speaker: path.join(mlb, 'speaker') });
+}
+
 async function traefikImage(baseTag: string): Promise<void> {
   await dockerImage('image:traefik', LAB_IMAGES.traefik, `FROM ${baseTag}\nCOPY traefik /usr/local/bin/traefik\nCOPY entrypoint.sh /entrypoint.sh\nEXPOSE 80\nENTRYPOINT ["/entrypoint.sh"]\nCMD ["traefik"]`, {
     traefik: path.join(goOut({ name: 'traefik', version: V.traefik }), 'traefik'),
@@ -307,7 +333,7 @@ async function nodeImage(nodeRootfs: string): Promise<void> {
   const kindFiles = path.join(CACHE, 'go', 'mod', 'sigs.k8s.io', `kind@${V.kind}`, 'images', 'base', 'files');
   if (!existsSync(kindFiles)) await sh('kind-module', `cd ${CACHE} && go mod download sigs.k8s.io/kind@${V.kind}`, goEnv());
   const k8s = goOut({ name: 'kubernetes', version: V.kubernetes });
-  const preload = [IMAGES.apiserver, IMAGES.controllerManager, IMAGES.scheduler, IMAGES.proxy, IMAGES.etcd, IMAGES.coredns, IMAGES.pause, IMAGES.podnet, IMAGES.kubeRouter];
+  const preload = [IMAGES.apiserver, IMAGES.controllerManager, IMAGES.scheduler, IMAGES.proxy, IMAGES.etcd, IMAGES.coredns, IMAGES.pause, IMAGES.podnet, IMAGES.kubeRouter, IMAGES.localPath, IMAGES.localPathHelper];
   const ids = await sh('inspect', `docker image inspect -f '{{.Id}}' ${preload.join(' ')}`);
   const assets = path.join(TESTBED_ASSETS, 'node');
   const binaries = ['go:kubernetes', 'go:crictl'].map((s) => readStamp(path.join(STAMPS, `${s}.json`))?.finishedAt ?? '');
@@ -325,6 +351,8 @@ async function nodeImage(nodeRootfs: string): Promise<void> {
     writeFileSync(path.join(ctx, 'files', 'kind', 'pause-version'), V.pause);
     const cni = path.join(ctx, 'files', 'kind', 'manifests', 'default-cni.yaml');
     writeFileSync(cni, readFileSync(cni, 'utf8').replace('PODNET_IMAGE', IMAGES.podnet));
+    const storage = path.join(ctx, 'files', 'kind', 'manifests', 'default-storage.yaml');
+    writeFileSync(storage, readFileSync(storage, 'utf8').replaceAll('LOCAL_PATH_IMAGE', IMAGES.localPath).replaceAll('LOCAL_PATH_HELPER_IMAGE', IMAGES.localPathHelper));
     copyFileSync(path.join(assets, 'Dockerfile'), path.join(ctx, 'Dockerfile'));
     const stage = `kubedrill-testbed/node-stage:${key}`;
     const tar = path.join(CACHE, 'tmp', 'node-images.tar');
@@ -453,19 +481,23 @@ async function buildAll(t0: number): Promise<void> {
     'kdtb-exec': path.join(TESTBED_ASSETS, 'base', 'files', 'usr', 'local', 'bin', 'kdtb-exec'),
   }, baseRootfs);
   await Promise.all([
-    goBuild(traefik),
+    (async () => {
+      await goBuild(traefik);
+      for (const b of ADDON_GO_BUILDS) await goBuild(b);
+    })(),
     (async () => {
       await componentImages(baseTag);
+      await labImages(baseTag); // before the node image: it preloads busybox (local-path's helper)
       await nodeImage(node);
-      await labImages(baseTag);
     })(),
   ]);
   await traefikImage(baseTag);
+  await addonImages(baseTag);
   // Earlier builds of a rebuilt image are left untagged; drop those (only ours, by label).
   await sh('prune', 'docker image prune -f --filter label=io.kubedrill.testbed >/dev/null');
   const size = (await sh('inspect', `docker image inspect -f '{{.Size}}' ${nodeImageTag()}`)).trim();
   const total = (performance.now() - t0) / 1000;
-  log(`built ${nodeImageTag()} (${(Number(size) / 1e9).toFixed(2)} GB) and ${Object.values(LAB_IMAGES).join(', ')}`);
+  log(`built ${nodeImageTag()} (${(Number(size) / 1e9).toFixed(2)} GB), ${Object.values(LAB_IMAGES).join(', ')} and ${Object.values(ADDON_IMAGES).join(', ')}`);
   log(`steps: ${timings.map((t) => `${t.step} ${t.cached ? 'cached' : `${t.seconds.toFixed(0)}s`}`).join(', ')}`);
   log(`total ${total.toFixed(1)} s`);
 }
@@ -478,7 +510,7 @@ async function loadImages(cluster: string): Promise<void> {
 async function clean(keepImages: boolean): Promise<void> {
   if (!keepImages) {
     await sh('clean', `docker images --format '{{.Repository}}:{{.Tag}} {{.ID}}' | awk '/^kubedrill-testbed\\//{print $1}' | xargs -r docker rmi -f >/dev/null`);
-    const tags = [...Object.values(IMAGES), ...Object.values(LAB_IMAGES)].filter((t) => !t.startsWith('kubedrill-testbed/'));
+    const tags = [...Object.values(IMAGES), ...Object.values(LAB_IMAGES), ...Object.values(ADDON_IMAGES)].filter((t) => !t.startsWith('kubedrill-testbed/'));
     await sh('clean', `docker rmi -f ${tags.join(' ')} >/dev/null 2>&1 || true`);
   }
   rmSync(CACHE, { recursive: true, force: true });

@@ -352,8 +352,41 @@ export function proofChecks(workers: number): ProofCheck[] {
         return `client allowed after ${seconds.toFixed(1)} s; stranger still blocked`;
       },
     },
+    {
+      name: "kind's default StorageClass binds a claim once a pod uses it",
+      run: async (c) => {
+        const sc = (await c.kubectl(['get', 'storageclass', 'standard', '-o', 'jsonpath={.provisioner} {.volumeBindingMode}'])).trim();
+        if (sc !== 'rancher.io/local-path WaitForFirstConsumer') throw new Error(`StorageClass standard is "${sc}", not local-path with WaitForFirstConsumer as in kind's images`);
+        const t0 = performance.now();
+        await c.kubectl(['apply', '-f', '-'], { stdin: CLAIM_AND_POD });
+        await c.kubectl(['-n', NS, 'wait', '--for=condition=Ready', 'pod/writer', '--timeout=120s'], { timeoutMs: 140_000 });
+        const phase = (await c.kubectl(['-n', NS, 'get', 'pvc', 'data', '-o', 'jsonpath={.status.phase}'])).trim();
+        const r = await c.execIn('writer', ['cat', '/data/hello']);
+        if (phase !== 'Bound' || r.output !== 'hello') throw new Error(`claim data is ${phase}; /data/hello reads "${r.output}"`);
+        return `claim Bound and written ${((performance.now() - t0) / 1000).toFixed(1)} s after apply`;
+      },
+    },
   ];
 }
+
+const CLAIM_AND_POD = `
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data, namespace: ${NS}}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 100Mi}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: writer, namespace: ${NS}}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+    - {name: busybox, image: ${LAB_IMAGES.busybox}, command: [sh, -c, "echo hello > /data/hello && exec sleep 3600"], volumeMounts: [{name: data, mountPath: /data}]}
+  volumes:
+    - {name: data, persistentVolumeClaim: {claimName: data}}
+`;
 
 /** Creates a kdtb-proof-* cluster with `nodes` nodes, runs every check, prints a table, deletes it. */
 export async function runProof(opts: { nodes: number; log: (line: string) => void; runner?: CommandRunner }): Promise<boolean> {

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'yaml';
-import { LAB_IMAGES, TESTBED_VERSIONS, kindClusterConfig, kubernetesLdflags, nodeImageNames, readStamp, readTestbedStatus, testbedCacheDir, wrapperGoMod } from './testbed.ts';
+import { ADDON_NAMES } from '../../server/src/labs/format.ts';
+import { addonImages } from '../../server/src/provisioner/addons.ts';
+import { LAB_IMAGES, TESTBED_ASSETS, TESTBED_VERSIONS, addonImageNames, kindClusterConfig, kubernetesLdflags, nodeImageNames, readStamp, readTestbedStatus, testbedCacheDir, wrapperGoMod } from './testbed.ts';
 
 const K8S_GO_MOD = `// This is a generated file. Do not edit directly.
 
@@ -125,4 +127,15 @@ test('the proof picks an unused address inside a range, skipping what is taken',
   assert.equal(unusedAddress('not a cidr', () => false), undefined);
   assert.ok(inCidr('10.244.1.7', '10.244.1.0/24'));
   assert.ok(!inCidr('10.244.2.7', '10.244.1.0/24'));
+});
+
+test('the testbed builds every image an add-on manifest runs, and the local-path images its node image preloads', async () => {
+  const built = new Set([...Object.values(LAB_IMAGES), ...Object.values(addonImageNames()), ...Object.values(nodeImageNames())]);
+  for (const addon of ADDON_NAMES) {
+    for (const image of await addonImages(addon)) assert.ok(built.has(image), `add-on ${addon} runs ${image}, which scripts/testbed does not build`);
+  }
+  const storage = readFileSync(path.join(TESTBED_ASSETS, 'node', 'files', 'kind', 'manifests', 'default-storage.yaml'), 'utf8');
+  assert.match(storage, /volumeBindingMode: WaitForFirstConsumer/);
+  assert.match(storage, /is-default-class: "true"/);
+  assert.equal(nodeImageNames().localPath, `docker.io/rancher/local-path-provisioner:${TESTBED_VERSIONS.localPath}`);
 });

@@ -17,6 +17,13 @@ export const TESTBED_VERSIONS = {
   traefik: 'v3.6.12',
   crictl: 'v1.34.0',
   kind: 'v0.33.0',
+  // Cluster add-ons (server/src/provisioner/assets): the versions their manifests pin.
+  localPath: 'v0.0.30',
+  metricsServer: 'v0.8.0',
+  metallb: 'v0.15.2',
+  /** The Gateway API release Traefik v3.6.12 is built against (its go.mod); CRDs come from this module. */
+  gatewayApi: 'v1.4.0',
+  helm: 'v4.3.2',
   debian: 'bookworm',
 } as const;
 
@@ -42,6 +49,23 @@ export function nodeImageNames(v = TESTBED_VERSIONS) {
     pause: `registry.k8s.io/pause:${v.pause}`,
     podnet: `kubedrill-testbed/podnet:${v.kubernetes}`,
     kubeRouter: `docker.io/cloudnativelabs/kube-router:${v.kubeRouter}`,
+    // kind's default StorageClass: its provisioner and the helper pod's image (kind ships its own
+    // builds of both; the testbed uses rancher's tag and busybox, which its helper scripts need).
+    localPath: `docker.io/rancher/local-path-provisioner:${v.localPath}`,
+    localPathHelper: 'docker.io/library/busybox:1.37.0',
+  };
+}
+
+/**
+ * Images of the cluster add-ons labs declare (`cluster.addons`), under the upstream tags their
+ * manifests in server/src/provisioner/assets pin; the provisioner `kind load`s them when present
+ * in the host's Docker, and kind's nodes pull them on a host with internet.
+ */
+export function addonImageNames(v = TESTBED_VERSIONS) {
+  return {
+    metricsServer: `registry.k8s.io/metrics-server/metrics-server:${v.metricsServer}`,
+    metallbController: `quay.io/metallb/controller:${v.metallb}`,
+    metallbSpeaker: `quay.io/metallb/speaker:${v.metallb}`,
   };
 }
 
@@ -154,7 +178,7 @@ export function readTestbedStatus(deps: { imageExists?: ImageExists; dockerWorks
   if (!dockerWorks()) return { ...base, reason: 'Docker is not reachable (scripts/setup-host installs and starts it)' };
   if (!kindWorks()) return { ...base, reason: 'the kind CLI is not installed (scripts/setup-host installs it)' };
   const exists = deps.imageExists ?? dockerImageExists;
-  const missing = [image, ...labImages, nodeImageNames().kubeRouter].filter((t) => !exists(t));
+  const missing = [image, ...labImages, nodeImageNames().kubeRouter, ...Object.values(addonImageNames())].filter((t) => !exists(t));
   if (missing.length) return { ...base, reason: `testbed images missing (${missing.join(', ')}): run scripts/testbed build` };
   return { ...base, available: true };
 }

@@ -3,11 +3,13 @@ import type { ClusterPort } from '../../../graders/src/cluster/port.ts';
 import type { Config } from '../config/config.ts';
 import { AppError, errorMessage, notFound } from '../errors.ts';
 import type { CommandRunner } from '../exec/command-runner.ts';
+import type { AddonName } from '../labs/format.ts';
 import type { Lab } from '../labs/loader.ts';
 import { shapeFromKey, shapeKey } from '../provisioner/kind-config.ts';
 import type { ClusterInfo, KindDriver } from '../provisioner/kind-driver.ts';
 import { enforceNetworkPolicy, fallbackImages, KUBE_ROUTER_MANIFEST, SELFTEST_IMAGE } from '../provisioner/netpol-selftest.ts';
 import { netpolFacts, type NetpolVerdicts } from '../provisioner/netpol-verdicts.ts';
+import { installAddons } from '../provisioner/addons.ts';
 import { applyLabSetup } from '../provisioner/setup.ts';
 import { execOnKindNode } from '../terminal/launchers.ts';
 import { ProvisionError, step, type StepEvent, type StepSink } from '../provisioner/steps.ts';
@@ -28,6 +30,9 @@ interface OwnedCluster {
 /** Checks NetworkPolicy enforcement on a fresh cluster (injectable so tests need no real cluster). */
 export type NetpolCheck = (cluster: ClusterInfo, port: ClusterPort, onStep: StepSink, signal: AbortSignal) => Promise<unknown>;
 
+/** Installs a cluster's add-ons (injectable so tests need no real cluster). */
+export type AddonInstall = (cluster: ClusterInfo, addons: readonly AddonName[], port: ClusterPort, onStep: StepSink, signal: AbortSignal) => Promise<unknown>;
+
 export interface AttemptServiceOptions {
   repo: AttemptRepository;
   driver: Pick<KindDriver, 'newName' | 'create' | 'delete' | 'list' | 'preloadImages' | 'paths' | 'nodeImage' | 'nodes'>;
@@ -41,6 +46,7 @@ export interface AttemptServiceOptions {
   verifyNetworkPolicy?: NetpolCheck;
   /** Remembered NetworkPolicy self-test verdicts (per node image and host); without it every cluster is tested. */
   netpolVerdicts?: NetpolVerdicts;
+  installAddons?: AddonInstall;
   /** How often the reaper looks for expired and idle attempts; 0 disables the timer (tests call reap()). */
   reapIntervalMs?: number;
   setupPollMs?: number;
@@ -422,7 +428,7 @@ export class AttemptService {
 
   /**
    * Creates a cluster of the shape with the given images loaded and, for NetworkPolicy shapes, makes
-   * policies enforced. Images go into the node containers while kind is still starting Kubernetes
+   * policies enforced, then installs its add-ons. Images go into the node containers while kind is still starting Kubernetes
    * (loading needs only containerd), so that wait hides most of the loading.
    */
   async #prepareCluster(cluster: OwnedCluster, sink: StepSink, signal: AbortSignal, images: readonly string[] = []): Promise<ClusterInfo> {
@@ -447,6 +453,11 @@ export class AttemptService {
         const check =
           this.#o.verifyNetworkPolicy ?? ((c, port, onStep, s) => enforceNetworkPolicy(c, { port, runner: this.#o.runner, preload, ...this.#verdicts() }, onStep, s));
         await check(info, this.#o.portFor(info.kubeconfigPath), sink, signal);
+      }
+      if (shape.addons.length) {
+        const preload = (imgs: string[]) => this.#o.driver.preloadImages(info.name, imgs, signal);
+        const install = this.#o.installAddons ?? ((c, addons, port, onStep, s) => installAddons(c, addons, { port, runner: this.#o.runner, preload }, onStep, s));
+        await install(info, shape.addons, this.#o.portFor(info.kubeconfigPath), sink, signal);
       }
     } catch (e) {
       await this.#o.driver.delete(info.name).catch(() => {});

@@ -76,13 +76,19 @@ test('allowed origins cover the loopback names and the public URL', () => {
   assert.ok(origins.includes('https://kd.example.org'));
 });
 
+test('pool shapes with add-ons are written as the labs\' shape keys, add-ons in sorted order', () => {
+  const { config } = load(['--clusters.pool-shapes', 'w1+metrics-server+gateway-api:2,w0-netpol+metallb']);
+  assert.deepEqual(config.clusters.poolShapes, ['w1+gateway-api+metrics-server:2', 'w0-netpol+metallb']);
+});
+
 test('cluster keys: pool shapes with counts, timeouts, and one-line errors naming the key', () => {
   const { config } = load(['--clusters.pool-shapes', 'w0:2,w1-netpol', '--clusters.create-timeout-minutes', '15']);
   assert.deepEqual(config.clusters.poolShapes, ['w0:2', 'w1-netpol']);
   assert.equal(config.clusters.createTimeoutMinutes, 15);
   assert.equal(config.clusters.setupTimeoutMinutes, 5);
   for (const [argv, pattern] of [
-    [['--clusters.pool-shapes', 'w9'], /^invalid config clusters\.poolShapes\.0 = "w9": expected a shape key such as w0, w1-netpol:2 or w2-nocni$/],
+    [['--clusters.pool-shapes', 'w9'], /^invalid config clusters\.poolShapes\.0 = "w9": expected a shape key such as w0, w1-netpol:2, w2-nocni or w0\+metrics-server$/],
+    [['--clusters.pool-shapes', 'w0+kafka'], /^invalid config clusters\.poolShapes\.0 = "w0\+kafka": .*unknown add-on "kafka" \(known: metrics-server, gateway-api, metallb, etcd-client\)/],
     [['--clusters.create-timeout-minutes', '0'], /^invalid config clusters\.createTimeoutMinutes = "0" \(from flag --clusters\.create-timeout-minutes\): expected an integer from 1 to 60$/],
   ] as const) {
     assert.throws(() => load([...argv]), (e: unknown) => e instanceof ConfigError && pattern.test(e.message) && !e.message.includes('\n'));

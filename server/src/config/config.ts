@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { shapeFromKey, shapeKey } from '../provisioner/kind-config.ts';
 
 // One typed, validated configuration, read once at boot. Sources, strongest first:
 // command-line flags > KUBEDRILL_* environment variables > config file > defaults.
@@ -45,9 +46,26 @@ export const ConfigSchema = z
         idleMinutes: positiveInt.default(30).describe('an attempt with no activity for this long is finished'),
         poolSize: nonNegativeInt.max(20).default(0).describe('warm clusters kept ready per cluster shape'),
         poolShapes: z
-          .array(z.string().regex(/^w[0-3](-nocni)?(-netpol)?(:\d{1,2})?$/, 'a shape key such as w0, w1-netpol:2 or w2-nocni'))
+          .array(
+            z
+              .string()
+              .regex(/^w[0-3](-nocni)?(-netpol)?(\+[a-z0-9-]+)*(:\d{1,2})?$/, 'a shape key such as w0, w1-netpol:2, w2-nocni or w0+metrics-server')
+              .superRefine((entry, ctx) => {
+                try {
+                  shapeFromKey(entry.split(':')[0]!);
+                } catch (e) {
+                  ctx.addIssue({ code: 'custom', message: (e as Error).message });
+                }
+              })
+              // add-ons in the order shapeKey() writes them, so "w0+metallb+gateway-api" finds the labs' shape
+              .transform((entry) => {
+                const [key, count] = entry.split(':');
+                const canonical = shapeKey(shapeFromKey(key!));
+                return count === undefined ? canonical : `${canonical}:${count}`;
+              }),
+          )
           .default([])
-          .describe('shapes to keep warm, each w<workers>[-nocni][-netpol][:count] (count defaults to poolSize); empty = every shape a lab uses'),
+          .describe('shapes to keep warm, each w<workers>[-nocni][-netpol][+<add-on>…][:count] (count defaults to poolSize); empty = every shape a lab uses'),
         nodeImage: z.string().min(1).optional().describe('kind node image (default: the pinned image for the lab\'s Kubernetes version)'),
         namePrefix: z.string().regex(/^[a-z][a-z0-9-]{0,20}$/).default('kubedrill').describe('prefix of the kind clusters this server owns'),
         registryMirror: z.url().optional().describe('pull-through registry mirror for docker.io and registry.k8s.io'),

@@ -94,6 +94,28 @@ export const TaskDecl = z
   .strict();
 export type TaskDecl = z.infer<typeof TaskDecl>;
 
+/**
+ * Cluster add-ons a lab can ask for (front matter `cluster.addons`); the provisioner installs them
+ * after the cluster exists (server/src/provisioner/addons.ts). Every kind cluster already has the
+ * default StorageClass `standard` (local-path, WaitForFirstConsumer), crictl and journalctl on nodes.
+ */
+export const ADDONS = {
+  'metrics-server': 'metrics-server with --kubelet-insecure-tls: kubectl top, HPA on CPU and memory',
+  'gateway-api': 'Gateway API CRDs (standard channel) and Traefik as their controller, GatewayClass traefik',
+  metallb: 'MetalLB in L2 mode with an address pool on kind\'s docker network: LoadBalancer Services get an address',
+  'etcd-client': 'etcdctl and etcdutl on the control-plane node (/usr/local/bin), from its etcd image',
+} as const;
+export type AddonName = keyof typeof ADDONS;
+export const ADDON_NAMES = Object.keys(ADDONS) as [AddonName, ...AddonName[]];
+
+/** Services an add-on creates (namespace/name), which checks may name without the lab creating them. */
+export const ADDON_SERVICES: Record<AddonName, readonly string[]> = {
+  'metrics-server': ['kube-system/metrics-server'],
+  'gateway-api': ['traefik-gateway/traefik-gateway'],
+  metallb: ['metallb-system/metallb-webhook-service'],
+  'etcd-client': [],
+};
+
 export const ClusterShape = z
   .object({
     workers: z.number().int().min(0).max(3).default(0).describe('worker nodes besides the control plane'),
@@ -104,6 +126,11 @@ export const ClusterShape = z
      * cluster is never handed to another lab afterwards, and never reset for reuse.
      */
     dedicated: z.boolean().default(false),
+    addons: z
+      .array(z.enum(ADDON_NAMES, { error: (i) => `unknown add-on ${JSON.stringify(i.input)}: known add-ons are ${ADDON_NAMES.join(', ')}` }))
+      .default([])
+      .transform((a) => [...new Set(a)].sort())
+      .describe('cluster add-ons installed before setup (and part of the warm-pool shape)'),
   })
   .strict();
 export type ClusterShape = z.infer<typeof ClusterShape>;
@@ -131,7 +158,7 @@ export const LabFrontMatter = z
     difficulty: z.enum(DIFFICULTIES),
     minutes: z.number().int().min(1).max(240),
     kubernetes: z.string().regex(/^1\.\d{2}$/, 'must be a Kubernetes minor version like "1.35" (quote it in YAML)').default(EXAM_KUBERNETES_VERSION),
-    cluster: ClusterShape.default({ workers: 0, cni: 'kindnet', networkPolicy: false, dedicated: false }),
+    cluster: ClusterShape.default({ workers: 0, cni: 'kindnet', networkPolicy: false, dedicated: false, addons: [] }),
     /** CKA competency codes the lab trains, e.g. [T1, A4] (see COMPETENCIES). */
     competencies: z.array(z.enum(COMPETENCY_CODES, { error: (i) => `unknown competency ${JSON.stringify(i.input)}: use a code of the CKA curriculum such as T1, A4 or N2` })).default([]),
     broken: BrokenDecl.optional(),

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { CheckDecl, PodRef } from '../../../graders/src/checks/schema.ts';
 import { MdxCompileError, type CompiledBody, type MdxCompiler } from './bundle.ts';
-import { EXAM_KUBERNETES_VERSION, imageProblem, LAB_COMPONENTS, LabFrontMatter, MistakeDecl, NODE_ROLES, TrackDecl, type DomainId } from './format.ts';
+import { ADDON_SERVICES, EXAM_KUBERNETES_VERSION, imageProblem, LAB_COMPONENTS, LabFrontMatter, MistakeDecl, NODE_ROLES, TrackDecl, type DomainId } from './format.ts';
 import { JsonPathError, parseJsonPath } from '../../../graders/src/engine/jsonpath.ts';
 import { imagesOf, parseManifests, podLabelsOf, type ManifestObject } from './manifests.ts';
 import { describeYamlError, didYouMean, PositionedYaml, zodProblems, type Problem } from './problems.ts';
@@ -438,7 +438,7 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
   const inScripts = (name: string) => scriptText !== '' && new RegExp(`(^|[^\\w-])${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^\\w-])`, 'm').test(scriptText);
   if (hasSolution) {
     const pods = created.filter((c) => c.obj.kind === 'Pod').map((c) => `${c.obj.metadata.namespace ?? 'default'}/${c.obj.metadata.name}`);
-    const services = [...CLUSTER_SERVICES, ...created.filter((c) => c.obj.kind === 'Service').map((c) => `${c.obj.metadata.namespace ?? 'default'}/${c.obj.metadata.name}`)];
+    const services = [...CLUSTER_SERVICES, ...meta.cluster.addons.flatMap((a) => ADDON_SERVICES[a]), ...created.filter((c) => c.obj.kind === 'Service').map((c) => `${c.obj.metadata.namespace ?? 'default'}/${c.obj.metadata.name}`)];
     const workloads = created.map((c) => ({ ns: c.obj.metadata.namespace ?? 'default', labels: podLabelsOf(c.obj) })).filter((w) => w.labels !== undefined);
     meta.tasks.forEach((task, ti) =>
       task.checks.forEach((check, ci) => {
@@ -465,7 +465,7 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
           if (!services.includes(full) && !inScripts(name!)) {
             const pos = at(['tasks', ti, 'checks', ci, 'to', 'service']);
             const guess = didYouMean(full, services);
-            const own = services.filter((sv) => !CLUSTER_SERVICES.includes(sv));
+            const own = created.filter((c) => c.obj.kind === 'Service').map((c) => `${c.obj.metadata.namespace ?? 'default'}/${c.obj.metadata.name}`);
             err(mdxFile, pos.line, pos.col, `probe targets service ${full}, but neither setup nor solution creates it`, guess ? `did you mean ${guess}?` : own.length ? `the lab creates: ${own.join(', ')}` : 'setup and solution create no Service');
           }
         }
@@ -507,6 +507,8 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
   if (meta.realClusterOnly) realOnly.push(`the lab says: ${meta.realClusterOnly}`);
   // The model cluster does not run controllers that labs install (an ingress controller routes by Ingress objects).
   if (meta.images.some((i) => /traefik|ingress-nginx|haproxy-ingress/.test(i))) realOnly.push('its ingress controller');
+  // Nor does it run cluster add-ons (metrics, Gateway controllers, load balancers, node tools).
+  if (meta.cluster.addons.length) realOnly.push(`its add-ons (${meta.cluster.addons.join(', ')})`);
   const gate: GateSite = realOnly.length ? 'real' : 'model';
   const gateReason = realOnly.length ? `${realOnly.join(' and ')} can only run against a real cluster` : undefined;
   return { id: meta.id, track, dir: labDir, meta, body, files, mistakes, gate, gateReason, warnings: sorted(), hash: hash.digest('hex').slice(0, 16) };

@@ -1,19 +1,26 @@
 import { stringify } from 'yaml';
-import type { ClusterShape } from '../labs/format.ts';
+import { ADDON_NAMES, type AddonName, type ClusterShape } from '../labs/format.ts';
 
 /** The kind node image kind v0.33.0 publishes for Kubernetes 1.35 (the CKA exam's version), pinned by digest. */
 export const DEFAULT_NODE_IMAGE = 'kindest/node:v1.35.8@sha256:07b2536e30b803ed61d1677a79df6115f798ce64c80f9e22f6ed45afd09323c0';
 
-/** A stable key for a cluster shape, used for the warm pool and in config (clusters.poolShapes): w1-netpol. */
+/**
+ * A stable key for a cluster shape, used for the warm pool and in config (clusters.poolShapes):
+ * w1-netpol, w0+metrics-server, w1+gateway-api+metallb (add-ons sorted, each after a "+").
+ */
 export function shapeKey(shape: ClusterShape): string {
-  return `w${shape.workers}${shape.cni === 'none' ? '-nocni' : ''}${shape.networkPolicy ? '-netpol' : ''}`;
+  const addons = [...new Set(shape.addons)].sort().map((a) => `+${a}`).join('');
+  return `w${shape.workers}${shape.cni === 'none' ? '-nocni' : ''}${shape.networkPolicy ? '-netpol' : ''}${addons}`;
 }
 
-/** The shape a key names (inverse of shapeKey). */
+/** The shape a key names (inverse of shapeKey; add-ons in any order). */
 export function shapeFromKey(key: string): ClusterShape {
-  const m = /^w([0-3])(-nocni)?(-netpol)?$/.exec(key);
-  if (!m) throw new Error(`"${key}" is not a cluster shape key (w<workers>[-nocni][-netpol])`);
-  return { workers: Number(m[1]), cni: m[2] ? 'none' : 'kindnet', networkPolicy: Boolean(m[3]), dedicated: false };
+  const m = /^w([0-3])(-nocni)?(-netpol)?((?:\+[a-z0-9-]+)*)$/.exec(key);
+  if (!m) throw new Error(`"${key}" is not a cluster shape key (w<workers>[-nocni][-netpol][+<add-on>…])`);
+  const addons = m[4] ? m[4].slice(1).split('+') : [];
+  const unknown = addons.find((a) => !(ADDON_NAMES as readonly string[]).includes(a));
+  if (unknown) throw new Error(`"${key}" names an unknown add-on "${unknown}" (known: ${ADDON_NAMES.join(', ')})`);
+  return { workers: Number(m[1]), cni: m[2] ? 'none' : 'kindnet', networkPolicy: Boolean(m[3]), addons: [...new Set(addons as AddonName[])].sort(), dedicated: false };
 }
 
 export interface KindConfigOptions {

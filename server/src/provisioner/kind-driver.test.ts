@@ -44,6 +44,15 @@ test('stage names lose emoji and dots but keep what names the stage', () => {
   assert.equal(plainStage('Configuring the frobnicator'), 'Configuring the frobnicator');
 });
 
+test('shape keys carry add-ons after "+", sorted, so one pool serves every lab that needs the same ones', () => {
+  const shape = shapeFromKey('w1-netpol+metrics-server+gateway-api');
+  assert.deepEqual(shape, { workers: 1, cni: 'kindnet', networkPolicy: true, addons: ['gateway-api', 'metrics-server'] });
+  assert.equal(shapeKey(shape), 'w1-netpol+gateway-api+metrics-server');
+  assert.equal(shapeKey({ workers: 0, cni: 'kindnet', networkPolicy: false, addons: ['metallb', 'metallb'], dedicated: false }), 'w0+metallb');
+  assert.throws(() => shapeFromKey('w0+kafka'), /unknown add-on "kafka"/);
+  assert.throws(() => shapeFromKey('w0+'), /is not a cluster shape key/);
+});
+
 test('the kind config follows the shape, and adds the cgroup v1 patches only on cgroup v1 hosts', () => {
   const shape = shapeFromKey('w2-netpol');
   assert.equal(shapeKey(shape), 'w2-netpol');

@@ -14,7 +14,7 @@ export function testLab(id: string, o: { cluster?: Partial<ClusterShape>; images
     meta: {
       id,
       kubernetes: '1.35',
-      cluster: { workers: 0, cni: 'kindnet', networkPolicy: false, ...o.cluster },
+      cluster: { workers: 0, cni: 'kindnet', networkPolicy: false, addons: [], ...o.cluster },
       images: o.images ?? [],
     },
     files: { setupManifests: o.setupManifests ?? [], setupScript: o.setupScript, setupNodeScripts: [], solutionManifests: [], solutionScript: undefined, solutionNodeScripts: [], solutionWorkstationScript: undefined },

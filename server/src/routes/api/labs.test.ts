@@ -36,7 +36,7 @@ test('GET /api/labs lists domains, tracks and the labs that loaded', async (t) =
     difficulty: 'easy',
     minutes: 5,
     kubernetes: '1.35',
-    cluster: { workers: 0, cni: 'kindnet', networkPolicy: false, dedicated: false },
+    cluster: { workers: 0, cni: 'kindnet', networkPolicy: false, dedicated: false, addons: [] },
     points: 5,
     taskCount: 1,
     tags: [],

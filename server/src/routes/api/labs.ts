@@ -17,7 +17,7 @@ export const LabSummaryDto = z.object({
   difficulty: z.enum(DIFFICULTIES),
   minutes: z.number(),
   kubernetes: z.string(),
-  cluster: z.object({ workers: z.number(), cni: z.string(), networkPolicy: z.boolean(), dedicated: z.boolean() }),
+  cluster: z.object({ workers: z.number(), cni: z.string(), networkPolicy: z.boolean(), dedicated: z.boolean(), addons: z.array(z.string()) }),
   points: z.number(),
   taskCount: z.number(),
   tags: z.array(z.string()),

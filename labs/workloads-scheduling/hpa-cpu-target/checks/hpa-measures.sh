@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Passes once the autoscaler checkout reads a current CPU utilization for its pods and keeps at least
+# its minimum of replicas Ready. Utilization is usage divided by the containers' CPU requests, so it
+# stays unknown while the pods request no CPU (or no metrics API answers). The autoscaler acts every
+# 15 s and metrics-server scrapes every 15 s, so a fresh change needs up to about a minute.
+set -uo pipefail
+ns=checkout
+kubectl get hpa -n "$ns" checkout >/dev/null 2>&1 || { echo "there is no HorizontalPodAutoscaler checkout in namespace $ns"; exit 1; }
+for _ in $(seq 1 60); do
+  util=$(kubectl get hpa -n "$ns" checkout -o jsonpath='{.status.currentMetrics[0].resource.current.averageUtilization}' 2>/dev/null)
+  ready=$(kubectl get deployment -n "$ns" checkout -o jsonpath='{.status.readyReplicas}' 2>/dev/null)
+  min=$(kubectl get hpa -n "$ns" checkout -o jsonpath='{.spec.minReplicas}' 2>/dev/null)
+  if [[ -n $util && ${ready:-0} -ge ${min:-1} ]]; then
+    echo "the autoscaler measures ${util}% CPU utilization across ${ready} Ready pods"
+    exit 0
+  fi
+  sleep 2
+done
+why=$(kubectl get hpa -n "$ns" checkout -o jsonpath='{range .status.conditions[*]}{.type}={.status} {.reason}: {.message}{"\n"}{end}' 2>/dev/null | grep -E '^(ScalingActive|AbleToScale)=False' | head -n 1)
+if [[ -z $util ]]; then
+  echo "the autoscaler has no current CPU utilization for Deployment checkout${why:+ ($why)}"
+else
+  echo "Deployment checkout has ${ready:-0} Ready pods, fewer than the autoscaler's minimum ${min}"
+fi
+exit 1
