@@ -46,7 +46,7 @@ test('stage names lose emoji and dots but keep what names the stage', () => {
 
 test('shape keys carry add-ons after "+", sorted, so one pool serves every lab that needs the same ones', () => {
   const shape = shapeFromKey('w1-netpol+metrics-server+gateway-api');
-  assert.deepEqual(shape, { workers: 1, cni: 'kindnet', networkPolicy: true, addons: ['gateway-api', 'metrics-server'] });
+  assert.deepEqual(shape, { workers: 1, cni: 'kindnet', networkPolicy: true, addons: ['gateway-api', 'metrics-server'], dedicated: false });
   assert.equal(shapeKey(shape), 'w1-netpol+gateway-api+metrics-server');
   assert.equal(shapeKey({ workers: 0, cni: 'kindnet', networkPolicy: false, addons: ['metallb', 'metallb'], dedicated: false }), 'w0+metallb');
   assert.throws(() => shapeFromKey('w0+kafka'), /unknown add-on "kafka"/);
