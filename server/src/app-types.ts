@@ -17,6 +17,8 @@ export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression,
 declare module 'fastify' {
   interface FastifyInstance {
     config: Config;
+    /** The clock of rate limits and back-offs (Date.now; tests may freeze it). */
+    now: () => number;
     db: Db;
     labs: LabCatalog;
     learners: LearnerRepository;

@@ -76,6 +76,8 @@ export interface AppDeps {
   shellLauncher?: ShellLauncher | null;
   /** Fastify logger option; tests usually pass false. */
   logger?: FastifyServerOptions['logger'];
+  /** The clock of rate limits and back-offs (tests freeze it instead of racing real time). */
+  now?: () => number;
 }
 
 // One client per kubeconfig file: the provisioner and grading talk to the same clusters over and over.
@@ -140,6 +142,7 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
   const labs = deps.labs ?? new LabCatalog(config.labsDir, path.join(config.dataDir, 'cache'));
   if (!deps.labs) await labs.reload();
   app.decorate('config', config);
+  app.decorate('now', deps.now ?? Date.now);
   app.decorate('db', db);
   app.decorate('labs', labs);
   app.decorate('learners', new LearnerRepository(db));

@@ -28,9 +28,9 @@ export default async function sessionRoutes(app: App) {
   const secure = app.config.publicUrl?.startsWith('https:') ?? false;
   const days = app.config.auth.sessionDays;
   const mode = app.config.auth.mode;
-  const throttle = new LoginThrottle();
+  const throttle = new LoginThrottle(app.now);
   // Each account costs a scrypt hash: a client may create a classroom's worth a minute, not a flood.
-  const registrations = new RateLimiter(30);
+  const registrations = new RateLimiter(30, app.now);
 
   app.get(
     '/api/session',
