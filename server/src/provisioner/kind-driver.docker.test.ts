@@ -92,7 +92,8 @@ test("an attempt whose node image cannot be pulled fails with kind's message and
   await service.idle();
   const a = service.get(attempt.id)!;
   assert.equal(a.status, 'failed');
-  assert.equal(a.failureStep, `Ensuring node image (${MISSING})`);
+  // kind's "Ensuring node image (…)" stage, under its plain name.
+  assert.equal(a.failureStep, 'Checking the node image');
   assert.match(a.failureMessage ?? '', /failed to pull image/);
   assert.match(a.failureOutput ?? '', /docker pull/);
   assert.deepEqual(await ours(), []);
@@ -101,13 +102,13 @@ test("an attempt whose node image cannot be pulled fails with kind's message and
   await service.close();
 });
 
-test('a create that fails at "Preparing nodes" (not a node image) leaves no container behind', async (t) => {
+test('a create that fails at kind\'s "Preparing nodes" (not a node image) leaves no container behind', async (t) => {
   if (skipped(t)) return;
   const { driver: d, clustersDir } = driver(NOT_A_NODE);
   const name = d.newName();
   const err = await d.create(name, shapeFromKey('w1'), () => {}).catch((e: unknown) => e);
   assert.ok(err instanceof ProvisionError, String(err));
-  assert.equal(err.step, 'Preparing nodes');
+  assert.equal(err.step, 'Creating the node containers');
   assert.match(err.output, /failed with error: exit status 125/);
   assert.deepEqual(await ours(), []);
   assert.equal(existsSync(path.join(clustersDir, name)), false);
