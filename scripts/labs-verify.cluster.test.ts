@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { describeVerdict, LabVerifier, ROOT, verifyTarget, type LabVerdict } from './lib/labs-verify.ts';
+import { describeVerdict, LabVerifier, ROOT, shareGroups, verifyTarget, type LabVerdict } from './lib/labs-verify.ts';
 
 const target = await verifyTarget();
 if ('skip' in target) console.log(`labs:verify skipped: ${target.skip}`);
@@ -19,9 +19,11 @@ const labIds = readdirSync(path.join(ROOT, 'labs'), { withFileTypes: true })
   )
   .sort();
 
-let verifier: LabVerifier | undefined;
 // One run over every lab, as CI's labs:verify does it: labs of one shape that run no scripts share a
-// cluster (reset between them). Each test waits for its own lab's verdict.
+// cluster (reset between them). The tests are declared in the order the run reaches the labs, and
+// each waits for its own lab's verdict (so each test's time is its lab's).
+const verifier = 'skip' in target ? undefined : await LabVerifier.create(target.image);
+const order = verifier ? shareGroups(labIds.map((id) => verifier.labs.get(id)!)).flat() : labIds;
 interface Deferred {
   promise: Promise<LabVerdict>;
   resolve: (v: LabVerdict) => void;
@@ -33,13 +35,12 @@ function deferred(): Deferred {
   d.promise.catch(() => {}); // the lab's test reports it; until then it must not count as unhandled
   return d;
 }
-const verdicts = new Map<string, Deferred>(labIds.map((id) => [id, deferred()]));
+const verdicts = new Map<string, Deferred>(order.map((id) => [id, deferred()]));
 let run: Promise<unknown> | undefined;
-before(async () => {
-  if ('skip' in target) return;
-  verifier = await LabVerifier.create(target.image);
+before(() => {
+  if (!verifier) return;
   run = verifier
-    .verifyAll(labIds, { share: true, onVerdict: (v) => verdicts.get(v.labId)?.resolve(v) })
+    .verifyAll(order, { share: true, onVerdict: (v) => verdicts.get(v.labId)?.resolve(v) })
     .then(
       () => {
         for (const [id, p] of verdicts) p.reject(new Error(`labs:verify gave no verdict for ${id}`));
@@ -54,7 +55,7 @@ after(async () => {
   await verifier?.close();
 });
 
-for (const id of labIds) {
+for (const id of order) {
   test(`lab ${id}: nothing earns nothing, mistakes stay capped, the solution earns everything, on a real cluster`, { skip: 'skip' in target ? target.skip : false }, async () => {
     const v = await verdicts.get(id)!.promise;
     assert.ok(v.passed, describeVerdict(v).join('\n'));
