@@ -6,6 +6,15 @@
 set -uo pipefail
 ns=checkout
 kubectl get hpa -n "$ns" checkout >/dev/null 2>&1 || { echo "there is no HorizontalPodAutoscaler checkout in namespace $ns"; exit 1; }
+# What can never measure CPU utilization fails at once instead of after the wait below.
+target=$(kubectl get hpa -n "$ns" checkout -o jsonpath='{.spec.scaleTargetRef.kind}/{.spec.scaleTargetRef.name}' 2>/dev/null)
+[[ $target == Deployment/checkout ]] || { echo "the autoscaler scales $target, not Deployment/checkout"; exit 1; }
+metric=$(kubectl get hpa -n "$ns" checkout -o jsonpath='{.spec.metrics[0].resource.name}' 2>/dev/null)
+[[ $metric == cpu ]] || { echo "the autoscaler's first metric is ${metric:-not a resource metric}, not cpu"; exit 1; }
+requests=$(kubectl get deployment -n "$ns" checkout -o jsonpath='{range .spec.template.spec.containers[*]}{.name}={.resources.requests.cpu}{" "}{end}' 2>/dev/null)
+for c in $requests; do
+  [[ $c == *=?* ]] || { echo "container ${c%=} of Deployment checkout requests no CPU, so its utilization cannot be computed"; exit 1; }
+done
 for _ in $(seq 1 60); do
   util=$(kubectl get hpa -n "$ns" checkout -o jsonpath='{.status.currentMetrics[0].resource.current.averageUtilization}' 2>/dev/null)
   ready=$(kubectl get deployment -n "$ns" checkout -o jsonpath='{.status.readyReplicas}' 2>/dev/null)
