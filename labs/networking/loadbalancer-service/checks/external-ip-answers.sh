@@ -5,6 +5,9 @@
 set -uo pipefail
 ns=storefront
 ip=""
+# Only a LoadBalancer Service gets an external IP: anything else fails at once instead of after the wait.
+type=$(kubectl get service -n "$ns" web-public -o jsonpath='{.spec.type}' 2>/dev/null)
+[[ $type == LoadBalancer ]] || { echo "Service web-public is ${type:-missing}, not of type LoadBalancer"; exit 1; }
 for _ in $(seq 1 30); do
   ip=$(kubectl get service -n "$ns" web-public -o jsonpath='{.status.loadBalancer.ingress[0].ip}' 2>/dev/null)
   [[ -n $ip ]] && break
