@@ -7,8 +7,10 @@
 // Mistakes share the lab's cluster (a fresh cluster each would cost a minute apiece): a mistake is
 // applied, graded until two grades agree (policy changes land a moment after the API takes them),
 // then taken off — objects it created are deleted, setup is applied again with setup's field
-// manager (so fields the mistake changed return to setup's) — and the lab is graded until it grades
-// exactly as it did right after setup, which proves the next mistake starts clean.
+// manager (so fields the mistake changed return to setup's); a mistake with a script (which may
+// change anything in the API) is taken off by resetting what the lab made and running the whole
+// setup, script included, again — and the lab is graded until it grades exactly as it did right
+// after setup, which proves the next mistake starts clean.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -230,7 +232,7 @@ export class LabVerifier {
         const failure = `${a?.failureStep ? `step "${a.failureStep}": ` : ''}${a?.failureMessage ?? end.name}${a?.failureOutput ? `\n${a.failureOutput}` : ''}`;
         return { labId, passed: false, steps, failure, seconds: seconds(), mistakeSeconds: 0 };
       }
-      const gated = await this.#gate(lab, attempt.id, opts);
+      const gated = await this.#gate(lab, attempt.id, opts, setupStartedAt ?? readyAt);
       if (opts.hold) {
         opts.hold({ attemptId: attempt.id, setupStartedAt: setupStartedAt ?? readyAt });
         handedOn = true;
@@ -258,7 +260,7 @@ export class LabVerifier {
   }
 
   /** The honesty and mistake gates of a lab whose setup is in place on the attempt's cluster. */
-  async #gate(lab: Lab, attemptId: string, opts: VerifyOptions): Promise<Pick<LabVerdict, 'gates' | 'mistakeSeconds' | 'skipped'> & { gates: GatesReport }> {
+  async #gate(lab: Lab, attemptId: string, opts: VerifyOptions, setupStartedAt: number): Promise<Pick<LabVerdict, 'gates' | 'mistakeSeconds' | 'skipped'> & { gates: GatesReport }> {
     const g = await this.#service.beginGrading(attemptId, LEARNER);
     const clusterName = this.#service.get(attemptId)?.clusterName ?? '';
     const wsAttempt: TerminalAttempt = { id: attemptId, learnerId: LEARNER, clusterName, status: 'running', kubernetesVersion: lab.meta.kubernetes };
@@ -269,8 +271,17 @@ export class LabVerifier {
       const workstation: WorkstationAccess = { exec: (argv, o) => this.#workstations.execInWorkstation(wsAttempt, argv, o) };
       const states = await labStates(lab);
       // Readiness includes kube-proxy's rules for the Services a state made, so no gate probes an unprogrammed ClusterIP.
-      const reach: StateReach = { kubeProxy: { runner: this.#runner, nodes: await this.#nodes(attemptId) }, nodes, workstation };
-      const mistakes = opts.mistakes === false ? [] : await mistakeRuns(lab, states.setup, port, scripts, reach);
+      const nodeNames = await this.#nodes(attemptId);
+      const reach: StateReach = { kubeProxy: { runner: this.#runner, nodes: nodeNames }, nodes, workstation };
+      const kubectl: Kubectl = async (args, o) => (await this.#runner.run({ argv: ['docker', 'exec', `${clusterName}-control-plane`, 'kubectl', '--kubeconfig=/etc/kubernetes/admin.conf', ...args], timeoutMs: o?.timeoutMs ?? 60_000 })).stdout;
+      // A scripted mistake may change anything the API holds (a patched field another manager owns, a
+      // removed taint): it is taken off by resetting what the lab made and running the whole setup again.
+      const setupAgain = async (mistakeObjs: readonly KubeObject[]) => {
+        const base = await baselineBefore(kubectl, setupStartedAt);
+        await resetCluster(kubectl, base, [...states.setup, ...mistakeObjs]);
+        await applyLabSetup({ dir: lab.dir, setupManifests: lab.files.setupManifests, setupScript: lab.files.setupScript }, { kubeconfigPath: g.kubeconfigPath, nodes: nodeNames }, { port, runner: this.#runner }, () => {}, { timeoutMs: 300_000 });
+      };
+      const mistakes = opts.mistakes === false ? [] : await mistakeRuns(lab, states.setup, port, scripts, reach, setupAgain);
       const gates = await runHonestyGates({
         lab: gradableLab(lab),
         port,
@@ -362,12 +373,13 @@ export class LabVerifier {
           throw new Error(`resetting the cluster failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
         }
       });
+      const setupAt = Date.now();
       if (lab.meta.images.length) await timed('Loading lab images', () => this.#driver.preloadImages(clusterName, lab.meta.images));
       const port = createKubePort(kubeconfigPath);
       await timed('Applying setup and waiting until it is ready', () =>
         applyLabSetup({ dir: lab.dir, setupManifests: lab.files.setupManifests, setupScript: undefined }, { kubeconfigPath, nodes }, { port, runner: this.#runner }, () => {}, { timeoutMs: 300_000 }),
       );
-      const gated = await this.#gate(lab, held.attemptId, opts);
+      const gated = await this.#gate(lab, held.attemptId, opts, setupAt);
       return { labId: lab.id, passed: gated.gates.passed, steps, ...gated, seconds: seconds() };
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
@@ -438,7 +450,14 @@ async function applyState(lab: Lab, port: ClusterPort, scripts: ScriptRunner, st
 const objectKey = (o: KubeObject) => `${o.apiVersion}/${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 
 /** Each mistake on the lab's own cluster: applied like the solution, then taken off back to setup's state. */
-async function mistakeRuns(lab: Lab, setup: readonly KubeObject[], port: ClusterPort, scripts: ScriptRunner, reach: StateReach): Promise<MistakeRun[]> {
+async function mistakeRuns(
+  lab: Lab,
+  setup: readonly KubeObject[],
+  port: ClusterPort,
+  scripts: ScriptRunner,
+  reach: StateReach,
+  setupAgain: (mistakeObjects: readonly KubeObject[]) => Promise<void>,
+): Promise<MistakeRun[]> {
   const inSetup = new Set(setup.map(objectKey));
   const runs: MistakeRun[] = [];
   for (const mistake of lab.mistakes) {
@@ -454,6 +473,7 @@ async function mistakeRuns(lab: Lab, setup: readonly KubeObject[], port: Cluster
         return { port, scripts };
       },
       leave: async () => {
+        if (mistake.script) return setupAgain(objects);
         const created = objects.filter((o) => !inSetup.has(objectKey(o))).toReversed();
         if (created.length) {
           // kubectl waits for the objects (and the pods of workloads) to be gone.

@@ -116,13 +116,22 @@ test('the lock holds across processes and is released when its holder dies', asy
   try {
     await new Promise<void>((resolve, reject) => {
       child.stdout.on('data', (d: Buffer) => d.toString().includes('locked') && resolve());
-      child.on('exit', (code) => reject(new Error(`the child exited with ${code}`)));
+      child.on('exit', (code, signal) => reject(new Error(`the child exited (${code ?? signal}) before taking the lock`)));
     });
-    assert.throws(() => lockDataDir(dir), (e: Error) => e instanceof DataDirError && e.message.includes(`(pid ${child.pid})`));
+    // The error itself is the assertion's message when it differs, so a failure says what happened.
+    let refused: unknown;
+    try {
+      lockDataDir(dir)();
+    } catch (e) {
+      refused = e;
+    }
+    assert.ok(refused instanceof DataDirError, `a second process took the lock held by pid ${child.pid}: ${String(refused)}`);
+    assert.match(refused.message, new RegExp(`in use by another kubedrill server \\(pid ${child.pid}\\)`));
   } finally {
     child.kill('SIGKILL');
     await once(child, 'exit');
   }
+  // The dead holder's lock is gone: this process takes it (an error here names what still holds it).
   lockDataDir(dir)();
 });
 
