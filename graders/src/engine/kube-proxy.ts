@@ -11,3 +11,12 @@ export function rulesMention(dump: string, ip: string): boolean {
   const escaped = ip.replaceAll('.', '\\.').replaceAll(':', '\\:');
   return new RegExp(`(^|[^0-9a-fA-F.:])${escaped}(/(32|128))?([^0-9a-fA-F.:]|$)`, 'm').test(dump);
 }
+
+/**
+ * Whether a rules dump opens a node port: iptables writes `--dport 30080` in KUBE-NODEPORTS, the
+ * nftables mode a `tcp . 30080 : goto …` element of its node-port map. A Service that turns into a
+ * NodePort keeps its ClusterIP rule, so only this says the node port is programmed.
+ */
+export function rulesOpenPort(dump: string, port: number): boolean {
+  return new RegExp(`(--dport |dport |\\. )${port}(?![0-9])`, 'm').test(dump);
+}

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { KubeObject } from '../../../graders/src/cluster/port.ts';
 import type { CommandResult, CommandRunner, CommandSpec } from '../exec/command-runner.ts';
-import { rulesMention } from '../../../graders/src/engine/kube-proxy.ts';
+import { rulesMention, rulesOpenPort } from '../../../graders/src/engine/kube-proxy.ts';
 import { unprogrammedServices } from './service-rules.ts';
 import { applyLabSetup } from './setup.ts';
 import type { StepEvent } from './steps.ts';
@@ -35,9 +35,27 @@ test('a ClusterIP counts as programmed only when a rule names that exact address
   assert.ok(rulesMention('ip daddr . meta l4proto . th dport vmap { 10.96.7.7 . tcp . 80 : goto service-X }', '10.96.7.7'), 'nftables verdict map');
 });
 
+test('a node port counts as opened only when a rule names that exact port (iptables and nftables)', () => {
+  const iptables = '-A KUBE-NODEPORTS -p tcp -m comment --comment "web/admin" -m tcp --dport 31080 -j KUBE-EXT-XYZ\n';
+  assert.ok(rulesOpenPort(iptables, 31080));
+  assert.ok(!rulesOpenPort(iptables, 3108), '3108 is not 31080');
+  assert.ok(!rulesOpenPort(iptables, 30080));
+  assert.ok(rulesOpenPort('map service-nodeports { elements = { tcp . 30080 : goto external-ABC } }', 30080), 'nftables node-port map');
+});
+
+test('a Service that became a NodePort is programmed only once the node port is open, though its ClusterIP rule is old', async () => {
+  const runner: CommandRunner = {
+    async run(spec: CommandSpec): Promise<CommandResult> {
+      return { argv: spec.argv, exitCode: 0, stdout: IPTABLES_WITH('10.96.44.1'), stderr: '', durationMs: 0 };
+    },
+  };
+  const problems = await unprogrammedServices(runner, ['c-worker'], [{ id: 'service web/admin', clusterIPs: ['10.96.44.1'], nodePorts: [31080] }], { timeoutMs: 1000 });
+  assert.deepEqual(problems, ['service web/admin (10.96.44.1, node port 31080) is not programmed by kube-proxy yet on c-worker']);
+});
+
 test('unprogrammedServices names each Service and the nodes that lack its rule', async () => {
   const { runner } = rulesHost({ 'c-control-plane': 0, 'c-worker': 5 }, '10.96.44.1');
-  const problems = await unprogrammedServices(runner, ['c-control-plane', 'c-worker'], [{ id: 'service restricted/lab9server', clusterIPs: ['10.96.44.1'] }], { timeoutMs: 1000 });
+  const problems = await unprogrammedServices(runner, ['c-control-plane', 'c-worker'], [{ id: 'service restricted/lab9server', clusterIPs: ['10.96.44.1'], nodePorts: [] }], { timeoutMs: 1000 });
   assert.deepEqual(problems, ['service restricted/lab9server (10.96.44.1) is not programmed by kube-proxy yet on c-worker']);
 });
 

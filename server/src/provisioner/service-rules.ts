@@ -3,13 +3,15 @@
 // the ClusterIP is routed like any other address — out of the node, through the host's default
 // route, off the machine. So nothing may be probed through a Service before every node has it.
 import type { ClusterPort, KubeObject } from '../../../graders/src/cluster/port.ts';
-import { DUMP_KUBE_PROXY_RULES, rulesMention } from '../../../graders/src/engine/kube-proxy.ts';
+import { DUMP_KUBE_PROXY_RULES, rulesMention, rulesOpenPort } from '../../../graders/src/engine/kube-proxy.ts';
 import type { CommandRunner } from '../exec/command-runner.ts';
 
 /** A Service that setup (or a solution) made, with the ClusterIPs kube-proxy must program. */
 export interface ServedService {
   id: string;
   clusterIPs: string[];
+  /** Node ports (NodePort and LoadBalancer Services), which kube-proxy opens on every node. */
+  nodePorts: number[];
 }
 
 /** The ClusterIPs of the Services among objects, read back live (the API assigns them). Headless and ExternalName Services have none. */
@@ -19,10 +21,11 @@ export async function liveServices(port: ClusterPort, objects: readonly KubeObje
   const out: ServedService[] = [];
   for (const s of live) {
     if (!s) continue;
-    const spec = (s.spec ?? {}) as { type?: string; clusterIP?: string; clusterIPs?: string[] };
+    const spec = (s.spec ?? {}) as { type?: string; clusterIP?: string; clusterIPs?: string[]; ports?: { nodePort?: number }[] };
     if (spec.type === 'ExternalName') continue;
     const ips = (spec.clusterIPs ?? (spec.clusterIP ? [spec.clusterIP] : [])).filter((ip) => ip && ip !== 'None');
-    if (ips.length) out.push({ id: `service ${s.metadata.namespace}/${s.metadata.name}`, clusterIPs: ips });
+    const nodePorts = (spec.ports ?? []).map((p) => p.nodePort).filter((p): p is number => typeof p === 'number' && p > 0);
+    if (ips.length || nodePorts.length) out.push({ id: `service ${s.metadata.namespace}/${s.metadata.name}`, clusterIPs: ips, nodePorts });
   }
   return out;
 }
@@ -42,8 +45,9 @@ export async function unprogrammedServices(runner: CommandRunner, nodes: readonl
   );
   const problems: string[] = [];
   for (const s of services) {
-    const missing = dumps.filter((d) => s.clusterIPs.some((ip) => !rulesMention(d.dump, ip))).map((d) => d.node);
-    if (missing.length) problems.push(`${s.id} (${s.clusterIPs.join(', ')}) is not programmed by kube-proxy yet on ${missing.join(', ')}`);
+    const missing = dumps.filter((d) => s.clusterIPs.some((ip) => !rulesMention(d.dump, ip)) || s.nodePorts.some((p) => !rulesOpenPort(d.dump, p))).map((d) => d.node);
+    const what = [...s.clusterIPs, ...s.nodePorts.map((p) => `node port ${p}`)].join(', ');
+    if (missing.length) problems.push(`${s.id} (${what}) is not programmed by kube-proxy yet on ${missing.join(', ')}`);
   }
   return problems;
 }
