@@ -34,6 +34,8 @@ test('a reset deletes the namespaces a lab added, sweeps default without the obj
     obj('v1', 'Pod', 'web', 'default'),
   ]);
   assert.ok(calls.includes('delete namespace restricted shop --wait=true --timeout=180s'), calls.join('\n'));
+  assert.ok(calls.includes('-n shop delete pods --all --grace-period=1 --wait=false --ignore-not-found'), calls.join('\n'));
+  assert.ok(calls.indexOf('-n shop delete pods --all --grace-period=1 --wait=false --ignore-not-found') < calls.indexOf('delete namespace restricted shop --wait=true --timeout=180s'), 'pods go first, without their grace period');
   assert.ok(!calls.some((c) => c.startsWith('-n kube-system')), 'system namespaces are never swept');
   const sweeps = calls.filter((c) => c.startsWith('-n default delete'));
   assert.ok(sweeps.some((c) => c.includes('--all') && c.includes('pods') && c.includes('networkpolicies.networking.k8s.io')));

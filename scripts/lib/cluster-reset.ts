@@ -68,14 +68,19 @@ export async function resetCluster(kubectl: Kubectl, base: ClusterBaseline, labO
   const now = names(await kubectl(['get', 'namespaces', '-o', 'name']));
   const added = now.filter((n) => !base.namespaces.has(n));
   const swept = now.filter((n) => base.namespaces.has(n) && !SYSTEM.has(n));
-  if (added.length) await kubectl(['delete', 'namespace', ...added, '--wait=true', '--timeout=180s'], { timeoutMs: 200_000 });
+  if (added.length) {
+    // A lab's pods are throw-away: without this, each `sleep` that ignores SIGTERM holds its
+    // namespace for the default 30 s grace period.
+    for (const ns of added) await kubectl(['-n', ns, 'delete', 'pods', '--all', '--grace-period=1', '--wait=false', '--ignore-not-found'], { timeoutMs: 60_000 });
+    await kubectl(['delete', 'namespace', ...added, '--wait=true', '--timeout=180s'], { timeoutMs: 200_000 });
+  }
   const plain = SWEPT_KINDS.filter((k) => !KEPT[k.split('.')[0]!]);
   const kept = SWEPT_KINDS.filter((k) => KEPT[k.split('.')[0]!]);
   const del = ['delete', '--ignore-not-found', '--wait=true', '--timeout=120s'];
   for (const ns of swept) {
     // One call for the kinds with nothing to keep, one per kind whose cluster-made objects stay
     // (kubectl refuses --all together with a selector: the selector alone picks them).
-    await kubectl(['-n', ns, ...del, '--all', plain.join(',')], { timeoutMs: 140_000 });
+    await kubectl(['-n', ns, ...del, '--grace-period=1', '--all', plain.join(',')], { timeoutMs: 140_000 });
     for (const kind of kept) {
       const selector = (KEPT[kind.split('.')[0]!] ?? []).map((k) => `metadata.name!=${k}`).join(',');
       await kubectl(['-n', ns, ...del, kind, '--field-selector', selector], { timeoutMs: 140_000 });
