@@ -277,7 +277,7 @@ export function proofChecks(workers: number): ProofCheck[] {
             last = 'no ready endpoint in the EndpointSlice';
             return false;
           }
-          last = (await unprogrammedServices(c.runner, nodes, [{ id: 'service server', clusterIPs: [ip] }], { timeoutMs: 15_000 })).join('; ');
+          last = (await unprogrammedServices(c.runner, nodes, [{ id: 'service server', clusterIPs: [ip], nodePorts: [] }], { timeoutMs: 15_000 })).join('; ');
           return !last;
         }, 60_000, 500);
         if (!served) throw new Error(`the Service was not served 60 s after it was created: ${last}`);
