@@ -7,9 +7,9 @@
 // Mistakes share the lab's cluster (a fresh cluster each would cost a minute apiece): a mistake is
 // applied, graded until two grades agree (policy changes land a moment after the API takes them),
 // then taken off — objects it created are deleted, setup is applied again with setup's field
-// manager (so fields the mistake changed return to setup's); a mistake with a script (which may
-// change anything in the API) is taken off by resetting what the lab made and running the whole
-// setup, script included, again — and the lab is graded until it grades exactly as it did right
+// manager (so fields the mistake changed return to setup's); in a lab with a setup.sh, a mistake
+// with a script (which may change anything in the API) is taken off by resetting what the lab made
+// and its nodes' labels and taints, and running the whole setup, script included, again — and the lab is graded until it grades exactly as it did right
 // after setup, which proves the next mistake starts clean.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -275,10 +275,15 @@ export class LabVerifier {
       const reach: StateReach = { kubeProxy: { runner: this.#runner, nodes: nodeNames }, nodes, workstation };
       const kubectl: Kubectl = async (args, o) => (await this.#runner.run({ argv: ['docker', 'exec', `${clusterName}-control-plane`, 'kubectl', '--kubeconfig=/etc/kubernetes/admin.conf', ...args], timeoutMs: o?.timeoutMs ?? 60_000 })).stdout;
       // A scripted mistake may change anything the API holds (a patched field another manager owns, a
-      // removed taint): it is taken off by resetting what the lab made and running the whole setup again.
+      // removed taint): in a lab set up by a script it is taken off by resetting what the lab made and
+      // running the whole setup again.
+      // Nodes as setup left them: a script may label, taint or cordon one, and setup's manifests
+      // must meet the nodes as they were (a pod made before the taint would otherwise schedule).
+      const nodesAfterSetup = opts.mistakes === false ? [] : nodeMetadata(JSON.parse(await kubectl(['get', 'nodes', '-o', 'json'])) as { items: KubeObject[] });
       const setupAgain = async (mistakeObjs: readonly KubeObject[]) => {
         const base = await baselineBefore(kubectl, setupStartedAt);
         await resetCluster(kubectl, base, [...states.setup, ...mistakeObjs]);
+        for (const n of nodesAfterSetup) await kubectl(['patch', 'node', n.name, '--type=json', '-p', JSON.stringify(n.patch)]);
         await applyLabSetup({ dir: lab.dir, setupManifests: lab.files.setupManifests, setupScript: lab.files.setupScript }, { kubeconfigPath: g.kubeconfigPath, nodes: nodeNames }, { port, runner: this.#runner }, () => {}, { timeoutMs: 300_000 });
       };
       const mistakes = opts.mistakes === false ? [] : await mistakeRuns(lab, states.setup, port, scripts, reach, setupAgain);
@@ -473,7 +478,8 @@ async function mistakeRuns(
         return { port, scripts };
       },
       leave: async () => {
-        if (mistake.script) return setupAgain(objects);
+        // A lab whose setup is (partly) a script: only running it again restores what the script made.
+        if (mistake.script && lab.files.setupScript) return setupAgain(objects);
         const created = objects.filter((o) => !inSetup.has(objectKey(o))).toReversed();
         if (created.length) {
           // kubectl waits for the objects (and the pods of workloads) to be gone.
@@ -486,6 +492,21 @@ async function mistakeRuns(
     });
   }
   return runs;
+}
+
+/** Each node's labels, taints and cordon as a JSON patch that puts them back exactly (labels and taints replaced whole). */
+function nodeMetadata(list: { items: KubeObject[] }): { name: string; patch: unknown[] }[] {
+  return list.items.map((n) => {
+    const spec = (n.spec ?? {}) as { taints?: unknown[]; unschedulable?: boolean };
+    return {
+      name: n.metadata.name,
+      patch: [
+        { op: 'add', path: '/metadata/labels', value: n.metadata.labels ?? {} },
+        { op: 'add', path: '/spec/taints', value: spec.taints ?? [] },
+        { op: 'add', path: '/spec/unschedulable', value: spec.unschedulable ?? false },
+      ],
+    };
+  });
 }
 
 /** Mistakes labs:verify cannot gate on a shared cluster (their node or workstation scripts cannot be taken off), with why. */
