@@ -33,7 +33,7 @@ import { KindDriver, kindNodeNames } from '../../server/src/provisioner/kind-dri
 import { resetCluster, type ClusterBaseline, type Kubectl } from './cluster-reset.ts';
 import { ContainerLauncher, execOnKindNode } from '../../server/src/terminal/launchers.ts';
 import type { TerminalAttempt } from '../../server/src/terminal/attempts.ts';
-import { applyLabSetup, waitUntilReady, type KubeProxyNodes } from '../../server/src/provisioner/setup.ts';
+import { applyLabSetup, waitUntilReady, waitUntilSettled, type KubeProxyNodes } from '../../server/src/provisioner/setup.ts';
 import { openMemoryDatabase } from '../../server/src/storage/db.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -425,7 +425,7 @@ interface LabState {
  * fields it changes are replaced, not merged), then its scripts, then waits until what it made runs
  * and kube-proxy serves the Services it made.
  */
-async function applyState(lab: Lab, port: ClusterPort, scripts: ScriptRunner, state: LabState, what: string, reach: StateReach): Promise<void> {
+async function applyState(lab: Lab, port: ClusterPort, scripts: ScriptRunner, state: LabState, what: string, reach: StateReach, opts: { settle?: boolean } = {}): Promise<void> {
   if (state.objects.length) await port.apply(state.objects, { fieldManager: 'kubedrill-setup', timeoutMs: 120_000 });
   if (state.script) {
     const text = await readFile(path.join(lab.dir, state.script), 'utf8');
@@ -447,7 +447,13 @@ async function applyState(lab: Lab, port: ClusterPort, scripts: ScriptRunner, st
     const r = await reach.workstation.exec(['bash', '-lc', text, 'workstation.sh'], { timeoutMs: 300_000 });
     if (r.exitCode !== 0) throw new Error(`${state.workstationScript} exited ${r.exitCode} in the workstation:\n${r.stdout}${r.stderr}`);
   }
-  // Grade what it made once it runs, as a learner would check after a rollout.
+  // Grade what it made once it runs, as a learner would check after a rollout. A wrong answer may
+  // never become ready (that can be the mistake): it is graded once it has settled.
+  if (opts.settle) {
+    const settled = await waitUntilSettled(port, state.objects, Date.now() + 300_000, { quietMs: 15_000, kubeProxy: reach.kubeProxy });
+    if (settled.problems.length) throw new Error(`${what} did not settle in 300 s: ${settled.problems.slice(0, 3).join('; ')}`);
+    return;
+  }
   const waiting = await waitUntilReady(port, state.objects, Date.now() + 300_000, { kubeProxy: reach.kubeProxy });
   if (waiting.length) throw new Error(`${what} was not ready after 300 s: ${waiting.slice(0, 3).join('; ')}`);
 }
@@ -474,7 +480,7 @@ async function mistakeRuns(
     runs.push({
       mistake,
       enter: async () => {
-        await applyState(lab, port, scripts, { objects, script: mistake.script, nodeScripts: mistake.nodeScripts, workstationScript: mistake.workstationScript }, `mistake ${mistake.name}`, reach);
+        await applyState(lab, port, scripts, { objects, script: mistake.script, nodeScripts: mistake.nodeScripts, workstationScript: mistake.workstationScript }, `mistake ${mistake.name}`, reach, { settle: true });
         return { port, scripts };
       },
       leave: async () => {
