@@ -133,6 +133,55 @@ export function shareGroups(labs: readonly Lab[]): string[][] {
   return out;
 }
 
+/**
+ * Lanes that verify at the same time, each on its own cluster: 2 where the host has at least two
+ * cores and 12 GiB (two kind clusters of three nodes fit, and most of a gate is waiting), else 1;
+ * KUBEDRILL_VERIFY_LANES overrides.
+ */
+export function defaultLanes(env: NodeJS.ProcessEnv = process.env): number {
+  const set = Number(env.KUBEDRILL_VERIFY_LANES);
+  if (Number.isInteger(set) && set >= 1) return set;
+  return os.availableParallelism() >= 2 && os.totalmem() >= 12 * 2 ** 30 ? 2 : 1;
+}
+
+/** A rough cost of verifying a share group, in seconds: a cluster, then each lab's setup, grades and mistakes. */
+function groupCost(group: readonly Lab[]): number {
+  const cluster = 60 + 20 * (group[0]?.meta.cluster.workers ?? 1);
+  return cluster + group.reduce((sum, lab) => sum + 30 + 20 * lab.mistakes.length, 0);
+}
+
+/**
+ * Splits share groups over lanes, most expensive group first onto the least loaded lane, so the
+ * lanes finish together. Each lane keeps its groups whole (a group is one cluster's turn order).
+ */
+export function splitLanes(groups: readonly (readonly Lab[])[], lanes: number): Lab[][][] {
+  const out: { cost: number; groups: Lab[][] }[] = Array.from({ length: Math.max(1, lanes) }, () => ({ cost: 0, groups: [] }));
+  const byCost = groups.map((g) => ({ g: [...g], cost: groupCost(g) })).sort((a, b) => b.cost - a.cost);
+  for (const { g, cost } of byCost) {
+    const lane = out.reduce((min, l) => (l.cost < min.cost ? l : min));
+    lane.groups.push(g);
+    lane.cost += cost;
+  }
+  return out.filter((l) => l.groups.length).map((l) => l.groups);
+}
+
+/**
+ * Resolves once Docker has kind's network: the first cluster creates it, and lanes after the first
+ * start then, so two kind runs never race to create it on a fresh host.
+ */
+export async function kindNetworkExists(timeoutMs = 300_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (spawnSync('docker', ['network', 'inspect', 'kind'], { stdio: 'ignore' }).status !== 0) {
+    if (Date.now() > end) throw new Error(`Docker has no "kind" network ${Math.round(timeoutMs / 1000)} s after the first lane began`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/** The cluster name prefix of lane i (0-based): lane 0 keeps the prefix; others append their number (kdverify2-…, never kdverify-…, which lane 0's reaper would claim). */
+export function lanePrefix(prefix: string, lane: number): string {
+  return lane === 0 ? prefix : `${prefix}${lane + 1}`;
+}
+
 /** The cluster's namespaces made before the first lab's setup began (kube-system, add-ons' own), from their creation times. */
 async function baselineBefore(kubectl: Kubectl, setupStartedAt: number): Promise<ClusterBaseline> {
   const list = JSON.parse(await kubectl(['get', 'namespaces', '-o', 'json'])) as { items: { metadata: { name: string; creationTimestamp: string } }[] };
@@ -153,14 +202,14 @@ export class LabVerifier {
   readonly #driver: KindDriver;
   readonly #log: (line: string) => void;
 
-  private constructor(image: string, labs: LabCatalog, labsDir: string, dataDir: string, log: (line: string) => void) {
+  private constructor(image: string, labs: LabCatalog, labsDir: string, dataDir: string, log: (line: string) => void, namePrefix: string) {
     this.#image = image;
     this.labs = labs;
     this.#dataDir = dataDir;
     this.#log = log;
     const { config, hostEnv } = loadConfig({
       argv: ['--data-dir', dataDir, '--labs-dir', labsDir],
-      env: { ...(process.env.PATH ? { PATH: process.env.PATH } : {}), ...(process.env.HOME ? { HOME: process.env.HOME } : {}), KUBEDRILL_CLUSTERS_NODE_IMAGE: image, KUBEDRILL_CLUSTERS_POOL_SIZE: '0', KUBEDRILL_CLUSTERS_MAX_CONCURRENT: '1', KUBEDRILL_CLUSTERS_NAME_PREFIX: process.env.KUBEDRILL_CLUSTERS_NAME_PREFIX ?? 'kdverify', ...(process.env.KUBEDRILL_TERMINAL_WORKSTATION_IMAGE ? { KUBEDRILL_TERMINAL_WORKSTATION_IMAGE: process.env.KUBEDRILL_TERMINAL_WORKSTATION_IMAGE } : {}) },
+      env: { ...(process.env.PATH ? { PATH: process.env.PATH } : {}), ...(process.env.HOME ? { HOME: process.env.HOME } : {}), KUBEDRILL_CLUSTERS_NODE_IMAGE: image, KUBEDRILL_CLUSTERS_POOL_SIZE: '0', KUBEDRILL_CLUSTERS_MAX_CONCURRENT: '1', KUBEDRILL_CLUSTERS_NAME_PREFIX: namePrefix, ...(process.env.KUBEDRILL_TERMINAL_WORKSTATION_IMAGE ? { KUBEDRILL_TERMINAL_WORKSTATION_IMAGE: process.env.KUBEDRILL_TERMINAL_WORKSTATION_IMAGE } : {}) },
       cwd: ROOT,
     });
     this.#runner = createCommandRunner(hostEnv);
@@ -177,7 +226,7 @@ export class LabVerifier {
   }
 
   /** Loads the labs (refusing broken ones) before it makes its temporary data folder, so a refusal leaves nothing behind. */
-  static async create(image: string, opts: { labsDir?: string; log?: (line: string) => void } = {}): Promise<LabVerifier> {
+  static async create(image: string, opts: { labsDir?: string; log?: (line: string) => void; namePrefix?: string } = {}): Promise<LabVerifier> {
     const labsDir = opts.labsDir ?? labsDirOf(undefined);
     const labs = new LabCatalog(labsDir);
     try {
@@ -188,7 +237,8 @@ export class LabVerifier {
       labs.compiler.close();
       throw e;
     }
-    return new LabVerifier(image, labs, labsDir, mkdtempSync(path.join(os.tmpdir(), 'kubedrill-verify-')), opts.log ?? console.log);
+    const namePrefix = opts.namePrefix ?? process.env.KUBEDRILL_CLUSTERS_NAME_PREFIX ?? 'kdverify';
+    return new LabVerifier(image, labs, labsDir, mkdtempSync(path.join(os.tmpdir(), 'kubedrill-verify-')), opts.log ?? console.log, namePrefix);
   }
 
   get image(): string {
