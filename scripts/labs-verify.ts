@@ -6,18 +6,19 @@
 import { parseArgs } from 'node:util';
 import { describeVerdict, kindNetworkExists, labsDirOf, lanePrefix, LabVerifier, shareGroups, splitLanes, verifyTarget, type LabVerdict } from './lib/labs-verify.ts';
 
-const USAGE = `usage: npm run labs:verify -- [lab-id …] [--keep] [--fresh] [--no-mistakes] [--explain] [--lanes N] [--node-image IMAGE] [--labs-dir DIR]
+const USAGE = `usage: npm run labs:verify -- [lab-id …] [--keep] [--fresh] [--no-mistakes] [--no-fresh-mistakes] [--explain] [--lanes N] [--node-image IMAGE] [--labs-dir DIR]
   default: every lab; labs of one cluster shape that run no scripts and need no cluster of their own
   take turns on one cluster, reset between them (--fresh: one new cluster per lab, as a learner gets)
   --keep leaves each cluster running for a look (delete with kind delete cluster); implies --fresh
   --no-mistakes skips the mistake gates (each shipped wrong answer scores at most its maxPercent)
+  --no-fresh-mistakes skips the mistakes with node or workstation scripts (each needs a cluster of its own)
   --explain prints every check of each mistake with its explanation
   --lanes N verifies N share groups at a time, each on its own cluster (CI uses 2 on 2 cores; lines are tagged [lane n])
   labs: --labs-dir, else KUBEDRILL_LABS_DIR, else ./labs
   node image: --node-image, else KUBEDRILL_NODE_IMAGE, else the testbed image, else kind's pinned one`;
 let parsed;
 try {
-  parsed = parseArgs({ allowPositionals: true, options: { keep: { type: 'boolean', default: false }, 'no-mistakes': { type: 'boolean', default: false }, explain: { type: 'boolean', default: false }, fresh: { type: 'boolean', default: false }, lanes: { type: 'string', default: '1' }, 'node-image': { type: 'string' }, 'labs-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  parsed = parseArgs({ allowPositionals: true, options: { keep: { type: 'boolean', default: false }, 'no-mistakes': { type: 'boolean', default: false }, 'no-fresh-mistakes': { type: 'boolean', default: false }, explain: { type: 'boolean', default: false }, fresh: { type: 'boolean', default: false }, lanes: { type: 'string', default: '1' }, 'node-image': { type: 'string' }, 'labs-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
 } catch (e) {
   console.error(`labs:verify: ${(e as Error).message}\n${USAGE}`);
   process.exit(2);
@@ -81,6 +82,7 @@ try {
         return v.verifyAll(laneIds[i]!, {
           keep: values.keep,
           mistakes: !values['no-mistakes'],
+          freshMistakes: !values['no-fresh-mistakes'],
           share,
           interrupted: () => interrupted,
           onVerdict: (verdict) => console.log(describeVerdict(verdict, { explain: values.explain }).join('\n')),

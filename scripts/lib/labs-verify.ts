@@ -18,7 +18,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { createKubePort, createKubeconfigScriptRunner } from '../../graders/src/cluster/kube-port.ts';
 import type { ClusterPort, KubeObject, ScriptRunner } from '../../graders/src/cluster/port.ts';
-import { runHonestyGates, type GatesReport, type MistakeRun } from '../../graders/src/engine/gates.ts';
+import { mistakeGate, runHonestyGates, type GateResult, type GatesReport, type MistakeRun } from '../../graders/src/engine/gates.ts';
+import { gradeLab } from '../../graders/src/engine/engine.ts';
+import type { GradeReport } from '../../graders/src/engine/types.ts';
 import type { AttemptEvent } from '../../server/src/attempts/attempt-repository.ts';
 import { createAttemptService } from '../../server/src/attempts/setup.ts';
 import { loadConfig } from '../../server/src/config/config.ts';
@@ -102,6 +104,8 @@ export interface HeldCluster {
 export interface VerifyOptions {
   keep?: boolean;
   mistakes?: boolean;
+  /** Gate mistakes with node or workstation scripts on a fresh cluster each (default true). */
+  freshMistakes?: boolean;
   /** Instead of deleting the cluster after the gates, hand it to this callback (which must finish the attempt). */
   hold?: (h: HeldCluster) => void;
 }
@@ -245,8 +249,89 @@ export class LabVerifier {
     return this.#image;
   }
 
-  /** Runs the honesty and mistake gates of one lab on a fresh cluster; the cluster is deleted afterwards unless keep (or hold, which hands it on). */
+  /**
+   * Runs the honesty and mistake gates of one lab on a fresh cluster; the cluster is deleted afterwards
+   * unless keep (or hold, which hands it on). Mistakes whose node or workstation scripts cannot be
+   * taken off again then get a fresh cluster each (unless freshMistakes is false).
+   */
   async verify(labId: string, opts: VerifyOptions = {}): Promise<LabVerdict> {
+    const v = await this.#verifyOnce(labId, opts);
+    const lab = this.labs.get(labId)!;
+    const alone = lab.mistakes.filter((m) => m.nodeScripts.length || m.workstationScript);
+    if (!v.gates || opts.mistakes === false || opts.freshMistakes === false || opts.keep || opts.hold || !alone.length) return v;
+    const results: GateResult[] = [];
+    for (const m of alone) {
+      this.#log(`  ▷ mistake ${m.name} on a cluster of its own (its ${mistakeScripts(m).join(', ')} cannot be taken off)`);
+      results.push(await this.#freshMistake(lab, m));
+    }
+    const gates = [...v.gates.gates.filter((g) => g.name !== 'solution-earns-all' && g.name !== 'grading-is-stable'), ...results, ...v.gates.gates.filter((g) => g.name === 'solution-earns-all' || g.name === 'grading-is-stable')];
+    const passed = v.passed && results.every((r) => r.passed);
+    const extra = results.reduce((sum, r) => sum + r.durationMs / 1000, 0);
+    const { skipped: _skipped, ...rest } = v;
+    return { ...rest, passed, gates: { ...v.gates, passed, gates }, seconds: v.seconds + extra, mistakeSeconds: v.mistakeSeconds + extra };
+  }
+
+  /** A mistake on a fresh cluster: the lab set up as for a learner, the mistake applied and graded once it settles, the cluster deleted. */
+  async #freshMistake(lab: Lab, mistake: Lab['mistakes'][number]): Promise<GateResult> {
+    const t0 = performance.now();
+    const failed = (problem: string): GateResult => ({ name: 'mistake-is-capped', passed: false, problems: [problem], report: EMPTY_REPORT(lab), mistake, ceilingPercent: 0, durationMs: performance.now() - t0 });
+    const { attempt } = this.#service.start(LEARNER, lab.id);
+    try {
+      const end = await this.#settled(attempt.id, () => {});
+      if (end.name !== 'ready') {
+        const a = this.#service.get(attempt.id);
+        return failed(`mistake ${mistake.name}: its cluster could not be prepared: ${a?.failureStep ? `step "${a.failureStep}": ` : ''}${a?.failureMessage ?? end.name}`);
+      }
+      const g = await this.#service.beginGrading(attempt.id, LEARNER);
+      try {
+        const clusterName = this.#service.get(attempt.id)?.clusterName ?? '';
+        const port = createKubePort(g.kubeconfigPath);
+        const scripts = createKubeconfigScriptRunner(this.#runner, g.kubeconfigPath);
+        const nodes: NodeAccess = { exec: (node, argv, o) => execOnKindNode(this.#runner, clusterName, node, argv, o) };
+        const wsAttempt: TerminalAttempt = { id: attempt.id, learnerId: LEARNER, clusterName, status: 'running', kubernetesVersion: lab.meta.kubernetes };
+        const workstation: WorkstationAccess = { exec: (argv, o) => this.#workstations.execInWorkstation(wsAttempt, argv, o) };
+        const reach: StateReach = { kubeProxy: { runner: this.#runner, nodes: await this.#nodes(attempt.id) }, nodes, workstation };
+        const objects = await mistakeObjects(lab, mistake);
+        const gradable = gradableLab(lab);
+        const run: MistakeRun = {
+          mistake,
+          enter: async () => {
+            await applyState(lab, port, scripts, { objects, script: mistake.script, nodeScripts: mistake.nodeScripts, workstationScript: mistake.workstationScript }, `mistake ${mistake.name}`, reach, { settle: true });
+            return { port, scripts };
+          },
+        };
+        const gradeOn = (p: ClusterPort, s: ScriptRunner | undefined) => gradeLab(gradable, { port: p, ...(s ? { scripts: s } : {}), nodes, workstation });
+        const r = await mistakeGate(run, EMPTY_REPORT(lab), gradeOn, { port, scripts }, { maxGrades: 4, cleanTimeoutMs: 0 }, () => 0);
+        return { ...r, durationMs: performance.now() - t0 };
+      } finally {
+        this.#service.endGrading(attempt.id);
+      }
+    } catch (e) {
+      return failed(`mistake ${mistake.name} could not be gated on a fresh cluster: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      await this.#finish(attempt.id);
+    }
+  }
+
+  /** Resolves with the attempt's first settled status event (ready, failed, expired, finished), reporting each finished step. */
+  #settled(attemptId: string, onStep: (e: AttemptEvent) => void): Promise<AttemptEvent> {
+    return new Promise<AttemptEvent>((resolve) => {
+      const sub = this.#service.subscribe(attemptId, 0, (e) => {
+        onStep(e);
+        if (e.type === 'status' && ['ready', 'failed', 'expired', 'finished'].includes(e.name)) {
+          sub.unsubscribe();
+          resolve(e);
+        }
+      });
+      const last = sub.replay.findLast((e) => e.type === 'status');
+      if (last && ['ready', 'failed', 'expired', 'finished'].includes(last.name)) {
+        sub.unsubscribe();
+        resolve(last);
+      }
+    });
+  }
+
+  async #verifyOnce(labId: string, opts: VerifyOptions): Promise<LabVerdict> {
     const lab = this.labs.get(labId);
     if (!lab) throw new Error(`no lab "${labId}"; ids: ${this.labs.current.labs.map((l) => l.id).join(', ')}`);
     const started = performance.now();
@@ -563,6 +648,11 @@ function nodeMetadata(list: { items: KubeObject[] }): { name: string; patch: unk
       ],
     };
   });
+}
+
+/** A report with every task at 0, for a mistake gate that could not grade (nothing to take off, nothing compared). */
+function EMPTY_REPORT(lab: Lab): GradeReport {
+  return { labId: lab.id, score: 0, maxScore: lab.meta.points, percent: 0, tasks: [], gradedAt: new Date().toISOString(), durationMs: 0 };
 }
 
 /** Mistakes labs:verify cannot gate on a shared cluster (their node or workstation scripts cannot be taken off), with why. */
