@@ -22,7 +22,7 @@ export const ErrorDto = z.object({
 /** The code of an error that has no more specific one (Fastify's own 4xx, a 5xx), per HTTP status. */
 export const STATUS_CODES = {
   400: 'bad_request',
-  401: 'unauthorized',
+  401: 'unauthenticated',
   403: 'forbidden',
   404: 'not_found',
   405: 'method_not_allowed',

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { z } from 'zod';
-import { errors, ExamAttemptDto, ExamAttemptParams, ExamFocusBody, ExamHistoryDto, ExamListDto, ExamMarkBody, ExamParams, ExamSummaryDto, ExamTaskMarksDto, ExamTaskParams, LabRecordsDto, NoContent, SolutionDto } from '../../api-contract.ts';
+import { errors, EXAM_ACTIONS, ExamAttemptDto, ExamAttemptParams, ExamFocusBody, ExamHistoryDto, ExamListDto, ExamMarkBody, ExamParams, ExamSummaryDto, ExamTaskMarksDto, ExamTaskParams, LabRecordsDto, NoContent, SolutionDto } from '../../api-contract.ts';
 import type { App } from '../../app-types.ts';
 import { requireLearner } from '../../auth/plugin.ts';
 import { AppError, notFound } from '../../errors.ts';
@@ -97,12 +97,15 @@ export default function examRoutes(exams: ExamService, catalog: ExamCatalogServi
       },
     );
 
-    for (const [action, summaryText, run] of [
-      ['submit', 'Submit the exam: the terminal turns read-only and every task is graded on the live clusters', (id: string, l: string) => exams.submit(id, l)],
-      ['regrade', 'During review: grade the clusters again (the exam score stays the one at submit)', (id: string, l: string) => exams.regrade(id, l)],
-      ['unlock', 'During review: let the terminal take input again, to explore', async (id: string, l: string) => exams.unlock(id, l)],
-      ['finish', 'End the exam: submits it while it runs, ends the review (clusters are deleted), or stops it while it starts', (id: string, l: string) => exams.finish(id, l)],
-    ] as const) {
+    // One route per action the contract names (EXAM_ACTIONS): the record makes a missing or extra one a type error.
+    const actions: Record<(typeof EXAM_ACTIONS)[number], readonly [string, (id: string, learnerId: string) => Promise<ExamAttempt>]> = {
+      submit: ['Submit the exam: the terminal turns read-only and every task is graded on the live clusters', (id, l) => exams.submit(id, l)],
+      regrade: ['During review: grade the clusters again (the exam score stays the one at submit)', (id, l) => exams.regrade(id, l)],
+      unlock: ['During review: let the terminal take input again, to explore', async (id, l) => exams.unlock(id, l)],
+      finish: ['End the exam: submits it while it runs, ends the review (clusters are deleted), or stops it while it starts', (id, l) => exams.finish(id, l)],
+    };
+    for (const action of EXAM_ACTIONS) {
+      const [summaryText, run] = actions[action];
       app.post(`/api/exam-attempts/:examAttemptId/${action}`, { schema: { tags: ['exams'], summary: summaryText, params: ExamAttemptParams, response: { 200: ExamAttemptDto, ...errors(401, 404, 409) } } }, async (req) => {
         return dto(exams.view(await run(req.params.examAttemptId, requireLearner(req).id)));
       });
