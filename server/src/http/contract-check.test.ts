@@ -14,6 +14,8 @@ test('an answer keeps its contract only with a declared status and a body its sc
   assert.match(contractViolation(responses, 404, 'application/json', '{"message":"flat"}') ?? '', /body its schema refuses: error: /);
   assert.match(contractViolation(responses, 200, 'application/json', 'not json') ?? '', /not JSON/);
   assert.equal(contractViolation({ 200: z.string() }, 200, 'text/csv', 'a,b\r\n'), undefined, 'a text body is checked as text');
+  assert.match(contractViolation(errors(429), 429, 'application/json', '{"error":{"code":"too_many_requests","message":"slow down"}}') ?? '', /every 429 is rate_limited/);
+  assert.equal(contractViolation(errors(429), 429, 'application/json', '{"error":{"code":"rate_limited","message":"slow down","details":{"retryAfterSeconds":2}}}'), undefined);
   assert.equal(contractViolation({ '4XX': ErrorDto }, 418, 'application/json', '{"error":{"code":"teapot","message":"m"}}'), undefined, 'a status range counts');
 });
 

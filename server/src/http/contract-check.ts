@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodType } from 'zod';
+import { STATUS_CODES } from '../api-contract.ts';
 
 /** What a route declared it may answer: a zod schema per status ("404", "4XX", "default"). */
 type Responses = Record<string, ZodType | undefined>;
@@ -23,7 +24,12 @@ export function contractViolation(responses: Responses | undefined, status: numb
     }
   }
   const parsed = schema.safeParse(body);
-  if (parsed.success) return undefined;
+  if (parsed.success) {
+    // Statuses with one meaning have one code: a client handles every rate limit the same way.
+    const code = (body as { error?: { code?: unknown } } | null)?.error?.code;
+    if (status === 429 && code !== STATUS_CODES[429]) return `answered 429 with code ${String(code)}; every 429 is ${STATUS_CODES[429]}`;
+    return undefined;
+  }
   const issue = parsed.error.issues[0];
   return `answered ${status} with a body its schema refuses: ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid'}`;
 }
