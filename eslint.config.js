@@ -24,6 +24,13 @@ export default tseslint.config(
     },
   },
   {
+    files: ['server/src/api-contract.ts'],
+    rules: {
+      // The API contract is shared with the web client and the OpenAPI document: schemas only, no Fastify.
+      'no-restricted-imports': ['error', { patterns: [{ group: ['fastify', '@fastify/*', 'fastify-*', '**/routes/**', '**/app.ts', '**/app-types.ts'], message: 'the API contract holds schemas only: no Fastify, no routes' }] }],
+    },
+  },
+  {
     files: ['web/src/**/*.{ts,tsx}'],
     languageOptions: { globals: { ...globals.browser } },
     rules: {

@@ -15,7 +15,9 @@ import { createAttemptService } from './attempts/setup.ts';
 import { LearnerRepository } from './auth/learners.ts';
 import { authPlugin } from './auth/plugin.ts';
 import { allowedOrigins, trustProxyOption, type BootInfo } from './config/config.ts';
+import { BODY_ERROR_STATUSES, COMMON_ERROR_STATUSES, ErrorDto, STATUS_CODES } from './api-contract.ts';
 import { AppError } from './errors.ts';
+import { contractCheck } from './http/contract-check.ts';
 import { createCommandRunner, type CommandRunner } from './exec/command-runner.ts';
 import { LabCatalog } from './labs/catalog-service.ts';
 import adminHealthRoutes from './routes/api/admin-health.ts';
@@ -44,19 +46,6 @@ import { dockerUnavailable } from './http/docker-errors.ts';
 import { combinedAttempts } from './terminal/attempts.ts';
 import { createExams, type Exams } from './exams/setup.ts';
 
-/** Codes for 4xx errors raised by Fastify itself (bad JSON, too large, wrong content type …). */
-const CLIENT_ERROR_CODES: Record<number, string> = {
-  400: 'bad_request',
-  401: 'unauthorized',
-  403: 'forbidden',
-  404: 'not_found',
-  405: 'method_not_allowed',
-  406: 'not_acceptable',
-  413: 'payload_too_large',
-  415: 'unsupported_media_type',
-  429: 'rate_limited',
-};
-
 /** What buildApp needs besides config; tests pass fakes, main() passes the real things. */
 export interface AppDeps {
   db?: Db;
@@ -78,6 +67,11 @@ export interface AppDeps {
   logger?: FastifyServerOptions['logger'];
   /** The clock of rate limits and back-offs (tests freeze it instead of racing real time). */
   now?: () => number;
+  /**
+   * Check every API answer against the schema its route declares for that status (tests turn this
+   * on): an undeclared status or a body the schema refuses becomes a 500 `contract_violation`.
+   */
+  checkResponses?: boolean;
 }
 
 // One client per kubeconfig file: the provisioner and grading talk to the same clusters over and over.
@@ -129,6 +123,15 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  // Errors any API route may answer are part of every route's contract (and of the OpenAPI document).
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith('/api/') || route.schema?.hide) return;
+    const hasBody = !['GET', 'HEAD', 'DELETE'].includes(String(route.method));
+    const response = { ...(route.schema?.response as Record<string, unknown> | undefined) };
+    for (const status of [...COMMON_ERROR_STATUSES, ...(hasBody ? BODY_ERROR_STATUSES : [])]) response[status] ??= ErrorDto;
+    route.schema = { ...route.schema, response };
+  });
+  if (deps.checkResponses) app.addHook('onSend', contractCheck);
 
   // The data folder is this server's alone (before anything reads it): see lockDataDir.
   const unlock = deps.db ? undefined : lockDataDir(config.dataDir);
@@ -211,7 +214,7 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
       return reply.code(status).send({ error: { code: 'internal', message: 'internal error; see the server log' } });
     }
     // Fastify's own errors (FST_ERR_…) are implementation names; clients get stable, documented codes.
-    const code = err.code && !err.code.startsWith('FST_') ? err.code : (CLIENT_ERROR_CODES[status] ?? 'bad_request');
+    const code = err.code && !err.code.startsWith('FST_') ? err.code : ((STATUS_CODES as Record<number, string>)[status] ?? 'bad_request');
     return reply.code(status).send({ error: { code, message: err.message } });
   });
 

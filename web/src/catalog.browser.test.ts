@@ -49,7 +49,7 @@ before(async () => {
   const port = await freePort();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'kd-browser-'));
   const boot = loadConfig({ argv: ['--port', String(port), '--data-dir', dataDir, '--labs-dir', 'labs', '--web-dir', 'web/dist'], env: {}, cwd: ROOT });
-  app = await buildApp(boot, { logger: false });
+  app = await buildApp(boot, { checkResponses: true, logger: false });
   await app.listen({ host: '127.0.0.1', port });
   base = `http://127.0.0.1:${port}`;
   browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });

@@ -58,7 +58,7 @@ before(async () => {
   const real = createCommandRunner(env);
   const runner: CommandRunner = { run: async (spec) => (spec.argv[0] === 'kind' ? Promise.reject(new CommandError('exit-code', spec.argv, 1, '', 'no such cluster')) : real.run(spec)) };
   const shellLauncher = new HostLauncher({ runner, hostEnv: env, stateDir: path.join(home, 'terminals'), sshScript: SSH_SCRIPT });
-  app = await buildApp(boot, { db, labs, logger: false, attemptService: h.service, shellLauncher });
+  app = await buildApp(boot, { checkResponses: true, db, labs, logger: false, attemptService: h.service, shellLauncher });
   await app.listen({ host: '127.0.0.1', port });
   base = `http://127.0.0.1:${port}`;
   browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });

@@ -78,6 +78,7 @@ test('the lab loop: steps, terminal tabs and width, read-only banner, Check with
   await model.apply((await labStates(lab)).setup);
   const grading = new SlowGrading({ attempts: h.service, labs, grades: new GradeRepository(db), portFor: () => model, engine: { probeWindowMs: 0, retryDelayMs: 0 } });
   const app = await buildApp(boot, {
+    checkResponses: true,
     db,
     labs,
     grading,

@@ -5,27 +5,16 @@ import { AppError, errorMessage, notFound } from '../errors.ts';
 import type { CommandRunner } from '../exec/command-runner.ts';
 import type { AddonName } from '../labs/format.ts';
 import type { Lab } from '../labs/loader.ts';
-import { shapeFromKey, shapeKey } from '../provisioner/kind-config.ts';
+import { shapeKey } from '../provisioner/kind-config.ts';
 import type { ClusterInfo, KindDriver } from '../provisioner/kind-driver.ts';
-import { enforceNetworkPolicy, fallbackImages, KUBE_ROUTER_MANIFEST, SELFTEST_IMAGE } from '../provisioner/netpol-selftest.ts';
-import { netpolFacts, type NetpolVerdicts } from '../provisioner/netpol-verdicts.ts';
-import { installAddons } from '../provisioner/addons.ts';
+import type { NetpolVerdicts } from '../provisioner/netpol-verdicts.ts';
 import { applyLabSetup } from '../provisioner/setup.ts';
 import { execOnKindNode } from '../terminal/launchers.ts';
-import { ProvisionError, step, type StepEvent, type StepSink } from '../provisioner/steps.ts';
+import { ProvisionError, step, type StepSink } from '../provisioner/steps.ts';
+import { AttemptEvents } from './attempt-events.ts';
 import { ENDED, type Attempt, type AttemptEvent, type AttemptRepository, type AttemptStatus } from './attempt-repository.ts';
-
-/** A cluster this server owns, in memory: being created, warm in the pool, claimed by an attempt, or being deleted. */
-interface OwnedCluster {
-  name: string;
-  shape: string;
-  state: 'creating' | 'warm' | 'claimed' | 'deleting';
-  attemptId: string | undefined;
-  info: ClusterInfo | undefined;
-  createdAt: string;
-  /** Images known to be in every node (loaded when the cluster was made); unknown after a restart. */
-  images?: ReadonlySet<string>;
-}
+import { ClusterPool, type OwnedCluster } from './cluster-pool.ts';
+import { reconcileClusters, type ReconcileResult } from './reconcile.ts';
 
 /** Checks NetworkPolicy enforcement on a fresh cluster (injectable so tests need no real cluster). */
 export type NetpolCheck = (cluster: ClusterInfo, port: ClusterPort, onStep: StepSink, signal: AbortSignal) => Promise<unknown>;
@@ -72,27 +61,20 @@ const TOUCH_PERSIST_MS = 30_000;
 export const WARM_STEP = 'Claiming a warm cluster';
 
 /**
- * Attempts from Start to the end: queue with global and per-learner caps, warm pool per cluster
- * shape, provisioning and setup as named steps (persisted and pushed live), grading hand-off,
- * reaper for expired and idle attempts, and start-up reconcile of the clusters on this host.
+ * Attempts from Start to the end: queue with global and per-learner caps, provisioning and setup as
+ * named steps, grading hand-off, and the reaper for expired and idle attempts. The clusters and warm
+ * pool are ClusterPool's, the event stream AttemptEvents', start-up reconcile is reconcileClusters.
  */
 export class AttemptService {
   readonly #o: AttemptServiceOptions;
   readonly #now: () => number;
   readonly #queue: string[] = [];
-  readonly #clusters = new Map<string, OwnedCluster>();
+  readonly #pool: ClusterPool;
+  readonly #events: AttemptEvents;
   readonly #runs = new Map<string, { abort: AbortController; done: Promise<void> }>();
-  readonly #listeners = new Map<string, Set<(e: AttemptEvent) => void>>();
-  readonly #ended = new Set<(id: string) => void>();
-  readonly #statusListeners = new Set<(id: string, status: AttemptStatus) => void>();
-  readonly #seq = new Map<string, number>();
-  readonly #stepStarted = new Map<string, Map<string, number>>();
   readonly #positions = new Map<string, number>();
   readonly #activity = new Map<string, { at: number; persisted: number }>();
   readonly #tasks = new Set<Promise<unknown>>();
-  /** Cancels warm clusters still being created (at shutdown). */
-  readonly #poolAborts = new Set<AbortController>();
-  #poolPausedUntil = 0;
   /** Some queued attempt is waiting for capacity (not just for its learner's other attempt): the pool yields. */
   #waitingForSlot = false;
   #reaper: NodeJS.Timeout | undefined;
@@ -101,6 +83,8 @@ export class AttemptService {
   constructor(o: AttemptServiceOptions) {
     this.#o = o;
     this.#now = o.now ?? Date.now;
+    this.#events = new AttemptEvents(o.repo, this.#now, o.log);
+    this.#pool = new ClusterPool(o, { now: this.#now, background: (p) => this.#bg(p), runDone: (id) => this.#runs.get(id)?.done, changed: () => this.#pump() });
     if (o.reapIntervalMs !== 0) {
       this.#reaper = setInterval(() => this.reap(), o.reapIntervalMs ?? 30_000);
       this.#reaper.unref();
@@ -145,7 +129,7 @@ export class AttemptService {
     if (a.status !== 'queued' && a.status !== 'provisioning' && a.status !== 'setting-up') return null;
     const warm =
       a.status === 'queued'
-        ? [...this.#clusters.values()].some((c) => c.state === 'warm' && c.shape === a.shape)
+        ? this.#pool.warmOf(a.shape) !== undefined
         : this.#o.repo.events(a.id).some((e) => e.type === 'step' && e.name === WARM_STEP);
     const recent = this.#o.repo.recentStartMs(a.shape, WARM_STEP, warm, 5);
     return recent.length ? recent.sort((x, y) => x - y)[Math.floor(recent.length / 2)]! : null;
@@ -160,90 +144,36 @@ export class AttemptService {
 
   /** Cluster counts by state, for health and benchmarks. */
   stats(): { clusters: Record<OwnedCluster['state'], number>; queued: number; running: number } {
-    const clusters = { creating: 0, warm: 0, claimed: 0, deleting: 0 };
-    for (const c of this.#clusters.values()) clusters[c.state]++;
-    return { clusters, queued: this.#queue.length, running: this.#runs.size };
+    return { clusters: this.#pool.stats(), queued: this.#queue.length, running: this.#runs.size };
   }
 
   // ---- events ----
 
   /** Stored events after `after`, and live ones from now on via cb; returns them and an unsubscribe function. */
   subscribe(id: string, after: number, cb: (e: AttemptEvent) => void): { replay: AttemptEvent[]; unsubscribe: () => void } {
-    let set = this.#listeners.get(id);
-    if (!set) this.#listeners.set(id, (set = new Set()));
-    set.add(cb);
-    const replay = this.#o.repo.events(id, after);
-    return {
-      replay,
-      unsubscribe: () => {
-        set.delete(cb);
-        if (!set.size) this.#listeners.delete(id);
-      },
-    };
-  }
-
-  #emit(id: string, e: Omit<AttemptEvent, 'seq' | 'at'>): void {
-    const seq = (this.#seq.get(id) ?? this.#o.repo.lastSeq(id)) + 1;
-    this.#seq.set(id, seq);
-    const event: AttemptEvent = { seq, at: this.#iso(), ...e };
-    this.#o.repo.addEvent(id, event);
-    for (const l of this.#listeners.get(id) ?? []) l(event);
-  }
-
-  #sinceStart(id: string): number {
-    const a = this.#o.repo.get(id);
-    return a ? this.#now() - Date.parse(a.createdAt) : 0;
-  }
-
-  /** A step sink that records the attempt's steps with their elapsed times. */
-  #sink(id: string): StepSink {
-    let started = this.#stepStarted.get(id);
-    if (!started) this.#stepStarted.set(id, (started = new Map()));
-    const s = started;
-    return (e: StepEvent) => {
-      const now = this.#now();
-      if (e.status === 'running') s.set(e.step, now);
-      const elapsedMs = now - (s.get(e.step) ?? now);
-      this.#emit(id, { type: 'step', name: e.step, state: e.status, elapsedMs, position: null, output: e.output ?? null });
-    };
+    return this.#events.subscribe(id, after, cb);
   }
 
   #setStatus(id: string, status: AttemptStatus, fields: Partial<Attempt> = {}, output: string | null = null): void {
     this.#o.repo.update(id, { status, updatedAt: this.#iso(), ...fields });
-    this.#emit(id, { type: 'status', name: status, state: null, elapsedMs: this.#sinceStart(id), position: null, output });
-    for (const cb of this.#statusListeners) {
-      try {
-        cb(id, status);
-      } catch (e) {
-        this.#o.log.warn(`attempts: an onStatus listener failed: ${errorMessage(e)}`);
-      }
-    }
+    this.#events.emit(id, { type: 'status', name: status, state: null, elapsedMs: this.#events.sinceStart(id), position: null, output });
+    this.#events.statusChanged(id, status);
   }
 
   /** Calls cb whenever an attempt changes status; returns an unsubscribe function. */
   onStatus(cb: (id: string, status: AttemptStatus) => void): () => void {
-    this.#statusListeners.add(cb);
-    return () => this.#statusListeners.delete(cb);
+    return this.#events.onStatus(cb);
   }
 
   /** Calls cb when an attempt ends (finished, failed, expired); returns an unsubscribe function. */
   onEnded(cb: (id: string) => void): () => void {
-    this.#ended.add(cb);
-    return () => this.#ended.delete(cb);
+    return this.#events.onEnded(cb);
   }
 
   #notifyEnded(id: string): void {
-    this.#stepStarted.delete(id);
-    this.#seq.delete(id);
     this.#activity.delete(id);
     this.#positions.delete(id);
-    for (const cb of this.#ended) {
-      try {
-        cb(id);
-      } catch (e) {
-        this.#o.log.warn(`attempts: an onEnded listener failed: ${errorMessage(e)}`);
-      }
-    }
+    this.#events.ended(id);
   }
 
   // ---- starting ----
@@ -292,14 +222,10 @@ export class AttemptService {
       failureOutput: null,
     };
     this.#o.repo.insert(attempt);
-    this.#emit(attempt.id, { type: 'status', name: 'queued', state: null, elapsedMs: 0, position: null, output: null });
+    this.#events.emit(attempt.id, { type: 'status', name: 'queued', state: null, elapsedMs: 0, position: null, output: null });
     this.#queue.push(attempt.id);
     this.#pump();
     return this.get(attempt.id)!;
-  }
-
-  #slotsUsed(): number {
-    return this.#clusters.size;
   }
 
   #learnerBusy(a: Attempt): boolean {
@@ -321,33 +247,28 @@ export class AttemptService {
         continue;
       }
       if (this.#learnerBusy(a)) continue;
-      const warm = [...this.#clusters.values()].find((c) => c.state === 'warm' && c.shape === a.shape);
+      const warm = this.#pool.warmOf(a.shape);
       if (warm) {
-        warm.state = 'claimed';
-        warm.attemptId = id;
-        this.#saveCluster(warm);
+        this.#pool.claim(warm, id);
         this.#dispatch(a, warm);
         continue;
       }
-      if (this.#slotsUsed() < this.#o.clusters.maxConcurrent) {
-        const c: OwnedCluster = { name: this.#o.driver.newName(), shape: a.shape, state: 'creating', attemptId: id, info: undefined, createdAt: this.#iso() };
-        this.#clusters.set(c.name, c);
-        this.#saveCluster(c);
-        this.#dispatch(a, c);
+      if (this.#pool.slotsUsed < this.#o.clusters.maxConcurrent) {
+        this.#dispatch(a, this.#pool.reserve(a.shape, id));
         continue;
       }
       // Full: a warm cluster of another shape makes room for a learner who is waiting.
       this.#waitingForSlot = true;
-      const spare = [...this.#clusters.values()].find((c) => c.state === 'warm' && c.shape !== a.shape);
-      if (spare) this.#release(spare.name, 'evicted from the warm pool for a queued attempt');
+      const spare = this.#pool.all().find((c) => c.state === 'warm' && c.shape !== a.shape);
+      if (spare) this.#pool.release(spare.name, 'evicted from the warm pool for a queued attempt');
     }
     for (const [i, id] of this.#queue.entries()) {
       if (this.#positions.get(id) !== i + 1) {
         this.#positions.set(id, i + 1);
-        this.#emit(id, { type: 'queue', name: 'queued', state: null, elapsedMs: this.#sinceStart(id), position: i + 1, output: null });
+        this.#events.emit(id, { type: 'queue', name: 'queued', state: null, elapsedMs: this.#events.sinceStart(id), position: i + 1, output: null });
       }
     }
-    this.#fillPool();
+    if (!this.#waitingForSlot) this.#pool.fill();
   }
 
   #dispatch(a: Attempt, cluster: OwnedCluster): void {
@@ -360,7 +281,7 @@ export class AttemptService {
   }
 
   async #run(a: Attempt, cluster: OwnedCluster, signal: AbortSignal): Promise<void> {
-    const sink = this.#sink(a.id);
+    const sink = this.#events.sink(a.id);
     const labIds = a.setupLabs ?? [a.labId];
     const labs = labIds.map((id) => this.#o.labs.get(id));
     try {
@@ -370,9 +291,9 @@ export class AttemptService {
       const cold = cluster.state === 'creating';
       if (cold) {
         this.#setStatus(a.id, 'provisioning', { clusterName: cluster.name });
-        cluster.info = await this.#prepareCluster(cluster, sink, signal, images);
+        cluster.info = await this.#pool.prepare(cluster, sink, signal, images);
         cluster.state = 'claimed';
-        this.#saveCluster(cluster);
+        this.#pool.save(cluster);
         signal.throwIfAborted();
         this.#setStatus(a.id, 'setting-up');
       } else {
@@ -420,148 +341,10 @@ export class AttemptService {
       const err = e instanceof ProvisionError ? e : new ProvisionError('Preparing', errorMessage(e).split('\n')[0]!, errorMessage(e));
       this.#o.log.warn(`attempt ${a.id} (${a.labId}) failed at "${err.step}": ${err.message}`);
       this.#setStatus(a.id, 'failed', { endedAt: this.#iso(), endReason: 'failed', failureStep: err.step, failureMessage: err.message, failureOutput: err.output || null }, err.output || null);
-      this.#releaseFor(a.id);
+      this.#pool.releaseFor(a.id);
       this.#notifyEnded(a.id);
       this.#pump();
     }
-  }
-
-  /**
-   * Creates a cluster of the shape with the given images loaded and, for NetworkPolicy shapes, makes
-   * policies enforced, then installs its add-ons. Images go into the node containers while kind is still starting Kubernetes
-   * (loading needs only containerd), so that wait hides most of the loading.
-   */
-  async #prepareCluster(cluster: OwnedCluster, sink: StepSink, signal: AbortSignal, images: readonly string[] = []): Promise<ClusterInfo> {
-    const shape = shapeFromKey(cluster.shape);
-    const wanted = [...new Set([...images, ...(shape.networkPolicy ? [SELFTEST_IMAGE, ...(await fallbackImages())] : [])])];
-    let early: Promise<unknown> | undefined;
-    const loadEarly = () => {
-      // A node whose containerd is not up yet makes this fail; the load after the create does it then.
-      early ??= this.#o.driver.preloadImages(cluster.name, wanted, signal).catch(() => undefined);
-    };
-    const info = await this.#o.driver.create(cluster.name, shape, sink, signal, wanted.length ? { onNodesCreated: loadEarly } : {});
-    try {
-      if (wanted.length) {
-        await step('Loading lab images', sink, async () => {
-          await early;
-          const r = await this.#o.driver.preloadImages(info.name, wanted, signal);
-          cluster.images = new Set([...r.loaded, ...r.present]);
-        });
-      }
-      if (shape.networkPolicy) {
-        const preload = (imgs: string[]) => this.#o.driver.preloadImages(info.name, imgs, signal);
-        const check =
-          this.#o.verifyNetworkPolicy ?? ((c, port, onStep, s) => enforceNetworkPolicy(c, { port, runner: this.#o.runner, preload, ...this.#verdicts() }, onStep, s));
-        await check(info, this.#o.portFor(info.kubeconfigPath), sink, signal);
-      }
-      if (shape.addons.length) {
-        const preload = (imgs: string[]) => this.#o.driver.preloadImages(info.name, imgs, signal);
-        const install = this.#o.installAddons ?? ((c, addons, port, onStep, s) => installAddons(c, addons, { port, runner: this.#o.runner, preload }, onStep, s));
-        await install(info, shape.addons, this.#o.portFor(info.kubeconfigPath), sink, signal);
-      }
-    } catch (e) {
-      await this.#o.driver.delete(info.name).catch(() => {});
-      throw e;
-    }
-    return info;
-  }
-
-  /** The remembered self-test verdict for this node image on this host, read and written through the store. */
-  #verdicts(): { verdicts?: { get(): Promise<'kindnet' | 'kube-router' | undefined>; remember(v: 'kindnet' | 'kube-router'): Promise<void> } } {
-    const store = this.#o.netpolVerdicts;
-    if (!store) return {};
-    const facts = netpolFacts(this.#o.runner, this.#o.driver.nodeImage, KUBE_ROUTER_MANIFEST);
-    facts.catch(() => {});
-    return { verdicts: { get: async () => store.get(await facts), remember: async (v) => store.remember(await facts, v) } };
-  }
-
-  // ---- warm pool ----
-
-  /** How many warm clusters to keep per shape: clusters.poolShapes (shape[:count]) or every shape a lab uses. */
-  #poolTargets(): Map<string, number> {
-    const { poolSize, poolShapes } = this.#o.clusters;
-    if (poolShapes.length) {
-      return new Map(
-        poolShapes.map((entry) => {
-          const [shape, count] = entry.split(':');
-          return [shape!, count === undefined ? poolSize : Number(count)];
-        }),
-      );
-    }
-    if (poolSize <= 0) return new Map();
-    const shapes = [...this.#o.labs.current.labs.map((l) => shapeKey(l.meta.cluster)), ...(this.#o.extraPoolShapes?.() ?? [])];
-    return new Map([...new Set(shapes)].sort().map((s) => [s, poolSize]));
-  }
-
-  #fillPool(): void {
-    if (this.#closed || this.#waitingForSlot || this.#now() < this.#poolPausedUntil) return;
-    for (const [shape, target] of this.#poolTargets()) {
-      let have = [...this.#clusters.values()].filter((c) => c.shape === shape && (c.state === 'warm' || (c.state === 'creating' && !c.attemptId))).length;
-      while (have < target && this.#slotsUsed() < this.#o.clusters.maxConcurrent) {
-        const c: OwnedCluster = { name: this.#o.driver.newName(), shape, state: 'creating', attemptId: undefined, info: undefined, createdAt: this.#iso() };
-        this.#clusters.set(c.name, c);
-        this.#saveCluster(c);
-        this.#bg(this.#warm(c));
-        have++;
-      }
-    }
-  }
-
-  async #warm(c: OwnedCluster): Promise<void> {
-    const abort = new AbortController();
-    this.#poolAborts.add(abort);
-    try {
-      // The images of every lab of this shape go in now, so a claim only has setup left to do.
-      const images = [...new Set([...this.#o.labs.current.labs.filter((l) => shapeKey(l.meta.cluster) === c.shape).flatMap((l) => l.meta.images), ...(this.#o.extraPoolImages?.(c.shape) ?? [])])];
-      c.info = await this.#prepareCluster(c, () => {}, abort.signal, images);
-      if (c.state === 'creating') {
-        c.state = 'warm';
-        this.#saveCluster(c);
-        this.#o.log.info(`warm cluster ${c.name} (${c.shape}) is ready`);
-      }
-    } catch (e) {
-      if (!abort.signal.aborted) {
-        this.#o.log.warn(`warm cluster ${c.name} (${c.shape}) could not be created: ${errorMessage(e).split('\n')[0]}`);
-        this.#poolPausedUntil = this.#now() + (this.#o.poolRetryMs ?? 60_000);
-      }
-      this.#clusters.delete(c.name);
-      this.#o.repo.deleteCluster(c.name);
-    } finally {
-      this.#poolAborts.delete(abort);
-    }
-    this.#pump();
-  }
-
-  #saveCluster(c: OwnedCluster): void {
-    if (c.state === 'deleting') return;
-    this.#o.repo.saveCluster({ name: c.name, shape: c.shape, state: c.state, attemptId: c.attemptId ?? null, createdAt: c.createdAt });
-  }
-
-  /** Deletes the attempt's cluster (after its preparation stopped). */
-  #releaseFor(attemptId: string): void {
-    for (const c of this.#clusters.values()) if (c.attemptId === attemptId && c.state !== 'deleting') this.#release(c.name, `attempt ${attemptId} ended`);
-  }
-
-  #release(name: string, why: string): void {
-    const c = this.#clusters.get(name);
-    if (!c || c.state === 'deleting') return;
-    const run = c.attemptId ? this.#runs.get(c.attemptId) : undefined;
-    c.state = 'deleting';
-    this.#o.repo.deleteCluster(name);
-    this.#bg(
-      (async () => {
-        await run?.done.catch(() => {});
-        try {
-          await this.#o.driver.delete(name);
-          this.#o.log.info(`deleted cluster ${name}: ${why}`);
-        } catch (e) {
-          this.#o.log.error(`deleting cluster ${name} failed (the next start-up removes it): ${errorMessage(e).split('\n')[0]}`);
-        } finally {
-          this.#clusters.delete(name);
-          this.#pump();
-        }
-      })(),
-    );
   }
 
   // ---- ending ----
@@ -575,7 +358,7 @@ export class AttemptService {
     const q = this.#queue.indexOf(id);
     if (q >= 0) this.#queue.splice(q, 1);
     this.#setStatus(id, status, { endedAt: this.#iso(), endReason: reason });
-    this.#releaseFor(id);
+    this.#pool.releaseFor(id);
     this.#notifyEnded(id);
     this.#pump();
     return this.get(id);
@@ -641,56 +424,8 @@ export class AttemptService {
    * Start-up: adopt clusters the database knows that still exist, delete clusters with our prefix it
    * does not know, fail attempts whose cluster vanished or whose preparation a restart interrupted.
    */
-  async reconcile(): Promise<{ adopted: string[]; deleted: string[]; failed: string[] }> {
-    const onHost = new Set(await this.#o.driver.list());
-    const out = { adopted: [] as string[], deleted: [] as string[], failed: [] as string[] };
-    const keep = new Set<string>();
-    const rows = new Map(this.#o.repo.clusters().map((r) => [r.name, r]));
-    for (const a of this.#o.repo.active()) {
-      if (a.status === 'queued') {
-        if (!this.#queue.includes(a.id)) this.#queue.push(a.id);
-        continue;
-      }
-      const exists = a.clusterName !== null && onHost.has(a.clusterName);
-      if ((a.status === 'ready' || a.status === 'grading') && exists) {
-        const name = a.clusterName!;
-        const p = this.#o.driver.paths(name);
-        this.#clusters.set(name, { name, shape: a.shape, state: 'claimed', attemptId: a.id, info: { name, kubeconfigPath: p.kubeconfig, internalKubeconfigPath: p.internalKubeconfig, nodes: [] }, createdAt: rows.get(name)?.createdAt ?? a.createdAt });
-        this.#saveCluster(this.#clusters.get(name)!);
-        keep.add(name);
-        if (a.status === 'grading') this.#setStatus(a.id, 'ready');
-        out.adopted.push(name);
-        continue;
-      }
-      const reason =
-        a.status === 'ready' || a.status === 'grading'
-          ? `its cluster ${a.clusterName ?? ''} no longer exists (deleted outside kubedrill, or the host restarted)`
-          : 'the server stopped while this attempt was being prepared; start the lab again';
-      this.#o.repo.update(a.id, { status: 'failed', updatedAt: this.#iso(), endedAt: this.#iso(), endReason: 'failed', failureStep: 'Reconcile', failureMessage: reason });
-      this.#emit(a.id, { type: 'status', name: 'failed', state: null, elapsedMs: this.#sinceStart(a.id), position: null, output: reason });
-      out.failed.push(a.id);
-    }
-    for (const r of rows.values()) {
-      if (keep.has(r.name)) continue;
-      if (r.state === 'warm' && onHost.has(r.name)) {
-        const p = this.#o.driver.paths(r.name);
-        this.#clusters.set(r.name, { name: r.name, shape: r.shape, state: 'warm', attemptId: undefined, info: { name: r.name, kubeconfigPath: p.kubeconfig, internalKubeconfigPath: p.internalKubeconfig, nodes: [] }, createdAt: r.createdAt });
-        keep.add(r.name);
-        out.adopted.push(r.name);
-      } else this.#o.repo.deleteCluster(r.name);
-    }
-    await Promise.all(
-      [...onHost]
-        .filter((n) => !keep.has(n))
-        .map(async (name) => {
-          try {
-            await this.#o.driver.delete(name);
-            out.deleted.push(name);
-          } catch (e) {
-            this.#o.log.error(`reconcile: deleting leftover cluster ${name} failed: ${errorMessage(e).split('\n')[0]}`);
-          }
-        }),
-    );
+  async reconcile(): Promise<ReconcileResult> {
+    const out = await reconcileClusters({ repo: this.#o.repo, driver: this.#o.driver, log: this.#o.log, pool: this.#pool, events: this.#events, queue: this.#queue, now: this.#now, setStatus: (id, status) => this.#setStatus(id, status) });
     this.#pump();
     return out;
   }
@@ -700,7 +435,7 @@ export class AttemptService {
     this.#closed = true;
     if (this.#reaper) clearInterval(this.#reaper);
     for (const r of this.#runs.values()) r.abort.abort();
-    for (const a of this.#poolAborts) a.abort();
+    this.#pool.abortWarming();
     await Promise.race([this.idle(), new Promise((r) => setTimeout(r, 8000).unref())]);
   }
 }

@@ -32,6 +32,7 @@ test('a learner takes a mock exam: start, navigate, flag, note, reload, warning,
   const h = examHarness({ labs, fake: { stageDelayMs: 150 } });
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir };
   const app = await buildApp(boot, {
+    checkResponses: true,
     db: h.db,
     labs,
     logger: false,

@@ -26,7 +26,7 @@ writeFileSync(path.join(webDir, 'favicon.svg'), '<svg/>');
 
 async function webApp(flags: string[] = []) {
   const boot = loadConfig({ argv: ['--data-dir', dir, '--labs-dir', dir, '--web-dir', webDir, ...flags], env: {}, cwd: dir });
-  return buildApp(boot, { db: openMemoryDatabase(), labs: new LabCatalog(dir), logger: false, shellLauncher: null });
+  return buildApp(boot, { checkResponses: true, db: openMemoryDatabase(), labs: new LabCatalog(dir), logger: false, shellLauncher: null });
 }
 
 test('every response carries a CSP that allows only same-origin connections and the hashed theme script', async (t) => {
@@ -102,7 +102,7 @@ test('Docker being down is a 503 that says so, not a 500', async (t) => {
   const attempts = new StaticAttempts();
   attempts.add({ id: 'a1', learnerId: 'local', clusterName: 'kd-x', status: 'running' });
   const boot = loadConfig({ argv: ['--data-dir', dir, '--labs-dir', dir, '--terminal.mode', 'container'], env: {}, cwd: dir });
-  const app = await buildApp(boot, { db: openMemoryDatabase(), labs: new LabCatalog(dir), logger: false, runner, attempts });
+  const app = await buildApp(boot, { checkResponses: true, db: openMemoryDatabase(), labs: new LabCatalog(dir), logger: false, runner, attempts });
   t.after(() => app.close());
   const cookie = String((await app.inject({ method: 'GET', url: '/api/session' })).headers['set-cookie']).split(';')[0]!;
   const res = await app.inject({ method: 'GET', url: '/api/attempts/a1/nodes', headers: { cookie } });

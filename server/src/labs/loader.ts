@@ -125,6 +125,14 @@ export async function loadCatalog(labsDir: string, compiler: MdxCompiler, opts: 
     }
   }
   const results = await Promise.all(pending);
+  placeLabs(results, catalog, rel);
+  sortCatalog(catalog);
+  checkTrackListings(results, catalog, labsDir, rel);
+  return catalog;
+}
+
+/** Files each loaded lab as good or broken; a lab id used twice makes the second one broken. */
+function placeLabs(results: (Lab | BrokenLab)[], catalog: Catalog, rel: (p: string) => string): void {
   const byId = new Map<string, string>();
   for (const r of results) {
     const file = rel(path.join(r.dir, 'lab.mdx'));
@@ -141,14 +149,21 @@ export async function loadCatalog(labsDir: string, compiler: MdxCompiler, opts: 
     if ('problems' in r) catalog.broken.push(r);
     else catalog.labs.push(r);
   }
+}
+
+/** Tracks by their order; labs in track order, then in the order each track.yaml lists them (unlisted ones last, by id). */
+function sortCatalog(catalog: Catalog): void {
   catalog.tracks.sort((a, b) => a.order - b.order || a.id.localeCompare(b.id));
-  // Labs in track order, then in the order each track.yaml lists them (unlisted ones last, by id).
   const trackIndex = new Map(catalog.tracks.map((t, i) => [t.id, i]));
   const position = (lab: { id: string; track: string }) => {
     const listed = catalog.tracks[trackIndex.get(lab.track) ?? -1]?.labs.indexOf(lab.id) ?? -1;
     return listed === -1 ? Number.MAX_SAFE_INTEGER : listed;
   };
   catalog.labs.sort((a, b) => (trackIndex.get(a.track) ?? 0) - (trackIndex.get(b.track) ?? 0) || position(a) - position(b) || a.id.localeCompare(b.id));
+}
+
+/** Every lab a track.yaml lists must exist in that track (a misspelt id gets a did-you-mean). */
+function checkTrackListings(results: (Lab | BrokenLab)[], catalog: Catalog, labsDir: string, rel: (p: string) => string): void {
   for (const track of catalog.tracks) {
     const here = results.filter((r) => r.track === track.id).map((r) => r.id);
     track.labs.forEach((id, i) => {
@@ -159,7 +174,6 @@ export async function loadCatalog(labsDir: string, compiler: MdxCompiler, opts: 
       catalog.problems.push({ file: rel(file), ...yaml.at(['labs', i]), severity: 'error', message: `labs lists "${id}", but track ${track.id} has no lab with that id`, hint: guess ? `did you mean "${guess}"?` : `labs in this track: ${here.join(', ') || '(none)'}` });
     });
   }
-  return catalog;
 }
 
 /** A folder entry, following symlinks (a track or lab linked in from elsewhere); a dangling link is reported. */
@@ -213,52 +227,112 @@ function listFilesDeep(dir: string): string[] {
     .sort();
 }
 
-/** Loads and validates one lab folder. */
+/** What the phases of loading one lab share: its folder, where problems go, and the running hash of its files. */
+interface LabLoad {
+  labDir: string;
+  /** A path in the lab folder as problems name it (relative to the catalog's root). */
+  relLab: (p: string) => string;
+  /** lab.mdx as problems name it. */
+  mdxFile: string;
+  problems: Problem[];
+  err: Report;
+  warn: Report;
+  hash: Hash;
+}
+
+/** The position of a front-matter path in lab.mdx (of its key with key = true). */
+type At = (p: readonly PropertyKey[], key?: boolean) => { line: number; col: number };
+
+/** A setup or solution object with the file and stage that create it. */
+interface CreatedObject {
+  obj: ManifestObject;
+  file: string;
+  stage: 'setup' | 'solution';
+}
+
+/**
+ * Loads and validates one lab folder, phase by phase: front matter, tasks and checks, setup and
+ * solution files, mistakes, what the cluster must offer, objects the checks name, the instructions,
+ * and where its honesty gates can run. Every phase reports what it finds; errors make the lab broken.
+ */
 export async function loadLab(labDir: string, track: string, compiler: MdxCompiler, root: string): Promise<Lab | BrokenLab> {
   const folder = path.basename(labDir);
-  const mdxPath = path.join(labDir, 'lab.mdx');
-  const relLab = (p: string) => path.relative(root, path.join(labDir, p));
-  const mdxFile = relLab('lab.mdx');
-  const problems: Problem[] = [];
-  const err = (file: string, line: number, col: number, message: string, hint?: string) =>
-    problems.push({ file, line, col, message, severity: 'error', ...(hint ? { hint } : {}) });
-  const warn = (file: string, line: number, col: number, message: string, hint?: string) =>
-    problems.push({ file, line, col, message, severity: 'warning', ...(hint ? { hint } : {}) });
-  // Problems in file order, as an instructor reads them (the checks above run in another order).
-  const sorted = () => problems.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col);
+  const ctx = newLabLoad(labDir, root);
+  // Problems in file order, as an instructor reads them (the phases run in another order).
+  const sorted = () => ctx.problems.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col);
   const broken = (title?: string): BrokenLab => ({ id: folder, track, dir: labDir, title, problems: sorted() });
 
-  const source = readFileSync(mdxPath, 'utf8');
-  const hash = createHash('sha256');
-  hash.update(source);
+  const source = readFileSync(path.join(labDir, 'lab.mdx'), 'utf8');
+  ctx.hash.update(source);
+  const front = await readFrontMatter(source, compiler, ctx);
+  if (!front.ok) return broken(front.title);
+  const { meta, raw, yaml } = front;
+  const at: At = (p, key = false) => yaml.at(p, key);
 
-  // 1. Front matter.
+  checkIdentity(meta, folder, at, ctx);
+  checkTasks(meta, yaml, at, ctx);
+  const { files, created, readLabManifest } = readSetupAndSolution(meta, ctx);
+  const mistakes = readMistakes(labDir, ctx.relLab, readLabManifest, ctx.hash, ctx.err, ctx.warn);
+  for (const name of listFilesDeep(path.join(labDir, 'checks'))) ctx.hash.update(name).update(readFileSync(path.join(labDir, 'checks', name)));
+  checkClusterNeeds(meta, raw, files, at, ctx);
+  checkNamedObjects(meta, files, created, at, ctx);
+  const body = await checkInstructions(source, compiler, meta, at, ctx);
+
+  if (ctx.problems.some((p) => p.severity === 'error') || !body) return broken(meta.title);
+  const { gate, gateReason } = gateSite(meta, files);
+  return { id: meta.id, track, dir: labDir, meta, body, files, mistakes, gate, gateReason, warnings: sorted(), hash: ctx.hash.digest('hex').slice(0, 16) };
+}
+
+function newLabLoad(labDir: string, root: string): LabLoad {
+  const problems: Problem[] = [];
+  const relLab = (p: string) => path.relative(root, path.join(labDir, p));
+  return {
+    labDir,
+    relLab,
+    mdxFile: relLab('lab.mdx'),
+    problems,
+    err: (file, line, col, message, hint) => problems.push({ file, line, col, message, severity: 'error', ...(hint ? { hint } : {}) }),
+    warn: (file, line, col, message, hint) => problems.push({ file, line, col, message, severity: 'warning', ...(hint ? { hint } : {}) }),
+    hash: createHash('sha256'),
+  };
+}
+
+/** Phase 1: the YAML front matter, parsed and validated; on failure the body is still compiled, so one run reports every problem. */
+async function readFrontMatter(
+  source: string,
+  compiler: MdxCompiler,
+  ctx: LabLoad,
+): Promise<{ ok: true; meta: LabFrontMatter; raw: unknown; yaml: PositionedYaml } | { ok: false; title: string | undefined }> {
+  const { mdxFile, err, warn } = ctx;
   const fm = splitFrontMatter(source);
   if (!fm) {
     err(mdxFile, 1, 1, 'lab.mdx must start with YAML front matter between --- lines', 'see labs/README.md for a complete example');
-    return broken();
+    return { ok: false, title: undefined };
   }
   const yaml = new PositionedYaml(fm.yaml, fm.startLine);
   if (yaml.doc.errors.length) {
     // Only the first YAML error: the parser's later errors are usually consequences of it.
     const d = describeYamlError(fm.yaml, yaml.doc.errors[0]!);
     err(mdxFile, yaml.pos(d.offset).line, yaml.pos(d.offset).col, d.message, d.hint);
-    return broken();
+    return { ok: false, title: undefined };
   }
   const raw = yaml.doc.toJS() as unknown;
   const parsed = LabFrontMatter.safeParse(raw);
   if (!parsed.success) {
-    problems.push(...zodProblems(parsed.error, yaml, mdxFile, (p) => knownKeysAt(raw, p)));
+    ctx.problems.push(...zodProblems(parsed.error, yaml, mdxFile, (p) => knownKeysAt(raw, p)));
     // Still compile the body, so one run reports every problem in the file.
     const rawTasks = (raw as { tasks?: unknown } | null)?.tasks;
     const ids = Array.isArray(rawTasks) ? rawTasks.map((t) => (t as { id?: unknown })?.id).filter((id): id is string => typeof id === 'string') : [];
     await checkBody(source, compiler, new Set(ids), mdxFile, err, warn);
     const title = typeof raw === 'object' && raw && 'title' in raw ? String((raw as { title: unknown }).title) : undefined;
-    return broken(title);
+    return { ok: false, title };
   }
-  const meta = parsed.data;
-  const at = (p: readonly PropertyKey[], key = false) => yaml.at(p, key);
+  return { ok: true, meta: parsed.data, raw, yaml };
+}
 
+/** Phase 2: the lab's id matches its folder; a Kubernetes version other than the exam's is worth a warning. */
+function checkIdentity(meta: LabFrontMatter, folder: string, at: At, ctx: LabLoad): void {
+  const { mdxFile, err, warn } = ctx;
   if (meta.id !== folder) {
     const pos = at(['id']);
     err(mdxFile, pos.line, pos.col, `id "${meta.id}" must match the folder name "${folder}"`, `rename the folder or set id: ${folder}`);
@@ -267,8 +341,11 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
     const pos = at(['kubernetes']);
     warn(mdxFile, pos.line, pos.col, `lab targets Kubernetes ${meta.kubernetes}, the exam runs ${EXAM_KUBERNETES_VERSION}`);
   }
+}
 
-  // 2. Tasks, checks and points.
+/** Phase 3: tasks, their checks and points (unique ids, valid patterns and paths, nodes that exist, tasks that can be earned honestly). */
+function checkTasks(meta: LabFrontMatter, yaml: PositionedYaml, at: At, ctx: LabLoad): void {
+  const { mdxFile, err } = ctx;
   const taskIds = new Set<string>();
   meta.tasks.forEach((task, ti) => {
     if (taskIds.has(task.id)) {
@@ -285,80 +362,95 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
         }
         checkIds.add(check.id);
       }
-      if (check.kind === 'script' && check.file) {
-        const target = path.join(labDir, check.file);
-        if (!existsSync(target)) {
-          const pos = at(['tasks', ti, 'checks', ci, 'file']);
-          err(mdxFile, pos.line, pos.col, `script file ${check.file} does not exist in the lab folder`);
-        } else hash.update(readFileSync(target));
-      }
-      if ((check.kind === 'field' || check.kind === 'node' || check.kind === 'workstation') && check.matches !== undefined) {
-        try {
-          new RegExp(check.matches);
-        } catch (e) {
-          const pos = at(['tasks', ti, 'checks', ci, 'matches']);
-          err(mdxFile, pos.line, pos.col, `matches is not a valid regular expression: ${(e as Error).message}`);
-        }
-      }
-      if (check.kind === 'field') {
-        // The grader's own parser: what loads here is what the grader can evaluate.
-        try {
-          parseJsonPath(check.path);
-        } catch (e) {
-          if (!(e instanceof JsonPathError)) throw e;
-          const pos = at(['tasks', ti, 'checks', ci, 'path']);
-          const quoted = /^["']/.test(yaml.lineText(pos.line).slice(pos.col - 1)) ? 1 : 0;
-          err(mdxFile, pos.line, pos.col + quoted + e.col - 1, `JSONPath ${check.path}: ${e.message}`, 'kubedrill evaluates kubectl\'s JSONPath: fields, [n], [a:b], [*], [\'key\'], ..name, filters [?(@.key=="value")] and {range …}{end}');
-        }
-      }
-      const resourceRole = check.kind === 'exists' || check.kind === 'absent' || check.kind === 'field' || check.kind === 'count' ? check.resource.nodeRole : undefined;
-      const roles = check.kind === 'node' ? [check.node] : check.kind === 'placement' && 'role' in check.nodes ? [check.nodes.role].flat() : resourceRole ? [resourceRole] : [];
-      for (const role of roles) {
-        if (workersNeeded(role) > meta.cluster.workers) {
-          const pos = at(['tasks', ti, 'checks', ci, ...(check.kind === 'node' ? ['node'] : check.kind === 'placement' ? ['nodes'] : ['resource', 'nodeRole'])]);
-          err(mdxFile, pos.line, pos.col, `the check names node ${role}, but the lab's cluster has ${meta.cluster.workers} worker(s)`, `set cluster.workers to at least ${workersNeeded(role)}`);
-        }
-      }
+      checkCheck(check, ['tasks', ti, 'checks', ci], meta, yaml, at, ctx);
     });
-    task.checks.forEach((check, ci) => {
-      if (check.guard && !check.required) {
-        const pos = at(['tasks', ti, 'checks', ci, 'guard'], true);
-        err(
-          mdxFile,
-          pos.line,
-          pos.col,
-          `check ${check.id ?? `${task.id}-${ci + 1}`} is a guard but not required: a guard protects what must keep working, and if breaking it costs only its own share, a broken answer still scores most of the task`,
-          'add required: true, so the task scores 0 when this check does not pass',
-        );
-      }
-    });
-    const work = task.checks.filter((c) => !c.guard);
-    if (work.length > 0 && work.every(isNegativeCheck) && !task.checks.some((c) => c.required && !isNegativeCheck(c))) {
-      const pos = at(['tasks', ti, 'checks']);
-      err(
-        mdxFile,
-        pos.line,
-        pos.col,
-        `task ${task.id} checks only that things do not work (${work.map(negativeKind).join(', ')}), which a deny-all policy, a deleted server or a crashed pod also achieves`,
-        'add a required check of something that must keep working (e.g. the allowed client still reaches the server, or the server pod is Ready), with required: true',
-      );
-    }
-    if (task.checks.every((c) => c.guard)) {
-      const pos = at(['tasks', ti, 'checks']);
-      err(mdxFile, pos.line, pos.col, `task ${task.id} has only guard checks, so it can never earn points`, 'mark at least one check that needs the learner\'s work as guard: false');
-    }
+    checkTaskScoring(task, ['tasks', ti], at, ctx);
   });
   const total = meta.tasks.reduce((s, t) => s + t.points, 0);
   if (meta.points !== undefined && meta.points !== total) {
     const pos = at(['points']);
     err(mdxFile, pos.line, pos.col, `points is ${meta.points} but the tasks add up to ${total}`, `tasks: ${meta.tasks.map((t) => `${t.id}=${t.points}`).join(', ')}`);
   }
+}
 
-  // 3. Setup and solution files.
+/** One task of phase 3: its score cannot be earned by a broken answer (required guards, more than negative checks) and can be earned at all. */
+function checkTaskScoring(task: LabFrontMatter['tasks'][number], where: readonly PropertyKey[], at: At, ctx: LabLoad): void {
+  const { mdxFile, err } = ctx;
+  task.checks.forEach((check, ci) => {
+    if (check.guard && !check.required) {
+      const pos = at([...where, 'checks', ci, 'guard'], true);
+      err(
+        mdxFile,
+        pos.line,
+        pos.col,
+        `check ${check.id ?? `${task.id}-${ci + 1}`} is a guard but not required: a guard protects what must keep working, and if breaking it costs only its own share, a broken answer still scores most of the task`,
+        'add required: true, so the task scores 0 when this check does not pass',
+      );
+    }
+  });
+  const work = task.checks.filter((c) => !c.guard);
+  if (work.length > 0 && work.every(isNegativeCheck) && !task.checks.some((c) => c.required && !isNegativeCheck(c))) {
+    const pos = at([...where, 'checks']);
+    err(
+      mdxFile,
+      pos.line,
+      pos.col,
+      `task ${task.id} checks only that things do not work (${work.map(negativeKind).join(', ')}), which a deny-all policy, a deleted server or a crashed pod also achieves`,
+      'add a required check of something that must keep working (e.g. the allowed client still reaches the server, or the server pod is Ready), with required: true',
+    );
+  }
+  if (task.checks.every((c) => c.guard)) {
+    const pos = at([...where, 'checks']);
+    err(mdxFile, pos.line, pos.col, `task ${task.id} has only guard checks, so it can never earn points`, 'mark at least one check that needs the learner\'s work as guard: false');
+  }
+}
+
+/** One check of phase 3: its script exists, its pattern and JSONPath parse, and the nodes it names exist in the lab's cluster. */
+function checkCheck(check: CheckDecl, where: readonly PropertyKey[], meta: LabFrontMatter, yaml: PositionedYaml, at: At, ctx: LabLoad): void {
+  const { labDir, mdxFile, err, hash } = ctx;
+  if (check.kind === 'script' && check.file) {
+    const target = path.join(labDir, check.file);
+    if (!existsSync(target)) {
+      const pos = at([...where, 'file']);
+      err(mdxFile, pos.line, pos.col, `script file ${check.file} does not exist in the lab folder`);
+    } else hash.update(readFileSync(target));
+  }
+  if ((check.kind === 'field' || check.kind === 'node' || check.kind === 'workstation') && check.matches !== undefined) {
+    try {
+      new RegExp(check.matches);
+    } catch (e) {
+      const pos = at([...where, 'matches']);
+      err(mdxFile, pos.line, pos.col, `matches is not a valid regular expression: ${(e as Error).message}`);
+    }
+  }
+  if (check.kind === 'field') {
+    // The grader's own parser: what loads here is what the grader can evaluate.
+    try {
+      parseJsonPath(check.path);
+    } catch (e) {
+      if (!(e instanceof JsonPathError)) throw e;
+      const pos = at([...where, 'path']);
+      const quoted = /^["']/.test(yaml.lineText(pos.line).slice(pos.col - 1)) ? 1 : 0;
+      err(mdxFile, pos.line, pos.col + quoted + e.col - 1, `JSONPath ${check.path}: ${e.message}`, 'kubedrill evaluates kubectl\'s JSONPath: fields, [n], [a:b], [*], [\'key\'], ..name, filters [?(@.key=="value")] and {range …}{end}');
+    }
+  }
+  const resourceRole = check.kind === 'exists' || check.kind === 'absent' || check.kind === 'field' || check.kind === 'count' ? check.resource.nodeRole : undefined;
+  const roles = check.kind === 'node' ? [check.node] : check.kind === 'placement' && 'role' in check.nodes ? [check.nodes.role].flat() : resourceRole ? [resourceRole] : [];
+  for (const role of roles) {
+    if (workersNeeded(role) > meta.cluster.workers) {
+      const pos = at([...where, ...(check.kind === 'node' ? ['node'] : check.kind === 'placement' ? ['nodes'] : ['resource', 'nodeRole'])]);
+      err(mdxFile, pos.line, pos.col, `the check names node ${role}, but the lab's cluster has ${meta.cluster.workers} worker(s)`, `set cluster.workers to at least ${workersNeeded(role)}`);
+    }
+  }
+}
+
+/** Phase 4: setup/ and solution/ files (manifests, scripts, node scripts), with the objects they create. */
+function readSetupAndSolution(meta: LabFrontMatter, ctx: LabLoad): { files: LabFiles; created: CreatedObject[]; readLabManifest: (relPath: string, text: string) => ManifestObject[] } {
+  const { labDir, relLab, err, warn, hash } = ctx;
   // Parses one manifest file, reporting its problems and every image not pinned or not listed.
   const readLabManifest = (relPath: string, text: string): ManifestObject[] => {
     const parsedManifests = parseManifests(text, relLab(relPath));
-    problems.push(...parsedManifests.problems);
+    ctx.problems.push(...parsedManifests.problems);
     for (const { object, line, images } of parsedManifests.objects) {
       for (const image of imagesOf(object)) {
         const at = images.find((i) => i.image === image) ?? { line, col: 1 };
@@ -375,7 +467,7 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
     return parsedManifests.objects.map((o) => o.object);
   };
   const files: LabFiles = { setupManifests: [], setupScript: undefined, setupNodeScripts: [], solutionManifests: [], solutionScript: undefined, solutionNodeScripts: [], solutionWorkstationScript: undefined };
-  const created: { obj: ManifestObject; file: string; stage: 'setup' | 'solution' }[] = [];
+  const created: CreatedObject[] = [];
   for (const stage of ['setup', 'solution'] as const) {
     for (const name of listFiles(path.join(labDir, stage))) {
       const relPath = `${stage}/${name}`;
@@ -406,8 +498,12 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
       }
     }
   }
-  const mistakes = readMistakes(labDir, relLab, readLabManifest, hash, err, warn);
-  for (const name of listFilesDeep(path.join(labDir, 'checks'))) hash.update(name).update(readFileSync(path.join(labDir, 'checks', name)));
+  return { files, created, readLabManifest };
+}
+
+/** Phase 5: what the lab asks of its cluster (a dedicated one for node changes, enough workers) and that it has a reference solution. */
+function checkClusterNeeds(meta: LabFrontMatter, raw: unknown, files: LabFiles, at: At, ctx: LabLoad): void {
+  const { mdxFile, err } = ctx;
   if (files.setupNodeScripts.length && !meta.cluster.dedicated) {
     const pos = meta.cluster.workers || raw && typeof raw === 'object' && 'cluster' in raw ? at(['cluster'], true) : { line: 1, col: 1 };
     err(mdxFile, pos.line, pos.col, `${files.setupNodeScripts.map((n) => n.file).join(', ')} change${files.setupNodeScripts.length === 1 ? 's' : ''} a node, so the lab needs a cluster of its own`, 'add dedicated: true under cluster, so its cluster is never handed to another lab');
@@ -425,9 +521,14 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
   if (files.solutionManifests.length === 0 && !files.solutionScript && !files.solutionNodeScripts.length && !files.solutionWorkstationScript) {
     err(mdxFile, 1, 1, 'the lab has no reference solution', 'add solution/*.yaml manifests and/or solution/solution.sh that make every check pass');
   }
+}
 
-  // 4. Checks that name pods/services the lab never creates will always fail: catch typos now.
-  // (Skipped without a solution: "add a solution" is the one problem worth reporting then.)
+/**
+ * Phase 6: checks that name pods/services the lab never creates will always fail: catch typos now.
+ * (Skipped without a solution: "add a solution" is the one problem worth reporting then.)
+ */
+function checkNamedObjects(meta: LabFrontMatter, files: LabFiles, created: CreatedObject[], at: At, ctx: LabLoad): void {
+  const { labDir, mdxFile, err } = ctx;
   const hasSolution = files.solutionManifests.length > 0 || files.solutionScript !== undefined || files.solutionNodeScripts.length > 0 || files.solutionWorkstationScript !== undefined;
   // Scripts can create objects too (kubectl run, helm): a name that appears in a script counts as
   // created by it; one that appears nowhere is still a typo.
@@ -478,10 +579,13 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
       }),
     );
   }
+}
 
-  // 5. The MDX body: compiles, uses only known components, binds every task.
+/** Phase 7: the MDX body compiles, uses only known components, and has a section for every task. */
+async function checkInstructions(source: string, compiler: MdxCompiler, meta: LabFrontMatter, at: At, ctx: LabLoad): Promise<CompiledBody | undefined> {
+  const { mdxFile, err, warn } = ctx;
+  const taskIds = new Set(meta.tasks.map((t) => t.id));
   const checked = await checkBody(source, compiler, taskIds, mdxFile, err, warn);
-  const body = checked?.body;
   if (checked) {
     meta.tasks.forEach((t, ti) => {
       // A misspelt <Task id> was already reported with a did-you-mean for this task.
@@ -492,8 +596,11 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
     });
   }
 
-  if (problems.some((p) => p.severity === 'error') || !body) return broken(meta.title);
+  return checked?.body;
+}
 
+/** Phase 8: where the lab's honesty gates can run: on the model cluster, or only on a real one (and why). */
+function gateSite(meta: LabFrontMatter, files: LabFiles): { gate: GateSite; gateReason: string | undefined } {
   const realOnly = [files.setupScript, files.solutionScript, ...files.setupNodeScripts.map((n) => n.file), ...files.solutionNodeScripts.map((n) => n.file), files.solutionWorkstationScript].filter((f): f is string => f !== undefined);
   // A mistake's own script makes only that mistake real-only (the model gates skip it and say so).
   const kinds = new Set(meta.tasks.flatMap((t) => t.checks.map((c) => c.kind)));
@@ -509,9 +616,7 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
   if (meta.images.some((i) => /traefik|ingress-nginx|haproxy-ingress/.test(i))) realOnly.push('its ingress controller');
   // Nor does it run cluster add-ons (metrics, Gateway controllers, load balancers, node tools).
   if (meta.cluster.addons.length) realOnly.push(`its add-ons (${meta.cluster.addons.join(', ')})`);
-  const gate: GateSite = realOnly.length ? 'real' : 'model';
-  const gateReason = realOnly.length ? `${realOnly.join(' and ')} can only run against a real cluster` : undefined;
-  return { id: meta.id, track, dir: labDir, meta, body, files, mistakes, gate, gateReason, warnings: sorted(), hash: hash.digest('hex').slice(0, 16) };
+  return realOnly.length ? { gate: 'real', gateReason: `${realOnly.join(' and ')} can only run against a real cluster` } : { gate: 'model', gateReason: undefined };
 }
 
 /** How many workers a node role needs: worker/worker1 one, worker2 two, worker3 three. */
@@ -530,6 +635,7 @@ export function canonicalImage(ref: string): string {
 }
 
 type Report = (file: string, line: number, col: number, message: string, hint?: string) => void;
+type Hash = ReturnType<typeof createHash>;
 
 const MISTAKE_NAME = /^[a-z0-9][a-z0-9-]*[a-z0-9]$/;
 
@@ -541,7 +647,7 @@ function readMistakes(
   labDir: string,
   relLab: (p: string) => string,
   readManifest: (relPath: string, text: string) => ManifestObject[],
-  hash: ReturnType<typeof createHash>,
+  hash: Hash,
   err: Report,
   warn: Report,
 ): LabMistake[] {

@@ -52,6 +52,7 @@ test('Start shows the steps and then a terminal; type echo hello, reload: the ou
   await model.apply((await labStates(lab)).setup);
   const grading = new GradingService({ attempts: h.service, labs, grades: new GradeRepository(db), portFor: () => model, engine: { probeWindowMs: 0, retryDelayMs: 0 } });
   const app = await buildApp(boot, {
+    checkResponses: true,
     db,
     labs,
     grading,

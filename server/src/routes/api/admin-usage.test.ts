@@ -34,7 +34,7 @@ test('the operator sees clusters, CPU and memory per study group; Docker down is
   };
   const db = openMemoryDatabase();
   const boot = loadConfig({ argv: ['--data-dir', '/nonexistent/kd-usage', '--auth.mode', 'multi', '--auth.registration', 'open'], env: {}, cwd: process.cwd() });
-  const app = await buildApp(boot, { db, labs: await loadedCatalog(), logger: false, runner, shellLauncher: null });
+  const app = await buildApp(boot, { checkResponses: true, db, labs: await loadedCatalog(), logger: false, runner, shellLauncher: null });
   t.after(() => app.close());
   const register = async (username: string, inviteCode?: string) => {
     const res = await app.inject({ method: 'POST', url: '/api/session/register', payload: { username, password: 'correct horse battery', ...(inviteCode ? { inviteCode } : {}) } });

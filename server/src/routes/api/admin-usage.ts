@@ -1,18 +1,7 @@
-import { z } from 'zod';
+import { AdminUsageDto, errors } from '../../api-contract.ts';
 import type { App } from '../../app-types.ts';
 import { requireRole } from '../../auth/plugin.ts';
 import { clusterGroups, clusterUsage, type ClusterUsage } from '../../groups/usage.ts';
-
-const Usage = z.object({ clusters: z.number(), cpuPercent: z.number(), memoryBytes: z.number() });
-export const AdminUsageDto = z.object({
-  sampledAt: z.string(),
-  /** Every kind cluster of this server's name prefix. */
-  total: Usage.extend({ maxClusters: z.number() }),
-  groups: z.array(Usage.extend({ id: z.string(), name: z.string(), maxClusters: z.number().nullable() })),
-  /** Clusters of learners in no group (and of instructors and admins). */
-  ungrouped: Usage,
-});
-const ErrorDto = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 
 const sum = (us: ClusterUsage[]) => ({ clusters: us.length, cpuPercent: Math.round(us.reduce((s, u) => s + u.cpuPercent, 0) * 10) / 10, memoryBytes: Math.round(us.reduce((s, u) => s + u.memoryBytes, 0)) });
 
@@ -20,7 +9,7 @@ const sum = (us: ClusterUsage[]) => ({ clusters: us.length, cpuPercent: Math.rou
 export default async function adminUsageRoutes(app: App) {
   app.get(
     '/api/admin/usage',
-    { schema: { tags: ['system'], summary: 'Clusters, CPU and memory in use, per study group (one docker stats sample)', response: { 200: AdminUsageDto, 401: ErrorDto, 403: ErrorDto, 503: ErrorDto } } },
+    { schema: { tags: ['system'], summary: 'Clusters, CPU and memory in use, per study group (one docker stats sample)', response: { 200: AdminUsageDto, ...errors(401, 403, 503) } } },
     async (req) => {
       requireRole(req, 'admin');
       const prefix = `${app.config.clusters.namePrefix}-`;

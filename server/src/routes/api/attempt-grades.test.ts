@@ -72,7 +72,7 @@ before(async () => {
     },
     engine: { probeWindowMs: 0, retryDelayMs: 0 },
   });
-  app = await buildApp(boot, { db, labs: catalog, grading, logger: false });
+  app = await buildApp(boot, { checkResponses: true, db, labs: catalog, grading, logger: false });
   const res = await app.inject({ method: 'GET', url: '/api/session' });
   cookie = String(res.headers['set-cookie']).split(';')[0] ?? '';
 });

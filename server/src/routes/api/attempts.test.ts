@@ -17,7 +17,7 @@ let cookie: string;
 before(async () => {
   h = harness({ nodeImage: 'kindest/node:v1.35.8', fake: { missingImages: [] }, clusters: { perLearner: 5 } });
   const boot = loadConfig({ argv: ['--data-dir', '/nonexistent/kd-attempts', '--web-dir', '/nonexistent/kd-web'], env: {}, cwd: process.cwd() });
-  app = await buildApp(boot, { db: openMemoryDatabase(), labs: await loadedCatalog(), logger: false, attemptService: h.service, shellLauncher: null });
+  app = await buildApp(boot, { checkResponses: true, db: openMemoryDatabase(), labs: await loadedCatalog(), logger: false, attemptService: h.service, shellLauncher: null });
   const res = await app.inject({ method: 'GET', url: '/api/session' });
   cookie = String(res.headers['set-cookie']).split(';')[0]!;
 });

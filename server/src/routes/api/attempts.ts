@@ -1,44 +1,10 @@
-import { z } from 'zod';
+import type { z } from 'zod';
+import { AttemptDto, AttemptEventDto, AttemptEventsQuery, AttemptListDto, AttemptParams, errors, StartAttemptBody } from '../../api-contract.ts';
 import type { App } from '../../app-types.ts';
 import { ENDED, type AttemptEvent } from '../../attempts/attempt-repository.ts';
 import type { AttemptView } from '../../attempts/attempt-service.ts';
 import { requireLearner } from '../../auth/plugin.ts';
 import { assertMayStart } from '../../groups/start-gate.ts';
-
-export const AttemptDto = z.object({
-  id: z.string(),
-  labId: z.string(),
-  labTitle: z.string().nullable(),
-  status: z.enum(['queued', 'provisioning', 'setting-up', 'ready', 'grading', 'finished', 'failed', 'expired']),
-  shape: z.string(),
-  kubernetes: z.string(),
-  clusterName: z.string().nullable(),
-  /** 1-based place in the queue while queued. */
-  queuePosition: z.number().nullable(),
-  /** While being prepared: the median Start → ready of recent starts of this cluster shape. */
-  estimateMs: z.number().nullable(),
-  createdAt: z.string(),
-  readyAt: z.string().nullable(),
-  endedAt: z.string().nullable(),
-  expiresAt: z.string().nullable(),
-  lastActivityAt: z.string(),
-  endReason: z.string().nullable(),
-  failure: z.object({ step: z.string().nullable(), message: z.string(), output: z.string().nullable() }).nullable(),
-});
-export const AttemptEventDto = z.object({
-  seq: z.number(),
-  at: z.string(),
-  type: z.enum(['status', 'step', 'queue']),
-  name: z.string(),
-  state: z.enum(['running', 'done', 'failed']).nullable(),
-  elapsedMs: z.number(),
-  position: z.number().nullable(),
-  output: z.string().nullable(),
-});
-
-const Params = z.object({ attemptId: z.string().min(1).max(128) });
-const ErrorDto = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
-const StartBody = z.object({ labId: z.string().min(1).max(100) });
 
 const PING_MS = 15_000;
 
@@ -69,8 +35,8 @@ export default async function attemptRoutes(app: App) {
       schema: {
         tags: ['attempts'],
         summary: 'Start a lab: queue an attempt (or return the running attempt of the same lab)',
-        body: StartBody,
-        response: { 200: AttemptDto, 201: AttemptDto, 401: ErrorDto, 403: ErrorDto, 404: ErrorDto, 409: ErrorDto },
+        body: StartAttemptBody,
+        response: { 200: AttemptDto, 201: AttemptDto, ...errors(401, 403, 404, 409) },
       },
     },
     async (req, reply) => {
@@ -81,18 +47,18 @@ export default async function attemptRoutes(app: App) {
     },
   );
 
-  app.get('/api/attempts', { schema: { tags: ['attempts'], summary: 'My attempts, newest first', response: { 200: z.object({ attempts: z.array(AttemptDto) }), 401: ErrorDto } } }, async (req) => {
+  app.get('/api/attempts', { schema: { tags: ['attempts'], summary: 'My attempts, newest first', response: { 200: AttemptListDto, ...errors(401) } } }, async (req) => {
     const learner = requireLearner(req);
     return { attempts: app.attempts.listForLearner(learner.id).map(dto) };
   });
 
-  app.get('/api/attempts/:attemptId', { schema: { tags: ['attempts'], summary: 'One of my attempts', params: Params, response: { 200: AttemptDto, 404: ErrorDto } } }, async (req) => {
+  app.get('/api/attempts/:attemptId', { schema: { tags: ['attempts'], summary: 'One of my attempts', params: AttemptParams, response: { 200: AttemptDto, ...errors(401, 404) } } }, async (req) => {
     return dto(app.attempts.owned(req.params.attemptId, requireLearner(req).id));
   });
 
   app.post(
     '/api/attempts/:attemptId/finish',
-    { schema: { tags: ['attempts'], summary: 'Finish the attempt and delete its cluster (finishing twice is a no-op)', params: Params, response: { 200: AttemptDto, 404: ErrorDto } } },
+    { schema: { tags: ['attempts'], summary: 'Finish the attempt and delete its cluster (finishing twice is a no-op)', params: AttemptParams, response: { 200: AttemptDto, ...errors(401, 404) } } },
     async (req) => {
       const a = app.attempts.owned(req.params.attemptId, requireLearner(req).id);
       return dto(app.attempts.finish(a.id, 'finished by the learner') ?? a);
@@ -105,9 +71,9 @@ export default async function attemptRoutes(app: App) {
       schema: {
         tags: ['attempts'],
         summary: 'Progress as Server-Sent Events (id = seq; resumes after Last-Event-ID or ?after=); ends when the attempt ends',
-        params: Params,
-        querystring: z.object({ after: z.coerce.number().int().min(0).optional() }),
-        response: { 404: ErrorDto },
+        params: AttemptParams,
+        querystring: AttemptEventsQuery,
+        response: { 200: AttemptEventDto.describe('text/event-stream: one event per line group, its data this object'), ...errors(401, 404) },
       },
     },
     async (req, reply) => {

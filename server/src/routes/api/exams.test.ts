@@ -19,7 +19,7 @@ before(async () => {
   labs = await shippedLabs();
   h = examHarness({ labs });
   const boot = loadConfig({ argv: ['--data-dir', '/nonexistent/kubedrill-test', '--web-dir', '/nonexistent/kubedrill-web'], env: {}, cwd: REPO });
-  app = await buildApp(boot, { db: h.db, labs, logger: false, attemptService: h.attempts, exams: wireExams(h.catalog, h.exams, labs), shellLauncher: null });
+  app = await buildApp(boot, { checkResponses: true, db: h.db, labs, logger: false, attemptService: h.attempts, exams: wireExams(h.catalog, h.exams, labs), shellLauncher: null });
   cookie = sessionCookie(await app.inject({ method: 'GET', url: '/api/session' }));
 });
 after(async () => {
@@ -77,5 +77,5 @@ test('the exam list, start (again: the same attempt), marks, submit, result, sol
   assert.equal(h.host.clusters.size, 0);
   assert.equal((await call('GET', '/api/history/labs')).json().labs.length, 0, 'exam clusters are not lab attempts');
   const openapi = (await call('GET', '/api/openapi.json')).json();
-  assert.ok(openapi.paths['/api/exam-attempts/{id}/submit']);
+  assert.ok(openapi.paths['/api/exam-attempts/{examAttemptId}/submit']);
 });

@@ -27,7 +27,7 @@ test("an instructor watches a learner's terminal read-only, and the learner is t
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir };
   const launcher = new HostLauncher({ runner: createCommandRunner(env), hostEnv: env, stateDir: path.join(dir, 'terminals'), sshScript: SSH_SCRIPT });
   const attempts = new StaticAttempts();
-  const app = await buildApp(boot, { db: openMemoryDatabase(), labs: new LabCatalog(dir), logger: false, attempts, shellLauncher: launcher });
+  const app = await buildApp(boot, { checkResponses: true, db: openMemoryDatabase(), labs: new LabCatalog(dir), logger: false, attempts, shellLauncher: launcher });
   const sockets: WebSocket[] = [];
   t.after(async () => {
     for (const s of sockets) s.terminate();

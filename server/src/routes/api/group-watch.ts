@@ -1,12 +1,9 @@
-import { z } from 'zod';
+import type { z } from 'zod';
+import { errors, MemberParams, MemberTerminalsDto, TicketDto, WatchParams } from '../../api-contract.ts';
 import type { App } from '../../app-types.ts';
 import { requireLearner } from '../../auth/plugin.ts';
 import { AppError, notFound } from '../../errors.ts';
 import { TERMINAL_SUBPROTOCOL, TICKET_SUBPROTOCOL_PREFIX } from '../../terminal/protocol.ts';
-import { TerminalDto, TicketDto } from './terminals.ts';
-
-const ErrorDto = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
-const MemberParams = z.object({ groupId: z.string().min(1).max(64), learnerId: z.string().min(1).max(64) });
 
 /**
  * An instructor watches a learner's terminal to help them: read-only (the session never gives a
@@ -32,7 +29,7 @@ export default async function groupWatchRoutes(app: App) {
         tags: ['groups'],
         summary: "The terminals of a learner's running attempt, to watch one",
         params: MemberParams,
-        response: { 200: z.object({ attemptId: z.string().nullable(), terminals: z.array(TerminalDto) }), 404: ErrorDto },
+        response: { 200: MemberTerminalsDto, ...errors(401, 404) },
       },
     },
     async (req) => {
@@ -48,8 +45,8 @@ export default async function groupWatchRoutes(app: App) {
       schema: {
         tags: ['groups'],
         summary: "A single-use ticket to watch a learner's terminal read-only (they see that you watch)",
-        params: MemberParams.extend({ attemptId: z.string().min(1).max(128), terminalId: z.string().regex(/^[a-z0-9]{1,40}$/) }),
-        response: { 200: TicketDto, 404: ErrorDto, 429: ErrorDto },
+        params: WatchParams,
+        response: { 200: TicketDto, ...errors(401, 404, 429) },
       },
     },
     async (req) => {

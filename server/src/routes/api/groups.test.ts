@@ -21,7 +21,7 @@ before(async () => {
   const labs = await loadedCatalog();
   h = harness({ db, labs: labs.current.labs, nodeImage: 'kindest/node:v1.35.8', fake: { missingImages: [] }, clusters: { perLearner: 5, maxConcurrent: 20 } });
   const boot = loadConfig({ argv: ['--data-dir', '/nonexistent/kd-groups', '--web-dir', '/nonexistent/kd-web', '--auth.mode', 'multi', '--auth.registration', 'closed'], env: {}, cwd: process.cwd() });
-  app = await buildApp(boot, { db, labs, logger: false, attemptService: h.service, shellLauncher: null });
+  app = await buildApp(boot, { checkResponses: true, db, labs, logger: false, attemptService: h.service, shellLauncher: null });
 });
 after(async () => {
   await h.service.idle();

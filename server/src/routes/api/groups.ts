@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
-import { z } from 'zod';
+import type { z } from 'zod';
+import { ActivityDto, AssignBody, AssignmentDto, AssignmentParams, CreateGroupBody, errors, GroupDetailDto, GroupDto, GroupListDto, GroupParams, GroupResultsCsv, JoinGroupBody, LearnerParams, LearnerRoleDto, MemberParams, MyAssignmentListDto, NoContent, SetRoleBody, UpdateGroupBody } from '../../api-contract.ts';
 import type { App } from '../../app-types.ts';
 import type { Learner } from '../../auth/learners.ts';
 import { requireLearner, requireRole } from '../../auth/plugin.ts';
@@ -7,60 +8,6 @@ import { AppError, notFound } from '../../errors.ts';
 import { GroupReports, isExpired, type StudyGroup } from '../../groups/group-repository.ts';
 import { DOMAINS } from '../../labs/format.ts';
 import { GradeRepository } from '../../grading/grade-repository.ts';
-
-const ErrorDto = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
-const GroupParams = z.object({ groupId: z.string().min(1).max(64) });
-const isoDate = z.iso.datetime({ offset: true }).describe('ISO 8601 date-time, e.g. 2026-12-31T23:59:00Z');
-
-export const GroupDto = z.object({
-  id: z.string(),
-  name: z.string(),
-  maxClusters: z.number().nullable(),
-  expiresAt: z.string().nullable(),
-  expired: z.boolean(),
-  createdAt: z.string(),
-  /** How the caller relates to the group. */
-  yourRole: z.enum(['admin', 'instructor', 'learner']),
-  /** The invite (instructors and admins only): the code, and the link built from publicUrl. */
-  inviteCode: z.string().nullable(),
-  inviteUrl: z.string().nullable(),
-  memberCount: z.number(),
-  activeAttempts: z.number(),
-});
-export const MemberDto = z.object({ id: z.string(), username: z.string(), displayName: z.string(), groupRole: z.enum(['learner', 'instructor']), joinedAt: z.string() });
-export const AssignmentDto = z.object({ id: z.string(), groupId: z.string(), labId: z.string(), labTitle: z.string().nullable(), dueAt: z.string().nullable(), createdAt: z.string() });
-export const GroupDetailDto = GroupDto.extend({ members: z.array(MemberDto), assignments: z.array(AssignmentDto) });
-const CreateGroup = z.object({
-  name: z.string().trim().min(1).max(80),
-  maxClusters: z.number().int().min(1).max(1000).nullable().default(null).describe("clusters the group's learners may run at once"),
-  expiresAt: isoDate.nullable().default(null),
-});
-const UpdateGroup = z.object({ name: z.string().trim().min(1).max(80).optional(), maxClusters: z.number().int().min(1).max(1000).nullable().optional(), expiresAt: isoDate.nullable().optional() });
-export const ActivityDto = z.object({
-  generatedAt: z.string(),
-  members: z.array(
-    z.object({
-      learner: MemberDto.pick({ id: true, username: true, displayName: true }),
-      attempt: z
-        .object({
-          id: z.string(),
-          labId: z.string(),
-          labTitle: z.string().nullable(),
-          status: z.string(),
-          active: z.boolean(),
-          startedAt: z.string(),
-          /** Minutes since the cluster was ready (until the attempt ended). */
-          minutesInLab: z.number().nullable(),
-          lastActivityAt: z.string().nullable(),
-          lastScore: z.number().nullable(),
-          maxScore: z.number().nullable(),
-          lastCheckAt: z.string().nullable(),
-        })
-        .nullable(),
-    }),
-  ),
-});
-export const MyAssignmentDto = AssignmentDto.extend({ groupName: z.string(), bestScore: z.number().nullable(), maxScore: z.number().nullable(), state: z.enum(['todo', 'started', 'done']), overdue: z.boolean() });
 
 const ACTIVE_STATUSES = new Set(['queued', 'provisioning', 'setting-up', 'ready', 'grading']);
 
@@ -115,7 +62,7 @@ export default async function groupRoutes(app: App) {
 
   app.post(
     '/api/groups',
-    { schema: { tags: ['groups'], summary: 'Create a study group (instructors, admins); you become its instructor', body: CreateGroup, response: { 201: GroupDetailDto, 403: ErrorDto } } },
+    { schema: { tags: ['groups'], summary: 'Create a study group (instructors, admins); you become its instructor', body: CreateGroupBody, response: { 201: GroupDetailDto, ...errors(401, 403) } } },
     async (req, reply) => {
       const learner = requireRole(req, 'instructor', 'admin');
       const g = groups.create(req.body, learner);
@@ -123,20 +70,20 @@ export default async function groupRoutes(app: App) {
     },
   );
 
-  app.get('/api/groups', { schema: { tags: ['groups'], summary: 'Groups you run or belong to (admins: every group)', response: { 200: z.object({ groups: z.array(GroupDto) }) } } }, async (req) => {
+  app.get('/api/groups', { schema: { tags: ['groups'], summary: 'Groups you run or belong to (admins: every group)', response: { 200: GroupListDto, ...errors(401) } } }, async (req) => {
     const learner = requireLearner(req);
     if (learner.role === 'admin') return { groups: groups.all().map((g) => dto(g, relation(g, learner))) };
     return { groups: groups.forLearner(learner.id).map((g) => dto(g, g.groupRole)) };
   });
 
-  app.get('/api/groups/:groupId', { schema: { tags: ['groups'], summary: 'A group you run, with members and assignments', params: GroupParams, response: { 200: GroupDetailDto, 404: ErrorDto } } }, async (req) => {
+  app.get('/api/groups/:groupId', { schema: { tags: ['groups'], summary: 'A group you run, with members and assignments', params: GroupParams, response: { 200: GroupDetailDto, ...errors(401, 404) } } }, async (req) => {
     const { group, learner } = managed(req, req.params.groupId);
     return detail(group, relation(group, learner));
   });
 
   app.patch(
     '/api/groups/:groupId',
-    { schema: { tags: ['groups'], summary: 'Rename a group, change its cluster share or end date', params: GroupParams, body: UpdateGroup, response: { 200: GroupDetailDto, 404: ErrorDto } } },
+    { schema: { tags: ['groups'], summary: 'Rename a group, change its cluster share or end date', params: GroupParams, body: UpdateGroupBody, response: { 200: GroupDetailDto, ...errors(401, 404) } } },
     async (req) => {
       const { group, learner } = managed(req, req.params.groupId);
       groups.update(group.id, req.body);
@@ -144,13 +91,13 @@ export default async function groupRoutes(app: App) {
     },
   );
 
-  app.delete('/api/groups/:groupId', { schema: { tags: ['groups'], summary: 'Delete a group (accounts and results stay)', params: GroupParams, response: { 204: z.null(), 404: ErrorDto } } }, async (req, reply) => {
+  app.delete('/api/groups/:groupId', { schema: { tags: ['groups'], summary: 'Delete a group (accounts and results stay)', params: GroupParams, response: { 204: NoContent, ...errors(401, 404) } } }, async (req, reply) => {
     const { group } = managed(req, req.params.groupId);
     groups.delete(group.id);
     return reply.code(204).send(null);
   });
 
-  app.post('/api/groups/:groupId/invite', { schema: { tags: ['groups'], summary: 'Replace the invite code (the old link stops working)', params: GroupParams, response: { 200: GroupDetailDto, 404: ErrorDto } } }, async (req) => {
+  app.post('/api/groups/:groupId/invite', { schema: { tags: ['groups'], summary: 'Replace the invite code (the old link stops working)', params: GroupParams, response: { 200: GroupDetailDto, ...errors(401, 404) } } }, async (req) => {
     const { group, learner } = managed(req, req.params.groupId);
     groups.rotateInvite(group.id);
     return detail(groups.get(group.id)!, relation(group, learner));
@@ -158,7 +105,7 @@ export default async function groupRoutes(app: App) {
 
   app.post(
     '/api/groups/join',
-    { schema: { tags: ['groups'], summary: 'Join a group with its invite code (logged in)', body: z.object({ inviteCode: z.string().min(1).max(100) }), response: { 200: GroupDto, 403: ErrorDto, 404: ErrorDto } } },
+    { schema: { tags: ['groups'], summary: 'Join a group with its invite code (logged in)', body: JoinGroupBody, response: { 200: GroupDto, ...errors(401, 403, 404) } } },
     async (req) => {
       const learner = requireLearner(req);
       const g = groups.byInviteCode(req.body.inviteCode);
@@ -171,7 +118,7 @@ export default async function groupRoutes(app: App) {
 
   app.delete(
     '/api/groups/:groupId/members/:learnerId',
-    { schema: { tags: ['groups'], summary: 'Remove a member from a group you run', params: GroupParams.extend({ learnerId: z.string().min(1).max(64) }), response: { 204: z.null(), 404: ErrorDto } } },
+    { schema: { tags: ['groups'], summary: 'Remove a member from a group you run', params: MemberParams, response: { 204: NoContent, ...errors(401, 404) } } },
     async (req, reply) => {
       const { group } = managed(req, req.params.groupId);
       if (!groups.removeMember(group.id, req.params.learnerId)) throw notFound('member', req.params.learnerId);
@@ -186,8 +133,8 @@ export default async function groupRoutes(app: App) {
         tags: ['groups'],
         summary: 'Assign a lab to a group, with an optional due date (assigning again changes the date)',
         params: GroupParams,
-        body: z.object({ labId: z.string().min(1).max(100), dueAt: isoDate.nullable().default(null) }),
-        response: { 201: AssignmentDto, 404: ErrorDto },
+        body: AssignBody,
+        response: { 201: AssignmentDto, ...errors(401, 404) },
       },
     },
     async (req, reply) => {
@@ -199,7 +146,7 @@ export default async function groupRoutes(app: App) {
 
   app.delete(
     '/api/groups/:groupId/assignments/:assignmentId',
-    { schema: { tags: ['groups'], summary: 'Withdraw an assignment', params: GroupParams.extend({ assignmentId: z.string().min(1).max(64) }), response: { 204: z.null(), 404: ErrorDto } } },
+    { schema: { tags: ['groups'], summary: 'Withdraw an assignment', params: AssignmentParams, response: { 204: NoContent, ...errors(401, 404) } } },
     async (req, reply) => {
       const { group } = managed(req, req.params.groupId);
       if (!groups.unassign(group.id, req.params.assignmentId)) throw notFound('assignment', req.params.assignmentId);
@@ -207,7 +154,7 @@ export default async function groupRoutes(app: App) {
     },
   );
 
-  app.get('/api/assignments', { schema: { tags: ['groups'], summary: 'Labs assigned to you, soonest due first, with your best score', response: { 200: z.object({ assignments: z.array(MyAssignmentDto) }) } } }, async (req) => {
+  app.get('/api/assignments', { schema: { tags: ['groups'], summary: 'Labs assigned to you, soonest due first, with your best score', response: { 200: MyAssignmentListDto, ...errors(401) } } }, async (req) => {
     const learner = requireLearner(req);
     const now = new Date().toISOString();
     const best = new Map(grades.bestPerLab(learner.id).map((b) => [b.labId, b]));
@@ -236,7 +183,7 @@ export default async function groupRoutes(app: App) {
   });
 
   // The live view: the page polls this (every few seconds); it is one indexed query per member.
-  app.get('/api/groups/:groupId/activity', { schema: { tags: ['groups'], summary: 'Who in the group is working on what, right now', params: GroupParams, response: { 200: ActivityDto, 404: ErrorDto } } }, async (req) => {
+  app.get('/api/groups/:groupId/activity', { schema: { tags: ['groups'], summary: 'Who in the group is working on what, right now', params: GroupParams, response: { 200: ActivityDto, ...errors(401, 404) } } }, async (req) => {
     const { group } = managed(req, req.params.groupId);
     const now = Date.now();
     const members = new Map(groups.members(group.id).map((m) => [m.id, m]));
@@ -269,8 +216,8 @@ export default async function groupRoutes(app: App) {
 
   app.get(
     '/api/groups/:groupId/results.csv',
-    // No response schema: the body is CSV text, not JSON (a 404 is the usual error object).
-    { schema: { tags: ['groups'], summary: 'Results per learner and lab (assigned labs included even when not tried), as CSV', params: GroupParams } },
+    // The body is CSV text, not JSON (a 404 is the usual error object).
+    { schema: { tags: ['groups'], summary: 'Results per learner and lab (assigned labs included even when not tried), as CSV', params: GroupParams, response: { 200: GroupResultsCsv, ...errors(401, 404) } } },
     async (req, reply) => {
       const { group } = managed(req, req.params.groupId);
       const learners = groups.members(group.id).filter((m) => m.groupRole === 'learner');
@@ -299,9 +246,9 @@ export default async function groupRoutes(app: App) {
       schema: {
         tags: ['groups'],
         summary: "Change an account's role (admins): make someone an instructor",
-        params: z.object({ learnerId: z.string().min(1).max(64) }),
-        body: z.object({ role: z.enum(['learner', 'instructor', 'admin']) }),
-        response: { 200: MemberDto.pick({ id: true, username: true, displayName: true }).extend({ role: z.enum(['learner', 'instructor', 'admin']) }), 404: ErrorDto },
+        params: LearnerParams,
+        body: SetRoleBody,
+        response: { 200: LearnerRoleDto, ...errors(401, 403, 404, 409) },
       },
     },
     async (req) => {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { errors, LabBodyQuery, LabBodyText, LabParams } from '../../api-contract.ts';
 import type { App } from '../../app-types.ts';
 import { notFound } from '../../errors.ts';
 
@@ -12,18 +12,19 @@ export const MDX_SCOPE_GLOBAL = '__kubedrillMdx';
  */
 export default async function labBodyRoutes(app: App) {
   app.get(
-    '/api/labs/:id/body.js',
+    '/api/labs/:labId/body.js',
     {
       schema: {
         tags: ['labs'],
         summary: "A lab's compiled instructions as an ES module (?v=<hash> makes it cacheable for good)",
-        params: z.object({ id: z.string().max(100) }),
-        querystring: z.object({ v: z.string().max(64).optional() }),
+        params: LabParams,
+        querystring: LabBodyQuery,
+        response: { 200: LabBodyText, ...errors(404) },
       },
     },
     async (req, reply) => {
-      const lab = app.labs.get(req.params.id);
-      if (!lab) throw notFound('lab', req.params.id);
+      const lab = app.labs.get(req.params.labId);
+      if (!lab) throw notFound('lab', req.params.labId);
       // The hash names this exact body: a URL with it never changes; any other is revalidated.
       reply.header('cache-control', req.query.v === lab.hash ? 'public, max-age=31536000, immutable' : 'no-cache');
       return reply

@@ -1,56 +1,11 @@
-import { z } from 'zod';
+import type { z } from 'zod';
+import { CatalogDto, errors, LabDetailDto, LabParams, LabReloadDto, type LabSummaryDto } from '../../api-contract.ts';
 import type { App } from '../../app-types.ts';
 import { requireRole } from '../../auth/plugin.ts';
 import { notFound } from '../../errors.ts';
-import { COMPETENCIES, COMPETENCY_CODES, DIFFICULTIES, DOMAIN_IDS, DOMAINS } from '../../labs/format.ts';
+import { COMPETENCIES, COMPETENCY_CODES, DOMAIN_IDS, DOMAINS } from '../../labs/format.ts';
 import type { Lab } from '../../labs/loader.ts';
 import { checkIdOf } from '../../../../graders/src/checks/schema.ts';
-
-const ProblemDto = z.object({ file: z.string(), line: z.number(), col: z.number(), message: z.string(), hint: z.string().optional(), severity: z.enum(['error', 'warning']) });
-
-export const LabSummaryDto = z.object({
-  id: z.string(),
-  track: z.string(),
-  title: z.string(),
-  summary: z.string(),
-  domain: z.enum(DOMAIN_IDS),
-  difficulty: z.enum(DIFFICULTIES),
-  minutes: z.number(),
-  kubernetes: z.string(),
-  cluster: z.object({ workers: z.number(), cni: z.string(), networkPolicy: z.boolean(), dedicated: z.boolean(), addons: z.array(z.string()) }),
-  points: z.number(),
-  taskCount: z.number(),
-  tags: z.array(z.string()),
-  /** CKA competency codes the lab trains (see the catalog's competencies). */
-  competencies: z.array(z.enum(COMPETENCY_CODES)),
-});
-
-export const LabDetailDto = LabSummaryDto.extend({
-  /** The title of the lab's track, for breadcrumbs. */
-  trackTitle: z.string(),
-  tasks: z.array(
-    z.object({
-      id: z.string(),
-      title: z.string(),
-      points: z.number(),
-      checks: z.array(z.object({ id: z.string(), kind: z.string(), message: z.string(), weight: z.number(), guard: z.boolean(), required: z.boolean() })),
-    }),
-  ),
-  images: z.array(z.string()),
-  /** mdx-bundler output for getMDXComponent(). */
-  code: z.string(),
-  hash: z.string(),
-});
-
-const CatalogDto = z.object({
-  domains: z.array(z.object({ id: z.enum(DOMAIN_IDS), name: z.string() })),
-  /** The 27 competencies of the CKA curriculum, in curriculum order. */
-  competencies: z.array(z.object({ code: z.enum(COMPETENCY_CODES), domain: z.enum(DOMAIN_IDS), title: z.string() })),
-  tracks: z.array(z.object({ id: z.string(), title: z.string(), summary: z.string(), order: z.number() })),
-  labs: z.array(LabSummaryDto),
-  /** Only for instructors and admins: labs that failed to load, with their problems. */
-  broken: z.array(z.object({ id: z.string(), track: z.string(), title: z.string().optional(), problems: z.array(ProblemDto) })),
-});
 
 function summary(lab: Lab): z.infer<typeof LabSummaryDto> {
   const m = lab.meta;
@@ -88,11 +43,11 @@ export default async function labRoutes(app: App) {
   });
 
   app.get(
-    '/api/labs/:id',
-    { schema: { tags: ['labs'], summary: 'One lab with its tasks and compiled instructions', params: z.object({ id: z.string().max(100) }), response: { 200: LabDetailDto } } },
+    '/api/labs/:labId',
+    { schema: { tags: ['labs'], summary: 'One lab with its tasks and compiled instructions', params: LabParams, response: { 200: LabDetailDto, ...errors(404) } } },
     async (req) => {
-      const lab = app.labs.get(req.params.id);
-      if (!lab) throw notFound('lab', req.params.id);
+      const lab = app.labs.get(req.params.labId);
+      if (!lab) throw notFound('lab', req.params.labId);
       return {
         ...summary(lab),
         trackTitle: app.labs.current.tracks.find((t) => t.id === lab.track)?.title ?? lab.track,
@@ -115,7 +70,7 @@ export default async function labRoutes(app: App) {
       schema: {
         tags: ['labs'],
         summary: 'Re-read the labs folder (instructors)',
-        response: { 200: z.object({ loaded: z.number(), broken: z.number(), durationMs: z.number(), problems: z.array(ProblemDto) }) },
+        response: { 200: LabReloadDto, ...errors(401) },
       },
     },
     async (req) => {

@@ -1,32 +1,16 @@
-import { z } from 'zod';
+import { errors, LabParams, LabResultDto, ProgressDto } from '../../api-contract.ts';
 import type { App } from '../../app-types.ts';
 import { requireLearner } from '../../auth/plugin.ts';
-import { GradeDto } from './attempt-grades.ts';
-
-export const ProgressDto = z.object({
-  labs: z.array(z.object({ labId: z.string(), score: z.number(), maxScore: z.number(), status: z.enum(['done', 'partial', 'tried']) })),
-});
-export const LabResultDto = z.object({
-  /** The newest grade of the lab, and the attempt it graded (with how long the learner worked). */
-  result: z
-    .object({
-      grade: GradeDto,
-      attempt: z.object({ id: z.string(), status: z.string(), createdAt: z.string(), readyAt: z.string().nullable(), endedAt: z.string().nullable() }).nullable(),
-    })
-    .nullable(),
-});
-
-const LabParams = z.object({ labId: z.string().min(1).max(100) });
 
 /** The learner's progress from stored grades: per lab for the catalog, and a lab's last result for its page. */
 export default async function progressRoutes(app: App) {
-  app.get('/api/progress', { schema: { tags: ['grading'], summary: 'My best score per lab and whether it is done, partial or only tried', response: { 200: ProgressDto } } }, async (req) => {
+  app.get('/api/progress', { schema: { tags: ['grading'], summary: 'My best score per lab and whether it is done, partial or only tried', response: { 200: ProgressDto, ...errors(401) } } }, async (req) => {
     return { labs: app.grading.progress(requireLearner(req).id) };
   });
 
   app.get(
     '/api/progress/:labId',
-    { schema: { tags: ['grading'], summary: "My newest grade of a lab and its attempt (the result a lab page keeps after Finish)", params: LabParams, response: { 200: LabResultDto } } },
+    { schema: { tags: ['grading'], summary: "My newest grade of a lab and its attempt (the result a lab page keeps after Finish)", params: LabParams, response: { 200: LabResultDto, ...errors(401) } } },
     async (req) => {
       const learner = requireLearner(req);
       const g = app.grading.lastResult(learner.id, req.params.labId);

@@ -204,10 +204,10 @@ test('a data folder switched from single- to multi-user mode no longer accepts t
   const db = openMemoryDatabase();
   const labs = await loadedCatalog();
   const boot = (mode: string) => loadConfig({ argv: ['--data-dir', '/nonexistent/kd', '--web-dir', '/nonexistent/kd-web', '--auth.mode', mode, '--auth.registration', 'open'], env: {}, cwd: process.cwd() });
-  const single = await buildApp(boot('single'), { db, labs, logger: false });
+  const single = await buildApp(boot('single'), { checkResponses: true, db, labs, logger: false });
   const cookie = sessionCookie(await single.inject({ method: 'GET', url: '/api/session' }));
   await single.close();
-  const multiApp = await buildApp(boot('multi'), { db, labs, logger: false });
+  const multiApp = await buildApp(boot('multi'), { checkResponses: true, db, labs, logger: false });
   t.after(() => multiApp.close());
   const me = await multiApp.inject({ method: 'GET', url: '/api/session', headers: { cookie } });
   assert.equal(me.json().learner, null);
@@ -220,7 +220,7 @@ test('expired sessions are deleted when the server starts', async (t) => {
   const db = openMemoryDatabase();
   db.prepare("INSERT INTO learners (id, username, display_name, role, password_hash, created_at) VALUES ('l1', 'old', 'Old', 'learner', 'x', '2020-01-01')").run();
   db.prepare("INSERT INTO sessions (token_hash, learner_id, created_at, expires_at, last_seen_at) VALUES ('h1', 'l1', '2020-01-01', '2020-01-15', '2020-01-01'), ('h2', 'l1', '2020-01-01', '2999-01-01', '2020-01-01')").run();
-  const app = await buildApp(loadConfig({ argv: ['--data-dir', '/nonexistent/kd', '--auth.mode', 'multi', '--auth.registration', 'open'], env: {}, cwd: process.cwd() }), { db, labs: await loadedCatalog(), logger: false });
+  const app = await buildApp(loadConfig({ argv: ['--data-dir', '/nonexistent/kd', '--auth.mode', 'multi', '--auth.registration', 'open'], env: {}, cwd: process.cwd() }), { checkResponses: true, db, labs: await loadedCatalog(), logger: false });
   t.after(() => app.close());
   assert.deepEqual(db.prepare('SELECT token_hash FROM sessions').all().map((r) => (r as { token_hash: string }).token_hash), ['h2']);
 });

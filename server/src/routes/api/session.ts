@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { Credentials, errors, NoContent, Registration, SessionDto } from '../../api-contract.ts';
 import type { App } from '../../app-types.ts';
 import { requireLearner, SESSION_COOKIE, setSessionCookie } from '../../auth/plugin.ts';
 import { hashPassword, verifyPassword } from '../../auth/passwords.ts';
@@ -6,22 +6,6 @@ import { AppError } from '../../errors.ts';
 import { LoginThrottle, rateLimited } from '../../auth/throttle.ts';
 import { RateLimiter } from '../../terminal/tickets.ts';
 import { isExpired } from '../../groups/group-repository.ts';
-
-const LearnerDto = z.object({ id: z.string(), username: z.string(), displayName: z.string(), role: z.enum(['learner', 'instructor', 'admin']) });
-const SessionDto = z.object({
-  mode: z.enum(['single', 'multi']),
-  registration: z.enum(['open', 'invite', 'closed']),
-  learner: LearnerDto.nullable(),
-});
-const Credentials = z.object({
-  username: z.string().trim().regex(/^[a-zA-Z0-9._-]{2,32}$/, 'use 2–32 letters, digits, ".", "_" or "-"'),
-  password: z.string().min(10, 'use at least 10 characters').max(200),
-});
-const Registration = Credentials.extend({
-  displayName: z.string().trim().min(1).max(60).optional(),
-  inviteCode: z.string().optional(),
-});
-const ErrorDto = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 
 /** Session endpoints: who am I, log in/out, register (multi-user mode). */
 export default async function sessionRoutes(app: App) {
@@ -48,7 +32,7 @@ export default async function sessionRoutes(app: App) {
 
   app.post(
     '/api/session/login',
-    { schema: { tags: ['session'], summary: 'Log in with username and password', body: Credentials, response: { 200: SessionDto, 401: ErrorDto, 429: ErrorDto } } },
+    { schema: { tags: ['session'], summary: 'Log in with username and password', body: Credentials, response: { 200: SessionDto, ...errors(401, 429) } } },
     async (req, reply) => {
       if (mode === 'single') throw new AppError(400, 'single_user_mode', 'this server runs in single-user mode: there is nothing to log in to');
       // Checked before the password: while backing off, even the right password is refused.
@@ -69,7 +53,7 @@ export default async function sessionRoutes(app: App) {
 
   app.post(
     '/api/session/register',
-    { schema: { tags: ['session'], summary: 'Create an account (multi-user mode)', body: Registration, response: { 200: SessionDto, 403: ErrorDto, 409: ErrorDto, 429: ErrorDto } } },
+    { schema: { tags: ['session'], summary: 'Create an account (multi-user mode)', body: Registration, response: { 200: SessionDto, ...errors(403, 409, 429) } } },
     async (req, reply) => {
       if (mode === 'single') throw new AppError(400, 'single_user_mode', 'this server runs in single-user mode: accounts are not needed');
       throttle.check(undefined, req.ip);
@@ -100,7 +84,7 @@ export default async function sessionRoutes(app: App) {
     },
   );
 
-  app.post('/api/session/logout', { schema: { tags: ['session'], summary: 'End the session', response: { 204: z.null() } } }, async (req, reply) => {
+  app.post('/api/session/logout', { schema: { tags: ['session'], summary: 'End the session', response: { 204: NoContent, ...errors(401) } } }, async (req, reply) => {
     requireLearner(req);
     if (req.sessionToken) app.learners.deleteSession(req.sessionToken);
     reply.clearCookie(SESSION_COOKIE, { path: '/' });

@@ -26,7 +26,7 @@ async function makeApp(flags: string[] = []): Promise<App> {
   const boot = loadConfig({ argv: ['--data-dir', dir, '--labs-dir', dir, ...flags], env: {}, cwd: dir });
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir };
   const launcher = new HostLauncher({ runner: createCommandRunner(env), hostEnv: env, stateDir: path.join(dir, 'terminals'), sshScript: SSH_SCRIPT });
-  return buildApp(boot, { db: openMemoryDatabase(), labs: new LabCatalog(dir), logger: false, attempts, shellLauncher: launcher });
+  return buildApp(boot, { checkResponses: true, db: openMemoryDatabase(), labs: new LabCatalog(dir), logger: false, attempts, shellLauncher: launcher });
 }
 
 let app: App;
@@ -230,7 +230,7 @@ test("one learner's failed upgrades do not lock out another learner's valid tick
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir };
   const launcher = new HostLauncher({ runner: createCommandRunner(env), hostEnv: env, stateDir: path.join(dir, 'terminals-multi'), sshScript: SSH_SCRIPT });
   const shared = new StaticAttempts();
-  const a = await buildApp(boot, { db: openMemoryDatabase(), labs: new LabCatalog(dir), logger: false, attempts: shared, shellLauncher: launcher });
+  const a = await buildApp(boot, { checkResponses: true, db: openMemoryDatabase(), labs: new LabCatalog(dir), logger: false, attempts: shared, shellLauncher: launcher });
   try {
     const account = async (username: string) => {
       const res = await a.inject({ method: 'POST', url: '/api/session/register', payload: { username, password: 'correct horse battery' } });

@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
-import { z } from 'zod';
+import type { z } from 'zod';
+import { AttemptParams, errors, NodeListDto, NoContent, OpenTerminalBody, TerminalDto, TerminalListDto, TerminalParams, TicketDto } from '../../api-contract.ts';
 import type { App } from '../../app-types.ts';
 import { requireLearner } from '../../auth/plugin.ts';
 import { AppError } from '../../errors.ts';
@@ -16,23 +17,6 @@ export const websocketOptions = {
     handleProtocols: (offered: Set<string>) => (offered.has(TERMINAL_SUBPROTOCOL) ? TERMINAL_SUBPROTOCOL : false),
   },
 };
-
-export const TerminalDto = z.object({
-  id: z.string(),
-  kind: z.enum(['shell', 'node']),
-  title: z.string(),
-  node: z.string().nullable(),
-  createdAt: z.string(),
-  clients: z.number(),
-});
-export const TerminalListDto = z.object({ mode: z.enum(['host', 'container', 'unavailable']), terminals: z.array(TerminalDto) });
-export const NodeListDto = z.object({ nodes: z.array(z.object({ name: z.string(), container: z.string() })) });
-export const TicketDto = z.object({ ticket: z.string(), expiresAt: z.string(), protocols: z.array(z.string()), path: z.string() });
-
-const AttemptParams = z.object({ attemptId: z.string().min(1).max(128) });
-const TerminalParams = AttemptParams.extend({ terminalId: z.string().regex(/^[a-z0-9]{1,40}$/) });
-const CreateBody = z.object({ kind: z.enum(['shell', 'node']).default('shell'), node: z.string().regex(/^[a-zA-Z0-9.-]{1,100}$/).optional() });
-const ErrorDto = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 
 const socketPath = (attemptId: string, terminalId: string) => `/api/attempts/${encodeURIComponent(attemptId)}/terminals/${terminalId}/socket`;
 
@@ -51,7 +35,7 @@ export default async function terminalRoutes(app: App) {
 
   app.get(
     '/api/attempts/:attemptId/terminals',
-    { schema: { tags: ['terminals'], summary: "The attempt's open terminals", params: AttemptParams, response: { 200: TerminalListDto, 404: ErrorDto } } },
+    { schema: { tags: ['terminals'], summary: "The attempt's open terminals", params: AttemptParams, response: { 200: TerminalListDto, ...errors(401, 404) } } },
     async (req) => {
       await terminals.attemptFor(req.params.attemptId, requireLearner(req));
       return { mode: terminals.mode, terminals: terminals.list(req.params.attemptId) };
@@ -65,8 +49,8 @@ export default async function terminalRoutes(app: App) {
         tags: ['terminals'],
         summary: 'Open a shell on the workstation, or a root shell on a node (kind "node")',
         params: AttemptParams,
-        body: CreateBody,
-        response: { 201: TerminalDto, 404: ErrorDto, 409: ErrorDto, 503: ErrorDto },
+        body: OpenTerminalBody,
+        response: { 201: TerminalDto, ...errors(401, 404, 409, 503) },
       },
     },
     async (req, reply) => {
@@ -78,7 +62,7 @@ export default async function terminalRoutes(app: App) {
 
   app.get(
     '/api/attempts/:attemptId/nodes',
-    { schema: { tags: ['terminals'], summary: "Nodes of the attempt's cluster with their exam-style names (for node shells and ssh)", params: AttemptParams, response: { 200: NodeListDto } } },
+    { schema: { tags: ['terminals'], summary: "Nodes of the attempt's cluster with their exam-style names (for node shells and ssh)", params: AttemptParams, response: { 200: NodeListDto, ...errors(401, 404, 409, 503) } } },
     async (req) => {
       const attempt = await terminals.attemptFor(req.params.attemptId, requireLearner(req));
       return { nodes: await terminals.nodes(attempt) };
@@ -87,7 +71,7 @@ export default async function terminalRoutes(app: App) {
 
   app.delete(
     '/api/attempts/:attemptId/terminals/:terminalId',
-    { schema: { tags: ['terminals'], summary: 'Close a terminal (kills its shell)', params: TerminalParams, response: { 204: z.null(), 404: ErrorDto } } },
+    { schema: { tags: ['terminals'], summary: 'Close a terminal (kills its shell)', params: TerminalParams, response: { 204: NoContent, ...errors(401, 404) } } },
     async (req, reply) => {
       await terminals.attemptFor(req.params.attemptId, requireLearner(req));
       await terminals.closeTerminal(req.params.attemptId, req.params.terminalId);
@@ -102,7 +86,7 @@ export default async function terminalRoutes(app: App) {
         tags: ['terminals'],
         summary: 'A short-lived, single-use ticket to open the terminal WebSocket',
         params: TerminalParams,
-        response: { 200: TicketDto, 404: ErrorDto, 429: ErrorDto },
+        response: { 200: TicketDto, ...errors(401, 404, 429) },
       },
     },
     async (req) => {
@@ -121,7 +105,7 @@ export default async function terminalRoutes(app: App) {
       '/api/attempts/:attemptId/terminals/:terminalId/socket',
       {
         websocket: true,
-        schema: { params: TerminalParams },
+        schema: { params: TerminalParams, response: errors(401, 403, 404, 429) },
         // Everything is checked before the upgrade: a refused request gets an HTTP status and no socket.
         // Failed upgrades are counted against the learner who made them (or, anonymous, against the
         // client address); valid tickets count against nothing, so one learner's mistakes (or an

@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { api, type ExamAttempt, type ExamResult, type GradeReport as Report } from '../../api/client.ts';
+import { api, type ExamAttempt, type ExamResult, type GradeReport as Report, type SolutionFile } from '../../api/client.ts';
 import { GradeReport } from '../grading/GradeReport.tsx';
 import { formatClock } from './countdown.ts';
 import { DOMAIN_NAMES } from './domains.ts';
@@ -105,7 +105,7 @@ export function ExamResultView({ attempt }: { attempt: ExamAttempt }) {
 }
 
 function Solution({ attemptId, number }: { attemptId: string; number: number }) {
-  const [files, setFiles] = useState<{ path: string; text: string }[] | null>(null);
+  const [files, setFiles] = useState<SolutionFile[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   if (!files) {
     return (

@@ -1,0 +1,104 @@
+import { errorMessage } from '../errors.ts';
+import type { StepEvent, StepSink } from '../provisioner/steps.ts';
+import type { AttemptEvent, AttemptRepository, AttemptStatus } from './attempt-repository.ts';
+
+/**
+ * The event stream of attempts: every status, step and queue move is stored (numbered per attempt)
+ * and pushed to live subscribers, so a page that reconnects replays what it missed and then follows.
+ * Also the in-process listeners of status changes and ends (terminals, exams).
+ */
+export class AttemptEvents {
+  readonly #repo: AttemptRepository;
+  readonly #now: () => number;
+  readonly #log: { warn(msg: string): void };
+  readonly #listeners = new Map<string, Set<(e: AttemptEvent) => void>>();
+  readonly #ended = new Set<(id: string) => void>();
+  readonly #statusListeners = new Set<(id: string, status: AttemptStatus) => void>();
+  readonly #seq = new Map<string, number>();
+  readonly #stepStarted = new Map<string, Map<string, number>>();
+
+  constructor(repo: AttemptRepository, now: () => number, log: { warn(msg: string): void }) {
+    this.#repo = repo;
+    this.#now = now;
+    this.#log = log;
+  }
+
+  /** Stored events after `after`, and live ones from now on via cb; returns them and an unsubscribe function. */
+  subscribe(id: string, after: number, cb: (e: AttemptEvent) => void): { replay: AttemptEvent[]; unsubscribe: () => void } {
+    let set = this.#listeners.get(id);
+    if (!set) this.#listeners.set(id, (set = new Set()));
+    set.add(cb);
+    const replay = this.#repo.events(id, after);
+    return {
+      replay,
+      unsubscribe: () => {
+        set.delete(cb);
+        if (!set.size) this.#listeners.delete(id);
+      },
+    };
+  }
+
+  /** Stores the attempt's next event and pushes it to its subscribers. */
+  emit(id: string, e: Omit<AttemptEvent, 'seq' | 'at'>): void {
+    const seq = (this.#seq.get(id) ?? this.#repo.lastSeq(id)) + 1;
+    this.#seq.set(id, seq);
+    const event: AttemptEvent = { seq, at: new Date(this.#now()).toISOString(), ...e };
+    this.#repo.addEvent(id, event);
+    for (const l of this.#listeners.get(id) ?? []) l(event);
+  }
+
+  /** Milliseconds since the attempt was created (0 for an unknown attempt). */
+  sinceStart(id: string): number {
+    const a = this.#repo.get(id);
+    return a ? this.#now() - Date.parse(a.createdAt) : 0;
+  }
+
+  /** A step sink that records the attempt's steps with their elapsed times. */
+  sink(id: string): StepSink {
+    let started = this.#stepStarted.get(id);
+    if (!started) this.#stepStarted.set(id, (started = new Map()));
+    const s = started;
+    return (e: StepEvent) => {
+      const now = this.#now();
+      if (e.status === 'running') s.set(e.step, now);
+      const elapsedMs = now - (s.get(e.step) ?? now);
+      this.emit(id, { type: 'step', name: e.step, state: e.status, elapsedMs, position: null, output: e.output ?? null });
+    };
+  }
+
+  /** Calls cb whenever an attempt changes status; returns an unsubscribe function. */
+  onStatus(cb: (id: string, status: AttemptStatus) => void): () => void {
+    this.#statusListeners.add(cb);
+    return () => this.#statusListeners.delete(cb);
+  }
+
+  /** Calls cb when an attempt ends (finished, failed, expired); returns an unsubscribe function. */
+  onEnded(cb: (id: string) => void): () => void {
+    this.#ended.add(cb);
+    return () => this.#ended.delete(cb);
+  }
+
+  /** Tells the status listeners; one that throws is logged and does not stop the others. */
+  statusChanged(id: string, status: AttemptStatus): void {
+    for (const cb of this.#statusListeners) {
+      try {
+        cb(id, status);
+      } catch (e) {
+        this.#log.warn(`attempts: an onStatus listener failed: ${errorMessage(e)}`);
+      }
+    }
+  }
+
+  /** Forgets the attempt's counters and tells the end listeners. */
+  ended(id: string): void {
+    this.#stepStarted.delete(id);
+    this.#seq.delete(id);
+    for (const cb of this.#ended) {
+      try {
+        cb(id);
+      } catch (e) {
+        this.#log.warn(`attempts: an onEnded listener failed: ${errorMessage(e)}`);
+      }
+    }
+  }
+}
