@@ -24,9 +24,10 @@ const labIds = readdirSync(path.join(ROOT, 'labs'), { withFileTypes: true })
 // each on its own cluster (defaultLanes: 2 on this kind of host). The tests are declared in the order
 // the lanes reach the labs, and each waits for its own lab's verdict.
 const lanes = defaultLanes();
-const first = 'skip' in target ? undefined : await LabVerifier.create(target.image, { log: laneLog(0) });
+const image = 'skip' in target ? undefined : target.image;
+const first = image ? await LabVerifier.create(image, { log: laneLog(0) }) : undefined;
 const laneIds = first ? splitLanes(shareGroups(labIds.map((id) => first.labs.get(id)!)).map((g) => g.map((id) => first.labs.get(id)!)), lanes).map((groups) => groups.flat().map((l) => l.id)) : [labIds];
-const verifiers = first ? [first, ...(await Promise.all(laneIds.slice(1).map((_, i) => LabVerifier.create(target.image, { log: laneLog(i + 1), namePrefix: lanePrefix(process.env.KUBEDRILL_CLUSTERS_NAME_PREFIX ?? 'kdverify', i + 1) }))))] : [];
+const verifiers = first && image ? [first, ...(await Promise.all(laneIds.slice(1).map((_, i) => LabVerifier.create(image, { log: laneLog(i + 1), namePrefix: lanePrefix(process.env.KUBEDRILL_CLUSTERS_NAME_PREFIX ?? 'kdverify', i + 1) }))))] : [];
 const order = laneIds.flat();
 function laneLog(lane: number): (line: string) => void {
   return lanes > 1 ? (line) => console.log(line.replace(/^(\n*)/, `$1[lane ${lane + 1}] `)) : (line) => console.log(line);

@@ -652,7 +652,7 @@ function nodeMetadata(list: { items: KubeObject[] }): { name: string; patch: unk
 
 /** A report with every task at 0, for a mistake gate that could not grade (nothing to take off, nothing compared). */
 function EMPTY_REPORT(lab: Lab): GradeReport {
-  return { labId: lab.id, score: 0, maxScore: lab.meta.points, percent: 0, tasks: [], gradedAt: new Date().toISOString(), durationMs: 0 };
+  return { labId: lab.id, score: 0, maxScore: lab.meta.points ?? 0, percent: 0, tasks: [], gradedAt: new Date().toISOString(), durationMs: 0 };
 }
 
 /** Mistakes labs:verify cannot gate on a shared cluster (their node or workstation scripts cannot be taken off), with why. */
