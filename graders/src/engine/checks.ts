@@ -663,14 +663,14 @@ async function workstationCheck(ctx: GradeContext, c: Check<'workstation'>, opts
     }
     text = r.stdout;
   } else {
-    const r = await ctx.workstation.exec(['bash', '-lc', c.run ?? ''], opts);
+    const r = await ctx.workstation.exec(['bash', '-lc', c.run ?? ''], { ...opts, ...(c.user ? { user: c.user } : {}) });
     const want = c.exitCode ?? 0;
     exitInfo = `exit ${r.exitCode}`;
     if (r.exitCode !== want) return { status: 'fail', expected: `exit ${want}`, actual: exitInfo, explanation: `${what} exited with ${r.exitCode}, expected ${want}${lastLine(r) ? `: ${lastLine(r)}` : ''}` };
     text = r.stdout;
   }
   if (c.sameAs !== undefined) {
-    const ref = await ctx.workstation.exec(['bash', '-lc', c.sameAs], opts);
+    const ref = await ctx.workstation.exec(['bash', '-lc', c.sameAs], { ...opts, ...(c.user ? { user: c.user } : {}) });
     if (ref.exitCode !== 0) return { status: 'error', expected: `same as \`${c.sameAs}\``, actual: 'not compared', explanation: `the reference command \`${c.sameAs}\` failed (exit ${ref.exitCode}: ${lastLine(ref)}), so there is nothing to compare with` };
     const ok = normalized(text) === normalized(ref.stdout);
     const expected = `same as \`${c.sameAs}\` prints now`;
