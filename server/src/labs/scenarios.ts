@@ -130,7 +130,10 @@ function collectScenarios(dir: string, top: string, rel: (p: string) => string, 
     .filter((d) => !d.name.startsWith('.') && !d.name.startsWith('_') && (d.isDirectory() || (d.isSymbolicLink() && statSync(path.join(dir, d.name), { throwIfNoEntry: false })?.isDirectory())))
     .map((d) => d.name)
     .sort((a, b) => rank(order, a) - rank(order, b) || a.localeCompare(b));
-  for (const name of children) collectScenarios(path.join(dir, name), top, rel, catalog, found, depth + 1, courseTrack);
+  // Loose scenarios (not in a course) are one track per folder that holds them.
+  const holdsScenarios = children.some((name) => existsSync(path.join(dir, name, 'index.json')));
+  const childTrack = courseTrack ?? (holdsScenarios ? ownTrack() : undefined);
+  for (const name of children) collectScenarios(path.join(dir, name), top, rel, catalog, found, depth + 1, childTrack);
   if (courseTrack && courseTrack !== track) courseTrack.labs = found.filter((f) => f.track === courseTrack).map((f) => scenarioId(rel(f.dir)));
 }
 
