@@ -18,7 +18,7 @@ export type Catalog = {
   domains: { id: LabSummary['domain']; name: string }[];
   /** The CKA curriculum's competencies (code, domain, title). */
   competencies: { code: LabSummary['competencies'][number]; domain: LabSummary['domain']; title: string }[];
-  tracks: { id: string; title: string; summary: string; order: number }[];
+  tracks: { id: string; title: string; summary: string; order: number; origin?: { kind: 'killercoda'; source: string } }[];
   labs: LabSummary[];
   broken: { id: string; track: string; title?: string; problems: Problem[] }[];
 };

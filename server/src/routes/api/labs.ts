@@ -8,6 +8,8 @@ import { checkIdOf } from '../../../../graders/src/checks/schema.ts';
 
 const ProblemDto = z.object({ file: z.string(), line: z.number(), col: z.number(), message: z.string(), hint: z.string().optional(), severity: z.enum(['error', 'warning']) });
 
+const OriginDto = z.object({ kind: z.literal('killercoda'), source: z.string() });
+
 export const LabSummaryDto = z.object({
   id: z.string(),
   track: z.string(),
@@ -23,6 +25,8 @@ export const LabSummaryDto = z.object({
   tags: z.array(z.string()),
   /** CKA competency codes the lab trains (see the catalog's competencies). */
   competencies: z.array(z.enum(COMPETENCY_CODES)),
+  /** Set when the lab is not a kubedrill lab: a Killercoda scenario, with its folder. */
+  origin: OriginDto.optional(),
 });
 
 export const LabDetailDto = LabSummaryDto.extend({
@@ -46,7 +50,7 @@ const CatalogDto = z.object({
   domains: z.array(z.object({ id: z.enum(DOMAIN_IDS), name: z.string() })),
   /** The 27 competencies of the CKA curriculum, in curriculum order. */
   competencies: z.array(z.object({ code: z.enum(COMPETENCY_CODES), domain: z.enum(DOMAIN_IDS), title: z.string() })),
-  tracks: z.array(z.object({ id: z.string(), title: z.string(), summary: z.string(), order: z.number() })),
+  tracks: z.array(z.object({ id: z.string(), title: z.string(), summary: z.string(), order: z.number(), origin: OriginDto.optional() })),
   labs: z.array(LabSummaryDto),
   /** Only for instructors and admins: labs that failed to load, with their problems. */
   broken: z.array(z.object({ id: z.string(), track: z.string(), title: z.string().optional(), problems: z.array(ProblemDto) })),
@@ -68,6 +72,7 @@ function summary(lab: Lab): z.infer<typeof LabSummaryDto> {
     taskCount: m.tasks.length,
     tags: m.tags,
     competencies: m.competencies,
+    ...(lab.origin ? { origin: lab.origin } : {}),
   };
 }
 
@@ -81,7 +86,7 @@ export default async function labRoutes(app: App) {
     return {
       domains: DOMAIN_IDS.map((id) => ({ id, name: DOMAINS[id] })),
       competencies: COMPETENCY_CODES.map((code) => ({ code, domain: COMPETENCIES[code].domain, title: COMPETENCIES[code].title })),
-      tracks: c.tracks.map((t) => ({ id: t.id, title: t.title, summary: t.summary, order: t.order })),
+      tracks: c.tracks.map((t) => ({ id: t.id, title: t.title, summary: t.summary, order: t.order, ...(t.origin ? { origin: t.origin } : {}) })),
       labs: c.labs.map(summary),
       broken: staff ? c.broken.map((b) => ({ id: b.id, track: b.track, ...(b.title ? { title: b.title } : {}), problems: b.problems })) : [],
     };
