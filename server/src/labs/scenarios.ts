@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { CheckDecl } from '../../../graders/src/checks/schema.ts';
-import { MdxCompileError, type MdxCompiler } from './bundle.ts';
+import { MdxCompileError, MdxCompiler } from './bundle.ts';
 import { LabFrontMatter, type DomainId } from './format.ts';
 import type { BrokenLab, Catalog, Lab, Track } from './loader.ts';
-import type { Problem } from './problems.ts';
+import { formatProblem, type Problem } from './problems.ts';
 
 // Killercoda scenarios as kubedrill labs. A scenario folder (index.json, Markdown step texts,
 // shell scripts, assets/) is read into the same in-memory Lab the lab loader makes from lab.mdx, so
@@ -76,7 +76,9 @@ export async function loadScenarios(scenariosDir: string, compiler: MdxCompiler,
   }
   const found: { dir: string; track: Track }[] = [];
   collectScenarios(scenariosDir, scenariosDir, rel, catalog, found, 0);
-  const results = await Promise.all(found.map((f) => loadScenario(f.dir, f.track.id, compiler, root)));
+  // Lab ids come from the path below the scenarios folder's parent, wherever messages are relative to.
+  const idRoot = path.dirname(scenariosDir);
+  const results = await Promise.all(found.map((f) => loadScenario(f.dir, f.track.id, compiler, root, idRoot)));
   for (const r of results) {
     if ('problems' in r) catalog.broken.push(r);
     else catalog.labs.push(r);
@@ -134,7 +136,7 @@ function collectScenarios(dir: string, top: string, rel: (p: string) => string, 
   const holdsScenarios = children.some((name) => existsSync(path.join(dir, name, 'index.json')));
   const childTrack = courseTrack ?? (holdsScenarios ? ownTrack() : undefined);
   for (const name of children) collectScenarios(path.join(dir, name), top, rel, catalog, found, depth + 1, childTrack);
-  if (courseTrack && courseTrack !== track) courseTrack.labs = found.filter((f) => f.track === courseTrack).map((f) => scenarioId(rel(f.dir)));
+  if (courseTrack && courseTrack !== track) courseTrack.labs = found.filter((f) => f.track === courseTrack).map((f) => scenarioId(path.relative(path.dirname(top), f.dir)));
 }
 
 function rank(order: string[] | undefined, name: string): number {
@@ -187,9 +189,9 @@ function readJson(file: string, rel: (p: string) => string, problems: Problem[])
 }
 
 /** Reads one scenario folder into a Lab, or a BrokenLab whose problems say why it cannot run. */
-export async function loadScenario(dir: string, track: string, compiler: MdxCompiler, root: string): Promise<Lab | BrokenLab> {
+export async function loadScenario(dir: string, track: string, compiler: MdxCompiler, root: string, idRoot = root): Promise<Lab | BrokenLab> {
   const rel = (p: string) => path.relative(root, p) || '.';
-  const id = scenarioId(rel(dir));
+  const id = scenarioId(path.relative(idRoot, dir));
   const problems: Problem[] = [];
   const err: Report = (file, line, col, message, hint) => problems.push({ file, line, col, message, severity: 'error', ...(hint ? { hint } : {}) });
   const warn: Report = (file, line, col, message, hint) => problems.push({ file, line, col, message, severity: 'warning', ...(hint ? { hint } : {}) });
@@ -544,4 +546,26 @@ export function toLabMarkdown(markdown: string, warn?: Report, file = ''): strin
   // An unclosed fence keeps its content as code.
   if (fence) out.push('```' + fence.open, ...fence.body, '```');
   return out.join('\n');
+}
+
+/** labs:check for a scenarios folder: every problem as file:line:col, then what runs and what is refused, per scenario. */
+export async function checkScenarios(target: string, cwd: string): Promise<{ lines: string[]; errors: number }> {
+  const compiler = new MdxCompiler();
+  try {
+    const abs = path.resolve(cwd, target);
+    const catalog = await loadScenarios(abs, compiler, { relativeTo: cwd });
+    const problems = [...catalog.problems, ...catalog.broken.flatMap((b) => b.problems), ...catalog.labs.flatMap((l) => l.warnings)].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
+    const lines = problems.map(formatProblem);
+    lines.push('', `Killercoda scenarios in ${path.relative(cwd, abs) || '.'}: ${catalog.labs.length} run, ${catalog.broken.length} refused`);
+    for (const l of catalog.labs) {
+      lines.push(`  runs     ${l.id.padEnd(44)} ${l.meta.cluster.workers ? '2 nodes' : '1 node'}, ${l.meta.tasks.length} step${l.meta.tasks.length === 1 ? '' : 's'} graded by verify scripts`);
+    }
+    for (const b of catalog.broken) {
+      const first = b.problems.find((p) => p.severity === 'error');
+      lines.push(`  refused  ${b.id.padEnd(44)} ${first ? first.message.split(';')[0] : 'see above'}`);
+    }
+    return { lines, errors: problems.filter((p) => p.severity === 'error').length };
+  } finally {
+    compiler.close();
+  }
 }
