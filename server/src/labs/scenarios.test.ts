@@ -82,7 +82,8 @@ describe('Killercoda scenario folders as labs', () => {
     assert.ok(setup.script.includes(asset), 'the asset travels inside the script');
     assert.ok(setup.script.indexOf('== setup-namespace.sh') < setup.script.indexOf('== prepare-step2.sh'));
     assert.match(setup.script, /\/opt\/kd-scenario\/wait\.sh/);
-    assert.equal((await lab('label-worker')).scenarioSetup, undefined);
+    // Every scenario opens /root to the learner (candidate), who plays Killercoda's root user.
+    assert.match((await lab('label-worker')).scenarioSetup?.script ?? '', /chmod 0777 \/root/);
   });
 
   it('the setup script really writes assets where index.json says (run with bash in a scratch root)', async () => {

@@ -380,7 +380,7 @@ export async function loadScenario(dir: string, track: string, compiler: MdxComp
     warnings: problems.filter((p) => p.severity === 'warning'),
     hash: hash.digest('hex').slice(0, 16),
     origin: { kind: 'killercoda', source: rel(dir) },
-    ...(setup ? { scenarioSetup: { script: setup, from: [...background.map((b) => b.file), ...assetFiles.map((a) => `assets/${a.file}`)] } } : {}),
+    scenarioSetup: { script: setup, from: [...background.map((b) => b.file), ...assetFiles.map((a) => `assets/${a.file}`)] },
   };
 }
 
@@ -441,9 +441,8 @@ function foregroundRun(file: string): string {
   return `Killercoda opens this script in your terminal; run it yourself:\n\n<Run>\`bash ${SCENARIO_DIR_IN_WORKSTATION}/${file.replace(/[^\w./-]/g, '_')}\`</Run>`;
 }
 
-/** One bash script: assets into place, foreground scripts copied, then the background scripts in order. */
-function setupScript(background: { file: string; text: string }[], assets: { file: string; target: string; chmod: string | undefined; base64: string }[], foreground: { file: string; text: string }[]): string | undefined {
-  if (!background.length && !assets.length && !foreground.length) return undefined;
+/** One bash script: assets into place, foreground scripts copied, the background scripts in order, then /root opened to the learner. */
+function setupScript(background: { file: string; text: string }[], assets: { file: string; target: string; chmod: string | undefined; base64: string }[], foreground: { file: string; text: string }[]): string {
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   const lines = ['set -e', 'export HOME=/root KUBECONFIG=/root/.kube/config', `mkdir -p ${SCENARIO_DIR_IN_WORKSTATION}`, 'cd /root'];
   for (const a of assets) {
@@ -462,6 +461,11 @@ function setupScript(background: { file: string; text: string }[], assets: { fil
     lines.push(`base64 -d > ${file} <<'KD_ASSET_EOF'`, ...(Buffer.from(b.text).toString('base64').match(/.{1,76}/g) ?? []), 'KD_ASSET_EOF');
     lines.push(`echo ${q(`== ${b.file}`)}`, `bash ${file} || { code=$?; echo ${q(`${b.file} exited`)} "$code" >&2; exit "$code"; }`);
   });
+  // The learner's shell is the unprivileged user candidate, not root as on Killercoda: open /root and
+  // what the scenario put there (and its assets elsewhere) to them, so "edit /root/x.yaml" and "write
+  // /root/answer.txt" work. The kubeconfig in /root/.kube is the learner's own, but stays root's.
+  lines.push('chmod 0777 /root', "find /root -mindepth 1 \\( -path /root/.kube -o -name '.kd-background-*' \\) -prune -o -exec chmod a+rwX {} + 2>/dev/null || true");
+  for (const a of assets) lines.push(`chmod a+rw ${q(path.posix.join(a.target, path.posix.basename(a.file)))} 2>/dev/null || true`);
   return `${lines.join('\n')}\n`;
 }
 
