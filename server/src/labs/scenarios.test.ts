@@ -83,7 +83,7 @@ describe('Killercoda scenario folders as labs', () => {
     assert.ok(setup.script.indexOf('== setup-namespace.sh') < setup.script.indexOf('== prepare-step2.sh'));
     assert.match(setup.script, /\/opt\/kd-scenario\/wait\.sh/);
     // Every scenario opens /root to the learner (candidate), who plays Killercoda's root user.
-    assert.match((await lab('label-worker')).scenarioSetup?.script ?? '', /chmod 0777 \/root/);
+    assert.match((await lab('label-worker')).scenarioSetup?.script ?? '', /chmod 1777 \/root/);
   });
 
   it('the setup script really writes assets where index.json says (run with bash in a scratch root)', async () => {

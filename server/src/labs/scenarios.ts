@@ -464,7 +464,15 @@ function setupScript(background: { file: string; text: string }[], assets: { fil
   // The learner's shell is the unprivileged user candidate, not root as on Killercoda: open /root and
   // what the scenario put there (and its assets elsewhere) to them, so "edit /root/x.yaml" and "write
   // /root/answer.txt" work. The kubeconfig in /root/.kube is the learner's own, but stays root's.
-  lines.push('chmod 0777 /root', "find /root -mindepth 1 \\( -path /root/.kube -o -name '.kd-background-*' \\) -prune -o -exec chmod a+rwX {} + 2>/dev/null || true");
+  // Root's dotfiles stay root's and /root is sticky (1777): verify scripts run as root in a login
+  // shell, so a learner who could write or replace ~/.profile or ~/.bash_profile could run code as
+  // root at grade time (and fake kubectl's answers).
+  lines.push(
+    'touch /root/.profile /root/.bash_profile /root/.bash_login /root/.bashrc && chmod 0644 /root/.profile /root/.bash_profile /root/.bash_login /root/.bashrc',
+    '[ -s /root/.bash_profile ] || echo \'[ -f ~/.profile ] && . ~/.profile\' > /root/.bash_profile',
+    'chmod 1777 /root',
+    "find /root -mindepth 1 \\( -path '/root/.*' \\) -prune -o -exec chmod a+rwX {} + 2>/dev/null || true",
+  );
   for (const a of assets) lines.push(`chmod a+rw ${q(path.posix.join(a.target, path.posix.basename(a.file)))} 2>/dev/null || true`);
   return `${lines.join('\n')}\n`;
 }

@@ -211,7 +211,7 @@ export class ContainerLauncher implements ShellLauncher {
     // The exam-style names (controlplane, node01…) resolve to the nodes, as on the exam's and
     // Killercoda's hosts (`curl node01:30080`, `ping controlplane`); /etc/hosts is root's in here.
     if (nodes.length) {
-      const hosts = 'set -u; while read -r alias container; do ip=$(getent hosts "$container" | cut -d" " -f1 | head -n1); [ -n "$ip" ] && printf "%s %s %s\n" "$ip" "$alias" "$container" >> /etc/hosts; done; exit 0';
+      const hosts = 'set -u; while read -r alias container; do for ip in $(getent ahostsv4 "$container" | cut -d" " -f1 | head -n1) $(getent ahostsv6 "$container" | grep -v "^::ffff:" | cut -d" " -f1 | head -n1); do printf "%s %s %s\n" "$ip" "$alias" "$container" >> /etc/hosts; done; done; exit 0';
       await runner.run({ argv: ['docker', 'exec', '-u', '0', '-i', name, 'sh', '-c', hosts], stdin: lines, timeoutMs: DOCKER_TIMEOUT }).catch(() => {});
     }
     return name;
