@@ -258,7 +258,10 @@ export async function loadScenario(dir: string, track: string, compiler: MdxComp
     const text = readNamed(name, key);
     if (text !== undefined) background.push({ file: name as string, text });
   };
+  // courseData is the older name for a script that prepares the host behind the intro: it runs first.
+  addBackground((intro as { courseData?: unknown }).courseData, 'details.intro.courseData');
   addBackground(intro.background, 'details.intro.background');
+  if (finish.background !== undefined) warn(indexRel, at('finish').line, 1, 'details.finish.background is not run: kubedrill has no moment when the learner opens the finish page');
   const foreground: { file: string; text: string; label: string }[] = [];
   const addForeground = (name: unknown, key: string, label: string) => {
     const text = readNamed(name, key);
@@ -385,7 +388,7 @@ export async function loadScenario(dir: string, track: string, compiler: MdxComp
 }
 
 function isScriptOf(name: string, steps: StepJson[], intro: StepJson, finish: StepJson): boolean {
-  const scripts = [intro.background, intro.foreground, finish.background, ...steps.flatMap((s) => [s.verify, s.background, s.foreground])];
+  const scripts = [(intro as { courseData?: unknown }).courseData, intro.background, intro.foreground, finish.background, ...steps.flatMap((s) => [s.verify, s.background, s.foreground])];
   return scripts.includes(name);
 }
 
