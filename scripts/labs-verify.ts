@@ -13,10 +13,12 @@ const USAGE = `usage: npm run labs:verify -- [lab-id …] [--keep] [--fresh] [--
   --no-mistakes skips the mistake gates (each shipped wrong answer scores at most its maxPercent)
   --explain prints every check of each mistake with its explanation
   labs: --labs-dir, else KUBEDRILL_LABS_DIR, else ./labs
+  Killercoda scenarios: --scenarios-dir, else KUBEDRILL_SCENARIOS_DIR (every step fails right after setup;
+  where each step has solution.sh beside its verify script, all pass after them)
   node image: --node-image, else KUBEDRILL_NODE_IMAGE, else the testbed image, else kind's pinned one`;
 let parsed;
 try {
-  parsed = parseArgs({ allowPositionals: true, options: { keep: { type: 'boolean', default: false }, 'no-mistakes': { type: 'boolean', default: false }, explain: { type: 'boolean', default: false }, fresh: { type: 'boolean', default: false }, 'node-image': { type: 'string' }, 'labs-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  parsed = parseArgs({ allowPositionals: true, options: { keep: { type: 'boolean', default: false }, 'no-mistakes': { type: 'boolean', default: false }, explain: { type: 'boolean', default: false }, fresh: { type: 'boolean', default: false }, 'node-image': { type: 'string' }, 'labs-dir': { type: 'string' }, 'scenarios-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
 } catch (e) {
   console.error(`labs:verify: ${(e as Error).message}\n${USAGE}`);
   process.exit(2);
@@ -33,7 +35,8 @@ if ('skip' in target) {
 }
 let verifier: LabVerifier;
 try {
-  verifier = await LabVerifier.create(target.image, { labsDir: labsDirOf(values['labs-dir']) });
+  const scenariosDir = values['scenarios-dir'] ?? process.env.KUBEDRILL_SCENARIOS_DIR;
+  verifier = await LabVerifier.create(target.image, { labsDir: labsDirOf(values['labs-dir']), ...(scenariosDir ? { scenariosDirs: [scenariosDir] } : {}) });
 } catch (e) {
   console.error(`labs:verify: ${(e as Error).message}`);
   process.exit(2);

@@ -133,6 +133,17 @@ describe('Killercoda scenario folders as labs', () => {
     assert.deepEqual(found.map((f) => f.line), [3, 4, 5]);
   });
 
+  it('loose scenarios are one track per folder; solution.sh beside each verify script is the reference solution', async () => {
+    const c = await catalog;
+    const l = await lab('team-quota');
+    assert.equal(l.track, 'killercoda-scenarios-loose');
+    assert.equal(c.tracks.find((t) => t.id === 'killercoda-scenarios-loose')?.title, 'Killercoda scenarios: loose');
+    assert.equal(l.meta.difficulty, 'medium');
+    assert.deepEqual(l.scenarioSolution?.from, ['step1/solution.sh', 'step2/solution.sh']);
+    assert.ok(l.scenarioSolution!.script.indexOf('== step1/solution.sh') < l.scenarioSolution!.script.indexOf('== step2/solution.sh'));
+    assert.equal((await lab('note-on-host')).scenarioSolution, undefined, 'no solution where verify scripts share the scenario folder');
+  });
+
   it('lab ids come from the folder path and stay within 60 characters and unique', () => {
     assert.equal(scenarioId('scenarios/My Course/Step One'), 'kc-scenarios-my-course-step-one');
     const long = scenarioId(`x/${'a'.repeat(80)}/b`);

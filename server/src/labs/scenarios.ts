@@ -35,6 +35,15 @@ export interface ScenarioSetup {
   from: string[];
 }
 
+/**
+ * A scenario's reference solution for labs:verify: each step's `solution.sh` beside its verify script
+ * (kubedrill's convention; Killercoda has none), run in step order as root in the workstation.
+ */
+export interface ScenarioSolution {
+  script: string;
+  from: string[];
+}
+
 /** The backends kubedrill can give, by Killercoda image id, as workers beside the control plane. */
 export const SCENARIO_BACKENDS: Record<string, number> = {
   'kubernetes-kubeadm-1node': 0,
@@ -275,7 +284,11 @@ export async function loadScenario(dir: string, track: string, compiler: MdxComp
     addBackground(s.background, `details.steps[${i}].background`);
     addForeground(s.foreground, `details.steps[${i}].foreground`, `step${n}`);
     const stepTitle = typeof s.title === 'string' && s.title.trim() ? s.title.trim() : `Step ${n}`;
-    return { n, title: stepTitle, text, verify, verifyFile: typeof s.verify === 'string' ? s.verify : undefined };
+    // A solution only where the verify script has a folder of its own (step1/verify.sh → step1/solution.sh).
+    const verifyDir = typeof s.verify === 'string' ? path.posix.dirname(s.verify) : '.';
+    const solutionFile = verifyDir !== '.' && existsSync(path.join(dir, verifyDir, 'solution.sh')) ? `${verifyDir}/solution.sh` : undefined;
+    const solution = solutionFile ? readNamed(solutionFile, `details.steps[${i}] solution`) : undefined;
+    return { n, title: stepTitle, text, verify, verifyFile: typeof s.verify === 'string' ? s.verify : undefined, solution, solutionFile };
   });
   if (steps.length && stepInfo.every((s) => s.verify === undefined) && problems.every((p) => p.severity !== 'error')) {
     err(indexRel, at('steps').line, 1, 'no step has a verify script, so kubedrill has nothing to grade', 'kubedrill grades each step by its verify script (exit 0 = done); give at least one step a "verify" file');
@@ -370,6 +383,7 @@ export async function loadScenario(dir: string, track: string, compiler: MdxComp
     return broken(title);
   }
   const setup = setupScript(background, assetFiles, foreground);
+  const solutions = stepInfo.filter((x) => checked.has(x.n) && x.solution !== undefined).map((x) => ({ file: x.solutionFile!, text: x.solution! }));
   return {
     id,
     track,
@@ -384,6 +398,7 @@ export async function loadScenario(dir: string, track: string, compiler: MdxComp
     hash: hash.digest('hex').slice(0, 16),
     origin: { kind: 'killercoda', source: rel(dir) },
     scenarioSetup: { script: setup, from: [...background.map((b) => b.file), ...assetFiles.map((a) => `assets/${a.file}`)] },
+    ...(solutions.length && solutions.length === checked.size ? { scenarioSolution: { script: solutionScript(solutions), from: solutions.map((x) => x.file) } } : {}),
   };
 }
 
@@ -477,6 +492,18 @@ function setupScript(background: { file: string; text: string }[], assets: { fil
     "find /root -mindepth 1 \\( -path '/root/.*' \\) -prune -o -exec chmod a+rwX {} + 2>/dev/null || true",
   );
   for (const a of assets) lines.push(`chmod a+rw ${q(path.posix.join(a.target, path.posix.basename(a.file)))} 2>/dev/null || true`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** The steps' solution scripts, each in its own bash, in step order; the first failure stops. */
+function solutionScript(solutions: { file: string; text: string }[]): string {
+  const q = (t: string) => `'${t.replace(/'/g, `'\\''`)}'`;
+  const lines = ['set -e', 'export HOME=/root KUBECONFIG=/root/.kube/config', 'cd /root'];
+  solutions.forEach((x, i) => {
+    const file = `/root/.kd-solution-${i + 1}.sh`;
+    lines.push(`base64 -d > ${file} <<'KD_ASSET_EOF'`, ...(Buffer.from(x.text).toString('base64').match(/.{1,76}/g) ?? []), 'KD_ASSET_EOF');
+    lines.push(`echo ${q(`== ${x.file}`)}`, `bash ${file} || { code=$?; echo ${q(`${x.file} exited`)} "$code" >&2; exit "$code"; }`);
+  });
   return `${lines.join('\n')}\n`;
 }
 
