@@ -117,6 +117,11 @@ describe('Killercoda scenario folders as labs', () => {
     const body = await compiler.compile(md);
     assert.deepEqual(body.components, []);
     assert.doesNotMatch(body.code, /"script"|"img"|onerror:/);
+    // A writer's own escapes, a doubled backslash before a tag and an unclosed backtick stay text too.
+    const tricky = toLabMarkdown('a \\<b>bold\\</b> \\\\<i>x</i> `open <u>y</u> {z}\n<div>\n{1+1}\n</div>');
+    const compiled = await compiler.compile(tricky);
+    assert.deepEqual(compiled.components, []);
+    assert.doesNotMatch(compiled.code, /"(b|i|u|div)"/);
   });
 
   it('scenarios that cannot run are refused with the reason, at file:line:col', async () => {

@@ -533,9 +533,9 @@ function escapeLine(line: string): string {
       continue;
     }
     const c = line[i]!;
+    // A backslash escape the writer made (\* \_ \<) is already MDX-safe: keep it as written.
     if (c === '\\' && i + 1 < line.length && /[!-/:-@[-`{-~]/.test(line[i + 1]!)) {
-      const next = line[i + 1]!;
-      out += '{}<>'.includes(next) ? `\\${next}` : `\\${next}`;
+      out += line.slice(i, i + 2);
       i += 2;
       continue;
     }
@@ -552,7 +552,7 @@ function escapeLine(line: string): string {
 export function toLabMarkdown(markdown: string, warn?: Report, file = ''): string {
   const lines = markdown.replace(/\r\n/g, '\n').split('\n');
   const out: string[] = [];
-  let fence: { marker: string; open: string; body: string[]; indent: string } | undefined;
+  let fence: { marker: string; open: string; body: string[] } | undefined;
   lines.forEach((line, idx) => {
     if (fence) {
       const close = new RegExp(`^(\\s*)${fence.marker[0] === '`' ? '`' : '~'}{${fence.marker.length},}(.*)$`).exec(line);
@@ -569,7 +569,7 @@ export function toLabMarkdown(markdown: string, warn?: Report, file = ''): strin
     }
     const open = /^(\s*)(`{3,}|~{3,})\s*([\w+-]*)/.exec(line);
     if (open) {
-      fence = { marker: open[2]!, open: open[3] ?? '', body: [], indent: open[1]! };
+      fence = { marker: open[2]!, open: open[3] ?? '', body: [] };
       return;
     }
     // Inline actions: `cmd`{{exec}} → the code stays in the sentence, a Run button follows it.
