@@ -651,7 +651,8 @@ async function nodeCheck(ctx: GradeContext, c: Check<'node'>, opts: CallOptions)
 const READ_FILE = 'f="$1"; [ -e "$f" ] || exit 3; [ -d "$f" ] && exit 4; cat -- "$f" || exit 5';
 
 async function workstationCheck(ctx: GradeContext, c: Check<'workstation'>, opts: CallOptions): Promise<CheckOutcome> {
-  const what = c.file ? `file ${c.file}` : `\`${c.run ?? ''}\``;
+  // A whole script (a Killercoda scenario's verify) is named, not quoted: its last line of output says why.
+  const what = c.file ? `file ${c.file}` : (c.run ?? '').trim().includes('\n') ? 'the check script' : `\`${c.run ?? ''}\``;
   if (!ctx.workstation) return { status: 'error', expected: 'checked in the workstation', actual: 'not run', explanation: "workstation checks read the learner's workstation container, which only attempts with container terminals have (not the model cluster, not host-mode terminals)" };
   let text: string;
   let exitInfo = '';

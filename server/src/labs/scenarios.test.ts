@@ -71,6 +71,9 @@ describe('Killercoda scenario folders as labs', () => {
     noteWritten = true;
     const afterStep = await gradeLab(gradable, { port: new ModelCluster(), workstation });
     assert.deepEqual(afterStep.tasks.map((t) => t.score), [10, 0]);
+    // The learner sees why a step failed (the script's last output line), not the verify script itself.
+    const failed = afterStep.tasks[1]!.checks[0]!;
+    assert.equal(failed.explanation, 'the check script exited with 1, expected 0');
   });
 
   it('setup copies assets and foreground scripts, then runs intro and step backgrounds in order', async () => {
