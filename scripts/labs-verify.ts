@@ -15,10 +15,12 @@ const USAGE = `usage: npm run labs:verify -- [lab-id …] [--keep] [--fresh] [--
   --explain prints every check of each mistake with its explanation
   --lanes N verifies N share groups at a time, each on its own cluster (CI uses 2 on 2 cores; lines are tagged [lane n])
   labs: --labs-dir, else KUBEDRILL_LABS_DIR, else ./labs
+  Killercoda scenarios: --scenarios-dir, else KUBEDRILL_SCENARIOS_DIR (every step fails right after setup;
+  where each step has solution.sh beside its verify script, all pass after them)
   node image: --node-image, else KUBEDRILL_NODE_IMAGE, else the testbed image, else kind's pinned one`;
 let parsed;
 try {
-  parsed = parseArgs({ allowPositionals: true, options: { keep: { type: 'boolean', default: false }, 'no-mistakes': { type: 'boolean', default: false }, 'no-fresh-mistakes': { type: 'boolean', default: false }, explain: { type: 'boolean', default: false }, fresh: { type: 'boolean', default: false }, lanes: { type: 'string', default: '1' }, 'node-image': { type: 'string' }, 'labs-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  parsed = parseArgs({ allowPositionals: true, options: { keep: { type: 'boolean', default: false }, 'no-mistakes': { type: 'boolean', default: false }, 'no-fresh-mistakes': { type: 'boolean', default: false }, explain: { type: 'boolean', default: false }, fresh: { type: 'boolean', default: false }, lanes: { type: 'string', default: '1' }, 'node-image': { type: 'string' }, 'labs-dir': { type: 'string' }, 'scenarios-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
 } catch (e) {
   console.error(`labs:verify: ${(e as Error).message}\n${USAGE}`);
   process.exit(2);
@@ -39,9 +41,10 @@ if (!Number.isInteger(lanes) || lanes < 1 || lanes > 8) {
   process.exit(2);
 }
 const laneLog = (lane: number) => (lanes > 1 ? (line: string) => console.log(line.replace(/^(\n*)/, `$1[lane ${lane + 1}] `)) : (line: string) => console.log(line));
+const scenariosDir = values['scenarios-dir'] ?? process.env.KUBEDRILL_SCENARIOS_DIR;
 let verifier: LabVerifier;
 try {
-  verifier = await LabVerifier.create(target.image, { labsDir: labsDirOf(values['labs-dir']), log: laneLog(0) });
+  verifier = await LabVerifier.create(target.image, { labsDir: labsDirOf(values['labs-dir']), ...(scenariosDir ? { scenariosDirs: [scenariosDir] } : {}), log: laneLog(0) });
 } catch (e) {
   console.error(`labs:verify: ${(e as Error).message}`);
   process.exit(2);
@@ -59,7 +62,7 @@ const groups = share ? shareGroups(ids.map((id) => verifier.labs.get(id)!)) : id
 const laneIds = splitLanes(groups.map((g) => g.map((id) => verifier.labs.get(id)!)), lanes).map((gs) => gs.flat().map((l) => l.id));
 const verifiers = [verifier];
 try {
-  for (let i = 1; i < laneIds.length; i++) verifiers.push(await LabVerifier.create(target.image, { labsDir: labsDirOf(values['labs-dir']), log: laneLog(i), namePrefix: lanePrefix(process.env.KUBEDRILL_CLUSTERS_NAME_PREFIX ?? 'kdverify', i) }));
+  for (let i = 1; i < laneIds.length; i++) verifiers.push(await LabVerifier.create(target.image, { labsDir: labsDirOf(values['labs-dir']), ...(scenariosDir ? { scenariosDirs: [scenariosDir] } : {}), log: laneLog(i), namePrefix: lanePrefix(process.env.KUBEDRILL_CLUSTERS_NAME_PREFIX ?? 'kdverify', i) }));
 } catch (e) {
   console.error(`labs:verify: ${(e as Error).message}`);
   await Promise.all(verifiers.map((v) => v.close()));

@@ -226,16 +226,30 @@ export class LabVerifier {
       labs,
       portFor: (kubeconfig) => createKubePort(kubeconfig),
       log: { info: () => {}, warn: (m) => log(`  warn: ${m}`), error: (m) => log(`  error: ${m}`) },
+      // A Killercoda scenario's setup runs as root in the learner's workstation, made as for a learner.
+      workstationFor: (attemptId) => ({ exec: (argv, o) => this.#workstations.execInWorkstation(this.#wsAttempt(attemptId), argv, o) }),
     });
   }
 
+  /** The workstation's view of an attempt (its cluster and Kubernetes version). */
+  #wsAttempt(attemptId: string): TerminalAttempt {
+    const a = this.#service.get(attemptId);
+    return { id: attemptId, learnerId: LEARNER, clusterName: a?.clusterName ?? '', status: 'running', kubernetesVersion: this.labs.get(a?.labId ?? '')?.meta.kubernetes ?? '1.35' };
+  }
+
   /** Loads the labs (refusing broken ones) before it makes its temporary data folder, so a refusal leaves nothing behind. */
-  static async create(image: string, opts: { labsDir?: string; log?: (line: string) => void; namePrefix?: string } = {}): Promise<LabVerifier> {
+  static async create(image: string, opts: { labsDir?: string; scenariosDirs?: readonly string[]; log?: (line: string) => void; namePrefix?: string } = {}): Promise<LabVerifier> {
     const labsDir = opts.labsDir ?? labsDirOf(undefined);
-    const labs = new LabCatalog(labsDir);
+    const scenariosDirs = (opts.scenariosDirs ?? []).map((d) => path.resolve(d));
+    const labs = new LabCatalog(labsDir, undefined, scenariosDirs);
     try {
       const catalog = await labs.reload();
-      if (catalog.broken.length) throw new Error(`broken labs (run npm run labs:check): ${catalog.broken.map((b) => b.id).join(', ')}`);
+      // A refused scenario is the scenario's limit (labs:check --scenarios-dir says why), not a broken lab.
+      const inScenarios = (dir: string) => scenariosDirs.some((s) => dir === s || dir.startsWith(s + path.sep));
+      const refused = catalog.broken.filter((b) => inScenarios(b.dir));
+      if (refused.length) (opts.log ?? console.log)(`labs:verify: ${refused.length} scenario(s) cannot run (npm run labs:check -- --scenarios-dir … says why): ${refused.map((b) => b.id).join(', ')}`);
+      const broken = catalog.broken.filter((b) => !inScenarios(b.dir));
+      if (broken.length) throw new Error(`broken labs (run npm run labs:check): ${broken.map((b) => b.id).join(', ')}`);
       if (catalog.labs.length === 0) throw new Error(`no labs in ${labsDir}${catalog.problems.length ? `: ${catalog.problems.map((p) => p.message).join('; ')}` : ''}`);
     } catch (e) {
       labs.compiler.close();
@@ -432,8 +446,9 @@ export class LabVerifier {
         setup: async () => {},
         mistakes,
         settle: { maxGrades: 4, cleanTimeoutMs: 60_000 },
-        solution: () =>
+        ...solutionOf(lab, () =>
           applyState(lab, port, scripts, { objects: states.solution, script: lab.files.solutionScript, nodeScripts: lab.files.solutionNodeScripts, workstationScript: lab.files.solutionWorkstationScript }, 'the reference solution', reach),
+          workstation),
       });
       const mistakeSeconds = gates.gates.filter((x) => x.name === 'mistake-is-capped').reduce((sum, x) => sum + x.durationMs / 1000, 0);
       return { gates, mistakeSeconds, ...(opts.mistakes === false ? {} : { skipped: skippedMistakes(lab) }) };
@@ -655,6 +670,22 @@ function EMPTY_REPORT(lab: Lab): GradeReport {
   return { labId: lab.id, score: 0, maxScore: lab.meta.points ?? 0, percent: 0, tasks: [], gradedAt: new Date().toISOString(), durationMs: 0 };
 }
 
+/**
+ * The reference solution step of a lab: its solution files, or for a Killercoda scenario its steps'
+ * solution.sh run as root in the workstation; a scenario without them has none (only gate 1 runs).
+ */
+function solutionOf(lab: Lab, files: () => Promise<void>, workstation: WorkstationAccess): { solution?: () => Promise<void> } {
+  if (!lab.origin) return { solution: files };
+  const s = lab.scenarioSolution;
+  if (!s) return {};
+  return {
+    solution: async () => {
+      const r = await workstation.exec(['bash', '-s'], { user: 'root', stdin: s.script, timeoutMs: 300_000 });
+      if (r.exitCode !== 0) throw new Error(`the scenario's solution (${s.from.join(', ')}) exited ${r.exitCode} in the workstation:\n${r.stdout}${r.stderr}`);
+    },
+  };
+}
+
 /** Mistakes labs:verify cannot gate on a shared cluster (their node or workstation scripts cannot be taken off), with why. */
 export function skippedMistakes(lab: Lab): string[] {
   return lab.mistakes.filter((m) => m.nodeScripts.length || m.workstationScript).map((m) => `${m.name} (${[...m.nodeScripts.map((n) => n.file), m.workstationScript].filter(Boolean).join(', ')} cannot be undone before the next gate)`);
@@ -666,6 +697,7 @@ export function describeVerdict(v: LabVerdict, opts: { explain?: boolean } = {})
   const lines = [`${v.passed ? 'PASS' : 'FAIL'} ${v.labId} (${v.seconds.toFixed(0)} s${mistakes ? `, of which ${v.mistakeSeconds.toFixed(0)} s for ${mistakes} mistake gate(s)` : ''})`];
   if (v.failure) lines.push(`  ${v.failure.replaceAll('\n', '\n  ')}`);
   for (const s of v.skipped ?? []) lines.push(`  - mistake ${s}: not gated on a shared cluster`);
+  if (v.gates && !v.gates.gates.some((g) => g.name === 'solution-earns-all')) lines.push('  - no reference solution (a scenario without solution.sh beside its verify scripts): only "nothing earns nothing" ran');
   for (const g of v.gates?.gates ?? []) {
     if (g.mistake) lines.push(`  ${g.passed ? '✓' : '✗'} mistake ${g.mistake.name}: ${g.report.score}/${g.report.maxScore} = ${g.report.percent}% (at most ${g.mistake.maxPercent}%; ${(g.durationMs / 1000).toFixed(0)} s) — ${g.mistake.title}`);
     else lines.push(`  ${g.passed ? '✓' : '✗'} ${g.name}: ${g.report.score}/${g.report.maxScore} (graded in ${(g.report.durationMs / 1000).toFixed(1)} s)`);

@@ -134,6 +134,8 @@ export const Registration = Credentials.extend({
 
 export const ProblemDto = z.object({ file: z.string(), line: z.number(), col: z.number(), message: z.string(), hint: z.string().optional(), severity: z.enum(['error', 'warning']) });
 
+const OriginDto = z.object({ kind: z.literal('killercoda'), source: z.string() });
+
 export const LabSummaryDto = z.object({
   id: z.string(),
   track: z.string(),
@@ -149,6 +151,8 @@ export const LabSummaryDto = z.object({
   tags: z.array(z.string()),
   /** CKA competency codes the lab trains (see the catalog's competencies). */
   competencies: z.array(z.enum(COMPETENCY_CODES)),
+  /** Set when the lab is not a kubedrill lab: a Killercoda scenario, with its folder. */
+  origin: OriginDto.optional(),
 });
 
 export const LabDetailDto = LabSummaryDto.extend({
@@ -172,7 +176,7 @@ export const CatalogDto = z.object({
   domains: z.array(z.object({ id: Domain, name: z.string() })),
   /** The 27 competencies of the CKA curriculum, in curriculum order. */
   competencies: z.array(z.object({ code: z.enum(COMPETENCY_CODES), domain: Domain, title: z.string() })),
-  tracks: z.array(z.object({ id: z.string(), title: z.string(), summary: z.string(), order: z.number() })),
+  tracks: z.array(z.object({ id: z.string(), title: z.string(), summary: z.string(), order: z.number(), origin: OriginDto.optional() })),
   labs: z.array(LabSummaryDto),
   /** Only for instructors and admins: labs that failed to load, with their problems. */
   broken: z.array(z.object({ id: z.string(), track: z.string(), title: z.string().optional(), problems: z.array(ProblemDto) })),

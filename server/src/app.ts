@@ -142,7 +142,7 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
     unlock?.();
     throw e;
   }
-  const labs = deps.labs ?? new LabCatalog(config.labsDir, path.join(config.dataDir, 'cache'));
+  const labs = deps.labs ?? new LabCatalog(config.labsDir, path.join(config.dataDir, 'cache'), config.scenariosDir ? [config.scenariosDir] : []);
   if (!deps.labs) await labs.reload();
   app.decorate('config', config);
   app.decorate('now', deps.now ?? Date.now);
@@ -168,6 +168,8 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
       log: { info: (m) => app.log.info(m), warn: (m) => app.log.warn(m), error: (m) => app.log.error(m) },
       extraPoolShapes: examShapes,
       extraPoolImages: (shape) => exams?.images(shape) ?? [],
+      // The terminal service is made after the attempts (it needs them): looked up when a scenario sets up.
+      workstationFor: (attemptId) => terminals.hostAccess(attemptId).workstation,
     });
   app.decorate('attempts', attempts);
   app.addHook('preClose', async () => attempts.close());

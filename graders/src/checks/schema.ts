@@ -191,6 +191,12 @@ export const WorkstationCheck = z
     file: z.string().regex(/^\/[\w./@+-]+$/, 'must be an absolute path such as /opt/course/1/pods.txt').optional(),
     /** Or a bash command run as the learner in the workstation; its stdout is checked. */
     run: z.string().min(1).optional(),
+    /**
+     * Who runs `run` (and `sameAs`): the learner (default) or root, with root's own kubeconfig in
+     * /root/.kube/config. Killercoda scenarios' verify scripts run as root on their host, so a
+     * scenario's checks say root.
+     */
+    user: z.enum(['candidate', 'root']).optional(),
     /** For run: the exit code it must end with (default 0). */
     exitCode: z.number().int().min(0).max(255).optional(),
     /**

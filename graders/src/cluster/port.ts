@@ -94,8 +94,17 @@ export interface NodeAccess {
 
 /** Commands in the learner's workstation (as the learner, with their kubeconfig). */
 export interface WorkstationAccess {
-  /** Runs argv in the workstation; a non-zero exit is a result. Throws ClusterError when there is no workstation. */
-  exec(argv: readonly string[], opts?: CallOptions): Promise<ExecResult>;
+  /**
+   * Runs argv in the workstation (as the learner, or as root with `user: 'root'`), with `stdin` fed
+   * in if given; a non-zero exit is a result. Throws ClusterError when there is no workstation.
+   */
+  exec(argv: readonly string[], opts?: WorkstationExecOptions): Promise<ExecResult>;
+}
+
+/** Options of a command in the workstation: whose it is and what it reads on stdin. */
+export interface WorkstationExecOptions extends CallOptions {
+  user?: 'candidate' | 'root';
+  stdin?: string;
 }
 
 /** Runs a check script (bash) on the grading host with the cluster's KUBECONFIG in its environment. */

@@ -671,7 +671,8 @@ async function nodeCheck(ctx: GradeContext, c: Check<'node'>, opts: CallOptions)
 const READ_FILE = 'f="$1"; [ -e "$f" ] || exit 3; [ -d "$f" ] && exit 4; cat -- "$f" || exit 5';
 
 async function workstationCheck(ctx: GradeContext, c: Check<'workstation'>, opts: CallOptions): Promise<CheckOutcome> {
-  const what = c.file ? `file ${c.file}` : `\`${c.run ?? ''}\``;
+  // A whole script (a Killercoda scenario's verify) is named, not quoted: its last line of output says why.
+  const what = c.file ? `file ${c.file}` : (c.run ?? '').trim().includes('\n') ? 'the check script' : `\`${c.run ?? ''}\``;
   if (!ctx.workstation) return { status: 'error', expected: 'checked in the workstation', actual: 'not run', explanation: "workstation checks read the learner's workstation container, which only attempts with container terminals have (not the model cluster, not host-mode terminals)" };
   let text: string;
   let exitInfo = '';
@@ -683,14 +684,14 @@ async function workstationCheck(ctx: GradeContext, c: Check<'workstation'>, opts
     }
     text = r.stdout;
   } else {
-    const r = await ctx.workstation.exec(['bash', '-lc', c.run ?? ''], opts);
+    const r = await ctx.workstation.exec(['bash', '-lc', c.run ?? ''], { ...opts, ...(c.user ? { user: c.user } : {}) });
     const want = c.exitCode ?? 0;
     exitInfo = `exit ${r.exitCode}`;
     if (r.exitCode !== want) return { status: 'fail', expected: `exit ${want}`, actual: exitInfo, explanation: `${what} exited with ${r.exitCode}, expected ${want}${lastLine(r) ? `: ${lastLine(r)}` : ''}` };
     text = r.stdout;
   }
   if (c.sameAs !== undefined) {
-    const ref = await ctx.workstation.exec(['bash', '-lc', c.sameAs], opts);
+    const ref = await ctx.workstation.exec(['bash', '-lc', c.sameAs], { ...opts, ...(c.user ? { user: c.user } : {}) });
     if (ref.exitCode !== 0) return { status: 'error', expected: `same as \`${c.sameAs}\``, actual: 'not compared', explanation: `the reference command \`${c.sameAs}\` failed (exit ${ref.exitCode}: ${lastLine(ref)}), so there is nothing to compare with` };
     const ok = normalized(text) === normalized(ref.stdout);
     const expected = `same as \`${c.sameAs}\` prints now`;

@@ -37,7 +37,11 @@ export interface GateInput {
   /** A fresh cluster for this lab: the model cluster in CI, a kind cluster in labs:verify. */
   port: ClusterPort;
   setup: StateStep;
-  solution: StateStep;
+  /**
+   * The reference solution. Without one (a Killercoda scenario ships none) only "nothing earns
+   * nothing" and the mistake gates run: the gates a lab without a solution can honestly have.
+   */
+  solution?: StateStep;
   scripts?: ScriptRunner;
   /** For node checks (real clusters). */
   nodes?: NodeAccess;
@@ -139,6 +143,7 @@ export async function runHonestyGates(input: GateInput): Promise<GatesReport> {
   const shared = { port: input.port, ...(input.scripts ? { scripts: input.scripts } : {}) };
   for (const run of input.mistakes ?? []) gates.push(await mistakeGate(run, before, gradeOn, shared, input.settle, elapsed));
 
+  if (input.solution === undefined) return { labId: input.lab.id, passed: gates.every((g) => g.passed), gates };
   await bring(input.port, input.solution, manager);
   const after = await grade();
   const missing = after.tasks.flatMap((t) => t.checks.filter((c) => c.status !== 'pass').map((c) => describeCheck(t.id, c)));

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import type { ClusterPort } from '../../../graders/src/cluster/port.ts';
+import type { ClusterPort, WorkstationAccess } from '../../../graders/src/cluster/port.ts';
 import type { Config } from '../config/config.ts';
 import { AppError, errorMessage, notFound } from '../errors.ts';
 import type { CommandRunner } from '../exec/command-runner.ts';
 import type { AddonName } from '../labs/format.ts';
 import type { Lab } from '../labs/loader.ts';
+import type { ScenarioSetup } from '../labs/scenarios.ts';
 import { shapeKey } from '../provisioner/kind-config.ts';
 import type { ClusterInfo, KindDriver } from '../provisioner/kind-driver.ts';
 import type { NetpolVerdicts } from '../provisioner/netpol-verdicts.ts';
@@ -45,6 +46,8 @@ export interface AttemptServiceOptions {
   extraPoolShapes?: () => readonly string[];
   /** Images a warm cluster of a shape gets besides those of the labs of that shape (labs an exam places on it). */
   extraPoolImages?: (shape: string) => readonly string[];
+  /** The attempt's workstation, where a Killercoda scenario's setup runs (the terminal service's launcher). */
+  workstationFor?: (attemptId: string) => WorkstationAccess | undefined;
 }
 
 /** What the API returns for an attempt. */
@@ -333,6 +336,7 @@ export class AttemptService {
         signal.removeEventListener('abort', stop);
       }
       signal.throwIfAborted();
+      for (const lab of labs) if (lab!.scenarioSetup) await this.#scenarioSetup(a.id, lab!.scenarioSetup, sink, signal);
       const now = this.#now();
       this.#setStatus(a.id, 'ready', { readyAt: this.#iso(now), expiresAt: this.#iso(now + this.#o.clusters.attemptMinutes * 60_000), lastActivityAt: this.#iso(now) });
       this.#activity.set(a.id, { at: now, persisted: now });
@@ -345,6 +349,19 @@ export class AttemptService {
       this.#notifyEnded(a.id);
       this.#pump();
     }
+  }
+
+  /**
+   * Runs a Killercoda scenario's assets and background scripts as root in the attempt's workstation
+   * (where the scenario's host is played), never on this server. Without a workstation it fails and says why.
+   */
+  async #scenarioSetup(attemptId: string, setup: ScenarioSetup, sink: StepSink, signal: AbortSignal): Promise<void> {
+    await step('Running the scenario\'s setup in the workstation', sink, async () => {
+      const ws = this.#o.workstationFor?.(attemptId);
+      if (!ws) throw new ProvisionError('Running the scenario\'s setup in the workstation', 'Killercoda scenarios need container terminals (terminal.mode=container): their scripts run in the learner\'s workstation, never on the server');
+      const r = await ws.exec(['bash', '-s'], { user: 'root', stdin: setup.script, signal, timeoutMs: this.#o.clusters.setupTimeoutMinutes * 60_000 });
+      if (r.exitCode !== 0) throw new ProvisionError('Running the scenario\'s setup in the workstation', `the scenario's setup (${setup.from.join(', ')}) exited with ${r.exitCode}`, `${r.stdout}\n${r.stderr}`.trim().slice(-8000));
+    });
   }
 
   // ---- ending ----

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { ClusterPort } from '../../../graders/src/cluster/port.ts';
+import type { ClusterPort, WorkstationAccess } from '../../../graders/src/cluster/port.ts';
 import type { Config } from '../config/config.ts';
 import type { CommandRunner } from '../exec/command-runner.ts';
 import type { LabCatalog } from '../labs/catalog-service.ts';
@@ -13,7 +13,7 @@ import { AttemptService } from './attempt-service.ts';
 /** Builds the attempt service from config: kind driver (clusters in dataDir/clusters), repository, caps and pool. */
 export function createAttemptService(
   config: Config,
-  deps: { db: Db; runner: CommandRunner; labs: LabCatalog; portFor: (kubeconfigPath: string) => ClusterPort; log: { info(m: string): void; warn(m: string): void; error(m: string): void }; extraPoolShapes?: () => readonly string[]; extraPoolImages?: (shape: string) => readonly string[] },
+  deps: { db: Db; runner: CommandRunner; labs: LabCatalog; portFor: (kubeconfigPath: string) => ClusterPort; log: { info(m: string): void; warn(m: string): void; error(m: string): void }; extraPoolShapes?: () => readonly string[]; extraPoolImages?: (shape: string) => readonly string[]; workstationFor?: (attemptId: string) => WorkstationAccess | undefined },
 ): AttemptService {
   const c = config.clusters;
   const driver = new KindDriver({
@@ -24,5 +24,5 @@ export function createAttemptService(
     registryMirror: c.registryMirror,
     createTimeoutMs: c.createTimeoutMinutes * 60_000,
   });
-  return new AttemptService({ repo: new AttemptRepository(deps.db), driver, labs: deps.labs, portFor: deps.portFor, runner: deps.runner, clusters: c, log: deps.log, netpolVerdicts: new NetpolVerdicts(config.dataDir), ...(deps.extraPoolShapes ? { extraPoolShapes: deps.extraPoolShapes } : {}), ...(deps.extraPoolImages ? { extraPoolImages: deps.extraPoolImages } : {}) });
+  return new AttemptService({ repo: new AttemptRepository(deps.db), driver, labs: deps.labs, portFor: deps.portFor, runner: deps.runner, clusters: c, log: deps.log, netpolVerdicts: new NetpolVerdicts(config.dataDir), ...(deps.extraPoolShapes ? { extraPoolShapes: deps.extraPoolShapes } : {}), ...(deps.extraPoolImages ? { extraPoolImages: deps.extraPoolImages } : {}), ...(deps.workstationFor ? { workstationFor: deps.workstationFor } : {}) });
 }

@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig, type Config } from '../config/config.ts';
+import type { WorkstationAccess } from '../../../graders/src/cluster/port.ts';
 import type { Lab } from '../labs/loader.ts';
 import { DEFAULT_NODE_IMAGE } from '../provisioner/kind-config.ts';
 import { KindDriver } from '../provisioner/kind-driver.ts';
@@ -27,6 +28,8 @@ export interface HarnessOptions {
   clustersDir?: string;
   setupPollMs?: number;
   portReadyAfterPolls?: number;
+  /** The attempts' workstations (Killercoda scenario setup runs there). */
+  workstationFor?: (attemptId: string) => WorkstationAccess | undefined;
 }
 
 /** Builds the service around a fake kind host; `clock.now` drives its time. */
@@ -51,6 +54,7 @@ export function harness(o: HarnessOptions = {}) {
     verifyNetworkPolicy: o.netpol ?? (async () => {}),
     reapIntervalMs: 0,
     setupPollMs: o.setupPollMs ?? 2,
+    ...(o.workstationFor ? { workstationFor: o.workstationFor } : {}),
   });
   return { db, repo, host, service, clock, clustersDir };
 }

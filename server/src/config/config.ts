@@ -26,6 +26,7 @@ export const ConfigSchema = z
       .describe('reverse proxies whose X-Forwarded-For is believed: their addresses/CIDRs, comma-separated, or a hop count; unset = none (req.ip is the TCP peer)'),
     dataDir: z.string().min(1).default('data').describe('folder for the database and caches'),
     labsDir: z.string().min(1).default('labs').describe('folder holding the labs'),
+    scenariosDir: z.string().min(1).optional().describe('folder of Killercoda scenarios (index.json folders, structure.json courses) shown as their own tracks beside the labs'),
     examsDir: z.string().min(1).default('exams').describe('folder holding the mock exams (exams/<id>/exam.yaml)'),
     webDir: z.string().min(1).default('web/dist').describe('folder with the built web app'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -326,6 +327,7 @@ export function loadConfig({ argv, env, cwd }: ConfigInputs): BootInfo {
   config.dataDir = path.resolve(cwd, config.dataDir);
   config.labsDir = path.resolve(cwd, config.labsDir);
   config.examsDir = path.resolve(cwd, config.examsDir);
+  if (config.scenariosDir !== undefined) config.scenariosDir = path.resolve(cwd, config.scenariosDir);
   config.webDir = path.resolve(cwd, config.webDir);
 
   const hostEnv: Record<string, string> = {};

@@ -148,3 +148,14 @@ test('collisions: a namespace-wide policy, the same NodePort, the same host port
   const other = fakeLab('other', { 'pod.yaml': 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: d\nspec:\n  containers:\n    - name: c\n      image: busybox:1.37.0\n' });
   assert.deepEqual(collide(labFootprint(client, rel), labFootprint(other, rel)), []);
 });
+
+test('a Killercoda scenario cannot be placed in an exam, and the exam says why', async () => {
+  const { loadScenarios } = await import('../labs/scenarios.ts');
+  const scenarios = await loadScenarios(path.join(REPO, 'server/src/labs/test-fixtures/scenarios'), compiler);
+  const dir = path.join(tmp, 'exams', 'with-scenario');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'exam.yaml'), `${HEAD}clusters:\n  - name: c1\ntasks:\n  - lab: kc-scenarios-loose-team-quota\n    cluster: c1\n    weight: 100\n`);
+  const r = loadExam(dir, { labs: [...catalog.labs, ...scenarios.labs], broken: catalog.broken }, tmp, REPO);
+  assert.ok('problems' in r);
+  assert.match(lines(r).join('\n'), /exam\.yaml:7:10 lab "kc-scenarios-loose-team-quota" is a Killercoda scenario, which exams cannot place/);
+});

@@ -128,6 +128,12 @@ export function loadExam(dir: string, labs: Pick<Catalog, 'labs' | 'broken'>, ro
       }
       return;
     }
+    if (lab.origin) {
+      // An exam's clusters share one workstation and exams grade without it: a scenario's setup and
+      // verify scripts, which run in its own attempt's workstation, would have nowhere to run.
+      err(yaml.at(['tasks', i, 'lab']), `lab "${t.lab}" is a Killercoda scenario, which exams cannot place: its setup and verify scripts run in a lab attempt's own workstation`);
+      return;
+    }
     let taskIds = lab.meta.tasks.map((x) => x.id);
     if (t.task !== undefined) {
       if (!taskIds.includes(t.task)) {

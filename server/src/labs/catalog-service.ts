@@ -1,18 +1,22 @@
 import path from 'node:path';
 import { MdxCompiler } from './bundle.ts';
 import { loadCatalog, type Catalog, type Lab } from './loader.ts';
+import { loadScenarios } from './scenarios.ts';
 
-/** Holds the loaded lab catalog; reload() re-reads the labs folder (unchanged labs come from the MDX cache). */
+/** Holds the loaded lab catalog; reload() re-reads the labs folder and the scenario folders (unchanged labs come from the MDX cache). */
 export class LabCatalog {
   readonly labsDir: string;
+  /** Folders of Killercoda scenarios, read as labs beside labsDir. */
+  readonly scenariosDirs: readonly string[];
   readonly compiler: MdxCompiler;
   #catalog: Catalog = { tracks: [], labs: [], broken: [], problems: [] };
   #byId = new Map<string, Lab>();
   loadedAt: Date | undefined;
   loadMs = 0;
 
-  constructor(labsDir: string, cacheDir?: string) {
+  constructor(labsDir: string, cacheDir?: string, scenariosDirs: readonly string[] = []) {
     this.labsDir = labsDir;
+    this.scenariosDirs = scenariosDirs;
     this.compiler = new MdxCompiler(cacheDir ? path.join(cacheDir, 'mdx') : undefined);
   }
 
@@ -20,6 +24,7 @@ export class LabCatalog {
   async reload(): Promise<Catalog> {
     const started = performance.now();
     const catalog = await loadCatalog(this.labsDir, this.compiler);
+    for (const dir of this.scenariosDirs) mergeCatalog(catalog, await loadScenarios(dir, this.compiler));
     this.#catalog = catalog;
     this.#byId = new Map(catalog.labs.map((l) => [l.id, l]));
     this.loadedAt = new Date();
@@ -34,4 +39,19 @@ export class LabCatalog {
   get(id: string): Lab | undefined {
     return this.#byId.get(id);
   }
+}
+
+/** Adds another source's tracks and labs; a lab id already taken makes the newcomer a broken lab saying so. */
+export function mergeCatalog(into: Catalog, more: Catalog): void {
+  const ids = new Set([...into.labs, ...into.broken].map((l) => l.id));
+  for (const t of more.tracks) if (!into.tracks.some((x) => x.id === t.id)) into.tracks.push(t);
+  for (const l of more.labs) {
+    if (ids.has(l.id)) into.broken.push({ id: l.id, track: l.track, dir: l.dir, title: l.meta.title, problems: [{ file: l.dir, line: 1, col: 1, severity: 'error', message: `lab id "${l.id}" is used twice (two scenario folders with the same path?)` }] });
+    else {
+      into.labs.push(l);
+      ids.add(l.id);
+    }
+  }
+  into.broken.push(...more.broken);
+  into.problems.push(...more.problems);
 }

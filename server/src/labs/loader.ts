@@ -7,6 +7,7 @@ import { MdxCompileError, type CompiledBody, type MdxCompiler } from './bundle.t
 import { ADDON_SERVICES, EXAM_KUBERNETES_VERSION, imageProblem, LAB_COMPONENTS, LabFrontMatter, MistakeDecl, NODE_ROLES, TrackDecl, type DomainId } from './format.ts';
 import { JsonPathError, parseJsonPath } from '../../../graders/src/engine/jsonpath.ts';
 import { imagesOf, parseManifests, podLabelsOf, type ManifestObject } from './manifests.ts';
+import type { LabOrigin, ScenarioSetup, ScenarioSolution } from './scenarios.ts';
 import { describeYamlError, didYouMean, PositionedYaml, zodProblems, type Problem } from './problems.ts';
 
 /** Setup and reference-solution files of a lab, as paths relative to the lab folder. */
@@ -72,6 +73,12 @@ export interface Lab {
   warnings: Problem[];
   /** Hash of all the lab's files, to notice changes. */
   hash: string;
+  /** Where the lab came from when it is not a kubedrill lab (a Killercoda scenario folder). */
+  origin?: LabOrigin;
+  /** A scenario's setup, run as root in the learner's workstation after the cluster is ready. */
+  scenarioSetup?: ScenarioSetup;
+  /** A scenario's reference solution (its steps' solution.sh), for labs:verify. */
+  scenarioSolution?: ScenarioSolution;
 }
 
 /** A lab with errors: listed to instructors with its problems, never offered to learners. */
@@ -85,6 +92,8 @@ export interface BrokenLab {
 
 export interface Track extends TrackDecl {
   id: string;
+  /** Set for tracks made from Killercoda scenario folders. */
+  origin?: LabOrigin;
 }
 
 export interface Catalog {

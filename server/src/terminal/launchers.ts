@@ -1,6 +1,6 @@
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ClusterError, type CallOptions, type ExecResult } from '../../../graders/src/cluster/port.ts';
+import { ClusterError, type CallOptions, type ExecResult, type WorkstationExecOptions } from '../../../graders/src/cluster/port.ts';
 import { AppError } from '../errors.ts';
 import { CommandError, type CommandRunner } from '../exec/command-runner.ts';
 import type { TerminalAttempt } from './attempts.ts';
@@ -28,8 +28,8 @@ export interface ShellLauncher {
   listNodes(attempt: TerminalAttempt): Promise<string[]>;
   /** Runs argv as root on a node of the attempt's cluster (the path node shells take), for graders and node setup. */
   execOnNode?(attempt: TerminalAttempt, node: string, argv: readonly string[], opts?: CallOptions): Promise<ExecResult>;
-  /** Runs argv as the learner in the attempt's workstation (created if needed); throws ClusterError where there is none. */
-  execInWorkstation?(attempt: TerminalAttempt, argv: readonly string[], opts?: CallOptions): Promise<ExecResult>;
+  /** Runs argv as the learner (or root) in the attempt's workstation (created if needed); throws ClusterError where there is none. */
+  execInWorkstation?(attempt: TerminalAttempt, argv: readonly string[], opts?: WorkstationExecOptions): Promise<ExecResult>;
   /** Deletes what the attempt's shells left behind (the workstation container and everything in it). */
   release(attemptId: string): Promise<void>;
   /** Makes what the attempt's first shell needs ahead of time (the workstation), while its lab is set up. */
@@ -202,6 +202,18 @@ export class ContainerLauncher implements ShellLauncher {
     const nodes = attemptNodeNames(attempt, await attemptNodes(runner, attempt).catch(() => []));
     const lines = nodes.map((n) => `${n.name} ${n.container}\n`).join('');
     await runner.run({ argv: ['docker', 'exec', '-i', name, 'sh', '-c', 'mkdir -p "$HOME/.kube"; cat > "$HOME/.kube/kd-nodes"'], stdin: lines, timeoutMs: DOCKER_TIMEOUT }).catch(() => {});
+    // Root gets the same kubeconfig and node list: scripts that run as root in the workstation (a
+    // Killercoda scenario's background and verify scripts) expect kubectl to work for root, and root
+    // in this container has no capabilities, so it cannot read the learner's 0600 copy.
+    if (kubeconfig) {
+      await runner.run({ argv: ['docker', 'exec', '-u', '0', '-i', name, 'sh', '-c', 'umask 077; mkdir -p /root/.kube; cat > /root/.kube/config'], stdin: kubeconfig, timeoutMs: DOCKER_TIMEOUT }).catch(() => {});
+    }
+    // The exam-style names (controlplane, node01…) resolve to the nodes, as on the exam's and
+    // Killercoda's hosts (`curl node01:30080`, `ping controlplane`); /etc/hosts is root's in here.
+    if (nodes.length) {
+      const hosts = 'set -u; while read -r alias container; do for ip in $(getent ahostsv4 "$container" | cut -d" " -f1 | head -n1) $(getent ahostsv6 "$container" | grep -v "^::ffff:" | cut -d" " -f1 | head -n1); do printf "%s %s %s\n" "$ip" "$alias" "$container" >> /etc/hosts; done; done; exit 0';
+      await runner.run({ argv: ['docker', 'exec', '-u', '0', '-i', name, 'sh', '-c', hosts], stdin: lines, timeoutMs: DOCKER_TIMEOUT }).catch(() => {});
+    }
     return name;
   }
 
@@ -239,14 +251,15 @@ export class ContainerLauncher implements ShellLauncher {
   }
 
   /** Runs argv as the learner (the image's user, candidate) in the workstation, creating it if the learner never opened a terminal. */
-  async execInWorkstation(attempt: TerminalAttempt, argv: readonly string[], opts?: CallOptions): Promise<ExecResult> {
+  async execInWorkstation(attempt: TerminalAttempt, argv: readonly string[], opts?: WorkstationExecOptions): Promise<ExecResult> {
     let name: string;
     try {
       name = await this.ensureWorkstation(attempt);
     } catch (e) {
       throw new ClusterError('exec', `the workstation could not be started: ${e instanceof Error ? e.message : String(e)}`, undefined, e);
     }
-    return dockerExec(this.#o.runner, ['-e', 'LANG=C.UTF-8', name, ...argv], 'running a command in the workstation', opts);
+    const user = opts?.user === 'root' ? ['-u', '0', '-e', 'HOME=/root', '-w', '/root'] : [];
+    return dockerExec(this.#o.runner, [...(opts?.stdin !== undefined ? ['-i'] : []), ...user, '-e', 'LANG=C.UTF-8', name, ...argv], 'running a command in the workstation', opts, opts?.stdin);
   }
 
   async release(attemptId: string): Promise<void> {

@@ -115,6 +115,12 @@ test('a workstation shell has the exam tools, ssh reaches nodes, and everything 
     await n.waitFor(() => n.controls.some((m) => m.type === 'replay-done'));
     await type(n, 'echo NODE-$(id -u)-$(hostname)', `NODE-0-${NODE}`);
 
+    // The exam's node names resolve in the workstation; root (scenario scripts) runs with root's HOME and stdin.
+    const asRoot = await launcher.execInWorkstation(attempts.get(attemptId)!, ['sh', '-c', 'getent hosts controlplane; id -u; echo "$HOME"; cat'], { user: 'root', stdin: 'from-stdin' });
+    assert.match(asRoot.stdout, new RegExp(`^\\S+\\s+controlplane\\s+${NODE}\\n0\\n/root\\nfrom-stdin$`));
+    const asLearner = await launcher.execInWorkstation(attempts.get(attemptId)!, ['id', '-u']);
+    assert.equal(asLearner.stdout.trim(), '1000');
+
     // Closing a terminal kills what its shell started inside the container.
     await type(c, "sleep 4242 & echo BG''STARTED", 'BGSTARTED');
     const ws = launcher.containerName(attemptId);

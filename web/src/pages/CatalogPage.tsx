@@ -51,6 +51,7 @@ function CatalogView({ catalog, assignments }: { catalog: Catalog; assignments: 
   }, [catalog.labs, difficulty, maxMinutes, query]);
 
   const trackTitle = (id: string) => catalog.tracks.find((t) => t.id === id)?.title ?? id;
+  const trackOrigin = (id: string) => catalog.tracks.find((t) => t.id === id)?.origin;
   const groups = catalog.domains
     .map((d) => {
       const labs = visible.filter((l) => l.domain === d.id);
@@ -144,6 +145,11 @@ function CatalogView({ catalog, assignments }: { catalog: Catalog; assignments: 
           {g.tracks.map((t) => (
             <div key={t.id} className="track">
               <h3 className="track-title">{trackTitle(t.id)}</h3>
+              {trackOrigin(t.id) ? (
+                <p className="muted track-origin" data-origin="killercoda">
+                  Killercoda scenarios, run unchanged from <code>{trackOrigin(t.id)!.source}</code>
+                </p>
+              ) : null}
               <ul className="lab-grid">
                 {t.labs.map((lab) => (
                   <li key={lab.id}>
@@ -241,6 +247,11 @@ function LabCard({ lab, progress, competencies }: { lab: LabSummary; progress: L
         <span className="tag tag-quiet">
           {1 + lab.cluster.workers} node{lab.cluster.workers ? 's' : ''}
         </span>
+        {lab.origin ? (
+          <span className="tag tag-origin" title={`Killercoda scenario from ${lab.origin.source}`}>
+            Killercoda scenario
+          </span>
+        ) : null}
       </div>
     </Link>
   );

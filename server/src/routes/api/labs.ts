@@ -23,6 +23,7 @@ function summary(lab: Lab): z.infer<typeof LabSummaryDto> {
     taskCount: m.tasks.length,
     tags: m.tags,
     competencies: m.competencies,
+    ...(lab.origin ? { origin: lab.origin } : {}),
   };
 }
 
@@ -36,7 +37,7 @@ export default async function labRoutes(app: App) {
     return {
       domains: DOMAIN_IDS.map((id) => ({ id, name: DOMAINS[id] })),
       competencies: COMPETENCY_CODES.map((code) => ({ code, domain: COMPETENCIES[code].domain, title: COMPETENCIES[code].title })),
-      tracks: c.tracks.map((t) => ({ id: t.id, title: t.title, summary: t.summary, order: t.order })),
+      tracks: c.tracks.map((t) => ({ id: t.id, title: t.title, summary: t.summary, order: t.order, ...(t.origin ? { origin: t.origin } : {}) })),
       labs: c.labs.map(summary),
       broken: staff ? c.broken.map((b) => ({ id: b.id, track: b.track, ...(b.title ? { title: b.title } : {}), problems: b.problems })) : [],
     };

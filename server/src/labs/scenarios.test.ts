@@ -1,0 +1,178 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import type { WorkstationExecOptions } from '../../../graders/src/cluster/port.ts';
+import { gradeLab } from '../../../graders/src/engine/engine.ts';
+import { ModelCluster } from '../../../graders/src/model/model-cluster.ts';
+import { MdxCompiler } from './bundle.ts';
+import { LabCatalog } from './catalog-service.ts';
+import type { Lab } from './loader.ts';
+import { formatProblem } from './problems.ts';
+import { loadScenarios, scenarioId, toLabMarkdown, unsupportedInScript } from './scenarios.ts';
+
+const FIXTURES = path.join(import.meta.dirname, 'test-fixtures', 'scenarios');
+const compiler = new MdxCompiler();
+after(() => compiler.close());
+
+const catalog = loadScenarios(FIXTURES, compiler);
+const lab = async (name: string): Promise<Lab> => {
+  const found = (await catalog).labs.find((l) => l.id.endsWith(name));
+  assert.ok(found, `scenario ${name} loaded: ${JSON.stringify((await catalog).broken.map((b) => b.problems.map(formatProblem)))}`);
+  return found;
+};
+
+describe('Killercoda scenario folders as labs', () => {
+  it('a course (structure.json) is one track marked with its origin, its scenarios in the listed order', async () => {
+    const c = await catalog;
+    const course = c.tracks.find((t) => t.id === 'killercoda-scenarios-practice-course');
+    assert.ok(course);
+    assert.equal(course.title, 'Killercoda: Practice course for the scenario reader');
+    assert.deepEqual(course.origin, { kind: 'killercoda', source: 'scenarios/practice-course' });
+    assert.deepEqual(course.labs, ['kc-scenarios-practice-course-note-on-host', 'kc-scenarios-practice-course-label-worker']);
+    assert.equal(c.problems.length, 0);
+  });
+
+  it('backends map to cluster shapes: kubeadm 1 node has no worker, 2 nodes has one', async () => {
+    assert.equal((await lab('note-on-host')).meta.cluster.workers, 0);
+    assert.equal((await lab('label-worker')).meta.cluster.workers, 1);
+    assert.equal((await lab('label-worker')).meta.cluster.dedicated, true);
+  });
+
+  it('each step with a verify script is a task graded by that script, as root in the workstation', async () => {
+    const l = await lab('note-on-host');
+    assert.deepEqual(l.meta.tasks.map((t) => [t.id, t.title]), [['step-1', 'Step 1: Write the note'], ['step-2', 'Step 2: Store it in a ConfigMap']]);
+    const check = l.meta.tasks[0]!.checks[0]!;
+    assert.equal(check.kind, 'workstation');
+    assert.equal(check.kind === 'workstation' && check.user, 'root');
+    assert.equal(check.kind === 'workstation' && check.run, readFileSync(path.join(FIXTURES, 'practice-course/note-on-host/check-note.sh'), 'utf8'));
+    assert.deepEqual(l.origin, { kind: 'killercoda', source: 'scenarios/practice-course/note-on-host' });
+    assert.equal(l.meta.difficulty, 'easy');
+    assert.equal(l.meta.minutes, 10);
+  });
+
+  it('grading runs the verify script as root and passes exactly when it exits 0', async () => {
+    const l = await lab('note-on-host');
+    const calls: { argv: readonly string[]; opts: WorkstationExecOptions | undefined }[] = [];
+    let noteWritten = false;
+    const workstation = {
+      exec: async (argv: readonly string[], opts?: WorkstationExecOptions) => {
+        calls.push({ argv, opts });
+        const isNote = argv[2]?.includes('/root/note.txt');
+        return { stdout: '', stderr: '', exitCode: isNote && noteWritten ? 0 : 1 };
+      },
+    };
+    const gradable = { id: l.id, dir: l.dir, tasks: l.meta.tasks };
+    const before = await gradeLab(gradable, { port: new ModelCluster(), workstation });
+    assert.equal(before.score, 0);
+    assert.ok(calls.every((c) => c.opts?.user === 'root'), 'every verify ran as root');
+    noteWritten = true;
+    const afterStep = await gradeLab(gradable, { port: new ModelCluster(), workstation });
+    assert.deepEqual(afterStep.tasks.map((t) => t.score), [10, 0]);
+    // The learner sees why a step failed (the script's last output line), not the verify script itself.
+    const failed = afterStep.tasks[1]!.checks[0]!;
+    assert.equal(failed.explanation, 'the check script exited with 1, expected 0');
+  });
+
+  it('setup copies assets and foreground scripts, then runs intro and step backgrounds in order', async () => {
+    const l = await lab('note-on-host');
+    const setup = l.scenarioSetup;
+    assert.ok(setup);
+    assert.deepEqual(setup.from, ['setup-namespace.sh', 'prepare-step2.sh', 'assets/starter.yaml']);
+    const asset = Buffer.from(readFileSync(path.join(FIXTURES, 'practice-course/note-on-host/assets/starter.yaml'))).toString('base64').slice(0, 60);
+    assert.ok(setup.script.includes(asset), 'the asset travels inside the script');
+    assert.ok(setup.script.indexOf('== setup-namespace.sh') < setup.script.indexOf('== prepare-step2.sh'));
+    assert.match(setup.script, /\/opt\/kd-scenario\/wait\.sh/);
+    // Every scenario opens /root to the learner (candidate), who plays Killercoda's root user.
+    assert.match((await lab('label-worker')).scenarioSetup?.script ?? '', /chmod 1777 \/root/);
+  });
+
+  it('the setup script really writes assets where index.json says (run with bash in a scratch root)', async () => {
+    const l = await lab('note-on-host');
+    const dir = mkdtempSync(path.join(tmpdir(), 'kd-scenario-'));
+    try {
+      mkdirSync(path.join(dir, 'root'));
+      // Point the script's absolute paths into the scratch folder and leave out the backgrounds (they need kubectl).
+      const script = l.scenarioSetup!.script.split("echo '== ")[0]!.replaceAll('/root', `${dir}/root`).replaceAll('/opt/kd-scenario', `${dir}/opt`);
+      execFileSync('bash', ['-s'], { input: script });
+      assert.equal(readFileSync(path.join(dir, 'root/work/starter.yaml'), 'utf8'), readFileSync(path.join(FIXTURES, 'practice-course/note-on-host/assets/starter.yaml'), 'utf8'));
+      assert.match(readFileSync(path.join(dir, 'opt/wait.sh'), 'utf8'), /environment is ready/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('{{exec}} becomes a Run button, {{copy}} a copyable code block, finish a closed hint', async () => {
+    const l = await lab('note-on-host');
+    const runs = l.body.components.filter((c) => c.name === 'Run');
+    assert.deepEqual(runs.map((r) => r.text?.source), ['kubectl get ns memo', 'bash /opt/kd-scenario/wait.sh', '``` echo kubedrill > /root/note.txt ```']);
+    assert.deepEqual(l.body.components.filter((c) => c.name === 'Task').map((c) => c.attributes.id), ['step-1', 'step-2']);
+    assert.ok(l.body.components.some((c) => c.name === 'Hint' && c.attributes.title === 'When every step passes'));
+    const md = toLabMarkdown('Copy `kubectl get pods`{{copy}} please');
+    assert.equal(md, 'Copy `kubectl get pods` please\n\n```\nkubectl get pods\n```\n');
+  });
+
+  it('scenario Markdown is data: HTML, script tags and braces are shown as text, never compiled as JSX', async () => {
+    const md = toLabMarkdown('Hello <script>alert(1)</script> and <img src=x onerror=alert(2)> {process.env} `{kept}`');
+    assert.equal(md, 'Hello \\<script\\>alert(1)\\</script\\> and \\<img src=x onerror=alert(2)\\> \\{process.env\\} `{kept}`');
+    const body = await compiler.compile(md);
+    assert.deepEqual(body.components, []);
+    assert.doesNotMatch(body.code, /"script"|"img"|onerror:/);
+    // A writer's own escapes, a doubled backslash before a tag and an unclosed backtick stay text too.
+    const tricky = toLabMarkdown('a \\<b>bold\\</b> \\\\<i>x</i> `open <u>y</u> {z}\n<div>\n{1+1}\n</div>');
+    const compiled = await compiler.compile(tricky);
+    assert.deepEqual(compiled.components, []);
+    assert.doesNotMatch(compiled.code, /"(b|i|u|div)"/);
+  });
+
+  it('scenarios that cannot run are refused with the reason, at file:line:col', async () => {
+    const broken = Object.fromEntries((await catalog).broken.map((b) => [b.id, b.problems.filter((p) => p.severity === 'error').map(formatProblem)]));
+    assert.deepEqual(Object.keys(broken).sort(), ['kc-scenarios-refused-missing-step-file', 'kc-scenarios-refused-node-over-ssh', 'kc-scenarios-refused-plain-ubuntu', 'kc-scenarios-refused-trailing-comma']);
+    assert.match(broken['kc-scenarios-refused-trailing-comma']![0]!, /^scenarios\/refused\/trailing-comma\/index\.json:5:3 invalid JSON/);
+    assert.match(broken['kc-scenarios-refused-missing-step-file']![0]!, /index\.json:3:1 details\.steps\[0\]\.text names step1\.md, which does not exist/);
+    assert.match(broken['kc-scenarios-refused-plain-ubuntu']![0]!, /index\.json:4:1 the ubuntu backend is a plain Linux machine without Kubernetes/);
+    assert.match(broken['kc-scenarios-refused-node-over-ssh']![0]!, /verify1\.sh:3:1 runs a command on a node over ssh/);
+  });
+
+  it('scripts are refused for what the workstation cannot do: node internals, ssh commands, the internet', () => {
+    const found = unsupportedInScript(['# ssh node01 would not work', 'kubectl get pods', 'ssh node01 "cat /etc/hosts"', 'cat /etc/kubernetes/manifests/kube-apiserver.yaml', 'apt-get install -y jq', 'curl -s http://node01:30080', 'ssh controlplane'].join('\n'));
+    assert.deepEqual(found.map((f) => f.line), [3, 4, 5]);
+  });
+
+  it('loose scenarios are one track per folder; solution.sh beside each verify script is the reference solution', async () => {
+    const c = await catalog;
+    const l = await lab('team-quota');
+    assert.equal(l.track, 'killercoda-scenarios-loose');
+    assert.equal(c.tracks.find((t) => t.id === 'killercoda-scenarios-loose')?.title, 'Killercoda scenarios: loose');
+    assert.equal(l.meta.difficulty, 'medium');
+    assert.deepEqual(l.scenarioSolution?.from, ['step1/solution.sh', 'step2/solution.sh']);
+    assert.ok(l.scenarioSolution!.script.indexOf('== step1/solution.sh') < l.scenarioSolution!.script.indexOf('== step2/solution.sh'));
+    assert.equal((await lab('note-on-host')).scenarioSolution, undefined, 'no solution where verify scripts share the scenario folder');
+  });
+
+  it('lab ids come from the folder path and stay within 60 characters and unique', () => {
+    assert.equal(scenarioId('scenarios/My Course/Step One'), 'kc-scenarios-my-course-step-one');
+    const long = scenarioId(`x/${'a'.repeat(80)}/b`);
+    const other = scenarioId(`y/${'a'.repeat(80)}/b`);
+    assert.ok(long.length <= 60 && /^[a-z0-9][a-z0-9-]*[a-z0-9]$/.test(long));
+    assert.notEqual(long, other);
+  });
+
+  it('the catalogue serves scenario folders beside the labs folder, as their own tracks', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'kd-scenarios-'));
+    try {
+      cpSync(path.join(FIXTURES, 'practice-course'), path.join(dir, 'kc', 'practice-course'), { recursive: true });
+      writeFileSync(path.join(dir, 'kc', 'notes.txt'), 'not a scenario');
+      const labs = new LabCatalog(path.join(import.meta.dirname, 'test-fixtures', 'labs'), undefined, [path.join(dir, 'kc')]);
+      const c = await labs.reload();
+      labs.compiler.close();
+      assert.ok(c.labs.some((l) => l.id === 'kc-kc-practice-course-note-on-host'));
+      assert.ok(c.labs.some((l) => !l.origin), 'the ordinary labs are still there');
+      assert.ok(c.tracks.some((t) => t.origin?.kind === 'killercoda'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,2 @@
+#!/bin/bash
+kubectl get nodes -l tier=batch -o name | grep -q node/

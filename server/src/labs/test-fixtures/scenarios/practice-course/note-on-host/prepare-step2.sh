@@ -1,0 +1,2 @@
+#!/bin/bash
+kubectl -n memo label namespace memo step=two --overwrite

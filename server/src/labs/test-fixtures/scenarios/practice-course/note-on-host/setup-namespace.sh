@@ -1,0 +1,3 @@
+#!/bin/bash
+kubectl create namespace memo
+echo ready > /root/.memo-prepared

@@ -1,0 +1,2 @@
+#!/bin/bash
+command -v containerd
