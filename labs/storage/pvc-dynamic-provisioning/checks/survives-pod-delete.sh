@@ -4,7 +4,9 @@
 set -uo pipefail
 ns=journal
 pod() { kubectl get pods -n "$ns" -l app=journal --field-selector=status.phase=Running -o jsonpath='{.items[0].metadata.name}' 2>/dev/null; }
-kubectl rollout status -n "$ns" deployment/journal --timeout=60s >/dev/null 2>&1 || { echo "Deployment journal has not finished rolling out"; exit 1; }
+# Fails at once when the Deployment is not available now (its claim unbound, its pods Pending):
+# waiting here would only make every Check of a wrong answer slow.
+kubectl rollout status -n "$ns" deployment/journal --timeout=10s >/dev/null 2>&1 || { echo "Deployment journal has not finished rolling out (are its pods Pending on an unbound claim?)"; exit 1; }
 old=$(pod)
 [[ -n $old ]] || { echo "no running pod of Deployment journal"; exit 1; }
 token="kubedrill-$(date +%s)-$RANDOM"
