@@ -8,6 +8,8 @@ import { ADDON_SERVICES, EXAM_KUBERNETES_VERSION, imageProblem, LAB_COMPONENTS, 
 import { JsonPathError, parseJsonPath } from '../../../graders/src/engine/jsonpath.ts';
 import { imagesOf, parseManifests, podLabelsOf, type ManifestObject } from './manifests.ts';
 import { describeYamlError, didYouMean, PositionedYaml, zodProblems, type Problem } from './problems.ts';
+import { LabParamsText, labFilesOf, type ParamValues } from './params.ts';
+import type { ParamsDecl } from './format.ts';
 
 /** Setup and reference-solution files of a lab, as paths relative to the lab folder. */
 export interface LabFiles {
@@ -72,6 +74,10 @@ export interface Lab {
   warnings: Problem[];
   /** Hash of all the lab's files, to notice changes. */
   hash: string;
+  /** The lab's parameters (front matter `params`), drawn anew by each attempt (see params.ts). */
+  params?: ParamsDecl | undefined;
+  /** The values this instance of the lab was made with (instantiateLab); absent on the catalog's lab. */
+  draw?: ParamValues;
 }
 
 /** A lab with errors: listed to instructors with its problems, never offered to learners. */
@@ -225,12 +231,14 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
   const warn = (file: string, line: number, col: number, message: string, hint?: string) =>
     problems.push({ file, line, col, message, severity: 'warning', ...(hint ? { hint } : {}) });
   // Problems in file order, as an instructor reads them (the checks above run in another order).
-  const sorted = () => problems.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col);
+  const sorted = () => params.finish(problems).sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col);
   const broken = (title?: string): BrokenLab => ({ id: folder, track, dir: labDir, title, problems: sorted() });
 
-  const source = readFileSync(mdxPath, 'utf8');
+  // With params, the first draw is substituted into what is validated (problems keep their written columns).
+  const params = new LabParamsText(readFileSync(mdxPath, 'utf8'), mdxFile);
+  const source = params.source;
   const hash = createHash('sha256');
-  hash.update(source);
+  hash.update(params.raw);
 
   // 1. Front matter.
   const fm = splitFrontMatter(source);
@@ -356,7 +364,8 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
 
   // 3. Setup and solution files.
   // Parses one manifest file, reporting its problems and every image not pinned or not listed.
-  const readLabManifest = (relPath: string, text: string): ManifestObject[] => {
+  const readLabManifest = (relPath: string, written: string): ManifestObject[] => {
+    const text = params.text(relLab(relPath), written);
     const parsedManifests = parseManifests(text, relLab(relPath));
     problems.push(...parsedManifests.problems);
     for (const { object, line, images } of parsedManifests.objects) {
@@ -433,8 +442,9 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
   // created by it; one that appears nowhere is still a typo.
   const scriptText = [files.setupScript, files.solutionScript, ...files.setupNodeScripts.map((n) => n.file), ...files.solutionNodeScripts.map((n) => n.file)]
     .filter((f): f is string => f !== undefined)
-    .map((f) => readFileSync(path.join(labDir, f), 'utf8'))
+    .map((f) => params.text(relLab(f), readFileSync(path.join(labDir, f), 'utf8')))
     .join('\n');
+  params.scanFiles(labDir, labFilesOf(labDir), relLab);
   const inScripts = (name: string) => scriptText !== '' && new RegExp(`(^|[^\\w-])${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^\\w-])`, 'm').test(scriptText);
   if (hasSolution) {
     const pods = created.filter((c) => c.obj.kind === 'Pod').map((c) => `${c.obj.metadata.namespace ?? 'default'}/${c.obj.metadata.name}`);
@@ -482,6 +492,7 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
   // 5. The MDX body: compiles, uses only known components, binds every task.
   const checked = await checkBody(source, compiler, taskIds, mdxFile, err, warn);
   const body = checked?.body;
+  if (checked) params.checkComponents(checked.body.components);
   if (checked) {
     meta.tasks.forEach((t, ti) => {
       // A misspelt <Task id> was already reported with a did-you-mean for this task.
@@ -511,7 +522,7 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
   if (meta.cluster.addons.length) realOnly.push(`its add-ons (${meta.cluster.addons.join(', ')})`);
   const gate: GateSite = realOnly.length ? 'real' : 'model';
   const gateReason = realOnly.length ? `${realOnly.join(' and ')} can only run against a real cluster` : undefined;
-  return { id: meta.id, track, dir: labDir, meta, body, files, mistakes, gate, gateReason, warnings: sorted(), hash: hash.digest('hex').slice(0, 16) };
+  return { id: meta.id, track, dir: labDir, meta, body, files, mistakes, gate, gateReason, warnings: sorted(), hash: hash.digest('hex').slice(0, 16), ...(params.params ? { params: params.params } : {}) };
 }
 
 /** How many workers a node role needs: worker/worker1 one, worker2 two, worker3 three. */
