@@ -503,7 +503,7 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
     });
   }
 
-  if (problems.some((p) => p.severity === 'error') || !body) return broken(meta.title);
+  if (params.finish(problems).some((p) => p.severity === 'error') || !body) return broken(meta.title);
 
   const realOnly = [files.setupScript, files.solutionScript, ...files.setupNodeScripts.map((n) => n.file), ...files.solutionNodeScripts.map((n) => n.file), files.solutionWorkstationScript].filter((f): f is string => f !== undefined);
   // A mistake's own script makes only that mistake real-only (the model gates skip it and say so).

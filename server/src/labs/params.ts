@@ -51,7 +51,7 @@ export function paramDeclProblem(decl: ParamDecl): string | undefined {
   const body = decl.pattern;
   if (!/[#?]/.test(body)) return 'pattern has no # (a digit) or ? (a letter): it would always give the same value; use values: [...] for a constant';
   const sample = body.replace(/#/g, '0').replace(/\?/g, 'a');
-  if (!PARAM_VALUE.test(sample)) return `pattern "${body}" gives values like "${sample}": besides # and ?, use lowercase letters, digits and "-", starting and ending with a letter, digit, # or ?`;
+  if (!PARAM_VALUE.test(sample) || !/^[a-z0-9#?-]+$/.test(body)) return `pattern "${body}" gives values like "${sample}": besides # and ?, use lowercase letters, digits and "-", starting and ending with a letter, digit, # or ?`;
   if (typeof parseYaml(body.replace(/#/g, '1').replace(/\?/g, 'e')) !== 'string' || typeof parseYaml(sample) !== 'string') return `pattern "${body}" can give a value YAML reads as a number; put a letter in it`;
   return undefined;
 }
@@ -182,6 +182,7 @@ export class LabParamsText {
   readonly #shifts = new Map<string, Shift[]>();
   readonly #mdxFile: string;
   readonly #reported = new Set<string>();
+  readonly #fixed = new WeakSet<Problem>();
   #finished = false;
 
   constructor(raw: string, mdxFile: string) {
@@ -267,7 +268,8 @@ export class LabParamsText {
       last = p.offset + p.length;
       const value = this.values[p.name];
       if (value === undefined) {
-        out += text.slice(p.offset, last);
+        // Reported once here; masked, so the YAML around it still parses and shows no follow-on errors.
+        out += 'x'.repeat(p.length);
         this.#unknown(file, line, col, p.name);
         continue;
       }
@@ -324,7 +326,8 @@ export class LabParamsText {
     this.#finished = true;
     for (const p of problems) {
       const shifts = this.#shifts.get(p.file);
-      if (!shifts) continue;
+      if (!shifts || this.#fixed.has(p)) continue;
+      this.#fixed.add(p);
       // The last substitution on the line that ends before this column (in substituted text).
       let delta = 0;
       for (const s of shifts) if (s.line === p.line && p.col >= s.col + s.delta) delta = s.delta;
