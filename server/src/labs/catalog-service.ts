@@ -1,11 +1,15 @@
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MdxCompiler } from './bundle.ts';
 import { loadCatalog, type Catalog, type Lab } from './loader.ts';
+import { labForAttempt, type ParamValues } from './params.ts';
 
 /** Holds the loaded lab catalog; reload() re-reads the labs folder (unchanged labs come from the MDX cache). */
 export class LabCatalog {
   readonly labsDir: string;
   readonly compiler: MdxCompiler;
+  /** Where a parametrised lab's folder is copied with one draw's values (see instantiateLab). */
+  readonly variantsDir: string;
   #catalog: Catalog = { tracks: [], labs: [], broken: [], problems: [] };
   #byId = new Map<string, Lab>();
   loadedAt: Date | undefined;
@@ -14,6 +18,7 @@ export class LabCatalog {
   constructor(labsDir: string, cacheDir?: string) {
     this.labsDir = labsDir;
     this.compiler = new MdxCompiler(cacheDir ? path.join(cacheDir, 'mdx') : undefined);
+    this.variantsDir = cacheDir ? path.join(cacheDir, 'variants') : path.join(tmpdir(), `kubedrill-variants-${process.getuid?.() ?? 'user'}`);
   }
 
   /** Loads (or reloads) every lab; never throws for a broken lab. */
@@ -33,5 +38,15 @@ export class LabCatalog {
 
   get(id: string): Lab | undefined {
     return this.#byId.get(id);
+  }
+
+  /**
+   * The lab as an attempt sees it: with the attempt's drawn values when the lab has params (its
+   * front matter re-read and its files copied with the values in), the catalog's lab otherwise.
+   * `params` is the attempt's map of lab id → values.
+   */
+  forAttempt(id: string, params: Readonly<Record<string, ParamValues>> | null | undefined): Lab | undefined {
+    const lab = this.#byId.get(id);
+    return lab && labForAttempt(lab, params, this.variantsDir);
   }
 }

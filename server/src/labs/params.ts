@@ -399,6 +399,18 @@ export function instantiateLab(lab: Lab, values: ParamValues, variantsDir: strin
   return { ...lab, dir, meta, draw: values };
 }
 
+/**
+ * The lab with an attempt's values (params: lab id → values), or the lab itself when it has no params.
+ * An attempt with no value for a param (started before the lab had it) gets the param's first value:
+ * list a converted lab's old value first, and such attempts keep grading as they were set up.
+ */
+export function labForAttempt(lab: Lab, params: Readonly<Record<string, ParamValues>> | null | undefined, variantsDir: string): Lab {
+  if (!lab.params) return lab;
+  const declared = Object.keys(lab.params);
+  const drawn = Object.entries(params?.[lab.id] ?? {}).filter(([k]) => declared.includes(k));
+  return instantiateLab(lab, { ...firstDraw(lab.params), ...Object.fromEntries(drawn) }, variantsDir);
+}
+
 /** The values as one line for logs and reports: "ns=shop port=8081". */
 export function describeDraw(values: ParamValues): string {
   return Object.entries(values)

@@ -24,6 +24,8 @@ export const AttemptDto = z.object({
   lastActivityAt: z.string(),
   endReason: z.string().nullable(),
   failure: z.object({ step: z.string().nullable(), message: z.string(), output: z.string().nullable() }).nullable(),
+  /** The values this attempt drew for its lab's params (the text's <Param name>); empty for a lab without params. */
+  params: z.record(z.string(), z.string()),
 });
 export const AttemptEventDto = z.object({
   seq: z.number(),
@@ -61,6 +63,7 @@ export default async function attemptRoutes(app: App) {
     lastActivityAt: a.lastActivityAt,
     endReason: a.endReason,
     failure: a.status === 'failed' ? { step: a.failureStep, message: a.failureMessage ?? 'failed', output: a.failureOutput } : null,
+    params: a.params?.[a.labId] ?? {},
   });
 
   app.post(
