@@ -35,6 +35,7 @@ import { ContainerLauncher, execOnKindNode } from '../../server/src/terminal/lau
 import type { TerminalAttempt } from '../../server/src/terminal/attempts.ts';
 import { applyLabSetup, waitUntilReady, type KubeProxyNodes } from '../../server/src/provisioner/setup.ts';
 import { openMemoryDatabase } from '../../server/src/storage/db.ts';
+import { describeDraw, drawForLabs, type ParamValues } from '../../server/src/labs/params.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
@@ -152,6 +153,8 @@ export class LabVerifier {
   /** The kind driver's image loading, for labs set up on a shared cluster. */
   readonly #driver: KindDriver;
   readonly #log: (line: string) => void;
+  /** Each lab as this run drew it (parametrised labs), for gating and for resetting after it. */
+  readonly #drawn = new Map<string, Lab>();
 
   private constructor(image: string, labs: LabCatalog, labsDir: string, dataDir: string, log: (line: string) => void) {
     this.#image = image;
@@ -202,6 +205,7 @@ export class LabVerifier {
     const started = performance.now();
     const steps: string[] = [];
     const { attempt } = this.#service.start(LEARNER, labId);
+    const drawn = this.#draw(labId, attempt.params);
     let setupStartedAt: number | undefined;
     const done = new Promise<AttemptEvent>((resolve) => {
       const sub = this.#service.subscribe(attempt.id, 0, (e) => {
@@ -232,7 +236,7 @@ export class LabVerifier {
         const failure = `${a?.failureStep ? `step "${a.failureStep}": ` : ''}${a?.failureMessage ?? end.name}${a?.failureOutput ? `\n${a.failureOutput}` : ''}`;
         return { labId, passed: false, steps, failure, seconds: seconds(), mistakeSeconds: 0 };
       }
-      const gated = await this.#gate(lab, attempt.id, opts, setupStartedAt ?? readyAt);
+      const gated = await this.#gate(drawn, attempt.id, opts, setupStartedAt ?? readyAt);
       if (opts.hold) {
         opts.hold({ attemptId: attempt.id, setupStartedAt: setupStartedAt ?? readyAt });
         handedOn = true;
@@ -250,6 +254,14 @@ export class LabVerifier {
         await this.#finish(attempt.id);
       }
     }
+  }
+
+  /** The lab as this run sets it up: a parametrised lab with one random draw per run (the attempt's), printed so a failure can be replayed. */
+  #draw(labId: string, params: Readonly<Record<string, ParamValues>> | null): Lab {
+    const lab = this.labs.forAttempt(labId, params ?? drawForLabs([this.labs.get(labId)]))!;
+    if (lab.draw) this.#log(`  params: ${describeDraw(lab.draw)}`);
+    this.#drawn.set(labId, lab);
+    return lab;
   }
 
   /** Finishes an attempt and waits until its cluster is gone, so the next lab has the machine to itself. */
@@ -328,11 +340,11 @@ export class LabVerifier {
         if (!held) {
           const v = await this.verify(id, { ...opts, ...(group.length > 1 ? { hold: (h: HeldCluster) => (held = h) } : {}) });
           report(v);
-          previous = lab;
+          previous = this.#drawn.get(id) ?? lab;
           continue;
         }
-        const v = await this.#verifyOnHeld(lab, held, previous!, opts);
-        previous = lab;
+        const v = await this.#verifyOnHeld(this.#draw(id, null), held, previous!, opts);
+        previous = this.#drawn.get(id) ?? lab;
         if (v.failure && /^resetting the cluster/.test(v.failure)) {
           // A cluster that cannot be reset is no verdict on the lab: give it a fresh one (and keep that for the rest).
           this.#log(`  ${v.failure.split('\n')[0]} — using a fresh cluster`);
