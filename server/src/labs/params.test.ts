@@ -158,12 +158,14 @@ describe('loading a parametrised lab', () => {
 
   it('reports unknown and misplaced placeholders where they are written', async () => {
     const mdx = LAB_MDX.replace('title: Fixture lab with params', 'title: Fixture lab in {{ns}}')
+      .replace('title: Create pod client', 'title: Create pod client {{port}}')
       .replace('message: client declares port {{port}}', 'message: client declares port {{prot}}')
       .replace('Create a pod in <Param name="ns" />.', 'Create a pod in <Param name="namespace" />.');
     const { catalog } = await load({ 'lab.mdx': mdx, 'setup/10-ns.yaml': SETUP, 'setup/setup.sh': 'kubectl label ns {{ns}} team={{team}}\n', 'solution/pod.yaml': SOLUTION });
     const got = catalog.broken.flatMap((b) => b.problems.map(formatProblem));
     assert.deepEqual(got, [
-      'labs/fixture/param-lab/lab.mdx:3:23 {{ns}} is outside tasks: in the front matter, placeholders may only be used in tasks (checks and titles)\n    hint: the catalog shows title, summary and the rest before any values are drawn',
+      'labs/fixture/param-lab/lab.mdx:3:23 {{ns}} is outside the checks: in the front matter, placeholders may only be used in tasks\' checks\n    hint: titles, the summary and task titles are shown before any values are drawn; name the object without its value there',
+      'labs/fixture/param-lab/lab.mdx:17:30 {{port}} is outside the checks: in the front matter, placeholders may only be used in tasks\' checks\n    hint: titles, the summary and task titles are shown before any values are drawn; name the object without its value there',
       'labs/fixture/param-lab/lab.mdx:27:39 {{prot}} names no param of this lab\n    hint: declared params: ns, port',
       'labs/fixture/param-lab/lab.mdx:30:17 <Param name="namespace"> names no param of this lab\n    hint: declared params: ns, port',
       'labs/fixture/param-lab/setup/setup.sh:1:32 {{team}} names no param of this lab\n    hint: declared params: ns, port',

@@ -225,20 +225,21 @@ export class LabParamsText {
     return parsed.data;
   }
 
-  // Placeholders belong in tasks (checks, task titles) of the front matter, never in the body (MDX
-  // would read {{…}} as a JavaScript expression) nor in metadata the catalog shows before any draw.
+  // Placeholders belong in the checks of the front matter, never in the body (MDX would read {{…}}
+  // as a JavaScript expression) nor in what the catalog, the lab page and exams show before any draw
+  // (title, summary, task titles).
   #checkFrontMatter(raw: string, fm: { start: number; end: number }, yamlText: string) {
     const yaml = new PositionedYaml(mask(yamlText), 1);
-    const tasks = yaml.doc.get('tasks', true) as { range?: [number, number, number] } | undefined;
-    const pairRange = tasks?.range;
+    const tasks = yaml.doc.get('tasks', true) as { items?: { get?: (k: string, keep: true) => { range?: [number, number, number] } | undefined }[] } | undefined;
+    const ranges = (tasks?.items ?? []).map((t) => t.get?.('checks', true)?.range).filter((r): r is [number, number, number] => r !== undefined);
     const lineCol = (offset: number) => {
       const before = raw.slice(0, offset);
       return { line: before.split('\n').length, col: offset - before.lastIndexOf('\n') };
     };
     for (const p of placeholdersIn(yamlText)) {
-      if (pairRange && p.offset >= pairRange[0] && p.offset < pairRange[2]) continue;
+      if (ranges.some((r) => p.offset >= r[0] && p.offset < r[2])) continue;
       const { line, col } = lineCol(fm.start + p.offset);
-      this.#err(this.#mdxFile, line, col, `{{${p.name}}} is outside tasks: in the front matter, placeholders may only be used in tasks (checks and titles)`, 'the catalog shows title, summary and the rest before any values are drawn');
+      this.#err(this.#mdxFile, line, col, `{{${p.name}}} is outside the checks: in the front matter, placeholders may only be used in tasks' checks`, 'titles, the summary and task titles are shown before any values are drawn; name the object without its value there');
     }
     for (const p of placeholdersIn(raw.slice(fm.end))) {
       const { line, col } = lineCol(fm.end + p.offset);
@@ -409,6 +410,32 @@ export function labForAttempt(lab: Lab, params: Readonly<Record<string, ParamVal
   const declared = Object.keys(lab.params);
   const drawn = Object.entries(params?.[lab.id] ?? {}).filter(([k]) => declared.includes(k));
   return instantiateLab(lab, { ...firstDraw(lab.params), ...Object.fromEntries(drawn) }, variantsDir);
+}
+
+/**
+ * Task titles and check messages of a parametrised lab as written, each `{{name}}` shown as `‹name›`
+ * (what the lab page shows before an attempt, and fills in with the attempt's values). The
+ * catalog's lab carries the first draw, which would tell every learner the wrong values.
+ */
+export function textsWithParamNames(lab: Pick<Lab, 'dir' | 'id' | 'params' | 'meta'>): { titles: string[]; messages: string[][] } {
+  const fallback = { titles: lab.meta.tasks.map((t) => t.title), messages: lab.meta.tasks.map((t) => t.checks.map((c) => c.message)) };
+  if (!lab.params) return fallback;
+  const raw = readFileSync(path.join(lab.dir, 'lab.mdx'), 'utf8');
+  const fm = frontMatterRange(raw);
+  if (!fm) return fallback;
+  const stand = Object.fromEntries(Object.keys(lab.params).map((n) => [n, `zq${n}qz`]));
+  const back = (t: unknown, written: string) => (typeof t === 'string' ? t.replace(/zq(\w+?)qz/g, '‹$1›') : written);
+  // Read as plain YAML (a stand-in where a number goes is fine here): only the texts are taken.
+  const doc = parseYaml(substituteParams(raw.slice(fm.start, fm.end), stand)) as { tasks?: { title?: unknown; checks?: { message?: unknown }[] }[] } | null;
+  return {
+    titles: lab.meta.tasks.map((t, i) => back(doc?.tasks?.[i]?.title, t.title)),
+    messages: lab.meta.tasks.map((t, i) => t.checks.map((c, j) => back(doc?.tasks?.[i]?.checks?.[j]?.message, c.message))),
+  };
+}
+
+/** Fills `‹name›` markers (textsWithParamNames) with the attempt's values; unknown names stay marked. */
+export function fillParamNames(text: string, values: Readonly<Record<string, string>>): string {
+  return text.replace(/‹(\w+)›/g, (whole, name: string) => values[name] ?? whole);
 }
 
 /** The values as one line for logs and reports: "ns=shop port=8081". */

@@ -59,6 +59,10 @@ test('attempts of a parametrised lab draw their own values and keep them across 
   assert.ok(new Set(drawn.map((a) => JSON.stringify(a.params))).size > 1, `every attempt drew the same values: ${JSON.stringify(drawn[0]!.params)}`);
   const ended = await app.inject({ method: 'GET', url: `/api/attempts/${drawn[0]!.id}`, headers: { cookie } });
   assert.deepEqual(ended.json<{ params: unknown }>().params, drawn[0]!.params);
+  // The lab page, before any attempt, names the param instead of showing the first draw's value.
+  const detail = await app.inject({ method: 'GET', url: `/api/labs/${LAB}`, headers: { cookie } });
+  const messages = detail.json<{ tasks: { checks: { message: string }[] }[] }>().tasks.flatMap((t) => t.checks.map((c) => c.message));
+  assert.ok(messages.includes('shopper in ‹ns› reaches Service inventory on port 80'), messages.join('\n'));
   // A restart reads them from the database.
   assert.deepEqual(new AttemptRepository(db).get(drawn[0]!.id)?.params, { [LAB]: drawn[0]!.params });
 });

@@ -5,6 +5,7 @@ import { notFound } from '../../errors.ts';
 import { COMPETENCIES, COMPETENCY_CODES, DIFFICULTIES, DOMAIN_IDS, DOMAINS } from '../../labs/format.ts';
 import type { Lab } from '../../labs/loader.ts';
 import { checkIdOf } from '../../../../graders/src/checks/schema.ts';
+import { textsWithParamNames } from '../../labs/params.ts';
 
 const ProblemDto = z.object({ file: z.string(), line: z.number(), col: z.number(), message: z.string(), hint: z.string().optional(), severity: z.enum(['error', 'warning']) });
 
@@ -93,14 +94,16 @@ export default async function labRoutes(app: App) {
     async (req) => {
       const lab = app.labs.get(req.params.id);
       if (!lab) throw notFound('lab', req.params.id);
+      // A parametrised lab's texts name its params (‹ns›); the page fills in the attempt's values.
+      const texts = textsWithParamNames(lab);
       return {
         ...summary(lab),
         trackTitle: app.labs.current.tracks.find((t) => t.id === lab.track)?.title ?? lab.track,
-        tasks: lab.meta.tasks.map((t) => ({
+        tasks: lab.meta.tasks.map((t, ti) => ({
           id: t.id,
-          title: t.title,
+          title: texts.titles[ti] ?? t.title,
           points: t.points,
-          checks: t.checks.map((c, i) => ({ id: checkIdOf(t.id, i, c.id), kind: c.kind, message: c.message, weight: c.weight, guard: c.guard, required: c.required })),
+          checks: t.checks.map((c, i) => ({ id: checkIdOf(t.id, i, c.id), kind: c.kind, message: texts.messages[ti]?.[i] ?? c.message, weight: c.weight, guard: c.guard, required: c.required })),
         })),
         images: lab.meta.images,
         code: lab.body.code,
