@@ -4,19 +4,21 @@
 // grade agrees. Skips (exit 0) with the reason where no
 // cluster can be created here; exit 1 when any lab fails a gate or its cluster cannot be prepared.
 import { parseArgs } from 'node:util';
-import { describeVerdict, labsDirOf, LabVerifier, verifyTarget, type LabVerdict } from './lib/labs-verify.ts';
+import { describeVerdict, kindNetworkExists, labsDirOf, lanePrefix, LabVerifier, shareGroups, splitLanes, verifyTarget, type LabVerdict } from './lib/labs-verify.ts';
 
-const USAGE = `usage: npm run labs:verify -- [lab-id …] [--keep] [--fresh] [--no-mistakes] [--explain] [--node-image IMAGE] [--labs-dir DIR]
+const USAGE = `usage: npm run labs:verify -- [lab-id …] [--keep] [--fresh] [--no-mistakes] [--no-fresh-mistakes] [--explain] [--lanes N] [--node-image IMAGE] [--labs-dir DIR]
   default: every lab; labs of one cluster shape that run no scripts and need no cluster of their own
   take turns on one cluster, reset between them (--fresh: one new cluster per lab, as a learner gets)
   --keep leaves each cluster running for a look (delete with kind delete cluster); implies --fresh
   --no-mistakes skips the mistake gates (each shipped wrong answer scores at most its maxPercent)
+  --no-fresh-mistakes skips the mistakes with node or workstation scripts (each needs a cluster of its own)
   --explain prints every check of each mistake with its explanation
+  --lanes N verifies N share groups at a time, each on its own cluster (CI uses 2 on 2 cores; lines are tagged [lane n])
   labs: --labs-dir, else KUBEDRILL_LABS_DIR, else ./labs
   node image: --node-image, else KUBEDRILL_NODE_IMAGE, else the testbed image, else kind's pinned one`;
 let parsed;
 try {
-  parsed = parseArgs({ allowPositionals: true, options: { keep: { type: 'boolean', default: false }, 'no-mistakes': { type: 'boolean', default: false }, explain: { type: 'boolean', default: false }, fresh: { type: 'boolean', default: false }, 'node-image': { type: 'string' }, 'labs-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  parsed = parseArgs({ allowPositionals: true, options: { keep: { type: 'boolean', default: false }, 'no-mistakes': { type: 'boolean', default: false }, 'no-fresh-mistakes': { type: 'boolean', default: false }, explain: { type: 'boolean', default: false }, fresh: { type: 'boolean', default: false }, lanes: { type: 'string', default: '1' }, 'node-image': { type: 'string' }, 'labs-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
 } catch (e) {
   console.error(`labs:verify: ${(e as Error).message}\n${USAGE}`);
   process.exit(2);
@@ -31,9 +33,15 @@ if ('skip' in target) {
   console.log(`labs:verify skipped: ${target.skip}`);
   process.exit(0);
 }
+const lanes = Number(values.lanes);
+if (!Number.isInteger(lanes) || lanes < 1 || lanes > 8) {
+  console.error(`labs:verify: --lanes must be a whole number from 1 to 8, not "${values.lanes}"\n${USAGE}`);
+  process.exit(2);
+}
+const laneLog = (lane: number) => (lanes > 1 ? (line: string) => console.log(line.replace(/^(\n*)/, `$1[lane ${lane + 1}] `)) : (line: string) => console.log(line));
 let verifier: LabVerifier;
 try {
-  verifier = await LabVerifier.create(target.image, { labsDir: labsDirOf(values['labs-dir']) });
+  verifier = await LabVerifier.create(target.image, { labsDir: labsDirOf(values['labs-dir']), log: laneLog(0) });
 } catch (e) {
   console.error(`labs:verify: ${(e as Error).message}`);
   process.exit(2);
@@ -47,7 +55,17 @@ if (unknown.length) {
   process.exit(2);
 }
 const share = !values['fresh'] && !values.keep;
-console.log(`labs:verify: ${ids.length} lab(s) on ${target.image}, ${share ? 'labs of one shape without scripts share a cluster (reset between them; --fresh for one cluster each)' : 'one fresh cluster each'}`);
+const groups = share ? shareGroups(ids.map((id) => verifier.labs.get(id)!)) : ids.map((id) => [id]);
+const laneIds = splitLanes(groups.map((g) => g.map((id) => verifier.labs.get(id)!)), lanes).map((gs) => gs.flat().map((l) => l.id));
+const verifiers = [verifier];
+try {
+  for (let i = 1; i < laneIds.length; i++) verifiers.push(await LabVerifier.create(target.image, { labsDir: labsDirOf(values['labs-dir']), log: laneLog(i), namePrefix: lanePrefix(process.env.KUBEDRILL_CLUSTERS_NAME_PREFIX ?? 'kdverify', i) }));
+} catch (e) {
+  console.error(`labs:verify: ${(e as Error).message}`);
+  await Promise.all(verifiers.map((v) => v.close()));
+  process.exit(2);
+}
+console.log(`labs:verify: ${ids.length} lab(s) on ${target.image}, ${share ? 'labs of one shape without scripts share a cluster (reset between them; --fresh for one cluster each)' : 'one fresh cluster each'}${laneIds.length > 1 ? `, in ${laneIds.length} lanes` : ''}`);
 let verdicts: LabVerdict[];
 let interrupted = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -57,15 +75,23 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 try {
-  verdicts = await verifier.verifyAll(ids, {
-    keep: values.keep,
-    mistakes: !values['no-mistakes'],
-    share,
-    interrupted: () => interrupted,
-    onVerdict: (v) => console.log(describeVerdict(v, { explain: values.explain }).join('\n')),
-  });
+  verdicts = (
+    await Promise.all(
+      verifiers.map(async (v, i) => {
+        if (i > 0) await kindNetworkExists();
+        return v.verifyAll(laneIds[i]!, {
+          keep: values.keep,
+          mistakes: !values['no-mistakes'],
+          freshMistakes: !values['no-fresh-mistakes'],
+          share,
+          interrupted: () => interrupted,
+          onVerdict: (verdict) => console.log(describeVerdict(verdict, { explain: values.explain }).join('\n')),
+        });
+      }),
+    )
+  ).flat();
 } finally {
-  await verifier.close({ keepData: values.keep });
+  await Promise.all(verifiers.map((v) => v.close({ keepData: values.keep })));
 }
 const failed = verdicts.filter((v) => !v.passed);
 console.log(`\nlabs:verify: ${verdicts.length - failed.length}/${verdicts.length} labs passed their gates${failed.length ? `; failed: ${failed.map((v) => v.labId).join(', ')}` : ''}`);

@@ -18,7 +18,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { createKubePort, createKubeconfigScriptRunner } from '../../graders/src/cluster/kube-port.ts';
 import type { ClusterPort, KubeObject, ScriptRunner } from '../../graders/src/cluster/port.ts';
-import { runHonestyGates, type GatesReport, type MistakeRun } from '../../graders/src/engine/gates.ts';
+import { mistakeGate, runHonestyGates, type GateResult, type GatesReport, type MistakeRun } from '../../graders/src/engine/gates.ts';
+import { gradeLab } from '../../graders/src/engine/engine.ts';
+import type { GradeReport } from '../../graders/src/engine/types.ts';
 import type { AttemptEvent } from '../../server/src/attempts/attempt-repository.ts';
 import { createAttemptService } from '../../server/src/attempts/setup.ts';
 import { loadConfig } from '../../server/src/config/config.ts';
@@ -33,7 +35,7 @@ import { KindDriver, kindNodeNames } from '../../server/src/provisioner/kind-dri
 import { resetCluster, type ClusterBaseline, type Kubectl } from './cluster-reset.ts';
 import { ContainerLauncher, execOnKindNode } from '../../server/src/terminal/launchers.ts';
 import type { TerminalAttempt } from '../../server/src/terminal/attempts.ts';
-import { applyLabSetup, waitUntilReady, type KubeProxyNodes } from '../../server/src/provisioner/setup.ts';
+import { applyLabSetup, waitUntilReady, waitUntilSettled, type KubeProxyNodes } from '../../server/src/provisioner/setup.ts';
 import { openMemoryDatabase } from '../../server/src/storage/db.ts';
 import { describeDraw, drawForLabs, type ParamValues } from '../../server/src/labs/params.ts';
 
@@ -103,6 +105,8 @@ export interface HeldCluster {
 export interface VerifyOptions {
   keep?: boolean;
   mistakes?: boolean;
+  /** Gate mistakes with node or workstation scripts on a fresh cluster each (default true). */
+  freshMistakes?: boolean;
   /** Instead of deleting the cluster after the gates, hand it to this callback (which must finish the attempt). */
   hold?: (h: HeldCluster) => void;
 }
@@ -134,6 +138,55 @@ export function shareGroups(labs: readonly Lab[]): string[][] {
   return out;
 }
 
+/**
+ * Lanes that verify at the same time, each on its own cluster: 2 where the host has at least two
+ * cores and 12 GiB (two kind clusters of three nodes fit, and most of a gate is waiting), else 1;
+ * KUBEDRILL_VERIFY_LANES overrides.
+ */
+export function defaultLanes(env: NodeJS.ProcessEnv = process.env): number {
+  const set = Number(env.KUBEDRILL_VERIFY_LANES);
+  if (Number.isInteger(set) && set >= 1) return set;
+  return os.availableParallelism() >= 2 && os.totalmem() >= 12 * 2 ** 30 ? 2 : 1;
+}
+
+/** A rough cost of verifying a share group, in seconds: a cluster, then each lab's setup, grades and mistakes. */
+function groupCost(group: readonly Lab[]): number {
+  const cluster = 60 + 20 * (group[0]?.meta.cluster.workers ?? 1);
+  return cluster + group.reduce((sum, lab) => sum + 30 + 20 * lab.mistakes.length, 0);
+}
+
+/**
+ * Splits share groups over lanes, most expensive group first onto the least loaded lane, so the
+ * lanes finish together. Each lane keeps its groups whole (a group is one cluster's turn order).
+ */
+export function splitLanes(groups: readonly (readonly Lab[])[], lanes: number): Lab[][][] {
+  const out: { cost: number; groups: Lab[][] }[] = Array.from({ length: Math.max(1, lanes) }, () => ({ cost: 0, groups: [] }));
+  const byCost = groups.map((g) => ({ g: [...g], cost: groupCost(g) })).sort((a, b) => b.cost - a.cost);
+  for (const { g, cost } of byCost) {
+    const lane = out.reduce((min, l) => (l.cost < min.cost ? l : min));
+    lane.groups.push(g);
+    lane.cost += cost;
+  }
+  return out.filter((l) => l.groups.length).map((l) => l.groups);
+}
+
+/**
+ * Resolves once Docker has kind's network: the first cluster creates it, and lanes after the first
+ * start then, so two kind runs never race to create it on a fresh host.
+ */
+export async function kindNetworkExists(timeoutMs = 300_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (spawnSync('docker', ['network', 'inspect', 'kind'], { stdio: 'ignore' }).status !== 0) {
+    if (Date.now() > end) throw new Error(`Docker has no "kind" network ${Math.round(timeoutMs / 1000)} s after the first lane began`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/** The cluster name prefix of lane i (0-based): lane 0 keeps the prefix; others append their number (kdverify2-…, never kdverify-…, which lane 0's reaper would claim). */
+export function lanePrefix(prefix: string, lane: number): string {
+  return lane === 0 ? prefix : `${prefix}${lane + 1}`;
+}
+
 /** The cluster's namespaces made before the first lab's setup began (kube-system, add-ons' own), from their creation times. */
 async function baselineBefore(kubectl: Kubectl, setupStartedAt: number): Promise<ClusterBaseline> {
   const list = JSON.parse(await kubectl(['get', 'namespaces', '-o', 'json'])) as { items: { metadata: { name: string; creationTimestamp: string } }[] };
@@ -156,14 +209,14 @@ export class LabVerifier {
   /** Each lab as this run drew it (parametrised labs), for gating and for resetting after it. */
   readonly #drawn = new Map<string, Lab>();
 
-  private constructor(image: string, labs: LabCatalog, labsDir: string, dataDir: string, log: (line: string) => void) {
+  private constructor(image: string, labs: LabCatalog, labsDir: string, dataDir: string, log: (line: string) => void, namePrefix: string) {
     this.#image = image;
     this.labs = labs;
     this.#dataDir = dataDir;
     this.#log = log;
     const { config, hostEnv } = loadConfig({
       argv: ['--data-dir', dataDir, '--labs-dir', labsDir],
-      env: { ...(process.env.PATH ? { PATH: process.env.PATH } : {}), ...(process.env.HOME ? { HOME: process.env.HOME } : {}), KUBEDRILL_CLUSTERS_NODE_IMAGE: image, KUBEDRILL_CLUSTERS_POOL_SIZE: '0', KUBEDRILL_CLUSTERS_MAX_CONCURRENT: '1', KUBEDRILL_CLUSTERS_NAME_PREFIX: process.env.KUBEDRILL_CLUSTERS_NAME_PREFIX ?? 'kdverify', ...(process.env.KUBEDRILL_TERMINAL_WORKSTATION_IMAGE ? { KUBEDRILL_TERMINAL_WORKSTATION_IMAGE: process.env.KUBEDRILL_TERMINAL_WORKSTATION_IMAGE } : {}) },
+      env: { ...(process.env.PATH ? { PATH: process.env.PATH } : {}), ...(process.env.HOME ? { HOME: process.env.HOME } : {}), KUBEDRILL_CLUSTERS_NODE_IMAGE: image, KUBEDRILL_CLUSTERS_POOL_SIZE: '0', KUBEDRILL_CLUSTERS_MAX_CONCURRENT: '1', KUBEDRILL_CLUSTERS_NAME_PREFIX: namePrefix, ...(process.env.KUBEDRILL_TERMINAL_WORKSTATION_IMAGE ? { KUBEDRILL_TERMINAL_WORKSTATION_IMAGE: process.env.KUBEDRILL_TERMINAL_WORKSTATION_IMAGE } : {}) },
       cwd: ROOT,
     });
     this.#runner = createCommandRunner(hostEnv);
@@ -180,7 +233,7 @@ export class LabVerifier {
   }
 
   /** Loads the labs (refusing broken ones) before it makes its temporary data folder, so a refusal leaves nothing behind. */
-  static async create(image: string, opts: { labsDir?: string; log?: (line: string) => void } = {}): Promise<LabVerifier> {
+  static async create(image: string, opts: { labsDir?: string; log?: (line: string) => void; namePrefix?: string } = {}): Promise<LabVerifier> {
     const labsDir = opts.labsDir ?? labsDirOf(undefined);
     const labs = new LabCatalog(labsDir);
     try {
@@ -191,15 +244,97 @@ export class LabVerifier {
       labs.compiler.close();
       throw e;
     }
-    return new LabVerifier(image, labs, labsDir, mkdtempSync(path.join(os.tmpdir(), 'kubedrill-verify-')), opts.log ?? console.log);
+    const namePrefix = opts.namePrefix ?? process.env.KUBEDRILL_CLUSTERS_NAME_PREFIX ?? 'kdverify';
+    return new LabVerifier(image, labs, labsDir, mkdtempSync(path.join(os.tmpdir(), 'kubedrill-verify-')), opts.log ?? console.log, namePrefix);
   }
 
   get image(): string {
     return this.#image;
   }
 
-  /** Runs the honesty and mistake gates of one lab on a fresh cluster; the cluster is deleted afterwards unless keep (or hold, which hands it on). */
+  /**
+   * Runs the honesty and mistake gates of one lab on a fresh cluster; the cluster is deleted afterwards
+   * unless keep (or hold, which hands it on). Mistakes whose node or workstation scripts cannot be
+   * taken off again then get a fresh cluster each (unless freshMistakes is false).
+   */
   async verify(labId: string, opts: VerifyOptions = {}): Promise<LabVerdict> {
+    const v = await this.#verifyOnce(labId, opts);
+    const lab = this.labs.get(labId)!;
+    const alone = lab.mistakes.filter((m) => m.nodeScripts.length || m.workstationScript);
+    if (!v.gates || opts.mistakes === false || opts.freshMistakes === false || opts.keep || opts.hold || !alone.length) return v;
+    const results: GateResult[] = [];
+    for (const m of alone) {
+      this.#log(`  ▷ mistake ${m.name} on a cluster of its own (its ${mistakeScripts(m).join(', ')} cannot be taken off)`);
+      results.push(await this.#freshMistake(lab, m));
+    }
+    const gates = [...v.gates.gates.filter((g) => g.name !== 'solution-earns-all' && g.name !== 'grading-is-stable'), ...results, ...v.gates.gates.filter((g) => g.name === 'solution-earns-all' || g.name === 'grading-is-stable')];
+    const passed = v.passed && results.every((r) => r.passed);
+    const extra = results.reduce((sum, r) => sum + r.durationMs / 1000, 0);
+    const { skipped: _skipped, ...rest } = v;
+    return { ...rest, passed, gates: { ...v.gates, passed, gates }, seconds: v.seconds + extra, mistakeSeconds: v.mistakeSeconds + extra };
+  }
+
+  /** A mistake on a fresh cluster: the lab set up as for a learner, the mistake applied and graded once it settles, the cluster deleted. */
+  async #freshMistake(lab: Lab, mistake: Lab['mistakes'][number]): Promise<GateResult> {
+    const t0 = performance.now();
+    const failed = (problem: string): GateResult => ({ name: 'mistake-is-capped', passed: false, problems: [problem], report: EMPTY_REPORT(lab), mistake, ceilingPercent: 0, durationMs: performance.now() - t0 });
+    const { attempt } = this.#service.start(LEARNER, lab.id);
+    try {
+      const end = await this.#settled(attempt.id, () => {});
+      if (end.name !== 'ready') {
+        const a = this.#service.get(attempt.id);
+        return failed(`mistake ${mistake.name}: its cluster could not be prepared: ${a?.failureStep ? `step "${a.failureStep}": ` : ''}${a?.failureMessage ?? end.name}`);
+      }
+      const g = await this.#service.beginGrading(attempt.id, LEARNER);
+      try {
+        const clusterName = this.#service.get(attempt.id)?.clusterName ?? '';
+        const port = createKubePort(g.kubeconfigPath);
+        const scripts = createKubeconfigScriptRunner(this.#runner, g.kubeconfigPath);
+        const nodes: NodeAccess = { exec: (node, argv, o) => execOnKindNode(this.#runner, clusterName, node, argv, o) };
+        const wsAttempt: TerminalAttempt = { id: attempt.id, learnerId: LEARNER, clusterName, status: 'running', kubernetesVersion: lab.meta.kubernetes };
+        const workstation: WorkstationAccess = { exec: (argv, o) => this.#workstations.execInWorkstation(wsAttempt, argv, o) };
+        const reach: StateReach = { kubeProxy: { runner: this.#runner, nodes: await this.#nodes(attempt.id) }, nodes, workstation };
+        const objects = await mistakeObjects(lab, mistake);
+        const gradable = gradableLab(lab);
+        const run: MistakeRun = {
+          mistake,
+          enter: async () => {
+            await applyState(lab, port, scripts, { objects, script: mistake.script, nodeScripts: mistake.nodeScripts, workstationScript: mistake.workstationScript }, `mistake ${mistake.name}`, reach, { settle: true });
+            return { port, scripts };
+          },
+        };
+        const gradeOn = (p: ClusterPort, s: ScriptRunner | undefined) => gradeLab(gradable, { port: p, ...(s ? { scripts: s } : {}), nodes, workstation });
+        const r = await mistakeGate(run, EMPTY_REPORT(lab), gradeOn, { port, scripts }, { maxGrades: 4, cleanTimeoutMs: 0 }, () => 0);
+        return { ...r, durationMs: performance.now() - t0 };
+      } finally {
+        this.#service.endGrading(attempt.id);
+      }
+    } catch (e) {
+      return failed(`mistake ${mistake.name} could not be gated on a fresh cluster: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      await this.#finish(attempt.id);
+    }
+  }
+
+  /** Resolves with the attempt's first settled status event (ready, failed, expired, finished), reporting each finished step. */
+  #settled(attemptId: string, onStep: (e: AttemptEvent) => void): Promise<AttemptEvent> {
+    return new Promise<AttemptEvent>((resolve) => {
+      const sub = this.#service.subscribe(attemptId, 0, (e) => {
+        onStep(e);
+        if (e.type === 'status' && ['ready', 'failed', 'expired', 'finished'].includes(e.name)) {
+          sub.unsubscribe();
+          resolve(e);
+        }
+      });
+      const last = sub.replay.findLast((e) => e.type === 'status');
+      if (last && ['ready', 'failed', 'expired', 'finished'].includes(last.name)) {
+        sub.unsubscribe();
+        resolve(last);
+      }
+    });
+  }
+
+  async #verifyOnce(labId: string, opts: VerifyOptions): Promise<LabVerdict> {
     const lab = this.labs.get(labId);
     if (!lab) throw new Error(`no lab "${labId}"; ids: ${this.labs.current.labs.map((l) => l.id).join(', ')}`);
     const started = performance.now();
@@ -437,7 +572,7 @@ interface LabState {
  * fields it changes are replaced, not merged), then its scripts, then waits until what it made runs
  * and kube-proxy serves the Services it made.
  */
-async function applyState(lab: Lab, port: ClusterPort, scripts: ScriptRunner, state: LabState, what: string, reach: StateReach): Promise<void> {
+async function applyState(lab: Lab, port: ClusterPort, scripts: ScriptRunner, state: LabState, what: string, reach: StateReach, opts: { settle?: boolean } = {}): Promise<void> {
   if (state.objects.length) await port.apply(state.objects, { fieldManager: 'kubedrill-setup', timeoutMs: 120_000 });
   if (state.script) {
     const text = await readFile(path.join(lab.dir, state.script), 'utf8');
@@ -459,7 +594,13 @@ async function applyState(lab: Lab, port: ClusterPort, scripts: ScriptRunner, st
     const r = await reach.workstation.exec(['bash', '-lc', text, 'workstation.sh'], { timeoutMs: 300_000 });
     if (r.exitCode !== 0) throw new Error(`${state.workstationScript} exited ${r.exitCode} in the workstation:\n${r.stdout}${r.stderr}`);
   }
-  // Grade what it made once it runs, as a learner would check after a rollout.
+  // Grade what it made once it runs, as a learner would check after a rollout. A wrong answer may
+  // never become ready (that can be the mistake): it is graded once it has settled.
+  if (opts.settle) {
+    const settled = await waitUntilSettled(port, state.objects, Date.now() + 300_000, { quietMs: 15_000, kubeProxy: reach.kubeProxy });
+    if (settled.problems.length) throw new Error(`${what} did not settle in 300 s: ${settled.problems.slice(0, 3).join('; ')}`);
+    return;
+  }
   const waiting = await waitUntilReady(port, state.objects, Date.now() + 300_000, { kubeProxy: reach.kubeProxy });
   if (waiting.length) throw new Error(`${what} was not ready after 300 s: ${waiting.slice(0, 3).join('; ')}`);
 }
@@ -486,7 +627,7 @@ async function mistakeRuns(
     runs.push({
       mistake,
       enter: async () => {
-        await applyState(lab, port, scripts, { objects, script: mistake.script, nodeScripts: mistake.nodeScripts, workstationScript: mistake.workstationScript }, `mistake ${mistake.name}`, reach);
+        await applyState(lab, port, scripts, { objects, script: mistake.script, nodeScripts: mistake.nodeScripts, workstationScript: mistake.workstationScript }, `mistake ${mistake.name}`, reach, { settle: true });
         return { port, scripts };
       },
       leave: async () => {
@@ -519,6 +660,11 @@ function nodeMetadata(list: { items: KubeObject[] }): { name: string; patch: unk
       ],
     };
   });
+}
+
+/** A report with every task at 0, for a mistake gate that could not grade (nothing to take off, nothing compared). */
+function EMPTY_REPORT(lab: Lab): GradeReport {
+  return { labId: lab.id, score: 0, maxScore: lab.meta.points ?? 0, percent: 0, tasks: [], gradedAt: new Date().toISOString(), durationMs: 0 };
 }
 
 /** Mistakes labs:verify cannot gate on a shared cluster (their node or workstation scripts cannot be taken off), with why. */

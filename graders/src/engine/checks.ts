@@ -276,6 +276,19 @@ async function serviceBackends(ctx: GradeContext, svc: KubeObject, port: number,
   return { backends, endpoints: `${backends.length === 1 ? 'endpoint' : `${backends.length} endpoints`} ${shown.join(', ')}${backends.length > 3 ? ', …' : ''}` };
 }
 
+/** The Service whose node port this is, in words: its endpoints, or why it has none; undefined when no Service has the port. */
+async function nodePortTarget(ctx: GradeContext, nodePort: number, opts: CallOptions): Promise<Pick<Target, 'emptyReason' | 'endpoints'> | undefined> {
+  const services = await ctx.list({ apiVersion: 'v1', kind: 'Service' }, opts);
+  for (const svc of services) {
+    const sp = ((svc.spec ?? {}) as { ports?: { port: number; nodePort?: number }[] }).ports?.find((p) => p.nodePort === nodePort);
+    if (!sp) continue;
+    const b = await serviceBackends(ctx, svc, sp.port, opts);
+    const via = `node port ${nodePort} of Service ${svc.metadata.namespace}/${svc.metadata.name}`;
+    return b.emptyReason ? { emptyReason: `${via}: ${b.emptyReason}` } : { endpoints: b.endpoints ? `${via}, ${b.endpoints}` : via };
+  }
+  return undefined;
+}
+
 async function resolveTarget(ctx: GradeContext, to: ProbeTarget, port: number, fromNs: string, opts: CallOptions): Promise<Target | { missing: string }> {
   const { state } = await ctx.netpolState(opts);
   if ('service' in to) {
@@ -295,8 +308,15 @@ async function resolveTarget(ctx: GradeContext, to: ProbeTarget, port: number, f
     const ip = (pod.status as { podIP?: string } | undefined)?.podIP;
     if (!ip) return { missing: `pod ${pod.metadata.namespace}/${pod.metadata.name} has no IP yet` };
     const ep = endpointOf(state, pod);
-    const endpoint: Endpoint = 'pod' in ep && ep.pod.hostNetwork ? { ip } : ep;
-    return { host: ip, display: `${pod.metadata.name} (${ip})`, backends: [{ endpoint, port }] };
+    if ('pod' in ep && ep.pod.hostNetwork) {
+      // A node's address: a port there may be a Service's node port, which kube-proxy forwards to
+      // the Service's endpoints (or drops when it has none).
+      // NetworkPolicy is judged as before (a node address; kube-proxy may masquerade the source), so
+      // only the words change: which Service answered, or why nothing could.
+      const np = await nodePortTarget(ctx, port, opts);
+      return { host: ip, display: `${pod.metadata.name} (${ip})`, backends: [{ endpoint: { ip }, port }], ...np };
+    }
+    return { host: ip, display: `${pod.metadata.name} (${ip})`, backends: [{ endpoint: ep, port }] };
   }
   const host = to.host;
   if (host === 'localhost' || host === '127.0.0.1' || host === '::1') return { host, display: host, backends: undefined };

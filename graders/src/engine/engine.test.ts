@@ -156,6 +156,31 @@ describe('gradeLab', () => {
     assert.match(blocked?.explanation ?? '', /^enforcement suspicious: sleepybox2 reached .* NetworkPolicy should block it .*not scored against you/);
   });
 
+  it('a node port whose Service has no endpoints fails the probe and says why, instead of blaming the network', async () => {
+    const pod = (name: string, labels: Record<string, string>, extra: Record<string, unknown> = {}): KubeObject => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace: 'default', labels },
+      spec: { containers: [{ name, image: 'docker.io/library/busybox:1.37.0', command: ['sleep', '3600'] }], ...extra },
+    });
+    const model = await modelWith([
+      pod('client', { run: 'client' }),
+      pod('hostnet', { run: 'hostnet' }, { hostNetwork: true }),
+      pod('web', { app: 'web' }),
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web-np', namespace: 'default' }, spec: { type: 'NodePort', selector: { app: 'nobody' }, ports: [{ port: 80, targetPort: 80, nodePort: 30080 }] } },
+    ]);
+    // kube-proxy drops a connection to a node port whose Service has no endpoints: the probe times out.
+    const dropping: ClusterPort = { ...bind(model), exec: async () => ({ stdout: '', stderr: 'nc: connect to 172.18.0.2 port 30080 (tcp) timed out\n', exitCode: 1 }) };
+    const lab = labOf([{ id: 'np', kind: 'probe', from: 'default/client', to: { pod: 'default/hostnet' }, port: 30080, expect: 'reachable', message: 'node port answers' }]);
+    const report = await gradeLab(lab, { port: dropping, ...fast });
+    const c = report.tasks[0]?.checks[0];
+    assert.equal(c?.status, 'fail', c?.explanation);
+    assert.match(c?.explanation ?? '', /node port 30080 of Service default\/web-np: Service default\/web-np selects no pods/);
+    // A port no Service has keeps the network suspicion: nothing there should drop a connection.
+    const other = await gradeLab(labOf([{ id: 'np', kind: 'probe', from: 'default/client', to: { pod: 'default/hostnet' }, port: 30999, expect: 'reachable', message: 'some node port answers' }]), { port: dropping, ...fast });
+    assert.equal(other.tasks[0]?.checks[0]?.status, 'error');
+  });
+
   it('counts an HTTP error status as a working connection', () => {
     assert.equal(classifyProbe('http', 1, '', 'wget: server returned error: HTTP/1.1 404 Not Found\n').kind, 'connected');
     assert.equal(classifyProbe('http', 1, '', 'wget: download timed out\n').kind, 'timeout');

@@ -159,7 +159,8 @@ export async function runHonestyGates(input: GateInput): Promise<GatesReport> {
   return { labId: input.lab.id, passed: gates.every((g) => g.passed), gates };
 }
 
-async function mistakeGate(
+/** One mistake's gate (exported for mistakes that need a cluster of their own; runHonestyGates runs the rest). */
+export async function mistakeGate(
   run: MistakeRun,
   setupReport: GradeReport,
   gradeOn: (port: ClusterPort, scripts: ScriptRunner | undefined) => Promise<GradeReport>,

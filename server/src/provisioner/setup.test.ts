@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import type { ExecResult, KubeObject } from '../../../graders/src/cluster/port.ts';
 import { enforceNetworkPolicy, NETPOL_STEPS, verifyNetworkPolicy } from './netpol-selftest.ts';
 import { forgetNetpolVerdicts, NetpolVerdicts, verdictKey } from './netpol-verdicts.ts';
-import { applyLabSetup, readinessProblems, readManifestFile } from './setup.ts';
+import { applyLabSetup, readinessProblems, readManifestFile, waitUntilSettled } from './setup.ts';
 import { ProvisionError, type StepEvent } from './steps.ts';
 import { FakeClusterPort, FakeKindHost } from './testing/fake-kind.ts';
 import { lab9server } from './testing/lab-fixtures.ts';
@@ -182,4 +182,30 @@ test('node scripts run as root on the node their role names, after readiness, an
     applyLabSetup({ dir, setupManifests: [], setupScript: undefined, broken: { nodes: ['worker'], components: ['kube-scheduler'] } }, { kubeconfigPath: '/x' }, { port: healthy, runner: new FakeKindHost() }, () => {}, { timeoutMs: 50, pollMs: 5 }),
     (e: unknown) => e instanceof ProvisionError && e.step === 'Waiting for the breakage to show' && /node kd-worker \(worker\) is still Ready/.test(e.message),
   );
+});
+
+test('a wrong answer that never becomes ready is settled once what is not ready stays the same; one that changes is waited for', async () => {
+  let t = 0;
+  const now = () => t;
+  const stuck = pod('web-1', false);
+  const portWith = (pods: () => KubeObject[]) => {
+    const port = new FakeClusterPort();
+    port.list = async (ref) => (ref.kind === 'Pod' ? pods() : []);
+    return port;
+  };
+  // Pending for good: settled after quietMs of the same answer, with what is not ready reported.
+  const still = await waitUntilSettled(portWith(() => [stuck]), [], 1_000_000, { quietMs: 15_000, pollMs: 0, now: () => (t += 1000, now()) });
+  assert.deepEqual(still.problems, []);
+  assert.deepEqual(still.notReady, ['pod default/web-1 is Pending — c: ErrImagePull (no registry)']);
+  // A rollout that keeps changing is not settled until it is ready.
+  let polls = 0;
+  t = 0;
+  const rolling = await waitUntilSettled(portWith(() => (++polls < 30 ? [pod(`web-${polls}`, false)] : [pod('web-x', true)])), [], 1_000_000, { quietMs: 15_000, pollMs: 0, now: () => (t += 1000, now()) });
+  assert.deepEqual(rolling, { problems: [], notReady: [] });
+  assert.equal(polls, 30, 'waited through every change until ready');
+  // Nothing settles past the deadline: what is still wrong is returned.
+  t = 0;
+  let n = 0;
+  const late = await waitUntilSettled(portWith(() => [pod(`w-${++n}`, false)]), [], 10_000, { quietMs: 15_000, pollMs: 0, now: () => (t += 1000, now()) });
+  assert.ok(late.problems.length === 1 && /is Pending/.test(late.problems[0]!), late.problems.join('; '));
 });

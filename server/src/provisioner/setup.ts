@@ -177,6 +177,41 @@ export async function waitUntilReady(port: ClusterPort, applied: readonly KubeOb
   }
 }
 
+/**
+ * For a state that may be broken on purpose (a lab's wrong answer: a pod that stays Pending, a
+ * probe that never passes): waits until everything is ready, or until what is not ready has stayed
+ * the same for quietMs — settled, as a learner would see it. kube-proxy's rules for the Services
+ * are required either way (they are written with or without endpoints), so nothing is ever probed
+ * through an unprogrammed ClusterIP. Returns what is still wrong at the deadline (empty when settled).
+ */
+export async function waitUntilSettled(
+  port: ClusterPort,
+  applied: readonly KubeObject[],
+  deadline: number,
+  opts: { quietMs: number; pollMs?: number; signal?: AbortSignal; kubeProxy?: KubeProxyNodes; now?: () => number },
+): Promise<{ problems: string[]; notReady: string[] }> {
+  const now = opts.now ?? Date.now;
+  const left = () => Math.max(0, deadline - now());
+  let last = '';
+  let since = now();
+  for (;;) {
+    opts.signal?.throwIfAborted();
+    const call = { timeoutMs: Math.max(1000, Math.min(left(), 15_000)) };
+    const waiting = await notReady(port, applied, call);
+    const unserved = opts.kubeProxy
+      ? await unprogrammedServices(opts.kubeProxy.runner, opts.kubeProxy.nodes, await liveServices(port, applied, call), { ...call, ...(opts.signal ? { signal: opts.signal } : {}) })
+      : [];
+    const key = waiting.join('\n');
+    if (key !== last) {
+      last = key;
+      since = now();
+    }
+    if (!unserved.length && (!waiting.length || now() - since >= opts.quietMs)) return { problems: [], notReady: waiting };
+    if (now() >= deadline) return { problems: [...unserved, ...waiting], notReady: waiting };
+    await new Promise((r) => setTimeout(r, Math.min(opts.pollMs ?? 1000, left())));
+  }
+}
+
 /** Descriptions of what is not ready yet: the objects setup applied and the workloads outside system namespaces. */
 export async function notReady(port: ClusterPort, applied: readonly KubeObject[], call: { timeoutMs: number }): Promise<string[]> {
   const named = new Set(applied.map((o) => `${o.kind}/${o.metadata.namespace ?? 'default'}/${o.metadata.name}`));

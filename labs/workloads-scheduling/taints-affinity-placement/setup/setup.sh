@@ -10,5 +10,6 @@ kubectl -n analytics delete pod -l app=crunch --field-selector "spec.nodeName=$s
 kubectl -n analytics rollout status deployment/crunch --timeout=180s
 kubectl -n analytics wait pod -l app=crunch --for=condition=Ready --timeout=180s
 kubectl uncordon "$ssd"
-kubectl label node "$ssd" disk=ssd --overwrite
+# Taint before label: nightly waits for a disk=ssd node, and the scheduler would place it in between.
 kubectl taint node "$ssd" dedicated=analytics:NoSchedule --overwrite
+kubectl label node "$ssd" disk=ssd --overwrite
