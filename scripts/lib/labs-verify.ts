@@ -275,10 +275,12 @@ export class LabVerifier {
   }
 
   /** A mistake on a fresh cluster: the lab set up as for a learner, the mistake applied and graded once it settles, the cluster deleted. */
-  async #freshMistake(lab: Lab, mistake: Lab['mistakes'][number]): Promise<GateResult> {
+  async #freshMistake(catalogLab: Lab, mistake: Lab['mistakes'][number]): Promise<GateResult> {
     const t0 = performance.now();
-    const failed = (problem: string): GateResult => ({ name: 'mistake-is-capped', passed: false, problems: [problem], report: EMPTY_REPORT(lab), mistake, ceilingPercent: 0, durationMs: performance.now() - t0 });
-    const { attempt } = this.#service.start(LEARNER, lab.id);
+    const failed = (problem: string): GateResult => ({ name: 'mistake-is-capped', passed: false, problems: [problem], report: EMPTY_REPORT(catalogLab), mistake, ceilingPercent: 0, durationMs: performance.now() - t0 });
+    const { attempt } = this.#service.start(LEARNER, catalogLab.id);
+    // This attempt's own draw (a parametrised lab): the mistake is applied and graded with it.
+    const lab = this.#draw(catalogLab.id, attempt.params);
     try {
       const end = await this.#settled(attempt.id, () => {});
       if (end.name !== 'ready') {
