@@ -156,7 +156,7 @@ export type BrokenDecl = z.infer<typeof BrokenDecl>;
  */
 export const ParamDecl = z.union([
   z.object({ values: z.array(z.union([z.string(), z.number().int().min(0)])).min(1, 'values needs at least one value').max(100) }).strict(),
-  z.object({ range: z.tuple([z.number().int().min(0), z.number().int().min(0)]) }).strict(),
+  z.object({ range: z.tuple([z.number().int().min(0), z.number().int().min(0)], { error: 'range is [low, high]: two whole numbers, both included' }) }).strict(),
   z.object({ pattern: z.string().min(1).max(40) }).strict(),
 ], { error: 'a param is one of { values: [a, b, …] }, { range: [low, high] } or { pattern: "text-with-#-and-?" }' });
 export type ParamDecl = z.infer<typeof ParamDecl>;

@@ -189,6 +189,13 @@ describe('loading a parametrised lab', () => {
     assert.match(got, /lab\.mdx:16:14 \{\{ns\}\} names no param of this lab/);
     assert.match(got, /setup\/10-ns\.yaml:4:9 \{\{ns\}\} names no param of this lab\n {4}hint: declare it under params:/);
   });
+
+  it('reports a malformed declaration once, at its place, without burying it under unknown names', async () => {
+    const { catalog } = await load({ 'lab.mdx': LAB_MDX.replace('    range: [8000, 8099]', '    range: 8000'), 'setup/10-ns.yaml': SETUP, 'solution/pod.yaml': SOLUTION });
+    const got = catalog.broken.flatMap((b) => b.problems.map(formatProblem));
+    assert.equal(got.length, 1, got.join('\n'));
+    assert.match(got[0]!, /^labs\/fixture\/param-lab\/lab\.mdx:14:12 params\.port\.range: range is \[low, high\]: two whole numbers, both included/);
+  });
 });
 
 describe('instantiating a draw', () => {

@@ -182,6 +182,7 @@ export class LabParamsText {
   readonly #shifts = new Map<string, Shift[]>();
   readonly #mdxFile: string;
   readonly #reported = new Set<string>();
+  #declBroken = false;
   readonly #fixed = new WeakSet<Problem>();
   #finished = false;
 
@@ -213,7 +214,11 @@ export class LabParamsText {
     if (raw === undefined || raw === null || typeof raw !== 'object') return undefined;
     // Shape problems are reported by the loader's schema (params is part of LabFrontMatter).
     const parsed = LabFrontMatter.shape.params.safeParse(raw);
-    if (!parsed.success || !parsed.data) return undefined;
+    if (!parsed.success || !parsed.data) {
+      // The schema's error says what is wrong; "names no param" for every placeholder would only bury it.
+      this.#declBroken = true;
+      return undefined;
+    }
     const yaml = new PositionedYaml(mask(yamlText), 1);
     for (const [name, decl] of Object.entries(parsed.data)) {
       const why = paramDeclProblem(decl);
@@ -309,6 +314,7 @@ export class LabParamsText {
   }
 
   #unknown(file: string, line: number, col: number, name: string, what = `{{${name}}}`) {
+    if (this.#declBroken) return;
     // Manifests are both substituted and scanned: report each place once.
     const key = `${file}:${line}:${col}`;
     if (this.#reported.has(key)) return;
