@@ -54,7 +54,7 @@ test('attempts of a parametrised lab draw their own values and keep them across 
   for (const a of drawn) {
     assert.deepEqual(Object.keys(a.params).sort(), ['appPort', 'ns', 'wrongApp']);
     assert.ok(['store', 'retail', 'market', 'outlet', 'depot', 'bazaar'].includes(a.params.ns!), a.params.ns);
-    assert.ok(Number(a.params.appPort) >= 8000 && Number(a.params.appPort) <= 8099, a.params.appPort);
+    assert.ok(Number(a.params.appPort) >= 8080 && Number(a.params.appPort) <= 8179, a.params.appPort);
   }
   assert.ok(new Set(drawn.map((a) => JSON.stringify(a.params))).size > 1, `every attempt drew the same values: ${JSON.stringify(drawn[0]!.params)}`);
   const ended = await app.inject({ method: 'GET', url: `/api/attempts/${drawn[0]!.id}`, headers: { cookie } });
