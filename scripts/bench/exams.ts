@@ -11,6 +11,7 @@ import { loadExam } from '../../server/src/exams/loader.ts';
 import { examHarness, REPO, shippedLabs } from '../../server/src/exams/test-harness.ts';
 import { labStates } from '../../server/src/grading/lab-states.ts';
 import { formatProblem } from '../../server/src/labs/problems.ts';
+import { drawForLabs } from '../../server/src/labs/params.ts';
 
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 const labs = await shippedLabs();
@@ -26,14 +27,15 @@ for (const stage of ['after setup', 'after every solution'] as const) {
   for (let run = 0; run < 12; run++) {
     const clusters = new Map(exam.clusters.map((c) => [c.name, new ModelCluster({ workers: c.workers, name: c.name })]));
     const placed = [...new Map(exam.tasks.map((t) => [t.labId, t.cluster])).entries()];
+    const params = drawForLabs(exam.tasks.map((t) => labs.get(t.labId)));
     for (const [labId, c] of placed) {
-      const states = await labStates(labs.get(labId)!);
+      const states = await labStates(labs.forAttempt(labId, params)!);
       await clusters.get(c)!.apply(states.setup, { fieldManager: 'kubedrill-setup', timeoutMs: 10_000 });
       if (stage === 'after every solution') await clusters.get(c)!.apply(states.solution, { fieldManager: 'kubedrill-setup', timeoutMs: 10_000 });
     }
     const t0 = performance.now();
     // The model answers at once; probes keep their real retry window off, as the model gates do.
-    const r = await gradeExam(exam, { lab: (id) => labs.get(id), cluster: (c) => ({ port: clusters.get(c)! }), engine: { probeWindowMs: 0, retryDelayMs: 0 } });
+    const r = await gradeExam(exam, { lab: (id) => labs.forAttempt(id, params), cluster: (c) => ({ port: clusters.get(c)! }), engine: { probeWindowMs: 0, retryDelayMs: 0 } });
     if (run >= 2) times.push(performance.now() - t0);
     last = r.percent;
   }

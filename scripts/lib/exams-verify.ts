@@ -17,6 +17,7 @@ import { ExamService } from '../../server/src/exams/exam-service.ts';
 import { examImages } from '../../server/src/exams/setup.ts';
 import { labStates } from '../../server/src/grading/lab-states.ts';
 import { LabCatalog } from '../../server/src/labs/catalog-service.ts';
+import { describeDraw } from '../../server/src/labs/params.ts';
 import { shapeKey } from '../../server/src/provisioner/kind-config.ts';
 import { waitUntilReady } from '../../server/src/provisioner/setup.ts';
 import { ContainerLauncher } from '../../server/src/terminal/launchers.ts';
@@ -145,6 +146,7 @@ export class ExamVerifier {
       if (v.status !== 'running') return { examId, passed: false, steps, failure: v.failure ?? v.status, seconds: seconds() };
       const readySeconds = seconds();
       this.#log(`  every cluster ready after ${readySeconds.toFixed(1)} s`);
+      for (const [labId, values] of Object.entries(this.#service.paramsOf(attempt.id) ?? {})) this.#log(`  params of ${labId}: ${describeDraw(values)}`);
       let workstation: string[] | undefined;
       if (opts.workstationImage) {
         workstation = await this.#checkWorkstation(attempt.id, opts.workstationImage);
@@ -163,7 +165,8 @@ export class ExamVerifier {
               const scripts = createKubeconfigScriptRunner(this.#runner, kubeconfig);
               const applied = [];
               for (const [labId] of placed.filter(([, c]) => c === context)) {
-                const lab = this.labs.get(labId)!;
+                // The solution as this exam attempt's draw wrote it (the exam drew values for parametrised labs).
+                const lab = this.labs.forAttempt(labId, this.#service.paramsOf(attempt.id))!;
                 const objects = (await labStates(lab)).solution;
                 if (objects.length) await port.apply(objects, { fieldManager: 'kubedrill-setup', timeoutMs: 120_000 });
                 applied.push(...objects);

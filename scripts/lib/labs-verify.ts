@@ -37,6 +37,7 @@ import { ContainerLauncher, execOnKindNode } from '../../server/src/terminal/lau
 import type { TerminalAttempt } from '../../server/src/terminal/attempts.ts';
 import { applyLabSetup, waitUntilReady, waitUntilSettled, type KubeProxyNodes } from '../../server/src/provisioner/setup.ts';
 import { openMemoryDatabase } from '../../server/src/storage/db.ts';
+import { describeDraw, drawForLabs, type ParamValues } from '../../server/src/labs/params.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
@@ -205,6 +206,8 @@ export class LabVerifier {
   /** The kind driver's image loading, for labs set up on a shared cluster. */
   readonly #driver: KindDriver;
   readonly #log: (line: string) => void;
+  /** Each lab as this run drew it (parametrised labs), for gating and for resetting after it. */
+  readonly #drawn = new Map<string, Lab>();
 
   private constructor(image: string, labs: LabCatalog, labsDir: string, dataDir: string, log: (line: string) => void, namePrefix: string) {
     this.#image = image;
@@ -286,10 +289,12 @@ export class LabVerifier {
   }
 
   /** A mistake on a fresh cluster: the lab set up as for a learner, the mistake applied and graded once it settles, the cluster deleted. */
-  async #freshMistake(lab: Lab, mistake: Lab['mistakes'][number]): Promise<GateResult> {
+  async #freshMistake(catalogLab: Lab, mistake: Lab['mistakes'][number]): Promise<GateResult> {
     const t0 = performance.now();
-    const failed = (problem: string): GateResult => ({ name: 'mistake-is-capped', passed: false, problems: [problem], report: EMPTY_REPORT(lab), mistake, ceilingPercent: 0, durationMs: performance.now() - t0 });
-    const { attempt } = this.#service.start(LEARNER, lab.id);
+    const failed = (problem: string): GateResult => ({ name: 'mistake-is-capped', passed: false, problems: [problem], report: EMPTY_REPORT(catalogLab), mistake, ceilingPercent: 0, durationMs: performance.now() - t0 });
+    const { attempt } = this.#service.start(LEARNER, catalogLab.id);
+    // This attempt's own draw (a parametrised lab): the mistake is applied and graded with it.
+    const lab = this.#draw(catalogLab.id, attempt.params);
     try {
       const end = await this.#settled(attempt.id, () => {});
       if (end.name !== 'ready') {
@@ -351,6 +356,7 @@ export class LabVerifier {
     const started = performance.now();
     const steps: string[] = [];
     const { attempt } = this.#service.start(LEARNER, labId);
+    const drawn = this.#draw(labId, attempt.params);
     let setupStartedAt: number | undefined;
     const done = new Promise<AttemptEvent>((resolve) => {
       const sub = this.#service.subscribe(attempt.id, 0, (e) => {
@@ -381,7 +387,7 @@ export class LabVerifier {
         const failure = `${a?.failureStep ? `step "${a.failureStep}": ` : ''}${a?.failureMessage ?? end.name}${a?.failureOutput ? `\n${a.failureOutput}` : ''}`;
         return { labId, passed: false, steps, failure, seconds: seconds(), mistakeSeconds: 0 };
       }
-      const gated = await this.#gate(lab, attempt.id, opts, setupStartedAt ?? readyAt);
+      const gated = await this.#gate(drawn, attempt.id, opts, setupStartedAt ?? readyAt);
       if (opts.hold) {
         opts.hold({ attemptId: attempt.id, setupStartedAt: setupStartedAt ?? readyAt });
         handedOn = true;
@@ -399,6 +405,14 @@ export class LabVerifier {
         await this.#finish(attempt.id);
       }
     }
+  }
+
+  /** The lab as this run sets it up: a parametrised lab with one random draw per run (the attempt's), printed so a failure can be replayed. */
+  #draw(labId: string, params: Readonly<Record<string, ParamValues>> | null): Lab {
+    const lab = this.labs.forAttempt(labId, params ?? drawForLabs([this.labs.get(labId)]))!;
+    if (lab.draw) this.#log(`  params: ${describeDraw(lab.draw)}`);
+    this.#drawn.set(labId, lab);
+    return lab;
   }
 
   /** Finishes an attempt and waits until its cluster is gone, so the next lab has the machine to itself. */
@@ -478,11 +492,11 @@ export class LabVerifier {
         if (!held) {
           const v = await this.verify(id, { ...opts, ...(group.length > 1 ? { hold: (h: HeldCluster) => (held = h) } : {}) });
           report(v);
-          previous = lab;
+          previous = this.#drawn.get(id) ?? lab;
           continue;
         }
-        const v = await this.#verifyOnHeld(lab, held, previous!, opts);
-        previous = lab;
+        const v = await this.#verifyOnHeld(this.#draw(id, null), held, previous!, opts);
+        previous = this.#drawn.get(id) ?? lab;
         if (v.failure && /^resetting the cluster/.test(v.failure)) {
           // A cluster that cannot be reset is no verdict on the lab: give it a fresh one (and keep that for the rest).
           this.#log(`  ${v.failure.split('\n')[0]} — using a fresh cluster`);

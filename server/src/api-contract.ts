@@ -210,6 +210,8 @@ export const AttemptDto = z.object({
   lastActivityAt: z.string(),
   endReason: z.string().nullable(),
   failure: z.object({ step: z.string().nullable(), message: z.string(), output: z.string().nullable() }).nullable(),
+  /** The values this attempt drew for its lab's params (the text's <Param name>); empty for a lab without params. */
+  params: z.record(z.string(), z.string()),
 });
 export const AttemptListDto = z.object({ attempts: z.array(AttemptDto) });
 /** One Server-Sent Event of an attempt's progress (the data of each `event:` line). */
@@ -356,6 +358,8 @@ export const ExamAttemptDto = z.object({
   ),
   result: ExamResultDto.nullable(),
   regrade: ExamResultDto.nullable(),
+  /** The values this exam attempt drew for its parametrised labs: lab id → param → value (the text's <Param>). */
+  params: z.record(z.string(), z.record(z.string(), z.string())),
 });
 export const ExamHistoryDto = z.object({
   attempts: z.array(

@@ -1,3 +1,4 @@
+import type { ParamValues } from '../labs/params.ts';
 import type { Db } from '../storage/db.ts';
 
 /** Where an attempt is in its life. */
@@ -29,6 +30,8 @@ export interface Attempt {
   examAttemptId: string | null;
   /** Labs whose setups go on this cluster, in order (exam clusters); null: the attempt's own lab. */
   setupLabs: string[] | null;
+  /** The values drawn for the attempt's parametrised labs (lab id → values); null: none has params. */
+  params: Record<string, ParamValues> | null;
 }
 
 /** One progress event of an attempt; seq is the SSE event id. */
@@ -74,6 +77,7 @@ const toAttempt = (r: Row): Attempt => ({
   failureOutput: r.failure_output as string | null,
   examAttemptId: (r.exam_attempt_id as string | null) ?? null,
   setupLabs: typeof r.setup_labs === 'string' ? (JSON.parse(r.setup_labs) as string[]) : null,
+  params: typeof r.params === 'string' ? (JSON.parse(r.params) as Record<string, ParamValues>) : null,
 });
 
 const COLUMNS: Record<keyof Attempt, string> = {
@@ -96,9 +100,10 @@ const COLUMNS: Record<keyof Attempt, string> = {
   failureOutput: 'failure_output',
   examAttemptId: 'exam_attempt_id',
   setupLabs: 'setup_labs',
+  params: 'params',
 };
 
-const columnValue = (k: keyof Attempt, v: Attempt[keyof Attempt] | undefined): string | null => (k === 'setupLabs' ? (v ? JSON.stringify(v) : null) : ((v as string | null | undefined) ?? null));
+const columnValue = (k: keyof Attempt, v: Attempt[keyof Attempt] | undefined): string | null => (k === 'setupLabs' || k === 'params' ? (v ? JSON.stringify(v) : null) : ((v as string | null | undefined) ?? null));
 
 /** SQL for attempts, their events and our clusters; nothing else touches these tables. */
 export class AttemptRepository {

@@ -198,7 +198,7 @@ test('grading: ready ⇄ grading, busy and not-ready are 409s, other learners ge
   await service.idle();
   await assert.rejects(service.beginGrading(a, 'l2'), (e: unknown) => e instanceof AppError && e.status === 404 && e.code === 'attempt_not_found');
   const g = await service.beginGrading(a, 'l1');
-  assert.deepEqual(g, { id: a, labId: 'alpha', kubeconfigPath: path.join(clustersDir, service.get(a)!.clusterName!, 'kubeconfig') });
+  assert.deepEqual(g, { id: a, labId: 'alpha', kubeconfigPath: path.join(clustersDir, service.get(a)!.clusterName!, 'kubeconfig'), params: null });
   assert.equal(service.get(a)!.status, 'grading');
   await assert.rejects(service.beginGrading(a, 'l1'), (e: unknown) => e instanceof AppError && e.code === 'attempt_busy');
   service.endGrading(a);

@@ -16,6 +16,7 @@ import { AttemptEvents } from './attempt-events.ts';
 import { ENDED, type Attempt, type AttemptEvent, type AttemptRepository, type AttemptStatus } from './attempt-repository.ts';
 import { ClusterPool, type OwnedCluster } from './cluster-pool.ts';
 import { reconcileClusters, type ReconcileResult } from './reconcile.ts';
+import { drawForLabs, type ParamValues } from '../labs/params.ts';
 
 /** Checks NetworkPolicy enforcement on a fresh cluster (injectable so tests need no real cluster). */
 export type NetpolCheck = (cluster: ClusterInfo, port: ClusterPort, onStep: StepSink, signal: AbortSignal) => Promise<unknown>;
@@ -26,7 +27,7 @@ export type AddonInstall = (cluster: ClusterInfo, addons: readonly AddonName[], 
 export interface AttemptServiceOptions {
   repo: AttemptRepository;
   driver: Pick<KindDriver, 'newName' | 'create' | 'delete' | 'list' | 'preloadImages' | 'paths' | 'nodeImage' | 'nodes'>;
-  labs: { get(id: string): Lab | undefined; readonly current: { labs: readonly Lab[] } };
+  labs: { get(id: string): Lab | undefined; forAttempt(id: string, params: Attempt['params']): Lab | undefined; readonly current: { labs: readonly Lab[] } };
   /** A cluster port for a kubeconfig file (the real one is @kubernetes/client-node). */
   portFor: (kubeconfigPath: string) => ClusterPort;
   runner: CommandRunner;
@@ -188,7 +189,7 @@ export class AttemptService {
     if (!lab) throw notFound('lab', labId);
     const running = this.#o.repo.forLearner(learnerId).find((a) => a.labId === labId && !ENDED.has(a.status));
     if (running) return { attempt: this.#view(running), created: false };
-    return { attempt: this.#enqueue({ learnerId, labId, shape: shapeKey(lab.meta.cluster), kubernetes: lab.meta.kubernetes, examAttemptId: null, setupLabs: null }), created: true };
+    return { attempt: this.#enqueue({ learnerId, labId, shape: shapeKey(lab.meta.cluster), kubernetes: lab.meta.kubernetes, examAttemptId: null, setupLabs: null, params: drawForLabs([lab]) }), created: true };
   }
 
   // ---- exam clusters: one cluster of an exam attempt, with several labs' setups ----
@@ -198,13 +199,13 @@ export class AttemptService {
    * An exam attempt's clusters count as one running attempt for clusters.perLearner; its lifetime is the exam's (the
    * reaper leaves it alone), and the exam ends it with finish().
    */
-  startCluster(learnerId: string, spec: { examAttemptId: string; label: string; shape: string; kubernetes: string; labIds: readonly string[] }): AttemptView {
+  startCluster(learnerId: string, spec: { examAttemptId: string; label: string; shape: string; kubernetes: string; labIds: readonly string[]; params?: Record<string, ParamValues> | null }): AttemptView {
     if (this.#closed) throw new AppError(503, 'shutting_down', 'the server is shutting down');
     for (const id of spec.labIds) if (!this.#o.labs.get(id)) throw notFound('lab', id);
-    return this.#enqueue({ learnerId, labId: spec.label, shape: spec.shape, kubernetes: spec.kubernetes, examAttemptId: spec.examAttemptId, setupLabs: [...spec.labIds] });
+    return this.#enqueue({ learnerId, labId: spec.label, shape: spec.shape, kubernetes: spec.kubernetes, examAttemptId: spec.examAttemptId, setupLabs: [...spec.labIds], params: spec.params ?? drawForLabs(spec.labIds.map((id) => this.#o.labs.get(id))) });
   }
 
-  #enqueue(a: Pick<Attempt, 'learnerId' | 'labId' | 'shape' | 'kubernetes' | 'examAttemptId' | 'setupLabs'>): AttemptView {
+  #enqueue(a: Pick<Attempt, 'learnerId' | 'labId' | 'shape' | 'kubernetes' | 'examAttemptId' | 'setupLabs' | 'params'>): AttemptView {
     const now = this.#iso();
     const attempt: Attempt = {
       // Hex, not base64url: ids name containers and folders, which must start with a letter or digit
@@ -286,7 +287,8 @@ export class AttemptService {
   async #run(a: Attempt, cluster: OwnedCluster, signal: AbortSignal): Promise<void> {
     const sink = this.#events.sink(a.id);
     const labIds = a.setupLabs ?? [a.labId];
-    const labs = labIds.map((id) => this.#o.labs.get(id));
+    // A parametrised lab is set up as the attempt's draw made it.
+    const labs = labIds.map((id) => this.#o.labs.forAttempt(id, a.params));
     try {
       const gone = labIds.filter((_, i) => !labs[i]);
       if (gone.length) throw new ProvisionError('Preparing', `lab "${gone.join('", "')}" is no longer in the catalog`);
@@ -421,13 +423,13 @@ export class AttemptService {
   // ---- grading ----
 
   /** Marks a ready attempt as being graded (ready → grading) and returns where its cluster is. */
-  async beginGrading(id: string, learnerId: string): Promise<{ id: string; labId: string; kubeconfigPath: string }> {
+  async beginGrading(id: string, learnerId: string): Promise<{ id: string; labId: string; kubeconfigPath: string; params: Attempt['params'] }> {
     const a = this.owned(id, learnerId);
     if (a.status === 'grading') throw new AppError(409, 'attempt_busy', 'this attempt is being graded already; wait for the result');
     if (a.status !== 'ready' || !a.clusterName) throw new AppError(409, 'attempt_not_ready', `this attempt is ${a.status}; checks run once it is ready`, { status: a.status });
     this.#setStatus(id, 'grading');
     this.touch(id);
-    return { id, labId: a.labId, kubeconfigPath: this.#o.driver.paths(a.clusterName).kubeconfig };
+    return { id, labId: a.labId, kubeconfigPath: this.#o.driver.paths(a.clusterName).kubeconfig, params: a.params };
   }
 
   /** grading → ready (no-op otherwise, e.g. when the attempt ended meanwhile). */

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Lab } from '../labs/loader.ts';
 import { parseManifests, podSpecOf, type ManifestObject } from '../labs/manifests.ts';
+import { paramSpaceSize, paramValueAt, substituteParams } from '../labs/params.ts';
 
 // Several labs share one cluster in an exam, as in the real one. Their setups and solutions must not
 // touch the same things, or one task's setup (or solution) silently changes another task's starting
@@ -28,8 +29,37 @@ export interface Footprint {
   line: number;
 }
 
-/** What a lab's setup and solution touch on its cluster (manifests read from the lab folder). */
+/** The most values one footprint key may take over a lab's draws before the exam linter gives up on it. */
+const MAX_KEY_VALUES = 10_000;
+
+/**
+ * What a lab's setup and solution touch on its cluster (manifests read from the lab folder). For a
+ * parametrised lab, over **every** draw: each param is read as a stand-in, and a key naming params
+ * (Namespace {{ns}}, NodePort {{port}}) is expanded to every value they can take, so an exam refuses
+ * a composition where any draw could collide.
+ */
 export function labFootprint(lab: Lab, rel: (abs: string) => string): { claims: Footprint[]; uses: Footprint[] } {
+  if (!lab.params) return writtenFootprint(lab, rel, (t) => t);
+  const params = lab.params;
+  const names = Object.keys(params);
+  const stand = Object.fromEntries(names.map((n) => [n, `zq${n}qz`]));
+  const print = writtenFootprint(lab, rel, (t) => substituteParams(t, stand));
+  const expand = (f: Footprint): Footprint[] => {
+    const used = names.filter((n) => f.key.includes(stand[n]!));
+    if (!used.length) return [f];
+    const count = used.reduce((c, n) => c * paramSpaceSize(params[n]!), 1);
+    if (count > MAX_KEY_VALUES) return [{ ...f, key: 'nodes', what: `${f.what.replaceAll(/zq(\w+?)qz/g, '{{$1}}')} (its params give ${count} possible names, too many to check against other labs)` }];
+    let out: { key: string; what: string }[] = [{ key: f.key, what: f.what }];
+    for (const n of used) {
+      const values = Array.from({ length: paramSpaceSize(params[n]!) }, (_, i) => paramValueAt(params[n]!, i));
+      out = out.flatMap((o) => values.map((v) => ({ key: o.key.replaceAll(stand[n]!, v), what: o.what.replaceAll(stand[n]!, v) })));
+    }
+    return out.map((o) => ({ ...f, ...o }));
+  };
+  return { claims: print.claims.flatMap(expand), uses: print.uses.flatMap(expand) };
+}
+
+function writtenFootprint(lab: Lab, rel: (abs: string) => string, text: (t: string) => string): { claims: Footprint[]; uses: Footprint[] } {
   const claims: Footprint[] = [];
   // Namespaces the lab puts objects in (checked against namespaces another lab creates or policies).
   const uses: Footprint[] = [];
@@ -38,7 +68,7 @@ export function labFootprint(lab: Lab, rel: (abs: string) => string): { claims: 
   }
   for (const file of [...lab.files.setupManifests, ...lab.files.solutionManifests]) {
     const abs = path.join(lab.dir, file);
-    for (const { object, line } of parseManifests(readFileSync(abs, 'utf8'), file).objects) {
+    for (const { object, line } of parseManifests(text(readFileSync(abs, 'utf8')), file).objects) {
       const at = { file: rel(abs), line };
       claims.push(...objectClaims(object).map((c) => ({ ...c, ...at })));
       if (!CLUSTER_SCOPED.has(object.kind)) {

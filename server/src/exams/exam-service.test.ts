@@ -34,7 +34,11 @@ test('starting an exam provisions its clusters at once, applies each lab setup t
   // Each cluster got the setups of its own labs only.
   const svc = h.attempts.get(v.clusters[1]!.attemptId)!;
   const model = h.models.get(svc.clusterName!)!;
-  assert.ok(await model.get({ apiVersion: 'v1', kind: 'Namespace', name: 'store' }), 'clusterip-endpoints setup is on k8s-svc');
+  // clusterip-endpoints has params: the exam drew its namespace once, for every cluster and for grading.
+  const ns = svc.params?.['clusterip-endpoints']?.ns;
+  assert.ok(ns, 'the exam drew values for clusterip-endpoints');
+  assert.deepEqual(h.exams.paramsOf(attempt.id), svc.params);
+  assert.ok(await model.get({ apiVersion: 'v1', kind: 'Namespace', name: ns }), `clusterip-endpoints setup (namespace ${ns}) is on k8s-svc`);
   assert.equal(await model.get({ apiVersion: 'v1', kind: 'Namespace', name: 'restricted' }), undefined, 'netpol-lab9server setup is not on k8s-svc');
   // The terminal sees one attempt with a context per cluster.
   const t = h.exams.terminalView(attempt.id)!;

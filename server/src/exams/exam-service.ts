@@ -5,6 +5,7 @@ import type { AttemptEvent } from '../attempts/attempt-repository.ts';
 import type { AttemptService } from '../attempts/attempt-service.ts';
 import { AppError, errorMessage, notFound } from '../errors.ts';
 import type { Lab } from '../labs/loader.ts';
+import { drawForLabs, type ParamValues } from '../labs/params.ts';
 import { shapeKey } from '../provisioner/kind-config.ts';
 import type { TerminalAttempt } from '../terminal/attempts.ts';
 import { gradeExam, type ExamResult } from './exam-grading.ts';
@@ -14,7 +15,7 @@ import type { Exam, ExamTask } from './loader.ts';
 export interface ExamServiceOptions {
   repo: ExamRepository;
   exams: { get(id: string): Exam | undefined };
-  labs: { get(id: string): Lab | undefined };
+  labs: { get(id: string): Lab | undefined; forAttempt(id: string, params: Record<string, ParamValues> | null | undefined): Lab | undefined };
   attempts: Pick<AttemptService, 'startCluster' | 'get' | 'subscribe' | 'finish' | 'beginGrading' | 'endGrading'>;
   portFor: (kubeconfigPath: string) => ClusterPort;
   scriptsFor?: (kubeconfigPath: string) => ScriptRunner;
@@ -209,10 +210,12 @@ export class ExamService {
     const id = randomBytes(9).toString('hex');
     const snapshot: ExamSnapshot = { id: exam.id, title: exam.title, minutes: exam.minutes, passPercent: exam.passPercent, kubernetes: exam.kubernetes, clusters: exam.clusters, tasks: exam.tasks };
     const children: { context: string; attemptId: string }[] = [];
+    // One draw per exam attempt for each parametrised lab, shared by every cluster the lab is on.
+    const params = drawForLabs(exam.tasks.map((t) => this.#o.labs.get(t.labId)));
     for (const c of exam.clusters) {
       const labIds = [...new Set(exam.tasks.filter((t) => t.cluster === c.name).map((t) => t.labId))];
       if (!labIds.length) continue;
-      const child = this.#o.attempts.startCluster(learnerId, { examAttemptId: id, label: `exam:${exam.id}/${c.name}`, shape: shapeKey(c), kubernetes: exam.kubernetes, labIds });
+      const child = this.#o.attempts.startCluster(learnerId, { examAttemptId: id, label: `exam:${exam.id}/${c.name}`, shape: shapeKey(c), kubernetes: exam.kubernetes, labIds, params });
       children.push({ context: c.name, attemptId: child.id });
     }
     const now = this.#iso();
@@ -395,6 +398,13 @@ export class ExamService {
     else this.#schedule(id, reviewMs);
   }
 
+  /** The values the exam attempt drew for its parametrised labs (kept on its cluster attempts), or null. */
+  paramsOf(examAttemptId: string): Record<string, ParamValues> | null {
+    const merged: Record<string, ParamValues> = {};
+    for (const c of this.#o.repo.clusters(examAttemptId)) Object.assign(merged, this.#o.attempts.get(c.attemptId)?.params ?? {});
+    return Object.keys(merged).length ? merged : null;
+  }
+
   /** Grades every task of the exam on its live cluster, all at once (clusters marked busy meanwhile). */
   async gradeClusters(a: ExamAttempt): Promise<ExamResult> {
     const begun = new Map<string, { kubeconfigPath: string; attemptId: string }>();
@@ -404,7 +414,7 @@ export class ExamService {
         begun.set(c.context, { kubeconfigPath: g.kubeconfigPath, attemptId: c.attemptId });
       }
       return await gradeExam(a.exam, {
-        lab: (labId) => this.#o.labs.get(labId),
+        lab: (labId) => this.#o.labs.forAttempt(labId, this.paramsOf(a.id)),
         cluster: (context) => {
           const c = begun.get(context);
           if (!c) return undefined;

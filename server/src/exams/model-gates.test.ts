@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { ModelCluster } from '../../../graders/src/model/model-cluster.ts';
 import { labStates } from '../grading/lab-states.ts';
 import type { LabCatalog } from '../labs/catalog-service.ts';
+import { describeDraw, drawForLabs } from '../labs/params.ts';
 import { ExamCatalogService } from './exam-catalog.ts';
 import { runExamGates } from './exam-gates.ts';
 import { gradeExam } from './exam-grading.ts';
@@ -30,11 +31,14 @@ describe('exam honesty gates on model clusters', () => {
       await t.test(exam.id, { skip: exam.gate === 'real' ? exam.gateReason : false }, async () => {
         const clusters = new Map(exam.clusters.map((c) => [c.name, new ModelCluster({ workers: c.workers, name: c.name })]));
         const placed = [...new Map(exam.tasks.map((x) => [x.labId, x.cluster])).entries()];
-        for (const [labId, cluster] of placed) await clusters.get(cluster)!.apply((await labStates(labs.get(labId)!)).setup, { fieldManager: 'kubedrill-setup', timeoutMs: 10_000 });
+        // One draw for the exam's parametrised labs, as an exam attempt makes (each run another one).
+        const params = drawForLabs(exam.tasks.map((x) => labs.get(x.labId)));
+        for (const [labId, values] of Object.entries(params ?? {})) t.diagnostic(`${exam.id}: ${labId} drew ${describeDraw(values)}`);
+        for (const [labId, cluster] of placed) await clusters.get(cluster)!.apply((await labStates(labs.forAttempt(labId, params)!)).setup, { fieldManager: 'kubedrill-setup', timeoutMs: 10_000 });
         const r = await runExamGates(
-          () => gradeExam(exam, { lab: (id) => labs.get(id), cluster: (c) => (clusters.has(c) ? { port: clusters.get(c)! } : undefined), engine: { probeWindowMs: 0, retryDelayMs: 0 } }),
+          () => gradeExam(exam, { lab: (id) => labs.forAttempt(id, params), cluster: (c) => (clusters.has(c) ? { port: clusters.get(c)! } : undefined), engine: { probeWindowMs: 0, retryDelayMs: 0 } }),
           async () => {
-            for (const [labId, cluster] of placed) await clusters.get(cluster)!.apply((await labStates(labs.get(labId)!)).solution, { fieldManager: 'kubedrill-setup', timeoutMs: 10_000 });
+            for (const [labId, cluster] of placed) await clusters.get(cluster)!.apply((await labStates(labs.forAttempt(labId, params)!)).solution, { fieldManager: 'kubedrill-setup', timeoutMs: 10_000 });
           },
         );
         const problems = r.gates.filter((g) => !g.passed).flatMap((g) => [`gate ${g.name}:`, ...g.problems.map((p) => `  ${p}`)]);

@@ -120,7 +120,7 @@ export function examHarness(o: ExamHarnessOptions) {
       const cluster = attempts.get(c.attemptId)!;
       const model = modelFor(driver.paths(cluster.clusterName!).kubeconfig);
       for (const labId of new Set(v.tasks.filter((t) => t.cluster === c.context).map((t) => t.labId))) {
-        await model.apply((await labStates(o.labs.get(labId)!)).solution, { fieldManager: 'kubedrill-setup', timeoutMs: 10_000 });
+        await model.apply((await labStates(o.labs.forAttempt(labId, cluster.params)!)).solution, { fieldManager: 'kubedrill-setup', timeoutMs: 10_000 });
       }
     }
   };

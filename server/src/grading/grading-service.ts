@@ -3,6 +3,7 @@ import type { ClusterPort, NodeAccess, ScriptRunner, WorkstationAccess } from '.
 import { gradeLab, type GradeOptions } from '../../../graders/src/engine/engine.ts';
 import { AppError } from '../errors.ts';
 import type { Lab } from '../labs/loader.ts';
+import type { ParamValues } from '../labs/params.ts';
 import type { GradeRepository, StoredGrade } from './grade-repository.ts';
 import { gradableLab } from './lab-states.ts';
 
@@ -12,7 +13,7 @@ import { gradableLab } from './lab-states.ts';
  */
 export interface GradableAttempts {
   /** Throws AppError 404 attempt_not_found, 409 attempt_not_ready or 409 attempt_busy. */
-  beginGrading(id: string, learnerId: string): Promise<{ id: string; labId: string; kubeconfigPath: string }>;
+  beginGrading(id: string, learnerId: string): Promise<{ id: string; labId: string; kubeconfigPath: string; params?: Record<string, ParamValues> | null }>;
   /** Ends what beginGrading began (called exactly once per successful beginGrading). */
   endGrading(id: string): void;
 }
@@ -20,6 +21,8 @@ export interface GradableAttempts {
 /** The catalog lookup grading needs (LabCatalog fits). */
 export interface LabLookup {
   get(id: string): Lab | undefined;
+  /** The lab with the attempt's drawn param values (LabCatalog.forAttempt). */
+  forAttempt(id: string, params: Record<string, ParamValues> | null | undefined): Lab | undefined;
 }
 
 export interface GradingDeps {
@@ -49,7 +52,8 @@ export class GradingService {
   async grade(attemptId: string, learnerId: string, opts: { signal?: AbortSignal } = {}): Promise<StoredGrade> {
     const attempt = await this.#deps.attempts.beginGrading(attemptId, learnerId);
     try {
-      const lab = this.#deps.labs.get(attempt.labId);
+      // Graded against the values the attempt drew (the same ones its setup and text used).
+      const lab = this.#deps.labs.forAttempt(attempt.labId, attempt.params);
       if (!lab) throw new AppError(409, 'lab_unavailable', `lab "${attempt.labId}" of this attempt is no longer in the catalog`);
       const port = this.#deps.portFor(attempt.kubeconfigPath);
       const scripts = this.#deps.scriptsFor?.(attempt.kubeconfigPath);

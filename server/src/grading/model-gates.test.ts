@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -6,6 +8,7 @@ import { runHonestyGates, type MistakeRun } from '../../../graders/src/engine/ga
 import { ModelCluster } from '../../../graders/src/model/model-cluster.ts';
 import { MdxCompiler } from '../labs/bundle.ts';
 import { loadCatalog, type Catalog } from '../labs/loader.ts';
+import { describeDraw, distinctDraws, instantiateLab, seededRandom } from '../labs/params.ts';
 import { gradableLab, labStates, mistakeObjects, modelGateSkipReason, modelMistakeSkipReason } from './lab-states.ts';
 
 // Honesty gates for every shipped lab that the in-memory model cluster can simulate: after setup
@@ -14,6 +17,8 @@ import { gradableLab, labStates, mistakeObjects, modelGateSkipReason, modelMista
 
 const LABS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../labs');
 const compiler = new MdxCompiler();
+/** How many distinct draws of a parametrised lab the model gates grade. */
+const DRAWS_PER_LAB = 3;
 let catalog: Catalog;
 
 before(async () => {
@@ -27,9 +32,18 @@ describe('honesty gates on the model cluster', () => {
   });
 
   it('runs every lab the model can simulate', async (t) => {
-    for (const lab of catalog.labs) {
+    // A parametrised lab is gated over several distinct draws (the first one and random others; the
+    // seed is printed, so a failing draw can be replayed), so one value that happens to work cannot
+    // hide a lab that is broken for another.
+    const seed = Date.now() % 1_000_000;
+    t.diagnostic(`params seed ${seed}`);
+    const variants = mkdtempSync(path.join(tmpdir(), 'kubedrill-gate-variants-'));
+    t.after(() => rmSync(variants, { recursive: true, force: true }));
+    const instances = catalog.labs.flatMap((lab) => (lab.params ? distinctDraws(lab.params, DRAWS_PER_LAB, seededRandom(seed)).map((d) => instantiateLab(lab, d, variants)) : [lab]));
+    for (const lab of instances) {
       const skip = modelGateSkipReason(lab);
-      await t.test(lab.id, { skip: skip ? `gated on real clusters only: ${skip}` : false }, async () => {
+      const name = lab.draw ? `${lab.id} with ${describeDraw(lab.draw)}` : lab.id;
+      await t.test(name, { skip: skip ? `gated on real clusters only: ${skip}` : false }, async () => {
         const states = await labStates(lab);
         const port = new ModelCluster({ workers: lab.meta.cluster.workers });
         // Each mistake on a fresh model cluster: setup, then the mistake's manifests.
@@ -37,7 +51,7 @@ describe('honesty gates on the model cluster', () => {
         for (const m of lab.mistakes) {
           const skip = modelMistakeSkipReason(lab, m);
           if (skip) {
-            t.diagnostic(`${lab.id}: mistake ${m.name} is gated on real clusters only: ${skip}`);
+            t.diagnostic(`${name}: mistake ${m.name} is gated on real clusters only: ${skip}`);
             continue;
           }
           const objects = await mistakeObjects(lab, m);
@@ -52,9 +66,9 @@ describe('honesty gates on the model cluster', () => {
           });
         }
         const result = await runHonestyGates({ lab: gradableLab(lab), port, ...states, mistakes, grade: { probeWindowMs: 0, retryDelayMs: 0 } });
-        for (const g of result.gates) if (g.mistake) t.diagnostic(`${lab.id}: mistake ${g.mistake.name} scored ${g.report.percent}% (at most ${g.mistake.maxPercent}%)`);
+        for (const g of result.gates) if (g.mistake) t.diagnostic(`${name}: mistake ${g.mistake.name} scored ${g.report.percent}% (at most ${g.mistake.maxPercent}%)`);
         const problems = result.gates.filter((g) => !g.passed).flatMap((g) => [`gate ${g.name}:`, ...g.problems.map((p) => `  ${p}`)]);
-        assert.ok(result.passed, `${lab.id} fails its honesty gates:\n${problems.join('\n')}`);
+        assert.ok(result.passed, `${name} fails its honesty gates:\n${problems.join('\n')}`);
       });
     }
   });

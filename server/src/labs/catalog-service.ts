@@ -1,7 +1,9 @@
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MdxCompiler } from './bundle.ts';
 import { loadCatalog, type Catalog, type Lab } from './loader.ts';
 import { loadScenarios } from './scenarios.ts';
+import { labForAttempt, type ParamValues } from './params.ts';
 
 /** Holds the loaded lab catalog; reload() re-reads the labs folder and the scenario folders (unchanged labs come from the MDX cache). */
 export class LabCatalog {
@@ -9,6 +11,8 @@ export class LabCatalog {
   /** Folders of Killercoda scenarios, read as labs beside labsDir. */
   readonly scenariosDirs: readonly string[];
   readonly compiler: MdxCompiler;
+  /** Where a parametrised lab's folder is copied with one draw's values (see instantiateLab). */
+  readonly variantsDir: string;
   #catalog: Catalog = { tracks: [], labs: [], broken: [], problems: [] };
   #byId = new Map<string, Lab>();
   loadedAt: Date | undefined;
@@ -18,6 +22,7 @@ export class LabCatalog {
     this.labsDir = labsDir;
     this.scenariosDirs = scenariosDirs;
     this.compiler = new MdxCompiler(cacheDir ? path.join(cacheDir, 'mdx') : undefined);
+    this.variantsDir = cacheDir ? path.join(cacheDir, 'variants') : path.join(tmpdir(), `kubedrill-variants-${process.getuid?.() ?? 'user'}`);
   }
 
   /** Loads (or reloads) every lab; never throws for a broken lab. */
@@ -38,6 +43,16 @@ export class LabCatalog {
 
   get(id: string): Lab | undefined {
     return this.#byId.get(id);
+  }
+
+  /**
+   * The lab as an attempt sees it: with the attempt's drawn values when the lab has params (its
+   * front matter re-read and its files copied with the values in), the catalog's lab otherwise.
+   * `params` is the attempt's map of lab id → values.
+   */
+  forAttempt(id: string, params: Readonly<Record<string, ParamValues>> | null | undefined): Lab | undefined {
+    const lab = this.#byId.get(id);
+    return lab && labForAttempt(lab, params, this.variantsDir);
   }
 }
 

@@ -5,6 +5,7 @@ import { MdxCompiler } from './bundle.ts';
 import { COMPETENCIES, COMPETENCY_CODES, DOMAINS } from './format.ts';
 import { loadCatalog, loadLab, mistakeScripts, type BrokenLab, type Catalog, type Lab } from './loader.ts';
 import { formatProblem, type Problem } from './problems.ts';
+import { drawCount, paramSpaceSize } from './params.ts';
 
 /** Validates the labs at target; returns the report lines and whether any error was found. */
 export async function checkLabs(target: string, cwd: string): Promise<{ lines: string[]; errors: number; warnings: number; catalog: Catalog }> {
@@ -38,6 +39,14 @@ export async function checkLabs(target: string, cwd: string): Promise<{ lines: s
     lines.push('', 'Honesty gates (0 after setup, 100% after the reference solution) run:');
     for (const lab of catalog.labs) {
       lines.push(`  ${lab.id.padEnd(34)} ${lab.gate === 'model' ? 'in CI on the model cluster and on real clusters (labs:verify)' : `on real clusters only (labs:verify): ${lab.gateReason}`}`);
+    }
+    const parametrised = catalog.labs.filter((l) => l.params);
+    if (parametrised.length) {
+      lines.push('', 'Parametrised labs (each attempt draws values; the model gates grade 3 distinct draws, labs:verify one random draw):');
+      for (const lab of parametrised) {
+        const params = Object.entries(lab.params!).map(([n, d]) => `${n} (${paramSpaceSize(d)})`);
+        lines.push(`  ${lab.id.padEnd(34)} ${params.join(', ')}: ${drawCount(lab.params!)} draws`);
+      }
     }
     lines.push('', 'Mistake gates (each common wrong answer scores at most its maxPercent):');
     for (const lab of catalog.labs) {

@@ -149,6 +149,24 @@ export const BrokenDecl = z
   .strict();
 export type BrokenDecl = z.infer<typeof BrokenDecl>;
 
+/**
+ * One lab parameter (front matter `params.<name>`): exactly one of `values` (a list to draw from),
+ * `range: [low, high]` (an integer, both ends included) or `pattern` (text where # is a random digit
+ * and ? a random lowercase letter, e.g. "team-??#"). See labs/README.md, "Parameters".
+ */
+export const ParamDecl = z.union([
+  z.object({ values: z.array(z.union([z.string(), z.number().int().min(0)])).min(1, 'values needs at least one value').max(100) }).strict(),
+  z.object({ range: z.tuple([z.number().int().min(0), z.number().int().min(0)], { error: 'range is [low, high]: two whole numbers, both included' }) }).strict(),
+  z.object({ pattern: z.string().min(1).max(40) }).strict(),
+], { error: 'a param is one of { values: [a, b, …] }, { range: [low, high] } or { pattern: "text-with-#-and-?" }' });
+export type ParamDecl = z.infer<typeof ParamDecl>;
+
+/** A lab's parameters by name (lowercase first letter, then letters and digits: ns, port, serverName). */
+export const ParamsDecl = z
+  .record(z.string().regex(/^[a-z][A-Za-z0-9]{0,30}$/, 'a param name starts with a lowercase letter, then letters and digits (ns, port, serverName)'), ParamDecl)
+  .refine((r) => Object.keys(r).length >= 1 && Object.keys(r).length <= 12, 'params declares 1 to 12 parameters');
+export type ParamsDecl = z.infer<typeof ParamsDecl>;
+
 export const LabFrontMatter = z
   .object({
     id: slug,
@@ -168,6 +186,8 @@ export const LabFrontMatter = z
     tags: z.array(z.string().regex(/^[a-z0-9-]+$/)).default([]),
     /** Optional declared total; when given, the task points must add up to it. */
     points: z.number().int().min(1).optional(),
+    /** Values each attempt draws anew; checks, manifests and scripts use them as {{name}}, the text as <Param name="…"/>. */
+    params: ParamsDecl.optional(),
     tasks: z.array(TaskDecl).min(1, 'a lab needs at least one task'),
   })
   .strict();
@@ -209,4 +229,5 @@ export const LAB_COMPONENTS = {
   Solution: { required: [], optional: ['title'] },
   Run: { required: [], optional: ['title'] },
   Node: { required: ['name'], optional: [] },
+  Param: { required: ['name'], optional: [] },
 } as const satisfies Record<string, { required: readonly string[]; optional: readonly string[] }>;

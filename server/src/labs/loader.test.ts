@@ -16,7 +16,7 @@ const REPO = path.resolve(import.meta.dirname, '..', '..', '..');
 const EXPECTED: Record<string, string[]> = {
   'bad-yaml': ['labs/broken/bad-yaml/lab.mdx:8:7 YAML: "[" is never closed with "]"\n    hint: a flow sequence written with [ ] must be closed before the next key'],
   'unknown-key': [
-    'labs/broken/unknown-key/lab.mdx:8:1 unknown key "timeout" in front matter\n    hint: allowed keys: id, title, summary, domain, difficulty, minutes, kubernetes, cluster, competencies, broken, realClusterOnly, images, tags, points, tasks',
+    'labs/broken/unknown-key/lab.mdx:8:1 unknown key "timeout" in front matter\n    hint: allowed keys: id, title, summary, domain, difficulty, minutes, kubernetes, cluster, competencies, broken, realClusterOnly, images, tags, points, params, tasks',
     'labs/broken/unknown-key/lab.mdx:18:9 unknown key "mesage" in tasks[0].checks[0]\n    hint: did you mean "message"?',
   ],
   'misspelt-enum': ['labs/broken/misspelt-enum/lab.mdx:6:13 difficulty: must be one of "easy", "medium", "hard" (got "meduim")\n    hint: did you mean "medium"?'],

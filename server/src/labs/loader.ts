@@ -9,6 +9,8 @@ import { JsonPathError, parseJsonPath } from '../../../graders/src/engine/jsonpa
 import { imagesOf, parseManifests, podLabelsOf, type ManifestObject } from './manifests.ts';
 import type { LabOrigin, ScenarioSetup, ScenarioSolution } from './scenarios.ts';
 import { describeYamlError, didYouMean, PositionedYaml, zodProblems, type Problem } from './problems.ts';
+import { LabParamsText, labFilesOf, type ParamValues } from './params.ts';
+import type { ParamsDecl } from './format.ts';
 
 /** Setup and reference-solution files of a lab, as paths relative to the lab folder. */
 export interface LabFiles {
@@ -79,6 +81,10 @@ export interface Lab {
   scenarioSetup?: ScenarioSetup;
   /** A scenario's reference solution (its steps' solution.sh), for labs:verify. */
   scenarioSolution?: ScenarioSolution;
+  /** The lab's parameters (front matter `params`), drawn anew by each attempt (see params.ts). */
+  params?: ParamsDecl | undefined;
+  /** The values this instance of the lab was made with (instantiateLab); absent on the catalog's lab. */
+  draw?: ParamValues;
 }
 
 /** A lab with errors: listed to instructors with its problems, never offered to learners. */
@@ -247,6 +253,8 @@ interface LabLoad {
   err: Report;
   warn: Report;
   hash: Hash;
+  /** The lab's params: what is validated is the first draw's text (problems keep their written columns). */
+  params: LabParamsText;
 }
 
 /** The position of a front-matter path in lab.mdx (of its key with key = true). */
@@ -267,12 +275,13 @@ interface CreatedObject {
 export async function loadLab(labDir: string, track: string, compiler: MdxCompiler, root: string): Promise<Lab | BrokenLab> {
   const folder = path.basename(labDir);
   const ctx = newLabLoad(labDir, root);
+  const { params } = ctx;
   // Problems in file order, as an instructor reads them (the phases run in another order).
-  const sorted = () => ctx.problems.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col);
+  const sorted = () => params.finish(ctx.problems).sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col);
   const broken = (title?: string): BrokenLab => ({ id: folder, track, dir: labDir, title, problems: sorted() });
 
-  const source = readFileSync(path.join(labDir, 'lab.mdx'), 'utf8');
-  ctx.hash.update(source);
+  const source = params.source;
+  ctx.hash.update(params.raw);
   const front = await readFrontMatter(source, compiler, ctx);
   if (!front.ok) return broken(front.title);
   const { meta, raw, yaml } = front;
@@ -287,9 +296,9 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
   checkNamedObjects(meta, files, created, at, ctx);
   const body = await checkInstructions(source, compiler, meta, at, ctx);
 
-  if (ctx.problems.some((p) => p.severity === 'error') || !body) return broken(meta.title);
+  if (params.finish(ctx.problems).some((p) => p.severity === 'error') || !body) return broken(meta.title);
   const { gate, gateReason } = gateSite(meta, files);
-  return { id: meta.id, track, dir: labDir, meta, body, files, mistakes, gate, gateReason, warnings: sorted(), hash: ctx.hash.digest('hex').slice(0, 16) };
+  return { id: meta.id, track, dir: labDir, meta, body, files, mistakes, gate, gateReason, warnings: sorted(), hash: ctx.hash.digest('hex').slice(0, 16), ...(params.params ? { params: params.params } : {}) };
 }
 
 function newLabLoad(labDir: string, root: string): LabLoad {
@@ -299,6 +308,7 @@ function newLabLoad(labDir: string, root: string): LabLoad {
     labDir,
     relLab,
     mdxFile: relLab('lab.mdx'),
+    params: new LabParamsText(readFileSync(path.join(labDir, 'lab.mdx'), 'utf8'), relLab('lab.mdx')),
     problems,
     err: (file, line, col, message, hint) => problems.push({ file, line, col, message, severity: 'error', ...(hint ? { hint } : {}) }),
     warn: (file, line, col, message, hint) => problems.push({ file, line, col, message, severity: 'warning', ...(hint ? { hint } : {}) }),
@@ -457,7 +467,8 @@ function checkCheck(check: CheckDecl, where: readonly PropertyKey[], meta: LabFr
 function readSetupAndSolution(meta: LabFrontMatter, ctx: LabLoad): { files: LabFiles; created: CreatedObject[]; readLabManifest: (relPath: string, text: string) => ManifestObject[] } {
   const { labDir, relLab, err, warn, hash } = ctx;
   // Parses one manifest file, reporting its problems and every image not pinned or not listed.
-  const readLabManifest = (relPath: string, text: string): ManifestObject[] => {
+  const readLabManifest = (relPath: string, written: string): ManifestObject[] => {
+    const text = ctx.params.text(relLab(relPath), written);
     const parsedManifests = parseManifests(text, relLab(relPath));
     ctx.problems.push(...parsedManifests.problems);
     for (const { object, line, images } of parsedManifests.objects) {
@@ -543,8 +554,9 @@ function checkNamedObjects(meta: LabFrontMatter, files: LabFiles, created: Creat
   // created by it; one that appears nowhere is still a typo.
   const scriptText = [files.setupScript, files.solutionScript, ...files.setupNodeScripts.map((n) => n.file), ...files.solutionNodeScripts.map((n) => n.file)]
     .filter((f): f is string => f !== undefined)
-    .map((f) => readFileSync(path.join(labDir, f), 'utf8'))
+    .map((f) => ctx.params.text(ctx.relLab(f), readFileSync(path.join(labDir, f), 'utf8')))
     .join('\n');
+  ctx.params.scanFiles(labDir, labFilesOf(labDir), ctx.relLab);
   const inScripts = (name: string) => scriptText !== '' && new RegExp(`(^|[^\\w-])${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^\\w-])`, 'm').test(scriptText);
   if (hasSolution) {
     const pods = created.filter((c) => c.obj.kind === 'Pod').map((c) => `${c.obj.metadata.namespace ?? 'default'}/${c.obj.metadata.name}`);
@@ -595,6 +607,7 @@ async function checkInstructions(source: string, compiler: MdxCompiler, meta: La
   const { mdxFile, err, warn } = ctx;
   const taskIds = new Set(meta.tasks.map((t) => t.id));
   const checked = await checkBody(source, compiler, taskIds, mdxFile, err, warn);
+  if (checked) ctx.params.checkComponents(checked.body.components);
   if (checked) {
     meta.tasks.forEach((t, ti) => {
       // A misspelt <Task id> was already reported with a did-you-mean for this task.

@@ -20,8 +20,9 @@ interface MdastNode {
 // What the page will show for a node's content: text and inline code as they are, markup dropped.
 function renderedText(node: MdastNode): string {
   if (node.type === 'text' || node.type === 'inlineCode') return node.value ?? '';
-  // <Node name="node01" /> stands for that node's name (the page fills in the Kubernetes name).
-  if (node.name === 'Node') return String(node.attributes?.find((a) => a.name === 'name')?.value ?? '');
+  // <Node name="node01" /> stands for that node's name (the page fills in the Kubernetes name);
+  // <Param name="ns" /> for the attempt's value (written and rendered alike, by name).
+  if (node.name === 'Node' || node.name === 'Param') return String(node.attributes?.find((a) => a.name === 'name')?.value ?? '');
   if (node.type === 'break') return '\n';
   return (node.children ?? []).map(renderedText).join('');
 }
@@ -37,7 +38,7 @@ function writtenText(node: MdastNode, source: string): string | undefined {
   if (open === -1 || close <= open) return undefined;
   const inner = raw.slice(open + 1, close).trim();
   const code = /^`([^`]*)`$/.exec(inner);
-  return (code ? code[1]! : inner).replace(/<Node\s+name="([^"]*)"\s*\/>/g, '$1');
+  return (code ? code[1]! : inner).replace(/<(?:Node|Param)\s+name="([^"]*)"\s*\/>/g, '$1');
 }
 
 const squash = (s: string) => s.replace(/\s+/g, ' ').trim();

@@ -192,6 +192,7 @@ function ExamScreen({ fetched, onChange, patch, refresh }: { fetched: Fetched; o
             task={task}
             total={a.tasks.length}
             nodes={a.clusters.find((c) => c.context === task.cluster)?.nodes ?? []}
+            params={a.params[task.labId] ?? {}}
             onFlag={(f) => void flag(f)}
             onNotesSaved={(notes) => patch((x) => ({ ...x, tasks: x.tasks.map((t) => (t.number === task.number ? { ...t, notes } : t)) }))}
             onMove={select}

@@ -37,6 +37,7 @@ function LabView({ lab }: { lab: LabDetail }) {
   const [readyAttempt, setReadyAttempt] = useState<string | null>(null);
   const [taskStatus, setTaskStatus] = useState<LabPageContext['taskStatus']>({});
   const [nodes, setNodes] = useState<NodeName[]>([]);
+  const [params, setParams] = useState<Record<string, string>>({});
   const { result, reload: reloadResult } = useLastResult(lab.id);
   const onGraded = useCallback((grade: Grade) => setTaskStatus(statusFromReport(grade.report)), []);
   const onReady = useCallback((id: string | null) => setReadyAttempt(id), []);
@@ -52,7 +53,14 @@ function LabView({ lab }: { lab: LabDetail }) {
     api.terminals.nodes(readyAttempt, ctl.signal).then((r) => setNodes(r.nodes), () => setNodes([]));
     return () => ctl.abort();
   }, [readyAttempt]);
-  const ctx: LabPageContext = useMemo(() => ({ lab, taskStatus, nodes }), [lab, taskStatus, nodes]);
+  // The values this attempt drew for the lab's params (<Param> in the text); kept on the server, so a reload shows the same.
+  useEffect(() => {
+    if (!readyAttempt) return setParams({});
+    const ctl = new AbortController();
+    api.attempts.get(readyAttempt, ctl.signal).then((a) => setParams(a.params), () => setParams({}));
+    return () => ctl.abort();
+  }, [readyAttempt]);
+  const ctx: LabPageContext = useMemo(() => ({ lab, taskStatus, nodes, params }), [lab, taskStatus, nodes, params]);
   const [split, setSplit] = useSplit();
   const total = lab.tasks.reduce((s, t) => s + t.points, 0);
 

@@ -1,7 +1,9 @@
 // Lab objects for provisioner and attempt tests, pointing at real labs in labs/networking.
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ClusterShape } from '../../labs/format.ts';
 import type { Lab } from '../../labs/loader.ts';
+import { labForAttempt, type ParamValues } from '../../labs/params.ts';
 
 const NETWORKING = path.resolve(import.meta.dirname, '..', '..', '..', '..', 'labs', 'networking');
 
@@ -31,6 +33,12 @@ export function lab9server(): Lab {
 }
 
 /** A catalog holding the given labs. */
-export function testCatalog(labs: Lab[]): { get(id: string): Lab | undefined; current: { labs: Lab[] } } {
-  return { get: (id) => labs.find((l) => l.id === id), current: { labs } };
+export function testCatalog(labs: Lab[]): { get(id: string): Lab | undefined; forAttempt(id: string, params: Readonly<Record<string, ParamValues>> | null | undefined): Lab | undefined; current: { labs: Lab[] } } {
+  const get = (id: string) => labs.find((l) => l.id === id);
+  const variantsDir = path.join(tmpdir(), `kubedrill-test-variants-${process.pid}`);
+  const forAttempt = (id: string, params: Readonly<Record<string, ParamValues>> | null | undefined) => {
+    const lab = get(id);
+    return lab && labForAttempt(lab, params, variantsDir);
+  };
+  return { get, forAttempt, current: { labs } };
 }

@@ -27,6 +27,7 @@ export default async function attemptRoutes(app: App) {
     lastActivityAt: a.lastActivityAt,
     endReason: a.endReason,
     failure: a.status === 'failed' ? { step: a.failureStep, message: a.failureMessage ?? 'failed', output: a.failureOutput } : null,
+    params: a.params?.[a.labId] ?? {},
   });
 
   app.post(

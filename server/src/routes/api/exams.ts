@@ -26,7 +26,7 @@ function domainsOf(a: ExamAttempt): { id: (typeof DOMAIN_IDS)[number]; score: nu
 /** Mock exams: the list, starting one, the exam screen's state and marks, submit, review, history. */
 export default function examRoutes(exams: ExamService, catalog: ExamCatalogService) {
   return async function routes(app: App) {
-    const dto = (v: ExamAttemptView): z.infer<typeof ExamAttemptDto> => ({ ...v, exam: { id: v.exam.id, title: v.exam.title, minutes: v.exam.minutes, passPercent: v.exam.passPercent, kubernetes: v.exam.kubernetes, clusters: v.exam.clusters, tasks: v.exam.tasks } });
+    const dto = (v: ExamAttemptView): z.infer<typeof ExamAttemptDto> => ({ ...v, params: exams.paramsOf(v.id) ?? {}, exam: { id: v.exam.id, title: v.exam.title, minutes: v.exam.minutes, passPercent: v.exam.passPercent, kubernetes: v.exam.kubernetes, clusters: v.exam.clusters, tasks: v.exam.tasks } });
     const summary = (e: NonNullable<ReturnType<ExamCatalogService['get']>>): z.infer<typeof ExamSummaryDto> => ({ id: e.id, title: e.title, summary: e.summary, minutes: e.minutes, passPercent: e.passPercent, kubernetes: e.kubernetes, clusters: e.clusters, tasks: e.tasks });
 
     app.get('/api/exams', { schema: { tags: ['exams'], summary: 'The mock exams of this server', response: { 200: ExamListDto } } }, async () => ({ exams: catalog.current.exams.map(summary) }));
@@ -146,7 +146,8 @@ export default function examRoutes(exams: ExamService, catalog: ExamCatalogServi
         if (!a.result) throw new AppError(409, 'exam_not_submitted', 'reference solutions are shown once the exam is submitted');
         const task = a.exam.tasks.find((t) => t.number === req.params.number);
         if (!task) throw new AppError(404, 'exam_task_not_found', `this exam has no task ${req.params.number}`);
-        const lab = app.labs.get(task.labId);
+        // The solution as this attempt's draw wrote it.
+        const lab = app.labs.forAttempt(task.labId, exams.paramsOf(a.id));
         if (!lab) throw notFound('lab', task.labId);
         const rels = [...lab.files.solutionManifests, ...(lab.files.solutionScript ? [lab.files.solutionScript] : [])];
         return { files: await Promise.all(rels.map(async (p) => ({ path: p, text: await readFile(path.join(lab.dir, p), 'utf8') }))) };

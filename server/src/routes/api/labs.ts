@@ -6,6 +6,7 @@ import { notFound } from '../../errors.ts';
 import { COMPETENCIES, COMPETENCY_CODES, DOMAIN_IDS, DOMAINS } from '../../labs/format.ts';
 import type { Lab } from '../../labs/loader.ts';
 import { checkIdOf } from '../../../../graders/src/checks/schema.ts';
+import { textsWithParamNames } from '../../labs/params.ts';
 
 function summary(lab: Lab): z.infer<typeof LabSummaryDto> {
   const m = lab.meta;
@@ -49,14 +50,16 @@ export default async function labRoutes(app: App) {
     async (req) => {
       const lab = app.labs.get(req.params.labId);
       if (!lab) throw notFound('lab', req.params.labId);
+      // A parametrised lab's texts name its params (‹ns›); the page fills in the attempt's values.
+      const texts = textsWithParamNames(lab);
       return {
         ...summary(lab),
         trackTitle: app.labs.current.tracks.find((t) => t.id === lab.track)?.title ?? lab.track,
-        tasks: lab.meta.tasks.map((t) => ({
+        tasks: lab.meta.tasks.map((t, ti) => ({
           id: t.id,
-          title: t.title,
+          title: texts.titles[ti] ?? t.title,
           points: t.points,
-          checks: t.checks.map((c, i) => ({ id: checkIdOf(t.id, i, c.id), kind: c.kind, message: c.message, weight: c.weight, guard: c.guard, required: c.required })),
+          checks: t.checks.map((c, i) => ({ id: checkIdOf(t.id, i, c.id), kind: c.kind, message: texts.messages[ti]?.[i] ?? c.message, weight: c.weight, guard: c.guard, required: c.required })),
         })),
         images: lab.meta.images,
         code: lab.body.code,

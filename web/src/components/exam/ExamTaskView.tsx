@@ -10,7 +10,7 @@ import { ErrorPanel, Loading } from '../Status.tsx';
 type Task = ExamAttempt['tasks'][number];
 
 /** One exam task: its context with a copy button, flag, the lab's text for this task only, and notes. */
-export function ExamTaskView({ attemptId, task, total, nodes, onFlag, onNotesSaved, onMove }: { attemptId: string; task: Task; total: number; nodes: { name: string; container: string }[]; onFlag: (flagged: boolean) => void; onNotesSaved: (notes: string) => void; onMove: (n: number) => void }) {
+export function ExamTaskView({ attemptId, task, total, nodes, params, onFlag, onNotesSaved, onMove }: { attemptId: string; task: Task; total: number; nodes: { name: string; container: string }[]; params?: Readonly<Record<string, string>>; onFlag: (flagged: boolean) => void; onNotesSaved: (notes: string) => void; onMove: (n: number) => void }) {
   const lab = useAsync((signal) => api.labs.get(task.labId, signal), [task.labId]);
   const useContext = `kubectl config use-context ${task.cluster}`;
   return (
@@ -39,7 +39,7 @@ export function ExamTaskView({ attemptId, task, total, nodes, onFlag, onNotesSav
         </div>
       </div>
       <h3 className="exam-task-title">{task.title}</h3>
-      {lab.status === 'loading' ? <Loading what="task" /> : lab.status === 'error' ? <ErrorPanel error={lab.error} onRetry={lab.reload} /> : <TaskText ctx={{ lab: lab.value, taskStatus: {}, nodes, exam: { tasks: task.taskIds, nodePrefix: `${task.cluster}-` } }} />}
+      {lab.status === 'loading' ? <Loading what="task" /> : lab.status === 'error' ? <ErrorPanel error={lab.error} onRetry={lab.reload} /> : <TaskText ctx={{ lab: lab.value, taskStatus: {}, nodes, params: params ?? {}, exam: { tasks: task.taskIds, nodePrefix: `${task.cluster}-` } }} />}
       <Notes key={`${attemptId}-${task.number}`} attemptId={attemptId} task={task} onSaved={onNotesSaved} />
       <div className="exam-task-move">
         <button type="button" className="btn btn-outline" disabled={task.number <= 1} onClick={() => onMove(task.number - 1)}>

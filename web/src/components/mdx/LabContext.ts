@@ -9,6 +9,8 @@ export interface LabPageContext {
   taskStatus: Record<string, { status: TaskStatus; score?: number }>;
   /** The running attempt's nodes (exam-style name and Kubernetes name); empty without one. */
   nodes: NodeName[];
+  /** The values the running attempt drew for the lab's params (what <Param name> shows); absent or empty without one. */
+  params?: Readonly<Record<string, string>>;
   /** Exam mode: only these tasks' sections show, and hints and solutions stay hidden, as in the exam. */
   exam?: { tasks: readonly string[]; /** `<context>-`: node names in the text are the exam cluster's (k8s-c1-node01). */ nodePrefix: string };
 }

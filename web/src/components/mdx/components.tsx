@@ -5,13 +5,14 @@ import { LabContext, useLab } from './LabContext.ts';
 
 // The components lab instructions may use (see labs/README.md), plus overrides for code blocks.
 
-/** The plain text of rendered children; <Node> placeholders become `nodeText(name)`. */
-function textOf(node: ReactNode, nodeText: (name: string) => string = (n) => n): string {
+/** The plain text of rendered children; <Node> placeholders become `nodeText(name)`, <Param> ones `paramText(name)`. */
+function textOf(node: ReactNode, nodeText: (name: string) => string = (n) => n, paramText: (name: string) => string = (n) => `<${n}>`): string {
   if (typeof node === 'string' || typeof node === 'number') return String(node);
-  if (Array.isArray(node)) return node.map((n: ReactNode) => textOf(n, nodeText)).join('');
+  if (Array.isArray(node)) return node.map((n: ReactNode) => textOf(n, nodeText, paramText)).join('');
   if (isValidElement(node)) {
     if (node.type === Node) return nodeText((node.props as { name: string }).name);
-    return textOf((node as ReactElement<{ children?: ReactNode }>).props.children, nodeText);
+    if (node.type === Param) return paramText((node.props as { name: string }).name);
+    return textOf((node as ReactElement<{ children?: ReactNode }>).props.children, nodeText, paramText);
   }
   return '';
 }
@@ -35,6 +36,26 @@ export function Node({ name }: { name: string }) {
       <code>{shown}</code>
       {real && real !== name ? <span className="node-name-real muted"> (kubectl: <code>{real}</code>)</span> : null}
     </span>
+  );
+}
+
+/**
+ * <Param name="ns" />: a value the attempt drew for one of the lab's params (labs/README.md,
+ * "Parameters"). Before an attempt runs, the param's name stands in for it.
+ */
+export function Param({ name }: { name: string }) {
+  const value = useLab().params?.[name];
+  if (value === undefined) {
+    return (
+      <code className="param param-unset" title="each attempt draws its own value: start the lab to see it">
+        ‹{name}›
+      </code>
+    );
+  }
+  return (
+    <code className="param" title={`drawn for this attempt (${name})`}>
+      {value}
+    </code>
   );
 }
 
@@ -116,7 +137,8 @@ function useTerminalConnected(): boolean {
 export function Run({ title, children }: { title?: string; children?: ReactNode }) {
   // In a command a <Node> placeholder becomes the Kubernetes name (kubectl needs it; ssh takes both).
   const realName = useKubernetesNodeName();
-  const command = textOf(children, (n) => realName(n) ?? n).trim();
+  const { params } = useLab();
+  const command = textOf(children, (n) => realName(n) ?? n, (n) => params?.[n] ?? `<${n}>`).trim();
   const connected = useTerminalConnected();
   const [note, setNote] = useState<string | null>(null);
   return (
@@ -179,4 +201,4 @@ export function Table({ children }: { children?: ReactNode }) {
 }
 
 /** Components handed to getMDXComponent(). */
-export const mdxComponents = { Task, Hint, Solution, Run, Node, pre: Pre, table: Table };
+export const mdxComponents = { Task, Hint, Solution, Run, Node, Param, pre: Pre, table: Table };
