@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { createCommandRunner, CommandError } from '../server/src/exec/command-runner.ts';
@@ -152,4 +153,48 @@ test('docker stop shuts the server down cleanly', async (t) => {
   assert.equal(state.stdout.trim(), '0', `exit code after SIGTERM; log:\n${log.stdout}${log.stderr}`);
   assert.match(log.stdout + log.stderr, /SIGTERM: shutting down/);
   await assert.rejects(fetch(`${base}/api/health`), 'nothing listens after the stop');
+});
+
+test('compose.yaml runs the image in multi mode on the host loopback and stops it cleanly', async (t) => {
+  if (skip) return t.skip(skip);
+  if ((await runner.run({ argv: ['docker', 'compose', 'version'], timeoutMs: 30_000, okCodes: [0, 1, 125] })).exitCode !== 0) {
+    return t.skip('docker compose is not installed (scripts/setup-host --tests installs it)');
+  }
+  const project = `kdimgtest-compose-${tag}`;
+  const composePort = await freePort();
+  const dir = mkdtempSync(path.join(tmpdir(), 'kdimgtest-'));
+  // Only what a test must change: its own cluster name prefix. Everything else is compose.yaml's.
+  const override = path.join(dir, 'override.yaml');
+  writeFileSync(override, 'services:\n  kubedrill:\n    environment:\n      KUBEDRILL_CLUSTERS_NAME_PREFIX: kdimgc-' + tag + '\n');
+  const env = {
+    ...process.env,
+    KUBEDRILL_DOCKER_GID: String(statSync(SOCKET).gid),
+    KUBEDRILL_PORT: String(composePort),
+    KUBEDRILL_AUTH_INVITE_CODE: `invite-${tag}`,
+    KUBEDRILL_PUBLIC_URL: `http://127.0.0.1:${composePort}`,
+  } as Record<string, string>;
+  const compose = (args: string[], okCodes = [0]) =>
+    createCommandRunner(env).run({ argv: ['docker', 'compose', '-p', project, '-f', path.join(ROOT, 'compose.yaml'), '-f', override, ...args], timeoutMs: 120_000, okCodes });
+  t.after(async () => {
+    await compose(['down', '-v', '--remove-orphans'], [0, 1]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const config = JSON.parse((await compose(['config', '--format', 'json'])).stdout) as { services: { kubedrill: { image: string } } };
+  assert.equal(config.services.kubedrill.image, IMAGE, "compose.yaml's default image is the one build-images tags for this version");
+  await compose(['up', '-d']);
+  const id = (await compose(['ps', '-q', 'kubedrill'])).stdout.trim();
+  await waitForLog(id, /multi-user server ready/, 90_000);
+  const url = `http://127.0.0.1:${composePort}`;
+  const session = (await (await fetch(`${url}/api/session`)).json()) as { mode: string; registration: string; learner: unknown };
+  assert.deepEqual(session, { mode: 'multi', registration: 'invite', learner: null });
+  // The first account becomes the admin, whose doctor finds Docker through the mounted socket.
+  const reg = await fetch(`${url}/api/session/register`, { method: 'POST', headers: { 'content-type': 'application/json', origin: url }, body: JSON.stringify({ username: 'operator', password: 'correct horse battery' }) });
+  assert.equal(reg.status, 200, await reg.clone().text());
+  const cookie = (reg.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+  const health = (await (await fetch(`${url}/api/admin/health`, { headers: { cookie } })).json()) as { checks: { id: string; status: string }[] };
+  assert.equal(health.checks.find((c) => c.id === 'docker')?.status, 'ok');
+  const volume = `${project}_kubedrill-data`;
+  assert.equal((await runner.run({ argv: ['docker', 'volume', 'inspect', volume], timeoutMs: 30_000, okCodes: [0, 1] })).exitCode, 0, 'the data volume exists');
+  await compose(['stop']);
+  assert.equal((await runner.run({ argv: ['docker', 'inspect', '-f', '{{.State.ExitCode}}', id], timeoutMs: 30_000 })).stdout.trim(), '0');
 });
