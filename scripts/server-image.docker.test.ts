@@ -79,7 +79,8 @@ before(async () => {
     timeoutMs: 60_000,
   });
   await waitForLog(NAME, /server ready: http:\/\/127\.0\.0\.1:\d+\//, 90_000);
-});
+  // A cold image build outlasts the docker stage's default per-test timeout.
+}, { timeout: 45 * 60_000 });
 
 after(async () => {
   if (skip || !port) return;
