@@ -1,0 +1,201 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { createCommandRunner, CommandError } from '../server/src/exec/command-runner.ts';
+import { dockerSkipReason } from '../server/src/testing/docker.ts';
+import { freePort } from '../server/src/testing/free-port.ts';
+
+// The server image as compose.yaml runs it: built by scripts/build-images (reused when its inputs are
+// unchanged), started with the host's Docker socket and host networking, then asked what an operator
+// and a browser would ask. Every request goes to 127.0.0.1.
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const VERSION = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+const IMAGE = `kubedrill/server:${VERSION}`;
+const SOCKET = '/var/run/docker.sock';
+const runner = createCommandRunner({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root' });
+const tag = randomBytes(3).toString('hex');
+const NAME = `kdimgtest-${tag}`;
+
+let skip: string | false = false;
+let port = 0;
+let base = '';
+
+/** Resolves with the container's log once a line matches, or rejects with the log so far. */
+function waitForLog(container: string, pattern: RegExp, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const logs = spawn('docker', ['logs', '-f', container], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    const done = (err?: Error) => {
+      clearTimeout(timer);
+      logs.kill();
+      if (err) reject(err);
+      else resolve(text);
+    };
+    const timer = setTimeout(() => done(new Error(`no log line matching ${pattern} within ${timeoutMs} ms:\n${text}`)), timeoutMs);
+    const read = (chunk: Buffer) => {
+      text += chunk.toString();
+      if (pattern.test(text)) done();
+    };
+    logs.stdout.on('data', read);
+    logs.stderr.on('data', read);
+    logs.on('close', () => done(new Error(`the container's log ended before a line matched ${pattern}:\n${text}`)));
+  });
+}
+
+before(async () => {
+  skip = (await dockerSkipReason(runner)) ?? false;
+  if (skip) return;
+  try {
+    // Cold: Debian root filesystems, npm ci --omit=dev and node-pty's compile (minutes); then seconds.
+    await runner.run({ argv: [path.join(ROOT, 'scripts/build-images'), 'server'], timeoutMs: 40 * 60_000 });
+  } catch (e) {
+    const why = e instanceof CommandError ? e.stderr.trim().split('\n').slice(-1)[0] : (e as Error).message;
+    // What this machine lacks (mmdebstrap, a kubectl of the right minor) is a reason to skip; any
+    // other failure of the build is a failure of this suite.
+    if (/is needed to make|no kubectl|no helm|not installed|not reachable/.test(why ?? '')) {
+      skip = `the server image cannot be built here: ${why}`;
+      return;
+    }
+    throw e;
+  }
+  port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  const gid = String(statSync(SOCKET).gid);
+  await runner.run({
+    argv: [
+      'docker', 'run', '-d', '--name', NAME, '--network', 'host', '--group-add', gid,
+      '-v', `${SOCKET}:${SOCKET}`,
+      '-e', `KUBEDRILL_PORT=${port}`,
+      // A prefix of its own: a server deletes the clusters of its prefix that it does not know.
+      '-e', `KUBEDRILL_CLUSTERS_NAME_PREFIX=${NAME}`,
+      IMAGE,
+    ],
+    timeoutMs: 60_000,
+  });
+  await waitForLog(NAME, /server ready: http:\/\/127\.0\.0\.1:\d+\//, 90_000);
+  // A cold image build outlasts the docker stage's default per-test timeout.
+}, { timeout: 45 * 60_000 });
+
+after(async () => {
+  if (skip || !port) return;
+  await runner.run({ argv: ['docker', 'rm', '-f', '-v', NAME], timeoutMs: 60_000, okCodes: [0, 1] });
+});
+
+test('the image serves the web app and the API on the host loopback', async (t) => {
+  if (skip) return t.skip(skip);
+  const page = await fetch(`${base}/`);
+  assert.equal(page.status, 200);
+  assert.match(page.headers.get('content-type') ?? '', /text\/html/);
+  assert.match(await page.text(), /<script[^>]+src="\/assets\/index-[^"]+\.js"/, 'the built web app');
+  assert.match(page.headers.get('content-security-policy') ?? '', /connect-src 'self'/);
+
+  const health = await fetch(`${base}/api/health`);
+  assert.equal(health.status, 200);
+  const body = (await health.json()) as { status: string; version: string; labs: { loaded: number; broken: number } };
+  assert.equal(body.status, 'ok');
+  assert.equal(body.version, VERSION);
+  assert.ok(body.labs.loaded > 0, 'the labs shipped in the image are loaded');
+  assert.equal(body.labs.broken, 0);
+  const catalog = (await (await fetch(`${base}/api/labs`)).json()) as { labs: unknown[] };
+  assert.equal(catalog.labs.length, body.labs.loaded);
+});
+
+test('inside the image the host Docker, kind, kubectl and the host loopback are within reach', async (t) => {
+  if (skip) return t.skip(skip);
+  // The doctor's own checks, run by the server as its unprivileged user through the mounted socket
+  // (single mode: whoever reaches the loopback server is its local admin, once it has the cookie).
+  const session = await fetch(`${base}/api/session`);
+  const cookie = (session.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+  assert.ok(cookie, 'single mode hands out the local session');
+  const health = await fetch(`${base}/api/admin/health`, { headers: { cookie } });
+  assert.equal(health.status, 200, await health.clone().text());
+  const { checks } = (await health.json()) as { checks: { id: string; status: string; detail: string }[] };
+  for (const id of ['docker', 'kind', 'kubectl']) {
+    const c = checks.find((x) => x.id === id);
+    assert.equal(c?.status, 'ok', `${id}: ${JSON.stringify(c)}`);
+  }
+  // kind publishes API servers on the host's 127.0.0.1: a listener there stands in for one.
+  const probe = createServer((_req, res) => res.end('kind-api-stand-in'));
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  t.after(() => probe.close());
+  const probePort = (probe.address() as { port: number }).port;
+  const r = await runner.run({
+    argv: ['docker', 'exec', NAME, 'node', '-e', `fetch('http://127.0.0.1:${probePort}/').then((r) => r.text()).then((t) => console.log(t))`],
+    timeoutMs: 30_000,
+  });
+  assert.equal(r.stdout.trim(), 'kind-api-stand-in');
+  // node-pty's addon was compiled for this image and loads (terminals need it).
+  const pty = await runner.run({ argv: ['docker', 'exec', NAME, 'node', '-e', "require('/opt/kubedrill/node_modules/node-pty'); console.log('pty ok')"], timeoutMs: 30_000 });
+  assert.equal(pty.stdout.trim(), 'pty ok');
+});
+
+test('a request from a foreign Origin is refused', async (t) => {
+  if (skip) return t.skip(skip);
+  const res = await fetch(`${base}/api/attempts`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: 'http://evil.example' },
+    body: JSON.stringify({ labId: 'anything' }),
+  });
+  assert.equal(res.status, 403);
+  assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'origin_not_allowed');
+});
+
+test('docker stop shuts the server down cleanly', async (t) => {
+  if (skip) return t.skip(skip);
+  await runner.run({ argv: ['docker', 'stop', '-t', '20', NAME], timeoutMs: 60_000 });
+  const state = await runner.run({ argv: ['docker', 'inspect', '-f', '{{.State.ExitCode}}', NAME], timeoutMs: 30_000 });
+  const log = await runner.run({ argv: ['docker', 'logs', NAME], timeoutMs: 30_000 });
+  assert.equal(state.stdout.trim(), '0', `exit code after SIGTERM; log:\n${log.stdout}${log.stderr}`);
+  assert.match(log.stdout + log.stderr, /SIGTERM: shutting down/);
+  await assert.rejects(fetch(`${base}/api/health`), 'nothing listens after the stop');
+});
+
+test('compose.yaml runs the image in multi mode on the host loopback and stops it cleanly', async (t) => {
+  if (skip) return t.skip(skip);
+  if ((await runner.run({ argv: ['docker', 'compose', 'version'], timeoutMs: 30_000, okCodes: [0, 1, 125] })).exitCode !== 0) {
+    return t.skip('docker compose is not installed (scripts/setup-host --tests installs it)');
+  }
+  const project = `kdimgtest-compose-${tag}`;
+  const composePort = await freePort();
+  const dir = mkdtempSync(path.join(tmpdir(), 'kdimgtest-'));
+  // Only what a test must change: its own cluster name prefix. Everything else is compose.yaml's.
+  const override = path.join(dir, 'override.yaml');
+  writeFileSync(override, 'services:\n  kubedrill:\n    environment:\n      KUBEDRILL_CLUSTERS_NAME_PREFIX: kdimgc-' + tag + '\n');
+  const env = {
+    ...process.env,
+    KUBEDRILL_DOCKER_GID: String(statSync(SOCKET).gid),
+    KUBEDRILL_PORT: String(composePort),
+    KUBEDRILL_AUTH_INVITE_CODE: `invite-${tag}`,
+    KUBEDRILL_PUBLIC_URL: `http://127.0.0.1:${composePort}`,
+  } as Record<string, string>;
+  const compose = (args: string[], okCodes = [0]) =>
+    createCommandRunner(env).run({ argv: ['docker', 'compose', '-p', project, '-f', path.join(ROOT, 'compose.yaml'), '-f', override, ...args], timeoutMs: 120_000, okCodes });
+  t.after(async () => {
+    await compose(['down', '-v', '--remove-orphans'], [0, 1]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const config = JSON.parse((await compose(['config', '--format', 'json'])).stdout) as { services: { kubedrill: { image: string } } };
+  assert.equal(config.services.kubedrill.image, IMAGE, "compose.yaml's default image is the one build-images tags for this version");
+  await compose(['up', '-d']);
+  const id = (await compose(['ps', '-q', 'kubedrill'])).stdout.trim();
+  await waitForLog(id, /multi-user server ready/, 90_000);
+  const url = `http://127.0.0.1:${composePort}`;
+  const session = (await (await fetch(`${url}/api/session`)).json()) as { mode: string; registration: string; learner: unknown };
+  assert.deepEqual(session, { mode: 'multi', registration: 'invite', learner: null });
+  // The first account becomes the admin, whose doctor finds Docker through the mounted socket.
+  const reg = await fetch(`${url}/api/session/register`, { method: 'POST', headers: { 'content-type': 'application/json', origin: url }, body: JSON.stringify({ username: 'operator', password: 'correct horse battery' }) });
+  assert.equal(reg.status, 200, await reg.clone().text());
+  const cookie = (reg.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+  const health = (await (await fetch(`${url}/api/admin/health`, { headers: { cookie } })).json()) as { checks: { id: string; status: string }[] };
+  assert.equal(health.checks.find((c) => c.id === 'docker')?.status, 'ok');
+  const volume = `${project}_kubedrill-data`;
+  assert.equal((await runner.run({ argv: ['docker', 'volume', 'inspect', volume], timeoutMs: 30_000, okCodes: [0, 1] })).exitCode, 0, 'the data volume exists');
+  await compose(['stop']);
+  assert.equal((await runner.run({ argv: ['docker', 'inspect', '-f', '{{.State.ExitCode}}', id], timeoutMs: 30_000 })).stdout.trim(), '0');
+});
