@@ -6,7 +6,8 @@
 set -uo pipefail
 ns=postoffice
 kind=$1 what=$2 want=$3
-read -r gen obs want_n updated ready total < <(kubectl get deployment -n "$ns" mailer -o jsonpath='{.metadata.generation} {.status.observedGeneration} {.spec.replicas} {.status.updatedReplicas} {.status.readyReplicas} {.status.replicas}' 2>/dev/null)
+# '|'-separated: a count the status leaves out (no updated pods yet) must not shift the others.
+IFS='|' read -r gen obs want_n updated ready total < <(kubectl get deployment -n "$ns" mailer -o jsonpath='{.metadata.generation}|{.status.observedGeneration}|{.spec.replicas}|{.status.updatedReplicas}|{.status.readyReplicas}|{.status.replicas}' 2>/dev/null; echo)
 [[ -n ${gen:-} ]] || { echo "Deployment mailer does not exist in namespace $ns"; exit 1; }
 if [[ ${obs:-0} -lt $gen || ${updated:-0} -ne $want_n || ${ready:-0} -ne $want_n || ${total:-0} -ne $want_n ]]; then
   echo "Deployment mailer has not finished rolling out (${ready:-0}/$want_n ready, ${updated:-0} updated): its pods may still be failing to start — see kubectl -n $ns describe pods"

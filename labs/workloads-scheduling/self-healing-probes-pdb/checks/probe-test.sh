@@ -30,7 +30,8 @@ fi
 if [[ -n $port && ! $port =~ ^[0-9]+$ ]]; then
   port=$(kubectl get deployment -n "$ns" beacon -o jsonpath="$tpl.ports[?(@.name==\"$port\")].containerPort}" 2>/dev/null)
 fi
-read -r gen obs want updated ready < <(kubectl get deployment -n "$ns" beacon -o jsonpath='{.metadata.generation} {.status.observedGeneration} {.spec.replicas} {.status.updatedReplicas} {.status.readyReplicas}')
+# '|'-separated: a count the status leaves out (no updated pods yet) must not shift the others.
+IFS='|' read -r gen obs want updated ready < <(kubectl get deployment -n "$ns" beacon -o jsonpath='{.metadata.generation}|{.status.observedGeneration}|{.spec.replicas}|{.status.updatedReplicas}|{.status.readyReplicas}' 2>/dev/null; echo)
 if [[ ${obs:-0} -lt $gen || ${updated:-0} -ne $want || ${ready:-0} -ne $want ]]; then
   echo "Deployment beacon has not finished rolling out (${ready:-0}/$want ready): its pods do not pass their probes yet"
   exit 1
