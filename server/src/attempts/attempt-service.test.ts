@@ -234,10 +234,11 @@ test('reconcile adopts known clusters (attempts and warm pool), deletes unknown 
 
 test('an attempt interrupted mid-create by a restart is failed and its cluster deleted at the next start-up', async () => {
   const db = openMemoryDatabase();
-  const host = new FakeKindHost({ stageDelayMs: 20 });
+  const host = new FakeKindHost({ stageDelayMs: 200 });
   const first = harness({ db, host });
   const id = first.service.start('l1', 'alpha').attempt.id;
-  await new Promise((r) => setTimeout(r, 30));
+  // Wait for the state the test needs (a busy machine may take a while to dispatch), not a fixed time.
+  for (const end = Date.now() + 10_000; first.service.get(id)!.status !== 'provisioning' && Date.now() < end; ) await new Promise((r) => setTimeout(r, 5));
   assert.equal(first.service.get(id)!.status, 'provisioning');
   const name = first.service.get(id)!.clusterName!;
   host.clusters.set(name, { name, nodes: [`${name}-control-plane`], images: new Set() }); // the killed server left it

@@ -15,7 +15,8 @@ after(() => labs.compiler.close());
 const MIN = 60_000;
 
 test('starting an exam provisions its clusters at once, applies each lab setup to its cluster, and starts the countdown when all are ready', async () => {
-  const h = examHarness({ labs, fake: { stageDelayMs: 2 } });
+  // The fake host holds each create until both have begun: only creates that really run at once meet.
+  const h = examHarness({ labs, fake: { createBarrier: 2 } });
   const { attempt, created } = h.exams.start('ann', 'networking-mock');
   assert.equal(created, true);
   assert.equal(attempt.status, 'starting');

@@ -19,6 +19,12 @@ export interface FakeKindOptions {
   hostImages?: string[];
   /** Pause after each of kind's stage lines, to make creates take time. */
   stageDelayMs?: number;
+  /**
+   * Each create waits (up to 10 s) until this many creates have begun, so a test of concurrency does
+   * not depend on the machine's speed: creates that really run at once meet; serialized ones time out
+   * one by one and show as maxCreating 1.
+   */
+  createBarrier?: number;
   cgroupVersion?: 1 | 2;
   /** Nodes never become Ready: our own wait fails. */
   nodesNeverReady?: boolean;
@@ -110,6 +116,7 @@ export class FakeKindHost implements CommandRunner {
     this.creating++;
     this.maxCreating = Math.max(this.maxCreating, this.creating);
     try {
+      for (const end = Date.now() + 10_000; this.o.createBarrier && this.creates < this.o.createBarrier && Date.now() < end; ) await new Promise((r) => setTimeout(r, 5));
       const config = parseYaml(String(spec.stdin ?? '')) as { nodes?: { role: string }[] };
       const workers = (config.nodes ?? []).filter((n) => n.role === 'worker').length;
       const file = (this.o.missingImages ?? []).includes(image) ? 'kind-create-missing-image.stderr' : (this.o.badImages ?? []).includes(image) ? 'kind-create-bad-node.stderr' : 'kind-create-success.stderr';
