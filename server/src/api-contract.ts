@@ -409,7 +409,17 @@ export const GroupDto = z.object({
 });
 export const GroupListDto = z.object({ groups: z.array(GroupDto) });
 export const MemberDto = z.object({ id: z.string(), username: z.string(), displayName: z.string(), groupRole: z.enum(['learner', 'instructor']), joinedAt: z.string() });
-export const AssignmentDto = z.object({ id: z.string(), groupId: z.string(), labId: z.string(), labTitle: z.string().nullable(), dueAt: z.string().nullable(), createdAt: z.string() });
+export const AssignmentDto = z.object({
+  id: z.string(),
+  groupId: z.string(),
+  /** A lab, or a mock exam (itemId is then the exam's id). */
+  kind: z.enum(['lab', 'exam']),
+  itemId: z.string(),
+  /** The lab's or exam's title; null when it is no longer offered. */
+  title: z.string().nullable(),
+  dueAt: z.string().nullable(),
+  createdAt: z.string(),
+});
 export const GroupDetailDto = GroupDto.extend({ members: z.array(MemberDto), assignments: z.array(AssignmentDto) });
 export const CreateGroupBody = z.object({
   name: z.string().trim().min(1).max(80),
@@ -418,7 +428,9 @@ export const CreateGroupBody = z.object({
 });
 export const UpdateGroupBody = z.object({ name: z.string().trim().min(1).max(80).optional(), maxClusters: z.number().int().min(1).max(1000).nullable().optional(), expiresAt: isoDate.nullable().optional() });
 export const JoinGroupBody = z.object({ inviteCode: z.string().min(1).max(100) });
-export const AssignBody = z.object({ labId: z.string().min(1).max(100), dueAt: isoDate.nullable().default(null) });
+export const AssignBody = z
+  .object({ labId: z.string().min(1).max(100).optional(), examId: z.string().min(1).max(100).optional(), dueAt: isoDate.nullable().default(null) })
+  .refine((b) => (b.labId === undefined) !== (b.examId === undefined), { message: 'name either labId (a lab) or examId (a mock exam), not both' });
 export const ActivityDto = z.object({
   generatedAt: z.string(),
   members: z.array(
@@ -443,6 +455,7 @@ export const ActivityDto = z.object({
     }),
   ),
 });
+/** For an exam, bestScore/maxScore are the best submitted result in percent (of 100), and done means passed. */
 export const MyAssignmentDto = AssignmentDto.extend({ groupName: z.string(), bestScore: z.number().nullable(), maxScore: z.number().nullable(), state: z.enum(['todo', 'started', 'done']), overdue: z.boolean() });
 export const MyAssignmentListDto = z.object({ assignments: z.array(MyAssignmentDto) });
 /** The results of a group as CSV text (text/csv), not JSON. */

@@ -10,6 +10,7 @@ import type { Db } from './storage/db.ts';
 import type { GroupRepository } from './groups/group-repository.ts';
 import type { TerminalService } from './terminal/terminal-service.ts';
 import type { ExamService } from './exams/exam-service.ts';
+import type { ExamCatalogService } from './exams/exam-catalog.ts';
 
 /** The Fastify instance with our type provider, as route modules receive it. */
 export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;
@@ -33,6 +34,8 @@ declare module 'fastify' {
     grading: GradingService;
     /** Mock exams: attempts over several clusters, countdown, review (server/src/exams). */
     exams: ExamService;
+    /** The mock exams the server offers (exams/), for assignments. */
+    examCatalog: ExamCatalogService;
     /** Open terminals of every attempt (server/src/terminal). */
     terminals: TerminalService;
   }

@@ -176,6 +176,7 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
   // Node access comes from the terminal service, made after the exams (it needs their terminals): looked up when grading.
   exams ??= createExams(config, { db, labs, attempts, portFor, scriptsFor: (kubeconfigPath) => createKubeconfigScriptRunner(app.runner, kubeconfigPath, { path: boot.hostEnv.PATH }), nodesFor: (attemptId) => terminals.hostAccess(attemptId).nodes, log: app.log });
   app.decorate('exams', exams.service);
+  app.decorate('examCatalog', exams.catalog);
   app.addHook('preClose', async () => exams!.service.close());
   const terminals = await createTerminalService(boot, { runner: app.runner, attempts: combinedAttempts(deps.attempts ?? terminalAttempts(attempts), exams.terminalAttempts), launcher: deps.shellLauncher, log: app.log });
   app.decorate('terminals', terminals);

@@ -100,7 +100,7 @@ test('an instructor runs a group: invite, assignment, live view and CSV', { skip
   await teacher.getByRole('heading', { level: 1, name: 'Evening cohort' }).waitFor();
   const inviteUrl = (await teacher.locator('.invite-url').textContent()) ?? '';
   assert.match(inviteUrl, new RegExp(`^${base}/\\?invite=`));
-  await teacher.getByLabel('Lab to assign').selectOption('valid-lab');
+  await teacher.getByLabel('Lab or mock exam to assign').selectOption('lab:valid-lab');
   await teacher.getByRole('button', { name: 'Assign' }).click();
   await teacher.getByText(/Fixture lab valid-lab — due/).waitFor();
 

@@ -21,11 +21,13 @@ export interface GroupMember extends Learner {
   joinedAt: string;
 }
 
-/** A lab assigned to a group, with an optional due date. */
+/** A lab or mock exam assigned to a group, with an optional due date. */
 export interface Assignment {
   id: string;
   groupId: string;
-  labId: string;
+  kind: AssignmentKind;
+  /** The lab's id, or the exam's when kind is exam. */
+  itemId: string;
   dueAt: string | null;
   createdAt: string;
 }
@@ -41,7 +43,9 @@ interface GroupRow {
 }
 
 const toGroup = (r: GroupRow): StudyGroup => ({ id: r.id, name: r.name, inviteCode: r.invite_code, maxClusters: r.max_clusters, expiresAt: r.expires_at, createdBy: r.created_by, createdAt: r.created_at });
-const toAssignment = (r: { id: string; group_id: string; lab_id: string; due_at: string | null; created_at: string }): Assignment => ({ id: r.id, groupId: r.group_id, labId: r.lab_id, dueAt: r.due_at, createdAt: r.created_at });
+export type AssignmentKind = 'lab' | 'exam';
+type AssignmentRow = { id: string; group_id: string; kind: AssignmentKind; lab_id: string; due_at: string | null; created_at: string };
+const toAssignment = (r: AssignmentRow): Assignment => ({ id: r.id, groupId: r.group_id, kind: r.kind, itemId: r.lab_id, dueAt: r.due_at, createdAt: r.created_at });
 
 /** Attempt states that hold (or wait for) a cluster. */
 const ACTIVE = "('queued', 'provisioning', 'setting-up', 'ready', 'grading')";
@@ -142,12 +146,12 @@ export class GroupRepository {
     return (this.#db.prepare(`SELECT COUNT(*) AS n FROM attempts WHERE status IN ${ACTIVE} AND learner_id IN (SELECT learner_id FROM group_members WHERE group_id = ? AND role = 'learner')`).get(groupId) as { n: number }).n;
   }
 
-  /** Assigns a lab to a group (assigning it again changes the due date). */
-  assign(groupId: string, labId: string, dueAt: string | null, by: string, now = new Date()): Assignment {
+  /** Assigns a lab or a mock exam to a group (assigning it again changes the due date). */
+  assign(groupId: string, kind: AssignmentKind, itemId: string, dueAt: string | null, by: string, now = new Date()): Assignment {
     this.#db
-      .prepare('INSERT INTO assignments (id, group_id, lab_id, due_at, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (group_id, lab_id) DO UPDATE SET due_at = excluded.due_at')
-      .run(randomUUID(), groupId, labId, dueAt, by, now.toISOString());
-    return toAssignment(this.#db.prepare('SELECT * FROM assignments WHERE group_id = ? AND lab_id = ?').get(groupId, labId) as never);
+      .prepare('INSERT INTO assignments (id, group_id, kind, lab_id, due_at, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (group_id, kind, lab_id) DO UPDATE SET due_at = excluded.due_at')
+      .run(randomUUID(), groupId, kind, itemId, dueAt, by, now.toISOString());
+    return toAssignment(this.#db.prepare('SELECT * FROM assignments WHERE group_id = ? AND kind = ? AND lab_id = ?').get(groupId, kind, itemId) as never);
   }
 
   unassign(groupId: string, assignmentId: string): boolean {
@@ -164,7 +168,7 @@ export class GroupRepository {
       .prepare(
         "SELECT a.*, g.name AS group_name, g.expires_at AS group_expires_at FROM assignments a JOIN study_groups g ON g.id = a.group_id JOIN group_members m ON m.group_id = a.group_id WHERE m.learner_id = ? AND m.role = 'learner' ORDER BY a.due_at IS NULL, a.due_at, a.created_at",
       )
-      .all(learnerId) as unknown as { id: string; group_id: string; lab_id: string; due_at: string | null; created_at: string; group_name: string; group_expires_at: string | null }[];
+      .all(learnerId) as unknown as (AssignmentRow & { group_name: string; group_expires_at: string | null })[];
     return rows.map((r) => ({ ...toAssignment(r), groupName: r.group_name, groupExpiresAt: r.group_expires_at }));
   }
 }

@@ -170,3 +170,18 @@ test('upgrading keeps data: a database of the release before study groups migrat
   now.prepare("INSERT INTO group_members (group_id, learner_id, role, joined_at) VALUES ('g', 'l1', 'learner', 't')").run();
   now.close();
 });
+
+test('upgrading to exam assignments keeps every assignment, as a lab, and its uniqueness per group', () => {
+  const dir = tempDir('upgrade-assignments');
+  const old = openDatabase(dir, readMigrations().filter((m) => m.version <= 6));
+  old.prepare("INSERT INTO learners (id, username, display_name, role, password_hash, created_at) VALUES ('l1', 'ada', 'Ada', 'instructor', 'x', '2026-01-01')").run();
+  old.prepare("INSERT INTO study_groups (id, name, invite_code, created_by, created_at) VALUES ('g', 'G', 'code', 'l1', 't')").run();
+  old.prepare("INSERT INTO assignments (id, group_id, lab_id, due_at, created_by, created_at) VALUES ('a1', 'g', 'netpol-lab9server', '2099-01-01', 'l1', 't')").run();
+  old.close();
+  const now = openDatabase(dir);
+  assert.deepEqual({ ...(now.prepare('SELECT id, kind, lab_id, due_at FROM assignments').get() as object) }, { id: 'a1', kind: 'lab', lab_id: 'netpol-lab9server', due_at: '2099-01-01' });
+  now.prepare("INSERT INTO assignments (id, group_id, kind, lab_id, created_by, created_at) VALUES ('a2', 'g', 'exam', 'netpol-lab9server', 'l1', 't')").run();
+  assert.throws(() => now.prepare("INSERT INTO assignments (id, group_id, kind, lab_id, created_by, created_at) VALUES ('a3', 'g', 'lab', 'netpol-lab9server', 'l1', 't')").run(), /UNIQUE/);
+  assert.throws(() => now.prepare("INSERT INTO assignments (id, group_id, kind, lab_id, created_by, created_at) VALUES ('a4', 'g', 'quiz', 'x', 'l1', 't')").run(), /CHECK/);
+  now.close();
+});

@@ -147,7 +147,8 @@ export const api = {
     rotateInvite: (id: string) => request<GroupDetail>('POST', `/api/groups/${encodeURIComponent(id)}/invite`, {}),
     join: (inviteCode: string) => request<Group>('POST', '/api/groups/join', { inviteCode }),
     removeMember: (id: string, learnerId: string) => request<void>('DELETE', `/api/groups/${encodeURIComponent(id)}/members/${encodeURIComponent(learnerId)}`),
-    assign: (id: string, labId: string, dueAt: string | null) => request<Out<typeof C.AssignmentDto>>('POST', `/api/groups/${encodeURIComponent(id)}/assignments`, { labId, dueAt }),
+    /** Assigns a lab ({ labId }) or a mock exam ({ examId }). */
+    assign: (id: string, item: { labId: string } | { examId: string }, dueAt: string | null) => request<Out<typeof C.AssignmentDto>>('POST', `/api/groups/${encodeURIComponent(id)}/assignments`, { ...item, dueAt }),
     unassign: (id: string, assignmentId: string) => request<void>('DELETE', `/api/groups/${encodeURIComponent(id)}/assignments/${encodeURIComponent(assignmentId)}`),
     activity: (id: string, signal?: AbortSignal) => request<GroupActivity>('GET', `/api/groups/${encodeURIComponent(id)}/activity`, undefined, signal),
     memberTerminals: (id: string, learnerId: string, signal?: AbortSignal) =>

@@ -118,13 +118,30 @@ function CatalogView({ catalog, assignments }: { catalog: Catalog; assignments: 
           </h2>
           <ul className="lab-grid">
             {assignments.map((a) => {
-              const lab = catalog.labs.find((l) => l.id === a.labId);
+              const note = (
+                <p className={`assignment-note${a.overdue ? ' overdue' : ''}`}>
+                  {a.groupName} · {a.state === 'done' ? 'done' : a.dueAt ? `due ${new Date(a.dueAt).toLocaleString()}` : 'no due date'}
+                  {a.overdue ? ' · overdue' : ''}
+                </p>
+              );
+              if (a.kind === 'exam') {
+                return a.title ? (
+                  <li key={a.id} data-assignment-state={a.state} data-assignment-kind="exam">
+                    {note}
+                    <Link to="/exams" className="lab-card" data-exam-id={a.itemId}>
+                      <div className="lab-card-top">
+                        <span className="tag">mock exam</span>
+                        {a.bestScore !== null ? <span className="muted">best {a.bestScore}%</span> : null}
+                      </div>
+                      <h4 className="lab-card-title">{a.title}</h4>
+                    </Link>
+                  </li>
+                ) : null;
+              }
+              const lab = catalog.labs.find((l) => l.id === a.itemId);
               return lab ? (
                 <li key={a.id} data-assignment-state={a.state}>
-                  <p className={`assignment-note${a.overdue ? ' overdue' : ''}`}>
-                    {a.groupName} · {a.state === 'done' ? 'done' : a.dueAt ? `due ${new Date(a.dueAt).toLocaleString()}` : 'no due date'}
-                    {a.overdue ? ' · overdue' : ''}
-                  </p>
+                  {note}
                   <LabCard lab={lab} progress={progress.get(lab.id)} competencies={catalog.competencies} />
                 </li>
               ) : null;

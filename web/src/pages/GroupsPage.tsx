@@ -1,5 +1,5 @@
 import { useEffect, useState, type FormEvent } from 'react';
-import { api, ApiError, type Catalog, type GroupActivity, type GroupDetail, type Learner } from '../api/client.ts';
+import { api, ApiError, type Catalog, type ExamSummary, type GroupActivity, type GroupDetail, type Learner } from '../api/client.ts';
 import { CopyButton } from '../components/CopyButton.tsx';
 import { TerminalView } from '../components/terminal/TerminalView.tsx';
 import { ErrorPanel, Loading } from '../components/Status.tsx';
@@ -106,14 +106,17 @@ function CreateGroup({ onCreated }: { onCreated: (id: string) => void }) {
 export function GroupPage({ id }: { id: string }) {
   const group = useAsync((signal) => api.groups.get(id, signal), [id]);
   const catalog = useAsync((signal) => api.labs.list(signal), []);
-  if (group.status === 'loading' || catalog.status === 'loading') return <Loading what="group" />;
+  // Mock exams can be assigned too; without them (an error) only labs are offered.
+  const exams = useAsync((signal) => api.exams.list(signal).then((r) => r.exams, () => []), []);
+  if (group.status === 'loading' || catalog.status === 'loading' || exams.status === 'loading') return <Loading what="group" />;
   if (group.status === 'error') return <ErrorPanel error={group.error} onRetry={group.reload} />;
   if (catalog.status === 'error') return <ErrorPanel error={catalog.error} onRetry={catalog.reload} />;
-  return <GroupView group={group.value} catalog={catalog.value} reload={group.reload} />;
+  return <GroupView group={group.value} catalog={catalog.value} exams={exams.status === 'ok' ? exams.value : []} reload={group.reload} />;
 }
 
-function GroupView({ group, catalog, reload }: { group: GroupDetail; catalog: Catalog; reload: () => void }) {
-  const [labId, setLabId] = useState(catalog.labs[0]?.id ?? '');
+function GroupView({ group, catalog, exams, reload }: { group: GroupDetail; catalog: Catalog; exams: ExamSummary[]; reload: () => void }) {
+  // "lab:<id>" or "exam:<id>": one list offers both.
+  const [item, setItem] = useState(catalog.labs[0] ? `lab:${catalog.labs[0].id}` : '');
   const [due, setDue] = useState('');
   const [error, setError] = useState<string | null>(null);
   const act = async (f: () => Promise<unknown>) => {
@@ -155,15 +158,27 @@ function GroupView({ group, catalog, reload }: { group: GroupDetail; catalog: Ca
           className="assign-form"
           onSubmit={(e) => {
             e.preventDefault();
-            void act(() => api.groups.assign(group.id, labId, due ? new Date(due).toISOString() : null));
+            const [kind, id = ''] = item.split(/:(.*)/);
+            void act(() => api.groups.assign(group.id, kind === 'exam' ? { examId: id } : { labId: id }, due ? new Date(due).toISOString() : null));
           }}
         >
-          <select className="input select" aria-label="Lab to assign" value={labId} onChange={(e) => setLabId(e.target.value)}>
-            {catalog.labs.map((l) => (
-              <option key={l.id} value={l.id}>
-                {l.title}
-              </option>
-            ))}
+          <select className="input select" aria-label="Lab or mock exam to assign" value={item} onChange={(e) => setItem(e.target.value)}>
+            <optgroup label="Labs">
+              {catalog.labs.map((l) => (
+                <option key={l.id} value={`lab:${l.id}`}>
+                  {l.title}
+                </option>
+              ))}
+            </optgroup>
+            {exams.length > 0 && (
+              <optgroup label="Mock exams">
+                {exams.map((e) => (
+                  <option key={e.id} value={`exam:${e.id}`}>
+                    {e.title}
+                  </option>
+                ))}
+              </optgroup>
+            )}
           </select>
           <input className="input" type="datetime-local" aria-label="Due" value={due} onChange={(e) => setDue(e.target.value)} />
           <button type="submit" className="btn btn-primary">
@@ -173,7 +188,7 @@ function GroupView({ group, catalog, reload }: { group: GroupDetail; catalog: Ca
         <ul className="group-list">
           {group.assignments.map((a) => (
             <li key={a.id}>
-              {a.labTitle ?? a.labId} <span className="muted">— due {when(a.dueAt)}</span>{' '}
+              {a.kind === 'exam' ? <span className="tag">mock exam</span> : null} {a.title ?? a.itemId} <span className="muted">— due {when(a.dueAt)}</span>{' '}
               <button type="button" className="btn btn-ghost btn-small" onClick={() => void act(() => api.groups.unassign(group.id, a.id))}>
                 Withdraw
               </button>

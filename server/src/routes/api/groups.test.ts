@@ -8,6 +8,9 @@ import { loadConfig } from '../../config/config.ts';
 import { GradeRepository } from '../../grading/grade-repository.ts';
 import { sessionCookie, loadedCatalog } from '../../testing/test-app.ts';
 import { openMemoryDatabase } from '../../storage/db.ts';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 // Study groups through app.inject(): the real attempt service on a fake kind host, one database.
 
@@ -20,7 +23,11 @@ const db = openMemoryDatabase();
 before(async () => {
   const labs = await loadedCatalog();
   h = harness({ db, labs: labs.current.labs, nodeImage: 'kindest/node:v1.35.8', fake: { missingImages: [] }, clusters: { perLearner: 5, maxConcurrent: 20 } });
-  const boot = loadConfig({ argv: ['--data-dir', '/nonexistent/kd-groups', '--web-dir', '/nonexistent/kd-web', '--auth.mode', 'multi', '--auth.registration', 'closed'], env: {}, cwd: process.cwd() });
+  // One mock exam over the fixture lab, so exams can be assigned.
+  const examsDir = mkdtempSync(path.join(os.tmpdir(), 'kd-groups-exams-'));
+  mkdirSync(path.join(examsDir, 'fixture-mock'));
+  writeFileSync(path.join(examsDir, 'fixture-mock', 'exam.yaml'), `title: Fixture mock exam\nsummary: One task on one cluster.\nminutes: 10\nclusters:\n  - name: k8s\n    workers: 1\ntasks:\n  - lab: ${LAB}\n    cluster: k8s\n    weight: 100\n`);
+  const boot = loadConfig({ argv: ['--data-dir', '/nonexistent/kd-groups', '--web-dir', '/nonexistent/kd-web', '--exams-dir', examsDir, '--auth.mode', 'multi', '--auth.registration', 'closed'], env: {}, cwd: process.cwd() });
   app = await buildApp(boot, { checkResponses: true, db, labs, logger: false, attemptService: h.service, shellLauncher: null });
 });
 after(async () => {
@@ -126,8 +133,8 @@ test('assignments: learners see theirs with state and due date; the instructor w
   const assigned = await call('POST', `/api/groups/${g.id}/assignments`, ines, { labId: LAB, dueAt: '2099-01-01T18:00:00Z' });
   assert.equal(assigned.statusCode, 201, assigned.body);
 
-  const mine = async (who: Who) => (await call('GET', '/api/assignments', who)).json().assignments as { labId: string; state: string; dueAt: string; groupName: string; overdue: boolean }[];
-  assert.deepEqual((await mine(ed)).map((a) => [a.labId, a.state, a.dueAt, a.groupName, a.overdue]), [[LAB, 'todo', '2099-01-01T18:00:00Z', 'assigned', false]]);
+  const mine = async (who: Who) => (await call('GET', '/api/assignments', who)).json().assignments as { kind: string; itemId: string; title: string; state: string; dueAt: string; groupName: string; overdue: boolean }[];
+  assert.deepEqual((await mine(ed)).map((a) => [a.kind, a.itemId, a.title, a.state, a.dueAt, a.groupName, a.overdue]), [['lab', LAB, `Fixture lab ${LAB}`, 'todo', '2099-01-01T18:00:00Z', 'assigned', false]]);
   const other = await instructor('ines5');
   const stranger = await register('gus', (await call('POST', '/api/groups', other, { name: 'elsewhere' })).json().inviteCode);
   assert.deepEqual(await mine(stranger), [], "another group's assignments are not yours");
@@ -161,6 +168,30 @@ test('assignments: learners see theirs with state and due date; the instructor w
   assert.match(lines.find((l) => l.startsWith('fay,'))!, new RegExp(`^fay,fay,${LAB},.*,yes,2099-01-01T18:00:00Z,0,,,,$`), 'an assigned lab not yet tried is still a row');
   await call('POST', `/api/attempts/${attemptId}/finish`, ed);
   await h.service.idle();
+});
+
+test('a mock exam can be assigned like a lab: learners see it with its title, an unknown exam is 404, naming both a lab and an exam is 400', async () => {
+  const ines = await instructor('ines7');
+  const g = (await call('POST', '/api/groups', ines, { name: 'exam prep' })).json();
+  const ivy = await register('ivy', g.inviteCode);
+  assert.equal((await call('POST', `/api/groups/${g.id}/assignments`, ines, { examId: 'no-such-exam' })).statusCode, 404);
+  const both = await call('POST', `/api/groups/${g.id}/assignments`, ines, { labId: LAB, examId: 'fixture-mock' });
+  assert.equal(both.statusCode, 400, both.body);
+  const exam = await call('POST', `/api/groups/${g.id}/assignments`, ines, { examId: 'fixture-mock', dueAt: '2000-01-01T00:00:00Z' });
+  assert.equal(exam.statusCode, 201, exam.body);
+  assert.deepEqual([exam.json().kind, exam.json().itemId, exam.json().title], ['exam', 'fixture-mock', 'Fixture mock exam']);
+  // The same id as a lab is another assignment: the kind is part of what is assigned.
+  assert.equal((await call('POST', `/api/groups/${g.id}/assignments`, ines, { labId: LAB })).statusCode, 201);
+  const detail = (await call('GET', `/api/groups/${g.id}`, ines)).json();
+  assert.deepEqual(detail.assignments.map((a: { kind: string; itemId: string }) => `${a.kind}:${a.itemId}`), ['exam:fixture-mock', `lab:${LAB}`]);
+  const mine = (await call('GET', '/api/assignments', ivy)).json().assignments as { kind: string; itemId: string; state: string; overdue: boolean; bestScore: number | null }[];
+  assert.deepEqual(mine.map((a) => [a.kind, a.itemId, a.state, a.overdue, a.bestScore]), [
+    ['exam', 'fixture-mock', 'todo', true, null],
+    ['lab', LAB, 'todo', false, null],
+  ]);
+  // Assigning again changes the due date, not the number of assignments.
+  assert.equal((await call('POST', `/api/groups/${g.id}/assignments`, ines, { examId: 'fixture-mock', dueAt: null })).statusCode, 201);
+  assert.equal((await call('GET', `/api/groups/${g.id}`, ines)).json().assignments.length, 2);
 });
 
 test('only an admin changes roles, and not their own', async () => {

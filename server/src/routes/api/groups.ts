@@ -5,7 +5,7 @@ import type { App } from '../../app-types.ts';
 import type { Learner } from '../../auth/learners.ts';
 import { requireLearner, requireRole } from '../../auth/plugin.ts';
 import { AppError, notFound } from '../../errors.ts';
-import { GroupReports, isExpired, type StudyGroup } from '../../groups/group-repository.ts';
+import { GroupReports, isExpired, type Assignment, type StudyGroup } from '../../groups/group-repository.ts';
 import { DOMAINS } from '../../labs/format.ts';
 import { GradeRepository } from '../../grading/grade-repository.ts';
 
@@ -27,6 +27,7 @@ export default async function groupRoutes(app: App) {
   const grades = new GradeRepository(app.db);
   const base = app.config.publicUrl?.replace(/\/$/, '') ?? `http://${app.config.host.includes(':') ? `[${app.config.host}]` : app.config.host}:${app.config.port}`;
   const labTitle = (id: string) => app.labs.current.labs.find((l) => l.id === id)?.meta.title ?? null;
+  const titleOf = (a: Assignment) => (a.kind === 'exam' ? (app.examCatalog.get(a.itemId)?.title ?? null) : labTitle(a.itemId));
 
   /** The group if the caller runs it (admin, or one of its instructors); others get 404, so groups cannot be probed. */
   function managed(req: FastifyRequest, groupId: string): { group: StudyGroup; learner: Learner } {
@@ -52,7 +53,7 @@ export default async function groupRoutes(app: App) {
       activeAttempts: groups.activeAttempts(g.id),
     };
   };
-  const assignmentDto = (a: { id: string; groupId: string; labId: string; dueAt: string | null; createdAt: string }) => ({ ...a, labTitle: labTitle(a.labId) });
+  const assignmentDto = (a: Assignment) => ({ id: a.id, groupId: a.groupId, kind: a.kind, itemId: a.itemId, title: titleOf(a), dueAt: a.dueAt, createdAt: a.createdAt });
   const detail = (g: StudyGroup, yourRole: 'admin' | 'instructor') => ({
     ...dto(g, yourRole),
     members: groups.members(g.id).map((m) => ({ id: m.id, username: m.username, displayName: m.displayName, groupRole: m.groupRole, joinedAt: m.joinedAt })),
@@ -131,7 +132,7 @@ export default async function groupRoutes(app: App) {
     {
       schema: {
         tags: ['groups'],
-        summary: 'Assign a lab to a group, with an optional due date (assigning again changes the date)',
+        summary: 'Assign a lab (labId) or a mock exam (examId) to a group, with an optional due date (assigning again changes the date)',
         params: GroupParams,
         body: AssignBody,
         response: { 201: AssignmentDto, ...errors(401, 404) },
@@ -139,8 +140,13 @@ export default async function groupRoutes(app: App) {
     },
     async (req, reply) => {
       const { group, learner } = managed(req, req.params.groupId);
-      if (!app.labs.current.labs.some((l) => l.id === req.body.labId)) throw notFound('lab', req.body.labId);
-      return reply.code(201).send(assignmentDto(groups.assign(group.id, req.body.labId, req.body.dueAt, learner.id)));
+      const { labId, examId, dueAt } = req.body;
+      if (examId !== undefined) {
+        if (!app.examCatalog.get(examId)) throw notFound('exam', examId);
+        return reply.code(201).send(assignmentDto(groups.assign(group.id, 'exam', examId, dueAt, learner.id)));
+      }
+      if (!labId || !app.labs.current.labs.some((l) => l.id === labId)) throw notFound('lab', labId ?? '');
+      return reply.code(201).send(assignmentDto(groups.assign(group.id, 'lab', labId, dueAt, learner.id)));
     },
   );
 
@@ -154,28 +160,32 @@ export default async function groupRoutes(app: App) {
     },
   );
 
-  app.get('/api/assignments', { schema: { tags: ['groups'], summary: 'Labs assigned to you, soonest due first, with your best score', response: { 200: MyAssignmentListDto, ...errors(401) } } }, async (req) => {
+  app.get('/api/assignments', { schema: { tags: ['groups'], summary: 'Labs and mock exams assigned to you, soonest due first, with your best score', response: { 200: MyAssignmentListDto, ...errors(401) } } }, async (req) => {
     const learner = requireLearner(req);
     const now = new Date().toISOString();
     const best = new Map(grades.bestPerLab(learner.id).map((b) => [b.labId, b]));
     const started = new Set(app.attempts.listForLearner(learner.id).map((a) => a.labId));
+    const examAttempts = app.exams.listForLearner(learner.id);
     const assignments = groups
       .assignmentsFor(learner.id)
       .filter((a) => a.groupExpiresAt === null || a.groupExpiresAt > now)
       .map((a) => {
-        const b = best.get(a.labId);
+        const common = { id: a.id, groupId: a.groupId, groupName: a.groupName, kind: a.kind, itemId: a.itemId, title: titleOf(a), dueAt: a.dueAt, createdAt: a.createdAt };
+        if (a.kind === 'exam') {
+          // An exam counts by its best submitted result, in percent; done once it passed.
+          const tries = examAttempts.filter((e) => e.examId === a.itemId);
+          const results = tries.flatMap((e) => (e.result ? [e.result] : []));
+          const top = results.reduce<(typeof results)[number] | undefined>((m, r) => (m === undefined || r.percent > m.percent ? r : m), undefined);
+          const done = results.some((r) => r.passed);
+          return { ...common, bestScore: top?.percent ?? null, maxScore: top ? 100 : null, state: done ? ('done' as const) : tries.length ? ('started' as const) : ('todo' as const), overdue: !done && a.dueAt !== null && a.dueAt < now };
+        }
+        const b = best.get(a.itemId);
         const done = b !== undefined && b.maxScore > 0 && b.score >= b.maxScore;
         return {
-          id: a.id,
-          groupId: a.groupId,
-          groupName: a.groupName,
-          labId: a.labId,
-          labTitle: labTitle(a.labId),
-          dueAt: a.dueAt,
-          createdAt: a.createdAt,
+          ...common,
           bestScore: b?.score ?? null,
           maxScore: b?.maxScore ?? null,
-          state: done ? ('done' as const) : started.has(a.labId) ? ('started' as const) : ('todo' as const),
+          state: done ? ('done' as const) : started.has(a.itemId) ? ('started' as const) : ('todo' as const),
           overdue: !done && a.dueAt !== null && a.dueAt < now,
         };
       });
@@ -221,7 +231,8 @@ export default async function groupRoutes(app: App) {
     async (req, reply) => {
       const { group } = managed(req, req.params.groupId);
       const learners = groups.members(group.id).filter((m) => m.groupRole === 'learner');
-      const assigned = new Map(groups.assignments(group.id).map((a) => [a.labId, a]));
+      // Labs only: an exam's result is a percentage of a composition, reported on the exam's own pages.
+      const assigned = new Map(groups.assignments(group.id).filter((a) => a.kind === 'lab').map((a) => [a.itemId, a]));
       const results = new Map(reports.results(group.id).map((r) => [`${r.learnerId}\0${r.labId}`, r]));
       const header = ['username', 'display_name', 'lab_id', 'lab_title', 'domain', 'assigned', 'due_at', 'attempts', 'best_score', 'max_score', 'percent', 'last_attempt_at'];
       const lines = [header.join(',')];
