@@ -400,7 +400,7 @@ export class LabVerifier {
         // The caller resets the cluster and finishes the attempt.
       } else if (opts.keep) {
         const a = this.#service.get(attempt.id);
-        this.#log(`  kept cluster ${a?.clusterName ?? '?'} (kubeconfig under ${this.#dataDir}/clusters; delete it with kind delete cluster --name ${a?.clusterName ?? '…'})`);
+        this.#log(`  kept cluster ${a?.clusterName ?? '?'} (kubeconfig under ${this.#dataDir}/clusters; grade it again after changing it: npm run labs:grade -- ${labId} --cluster ${a?.clusterName ?? '…'}${a?.params?.[labId] ? Object.entries(a.params[labId]).map(([k, v]) => ` --param ${k}=${v}`).join('') : ''}; delete it with kind delete cluster --name ${a?.clusterName ?? '…'})`);
       } else {
         await this.#finish(attempt.id);
       }
