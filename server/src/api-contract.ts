@@ -203,6 +203,8 @@ export const AttemptDto = z.object({
   queuePosition: z.number().nullable(),
   /** While being prepared: the median Start → ready of recent starts of this cluster shape. */
   estimateMs: z.number().nullable(),
+  /** While queued: at the latest this long until a cluster frees up for this place (running attempts' time limits and idle timeouts); null when unknown. */
+  queueWaitMs: z.number().nullable(),
   createdAt: z.string(),
   readyAt: z.string().nullable(),
   endedAt: z.string().nullable(),

@@ -107,7 +107,7 @@ test('a failing NetworkPolicy self-test fails a NetworkPolicy lab with its messa
 });
 
 test('with a cap of 2, Starts beyond it queue with positions and go on as clusters free up', async () => {
-  const { service, host } = harness({ clusters: { maxConcurrent: 2 }, fake: { stageDelayMs: 1 } });
+  const { service, host, config } = harness({ clusters: { maxConcurrent: 2 }, fake: { stageDelayMs: 1 } });
   const ids = ['a', 'b', 'c', 'd', 'e'].map((l) => service.start(l, 'alpha').attempt.id);
   assert.deepEqual(
     ids.map((id) => service.get(id)!.queuePosition),
@@ -115,6 +115,13 @@ test('with a cap of 2, Starts beyond it queue with positions and go on as cluste
   );
   await service.idle();
   assert.deepEqual(ids.map((id) => service.get(id)!.status), ['ready', 'ready', 'queued', 'queued', 'queued']);
+  // Two running attempts: the first two places learn when a cluster frees up at the latest (time limit
+  // or idle timeout, whichever comes first); the third waits on one that is not running yet: unknown.
+  const { attemptMinutes, idleMinutes } = config.clusters;
+  const waits = ids.slice(2).map((id) => service.get(id)!.queueWaitMs);
+  assert.ok(waits[0] !== null && waits[1] !== null && waits[0] <= waits[1] && waits[1] <= Math.min(attemptMinutes, idleMinutes) * 60_000, `waits ${waits.join(', ')}`);
+  assert.ok(waits[0]! > Math.min(attemptMinutes, idleMinutes) * 60_000 - 60_000, 'both attempts just started');
+  assert.equal(waits[2], null);
   service.finish(ids[0]!);
   await service.idle();
   assert.equal(service.get(ids[2]!)!.status, 'ready');

@@ -57,6 +57,12 @@ export interface AttemptView extends Attempt {
   queuePosition: number | null;
   /** While being prepared: how long Start → ready took recently for this shape (median), if known. */
   estimateMs: number | null;
+  /**
+   * While queued: the latest time until a cluster frees up for this place in the queue, from the
+   * running lab attempts' time limits and idle timeouts (learners who finish earlier free it sooner);
+   * null when it cannot be told (exam clusters end with their exam).
+   */
+  queueWaitMs: number | null;
 }
 
 const ACTIVE_CLUSTER: ReadonlySet<AttemptStatus> = new Set(['provisioning', 'setting-up', 'ready', 'grading']);
@@ -125,7 +131,29 @@ export class AttemptService {
   #view(a: Attempt): AttemptView {
     const i = this.#queue.indexOf(a.id);
     const activity = this.#activity.get(a.id);
-    return { ...a, ...(activity ? { lastActivityAt: this.#iso(activity.at) } : {}), queuePosition: a.status === 'queued' && i >= 0 ? i + 1 : null, estimateMs: this.#estimate(a) };
+    const queuePosition = a.status === 'queued' && i >= 0 ? i + 1 : null;
+    return { ...a, ...(activity ? { lastActivityAt: this.#iso(activity.at) } : {}), queuePosition, estimateMs: this.#estimate(a), queueWaitMs: queuePosition ? this.#queueWait(queuePosition) : null };
+  }
+
+  /**
+   * When the queue's place-th attempt gets a cluster at the latest: each running lab attempt ends by
+   * its time limit or its idle timeout (the reaper's rules), whichever comes first; the place-th of
+   * those ends frees the slot that place waits for. Attempts still being prepared count a full time limit.
+   */
+  #queueWait(place: number): number | null {
+    const now = this.#now();
+    const { attemptMinutes, idleMinutes } = this.#o.clusters;
+    const ends = this.#o.repo
+      .active()
+      .filter((r) => r.status !== 'queued' && !r.examAttemptId)
+      .map((r) => {
+        const limit = r.expiresAt ? Date.parse(r.expiresAt) : now + attemptMinutes * 60_000;
+        const last = this.#activity.get(r.id)?.at ?? Date.parse(r.lastActivityAt);
+        return Math.max(0, Math.min(limit, last + idleMinutes * 60_000) - now);
+      })
+      .sort((x, y) => x - y);
+    const end = ends[place - 1];
+    return end === undefined ? null : end;
   }
 
   /** Median Start → ready of the last few attempts of the shape that went the same way (warm claim or new cluster). */

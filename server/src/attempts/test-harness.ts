@@ -56,6 +56,6 @@ export function harness(o: HarnessOptions = {}) {
     setupPollMs: o.setupPollMs ?? 2,
     ...(o.workstationFor ? { workstationFor: o.workstationFor } : {}),
   });
-  return { db, repo, host, service, clock, clustersDir };
+  return { db, repo, host, service, clock, clustersDir, config: { clusters: { ...DEFAULTS, ...o.clusters } } };
 }
 

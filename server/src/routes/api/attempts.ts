@@ -20,6 +20,7 @@ export default async function attemptRoutes(app: App) {
     clusterName: a.clusterName,
     queuePosition: a.queuePosition,
     estimateMs: a.estimateMs,
+    queueWaitMs: a.queueWaitMs,
     createdAt: a.createdAt,
     readyAt: a.readyAt,
     endedAt: a.endedAt,

@@ -5,6 +5,8 @@ import { ErrorPanel, Loading } from '../Status.tsx';
 import { foldSteps, useAttempt, type StepView } from './use-attempt.ts';
 
 const seconds = (ms: number) => (ms < 10_000 ? `${(Math.max(0, ms) / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`);
+/** A wait in whole minutes, rounded up ("1 min" at least). */
+const minutesText = (ms: number) => `${Math.max(1, Math.ceil(ms / 60_000))} min`;
 
 /** "3 min 12 s", "45 s": a duration as a learner reads it. */
 export function duration(ms: number): string {
@@ -153,7 +155,7 @@ export function AttemptPanel({
     <div className="attempt-panel" aria-live="polite">
       <h2 className="attempt-title">
         {attempt.status === 'queued'
-          ? `Waiting for a free cluster${attempt.queuePosition ? ` — position ${attempt.queuePosition} in the queue` : ''}`
+          ? `Waiting for a free cluster${attempt.queuePosition ? ` — position ${attempt.queuePosition} in the queue` : ''}${attempt.queueWaitMs !== null ? `; one frees up within ${minutesText(attempt.queueWaitMs)} at the latest` : ''}`
           : attempt.status === 'provisioning'
             ? 'Creating your cluster'
             : attempt.status === 'setting-up'
