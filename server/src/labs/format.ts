@@ -230,4 +230,5 @@ export const LAB_COMPONENTS = {
   Run: { required: [], optional: ['title'] },
   Node: { required: ['name'], optional: [] },
   Param: { required: ['name'], optional: [] },
+  Finish: { required: [], optional: [] },
 } as const satisfies Record<string, { required: readonly string[]; optional: readonly string[] }>;

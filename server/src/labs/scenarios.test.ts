@@ -109,7 +109,7 @@ describe('Killercoda scenario folders as labs', () => {
     const runs = l.body.components.filter((c) => c.name === 'Run');
     assert.deepEqual(runs.map((r) => r.text?.source), ['kubectl get ns memo', 'bash /opt/kd-scenario/wait.sh', '``` echo kubedrill > /root/note.txt ```']);
     assert.deepEqual(l.body.components.filter((c) => c.name === 'Task').map((c) => c.attributes.id), ['step-1', 'step-2']);
-    assert.ok(l.body.components.some((c) => c.name === 'Hint' && c.attributes.title === 'When every step passes'));
+    assert.ok(l.body.components.some((c) => c.name === 'Finish'), 'the finish text waits for every step to pass');
     const md = toLabMarkdown('Copy `kubectl get pods`{{copy}} please');
     assert.equal(md, 'Copy `kubectl get pods` please\n\n```\nkubectl get pods\n```\n');
   });

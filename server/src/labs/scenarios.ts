@@ -340,7 +340,7 @@ export async function loadScenario(dir: string, track: string, compiler: MdxComp
     const inner = [heading, text, ...fg].filter(Boolean).join('\n\n');
     parts.push(checked.has(s.n) ? `<Task id="step-${s.n}">\n\n${inner}\n\n</Task>` : inner);
   }
-  if (finishText !== undefined) parts.push(`<Hint title="When every step passes">\n\n${toLabMarkdown(finishText, warn, rel(path.join(dir, String(finish.text))))}\n\n</Hint>`);
+  if (finishText !== undefined) parts.push(`<Finish>\n\n${toLabMarkdown(finishText, warn, rel(path.join(dir, String(finish.text))))}\n\n</Finish>`);
   const source = `${parts.join('\n\n')}\n`;
 
   const tasks = stepInfo

@@ -201,4 +201,20 @@ export function Table({ children }: { children?: ReactNode }) {
 }
 
 /** Components handed to getMDXComponent(). */
-export const mdxComponents = { Task, Hint, Solution, Run, Node, Param, pre: Pre, table: Table };
+/**
+ * <Finish>: closing words shown once every task of the lab has passed its latest Check (a
+ * Killercoda scenario's finish page); until then a line says they are waiting. Not shown in exams.
+ */
+export function Finish({ children }: { children?: ReactNode }) {
+  const { lab, taskStatus, exam } = useLab();
+  if (exam) return null;
+  const done = lab.tasks.length > 0 && lab.tasks.every((t) => taskStatus[t.id]?.status === 'passed');
+  if (!done) return <p className="finish finish-pending muted">When every task passes its Check, the closing notes appear here.</p>;
+  return (
+    <section className="finish finish-done" aria-label="Finished">
+      {children}
+    </section>
+  );
+}
+
+export const mdxComponents = { Task, Hint, Solution, Run, Node, Param, Finish, pre: Pre, table: Table };
