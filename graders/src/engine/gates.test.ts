@@ -48,6 +48,23 @@ describe('mistake gates', () => {
     );
   });
 
+  it('after setup, a check the settling cluster could not answer is asked again (with settle), never counted as answered', async () => {
+    const model = new ModelCluster({ workers: 0 });
+    let failing = 2;
+    const settling = Object.assign(Object.create(model) as ModelCluster, {
+      get: async (...args: Parameters<ModelCluster['get']>) => {
+        if (failing-- > 0) throw new Error('the cluster is still settling');
+        return model.get(...args);
+      },
+    });
+    const settled = await runHonestyGates({ lab, port: settling, setup, solution, settle: { maxGrades: 3, cleanTimeoutMs: 0, errorRetryMs: 0 } });
+    assert.equal(settled.gates[0]?.passed, true, settled.gates[0]?.problems.join('\n'));
+    failing = 2;
+    const once = await runHonestyGates({ lab, port: settling, setup, solution });
+    assert.equal(once.gates[0]?.passed, false, 'without settle one grade decides');
+    assert.match(once.gates[0]?.problems.join('\n') ?? '', /after setup, .* is error/);
+  });
+
   it('count a check that errored as passed: an unanswered check may hide credit', () => {
     const check = (id: string, status: 'pass' | 'fail' | 'error') => ({ id, kind: 'field' as const, message: id, status, guard: false, required: false, weight: 1, points: 0, maxPoints: 5, durationMs: 0 });
     const report: GradeReport = { labId: 'x', score: 5, maxScore: 10, percent: 50, gradedAt: '', durationMs: 0, tasks: [{ id: 't', title: 't', points: 10, score: 5, checks: [check('a', 'pass'), check('b', 'error')] }] };
