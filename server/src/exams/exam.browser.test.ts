@@ -56,7 +56,7 @@ test('a learner takes a mock exam: start, navigate, flag, note, reload, warning,
     await p.goto(`http://127.0.0.1:${port}/exams`);
     await p.getByRole('heading', { name: 'Services & Networking mock exam' }).waitFor();
     await shot('list');
-    await p.getByRole('button', { name: 'Start exam' }).click();
+    await p.locator('[data-exam-id="networking-mock"]').getByRole('button', { name: 'Start exam' }).click();
     await p.waitForURL(/\/exams\/attempts\/[0-9a-f]+$/);
     const attemptId = p.url().split('/').pop()!;
     await p.getByText(/The 45-minute countdown starts when all of them are ready/).waitFor();
