@@ -303,13 +303,7 @@ export class LabVerifier {
       }
       const g = await this.#service.beginGrading(attempt.id, LEARNER);
       try {
-        const clusterName = this.#service.get(attempt.id)?.clusterName ?? '';
-        const port = createKubePort(g.kubeconfigPath);
-        const scripts = createKubeconfigScriptRunner(this.#runner, g.kubeconfigPath);
-        const nodes: NodeAccess = { exec: (node, argv, o) => execOnKindNode(this.#runner, clusterName, node, argv, o) };
-        const wsAttempt: TerminalAttempt = { id: attempt.id, learnerId: LEARNER, clusterName, status: 'running', kubernetesVersion: lab.meta.kubernetes };
-        const workstation: WorkstationAccess = { exec: (argv, o) => this.#workstations.execInWorkstation(wsAttempt, argv, o) };
-        const reach: StateReach = { kubeProxy: { runner: this.#runner, nodes: await this.#nodes(attempt.id) }, nodes, workstation };
+        const { port, scripts, nodes, workstation, reach } = await this.#access(lab, attempt.id, g.kubeconfigPath);
         const objects = await mistakeObjects(lab, mistake);
         const gradable = gradableLab(lab);
         const run: MistakeRun = {
@@ -330,6 +324,21 @@ export class LabVerifier {
     } finally {
       await this.#finish(attempt.id);
     }
+  }
+
+  /** How the gates reach an attempt's cluster: the API, scripts, its nodes and its workstation; readiness includes kube-proxy's rules on its nodes, so no gate probes an unprogrammed ClusterIP. */
+  async #access(lab: Lab, attemptId: string, kubeconfigPath: string): Promise<{ clusterName: string; port: ClusterPort; scripts: ScriptRunner; nodes: NodeAccess; workstation: WorkstationAccess; reach: StateReach }> {
+    const clusterName = this.#service.get(attemptId)?.clusterName ?? '';
+    const wsAttempt: TerminalAttempt = { id: attemptId, learnerId: LEARNER, clusterName, status: 'running', kubernetesVersion: lab.meta.kubernetes };
+    const nodes: NodeAccess = { exec: (node, argv, o) => execOnKindNode(this.#runner, clusterName, node, argv, o) };
+    const workstation: WorkstationAccess = { exec: (argv, o) => this.#workstations.execInWorkstation(wsAttempt, argv, o) };
+    const reach: StateReach = { kubeProxy: { runner: this.#runner, nodes: await this.#nodes(attemptId) }, nodes, workstation };
+    return { clusterName, port: createKubePort(kubeconfigPath), scripts: createKubeconfigScriptRunner(this.#runner, kubeconfigPath), nodes, workstation, reach };
+  }
+
+  /** kubectl inside the cluster's control-plane node, as admin: the host needs none. */
+  #kubectl(clusterName: string): Kubectl {
+    return async (args, o) => (await this.#runner.run({ argv: ['docker', 'exec', `${clusterName}-control-plane`, 'kubectl', '--kubeconfig=/etc/kubernetes/admin.conf', ...args], timeoutMs: o?.timeoutMs ?? 60_000 })).stdout;
   }
 
   /** Resolves with the attempt's first settled status event (ready, failed, expired, finished), reporting each finished step. */
@@ -358,26 +367,14 @@ export class LabVerifier {
     const { attempt } = this.#service.start(LEARNER, labId);
     const drawn = this.#draw(labId, attempt.params);
     let setupStartedAt: number | undefined;
-    const done = new Promise<AttemptEvent>((resolve) => {
-      const sub = this.#service.subscribe(attempt.id, 0, (e) => {
-        if (e.type === 'step' && e.state === 'running' && e.name === SETUP_STEP) setupStartedAt ??= Date.now();
-        if (e.type === 'step' && e.state !== 'running') {
-          const line = `${e.state === 'done' ? '✓' : '✗'} ${e.name} (${(e.elapsedMs / 1000).toFixed(1)} s)`;
-          steps.push(line);
-          this.#log(`  ${line}`);
-        }
-        if (e.type === 'status' && ['ready', 'failed', 'expired', 'finished'].includes(e.name)) {
-          sub.unsubscribe();
-          resolve(e);
-        }
-      });
-      const last = sub.replay.findLast((e) => e.type === 'status');
-      if (last && ['ready', 'failed', 'expired', 'finished'].includes(last.name)) {
-        sub.unsubscribe();
-        resolve(last);
+    const end = await this.#settled(attempt.id, (e) => {
+      if (e.type === 'step' && e.state === 'running' && e.name === SETUP_STEP) setupStartedAt ??= Date.now();
+      if (e.type === 'step' && e.state !== 'running') {
+        const line = `${e.state === 'done' ? '✓' : '✗'} ${e.name} (${(e.elapsedMs / 1000).toFixed(1)} s)`;
+        steps.push(line);
+        this.#log(`  ${line}`);
       }
     });
-    const end = await done;
     const readyAt = Date.now();
     const seconds = () => (performance.now() - started) / 1000;
     let handedOn = false;
@@ -425,18 +422,11 @@ export class LabVerifier {
   /** The honesty and mistake gates of a lab whose setup is in place on the attempt's cluster. */
   async #gate(lab: Lab, attemptId: string, opts: VerifyOptions, setupStartedAt: number): Promise<Pick<LabVerdict, 'gates' | 'mistakeSeconds' | 'skipped'> & { gates: GatesReport }> {
     const g = await this.#service.beginGrading(attemptId, LEARNER);
-    const clusterName = this.#service.get(attemptId)?.clusterName ?? '';
-    const wsAttempt: TerminalAttempt = { id: attemptId, learnerId: LEARNER, clusterName, status: 'running', kubernetesVersion: lab.meta.kubernetes };
     try {
-      const port = createKubePort(g.kubeconfigPath);
-      const scripts = createKubeconfigScriptRunner(this.#runner, g.kubeconfigPath);
-      const nodes: NodeAccess = { exec: (node, argv, o) => execOnKindNode(this.#runner, clusterName, node, argv, o) };
-      const workstation: WorkstationAccess = { exec: (argv, o) => this.#workstations.execInWorkstation(wsAttempt, argv, o) };
+      const { clusterName, port, scripts, nodes, workstation, reach } = await this.#access(lab, attemptId, g.kubeconfigPath);
+      const nodeNames = reach.kubeProxy.nodes;
       const states = await labStates(lab);
-      // Readiness includes kube-proxy's rules for the Services a state made, so no gate probes an unprogrammed ClusterIP.
-      const nodeNames = await this.#nodes(attemptId);
-      const reach: StateReach = { kubeProxy: { runner: this.#runner, nodes: nodeNames }, nodes, workstation };
-      const kubectl: Kubectl = async (args, o) => (await this.#runner.run({ argv: ['docker', 'exec', `${clusterName}-control-plane`, 'kubectl', '--kubeconfig=/etc/kubernetes/admin.conf', ...args], timeoutMs: o?.timeoutMs ?? 60_000 })).stdout;
+      const kubectl = this.#kubectl(clusterName);
       // A scripted mistake may change anything the API holds (a patched field another manager owns, a
       // removed taint): in a lab set up by a script it is taken off by resetting what the lab made and
       // running the whole setup again.
@@ -529,8 +519,7 @@ export class LabVerifier {
     const clusterName = a?.clusterName ?? '';
     const kubeconfigPath = path.join(this.#dataDir, 'clusters', clusterName, 'kubeconfig');
     const nodes = await this.#nodes(held.attemptId);
-    // kubectl inside the control-plane node: the host needs none.
-    const kubectl: Kubectl = async (args, o) => (await this.#runner.run({ argv: ['docker', 'exec', `${clusterName}-control-plane`, 'kubectl', '--kubeconfig=/etc/kubernetes/admin.conf', ...args], timeoutMs: o?.timeoutMs ?? 60_000 })).stdout;
+    const kubectl = this.#kubectl(clusterName);
     try {
       await timed('Resetting the cluster to before the first lab', async () => {
         try {

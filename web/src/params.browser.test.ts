@@ -4,7 +4,7 @@
 // reload shows the same ones.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../../server/src/testing/free-port.ts';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -20,17 +20,6 @@ const CHROMIUM = '/usr/bin/chromium';
 const LAB = 'clusterip-endpoints';
 const built = existsSync(path.join(ROOT, 'web/dist/index.html'));
 const skip = !existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM}` : !built ? 'web app not built (npm run build:web)' : false;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 test('the lab text shows the attempt\'s drawn values, the same after a reload', { skip }, async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'kdtest-params-'));
