@@ -180,6 +180,7 @@ export class ExamVerifier {
             }),
           );
         },
+        { solutionSettleMs: 60_000 },
       );
       return { examId, passed: r.passed, steps, readySeconds, solutionSeconds: r.solutionMs / 1000, gates: r.gates, seconds: seconds(), ...(workstation ? { workstation } : {}) };
     } catch (e) {

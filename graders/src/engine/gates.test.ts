@@ -65,6 +65,26 @@ describe('mistake gates', () => {
     assert.match(once.gates[0]?.problems.join('\n') ?? '', /after setup, .* is error/);
   });
 
+  it('grade the reference solution until a controller acting after it is done (with settle), and only then ask that grading is stable', async () => {
+    // A controller finishes the solution's state two reads after it was applied (as an autoscaler
+    // scaling a Deployment mid-rollout): the first grades see the range missing.
+    const model = new ModelCluster({ workers: 0 });
+    let reads = 0;
+    const lagging = Object.assign(Object.create(model) as ModelCluster, {
+      get: async (...args: Parameters<ModelCluster['get']>) => {
+        const o = await model.get(...args);
+        const data = o?.data as Record<string, string> | undefined;
+        if (o && data?.['range'] !== undefined && reads++ < 2) return { ...o, data: { ...data, range: 'pending' } };
+        return o;
+      },
+    });
+    const settled = await runHonestyGates({ lab, port: lagging, setup, solution, settle: { maxGrades: 2, cleanTimeoutMs: 10_000, errorRetryMs: 0 } });
+    assert.deepEqual(settled.gates.map((g) => [g.name, g.passed]), [['nothing-earns-nothing', true], ['solution-earns-all', true], ['grading-is-stable', true]]);
+    reads = 0;
+    const once = await runHonestyGates({ lab, port: lagging, setup, solution });
+    assert.equal(once.gates.find((g) => g.name === 'solution-earns-all')?.passed, false, 'without settle one grade decides');
+  });
+
   it('count a check that errored as passed: an unanswered check may hide credit', () => {
     const check = (id: string, status: 'pass' | 'fail' | 'error') => ({ id, kind: 'field' as const, message: id, status, guard: false, required: false, weight: 1, points: 0, maxPoints: 5, durationMs: 0 });
     const report: GradeReport = { labId: 'x', score: 5, maxScore: 10, percent: 50, gradedAt: '', durationMs: 0, tasks: [{ id: 't', title: 't', points: 10, score: 5, checks: [check('a', 'pass'), check('b', 'error')] }] };

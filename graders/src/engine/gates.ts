@@ -55,7 +55,7 @@ export interface GateInput {
   /**
    * Real clusters apply policy changes a moment after the API accepts them: grade a mistake until
    * two grades in a row agree (at most this many grades), and wait this long for a clean state after
-   * leaving one. Default: one grade, no waiting (the model cluster is consistent at once).
+   * leaving one and for the reference solution to earn everything. Default: one grade, no waiting (the model cluster is consistent at once).
    */
   settle?: { maxGrades: number; cleanTimeoutMs: number; errorRetryMs?: number };
 }
@@ -152,7 +152,10 @@ export async function runHonestyGates(input: GateInput): Promise<GatesReport> {
 
   if (input.solution === undefined) return { labId: input.lab.id, passed: gates.every((g) => g.passed), gates };
   await bring(input.port, input.solution, manager);
-  const after = await grade();
+  // Controllers keep acting after the solution is in (an autoscaler raising replicas mid-rollout):
+  // on a real cluster it is graded until it earns everything or settle.cleanTimeoutMs has passed, as
+  // a learner checks again once their rollout finished. Gate 4 then asks that it stays so.
+  const { last: after } = await gradeUntil(grade, (r) => r.score === r.maxScore && r.tasks.every((t) => t.checks.every((c) => c.status === 'pass')), input.settle?.cleanTimeoutMs ?? 0);
   const missing = after.tasks.flatMap((t) => t.checks.filter((c) => c.status !== 'pass').map((c) => describeCheck(t.id, c)));
   gates.push({
     name: 'solution-earns-all',
@@ -230,5 +233,6 @@ async function gradeUntil(grade: () => Promise<GradeReport>, done: (r: GradeRepo
     const last = await grade();
     if (done(last)) return { ok: true, last };
     if (Date.now() >= deadline) return { ok: false, last };
+    await new Promise((r) => setTimeout(r, Math.min(1000, Math.max(0, deadline - Date.now()))));
   }
 }

@@ -20,7 +20,11 @@ function checkLines(r: ExamResult, want: (status: string) => boolean): string[] 
 }
 
 /** Runs the three gates: grade after setup, apply every solution, grade twice. Never throws for exam problems. */
-export async function runExamGates(grade: () => Promise<ExamResult>, applySolutions: () => Promise<void>): Promise<{ passed: boolean; gates: ExamGateResult[]; solutionMs: number }> {
+export async function runExamGates(
+  grade: () => Promise<ExamResult>,
+  applySolutions: () => Promise<void>,
+  opts: { solutionSettleMs?: number } = {},
+): Promise<{ passed: boolean; gates: ExamGateResult[]; solutionMs: number }> {
   const gates: ExamGateResult[] = [];
   const timed = async () => {
     const t = performance.now();
@@ -33,7 +37,14 @@ export async function runExamGates(grade: () => Promise<ExamResult>, applySoluti
   const t = performance.now();
   await applySolutions();
   const solutionMs = performance.now() - t;
-  const afterSolution = await timed();
+  // Controllers keep acting after the solutions are in (an autoscaler scaling mid-rollout): graded
+  // until everything is earned or solutionSettleMs has passed; gate 3 then asks that it stays so.
+  const deadline = Date.now() + (opts.solutionSettleMs ?? 0);
+  let afterSolution = await timed();
+  while (afterSolution.result.score !== afterSolution.result.maxScore && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 1000));
+    afterSolution = await timed();
+  }
   const missing = checkLines(afterSolution.result, (s) => s !== 'pass');
   gates.push({ name: 'solution-earns-all', passed: afterSolution.result.score === afterSolution.result.maxScore && missing.length === 0, problems: missing, ...afterSolution });
   const again = await timed();

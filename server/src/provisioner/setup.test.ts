@@ -32,6 +32,14 @@ test('readiness names what is not ready and why, and skips objects annotated kub
   assert.deepEqual(problems, ['pod default/b is Pending — c: ErrImagePull (no registry)', 'deployment default/web has 1/2 replicas available']);
 });
 
+test('a Deployment is ready only once no pod of its previous rollout is left, as `kubectl rollout status` judges it', () => {
+  // An autoscaler raised replicas to 2 mid-rollout: both new replicas are available, one old one still runs.
+  const midRollout: KubeObject = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'checkout', namespace: 'shop', generation: 3 }, spec: { replicas: 2 }, status: { observedGeneration: 3, replicas: 3, updatedReplicas: 2, availableReplicas: 3 } };
+  assert.deepEqual(readinessProblems([midRollout]), ['deployment shop/checkout still runs 1 old replica(s) of its previous rollout']);
+  const done = { ...midRollout, status: { observedGeneration: 3, replicas: 2, updatedReplicas: 2, availableReplicas: 2 } };
+  assert.deepEqual(readinessProblems([done]), []);
+});
+
 test("a lab's setup manifests are applied server-side in file order and waited for", async () => {
   const port = new FakeClusterPort({ readyAfterPolls: 2 });
   const steps: StepEvent[] = [];

@@ -249,8 +249,12 @@ export function readinessProblems(objects: readonly KubeObject[]): string[] {
     } else if (o.kind === 'Deployment') {
       const want = spec.replicas === undefined ? 1 : num(spec.replicas);
       const generation = num((o.metadata as { generation?: number }).generation);
+      // As `kubectl rollout status` judges it: every replica updated and available, and no pod of an
+      // older ReplicaSet left (a controller such as an HPA may scale the Deployment mid-rollout).
       if (num(status.observedGeneration) < generation || num(status.updatedReplicas) < want || num(status.availableReplicas) < want) {
         out.push(`${id} has ${num(status.availableReplicas)}/${want} replicas available`);
+      } else if (num(status.replicas) > num(status.updatedReplicas)) {
+        out.push(`${id} still runs ${num(status.replicas) - num(status.updatedReplicas)} old replica(s) of its previous rollout`);
       }
     } else if (o.kind === 'DaemonSet') {
       const want = num(status.desiredNumberScheduled);
