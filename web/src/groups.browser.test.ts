@@ -131,8 +131,8 @@ test('an instructor runs a group: invite, assignment, live view and CSV', { skip
 
   const [download] = await Promise.all([teacher.waitForEvent('download'), teacher.getByRole('link', { name: 'Download results (CSV)' }).click()]);
   const csv = readFileSync((await download.path())!, 'utf8');
-  assert.match(csv.split('\r\n')[0] ?? '', /^username,display_name,lab_id/);
-  assert.match(csv, /\r\nlena,lena,valid-lab,Fixture lab valid-lab,[^,]+,yes,,1,,,,/);
+  assert.match(csv.split('\r\n')[0] ?? '', /^username,display_name,kind,item_id/);
+  assert.match(csv, /\r\nlena,lena,lab,valid-lab,Fixture lab valid-lab,[^,]+,yes,,1,,,,,/);
   assert.deepEqual(teacher.errors, []);
   assert.deepEqual(learner.errors, []);
 });

@@ -203,6 +203,18 @@ export interface LabResult {
   lastAttemptAt: string | null;
 }
 
+export interface ExamResultRow {
+  learnerId: string;
+  examId: string;
+  attempts: number;
+  /** The best submitted attempt's score, its maximum and percent (null while none was graded). */
+  bestScore: number | null;
+  maxScore: number | null;
+  bestPercent: number | null;
+  passed: boolean | null;
+  lastAttemptAt: string | null;
+}
+
 /** Activity and results queries over a group's learners (attempts and grades tables). */
 export class GroupReports {
   readonly #db: Db;
@@ -232,8 +244,29 @@ export class GroupReports {
         `SELECT a.learner_id AS learnerId, a.lab_id AS labId, COUNT(DISTINCT a.id) AS attempts, MAX(g.score) AS bestScore, MAX(g.max_score) AS maxScore, MAX(a.created_at) AS lastAttemptAt
            FROM attempts a LEFT JOIN grades g ON g.attempt_id = a.id
           WHERE a.learner_id IN (SELECT learner_id FROM group_members WHERE group_id = ? AND role = 'learner')
+            AND a.exam_attempt_id IS NULL
           GROUP BY a.learner_id, a.lab_id`,
       )
       .all(groupId) as unknown as LabResult[];
+  }
+
+  /**
+   * Per learner and mock exam: attempts, the best graded result (by percent; the stored result
+   * JSON, as submit wrote it) and whether any attempt passed.
+   */
+  examResults(groupId: string): ExamResultRow[] {
+    const best = (field: string) =>
+      `(SELECT json_extract(b.result, '$.${field}') FROM exam_attempts b WHERE b.learner_id = e.learner_id AND b.exam_id = e.exam_id AND b.result IS NOT NULL ORDER BY json_extract(b.result, '$.percent') DESC, b.created_at LIMIT 1)`;
+    const rows = this.#db
+      .prepare(
+        `SELECT e.learner_id AS learnerId, e.exam_id AS examId, COUNT(*) AS attempts, MAX(e.created_at) AS lastAttemptAt,
+                ${best('score')} AS bestScore, ${best('maxScore')} AS maxScore, ${best('percent')} AS bestPercent,
+                MAX(json_extract(e.result, '$.passed')) AS passed
+           FROM exam_attempts e
+          WHERE e.learner_id IN (SELECT learner_id FROM group_members WHERE group_id = ? AND role = 'learner')
+          GROUP BY e.learner_id, e.exam_id`,
+      )
+      .all(groupId) as unknown as (Omit<ExamResultRow, 'passed'> & { passed: number | null })[];
+    return rows.map((r) => ({ ...r, passed: r.passed === null ? null : r.passed === 1 }));
   }
 }

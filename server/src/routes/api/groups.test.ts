@@ -5,6 +5,7 @@ import { buildApp } from '../../app.ts';
 import type { App } from '../../app-types.ts';
 import { harness } from '../../attempts/test-harness.ts';
 import { loadConfig } from '../../config/config.ts';
+import { ExamRepository } from '../../exams/exam-repository.ts';
 import { GradeRepository } from '../../grading/grade-repository.ts';
 import { sessionCookie, loadedCatalog } from '../../testing/test-app.ts';
 import { openMemoryDatabase } from '../../storage/db.ts';
@@ -161,13 +162,39 @@ test('assignments: learners see theirs with state and due date; the instructor w
   assert.equal(csv.statusCode, 200);
   assert.match(String(csv.headers['content-type']), /^text\/csv/);
   const lines = csv.body.trimEnd().split('\r\n');
-  assert.equal(lines[0], 'username,display_name,lab_id,lab_title,domain,assigned,due_at,attempts,best_score,max_score,percent,last_attempt_at');
+  assert.equal(lines[0], 'username,display_name,kind,item_id,title,domain,assigned,due_at,attempts,best_score,max_score,percent,passed,last_attempt_at');
   const edLine = lines.find((l) => l.startsWith('ed,'))!;
-  assert.ok(edLine.startsWith(`ed,"'=HYPERLINK(""http://evil.example"",""x"")",${LAB},Fixture lab ${LAB},`), `a formula in a name is defused: ${edLine}`);
-  assert.match(edLine, /,yes,2099-01-01T18:00:00Z,1,5,5,100,/);
-  assert.match(lines.find((l) => l.startsWith('fay,'))!, new RegExp(`^fay,fay,${LAB},.*,yes,2099-01-01T18:00:00Z,0,,,,$`), 'an assigned lab not yet tried is still a row');
+  assert.ok(edLine.startsWith(`ed,"'=HYPERLINK(""http://evil.example"",""x"")",lab,${LAB},Fixture lab ${LAB},`), `a formula in a name is defused: ${edLine}`);
+  assert.match(edLine, /,yes,2099-01-01T18:00:00Z,1,5,5,100,,/);
+  assert.match(lines.find((l) => l.startsWith('fay,'))!, new RegExp(`^fay,fay,lab,${LAB},.*,yes,2099-01-01T18:00:00Z,0,,,,,$`), 'an assigned lab not yet tried is still a row');
   await call('POST', `/api/attempts/${attemptId}/finish`, ed);
   await h.service.idle();
+});
+
+test('the results CSV reports mock exams (assigned or tried) with the best attempt and whether any passed, and no exam cluster as a lab', async () => {
+  const ines = await instructor('ines9');
+  const g = (await call('POST', '/api/groups', ines, { name: 'exam results' })).json();
+  const kim = await register('kim', g.inviteCode);
+  await register('lou', g.inviteCode);
+  assert.equal((await call('POST', `/api/groups/${g.id}/assignments`, ines, { examId: 'fixture-mock', dueAt: '2099-02-01T00:00:00Z' })).statusCode, 201);
+  const exams = new ExamRepository(db);
+  const snapshot = { id: 'fixture-mock', title: 'Fixture mock exam', minutes: 30, passPercent: 66, kubernetes: '1.35', clusters: [], tasks: [] };
+  const result = (score: number, passed: boolean) => ({ score, maxScore: 20, percent: score * 5, passPercent: 66, passed, gradedAt: '2026-12-01T10:00:00Z', durationMs: 1, tasks: [] });
+  const attempt = (id: string, createdAt: string, r: ReturnType<typeof result> | null) => ({
+    id, learnerId: kim.id, examId: 'fixture-mock', status: (r ? 'finished' : 'running') as 'finished' | 'running', exam: snapshot, createdAt, startedAt: createdAt, deadlineAt: null, submittedAt: null, submitReason: null,
+    reviewUntil: null, endedAt: null, failure: null, focusTask: null, focusSince: null, inputUnlocked: false, result: r, regrade: null,
+  });
+  exams.insert(attempt('ex-1', '2026-12-01T09:00:00Z', result(15, true)), []);
+  exams.insert(attempt('ex-2', '2026-12-02T09:00:00Z', result(9, false)), []);
+  exams.insert(attempt('ex-3', '2026-12-03T09:00:00Z', null), []);
+  // One of the exam's cluster attempts: it is part of the exam, not a lab the learner tried.
+  db.prepare(
+    `INSERT INTO attempts (id, learner_id, lab_id, status, shape, kubernetes, created_at, updated_at, last_activity_at, exam_attempt_id) VALUES ('ex-1-c1', ?, ?, 'finished', 'w1', '1.35', '2026-12-01T09:00:00Z', '2026-12-01T09:00:00Z', '2026-12-01T09:00:00Z', 'ex-1')`,
+  ).run(kim.id, LAB);
+
+  const lines = (await call('GET', `/api/groups/${g.id}/results.csv`, ines)).body.trimEnd().split('\r\n');
+  assert.deepEqual(lines.slice(1).filter((l) => l.startsWith('kim,')), ['kim,kim,exam,fixture-mock,Fixture mock exam,,yes,2099-02-01T00:00:00Z,3,15,20,75,yes,2026-12-03T09:00:00Z']);
+  assert.deepEqual(lines.slice(1).filter((l) => l.startsWith('lou,')), ['lou,lou,exam,fixture-mock,Fixture mock exam,,yes,2099-02-01T00:00:00Z,0,,,,,'], 'an assigned exam not yet tried is still a row');
 });
 
 test('a mock exam can be assigned like a lab: learners see it with its title, an unknown exam is 404, naming both a lab and an exam is 400', async () => {

@@ -227,22 +227,33 @@ export default async function groupRoutes(app: App) {
   app.get(
     '/api/groups/:groupId/results.csv',
     // The body is CSV text, not JSON (a 404 is the usual error object).
-    { schema: { tags: ['groups'], summary: 'Results per learner and lab (assigned labs included even when not tried), as CSV', params: GroupParams, response: { 200: GroupResultsCsv, ...errors(401, 404) } } },
+    { schema: { tags: ['groups'], summary: 'Results per learner and lab or mock exam (assigned ones included even when not tried), as CSV', params: GroupParams, response: { 200: GroupResultsCsv, ...errors(401, 404) } } },
     async (req, reply) => {
       const { group } = managed(req, req.params.groupId);
       const learners = groups.members(group.id).filter((m) => m.groupRole === 'learner');
-      // Labs only: an exam's result is a percentage of a composition, reported on the exam's own pages.
-      const assigned = new Map(groups.assignments(group.id).filter((a) => a.kind === 'lab').map((a) => [a.itemId, a]));
-      const results = new Map(reports.results(group.id).map((r) => [`${r.learnerId}\0${r.labId}`, r]));
-      const header = ['username', 'display_name', 'lab_id', 'lab_title', 'domain', 'assigned', 'due_at', 'attempts', 'best_score', 'max_score', 'percent', 'last_attempt_at'];
+      const assignedLabs = new Map(groups.assignments(group.id).filter((a) => a.kind === 'lab').map((a) => [a.itemId, a]));
+      const assignedExams = new Map(groups.assignments(group.id).filter((a) => a.kind === 'exam').map((a) => [a.itemId, a]));
+      const labResults = new Map(reports.results(group.id).map((r) => [`${r.learnerId}\0${r.labId}`, r]));
+      const examResults = new Map(reports.examResults(group.id).map((r) => [`${r.learnerId}\0${r.examId}`, r]));
+      // One row per learner and item: every lab and mock exam assigned to the group (tried or not) and
+      // every other one the learner tried. A lab has no pass mark (passed is empty); an exam's
+      // percent is its best submitted attempt's, and passed says whether any attempt passed.
+      const header = ['username', 'display_name', 'kind', 'item_id', 'title', 'domain', 'assigned', 'due_at', 'attempts', 'best_score', 'max_score', 'percent', 'passed', 'last_attempt_at'];
       const lines = [header.join(',')];
+      const pct = (score: number | null | undefined, max: number | null | undefined) => (score !== null && score !== undefined && max ? Math.round((100 * score) / max) : null);
       for (const m of learners) {
-        const labIds = new Set([...assigned.keys(), ...[...results.values()].filter((r) => r.learnerId === m.id).map((r) => r.labId)]);
+        const labIds = new Set([...assignedLabs.keys(), ...[...labResults.values()].filter((r) => r.learnerId === m.id).map((r) => r.labId)]);
         for (const labId of [...labIds].sort()) {
-          const r = results.get(`${m.id}\0${labId}`);
+          const r = labResults.get(`${m.id}\0${labId}`);
           const lab = app.labs.current.labs.find((l) => l.id === labId);
-          const pct = r?.bestScore !== null && r?.bestScore !== undefined && r.maxScore ? Math.round((100 * r.bestScore) / r.maxScore) : null;
-          const row = [m.username, m.displayName, labId, lab?.meta.title ?? null, lab ? DOMAINS[lab.meta.domain] : null, assigned.has(labId) ? 'yes' : 'no', assigned.get(labId)?.dueAt ?? null, r?.attempts ?? 0, r?.bestScore ?? null, r?.maxScore ?? null, pct, r?.lastAttemptAt ?? null];
+          const row = [m.username, m.displayName, 'lab', labId, lab?.meta.title ?? null, lab ? DOMAINS[lab.meta.domain] : null, assignedLabs.has(labId) ? 'yes' : 'no', assignedLabs.get(labId)?.dueAt ?? null, r?.attempts ?? 0, r?.bestScore ?? null, r?.maxScore ?? null, pct(r?.bestScore, r?.maxScore), null, r?.lastAttemptAt ?? null];
+          lines.push(row.map(csvCell).join(','));
+        }
+        const examIds = new Set([...assignedExams.keys(), ...[...examResults.values()].filter((r) => r.learnerId === m.id).map((r) => r.examId)]);
+        for (const examId of [...examIds].sort()) {
+          const r = examResults.get(`${m.id}\0${examId}`);
+          const passed = r?.passed === undefined || r.passed === null ? null : r.passed ? 'yes' : 'no';
+          const row = [m.username, m.displayName, 'exam', examId, app.examCatalog.get(examId)?.title ?? null, null, assignedExams.has(examId) ? 'yes' : 'no', assignedExams.get(examId)?.dueAt ?? null, r?.attempts ?? 0, r?.bestScore ?? null, r?.maxScore ?? null, r?.bestPercent === null || r?.bestPercent === undefined ? null : Math.round(r.bestPercent), passed, r?.lastAttemptAt ?? null];
           lines.push(row.map(csvCell).join(','));
         }
       }
