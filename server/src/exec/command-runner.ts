@@ -5,6 +5,8 @@ export interface CommandSpec {
   /** argv[0] is the program, looked up on PATH. */
   argv: readonly string[];
   stdin?: string | Buffer;
+  /** Fed to the program while it runs (a conversation with it); instead of stdin. */
+  stdinStream?: NodeJS.ReadableStream;
   /** Extra environment variables; merged over the runner's base environment. */
   env?: Readonly<Record<string, string>>;
   cwd?: string;
@@ -136,7 +138,8 @@ export function createCommandRunner(baseEnv: Readonly<Record<string, string>>): 
         child.stdin.on('error', () => {
           /* the program may exit before reading stdin; its exit code tells the story */
         });
-        if (spec.stdin !== undefined) child.stdin.end(spec.stdin);
+        if (spec.stdinStream) spec.stdinStream.pipe(child.stdin);
+        else if (spec.stdin !== undefined) child.stdin.end(spec.stdin);
         else child.stdin.end();
 
         const finish = () => {
@@ -151,6 +154,7 @@ export function createCommandRunner(baseEnv: Readonly<Record<string, string>>): 
         });
         child.on('close', (code, sig) => {
           finish();
+          spec.stdinStream?.unpipe(child.stdin);
           if (killTimer) clearTimeout(killTimer);
           const stdout = Buffer.concat(out).toString('utf8');
           const stderr = Buffer.concat(err).toString('utf8');

@@ -443,9 +443,10 @@ export function unsupportedInScript(text: string): { line: number; message: stri
   const out: { line: number; message: string; hint?: string }[] = [];
   text.split('\n').forEach((raw, i) => {
     const line = raw.replace(/(^|\s)#.*$/, '');
-    if (/\bssh\s+(?:-\S+\s+(?:\S+\s+)?)*[\w.@-]+\s+\S/.test(line)) {
-      out.push({ line: i + 1, message: 'runs a command on a node over ssh; the workstation\'s ssh opens interactive node shells for the learner only, so a script cannot run commands on nodes', hint: 'check node state through the API (kubectl get node, a DaemonSet or a debug pod) instead' });
-    } else if (/\b(systemctl|kubeadm|crictl|journalctl|service\s+kubelet)\b|\/etc\/kubernetes\b|\/var\/lib\/kubelet\b|\/var\/lib\/etcd\b|\/var\/log\/pods\b/.test(line)) {
+    // `ssh <node> <command>` runs on the node (the workstation's ssh takes it to the server, which
+    // runs it there as root), so what it does there is what Killercoda would do.
+    if (/^\s*ssh\s+(?:-\S+\s+(?:\S+\s+)?)*[\w.@-]+\s+\S/.test(line)) return;
+    if (/\b(systemctl|kubeadm|crictl|journalctl|service\s+kubelet)\b|\/etc\/kubernetes\b|\/var\/lib\/kubelet\b|\/var\/lib\/etcd\b|\/var\/log\/pods\b/.test(line)) {
       out.push({ line: i + 1, message: 'uses the control-plane node itself (kubelet, kubeadm, static pod manifests or etcd files); kubedrill runs scenario scripts in the learner\'s workstation, which is not a node', hint: 'a scenario that changes or inspects nodes needs a real kubeadm host, which kubedrill does not give' });
     } else if (/\b(apt-get|apt|yum|dnf|apk)\s+(install|update)\b|\b(curl|wget)\b[^|]*\bhttps?:\/\/(?!localhost|127\.|node01|controlplane)/.test(line)) {
       out.push({ line: i + 1, message: 'downloads from the internet, which the workstation cannot reach', hint: 'ship the files as assets instead' });

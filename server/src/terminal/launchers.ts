@@ -2,9 +2,10 @@ import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ClusterError, type CallOptions, type ExecResult, type WorkstationExecOptions } from '../../../graders/src/cluster/port.ts';
 import { AppError } from '../errors.ts';
-import { CommandError, type CommandRunner } from '../exec/command-runner.ts';
+import { CommandError, type CommandResult, type CommandRunner } from '../exec/command-runner.ts';
 import type { TerminalAttempt } from './attempts.ts';
 import { attemptNodeNames, clustersOf, mergeKubeconfigs, resolveAttemptNode } from './cluster-set.ts';
+import { execWithNodeChannel } from './node-channel.ts';
 import { resolveNode } from './node-names.ts';
 import { spawnPty, type PtyProcess } from './pty.ts';
 
@@ -73,9 +74,14 @@ async function attemptKubeconfig(runner: CommandRunner, attempt: TerminalAttempt
 const ANY_EXIT = Array.from({ length: 256 }, (_, i) => i);
 
 /** A docker exec that ends in a result: any exit code is returned, a timeout or failure to start is a ClusterError. */
-async function dockerExec(runner: CommandRunner, args: readonly string[], what: string, opts: CallOptions | undefined, stdin?: string): Promise<ExecResult> {
+async function dockerExec(runner: CommandRunner, args: readonly string[], what: string, opts: CallOptions | undefined, stdin?: string | Buffer): Promise<ExecResult> {
+  return asExecResult(what, () => runner.run({ argv: ['docker', 'exec', ...args], timeoutMs: opts?.timeoutMs ?? DOCKER_TIMEOUT, okCodes: ANY_EXIT, ...(opts?.signal ? { signal: opts.signal } : {}), ...(stdin !== undefined ? { stdin } : {}) }));
+}
+
+/** A docker exec's result as graders see it: its own exit codes and failures become ClusterErrors. */
+async function asExecResult(what: string, exec: () => Promise<CommandResult>): Promise<ExecResult> {
   try {
-    const r = await runner.run({ argv: ['docker', 'exec', ...args], timeoutMs: opts?.timeoutMs ?? DOCKER_TIMEOUT, okCodes: ANY_EXIT, ...(opts?.signal ? { signal: opts.signal } : {}), ...(stdin !== undefined ? { stdin } : {}) });
+    const r = await exec();
     // docker exec itself exits 125-127 when the container or program cannot be started.
     if (r.exitCode === 125 || (r.exitCode >= 126 && /OCI runtime|No such container|is not running/i.test(r.stderr))) throw new ClusterError('exec', `${what}: ${r.stderr.trim().split('\n')[0] ?? ''}`);
     return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode };
@@ -259,7 +265,27 @@ export class ContainerLauncher implements ShellLauncher {
       throw new ClusterError('exec', `the workstation could not be started: ${e instanceof Error ? e.message : String(e)}`, undefined, e);
     }
     const user = opts?.user === 'root' ? ['-u', '0', '-e', 'HOME=/root', '-w', '/root'] : [];
-    return dockerExec(this.#o.runner, [...(opts?.stdin !== undefined ? ['-i'] : []), ...user, '-e', 'LANG=C.UTF-8', name, ...argv], 'running a command in the workstation', opts, opts?.stdin);
+    if (opts?.user !== 'root') return dockerExec(this.#o.runner, [...(opts?.stdin !== undefined ? ['-i'] : []), ...user, '-e', 'LANG=C.UTF-8', name, ...argv], 'running a command in the workstation', opts, opts?.stdin);
+    // Root's scripts (a scenario's background and verify) reach the nodes with `ssh <node> <command>`,
+    // through the same path as `ssh <node>` in a terminal: the node must be one of this attempt's.
+    const { runner } = this.#o;
+    return asExecResult('running a command in the workstation', () =>
+      execWithNodeChannel({
+        runner,
+        execArgs: [...user, '-e', 'LANG=C.UTF-8'],
+        container: name,
+        argv,
+        ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),
+        timeoutMs: opts.timeoutMs ?? DOCKER_TIMEOUT,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        onNode: async (node, command, stdin, timeoutMs) => {
+          const nodes = await attemptNodes(runner, attempt);
+          const container = resolveAttemptNode(attempt, nodes, node);
+          if (!container) throw new Error(`no node "${node}" in this cluster; nodes: ${attemptNodeNames(attempt, nodes).map((n) => n.name).join(', ') || 'none running'}`);
+          return dockerExec(runner, ['-i', '-u', '0', '-e', 'LANG=C.UTF-8', container, 'bash', '-c', command], `running a command on ${node}`, { timeoutMs }, stdin);
+        },
+      }),
+    );
   }
 
   async release(attemptId: string): Promise<void> {

@@ -118,6 +118,24 @@ test('a workstation shell has the exam tools, ssh reaches nodes, and everything 
     // The exam's node names resolve in the workstation; root (scenario scripts) runs with root's HOME and stdin.
     const asRoot = await launcher.execInWorkstation(attempts.get(attemptId)!, ['sh', '-c', 'getent hosts controlplane; id -u; echo "$HOME"; cat'], { user: 'root', stdin: 'from-stdin' });
     assert.match(asRoot.stdout, new RegExp(`^\\S+\\s+controlplane\\s+${NODE}\\n0\\n/root\\nfrom-stdin$`));
+    // A scenario's script reaches nodes with `ssh <node> <command>`, as on Killercoda's host: output,
+    // stdin, exit codes, unknown nodes, concurrent calls; the rest of a script fed to `bash -s` still runs.
+    const scenario = [
+      'ssh controlplane "echo from-\\$(hostname) > /tmp/kd-mark"',
+      'echo "h=$(ssh controlplane cat /tmp/kd-mark)"',
+      'echo piped | ssh controlplane "tr a-z A-Z"',
+      'ssh -o StrictHostKeyChecking=no root@controlplane "exit 3" || echo "code=$?"',
+      'ssh nosuchnode true 2>&1 || echo "unknown=$?"',
+      '(ssh controlplane echo one & ssh controlplane echo two & wait) | sort | tr "\\n" " "; echo',
+      'echo to-stderr >&2',
+      'echo the-script-goes-on',
+    ].join('\n');
+    const viaSsh = await launcher.execInWorkstation(attempts.get(attemptId)!, ['bash', '-s'], { user: 'root', stdin: scenario, timeoutMs: 60_000 });
+    assert.equal(viaSsh.exitCode, 0, viaSsh.stderr);
+    assert.match(viaSsh.stdout, new RegExp(`^h=from-${NODE}\nPIPED\ncode=3\nssh: no node "nosuchnode"[^\n]*\nunknown=255\none two \nthe-script-goes-on\n$`));
+    assert.equal(viaSsh.stderr, 'to-stderr\n', 'the channel leaves nothing of its own in stderr');
+    const inTerminal = await launcher.execInWorkstation(attempts.get(attemptId)!, ['bash', '-c', 'ssh controlplane true']);
+    assert.equal(inTerminal.exitCode, 255, 'the learner has no channel: commands over ssh are for scripts the server runs');
     const asLearner = await launcher.execInWorkstation(attempts.get(attemptId)!, ['id', '-u']);
     assert.equal(asLearner.stdout.trim(), '1000');
 
