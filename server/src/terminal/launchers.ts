@@ -29,6 +29,8 @@ export interface ShellLauncher {
   listNodes(attempt: TerminalAttempt): Promise<string[]>;
   /** Runs argv as root on a node of the attempt's cluster (the path node shells take), for graders and node setup. */
   execOnNode?(attempt: TerminalAttempt, node: string, argv: readonly string[], opts?: CallOptions): Promise<ExecResult>;
+  /** `ssh <node> <command>` typed in a terminal: the command as root on the node, with stdin. */
+  runOnNode?(attempt: TerminalAttempt, node: string, command: string, stdin: Buffer, timeoutMs: number): Promise<ExecResult>;
   /** Runs argv as the learner (or root) in the attempt's workstation (created if needed); throws ClusterError where there is none. */
   execInWorkstation?(attempt: TerminalAttempt, argv: readonly string[], opts?: WorkstationExecOptions): Promise<ExecResult>;
   /** Deletes what the attempt's shells left behind (the workstation container and everything in it). */
@@ -126,6 +128,17 @@ async function nodeShell(o: LauncherOptions, attempt: TerminalAttempt, node: str
       await o.runner.run({ argv: ['docker', 'exec', container, 'sh', '-c', end], timeoutMs: DOCKER_TIMEOUT }).catch(() => {});
     },
   });
+}
+
+/**
+ * `ssh <node> <command>`: the command (bash) as root on a node of the attempt, named as the exam
+ * names it or by its Kubernetes name, with stdin; not interactive, as ssh without -t.
+ */
+export async function runOnAttemptNode(runner: CommandRunner, attempt: TerminalAttempt, node: string, command: string, stdin: Buffer, timeoutMs: number): Promise<ExecResult> {
+  const nodes = await attemptNodes(runner, attempt);
+  const container = resolveAttemptNode(attempt, nodes, node);
+  if (!container) throw new Error(`no node "${node}" in this cluster; nodes: ${attemptNodeNames(attempt, nodes).map((n) => n.name).join(', ') || 'none running'}`);
+  return dockerExec(runner, ['-i', '-u', '0', '-e', 'LANG=C.UTF-8', container, 'bash', '-c', command], `running a command on ${node}`, { timeoutMs }, stdin);
 }
 
 /** Workstation image for an attempt: `{minor}` in the template becomes the cluster's minor version. */
@@ -256,6 +269,10 @@ export class ContainerLauncher implements ShellLauncher {
     return execOnKindNode(this.#o.runner, attempt.clusterName, node, argv, opts);
   }
 
+  runOnNode(attempt: TerminalAttempt, node: string, command: string, stdin: Buffer, timeoutMs: number): Promise<ExecResult> {
+    return runOnAttemptNode(this.#o.runner, attempt, node, command, stdin, timeoutMs);
+  }
+
   /** Runs argv as the learner (the image's user, candidate) in the workstation, creating it if the learner never opened a terminal. */
   async execInWorkstation(attempt: TerminalAttempt, argv: readonly string[], opts?: WorkstationExecOptions): Promise<ExecResult> {
     let name: string;
@@ -278,12 +295,7 @@ export class ContainerLauncher implements ShellLauncher {
         ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),
         timeoutMs: opts.timeoutMs ?? DOCKER_TIMEOUT,
         ...(opts.signal ? { signal: opts.signal } : {}),
-        onNode: async (node, command, stdin, timeoutMs) => {
-          const nodes = await attemptNodes(runner, attempt);
-          const container = resolveAttemptNode(attempt, nodes, node);
-          if (!container) throw new Error(`no node "${node}" in this cluster; nodes: ${attemptNodeNames(attempt, nodes).map((n) => n.name).join(', ') || 'none running'}`);
-          return dockerExec(runner, ['-i', '-u', '0', '-e', 'LANG=C.UTF-8', container, 'bash', '-c', command], `running a command on ${node}`, { timeoutMs }, stdin);
-        },
+        onNode: (node, command, stdin, timeoutMs) => runOnAttemptNode(runner, attempt, node, command, stdin, timeoutMs),
       }),
     );
   }
@@ -378,6 +390,10 @@ export class HostLauncher implements ShellLauncher {
 
   execOnNode(attempt: TerminalAttempt, node: string, argv: readonly string[], opts?: CallOptions): Promise<ExecResult> {
     return execOnKindNode(this.#o.runner, attempt.clusterName, node, argv, opts);
+  }
+
+  runOnNode(attempt: TerminalAttempt, node: string, command: string, stdin: Buffer, timeoutMs: number): Promise<ExecResult> {
+    return runOnAttemptNode(this.#o.runner, attempt, node, command, stdin, timeoutMs);
   }
 
   async release(attemptId: string): Promise<void> {

@@ -8,6 +8,9 @@ import { attemptNodeNames } from './cluster-set.ts';
 import { examNodeName, type NodeName } from './node-names.ts';
 import { ScreenMirrors } from './screen-mirror.ts';
 import { TerminalSession, type SessionLimits, type TerminalKind } from './terminal-session.ts';
+
+/** How long `ssh <node> <command>` typed in a terminal may run (it is not interactive: log in for long work). */
+const SSH_COMMAND_TIMEOUT_MS = 10 * 60_000;
 import { RateLimiter, TicketStore } from './tickets.ts';
 
 /** A terminal as the API lists it. */
@@ -153,7 +156,8 @@ export class TerminalService {
       const taken = new Set([...open.values()].map((t) => t.session.title));
       let k = 1;
       while (taken.has(`workstation ${k}`)) k++;
-      session = new TerminalSession({ id, attemptId: attempt.id, kind: 'shell', title: `workstation ${k}`, pty, ...INITIAL, mirrors: this.#mirrors, limits: this.#o.limits, sshToken, onSsh: node });
+      const run = launcher.runOnNode ? (name: string, command: string, stdin: Buffer) => launcher.runOnNode!(attempt, name, command, stdin, SSH_COMMAND_TIMEOUT_MS) : undefined;
+      session = new TerminalSession({ id, attemptId: attempt.id, kind: 'shell', title: `workstation ${k}`, pty, ...INITIAL, mirrors: this.#mirrors, limits: this.#o.limits, sshToken, onSsh: node, ...(run ? { onSshRun: run } : {}) });
     }
     if (attempt.inputLocked) session.lockInput(attempt.inputLocked);
     open.set(id, { session, node: input.node ?? null });

@@ -36,6 +36,9 @@ export const DEFAULT_LIMITS: SessionLimits = { replayBytes: 2 * 1024 * 1024, hig
 /** Opens the node shell for `ssh <node>` typed in this terminal; rejects with a message for the learner. */
 export type SshHandler = (node: string) => Promise<PtyProcess>;
 
+/** Runs `ssh <node> <command>` typed in this terminal: the command as root on the node, not interactive (as ssh without -t). */
+export type SshRunHandler = (node: string, command: string, stdin: Buffer) => Promise<{ exitCode: number; stdout: string; stderr: string }>;
+
 export interface SessionOptions {
   id: string;
   attemptId: string;
@@ -49,6 +52,7 @@ export interface SessionOptions {
   /** Token the workstation's `ssh` script must present; with onSsh, enables node shells by `ssh`. */
   sshToken?: string;
   onSsh?: SshHandler;
+  onSshRun?: SshRunHandler;
   now?: () => number;
 }
 
@@ -82,7 +86,10 @@ const FULL_READ = 2048;
 
 const SSH_PREFIX = Buffer.from('\x1b]7337;ssh;');
 const BEL = 0x07;
-const MAX_OSC = 256;
+// A request carries a command and its stdin (base64) when `ssh <node> <command>` runs in a terminal.
+const MAX_OSC = 16 * 1024;
+/** Most of a node command's stdout and stderr typed back into the terminal, each. */
+const MAX_SSH_ANSWER = 256 * 1024;
 
 const encoder = new TextEncoder();
 function controlFrame(msg: ServerControl): Uint8Array {
@@ -113,6 +120,7 @@ export class TerminalSession {
   #nested: PtyProcess | undefined;
   readonly #sshToken: string | undefined;
   readonly #onSsh: SshHandler | undefined;
+  readonly #onSshRun: SshRunHandler | undefined;
   #oscCarry: Buffer | undefined;
   #cols: number;
   #rows: number;
@@ -147,6 +155,7 @@ export class TerminalSession {
     this.#rows = o.rows;
     this.#sshToken = o.sshToken;
     this.#onSsh = o.onSsh;
+    this.#onSshRun = o.onSshRun;
     this.#mirrors.open(this.id, o.cols, o.rows);
     this.#ring = new OutputRing(this.#limits.replayBytes, (c) => this.#mirrors.write(this.id, c.offset, c.frame.subarray(DATA_HEADER)));
     this.#main.onData((d) => this.#onMainData(d));
@@ -495,12 +504,20 @@ export class TerminalSession {
   }
 
   #sshRequest(body: string): void {
-    const sep = body.indexOf(';');
-    const token = body.slice(0, sep);
-    const node = body.slice(sep + 1);
-    if (sep === -1 || token !== this.#sshToken || !this.#onSsh) return; // not from our ssh script
+    const [token, node = '', command, stdin] = body.split(';');
+    if (token !== this.#sshToken || !this.#onSsh) return; // not from our ssh script
     const answer = (line: string) => this.#main.write(`${line}\r`);
     if (this.#nested) return answer('KDSSH-ERR a node shell is already open in this terminal');
+    if (command !== undefined) {
+      // ssh <node> <command>: run it and type the result back for the script to print.
+      if (!this.#onSshRun) return answer('KDSSH-ERR running a command over ssh is not available here; log in and type it');
+      const b64 = (s: string) => Buffer.from(s.slice(0, MAX_SSH_ANSWER)).toString('base64') || '-';
+      this.#onSshRun(node, Buffer.from(command, 'base64').toString('utf8'), Buffer.from(stdin ?? '', 'base64')).then(
+        (r) => !this.#ended && answer(`KDSSH-RESULT ${r.exitCode} ${b64(r.stdout)} ${b64(r.stderr)}`),
+        (err: unknown) => !this.#ended && answer(`KDSSH-ERR ${(err instanceof Error ? err.message : String(err)).replace(/[\r\n]+/g, ' ').slice(0, 200)}`),
+      );
+      return;
+    }
     this.#onSsh(node).then(
       (p) => {
         if (this.#ended) {

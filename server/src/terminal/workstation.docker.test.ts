@@ -105,6 +105,12 @@ test('a workstation shell has the exam tools, ssh reaches nodes, and everything 
     assert.match(c.text(), new RegExp(`${NODE}\\r\\n0\\r\\n`));
     await type(c, 'exit', 'Connection to controlplane closed.');
     await type(c, 'ssh nosuchnode', 'ssh: no node "nosuchnode"');
+    // ssh <node> <command> in a terminal: run there, output printed here, exit code and stdin kept.
+    await type(c, 'ssh controlplane hostname; echo "rc=$?"', /rc=0/);
+    assert.match(c.text(), new RegExp(`\r${NODE}\r\nrc=0\r\n`));
+    await type(c, `x=$(ssh node01 true 2>&1; echo "rc=$?"); y=$(echo piped | ssh controlplane 'tr a-z A-Z; exit 4'); echo "[$x][$y][$?]"`, /\]\[\w*\]\[\d+\]/);
+    assert.match(c.text(), /\[ssh: no node "node01"[^\]]*\s+rc=255\]\[PIPED\]\[4\]/);
+    await type(c, "echo still-in-the-workstation-$(id -u)", 'still-in-the-workstation-1000');
 
     // A node-shell tab.
     assert.deepEqual(await service.nodes(attempts.get(attemptId)!), [{ name: 'controlplane', container: NODE }]);
@@ -134,8 +140,9 @@ test('a workstation shell has the exam tools, ssh reaches nodes, and everything 
     assert.equal(viaSsh.exitCode, 0, viaSsh.stderr);
     assert.match(viaSsh.stdout, new RegExp(`^h=from-${NODE}\nPIPED\ncode=3\nssh: no node "nosuchnode"[^\n]*\nunknown=255\none two \nthe-script-goes-on\n$`));
     assert.equal(viaSsh.stderr, 'to-stderr\n', 'the channel leaves nothing of its own in stderr');
-    const inTerminal = await launcher.execInWorkstation(attempts.get(attemptId)!, ['bash', '-c', 'ssh controlplane true']);
-    assert.equal(inTerminal.exitCode, 255, 'the learner has no channel: commands over ssh are for scripts the server runs');
+    const noTerminal = await launcher.execInWorkstation(attempts.get(attemptId)!, ['bash', '-c', 'ssh controlplane true']);
+    assert.equal(noTerminal.exitCode, 255, 'a learner process outside a terminal has no way to the nodes');
+    assert.match(noTerminal.stderr, /node commands run only from a kubedrill terminal/);
     const asLearner = await launcher.execInWorkstation(attempts.get(attemptId)!, ['id', '-u']);
     assert.equal(asLearner.stdout.trim(), '1000');
 
