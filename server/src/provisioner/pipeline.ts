@@ -88,7 +88,7 @@ export async function runPlan<Id extends string, S extends PlannedStep<Id>>(plan
       if (r === TIMEOUT) {
         stop.abort(new Error('timeout'));
         const at = current ?? (parts ? undefined : step.name);
-        throw new ProvisionError(at ?? step.name, `${step.failure}: "${step.name}" did not finish within ${Math.round(step.timeoutMs / 1000)} s${at && at !== step.name ? ` (it was at "${at}")` : ''}`);
+        throw new ProvisionError(at ?? step.name, `${step.failure}: "${step.name}" did not finish within ${Math.ceil(step.timeoutMs / 1000)} s${at && at !== step.name ? ` (it was at "${at}")` : ''}`);
       }
       if (!parts) report({ step: step.name, status: 'done' });
       for (const p of parts ?? []) if (!reported.has(p)) report({ step: p, status: 'skipped' });
