@@ -47,13 +47,22 @@ test('an unexpected error is named by the step and its declared failure text', a
 });
 
 test('a step that outlives its own timeout fails naming the step, its timeout and the part it was at, and is told to stop', async () => {
+  // A step that ignores its signal: the runner stops waiting anyway (checked below with a step without parts).
   const r = record();
   let stopped = false;
   const hang: StepWork<Id>['b'] = (sink, signal) => {
     sink({ step: 'B one', status: 'done' });
     sink({ step: 'B two', status: 'running' });
-    signal.addEventListener('abort', () => (stopped = true));
-    return new Promise(() => {}); // ignores its signal: the runner stops waiting anyway
+    // Rejects once told to stop, after the runner moved on: no unhandled rejection, no late event.
+    return new Promise((_, reject) =>
+      signal.addEventListener('abort', () => {
+        stopped = true;
+        setImmediate(() => {
+          sink({ step: 'B two', status: 'failed', output: 'late' });
+          reject(new Error('aborted'));
+        });
+      }),
+    );
   };
   const short = plan.map((s) => (s.id === 'b' ? { ...s, timeoutMs: 30 } : s));
   await assert.rejects(
@@ -61,6 +70,7 @@ test('a step that outlives its own timeout fails naming the step, its timeout an
     (e: unknown) => e instanceof ProvisionError && e.step === 'B two' && e.message === 'B went wrong: "Step B" did not finish within 1 s (it was at "B two")',
   );
   assert.ok(stopped);
+  await new Promise((resolve) => setImmediate(resolve));
   assert.deepEqual(r.lines().slice(-3), ['B two: failed', 'B three: not-run', 'Step C: not-run']);
   // A step without parts names itself.
   await assert.rejects(

@@ -69,7 +69,10 @@ export async function runPlan<Id extends string, S extends PlannedStep<Id>>(plan
     hooks.onStepStart?.(step);
     const parts = step.parts?.length ? step.parts : undefined;
     let current: string | undefined;
+    // Work that outlived its timeout may still report as it unwinds; the run has moved on by then.
+    let over = false;
     const partSink: StepSink = (e) => {
+      if (over) return;
       if (e.status === 'running') current = e.step;
       else if (e.step === current) current = undefined;
       report(e);
@@ -84,8 +87,11 @@ export async function runPlan<Id extends string, S extends PlannedStep<Id>>(plan
     });
     try {
       // The race stops waiting at the timeout even if the work ignores its signal; the abort lets it clean up.
-      const r = await Promise.race([work[step.id](parts ? partSink : () => {}, stop.signal), timedOut]);
+      const running = work[step.id](parts ? partSink : () => {}, stop.signal);
+      running.catch(() => {}); // after a timeout its rejection has no one waiting for it
+      const r = await Promise.race([running, timedOut]);
       if (r === TIMEOUT) {
+        over = true;
         stop.abort(new Error('timeout'));
         const at = current ?? (parts ? undefined : step.name);
         throw new ProvisionError(at ?? step.name, `${step.failure}: "${step.name}" did not finish within ${Math.ceil(step.timeoutMs / 1000)} s${at && at !== step.name ? ` (it was at "${at}")` : ''}`);
