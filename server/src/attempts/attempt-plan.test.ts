@@ -93,3 +93,12 @@ test('a warm cluster: claimed first; what it did when it was made is listed as s
   assert.ok(names({ ...held, cluster: { warm: true, images: undefined } }).includes('Loading lab images'));
   assert.ok(names({ ...held, images: ['nginx:1.27.4', 'busybox:1.37.0'] }).includes('Loading lab images'));
 });
+
+test('a cluster whose labs were set up in advance: only its claim runs; images and setup are listed as done then', () => {
+  const p = input({ shape: shape({ networkPolicy: true }), images: ['nginx:1.27.4'], cluster: { warm: true, images: undefined, setUp: true } });
+  assert.deepEqual(names(p), ['Claiming a cluster set up in advance', '(Creating the cluster)', '(Loading lab images)', '(Making NetworkPolicy enforced)', '(Setting up the lab)']);
+  assert.deepEqual(
+    planEntries(planAttempt(p)).filter((e) => e.state === 'skipped').map((e) => e.note),
+    ['done when the warm cluster was made', 'done when the cluster was set up in advance', 'done when the warm cluster was made', 'done when the cluster was set up in advance'],
+  );
+});

@@ -16,14 +16,19 @@ export type StepId = (typeof STEP_IDS)[number];
 
 /** The step of an attempt that got a warm cluster (estimates tell warm and new-cluster starts apart by it). */
 export const WARM_STEP = 'Claiming a warm cluster';
+/** The step of an attempt that got a cluster with its labs' setup applied in advance (a pre-set-up pool). */
+export const PRESET_STEP = 'Claiming a cluster set up in advance';
 /** The step that applies the labs' setups (labs:verify takes what exists before it as the cluster's own). */
 export const SETUP_PHASE = 'Setting up the lab';
 
 /** What a plan is made from. */
 export interface PlanInput {
   shape: ClusterShape;
-  /** A new cluster, or a warm one from the pool with the images known to be in its nodes. */
-  cluster: { warm: false } | { warm: true; images: ReadonlySet<string> | undefined };
+  /**
+   * A new cluster, or a warm one from the pool with the images known to be in its nodes; setUp: the
+   * labs' setup was applied to it in advance too (only the claim is left).
+   */
+  cluster: { warm: false } | { warm: true; images: ReadonlySet<string> | undefined; setUp?: boolean };
   /** The images the labs run. */
   images: readonly string[];
   /** The labs set up on the cluster (several for an exam's cluster; none for a warm cluster being made). */
@@ -37,6 +42,8 @@ type When = 'run' | 'skip' | 'drop';
 interface StepDecl {
   id: StepId;
   name: string;
+  /** The name when it depends on the plan (the claim of a warm or a set-up cluster). */
+  nameFor?: (p: PlanInput) => string;
   /** cluster: makes the cluster (the attempt is provisioning); lab: prepares it for the labs (setting-up). */
   stage: 'cluster' | 'lab';
   failure: string;
@@ -46,13 +53,15 @@ interface StepDecl {
 }
 
 const WARM_DID_IT = 'done when the warm cluster was made';
+const PRESET_DID_IT = 'done when the cluster was set up in advance';
+const setUp = (p: PlanInput) => p.cluster.warm && p.cluster.setUp === true;
 /** Our steps' own deadlines come first, so their errors (which say more) win over the runner's. */
 const SLACK_MS = 30_000;
 const ADDON_MS = 240_000;
 const newCluster = (p: PlanInput, need = true): When => (!need ? 'drop' : p.cluster.warm ? 'skip' : 'run');
 
 const STEPS: readonly StepDecl[] = [
-  { id: 'claim', name: WARM_STEP, stage: 'lab', failure: 'the warm cluster could not be claimed', timeoutMs: () => 30_000, when: (p) => (p.cluster.warm ? 'run' : 'drop') },
+  { id: 'claim', name: WARM_STEP, nameFor: (p) => (setUp(p) ? PRESET_STEP : WARM_STEP), stage: 'lab', failure: 'the warm cluster could not be claimed', timeoutMs: () => 30_000, when: (p) => (p.cluster.warm ? 'run' : 'drop') },
   {
     id: 'create',
     name: 'Creating the cluster',
@@ -73,7 +82,7 @@ const STEPS: readonly StepDecl[] = [
     when: (p) => {
       if (!p.cluster.warm) return p.images.length || p.shape.networkPolicy ? 'run' : 'drop';
       const held = p.cluster.images;
-      if (p.images.some((i) => !held?.has(i))) return 'run';
+      if (p.images.some((i) => !held?.has(i)) && !setUp(p)) return 'run';
       return p.images.length ? 'skip' : 'drop';
     },
   },
@@ -93,7 +102,7 @@ const STEPS: readonly StepDecl[] = [
     stage: 'lab',
     failure: "the lab's setup could not be applied",
     timeoutMs: (p) => p.timeouts.setupMs + SLACK_MS,
-    when: (p) => (p.labs.some((l) => labSetupSteps(l.setup).length) ? 'run' : 'drop'),
+    when: (p) => (!p.labs.some((l) => labSetupSteps(l.setup).length) ? 'drop' : setUp(p) ? 'skip' : 'run'),
     // An exam's labs are set up at once, each step named by its lab.
     parts: (p) => p.labs.flatMap((l) => labSetupSteps(l.setup).map((s) => (p.labs.length > 1 ? `${l.id}: ${s}` : s))),
   },
@@ -122,8 +131,8 @@ export function planAttempt(p: PlanInput): AttemptStep[] {
   return STEPS.flatMap((d): AttemptStep[] => {
     const when = d.when(p);
     if (when === 'drop') return [];
-    const step: AttemptStep = { id: d.id, name: d.name, stage: d.stage, timeoutMs: d.timeoutMs(p), failure: d.failure };
-    if (when === 'skip') return [{ ...step, skipped: WARM_DID_IT }];
+    const step: AttemptStep = { id: d.id, name: d.nameFor?.(p) ?? d.name, stage: d.stage, timeoutMs: d.timeoutMs(p), failure: d.failure };
+    if (when === 'skip') return [{ ...step, skipped: setUp(p) && (d.id === 'images' || d.id === 'setup') ? PRESET_DID_IT : WARM_DID_IT }];
     const parts = d.parts?.(p);
     return [parts?.length ? { ...step, parts } : step];
   });
