@@ -23,7 +23,8 @@ export function stepLines(events: readonly AttemptEvent[]): StepLine[] {
     if (e.type !== 'step' || !e.state) continue;
     let i = lines.findIndex((l) => l.name === e.name);
     if (i < 0) lines.splice((i = last + 1), 0, { name: e.name, state: e.state, elapsedMs: 0 });
-    lines[i] = { name: e.name, state: e.state, elapsedMs: e.elapsedMs };
+    const note = e.state === 'skipped' ? lines[i]!.note : undefined;
+    lines[i] = { name: e.name, state: e.state, elapsedMs: e.elapsedMs, ...(note ? { note } : {}) };
     last = Math.max(last, i);
   }
   return lines;

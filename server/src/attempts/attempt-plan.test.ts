@@ -46,6 +46,8 @@ test('a NetworkPolicy lab with a worker, images and add-ons: join, images, Netwo
     'Applying setup manifests',
     'Waiting for setup to be ready',
   ]);
+  // The parts NetworkPolicy enforcement runs only when needed say so while pending.
+  assert.equal(planEntries(plan).find((e) => e.name === 'Installing NetworkPolicy controller (kube-router)')?.note, 'only where kindnet does not enforce NetworkPolicy');
   // Each step has its own timeout: the add-ons' grows with their number.
   assert.ok(plan.find((s) => s.id === 'addons')!.timeoutMs > 2 * 240_000);
   assert.equal(plan.find((s) => s.id === 'create')!.timeoutMs > 600_000, true);

@@ -27,6 +27,8 @@ export interface PlannedStep<Id extends string = string> {
   failure: string;
   /** The finer steps this step reports itself (in order); without parts the runner reports the step. */
   parts?: readonly string[];
+  /** Parts that run only when needed, with when (the page says so beside them while they are pending). */
+  ifNeeded?: Readonly<Record<string, string>>;
   /** Will not run here; listed so the page shows it as already done. */
   skipped?: string;
 }
@@ -39,7 +41,7 @@ export function planEntries(plan: readonly PlannedStep[]): PlanEntry[] {
   return plan.flatMap((s): PlanEntry[] => {
     const base = { phase: s.name, timeoutMs: s.timeoutMs };
     if (s.skipped) return [{ name: s.name, ...base, state: 'skipped', note: s.skipped }];
-    return (s.parts?.length ? s.parts : [s.name]).map((name) => ({ name, ...base, state: 'pending' }));
+    return (s.parts?.length ? s.parts : [s.name]).map((name) => ({ name, ...base, state: 'pending', ...(s.ifNeeded?.[name] ? { note: s.ifNeeded[name] } : {}) }));
   });
 }
 
