@@ -48,8 +48,8 @@ export function StepList({ steps, serverNow, label = 'Progress' }: { steps: read
           <span className="attempt-step-icon" aria-hidden>
             {s.state === 'running' ? <span className="spinner" /> : STEP_ICONS[s.state]}
           </span>
-          <span className="attempt-step-name">
-            {s.name}
+          <span>
+            <span className="attempt-step-name">{s.name}</span>
             {s.note ? <span className="attempt-step-note"> — {s.note}</span> : null}
           </span>
           <span className="attempt-step-time">{stepTime(s, serverNow)}</span>
