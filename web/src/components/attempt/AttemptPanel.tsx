@@ -83,7 +83,9 @@ export function AttemptPanel({
 }) {
   const { attempt, events, offset, error, loading, busy, start, finish, dismiss } = useAttempt(lab.id);
   const [confirming, setConfirming] = useState(false);
-  const steps = foldSteps(events);
+  const failed = attempt?.status === 'failed';
+  // An attempt that failed runs nothing more: steps still pending (a restart interrupted it) did not run.
+  const steps = foldSteps(events).map((s) => (failed && s.state === 'pending' ? { ...s, state: 'not-run' as const, note: null } : s));
   const preparing = attempt !== null && ['queued', 'provisioning', 'setting-up'].includes(attempt.status);
   const now = useTick(preparing);
   const serverNow = now - offset;
