@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createKubePort, createKubeconfigScriptRunner } from '../../graders/src/cluster/kube-port.ts';
+import type { AttemptEvent } from '../../server/src/attempts/attempt-repository.ts';
 import { createAttemptService } from '../../server/src/attempts/setup.ts';
 import { loadConfig } from '../../server/src/config/config.ts';
 import { createCommandRunner } from '../../server/src/exec/command-runner.ts';
@@ -22,7 +23,7 @@ import { shapeKey } from '../../server/src/provisioner/kind-config.ts';
 import { waitUntilReady } from '../../server/src/provisioner/setup.ts';
 import { ContainerLauncher } from '../../server/src/terminal/launchers.ts';
 import { openMemoryDatabase } from '../../server/src/storage/db.ts';
-import { ROOT } from './labs-verify.ts';
+import { ROOT, stepEndLine } from './labs-verify.ts';
 
 export interface ExamVerdict {
   examId: string;
@@ -127,14 +128,19 @@ export class ExamVerifier {
     const seconds = () => (performance.now() - started) / 1000;
     const { attempt } = this.#service.start(LEARNER, examId);
     const view = () => this.#service.view(this.#service.owned(attempt.id, LEARNER));
-    const unsubscribe = view().clusters.map((c) =>
-      this.#attempts.subscribe(c.attemptId, 0, (e) => {
-        if (e.type !== 'step' || e.state === 'running') return;
-        const line = `${c.context}: ${e.state === 'done' ? '✓' : '✗'} ${e.name} (${(e.elapsedMs / 1000).toFixed(1)} s)`;
+    const unsubscribe = view().clusters.map((c) => {
+      const onEvent = (e: AttemptEvent) => {
+        // One plan per cluster: each cluster is its own attempt with its own event stream.
+        if (e.type === 'plan' && e.plan) this.#log(`  ${c.context}: plan of ${e.plan.length} steps (${e.plan.filter((p) => p.state === 'skipped').length} done by a warm cluster)`);
+        if (e.type !== 'step' || !e.state || e.state === 'running') return;
+        const line = `${c.context}: ${stepEndLine(e)}`;
         steps.push(line);
         this.#log(`  ${line}`);
-      }).unsubscribe,
-    );
+      };
+      const sub = this.#attempts.subscribe(c.attemptId, 0, onEvent);
+      for (const e of sub.replay) onEvent(e);
+      return sub.unsubscribe;
+    });
     try {
       for (;;) {
         const s = view().status;

@@ -21,6 +21,7 @@ import type { ClusterPort, KubeObject, ScriptRunner } from '../../graders/src/cl
 import { mistakeGate, runHonestyGates, type GateResult, type GatesReport, type MistakeRun } from '../../graders/src/engine/gates.ts';
 import { gradeLab } from '../../graders/src/engine/engine.ts';
 import type { GradeReport } from '../../graders/src/engine/types.ts';
+import { SETUP_PHASE } from '../../server/src/attempts/attempt-plan.ts';
 import type { AttemptEvent } from '../../server/src/attempts/attempt-repository.ts';
 import { createAttemptService } from '../../server/src/attempts/setup.ts';
 import { loadConfig } from '../../server/src/config/config.ts';
@@ -92,8 +93,12 @@ export function labsDirOf(flag: string | undefined, env: NodeJS.ProcessEnv = pro
 }
 
 const LEARNER = 'labs-verify';
-/** The provisioner's first setup step: namespaces made before it belong to the cluster, not the lab. */
-const SETUP_STEP = 'Applying setup manifests';
+const STEP_MARKS: Record<string, string> = { done: '✓', failed: '✗', skipped: '–', 'not-run': '·' };
+
+/** How a step's end is printed: ✓ done and ✗ failed with their time, – skipped and · not run. */
+export function stepEndLine(e: Pick<AttemptEvent, 'name' | 'state' | 'elapsedMs'>): string {
+  return `${STEP_MARKS[e.state ?? ''] ?? '?'} ${e.name} (${e.state === 'done' || e.state === 'failed' ? `${(e.elapsedMs / 1000).toFixed(1)} s` : e.state})`;
+}
 
 /** A lab's cluster kept after its gates so the next lab of its shape can use it. */
 export interface HeldCluster {
@@ -367,10 +372,18 @@ export class LabVerifier {
     const { attempt } = this.#service.start(LEARNER, labId);
     const drawn = this.#draw(labId, attempt.params);
     let setupStartedAt: number | undefined;
+    // The attempt's plan (its first event) names the steps of the lab's setup: namespaces made before
+    // the first of them belong to the cluster, not the lab.
+    let setupSteps = new Set<string>();
     const end = await this.#settled(attempt.id, (e) => {
-      if (e.type === 'step' && e.state === 'running' && e.name === SETUP_STEP) setupStartedAt ??= Date.now();
-      if (e.type === 'step' && e.state !== 'running') {
-        const line = `${e.state === 'done' ? '✓' : '✗'} ${e.name} (${(e.elapsedMs / 1000).toFixed(1)} s)`;
+      if (e.type === 'plan' && e.plan) {
+        setupSteps = new Set(e.plan.filter((p) => p.phase === SETUP_PHASE).map((p) => p.name));
+        const skipped = e.plan.filter((p) => p.state === 'skipped').map((p) => p.name);
+        this.#log(`  plan: ${e.plan.length} steps${skipped.length ? ` (done by the warm cluster: ${skipped.join(', ')})` : ''}`);
+      }
+      if (e.type === 'step' && e.state === 'running' && setupSteps.has(e.name)) setupStartedAt ??= Date.now();
+      if (e.type === 'step' && e.state && e.state !== 'running') {
+        const line = stepEndLine(e);
         steps.push(line);
         this.#log(`  ${line}`);
       }

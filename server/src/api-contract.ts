@@ -216,16 +216,31 @@ export const AttemptDto = z.object({
   params: z.record(z.string(), z.string()),
 });
 export const AttemptListDto = z.object({ attempts: z.array(AttemptDto) });
-/** One Server-Sent Event of an attempt's progress (the data of each `event:` line). */
+/** What a provisioning step reports: running, then done or failed; skipped (not needed here) or not-run (an earlier step failed). */
+export const STEP_STATES = ['running', 'done', 'failed', 'skipped', 'not-run'] as const;
+/** One line of an attempt's plan: a step (or a part of one) listed before any runs. */
+export const PlanEntryDto = z.object({
+  name: z.string(),
+  /** The declared step the line belongs to. */
+  phase: z.string(),
+  /** The declared step's own timeout. */
+  timeoutMs: z.number(),
+  /** skipped: a warm cluster did it when it was made (note says so). */
+  state: z.enum(['pending', 'skipped']),
+  note: z.string().optional(),
+});
+/** One Server-Sent Event of an attempt's progress (the data of each `event:` line). The first is the plan. */
 export const AttemptEventDto = z.object({
   seq: z.number(),
   at: z.string(),
-  type: z.enum(['status', 'step', 'queue']),
+  type: z.enum(['plan', 'status', 'step', 'queue']),
   name: z.string(),
-  state: z.enum(['running', 'done', 'failed']).nullable(),
+  state: z.enum(STEP_STATES).nullable(),
   elapsedMs: z.number(),
   position: z.number().nullable(),
   output: z.string().nullable(),
+  /** type plan: every step the preparation will report, in order (a later plan replaces an earlier one). */
+  plan: z.array(PlanEntryDto).optional(),
 });
 export const StartAttemptBody = z.object({ labId: z.string().min(1).max(100) });
 export const AttemptEventsQuery = z.object({ after: z.coerce.number().int().min(0).optional() });
@@ -354,7 +369,8 @@ export const ExamAttemptDto = z.object({
       status: z.string(),
       queuePosition: z.number().nullable(),
       nodes: z.array(NodeNameDto),
-      steps: z.array(z.object({ name: z.string(), state: z.enum(['running', 'done', 'failed']), elapsedMs: z.number() })),
+      /** The cluster's plan with each step's state so far (pending until it runs). */
+      steps: z.array(z.object({ name: z.string(), state: z.enum(['pending', ...STEP_STATES]), elapsedMs: z.number(), note: z.string().optional() })),
       failure: z.string().nullable(),
     }),
   ),

@@ -99,14 +99,25 @@ test('the lab loop: steps, terminal tabs and width, read-only banner, Check with
     // Start: at any moment at most one step spins and no timer is negative.
     await page.goto(`${base}/labs/netpol-lab9server`);
     await page.click('button:has-text("Start lab")');
-    const seen = { maxRunning: 0, negative: [] as string[], elapsed: false, samples: 0 };
+    const seen = { maxRunning: 0, negative: [] as string[], elapsed: false, samples: 0, firstList: [] as string[], pendingAtFirst: 0, lists: new Set<string>(), pendingShot: false };
     while (!(await page.locator('.term-view[data-state="live"]').count())) {
       const s = await page.evaluate(() => ({
         running: document.querySelectorAll('.attempt-step-running').length,
+        pending: document.querySelectorAll('.attempt-step-pending').length,
+        names: [...document.querySelectorAll('.attempt-step-name')].map((e) => e.textContent ?? ''),
         times: [...document.querySelectorAll('.attempt-step-time')].map((e) => e.textContent ?? ''),
         elapsed: Boolean(document.querySelector('.attempt-elapsed')),
       }));
       seen.samples++;
+      if (s.names.length && !seen.firstList.length) {
+        seen.firstList = s.names;
+        seen.pendingAtFirst = s.pending;
+      }
+      if (s.names.length) seen.lists.add(s.names.join('|'));
+      if (!seen.pendingShot && s.running && s.pending > 3) {
+        seen.pendingShot = true;
+        await page.screenshot({ path: path.join(SHOTS, 'labloop-plan.png') });
+      }
       seen.maxRunning = Math.max(seen.maxRunning, s.running);
       seen.negative.push(...s.times.filter((t) => t.includes('-')));
       seen.elapsed ||= s.elapsed;
@@ -118,6 +129,10 @@ test('the lab loop: steps, terminal tabs and width, read-only banner, Check with
     assert.equal(seen.maxRunning, 1, 'one step spins at a time');
     assert.deepEqual(seen.negative, [], 'no negative timers');
     assert.ok(seen.elapsed, 'the overall elapsed time is shown');
+    // The plan: every step is listed from the first moment (pending), and the list never changes as they run.
+    assert.ok(seen.firstList.length >= 10 && seen.pendingAtFirst >= seen.firstList.length - 2, `the first list showed the plan: ${seen.firstList.join(', ')} (${seen.pendingAtFirst} pending)`);
+    assert.deepEqual([...seen.lists], [seen.firstList.join('|')], 'the step list is the plan throughout');
+    assert.ok(seen.firstList.includes('Waiting for setup to be ready') && seen.firstList.includes('Checking NetworkPolicy enforcement'));
     const stepNames = await h.service.subscribe(h.service.listForLearner('local')[0]!.id, 0, () => {}).replay.filter((e) => e.type === 'step').map((e) => e.name);
     assert.ok(stepNames.includes('Waiting for the control plane') && !stepNames.some((n) => /≤|m0s/.test(n)), `plain step names: ${stepNames.join(', ')}`);
 

@@ -1,6 +1,34 @@
 import { errorMessage } from '../errors.ts';
+import type { PlanEntry } from '../provisioner/pipeline.ts';
 import type { StepEvent, StepSink } from '../provisioner/steps.ts';
 import type { AttemptEvent, AttemptRepository, AttemptStatus } from './attempt-repository.ts';
+
+/** One line of an attempt's progress: a planned step with its state so far. */
+export interface StepLine {
+  name: string;
+  state: 'pending' | NonNullable<AttemptEvent['state']>;
+  elapsedMs: number;
+  note?: string;
+}
+
+/**
+ * The attempt's steps as lines: its latest plan (every step pending, or skipped with a note), each
+ * updated by its latest step event; steps the plan did not name are placed after the step reported before them.
+ */
+export function stepLines(events: readonly AttemptEvent[]): StepLine[] {
+  const plan = events.findLast((e) => e.type === 'plan')?.plan ?? [];
+  const lines: StepLine[] = plan.map((p) => ({ name: p.name, state: p.state, elapsedMs: 0, ...(p.note ? { note: p.note } : {}) }));
+  let last = -1;
+  for (const e of events) {
+    if (e.type !== 'step' || !e.state) continue;
+    let i = lines.findIndex((l) => l.name === e.name);
+    if (i < 0) lines.splice((i = last + 1), 0, { name: e.name, state: e.state, elapsedMs: 0 });
+    const note = e.state === 'skipped' ? lines[i]!.note : undefined;
+    lines[i] = { name: e.name, state: e.state, elapsedMs: e.elapsedMs, ...(note ? { note } : {}) };
+    last = Math.max(last, i);
+  }
+  return lines;
+}
 
 /**
  * The event stream of attempts: every status, step and queue move is stored (numbered per attempt)
@@ -16,6 +44,7 @@ export class AttemptEvents {
   readonly #statusListeners = new Set<(id: string, status: AttemptStatus) => void>();
   readonly #seq = new Map<string, number>();
   readonly #stepStarted = new Map<string, Map<string, number>>();
+  readonly #plans = new Map<string, string>();
 
   constructor(repo: AttemptRepository, now: () => number, log: { warn(msg: string): void }) {
     this.#repo = repo;
@@ -47,6 +76,14 @@ export class AttemptEvents {
     for (const l of this.#listeners.get(id) ?? []) l(event);
   }
 
+  /** Sends the attempt's plan (every step, before any runs); a plan equal to the last one sent is not sent again. */
+  plan(id: string, entries: PlanEntry[]): void {
+    const key = JSON.stringify(entries);
+    if (this.#plans.get(id) === key) return;
+    this.#plans.set(id, key);
+    this.emit(id, { type: 'plan', name: 'plan', state: null, elapsedMs: this.sinceStart(id), position: null, output: null, plan: entries });
+  }
+
   /** Milliseconds since the attempt was created (0 for an unknown attempt). */
   sinceStart(id: string): number {
     const a = this.#repo.get(id);
@@ -61,7 +98,7 @@ export class AttemptEvents {
     return (e: StepEvent) => {
       const now = this.#now();
       if (e.status === 'running') s.set(e.step, now);
-      const elapsedMs = now - (s.get(e.step) ?? now);
+      const elapsedMs = e.status === 'skipped' || e.status === 'not-run' ? 0 : now - (s.get(e.step) ?? now);
       this.emit(id, { type: 'step', name: e.step, state: e.status, elapsedMs, position: null, output: e.output ?? null });
     };
   }
@@ -92,6 +129,7 @@ export class AttemptEvents {
   /** Forgets the attempt's counters and tells the end listeners. */
   ended(id: string): void {
     this.#stepStarted.delete(id);
+    this.#plans.delete(id);
     this.#seq.delete(id);
     for (const cb of this.#ended) {
       try {

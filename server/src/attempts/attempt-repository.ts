@@ -1,4 +1,5 @@
 import type { ParamValues } from '../labs/params.ts';
+import type { PlanEntry } from '../provisioner/pipeline.ts';
 import type { Db } from '../storage/db.ts';
 
 /** Where an attempt is in its life. */
@@ -38,12 +39,14 @@ export interface Attempt {
 export interface AttemptEvent {
   seq: number;
   at: string;
-  type: 'status' | 'step' | 'queue';
+  type: 'plan' | 'status' | 'step' | 'queue';
   name: string;
-  state: 'running' | 'done' | 'failed' | null;
+  state: 'running' | 'done' | 'failed' | 'skipped' | 'not-run' | null;
   elapsedMs: number;
   position: number | null;
   output: string | null;
+  /** plan: every step the attempt's preparation will report, in order, before any runs. */
+  plan?: PlanEntry[];
 }
 
 /** A kind cluster this server owns, as stored for reconcile. */
@@ -141,8 +144,8 @@ export class AttemptRepository {
 
   addEvent(attemptId: string, e: AttemptEvent): void {
     this.#db
-      .prepare('INSERT INTO attempt_events (attempt_id, seq, at, type, name, state, elapsed_ms, position, output) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(attemptId, e.seq, e.at, e.type, e.name, e.state, Math.round(e.elapsedMs), e.position, e.output);
+      .prepare('INSERT INTO attempt_events (attempt_id, seq, at, type, name, state, elapsed_ms, position, output, plan) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(attemptId, e.seq, e.at, e.type, e.name, e.state, Math.round(e.elapsedMs), e.position, e.output, e.plan ? JSON.stringify(e.plan) : null);
   }
 
   /** Events after seq `after`, in order. */
@@ -156,6 +159,7 @@ export class AttemptRepository {
       elapsedMs: r.elapsed_ms as number,
       position: r.position as number | null,
       output: r.output as string | null,
+      ...(r.plan ? { plan: JSON.parse(r.plan as string) as PlanEntry[] } : {}),
     }));
   }
 

@@ -96,12 +96,27 @@ test("a create that fails at kind's node-image step fails the attempt with the s
   assert.equal(service.stats().clusters.deleting + service.stats().clusters.claimed, 0);
 });
 
+test('the plan goes out before anything else; a cold start reports exactly the planned steps, in order', async () => {
+  const { service } = harness({ clusters: { poolSize: 1, poolShapes: ['w0'] } });
+  const { attempt } = service.start('l1', 'beta');
+  await service.idle();
+  const replay = service.subscribe(attempt.id, 0, () => {}).replay;
+  assert.deepEqual(replay.slice(0, 2).map((e) => `${e.type} ${e.name}`), ['plan plan', 'status queued']);
+  const planned = replay[0]!.plan!.map((p) => p.name);
+  const done = replay.filter((e) => e.type === 'step' && e.state === 'done').map((e) => e.name);
+  assert.deepEqual(done, planned, 'every planned step ran, nothing else');
+  service.finish(attempt.id);
+  await service.idle();
+});
+
 test('a failing NetworkPolicy self-test fails a NetworkPolicy lab with its message', async () => {
   const { service, host } = harness({ netpol: async () => Promise.reject(new ProvisionError('Checking NetworkPolicy enforcement', 'NetworkPolicy is not enforced on this cluster')) });
   const { attempt } = service.start('l1', 'netpol-lab9server');
   const other = service.start('l1', 'alpha');
   await service.idle();
   assert.equal(service.get(attempt.id)?.failureStep, 'Checking NetworkPolicy enforcement');
+  const notRun = service.subscribe(attempt.id, 0, () => {}).replay.filter((e) => e.type === 'step' && e.state === 'not-run').map((e) => e.name);
+  assert.deepEqual(notRun, ['Installing NetworkPolicy controller (kube-router)', 'Checking NetworkPolicy enforcement (kube-router)', 'Applying setup manifests', 'Waiting for setup to be ready']);
   assert.equal(service.get(other.attempt.id)?.status, 'ready', 'labs without NetworkPolicy are not self-tested');
   assert.equal(host.clusters.size, 1);
 });
@@ -172,8 +187,16 @@ test('a warm cluster made with the images of its labs starts them without lookin
   const { attempt } = service.start('l1', 'netpol-lab9server');
   await service.idle();
   assert.equal(service.get(attempt.id)!.status, 'ready');
-  const steps = service.subscribe(attempt.id, 0, () => {}).replay.filter((e) => e.type === 'step' && e.state === 'done').map((e) => e.name);
+  const replay = service.subscribe(attempt.id, 0, () => {}).replay;
+  const steps = replay.filter((e) => e.type === 'step' && e.state === 'done').map((e) => e.name);
   assert.deepEqual(steps, ['Claiming a warm cluster', 'Applying setup manifests', 'Waiting for setup to be ready']);
+  // The plan, first, shows what the warm cluster did when it was made as skipped, and only what is left as pending.
+  assert.equal(replay[0]?.type, 'plan');
+  assert.deepEqual(
+    replay[0]!.plan!.map((p) => `${p.state} ${p.name}`),
+    ['pending Claiming a warm cluster', 'skipped Creating the cluster', 'skipped Loading lab images', 'skipped Making NetworkPolicy enforced', 'pending Applying setup manifests', 'pending Waiting for setup to be ready'],
+  );
+  assert.equal(replay.filter((e) => e.type === 'plan').length, 1, 'the plan made at Start held');
   const claimed = service.get(attempt.id)!.clusterName!;
   assert.ok(!host.calls.slice(calls).some((c) => c.includes('ctr') && c.some((a) => a.startsWith(claimed))), 'no image listing on the claimed cluster');
 });

@@ -5,14 +5,14 @@ import { AppError, errorMessage, notFound } from '../errors.ts';
 import type { CommandRunner } from '../exec/command-runner.ts';
 import type { AddonName } from '../labs/format.ts';
 import type { Lab } from '../labs/loader.ts';
-import type { ScenarioSetup } from '../labs/scenarios.ts';
-import { shapeKey } from '../provisioner/kind-config.ts';
+import { shapeFromKey, shapeKey } from '../provisioner/kind-config.ts';
 import type { ClusterInfo, KindDriver } from '../provisioner/kind-driver.ts';
 import type { NetpolVerdicts } from '../provisioner/netpol-verdicts.ts';
-import { applyLabSetup } from '../provisioner/setup.ts';
-import { execOnKindNode } from '../terminal/launchers.ts';
-import { ProvisionError, step, type StepSink } from '../provisioner/steps.ts';
+import { planEntries, runPlan } from '../provisioner/pipeline.ts';
+import { ProvisionError, type StepSink } from '../provisioner/steps.ts';
 import { AttemptEvents } from './attempt-events.ts';
+import { planAttempt, planTimeouts, WARM_STEP, type AttemptStep } from './attempt-plan.ts';
+import { labSetupOf, provisionWork } from './provision-steps.ts';
 import { ENDED, type Attempt, type AttemptEvent, type AttemptRepository, type AttemptStatus } from './attempt-repository.ts';
 import { ClusterPool, type OwnedCluster } from './cluster-pool.ts';
 import { reconcileClusters, type ReconcileResult } from './reconcile.ts';
@@ -67,8 +67,7 @@ export interface AttemptView extends Attempt {
 
 const ACTIVE_CLUSTER: ReadonlySet<AttemptStatus> = new Set(['provisioning', 'setting-up', 'ready', 'grading']);
 const TOUCH_PERSIST_MS = 30_000;
-/** The step of an attempt that got a warm cluster (estimates tell warm and new-cluster starts apart by it). */
-export const WARM_STEP = 'Claiming a warm cluster';
+export { WARM_STEP };
 
 /**
  * Attempts from Start to the end: queue with global and per-learner caps, provisioning and setup as
@@ -254,6 +253,10 @@ export class AttemptService {
       failureOutput: null,
     };
     this.#o.repo.insert(attempt);
+    // The plan goes first, so the page lists every step from the start: as things stand now (a warm
+    // cluster of the shape or a new one); the attempt's run sends it again if that changed meanwhile.
+    const plan = this.#plan(attempt, attempt.setupLabs ?? [attempt.labId], (id) => this.#o.labs.get(id), this.#pool.warmOf(attempt.shape));
+    if (plan) this.#events.plan(attempt.id, planEntries(plan));
     this.#events.emit(attempt.id, { type: 'status', name: 'queued', state: null, elapsedMs: 0, position: null, output: null });
     this.#queue.push(attempt.id);
     this.#pump();
@@ -312,61 +315,48 @@ export class AttemptService {
     this.#bg(done);
   }
 
+  /** The declared steps for the attempt's labs on a new cluster, or on the given warm one; undefined when a lab is gone. */
+  #plan(a: Attempt, labIds: readonly string[], lab: (id: string) => Lab | undefined, warm: OwnedCluster | undefined): AttemptStep[] | undefined {
+    const labs = labIds.map(lab);
+    if (labs.some((l) => !l)) return undefined;
+    return planAttempt({
+      shape: shapeFromKey(a.shape),
+      cluster: warm ? { warm: true, images: warm.images } : { warm: false },
+      images: [...new Set(labs.flatMap((l) => l!.meta.images))],
+      labs: labs.map((l) => ({ id: l!.id, setup: labSetupOf(l!), scenario: Boolean(l!.scenarioSetup) })),
+      timeouts: planTimeouts(this.#o.clusters),
+    });
+  }
+
+  /** Prepares the attempt's cluster: its plan (sent again if it changed since Start), run by the one runner. */
   async #run(a: Attempt, cluster: OwnedCluster, signal: AbortSignal): Promise<void> {
     const sink = this.#events.sink(a.id);
     const labIds = a.setupLabs ?? [a.labId];
     // A parametrised lab is set up as the attempt's draw made it.
-    const labs = labIds.map((id) => this.#o.labs.forAttempt(id, a.params));
+    const drawn = new Map(labIds.map((id) => [id, this.#o.labs.forAttempt(id, a.params)]));
     try {
-      const gone = labIds.filter((_, i) => !labs[i]);
-      if (gone.length) throw new ProvisionError('Preparing', `lab "${gone.join('", "')}" is no longer in the catalog`);
-      const images = [...new Set(labs.flatMap((l) => l!.meta.images))];
       const cold = cluster.state === 'creating';
-      if (cold) {
-        this.#setStatus(a.id, 'provisioning', { clusterName: cluster.name });
-        cluster.info = await this.#pool.prepare(cluster, sink, signal, images);
+      const plan = this.#plan(a, labIds, (id) => drawn.get(id), cold ? undefined : cluster);
+      if (!plan) throw new ProvisionError('Preparing', `lab "${labIds.filter((id) => !drawn.get(id)).join('", "')}" is no longer in the catalog`);
+      this.#events.plan(a.id, planEntries(plan));
+      const labs = labIds.map((id) => drawn.get(id)!);
+      const shape = shapeFromKey(a.shape);
+      const images = [...new Set(labs.flatMap((l) => l.meta.images))];
+      const prov = provisionWork(this.#o, { cluster, shape, warm: !cold, images, labs, attemptId: a.id });
+      // The cluster steps done, the cluster is the attempt's and the lab steps begin (setting-up).
+      const made = () => {
+        if (cluster.state !== 'creating') return;
+        cluster.info = prov.info();
         cluster.state = 'claimed';
         this.#pool.save(cluster);
         signal.throwIfAborted();
         this.#setStatus(a.id, 'setting-up');
-      } else {
-        sink({ step: WARM_STEP, status: 'running' });
-        this.#setStatus(a.id, 'setting-up', { clusterName: cluster.name });
-        sink({ step: WARM_STEP, status: 'done' });
-      }
-      const info = cluster.info!;
-      // Clusters adopted after a restart come back without their node list; readiness reads kube-proxy's rules on each node.
-      if (!info.nodes.length) info.nodes = await this.#o.driver.nodes(info.name);
-      // A new cluster got the labs' images while kind was still starting it, a warm one when it was
-      // made; only images it may lack (a lab added since, a cluster adopted after a restart) are checked.
-      if (images.some((i) => !cluster.images?.has(i))) {
-        await step('Loading lab images', sink, () => this.#o.driver.preloadImages(info.name, images, signal));
-      }
-      // Several labs on one cluster (an exam): their setups go on at once (exam.yaml's linter refuses
-      // labs that touch the same things), each step named by its lab; the first failure stops the rest.
-      const together = new AbortController();
-      const stop = () => together.abort();
-      signal.addEventListener('abort', stop, { once: true });
-      try {
-        await Promise.all(
-          labs.map((lab) =>
-            applyLabSetup(
-              { dir: lab!.dir, setupManifests: lab!.files.setupManifests, setupScript: lab!.files.setupScript, nodeScripts: lab!.files.setupNodeScripts, ...(lab!.meta.broken ? { broken: lab!.meta.broken } : {}) },
-              info,
-              { port: this.#o.portFor(info.kubeconfigPath), runner: this.#o.runner, nodeExec: (node, argv, opts) => execOnKindNode(this.#o.runner, info.name, node, argv, opts) },
-              labs.length > 1 ? (e) => sink({ ...e, step: `${lab!.id}: ${e.step}` }) : sink,
-              { timeoutMs: this.#o.clusters.setupTimeoutMinutes * 60_000, signal: together.signal, ...(this.#o.setupPollMs ? { pollMs: this.#o.setupPollMs } : {}) },
-            ).catch((e: unknown) => {
-              together.abort();
-              throw e;
-            }),
-          ),
-        );
-      } finally {
-        signal.removeEventListener('abort', stop);
-      }
+      };
+      if (cold) this.#setStatus(a.id, 'provisioning', { clusterName: cluster.name });
+      const work = { ...prov.work, claim: async () => this.#setStatus(a.id, 'setting-up', { clusterName: cluster.name }) };
+      await runPlan(plan, work, sink, signal, { onStepStart: (s) => s.stage === 'lab' && made() });
+      made();
       signal.throwIfAborted();
-      for (const lab of labs) if (lab!.scenarioSetup) await this.#scenarioSetup(a.id, lab!.scenarioSetup, sink, signal);
       const now = this.#now();
       this.#setStatus(a.id, 'ready', { readyAt: this.#iso(now), expiresAt: this.#iso(now + this.#o.clusters.attemptMinutes * 60_000), lastActivityAt: this.#iso(now) });
       this.#activity.set(a.id, { at: now, persisted: now });
@@ -379,19 +369,6 @@ export class AttemptService {
       this.#notifyEnded(a.id);
       this.#pump();
     }
-  }
-
-  /**
-   * Runs a Killercoda scenario's assets and background scripts as root in the attempt's workstation
-   * (where the scenario's host is played), never on this server. Without a workstation it fails and says why.
-   */
-  async #scenarioSetup(attemptId: string, setup: ScenarioSetup, sink: StepSink, signal: AbortSignal): Promise<void> {
-    await step('Running the scenario\'s setup in the workstation', sink, async () => {
-      const ws = this.#o.workstationFor?.(attemptId);
-      if (!ws) throw new ProvisionError('Running the scenario\'s setup in the workstation', 'Killercoda scenarios need container terminals (terminal.mode=container): their scripts run in the learner\'s workstation, never on the server');
-      const r = await ws.exec(['bash', '-s'], { user: 'root', stdin: setup.script, signal, timeoutMs: this.#o.clusters.setupTimeoutMinutes * 60_000 });
-      if (r.exitCode !== 0) throw new ProvisionError('Running the scenario\'s setup in the workstation', `the scenario's setup (${setup.from.join(', ')}) exited with ${r.exitCode}`, `${r.stdout}\n${r.stderr}`.trim().slice(-8000));
-    });
   }
 
   // ---- ending ----

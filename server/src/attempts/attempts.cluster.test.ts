@@ -97,6 +97,10 @@ test('Start netpol-lab9server through the API: kind stages, NetworkPolicy proven
     for (const step of ['Creating the node containers', 'Starting the control plane', 'Joining the other nodes', 'Waiting for every node to be Ready', 'Loading lab images', 'Checking NetworkPolicy enforcement', 'Applying setup manifests', 'Waiting for setup to be ready']) {
       assert.ok(done.includes(step), `step "${step}" is reported (got ${done.join(', ')})`);
     }
+    // The plan (the first event) named every step real kind and the cluster reported, in order.
+    const planned = events[0]?.type === 'plan' ? events[0].plan!.map((p) => p.name) : [];
+    assert.deepEqual(done.filter((n) => !planned.includes(n)), [], `steps the plan did not list (plan: ${planned.join(', ')})`);
+    assert.deepEqual(done, planned.filter((n) => done.includes(n)), 'steps ran in the planned order');
 
     const port = createKubePort(path.join(dataDir, 'clusters', a.clusterName!, 'kubeconfig'));
     const nodes = await port.list({ apiVersion: 'v1', kind: 'Node' });

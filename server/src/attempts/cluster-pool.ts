@@ -1,10 +1,10 @@
 import { errorMessage } from '../errors.ts';
 import { shapeFromKey, shapeKey } from '../provisioner/kind-config.ts';
 import type { ClusterInfo } from '../provisioner/kind-driver.ts';
-import { enforceNetworkPolicy, fallbackImages, KUBE_ROUTER_MANIFEST, SELFTEST_IMAGE } from '../provisioner/netpol-selftest.ts';
-import { netpolFacts } from '../provisioner/netpol-verdicts.ts';
-import { installAddons } from '../provisioner/addons.ts';
-import { step, type StepSink } from '../provisioner/steps.ts';
+import { runPlan } from '../provisioner/pipeline.ts';
+import type { StepSink } from '../provisioner/steps.ts';
+import { planAttempt, planTimeouts } from './attempt-plan.ts';
+import { provisionWork } from './provision-steps.ts';
 import type { AttemptServiceOptions } from './attempt-service.ts';
 
 /** A cluster this server owns, in memory: being created, warm in the pool, claimed by an attempt, or being deleted. */
@@ -100,52 +100,22 @@ export class ClusterPool {
   }
 
   /**
-   * Creates a cluster of the shape with the given images loaded and, for NetworkPolicy shapes, makes
-   * policies enforced, then installs its add-ons. Images go into the node containers while kind is still starting Kubernetes
-   * (loading needs only containerd), so that wait hides most of the loading.
+   * Makes a new cluster of its shape ready for the pool: the cluster steps of the declared plan
+   * (create, images, NetworkPolicy enforcement, add-ons; see attempt-plan.ts), run by the one runner.
+   * A cluster that fails half-way is deleted.
    */
   async prepare(cluster: OwnedCluster, sink: StepSink, signal: AbortSignal, images: readonly string[] = []): Promise<ClusterInfo> {
     const shape = shapeFromKey(cluster.shape);
-    const wanted = [...new Set([...images, ...(shape.networkPolicy ? [SELFTEST_IMAGE, ...(await fallbackImages())] : [])])];
-    let early: Promise<unknown> | undefined;
-    const loadEarly = () => {
-      // A node whose containerd is not up yet makes this fail; the load after the create does it then.
-      early ??= this.#o.driver.preloadImages(cluster.name, wanted, signal).catch(() => undefined);
-    };
-    const info = await this.#o.driver.create(cluster.name, shape, sink, signal, wanted.length ? { onNodesCreated: loadEarly } : {});
+    const plan = planAttempt({ shape, cluster: { warm: false }, images, labs: [], timeouts: planTimeouts(this.#o.clusters) });
+    const p = provisionWork(this.#o, { cluster, shape, warm: false, images, labs: [] });
     try {
-      if (wanted.length) {
-        await step('Loading lab images', sink, async () => {
-          await early;
-          const r = await this.#o.driver.preloadImages(info.name, wanted, signal);
-          cluster.images = new Set([...r.loaded, ...r.present]);
-        });
-      }
-      if (shape.networkPolicy) {
-        const preload = (imgs: string[]) => this.#o.driver.preloadImages(info.name, imgs, signal);
-        const check =
-          this.#o.verifyNetworkPolicy ?? ((c, port, onStep, s) => enforceNetworkPolicy(c, { port, runner: this.#o.runner, preload, ...this.#verdicts() }, onStep, s));
-        await check(info, this.#o.portFor(info.kubeconfigPath), sink, signal);
-      }
-      if (shape.addons.length) {
-        const preload = (imgs: string[]) => this.#o.driver.preloadImages(info.name, imgs, signal);
-        const install = this.#o.installAddons ?? ((c, addons, port, onStep, s) => installAddons(c, addons, { port, runner: this.#o.runner, preload }, onStep, s));
-        await install(info, shape.addons, this.#o.portFor(info.kubeconfigPath), sink, signal);
-      }
+      await runPlan(plan, p.work, sink, signal);
     } catch (e) {
-      await this.#o.driver.delete(info.name).catch(() => {});
+      const made = p.info();
+      if (made) await this.#o.driver.delete(made.name).catch(() => {});
       throw e;
     }
-    return info;
-  }
-
-  /** The remembered self-test verdict for this node image on this host, read and written through the store. */
-  #verdicts(): { verdicts?: { get(): Promise<'kindnet' | 'kube-router' | undefined>; remember(v: 'kindnet' | 'kube-router'): Promise<void> } } {
-    const store = this.#o.netpolVerdicts;
-    if (!store) return {};
-    const facts = netpolFacts(this.#o.runner, this.#o.driver.nodeImage, KUBE_ROUTER_MANIFEST);
-    facts.catch(() => {});
-    return { verdicts: { get: async () => store.get(await facts), remember: async (v) => store.remember(await facts, v) } };
+    return p.info()!;
   }
 
   /** How many warm clusters to keep per shape: clusters.poolShapes (shape[:count]) or every shape a lab uses. */

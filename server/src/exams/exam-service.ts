@@ -3,6 +3,7 @@ import type { ClusterPort, NodeAccess, ScriptRunner } from '../../../graders/src
 import type { GradeOptions } from '../../../graders/src/engine/engine.ts';
 import type { AttemptEvent } from '../attempts/attempt-repository.ts';
 import type { AttemptService } from '../attempts/attempt-service.ts';
+import { stepLines, type StepLine } from '../attempts/attempt-events.ts';
 import { AppError, errorMessage, notFound } from '../errors.ts';
 import type { Lab } from '../labs/loader.ts';
 import { drawForLabs, type ParamValues } from '../labs/params.ts';
@@ -40,7 +41,7 @@ export interface ExamClusterView {
   /** The nodes as `ssh` accepts them (<context>-controlplane, <context>-node01…) and their kind containers. */
   nodes: { name: string; container: string }[];
   /** Provisioning steps (while the exam starts). */
-  steps: { name: string; state: 'running' | 'done' | 'failed'; elapsedMs: number }[];
+  steps: StepLine[];
   failure: string | null;
 }
 
@@ -172,9 +173,7 @@ export class ExamService {
   #steps(attemptId: string): ExamClusterView['steps'] {
     const sub = this.#o.attempts.subscribe(attemptId, 0, () => {});
     sub.unsubscribe();
-    const steps = new Map<string, ExamClusterView['steps'][number]>();
-    for (const e of sub.replay) if (e.type === 'step' && e.state) steps.set(e.name, { name: e.name, state: e.state, elapsedMs: e.elapsedMs });
-    return [...steps.values()];
+    return stepLines(sub.replay);
   }
 
   /** The exam attempt as the terminal sees it: one workstation, a context per cluster. */

@@ -117,6 +117,11 @@ export async function addonImages(name: AddonName): Promise<string[]> {
   return [...new Set((await addonObjects(name)).flatMap((o) => imagesOf(o as ManifestObject)))];
 }
 
+/** The step that installs an add-on, as the page lists it. */
+export function addonStep(name: AddonName): string {
+  return `Installing add-on ${name}`;
+}
+
 /**
  * Installs each add-on as its own named step: load its images, apply its manifests, wait for its
  * workloads, apply its per-cluster config and wait until it is usable. A failure names the add-on
@@ -124,7 +129,7 @@ export async function addonImages(name: AddonName): Promise<string[]> {
  */
 export async function installAddons(cluster: { name: string }, addons: readonly AddonName[], deps: AddonDeps, onStep: StepSink, signal?: AbortSignal): Promise<void> {
   for (const name of addons) {
-    const stepName = `Installing add-on ${name}`;
+    const stepName = addonStep(name);
     await step(stepName, onStep, () => installOne(cluster, name, deps, stepName, signal));
   }
 }

@@ -39,6 +39,9 @@ export interface ClusterInfo {
 
 const QUICK_MS = 60_000;
 
+/** Our own step after kind's: kind's --wait covers control-plane nodes only. */
+export const NODES_READY_STEP = 'Waiting for every node to be Ready';
+
 /** Node container names of a kind cluster (`kind get nodes`); none when it does not exist. */
 export async function kindNodeNames(runner: CommandRunner, name: string): Promise<string[]> {
   const r = await runner.run({ argv: ['kind', 'get', 'nodes', '--name', name], timeoutMs: QUICK_MS });
@@ -101,7 +104,7 @@ export class KindDriver {
     await mkdir(p.dir, { recursive: true, mode: 0o700 });
     try {
       await this.#kindCreate(name, shape, onStep, left(), signal, hooks);
-      await step('Waiting for every node to be Ready', onStep, async () => {
+      await step(NODES_READY_STEP, onStep, async () => {
         const seconds = Math.ceil(left() / 1000);
         await this.#o.runner.run({
           argv: ['docker', 'exec', `${name}-control-plane`, 'kubectl', '--kubeconfig=/etc/kubernetes/admin.conf', 'wait', '--for=condition=Ready', 'nodes', '--all', `--timeout=${seconds}s`],

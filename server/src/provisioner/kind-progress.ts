@@ -32,6 +32,23 @@ const PLAIN_STAGES: readonly [RegExp, string][] = [
   [/^Waiting .*\bcontrol-plane\b.*Ready/, 'Waiting for the control plane'],
 ];
 
+/**
+ * The stages `kind create cluster --wait` reports for a shape, in order and in plain words: kind skips
+ * its CNI stage when the default CNI is disabled and its join stage for a cluster of one node.
+ */
+export function kindStages(shape: { workers: number; cni: string }): string[] {
+  return [
+    'Checking the node image',
+    'Creating the node containers',
+    'Writing the cluster configuration',
+    'Starting the control plane',
+    ...(shape.cni === 'none' ? [] : ['Installing the pod network']),
+    'Installing storage',
+    ...(shape.workers > 0 ? ['Joining the other nodes'] : []),
+    'Waiting for the control plane',
+  ];
+}
+
 /** The plain name of a (cleaned) kind stage: "Waiting ≤ 10m0s for control-plane = Ready" → "Waiting for the control plane". */
 export function plainStage(stage: string): string {
   return PLAIN_STAGES.find(([re]) => re.test(stage))?.[1] ?? stage;

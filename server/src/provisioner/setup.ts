@@ -31,6 +31,31 @@ export interface LabSetup {
   broken?: { nodes: readonly string[]; components: readonly string[] };
 }
 
+/** The steps applyLabSetup reports, as the page lists them. */
+export const SETUP_STEPS = {
+  manifests: 'Applying setup manifests',
+  script: 'Running setup script',
+  ready: 'Waiting for setup to be ready',
+  nodes: 'Running node setup',
+  broken: 'Waiting for the breakage to show',
+} as const;
+
+/** What setup breaks on purpose that it waits for (kube-apiserver broken cannot be asked about). */
+function waitsForBreakage(broken: LabSetup['broken']): boolean {
+  return Boolean(broken && (broken.nodes.length || broken.components.some((c) => c !== 'kube-apiserver')));
+}
+
+/** The steps applyLabSetup will report for this lab, in order (the plan the page shows before they run). */
+export function labSetupSteps(lab: LabSetup): string[] {
+  return [
+    ...(lab.setupManifests.length ? [SETUP_STEPS.manifests] : []),
+    ...(lab.setupScript ? [SETUP_STEPS.script] : []),
+    ...(lab.setupManifests.length || lab.setupScript ? [SETUP_STEPS.ready] : []),
+    ...(lab.nodeScripts?.length ? [SETUP_STEPS.nodes] : []),
+    ...(waitsForBreakage(lab.broken) ? [SETUP_STEPS.broken] : []),
+  ];
+}
+
 /** Runs a command as root on a node of the attempt's cluster, by Kubernetes node name (the ssh path). */
 export type NodeExec = (node: string, argv: readonly string[], opts?: CallOptions) => Promise<ExecResult>;
 
@@ -69,13 +94,13 @@ export async function applyLabSetup(
   const left = () => Math.max(1000, deadline - Date.now());
   const applied: KubeObject[] = [];
   if (lab.setupManifests.length) {
-    await step('Applying setup manifests', onStep, async () => {
+    await step(SETUP_STEPS.manifests, onStep, async () => {
       for (const rel of lab.setupManifests) {
         const objects = await readManifestFile(path.join(lab.dir, rel));
         try {
           await deps.port.apply(objects, { fieldManager: 'kubedrill-setup', timeoutMs: left(), ...(opts.signal ? { signal: opts.signal } : {}) });
         } catch (e) {
-          throw new ProvisionError('Applying setup manifests', `applying ${rel} failed: ${(e as Error).message.split('\n')[0]}`, (e as Error).message);
+          throw new ProvisionError(SETUP_STEPS.manifests, `applying ${rel} failed: ${(e as Error).message.split('\n')[0]}`, (e as Error).message);
         }
         applied.push(...objects);
       }
@@ -83,37 +108,37 @@ export async function applyLabSetup(
   }
   if (lab.setupScript) {
     const script = lab.setupScript;
-    await step('Running setup script', onStep, async () => {
+    await step(SETUP_STEPS.script, onStep, async () => {
       await deps.runner.run({ argv: ['bash', path.join(lab.dir, script)], cwd: lab.dir, env: { KUBECONFIG: cluster.kubeconfigPath, KUBECACHEDIR: `${cluster.kubeconfigPath}.cache` }, timeoutMs: left(), ...(opts.signal ? { signal: opts.signal } : {}) });
     });
   }
   if (lab.setupManifests.length || lab.setupScript) {
-    await step('Waiting for setup to be ready', onStep, async () => {
+    await step(SETUP_STEPS.ready, onStep, async () => {
       const problems = await waitUntilReady(deps.port, applied, deadline, { ...opts, ...(cluster.nodes?.length ? { kubeProxy: { runner: deps.runner, nodes: cluster.nodes } } : {}) });
       if (!problems.length) return;
-      throw new ProvisionError('Waiting for setup to be ready', `setup was not ready after ${Math.round(opts.timeoutMs / 1000)} s: ${problems.slice(0, 3).join('; ')}`, problems.join('\n'));
+      throw new ProvisionError(SETUP_STEPS.ready, `setup was not ready after ${Math.round(opts.timeoutMs / 1000)} s: ${problems.slice(0, 3).join('; ')}`, problems.join('\n'));
     });
   }
   if (lab.nodeScripts?.length) {
     const exec = deps.nodeExec;
-    if (!exec) throw new ProvisionError('Running node setup', 'this lab runs setup on a node, which needs Docker access to the cluster\'s node containers');
-    await step('Running node setup', onStep, async () => {
+    if (!exec) throw new ProvisionError(SETUP_STEPS.nodes, 'this lab runs setup on a node, which needs Docker access to the cluster\'s node containers');
+    await step(SETUP_STEPS.nodes, onStep, async () => {
       const nodes = await deps.port.list({ apiVersion: 'v1', kind: 'Node' }, { timeoutMs: left() });
       for (const s of lab.nodeScripts ?? []) {
         const node = nodeForRole(nodes, s.role);
-        if (!node) throw new ProvisionError('Running node setup', `${s.file}: the cluster has no ${s.role} node`);
+        if (!node) throw new ProvisionError(SETUP_STEPS.nodes, `${s.file}: the cluster has no ${s.role} node`);
         const text = await readFile(path.join(lab.dir, s.file), 'utf8');
         const r = await exec(node.metadata.name, ['bash', '-c', text, s.file], { timeoutMs: left(), ...(opts.signal ? { signal: opts.signal } : {}) });
-        if (r.exitCode !== 0) throw new ProvisionError('Running node setup', `${s.file} exited ${r.exitCode} on ${node.metadata.name}`, `${r.stdout}\n${r.stderr}`.trim());
+        if (r.exitCode !== 0) throw new ProvisionError(SETUP_STEPS.nodes, `${s.file} exited ${r.exitCode} on ${node.metadata.name}`, `${r.stdout}\n${r.stderr}`.trim());
       }
     });
   }
   const broken = lab.broken;
-  if (broken && (broken.nodes.length || broken.components.some((c) => c !== 'kube-apiserver'))) {
-    await step('Waiting for the breakage to show', onStep, async () => {
+  if (broken && waitsForBreakage(broken)) {
+    await step(SETUP_STEPS.broken, onStep, async () => {
       const still = await waitUntilBroken(deps.port, broken, deadline, opts);
       if (!still.length) return;
-      throw new ProvisionError('Waiting for the breakage to show', `what setup breaks on purpose still works after ${Math.round(opts.timeoutMs / 1000)} s: ${still.join('; ')}`, still.join('\n'));
+      throw new ProvisionError(SETUP_STEPS.broken, `what setup breaks on purpose still works after ${Math.round(opts.timeoutMs / 1000)} s: ${still.join('; ')}`, still.join('\n'));
     });
   }
 }

@@ -1,9 +1,12 @@
 // The named steps of provisioning: what the page lists with elapsed times, and what a failure names.
 
-/** One step's change of state; output only on failure (the failed command's output). */
+/**
+ * One step's change of state; output only on failure (the failed command's output). skipped: the
+ * plan named it but this cluster did not need it; not-run: an earlier step failed.
+ */
 export interface StepEvent {
   step: string;
-  status: 'running' | 'done' | 'failed';
+  status: 'running' | 'done' | 'failed' | 'skipped' | 'not-run';
   output?: string;
 }
 

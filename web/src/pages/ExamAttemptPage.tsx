@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { api, type ExamAttempt } from '../api/client.ts';
+import { StepList } from '../components/attempt/AttemptPanel.tsx';
 import { formatClock, useCountdown, WARN_AT_MIN } from '../components/exam/countdown.ts';
 import { ExamNavigator, taskState } from '../components/exam/ExamNavigator.tsx';
 import { ExamResultView } from '../components/exam/ExamResultView.tsx';
@@ -89,17 +90,8 @@ function Starting({ attempt, onStop }: { attempt: ExamAttempt; onStop: () => voi
             <h2>
               <code>{c.context}</code> <span className="muted">{c.status}{c.queuePosition ? ` (place ${c.queuePosition} in the queue)` : ''}</span>
             </h2>
-            <ol className="attempt-steps" aria-label={`Progress of ${c.context}`}>
-              {c.steps.map((s) => (
-                <li key={s.name} className={`attempt-step attempt-step-${s.state}`}>
-                  <span className="attempt-step-icon" aria-hidden>
-                    {s.state === 'done' ? '✓' : s.state === 'failed' ? '✗' : '…'}
-                  </span>
-                  <span className="attempt-step-name">{s.name}</span>
-                  <span className="attempt-step-time">{s.state !== 'running' ? `${(s.elapsedMs / 1000).toFixed(1)} s` : ''}</span>
-                </li>
-              ))}
-            </ol>
+            {/* One plan per cluster: each is its own attempt with its own steps. Running times are not sent here. */}
+            <StepList label={`Progress of ${c.context}`} serverNow={0} steps={c.steps.map((s) => ({ ...s, startedAt: 0, output: null, note: s.note ?? null }))} />
             {c.failure ? <p className="panel panel-error">{c.failure}</p> : null}
           </section>
         ))}

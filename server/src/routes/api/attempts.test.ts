@@ -102,6 +102,27 @@ test('a failed attempt reports the failed step and the command output, in the AP
   const failedStep = events.find((e) => e.event === 'step' && e.data.state === 'failed');
   assert.match(String(failedStep?.data.output), /Command Output/);
   assert.equal(events.at(-1)?.data.name, 'failed');
+  // Every planned step after the failed one is reported as not run.
+  const plan = events[0]!.data.plan as { name: string }[];
+  const notRun = events.filter((e) => e.event === 'step' && e.data.state === 'not-run').map((e) => e.data.name);
+  assert.deepEqual(notRun, plan.slice(1).map((p) => p.name));
+  h.host.o.missingImages!.pop();
+});
+
+test('the event stream sends the plan first: every step of the preparation, pending, before any runs', async () => {
+  const id = (await post('/api/attempts', { labId: 'netpol-lab9server' })).json<{ id: string }>().id;
+  await h.service.idle();
+  await post(`/api/attempts/${id}/finish`); // a finished attempt's stream replays and ends
+  await h.service.idle();
+  const events = sse((await get(`/api/attempts/${id}/events`)).body);
+  assert.equal(events[0]?.event, 'plan');
+  const plan = events[0]!.data.plan as { name: string; phase: string; timeoutMs: number; state: string }[];
+  assert.ok(plan.every((p) => p.state === 'pending' && p.timeoutMs > 0));
+  // What ran is what was planned, in the planned order.
+  const ran = [...new Set(events.filter((e) => e.event === 'step' && e.data.state === 'done').map((e) => String(e.data.name)))];
+  assert.deepEqual(ran, plan.map((p) => p.name).filter((n) => ran.includes(n)));
+  assert.deepEqual(ran.filter((n) => !plan.some((p) => p.name === n)), [], 'no step ran that the plan did not list');
+  assert.ok(plan.some((p) => p.phase === 'Creating the cluster') && plan.some((p) => p.phase === 'Making NetworkPolicy enforced') && plan.at(-1)?.phase === 'Setting up the lab');
 });
 
 test('a live event stream pushes new events as they happen and ends when the attempt ends', async () => {

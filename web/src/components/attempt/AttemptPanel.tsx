@@ -30,16 +30,29 @@ function useTick(on: boolean, ms = 200): number {
   return now;
 }
 
-function StepList({ steps, serverNow }: { steps: StepView[]; serverNow: number }) {
+const STEP_ICONS: Record<Exclude<StepView['state'], 'running'>, string> = { pending: '○', done: '✓', failed: '✗', skipped: '–', 'not-run': '·' };
+
+/** What a step's time column says: its duration, how long it has run, or why it has none. */
+export function stepTime(s: Pick<StepView, 'state' | 'elapsedMs' | 'startedAt'>, serverNow: number): string {
+  if (s.state === 'running') return s.startedAt ? seconds(serverNow - s.startedAt) : '';
+  if (s.state === 'done' || s.state === 'failed') return seconds(s.elapsedMs);
+  return s.state === 'skipped' ? 'skipped' : s.state === 'not-run' ? 'not run' : '';
+}
+
+/** Every step of the plan from the start: pending, running with its time, done with its duration, failed, skipped or not run. */
+export function StepList({ steps, serverNow, label = 'Progress' }: { steps: readonly StepView[]; serverNow: number; label?: string }) {
   return (
-    <ol className="attempt-steps" aria-label="Progress">
+    <ol className="attempt-steps" aria-label={label}>
       {steps.map((s) => (
-        <li key={s.name} className={`attempt-step attempt-step-${s.state}`}>
+        <li key={s.name} className={`attempt-step attempt-step-${s.state}`} title={s.note ?? undefined}>
           <span className="attempt-step-icon" aria-hidden>
-            {s.state === 'done' ? '✓' : s.state === 'failed' ? '✗' : <span className="spinner" />}
+            {s.state === 'running' ? <span className="spinner" /> : STEP_ICONS[s.state]}
           </span>
-          <span className="attempt-step-name">{s.name}</span>
-          <span className="attempt-step-time">{seconds(s.state === 'running' ? serverNow - s.startedAt : s.elapsedMs)}</span>
+          <span>
+            <span className="attempt-step-name">{s.name}</span>
+            {s.note ? <span className="attempt-step-note"> — {s.note}</span> : null}
+          </span>
+          <span className="attempt-step-time">{stepTime(s, serverNow)}</span>
         </li>
       ))}
     </ol>
@@ -70,7 +83,9 @@ export function AttemptPanel({
 }) {
   const { attempt, events, offset, error, loading, busy, start, finish, dismiss } = useAttempt(lab.id);
   const [confirming, setConfirming] = useState(false);
-  const steps = foldSteps(events);
+  const failed = attempt?.status === 'failed';
+  // An attempt that failed runs nothing more: steps still pending (a restart interrupted it) did not run.
+  const steps = foldSteps(events).map((s) => (failed && s.state === 'pending' ? { ...s, state: 'not-run' as const, note: null } : s));
   const preparing = attempt !== null && ['queued', 'provisioning', 'setting-up'].includes(attempt.status);
   const now = useTick(preparing);
   const serverNow = now - offset;

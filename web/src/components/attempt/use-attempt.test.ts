@@ -57,3 +57,41 @@ test('the clock offset is the smallest arrival delay seen, 0 before any event', 
   // A browser clock behind the server's gives a negative offset, not a clamped one.
   assert.equal(clockOffset([{ at: '2026-01-01T00:00:00.000Z', receivedAt: sent - 3000 }]), -3000);
 });
+
+const plan = (at: string, names: [string, 'pending' | 'skipped'][]): AttemptEvent =>
+  ev(at, { type: 'plan', name: 'plan', state: null, plan: names.map(([name, state]) => ({ name, phase: name, timeoutMs: 60_000, state, ...(state === 'skipped' ? { note: 'done when the warm cluster was made' } : {}) })) });
+
+test('the plan lists every step from the start: pending until it runs, skipped ones with their note', () => {
+  const steps = foldSteps([
+    plan('2026-01-01T00:00:00.000Z', [['Claiming a warm cluster', 'pending'], ['Creating the cluster', 'skipped'], ['Applying setup manifests', 'pending'], ['Waiting for setup to be ready', 'pending']]),
+    ev('2026-01-01T00:00:00.100Z', { name: 'Claiming a warm cluster' }),
+    ev('2026-01-01T00:00:00.300Z', { name: 'Claiming a warm cluster', state: 'done', elapsedMs: 200 }),
+    ev('2026-01-01T00:00:00.300Z', { name: 'Applying setup manifests' }),
+  ]);
+  assert.deepEqual(
+    steps.map((s) => [s.name, s.state, s.note]),
+    [
+      ['Claiming a warm cluster', 'done', null],
+      ['Creating the cluster', 'skipped', 'done when the warm cluster was made'],
+      ['Applying setup manifests', 'running', null],
+      ['Waiting for setup to be ready', 'pending', null],
+    ],
+  );
+  // A pending step's first event starts its clock (the plan's line had none).
+  assert.equal(steps[2]!.startedAt, Date.parse('2026-01-01T00:00:00.300Z'));
+});
+
+test('a later plan replaces the first; a step the plan did not list goes after the step reported before it; not-run stays', () => {
+  const steps = foldSteps([
+    plan('2026-01-01T00:00:00.000Z', [['Claiming a warm cluster', 'pending'], ['Waiting', 'pending']]),
+    plan('2026-01-01T00:00:01.000Z', [['Creating the node containers', 'pending'], ['Applying setup manifests', 'pending'], ['Waiting', 'pending']]),
+    ev('2026-01-01T00:00:02.000Z', { name: 'Creating the node containers', state: 'done', elapsedMs: 1000 }),
+    ev('2026-01-01T00:00:02.000Z', { name: 'Something kind added', state: 'done', elapsedMs: 10 }),
+    ev('2026-01-01T00:00:03.000Z', { name: 'Applying setup manifests', state: 'failed', elapsedMs: 900, output: 'boom' }),
+    ev('2026-01-01T00:00:03.000Z', { name: 'Waiting', state: 'not-run' }),
+  ]);
+  assert.deepEqual(
+    steps.map((s) => `${s.state} ${s.name}`),
+    ['done Creating the node containers', 'done Something kind added', 'failed Applying setup manifests', 'not-run Waiting'],
+  );
+});

@@ -6,24 +6,37 @@ const ENDED = new Set(['finished', 'failed', 'expired']);
 /** One provisioning step as the page lists it. */
 export interface StepView {
   name: string;
-  state: 'running' | 'done' | 'failed';
+  /** pending: planned, not started; skipped: not needed here (note says why); not-run: an earlier step failed. */
+  state: 'pending' | NonNullable<AttemptEvent['state']>;
   /** Time the step took (when it ended) or had taken at its last event. */
   elapsedMs: number;
-  /** When the step started, on the server's clock (ms since the epoch). */
+  /** When the step started, on the server's clock (ms since the epoch); 0 before it started. */
   startedAt: number;
   output: string | null;
+  note: string | null;
 }
 
-/** Folds the attempt's events into its step list (in order of first appearance). */
+/**
+ * Folds the attempt's events into its step list: the latest plan (every step, pending or skipped),
+ * each step updated by its latest event; a step the plan did not list goes after the step reported before it.
+ */
 export function foldSteps(events: readonly AttemptEvent[]): StepView[] {
-  const steps = new Map<string, StepView>();
+  const plan = events.findLast((e) => e.type === 'plan')?.plan ?? [];
+  const steps: StepView[] = plan.map((p) => ({ name: p.name, state: p.state, elapsedMs: 0, startedAt: 0, output: null, note: p.note ?? null }));
+  let last = -1;
   for (const e of events) {
     if (e.type !== 'step' || !e.state) continue;
-    const prev = steps.get(e.name);
-    const startedAt = e.state === 'running' || !prev ? Date.parse(e.at) - e.elapsedMs : prev.startedAt;
-    steps.set(e.name, { name: e.name, state: e.state, elapsedMs: e.elapsedMs, startedAt, output: e.output });
+    let i = steps.findIndex((s) => s.name === e.name);
+    const prev = i >= 0 ? steps[i] : undefined;
+    const started = prev && prev.state !== 'pending';
+    const startedAt = e.state === 'running' || !started ? Date.parse(e.at) - e.elapsedMs : prev.startedAt;
+    // A step skipped at run time keeps the plan's note on when it would have run.
+    const view: StepView = { name: e.name, state: e.state, elapsedMs: e.elapsedMs, startedAt, output: e.output, note: e.state === 'skipped' ? (prev?.note ?? null) : null };
+    if (i < 0) steps.splice((i = last + 1), 0, view);
+    else steps[i] = view;
+    last = Math.max(last, i);
   }
-  return [...steps.values()];
+  return steps;
 }
 
 /**
@@ -79,7 +92,7 @@ export function useAttempt(labId: string) {
         api.attempts.get(id).then(setAttempt, setError);
       }
     };
-    for (const type of ['status', 'step', 'queue']) es.addEventListener(type, onEvent as EventListener);
+    for (const type of ['plan', 'status', 'step', 'queue']) es.addEventListener(type, onEvent as EventListener);
     return () => {
       es.close();
       source.current = null;
