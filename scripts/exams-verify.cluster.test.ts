@@ -31,5 +31,9 @@ for (const id of examIds) {
   test(`exam ${id}: nothing earns nothing, every solution earns everything, on real clusters`, { skip: 'skip' in target ? target.skip : false }, async () => {
     const v = await verifier!.verify(id, workstationImage ? { workstationImage } : {});
     assert.ok(v.passed, describeExamVerdict(v).join('\n'));
+    // Every parametrised lab was set up with this attempt's random draw, read back from its cluster.
+    const parametrised = [...new Set(verifier!.exams.get(id)!.tasks.map((t) => t.labId))].filter((l) => verifier!.labs.get(l)?.params).sort();
+    assert.deepEqual((v.draws ?? []).map((d) => d.labId).sort(), parametrised, describeExamVerdict(v).join('\n'));
+    for (const d of v.draws ?? []) assert.ok(d.found.length > 0 && d.missing.length === 0, describeExamVerdict(v).join('\n'));
   });
 }

@@ -8,6 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { createKubePort, createKubeconfigScriptRunner } from '../../graders/src/cluster/kube-port.ts';
 import type { AttemptEvent } from '../../server/src/attempts/attempt-repository.ts';
+import type { ClusterPort, NodeAccess } from '../../graders/src/cluster/port.ts';
+import { nodeForRole } from '../../graders/src/engine/checks.ts';
 import { createAttemptService } from '../../server/src/attempts/setup.ts';
 import { loadConfig } from '../../server/src/config/config.ts';
 import { createCommandRunner } from '../../server/src/exec/command-runner.ts';
@@ -18,10 +20,11 @@ import { ExamService } from '../../server/src/exams/exam-service.ts';
 import { examImages } from '../../server/src/exams/setup.ts';
 import { labStates } from '../../server/src/grading/lab-states.ts';
 import { LabCatalog } from '../../server/src/labs/catalog-service.ts';
-import { describeDraw } from '../../server/src/labs/params.ts';
+import type { Lab } from '../../server/src/labs/loader.ts';
+import { describeDraw, type ParamValues } from '../../server/src/labs/params.ts';
 import { shapeKey } from '../../server/src/provisioner/kind-config.ts';
 import { waitUntilReady } from '../../server/src/provisioner/setup.ts';
-import { ContainerLauncher } from '../../server/src/terminal/launchers.ts';
+import { ContainerLauncher, execOnKindNode } from '../../server/src/terminal/launchers.ts';
 import { openMemoryDatabase } from '../../server/src/storage/db.ts';
 import { ROOT, stepEndLine } from './labs-verify.ts';
 
@@ -36,11 +39,41 @@ export interface ExamVerdict {
   readySeconds?: number;
   solutionSeconds?: number;
   failure?: string;
+  /** The values drawn for each parametrised lab, and what on its cluster shows setup used them. */
+  draws?: DrawProof[];
   gates?: ExamGateResult[];
   seconds: number;
 }
 
 const LEARNER = 'exams-verify';
+
+/** One parametrised lab of an exam attempt: its draw, and whether the cluster holds what that draw's setup makes. */
+export interface DrawProof {
+  labId: string;
+  context: string;
+  values: ParamValues;
+  /** Objects of the drawn setup found on the cluster ("Namespace market"). */
+  found: string[];
+  /** Objects of the drawn setup the cluster lacks: setup did not use this draw. */
+  missing: string[];
+}
+
+/**
+ * Proves an exam attempt set a parametrised lab up with the attempt's own draw: every object its
+ * drawn setup manifests name (Namespace {{ns}} → Namespace market) is read back from the cluster.
+ * Gates 1 and 2 then grade against the same draw, so a passing exam proves setup, checks and
+ * solution all followed it.
+ */
+export async function proveDraw(drawn: Lab, values: ParamValues, context: string, port: ClusterPort): Promise<DrawProof> {
+  const found: string[] = [];
+  const missing: string[] = [];
+  for (const o of (await labStates(drawn)).setup) {
+    const what = `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
+    const live = await port.get({ apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}) }, { timeoutMs: 30_000 });
+    (live ? found : missing).push(what);
+  }
+  return { labId: drawn.id, context, values, found, missing };
+}
 
 /** A verifier: one attempt service and exam service on a throw-away data folder. */
 export class ExamVerifier {
@@ -84,11 +117,20 @@ export class ExamVerifier {
       attempts: this.#attempts,
       portFor: (k) => createKubePort(k),
       scriptsFor: (k) => createKubeconfigScriptRunner(this.#runner, k),
+      // Node checks (systemctl is-active kubelet, crictl ps) run as the product's do: docker exec into the kind node.
+      nodesFor: (attemptId) => {
+        const clusterName = this.#attempts.get(attemptId)?.clusterName;
+        return clusterName ? this.#nodes(clusterName) : undefined;
+      },
       maxClusters,
       reviewMinutes: 0,
       log: quiet,
       sweepMs: 1000,
     });
+  }
+
+  #nodes(clusterName: string): NodeAccess {
+    return { exec: (node, argv, o) => execOnKindNode(this.#runner, clusterName, node, argv, o) };
   }
 
   static async create(image: string, log: (line: string) => void = console.log, examsDir = path.join(ROOT, 'exams')): Promise<ExamVerifier> {
@@ -152,13 +194,22 @@ export class ExamVerifier {
       if (v.status !== 'running') return { examId, passed: false, steps, failure: v.failure ?? v.status, seconds: seconds() };
       const readySeconds = seconds();
       this.#log(`  every cluster ready after ${readySeconds.toFixed(1)} s`);
-      for (const [labId, values] of Object.entries(this.#service.paramsOf(attempt.id) ?? {})) this.#log(`  params of ${labId}: ${describeDraw(values)}`);
+      const kubeconfigs = new Map(v.clusters.map((c) => [c.context, this.#attempts.get(c.attemptId)!.clusterName!]));
+      const kubeconfigOf = (context: string) => path.join(this.#dataDir, 'clusters', kubeconfigs.get(context)!, 'kubeconfig');
+      const draws: DrawProof[] = [];
+      for (const [labId, values] of Object.entries(this.#service.paramsOf(attempt.id) ?? {})) {
+        const context = exam.tasks.find((t) => t.labId === labId)!.cluster;
+        const proof = await proveDraw(this.labs.forAttempt(labId, this.#service.paramsOf(attempt.id))!, values, context, createKubePort(kubeconfigOf(context)));
+        draws.push(proof);
+        this.#log(`  params of ${labId} on ${context}: ${describeDraw(values)}; ${proof.missing.length ? `MISSING ${proof.missing.join(', ')}` : `setup made ${proof.found.join(', ')}`}`);
+      }
+      const unproven = draws.filter((d) => d.missing.length);
+      if (unproven.length) return { examId, passed: false, steps, readySeconds, draws, failure: `setup did not follow the attempt's draw: ${unproven.map((d) => `${d.labId} lacks ${d.missing.join(', ')}`).join('; ')}`, seconds: seconds() };
       let workstation: string[] | undefined;
       if (opts.workstationImage) {
         workstation = await this.#checkWorkstation(attempt.id, opts.workstationImage);
         for (const line of workstation) this.#log(`  workstation: ${line}`);
       }
-      const kubeconfigs = new Map(v.clusters.map((c) => [c.context, this.#attempts.get(c.attemptId)!.clusterName!]));
       const r = await runExamGates(
         () => this.#service.gradeClusters(this.#service.owned(attempt.id, LEARNER)),
         async () => {
@@ -166,8 +217,9 @@ export class ExamVerifier {
           // Every cluster's solutions at once, each lab's in order (as a learner who knows them all).
           await Promise.all(
             [...new Set(placed.map(([, c]) => c))].map(async (context) => {
-              const kubeconfig = path.join(this.#dataDir, 'clusters', kubeconfigs.get(context)!, 'kubeconfig');
+              const kubeconfig = kubeconfigOf(context);
               const port = createKubePort(kubeconfig);
+              const nodes = this.#nodes(kubeconfigs.get(context)!);
               const scripts = createKubeconfigScriptRunner(this.#runner, kubeconfig);
               const applied = [];
               for (const [labId] of placed.filter(([, c]) => c === context)) {
@@ -180,6 +232,16 @@ export class ExamVerifier {
                   const out = await scripts.run(await readFile(path.join(lab.dir, lab.files.solutionScript), 'utf8'), { cwd: lab.dir, timeoutMs: 300_000 });
                   if (out.exitCode !== 0) throw new Error(`the solution script of ${labId} exited ${out.exitCode}:\n${out.output}`);
                 }
+                // The part of the solution done on a node (start a kubelet, fix a static-pod manifest), as root there.
+                if (lab.files.solutionNodeScripts.length) {
+                  const nodeList = await port.list({ apiVersion: 'v1', kind: 'Node' });
+                  for (const ns of lab.files.solutionNodeScripts) {
+                    const node = nodeForRole(nodeList, ns.role);
+                    if (!node) throw new Error(`${labId}: ${ns.file} is for the ${ns.role} node, which ${context} lacks`);
+                    const out = await nodes.exec(node.metadata.name, ['bash', '-c', await readFile(path.join(lab.dir, ns.file), 'utf8'), ns.file], { timeoutMs: 300_000 });
+                    if (out.exitCode !== 0) throw new Error(`${labId}: ${ns.file} exited ${out.exitCode} on ${node.metadata.name}:\n${out.stdout}${out.stderr}`);
+                  }
+                }
               }
               const waiting = await waitUntilReady(port, applied, Date.now() + 300_000);
               if (waiting.length) throw new Error(`the reference solutions on ${context} were not ready after 300 s: ${waiting.slice(0, 3).join('; ')}`);
@@ -188,7 +250,7 @@ export class ExamVerifier {
         },
         { solutionSettleMs: 60_000 },
       );
-      return { examId, passed: r.passed, steps, readySeconds, solutionSeconds: r.solutionMs / 1000, gates: r.gates, seconds: seconds(), ...(workstation ? { workstation } : {}) };
+      return { examId, passed: r.passed, steps, readySeconds, draws, solutionSeconds: r.solutionMs / 1000, gates: r.gates, seconds: seconds(), ...(workstation ? { workstation } : {}) };
     } catch (e) {
       return { examId, passed: false, steps, failure: e instanceof Error ? e.message : String(e), seconds: seconds() };
     } finally {
@@ -255,6 +317,7 @@ export class ExamVerifier {
 export function describeExamVerdict(v: ExamVerdict): string[] {
   const lines = [`${v.passed ? 'PASS' : 'FAIL'} ${v.examId} (${v.seconds.toFixed(0)} s${v.readySeconds !== undefined ? `; clusters ready after ${v.readySeconds.toFixed(0)} s` : ''}${v.solutionSeconds !== undefined ? `; solutions applied in ${v.solutionSeconds.toFixed(0)} s` : ''})`];
   if (v.failure) lines.push(`  ${v.failure.replaceAll('\n', '\n  ')}`);
+  for (const d of v.draws ?? []) lines.push(`  draw: ${d.labId} on ${d.context}: ${describeDraw(d.values)} (${d.missing.length ? `missing ${d.missing.join(', ')}` : `${d.found.length} drawn setup object(s) on the cluster`})`);
   for (const w of v.workstation ?? []) lines.push(`  workstation: ${w}`);
   for (const g of v.gates ?? []) {
     lines.push(`  ${g.passed ? '✓' : '✗'} ${g.name}: ${g.result.score}/${g.result.maxScore} (graded in ${(g.ms / 1000).toFixed(1)} s)`);

@@ -66,6 +66,20 @@ function writtenFootprint(lab: Lab, rel: (abs: string) => string, text: (t: stri
   for (const script of [lab.files.setupScript, lab.files.solutionScript]) {
     if (script) claims.push({ key: 'nodes', what: `${script} (a script: kubedrill cannot see what it changes)`, file: rel(path.join(lab.dir, script)), line: 1 });
   }
+  // A node script runs as root on a node: a stopped kubelet or a moved static-pod manifest breaks
+  // every task on the cluster (its pods cannot be scheduled or run there), not only the lab's own.
+  for (const n of [...lab.files.setupNodeScripts, ...lab.files.solutionNodeScripts]) {
+    claims.push({ key: 'nodes', what: `${n.file} (runs as root on the ${n.role} node)`, file: rel(path.join(lab.dir, n.file)), line: 1 });
+  }
+  // dedicated / broken: the lab says itself that it changes nodes or kube-system.
+  const declared = lab.meta.cluster.dedicated ? /^\s+dedicated:/m : lab.meta.broken ? /^broken:/m : undefined;
+  if (declared) {
+    const mdx = path.join(lab.dir, 'lab.mdx');
+    const src = readFileSync(mdx, 'utf8');
+    const at = declared.exec(src);
+    const line = at ? src.slice(0, at.index).split('\n').length : 1;
+    claims.push({ key: 'nodes', what: `${lab.meta.cluster.dedicated ? 'cluster.dedicated' : 'broken'} (the lab changes nodes or kube-system)`, file: rel(mdx), line });
+  }
   for (const file of [...lab.files.setupManifests, ...lab.files.solutionManifests]) {
     const abs = path.join(lab.dir, file);
     for (const { object, line } of parseManifests(text(readFileSync(abs, 'utf8')), file).objects) {

@@ -80,6 +80,35 @@ test('a lab with a script does not share its cluster: kubedrill cannot see what 
   assert.match(r.problems[0]!.message, /collide on cluster c1: solution\/solution\.sh \(a script: kubedrill cannot see what it changes\) shares the cluster with Namespace store — labs\/networking\/node-cni-kube-proxy\/solution\/solution\.sh:1 and labs\/networking\/clusterip-endpoints\/setup\/10-namespace\.yaml:1/);
 });
 
+test('a lab that breaks a node or a control-plane component gets its cluster to itself', () => {
+  // kubelet-worker-notready stops the worker's kubelet (node scripts, dedicated, broken): service-no-answer's pods could not run there.
+  const r = exam('node-breaker', `${HEAD}clusters:\n  - name: c1\n    workers: 1\ntasks:\n  - lab: service-no-answer\n    cluster: c1\n    weight: 50\n  - lab: kubelet-worker-notready\n    cluster: c1\n    weight: 50\n`);
+  assert.ok('problems' in r);
+  assert.equal(r.problems.length, 1);
+  assert.match(r.problems[0]!.message, /labs service-no-answer \(task 1\) and kubelet-worker-notready \(task 2\) collide on cluster c1: setup\/node\.worker\.sh \(runs as root on the worker node\) shares the cluster with Namespace dispatch — labs\/troubleshooting\/service-no-answer\/setup\/10-namespace\.yaml:1 and labs\/troubleshooting\/kubelet-worker-notready\/setup\/node\.worker\.sh:1/);
+  // Two node-breaking labs cannot share either, even though neither has a manifest the other could meet.
+  const two = exam('two-breakers', `${HEAD}clusters:\n  - name: c1\n    workers: 1\ntasks:\n  - lab: scheduler-static-pod\n    cluster: c1\n    weight: 50\n  - lab: kubelet-worker-notready\n    cluster: c1\n    weight: 50\n`);
+  assert.ok('problems' in two);
+  assert.match(two.problems[0]!.message, /collide on cluster c1: setup\/node\.control-plane\.sh \(runs as root on the control-plane node\) shares the cluster with setup\/node\.worker\.sh/);
+  // Each on a cluster of its own is fine.
+  const apart = exam('breakers-apart', `${HEAD}clusters:\n  - name: c1\n    workers: 1\n  - name: c2\n  - name: c3\n    workers: 1\ntasks:\n  - lab: kubelet-worker-notready\n    cluster: c1\n    weight: 30\n  - lab: scheduler-static-pod\n    cluster: c2\n    weight: 30\n  - lab: service-no-answer\n    cluster: c3\n    weight: 40\n`);
+  assert.deepEqual(lines(apart), []);
+  // A lab that only declares dedicated (no node script) is held to it too.
+  const dedicated = catalog.labs.find((l) => l.id === 'kubelet-worker-notready')!;
+  const declared = labFootprint({ ...dedicated, files: { ...dedicated.files, setupNodeScripts: [], solutionNodeScripts: [] } }, (a) => path.relative(REPO, a));
+  assert.deepEqual(declared.claims.map((c) => `${c.key} ${c.what} ${c.file}:${c.line}`), ['nodes cluster.dedicated (the lab changes nodes or kube-system) labs/troubleshooting/kubelet-worker-notready/lab.mdx:11']);
+});
+
+test('a cluster lacking a lab\'s add-on, and answer-file tasks exams cannot grade, are refused', () => {
+  const r = exam('addon', `${HEAD}clusters:\n  - name: c1\n    workers: 1\ntasks:\n  - lab: hpa-cpu-target\n    cluster: c1\n    weight: 50\n  - lab: container-logs-to-files\n    task: crashed-run\n    cluster: c1\n    weight: 50\n`);
+  assert.deepEqual(lines(r), [
+    'exams/addon/exam.yaml:9:14 lab hpa-cpu-target needs add-on(s) metrics-server (set addons: [metrics-server] on the cluster), so it cannot run on cluster c1\n    hint: change cluster c1 (exam.yaml line 5) or place the task on another cluster',
+    'exams/addon/exam.yaml:12:11 lab container-logs-to-files task(s) crashed-run check answer files in the workstation, which exam grading does not read\n    hint: pick another task of the lab, or another lab',
+  ]);
+  const ok = exam('addon-ok', `${HEAD}clusters:\n  - name: c1\n    workers: 1\n    addons: [metrics-server]\ntasks:\n  - lab: hpa-cpu-target\n    cluster: c1\n    weight: 100\n`);
+  assert.deepEqual(lines(ok), []);
+});
+
 test('unknown labs, tasks and clusters, misfit shapes and misspelt keys are pointed at', () => {
   const r = exam(
     'many',
@@ -126,7 +155,7 @@ function fakeLab(id: string, setup: Record<string, string>): Lab {
   const dir = path.join(tmp, 'labs', id);
   mkdirSync(path.join(dir, 'setup'), { recursive: true });
   for (const [f, text] of Object.entries(setup)) writeFileSync(path.join(dir, 'setup', f), text);
-  return { id, dir, files: { setupManifests: Object.keys(setup).map((f) => `setup/${f}`), setupScript: undefined, solutionManifests: [], solutionScript: undefined } } as unknown as Lab;
+  return { id, dir, files: { setupManifests: Object.keys(setup).map((f) => `setup/${f}`), setupScript: undefined, setupNodeScripts: [], solutionManifests: [], solutionScript: undefined, solutionNodeScripts: [] }, meta: { cluster: { dedicated: false } } } as unknown as Lab;
 }
 const rel = (p: string) => path.relative(tmp, p);
 

@@ -143,6 +143,9 @@ export function loadExam(dir: string, labs: Pick<Catalog, 'labs' | 'broken'>, ro
       }
       taskIds = [t.task];
     }
+    // Exam grading reads the clusters, not the learner's workstation: an answer-file check could never pass.
+    const answerFiles = lab.meta.tasks.filter((x) => taskIds.includes(x.id) && x.checks.some((c) => c.kind === 'workstation')).map((x) => x.id);
+    if (answerFiles.length) err(yaml.at(['tasks', i, t.task ? 'task' : 'lab']), `lab ${lab.id} task(s) ${answerFiles.join(', ')} check answer files in the workstation, which exam grading does not read`, 'pick another task of the lab, or another lab');
     for (const tid of taskIds) {
       const before = taken.get(`${lab.id}/${tid}`);
       if (before !== undefined) err(yaml.at(['tasks', i, t.task ? 'task' : 'lab']), `task ${tid} of lab ${lab.id} is already graded by exam task ${before + 1}`, 'each lab task may appear in an exam once');
@@ -159,6 +162,8 @@ export function loadExam(dir: string, labs: Pick<Catalog, 'labs' | 'broken'>, ro
       if (need.workers > c.workers) misfit.push(`${need.workers} worker(s) (the cluster has ${c.workers})`);
       if (need.networkPolicy && !c.networkPolicy) misfit.push('NetworkPolicy enforcement (set networkPolicy: true on the cluster)');
       if (need.cni !== c.cni) misfit.push(`cni: ${need.cni} (the cluster has ${c.cni})`);
+      const lacking = need.addons.filter((a) => !c.addons.includes(a));
+      if (lacking.length) misfit.push(`add-on(s) ${lacking.join(', ')} (set addons: [${[...new Set([...c.addons, ...lacking])].sort().join(', ')}] on the cluster)`);
       if (misfit.length) err(yaml.at(['tasks', i, 'cluster']), `lab ${lab.id} needs ${misfit.join(' and ')}, so it cannot run on cluster ${c.name}`, `change cluster ${c.name} (exam.yaml line ${yaml.at(['clusters', cluster.index]).line}) or place the task on another cluster`);
     }
     if (lab.meta.kubernetes !== decl.kubernetes) warn(yaml.at(['tasks', i, 'lab']), `lab ${lab.id} targets Kubernetes ${lab.meta.kubernetes}, the exam runs ${decl.kubernetes}`);
