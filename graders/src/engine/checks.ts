@@ -879,7 +879,11 @@ async function volumeCheck(ctx: GradeContext, c: Check<'volume'>, opts: CallOpti
   for (const p of live) {
     const volumes = ((p.spec ?? {}) as { volumes?: PodVolume[] }).volumes ?? [];
     if (!volumes.some((v) => v.persistentVolumeClaim?.claimName === c.claim)) {
-      return { status: 'fail', expected, actual: `${p.metadata.name}: ${volumeSources(volumes)}`, explanation: `pod ${p.metadata.name} does not use ${claimText}: its volumes are ${volumeSources(volumes)}` };
+      // Mid-rollout, the old pod keeps running while the new one (with the claim) cannot start: say why.
+      const stuck = live.filter((q) => podPhase(q) !== 'Running' && (((q.spec ?? {}) as { volumes?: PodVolume[] }).volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === c.claim));
+      const why = stuck.map(pendingReason).find(Boolean);
+      const newer = stuck.length ? `; ${stuck.map((q) => q.metadata.name).join(', ')}, which use${stuck.length === 1 ? 's' : ''} it, ${stuck.length === 1 ? 'is' : 'are'} ${podPhase(stuck[0] as KubeObject)}${why ? `: ${why}` : ''}` : '';
+      return { status: 'fail', expected, actual: `${p.metadata.name}: ${volumeSources(volumes)}`, explanation: `pod ${p.metadata.name} does not use ${claimText}: its volumes are ${volumeSources(volumes)}${newer}` };
     }
     const mounts = mountsOf(p);
     const wanted = c.mountPath?.replace(/\/+$/, '') || '/';

@@ -560,6 +560,12 @@ describe('checks that reach nodes, the workstation and RBAC', () => {
     assert.match(scratch?.explanation ?? '', /pod scratch does not use claim books\/ledger-claim: its volumes are data → emptyDir/);
     assert.match(fresh?.explanation ?? '', /claim books\/fresh is Bound to PersistentVolume pvc-\w+, not to ledger-pv/);
     assert.match(shared?.explanation ?? '', /claim books\/shared is Pending: StorageClass standard binds WaitForFirstConsumer/);
+
+    // Mid-rollout: the old pod (no claim) still runs, the new one cannot start; the explanation says why.
+    const web = (name: string, volume: Record<string, unknown>): KubeObject => ({ ...reader(name, 'shared'), metadata: { name, namespace: 'books', labels: { app: 'web' } }, spec: { ...(reader(name, 'shared').spec as object), volumes: [{ name: 'data', ...volume }] } });
+    await m.apply([web('web-old', { emptyDir: {} }), web('web-new', { persistentVolumeClaim: { claimName: 'shared' } })]);
+    const [rollout] = await grade(m, [check({ pods: { namespace: 'books', selector: 'app=web' }, claim: 'shared', persistentVolume: undefined })]);
+    assert.match(rollout?.explanation ?? '', /pod web-old does not use claim books\/shared: its volumes are data → emptyDir; web-new, which uses it, is Pending: running PreBind plugin "VolumeBinding"/);
   });
 
   it('a required check that fails makes its task score 0', async () => {
