@@ -850,6 +850,7 @@ async function claimPendingReason(ctx: GradeContext, pvc: KubeObject, opts: Call
   }
   const s = sc as KubeObject & { provisioner?: string; volumeBindingMode?: string };
   if (s.volumeBindingMode === 'WaitForFirstConsumer') return `StorageClass ${cls} binds WaitForFirstConsumer: the volume is provisioned once a pod that uses the claim is scheduled (${modes}; see kubectl describe pvc for the provisioner's events)`;
+  if (s.provisioner === 'rancher.io/local-path') return `StorageClass ${cls} binds ${s.volumeBindingMode ?? 'Immediate'}, but its provisioner local-path makes volumes on the node a pod was scheduled to and cannot provision before that ("no node was specified"): it needs volumeBindingMode WaitForFirstConsumer`;
   return `StorageClass ${cls} (provisioner ${s.provisioner ?? '?'}) has not provisioned it (${modes}); kubectl describe pvc shows the provisioner's events`;
 }
 

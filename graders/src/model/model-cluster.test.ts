@@ -151,6 +151,14 @@ describe('ModelCluster', () => {
     const orphan = await m.get({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'orphan' });
     assert.equal((orphan?.status as { phase: string }).phase, 'Pending');
     assert.match(JSON.stringify(orphan?.status), /persistentvolumeclaim \\"missing\\" not found/);
+    // local-path cannot provision before a pod picks the node: an Immediate class leaves claims Pending.
+    await m.apply([
+      { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'eager' }, provisioner: 'rancher.io/local-path', volumeBindingMode: 'Immediate' },
+      claim('eager-claim', { storageClassName: 'eager' }),
+      busybox('default', 'eager-user', { run: 'eager-user' }, { volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'eager-claim' } }] }),
+    ]);
+    assert.equal(await phase('PersistentVolumeClaim', 'eager-claim', 'default'), 'Pending');
+    assert.equal(await phase('Pod', 'eager-user', 'default'), 'Pending');
     assert.ok(m.containerFilesUnavailable.includes('real clusters only'));
   });
 

@@ -425,7 +425,7 @@ export class ModelCluster implements ClusterPort {
       if (pv) this.bind(claim, pv);
       else {
         const sc = this.all('StorageClass').find((c) => c.metadata.name === spec.storageClassName) as (KubeObject & { volumeBindingMode?: string }) | undefined;
-        if (sc && sc.volumeBindingMode !== 'WaitForFirstConsumer') this.provision(claim);
+        if (sc && sc.volumeBindingMode !== 'WaitForFirstConsumer') this.provision(claim, false);
       }
     }
     for (const pv of this.all('PersistentVolume')) {
@@ -467,12 +467,13 @@ export class ModelCluster implements ClusterPort {
   }
 
   /** Makes a volume for the claim as its StorageClass's provisioner would; false when it cannot. */
-  private provision(claim: KubeObject): boolean {
+  private provision(claim: KubeObject, forNode: boolean): boolean {
     const spec = (claim.spec ?? {}) as ClaimSpec;
     const sc = this.all('StorageClass').find((c) => c.metadata.name === spec.storageClassName) as (KubeObject & { provisioner?: string; reclaimPolicy?: string }) | undefined;
     if (!sc || sc.provisioner === 'kubernetes.io/no-provisioner' || spec.volumeName) return false;
-    // local-path makes node-local directories: one node, one writer.
-    if (sc.provisioner === 'rancher.io/local-path' && !(spec.accessModes ?? []).every((m) => LOCAL_PATH_MODES.has(m))) return false;
+    // local-path makes node-local directories: one node, one writer, and it must know the node —
+    // with Immediate binding it fails ("configuration error, no node was specified").
+    if (sc.provisioner === 'rancher.io/local-path' && (!(spec.accessModes ?? []).every((m) => LOCAL_PATH_MODES.has(m)) || !forNode)) return false;
     const name = `pvc-${hash(claim.metadata.uid, 12)}`;
     this.store({
       apiVersion: 'v1',
@@ -500,7 +501,7 @@ export class ModelCluster implements ClusterPort {
       if (this.volumeOf(claim)) continue;
       const sc = this.all('StorageClass').find((c) => c.metadata.name === ((claim.spec ?? {}) as ClaimSpec).storageClassName) as (KubeObject & { volumeBindingMode?: string }) | undefined;
       if (sc?.volumeBindingMode !== 'WaitForFirstConsumer') return '0/N nodes are available: pod has unbound immediate PersistentVolumeClaims';
-      if (!this.provision(claim)) return `running PreBind plugin "VolumeBinding": binding volumes: provisioning failed for PVC "${name}"`;
+      if (!this.provision(claim, true)) return `running PreBind plugin "VolumeBinding": binding volumes: provisioning failed for PVC "${name}"`;
     }
     return undefined;
   }
