@@ -845,7 +845,15 @@ async function claimPendingReason(ctx: GradeContext, pvc: KubeObject, opts: Call
     const pvs = await ctx.list({ apiVersion: 'v1', kind: 'PersistentVolume' }, opts);
     const same = pvs.filter((v) => ((v.spec ?? {}) as { storageClassName?: string }).storageClassName === cls);
     if (same.length === 0) return `StorageClass ${cls} does not exist and no PersistentVolume has that class, so nothing can provision or bind it`;
-    const states = same.map((v) => `${v.metadata.name} ${((v.status ?? {}) as { phase?: string }).phase ?? 'Unknown'} (${(((v.spec ?? {}) as { accessModes?: string[] }).accessModes ?? []).join(', ')})`).join('; ');
+    const states = same
+      .map((v) => {
+        const vs = (v.spec ?? {}) as { accessModes?: string[]; claimRef?: { namespace?: string; name?: string } };
+        const phase = ((v.status ?? {}) as { phase?: string }).phase ?? 'Unknown';
+        // A Released volume is the classic trap: it matches in every way but still names its old claim.
+        const why = phase === 'Released' ? `, its claimRef still names the deleted claim ${vs.claimRef?.namespace ?? ''}/${vs.claimRef?.name ?? ''}: remove spec.claimRef to make it Available` : '';
+        return `${v.metadata.name} ${phase} (${(vs.accessModes ?? []).join(', ')}${why})`;
+      })
+      .join('; ');
     return `no PersistentVolume of class ${cls} is Available and matches its ${modes} and size: ${states}`;
   }
   const s = sc as KubeObject & { provisioner?: string; volumeBindingMode?: string };

@@ -511,7 +511,7 @@ describe('checks that reach nodes, the workstation and RBAC', () => {
     // The Retain volume still names the deleted claim: Released, so the new claim and its pod wait.
     let [c] = await grade(m, [check()]);
     assert.equal(c?.status, 'fail');
-    assert.match(c?.explanation ?? '', /claim books\/ledger-claim is Pending: no PersistentVolume of class manual is Available .*ledger-pv Released/);
+    assert.match(c?.explanation ?? '', /claim books\/ledger-claim is Pending: no PersistentVolume of class manual is Available .*ledger-pv Released \(ReadWriteOnce, its claimRef still names the deleted claim books\/old: remove spec.claimRef/);
 
     // claimRef cleared: the claim binds the same volume and the pod runs with it mounted.
     await m.apply([pv()]);
