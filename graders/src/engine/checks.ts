@@ -857,6 +857,7 @@ async function claimPendingReason(ctx: GradeContext, pvc: KubeObject, opts: Call
     return `no PersistentVolume of class ${cls} is Available and matches its ${modes} and size: ${states}`;
   }
   const s = sc as KubeObject & { provisioner?: string; volumeBindingMode?: string };
+  if (s.provisioner === 'kubernetes.io/no-provisioner') return `StorageClass ${cls} has no provisioner (kubernetes.io/no-provisioner): only a PersistentVolume of class ${cls} made by hand can bind it, and none is Available that matches ${modes} and its size`;
   if (s.volumeBindingMode === 'WaitForFirstConsumer') return `StorageClass ${cls} binds WaitForFirstConsumer: the volume is provisioned once a pod that uses the claim is scheduled (${modes}; see kubectl describe pvc for the provisioner's events)`;
   if (s.provisioner === 'rancher.io/local-path') return `StorageClass ${cls} binds ${s.volumeBindingMode ?? 'Immediate'}, but its provisioner local-path makes volumes on the node a pod was scheduled to and cannot provision before that ("no node was specified"): it needs volumeBindingMode WaitForFirstConsumer`;
   return `StorageClass ${cls} (provisioner ${s.provisioner ?? '?'}) has not provisioned it (${modes}); kubectl describe pvc shows the provisioner's events`;

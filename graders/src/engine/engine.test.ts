@@ -561,6 +561,11 @@ describe('checks that reach nodes, the workstation and RBAC', () => {
     assert.match(fresh?.explanation ?? '', /claim books\/fresh is Bound to PersistentVolume pvc-\w+, not to ledger-pv/);
     assert.match(shared?.explanation ?? '', /claim books\/shared is Pending: StorageClass standard binds WaitForFirstConsumer/);
 
+    // A class without a provisioner only binds volumes made by hand.
+    await m.apply([{ apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'local' }, provisioner: 'kubernetes.io/no-provisioner', volumeBindingMode: 'WaitForFirstConsumer' }, claim('handmade', { storageClassName: 'local' }), reader('handmade', 'handmade')]);
+    const [handmade] = await grade(m, [check({ pods: 'books/handmade', claim: 'handmade', persistentVolume: undefined })]);
+    assert.match(handmade?.explanation ?? '', /claim books\/handmade is Pending: StorageClass local has no provisioner \(kubernetes.io\/no-provisioner\): only a PersistentVolume of class local made by hand can bind it/);
+
     // Mid-rollout: the old pod (no claim) still runs, the new one cannot start; the explanation says why.
     const web = (name: string, volume: Record<string, unknown>): KubeObject => ({ ...reader(name, 'shared'), metadata: { name, namespace: 'books', labels: { app: 'web' } }, spec: { ...(reader(name, 'shared').spec as object), volumes: [{ name: 'data', ...volume }] } });
     await m.apply([web('web-old', { emptyDir: {} }), web('web-new', { persistentVolumeClaim: { claimName: 'shared' } })]);
