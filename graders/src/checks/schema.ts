@@ -258,6 +258,35 @@ export const PlacementCheck = z
   })
   .strict();
 
+/**
+ * Pods use a PersistentVolumeClaim: every live pod of `pods` mounts claim `claim` (at `mountPath`),
+ * the claim is Bound (to `persistentVolume`), and optionally a file on that mount holds some text.
+ */
+export const VolumeCheck = z
+  .object({
+    kind: z.literal('volume'),
+    /** The pods: a pod, or { namespace, selector } (every live one must mount the claim); `container` picks whose mount counts and where the file is read. */
+    pods: PodRef,
+    /** The PersistentVolumeClaim's name, in the pods' namespace. */
+    claim: K8sName,
+    /** Where a container mounts the claim, e.g. /data (default: anywhere). */
+    mountPath: z.string().regex(/^\/[\w./@+-]*$/, 'must be an absolute path such as /data').optional(),
+    /** The PersistentVolume the claim must be bound to (a static volume reused, not a new one provisioned). */
+    persistentVolume: K8sName.optional(),
+    /** A file on the volume, relative to where it is mounted (ledger.txt, logs/app.log): it must exist, and hold what equals/matches/contains say. Read by exec in the pod's container. */
+    file: z
+      .string()
+      .regex(/^(?!\/)(?!.*(^|\/)\.\.(\/|$))[\w./@+-]+$/, 'must be a path relative to the mount, such as ledger.txt or logs/app.log (no leading / and no ..)')
+      .optional(),
+    /** At least this many of the pods must be Running with the claim mounted (default 1). */
+    min: z.number().int().min(1).default(1),
+    ...outputMatch,
+    ...common,
+  })
+  .strict()
+  .refine(oneMatchAtMost, 'give at most one of equals, matches or contains')
+  .refine((c) => c.file !== undefined || [c.equals, c.matches, c.contains].every((v) => v === undefined), { message: 'equals, matches and contains compare a file on the volume: add file', path: ['file'] });
+
 /** Any check declaration. */
 export const CheckDecl = z.discriminatedUnion('kind', [
   ExistsCheck,
@@ -273,10 +302,11 @@ export const CheckDecl = z.discriminatedUnion('kind', [
   WorkstationCheck,
   AccessCheck,
   PlacementCheck,
+  VolumeCheck,
 ]);
 export type CheckDecl = z.infer<typeof CheckDecl>;
 export type CheckKind = CheckDecl['kind'];
-export const CHECK_KINDS = ['exists', 'absent', 'field', 'count', 'podReady', 'rollout', 'probe', 'dns', 'script', 'node', 'workstation', 'access', 'placement'] as const satisfies readonly CheckKind[];
+export const CHECK_KINDS = ['exists', 'absent', 'field', 'count', 'podReady', 'rollout', 'probe', 'dns', 'script', 'node', 'workstation', 'access', 'placement', 'volume'] as const satisfies readonly CheckKind[];
 
 /** Check ids default to <task>-<n> (1-based) so the API, reports and the page can name every check. */
 export function checkIdOf(taskId: string, index: number, id: string | undefined): string {

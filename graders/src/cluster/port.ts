@@ -80,6 +80,12 @@ export interface ClusterPort {
    * access checks say they cannot run.
    */
   create?(obj: KubeObject, opts?: CallOptions): Promise<KubeObject>;
+  /**
+   * Set by a port whose containers have no real filesystem (the model cluster simulates only the
+   * tools probes run): why a file in a container cannot be read. Checks that read files then answer
+   * `error` with this reason instead of a verdict.
+   */
+  readonly containerFilesUnavailable?: string;
 }
 
 /**

@@ -470,6 +470,109 @@ describe('checks that reach nodes, the workstation and RBAC', () => {
     assert.match(none?.explanation ?? '', /on-w1 is placed on/);
   });
 
+  it('volume check declarations: a file is relative to the mount, and equals/matches/contains need a file', () => {
+    const base = { kind: 'volume', pods: 'books/ledger', claim: 'ledger-claim', message: 'ledger mounts its claim' };
+    assert.equal(CheckDecl.safeParse({ ...base, file: 'logs/app.log', contains: ['ok'] }).success, true);
+    assert.equal(CheckDecl.safeParse({ ...base, file: '/etc/passwd' }).success, false);
+    assert.equal(CheckDecl.safeParse({ ...base, file: '../../etc/passwd' }).success, false);
+    const noFile = CheckDecl.safeParse({ ...base, equals: 'x' });
+    assert.equal(noFile.success, false);
+    assert.match(noFile.error?.issues[0]?.message ?? '', /add file/);
+    assert.equal(CheckDecl.safeParse({ ...base, file: 'a', equals: 'x', contains: ['y'] }).success, false);
+  });
+
+  it('volume checks: pods mount the claim where asked, the claim is Bound to the named volume, and a file on it holds the data', async () => {
+    const m = new ModelCluster({ workers: 0 });
+    const pv = (claimRef?: Record<string, string>): KubeObject => ({
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name: 'ledger-pv' },
+      spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], persistentVolumeReclaimPolicy: 'Retain', storageClassName: 'manual', hostPath: { path: '/srv/ledger' }, ...(claimRef ? { claimRef } : {}) },
+    });
+    const claim = (name: string, extra: Record<string, unknown> = {}): KubeObject => ({
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name, namespace: 'books' },
+      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '500Mi' } }, ...extra },
+    });
+    const reader = (name: string, claimName: string, mountPath = '/ledger'): KubeObject => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace: 'books', labels: { app: name } },
+      spec: {
+        containers: [{ name: 'main', image: 'docker.io/library/busybox:1.37.0', command: ['sleep', '3600'], volumeMounts: [{ name: 'data', mountPath }] }],
+        volumes: [{ name: 'data', persistentVolumeClaim: { claimName } }],
+      },
+    });
+    await m.apply([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'books' } }, pv({ namespace: 'books', name: 'old', uid: 'deleted-claim' }), claim('ledger-claim', { storageClassName: 'manual' }), reader('ledger', 'ledger-claim')]);
+    const check = (extra: Record<string, unknown> = {}) => ({ kind: 'volume', pods: { namespace: 'books', selector: 'app=ledger' }, claim: 'ledger-claim', mountPath: '/ledger', persistentVolume: 'ledger-pv', message: 'ledger mounts ledger-claim', ...extra });
+    const grade = async (port: ClusterPort, checks: Record<string, unknown>[]) => (await gradeLab(labOf(checks), { port, ...fast })).tasks[0]?.checks ?? [];
+
+    // The Retain volume still names the deleted claim: Released, so the new claim and its pod wait.
+    let [c] = await grade(m, [check()]);
+    assert.equal(c?.status, 'fail');
+    assert.match(c?.explanation ?? '', /claim books\/ledger-claim is Pending: no PersistentVolume of class manual is Available .*ledger-pv Released \(ReadWriteOnce, its claimRef still names the deleted claim books\/old: remove spec.claimRef/);
+
+    // claimRef cleared: the claim binds the same volume and the pod runs with it mounted.
+    await m.apply([pv()]);
+    [c] = await grade(m, [check()]);
+    assert.equal(c?.status, 'pass', c?.explanation);
+    assert.match(c?.actual ?? '', /1 of 1 pod\(s\) Running, claim books\/ledger-claim Bound to ledger-pv/);
+
+    // The model has no files: a file part is an error that says why, not a verdict.
+    [c] = await grade(m, [check({ file: 'ledger.txt', contains: ['txn-0042'] })]);
+    assert.equal(c?.status, 'error');
+    assert.match(c?.explanation ?? '', /reading \/ledger\/ledger\.txt in pod ledger needs a real cluster/);
+
+    // A cluster with files: read by exec in the container that mounts the claim, at the mount.
+    const ran: { container: string | undefined; argv: readonly string[] }[] = [];
+    const files: ClusterPort = {
+      get: (ref, o) => m.get(ref, o),
+      list: (q, o) => m.list(q, o),
+      apply: (objs, o) => m.apply(objs, o),
+      exec: async (target, argv) => {
+        ran.push({ container: target.container, argv });
+        return argv.at(-1) === '/ledger/ledger.txt' ? { stdout: 'txn-0041\ntxn-0042\n', stderr: '', exitCode: 0 } : { stdout: '', stderr: '', exitCode: 3 };
+      },
+    };
+    const [holds, lacks, missing] = await grade(files, [
+      check({ id: 'holds', file: 'ledger.txt', contains: ['txn-0042'] }),
+      check({ id: 'lacks', file: 'ledger.txt', contains: ['txn-9999'] }),
+      check({ id: 'missing', file: 'other.txt' }),
+    ]);
+    assert.equal(holds?.status, 'pass', holds?.explanation);
+    assert.equal(ran[0]?.container, 'main');
+    assert.equal(lacks?.status, 'fail');
+    assert.match(lacks?.explanation ?? '', /\/ledger\/ledger\.txt in pod ledger \(container main\) holds "txn-0041\ntxn-0042", which lacks "txn-9999"/);
+    assert.equal(missing?.status, 'fail');
+    assert.match(missing?.explanation ?? '', /\/ledger\/other\.txt in pod ledger \(container main\) does not exist/);
+
+    // Wrong mount path, a pod without the claim, and a claim from the default class (a new, empty volume).
+    await m.apply([reader('elsewhere', 'ledger-claim', '/data'), { ...reader('scratch', 'ledger-claim'), spec: { containers: [{ name: 'main', image: 'docker.io/library/busybox:1.37.0', command: ['sleep', '3600'] }], volumes: [{ name: 'data', emptyDir: {} }] } }]);
+    await m.apply([claim('fresh'), reader('fresh', 'fresh'), claim('shared', { accessModes: ['ReadWriteMany'] }), reader('shared', 'shared')]);
+    const [elsewhere, scratch, fresh, shared] = await grade(m, [
+      check({ id: 'elsewhere', pods: 'books/elsewhere', persistentVolume: undefined }),
+      check({ id: 'scratch', pods: 'books/scratch' }),
+      check({ id: 'fresh', pods: 'books/fresh', claim: 'fresh' }),
+      check({ id: 'shared', pods: 'books/shared', claim: 'shared', persistentVolume: undefined }),
+    ]);
+    assert.match(elsewhere?.explanation ?? '', /pod elsewhere has a volume from claim books\/ledger-claim but mounts it at \/data in main, not at \/ledger/);
+    assert.match(scratch?.explanation ?? '', /pod scratch does not use claim books\/ledger-claim: its volumes are data → emptyDir/);
+    assert.match(fresh?.explanation ?? '', /claim books\/fresh is Bound to PersistentVolume pvc-\w+, not to ledger-pv/);
+    assert.match(shared?.explanation ?? '', /claim books\/shared is Pending: StorageClass standard binds WaitForFirstConsumer/);
+
+    // A class without a provisioner only binds volumes made by hand.
+    await m.apply([{ apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'local' }, provisioner: 'kubernetes.io/no-provisioner', volumeBindingMode: 'WaitForFirstConsumer' }, claim('handmade', { storageClassName: 'local' }), reader('handmade', 'handmade')]);
+    const [handmade] = await grade(m, [check({ pods: 'books/handmade', claim: 'handmade', persistentVolume: undefined })]);
+    assert.match(handmade?.explanation ?? '', /claim books\/handmade is Pending: StorageClass local has no provisioner \(kubernetes.io\/no-provisioner\): only a PersistentVolume of class local made by hand can bind it/);
+
+    // Mid-rollout: the old pod (no claim) still runs, the new one cannot start; the explanation says why.
+    const web = (name: string, volume: Record<string, unknown>): KubeObject => ({ ...reader(name, 'shared'), metadata: { name, namespace: 'books', labels: { app: 'web' } }, spec: { ...(reader(name, 'shared').spec as object), volumes: [{ name: 'data', ...volume }] } });
+    await m.apply([web('web-old', { emptyDir: {} }), web('web-new', { persistentVolumeClaim: { claimName: 'shared' } })]);
+    const [rollout] = await grade(m, [check({ pods: { namespace: 'books', selector: 'app=web' }, claim: 'shared', persistentVolume: undefined })]);
+    assert.match(rollout?.explanation ?? '', /pod web-old does not use claim books\/shared: its volumes are data → emptyDir; web-new, which uses it, is Pending: running PreBind plugin "VolumeBinding"/);
+  });
+
   it('a required check that fails makes its task score 0', async () => {
     const nodes = { exec: async () => execResult('', 1) };
     const lab = labOf([

@@ -126,6 +126,42 @@ describe('ModelCluster', () => {
     assert.deepEqual(spec.selector, { app: 'a', env: 'prod' });
   });
 
+  it('binds claims like kind: static volumes by class, modes and size; the default class only once a pod uses the claim; a deleted claim leaves its volume Released', async () => {
+    const m = new ModelCluster({ workers: 1 });
+    const phase = async (kind: string, name: string, namespace?: string) => ((await m.get({ apiVersion: 'v1', kind, name, ...(namespace ? { namespace } : {}) }))?.status as { phase?: string } | undefined)?.phase;
+    const claim = (name: string, spec: Record<string, unknown>): KubeObject => ({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name, namespace: 'default' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } }, ...spec } });
+    const pv = (name: string, spec: Record<string, unknown>): KubeObject => ({ apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name }, spec: { capacity: { storage: '2Gi' }, accessModes: ['ReadWriteOnce'], storageClassName: 'manual', hostPath: { path: `/srv/${name}` }, ...spec } });
+    await m.apply([
+      pv('small', { capacity: { storage: '500Mi' } }),
+      pv('big', {}),
+      pv('gone', { claimRef: { namespace: 'default', name: 'old', uid: 'uid-of-a-deleted-claim' } }),
+      claim('static', { storageClassName: 'manual' }),
+      claim('lazy', {}),
+      claim('used', {}),
+      busybox('default', 'user', { run: 'user' }, { volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'used' } }] }),
+      busybox('default', 'orphan', { run: 'orphan' }, { volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'missing' } }] }),
+    ]);
+    assert.equal(await phase('PersistentVolumeClaim', 'static', 'default'), 'Bound');
+    assert.equal((await m.get({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: 'default', name: 'static' }))?.spec?.['volumeName' as never], 'big', 'the smallest volume that fits 1Gi');
+    assert.equal(await phase('PersistentVolume', 'small'), 'Available');
+    assert.equal(await phase('PersistentVolume', 'gone'), 'Released');
+    assert.equal(await phase('PersistentVolumeClaim', 'lazy', 'default'), 'Pending', 'WaitForFirstConsumer: no pod uses it');
+    assert.equal(await phase('PersistentVolumeClaim', 'used', 'default'), 'Bound');
+    assert.equal(await phase('Pod', 'user', 'default'), 'Running');
+    const orphan = await m.get({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'orphan' });
+    assert.equal((orphan?.status as { phase: string }).phase, 'Pending');
+    assert.match(JSON.stringify(orphan?.status), /persistentvolumeclaim \\"missing\\" not found/);
+    // local-path cannot provision before a pod picks the node: an Immediate class leaves claims Pending.
+    await m.apply([
+      { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'eager' }, provisioner: 'rancher.io/local-path', volumeBindingMode: 'Immediate' },
+      claim('eager-claim', { storageClassName: 'eager' }),
+      busybox('default', 'eager-user', { run: 'eager-user' }, { volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'eager-claim' } }] }),
+    ]);
+    assert.equal(await phase('PersistentVolumeClaim', 'eager-claim', 'default'), 'Pending');
+    assert.equal(await phase('Pod', 'eager-user', 'default'), 'Pending');
+    assert.ok(m.containerFilesUnavailable.includes('real clusters only'));
+  });
+
   it('refuses objects in a missing namespace and exec in missing pods, like the API server', async () => {
     const m = new ModelCluster();
     await assert.rejects(m.apply([busybox('nowhere', 'x')]), (e: unknown) => e instanceof ClusterError && e.status === 404);

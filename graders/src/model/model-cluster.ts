@@ -12,7 +12,11 @@ import { compileApiSelector, parseLabelSelector, type ApiLabelSelector } from '.
 // --http-port, busybox httpd/nc -p, declared ports otherwise; two containers binding one port clash);
 // Services with cluster IPs, NodePorts and Endpoints; CoreDNS names; and exec of the busybox tools
 // probes use (wget --spider, nc, nslookup, cat /etc/resolv.conf), with every connection judged by
-// the NetworkPolicy evaluator.
+// the NetworkPolicy evaluator. Storage: PersistentVolumeClaims bind to matching PersistentVolumes
+// (class, access modes, size, a pre-bound volumeName or claimRef), the default StorageClass
+// `standard` provisions like kind's local-path one (WaitForFirstConsumer, ReadWriteOnce only),
+// a volume whose claim is gone is Released, and pods wait Pending on missing or unbound claims.
+// Containers have no filesystems: checks that read a file in a pod say so (containerFilesUnavailable).
 
 const CLUSTER_SCOPED = new Set(['Namespace', 'Node', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'PersistentVolume', 'StorageClass', 'IngressClass', 'PriorityClass']);
 const CLUSTER_DOMAIN = 'cluster.local';
@@ -41,6 +45,37 @@ interface PodSpec {
   dnsConfig?: { searches?: string[] };
   affinity?: { nodeAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms?: ApiLabelSelector[] } } };
   containers?: ContainerSpec[];
+  volumes?: { name: string; persistentVolumeClaim?: { claimName?: string } }[];
+}
+
+interface ClaimSpec {
+  storageClassName?: string;
+  volumeName?: string;
+  accessModes?: string[];
+  resources?: { requests?: { storage?: string | number } };
+}
+
+interface VolumeSpec {
+  storageClassName?: string;
+  accessModes?: string[];
+  capacity?: { storage?: string | number };
+  claimRef?: { namespace?: string; name?: string; uid?: string };
+  persistentVolumeReclaimPolicy?: string;
+}
+
+const DEFAULT_CLASS = 'standard';
+const LOCAL_PATH_MODES = new Set(['ReadWriteOnce', 'ReadWriteOncePod']);
+
+/** A storage quantity in bytes ("1Gi", "500M", 1024); NaN when it cannot be read. */
+export function storageBytes(q: string | number | undefined): number {
+  if (q === undefined) return 0;
+  if (typeof q === 'number') return q;
+  const m = /^(\d+(?:\.\d+)?)([KMGTPE]i?|[kmgtpe])?$/.exec(q.trim());
+  if (!m) return Number.NaN;
+  const unit = m[2] ?? '';
+  const pow = { k: 1, K: 1, M: 2, G: 3, T: 4, P: 5, E: 6, m: -1 }[unit[0] as 'k'] ?? 0;
+  const base = unit.endsWith('i') ? 1024 : 1000;
+  return Number(m[1]) * base ** pow;
 }
 
 interface ServiceSpec {
@@ -112,6 +147,7 @@ export class ModelCluster implements ClusterPort {
   private scheduleTurn = 0;
   /** Number of exec calls, for tests that want to know probes really ran. */
   execCount = 0;
+  readonly containerFilesUnavailable = 'the model cluster simulates the network tools probes run in a pod, not its files, so file contents are graded on real clusters only';
 
   constructor(opts: { workers?: number; name?: string } = {}) {
     const name = opts.name ?? 'kind';
@@ -165,6 +201,15 @@ export class ModelCluster implements ClusterPort {
         },
       });
     }
+    // kind's default StorageClass (local-path: node-local volumes, bound once a pod is scheduled).
+    this.store({
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'StorageClass',
+      metadata: { name: DEFAULT_CLASS, annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
+      provisioner: 'rancher.io/local-path',
+      reclaimPolicy: 'Delete',
+      volumeBindingMode: 'WaitForFirstConsumer',
+    });
     this.reconcile();
   }
 
@@ -264,7 +309,9 @@ export class ModelCluster implements ClusterPort {
       ns.status = { phase: 'Active' };
     }
     for (const d of this.all('Deployment')) this.reconcileDeployment(d);
+    this.reconcileClaims();
     for (const p of this.all('Pod')) this.reconcilePod(p);
+    this.reconcileClaims();
     // Readiness can depend on other pods (exec probes fetch URLs), so settle it once more.
     this.netpolCache = undefined;
     for (const s of this.all('Service')) this.reconcileService(s);
@@ -338,6 +385,12 @@ export class ModelCluster implements ClusterPort {
       p.status = { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/N nodes are available: no node matches the pod' }] };
       return;
     }
+    // Claims are looked at once a node fits: WaitForFirstConsumer volumes are provisioned for it.
+    const waiting = this.unboundClaim(p);
+    if (waiting) {
+      p.status = { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: waiting }] };
+      return;
+    }
     spec.nodeName = node.name;
     p.spec = spec;
     let podIP = node.ip;
@@ -347,6 +400,110 @@ export class ModelCluster implements ClusterPort {
       podIP = `10.244.${node.index}.${n}`;
     }
     p.status = { phase: 'Running', hostIP: node.ip, podIP, podIPs: [{ ip: podIP }], ...this.readiness(p) };
+  }
+
+  // ---- storage: claims and volumes ------------------------------------------------------------
+
+  private claimOf(ns: string, name: string): KubeObject | undefined {
+    return this.objects.get(this.key('v1', 'PersistentVolumeClaim', ns, name));
+  }
+
+  /** The volume a claim is bound to: the PersistentVolume whose claimRef carries the claim's uid. */
+  private volumeOf(claim: KubeObject): KubeObject | undefined {
+    return this.all('PersistentVolume').find((v) => ((v.spec ?? {}) as VolumeSpec).claimRef?.uid === claim.metadata.uid);
+  }
+
+  /** Binds claims to volumes (static ones first, then Immediate provisioning) and sets every phase. */
+  private reconcileClaims(): void {
+    for (const claim of this.all('PersistentVolumeClaim')) {
+      const spec = (claim.spec ?? {}) as ClaimSpec;
+      // The DefaultStorageClass admission plugin fills in the class of a claim that names none.
+      if (spec.storageClassName === undefined && !spec.volumeName) spec.storageClassName = DEFAULT_CLASS;
+      claim.spec = spec;
+      if (this.volumeOf(claim)) continue;
+      const pv = this.matchingVolume(claim);
+      if (pv) this.bind(claim, pv);
+      else {
+        const sc = this.all('StorageClass').find((c) => c.metadata.name === spec.storageClassName) as (KubeObject & { volumeBindingMode?: string }) | undefined;
+        if (sc && sc.volumeBindingMode !== 'WaitForFirstConsumer') this.provision(claim, false);
+      }
+    }
+    for (const pv of this.all('PersistentVolume')) {
+      const ref = ((pv.spec ?? {}) as VolumeSpec).claimRef;
+      const claim = ref?.name ? this.claimOf(ref.namespace ?? 'default', ref.name) : undefined;
+      // A claimRef without a uid only reserves the volume for that claim (pre-binding); with a uid
+      // whose claim is gone, the claim was deleted and a Retain volume waits, Released, for an admin.
+      const phase = !ref || !ref.uid ? 'Available' : claim && claim.metadata.uid === ref.uid ? 'Bound' : 'Released';
+      pv.status = { phase };
+    }
+    for (const claim of this.all('PersistentVolumeClaim')) {
+      const pv = this.volumeOf(claim);
+      const vs = (pv?.spec ?? {}) as VolumeSpec;
+      if (pv) (claim.spec as ClaimSpec).volumeName = pv.metadata.name;
+      claim.status = pv ? { phase: 'Bound', accessModes: vs.accessModes ?? [], capacity: vs.capacity ?? {} } : { phase: 'Pending' };
+    }
+  }
+
+  /** The smallest Available volume the claim fits (class, access modes, size, pre-binding on either side). */
+  private matchingVolume(claim: KubeObject): KubeObject | undefined {
+    const spec = (claim.spec ?? {}) as ClaimSpec;
+    const want = storageBytes(spec.resources?.requests?.storage);
+    const fits = this.all('PersistentVolume').filter((pv) => {
+      const vs = (pv.spec ?? {}) as VolumeSpec;
+      const ref = vs.claimRef;
+      if (ref && (ref.uid || ref.name !== claim.metadata.name || (ref.namespace ?? 'default') !== claim.metadata.namespace)) return false;
+      if (spec.volumeName && spec.volumeName !== pv.metadata.name) return false;
+      if ((vs.storageClassName ?? '') !== (spec.storageClassName ?? '')) return false;
+      if (!(spec.accessModes ?? []).every((m) => (vs.accessModes ?? []).includes(m))) return false;
+      return storageBytes(vs.capacity?.storage) >= want;
+    });
+    return fits.sort((a, b) => storageBytes(((a.spec ?? {}) as VolumeSpec).capacity?.storage) - storageBytes(((b.spec ?? {}) as VolumeSpec).capacity?.storage))[0];
+  }
+
+  private bind(claim: KubeObject, pv: KubeObject): void {
+    const vs = (pv.spec ?? {}) as VolumeSpec;
+    vs.claimRef = { ...vs.claimRef, namespace: claim.metadata.namespace, name: claim.metadata.name, uid: claim.metadata.uid };
+    pv.spec = vs;
+  }
+
+  /** Makes a volume for the claim as its StorageClass's provisioner would; false when it cannot. */
+  private provision(claim: KubeObject, forNode: boolean): boolean {
+    const spec = (claim.spec ?? {}) as ClaimSpec;
+    const sc = this.all('StorageClass').find((c) => c.metadata.name === spec.storageClassName) as (KubeObject & { provisioner?: string; reclaimPolicy?: string }) | undefined;
+    if (!sc || sc.provisioner === 'kubernetes.io/no-provisioner' || spec.volumeName) return false;
+    // local-path makes node-local directories: one node, one writer, and it must know the node —
+    // with Immediate binding it fails ("configuration error, no node was specified").
+    if (sc.provisioner === 'rancher.io/local-path' && (!(spec.accessModes ?? []).every((m) => LOCAL_PATH_MODES.has(m)) || !forNode)) return false;
+    const name = `pvc-${hash(claim.metadata.uid, 12)}`;
+    this.store({
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name, annotations: { 'pv.kubernetes.io/provisioned-by': sc.provisioner ?? '' } },
+      spec: {
+        capacity: { storage: spec.resources?.requests?.storage ?? '0' },
+        accessModes: spec.accessModes ?? [],
+        persistentVolumeReclaimPolicy: sc.reclaimPolicy ?? 'Delete',
+        storageClassName: spec.storageClassName,
+        claimRef: { kind: 'PersistentVolumeClaim', namespace: claim.metadata.namespace, name: claim.metadata.name, uid: claim.metadata.uid },
+      },
+    });
+    return true;
+  }
+
+  /** Why a pod cannot start for its claims (the scheduler's and volume binder's words), provisioning WaitForFirstConsumer claims on the way. */
+  private unboundClaim(p: KubeObject): string | undefined {
+    const ns = p.metadata.namespace ?? 'default';
+    for (const v of (p.spec as PodSpec).volumes ?? []) {
+      const name = v.persistentVolumeClaim?.claimName;
+      if (!name) continue;
+      const claim = this.claimOf(ns, name);
+      if (!claim) return `persistentvolumeclaim "${name}" not found`;
+      if (this.volumeOf(claim)) continue;
+      const sc = this.all('StorageClass').find((c) => c.metadata.name === ((claim.spec ?? {}) as ClaimSpec).storageClassName) as (KubeObject & { volumeBindingMode?: string }) | undefined;
+      if (sc?.volumeBindingMode !== 'WaitForFirstConsumer') return '0/N nodes are available: pod has unbound immediate PersistentVolumeClaims';
+      if (!this.provision(claim, true)) return `running PreBind plugin "VolumeBinding": binding volumes: provisioning failed for PVC "${name}"`;
+    }
+    return undefined;
   }
 
   /** Which containers bind which ports; a port already taken by an earlier container makes a later one crash. */

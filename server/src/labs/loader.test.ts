@@ -79,6 +79,11 @@ const EXPECTED: Record<string, string[]> = {
   'unknown-competency': [
     'labs/broken/unknown-competency/lab.mdx:6:20 competencies[1]: must be one of "S1", "S2", "S3", "T1", "T2", "T3", "T4", "T5", "W1", "W2", "W3", "W4", "W5", "A1", "A2", "A3", "A4", "A5", "A6", "A7", "A8", "N1", "N2", "N3", "N4", "N5", "N6" (got "T9")\n    hint: did you mean "T1"?',
   ],
+  // A volume check's claim and volume are names too: a typo would fail every grade.
+  'unknown-claim': [
+    'labs/broken/unknown-claim/lab.mdx:17:16 volume check names claim fixture/archive-cliam, but neither setup nor solution creates it\n    hint: did you mean fixture/archive-claim?',
+    'labs/broken/unknown-claim/lab.mdx:18:27 volume check names PersistentVolume archive-vp, but neither setup nor solution creates it\n    hint: did you mean archive-pv?',
+  ],
   // A lab with scripts still gets its pod names checked: a name no manifest or script mentions is a typo.
   'typo-with-scripts': ['labs/broken/typo-with-scripts/lab.mdx:16:14 check refers to pod fixture/clinet, but neither setup nor solution creates it\n    hint: did you mean fixture/client?'],
 };

@@ -434,7 +434,7 @@ function checkCheck(check: CheckDecl, where: readonly PropertyKey[], meta: LabFr
       err(mdxFile, pos.line, pos.col, `script file ${check.file} does not exist in the lab folder`);
     } else hash.update(readFileSync(target));
   }
-  if ((check.kind === 'field' || check.kind === 'node' || check.kind === 'workstation') && check.matches !== undefined) {
+  if ((check.kind === 'field' || check.kind === 'node' || check.kind === 'workstation' || check.kind === 'volume') && check.matches !== undefined) {
     try {
       new RegExp(check.matches);
     } catch (e) {
@@ -591,6 +591,23 @@ function checkNamedObjects(meta: LabFrontMatter, files: LabFiles, created: Creat
             err(mdxFile, pos.line, pos.col, `probe targets service ${full}, but neither setup nor solution creates it`, guess ? `did you mean ${guess}?` : own.length ? `the lab creates: ${own.join(', ')}` : 'setup and solution create no Service');
           }
         }
+        // A volume check's claim lives in its pods' namespace; its volume is cluster-scoped.
+        if (check.kind === 'volume') {
+          const ns = podNamespace(check.pods);
+          const named = (kind: string, namespaced: boolean) => created.filter((c) => c.obj.kind === kind).map((c) => (namespaced ? `${c.obj.metadata.namespace ?? 'default'}/${c.obj.metadata.name}` : c.obj.metadata.name));
+          const claims = named('PersistentVolumeClaim', true);
+          if (!claims.includes(`${ns}/${check.claim}`) && !inScripts(check.claim)) {
+            const pos = at(['tasks', ti, 'checks', ci, 'claim']);
+            const guess = didYouMean(`${ns}/${check.claim}`, claims);
+            err(mdxFile, pos.line, pos.col, `volume check names claim ${ns}/${check.claim}, but neither setup nor solution creates it`, guess ? `did you mean ${guess}?` : claims.length ? `the lab creates: ${claims.join(', ')}` : 'setup and solution create no PersistentVolumeClaim');
+          }
+          const volumes = named('PersistentVolume', false);
+          if (check.persistentVolume !== undefined && !volumes.includes(check.persistentVolume) && !inScripts(check.persistentVolume)) {
+            const pos = at(['tasks', ti, 'checks', ci, 'persistentVolume']);
+            const guess = didYouMean(check.persistentVolume, volumes);
+            err(mdxFile, pos.line, pos.col, `volume check names PersistentVolume ${check.persistentVolume}, but neither setup nor solution creates it`, guess ? `did you mean ${guess}?` : volumes.length ? `the lab creates: ${volumes.join(', ')}` : 'setup and solution create no PersistentVolume');
+          }
+        }
         // dns address "namespace/service" stands for that Service's cluster IP; an IP is used as written.
         if (check.kind === 'dns' && check.address !== undefined && /^[a-z0-9-]+\/[a-z0-9-]+$/.test(check.address) && !services.includes(check.address) && !inScripts(check.address.split('/')[1]!)) {
           const pos = at(['tasks', ti, 'checks', ci, 'address']);
@@ -632,6 +649,7 @@ function gateSite(meta: LabFrontMatter, files: LabFiles): { gate: GateSite; gate
   if (kinds.has('workstation')) realOnly.push('workstation checks (the model cluster has no workstation)');
   // RBAC answers depend on the built-in ClusterRoles (view, edit, admin, system:*) and their
   // aggregation, which the model cluster does not carry: a can-i answered without them would lie.
+  if (meta.tasks.some((t) => t.checks.some((c) => c.kind === 'volume' && c.file !== undefined))) realOnly.push('volume checks that read a file (the model cluster has no container filesystems)');
   if (kinds.has('access')) realOnly.push('access checks (the model cluster has no built-in RBAC roles to evaluate can-i against)');
   if (meta.realClusterOnly) realOnly.push(`the lab says: ${meta.realClusterOnly}`);
   // The model cluster does not run controllers that labs install (an ingress controller routes by Ingress objects).
@@ -805,7 +823,7 @@ function podRefsOf(check: CheckDecl): [PropertyKey[], PodRef][] {
     if ('pod' in check.to) out.push([['to', 'pod'], check.to.pod]);
   } else if (check.kind === 'dns') out.push([['from'], check.from]);
   else if (check.kind === 'podReady') out.push([['pod'], check.pod]);
-  else if (check.kind === 'placement') out.push([['pods'], check.pods]);
+  else if (check.kind === 'placement' || check.kind === 'volume') out.push([['pods'], check.pods]);
   return out;
 }
 
