@@ -24,6 +24,8 @@ const pods: Record<string, unknown> = {
   sleepybox1: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'sleepybox1', namespace: 'default', labels: { run: 'sleepybox1' } }, spec: { containers: [{ name: 'box' }, { name: 'side' }] } },
 };
 let crdServed = false;
+// Gadget's CRD is deleted and made again with another scope while a port has it in discovery.
+let gadgetsNamespaced = false;
 let server: http.Server;
 let wss: WebSocketServer;
 let url = '';
@@ -89,6 +91,14 @@ before(async () => {
         send(res, 200, { kind: 'PodList', items: [{ metadata: { name: 'sleepybox1', namespace: 'default' } }] });
       } else if (u.pathname === '/api/v1/namespaces/x') {
         send(res, 200, JSON.parse(Buffer.concat(chunks).toString()));
+      } else if (u.pathname === '/apis/scoped.example.com/v1') {
+        send(res, 200, { resources: [{ name: 'gadgets', namespaced: gadgetsNamespaced, kind: 'Gadget' }] });
+      } else if (u.pathname === (gadgetsNamespaced ? '/apis/scoped.example.com/v1/namespaces/shop/gadgets/g' : '/apis/scoped.example.com/v1/gadgets/g')) {
+        send(res, 200, { apiVersion: 'scoped.example.com/v1', kind: 'Gadget', metadata: { name: 'g', ...(gadgetsNamespaced ? { namespace: 'shop' } : {}) } });
+      } else if (u.pathname.startsWith('/apis/scoped.example.com/')) {
+        // What the API server answers where no handler serves a path: plain text, not a Status.
+        res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end('404 page not found\n');
       } else if (u.pathname === '/apis/example.com/v1/namespaces/default/widgets/w') {
         send(res, 200, {});
       } else if (u.pathname === '/api/v1/namespaces/default/pods/slow') {
@@ -166,6 +176,21 @@ describe('createKubePort', () => {
       ['/api/v1/namespaces/x?fieldManager=kubedrill-setup&force=true', '/apis/example.com/v1/namespaces/default/widgets/w?fieldManager=kubedrill-setup&force=true'],
     );
     assert.equal(patches[0]?.contentType, 'application/apply-patch+yaml');
+  });
+
+  it('reads discovery again when a cached kind is no longer served where it was (a CRD made again with another scope)', async () => {
+    gadgetsNamespaced = false;
+    const p = port();
+    const ref = { apiVersion: 'scoped.example.com/v1', kind: 'Gadget', namespace: 'shop', name: 'g' };
+    assert.equal((await p.get(ref))?.metadata.namespace, undefined);
+    gadgetsNamespaced = true;
+    assert.equal((await p.get(ref))?.metadata.namespace, 'shop');
+    assert.deepEqual((await p.list({ apiVersion: 'scoped.example.com/v1', kind: 'Gadget', namespace: 'shop' })).length, 0);
+    gadgetsNamespaced = false;
+    await p.apply([{ apiVersion: 'scoped.example.com/v1', kind: 'Gadget', metadata: { name: 'g' } }]);
+    gadgetsNamespaced = true;
+    await p.apply([{ apiVersion: 'scoped.example.com/v1', kind: 'Gadget', metadata: { name: 'g', namespace: 'shop' } }], { timeoutMs: 5000 });
+    assert.equal(seen.at(-1)?.url.startsWith('/apis/scoped.example.com/v1/namespaces/shop/gadgets/g?'), true);
   });
 
   it('turns a deadline into ClusterError timeout and a 403 into forbidden', async () => {

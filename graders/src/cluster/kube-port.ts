@@ -72,6 +72,15 @@ function parseStatus(body: string): V1Status | undefined {
   }
 }
 
+/**
+ * The API server's bare "404 page not found" (plain text, not a Status): nothing serves that path,
+ * which for a path built from cached discovery means the kind moved (deleted and made again,
+ * perhaps with another scope) — unlike a Status 404, which says the object does not exist.
+ */
+function noHandler(res: { status: number; body: string }): boolean {
+  return res.status === 404 && parseStatus(res.body) === undefined;
+}
+
 function apiFailure(what: string, status: number, body: string): ClusterError {
   const message = parseStatus(body)?.message ?? body.slice(0, 300);
   const reason = status === 401 || status === 403 ? 'forbidden' : 'api';
@@ -173,6 +182,11 @@ export function createKubePort(config: string | KubeConfig, options: { context?:
     return (await discover(apiVersion, opts, true)).find((r) => r.kind === kind);
   }
 
+  /** The resource for apiVersion+kind from discovery read again, for a path that answered as if nothing were served there. */
+  async function rediscover(apiVersion: string, kind: string, opts: CallOptions | undefined): Promise<ApiResource | undefined> {
+    return (await discover(apiVersion, opts, true)).find((r) => r.kind === kind);
+  }
+
   function collectionPath(apiVersion: string, resource: ApiResource, namespace: string | undefined): string {
     const ns = resource.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
     return `${apiVersionPath(apiVersion)}${ns}/${resource.name}`;
@@ -180,9 +194,15 @@ export function createKubePort(config: string | KubeConfig, options: { context?:
 
   async function get(ref: ObjectRef, opts?: CallOptions): Promise<KubeObject | undefined> {
     const what = `reading ${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}`;
-    const resource = await resourceFor(ref.apiVersion, ref.kind, opts);
+    const at = (r: ApiResource) => `${collectionPath(ref.apiVersion, r, ref.namespace ?? 'default')}/${encodeURIComponent(ref.name)}`;
+    let resource = await resourceFor(ref.apiVersion, ref.kind, opts);
     if (!resource) return undefined; // the kind is not served, so no such object exists
-    const res = await call('GET', `${collectionPath(ref.apiVersion, resource, ref.namespace ?? 'default')}/${encodeURIComponent(ref.name)}`, opts, what);
+    let res = await call('GET', at(resource), opts, what);
+    if (noHandler(res)) {
+      resource = await rediscover(ref.apiVersion, ref.kind, opts);
+      if (!resource) return undefined;
+      res = await call('GET', at(resource), opts, what);
+    }
     if (res.status === 404) return undefined;
     if (res.status >= 400) throw apiFailure(what, res.status, res.body);
     return JSON.parse(res.body) as KubeObject;
@@ -190,10 +210,15 @@ export function createKubePort(config: string | KubeConfig, options: { context?:
 
   async function list(query: ListQuery, opts?: CallOptions): Promise<KubeObject[]> {
     const what = `listing ${query.kind}${query.namespace ? ` in ${query.namespace}` : ''}`;
-    const resource = await resourceFor(query.apiVersion, query.kind, opts);
+    let resource = await resourceFor(query.apiVersion, query.kind, opts);
     if (!resource) return [];
     const qs = query.labelSelector ? `?labelSelector=${encodeURIComponent(query.labelSelector)}` : '';
-    const res = await call('GET', collectionPath(query.apiVersion, resource, query.namespace) + qs, opts, what);
+    let res = await call('GET', collectionPath(query.apiVersion, resource, query.namespace) + qs, opts, what);
+    if (noHandler(res)) {
+      resource = await rediscover(query.apiVersion, query.kind, opts);
+      if (!resource) return [];
+      res = await call('GET', collectionPath(query.apiVersion, resource, query.namespace) + qs, opts, what);
+    }
     if (res.status === 404) return [];
     if (res.status >= 400) throw apiFailure(what, res.status, res.body);
     const items = (JSON.parse(res.body) as { items?: KubeObject[] }).items ?? [];
@@ -214,8 +239,16 @@ export function createKubePort(config: string | KubeConfig, options: { context?:
           await sleep(500, d.signal);
           resource = await resourceFor(obj.apiVersion, obj.kind, inner);
         }
-        const path = `${collectionPath(obj.apiVersion, resource, obj.metadata.namespace ?? 'default')}/${encodeURIComponent(obj.metadata.name)}?fieldManager=${manager}&force=true`;
-        const res = await call('PATCH', path, inner, what, { contentType: 'application/apply-patch+yaml', text: JSON.stringify(obj) });
+        const path = (r: ApiResource) => `${collectionPath(obj.apiVersion, r, obj.metadata.namespace ?? 'default')}/${encodeURIComponent(obj.metadata.name)}?fieldManager=${manager}&force=true`;
+        const body = { contentType: 'application/apply-patch+yaml', text: JSON.stringify(obj) };
+        let res = await call('PATCH', path(resource), inner, what, body);
+        // A kind deleted and made again (a CRD between two mistakes) may have been read from
+        // discovery before: its cached scope can be wrong, and its new CRD may not be served yet.
+        while (noHandler(res)) {
+          await sleep(500, d.signal);
+          resource = await rediscover(obj.apiVersion, obj.kind, inner);
+          if (resource) res = await call('PATCH', path(resource), inner, what, body);
+        }
         if (res.status >= 400) throw apiFailure(what, res.status, res.body);
       }
     } catch (err) {

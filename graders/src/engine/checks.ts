@@ -656,7 +656,8 @@ async function nodeCheck(ctx: GradeContext, c: Check<'node'>, opts: CallOptions)
   const out = outputVerdict(r.stdout, c);
   const expected = out ? `${expectedExit}, output ${out.expected}` : expectedExit;
   const actual = `exit ${r.exitCode}${verdictWanted ? `, output "${shorten(r.stdout, 200)}"` : ''}`;
-  const where = `on ${name} (${c.node}), \`${c.run}\``;
+  // A multi-line script is named, not quoted: its last line of output says why.
+  const where = `on ${name} (${c.node}), ${c.run.trim().includes('\n') ? 'the check script' : `\`${c.run}\``}`;
   if (r.exitCode !== c.exitCode) {
     const said = lastLine(r);
     return { status: 'fail', expected, actual, explanation: `${where} exited with ${r.exitCode}, expected ${c.exitCode}${said ? `: ${said}` : ''}` };
@@ -692,9 +693,10 @@ async function workstationCheck(ctx: GradeContext, c: Check<'workstation'>, opts
   }
   if (c.sameAs !== undefined) {
     const ref = await ctx.workstation.exec(['bash', '-lc', c.sameAs], { ...opts, ...(c.user ? { user: c.user } : {}) });
-    if (ref.exitCode !== 0) return { status: 'error', expected: `same as \`${c.sameAs}\``, actual: 'not compared', explanation: `the reference command \`${c.sameAs}\` failed (exit ${ref.exitCode}: ${lastLine(ref)}), so there is nothing to compare with` };
+    const refName = c.sameAs.trim().includes('\n') ? 'the reference script' : `\`${c.sameAs}\``;
+    if (ref.exitCode !== 0) return { status: 'error', expected: `same as ${refName}`, actual: 'not compared', explanation: `${refName} failed (exit ${ref.exitCode}: ${lastLine(ref)}), so there is nothing to compare with` };
     const ok = normalized(text) === normalized(ref.stdout);
-    const expected = `same as \`${c.sameAs}\` prints now`;
+    const expected = `same as ${refName} prints now`;
     if (ok) return { status: 'pass', expected, actual: shorten(text, 200) };
     const want = normalized(ref.stdout).split('\n');
     const have = normalized(text).split('\n');
@@ -704,7 +706,7 @@ async function workstationCheck(ctx: GradeContext, c: Check<'workstation'>, opts
       status: 'fail',
       expected: `${expected}: "${shorten(ref.stdout, 200)}"`,
       actual: shorten(text, 200),
-      explanation: `${what} differs from what \`${c.sameAs}\` prints now, first at line ${at + 1}: expected "${want[at] ?? '(end)'}", found "${have[at] ?? '(end)'}"`,
+      explanation: `${what} differs from what ${refName} prints now, first at line ${at + 1}: expected "${want[at] ?? '(end)'}", found "${have[at] ?? '(end)'}"`,
     };
   }
   const out = outputVerdict(text, c);

@@ -379,6 +379,19 @@ describe('checks that reach nodes, the workstation and RBAC', () => {
     assert.match(w2?.explanation ?? '', /on kd-worker2 \(worker2\), `systemctl is-active kubelet` exited with 3, expected 0: inactive/);
   });
 
+  it('a multi-line node script or sameAs script is named in the explanation, not quoted whole', async () => {
+    const nodes = { exec: async () => execResult('first\nno snapshot at /srv/backup/x.db\n', 1) };
+    const workstation = { exec: async (argv: readonly string[]) => (argv[0] === 'sh' ? execResult('2036-12-03\n') : execResult('2027-12-06\n')) };
+    const lab = labOf([
+      { id: 'n', kind: 'node', node: 'control-plane', run: 'f=/srv/backup/x.db\n[ -s "$f" ] || exit 1', message: 'snapshot' },
+      { id: 'w', kind: 'workstation', file: '/opt/course/a.txt', sameAs: 'end=$(openssl x509 -enddate)\ndate -d "$end" +%F', message: 'expiry' },
+    ]);
+    const report = await gradeLab(lab, { port: new ModelCluster({ workers: 0, name: 'kd' }), nodes, workstation, ...fast });
+    const [n, w] = report.tasks[0]?.checks ?? [];
+    assert.equal(n?.explanation, 'on kd-control-plane (control-plane), the check script exited with 1, expected 0: no snapshot at /srv/backup/x.db');
+    assert.equal(w?.explanation, 'file /opt/course/a.txt differs from what the reference script prints now, first at line 1: expected "2027-12-06", found "2036-12-03"');
+  });
+
   it('node and workstation checks say why they cannot run where there is no node or workstation access', async () => {
     const lab = labOf([
       { kind: 'node', node: 'worker', run: 'true', message: 'node' },
