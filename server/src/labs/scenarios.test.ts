@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -11,7 +11,7 @@ import { MdxCompiler } from './bundle.ts';
 import { LabCatalog } from './catalog-service.ts';
 import type { Lab } from './loader.ts';
 import { formatProblem } from './problems.ts';
-import { assetMatches, backendBase, downloads, loadScenarios, scenarioId, toLabMarkdown, unsupportedInScript } from './scenarios.ts';
+import { assetMatches, backendBase, downloads, loadScenarios, OPEN_SETUP_FILES, scenarioId, toLabMarkdown, unsupportedInScript } from './scenarios.ts';
 
 const FIXTURES = path.join(import.meta.dirname, 'test-fixtures', 'scenarios');
 const compiler = new MdxCompiler();
@@ -193,6 +193,38 @@ describe('Killercoda scenario folders as labs', () => {
       assert.equal(readFileSync(path.join(dir, 'root/readme.txt'), 'utf8'), 'Only the reading room is open today.\n');
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('what the backgrounds made outside /root is opened to the learner, the system\'s folders and / itself are not', () => {
+    const r = mkdtempSync(path.join(tmpdir(), 'kd-fs-'));
+    try {
+      for (const d of ['etc', 'opt', 'usr/bin']) mkdirSync(path.join(r, d), { recursive: true });
+      writeFileSync(path.join(r, 'etc/hosts'), 'old\n');
+      writeFileSync(path.join(r, 'opt/vendor.txt'), 'from the image\n');
+      const mark = path.join(r, 'mark');
+      writeFileSync(mark, '');
+      // Everything before the mark is the image's; what follows is what a background made.
+      const past = new Date(Date.now() - 60_000);
+      for (const f of ['etc', 'etc/hosts', 'opt', 'opt/vendor.txt', 'usr', 'usr/bin']) utimesSync(path.join(r, f), past, past);
+      utimesSync(mark, past, past);
+      mkdirSync(path.join(r, 'opt/course/1'), { recursive: true });
+      writeFileSync(path.join(r, 'opt/course/1/kubeconfig'), 'secret');
+      chmodSync(path.join(r, 'opt/course/1/kubeconfig'), 0o600);
+      mkdirSync(path.join(r, 'shop'));
+      writeFileSync(path.join(r, 'etc/motd'), 'new system file');
+      chmodSync(path.join(r, 'etc/motd'), 0o600);
+      chmodSync(r, 0o755);
+      execFileSync('bash', ['-c', `${OPEN_SETUP_FILES}\nkd_open_setup_files "$0" "$1"`, r, mark]);
+      const mode = (p: string) => statSync(path.join(r, p)).mode & 0o777;
+      assert.equal(mode('opt/course/1/kubeconfig'), 0o666, 'the file the setup made is the learner\'s to read and change');
+      assert.equal(mode('opt/course/1'), 0o777);
+      assert.equal(mode('shop'), 0o777);
+      assert.equal(mode('opt/vendor.txt') & 0o002, 0, 'files from before the setup stay as they were');
+      assert.equal(mode('etc/motd'), 0o600, 'system folders are never opened');
+      assert.equal(mode(''), 0o755, '/ itself stays closed');
+    } finally {
+      rmSync(r, { recursive: true, force: true });
     }
   });
 

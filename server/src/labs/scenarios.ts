@@ -545,6 +545,8 @@ function setupScript(background: { file: string; text: string }[], assets: { fil
   }
   lines.push(`chmod -R a+rX ${SCENARIO_DIR_IN_WORKSTATION}`);
   // Each background runs in its own bash (as on Killercoda), from a file so its own `set -e` or exit applies to it alone.
+  // What the backgrounds create is found by time: everything newer than this mark.
+  if (background.length) lines.push(`touch ${SETUP_MARK}`);
   background.forEach((b, i) => {
     const file = `/root/.kd-background-${i + 1}.sh`;
     lines.push(`base64 -d > ${file} <<'KD_ASSET_EOF'`, ...(Buffer.from(b.text).toString('base64').match(/.{1,76}/g) ?? []), 'KD_ASSET_EOF');
@@ -563,8 +565,29 @@ function setupScript(background: { file: string; text: string }[], assets: { fil
     "find /root -mindepth 1 \\( -path '/root/.*' \\) -prune -o -exec chmod a+rwX {} + 2>/dev/null || true",
   );
   for (const a of assets) lines.push(`chmod a+rw ${q(path.posix.join(a.target, path.posix.basename(a.file)))} 2>/dev/null || true`);
+  // Killercoda's learner is root and works in the folders its setup made (/opt/course/1, /data…):
+  // open what the backgrounds created outside the system's own folders, and let the learner make
+  // folders in /opt (sticky, like /tmp), where tasks often ask for results.
+  if (background.length) lines.push(OPEN_SETUP_FILES, `kd_open_setup_files "" ${SETUP_MARK}`, 'chmod 1777 /opt');
   return `${lines.join('\n')}\n`;
 }
+
+const SETUP_MARK = '/tmp/.kd-setup-mark';
+
+/**
+ * A bash function that opens to the learner every file and folder under root ($1, "" for /) that the
+ * scenario's backgrounds created or changed (newer than the mark file $2). The system's own folders
+ * stay as they are, so the learner gains no way to run code as root (/etc, /usr, /var, /root's
+ * dotfiles); /root and /tmp are opened on their own terms.
+ */
+export const OPEN_SETUP_FILES = [
+  'kd_open_setup_files() {',
+  '  local r="$1" p; local skip=()',
+  '  for p in proc sys dev run etc usr bin sbin lib lib32 lib64 libx32 var boot root tmp home snap; do skip+=(-path "$r/$p" -o); done',
+  // -mindepth 1: / itself stays as it is (a learner who could rename /etc could run code as root).
+  '  find "$r/" -mindepth 1 -xdev \\( "${skip[@]}" -false \\) -prune -o -newer "$2" ! -type l -print0 2>/dev/null | xargs -0 -r chmod a+rwX 2>/dev/null || true',
+  '}',
+].join('\n');
 
 /** The steps' solution scripts, each in its own bash, in step order; the first failure stops. */
 function solutionScript(solutions: { file: string; text: string }[]): string {
