@@ -228,17 +228,20 @@ describe('Killercoda scenario folders as labs', () => {
     }
   });
 
-  it('a step text that downloads from the internet loads with a warning at its line', async () => {
+  it('a step text that downloads from the internet or names a Killercoda host address loads with a warning at its line', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'kd-scenarios-'));
     try {
       const s = path.join(dir, 'kc', 'chart-step');
       mkdirSync(s, { recursive: true });
       writeFileSync(path.join(s, 'index.json'), JSON.stringify({ title: 'Install a chart', details: { steps: [{ title: 'Install', text: 'step1.md', verify: 'verify1.sh' }] }, backend: { imageid: 'kubernetes-kubeadm-1node' } }));
-      writeFileSync(path.join(s, 'step1.md'), 'Add the repository:\n\n`helm repo add shop https://charts.example.org`{{exec}}\n');
+      writeFileSync(path.join(s, 'step1.md'), 'Add the repository:\n\n`helm repo add shop https://charts.example.org`{{exec}}\n\nThe API server is `https://172.30.1.2:6443`.\n');
       writeFileSync(path.join(s, 'verify1.sh'), 'helm status shop -n shop\n');
       const c = await loadScenarios(path.join(dir, 'kc'), compiler, { relativeTo: dir });
       assert.equal(c.labs.length, 1);
-      assert.deepEqual(c.labs[0]!.warnings.map(formatProblem), ['kc/chart-step/step1.md:3:1 warning: the text has the learner download from the internet, which the workstation cannot reach: that step cannot be done as written']);
+      assert.deepEqual(c.labs[0]!.warnings.map((w) => formatProblem(w).split('\n')[0]), [
+        "kc/chart-step/step1.md:5:1 warning: 172.30.1.2 is the fixed address of a Killercoda host (172.30.1.2 controlplane, 172.30.2.2 node01); kubedrill's nodes have other addresses, so this line does not reach them",
+        'kc/chart-step/step1.md:3:1 warning: the text has the learner download from the internet, which the workstation cannot reach: that step cannot be done as written',
+      ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

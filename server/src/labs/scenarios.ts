@@ -344,6 +344,12 @@ export async function loadScenario(dir: string, track: string, compiler: MdxComp
     for (const u of unsupportedInScript(text)) err(rel(path.join(dir, name)), u.line, 1, u.message, u.hint);
   }
 
+  // Killercoda's hosts have fixed addresses that scenarios write out; kubedrill's nodes have others.
+  for (const [name, text] of [...files].filter(([n]) => n.endsWith('.sh') || n.endsWith('.md') || isScriptOf(n, steps, intro, finish))) {
+    const line = text.split('\n').findIndex((l) => KILLERCODA_ADDRESS.test(l));
+    if (line !== -1) warn(rel(path.join(dir, name)), line + 1, 1, `${KILLERCODA_ADDRESS.exec(text.split('\n')[line]!)![0]} is the fixed address of a Killercoda host (172.30.1.2 controlplane, 172.30.2.2 node01); kubedrill's nodes have other addresses, so this line does not reach them`, 'the names controlplane and node01 resolve in the workstation; the API server is the kubeconfig\'s server');
+  }
+
   // Steps that have the learner fetch from the internet load (the learner may have another way), but say so.
   const texts: [unknown, string | undefined][] = [[intro.text, introText], ...stepInfo.map((x, i): [unknown, string | undefined] => [steps[i]!.text, x.text])];
   for (const [name, text] of texts) {
@@ -573,6 +579,7 @@ function setupScript(background: { file: string; text: string }[], assets: { fil
 }
 
 const SETUP_MARK = '/tmp/.kd-setup-mark';
+const KILLERCODA_ADDRESS = /\b172\.30\.[12]\.2\b/;
 
 /**
  * A bash function that opens to the learner every file and folder under root ($1, "" for /) that the
