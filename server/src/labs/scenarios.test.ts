@@ -114,6 +114,15 @@ describe('Killercoda scenario folders as labs', () => {
     assert.equal(md, 'Copy `kubectl get pods` please\n\n```\nkubectl get pods\n```\n');
   });
 
+  it('<details><summary> becomes a collapsed hint titled by the summary; layout-only <p> lines are dropped', async () => {
+    const md = toLabMarkdown(['Try it first.', '', '<details><summary>✅ Solution (expand to view)</summary>', '<p>', '', '```bash', 'kubectl get sc', '```', '', '</p>', '</details>', '', '<details>', '<summary>More <b>help</b> "here"</summary>', 'Use `-o wide`.', '</details>', '<details>', 'never closed'].join('\n'));
+    const body = await compiler.compile(md);
+    const hints = body.components.filter((c) => c.name === 'Hint');
+    assert.deepEqual(hints.map((h) => h.attributes.title ?? null), ['✅ Solution (expand to view)', 'More help here', null]);
+    assert.doesNotMatch(md, /<\/?(details|summary|p)>|\\<p\\>/);
+    assert.match(md, /```bash\nkubectl get sc\n```\n+<\/Hint>/);
+  });
+
   it('scenario Markdown is data: HTML, script tags and braces are shown as text, never compiled as JSX', async () => {
     const md = toLabMarkdown('Hello <script>alert(1)</script> and <img src=x onerror=alert(2)> {process.env} `{kept}`');
     assert.equal(md, 'Hello \\<script\\>alert(1)\\</script\\> and \\<img src=x onerror=alert(2)\\> \\{process.env\\} `{kept}`');

@@ -609,6 +609,14 @@ function solutionScript(solutions: { file: string; text: string }[]): string {
 }
 
 const ACTION = /\{\{\s*(exec|execute|copy)\b[^}]*\}\}/;
+const DETAILS_OPEN = /^\s*<details(?:\s[^>]*)?>\s*(?:<summary>(.*?)<\/summary>)?\s*$/i;
+const SUMMARY = /^\s*<summary>(.*?)<\/summary>\s*$/i;
+
+// A Hint's opening tag with the summary as its title: plain text only (no tags, quotes or braces).
+function hintOpen(summary: string | undefined): string {
+  const title = (summary ?? '').replace(/<[^>]*>/g, '').replace(/["{}<>\\]/g, '').replace(/\s+/g, ' ').trim();
+  return title ? `<Hint title="${title}">` : '<Hint>';
+}
 
 /** Escapes text so MDX reads it as plain Markdown text: no JSX, no expressions. */
 export function escapeText(text: string): string {
@@ -654,6 +662,7 @@ export function toLabMarkdown(markdown: string, warn?: Report, file = ''): strin
   const lines = markdown.replace(/\r\n/g, '\n').split('\n');
   const out: string[] = [];
   let fence: { marker: string; open: string; body: string[] } | undefined;
+  let hint: { at: number; titled: boolean } | undefined;
   lines.forEach((line, idx) => {
     if (fence) {
       const close = new RegExp(`^(\\s*)${fence.marker[0] === '`' ? '`' : '~'}{${fence.marker.length},}(.*)$`).exec(line);
@@ -673,6 +682,28 @@ export function toLabMarkdown(markdown: string, warn?: Report, file = ''): strin
       fence = { marker: open[2]!, open: open[3] ?? '', body: [] };
       return;
     }
+    // <details><summary>Solution</summary> … </details>, the usual way scenarios hide an answer,
+    // becomes a collapsed <Hint> titled by the summary (the tags alone would show as text).
+    const details = DETAILS_OPEN.exec(line);
+    if (details) {
+      if (hint) out.push('', '</Hint>', '');
+      hint = { at: out.length, titled: details[1] !== undefined };
+      out.push(hintOpen(details[1]), '');
+      return;
+    }
+    const summary = SUMMARY.exec(line);
+    if (summary && hint && !hint.titled && out.slice(hint.at + 1).every((l) => !l.trim())) {
+      out[hint.at] = hintOpen(summary[1]);
+      hint.titled = true;
+      return;
+    }
+    if (/^\s*<\/details>\s*$/i.test(line) && hint) {
+      out.push('', '</Hint>', '');
+      hint = undefined;
+      return;
+    }
+    // Layout-only HTML lines (<p>, </p>, <br>) carry no text: drop them rather than show the tags.
+    if (/^\s*<\/?(p|br)\s*\/?>\s*$/i.test(line)) return;
     // Inline actions: `cmd`{{exec}} → the code stays in the sentence, a Run button follows it.
     const after: string[] = [];
     const text = line.replace(/(`+)([^`]+?)\1\s*(\{\{\s*(exec|execute|copy)\b[^}]*\}\})/g, (_m, ticks: string, code: string, _a: string, kind: string) => {
@@ -688,6 +719,7 @@ export function toLabMarkdown(markdown: string, warn?: Report, file = ''): strin
   });
   // An unclosed fence keeps its content as code.
   if (fence) out.push('```' + fence.open, ...fence.body, '```');
+  if (hint) out.push('', '</Hint>');
   return out.join('\n');
 }
 
