@@ -5,7 +5,7 @@ import { AppError, errorMessage, notFound } from '../errors.ts';
 import type { CommandRunner } from '../exec/command-runner.ts';
 import type { AddonName } from '../labs/format.ts';
 import type { Lab } from '../labs/loader.ts';
-import type { ScenarioSetup } from '../labs/scenarios.ts';
+import { OPEN_LEARNER_FOLDERS, type ScenarioSetup } from '../labs/scenarios.ts';
 import { shapeKey } from '../provisioner/kind-config.ts';
 import type { ClusterInfo, KindDriver } from '../provisioner/kind-driver.ts';
 import type { NetpolVerdicts } from '../provisioner/netpol-verdicts.ts';
@@ -389,6 +389,9 @@ export class AttemptService {
     await step('Running the scenario\'s setup in the workstation', sink, async () => {
       const ws = this.#o.workstationFor?.(attemptId);
       if (!ws) throw new ProvisionError('Running the scenario\'s setup in the workstation', 'Killercoda scenarios need container terminals (terminal.mode=container): their scripts run in the learner\'s workstation, never on the server');
+      // The workstation's root has no capabilities, so it cannot write in folders the image gives the
+      // learner (/opt/course); the learner opens them first, as Killercoda's root could write anywhere.
+      await ws.exec(['bash', '-c', OPEN_LEARNER_FOLDERS], { user: 'candidate', signal, timeoutMs: 30_000 });
       const r = await ws.exec(['bash', '-s'], { user: 'root', stdin: setup.script, signal, timeoutMs: this.#o.clusters.setupTimeoutMinutes * 60_000 });
       if (r.exitCode !== 0) throw new ProvisionError('Running the scenario\'s setup in the workstation', `the scenario's setup (${setup.from.join(', ')}) exited with ${r.exitCode}`, `${r.stdout}\n${r.stderr}`.trim().slice(-8000));
     });

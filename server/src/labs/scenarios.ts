@@ -574,11 +574,19 @@ function setupScript(background: { file: string; text: string }[], assets: { fil
   // Killercoda's learner is root and works in the folders its setup made (/opt/course/1, /data…):
   // open what the backgrounds created outside the system's own folders, and let the learner make
   // folders in /opt (sticky, like /tmp), where tasks often ask for results.
-  if (background.length) lines.push(OPEN_SETUP_FILES, `kd_open_setup_files "" ${SETUP_MARK}`, 'chmod 1777 /opt');
+  if (background.length) lines.push(OPEN_SETUP_FILES, `kd_open_setup_files "" ${SETUP_MARK}`);
+  lines.push('chmod 1777 /opt');
   return `${lines.join('\n')}\n`;
 }
 
 const SETUP_MARK = '/tmp/.kd-setup-mark';
+
+/**
+ * Run as the learner before a scenario's setup: the folders the workstation image gives the learner
+ * outside their home (/opt/course) become sticky and writable to all, like /tmp, so the setup's root,
+ * which has no capabilities in the workstation, can make its folders there too.
+ */
+export const OPEN_LEARNER_FOLDERS = "find / -xdev -maxdepth 3 -type d -user \"$(id -u)\" ! -path '/home' ! -path '/home/*' ! -path '/proc/*' ! -path '/tmp/*' -exec chmod 1777 {} + 2>/dev/null; true";
 const KILLERCODA_ADDRESS = /\b172\.30\.[12]\.2\b/;
 
 /**
