@@ -4,6 +4,7 @@
 // and prepares attempts (AttemptService).
 import type { ClusterShape } from '../labs/format.ts';
 import type { Lab } from '../labs/loader.ts';
+import { OPEN_LEARNER_FOLDERS } from '../labs/scenarios.ts';
 import { installAddons } from '../provisioner/addons.ts';
 import type { ClusterInfo } from '../provisioner/kind-driver.ts';
 import { enforceNetworkPolicy, fallbackImages, KUBE_ROUTER_MANIFEST, SELFTEST_IMAGE } from '../provisioner/netpol-selftest.ts';
@@ -117,6 +118,9 @@ export function provisionWork(o: AttemptServiceOptions, t: ProvisionTarget): { w
         const name = "Running the scenario's setup in the workstation";
         const ws = t.attemptId ? o.workstationFor?.(t.attemptId) : undefined;
         if (!ws) throw new ProvisionError(name, "Killercoda scenarios need container terminals (terminal.mode=container): their scripts run in the learner's workstation, never on the server");
+        // The workstation's root has no capabilities, so it cannot write in folders the image gives the
+        // learner (/opt/course); the learner opens them first, as Killercoda's root could write anywhere.
+        await ws.exec(['bash', '-c', OPEN_LEARNER_FOLDERS], { user: 'candidate', signal, timeoutMs: 30_000 });
         const r = await ws.exec(['bash', '-s'], { user: 'root', stdin: setup.script, signal, timeoutMs: o.clusters.setupTimeoutMinutes * 60_000 });
         if (r.exitCode !== 0) throw new ProvisionError(name, `the scenario's setup (${setup.from.join(', ')}) exited with ${r.exitCode}`, `${r.stdout}\n${r.stderr}`.trim().slice(-8000));
       }

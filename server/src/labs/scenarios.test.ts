@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -11,7 +11,7 @@ import { MdxCompiler } from './bundle.ts';
 import { LabCatalog } from './catalog-service.ts';
 import type { Lab } from './loader.ts';
 import { formatProblem } from './problems.ts';
-import { loadScenarios, scenarioId, toLabMarkdown, unsupportedInScript } from './scenarios.ts';
+import { assetMatches, backendBase, downloads, loadScenarios, OPEN_SETUP_FILES, scenarioId, toLabMarkdown, unsupportedInScript } from './scenarios.ts';
 
 const FIXTURES = path.join(import.meta.dirname, 'test-fixtures', 'scenarios');
 const compiler = new MdxCompiler();
@@ -114,6 +114,15 @@ describe('Killercoda scenario folders as labs', () => {
     assert.equal(md, 'Copy `kubectl get pods` please\n\n```\nkubectl get pods\n```\n');
   });
 
+  it('<details><summary> becomes a collapsed hint titled by the summary; layout-only <p> lines are dropped', async () => {
+    const md = toLabMarkdown(['Try it first.', '', '<details><summary>✅ Solution (expand to view)</summary>', '<p>', '', '```bash', 'kubectl get sc', '```', '', '</p>', '</details>', '', '<details>', '<summary>More <b>help</b> "here"</summary>', 'Use `-o wide`.', '</details>', '<details>', 'never closed'].join('\n'));
+    const body = await compiler.compile(md);
+    const hints = body.components.filter((c) => c.name === 'Hint');
+    assert.deepEqual(hints.map((h) => h.attributes.title ?? null), ['✅ Solution (expand to view)', 'More help here', null]);
+    assert.doesNotMatch(md, /<\/?(details|summary|p)>|\\<p\\>/);
+    assert.match(md, /```bash\nkubectl get sc\n```\n+<\/Hint>/);
+  });
+
   it('scenario Markdown is data: HTML, script tags and braces are shown as text, never compiled as JSX', async () => {
     const md = toLabMarkdown('Hello <script>alert(1)</script> and <img src=x onerror=alert(2)> {process.env} `{kept}`');
     assert.equal(md, 'Hello \\<script\\>alert(1)\\</script\\> and \\<img src=x onerror=alert(2)\\> \\{process.env\\} `{kept}`');
@@ -129,7 +138,19 @@ describe('Killercoda scenario folders as labs', () => {
 
   it('scenarios that cannot run are refused with the reason, at file:line:col', async () => {
     const broken = Object.fromEntries((await catalog).broken.map((b) => [b.id, b.problems.filter((p) => p.severity === 'error').map(formatProblem)]));
-    assert.deepEqual(Object.keys(broken).sort(), ['kc-scenarios-refused-missing-step-file', 'kc-scenarios-refused-node-internals', 'kc-scenarios-refused-plain-ubuntu', 'kc-scenarios-refused-trailing-comma']);
+    assert.deepEqual(Object.keys(broken).sort(), [
+      'kc-scenarios-refused-missing-step-file',
+      'kc-scenarios-refused-no-verify',
+      'kc-scenarios-refused-node-by-name',
+      'kc-scenarios-refused-node-internals',
+      'kc-scenarios-refused-plain-ubuntu',
+      'kc-scenarios-refused-remote-manifest',
+      'kc-scenarios-refused-trailing-comma',
+    ]);
+    // One reason each: a scenario without verify scripts is not also reported as a lab that cannot be mapped.
+    assert.deepEqual(broken['kc-scenarios-refused-no-verify']!.map((p) => p.split('\n')[0]), ['scenarios/refused/no-verify/index.json:3:1 no step has a verify script, so kubedrill has nothing to grade']);
+    assert.match(broken['kc-scenarios-refused-node-by-name']![0]!, /verify1\.sh:2:1 names the Kubernetes node node01 as Killercoda's clusters call it/);
+    assert.match(broken['kc-scenarios-refused-remote-manifest']![0]!, /fetch\.sh:2:1 downloads from the internet/);
     assert.match(broken['kc-scenarios-refused-trailing-comma']![0]!, /^scenarios\/refused\/trailing-comma\/index\.json:5:3 invalid JSON/);
     assert.match(broken['kc-scenarios-refused-missing-step-file']![0]!, /index\.json:3:1 details\.steps\[0\]\.text names step1\.md, which does not exist/);
     assert.match(broken['kc-scenarios-refused-plain-ubuntu']![0]!, /index\.json:4:1 the ubuntu backend is a plain Linux machine without Kubernetes/);
@@ -139,6 +160,100 @@ describe('Killercoda scenario folders as labs', () => {
   it('scripts are refused for what the workstation cannot do: node internals, the internet; a command sent to a node with ssh is fine', () => {
     const found = unsupportedInScript(['# ssh node01 would not work', 'kubectl get pods', 'ssh node01 "systemctl stop kubelet"', 'cat /etc/kubernetes/manifests/kube-apiserver.yaml', 'apt-get install -y jq', 'curl -s http://node01:30080', 'ssh controlplane', 'ssh -o StrictHostKeyChecking=no node01 cat /var/lib/kubelet/config.yaml'].join('\n'));
     assert.deepEqual(found.map((f) => f.line), [4, 5]);
+    const byName = unsupportedInScript(['kubectl label node node01 disk=ssd', 'kubectl taint no controlplane a=b:NoSchedule-', '    nodeName: node01', 'kubectl get pods -l kubernetes.io/hostname=controlplane', 'kubectl get nodes', 'kubectl get node -l node-role.kubernetes.io/control-plane', 'ssh node01 hostname', 'kubectl drain node01 --ignore-daemonsets'].join('\n'));
+    assert.deepEqual(byName.map((f) => f.line), [1, 2, 3, 4, 8]);
+  });
+
+  it('fetching from the internet is told apart from addresses inside the attempt', () => {
+    for (const line of ['kubectl apply -f https://example.org/app.yaml', 'kubectl create --filename=https://example.org/app.yaml', 'helm repo add stable https://charts.example.org', 'helm install db oci://registry.example.org/charts/db', 'git clone https://example.org/repo.git', 'wget -q https://example.org/x.tgz', 'pip install pyyaml']) {
+      assert.equal(downloads(line), true, line);
+    }
+    for (const line of ['kubectl apply -f /root/app.yaml', 'curl -s http://node01:30080', 'curl -k https://172.30.1.2:6443/api', 'curl http://10.96.0.10:53', 'helm install web ./chart', 'echo see https://kubernetes.io/docs']) {
+      assert.equal(downloads(line), false, line);
+    }
+  });
+
+  it('backend variants (-rapid, another OS) run as the kubeadm backend they extend, with a warning', async () => {
+    assert.equal(backendBase('kubernetes-kubeadm-2nodes-rapid'), 'kubernetes-kubeadm-2nodes');
+    assert.equal(backendBase('kubernetes-kubeadm-1node-ubuntu20.04'), 'kubernetes-kubeadm-1node');
+    assert.equal(backendBase('kubernetes-kubeadm-1node'), 'kubernetes-kubeadm-1node');
+    assert.equal(backendBase('kubernetes-kubeadm-1nodes'), undefined);
+    assert.equal(backendBase('ubuntu'), undefined);
+    const l = await lab('shelf-manifests');
+    assert.equal(l.meta.cluster.workers, 1);
+    assert.match(l.warnings.map(formatProblem).join('\n'), /index\.json:14:1 warning: backend kubernetes-kubeadm-2nodes-rapid runs as kubernetes-kubeadm-2nodes/);
+  });
+
+  it('asset names may be wildcards and targets may be in root\'s home (~), as on Killercoda', async () => {
+    const assets = path.join(FIXTURES, 'loose/shelf-manifests/assets');
+    assert.deepEqual(assetMatches(assets, 'shelf/*.yaml'), ['shelf/archive.yaml', 'shelf/reading-room.yaml']);
+    assert.deepEqual(assetMatches(assets, 'shelf/reading-room.yaml'), ['shelf/reading-room.yaml']);
+    assert.deepEqual(assetMatches(assets, '*.yaml'), [], 'a pattern matches in its own folder only');
+    assert.deepEqual(assetMatches(assets, '../index.json'), [], 'nothing outside assets/');
+    const l = await lab('shelf-manifests');
+    assert.deepEqual(l.scenarioSetup?.from, ['stock-shelf.sh', 'assets/shelf/archive.yaml', 'assets/shelf/reading-room.yaml', 'assets/shelf/readme.txt']);
+    const dir = mkdtempSync(path.join(tmpdir(), 'kd-scenario-'));
+    try {
+      mkdirSync(path.join(dir, 'root'));
+      const script = l.scenarioSetup!.script.split("echo '== ")[0]!.replaceAll('/root', `${dir}/root`).replaceAll('/opt/kd-scenario', `${dir}/opt`);
+      execFileSync('bash', ['-s'], { input: script });
+      assert.equal(readFileSync(path.join(dir, 'root/shelf/reading-room.yaml'), 'utf8'), readFileSync(path.join(assets, 'shelf/reading-room.yaml'), 'utf8'));
+      assert.equal(readFileSync(path.join(dir, 'root/shelf/archive.yaml'), 'utf8'), readFileSync(path.join(assets, 'shelf/archive.yaml'), 'utf8'));
+      assert.equal(readFileSync(path.join(dir, 'root/readme.txt'), 'utf8'), 'Only the reading room is open today.\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('what the backgrounds made outside /root is opened to the learner, the system\'s folders and / itself are not', () => {
+    const r = mkdtempSync(path.join(tmpdir(), 'kd-fs-'));
+    try {
+      for (const d of ['etc', 'opt', 'usr/bin']) mkdirSync(path.join(r, d), { recursive: true });
+      writeFileSync(path.join(r, 'etc/hosts'), 'old\n');
+      writeFileSync(path.join(r, 'opt/vendor.txt'), 'from the image\n');
+      const mark = path.join(r, 'mark');
+      writeFileSync(mark, '');
+      // Everything before the mark is the image's; what follows is what a background made.
+      const past = new Date(Date.now() - 60_000);
+      for (const f of ['etc', 'etc/hosts', 'opt', 'opt/vendor.txt', 'usr', 'usr/bin']) utimesSync(path.join(r, f), past, past);
+      utimesSync(mark, past, past);
+      mkdirSync(path.join(r, 'opt/course/1'), { recursive: true });
+      writeFileSync(path.join(r, 'opt/course/1/kubeconfig'), 'secret');
+      chmodSync(path.join(r, 'opt/course/1/kubeconfig'), 0o600);
+      mkdirSync(path.join(r, 'shop'));
+      writeFileSync(path.join(r, 'etc/motd'), 'new system file');
+      chmodSync(path.join(r, 'etc/motd'), 0o600);
+      chmodSync(r, 0o755);
+      execFileSync('bash', ['-c', `${OPEN_SETUP_FILES}\nkd_open_setup_files "$0" "$1"`, r, mark]);
+      const mode = (p: string) => statSync(path.join(r, p)).mode & 0o777;
+      assert.equal(mode('opt/course/1/kubeconfig'), 0o666, 'the file the setup made is the learner\'s to read and change');
+      assert.equal(mode('opt/course/1'), 0o777);
+      assert.equal(mode('shop'), 0o777);
+      assert.equal(mode('opt/vendor.txt') & 0o002, 0, 'files from before the setup stay as they were');
+      assert.equal(mode('etc/motd'), 0o600, 'system folders are never opened');
+      assert.equal(mode(''), 0o755, '/ itself stays closed');
+    } finally {
+      rmSync(r, { recursive: true, force: true });
+    }
+  });
+
+  it('a step text that downloads from the internet or names a Killercoda host address loads with a warning at its line', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'kd-scenarios-'));
+    try {
+      const s = path.join(dir, 'kc', 'chart-step');
+      mkdirSync(s, { recursive: true });
+      writeFileSync(path.join(s, 'index.json'), JSON.stringify({ title: 'Install a chart', details: { steps: [{ title: 'Install', text: 'step1.md', verify: 'verify1.sh' }] }, backend: { imageid: 'kubernetes-kubeadm-1node' } }));
+      writeFileSync(path.join(s, 'step1.md'), 'Add the repository:\n\n`helm repo add shop https://charts.example.org`{{exec}}\n\nThe API server is `https://172.30.1.2:6443`.\n');
+      writeFileSync(path.join(s, 'verify1.sh'), 'helm status shop -n shop\n');
+      const c = await loadScenarios(path.join(dir, 'kc'), compiler, { relativeTo: dir });
+      assert.equal(c.labs.length, 1);
+      assert.deepEqual(c.labs[0]!.warnings.map((w) => formatProblem(w).split('\n')[0]), [
+        "kc/chart-step/step1.md:5:1 warning: 172.30.1.2 is the fixed address of a Killercoda host (172.30.1.2 controlplane, 172.30.2.2 node01); kubedrill's nodes have other addresses, so this line does not reach them",
+        'kc/chart-step/step1.md:3:1 warning: the text has the learner download from the internet, which the workstation cannot reach: that step cannot be done as written',
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('loose scenarios are one track per folder; solution.sh beside each verify script is the reference solution', async () => {

@@ -50,6 +50,16 @@ export const SCENARIO_BACKENDS: Record<string, number> = {
   'kubernetes-kubeadm-2nodes': 1,
 };
 
+/**
+ * The backend a Killercoda image id is a variant of: `kubernetes-kubeadm-2nodes-rapid` or
+ * `kubernetes-kubeadm-1node-ubuntu20.04` are the same kubeadm clusters with another OS, version or
+ * start-up image, so they run as the backend they extend. Undefined for backends kubedrill cannot give.
+ */
+export function backendBase(imageid: string): string | undefined {
+  if (SCENARIO_BACKENDS[imageid] !== undefined) return imageid;
+  return Object.keys(SCENARIO_BACKENDS).find((b) => imageid.startsWith(`${b}-`));
+}
+
 /** Where foreground scripts and the scenario's own files land in the workstation. */
 export const SCENARIO_DIR_IN_WORKSTATION = '/opt/kd-scenario';
 
@@ -244,7 +254,11 @@ export async function loadScenario(dir: string, track: string, compiler: MdxComp
   // 1. The backend: which cluster the scenario needs.
   const backend = (index.backend ?? {}) as { imageid?: unknown };
   const imageid = typeof backend.imageid === 'string' ? backend.imageid : undefined;
-  const workers = imageid !== undefined ? SCENARIO_BACKENDS[imageid] : undefined;
+  const base = imageid !== undefined ? backendBase(imageid) : undefined;
+  const workers = base !== undefined ? SCENARIO_BACKENDS[base] : undefined;
+  if (base !== undefined && base !== imageid) {
+    warn(indexRel, at('imageid').line, 1, `backend ${imageid} runs as ${base}: a kind cluster at kubedrill's Kubernetes version; what the variant changes (its OS, Kubernetes version or size) is not reproduced`);
+  }
   if (imageid === undefined) err(indexRel, at('backend').line, 1, 'index.json has no backend.imageid, so kubedrill cannot tell which cluster the scenario needs', `kubedrill runs ${Object.keys(SCENARIO_BACKENDS).join(' and ')}`);
   else if (workers === undefined) {
     const why = /^ubuntu|^debian|^centos/.test(imageid)
@@ -304,20 +318,23 @@ export async function loadScenario(dir: string, track: string, compiler: MdxComp
       continue;
     }
     for (const a of list as AssetJson[]) {
-      if (typeof a.file !== 'string' || typeof a.target !== 'string' || !a.target.startsWith('/')) {
-        err(indexRel, at('assets').line, 1, 'each asset needs "file" (under assets/) and an absolute "target" folder');
+      // Killercoda's targets are absolute or in root's home (~ or ~/dir), the home of the user scripts run as.
+      const target = typeof a.target === 'string' ? a.target.replace(/^~(?=\/|$)/, '/root') : undefined;
+      if (typeof a.file !== 'string' || target === undefined || !target.startsWith('/')) {
+        err(indexRel, at('assets').line, 1, 'each asset needs "file" (under assets/) and a "target" folder that is absolute or in root\'s home (~/…)');
         continue;
       }
-      const abs = path.resolve(dir, 'assets', a.file);
-      if (!abs.startsWith(path.join(dir, 'assets') + path.sep) || !existsSync(abs) || !statSync(abs).isFile()) {
-        // Killercoda also allows wildcards in asset names; one file per entry is all kubedrill copies.
-        err(indexRel, lineOf(indexText, `"${a.file}"`), 1, `asset ${a.file} does not exist in ${rel(path.join(dir, 'assets'))}`, a.file.includes('*') ? 'kubedrill copies one named file per asset entry (no wildcards)' : undefined);
+      const matches = assetMatches(path.join(dir, 'assets'), a.file);
+      if (matches.length === 0) {
+        err(indexRel, lineOf(indexText, `"${a.file}"`), 1, `asset ${a.file} does not exist in ${rel(path.join(dir, 'assets'))}`, /[*?]/.test(a.file) ? 'no file in assets/ matches the pattern' : 'an asset names a file in the assets/ folder, relative to it');
         continue;
       }
-      const content = readFileSync(abs);
-      hash.update(a.file).update(content);
       const chmod = typeof a.chmod === 'string' && /^[0-7]{3,4}$|^[ugoa]*[+-=][rwx]+$/.test(a.chmod) ? a.chmod : undefined;
-      assetFiles.push({ file: a.file, target: a.target, chmod, base64: content.toString('base64') });
+      for (const file of matches) {
+        const content = readFileSync(path.join(dir, 'assets', file));
+        hash.update(file).update(content);
+        assetFiles.push({ file, target, chmod, base64: content.toString('base64') });
+      }
     }
   }
 
@@ -325,6 +342,19 @@ export async function loadScenario(dir: string, track: string, compiler: MdxComp
   for (const [name, text] of files) {
     if (!name.endsWith('.sh') && !isScriptOf(name, steps, intro, finish)) continue;
     for (const u of unsupportedInScript(text)) err(rel(path.join(dir, name)), u.line, 1, u.message, u.hint);
+  }
+
+  // Killercoda's hosts have fixed addresses that scenarios write out; kubedrill's nodes have others.
+  for (const [name, text] of [...files].filter(([n]) => n.endsWith('.sh') || n.endsWith('.md') || isScriptOf(n, steps, intro, finish))) {
+    const line = text.split('\n').findIndex((l) => KILLERCODA_ADDRESS.test(l));
+    if (line !== -1) warn(rel(path.join(dir, name)), line + 1, 1, `${KILLERCODA_ADDRESS.exec(text.split('\n')[line]!)![0]} is the fixed address of a Killercoda host (172.30.1.2 controlplane, 172.30.2.2 node01); kubedrill's nodes have other addresses, so this line does not reach them`, 'the names controlplane and node01 resolve in the workstation; the API server is the kubeconfig\'s server');
+  }
+
+  // Steps that have the learner fetch from the internet load (the learner may have another way), but say so.
+  const texts: [unknown, string | undefined][] = [[intro.text, introText], ...stepInfo.map((x, i): [unknown, string | undefined] => [steps[i]!.text, x.text])];
+  for (const [name, text] of texts) {
+    const first = text?.split('\n').findIndex((l) => downloads(l)) ?? -1;
+    if (first !== -1) warn(rel(path.join(dir, String(name))), first + 1, 1, 'the text has the learner download from the internet, which the workstation cannot reach: that step cannot be done as written');
   }
 
   // 5. The lab body: the scenario's Markdown, escaped, with tasks for steps that verify.
@@ -366,7 +396,8 @@ export async function loadScenario(dir: string, track: string, compiler: MdxComp
     cluster: { workers: workers ?? 0, dedicated: true },
     realClusterOnly: 'a Killercoda scenario is graded by its verify scripts, run in the workstation of a real cluster',
     tags: ['killercoda'],
-    tasks: tasks.length ? tasks : [{ id: 'none', title: 'none', points: 1, checks: [{ kind: 'workstation', run: 'false', message: 'x' }] }],
+    // A scenario without verify scripts was refused above; the stand-in task only keeps the schema from adding a second, misleading error.
+    tasks: tasks.length ? tasks : [{ id: 'none', title: 'no step is graded', points: 1, checks: [{ kind: 'workstation', run: 'false', message: 'no step has a verify script' }] }],
   });
   if (!meta.success) {
     for (const i of meta.error.issues) err(indexRel, 1, 1, `cannot map to a lab: ${i.path.join('.')}: ${i.message}`);
@@ -400,6 +431,24 @@ export async function loadScenario(dir: string, track: string, compiler: MdxComp
     scenarioSetup: { script: setup, from: [...background.map((b) => b.file), ...assetFiles.map((a) => `assets/${a.file}`)] },
     ...(solutions.length && solutions.length === checked.size ? { scenarioSolution: { script: solutionScript(solutions), from: solutions.map((x) => x.file) } } : {}),
   };
+}
+
+/**
+ * The files under assetsDir an asset entry names: one file, or every file a wildcard (`*`, `?`) in
+ * its last part matches (Killercoda copies all of them). Names outside assetsDir match nothing.
+ */
+export function assetMatches(assetsDir: string, name: string): string[] {
+  const abs = path.resolve(assetsDir, name);
+  if (!abs.startsWith(assetsDir + path.sep)) return [];
+  const base = path.basename(abs);
+  if (!/[*?]/.test(base)) return existsSync(abs) && statSync(abs).isFile() ? [path.relative(assetsDir, abs)] : [];
+  const folder = path.dirname(abs);
+  if (/[*?]/.test(path.relative(assetsDir, folder)) || !existsSync(folder) || !statSync(folder).isDirectory()) return [];
+  const pattern = new RegExp(`^${base.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')}$`);
+  return readdirSync(folder, { withFileTypes: true })
+    .filter((d) => d.isFile() && !d.name.startsWith('.') && pattern.test(d.name))
+    .map((d) => path.relative(assetsDir, path.join(folder, d.name)))
+    .sort();
 }
 
 function isScriptOf(name: string, steps: StepJson[], intro: StepJson, finish: StepJson): boolean {
@@ -448,11 +497,38 @@ export function unsupportedInScript(text: string): { line: number; message: stri
     if (/^\s*ssh\s+(?:-\S+\s+(?:\S+\s+)?)*[\w.@-]+\s+\S/.test(line)) return;
     if (/\b(systemctl|kubeadm|crictl|journalctl|service\s+kubelet)\b|\/etc\/kubernetes\b|\/var\/lib\/kubelet\b|\/var\/lib\/etcd\b|\/var\/log\/pods\b/.test(line)) {
       out.push({ line: i + 1, message: 'uses the control-plane node itself (kubelet, kubeadm, static pod manifests or etcd files); kubedrill runs scenario scripts in the learner\'s workstation, which is not a node', hint: 'a scenario that changes or inspects nodes needs a real kubeadm host, which kubedrill does not give' });
-    } else if (/\b(apt-get|apt|yum|dnf|apk)\s+(install|update)\b|\b(curl|wget)\b[^|]*\bhttps?:\/\/(?!localhost|127\.|node01|controlplane)/.test(line)) {
+    } else if (NODE_BY_EXAM_NAME.test(line)) {
+      out.push({ line: i + 1, message: `names the Kubernetes node ${NODE_BY_EXAM_NAME.exec(line)![1]} as Killercoda's clusters call it; kubedrill's kind nodes are registered as <cluster>-control-plane and <cluster>-worker, so this line cannot find the node`, hint: 'select nodes by role or label instead (kubectl get nodes -l node-role.kubernetes.io/control-plane, or the node that is not the control plane)' });
+    } else if (downloads(line)) {
       out.push({ line: i + 1, message: 'downloads from the internet, which the workstation cannot reach', hint: 'ship the files as assets instead' });
     }
   });
   return out;
+}
+
+// An address outside the attempt: not the workstation itself, not a node by its exam name.
+const REMOTE_URL = String.raw`(?:https?|oci):\/\/(?!localhost\b|127\.|10\.|192\.168\.|172\.(?:1[6-9]|2\d|3[01])\.|node0\d\b|controlplane\b)`;
+const DOWNLOADS = new RegExp(
+  [
+    String.raw`\b(apt-get|apt|yum|dnf|apk)\s+(install|update)\b`,
+    String.raw`\b(curl|wget)\b[^|]*` + REMOTE_URL,
+    // kubectl reads manifests from a URL itself; helm fetches charts and repository indexes.
+    String.raw`\bkubectl\b[^|]*\s(-f|--filename)(=|\s+)` + REMOTE_URL,
+    String.raw`\bkubectl\s+(apply|create|replace|delete)\b[^|]*\s-k\s+` + REMOTE_URL,
+    String.raw`\bhelm\s+(repo\s+add|install|upgrade|pull|template|dependency\s+update)\b[^|]*` + REMOTE_URL,
+    String.raw`\bgit\s+clone\b`,
+    String.raw`\bpip3?\s+install\b`,
+  ].join('|'),
+);
+
+// kubectl naming a node by Killercoda's node names (`kubectl label node node01 …`, `nodeName: node01`,
+// `kubernetes.io/hostname=controlplane`): `ssh node01` resolves here, but the Kubernetes node objects
+// have kind's names.
+const NODE_BY_EXAM_NAME = /(?:\bkubectl\b.*\b(?:nodes?|no|drain|cordon|uncordon)\s+(?:-\S+\s+)*|\bnodeName:\s*["']?|kubernetes\.io\/hostname[=:]\s*["']?|\bnode\/)(controlplane|node0\d)\b/;
+
+/** Whether a shell line fetches something from the internet (a package, a manifest or chart by URL, a repository). */
+export function downloads(line: string): boolean {
+  return DOWNLOADS.test(line);
 }
 
 // Run button for a foreground script copied into the workstation.
@@ -475,6 +551,8 @@ function setupScript(background: { file: string; text: string }[], assets: { fil
   }
   lines.push(`chmod -R a+rX ${SCENARIO_DIR_IN_WORKSTATION}`);
   // Each background runs in its own bash (as on Killercoda), from a file so its own `set -e` or exit applies to it alone.
+  // What the backgrounds create is found by time: everything newer than this mark.
+  if (background.length) lines.push(`touch ${SETUP_MARK}`);
   background.forEach((b, i) => {
     const file = `/root/.kd-background-${i + 1}.sh`;
     lines.push(`base64 -d > ${file} <<'KD_ASSET_EOF'`, ...(Buffer.from(b.text).toString('base64').match(/.{1,76}/g) ?? []), 'KD_ASSET_EOF');
@@ -493,8 +571,38 @@ function setupScript(background: { file: string; text: string }[], assets: { fil
     "find /root -mindepth 1 \\( -path '/root/.*' \\) -prune -o -exec chmod a+rwX {} + 2>/dev/null || true",
   );
   for (const a of assets) lines.push(`chmod a+rw ${q(path.posix.join(a.target, path.posix.basename(a.file)))} 2>/dev/null || true`);
+  // Killercoda's learner is root and works in the folders its setup made (/opt/course/1, /data…):
+  // open what the backgrounds created outside the system's own folders, and let the learner make
+  // folders in /opt (sticky, like /tmp), where tasks often ask for results.
+  if (background.length) lines.push(OPEN_SETUP_FILES, `kd_open_setup_files "" ${SETUP_MARK}`);
+  lines.push('chmod 1777 /opt');
   return `${lines.join('\n')}\n`;
 }
+
+const SETUP_MARK = '/tmp/.kd-setup-mark';
+
+/**
+ * Run as the learner before a scenario's setup: the folders the workstation image gives the learner
+ * outside their home (/opt/course) become sticky and writable to all, like /tmp, so the setup's root,
+ * which has no capabilities in the workstation, can make its folders there too.
+ */
+export const OPEN_LEARNER_FOLDERS = "find / -xdev -maxdepth 3 -type d -user \"$(id -u)\" ! -path '/home' ! -path '/home/*' ! -path '/proc/*' ! -path '/tmp/*' -exec chmod 1777 {} + 2>/dev/null; true";
+const KILLERCODA_ADDRESS = /\b172\.30\.[12]\.2\b/;
+
+/**
+ * A bash function that opens to the learner every file and folder under root ($1, "" for /) that the
+ * scenario's backgrounds created or changed (newer than the mark file $2). The system's own folders
+ * stay as they are, so the learner gains no way to run code as root (/etc, /usr, /var, /root's
+ * dotfiles); /root and /tmp are opened on their own terms.
+ */
+export const OPEN_SETUP_FILES = [
+  'kd_open_setup_files() {',
+  '  local r="$1" p; local skip=()',
+  '  for p in proc sys dev run etc usr bin sbin lib lib32 lib64 libx32 var boot root tmp home snap; do skip+=(-path "$r/$p" -o); done',
+  // -mindepth 1: / itself stays as it is (a learner who could rename /etc could run code as root).
+  '  find "$r/" -mindepth 1 -xdev \\( "${skip[@]}" -false \\) -prune -o -newer "$2" ! -type l -print0 2>/dev/null | xargs -0 -r chmod a+rwX 2>/dev/null || true',
+  '}',
+].join('\n');
 
 /** The steps' solution scripts, each in its own bash, in step order; the first failure stops. */
 function solutionScript(solutions: { file: string; text: string }[]): string {
@@ -509,6 +617,14 @@ function solutionScript(solutions: { file: string; text: string }[]): string {
 }
 
 const ACTION = /\{\{\s*(exec|execute|copy)\b[^}]*\}\}/;
+const DETAILS_OPEN = /^\s*<details(?:\s[^>]*)?>\s*(?:<summary>(.*?)<\/summary>)?\s*$/i;
+const SUMMARY = /^\s*<summary>(.*?)<\/summary>\s*$/i;
+
+// A Hint's opening tag with the summary as its title: plain text only (no tags, quotes or braces).
+function hintOpen(summary: string | undefined): string {
+  const title = (summary ?? '').replace(/<[^>]*>/g, '').replace(/["{}<>\\]/g, '').replace(/\s+/g, ' ').trim();
+  return title ? `<Hint title="${title}">` : '<Hint>';
+}
 
 /** Escapes text so MDX reads it as plain Markdown text: no JSX, no expressions. */
 export function escapeText(text: string): string {
@@ -554,6 +670,7 @@ export function toLabMarkdown(markdown: string, warn?: Report, file = ''): strin
   const lines = markdown.replace(/\r\n/g, '\n').split('\n');
   const out: string[] = [];
   let fence: { marker: string; open: string; body: string[] } | undefined;
+  let hint: { at: number; titled: boolean } | undefined;
   lines.forEach((line, idx) => {
     if (fence) {
       const close = new RegExp(`^(\\s*)${fence.marker[0] === '`' ? '`' : '~'}{${fence.marker.length},}(.*)$`).exec(line);
@@ -573,6 +690,28 @@ export function toLabMarkdown(markdown: string, warn?: Report, file = ''): strin
       fence = { marker: open[2]!, open: open[3] ?? '', body: [] };
       return;
     }
+    // <details><summary>Solution</summary> … </details>, the usual way scenarios hide an answer,
+    // becomes a collapsed <Hint> titled by the summary (the tags alone would show as text).
+    const details = DETAILS_OPEN.exec(line);
+    if (details) {
+      if (hint) out.push('', '</Hint>', '');
+      hint = { at: out.length, titled: details[1] !== undefined };
+      out.push(hintOpen(details[1]), '');
+      return;
+    }
+    const summary = SUMMARY.exec(line);
+    if (summary && hint && !hint.titled && out.slice(hint.at + 1).every((l) => !l.trim())) {
+      out[hint.at] = hintOpen(summary[1]);
+      hint.titled = true;
+      return;
+    }
+    if (/^\s*<\/details>\s*$/i.test(line) && hint) {
+      out.push('', '</Hint>', '');
+      hint = undefined;
+      return;
+    }
+    // Layout-only HTML lines (<p>, </p>, <br>) carry no text: drop them rather than show the tags.
+    if (/^\s*<\/?(p|br)\s*\/?>\s*$/i.test(line)) return;
     // Inline actions: `cmd`{{exec}} → the code stays in the sentence, a Run button follows it.
     const after: string[] = [];
     const text = line.replace(/(`+)([^`]+?)\1\s*(\{\{\s*(exec|execute|copy)\b[^}]*\}\})/g, (_m, ticks: string, code: string, _a: string, kind: string) => {
@@ -588,6 +727,7 @@ export function toLabMarkdown(markdown: string, warn?: Report, file = ''): strin
   });
   // An unclosed fence keeps its content as code.
   if (fence) out.push('```' + fence.open, ...fence.body, '```');
+  if (hint) out.push('', '</Hint>');
   return out.join('\n');
 }
 

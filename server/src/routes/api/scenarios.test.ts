@@ -70,7 +70,11 @@ test('starting a scenario runs its setup as root in the workstation; a failing s
   await h.service.idle();
   const ready = (await app.inject({ method: 'GET', url: `/api/attempts/${a.id}`, headers: { cookie } })).json<{ status: string }>();
   assert.equal(ready.status, 'ready');
-  const setup = ran.find((r) => r.attemptId === a.id);
+  // The learner first opens the folders the image gave them (/opt/course), where root without capabilities cannot write.
+  const opened = ran.find((r) => r.attemptId === a.id);
+  assert.equal(opened?.opts?.user, 'candidate');
+  assert.match(opened?.argv.join(' ') ?? '', /chmod 1777/);
+  const setup = ran.find((r) => r.attemptId === a.id && r.opts?.user === 'root');
   assert.deepEqual(setup?.argv, ['bash', '-s']);
   assert.equal(setup?.opts?.user, 'root');
   assert.match(setup?.opts?.stdin ?? '', /== setup-namespace\.sh/);

@@ -1,0 +1,2 @@
+#!/bin/bash
+kubectl apply -f /root/shelf/reading-room.yaml

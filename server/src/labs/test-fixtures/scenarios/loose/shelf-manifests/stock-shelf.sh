@@ -1,0 +1,4 @@
+#!/bin/bash
+set -e
+kubectl create namespace library
+ls /root/shelf/*.yaml > /root/shelf-list.txt

@@ -1,0 +1,2 @@
+#!/bin/bash
+kubectl apply -f https://example.org/manifests/shop.yaml

@@ -1,0 +1,2 @@
+#!/bin/bash
+test "$(kubectl get deploy shop -o jsonpath={.spec.replicas})" = 3
