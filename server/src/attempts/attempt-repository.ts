@@ -187,6 +187,22 @@ export class AttemptRepository {
     this.#db.prepare('DELETE FROM clusters WHERE name = ?').run(name);
   }
 
+  /** Records what setup a warm cluster already has (null: none); kept beside its row. */
+  savePreset(name: string, preset: unknown): void {
+    this.#db.prepare('UPDATE clusters SET preset = ? WHERE name = ?').run(preset === null ? null : JSON.stringify(preset), name);
+  }
+
+  /** The recorded setups of pre-set-up clusters, by cluster name. */
+  presets(): Map<string, unknown> {
+    const rows = this.#db.prepare('SELECT name, preset FROM clusters WHERE preset IS NOT NULL').all() as { name: string; preset: string }[];
+    return new Map(rows.map((r) => [r.name, JSON.parse(r.preset) as unknown]));
+  }
+
+  /** What the newest attempts started (lab id, or an exam cluster's label), newest first, with their cluster's recipe. */
+  recentStarts(limit: number): Pick<Attempt, 'labId' | 'shape' | 'kubernetes' | 'setupLabs' | 'examAttemptId' | 'createdAt'>[] {
+    return (this.#db.prepare('SELECT * FROM attempts ORDER BY created_at DESC, rowid DESC LIMIT ?').all(limit) as Row[]).map(toAttempt);
+  }
+
   clusters(): ClusterRow[] {
     return (this.#db.prepare('SELECT * FROM clusters ORDER BY created_at').all() as Row[]).map((r) => ({
       name: r.name as string,

@@ -9,12 +9,12 @@ import type { ScenarioSetup } from '../labs/scenarios.ts';
 import { shapeKey } from '../provisioner/kind-config.ts';
 import type { ClusterInfo, KindDriver } from '../provisioner/kind-driver.ts';
 import type { NetpolVerdicts } from '../provisioner/netpol-verdicts.ts';
-import { applyLabSetup } from '../provisioner/setup.ts';
-import { execOnKindNode } from '../terminal/launchers.ts';
 import { ProvisionError, step, type StepSink } from '../provisioner/steps.ts';
 import { AttemptEvents } from './attempt-events.ts';
 import { ENDED, type Attempt, type AttemptEvent, type AttemptRepository, type AttemptStatus } from './attempt-repository.ts';
 import { ClusterPool, type OwnedCluster } from './cluster-pool.ts';
+import { applyLabSetups } from './lab-setups.ts';
+import { PresetPool, type PresetPoolOptions, type PresetStatus } from './preset-pool.ts';
 import { reconcileClusters, type ReconcileResult } from './reconcile.ts';
 import { drawForLabs, type ParamValues } from '../labs/params.ts';
 
@@ -24,7 +24,7 @@ export type NetpolCheck = (cluster: ClusterInfo, port: ClusterPort, onStep: Step
 /** Installs a cluster's add-ons (injectable so tests need no real cluster). */
 export type AddonInstall = (cluster: ClusterInfo, addons: readonly AddonName[], port: ClusterPort, onStep: StepSink, signal: AbortSignal) => Promise<unknown>;
 
-export interface AttemptServiceOptions {
+export interface AttemptServiceOptions extends PresetPoolOptions {
   repo: AttemptRepository;
   driver: Pick<KindDriver, 'newName' | 'create' | 'delete' | 'list' | 'preloadImages' | 'paths' | 'nodeImage' | 'nodes'>;
   labs: { get(id: string): Lab | undefined; forAttempt(id: string, params: Attempt['params']): Lab | undefined; readonly current: { labs: readonly Lab[] } };
@@ -69,6 +69,8 @@ const ACTIVE_CLUSTER: ReadonlySet<AttemptStatus> = new Set(['provisioning', 'set
 const TOUCH_PERSIST_MS = 30_000;
 /** The step of an attempt that got a warm cluster (estimates tell warm and new-cluster starts apart by it). */
 export const WARM_STEP = 'Claiming a warm cluster';
+/** The step of an attempt that got a cluster with its lab already set up (the pre-set-up pool). */
+export const PRESET_STEP = 'Claiming a cluster set up in advance';
 
 /**
  * Attempts from Start to the end: queue with global and per-learner caps, provisioning and setup as
@@ -80,6 +82,7 @@ export class AttemptService {
   readonly #now: () => number;
   readonly #queue: string[] = [];
   readonly #pool: ClusterPool;
+  readonly #presets: PresetPool;
   readonly #events: AttemptEvents;
   readonly #runs = new Map<string, { abort: AbortController; done: Promise<void> }>();
   readonly #positions = new Map<string, number>();
@@ -95,6 +98,7 @@ export class AttemptService {
     this.#now = o.now ?? Date.now;
     this.#events = new AttemptEvents(o.repo, this.#now, o.log);
     this.#pool = new ClusterPool(o, { now: this.#now, background: (p) => this.#bg(p), runDone: (id) => this.#runs.get(id)?.done, changed: () => this.#pump() });
+    this.#presets = new PresetPool(o, this.#pool, { now: this.#now, background: (p) => this.#bg(p), changed: () => this.#pump() });
     if (o.reapIntervalMs !== 0) {
       this.#reaper = setInterval(() => this.reap(), o.reapIntervalMs ?? 30_000);
       this.#reaper.unref();
@@ -179,6 +183,11 @@ export class AttemptService {
     return { clusters: this.#pool.stats(), queued: this.#queue.length, running: this.#runs.size };
   }
 
+  /** The pre-set-up pool per lab or exam cluster (wanted, ready, being set up, or why excluded), for the operator. */
+  presetStatus(): PresetStatus[] {
+    return this.#presets.status();
+  }
+
   // ---- events ----
 
   /** Stored events after `after`, and live ones from now on via cb; returns them and an unsubscribe function. */
@@ -217,7 +226,9 @@ export class AttemptService {
     if (!lab) throw notFound('lab', labId);
     const running = this.#o.repo.forLearner(learnerId).find((a) => a.labId === labId && !ENDED.has(a.status));
     if (running) return { attempt: this.#view(running), created: false };
-    return { attempt: this.#enqueue({ learnerId, labId, shape: shapeKey(lab.meta.cluster), kubernetes: lab.meta.kubernetes, examAttemptId: null, setupLabs: null, params: drawForLabs([lab]) }), created: true };
+    // With a pre-set-up cluster of the lab, the learner gets the draw its setup was made with (a fresh one, made when it was set up).
+    const preset = this.#presets.paramsFor(lab);
+    return { attempt: this.#enqueue({ learnerId, labId, shape: shapeKey(lab.meta.cluster), kubernetes: lab.meta.kubernetes, examAttemptId: null, setupLabs: null, params: preset !== undefined ? preset : drawForLabs([lab]) }), created: true };
   }
 
   // ---- exam clusters: one cluster of an exam attempt, with several labs' setups ----
@@ -279,6 +290,12 @@ export class AttemptService {
         continue;
       }
       if (this.#learnerBusy(a)) continue;
+      const preset = this.#presets.match(a);
+      if (preset) {
+        this.#pool.claim(preset, id);
+        this.#dispatch(a, preset);
+        continue;
+      }
       const warm = this.#pool.warmOf(a.shape);
       if (warm) {
         this.#pool.claim(warm, id);
@@ -291,7 +308,7 @@ export class AttemptService {
       }
       // Full: a warm cluster of another shape makes room for a learner who is waiting.
       this.#waitingForSlot = true;
-      const spare = this.#pool.all().find((c) => c.state === 'warm' && c.shape !== a.shape);
+      const spare = this.#pool.all().find((c) => c.state === 'warm' && (c.shape !== a.shape || c.preset));
       if (spare) this.#pool.release(spare.name, 'evicted from the warm pool for a queued attempt');
     }
     for (const [i, id] of this.#queue.entries()) {
@@ -300,7 +317,10 @@ export class AttemptService {
         this.#events.emit(id, { type: 'queue', name: 'queued', state: null, elapsedMs: this.#events.sinceStart(id), position: i + 1, output: null });
       }
     }
-    if (!this.#waitingForSlot) this.#pool.fill();
+    if (!this.#waitingForSlot) {
+      this.#pool.fill();
+      this.#presets.fill();
+    }
   }
 
   #dispatch(a: Attempt, cluster: OwnedCluster): void {
@@ -322,7 +342,12 @@ export class AttemptService {
       if (gone.length) throw new ProvisionError('Preparing', `lab "${gone.join('", "')}" is no longer in the catalog`);
       const images = [...new Set(labs.flatMap((l) => l!.meta.images))];
       const cold = cluster.state === 'creating';
-      if (cold) {
+      if (cluster.preset?.ready) {
+        // Set up in advance for exactly this lab and draw (PresetPool.match): nothing is left to do.
+        sink({ step: PRESET_STEP, status: 'running' });
+        this.#setStatus(a.id, 'setting-up', { clusterName: cluster.name });
+        sink({ step: PRESET_STEP, status: 'done' });
+      } else if (cold) {
         this.#setStatus(a.id, 'provisioning', { clusterName: cluster.name });
         cluster.info = await this.#pool.prepare(cluster, sink, signal, images);
         cluster.state = 'claimed';
@@ -335,35 +360,15 @@ export class AttemptService {
         sink({ step: WARM_STEP, status: 'done' });
       }
       const info = cluster.info!;
-      // Clusters adopted after a restart come back without their node list; readiness reads kube-proxy's rules on each node.
-      if (!info.nodes.length) info.nodes = await this.#o.driver.nodes(info.name);
-      // A new cluster got the labs' images while kind was still starting it, a warm one when it was
-      // made; only images it may lack (a lab added since, a cluster adopted after a restart) are checked.
-      if (images.some((i) => !cluster.images?.has(i))) {
-        await step('Loading lab images', sink, () => this.#o.driver.preloadImages(info.name, images, signal));
-      }
-      // Several labs on one cluster (an exam): their setups go on at once (exam.yaml's linter refuses
-      // labs that touch the same things), each step named by its lab; the first failure stops the rest.
-      const together = new AbortController();
-      const stop = () => together.abort();
-      signal.addEventListener('abort', stop, { once: true });
-      try {
-        await Promise.all(
-          labs.map((lab) =>
-            applyLabSetup(
-              { dir: lab!.dir, setupManifests: lab!.files.setupManifests, setupScript: lab!.files.setupScript, nodeScripts: lab!.files.setupNodeScripts, ...(lab!.meta.broken ? { broken: lab!.meta.broken } : {}) },
-              info,
-              { port: this.#o.portFor(info.kubeconfigPath), runner: this.#o.runner, nodeExec: (node, argv, opts) => execOnKindNode(this.#o.runner, info.name, node, argv, opts) },
-              labs.length > 1 ? (e) => sink({ ...e, step: `${lab!.id}: ${e.step}` }) : sink,
-              { timeoutMs: this.#o.clusters.setupTimeoutMinutes * 60_000, signal: together.signal, ...(this.#o.setupPollMs ? { pollMs: this.#o.setupPollMs } : {}) },
-            ).catch((e: unknown) => {
-              together.abort();
-              throw e;
-            }),
-          ),
-        );
-      } finally {
-        signal.removeEventListener('abort', stop);
+      if (!cluster.preset?.ready) {
+        // Clusters adopted after a restart come back without their node list; readiness reads kube-proxy's rules on each node.
+        if (!info.nodes.length) info.nodes = await this.#o.driver.nodes(info.name);
+        // A new cluster got the labs' images while kind was still starting it, a warm one when it was
+        // made; only images it may lack (a lab added since, a cluster adopted after a restart) are checked.
+        if (images.some((i) => !cluster.images?.has(i))) {
+          await step('Loading lab images', sink, () => this.#o.driver.preloadImages(info.name, images, signal));
+        }
+        await applyLabSetups(labs.map((l) => l!), info, { port: this.#o.portFor(info.kubeconfigPath), runner: this.#o.runner, timeoutMs: this.#o.clusters.setupTimeoutMinutes * 60_000, pollMs: this.#o.setupPollMs }, sink, signal);
       }
       signal.throwIfAborted();
       for (const lab of labs) if (lab!.scenarioSetup) await this.#scenarioSetup(a.id, lab!.scenarioSetup, sink, signal);
@@ -473,6 +478,10 @@ export class AttemptService {
    */
   async reconcile(): Promise<ReconcileResult> {
     const out = await reconcileClusters({ repo: this.#o.repo, driver: this.#o.driver, log: this.#o.log, pool: this.#pool, events: this.#events, queue: this.#queue, now: this.#now, setStatus: (id, status) => this.#setStatus(id, status) });
+    // Before anything is handed out: a warm cluster that was set up for a lab is that lab's only, or deleted.
+    const stale = this.#presets.adoptAfterRestart();
+    out.adopted = out.adopted.filter((n) => !stale.includes(n));
+    out.deleted.push(...stale);
     this.#pump();
     return out;
   }
@@ -483,6 +492,7 @@ export class AttemptService {
     if (this.#reaper) clearInterval(this.#reaper);
     for (const r of this.#runs.values()) r.abort.abort();
     this.#pool.abortWarming();
+    this.#presets.abort();
     await Promise.race([this.idle(), new Promise((r) => setTimeout(r, 8000).unref())]);
   }
 }

@@ -6,6 +6,7 @@ import { netpolFacts } from '../provisioner/netpol-verdicts.ts';
 import { installAddons } from '../provisioner/addons.ts';
 import { step, type StepSink } from '../provisioner/steps.ts';
 import type { AttemptServiceOptions } from './attempt-service.ts';
+import type { Preset } from './preset-pool.ts';
 
 /** A cluster this server owns, in memory: being created, warm in the pool, claimed by an attempt, or being deleted. */
 export interface OwnedCluster {
@@ -17,6 +18,8 @@ export interface OwnedCluster {
   createdAt: string;
   /** Images known to be in every node (loaded when the cluster was made); unknown after a restart. */
   images?: ReadonlySet<string>;
+  /** A pre-set-up cluster: the lab setup(s) it has (or is getting) already; never handed to another lab. */
+  preset?: Preset;
 }
 
 /** What the pool needs from the attempt service that owns it. */
@@ -61,9 +64,9 @@ export class ClusterPool {
     return this.#clusters.size;
   }
 
-  /** A warm cluster of the shape, if any. */
+  /** A warm cluster of the shape with no lab's setup on it, if any. */
   warmOf(shape: string): OwnedCluster | undefined {
-    return this.all().find((c) => c.state === 'warm' && c.shape === shape);
+    return this.all().find((c) => c.state === 'warm' && c.shape === shape && !c.preset);
   }
 
   /** Cluster counts by state, for health and benchmarks. */
@@ -168,7 +171,7 @@ export class ClusterPool {
   fill(): void {
     if (this.#h.now() < this.#pausedUntil) return;
     for (const [shape, target] of this.#targets()) {
-      let have = this.all().filter((c) => c.shape === shape && (c.state === 'warm' || (c.state === 'creating' && !c.attemptId))).length;
+      let have = this.all().filter((c) => c.shape === shape && !c.preset && (c.state === 'warm' || (c.state === 'creating' && !c.attemptId))).length;
       while (have < target && this.slotsUsed < this.#o.clusters.maxConcurrent) {
         const c = this.reserve(shape, undefined);
         this.#h.background(this.#warm(c));
