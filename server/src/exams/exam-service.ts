@@ -6,7 +6,7 @@ import type { AttemptService } from '../attempts/attempt-service.ts';
 import { AppError, errorMessage, notFound } from '../errors.ts';
 import type { Lab } from '../labs/loader.ts';
 import { drawForLabs, type ParamValues } from '../labs/params.ts';
-import { shapeKey } from '../provisioner/kind-config.ts';
+import { examClusterRecipes } from './cluster-recipes.ts';
 import type { TerminalAttempt } from '../terminal/attempts.ts';
 import { gradeExam, type ExamResult } from './exam-grading.ts';
 import { EXAM_ENDED, type ExamAttempt, type ExamRepository, type ExamSnapshot, type ExamTaskState } from './exam-repository.ts';
@@ -212,11 +212,10 @@ export class ExamService {
     const children: { context: string; attemptId: string }[] = [];
     // One draw per exam attempt for each parametrised lab, shared by every cluster the lab is on.
     const params = drawForLabs(exam.tasks.map((t) => this.#o.labs.get(t.labId)));
-    for (const c of exam.clusters) {
-      const labIds = [...new Set(exam.tasks.filter((t) => t.cluster === c.name).map((t) => t.labId))];
-      if (!labIds.length) continue;
-      const child = this.#o.attempts.startCluster(learnerId, { examAttemptId: id, label: `exam:${exam.id}/${c.name}`, shape: shapeKey(c), kubernetes: exam.kubernetes, labIds, params });
-      children.push({ context: c.name, attemptId: child.id });
+    // The same recipes the pre-set-up pool prepares clusters by (clusters.presetLabs exam:<id>).
+    for (const c of examClusterRecipes(exam)) {
+      const child = this.#o.attempts.startCluster(learnerId, { examAttemptId: id, label: c.key, shape: c.shape, kubernetes: c.kubernetes, labIds: c.labIds, params });
+      children.push({ context: c.context, attemptId: child.id });
     }
     const now = this.#iso();
     const attempt: ExamAttempt = {
