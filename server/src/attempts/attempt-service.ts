@@ -14,6 +14,7 @@ import { AttemptEvents } from './attempt-events.ts';
 import { ENDED, type Attempt, type AttemptEvent, type AttemptRepository, type AttemptStatus } from './attempt-repository.ts';
 import { ClusterPool, type OwnedCluster } from './cluster-pool.ts';
 import { applyLabSetups } from './lab-setups.ts';
+import type { SpareWorkstations } from '../terminal/spare-workstations.ts';
 import { PresetPool, type PresetPoolOptions, type PresetStatus } from './preset-pool.ts';
 import { reconcileClusters, type ReconcileResult } from './reconcile.ts';
 import { drawForLabs, type ParamValues } from '../labs/params.ts';
@@ -47,6 +48,8 @@ export interface AttemptServiceOptions extends PresetPoolOptions {
   extraPoolShapes?: () => readonly string[];
   /** Images a warm cluster of a shape gets besides those of the labs of that shape (labs an exam places on it). */
   extraPoolImages?: (shape: string) => readonly string[];
+  /** Workstations made ahead for clusters set up in advance (the terminal service's; looked up late, it is made after this). */
+  spareWorkstations?: () => SpareWorkstations | undefined;
   /** The attempt's workstation, where a Killercoda scenario's setup runs (the terminal service's launcher). */
   workstationFor?: (attemptId: string) => WorkstationAccess | undefined;
 }
@@ -97,7 +100,10 @@ export class AttemptService {
     this.#o = o;
     this.#now = o.now ?? Date.now;
     this.#events = new AttemptEvents(o.repo, this.#now, o.log);
-    this.#pool = new ClusterPool(o, { now: this.#now, background: (p) => this.#bg(p), runDone: (id) => this.#runs.get(id)?.done, changed: () => this.#pump() });
+    this.#pool = new ClusterPool(o, { now: this.#now, background: (p) => this.#bg(p), runDone: (id) => this.#runs.get(id)?.done, changed: () => this.#pump(), released: (c) => {
+        if (c.preset && !c.attemptId) o.spareWorkstations?.()?.discard(c.name);
+      },
+    });
     this.#presets = new PresetPool(o, this.#pool, { now: this.#now, background: (p) => this.#bg(p), changed: () => this.#pump() });
     if (o.reapIntervalMs !== 0) {
       this.#reaper = setInterval(() => this.reap(), o.reapIntervalMs ?? 30_000);
@@ -345,6 +351,9 @@ export class AttemptService {
       if (cluster.preset?.ready) {
         // Set up in advance for exactly this lab and draw (PresetPool.match): nothing is left to do.
         sink({ step: PRESET_STEP, status: 'running' });
+        // Its workstation was made ahead too (lab attempts; an exam's one workstation is the exam's).
+        const spares = a.examAttemptId ? undefined : this.#o.spareWorkstations?.();
+        if (spares) await spares.claim(cluster.name, a.id).catch(() => false);
         this.#setStatus(a.id, 'setting-up', { clusterName: cluster.name });
         sink({ step: PRESET_STEP, status: 'done' });
       } else if (cold) {

@@ -31,6 +31,8 @@ export interface ClusterPoolHooks {
   runDone: (attemptId: string) => Promise<void> | undefined;
   /** A cluster became warm, failed or was deleted: queued attempts may move. */
   changed: () => void;
+  /** A cluster is about to be deleted (what was made for it ahead, such as a spare workstation, goes too). */
+  released?: (c: OwnedCluster) => void;
 }
 
 /**
@@ -215,6 +217,7 @@ export class ClusterPool {
     const c = this.#clusters.get(name);
     if (!c || c.state === 'deleting') return;
     const run = c.attemptId ? this.#h.runDone(c.attemptId) : undefined;
+    this.#h.released?.(c);
     c.state = 'deleting';
     this.#o.repo.deleteCluster(name);
     this.#h.background(

@@ -211,3 +211,29 @@ test('exam clusters (exam:<id>) are set up in advance with every task lab; an ex
   assert.ok(!steps(service, partial.id).includes(PRESET_STEP));
   await service.close();
 });
+
+test("a lab's pre-set-up cluster gets its workstation made ahead, handed to the attempt that claims it, and removed with an unclaimed cluster", async () => {
+  const seen: string[] = [];
+  const spares = {
+    prepare: (cluster: string) => void seen.push(`prepare ${cluster}`),
+    claim: async (cluster: string, attemptId: string) => (seen.push(`claim ${cluster} ${attemptId}`), true),
+    discard: (cluster: string) => void seen.push(`discard ${cluster}`),
+  };
+  const { service, host } = harness({ labs: LABS(), clusters: { presetLabs: ['alpha'], maxConcurrent: 2 }, spareWorkstations: () => spares });
+  await service.reconcile();
+  await service.idle();
+  const first = [...host.clusters.keys()][0]!;
+  assert.deepEqual(seen, [`prepare ${first}`]);
+  const a = service.start('l1', 'alpha').attempt.id;
+  await service.idle();
+  assert.ok(seen.includes(`claim ${first} ${a}`), 'the attempt gets the workstation made for its cluster');
+  const refill = [...host.clusters.keys()].find((n) => n !== first)!;
+  assert.ok(seen.includes(`prepare ${refill}`));
+  // A learner of another lab needs the slot: the unclaimed pre-set-up cluster is evicted, and its workstation goes with it.
+  const g = service.start('l2', 'gamma').attempt.id;
+  await service.idle();
+  assert.equal(service.get(g)!.status, 'ready');
+  assert.ok(seen.includes(`discard ${refill}`));
+  assert.ok(!seen.includes(`discard ${first}`), "the claimed cluster's workstation is its attempt's, not discarded with the pool");
+  await service.close();
+});

@@ -236,6 +236,7 @@ export class PresetPool {
         this.#pool.save(c);
         this.#o.repo.savePreset(c.name, preset);
         this.#o.log.info(`pre-set-up cluster ${c.name} (${preset.key}) is ready`);
+        this.#spare(c, preset);
       }
     } catch (e) {
       if (!abort.signal.aborted) {
@@ -262,6 +263,7 @@ export class PresetPool {
       if (!p || c.state !== 'warm' || c.attemptId) continue;
       if (p.ready && this.#current(p)) {
         c.preset = p;
+        this.#spare(c, p);
         continue;
       }
       c.preset = p;
@@ -269,6 +271,11 @@ export class PresetPool {
       deleted.push(c.name);
     }
     return deleted;
+  }
+
+  /** A lab's cluster gets its workstation made ahead (an exam's clusters share the exam's one workstation). */
+  #spare(c: OwnedCluster, p: Preset): void {
+    if (!p.key.startsWith('exam:')) this.#o.spareWorkstations?.()?.prepare(c.name, p.kubernetes);
   }
 
   /** Per lab or exam cluster kept pre-set-up: wanted, ready and being set up, or why it is excluded. */

@@ -35,6 +35,7 @@ export interface HarnessOptions {
   /** clusters.presetLabs of exam:<id> resolves through this. */
   examClusters?: AttemptServiceOptions['examClusters'];
   freeMemBytes?: () => number;
+  spareWorkstations?: AttemptServiceOptions['spareWorkstations'];
 }
 
 /** Builds the service around a fake kind host; `clock.now` drives its time. */
@@ -62,6 +63,7 @@ export function harness(o: HarnessOptions = {}) {
     ...(o.workstationFor ? { workstationFor: o.workstationFor } : {}),
     ...(o.examClusters ? { examClusters: o.examClusters } : {}),
     ...(o.freeMemBytes ? { freeMemBytes: o.freeMemBytes } : {}),
+    ...(o.spareWorkstations ? { spareWorkstations: o.spareWorkstations } : {}),
   });
   return { db, repo, host, service, clock, clustersDir, config: { clusters: { ...DEFAULTS, ...o.clusters } } };
 }

@@ -9,6 +9,7 @@ import { examNodeName, type NodeName } from './node-names.ts';
 import { ScreenMirrors } from './screen-mirror.ts';
 import { TerminalSession, type SessionLimits, type TerminalKind } from './terminal-session.ts';
 import { RateLimiter, TicketStore } from './tickets.ts';
+import { spareWorkstations, type SpareWorkstations } from './spare-workstations.ts';
 
 /** A terminal as the API lists it. */
 export interface TerminalInfo {
@@ -54,6 +55,8 @@ export function prepareWorkstations(attempts: TerminalAttempts, launcher: ShellL
 /** Every open terminal on this server, grouped by attempt; ends them with the attempt or when idle. */
 export class TerminalService {
   readonly tickets: TicketStore;
+  /** Workstations made ahead for clusters set up in advance; undefined without a launcher that can hand one over. */
+  readonly spares: SpareWorkstations | undefined;
   readonly upgrades: RateLimiter;
   readonly #o: TerminalServiceOptions;
   readonly #mirrors = new ScreenMirrors();
@@ -70,6 +73,7 @@ export class TerminalService {
       this.endAttempt(id).catch((e: unknown) => o.log.warn(`ending the terminals of attempt ${id} failed: ${errorMessage(e)}`));
     });
     this.#unsubscribeCreated = prepareWorkstations(o.attempts, o.launcher, (m) => o.log.warn(m));
+    this.spares = spareWorkstations(o.launcher, (m) => o.log.warn(m));
     this.#sweep = setInterval(() => this.sweepIdle(), Math.min(60_000, Math.max(1000, o.idleMs / 4)));
     this.#sweep.unref();
   }
