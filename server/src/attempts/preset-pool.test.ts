@@ -218,6 +218,7 @@ test("a lab's pre-set-up cluster gets its workstation made ahead, handed to the 
     prepare: (cluster: string) => void seen.push(`prepare ${cluster}`),
     claim: async (cluster: string, attemptId: string) => (seen.push(`claim ${cluster} ${attemptId}`), true),
     discard: (cluster: string) => void seen.push(`discard ${cluster}`),
+    settled: async () => {},
   };
   const { service, host } = harness({ labs: LABS(), clusters: { presetLabs: ['alpha'], maxConcurrent: 2 }, spareWorkstations: () => spares });
   await service.reconcile();

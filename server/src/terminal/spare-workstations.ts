@@ -9,6 +9,8 @@ export interface SpareWorkstations {
   claim(clusterName: string, attemptId: string): Promise<boolean>;
   /** Removes the cluster's workstation if no attempt claimed it (the cluster is being deleted). */
   discard(clusterName: string): void;
+  /** Resolves when every spare being made is made (for benchmarks, which measure a learner arriving later). */
+  settled(): Promise<void>;
 }
 
 const spareId = (clusterName: string) => `spare-${clusterName}`;
@@ -45,6 +47,9 @@ export function spareWorkstations(launcher: ShellLauncher | undefined, warn: (m:
       spares.delete(id);
       await making;
       return launcher.adopt!(id, attemptId);
+    },
+    async settled() {
+      await Promise.all(spares.values());
     },
     discard(clusterName) {
       const id = spareId(clusterName);
