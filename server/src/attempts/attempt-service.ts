@@ -233,11 +233,16 @@ export class AttemptService {
     const running = this.#o.repo.forLearner(learnerId).find((a) => a.labId === labId && !ENDED.has(a.status));
     if (running) return { attempt: this.#view(running), created: false };
     // With a pre-set-up cluster of the lab, the learner gets the draw its setup was made with (a fresh one, made when it was set up).
-    const preset = this.#presets.paramsFor(lab);
+    const preset = this.#presets.paramsFor(lab.id, [lab.id]);
     return { attempt: this.#enqueue({ learnerId, labId, shape: shapeKey(lab.meta.cluster), kubernetes: lab.meta.kubernetes, examAttemptId: null, setupLabs: null, params: preset !== undefined ? preset : drawForLabs([lab]) }), created: true };
   }
 
   // ---- exam clusters: one cluster of an exam attempt, with several labs' setups ----
+
+  /** The draw a ready cluster set up in advance for this exam cluster (label) and labs was made with, or undefined; an exam's Start adopts it. */
+  presetParams(label: string, labIds: readonly string[]): Record<string, ParamValues> | null | undefined {
+    return this.#presets.paramsFor(label, labIds);
+  }
 
   /**
    * Queues one cluster of an exam attempt: a cluster of the shape with the setups of the given labs.

@@ -194,21 +194,36 @@ test('after a restart a pre-set-up cluster is adopted for its lab only; one whos
   await second.service.close();
 });
 
-test('exam clusters (exam:<id>) are set up in advance with every task lab; an exam cluster of parametrised labs is excluded', async () => {
+test('exam clusters (exam:<id>) are set up in advance with every task lab, parametrised ones with a draw the exam adopts', async () => {
   const examClusters = (id: string) =>
-    id === 'mock' ? [{ key: 'exam:mock/one', shape: 'w0', kubernetes: '1.35', labIds: ['alpha', 'gamma'] }] : id === 'varied' ? [{ key: 'exam:varied/one', shape: 'w0', kubernetes: '1.35', labIds: ['clusterip-endpoints'] }] : undefined;
-  const { service } = harness({ labs: [...LABS(), paramLab()], clusters: { presetLabs: ['exam:mock', 'exam:varied'] }, examClusters });
+    id === 'mock'
+      ? [
+          { key: 'exam:mock/one', shape: 'w0', kubernetes: '1.35', labIds: ['alpha', 'gamma'] },
+          { key: 'exam:mock/two', shape: 'w0', kubernetes: '1.35', labIds: ['clusterip-endpoints'] },
+        ]
+      : undefined;
+  const ports: FakeClusterPort[] = [];
+  const { service } = harness({ labs: [...LABS(), paramLab()], clusters: { presetLabs: ['exam:mock', 'exam:none'] }, examClusters, portFor: () => (ports.push(new FakeClusterPort()), ports.at(-1)!) });
   await service.reconcile();
   await service.idle();
-  assert.equal(service.presetStatus().find((s) => s.key === 'exam:mock/one')!.ready, 1);
-  assert.match(service.presetStatus().find((s) => s.key === 'exam:varied/one')!.excluded ?? '', /parameters/);
+  assert.deepEqual(service.presetStatus().map((s) => [s.key, s.ready]), [['exam:mock/one', 1], ['exam:mock/two', 1], ['exam:none', 0]]);
+  assert.match(service.presetStatus()[2]!.excluded ?? '', /no exam "none"/);
   // A cluster for a different composition (one lab fewer) does not match.
   const partial = service.startCluster('l9', { examAttemptId: 'e0', label: 'exam:mock/one', shape: 'w0', kubernetes: '1.35', labIds: ['alpha'] });
-  assert.equal(service.presetStatus().find((s) => s.key === 'exam:mock/one')!.ready, 1, 'still there');
+  assert.equal(service.presetStatus()[0]!.ready, 1, 'still there');
   const c = service.startCluster('l1', { examAttemptId: 'e1', label: 'exam:mock/one', shape: 'w0', kubernetes: '1.35', labIds: ['alpha', 'gamma'] });
+  // The exam adopts the parametrised cluster's draw (what its setup made), as ExamService.start does.
+  const draw = service.presetParams('exam:mock/two', ['clusterip-endpoints']);
+  const ns = ports.flatMap((p) => p.applied).find((o) => o.kind === 'Namespace')!.metadata.name;
+  assert.deepEqual(draw, { 'clusterip-endpoints': { ns } });
+  const d = service.startCluster('l1', { examAttemptId: 'e1', label: 'exam:mock/two', shape: 'w0', kubernetes: '1.35', labIds: ['clusterip-endpoints'], params: draw! });
+  // With another draw it would not match: a cluster is never handed to an attempt graded against other values.
+  const other = service.startCluster('l2', { examAttemptId: 'e2', label: 'exam:mock/two', shape: 'w0', kubernetes: '1.35', labIds: ['clusterip-endpoints'], params: { 'clusterip-endpoints': { ns: ns === 'store' ? 'retail' : 'store' } } });
   await service.idle();
   assert.deepEqual(steps(service, c.id), [PRESET_STEP]);
+  assert.deepEqual(steps(service, d.id), [PRESET_STEP]);
   assert.ok(!steps(service, partial.id).includes(PRESET_STEP));
+  assert.ok(!steps(service, other.id).includes(PRESET_STEP));
   await service.close();
 });
 

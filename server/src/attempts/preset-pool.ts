@@ -87,8 +87,6 @@ export class PresetPool {
     if (gone.length) return `lab "${gone.join('", "')}" is not in the catalog`;
     // A Killercoda scenario's setup runs in the learner's own workstation, which exists only once an attempt does.
     if (labs.some((l) => l!.scenarioSetup)) return 'its setup runs in the learner\'s workstation (a Killercoda scenario), which exists only after Start';
-    // An exam draws one set of parameters for all its clusters at Start; a cluster set up in advance would have its own.
-    if (r.key.startsWith('exam:') && labs.some((l) => l!.params)) return 'the exam draws the parameters of its labs at Start for all its clusters at once; a parametrised lab on an exam cluster cannot be set up in advance';
     return undefined;
   }
 
@@ -161,9 +159,12 @@ export class PresetPool {
       );
   }
 
-  /** The draw of a ready pre-set-up cluster of the lab: Start gives it to the learner, so the cluster fits their attempt. */
-  paramsFor(lab: Lab): Record<string, ParamValues> | null | undefined {
-    const c = this.#pool.all().find((x) => x.state === 'warm' && x.preset?.ready && x.preset.key === lab.id && sameList(x.preset.labIds, [lab.id]) && this.#current(x.preset));
+  /**
+   * The draw of a ready pre-set-up cluster for the lab (or exam cluster) and labs: Start gives it to
+   * the learner, so the cluster fits their attempt; undefined when there is none.
+   */
+  paramsFor(key: string, labIds: readonly string[]): Record<string, ParamValues> | null | undefined {
+    const c = this.#pool.all().find((x) => x.state === 'warm' && x.preset?.ready && x.preset.key === key && sameList(x.preset.labIds, labIds) && this.#current(x.preset));
     return c ? c.preset!.params : undefined;
   }
 
@@ -211,8 +212,8 @@ export class PresetPool {
 
   #start(recipe: PresetRecipe): void {
     const labs = recipe.labIds.map((id) => this.#o.labs.get(id)!);
-    // A fresh draw, as Start would make; the learner who claims this cluster is given it.
-    const params = recipe.key.startsWith('exam:') ? null : drawForLabs(labs);
+    // A fresh draw, as Start would make; the learner (or exam) that claims this cluster is given it.
+    const params = drawForLabs(labs);
     const c = this.#pool.reserve(recipe.shape, undefined);
     c.preset = { key: recipe.key, labIds: [...recipe.labIds], hashes: labs.map((l) => l.hash), params, kubernetes: recipe.kubernetes, ready: false };
     this.#o.repo.savePreset(c.name, c.preset);

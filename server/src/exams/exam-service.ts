@@ -6,7 +6,7 @@ import type { AttemptService } from '../attempts/attempt-service.ts';
 import { AppError, errorMessage, notFound } from '../errors.ts';
 import type { Lab } from '../labs/loader.ts';
 import { drawForLabs, type ParamValues } from '../labs/params.ts';
-import { examClusterRecipes } from './cluster-recipes.ts';
+import { adoptPresetDraws, examClusterRecipes } from './cluster-recipes.ts';
 import type { TerminalAttempt } from '../terminal/attempts.ts';
 import { gradeExam, type ExamResult } from './exam-grading.ts';
 import { EXAM_ENDED, type ExamAttempt, type ExamRepository, type ExamSnapshot, type ExamTaskState } from './exam-repository.ts';
@@ -16,7 +16,7 @@ export interface ExamServiceOptions {
   repo: ExamRepository;
   exams: { get(id: string): Exam | undefined };
   labs: { get(id: string): Lab | undefined; forAttempt(id: string, params: Record<string, ParamValues> | null | undefined): Lab | undefined };
-  attempts: Pick<AttemptService, 'startCluster' | 'get' | 'subscribe' | 'finish' | 'beginGrading' | 'endGrading'>;
+  attempts: Pick<AttemptService, 'startCluster' | 'get' | 'subscribe' | 'finish' | 'beginGrading' | 'endGrading'> & Partial<Pick<AttemptService, 'presetParams'>>;
   portFor: (kubeconfigPath: string) => ClusterPort;
   scriptsFor?: (kubeconfigPath: string) => ScriptRunner;
   /** Node access for a cluster attempt (node checks, kube-proxy waits): the terminal service's ssh path. */
@@ -211,9 +211,10 @@ export class ExamService {
     const snapshot: ExamSnapshot = { id: exam.id, title: exam.title, minutes: exam.minutes, passPercent: exam.passPercent, kubernetes: exam.kubernetes, clusters: exam.clusters, tasks: exam.tasks };
     const children: { context: string; attemptId: string }[] = [];
     // One draw per exam attempt for each parametrised lab, shared by every cluster the lab is on.
-    const params = drawForLabs(exam.tasks.map((t) => this.#o.labs.get(t.labId)));
+    const recipes = examClusterRecipes(exam);
+    const params = adoptPresetDraws(drawForLabs(exam.tasks.map((t) => this.#o.labs.get(t.labId))), recipes, (r) => this.#o.attempts.presetParams?.(r.key, r.labIds));
     // The same recipes the pre-set-up pool prepares clusters by (clusters.presetLabs exam:<id>).
-    for (const c of examClusterRecipes(exam)) {
+    for (const c of recipes) {
       const child = this.#o.attempts.startCluster(learnerId, { examAttemptId: id, label: c.key, shape: c.shape, kubernetes: c.kubernetes, labIds: c.labIds, params });
       children.push({ context: c.context, attemptId: child.id });
     }
