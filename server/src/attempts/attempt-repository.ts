@@ -159,16 +159,17 @@ export class AttemptRepository {
     }));
   }
 
-  /** Start → ready (ms) of the newest attempts of a shape that reached ready, with or without the given step. */
-  recentStartMs(shape: string, withStep: string, had: boolean, limit: number): number[] {
+  /** Start → ready (ms) of the newest attempts of a shape that reached ready, with or without the given step (and never with `exceptStep`). */
+  recentStartMs(shape: string, withStep: string, had: boolean, limit: number, exceptStep = ''): number[] {
     const rows = this.#db
       .prepare(
         `SELECT (julianday(a.ready_at) - julianday(a.created_at)) * 86400000.0 AS ms FROM attempts a
          WHERE a.shape = ? AND a.ready_at IS NOT NULL
            AND EXISTS (SELECT 1 FROM attempt_events e WHERE e.attempt_id = a.id AND e.type = 'step' AND e.name = ?) = ?
+           AND NOT EXISTS (SELECT 1 FROM attempt_events e WHERE e.attempt_id = a.id AND e.type = 'step' AND e.name = ?)
          ORDER BY a.created_at DESC, a.rowid DESC LIMIT ?`,
       )
-      .all(shape, withStep, had ? 1 : 0, limit) as { ms: number }[];
+      .all(shape, withStep, had ? 1 : 0, exceptStep, limit) as { ms: number }[];
     return rows.map((r) => Math.round(r.ms));
   }
 

@@ -173,7 +173,8 @@ export class AttemptService {
       a.status === 'queued'
         ? this.#pool.warmOf(a.shape) !== undefined
         : this.#o.repo.events(a.id).some((e) => e.type === 'step' && e.name === WARM_STEP);
-    const recent = this.#o.repo.recentStartMs(a.shape, WARM_STEP, warm, 5);
+    // Starts from a cluster set up in advance take no time; they would make the others' estimate wrong.
+    const recent = this.#o.repo.recentStartMs(a.shape, WARM_STEP, warm, 5, PRESET_STEP);
     return recent.length ? recent.sort((x, y) => x - y)[Math.floor(recent.length / 2)]! : null;
   }
 

@@ -253,3 +253,23 @@ test("a lab's pre-set-up cluster gets its workstation made ahead, handed to the 
   assert.ok(!seen.includes(`discard ${first}`), "the claimed cluster's workstation is its attempt's, not discarded with the pool");
   await service.close();
 });
+
+test('starts from clusters set up in advance do not make the estimate of a start that needs its setup', async () => {
+  const { service } = harness({ labs: LABS(), clusters: { presetLabs: ['alpha'], maxConcurrent: 3 } });
+  const cold = service.start('l0', 'gamma').attempt.id;
+  await service.idle();
+  service.finish(cold);
+  await service.idle();
+  // Two instant starts and one with its setup: without leaving the instant ones out, the median would be instant.
+  for (const learner of ['l1', 'l3']) {
+    const a = service.start(learner, 'alpha').attempt.id;
+    await service.idle();
+    assert.deepEqual(steps(service, a), [PRESET_STEP]);
+    service.finish(a);
+    await service.idle();
+  }
+  const first = service.get(cold)!;
+  const next = service.start('l2', 'gamma').attempt;
+  assert.equal(next.estimateMs, Date.parse(first.readyAt!) - Date.parse(first.createdAt), "the estimate is gamma's own start, not alpha's instant one");
+  await service.close();
+});
