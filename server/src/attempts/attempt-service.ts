@@ -100,7 +100,13 @@ export class AttemptService {
     this.#o = o;
     this.#now = o.now ?? Date.now;
     this.#events = new AttemptEvents(o.repo, this.#now, o.log);
-    this.#pool = new ClusterPool(o, { now: this.#now, background: (p) => this.#bg(p), runDone: (id) => this.#runs.get(id)?.done, changed: () => this.#pump(), released: (c) => {
+    this.#pool = new ClusterPool(o, {
+      now: this.#now,
+      background: (p) => this.#bg(p),
+      runDone: (id) => this.#runs.get(id)?.done,
+      changed: () => this.#pump(),
+      // An unclaimed cluster set up in advance takes its spare workstation with it.
+      released: (c) => {
         if (c.preset && !c.attemptId) o.spareWorkstations?.()?.discard(c.name);
       },
     });
