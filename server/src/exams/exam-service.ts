@@ -71,6 +71,9 @@ export class ExamService {
   readonly #subs = new Map<string, (() => void)[]>();
   readonly #ended = new Set<(id: string) => void>();
   readonly #locks = new Set<(id: string, reason: string | null) => void>();
+  readonly #created = new Set<(id: string) => void>();
+  /** Exam attempts whose clusters all exist (told once). */
+  readonly #told = new Set<string>();
   readonly #grading = new Map<string, Promise<void>>();
   readonly #tasks = new Set<Promise<unknown>>();
   readonly #timers = new Map<string, NodeJS.Timeout>();
@@ -104,6 +107,15 @@ export class ExamService {
   onEnded(cb: (id: string) => void): () => void {
     this.#ended.add(cb);
     return () => this.#ended.delete(cb);
+  }
+
+  /**
+   * Calls cb once when every cluster of an exam attempt exists (their setups may still run), so the
+   * exam's one workstation can be made meanwhile; returns an unsubscribe function.
+   */
+  onClustersCreated(cb: (id: string) => void): () => void {
+    this.#created.add(cb);
+    return () => this.#created.delete(cb);
   }
 
   /** Calls cb when an exam attempt's terminal input is locked (reason) or unlocked (null). */
@@ -239,6 +251,7 @@ export class ExamService {
   }
 
   #unfollow(id: string): void {
+    this.#told.delete(id);
     for (const u of this.#subs.get(id) ?? []) u();
     this.#subs.delete(id);
     clearTimeout(this.#timers.get(id));
@@ -257,6 +270,16 @@ export class ExamService {
       if (a.status === 'starting' || a.status === 'running') return this.#fail(id, why);
     }
     if (lost && a.status === 'review') return this.end(id, 'a cluster of the review is gone');
+    if (a.status === 'starting' && !this.#told.has(id) && children.every((c) => c.attempt?.clusterName && (c.attempt.status === 'setting-up' || c.attempt.status === 'ready'))) {
+      this.#told.add(id);
+      for (const cb of this.#created) {
+        try {
+          cb(id);
+        } catch (e) {
+          this.#o.log.warn(`exams: a clusters-created listener failed: ${errorMessage(e)}`);
+        }
+      }
+    }
     if (a.status === 'starting' && children.every((c) => c.attempt?.status === 'ready')) {
       this.#o.repo.update(id, { status: 'running', startedAt: this.#iso(now), deadlineAt: this.#iso(now + a.exam.minutes * 60_000) });
       this.#o.log.info(`exam attempt ${id}: every cluster is ready; ${a.exam.minutes} min on the clock`);

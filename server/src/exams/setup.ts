@@ -51,7 +51,7 @@ export function wireExams(catalog: ExamCatalogService, service: ExamService, lab
   return {
     catalog,
     service,
-    terminalAttempts: { get: (id) => service.terminalView(id), onEnded: (cb) => service.onEnded(cb) },
+    terminalAttempts: { get: (id) => service.terminalView(id), onEnded: (cb) => service.onEnded(cb), onClusterCreated: (cb) => service.onClustersCreated(cb) },
     shapes: () => [...new Set(catalog.current.exams.flatMap((e) => e.clusters.map((c) => shapeKey(c))))],
     images: (shape) => examImages(catalog, labs, shape),
     clusterRecipes: (examId) => {
