@@ -10,11 +10,12 @@ import { verifyTarget } from './lib/labs-verify.ts';
 const USAGE = `usage: npm run exams:verify -- [exam-id …] [--keep] [--node-image IMAGE] [--exams-dir DIR] [--workstation-image IMAGE]
   --workstation-image also checks a real workstation: one context per cluster, ssh <context>-<node> on each
   --warm fills a warm pool of the exam's shapes first and measures Start → every cluster ready from it
+  --preset sets the exam's clusters up in advance first (clusters.presetLabs exam:<id>) and measures Start from them
   default: every exam in exams/ (or DIR); --keep leaves the clusters running for a look (delete with kind delete cluster)
   node image: --node-image, else KUBEDRILL_NODE_IMAGE, else the testbed image, else kind's pinned one`;
 let parsed;
 try {
-  parsed = parseArgs({ allowPositionals: true, options: { keep: { type: 'boolean', default: false }, 'node-image': { type: 'string' }, 'exams-dir': { type: 'string' }, 'workstation-image': { type: 'string' }, warm: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } });
+  parsed = parseArgs({ allowPositionals: true, options: { keep: { type: 'boolean', default: false }, 'node-image': { type: 'string' }, 'exams-dir': { type: 'string' }, 'workstation-image': { type: 'string' }, warm: { type: 'boolean', default: false }, preset: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } });
 } catch (e) {
   console.error(`exams:verify: ${(e as Error).message}\n${USAGE}`);
   process.exit(2);
@@ -47,7 +48,7 @@ process.once('SIGINT', () => {
 for (const id of ids) {
   if (interrupted) break;
   console.log(`\n▶ ${id}`);
-  const v = await verifier.verify(id, { keep: values.keep, warm: values.warm, ...(values['workstation-image'] ? { workstationImage: values['workstation-image'] } : {}) });
+  const v = await verifier.verify(id, { keep: values.keep, warm: values.warm, preset: values.preset, ...(values['workstation-image'] ? { workstationImage: values['workstation-image'] } : {}) });
   verdicts.push(v);
   console.log(describeExamVerdict(v).join('\n'));
 }

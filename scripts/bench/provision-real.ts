@@ -1,8 +1,10 @@
 // npm run bench:provision -- --real: Start → ready → shell prompt on real kind clusters, with the
 // step breakdown of every run (printed, never asserted). Cold runs create a cluster each; warm runs
-// claim a cluster the pool made in advance. Run it under the machine's cluster lock:
+// claim a cluster the pool made in advance (--warm: a plain warm cluster, the lab's setup still to
+// apply; --preset: a cluster set up in advance for the lab, its workstation made ahead, as
+// clusters.presetLabs keeps them). Run it under the machine's cluster lock:
 //   flock /tmp/kubedrill-cluster.lock npm run bench:provision -- --real [--lab netpol-lab9server]
-//     [--cold 3] [--warm 5] [--node-image IMG] [--data-dir DIR] [--fresh-verdicts]
+//     [--cold 3] [--warm 5] [--preset N (default: --warm)] [--node-image IMG] [--data-dir DIR] [--fresh-verdicts]
 // --data-dir keeps the server's data (remembered NetworkPolicy verdicts) between invocations;
 // --fresh-verdicts forgets them first, so the first cold run self-tests as on a new host.
 import { spawnSync } from 'node:child_process';
@@ -23,6 +25,7 @@ import { openDatabase } from '../../server/src/storage/db.ts';
 import { terminalAttempts } from '../../server/src/attempts/adapters.ts';
 import { ContainerLauncher } from '../../server/src/terminal/launchers.ts';
 import { prepareWorkstations } from '../../server/src/terminal/terminal-service.ts';
+import { spareWorkstations } from '../../server/src/terminal/spare-workstations.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const TESTBED_IMAGE = 'kubedrill-testbed/node:v1.35.4';
@@ -33,6 +36,7 @@ const { values: args } = parseArgs({
     lab: { type: 'string', default: 'netpol-lab9server' },
     cold: { type: 'string', default: '3' },
     warm: { type: 'string', default: '5' },
+    preset: { type: 'string' },
     'node-image': { type: 'string' },
     'data-dir': { type: 'string' },
     'fresh-verdicts': { type: 'boolean', default: false },
@@ -129,10 +133,18 @@ export async function benchReal(): Promise<void> {
   const lab = labs.get(args.lab);
   if (!lab) throw new Error(`no lab "${args.lab}"`);
   const shape = `w${lab.meta.cluster.workers}${lab.meta.cluster.cni === 'none' ? '-nocni' : ''}${lab.meta.cluster.networkPolicy ? '-netpol' : ''}`;
-  const boot = (pool: boolean) =>
+  const presetRuns = Number(args.preset ?? args.warm);
+  const boot = (pool: boolean, preset = false) =>
     loadConfig({
       argv: ['--data-dir', dataDir, '--labs-dir', path.join(ROOT, 'labs')],
-      env: { KUBEDRILL_CLUSTERS_NODE_IMAGE: image, KUBEDRILL_CLUSTERS_NAME_PREFIX: prefix, KUBEDRILL_CLUSTERS_MAX_CONCURRENT: '2', ...(pool ? { KUBEDRILL_CLUSTERS_POOL_SHAPES: `${shape}:1` } : {}) },
+      env: {
+        KUBEDRILL_CLUSTERS_NODE_IMAGE: image,
+        KUBEDRILL_CLUSTERS_NAME_PREFIX: prefix,
+        // Pre-set-up: two kept for the lab (one is refilled while the other is measured), plus the one measured.
+        KUBEDRILL_CLUSTERS_MAX_CONCURRENT: preset ? '3' : '2',
+        ...(pool ? { KUBEDRILL_CLUSTERS_POOL_SHAPES: `${shape}:1` } : {}),
+        ...(preset ? { KUBEDRILL_CLUSTERS_PRESET_LABS: `${lab.id}:2` } : {}),
+      },
       cwd: ROOT,
     });
   const { hostEnv, config } = boot(false);
@@ -184,6 +196,26 @@ export async function benchReal(): Promise<void> {
       await service.close();
       await service.idle(); // the pool's refill, cancelled by close, cleans up before the database closes
       report(`Warm: Start → ready → prompt with a warm cluster (${warmRuns} runs)`, runs);
+    }
+    if (presetRuns > 0) {
+      const spares = spareWorkstations(launcher, log.warn);
+      const service = createAttemptService(boot(false, true).config, { db, runner, labs, portFor: (k) => createKubePort(k), log, ...(spares ? { spareWorkstations: () => spares } : {}) });
+      prepareWorkstations(terminalAttempts(service), launcher, log.warn);
+      await service.reconcile();
+      const runs: Run[] = [];
+      for (let i = 0; i < presetRuns; i++) {
+        const t = performance.now();
+        while ((service.presetStatus()[0]?.ready ?? 0) < 1) {
+          if (performance.now() - t > 600_000) throw new Error(`the pool did not set up a cluster for ${lab.id} within 10 min: ${JSON.stringify(service.presetStatus())}`);
+          await new Promise((r) => setTimeout(r, 250));
+        }
+        // A learner arrives some time after the cluster was set up: its workstation is made by then.
+        await spares?.settled();
+        runs.push(await measure(service, 200 + i));
+      }
+      await service.close();
+      await service.idle();
+      report(`Set up in advance: Start → ready → prompt with a cluster already set up for ${lab.id} (${presetRuns} runs)`, runs);
     }
   } finally {
     const left = sh(['kind', 'get', 'clusters']).stdout.split('\n').filter((c) => c.startsWith(`${prefix}-`));

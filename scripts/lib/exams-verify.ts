@@ -17,6 +17,7 @@ import { ExamCatalogService } from '../../server/src/exams/exam-catalog.ts';
 import { runExamGates, type ExamGateResult } from '../../server/src/exams/exam-gates.ts';
 import { ExamRepository } from '../../server/src/exams/exam-repository.ts';
 import { ExamService } from '../../server/src/exams/exam-service.ts';
+import { examClusterRecipes } from '../../server/src/exams/cluster-recipes.ts';
 import { examImages } from '../../server/src/exams/setup.ts';
 import { labStates } from '../../server/src/grading/lab-states.ts';
 import { LabCatalog } from '../../server/src/labs/catalog-service.ts';
@@ -85,7 +86,7 @@ export class ExamVerifier {
   readonly #service: ExamService;
   readonly #log: (line: string) => void;
   /** The attempt service's cluster settings (its warm pool is switched on and off per run). */
-  readonly #clusters: { poolSize: number; poolShapes: string[] };
+  readonly #clusters: { poolSize: number; poolShapes: string[]; presetLabs: string[] };
 
   private constructor(image: string, labs: LabCatalog, exams: ExamCatalogService, dataDir: string, log: (line: string) => void) {
     this.labs = labs;
@@ -109,7 +110,10 @@ export class ExamVerifier {
     this.#clusters = config.clusters;
     const db = openMemoryDatabase();
     const quiet = { info: () => {}, warn: (m: string) => log(`  warn: ${m}`), error: (m: string) => log(`  error: ${m}`) };
-    this.#attempts = createAttemptService(config, { db, runner: this.#runner, labs, portFor: (k) => createKubePort(k), log: quiet, extraPoolImages: (shape) => examImages(exams, labs, shape) });
+    this.#attempts = createAttemptService(config, { db, runner: this.#runner, labs, portFor: (k) => createKubePort(k), log: quiet, extraPoolImages: (shape) => examImages(exams, labs, shape), examClusters: (id) => {
+        const exam = exams.get(id);
+        return exam && examClusterRecipes(exam);
+      } });
     this.#service = new ExamService({
       repo: new ExamRepository(db),
       exams,
@@ -144,7 +148,7 @@ export class ExamVerifier {
   }
 
   /** Runs the honesty gates of one exam on fresh clusters; they are deleted afterwards unless keep. */
-  async verify(examId: string, opts: { keep?: boolean; workstationImage?: string; warm?: boolean } = {}): Promise<ExamVerdict> {
+  async verify(examId: string, opts: { keep?: boolean; workstationImage?: string; warm?: boolean; preset?: boolean } = {}): Promise<ExamVerdict> {
     const exam = this.exams.get(examId);
     if (!exam) throw new Error(`no exam "${examId}"; ids: ${this.exams.current.exams.map((e) => e.id).join(', ')}`);
     const steps: string[] = [];
@@ -166,9 +170,25 @@ export class ExamVerifier {
       steps.push(line);
       this.#log(`  ${line}`);
     }
+    if (opts.preset) {
+      // Every cluster of the exam set up in advance (created, self-tested, every task's setup applied and ready), as clusters.presetLabs exam:<id> keeps them.
+      const t = performance.now();
+      this.#clusters.presetLabs = [`exam:${examId}`];
+      await this.#attempts.reconcile();
+      while (this.#attempts.presetStatus().some((s) => s.ready < 1)) {
+        if (this.#attempts.presetStatus().some((s) => s.excluded)) throw new Error(`the exam cannot be set up in advance: ${JSON.stringify(this.#attempts.presetStatus())}`);
+        await new Promise((r) => setTimeout(r, 500));
+        if (performance.now() - t > 15 * 60_000) throw new Error('the clusters were not set up in advance within 15 min');
+      }
+      const line = `set up in advance: ${exam.clusters.length} cluster(s) ready in ${((performance.now() - t) / 1000).toFixed(1)} s`;
+      steps.push(line);
+      this.#log(`  ${line}`);
+    }
     const started = performance.now();
     const seconds = () => (performance.now() - started) / 1000;
     const { attempt } = this.#service.start(LEARNER, examId);
+    // No refills: the exam claimed them (at Start, synchronously), and nothing new is set up when it ends.
+    this.#clusters.presetLabs = [];
     const view = () => this.#service.view(this.#service.owned(attempt.id, LEARNER));
     const unsubscribe = view().clusters.map((c) => {
       const onEvent = (e: AttemptEvent) => {

@@ -99,6 +99,18 @@ export const AdminHealthDto = z.object({
     max: z.number(),
     queued: z.number(),
   }),
+  /** The pre-set-up pool (clusters.presetLabs, clusters.presetRecent): per lab or exam cluster. */
+  presets: z.array(
+    z.object({
+      key: z.string(),
+      shape: z.string(),
+      source: z.enum(['config', 'demand', 'config+demand']),
+      wanted: z.number(),
+      ready: z.number(),
+      settingUp: z.number(),
+      excluded: z.string().optional(),
+    }),
+  ),
 });
 
 const UsageDto = z.object({ clusters: z.number(), cpuPercent: z.number(), memoryBytes: z.number() });

@@ -168,6 +168,9 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
       log: { info: (m) => app.log.info(m), warn: (m) => app.log.warn(m), error: (m) => app.log.error(m) },
       extraPoolShapes: examShapes,
       extraPoolImages: (shape) => exams?.images(shape) ?? [],
+      examClusters: (examId) => exams?.clusterRecipes(examId),
+      // The terminal service is made after the attempts: its spare workstations are looked up when a cluster is set up in advance.
+      spareWorkstations: () => terminals?.spares,
       // The terminal service is made after the attempts (it needs them): looked up when a scenario sets up.
       workstationFor: (attemptId) => terminals.hostAccess(attemptId).workstation,
     });

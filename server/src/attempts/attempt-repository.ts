@@ -163,16 +163,17 @@ export class AttemptRepository {
     }));
   }
 
-  /** Start → ready (ms) of the newest attempts of a shape that reached ready, with or without the given step. */
-  recentStartMs(shape: string, withStep: string, had: boolean, limit: number): number[] {
+  /** Start → ready (ms) of the newest attempts of a shape that reached ready, with or without the given step (and never with `exceptStep`). */
+  recentStartMs(shape: string, withStep: string, had: boolean, limit: number, exceptStep = ''): number[] {
     const rows = this.#db
       .prepare(
         `SELECT (julianday(a.ready_at) - julianday(a.created_at)) * 86400000.0 AS ms FROM attempts a
          WHERE a.shape = ? AND a.ready_at IS NOT NULL
            AND EXISTS (SELECT 1 FROM attempt_events e WHERE e.attempt_id = a.id AND e.type = 'step' AND e.name = ?) = ?
+           AND NOT EXISTS (SELECT 1 FROM attempt_events e WHERE e.attempt_id = a.id AND e.type = 'step' AND e.name = ?)
          ORDER BY a.created_at DESC, a.rowid DESC LIMIT ?`,
       )
-      .all(shape, withStep, had ? 1 : 0, limit) as { ms: number }[];
+      .all(shape, withStep, had ? 1 : 0, exceptStep, limit) as { ms: number }[];
     return rows.map((r) => Math.round(r.ms));
   }
 
@@ -189,6 +190,22 @@ export class AttemptRepository {
 
   deleteCluster(name: string): void {
     this.#db.prepare('DELETE FROM clusters WHERE name = ?').run(name);
+  }
+
+  /** Records what setup a warm cluster already has (null: none); kept beside its row. */
+  savePreset(name: string, preset: unknown): void {
+    this.#db.prepare('UPDATE clusters SET preset = ? WHERE name = ?').run(preset === null ? null : JSON.stringify(preset), name);
+  }
+
+  /** The recorded setups of pre-set-up clusters, by cluster name. */
+  presets(): Map<string, unknown> {
+    const rows = this.#db.prepare('SELECT name, preset FROM clusters WHERE preset IS NOT NULL').all() as { name: string; preset: string }[];
+    return new Map(rows.map((r) => [r.name, JSON.parse(r.preset) as unknown]));
+  }
+
+  /** What the newest attempts started (lab id, or an exam cluster's label), newest first, with their cluster's recipe. */
+  recentStarts(limit: number): Pick<Attempt, 'labId' | 'shape' | 'kubernetes' | 'setupLabs' | 'examAttemptId' | 'createdAt'>[] {
+    return (this.#db.prepare('SELECT * FROM attempts ORDER BY created_at DESC, rowid DESC LIMIT ?').all(limit) as Row[]).map(toAttempt);
   }
 
   clusters(): ClusterRow[] {

@@ -11,10 +11,12 @@ import type { NetpolVerdicts } from '../provisioner/netpol-verdicts.ts';
 import { planEntries, runPlan } from '../provisioner/pipeline.ts';
 import { ProvisionError, type StepSink } from '../provisioner/steps.ts';
 import { AttemptEvents } from './attempt-events.ts';
-import { planAttempt, planTimeouts, WARM_STEP, type AttemptStep } from './attempt-plan.ts';
+import { planAttempt, planTimeouts, PRESET_STEP, WARM_STEP, type AttemptStep } from './attempt-plan.ts';
 import { labSetupOf, provisionWork } from './provision-steps.ts';
 import { ENDED, type Attempt, type AttemptEvent, type AttemptRepository, type AttemptStatus } from './attempt-repository.ts';
 import { ClusterPool, type OwnedCluster } from './cluster-pool.ts';
+import type { SpareWorkstations } from '../terminal/spare-workstations.ts';
+import { PresetPool, type PresetPoolOptions, type PresetStatus } from './preset-pool.ts';
 import { reconcileClusters, type ReconcileResult } from './reconcile.ts';
 import { drawForLabs, type ParamValues } from '../labs/params.ts';
 
@@ -24,7 +26,7 @@ export type NetpolCheck = (cluster: ClusterInfo, port: ClusterPort, onStep: Step
 /** Installs a cluster's add-ons (injectable so tests need no real cluster). */
 export type AddonInstall = (cluster: ClusterInfo, addons: readonly AddonName[], port: ClusterPort, onStep: StepSink, signal: AbortSignal) => Promise<unknown>;
 
-export interface AttemptServiceOptions {
+export interface AttemptServiceOptions extends PresetPoolOptions {
   repo: AttemptRepository;
   driver: Pick<KindDriver, 'newName' | 'create' | 'delete' | 'list' | 'preloadImages' | 'paths' | 'nodeImage' | 'nodes'>;
   labs: { get(id: string): Lab | undefined; forAttempt(id: string, params: Attempt['params']): Lab | undefined; readonly current: { labs: readonly Lab[] } };
@@ -47,6 +49,8 @@ export interface AttemptServiceOptions {
   extraPoolShapes?: () => readonly string[];
   /** Images a warm cluster of a shape gets besides those of the labs of that shape (labs an exam places on it). */
   extraPoolImages?: (shape: string) => readonly string[];
+  /** Workstations made ahead for clusters set up in advance (the terminal service's; looked up late, it is made after this). */
+  spareWorkstations?: () => SpareWorkstations | undefined;
   /** The attempt's workstation, where a Killercoda scenario's setup runs (the terminal service's launcher). */
   workstationFor?: (attemptId: string) => WorkstationAccess | undefined;
 }
@@ -67,7 +71,7 @@ export interface AttemptView extends Attempt {
 
 const ACTIVE_CLUSTER: ReadonlySet<AttemptStatus> = new Set(['provisioning', 'setting-up', 'ready', 'grading']);
 const TOUCH_PERSIST_MS = 30_000;
-export { WARM_STEP };
+export { PRESET_STEP, WARM_STEP };
 
 /**
  * Attempts from Start to the end: queue with global and per-learner caps, provisioning and setup as
@@ -79,6 +83,7 @@ export class AttemptService {
   readonly #now: () => number;
   readonly #queue: string[] = [];
   readonly #pool: ClusterPool;
+  readonly #presets: PresetPool;
   readonly #events: AttemptEvents;
   readonly #runs = new Map<string, { abort: AbortController; done: Promise<void> }>();
   readonly #positions = new Map<string, number>();
@@ -93,7 +98,17 @@ export class AttemptService {
     this.#o = o;
     this.#now = o.now ?? Date.now;
     this.#events = new AttemptEvents(o.repo, this.#now, o.log);
-    this.#pool = new ClusterPool(o, { now: this.#now, background: (p) => this.#bg(p), runDone: (id) => this.#runs.get(id)?.done, changed: () => this.#pump() });
+    this.#pool = new ClusterPool(o, {
+      now: this.#now,
+      background: (p) => this.#bg(p),
+      runDone: (id) => this.#runs.get(id)?.done,
+      changed: () => this.#pump(),
+      // An unclaimed cluster set up in advance takes its spare workstation with it.
+      released: (c) => {
+        if (c.preset && !c.attemptId) o.spareWorkstations?.()?.discard(c.name);
+      },
+    });
+    this.#presets = new PresetPool(o, this.#pool, { now: this.#now, background: (p) => this.#bg(p), changed: () => this.#pump() });
     if (o.reapIntervalMs !== 0) {
       this.#reaper = setInterval(() => this.reap(), o.reapIntervalMs ?? 30_000);
       this.#reaper.unref();
@@ -162,7 +177,8 @@ export class AttemptService {
       a.status === 'queued'
         ? this.#pool.warmOf(a.shape) !== undefined
         : this.#o.repo.events(a.id).some((e) => e.type === 'step' && e.name === WARM_STEP);
-    const recent = this.#o.repo.recentStartMs(a.shape, WARM_STEP, warm, 5);
+    // Starts from a cluster set up in advance take no time; they would make the others' estimate wrong.
+    const recent = this.#o.repo.recentStartMs(a.shape, WARM_STEP, warm, 5, PRESET_STEP);
     return recent.length ? recent.sort((x, y) => x - y)[Math.floor(recent.length / 2)]! : null;
   }
 
@@ -176,6 +192,11 @@ export class AttemptService {
   /** Cluster counts by state, for health and benchmarks. */
   stats(): { clusters: Record<OwnedCluster['state'], number>; queued: number; running: number } {
     return { clusters: this.#pool.stats(), queued: this.#queue.length, running: this.#runs.size };
+  }
+
+  /** The pre-set-up pool per lab or exam cluster (wanted, ready, being set up, or why excluded), for the operator. */
+  presetStatus(): PresetStatus[] {
+    return this.#presets.status();
   }
 
   // ---- events ----
@@ -216,10 +237,17 @@ export class AttemptService {
     if (!lab) throw notFound('lab', labId);
     const running = this.#o.repo.forLearner(learnerId).find((a) => a.labId === labId && !ENDED.has(a.status));
     if (running) return { attempt: this.#view(running), created: false };
-    return { attempt: this.#enqueue({ learnerId, labId, shape: shapeKey(lab.meta.cluster), kubernetes: lab.meta.kubernetes, examAttemptId: null, setupLabs: null, params: drawForLabs([lab]) }), created: true };
+    // With a pre-set-up cluster of the lab, the learner gets the draw its setup was made with (a fresh one, made when it was set up).
+    const preset = this.#presets.paramsFor(lab.id, [lab.id]);
+    return { attempt: this.#enqueue({ learnerId, labId, shape: shapeKey(lab.meta.cluster), kubernetes: lab.meta.kubernetes, examAttemptId: null, setupLabs: null, params: preset !== undefined ? preset : drawForLabs([lab]) }), created: true };
   }
 
   // ---- exam clusters: one cluster of an exam attempt, with several labs' setups ----
+
+  /** The draw a ready cluster set up in advance for this exam cluster (label) and labs was made with, or undefined; an exam's Start adopts it. */
+  presetParams(label: string, labIds: readonly string[]): Record<string, ParamValues> | null | undefined {
+    return this.#presets.paramsFor(label, labIds);
+  }
 
   /**
    * Queues one cluster of an exam attempt: a cluster of the shape with the setups of the given labs.
@@ -282,6 +310,12 @@ export class AttemptService {
         continue;
       }
       if (this.#learnerBusy(a)) continue;
+      const preset = this.#presets.match(a);
+      if (preset) {
+        this.#pool.claim(preset, id);
+        this.#dispatch(a, preset);
+        continue;
+      }
       const warm = this.#pool.warmOf(a.shape);
       if (warm) {
         this.#pool.claim(warm, id);
@@ -294,7 +328,7 @@ export class AttemptService {
       }
       // Full: a warm cluster of another shape makes room for a learner who is waiting.
       this.#waitingForSlot = true;
-      const spare = this.#pool.all().find((c) => c.state === 'warm' && c.shape !== a.shape);
+      const spare = this.#pool.all().find((c) => c.state === 'warm' && (c.shape !== a.shape || c.preset));
       if (spare) this.#pool.release(spare.name, 'evicted from the warm pool for a queued attempt');
     }
     for (const [i, id] of this.#queue.entries()) {
@@ -303,7 +337,10 @@ export class AttemptService {
         this.#events.emit(id, { type: 'queue', name: 'queued', state: null, elapsedMs: this.#events.sinceStart(id), position: i + 1, output: null });
       }
     }
-    if (!this.#waitingForSlot) this.#pool.fill();
+    if (!this.#waitingForSlot) {
+      this.#pool.fill();
+      this.#presets.fill();
+    }
   }
 
   #dispatch(a: Attempt, cluster: OwnedCluster): void {
@@ -321,7 +358,7 @@ export class AttemptService {
     if (labs.some((l) => !l)) return undefined;
     return planAttempt({
       shape: shapeFromKey(a.shape),
-      cluster: warm ? { warm: true, images: warm.images } : { warm: false },
+      cluster: warm ? { warm: true, images: warm.images, setUp: Boolean(warm.preset?.ready) } : { warm: false },
       images: [...new Set(labs.flatMap((l) => l!.meta.images))],
       labs: labs.map((l) => ({ id: l!.id, setup: labSetupOf(l!), scenario: Boolean(l!.scenarioSetup) })),
       timeouts: planTimeouts(this.#o.clusters),
@@ -352,8 +389,17 @@ export class AttemptService {
         signal.throwIfAborted();
         this.#setStatus(a.id, 'setting-up');
       };
+      // The cluster is the attempt's from Start on (a warm one is claimed, a new one is being made).
       if (cold) this.#setStatus(a.id, 'provisioning', { clusterName: cluster.name });
-      const work = { ...prov.work, claim: async () => this.#setStatus(a.id, 'setting-up', { clusterName: cluster.name }) };
+      else this.#setStatus(a.id, 'setting-up', { clusterName: cluster.name });
+      const work = {
+        ...prov.work,
+        claim: async () => {
+          // Set up in advance for exactly this lab and draw (PresetPool.match): its workstation was
+          // made ahead too (lab attempts; an exam's one workstation is the exam's).
+          if (cluster.preset?.ready && !a.examAttemptId) await this.#o.spareWorkstations?.()?.claim(cluster.name, a.id).catch(() => false);
+        },
+      };
       await runPlan(plan, work, sink, signal, { onStepStart: (s) => s.stage === 'lab' && made() });
       made();
       signal.throwIfAborted();
@@ -450,6 +496,10 @@ export class AttemptService {
    */
   async reconcile(): Promise<ReconcileResult> {
     const out = await reconcileClusters({ repo: this.#o.repo, driver: this.#o.driver, log: this.#o.log, pool: this.#pool, events: this.#events, queue: this.#queue, now: this.#now, setStatus: (id, status) => this.#setStatus(id, status) });
+    // Before anything is handed out: a warm cluster that was set up for a lab is that lab's only, or deleted.
+    const stale = this.#presets.adoptAfterRestart();
+    out.adopted = out.adopted.filter((n) => !stale.includes(n));
+    out.deleted.push(...stale);
     this.#pump();
     return out;
   }
@@ -460,6 +510,7 @@ export class AttemptService {
     if (this.#reaper) clearInterval(this.#reaper);
     for (const r of this.#runs.values()) r.abort.abort();
     this.#pool.abortWarming();
+    this.#presets.abort();
     await Promise.race([this.idle(), new Promise((r) => setTimeout(r, 8000).unref())]);
   }
 }

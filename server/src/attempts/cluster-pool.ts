@@ -6,6 +6,7 @@ import type { StepSink } from '../provisioner/steps.ts';
 import { planAttempt, planTimeouts } from './attempt-plan.ts';
 import { provisionWork } from './provision-steps.ts';
 import type { AttemptServiceOptions } from './attempt-service.ts';
+import type { Preset } from './preset-pool.ts';
 
 /** A cluster this server owns, in memory: being created, warm in the pool, claimed by an attempt, or being deleted. */
 export interface OwnedCluster {
@@ -17,6 +18,8 @@ export interface OwnedCluster {
   createdAt: string;
   /** Images known to be in every node (loaded when the cluster was made); unknown after a restart. */
   images?: ReadonlySet<string>;
+  /** A pre-set-up cluster: the lab setup(s) it has (or is getting) already; never handed to another lab. */
+  preset?: Preset;
 }
 
 /** What the pool needs from the attempt service that owns it. */
@@ -28,6 +31,8 @@ export interface ClusterPoolHooks {
   runDone: (attemptId: string) => Promise<void> | undefined;
   /** A cluster became warm, failed or was deleted: queued attempts may move. */
   changed: () => void;
+  /** A cluster is about to be deleted (what was made for it ahead, such as a spare workstation, goes too). */
+  released?: (c: OwnedCluster) => void;
 }
 
 /**
@@ -61,9 +66,9 @@ export class ClusterPool {
     return this.#clusters.size;
   }
 
-  /** A warm cluster of the shape, if any. */
+  /** A warm cluster of the shape with no lab's setup on it, if any. */
   warmOf(shape: string): OwnedCluster | undefined {
-    return this.all().find((c) => c.state === 'warm' && c.shape === shape);
+    return this.all().find((c) => c.state === 'warm' && c.shape === shape && !c.preset);
   }
 
   /** Cluster counts by state, for health and benchmarks. */
@@ -138,7 +143,7 @@ export class ClusterPool {
   fill(): void {
     if (this.#h.now() < this.#pausedUntil) return;
     for (const [shape, target] of this.#targets()) {
-      let have = this.all().filter((c) => c.shape === shape && (c.state === 'warm' || (c.state === 'creating' && !c.attemptId))).length;
+      let have = this.all().filter((c) => c.shape === shape && !c.preset && (c.state === 'warm' || (c.state === 'creating' && !c.attemptId))).length;
       while (have < target && this.slotsUsed < this.#o.clusters.maxConcurrent) {
         const c = this.reserve(shape, undefined);
         this.#h.background(this.#warm(c));
@@ -182,6 +187,7 @@ export class ClusterPool {
     const c = this.#clusters.get(name);
     if (!c || c.state === 'deleting') return;
     const run = c.attemptId ? this.#h.runDone(c.attemptId) : undefined;
+    this.#h.released?.(c);
     c.state = 'deleting';
     this.#o.repo.deleteCluster(name);
     this.#h.background(

@@ -10,12 +10,11 @@ import type { ClusterInfo } from '../provisioner/kind-driver.ts';
 import { enforceNetworkPolicy, fallbackImages, KUBE_ROUTER_MANIFEST, SELFTEST_IMAGE } from '../provisioner/netpol-selftest.ts';
 import { netpolFacts } from '../provisioner/netpol-verdicts.ts';
 import type { StepWork } from '../provisioner/pipeline.ts';
-import { applyLabSetup, type LabSetup } from '../provisioner/setup.ts';
 import { ProvisionError } from '../provisioner/steps.ts';
-import { execOnKindNode } from '../terminal/launchers.ts';
 import type { StepId } from './attempt-plan.ts';
 import type { AttemptServiceOptions } from './attempt-service.ts';
 import type { OwnedCluster } from './cluster-pool.ts';
+import { applyLabSetups, labSetupOf } from './lab-setups.ts';
 
 /** The cluster the steps work on, and for what. */
 export interface ProvisionTarget {
@@ -30,10 +29,7 @@ export interface ProvisionTarget {
   attemptId?: string;
 }
 
-/** A lab's setup as applyLabSetup takes it. */
-export function labSetupOf(lab: Lab): LabSetup {
-  return { dir: lab.dir, setupManifests: lab.files.setupManifests, setupScript: lab.files.setupScript, nodeScripts: lab.files.setupNodeScripts, ...(lab.meta.broken ? { broken: lab.meta.broken } : {}) };
-}
+export { labSetupOf };
 
 /** The work of every step for the target; info() is the cluster once the create step made it (or the warm one's). */
 export function provisionWork(o: AttemptServiceOptions, t: ProvisionTarget): { work: StepWork<StepId>; info: () => ClusterInfo | undefined } {
@@ -85,29 +81,7 @@ export function provisionWork(o: AttemptServiceOptions, t: ProvisionTarget): { w
       const c = need();
       // Clusters adopted after a restart come back without their node list; readiness reads kube-proxy's rules on each node.
       if (!c.nodes.length) c.nodes = await o.driver.nodes(c.name);
-      // Several labs on one cluster (an exam): their setups go on at once (exam.yaml's linter refuses
-      // labs that touch the same things), each step named by its lab; the first failure stops the rest.
-      const together = new AbortController();
-      const stop = () => together.abort();
-      signal.addEventListener('abort', stop, { once: true });
-      try {
-        await Promise.all(
-          t.labs.map((lab) =>
-            applyLabSetup(
-              labSetupOf(lab),
-              c,
-              { port: o.portFor(c.kubeconfigPath), runner: o.runner, nodeExec: (node, argv, opts) => execOnKindNode(o.runner, c.name, node, argv, opts) },
-              t.labs.length > 1 ? (e) => sink({ ...e, step: `${lab.id}: ${e.step}` }) : sink,
-              { timeoutMs: o.clusters.setupTimeoutMinutes * 60_000, signal: together.signal, ...(o.setupPollMs ? { pollMs: o.setupPollMs } : {}) },
-            ).catch((e: unknown) => {
-              together.abort();
-              throw e;
-            }),
-          ),
-        );
-      } finally {
-        signal.removeEventListener('abort', stop);
-      }
+      await applyLabSetups(t.labs, c, { port: o.portFor(c.kubeconfigPath), runner: o.runner, timeoutMs: o.clusters.setupTimeoutMinutes * 60_000, pollMs: o.setupPollMs }, sink, signal);
     },
     scenario: async (_sink, signal) => {
       for (const lab of t.labs) {

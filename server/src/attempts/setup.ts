@@ -9,11 +9,13 @@ import { NetpolVerdicts } from '../provisioner/netpol-verdicts.ts';
 import type { Db } from '../storage/db.ts';
 import { AttemptRepository } from './attempt-repository.ts';
 import { AttemptService } from './attempt-service.ts';
+import type { PresetRecipe } from './preset-pool.ts';
+import type { SpareWorkstations } from '../terminal/spare-workstations.ts';
 
 /** Builds the attempt service from config: kind driver (clusters in dataDir/clusters), repository, caps and pool. */
 export function createAttemptService(
   config: Config,
-  deps: { db: Db; runner: CommandRunner; labs: LabCatalog; portFor: (kubeconfigPath: string) => ClusterPort; log: { info(m: string): void; warn(m: string): void; error(m: string): void }; extraPoolShapes?: () => readonly string[]; extraPoolImages?: (shape: string) => readonly string[]; workstationFor?: (attemptId: string) => WorkstationAccess | undefined },
+  deps: { db: Db; runner: CommandRunner; labs: LabCatalog; portFor: (kubeconfigPath: string) => ClusterPort; log: { info(m: string): void; warn(m: string): void; error(m: string): void }; extraPoolShapes?: () => readonly string[]; extraPoolImages?: (shape: string) => readonly string[]; examClusters?: (examId: string) => readonly PresetRecipe[] | undefined; spareWorkstations?: () => SpareWorkstations | undefined; workstationFor?: (attemptId: string) => WorkstationAccess | undefined },
 ): AttemptService {
   const c = config.clusters;
   const driver = new KindDriver({
@@ -24,5 +26,5 @@ export function createAttemptService(
     registryMirror: c.registryMirror,
     createTimeoutMs: c.createTimeoutMinutes * 60_000,
   });
-  return new AttemptService({ repo: new AttemptRepository(deps.db), driver, labs: deps.labs, portFor: deps.portFor, runner: deps.runner, clusters: c, log: deps.log, netpolVerdicts: new NetpolVerdicts(config.dataDir), ...(deps.extraPoolShapes ? { extraPoolShapes: deps.extraPoolShapes } : {}), ...(deps.extraPoolImages ? { extraPoolImages: deps.extraPoolImages } : {}), ...(deps.workstationFor ? { workstationFor: deps.workstationFor } : {}) });
+  return new AttemptService({ repo: new AttemptRepository(deps.db), driver, labs: deps.labs, portFor: deps.portFor, runner: deps.runner, clusters: c, log: deps.log, netpolVerdicts: new NetpolVerdicts(config.dataDir), ...(deps.extraPoolShapes ? { extraPoolShapes: deps.extraPoolShapes } : {}), ...(deps.extraPoolImages ? { extraPoolImages: deps.extraPoolImages } : {}), ...(deps.workstationFor ? { workstationFor: deps.workstationFor } : {}), ...(deps.examClusters ? { examClusters: deps.examClusters } : {}), ...(deps.spareWorkstations ? { spareWorkstations: deps.spareWorkstations } : {}) });
 }

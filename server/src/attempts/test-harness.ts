@@ -11,7 +11,7 @@ import { FakeClusterPort, FakeKindHost, type FakeKindOptions } from '../provisio
 import { lab9server, testCatalog, testLab } from '../provisioner/testing/lab-fixtures.ts';
 import { openMemoryDatabase } from '../storage/db.ts';
 import { AttemptRepository } from './attempt-repository.ts';
-import { AttemptService, type NetpolCheck } from './attempt-service.ts';
+import { AttemptService, type AttemptServiceOptions, type NetpolCheck } from './attempt-service.ts';
 
 /** The clusters.* defaults. */
 export const DEFAULTS = loadConfig({ argv: [], env: {}, cwd: '/' }).config.clusters;
@@ -30,6 +30,12 @@ export interface HarnessOptions {
   portReadyAfterPolls?: number;
   /** The attempts' workstations (Killercoda scenario setup runs there). */
   workstationFor?: (attemptId: string) => WorkstationAccess | undefined;
+  /** The clusters' ports (default: a new fake per call); a test that reads what setups applied passes its own. */
+  portFor?: (kubeconfigPath: string) => FakeClusterPort;
+  /** clusters.presetLabs of exam:<id> resolves through this. */
+  examClusters?: AttemptServiceOptions['examClusters'];
+  freeMemBytes?: () => number;
+  spareWorkstations?: AttemptServiceOptions['spareWorkstations'];
 }
 
 /** Builds the service around a fake kind host; `clock.now` drives its time. */
@@ -46,7 +52,7 @@ export function harness(o: HarnessOptions = {}) {
     repo,
     driver,
     labs: testCatalog(o.labs ?? [testLab('alpha'), testLab('beta', { cluster: { workers: 1 } }), lab9server()]),
-    portFor: () => new FakeClusterPort({ readyAfterPolls: o.portReadyAfterPolls ?? 0 }),
+    portFor: o.portFor ?? (() => new FakeClusterPort({ readyAfterPolls: o.portReadyAfterPolls ?? 0 })),
     runner: host,
     clusters: { ...DEFAULTS, ...o.clusters },
     log: quiet,
@@ -55,6 +61,9 @@ export function harness(o: HarnessOptions = {}) {
     reapIntervalMs: 0,
     setupPollMs: o.setupPollMs ?? 2,
     ...(o.workstationFor ? { workstationFor: o.workstationFor } : {}),
+    ...(o.examClusters ? { examClusters: o.examClusters } : {}),
+    ...(o.freeMemBytes ? { freeMemBytes: o.freeMemBytes } : {}),
+    ...(o.spareWorkstations ? { spareWorkstations: o.spareWorkstations } : {}),
   });
   return { db, repo, host, service, clock, clustersDir, config: { clusters: { ...DEFAULTS, ...o.clusters } } };
 }

@@ -67,6 +67,11 @@ export const ConfigSchema = z
           )
           .default([])
           .describe('shapes to keep warm, each w<workers>[-nocni][-netpol][+<add-on>…][:count] (count defaults to poolSize); empty = every shape a lab uses'),
+        presetLabs: z
+          .array(z.string().regex(/^(exam:)?[a-z0-9][a-z0-9-]*(:\d{1,2})?$/, 'a lab id or exam:<exam id>, optionally with :count, such as netpol-lab9server:2 or exam:networking-mock'))
+          .default([])
+          .describe("labs (and exam:<id>) whose clusters are kept with the setup already applied, each <id>[:count] (count defaults to 1); Start of such a lab only assigns the cluster"),
+        presetRecent: nonNegativeInt.max(20).default(0).describe('also keep one pre-set-up cluster for each of this many labs or exams started most recently (demand)'),
         nodeImage: z.string().min(1).optional().describe('kind node image (default: the pinned image for the lab\'s Kubernetes version)'),
         namePrefix: z.string().regex(/^[a-z][a-z0-9-]{0,20}$/).default('kubedrill').describe('prefix of the kind clusters this server owns'),
         registryMirror: z.url().optional().describe('pull-through registry mirror for docker.io and registry.k8s.io'),
@@ -74,7 +79,7 @@ export const ConfigSchema = z
         setupTimeoutMinutes: positiveInt.max(60).default(5).describe("applying a lab's setup and waiting for it to be ready must finish within this"),
       })
       .strict()
-      .default({ maxConcurrent: 4, perLearner: 1, attemptMinutes: 120, idleMinutes: 30, poolSize: 0, poolShapes: [], namePrefix: 'kubedrill', createTimeoutMinutes: 10, setupTimeoutMinutes: 5 }),
+      .default({ maxConcurrent: 4, perLearner: 1, attemptMinutes: 120, idleMinutes: 30, poolSize: 0, poolShapes: [], presetLabs: [], presetRecent: 0, namePrefix: 'kubedrill', createTimeoutMinutes: 10, setupTimeoutMinutes: 5 }),
     terminal: z
       .object({
         mode: z

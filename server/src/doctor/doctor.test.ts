@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadConfig } from '../config/config.ts';
 import { CommandError, type CommandRunner } from '../exec/command-runner.ts';
-import { parseKindVersion, runDoctor } from './doctor.ts';
+import { parseKindVersion, presetPoolCheck, runDoctor } from './doctor.ts';
 
 const config = (argv: string[] = []) => loadConfig({ argv, env: {}, cwd: '/srv/kd' }).config;
 
@@ -64,4 +64,15 @@ test('without Docker the doctor says how to get it and skips the image check', a
 test('kind versions are read from its version line', () => {
   assert.deepEqual(parseKindVersion('kind v0.33.0 go1.27.2 linux/amd64'), [0, 33, 0]);
   assert.equal(parseKindVersion('garbage'), undefined);
+});
+
+test('the pre-set-up pool is reported only when configured, and warned about when it can hold every cluster slot', () => {
+  assert.equal(presetPoolCheck(config()), undefined);
+  const ok = presetPoolCheck(config(['--clusters.preset-labs=netpol-lab9server', '--clusters.max-concurrent=4']))!;
+  assert.equal(ok.status, 'ok');
+  assert.match(ok.detail, /netpol-lab9server: at least 1 of 4/);
+  const full = presetPoolCheck(config(['--clusters.preset-labs=netpol-lab9server:2,exam:networking-mock', '--clusters.preset-recent=1', '--clusters.max-concurrent=4']))!;
+  assert.equal(full.status, 'warn');
+  assert.match(full.detail, /at least 4 cluster\(s\)/);
+  assert.match(full.remedy ?? '', /raise clusters.maxConcurrent above 4/);
 });

@@ -7,7 +7,7 @@ import { DEFAULT_NODE_IMAGE } from '../provisioner/kind-config.ts';
 
 /** One finding of the doctor: what was checked, how it went, and what to do when it is not ok. */
 export interface DoctorCheck {
-  id: 'docker' | 'cgroup' | 'kind' | 'kubectl' | 'inotify' | 'memory' | 'disk' | 'node-image';
+  id: 'docker' | 'cgroup' | 'kind' | 'kubectl' | 'inotify' | 'memory' | 'disk' | 'node-image' | 'preset-pool';
   title: string;
   status: 'ok' | 'warn' | 'fail';
   detail: string;
@@ -177,5 +177,31 @@ export async function runDoctor(config: Config, host: DoctorHost, opts: { maxWor
       });
     }
   }
+  const preset = presetPoolCheck(config);
+  if (preset) checks.push(preset);
   return checks;
+}
+
+/**
+ * How much of clusters.maxConcurrent the pre-set-up pool (clusters.presetLabs, clusters.presetRecent)
+ * may hold; undefined when it is off. An exam:<id> entry counts one cluster per exam cluster at
+ * least, so this is a lower bound.
+ */
+export function presetPoolCheck(config: Config): DoctorCheck | undefined {
+  const { presetLabs, presetRecent, maxConcurrent, poolSize, poolShapes } = config.clusters;
+  if (!presetLabs.length && !presetRecent) return undefined;
+  const configured = presetLabs.reduce((n, e) => n + Number(/:(\d+)$/.exec(e)?.[1] ?? 1), 0);
+  const plain = poolShapes.length ? poolShapes.reduce((n, e) => n + Number(e.split(':')[1] ?? poolSize), 0) : 0;
+  const held = configured + presetRecent + plain;
+  const what = `${presetLabs.length ? `${presetLabs.join(', ')}` : 'no lab by name'}${presetRecent ? ` and the ${presetRecent} lab(s) started last` : ''}`;
+  if (held >= maxConcurrent) {
+    return {
+      id: 'preset-pool',
+      title: 'clusters set up in advance',
+      status: 'warn',
+      detail: `${what}: at least ${held} cluster(s) kept warm or set up in advance, with clusters.maxConcurrent ${maxConcurrent}; a learner of another lab waits until one of them is deleted to make room`,
+      remedy: `raise clusters.maxConcurrent above ${held} (the memory check above sizes the host for it) or keep fewer labs set up in advance`,
+    };
+  }
+  return { id: 'preset-pool', title: 'clusters set up in advance', status: 'ok', detail: `${what}: at least ${held} of ${maxConcurrent} cluster slot(s), started only while the host has memory for their nodes` };
 }

@@ -4,6 +4,7 @@ import { ClusterError, type ClusterPort } from '../../../graders/src/cluster/por
 import { AppError } from '../errors.ts';
 import type { LabCatalog } from '../labs/catalog-service.ts';
 import { openMemoryDatabase } from '../storage/db.ts';
+import { PRESET_STEP } from '../attempts/attempt-service.ts';
 import { examHarness, shippedLabs } from './test-harness.ts';
 
 let labs: LabCatalog;
@@ -199,4 +200,26 @@ test('checks the cluster could not answer at submit are graded again, so a hiccu
   assert.deepEqual(errored, []);
   assert.equal(a.result!.percent, 100);
   assert.ok(hiccups < 0, 'the first grade did meet the failures');
+});
+
+test('an exam whose clusters were set up in advance (clusters.presetLabs exam:<id>) starts by assigning them, adopts their draw, and is told once that its clusters exist', async () => {
+  const h = examHarness({ labs, clusters: { presetLabs: ['exam:networking-mock'], maxConcurrent: 4 } });
+  await h.attempts.reconcile();
+  await h.attempts.idle();
+  assert.deepEqual(h.attempts.presetStatus().map((s) => [s.key, s.ready]), [['exam:networking-mock/k8s-netpol', 1], ['exam:networking-mock/k8s-svc', 1]]);
+  const told: string[] = [];
+  h.exams.onClustersCreated((id) => told.push(id));
+  const presetNs = h.attempts.presetParams('exam:networking-mock/k8s-svc', ['clusterip-endpoints', 'dns-service-discovery', 'nodeport-fixed-port', 'pod-ips-across-nodes', 'multi-container-localhost'])?.['clusterip-endpoints']?.ns;
+  const { attempt } = h.exams.start('ann', 'networking-mock');
+  assert.equal(await h.started(attempt.id), 'running');
+  const v = h.exams.view(h.exams.owned(attempt.id, 'ann'));
+  for (const c of v.clusters) {
+    const steps = h.attempts.subscribe(c.attemptId, 0, () => {}).replay.filter((e) => e.type === 'step' && e.state === 'done').map((e) => e.name);
+    assert.deepEqual(steps, [PRESET_STEP], `${c.context} was only assigned`);
+  }
+  assert.ok(presetNs, 'the k8s-svc cluster was set up with its own draw of clusterip-endpoints');
+  assert.equal(h.exams.paramsOf(attempt.id)?.['clusterip-endpoints']?.ns, presetNs, 'the exam is graded against the draw its cluster was set up with');
+  assert.deepEqual(told, [attempt.id], "the exam's workstation can be made as soon as its clusters exist");
+  h.exams.end(attempt.id, 'test');
+  await h.attempts.idle();
 });

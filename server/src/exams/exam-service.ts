@@ -7,7 +7,7 @@ import { stepLines, type StepLine } from '../attempts/attempt-events.ts';
 import { AppError, errorMessage, notFound } from '../errors.ts';
 import type { Lab } from '../labs/loader.ts';
 import { drawForLabs, type ParamValues } from '../labs/params.ts';
-import { shapeKey } from '../provisioner/kind-config.ts';
+import { adoptPresetDraws, examClusterRecipes } from './cluster-recipes.ts';
 import type { TerminalAttempt } from '../terminal/attempts.ts';
 import { gradeExam, type ExamResult } from './exam-grading.ts';
 import { EXAM_ENDED, type ExamAttempt, type ExamRepository, type ExamSnapshot, type ExamTaskState } from './exam-repository.ts';
@@ -17,7 +17,7 @@ export interface ExamServiceOptions {
   repo: ExamRepository;
   exams: { get(id: string): Exam | undefined };
   labs: { get(id: string): Lab | undefined; forAttempt(id: string, params: Record<string, ParamValues> | null | undefined): Lab | undefined };
-  attempts: Pick<AttemptService, 'startCluster' | 'get' | 'subscribe' | 'finish' | 'beginGrading' | 'endGrading'>;
+  attempts: Pick<AttemptService, 'startCluster' | 'get' | 'subscribe' | 'finish' | 'beginGrading' | 'endGrading'> & Partial<Pick<AttemptService, 'presetParams'>>;
   portFor: (kubeconfigPath: string) => ClusterPort;
   scriptsFor?: (kubeconfigPath: string) => ScriptRunner;
   /** Node access for a cluster attempt (node checks, kube-proxy waits): the terminal service's ssh path. */
@@ -72,6 +72,9 @@ export class ExamService {
   readonly #subs = new Map<string, (() => void)[]>();
   readonly #ended = new Set<(id: string) => void>();
   readonly #locks = new Set<(id: string, reason: string | null) => void>();
+  readonly #created = new Set<(id: string) => void>();
+  /** Exam attempts whose clusters all exist (told once). */
+  readonly #told = new Set<string>();
   readonly #grading = new Map<string, Promise<void>>();
   readonly #tasks = new Set<Promise<unknown>>();
   readonly #timers = new Map<string, NodeJS.Timeout>();
@@ -105,6 +108,15 @@ export class ExamService {
   onEnded(cb: (id: string) => void): () => void {
     this.#ended.add(cb);
     return () => this.#ended.delete(cb);
+  }
+
+  /**
+   * Calls cb once when every cluster of an exam attempt exists (their setups may still run), so the
+   * exam's one workstation can be made meanwhile; returns an unsubscribe function.
+   */
+  onClustersCreated(cb: (id: string) => void): () => void {
+    this.#created.add(cb);
+    return () => this.#created.delete(cb);
   }
 
   /** Calls cb when an exam attempt's terminal input is locked (reason) or unlocked (null). */
@@ -210,12 +222,12 @@ export class ExamService {
     const snapshot: ExamSnapshot = { id: exam.id, title: exam.title, minutes: exam.minutes, passPercent: exam.passPercent, kubernetes: exam.kubernetes, clusters: exam.clusters, tasks: exam.tasks };
     const children: { context: string; attemptId: string }[] = [];
     // One draw per exam attempt for each parametrised lab, shared by every cluster the lab is on.
-    const params = drawForLabs(exam.tasks.map((t) => this.#o.labs.get(t.labId)));
-    for (const c of exam.clusters) {
-      const labIds = [...new Set(exam.tasks.filter((t) => t.cluster === c.name).map((t) => t.labId))];
-      if (!labIds.length) continue;
-      const child = this.#o.attempts.startCluster(learnerId, { examAttemptId: id, label: `exam:${exam.id}/${c.name}`, shape: shapeKey(c), kubernetes: exam.kubernetes, labIds, params });
-      children.push({ context: c.name, attemptId: child.id });
+    const recipes = examClusterRecipes(exam);
+    const params = adoptPresetDraws(drawForLabs(exam.tasks.map((t) => this.#o.labs.get(t.labId))), recipes, (r) => this.#o.attempts.presetParams?.(r.key, r.labIds));
+    // The same recipes the pre-set-up pool prepares clusters by (clusters.presetLabs exam:<id>).
+    for (const c of recipes) {
+      const child = this.#o.attempts.startCluster(learnerId, { examAttemptId: id, label: c.key, shape: c.shape, kubernetes: c.kubernetes, labIds: c.labIds, params });
+      children.push({ context: c.context, attemptId: child.id });
     }
     const now = this.#iso();
     const attempt: ExamAttempt = {
@@ -238,6 +250,7 @@ export class ExamService {
   }
 
   #unfollow(id: string): void {
+    this.#told.delete(id);
     for (const u of this.#subs.get(id) ?? []) u();
     this.#subs.delete(id);
     clearTimeout(this.#timers.get(id));
@@ -256,6 +269,16 @@ export class ExamService {
       if (a.status === 'starting' || a.status === 'running') return this.#fail(id, why);
     }
     if (lost && a.status === 'review') return this.end(id, 'a cluster of the review is gone');
+    if (a.status === 'starting' && !this.#told.has(id) && children.every((c) => c.attempt?.clusterName && (c.attempt.status === 'setting-up' || c.attempt.status === 'ready'))) {
+      this.#told.add(id);
+      for (const cb of this.#created) {
+        try {
+          cb(id);
+        } catch (e) {
+          this.#o.log.warn(`exams: a clusters-created listener failed: ${errorMessage(e)}`);
+        }
+      }
+    }
     if (a.status === 'starting' && children.every((c) => c.attempt?.status === 'ready')) {
       this.#o.repo.update(id, { status: 'running', startedAt: this.#iso(now), deadlineAt: this.#iso(now + a.exam.minutes * 60_000) });
       this.#o.log.info(`exam attempt ${id}: every cluster is ready; ${a.exam.minutes} min on the clock`);

@@ -3,6 +3,7 @@ import type { AttemptService } from '../attempts/attempt-service.ts';
 import type { Config } from '../config/config.ts';
 import type { LabCatalog } from '../labs/catalog-service.ts';
 import type { Lab } from '../labs/loader.ts';
+import { examClusterRecipes, type ExamClusterRecipe } from './cluster-recipes.ts';
 import { shapeKey } from '../provisioner/kind-config.ts';
 import type { Db } from '../storage/db.ts';
 import type { TerminalAttempts } from '../terminal/attempts.ts';
@@ -18,6 +19,8 @@ export interface Exams {
   shapes(): string[];
   /** The images of the labs exams place on clusters of a shape (a warm cluster of it gets them in advance). */
   images(shape: string): string[];
+  /** The clusters of an exam as Start makes them (for the pre-set-up pool), or undefined for an unknown exam. */
+  clusterRecipes(examId: string): ExamClusterRecipe[] | undefined;
 }
 
 /** Builds the exams from config: exams/ read against the loaded labs, the service on the attempt service. */
@@ -48,9 +51,13 @@ export function wireExams(catalog: ExamCatalogService, service: ExamService, lab
   return {
     catalog,
     service,
-    terminalAttempts: { get: (id) => service.terminalView(id), onEnded: (cb) => service.onEnded(cb) },
+    terminalAttempts: { get: (id) => service.terminalView(id), onEnded: (cb) => service.onEnded(cb), onClusterCreated: (cb) => service.onClustersCreated(cb) },
     shapes: () => [...new Set(catalog.current.exams.flatMap((e) => e.clusters.map((c) => shapeKey(c))))],
     images: (shape) => examImages(catalog, labs, shape),
+    clusterRecipes: (examId) => {
+      const exam = catalog.get(examId);
+      return exam && examClusterRecipes(exam);
+    },
   };
 }
 

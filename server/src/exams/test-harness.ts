@@ -16,6 +16,7 @@ import { DEFAULT_NODE_IMAGE } from '../provisioner/kind-config.ts';
 import { KindDriver } from '../provisioner/kind-driver.ts';
 import { FakeKindHost, type FakeKindOptions } from '../provisioner/testing/fake-kind.ts';
 import { openMemoryDatabase, type Db } from '../storage/db.ts';
+import { examClusterRecipes } from './cluster-recipes.ts';
 import { ExamCatalogService } from './exam-catalog.ts';
 import { ExamRepository } from './exam-repository.ts';
 import { ExamService } from './exam-service.ts';
@@ -97,6 +98,11 @@ export function examHarness(o: ExamHarnessOptions) {
     verifyNetworkPolicy: async () => {},
     reapIntervalMs: 0,
     setupPollMs: 2,
+    // clusters.presetLabs exam:<id> (read when the pool fills, after the catalog below is made)
+    examClusters: (id) => {
+      const exam = catalog.get(id);
+      return exam && examClusterRecipes(exam);
+    },
   });
   const catalog = new ExamCatalogService(path.join(REPO, 'exams'));
   catalog.reload(o.labs.current);

@@ -42,6 +42,11 @@ export function combinedAttempts(...sources: TerminalAttempts[]): TerminalAttemp
       const offs = sources.map((s) => s.onEnded(cb));
       return () => offs.forEach((off) => off());
     },
+    // Without it the server never made a workstation while a lab was set up (prepareWorkstations found no hook).
+    onClusterCreated(cb) {
+      const offs = sources.flatMap((s) => (s.onClusterCreated ? [s.onClusterCreated(cb)] : []));
+      return () => offs.forEach((off) => off());
+    },
     touch(id) {
       for (const s of sources) s.touch?.(id);
     },

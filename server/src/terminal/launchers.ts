@@ -37,6 +37,8 @@ export interface ShellLauncher {
   release(attemptId: string): Promise<void>;
   /** Makes what the attempt's first shell needs ahead of time (the workstation), while its lab is set up. */
   prepare?(attempt: TerminalAttempt): Promise<unknown>;
+  /** Hands the workstation made for one id (a spare, see spare-workstations.ts) to another attempt; false when there is none. */
+  adopt?(fromId: string, toId: string): Promise<boolean>;
 }
 
 /** Facts launchers share. */
@@ -300,6 +302,27 @@ export class ContainerLauncher implements ShellLauncher {
     );
   }
 
+  /**
+   * Gives the workstation made for `fromId` to attempt `toId`: renamed to the attempt's container name
+   * (its files, kubeconfig and warmed shell stay). False when there is none or the rename failed.
+   */
+  async adopt(fromId: string, toId: string): Promise<boolean> {
+    const making = this.#ready.get(fromId);
+    if (!making || this.#ready.has(toId)) return false;
+    this.#ready.delete(fromId);
+    const name = await making.catch(() => undefined);
+    if (!name) return false;
+    const target = this.containerName(toId);
+    try {
+      await this.#o.runner.run({ argv: ['docker', 'rename', name, target], timeoutMs: DOCKER_TIMEOUT });
+    } catch {
+      await this.#o.runner.run({ argv: ['docker', 'rm', '-f', '-v', name], timeoutMs: DOCKER_TIMEOUT, okCodes: [0, 1] }).catch(() => {});
+      return false;
+    }
+    this.#ready.set(toId, Promise.resolve(target));
+    return true;
+  }
+
   async release(attemptId: string): Promise<void> {
     // A workstation still being made (prepared while the lab was set up) is removed once it exists.
     const making = this.#ready.get(attemptId);
@@ -312,11 +335,16 @@ export class ContainerLauncher implements ShellLauncher {
   /** Removes workstations of this server whose attempt `keep` rejects (left over from a crash). */
   async reap(keep: (attemptId: string) => Promise<boolean>): Promise<string[]> {
     const r = await this.#o.runner.run({
-      argv: ['docker', 'ps', '-a', '--filter', `label=io.kubedrill.owner=${this.#o.namePrefix}`, '--format', '{{.Label "io.kubedrill.workstation"}}'],
+      argv: ['docker', 'ps', '-a', '--filter', `label=io.kubedrill.owner=${this.#o.namePrefix}`, '--format', '{{.Names}}'],
       timeoutMs: DOCKER_TIMEOUT,
     });
     const removed: string[] = [];
-    for (const id of r.stdout.split('\n').map((s) => s.trim()).filter(Boolean)) {
+    // By name, not by the io.kubedrill.workstation label: a spare workstation handed to an attempt
+    // (adopt) keeps the label it was made with, and its name is the attempt's.
+    const prefix = this.containerName('');
+    const ids = r.stdout.split('\n').map((s) => s.trim()).filter((n) => n.startsWith(prefix)).map((n) => n.slice(prefix.length));
+    for (const id of ids) {
+      if (this.#ready.has(id)) continue; // made by this server since it started (a spare, or an attempt's)
       if (!(await keep(id))) {
         await this.release(id);
         removed.push(id);

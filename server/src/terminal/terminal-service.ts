@@ -12,6 +12,7 @@ import { TerminalSession, type SessionLimits, type TerminalKind } from './termin
 /** How long `ssh <node> <command>` typed in a terminal may run (it is not interactive: log in for long work). */
 const SSH_COMMAND_TIMEOUT_MS = 10 * 60_000;
 import { RateLimiter, TicketStore } from './tickets.ts';
+import { spareWorkstations, type SpareWorkstations } from './spare-workstations.ts';
 
 /** A terminal as the API lists it. */
 export interface TerminalInfo {
@@ -57,6 +58,8 @@ export function prepareWorkstations(attempts: TerminalAttempts, launcher: ShellL
 /** Every open terminal on this server, grouped by attempt; ends them with the attempt or when idle. */
 export class TerminalService {
   readonly tickets: TicketStore;
+  /** Workstations made ahead for clusters set up in advance; undefined without a launcher that can hand one over. */
+  readonly spares: SpareWorkstations | undefined;
   readonly upgrades: RateLimiter;
   readonly #o: TerminalServiceOptions;
   readonly #mirrors = new ScreenMirrors();
@@ -73,6 +76,7 @@ export class TerminalService {
       this.endAttempt(id).catch((e: unknown) => o.log.warn(`ending the terminals of attempt ${id} failed: ${errorMessage(e)}`));
     });
     this.#unsubscribeCreated = prepareWorkstations(o.attempts, o.launcher, (m) => o.log.warn(m));
+    this.spares = spareWorkstations(o.launcher, (m) => o.log.warn(m));
     this.#sweep = setInterval(() => this.sweepIdle(), Math.min(60_000, Math.max(1000, o.idleMs / 4)));
     this.#sweep.unref();
   }

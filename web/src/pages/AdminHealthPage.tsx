@@ -19,7 +19,7 @@ export function AdminHealthPage() {
       </div>
     );
   }
-  const { checks, clusters } = health.value;
+  const { checks, clusters, presets } = health.value;
   return (
     <div className="page">
       <h1>Host health</h1>
@@ -27,6 +27,19 @@ export function AdminHealthPage() {
         Clusters: {clusters.claimed} in use, {clusters.warm} warm, {clusters.creating} being created, {clusters.deleting} being deleted — at most {clusters.max}; {clusters.queued} attempt
         {clusters.queued === 1 ? '' : 's'} queued.
       </p>
+      {presets.length ? (
+        <section aria-labelledby="presets-title">
+          <h2 id="presets-title">Set up in advance</h2>
+          <ul className="health-checks">
+            {presets.map((p) => (
+              <li key={p.key} className={`health-check health-${p.excluded ? 'warn' : 'ok'}`}>
+                <strong>{p.key}</strong> <span className="muted">({p.shape || 'unknown shape'}, from {p.source})</span>
+                <div className="muted">{p.excluded ? `not kept set up: ${p.excluded}` : `${p.ready} of ${p.wanted} ready${p.settingUp ? `, ${p.settingUp} being set up` : ''}`}</div>
+              </li>
+            ))}
+          </ul>
+        </section>
+      ) : null}
       <ul className="health-checks">
         {checks.map((c) => (
           <li key={c.id} className={`health-check health-${c.status}`}>

@@ -23,4 +23,5 @@ test('GET /api/admin/health gives admins every doctor check and the cluster coun
   for (const c of body.checks) if (c.status === 'fail') assert.ok(c.remedy, `failed check ${c.id} has a remedy`);
   assert.equal(body.clusters.max, 4);
   assert.equal(body.clusters.claimed, 0);
+  assert.deepEqual(res.json<{ presets: unknown[] }>().presets, [], 'no lab is kept set up in advance unless configured');
 });
