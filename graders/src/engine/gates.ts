@@ -226,8 +226,8 @@ export async function mistakeGate(
   return { name: 'mistake-is-capped', passed: problems.length === 0, problems, report, mistake: m, ceilingPercent: ceiling, durationMs: elapsed() };
 }
 
-/** Grades until the report satisfies done or timeoutMs has passed (at least once). */
-async function gradeUntil(grade: () => Promise<GradeReport>, done: (r: GradeReport) => boolean, timeoutMs: number): Promise<{ ok: boolean; last: GradeReport }> {
+/** Grades until the result satisfies done or timeoutMs has passed (at least once), a second apart. */
+export async function gradeUntil<R>(grade: () => Promise<R>, done: (r: R) => boolean, timeoutMs: number): Promise<{ ok: boolean; last: R }> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const last = await grade();

@@ -1,3 +1,4 @@
+import { gradeUntil } from '../../../graders/src/engine/gates.ts';
 import type { ExamResult } from './exam-grading.ts';
 
 // Honesty gates of an exam, as for labs but over the composition: after every task's setup on the
@@ -39,12 +40,7 @@ export async function runExamGates(
   const solutionMs = performance.now() - t;
   // Controllers keep acting after the solutions are in (an autoscaler scaling mid-rollout): graded
   // until everything is earned or solutionSettleMs has passed; gate 3 then asks that it stays so.
-  const deadline = Date.now() + (opts.solutionSettleMs ?? 0);
-  let afterSolution = await timed();
-  while (afterSolution.result.score !== afterSolution.result.maxScore && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 1000));
-    afterSolution = await timed();
-  }
+  const { last: afterSolution } = await gradeUntil(timed, (r) => r.result.score === r.result.maxScore, opts.solutionSettleMs ?? 0);
   const missing = checkLines(afterSolution.result, (s) => s !== 'pass');
   gates.push({ name: 'solution-earns-all', passed: afterSolution.result.score === afterSolution.result.maxScore && missing.length === 0, problems: missing, ...afterSolution });
   const again = await timed();

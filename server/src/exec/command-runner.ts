@@ -1,5 +1,8 @@
 import { spawn } from 'node:child_process';
 
+/** okCodes for a program whose exit code is a result, not a failure. */
+export const ANY_EXIT: readonly number[] = Array.from({ length: 256 }, (_, i) => i);
+
 /** What to run: an argv array (never a shell string) plus optional stdin, env, cwd and limits. */
 export interface CommandSpec {
   /** argv[0] is the program, looked up on PATH. */

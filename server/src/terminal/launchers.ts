@@ -2,7 +2,7 @@ import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ClusterError, type CallOptions, type ExecResult, type WorkstationExecOptions } from '../../../graders/src/cluster/port.ts';
 import { AppError } from '../errors.ts';
-import { CommandError, type CommandResult, type CommandRunner } from '../exec/command-runner.ts';
+import { ANY_EXIT, CommandError, type CommandResult, type CommandRunner } from '../exec/command-runner.ts';
 import type { TerminalAttempt } from './attempts.ts';
 import { attemptNodeNames, clustersOf, mergeKubeconfigs, resolveAttemptNode } from './cluster-set.ts';
 import { execWithNodeChannel } from './node-channel.ts';
@@ -75,7 +75,6 @@ async function attemptKubeconfig(runner: CommandRunner, attempt: TerminalAttempt
   return mergeKubeconfigs(parts);
 }
 
-const ANY_EXIT = Array.from({ length: 256 }, (_, i) => i);
 
 /** A docker exec that ends in a result: any exit code is returned, a timeout or failure to start is a ClusterError. */
 async function dockerExec(runner: CommandRunner, args: readonly string[], what: string, opts: CallOptions | undefined, stdin?: string | Buffer): Promise<ExecResult> {
@@ -109,12 +108,18 @@ export async function execOnKindNode(runner: CommandRunner, clusterName: string,
   return dockerExec(runner, ['-u', '0', '-e', 'LANG=C.UTF-8', container, ...argv], `running a command on ${container}`, opts);
 }
 
+/** The node container of the attempt that `node` names (exam-style or Kubernetes name); 404 when there is none. */
+async function attemptNodeContainer(runner: CommandRunner, attempt: TerminalAttempt, node: string): Promise<string> {
+  const nodes = await attemptNodes(runner, attempt);
+  const container = resolveAttemptNode(attempt, nodes, node);
+  if (!container) throw new AppError(404, 'node_not_found', `no node "${node}" in this cluster; nodes: ${attemptNodeNames(attempt, nodes).map((n) => n.name).join(', ') || 'none running'}`);
+  return container;
+}
+
 /** `docker exec` into a kind node as root; killing it ends the whole session inside the node too. */
 async function nodeShell(o: LauncherOptions, attempt: TerminalAttempt, node: string, req: ShellRequest): Promise<PtyProcess> {
   assertSafe('terminal', req.terminalId);
-  const nodes = await attemptNodes(o.runner, attempt);
-  const container = resolveAttemptNode(attempt, nodes, node);
-  if (!container) throw new AppError(404, 'node_not_found', `no node "${node}" in this cluster; nodes: ${attemptNodeNames(attempt, nodes).map((n) => n.name).join(', ') || 'none running'}`);
+  const container = await attemptNodeContainer(o.runner, attempt, node);
   const pidFile = `/run/kd-shell-${req.terminalId}`;
   // $$ is the session id: docker exec -t makes the process a session leader.
   const script = `echo $$ > ${pidFile}; cd /root 2>/dev/null; if command -v bash >/dev/null; then exec bash -l; else exec sh -l; fi`;
@@ -137,9 +142,7 @@ async function nodeShell(o: LauncherOptions, attempt: TerminalAttempt, node: str
  * names it or by its Kubernetes name, with stdin; not interactive, as ssh without -t.
  */
 export async function runOnAttemptNode(runner: CommandRunner, attempt: TerminalAttempt, node: string, command: string, stdin: Buffer, timeoutMs: number): Promise<ExecResult> {
-  const nodes = await attemptNodes(runner, attempt);
-  const container = resolveAttemptNode(attempt, nodes, node);
-  if (!container) throw new Error(`no node "${node}" in this cluster; nodes: ${attemptNodeNames(attempt, nodes).map((n) => n.name).join(', ') || 'none running'}`);
+  const container = await attemptNodeContainer(runner, attempt, node);
   return dockerExec(runner, ['-i', '-u', '0', '-e', 'LANG=C.UTF-8', container, 'bash', '-c', command], `running a command on ${node}`, { timeoutMs }, stdin);
 }
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import type { ExecResult } from '../../../graders/src/cluster/port.ts';
-import type { CommandResult, CommandRunner } from '../exec/command-runner.ts';
+import { ANY_EXIT, type CommandResult, type CommandRunner } from '../exec/command-runner.ts';
 
 // `ssh <node> <command>` in scripts the server runs in a workstation (a Killercoda scenario's
 // background and verify scripts, which break and inspect nodes that way). The workstation has no
@@ -97,8 +97,6 @@ export async function execWithNodeChannel(x: ChannelExec): Promise<CommandResult
     answers.end();
   }
 }
-
-const ANY_EXIT = Array.from({ length: 256 }, (_, i) => i);
 
 /** The stderr a script printed, without the channel's announcements. */
 export function withoutMarks(stderr: string): string {
