@@ -43,11 +43,14 @@ export async function execWithNodeChannel(x: ChannelExec): Promise<CommandResult
   const dir = `/tmp/kd-ssh-${nonce}`;
   const docker = (args: readonly string[], stdin?: string | Buffer) =>
     x.runner.run({ argv: ['docker', 'exec', ...(stdin !== undefined ? ['-i'] : []), ...x.execArgs, x.container, ...args], timeoutMs: 30_000, ...(stdin !== undefined ? { stdin } : {}) });
-  await docker(['sh', '-c', 'umask 077; mkdir -p "$1" && cat > "$1/stdin"', 'kd-exec', dir], x.stdin ?? '');
+  // stdin goes to a file first (the exec's own stdin carries the answers); a command without stdin
+  // costs no extra exec (a verify script runs at every Check).
+  if (x.stdin !== undefined) await docker(['sh', '-c', 'umask 077; mkdir -p "$1" && cat > "$1/stdin"', 'kd-exec', dir], x.stdin);
   const script = x.argv.length === 2 && x.argv[0] === 'bash' && x.argv[1] === '-s' && x.stdin !== undefined;
+  const input = x.stdin === undefined ? '/dev/null' : '"$d/stdin"';
   const wrapper = [
-    'd=$KD_SSH_DIR; exec 4<&0 5>&2',
-    script ? 'bash "$d/stdin" </dev/null' : '"$@" <"$d/stdin"',
+    'd=$KD_SSH_DIR; (umask 077; mkdir -p "$d"); exec 4<&0 5>&2',
+    script ? 'bash "$d/stdin" </dev/null' : `"$@" <${input}`,
     'rc=$?; rm -rf "$d"; exit $rc',
   ].join('; ');
 
