@@ -29,6 +29,7 @@ import { createCommandRunner } from '../../server/src/exec/command-runner.ts';
 import { gradableLab, labStates, mistakeObjects } from '../../server/src/grading/lab-states.ts';
 import { mistakeScripts, type Lab } from '../../server/src/labs/loader.ts';
 import { LabCatalog } from '../../server/src/labs/catalog-service.ts';
+import { dueStepSetups } from '../../server/src/labs/scenarios.ts';
 import { readTestbedStatus } from './testbed.ts';
 import type { NodeAccess, WorkstationAccess } from '../../graders/src/cluster/port.ts';
 import { nodeForRole } from '../../graders/src/engine/checks.ts';
@@ -694,10 +695,24 @@ function solutionOf(lab: Lab, files: () => Promise<void>, workstation: Workstati
   if (!lab.origin) return { solution: files };
   const s = lab.scenarioSolution;
   if (!s) return {};
+  const run = async (script: string, what: string) => {
+    const r = await workstation.exec(['bash', '-s'], { user: 'root', stdin: script, timeoutMs: 300_000 });
+    if (r.exitCode !== 0) throw new Error(`${what} exited ${r.exitCode} in the workstation:\n${r.stdout}${r.stderr}`);
+  };
   return {
     solution: async () => {
-      const r = await workstation.exec(['bash', '-s'], { user: 'root', stdin: s.script, timeoutMs: 300_000 });
-      if (r.exitCode !== 0) throw new Error(`the scenario's solution (${s.from.join(', ')}) exited ${r.exitCode} in the workstation:\n${r.stdout}${r.stderr}`);
+      // Each step's solution, then the setups of the steps it reaches, as the learner's Checks would run them
+      // (the final grade shows whether each step really passed).
+      const passed = new Set<string>();
+      const done = new Set<number>();
+      for (const step of s.steps) {
+        await run(step.script, `the scenario's solution ${step.from}`);
+        passed.add(`step-${step.step}`);
+        for (const due of dueStepSetups(lab.scenarioSetup, passed, done)) {
+          await run(due.script, `the setup of step ${due.step} (${due.from})`);
+          done.add(due.step);
+        }
+      }
     },
   };
 }

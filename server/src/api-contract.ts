@@ -182,6 +182,8 @@ export const LabDetailDto = LabSummaryDto.extend({
   /** mdx-bundler output for getMDXComponent(). */
   code: z.string(),
   hash: z.string(),
+  /** Killercoda scenarios: steps with a setup of their own, run by the Check that finds the steps before them (`after`, task ids) passed. */
+  stepSetups: z.array(z.object({ step: z.number(), after: z.array(z.string()) })).optional(),
 });
 
 export const CatalogDto = z.object({
@@ -296,7 +298,17 @@ export const GradeReportDto = z.object({
   gradedAt: z.string(),
   durationMs: z.number(),
 });
-export const GradeDto = z.object({ id: z.string(), attemptId: z.string(), labId: z.string(), score: z.number(), maxScore: z.number(), createdAt: z.string(), report: GradeReportDto });
+export const GradeDto = z.object({
+  id: z.string(),
+  attemptId: z.string(),
+  labId: z.string(),
+  score: z.number(),
+  maxScore: z.number(),
+  createdAt: z.string(),
+  report: GradeReportDto,
+  /** Killercoda scenarios: later steps this Check reached, whose own setup then ran (its output when it failed). */
+  stepsPrepared: z.array(z.object({ step: z.number(), title: z.string(), ok: z.boolean(), output: z.string() })).optional(),
+});
 export const GradeListDto = z.object({ grades: z.array(GradeDto) });
 
 export const ProgressDto = z.object({

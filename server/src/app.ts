@@ -194,6 +194,7 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
     scriptsFor: (kubeconfigPath) => createKubeconfigScriptRunner(app.runner, kubeconfigPath, { path: boot.hostEnv.PATH }),
     hostsFor: (attemptId) => terminals.hostAccess(attemptId),
     log: app.log,
+    stepSetupTimeoutMs: config.clusters.setupTimeoutMinutes * 60_000,
   });
   app.decorate('grading', grading);
   exams.service.onInputLock((id, reason) => terminals.setInputLocked(id, reason));

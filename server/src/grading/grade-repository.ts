@@ -12,6 +12,18 @@ export interface StoredGrade {
   maxScore: number;
   report: GradeReport;
   createdAt: string;
+  /** Killercoda scenarios: later steps this Check reached, whose own setup then ran. */
+  stepsPrepared?: PreparedStep[];
+}
+
+/** A scenario step whose setup (background script) ran when a Check reached it. */
+export interface PreparedStep {
+  step: number;
+  title: string;
+  /** The background exited 0. */
+  ok: boolean;
+  /** Its output (clipped to the end), shown to the learner when it failed. */
+  output: string;
 }
 
 interface GradeRow {
@@ -55,10 +67,32 @@ export class GradeRepository {
     return grade;
   }
 
-  /** The learner's grades of one attempt, oldest first. */
+  /** The learner's grades of one attempt, oldest first, each with the scenario steps it prepared. */
   forAttempt(attemptId: string, learnerId: string): StoredGrade[] {
     const rows = this.#db.prepare('SELECT * FROM grades WHERE attempt_id = ? AND learner_id = ? ORDER BY created_at, rowid').all(attemptId, learnerId) as unknown as GradeRow[];
-    return rows.map(fromRow);
+    const steps = this.preparedSteps(attemptId);
+    return rows.map((r) => {
+      const g = fromRow(r);
+      const mine = steps.filter((s) => s.gradeId === g.id).map(({ gradeId: _, ...s }) => s);
+      return mine.length ? { ...g, stepsPrepared: mine } : g;
+    });
+  }
+
+  /** The scenario steps of an attempt whose setup has run (ok or not), in step order. */
+  preparedSteps(attemptId: string): (PreparedStep & { gradeId: string })[] {
+    const rows = this.#db.prepare('SELECT step, grade_id, ok, output, title FROM scenario_steps WHERE attempt_id = ? ORDER BY step').all(attemptId) as unknown as { step: number; grade_id: string; ok: number; output: string; title: string }[];
+    return rows.map((r) => ({ step: r.step, title: r.title, gradeId: r.grade_id, ok: r.ok === 1, output: r.output }));
+  }
+
+  /**
+   * Records that a step's setup ran for an attempt, in the Check of gradeId. False when it was
+   * recorded already (a step's setup runs at most once per attempt).
+   */
+  recordPreparedStep(attemptId: string, gradeId: string, s: PreparedStep, now: Date = new Date()): boolean {
+    const r = this.#db
+      .prepare('INSERT OR IGNORE INTO scenario_steps (attempt_id, step, title, grade_id, ok, output, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(attemptId, s.step, s.title, gradeId, s.ok ? 1 : 0, s.output, now.toISOString());
+    return Number(r.changes) === 1;
   }
 
   /** The learner's newest grade of a lab (of any attempt), if any. */

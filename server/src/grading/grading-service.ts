@@ -4,7 +4,8 @@ import { gradeLab, type GradeOptions } from '../../../graders/src/engine/engine.
 import { AppError } from '../errors.ts';
 import type { Lab } from '../labs/loader.ts';
 import type { ParamValues } from '../labs/params.ts';
-import type { GradeRepository, StoredGrade } from './grade-repository.ts';
+import { dueStepSetups } from '../labs/scenarios.ts';
+import type { GradeRepository, PreparedStep, StoredGrade } from './grade-repository.ts';
 import { gradableLab } from './lab-states.ts';
 
 /**
@@ -38,7 +39,12 @@ export interface GradingDeps {
   /** Engine settings (concurrency, deadlines, probe window). */
   engine?: Omit<GradeOptions, 'port' | 'scripts' | 'signal'>;
   log?: FastifyBaseLogger;
+  /** How long a scenario step's setup may run when a Check reaches its step (default 10 min). */
+  stepSetupTimeoutMs?: number;
 }
+
+/** How much of a failed step setup's output the learner sees (its end, where the error is). */
+const STEP_OUTPUT_MAX = 4000;
 
 /** Grades attempts on their clusters and keeps every report. */
 export class GradingService {
@@ -61,10 +67,45 @@ export class GradingService {
       const report = await gradeLab(gradableLab(lab), { ...this.#deps.engine, port, ...hosts, ...(scripts ? { scripts } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
       const errors = report.tasks.flatMap((t) => t.checks.filter((c) => c.status === 'error'));
       if (errors.length > 0) this.#deps.log?.warn({ attemptId, labId: lab.id, errors: errors.map((c) => ({ id: c.id, explanation: c.explanation })) }, 'grading: some checks could not be answered');
-      return this.#deps.grades.add({ attemptId: attempt.id, learnerId, report });
+      const grade = this.#deps.grades.add({ attemptId: attempt.id, learnerId, report });
+      const prepared = await this.#prepareReachedSteps(lab, grade, hosts.workstation);
+      return prepared.length ? { ...grade, stepsPrepared: prepared } : grade;
     } finally {
       this.#deps.attempts.endGrading(attempt.id);
     }
+  }
+
+  /**
+   * Killercoda scenarios: runs the setup of each later step this grade reached (every earlier step
+   * with a verify script has passed, in this or an earlier grade of the attempt), once per attempt,
+   * in step order, as root in the workstation, as Killercoda does when the learner moves on. It runs
+   * while the attempt is still marked as being graded, so no second Check can run it again, and is
+   * not stopped by a learner who leaves: a background cut off halfway would leave its step half set up.
+   */
+  async #prepareReachedSteps(lab: Lab, grade: StoredGrade, workstation: WorkstationAccess | undefined): Promise<PreparedStep[]> {
+    if (!lab.scenarioSetup?.steps.length) return [];
+    const history = this.#deps.grades.forAttempt(grade.attemptId, grade.learnerId);
+    const passed = new Set(history.flatMap((g) => g.report.tasks.filter((t) => t.points > 0 && t.score >= t.points).map((t) => t.id)));
+    const done = new Set(this.#deps.grades.preparedSteps(grade.attemptId).map((s) => s.step));
+    const out: PreparedStep[] = [];
+    for (const s of dueStepSetups(lab.scenarioSetup, passed, done)) {
+      let step: PreparedStep;
+      if (!workstation) {
+        step = { step: s.step, title: s.title, ok: false, output: "this step's setup runs in the learner's workstation, and this attempt has none (scenarios need terminal.mode=container)" };
+      } else {
+        try {
+          const r = await workstation.exec(['bash', '-s'], { user: 'root', stdin: s.script, timeoutMs: this.#deps.stepSetupTimeoutMs ?? 600_000 });
+          step = { step: s.step, title: s.title, ok: r.exitCode === 0, output: `${r.stdout}${r.stderr ? `\n${r.stderr}` : ''}`.trim().slice(-STEP_OUTPUT_MAX) };
+        } catch (e) {
+          step = { step: s.step, title: s.title, ok: false, output: `could not run ${s.from}: ${(e as Error).message}` };
+        }
+      }
+      if (!step.ok) this.#deps.log?.warn({ attemptId: grade.attemptId, labId: lab.id, step: s.step, from: s.from }, 'grading: a scenario step setup failed');
+      this.#deps.grades.recordPreparedStep(grade.attemptId, grade.id, step);
+      out.push(step);
+      // A step whose setup failed is still reached: what follows may not depend on it, and running it again could do harm twice.
+    }
+    return out;
   }
 
   /** Per lab the learner has graded: best score and whether that is done (full marks), partial or only tried (0). */

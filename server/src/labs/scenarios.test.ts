@@ -11,7 +11,7 @@ import { MdxCompiler } from './bundle.ts';
 import { LabCatalog } from './catalog-service.ts';
 import type { Lab } from './loader.ts';
 import { formatProblem } from './problems.ts';
-import { assetMatches, backendBase, downloads, loadScenarios, OPEN_SETUP_FILES, scenarioId, toLabMarkdown, unsupportedInScript } from './scenarios.ts';
+import { assetMatches, backendBase, downloads, dueStepSetups, loadScenarios, OPEN_SETUP_FILES, scenarioId, toLabMarkdown, unsupportedInScript } from './scenarios.ts';
 
 const FIXTURES = path.join(import.meta.dirname, 'test-fixtures', 'scenarios');
 const compiler = new MdxCompiler();
@@ -76,14 +76,19 @@ describe('Killercoda scenario folders as labs', () => {
     assert.equal(failed.explanation, 'the check script exited with 1, expected 0');
   });
 
-  it('setup copies assets and foreground scripts, then runs intro and step backgrounds in order', async () => {
+  it('setup copies assets and foreground scripts and runs the intro background; a later step\'s background waits for its step', async () => {
     const l = await lab('note-on-host');
     const setup = l.scenarioSetup;
     assert.ok(setup);
-    assert.deepEqual(setup.from, ['setup-namespace.sh', 'prepare-step2.sh', 'assets/starter.yaml']);
+    assert.deepEqual(setup.from, ['setup-namespace.sh', 'assets/starter.yaml']);
     const asset = Buffer.from(readFileSync(path.join(FIXTURES, 'practice-course/note-on-host/assets/starter.yaml'))).toString('base64').slice(0, 60);
     assert.ok(setup.script.includes(asset), 'the asset travels inside the script');
-    assert.ok(setup.script.indexOf('== setup-namespace.sh') < setup.script.indexOf('== prepare-step2.sh'));
+    assert.match(setup.script, /== setup-namespace\.sh/);
+    assert.doesNotMatch(setup.script, /prepare-step2/, 'step 2 is not reached at Start');
+    assert.deepEqual(setup.steps.map((s) => [s.step, s.after, s.from, s.title]), [[2, ['step-1'], 'prepare-step2.sh', 'Store it in a ConfigMap']]);
+    assert.ok(setup.steps[0]!.script.includes(Buffer.from(readFileSync(path.join(FIXTURES, 'practice-course/note-on-host/prepare-step2.sh'))).toString('base64').slice(0, 40)));
+    // The step's text says when its setup runs.
+    assert.match(l.body.code, /runs once step 1 passes/);
     assert.match(setup.script, /\/opt\/kd-scenario\/wait\.sh/);
     // Every scenario opens /root to the learner (candidate), who plays Killercoda's root user.
     assert.match((await lab('label-worker')).scenarioSetup?.script ?? '', /chmod 1777 \/root/);
@@ -263,8 +268,63 @@ describe('Killercoda scenario folders as labs', () => {
     assert.equal(c.tracks.find((t) => t.id === 'killercoda-scenarios-loose')?.title, 'Killercoda scenarios: loose');
     assert.equal(l.meta.difficulty, 'medium');
     assert.deepEqual(l.scenarioSolution?.from, ['step1/solution.sh', 'step2/solution.sh']);
-    assert.ok(l.scenarioSolution!.script.indexOf('== step1/solution.sh') < l.scenarioSolution!.script.indexOf('== step2/solution.sh'));
+    assert.deepEqual(l.scenarioSolution!.steps.map((x) => [x.step, x.from]), [[1, 'step1/solution.sh'], [2, 'step2/solution.sh']]);
+    assert.match(l.scenarioSolution!.steps[1]!.script, /== step2\/solution\.sh/);
     assert.equal((await lab('note-on-host')).scenarioSolution, undefined, 'no solution where verify scripts share the scenario folder');
+  });
+
+  it('a step is reached once every earlier step with a verify script passed; each step setup is due once', async () => {
+    const setup = {
+      script: '',
+      from: [],
+      steps: [
+        { step: 2, title: 'b', after: ['step-1'], script: 'two', from: 'b.sh' },
+        { step: 4, title: 'd', after: ['step-1', 'step-3'], script: 'four', from: 'd.sh' },
+      ],
+    };
+    const due = (passed: string[], done: number[]) => dueStepSetups(setup, new Set(passed), new Set(done)).map((s) => s.step);
+    assert.deepEqual(due([], []), []);
+    assert.deepEqual(due(['step-1'], []), [2]);
+    assert.deepEqual(due(['step-1'], [2]), [], 'a setup that ran is not run again');
+    assert.deepEqual(due(['step-3'], []), [], 'a later step passing does not skip an earlier one');
+    assert.deepEqual(due(['step-1', 'step-3'], [2]), [4]);
+    assert.deepEqual(due(['step-1', 'step-3'], []), [2, 4], 'in step order when one Check reaches several');
+    assert.deepEqual(dueStepSetups(undefined, new Set(['step-1']), new Set()), []);
+    // A background of a step that no verify comes before runs at Start (Killercoda moves on without a verify).
+    assert.deepEqual((await lab('label-worker')).scenarioSetup?.steps, []);
+  });
+
+  it('a step setup runs its background from a folder only root can write, and opens what it made to the learner', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'kd-step-'));
+    try {
+      mkdirSync(path.join(dir, 'root'));
+      const bg = { text: `echo made > ${dir}/root/made.txt\nchmod 0600 ${dir}/root/made.txt\necho "cwd=$(pwd)"` };
+      // Loaded through a scenario written on the spot, so the script is the one the loader makes.
+      const sc = path.join(dir, 'sc');
+      mkdirSync(path.join(sc, 'one'), { recursive: true });
+      writeFileSync(path.join(sc, 'index.json'), JSON.stringify({ title: 'Two steps', details: { steps: [{ title: 'First', text: 'one.md', verify: 'one/verify.sh' }, { title: 'Second', text: 'two.md', verify: 'two.sh', background: 'bg2.sh' }] }, backend: { imageid: 'kubernetes-kubeadm-1node' } }));
+      writeFileSync(path.join(sc, 'one.md'), 'Do one.');
+      writeFileSync(path.join(sc, 'two.md'), 'Do two.');
+      writeFileSync(path.join(sc, 'one', 'verify.sh'), 'true\n');
+      writeFileSync(path.join(sc, 'two.sh'), 'true\n');
+      writeFileSync(path.join(sc, 'bg2.sh'), bg.text);
+      {
+        const c = await loadScenarios(sc, compiler);
+        const step = c.labs[0]?.scenarioSetup?.steps[0];
+        assert.ok(step, JSON.stringify(c.broken.map((b) => b.problems.map(formatProblem))));
+        // Run with /root pointed into the scratch folder; the background's own folder is made by mktemp.
+        const out = execFileSync('bash', ['-s'], { input: step.script.replaceAll('cd /root', `cd ${dir}/root`).replaceAll('find /root', `find ${dir}/root`).replace('kd_open_setup_files ""', `kd_open_setup_files "${dir}/none"`), encoding: 'utf8' });
+        assert.match(out, /== bg2\.sh \(step 2\)/);
+        assert.match(out, new RegExp(`cwd=${dir}/root`));
+        assert.equal(statSync(path.join(dir, 'root/made.txt')).mode & 0o777, 0o666, 'what the background made in /root is opened to the learner');
+        assert.match(step.script, /mktemp -d \/tmp\/\.kd-step-/);
+        assert.doesNotMatch(step.script, /\/root\/\.kd-background/, 'nothing root runs lives where the learner can write');
+        const failing = step.script.replace(/base64 -d > "\$kd_dir\/background\.sh" <<'KD_ASSET_EOF'\n[^]*?\nKD_ASSET_EOF/, `base64 -d > "$kd_dir/background.sh" <<'KD_ASSET_EOF'\n${Buffer.from('exit 7').toString('base64')}\nKD_ASSET_EOF`);
+        assert.throws(() => execFileSync('bash', ['-s'], { input: failing, stdio: 'pipe' }), (e: { status?: number; stderr?: Buffer }) => e.status === 7 && /bg2\.sh exited 7/.test(String(e.stderr)));
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('lab ids come from the folder path and stay within 60 characters and unique', () => {

@@ -13,7 +13,9 @@ import { formatProblem, type Problem } from './problems.ts';
 //   backend.imageid          → cluster shape (kubeadm 1 node → 0 workers, 2 nodes → 1 worker)
 //   details.steps[] + verify → one task per step, graded by a workstation check that runs the
 //                              verify script as root in the learner's workstation (exit 0 = pass)
-//   intro/step background    → one setup script run as root in the workstation at Start
+//   intro/step background    → run as root in the workstation: the intro's (and those of steps no
+//                              verify comes before) in one setup script at Start, a later step's
+//                              when a Check finds every earlier step passed (the step is reached)
 //   details.assets           → files written into the workstation by that same setup script
 //   foreground scripts       → copied to /opt/kd-scenario/ and offered as a Run button
 //   {{exec}} / {{copy}}      → the lab page's <Run> and copyable code blocks
@@ -33,14 +35,42 @@ export interface ScenarioSetup {
   script: string;
   /** The files it came from, for messages. */
   from: string[];
+  /** Backgrounds of later steps, run when the learner reaches their step (not at Start), in step order. */
+  steps: ScenarioStepSetup[];
+}
+
+/**
+ * A step's background that runs when the learner reaches the step, as on Killercoda, where it runs
+ * once the earlier steps' verify scripts passed: it may break or change what earlier steps built.
+ */
+export interface ScenarioStepSetup {
+  /** The step, from 1. */
+  step: number;
+  title: string;
+  /** Task ids (`step-N`) of every earlier step with a verify script: the step is reached once all passed. */
+  after: string[];
+  /** A bash script for `bash -s`, as root in the workstation. */
+  script: string;
+  /** The background file, for messages. */
+  from: string;
+}
+
+/**
+ * The step setups a Check makes due: those not run yet (`done`) whose earlier verify steps have all
+ * passed (`passed`: task ids that passed in this or an earlier grade of the attempt), in step order.
+ */
+export function dueStepSetups(setup: ScenarioSetup | undefined, passed: ReadonlySet<string>, done: ReadonlySet<number>): ScenarioStepSetup[] {
+  return (setup?.steps ?? []).filter((s) => !done.has(s.step) && s.after.every((t) => passed.has(t)));
 }
 
 /**
  * A scenario's reference solution for labs:verify: each step's `solution.sh` beside its verify script
- * (kubedrill's convention; Killercoda has none), run in step order as root in the workstation.
+ * (kubedrill's convention; Killercoda has none), run in step order as root in the workstation, with
+ * the setups of the steps each one reaches (ScenarioSetup.steps) run in between, as a learner's
+ * Checks would run them.
  */
 export interface ScenarioSolution {
-  script: string;
+  steps: { step: number; script: string; from: string }[];
   from: string[];
 }
 
@@ -295,15 +325,24 @@ export async function loadScenario(dir: string, track: string, compiler: MdxComp
     const n = i + 1;
     const text = readNamed(s.text, `details.steps[${i}].text`);
     const verify = readNamed(s.verify, `details.steps[${i}].verify`);
-    addBackground(s.background, `details.steps[${i}].background`);
+    const bgText = readNamed(s.background, `details.steps[${i}].background`);
     addForeground(s.foreground, `details.steps[${i}].foreground`, `step${n}`);
     const stepTitle = typeof s.title === 'string' && s.title.trim() ? s.title.trim() : `Step ${n}`;
     // A solution only where the verify script has a folder of its own (step1/verify.sh → step1/solution.sh).
     const verifyDir = typeof s.verify === 'string' ? path.posix.dirname(s.verify) : '.';
     const solutionFile = verifyDir !== '.' && existsSync(path.join(dir, verifyDir, 'solution.sh')) ? `${verifyDir}/solution.sh` : undefined;
     const solution = solutionFile ? readNamed(solutionFile, `details.steps[${i}] solution`) : undefined;
-    return { n, title: stepTitle, text, verify, verifyFile: typeof s.verify === 'string' ? s.verify : undefined, solution, solutionFile };
+    return { n, title: stepTitle, text, verify, verifyFile: typeof s.verify === 'string' ? s.verify : undefined, solution, solutionFile, background: bgText === undefined ? undefined : { file: s.background as string, text: bgText } };
   });
+  // A step's background runs when the learner reaches the step: at Start when no step before it has a
+  // verify script (Killercoda moves on without one), otherwise once those steps' verify scripts passed.
+  const stepSetups: ScenarioStepSetup[] = [];
+  for (const st of stepInfo) {
+    if (!st.background) continue;
+    const after = stepInfo.filter((x) => x.n < st.n && x.verify !== undefined).map((x) => `step-${x.n}`);
+    if (after.length === 0) background.push(st.background);
+    else stepSetups.push({ step: st.n, title: st.title, after, script: stepSetupScript(st.n, st.background), from: st.background.file });
+  }
   if (steps.length && stepInfo.every((s) => s.verify === undefined) && problems.every((p) => p.severity !== 'error')) {
     err(indexRel, at('steps').line, 1, 'no step has a verify script, so kubedrill has nothing to grade', 'kubedrill grades each step by its verify script (exit 0 = done); give at least one step a "verify" file');
   }
@@ -367,7 +406,9 @@ export async function loadScenario(dir: string, track: string, compiler: MdxComp
     const heading = `## ${escapeText(`Step ${s.n}: ${s.title}`)}`;
     const text = s.text !== undefined ? toLabMarkdown(s.text, warn, rel(path.join(dir, String(steps[s.n - 1]!.text)))) : '';
     const fg = foreground.filter((x) => x.label === `step${s.n}`).map((f) => foregroundRun(f.file));
-    const inner = [heading, text, ...fg].filter(Boolean).join('\n\n');
+    const deferred = stepSetups.find((x) => x.step === s.n);
+    const reached = deferred ? `*This step has a setup of its own. It runs once ${stepList(deferred.after)} ${deferred.after.length > 1 ? 'pass' : 'passes'}: press Check when you are done with ${deferred.after.length > 1 ? 'them' : 'it'}, then start here.*` : '';
+    const inner = [heading, reached, text, ...fg].filter(Boolean).join('\n\n');
     parts.push(checked.has(s.n) ? `<Task id="step-${s.n}">\n\n${inner}\n\n</Task>` : inner);
   }
   if (finishText !== undefined) parts.push(`<Finish>\n\n${toLabMarkdown(finishText, warn, rel(path.join(dir, String(finish.text))))}\n\n</Finish>`);
@@ -414,7 +455,7 @@ export async function loadScenario(dir: string, track: string, compiler: MdxComp
     return broken(title);
   }
   const setup = setupScript(background, assetFiles, foreground);
-  const solutions = stepInfo.filter((x) => checked.has(x.n) && x.solution !== undefined).map((x) => ({ file: x.solutionFile!, text: x.solution! }));
+  const solutions = stepInfo.filter((x) => checked.has(x.n) && x.solution !== undefined).map((x) => ({ step: x.n, file: x.solutionFile!, text: x.solution! }));
   return {
     id,
     track,
@@ -428,8 +469,8 @@ export async function loadScenario(dir: string, track: string, compiler: MdxComp
     warnings: problems.filter((p) => p.severity === 'warning'),
     hash: hash.digest('hex').slice(0, 16),
     origin: { kind: 'killercoda', source: rel(dir) },
-    scenarioSetup: { script: setup, from: [...background.map((b) => b.file), ...assetFiles.map((a) => `assets/${a.file}`)] },
-    ...(solutions.length && solutions.length === checked.size ? { scenarioSolution: { script: solutionScript(solutions), from: solutions.map((x) => x.file) } } : {}),
+    scenarioSetup: { script: setup, from: [...background.map((b) => b.file), ...assetFiles.map((a) => `assets/${a.file}`)], steps: stepSetups },
+    ...(solutions.length && solutions.length === checked.size ? { scenarioSolution: { steps: solutions.map((x) => ({ step: x.step, script: solutionScript(x), from: x.file })), from: solutions.map((x) => x.file) } } : {}),
   };
 }
 
@@ -581,6 +622,40 @@ function setupScript(background: { file: string; text: string }[], assets: { fil
 
 const SETUP_MARK = '/tmp/.kd-setup-mark';
 
+/** "step 1", "steps 1 and 2", "steps 1, 2 and 3" for task ids step-N. */
+function stepList(taskIds: string[]): string {
+  const n = taskIds.map((t) => t.replace(/^step-/, ''));
+  return n.length === 1 ? `step ${n[0]}` : `steps ${n.slice(0, -1).join(', ')} and ${n.at(-1)}`;
+}
+
+/**
+ * One later step's background as its own script: run in its own bash like the Start setup's, then
+ * what it made or changed (newer than its mark) opened to the learner, in /root and outside the
+ * system's folders, on the same terms as at Start.
+ */
+function stepSetupScript(step: number, b: { file: string; text: string }): string {
+  const q = (t: string) => `'${t.replace(/'/g, `'\\''`)}'`;
+  // By now /root and /tmp are open to the learner: the script and its mark live in a folder of root's
+  // own with an unguessable name, so the learner cannot plant or swap the file root runs.
+  return [
+    'set -e',
+    'export HOME=/root KUBECONFIG=/root/.kube/config',
+    'kd_dir=$(mktemp -d /tmp/.kd-step-XXXXXXXX)',
+    "trap 'rm -rf \"$kd_dir\"' EXIT",
+    'cd /root',
+    'touch "$kd_dir/mark"',
+    `base64 -d > "$kd_dir/background.sh" <<'KD_ASSET_EOF'`,
+    ...(Buffer.from(b.text).toString('base64').match(/.{1,76}/g) ?? []),
+    'KD_ASSET_EOF',
+    `echo ${q(`== ${b.file} (step ${step})`)}`,
+    `bash "$kd_dir/background.sh" || { code=$?; echo ${q(`${b.file} exited`)} "$code" >&2; exit "$code"; }`,
+    `find /root -mindepth 1 \\( -path '/root/.*' \\) -prune -o -newer "$kd_dir/mark" -exec chmod a+rwX {} + 2>/dev/null || true`,
+    OPEN_SETUP_FILES,
+    'kd_open_setup_files "" "$kd_dir/mark"',
+    '',
+  ].join('\n');
+}
+
 /**
  * Run as the learner before a scenario's setup: the folders the workstation image gives the learner
  * outside their home (/opt/course) become sticky and writable to all, like /tmp, so the setup's root,
@@ -604,15 +679,13 @@ export const OPEN_SETUP_FILES = [
   '}',
 ].join('\n');
 
-/** The steps' solution scripts, each in its own bash, in step order; the first failure stops. */
-function solutionScript(solutions: { file: string; text: string }[]): string {
+/** One step's solution script in its own bash, as root in /root. */
+function solutionScript(x: { step: number; file: string; text: string }): string {
   const q = (t: string) => `'${t.replace(/'/g, `'\\''`)}'`;
+  const file = `/root/.kd-solution-${x.step}.sh`;
   const lines = ['set -e', 'export HOME=/root KUBECONFIG=/root/.kube/config', 'cd /root'];
-  solutions.forEach((x, i) => {
-    const file = `/root/.kd-solution-${i + 1}.sh`;
-    lines.push(`base64 -d > ${file} <<'KD_ASSET_EOF'`, ...(Buffer.from(x.text).toString('base64').match(/.{1,76}/g) ?? []), 'KD_ASSET_EOF');
-    lines.push(`echo ${q(`== ${x.file}`)}`, `bash ${file} || { code=$?; echo ${q(`${x.file} exited`)} "$code" >&2; exit "$code"; }`);
-  });
+  lines.push(`base64 -d > ${file} <<'KD_ASSET_EOF'`, ...(Buffer.from(x.text).toString('base64').match(/.{1,76}/g) ?? []), 'KD_ASSET_EOF');
+  lines.push(`echo ${q(`== ${x.file}`)}`, `bash ${file} || { code=$?; echo ${q(`${x.file} exited`)} "$code" >&2; exit "$code"; }`);
   return `${lines.join('\n')}\n`;
 }
 

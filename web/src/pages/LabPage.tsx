@@ -104,7 +104,7 @@ function LabView({ lab }: { lab: LabDetail }) {
               })}
             </ol>
           </section>
-          {readyAttempt ? <GradePanel attemptId={readyAttempt} onGraded={onGraded} /> : result ? <LastResult result={result} /> : null}
+          {readyAttempt ? <GradePanel attemptId={readyAttempt} onGraded={onGraded} preparesSteps={Boolean(lab.stepSetups?.length)} /> : result ? <LastResult result={result} /> : null}
 
           <div className="prose">
             <LabBody lab={lab} />

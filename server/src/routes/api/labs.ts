@@ -64,6 +64,7 @@ export default async function labRoutes(app: App) {
         images: lab.meta.images,
         code: lab.body.code,
         hash: lab.hash,
+        ...(lab.scenarioSetup?.steps.length ? { stepSetups: lab.scenarioSetup.steps.map((s) => ({ step: s.step, after: s.after })) } : {}),
       };
     },
   );

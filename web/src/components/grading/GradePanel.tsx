@@ -3,8 +3,12 @@ import { api, type Grade } from '../../api/client.ts';
 import { ErrorPanel } from '../Status.tsx';
 import { GradeReport } from './GradeReport.tsx';
 
-/** The lab page's Check button: grades the attempt's cluster and shows the latest report. */
-export function GradePanel({ attemptId, onGraded }: { attemptId: string; onGraded?: (grade: Grade) => void }) {
+/**
+ * The lab page's Check button: grades the attempt's cluster and shows the latest report. For a
+ * Killercoda scenario whose later steps have a setup of their own (preparesSteps), a Check that
+ * reaches such a step also runs that setup, and says so.
+ */
+export function GradePanel({ attemptId, onGraded, preparesSteps = false }: { attemptId: string; onGraded?: (grade: Grade) => void; preparesSteps?: boolean }) {
   const [last, setLast] = useState<Grade | null>(null);
   const [gradingSince, setGradingSince] = useState<number | null>(null);
   const [error, setError] = useState<Error | null>(null);
@@ -72,6 +76,10 @@ export function GradePanel({ attemptId, onGraded }: { attemptId: string; onGrade
           <span className="grade-status" role="status">
             <span className="spinner" aria-hidden /> Running the checks… {elapsed > 0 ? `${elapsed} s` : ''}
           </span>
+        ) : preparesSteps ? (
+          <span className="grade-status muted" title="Runs the scenario's verify scripts. When the steps before a step pass, that step's own setup runs, as on Killercoda.">
+            Tests your work; a passed step unlocks the next step's setup.
+          </span>
         ) : (
           <span className="grade-status muted" title="Opens real connections from your pods and reads your objects; nothing is changed.">
             Tests your cluster; changes nothing.
@@ -79,11 +87,32 @@ export function GradePanel({ attemptId, onGraded }: { attemptId: string; onGrade
         )}
       </div>
       {error ? <ErrorPanel title="Could not grade" error={error} onRetry={() => void check()} /> : null}
+      {last?.stepsPrepared?.length ? <PreparedSteps steps={last.stepsPrepared} /> : null}
       {last ? (
         <div className={grading ? 'grade-stale' : undefined} aria-busy={grading}>
           <GradeReport report={last.report} />
         </div>
       ) : null}
     </div>
+  );
+}
+
+/** What a Check set up for the steps it reached: a line per step, with the setup's output when it failed. */
+function PreparedSteps({ steps }: { steps: NonNullable<Grade['stepsPrepared']> }) {
+  return (
+    <ul className="grade-prepared" aria-label="Steps set up by this Check">
+      {steps.map((s) =>
+        s.ok ? (
+          <li key={s.step} className="grade-prepared-ok">
+            Step {s.step} ({s.title}) is ready: its setup ran. Go on with it.
+          </li>
+        ) : (
+          <li key={s.step} className="grade-prepared-failed" role="alert">
+            The setup of step {s.step} ({s.title}) failed. The step may not be as its text says.
+            {s.output ? <pre className="grade-prepared-output">{s.output}</pre> : null}
+          </li>
+        ),
+      )}
+    </ul>
   );
 }
