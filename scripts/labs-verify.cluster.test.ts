@@ -19,15 +19,22 @@ const labIds = readdirSync(path.join(ROOT, 'labs'), { withFileTypes: true })
   )
   .sort();
 
+// Two Killercoda scenarios written for the tests (the repository ships none) run with the labs, so the
+// scenario path is proven on real clusters too: nodes named node01 through kubectl and ssh, and a
+// later step's background that runs only once the step before it passed.
+const SCENARIOS_DIR = path.join(ROOT, 'server', 'src', 'labs', 'test-fixtures', 'scenarios');
+const scenarioIds = ['kc-scenarios-loose-node-by-name', 'kc-scenarios-loose-settings-drift'];
+labIds.push(...scenarioIds);
+
 // One run over every lab, as CI's labs:verify does it: labs of one shape that run no scripts share a
 // cluster (reset between them), and the share groups are split over lanes that run at the same time,
 // each on its own cluster (defaultLanes: 2 on this kind of host). The tests are declared in the order
 // the lanes reach the labs, and each waits for its own lab's verdict.
 const lanes = defaultLanes();
 const image = 'skip' in target ? undefined : target.image;
-const first = image ? await LabVerifier.create(image, { log: laneLog(0) }) : undefined;
+const first = image ? await LabVerifier.create(image, { log: laneLog(0), scenariosDirs: [SCENARIOS_DIR] }) : undefined;
 const laneIds = first ? splitLanes(shareGroups(labIds.map((id) => first.labs.get(id)!)).map((g) => g.map((id) => first.labs.get(id)!)), lanes).map((groups) => groups.flat().map((l) => l.id)) : [labIds];
-const verifiers = first && image ? [first, ...(await Promise.all(laneIds.slice(1).map((_, i) => LabVerifier.create(image, { log: laneLog(i + 1), namePrefix: lanePrefix(process.env.KUBEDRILL_CLUSTERS_NAME_PREFIX ?? 'kdverify', i + 1) }))))] : [];
+const verifiers = first && image ? [first, ...(await Promise.all(laneIds.slice(1).map((_, i) => LabVerifier.create(image, { log: laneLog(i + 1), scenariosDirs: [SCENARIOS_DIR], namePrefix: lanePrefix(process.env.KUBEDRILL_CLUSTERS_NAME_PREFIX ?? 'kdverify', i + 1) }))))] : [];
 const order = laneIds.flat();
 function laneLog(lane: number): (line: string) => void {
   return lanes > 1 ? (line) => console.log(line.replace(/^(\n*)/, `$1[lane ${lane + 1}] `)) : (line) => console.log(line);

@@ -126,6 +126,11 @@ export const ClusterShape = z
      * cluster is never handed to another lab afterwards, and never reset for reuse.
      */
     dedicated: z.boolean().default(false),
+    /**
+     * exam: the Kubernetes nodes are registered as controlplane, node01, node02… (as in the exam
+     * and on Killercoda) instead of after their kind containers (<cluster>-control-plane, -worker…).
+     */
+    nodeNames: z.enum(['kind', 'exam']).optional().describe('exam: nodes are named controlplane, node01, node02… in Kubernetes too'),
     addons: z
       .array(z.enum(ADDON_NAMES, { error: (i) => `unknown add-on ${JSON.stringify(i.input)}: known add-ons are ${ADDON_NAMES.join(', ')}` }))
       .default([])

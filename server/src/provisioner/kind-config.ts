@@ -10,17 +10,17 @@ export const DEFAULT_NODE_IMAGE = 'kindest/node:v1.35.8@sha256:07b2536e30b803ed6
  */
 export function shapeKey(shape: ClusterShape): string {
   const addons = [...new Set(shape.addons)].sort().map((a) => `+${a}`).join('');
-  return `w${shape.workers}${shape.cni === 'none' ? '-nocni' : ''}${shape.networkPolicy ? '-netpol' : ''}${addons}`;
+  return `w${shape.workers}${shape.cni === 'none' ? '-nocni' : ''}${shape.networkPolicy ? '-netpol' : ''}${shape.nodeNames === 'exam' ? '-examnames' : ''}${addons}`;
 }
 
 /** The shape a key names (inverse of shapeKey; add-ons in any order). */
 export function shapeFromKey(key: string): ClusterShape {
-  const m = /^w([0-3])(-nocni)?(-netpol)?((?:\+[a-z0-9-]+)*)$/.exec(key);
-  if (!m) throw new Error(`"${key}" is not a cluster shape key (w<workers>[-nocni][-netpol][+<add-on>…])`);
-  const addons = m[4] ? m[4].slice(1).split('+') : [];
+  const m = /^w([0-3])(-nocni)?(-netpol)?(-examnames)?((?:\+[a-z0-9-]+)*)$/.exec(key);
+  if (!m) throw new Error(`"${key}" is not a cluster shape key (w<workers>[-nocni][-netpol][-examnames][+<add-on>…])`);
+  const addons = m[5] ? m[5].slice(1).split('+') : [];
   const unknown = addons.find((a) => !(ADDON_NAMES as readonly string[]).includes(a));
   if (unknown) throw new Error(`"${key}" names an unknown add-on "${unknown}" (known: ${ADDON_NAMES.join(', ')})`);
-  return { workers: Number(m[1]), cni: m[2] ? 'none' : 'kindnet', networkPolicy: Boolean(m[3]), addons: [...new Set(addons as AddonName[])].sort(), dedicated: false };
+  return { workers: Number(m[1]), cni: m[2] ? 'none' : 'kindnet', networkPolicy: Boolean(m[3]), ...(m[4] ? { nodeNames: 'exam' as const } : {}), addons: [...new Set(addons as AddonName[])].sort(), dedicated: false };
 }
 
 export interface KindConfigOptions {
@@ -37,6 +37,14 @@ export function kindConfig(shape: ClusterShape, opts: KindConfigOptions): string
     apiVersion: 'kind.x-k8s.io/v1alpha4',
     nodes: [{ role: 'control-plane' }, ...Array.from({ length: shape.workers }, () => ({ role: 'worker' }))],
   };
+  if (shape.nodeNames === 'exam') {
+    // kubeadm registers each node under nodeRegistration.name (and sets kubelet's --hostname-override);
+    // kind names workers' containers -worker, -worker2… in this order, which node-names.ts maps to node01, node02….
+    config.nodes = [
+      { role: 'control-plane', kubeadmConfigPatches: ['kind: InitConfiguration\nnodeRegistration:\n  name: controlplane\n'] },
+      ...Array.from({ length: shape.workers }, (_, i) => ({ role: 'worker', kubeadmConfigPatches: [`kind: JoinConfiguration\nnodeRegistration:\n  name: node${String(i + 1).padStart(2, '0')}\n`] })),
+    ];
+  }
   if (shape.cni === 'none') config.networking = { disableDefaultCNI: true };
   const containerd: string[] = [];
   if (opts.cgroupV1) {

@@ -68,6 +68,23 @@ test('the kind config follows the shape, and adds the cgroup v1 patches only on 
   assert.deepEqual(v2.networking, { disableDefaultCNI: true });
 });
 
+test('exam node names: kubeadm registers the nodes as controlplane, node01, node02, and the shape keys them apart', () => {
+  const shape = shapeFromKey('w2-examnames+metallb');
+  assert.equal(shape.nodeNames, 'exam');
+  assert.equal(shapeKey(shape), 'w2-examnames+metallb');
+  assert.equal(shapeKey({ ...shape, nodeNames: 'kind' }), 'w2+metallb', 'kind names are the default shape');
+  const c = parseYaml(kindConfig(shape, { cgroupV1: true })) as { nodes: { role: string; kubeadmConfigPatches: string[] }[]; kubeadmConfigPatches: string[] };
+  assert.deepEqual(
+    c.nodes.map((n) => [n.role, parseYaml(n.kubeadmConfigPatches[0]!)]),
+    [
+      ['control-plane', { kind: 'InitConfiguration', nodeRegistration: { name: 'controlplane' } }],
+      ['worker', { kind: 'JoinConfiguration', nodeRegistration: { name: 'node01' } }],
+      ['worker', { kind: 'JoinConfiguration', nodeRegistration: { name: 'node02' } }],
+    ],
+  );
+  assert.match(c.kubeadmConfigPatches[0]!, /failCgroupV1/, 'cluster-wide patches stay');
+});
+
 test('create reports kind stages then our own node wait, with one kubeconfig file per cluster', async () => {
   const host = new FakeKindHost({ cgroupVersion: 1 });
   const { driver: d, clustersDir } = driver(host);

@@ -1,0 +1,2 @@
+#!/bin/bash
+kubectl label node node01 disk=fast
