@@ -1,7 +1,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, ApiError, type Catalog, type ExamSummary, type GroupActivity, type GroupDetail, type Learner } from '../api/client.ts';
 import { CopyButton } from '../components/CopyButton.tsx';
-import { TerminalView } from '../components/terminal/TerminalView.tsx';
+import { TerminalView } from '../components/lazy.tsx';
 import { ErrorPanel, Loading } from '../components/Status.tsx';
 import { Link, navigate } from '../lib/router.tsx';
 import { useAsync } from '../lib/use-async.ts';

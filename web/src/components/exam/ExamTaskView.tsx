@@ -4,7 +4,7 @@ import { sendToTerminal } from '../../lib/terminal-bus.ts';
 import { useAsync } from '../../lib/use-async.ts';
 import { CopyButton } from '../CopyButton.tsx';
 import { LabContext, type LabPageContext } from '../mdx/LabContext.ts';
-import { LabBody } from '../mdx/LabBody.tsx';
+import { LabBody } from '../lazy.tsx';
 import { ErrorPanel, Loading } from '../Status.tsx';
 
 type Task = ExamAttempt['tasks'][number];

@@ -1,0 +1,36 @@
+import { lazy, Suspense, type ComponentProps } from 'react';
+import { Loading } from './Status.tsx';
+
+// The terminal (xterm.js and its WebGL renderer, most of the app's code) and the lab-instructions
+// renderer load only on the pages that show them, so the catalogue does not download them. Each
+// fallback renders what the component itself shows before it is ready, so nothing moves when it arrives.
+
+const TerminalViewModule = lazy(() => import('./terminal/TerminalView.tsx').then((m) => ({ default: m.TerminalView })));
+const LabBodyModule = lazy(() => import('./mdx/LabBody.tsx').then((m) => ({ default: m.LabBody })));
+
+/** TerminalView, loaded on first use; until then the pane shows the terminal's own "Connecting…" state. */
+export function TerminalView(props: ComponentProps<typeof TerminalViewModule>) {
+  return (
+    <Suspense
+      fallback={
+        <div className="term-view" hidden={!props.active}>
+          <div className="term-banner term-banner-info" role="status">
+            Connecting…
+          </div>
+          <div className="term-host" />
+        </div>
+      }
+    >
+      <TerminalViewModule {...props} />
+    </Suspense>
+  );
+}
+
+/** LabBody, loaded on first use; until then the same "Loading instructions…" it shows while fetching the lab's text. */
+export function LabBody(props: ComponentProps<typeof LabBodyModule>) {
+  return (
+    <Suspense fallback={<Loading what="instructions" />}>
+      <LabBodyModule {...props} />
+    </Suspense>
+  );
+}
