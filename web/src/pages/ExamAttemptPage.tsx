@@ -45,9 +45,10 @@ function useExamAttempt(id: string) {
 /** One exam attempt: clusters being prepared, the exam screen, grading, then the result and review. */
 export function ExamAttemptPage({ id }: { id: string }) {
   const x = useExamAttempt(id);
+  const title = x.state?.attempt.exam.title;
   useEffect(() => {
-    if (x.state) document.title = `${x.state.attempt.exam.title} — kubedrill`;
-  }, [x.state?.attempt.exam.title]);
+    if (title !== undefined) document.title = `${title} — kubedrill`;
+  }, [title]);
   if (x.error && !x.state) return <div className="page"><ErrorPanel error={x.error} onRetry={() => void x.refresh()} title="This exam could not be opened" /></div>;
   if (!x.state) return <Loading what="exam" />;
   const a = x.state.attempt;

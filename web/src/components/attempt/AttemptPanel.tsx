@@ -97,6 +97,8 @@ export function AttemptPanel({
   const endedKey = endedAttempt ? `${endedAttempt.id}:${endedAttempt.status}` : '';
   useEffect(() => {
     if (endedAttempt) onEnded?.(endedAttempt);
+    // Keyed on endedKey alone: a refetched attempt object or a new onEnded must not report the end again.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [endedKey]);
   useEffect(() => setConfirming(false), [readyId]);
   if (loading) return <Loading what="your attempt" />;

@@ -91,7 +91,9 @@ function Notes({ attemptId, task, onSaved }: { attemptId: string; task: Task; on
         void api.exams.mark(attemptId, task.number, { notes: value }).then(() => onSaved(value), () => {});
       }
     },
-    // Runs once, on unmount: the task of this Notes never changes (it is keyed by task).
+    // Runs once, on unmount: the task of this Notes never changes (it is keyed by task), and onSaved
+    // only patches that task's notes through a state updater, so the first one stays correct.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
     [],
   );
   return (
