@@ -169,7 +169,7 @@ export class TerminalService {
     this.#byAttempt.set(attempt.id, open);
     session.onEnded((reason) => {
       open.delete(id);
-      this.#o.log.info({ attemptId: attempt.id, terminalId: id }, `terminal ended: ${reason}`);
+      this.#o.log.info({ attemptId: attempt.id, terminalId: id, reason }, 'terminal ended');
     });
     this.#o.log.info({ attemptId: attempt.id, terminalId: id, kind: input.kind }, 'terminal opened');
     return this.list(attempt.id).find((t) => t.id === id)!;
