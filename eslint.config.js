@@ -1,6 +1,7 @@
 // Lint rules: typescript-eslint's recommended set plus the house rules from STYLE.md.
 import js from '@eslint/js';
 import globals from 'globals';
+import reactHooks from 'eslint-plugin-react-hooks';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -33,7 +34,12 @@ export default tseslint.config(
   {
     files: ['web/src/**/*.{ts,tsx}'],
     languageOptions: { globals: { ...globals.browser } },
+    plugins: { 'react-hooks': reactHooks },
     rules: {
+      // Hooks in the same order on every render, and effects that see the values they use: a missing
+      // dependency is a stale closure. A deliberate omission is disabled on its line with the reason.
+      'react-hooks/rules-of-hooks': 'error',
+      'react-hooks/exhaustive-deps': ['error', { additionalHooks: '^useAsync$' }],
       // The web app talks to the server over HTTP/WS only; it may share type declarations.
       '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ group: ['**/server/**', '**/graders/**'], allowTypeImports: true, message: 'the web app may only import types from the server' }] }],
     },

@@ -18,6 +18,7 @@ import type { AttemptEvent } from '../../server/src/attempts/attempt-repository.
 import type { AttemptService } from '../../server/src/attempts/attempt-service.ts';
 import { createAttemptService } from '../../server/src/attempts/setup.ts';
 import { loadConfig } from '../../server/src/config/config.ts';
+import { logLine, type ServiceLog } from '../../server/src/log.ts';
 import { createCommandRunner } from '../../server/src/exec/command-runner.ts';
 import { LabCatalog } from '../../server/src/labs/catalog-service.ts';
 import { forgetNetpolVerdicts } from '../../server/src/provisioner/netpol-verdicts.ts';
@@ -152,7 +153,7 @@ export async function benchReal(): Promise<void> {
   const workstation = sh(['docker', 'image', 'inspect', config.terminal.workstationImage.replaceAll('{minor}', lab.meta.kubernetes)]).status === 0;
   const launcher = workstation ? new ContainerLauncher({ runner, hostEnv, image: config.terminal.workstationImage, network: config.terminal.network, namePrefix: prefix }) : undefined;
   const db = openDatabase(dataDir);
-  const log = { info() {}, warn: (m: string) => console.error(`  warn: ${m}`), error: (m: string) => console.error(`  error: ${m}`) };
+  const log: ServiceLog = { info() {}, warn: (f, m) => console.error(`  warn: ${logLine(f, m)}`), error: (f, m) => console.error(`  error: ${logLine(f, m)}`) };
   console.log(`bench:provision --real: lab ${lab.id} (shape ${shape}), node image ${image}, data ${dataDir}, load average ${sh(['cat', '/proc/loadavg']).stdout.split(' ').slice(0, 3).join(' ')}`);
   if (!launcher) console.log(`  (no workstation image: the prompt is not measured; scripts/build-images workstation builds it)`);
 
@@ -171,7 +172,7 @@ export async function benchReal(): Promise<void> {
     if (coldRuns > 0) {
       const service = createAttemptService(boot(false).config, { db, runner, labs, portFor: (k) => createKubePort(k), log });
       // As the server does: the workstation is made while the lab is set up.
-      prepareWorkstations(terminalAttempts(service), launcher, log.warn);
+      prepareWorkstations(terminalAttempts(service), launcher, log);
       const runs: Run[] = [];
       for (let i = 0; i < coldRuns; i++) {
         runs.push(await measure(service, i));
@@ -182,7 +183,7 @@ export async function benchReal(): Promise<void> {
     }
     if (warmRuns > 0) {
       const service = createAttemptService(boot(true).config, { db, runner, labs, portFor: (k) => createKubePort(k), log });
-      prepareWorkstations(terminalAttempts(service), launcher, log.warn);
+      prepareWorkstations(terminalAttempts(service), launcher, log);
       await service.reconcile();
       const runs: Run[] = [];
       for (let i = 0; i < warmRuns; i++) {
@@ -198,9 +199,9 @@ export async function benchReal(): Promise<void> {
       report(`Warm: Start → ready → prompt with a warm cluster (${warmRuns} runs)`, runs);
     }
     if (presetRuns > 0) {
-      const spares = spareWorkstations(launcher, log.warn);
+      const spares = spareWorkstations(launcher, log);
       const service = createAttemptService(boot(false, true).config, { db, runner, labs, portFor: (k) => createKubePort(k), log, ...(spares ? { spareWorkstations: () => spares } : {}) });
-      prepareWorkstations(terminalAttempts(service), launcher, log.warn);
+      prepareWorkstations(terminalAttempts(service), launcher, log);
       await service.reconcile();
       const runs: Run[] = [];
       for (let i = 0; i < presetRuns; i++) {

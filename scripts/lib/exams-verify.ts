@@ -12,6 +12,7 @@ import type { ClusterPort, NodeAccess } from '../../graders/src/cluster/port.ts'
 import { nodeForRole } from '../../graders/src/engine/checks.ts';
 import { createAttemptService } from '../../server/src/attempts/setup.ts';
 import { loadConfig } from '../../server/src/config/config.ts';
+import { logLine, type ServiceLog } from '../../server/src/log.ts';
 import { createCommandRunner } from '../../server/src/exec/command-runner.ts';
 import { ExamCatalogService } from '../../server/src/exams/exam-catalog.ts';
 import { runExamGates, type ExamGateResult } from '../../server/src/exams/exam-gates.ts';
@@ -109,7 +110,7 @@ export class ExamVerifier {
     this.#runner = createCommandRunner(hostEnv);
     this.#clusters = config.clusters;
     const db = openMemoryDatabase();
-    const quiet = { info: () => {}, warn: (m: string) => log(`  warn: ${m}`), error: (m: string) => log(`  error: ${m}`) };
+    const quiet: ServiceLog = { info: () => {}, warn: (f, m) => log(`  warn: ${logLine(f, m)}`), error: (f, m) => log(`  error: ${logLine(f, m)}`) };
     this.#attempts = createAttemptService(config, { db, runner: this.#runner, labs, portFor: (k) => createKubePort(k), log: quiet, extraPoolImages: (shape) => examImages(exams, labs, shape), examClusters: (id) => {
         const exam = exams.get(id);
         return exam && examClusterRecipes(exam);

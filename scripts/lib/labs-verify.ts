@@ -25,6 +25,7 @@ import { SETUP_PHASE } from '../../server/src/attempts/attempt-plan.ts';
 import type { AttemptEvent } from '../../server/src/attempts/attempt-repository.ts';
 import { createAttemptService } from '../../server/src/attempts/setup.ts';
 import { loadConfig } from '../../server/src/config/config.ts';
+import { logLine } from '../../server/src/log.ts';
 import { createCommandRunner } from '../../server/src/exec/command-runner.ts';
 import { gradableLab, labStates, mistakeObjects } from '../../server/src/grading/lab-states.ts';
 import { mistakeScripts, type Lab } from '../../server/src/labs/loader.ts';
@@ -234,7 +235,7 @@ export class LabVerifier {
       runner: this.#runner,
       labs,
       portFor: (kubeconfig) => createKubePort(kubeconfig),
-      log: { info: () => {}, warn: (m) => log(`  warn: ${m}`), error: (m) => log(`  error: ${m}`) },
+      log: { info: () => {}, warn: (f, m) => log(`  warn: ${logLine(f, m)}`), error: (f, m) => log(`  error: ${logLine(f, m)}`) },
       // A Killercoda scenario's setup runs as root in the learner's workstation, made as for a learner.
       workstationFor: (attemptId) => ({ exec: (argv, o) => this.#workstations.execInWorkstation(this.#wsAttempt(attemptId), argv, o) }),
     });

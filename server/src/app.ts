@@ -165,7 +165,7 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
       runner: app.runner,
       labs,
       portFor,
-      log: { info: (m) => app.log.info(m), warn: (m) => app.log.warn(m), error: (m) => app.log.error(m) },
+      log: app.log,
       extraPoolShapes: examShapes,
       extraPoolImages: (shape) => exams?.images(shape) ?? [],
       examClusters: (examId) => exams?.clusterRecipes(examId),

@@ -31,26 +31,26 @@ async function main() {
     }
     throw e;
   }
-  for (const name of boot.unknownEnv) app.log.warn(`ignoring environment variable ${name}: it matches no config key (see --help)`);
+  for (const name of boot.unknownEnv) app.log.warn({ variable: name }, 'ignoring an environment variable that matches no config key (see --help)');
   const { labs, broken, problems } = app.labs.current;
-  app.log.info(`loaded ${labs.length} labs in ${Math.round(app.labs.loadMs)} ms${broken.length ? `; ${broken.length} broken (run npm run labs:check)` : ''}`);
-  for (const p of problems) app.log.warn(`${p.file}:${p.line}:${p.col} ${p.message}`);
+  app.log.info({ labs: labs.length, broken: broken.length, ms: Math.round(app.labs.loadMs) }, broken.length ? 'loaded the labs; some are broken (run npm run labs:check)' : 'loaded the labs');
+  for (const p of problems) app.log.warn({ at: `${p.file}:${p.line}:${p.col}` }, p.message);
 
   // Clusters left by a crash are adopted or deleted before anyone can start a lab.
   try {
     const r = await app.attempts.reconcile();
-    app.log.info(`clusters: adopted ${r.adopted.length}, deleted ${r.deleted.length} leftover(s), failed ${r.failed.length} interrupted attempt(s)`);
+    app.log.info({ adopted: r.adopted.length, deleted: r.deleted.length, failed: r.failed.length }, 'clusters: start-up reconcile adopted running attempts, deleted leftovers and failed interrupted attempts');
     const e = app.exams.reconcile();
-    if (e.resumed.length) app.log.info(`exams: resumed ${e.resumed.length} exam attempt(s)`);
+    if (e.resumed.length) app.log.info({ resumed: e.resumed.length }, 'exams: resumed exam attempts');
   } catch (e) {
-    app.log.warn(`clusters: start-up reconcile skipped: ${(e as Error).message.split('\n')[0]} (run npm run doctor)`);
+    app.log.warn({ error: (e as Error).message.split('\n')[0] }, 'clusters: start-up reconcile skipped (run npm run doctor)');
   }
 
   let closing = false;
   const close = async (signal: string) => {
     if (closing) return;
     closing = true;
-    app.log.info(`${signal}: shutting down`);
+    app.log.info({ signal }, 'shutting down');
     const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
     await app.close();

@@ -118,6 +118,8 @@ test('the lab9server lab opens with its tasks; theme, hint and solution work', {
   await page.reload();
   await page.getByRole('heading', { level: 1 }).waitFor();
   assert.equal(await page.locator('html').getAttribute('data-theme'), 'light');
+  // The instructions load after the page: the screenshot waits for them.
+  await page.getByRole('heading', { level: 2, name: 'Allow only sleepybox1 (namespace default) to reach lab9server' }).waitFor();
   await page.screenshot({ path: path.join(SHOTS, 'lab-light.png'), fullPage: true });
 
   // A hint opens on demand, from the keyboard too.
@@ -139,6 +141,44 @@ test('the lab9server lab opens with its tasks; theme, hint and solution work', {
   await solution.waitFor();
   assert.match((await solution.textContent()) ?? '', /kind: NetworkPolicy[\s\S]*run: sleepybox1/);
   await page.screenshot({ path: path.join(SHOTS, 'lab-light-solution.png'), fullPage: true });
+  assert.deepEqual(pageErrors(page), []);
+  await page.context().close();
+});
+
+test('the catalogue downloads neither the terminal nor the instructions renderer; the lab page loads the latter as a cacheable asset', { skip }, async () => {
+  const page = await newPage('dark');
+  const scripts: { path: string; cacheControl: string; body: string }[] = [];
+  const documents: string[] = [];
+  // Bodies arrive after the response event: each is awaited before the scripts are looked at.
+  const reading: Promise<unknown>[] = [];
+  page.on('response', (r) => {
+    const url = new URL(r.url());
+    if (r.request().resourceType() === 'document') documents.push(r.headers()['cache-control'] ?? '');
+    if (r.request().resourceType() === 'script' && url.origin === base) reading.push(r.text().then((body) => scripts.push({ path: url.pathname, cacheControl: r.headers()['cache-control'] ?? '', body })));
+  });
+  // Markers that survive minification: a class name xterm.js gives its input element, and the global
+  // the lab-instructions renderer sets for the compiled MDX bodies.
+  const hasTerminal = (s: { body: string }) => s.body.includes('xterm-helper-textarea');
+  const hasRenderer = (s: { body: string }) => s.body.includes('__kubedrillMdx');
+  await page.goto(`${base}/`);
+  await page.getByRole('heading', { name: 'Services & Networking' }).waitFor();
+  await Promise.all(reading);
+  assert.ok(scripts.length > 0, 'the catalogue loads the app');
+  assert.deepEqual(scripts.filter(hasTerminal).map((s) => s.path), [], 'the catalogue does not download the terminal');
+  assert.deepEqual(scripts.filter(hasRenderer).map((s) => s.path), [], 'the catalogue does not download the instructions renderer');
+  assert.deepEqual(documents, ['no-cache'], 'the page is revalidated, so an upgrade is seen');
+
+  await page.locator('[data-lab-id="netpol-lab9server"]').click();
+  await page.getByRole('heading', { level: 2, name: 'Allow only sleepybox1 (namespace default) to reach lab9server' }).waitFor();
+  await Promise.all(reading);
+  // The lab's own text (/api/labs/:id/body.js, its cache rules tested beside its route) is not the app's code.
+  const appScripts = scripts.filter((x) => !/^\/api\/labs\/[^/]+\/body\.js$/.test(x.path));
+  assert.equal(appScripts.filter(hasRenderer).length, 1, `the lab page loads the instructions renderer once (${appScripts.map((s) => s.path).join(', ')})`);
+  // Every script of the app is a hashed asset: cached for good, and allowed by script-src 'self'.
+  for (const s of appScripts) {
+    assert.match(s.path, /^\/assets\/[\w-]+\.js$/);
+    assert.equal(s.cacheControl, 'public, max-age=31536000, immutable', s.path);
+  }
   assert.deepEqual(pageErrors(page), []);
   await page.context().close();
 });

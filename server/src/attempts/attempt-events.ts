@@ -1,4 +1,5 @@
 import { errorMessage } from '../errors.ts';
+import type { ServiceLog } from '../log.ts';
 import type { PlanEntry } from '../provisioner/pipeline.ts';
 import type { StepEvent, StepSink } from '../provisioner/steps.ts';
 import type { AttemptEvent, AttemptRepository, AttemptStatus } from './attempt-repository.ts';
@@ -38,7 +39,7 @@ export function stepLines(events: readonly AttemptEvent[]): StepLine[] {
 export class AttemptEvents {
   readonly #repo: AttemptRepository;
   readonly #now: () => number;
-  readonly #log: { warn(msg: string): void };
+  readonly #log: Pick<ServiceLog, 'warn'>;
   readonly #listeners = new Map<string, Set<(e: AttemptEvent) => void>>();
   readonly #ended = new Set<(id: string) => void>();
   readonly #statusListeners = new Set<(id: string, status: AttemptStatus) => void>();
@@ -46,7 +47,7 @@ export class AttemptEvents {
   readonly #stepStarted = new Map<string, Map<string, number>>();
   readonly #plans = new Map<string, string>();
 
-  constructor(repo: AttemptRepository, now: () => number, log: { warn(msg: string): void }) {
+  constructor(repo: AttemptRepository, now: () => number, log: Pick<ServiceLog, 'warn'>) {
     this.#repo = repo;
     this.#now = now;
     this.#log = log;
@@ -121,7 +122,7 @@ export class AttemptEvents {
       try {
         cb(id, status);
       } catch (e) {
-        this.#log.warn(`attempts: an onStatus listener failed: ${errorMessage(e)}`);
+        this.#log.warn({ error: errorMessage(e) }, 'attempts: an onStatus listener failed');
       }
     }
   }
@@ -135,7 +136,7 @@ export class AttemptEvents {
       try {
         cb(id);
       } catch (e) {
-        this.#log.warn(`attempts: an onEnded listener failed: ${errorMessage(e)}`);
+        this.#log.warn({ error: errorMessage(e) }, 'attempts: an onEnded listener failed');
       }
     }
   }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ClusterPort, WorkstationAccess } from '../../../graders/src/cluster/port.ts';
 import type { Config } from '../config/config.ts';
+import type { ServiceLog } from '../log.ts';
 import { AppError, errorMessage, notFound } from '../errors.ts';
 import type { CommandRunner } from '../exec/command-runner.ts';
 import type { AddonName } from '../labs/format.ts';
@@ -34,7 +35,7 @@ export interface AttemptServiceOptions extends PresetPoolOptions {
   portFor: (kubeconfigPath: string) => ClusterPort;
   runner: CommandRunner;
   clusters: Config['clusters'];
-  log: { info(msg: string): void; warn(msg: string): void; error(msg: string): void };
+  log: ServiceLog;
   now?: () => number;
   verifyNetworkPolicy?: NetpolCheck;
   /** Remembered NetworkPolicy self-test verdicts (per node image and host); without it every cluster is tested. */
@@ -120,7 +121,7 @@ export class AttemptService {
   }
 
   #bg(p: Promise<unknown>): void {
-    const t = p.catch((e: unknown) => this.#o.log.error(`attempts: background task failed: ${errorMessage(e)}`)).finally(() => this.#tasks.delete(t));
+    const t = p.catch((e: unknown) => this.#o.log.error({ error: errorMessage(e) }, 'attempts: background task failed')).finally(() => this.#tasks.delete(t));
     this.#tasks.add(t);
   }
 
@@ -409,7 +410,7 @@ export class AttemptService {
     } catch (e) {
       if (signal.aborted) return; // finished (or shut down) while being prepared; finish() cleans up
       const err = e instanceof ProvisionError ? e : new ProvisionError('Preparing', errorMessage(e).split('\n')[0]!, errorMessage(e));
-      this.#o.log.warn(`attempt ${a.id} (${a.labId}) failed at "${err.step}": ${err.message}`);
+      this.#o.log.warn({ attemptId: a.id, labId: a.labId, step: err.step, error: err.message }, 'attempt failed');
       this.#setStatus(a.id, 'failed', { endedAt: this.#iso(), endReason: 'failed', failureStep: err.step, failureMessage: err.message, failureOutput: err.output || null }, err.output || null);
       this.#pool.releaseFor(a.id);
       this.#notifyEnded(a.id);

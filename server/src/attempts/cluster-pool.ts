@@ -162,11 +162,11 @@ export class ClusterPool {
       if (c.state === 'creating') {
         c.state = 'warm';
         this.save(c);
-        this.#o.log.info(`warm cluster ${c.name} (${c.shape}) is ready`);
+        this.#o.log.info({ cluster: c.name, shape: c.shape }, 'warm cluster is ready');
       }
     } catch (e) {
       if (!abort.signal.aborted) {
-        this.#o.log.warn(`warm cluster ${c.name} (${c.shape}) could not be created: ${errorMessage(e).split('\n')[0]}`);
+        this.#o.log.warn({ cluster: c.name, shape: c.shape, error: errorMessage(e).split('\n')[0] }, 'warm cluster could not be created');
         this.#pausedUntil = this.#h.now() + (this.#o.poolRetryMs ?? 60_000);
       }
       this.#clusters.delete(c.name);
@@ -195,9 +195,9 @@ export class ClusterPool {
         await run?.catch(() => {});
         try {
           await this.#o.driver.delete(name);
-          this.#o.log.info(`deleted cluster ${name}: ${why}`);
+          this.#o.log.info({ cluster: name, reason: why }, 'deleted cluster');
         } catch (e) {
-          this.#o.log.error(`deleting cluster ${name} failed (the next start-up removes it): ${errorMessage(e).split('\n')[0]}`);
+          this.#o.log.error({ cluster: name, error: errorMessage(e).split('\n')[0] }, 'deleting cluster failed (the next start-up removes it)');
         } finally {
           this.#clusters.delete(name);
           this.#h.changed();

@@ -176,7 +176,7 @@ export class PresetPool {
     const free = this.#o.freeMemBytes ?? (() => os.freemem());
     for (const [key, t] of targets) {
       if (t.excluded) {
-        if (!this.#warned.has(key)) this.#o.log.warn(`pre-set-up pool: ${key} is not kept pre-set-up: ${t.excluded}`);
+        if (!this.#warned.has(key)) this.#o.log.warn({ preset: key, reason: t.excluded }, 'pre-set-up pool: not kept pre-set-up');
         this.#warned.add(key);
         continue;
       }
@@ -185,7 +185,7 @@ export class PresetPool {
       const need = (1 + shapeFromKey(t.recipe.shape).workers) * MEM_PER_NODE;
       while (have < t.count && this.#pool.slotsUsed < this.#o.clusters.maxConcurrent) {
         if (free() < need) {
-          if (!this.#warned.has(`mem:${key}`)) this.#o.log.warn(`pre-set-up pool: not setting up ${key} in advance: the host has ${(free() / 1024 ** 3).toFixed(1)} GiB free, its nodes need ${(need / 1024 ** 3).toFixed(1)} GiB`);
+          if (!this.#warned.has(`mem:${key}`)) this.#o.log.warn({ preset: key, freeGiB: Number((free() / 1024 ** 3).toFixed(1)), needGiB: Number((need / 1024 ** 3).toFixed(1)) }, 'pre-set-up pool: not setting up in advance: the host has less memory free than its nodes need');
           this.#warned.add(`mem:${key}`);
           break;
         }
@@ -236,12 +236,12 @@ export class PresetPool {
         c.state = 'warm';
         this.#pool.save(c);
         this.#o.repo.savePreset(c.name, preset);
-        this.#o.log.info(`pre-set-up cluster ${c.name} (${preset.key}) is ready`);
+        this.#o.log.info({ cluster: c.name, preset: preset.key }, 'pre-set-up cluster is ready');
         this.#spare(c, preset);
       }
     } catch (e) {
       if (!abort.signal.aborted) {
-        this.#o.log.warn(`pre-set-up cluster ${c.name} (${preset.key}) could not be prepared: ${errorMessage(e).split('\n')[0]}`);
+        this.#o.log.warn({ cluster: c.name, preset: preset.key, error: errorMessage(e).split('\n')[0] }, 'pre-set-up cluster could not be prepared');
         this.#pausedUntil.set(preset.key, this.#h.now() + (this.#o.poolRetryMs ?? 60_000));
       }
       this.#pool.release(c.name, `setting up ${preset.key} in advance stopped`);

@@ -73,7 +73,7 @@ export async function reconcileClusters(d: {
           await d.driver.delete(name);
           out.deleted.push(name);
         } catch (e) {
-          d.log.error(`reconcile: deleting leftover cluster ${name} failed: ${errorMessage(e).split('\n')[0]}`);
+          d.log.error({ cluster: name, error: errorMessage(e).split('\n')[0] }, 'reconcile: deleting leftover cluster failed');
         }
       }),
   );

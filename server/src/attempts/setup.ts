@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { ClusterPort, WorkstationAccess } from '../../../graders/src/cluster/port.ts';
 import type { Config } from '../config/config.ts';
+import type { ServiceLog } from '../log.ts';
 import type { CommandRunner } from '../exec/command-runner.ts';
 import type { LabCatalog } from '../labs/catalog-service.ts';
 import { DEFAULT_NODE_IMAGE } from '../provisioner/kind-config.ts';
@@ -15,7 +16,7 @@ import type { SpareWorkstations } from '../terminal/spare-workstations.ts';
 /** Builds the attempt service from config: kind driver (clusters in dataDir/clusters), repository, caps and pool. */
 export function createAttemptService(
   config: Config,
-  deps: { db: Db; runner: CommandRunner; labs: LabCatalog; portFor: (kubeconfigPath: string) => ClusterPort; log: { info(m: string): void; warn(m: string): void; error(m: string): void }; extraPoolShapes?: () => readonly string[]; extraPoolImages?: (shape: string) => readonly string[]; examClusters?: (examId: string) => readonly PresetRecipe[] | undefined; spareWorkstations?: () => SpareWorkstations | undefined; workstationFor?: (attemptId: string) => WorkstationAccess | undefined },
+  deps: { db: Db; runner: CommandRunner; labs: LabCatalog; portFor: (kubeconfigPath: string) => ClusterPort; log: ServiceLog; extraPoolShapes?: () => readonly string[]; extraPoolImages?: (shape: string) => readonly string[]; examClusters?: (examId: string) => readonly PresetRecipe[] | undefined; spareWorkstations?: () => SpareWorkstations | undefined; workstationFor?: (attemptId: string) => WorkstationAccess | undefined },
 ): AttemptService {
   const c = config.clusters;
   const driver = new KindDriver({

@@ -6,6 +6,7 @@ import type { AttemptService } from '../attempts/attempt-service.ts';
 import { stepLines, type StepLine } from '../attempts/attempt-events.ts';
 import { AppError, errorMessage, notFound } from '../errors.ts';
 import type { Lab } from '../labs/loader.ts';
+import type { ServiceLog } from '../log.ts';
 import { drawForLabs, type ParamValues } from '../labs/params.ts';
 import { adoptPresetDraws, examClusterRecipes } from './cluster-recipes.ts';
 import type { TerminalAttempt } from '../terminal/attempts.ts';
@@ -25,7 +26,7 @@ export interface ExamServiceOptions {
   /** Clusters this host may run at once: an exam needing more can never start. */
   maxClusters: number;
   reviewMinutes: number;
-  log: { info(msg: string): void; warn(msg: string): void; error(msg: string): void };
+  log: ServiceLog;
   now?: () => number;
   /** How often deadlines and review ends are checked; 0 disables the timer (tests call sweep()). */
   sweepMs?: number;
@@ -95,7 +96,7 @@ export class ExamService {
   }
 
   #bg(p: Promise<unknown>): void {
-    const t = p.catch((e: unknown) => this.#o.log.error(`exams: background task failed: ${errorMessage(e)}`)).finally(() => this.#tasks.delete(t));
+    const t = p.catch((e: unknown) => this.#o.log.error({ error: errorMessage(e) }, 'exams: background task failed')).finally(() => this.#tasks.delete(t));
     this.#tasks.add(t);
   }
 
@@ -130,7 +131,7 @@ export class ExamService {
       try {
         cb(id, reason);
       } catch (e) {
-        this.#o.log.warn(`exams: an input-lock listener failed: ${errorMessage(e)}`);
+        this.#o.log.warn({ error: errorMessage(e) }, 'exams: an input-lock listener failed');
       }
     }
   }
@@ -235,7 +236,7 @@ export class ExamService {
       reviewUntil: null, endedAt: null, failure: null, focusTask: null, focusSince: null, inputUnlocked: false, result: null, regrade: null,
     };
     this.#o.repo.insert(attempt, children);
-    this.#o.log.info(`exam attempt ${id} (${examId}) started with ${children.length} cluster(s)`);
+    this.#o.log.info({ examAttemptId: id, examId, clusters: children.length }, 'exam attempt started');
     this.#follow(id);
     this.#advance(id);
     return { attempt: this.#o.repo.get(id)!, created: true };
@@ -275,19 +276,19 @@ export class ExamService {
         try {
           cb(id);
         } catch (e) {
-          this.#o.log.warn(`exams: a clusters-created listener failed: ${errorMessage(e)}`);
+          this.#o.log.warn({ error: errorMessage(e) }, 'exams: a clusters-created listener failed');
         }
       }
     }
     if (a.status === 'starting' && children.every((c) => c.attempt?.status === 'ready')) {
       this.#o.repo.update(id, { status: 'running', startedAt: this.#iso(now), deadlineAt: this.#iso(now + a.exam.minutes * 60_000) });
-      this.#o.log.info(`exam attempt ${id}: every cluster is ready; ${a.exam.minutes} min on the clock`);
+      this.#o.log.info({ examAttemptId: id, minutes: a.exam.minutes }, 'exam attempt: every cluster is ready, the clock runs');
       this.#schedule(id, a.exam.minutes * 60_000);
       return;
     }
     if (a.status === 'running' && a.deadlineAt) {
       const left = Date.parse(a.deadlineAt) - now;
-      if (left <= 0) void this.submit(id, a.learnerId, 'time').catch((e: unknown) => this.#o.log.error(`exam attempt ${id}: submit at time-up failed: ${errorMessage(e)}`));
+      if (left <= 0) void this.submit(id, a.learnerId, 'time').catch((e: unknown) => this.#o.log.error({ examAttemptId: id, error: errorMessage(e) }, 'exam attempt: submit at time-up failed'));
       else this.#schedule(id, left);
       return;
     }
@@ -313,7 +314,7 @@ export class ExamService {
   }
 
   #fail(id: string, why: string): void {
-    this.#o.log.warn(`exam attempt ${id} failed: ${why}`);
+    this.#o.log.warn({ examAttemptId: id, reason: why }, 'exam attempt failed');
     this.#o.repo.update(id, { status: 'failed', failure: why, endedAt: this.#iso() });
     this.#release(id, 'the exam failed');
   }
@@ -325,7 +326,7 @@ export class ExamService {
       try {
         cb(id);
       } catch (e) {
-        this.#o.log.warn(`exams: an onEnded listener failed: ${errorMessage(e)}`);
+        this.#o.log.warn({ error: errorMessage(e) }, 'exams: an onEnded listener failed');
       }
     }
   }
@@ -376,7 +377,7 @@ export class ExamService {
       // At time-up the submission happens at the deadline, whenever the server noticed.
       const at = reason === 'time' && a.deadlineAt ? Math.min(now, Date.parse(a.deadlineAt)) : now;
       this.#o.repo.update(id, { status: 'grading', submittedAt: this.#iso(at), submitReason: reason });
-      this.#o.log.info(`exam attempt ${id} submitted (${reason})`);
+      this.#o.log.info({ examAttemptId: id, reason }, 'exam attempt submitted');
       this.#lock(id, this.#lockReason(this.#o.repo.get(id)!));
     }
     if (this.#o.repo.get(id)!.status === 'grading') await this.#gradeOnce(id);
@@ -415,7 +416,7 @@ export class ExamService {
     }
     const reviewMs = this.#o.reviewMinutes * 60_000;
     this.#o.repo.update(id, { status: 'review', result, reviewUntil: this.#iso(this.#now() + reviewMs) });
-    this.#o.log.info(`exam attempt ${id} graded: ${result.percent} % (${result.passed ? 'passed' : 'not passed'}) in ${result.durationMs} ms`);
+    this.#o.log.info({ examAttemptId: id, percent: result.percent, passed: result.passed, ms: result.durationMs }, 'exam attempt graded');
     if (reviewMs <= 0) this.end(id, 'no review period');
     else this.#schedule(id, reviewMs);
   }
@@ -483,7 +484,7 @@ export class ExamService {
     const a = this.#o.repo.get(id);
     if (!a || EXAM_ENDED.has(a.status)) return;
     this.#o.repo.update(id, { status: 'finished', endedAt: this.#iso(), reviewUntil: a.reviewUntil && Date.parse(a.reviewUntil) > this.#now() ? this.#iso() : a.reviewUntil });
-    this.#o.log.info(`exam attempt ${id} finished: ${reason}`);
+    this.#o.log.info({ examAttemptId: id, reason }, 'exam attempt finished');
     this.#release(id, reason);
   }
 

@@ -1,6 +1,7 @@
 import type { ClusterPort, NodeAccess, ScriptRunner } from '../../../graders/src/cluster/port.ts';
 import type { AttemptService } from '../attempts/attempt-service.ts';
 import type { Config } from '../config/config.ts';
+import type { ServiceLog } from '../log.ts';
 import type { LabCatalog } from '../labs/catalog-service.ts';
 import type { Lab } from '../labs/loader.ts';
 import { examClusterRecipes, type ExamClusterRecipe } from './cluster-recipes.ts';
@@ -26,11 +27,11 @@ export interface Exams {
 /** Builds the exams from config: exams/ read against the loaded labs, the service on the attempt service. */
 export function createExams(
   config: Config,
-  deps: { db: Db; labs: LabCatalog; attempts: AttemptService; portFor: (kubeconfigPath: string) => ClusterPort; scriptsFor?: (kubeconfigPath: string) => ScriptRunner; nodesFor?: (attemptId: string) => NodeAccess | undefined; log: { info(m: string): void; warn(m: string): void; error(m: string): void } },
+  deps: { db: Db; labs: LabCatalog; attempts: AttemptService; portFor: (kubeconfigPath: string) => ClusterPort; scriptsFor?: (kubeconfigPath: string) => ScriptRunner; nodesFor?: (attemptId: string) => NodeAccess | undefined; log: ServiceLog },
 ): Exams {
   const catalog = new ExamCatalogService(config.examsDir, deps.labs);
   catalog.reload(deps.labs.current);
-  for (const b of catalog.current.broken) for (const p of b.problems) if (p.severity === 'error') deps.log.warn(`${p.file}:${p.line}:${p.col} ${p.message}`);
+  for (const b of catalog.current.broken) for (const p of b.problems) if (p.severity === 'error') deps.log.warn({ at: `${p.file}:${p.line}:${p.col}` }, p.message);
   const service = new ExamService({
     repo: new ExamRepository(deps.db),
     exams: catalog,
@@ -41,7 +42,7 @@ export function createExams(
     ...(deps.nodesFor ? { nodesFor: deps.nodesFor } : {}),
     maxClusters: config.clusters.maxConcurrent,
     reviewMinutes: config.exams.reviewMinutes,
-    log: { info: (m) => deps.log.info(m), warn: (m) => deps.log.warn(m), error: (m) => deps.log.error(m) },
+    log: deps.log,
   });
   return wireExams(catalog, service, deps.labs);
 }

@@ -84,7 +84,7 @@ test('workstations are made while the lab is set up, only for attempts that stil
   const attempts: TerminalAttempts = { get: (id) => known[id], onEnded: () => () => {}, onClusterCreated: (cb) => (listeners.push(cb), () => listeners.splice(listeners.indexOf(cb), 1)) };
   const prepared: string[] = [];
   const launcher = { prepare: async (a: TerminalAttempt) => prepared.push(a.id) } as unknown as ShellLauncher;
-  const stop = prepareWorkstations(attempts, launcher, () => {});
+  const stop = prepareWorkstations(attempts, launcher, { warn() {} });
   for (const l of [...listeners]) ['a1', 'gone', 'unknown'].forEach((id) => l(id));
   await new Promise((r) => setTimeout(r, 10));
   assert.deepEqual(prepared, ['a1']);

@@ -47,7 +47,7 @@ export async function createTerminalService(
     // Workstations left by a crash whose attempt is gone or ended are deleted in the background.
     void launcher
       .reap(async (id) => (await deps.attempts.get(id))?.status === 'running')
-      .then((removed) => removed.length && deps.log.info(`removed ${removed.length} leftover workstation(s)`))
+      .then((removed) => removed.length && deps.log.info({ count: removed.length }, 'removed leftover workstations'))
       .catch(() => {});
   }
   return service;

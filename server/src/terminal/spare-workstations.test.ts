@@ -31,7 +31,7 @@ const launcherOn = (runner: CommandRunner) => new ContainerLauncher({ runner, ho
 test("a spare workstation made for a cluster becomes the claiming attempt's: renamed, not made again, its first login shell already run", async () => {
   const host = dockerHost();
   const launcher = launcherOn(host.runner);
-  const spares = spareWorkstations(launcher, () => {})!;
+  const spares = spareWorkstations(launcher, { warn() {} })!;
   spares.prepare('kdt-1234abcd', '1.35');
   assert.equal(await spares.claim('kdt-1234abcd', 'a1'), true);
   assert.ok(host.calls.some((c) => c.join(' ') === 'docker rename kdt-ws-spare-kdt-1234abcd kdt-ws-a1'));
@@ -47,7 +47,7 @@ test("a spare workstation made for a cluster becomes the claiming attempt's: ren
 test('a discarded spare is removed; a restart reaps leftovers by container name, keeping a handed-over workstation whose label is the spare id', async () => {
   const host = dockerHost();
   const launcher = launcherOn(host.runner);
-  const spares = spareWorkstations(launcher, () => {})!;
+  const spares = spareWorkstations(launcher, { warn() {} })!;
   spares.prepare('kdt-aaaa0000', '1.35');
   spares.discard('kdt-aaaa0000');
   for (const end = Date.now() + 10_000; host.containers.size && Date.now() < end; ) await new Promise((r) => setTimeout(r, 5));
@@ -61,5 +61,5 @@ test('a discarded spare is removed; a restart reaps leftovers by container name,
 });
 
 test('launchers that cannot hand a workstation over have no spares', () => {
-  assert.equal(spareWorkstations(undefined, () => {}), undefined);
+  assert.equal(spareWorkstations(undefined, { warn() {} }), undefined);
 });

@@ -1,4 +1,5 @@
 import { errorMessage } from '../errors.ts';
+import type { ServiceLog } from '../log.ts';
 import type { ShellLauncher } from './launchers.ts';
 
 /** Workstations made ahead for clusters set up in advance, handed to the attempt that claims the cluster. */
@@ -20,7 +21,7 @@ const spareId = (clusterName: string) => `spare-${clusterName}`;
  * workstation is several docker commands and the first `bash -l` in it is slow on a cold page cache
  * (~1–3 s on a busy host), which would otherwise be all that is left of a Start once the lab's setup was made in advance.
  */
-export function spareWorkstations(launcher: ShellLauncher | undefined, warn: (m: string) => void): SpareWorkstations | undefined {
+export function spareWorkstations(launcher: ShellLauncher | undefined, log: Pick<ServiceLog, 'warn'>): SpareWorkstations | undefined {
   if (!launcher?.prepare || !launcher.adopt || !launcher.execInWorkstation) return undefined;
   // Each spare's making (container, kubeconfig, first login shell): a claim waits for it, so the
   // warm-up never runs against a workstation already renamed to its attempt.
@@ -36,7 +37,7 @@ export function spareWorkstations(launcher: ShellLauncher | undefined, warn: (m:
         .then(() => launcher.execInWorkstation!(attempt, ['bash', '-lc', 'kubectl version --client >/dev/null 2>&1; true'], { timeoutMs: 30_000 }))
         .then(
           () => {},
-          (e: unknown) => warn(`making a workstation ahead for cluster ${clusterName} failed (its learner gets one made at Start): ${errorMessage(e)}`),
+          (e: unknown) => log.warn({ cluster: clusterName, error: errorMessage(e) }, 'making a workstation ahead failed (its learner gets one made at Start)'),
         );
       spares.set(id, making);
     },
@@ -57,7 +58,7 @@ export function spareWorkstations(launcher: ShellLauncher | undefined, warn: (m:
       if (!making) return;
       spares.delete(id);
       making
-        .then(() => launcher.release(id)).catch((e: unknown) => warn(`removing the spare workstation of cluster ${clusterName} failed: ${errorMessage(e)}`));
+        .then(() => launcher.release(id)).catch((e: unknown) => log.warn({ cluster: clusterName, error: errorMessage(e) }, 'removing a spare workstation failed'));
     },
   };
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import { ClusterError, type NodeAccess, type WorkstationAccess } from '../../../graders/src/cluster/port.ts';
 import { AppError, errorMessage } from '../errors.ts';
+import type { ServiceLog } from '../log.ts';
 import type { TerminalAttempt, TerminalAttempts } from './attempts.ts';
 import type { ShellLauncher } from './launchers.ts';
 import { attemptNodeNames } from './cluster-set.ts';
@@ -45,13 +46,13 @@ const INITIAL = { cols: 80, rows: 24 };
  * opens at once when the attempt is ready (a workstation is several docker commands: ~1–2 s on a
  * busy host). A failure here is only logged: opening the terminal tries again and reports it.
  */
-export function prepareWorkstations(attempts: TerminalAttempts, launcher: ShellLauncher | undefined, warn: (m: string) => void): () => void {
+export function prepareWorkstations(attempts: TerminalAttempts, launcher: ShellLauncher | undefined, log: Pick<ServiceLog, 'warn'>): () => void {
   if (!launcher?.prepare || !attempts.onClusterCreated) return () => {};
   return attempts.onClusterCreated((id) => {
     void (async () => {
       const a = await attempts.get(id);
       if (a && a.clusterName && a.status !== 'ended') await launcher.prepare!(a);
-    })().catch((e: unknown) => warn(`preparing the workstation of attempt ${id} failed (the first terminal tries again): ${errorMessage(e)}`));
+    })().catch((e: unknown) => log.warn({ attemptId: id, error: errorMessage(e) }, 'preparing the workstation failed (the first terminal tries again)'));
   });
 }
 
@@ -73,10 +74,10 @@ export class TerminalService {
     this.tickets = new TicketStore(o.ticketMs);
     this.upgrades = new RateLimiter(o.upgradesPerMinute);
     this.#unsubscribe = o.attempts.onEnded((id) => {
-      this.endAttempt(id).catch((e: unknown) => o.log.warn(`ending the terminals of attempt ${id} failed: ${errorMessage(e)}`));
+      this.endAttempt(id).catch((e: unknown) => o.log.warn({ attemptId: id, error: errorMessage(e) }, 'ending the terminals of an attempt failed'));
     });
-    this.#unsubscribeCreated = prepareWorkstations(o.attempts, o.launcher, (m) => o.log.warn(m));
-    this.spares = spareWorkstations(o.launcher, (m) => o.log.warn(m));
+    this.#unsubscribeCreated = prepareWorkstations(o.attempts, o.launcher, o.log);
+    this.spares = spareWorkstations(o.launcher, o.log);
     this.#sweep = setInterval(() => this.sweepIdle(), Math.min(60_000, Math.max(1000, o.idleMs / 4)));
     this.#sweep.unref();
   }
@@ -168,7 +169,7 @@ export class TerminalService {
     this.#byAttempt.set(attempt.id, open);
     session.onEnded((reason) => {
       open.delete(id);
-      this.#o.log.info({ attemptId: attempt.id, terminalId: id }, `terminal ended: ${reason}`);
+      this.#o.log.info({ attemptId: attempt.id, terminalId: id, reason }, 'terminal ended');
     });
     this.#o.log.info({ attemptId: attempt.id, terminalId: id, kind: input.kind }, 'terminal opened');
     return this.list(attempt.id).find((t) => t.id === id)!;

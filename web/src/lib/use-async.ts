@@ -15,6 +15,9 @@ export function useAsync<T>(load: (signal: AbortSignal) => Promise<T>, deps: rea
       (error: Error) => !ctl.signal.aborted && setState({ status: 'error', error }),
     );
     return () => ctl.abort();
+    // load is a new closure on every render; the caller's deps say when it must run again, and
+    // exhaustive-deps checks them at every call site (additionalHooks in eslint.config.js).
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [...deps, nonce]);
   return { ...state, reload: () => setNonce((n) => n + 1) };
 }

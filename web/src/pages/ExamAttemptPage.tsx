@@ -6,6 +6,7 @@ import { ExamNavigator, taskState } from '../components/exam/ExamNavigator.tsx';
 import { ExamResultView } from '../components/exam/ExamResultView.tsx';
 import { ExamTaskView } from '../components/exam/ExamTaskView.tsx';
 import { ErrorPanel, Loading } from '../components/Status.tsx';
+import { preloadTerminal } from '../components/lazy.tsx';
 import { TerminalPane } from '../components/terminal/TerminalPane.tsx';
 import { Link } from '../lib/router.tsx';
 
@@ -45,9 +46,14 @@ function useExamAttempt(id: string) {
 /** One exam attempt: clusters being prepared, the exam screen, grading, then the result and review. */
 export function ExamAttemptPage({ id }: { id: string }) {
   const x = useExamAttempt(id);
+  const title = x.state?.attempt.exam.title;
   useEffect(() => {
-    if (x.state) document.title = `${x.state.attempt.exam.title} — kubedrill`;
-  }, [x.state?.attempt.exam.title]);
+    if (title !== undefined) document.title = `${title} — kubedrill`;
+  }, [title]);
+  const status = x.state?.attempt.status;
+  useEffect(() => {
+    if (status === 'starting' || status === 'running' || status === 'review') preloadTerminal();
+  }, [status]);
   if (x.error && !x.state) return <div className="page"><ErrorPanel error={x.error} onRetry={() => void x.refresh()} title="This exam could not be opened" /></div>;
   if (!x.state) return <Loading what="exam" />;
   const a = x.state.attempt;

@@ -1,7 +1,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, ApiError, type Catalog, type ExamSummary, type GroupActivity, type GroupDetail, type Learner } from '../api/client.ts';
 import { CopyButton } from '../components/CopyButton.tsx';
-import { TerminalView } from '../components/terminal/TerminalView.tsx';
+import { TerminalView } from '../components/lazy.tsx';
 import { ErrorPanel, Loading } from '../components/Status.tsx';
 import { Link, navigate } from '../lib/router.tsx';
 import { useAsync } from '../lib/use-async.ts';
@@ -14,6 +14,8 @@ const message = (e: unknown) => (e instanceof ApiError ? e.message : (e as Error
 export function GroupsPage({ learner, joinCode }: { learner: Learner; joinCode: string | null }) {
   const [joined, setJoined] = useState<string | null>(null);
   const [joinError, setJoinError] = useState<string | null>(null);
+  // Joining a group reloads the list: joined is the trigger, not an input of the loader.
+  // eslint-disable-next-line react-hooks/exhaustive-deps
   const list = useAsync((signal) => api.groups.list(signal), [joined]);
   // An invite link opened while signed in joins the group once.
   useEffect(() => {

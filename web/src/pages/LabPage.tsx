@@ -3,7 +3,7 @@ import { api, type Attempt, type Grade, type GradeReport as Report, type LabDeta
 import { GradePanel } from '../components/grading/GradePanel.tsx';
 import { GradeReport } from '../components/grading/GradeReport.tsx';
 import { LabContext, type LabPageContext, type TaskStatus } from '../components/mdx/LabContext.ts';
-import { LabBody } from '../components/mdx/LabBody.tsx';
+import { LabBody } from '../components/lazy.tsx';
 import { AttemptPanel, duration, workedMs } from '../components/attempt/AttemptPanel.tsx';
 import { ErrorPanel, Loading } from '../components/Status.tsx';
 import { TerminalPane } from '../components/terminal/TerminalPane.tsx';

@@ -7,6 +7,7 @@ import { buildApp } from '../../app.ts';
 import { AttemptRepository } from '../../attempts/attempt-repository.ts';
 import { AttemptService } from '../../attempts/attempt-service.ts';
 import { loadConfig } from '../../config/config.ts';
+import { logLine, type ServiceLog } from '../../log.ts';
 import { LabCatalog } from '../../labs/catalog-service.ts';
 import { DEFAULT_NODE_IMAGE } from '../../provisioner/kind-config.ts';
 import { KindDriver } from '../../provisioner/kind-driver.ts';
@@ -31,7 +32,7 @@ const portFor = (kubeconfigPath: string) => {
   if (!m) models.set(name, (m = new ModelCluster({ workers: (host.clusters.get(name)?.nodes.length ?? 1) - 1, name })));
   return m;
 };
-const log = { info: (m: string) => console.log(m), warn: (m: string) => console.log(`warn: ${m}`), error: (m: string) => console.log(`error: ${m}`) };
+const log: ServiceLog = { info: (f, m) => console.log(logLine(f, m)), warn: (f, m) => console.log(`warn: ${logLine(f, m)}`), error: (f, m) => console.log(`error: ${logLine(f, m)}`) };
 const attempts = new AttemptService({
   repo: new AttemptRepository(db),
   driver: new KindDriver({ runner: host, clustersDir: path.join(config.dataDir, 'clusters'), namePrefix: config.clusters.namePrefix, nodeImage: DEFAULT_NODE_IMAGE, createTimeoutMs: 60_000 }),

@@ -1,5 +1,6 @@
 import { useEffect, useState, type ReactNode } from 'react';
 import type { Attempt, LabDetail } from '../../api/client.ts';
+import { preloadTerminal } from '../lazy.tsx';
 import { LabTimer } from './LabTimer.tsx';
 import { ErrorPanel, Loading } from '../Status.tsx';
 import { foldSteps, useAttempt, type StepView } from './use-attempt.ts';
@@ -92,11 +93,17 @@ export function AttemptPanel({
   // The page shows the Check button only while the cluster is there to grade.
   const readyId = attempt && (attempt.status === 'ready' || attempt.status === 'grading') ? attempt.id : null;
   useEffect(() => onReady?.(readyId), [readyId, onReady]);
+  const needsTerminal = preparing || readyId !== null;
+  useEffect(() => {
+    if (needsTerminal) preloadTerminal();
+  }, [needsTerminal]);
   const endedAttempt = attempt && ['finished', 'expired', 'failed'].includes(attempt.status) ? attempt : null;
   // Once per attempt and end state (the attempt object itself is replaced on every refetch).
   const endedKey = endedAttempt ? `${endedAttempt.id}:${endedAttempt.status}` : '';
   useEffect(() => {
     if (endedAttempt) onEnded?.(endedAttempt);
+    // Keyed on endedKey alone: a refetched attempt object or a new onEnded must not report the end again.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [endedKey]);
   useEffect(() => setConfirming(false), [readyId]);
   if (loading) return <Loading what="your attempt" />;

@@ -4,7 +4,7 @@ import { sendToTerminal } from '../../lib/terminal-bus.ts';
 import { useAsync } from '../../lib/use-async.ts';
 import { CopyButton } from '../CopyButton.tsx';
 import { LabContext, type LabPageContext } from '../mdx/LabContext.ts';
-import { LabBody } from '../mdx/LabBody.tsx';
+import { LabBody } from '../lazy.tsx';
 import { ErrorPanel, Loading } from '../Status.tsx';
 
 type Task = ExamAttempt['tasks'][number];
@@ -91,7 +91,9 @@ function Notes({ attemptId, task, onSaved }: { attemptId: string; task: Task; on
         void api.exams.mark(attemptId, task.number, { notes: value }).then(() => onSaved(value), () => {});
       }
     },
-    // Runs once, on unmount: the task of this Notes never changes (it is keyed by task).
+    // Runs once, on unmount: the task of this Notes never changes (it is keyed by task), and onSaved
+    // only patches that task's notes through a state updater, so the first one stays correct.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
     [],
   );
   return (

@@ -18,19 +18,23 @@ export function crossedWarning(beforeMs: number, nowMs: number): number | undefi
   return WARN_AT_MIN.find((m) => beforeMs > m * 60_000 && nowMs <= m * 60_000);
 }
 
+/** Milliseconds until a server deadline by this machine's clock corrected by offset (server minus local); null without one. */
+function remainingUntil(deadlineAt: string | null, offset: number): number | null {
+  return deadlineAt ? Math.max(0, Date.parse(deadlineAt) - (Date.now() + offset)) : null;
+}
+
 /**
  * Time left until a server deadline, ticking, measured against the server's clock (serverNow at the
  * time the page received it), so a wrong clock on the learner's machine changes nothing.
  */
 export function useCountdown(deadlineAt: string | null, serverNow: string, receivedAt: number): { remainingMs: number | null; warning: number | null } {
   const offset = Date.parse(serverNow) - receivedAt;
-  const compute = () => (deadlineAt ? Math.max(0, Date.parse(deadlineAt) - (Date.now() + offset)) : null);
-  const [remainingMs, setRemaining] = useState(compute);
+  const [remainingMs, setRemaining] = useState(() => remainingUntil(deadlineAt, offset));
   const [warning, setWarning] = useState<number | null>(null);
   const last = useRef<number | null>(null);
   useEffect(() => {
     const tick = () => {
-      const r = compute();
+      const r = remainingUntil(deadlineAt, offset);
       // A mark already passed when the page loaded is not announced again; only crossings are.
       if (r !== null && last.current !== null) {
         const crossed = crossedWarning(last.current, r);

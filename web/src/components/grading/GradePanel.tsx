@@ -35,6 +35,7 @@ export function GradePanel({ attemptId, onGraded, preparesSteps = false }: { att
       abort.current?.abort();
     };
     // Deliberately keyed on attemptId only: onGraded changing must not re-read the history.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [attemptId]);
 
   useEffect(() => {

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from 'react';
 import { api, type NodeName, type TerminalInfo } from '../../api/client.ts';
-import { TerminalView } from './TerminalView.tsx';
+import { TerminalView } from '../lazy.tsx';
 
 const FONT_KEY = 'kd-term-font';
 

@@ -89,7 +89,9 @@ export function TerminalView({ attemptId, terminalId, active, fontSize, watch }:
       conn.dispose();
       term.dispose();
     };
-    // fontSize changes are applied below without recreating the terminal.
+    // fontSize changes are applied below without recreating the terminal; watch is fixed for a view's
+    // life (the watch panel keys it by terminal) and is a new object on every render of its parent.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [attemptId, terminalId]);
 
   useEffect(() => {

@@ -12,10 +12,51 @@ export type ConnectionState =
   | { kind: 'ended'; reason: string };
 
 const BACKOFF_MS = [200, 500, 1000, 2000, 3500, 5000];
+/** WebSocket.OPEN, spelled out so the module loads where WebSocket is a test's double. */
+const OPEN = 1;
 const GIVE_UP_MS = 5 * 60_000;
 const MAX_INPUT_FRAME = 32 * 1024;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+
+/** The wait before reconnect try number failures+1, or null once the server has been unreachable for longer than GIVE_UP_MS. */
+export function reconnectDelay(failures: number, downForMs: number): number | null {
+  if (downForMs > GIVE_UP_MS) return null;
+  return BACKOFF_MS[Math.min(failures, BACKOFF_MS.length - 1)]!;
+}
+
+/**
+ * Where an OUTPUT or SNAPSHOT frame of len bytes at stream offset `at` goes, given `written` bytes
+ * already handed to xterm.js: a snapshot resets the screen and the stream restarts at its offset;
+ * output already written before a reconnect (the server replays from a frame boundary) is skipped.
+ */
+export function placeFrame(written: number, snapshot: boolean, at: number, len: number): { reset: boolean; skip: number; written: number } {
+  if (snapshot) return { reset: true, skip: 0, written: at };
+  return { reset: false, skip: Math.min(len, Math.max(0, written - at)), written: Math.max(written, at + len) };
+}
+
+/** What a connection needs of xterm.js's Terminal. */
+export type TerminalScreen = Pick<Terminal, 'cols' | 'rows' | 'reset' | 'write'>;
+
+/** The socket calls a connection makes: the browser's WebSocket, or a test's double. */
+export type TerminalSocket = {
+  readonly readyState: number;
+  send(frame: Uint8Array<ArrayBuffer>): void;
+  close(code?: number, reason?: string): void;
+  binaryType: BinaryType;
+  onopen: ((ev: Event) => void) | null;
+  onmessage: ((ev: MessageEvent<ArrayBuffer>) => void) | null;
+  onclose: ((ev: CloseEvent) => void) | null;
+};
+
+/** Time and timers a connection uses for its backoff (a test passes a clock it moves itself). */
+export type ConnectionClock = { now(): number; setTimeout(fn: () => void, ms: number): unknown; clearTimeout(timer: unknown): void };
+
+const realClock: ConnectionClock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (t) => clearTimeout(t as ReturnType<typeof setTimeout>),
+};
 
 /**
  * One terminal's WebSocket: attach with replay from the last offset written, acknowledge output once
@@ -25,13 +66,15 @@ const decoder = new TextDecoder();
 export class TerminalConnection {
   readonly #attemptId: string;
   readonly #terminalId: string;
-  readonly #term: Terminal;
+  readonly #term: TerminalScreen;
   readonly #onState: (s: ConnectionState) => void;
   readonly #onRole: (writer: boolean, reason: string) => void;
   readonly #onNotice: ((message: string) => void) | undefined;
   readonly #ticket: () => Promise<TerminalTicket>;
   readonly #readOnly: boolean;
-  #ws: WebSocket | undefined;
+  readonly #openSocket: (path: string, protocols: string[]) => TerminalSocket;
+  readonly #clock: ConnectionClock;
+  #ws: TerminalSocket | undefined;
   #state: ConnectionState = { kind: 'connecting' };
   /** Stream offset one past the last byte handed to xterm.js. */
   #offset = 0;
@@ -39,18 +82,23 @@ export class TerminalConnection {
   #disposed = false;
   #failures = 0;
   #downSince = 0;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: unknown;
 
-  /** `ticket` replaces the learner's own ticket (an instructor's watch ticket); `readOnly` never asks for input. */
+  /**
+   * `ticket` replaces the learner's own ticket (an instructor's watch ticket); `readOnly` never asks for input;
+   * `openSocket` and `clock` are the browser's WebSocket and timers unless a test passes its own.
+   */
   constructor(o: {
     attemptId: string;
     terminalId: string;
-    term: Terminal;
+    term: TerminalScreen;
     onState: (s: ConnectionState) => void;
     onRole: (writer: boolean, reason: string) => void;
     onNotice?: (message: string) => void;
     ticket?: () => Promise<TerminalTicket>;
     readOnly?: boolean;
+    openSocket?: (path: string, protocols: string[]) => TerminalSocket;
+    clock?: ConnectionClock;
   }) {
     this.#attemptId = o.attemptId;
     this.#terminalId = o.terminalId;
@@ -60,6 +108,8 @@ export class TerminalConnection {
     this.#onNotice = o.onNotice;
     this.#ticket = o.ticket ?? (() => api.terminals.ticket(this.#attemptId, this.#terminalId));
     this.#readOnly = o.readOnly ?? false;
+    this.#openSocket = o.openSocket ?? ((path, protocols) => new WebSocket(api.terminals.socketUrl(path), protocols));
+    this.#clock = o.clock ?? realClock;
   }
 
   get state(): ConnectionState {
@@ -84,7 +134,7 @@ export class TerminalConnection {
 
   dispose(): void {
     this.#disposed = true;
-    clearTimeout(this.#timer);
+    this.#clock.clearTimeout(this.#timer);
     this.#ws?.close(1000, 'closed');
   }
 
@@ -122,7 +172,7 @@ export class TerminalConnection {
   }
 
   #send(frame: Uint8Array<ArrayBuffer>): void {
-    if (this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(frame);
+    if (this.#ws?.readyState === OPEN) this.#ws.send(frame);
   }
 
   #control(msg: ClientControl): void {
@@ -154,14 +204,14 @@ export class TerminalConnection {
       return;
     }
     if (this.#disposed) return;
-    const ws = new WebSocket(api.terminals.socketUrl(ticket.path), ticket.protocols);
+    const ws = this.#openSocket(ticket.path, ticket.protocols);
     ws.binaryType = 'arraybuffer';
     this.#ws = ws;
     ws.onopen = () => {
       this.#set({ kind: 'replaying' });
       this.#control({ type: 'attach', from: this.#offset, cols: this.#term.cols, rows: this.#term.rows, ...(this.#readOnly ? { readOnly: true } : {}) });
     };
-    ws.onmessage = (ev: MessageEvent<ArrayBuffer>) => this.#onFrame(new Uint8Array(ev.data));
+    ws.onmessage = (ev) => this.#onFrame(new Uint8Array(ev.data));
     ws.onclose = (ev) => {
       if (this.#ws !== ws || this.#disposed) return;
       this.#ws = undefined;
@@ -175,16 +225,16 @@ export class TerminalConnection {
 
   #scheduleReconnect(): void {
     if (this.#disposed) return;
-    const now = Date.now();
+    const now = this.#clock.now();
     if (!this.#downSince) this.#downSince = now;
-    if (now - this.#downSince > GIVE_UP_MS) {
+    const inMs = reconnectDelay(this.#failures, now - this.#downSince);
+    if (inMs === null) {
       this.#set({ kind: 'gave-up', reason: 'the server could not be reached for 5 minutes' });
       return;
     }
-    const inMs = BACKOFF_MS[Math.min(this.#failures, BACKOFF_MS.length - 1)]!;
     this.#failures++;
     this.#set({ kind: 'reconnecting', attempt: this.#failures, inMs });
-    this.#timer = setTimeout(() => void this.#connect(), inMs);
+    this.#timer = this.#clock.setTimeout(() => void this.#connect(), inMs);
   }
 
   #onFrame(f: Uint8Array): void {
@@ -192,15 +242,11 @@ export class TerminalConnection {
     if (op === Op.output || op === Op.snapshot) {
       const at = frameOffset(new DataView(f.buffer, f.byteOffset, f.byteLength));
       const len = f.length - DATA_HEADER;
-      let data = f.subarray(DATA_HEADER);
-      if (op === Op.snapshot) {
-        this.#term.reset();
-        this.#offset = at;
-      } else {
-        if (at < this.#offset) data = data.subarray(this.#offset - at); // already written before a reconnect
-        this.#offset = Math.max(this.#offset, at + len);
-      }
-      this.#term.write(data, () => this.#ack(len));
+      const place = placeFrame(this.#offset, op === Op.snapshot, at, len);
+      if (place.reset) this.#term.reset();
+      this.#offset = place.written;
+      // The whole frame is acknowledged, skipped bytes too: the server counts what it sent.
+      this.#term.write(f.subarray(DATA_HEADER + place.skip), () => this.#ack(len));
       return;
     }
     if (op !== Op.control) return;
