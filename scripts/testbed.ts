@@ -10,6 +10,7 @@ import path from 'node:path';
 import { LAB_IMAGES, TESTBED_ASSETS, addonImageNames, TESTBED_VERSIONS as V, kubernetesLdflags, nodeImageNames, nodeImageTag, readStamp, readTestbedStatus, testbedCacheDir, wrapperGoMod } from './lib/testbed.ts';
 import { CommandError, createCommandRunner } from '../server/src/exec/command-runner.ts';
 import { runProof } from './lib/testbed-proof.ts';
+import { errorMessage } from '../graders/src/shared/error-message.ts';
 
 const CACHE = testbedCacheDir();
 const BIN = path.join(CACHE, 'out', 'bin');
@@ -558,7 +559,7 @@ try {
     console.error(`[testbed] cannot build here: ${e.message}`);
     process.exitCode = 2;
   } else {
-    console.error(`[testbed] ${e instanceof Error ? e.message : String(e)}`);
+    console.error(`[testbed] ${errorMessage(e)}`);
     process.exitCode = 1;
   }
 }

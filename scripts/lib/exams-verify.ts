@@ -28,6 +28,7 @@ import { waitUntilReady } from '../../server/src/provisioner/setup.ts';
 import { ContainerLauncher, execOnKindNode } from '../../server/src/terminal/launchers.ts';
 import { openMemoryDatabase } from '../../server/src/storage/db.ts';
 import { ROOT, stepEndLine } from './labs-verify.ts';
+import { errorMessage } from '../../graders/src/shared/error-message.ts';
 
 export interface ExamVerdict {
   examId: string;
@@ -272,7 +273,7 @@ export class ExamVerifier {
       );
       return { examId, passed: r.passed, steps, readySeconds, draws, solutionSeconds: r.solutionMs / 1000, gates: r.gates, seconds: seconds(), ...(workstation ? { workstation } : {}) };
     } catch (e) {
-      return { examId, passed: false, steps, failure: e instanceof Error ? e.message : String(e), seconds: seconds() };
+      return { examId, passed: false, steps, failure: errorMessage(e), seconds: seconds() };
     } finally {
       unsubscribe.forEach((u) => u());
       if (opts.keep) this.#log(`  kept the clusters (kubeconfigs under ${this.#dataDir}/clusters; delete with kind delete cluster --name …)`);

@@ -40,6 +40,7 @@ import type { TerminalAttempt } from '../../server/src/terminal/attempts.ts';
 import { applyLabSetup, waitUntilReady, waitUntilSettled, type KubeProxyNodes } from '../../server/src/provisioner/setup.ts';
 import { openMemoryDatabase } from '../../server/src/storage/db.ts';
 import { describeDraw, drawForLabs, type ParamValues } from '../../server/src/labs/params.ts';
+import { errorMessage } from '../../graders/src/shared/error-message.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
@@ -326,7 +327,7 @@ export class LabVerifier {
         this.#service.endGrading(attempt.id);
       }
     } catch (e) {
-      return failed(`mistake ${mistake.name} could not be gated on a fresh cluster: ${e instanceof Error ? e.message : String(e)}`);
+      return failed(`mistake ${mistake.name} could not be gated on a fresh cluster: ${errorMessage(e)}`);
     } finally {
       await this.#finish(attempt.id);
     }
@@ -405,7 +406,7 @@ export class LabVerifier {
       }
       return { labId, passed: gated.gates.passed, steps, ...gated, seconds: seconds() };
     } catch (e) {
-      return { labId, passed: false, steps, failure: e instanceof Error ? e.message : String(e), seconds: seconds(), mistakeSeconds: 0 };
+      return { labId, passed: false, steps, failure: errorMessage(e), seconds: seconds(), mistakeSeconds: 0 };
     } finally {
       if (handedOn) {
         // The caller resets the cluster and finishes the attempt.
@@ -542,7 +543,7 @@ export class LabVerifier {
           const prevObjects = [...left.setup, ...left.solution, ...(await Promise.all(previous.mistakes.map((m) => mistakeObjects(previous, m)))).flat()];
           return await resetCluster(kubectl, base, prevObjects);
         } catch (e) {
-          throw new Error(`resetting the cluster failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+          throw new Error(`resetting the cluster failed: ${errorMessage(e)}`, { cause: e });
         }
       });
       const setupAt = Date.now();
@@ -554,7 +555,7 @@ export class LabVerifier {
       const gated = await this.#gate(lab, held.attemptId, opts, setupAt);
       return { labId: lab.id, passed: gated.gates.passed, steps, ...gated, seconds: seconds() };
     } catch (e) {
-      const msg = e instanceof Error ? e.message : String(e);
+      const msg = errorMessage(e);
       return { labId: lab.id, passed: false, steps, failure: msg, seconds: seconds(), mistakeSeconds: 0 };
     }
   }

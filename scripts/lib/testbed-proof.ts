@@ -9,6 +9,7 @@ import { createCommandRunner, type CommandRunner } from '../../server/src/exec/c
 import { kindNodeNames } from '../../server/src/provisioner/kind-driver.ts';
 import { unprogrammedServices } from '../../server/src/provisioner/service-rules.ts';
 import { LAB_IMAGES, kindClusterConfig, nodeImageTag } from './testbed.ts';
+import { errorMessage } from '../../graders/src/shared/error-message.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 /** The provisioner's NetworkPolicy fallback; the proof applies exactly this file. */
@@ -402,7 +403,7 @@ export async function runProof(opts: { nodes: number; log: (line: string) => voi
         opts.log(`pass  ${check.name}: ${await check.run(cluster)}`);
         passed++;
       } catch (e) {
-        opts.log(`FAIL  ${check.name}: ${e instanceof Error ? e.message : String(e)}`);
+        opts.log(`FAIL  ${check.name}: ${errorMessage(e)}`);
         break;
       }
     }

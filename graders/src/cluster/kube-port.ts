@@ -3,6 +3,7 @@ import https from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
 import WebSocket from 'ws';
 import { ClusterError, type CallOptions, type ClusterPort, type ExecResult, type KubeObject, type ListQuery, type ObjectRef, type PodTarget } from './port.ts';
+import { errorMessage } from '../shared/error-message.ts';
 
 // The real ClusterPort on @kubernetes/client-node: the KubeConfig supplies the server, TLS material
 // and credentials (client certs, tokens, exec plugins); requests are plain HTTP(S) so objects come
@@ -91,7 +92,7 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENE
 
 function networkFailure(what: string, err: unknown): ClusterError {
   const code = (err as { code?: string } | null)?.code;
-  const text = err instanceof Error ? err.message : String(err);
+  const text = errorMessage(err);
   if (code && NETWORK_CODES.has(code)) return new ClusterError('unreachable', `${what}: cannot reach the API server (${code})`, undefined, err);
   return new ClusterError('unreachable', `${what}: ${text}`, undefined, err);
 }

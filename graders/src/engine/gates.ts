@@ -1,6 +1,7 @@
 import type { ClusterPort, KubeObject, NodeAccess, ScriptRunner, WorkstationAccess } from '../cluster/port.ts';
 import { gradeLab, scoreTask, type GradeOptions } from './engine.ts';
 import type { GradableLab, GradeReport } from './types.ts';
+import { errorMessage } from '../shared/error-message.ts';
 
 // Honesty gates: a lab's checks must give nothing for doing nothing and everything for the
 // reference solution, and say the same thing twice in a row. Mistake gates: each common wrong
@@ -205,7 +206,7 @@ export async function mistakeGate(
       problems.push(`mistake ${m.name} ("${m.title}") may score ${ceiling}%${unanswered}, more than its maxPercent ${m.maxPercent}%`, ...describeEarned(report));
     }
   } catch (e) {
-    problems.push(`mistake ${m.name} ("${m.title}") could not be applied: ${e instanceof Error ? e.message : String(e)}`);
+    problems.push(`mistake ${m.name} ("${m.title}") could not be applied: ${errorMessage(e)}`);
   }
   // Taken off even when applying failed half-way: the cluster is shared with the next mistake.
   if (run.leave) {
@@ -220,7 +221,7 @@ export async function mistakeGate(
         );
       }
     } catch (e) {
-      problems.push(`mistake ${m.name} could not be taken off again: ${e instanceof Error ? e.message : String(e)}`);
+      problems.push(`mistake ${m.name} could not be taken off again: ${errorMessage(e)}`);
     }
   }
   return { name: 'mistake-is-capped', passed: problems.length === 0, problems, report, mistake: m, ceilingPercent: ceiling, durationMs: elapsed() };
