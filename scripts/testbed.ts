@@ -4,6 +4,7 @@
 //   proof [--nodes N]     create a cluster (1 control plane + N-1 workers), prove it works, delete it
 //   load-images CLUSTER   kind load the lab images into a cluster
 //   clean [--keep-images] remove the testbed's images and cache
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createHash } from 'node:crypto';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -434,7 +435,7 @@ async function withBuildLock<T>(fn: () => Promise<T>): Promise<T> {
       }
       if (!waited) log(`waiting for another build (pid ${holder}) to finish…`);
       waited = true;
-      await new Promise((r) => setTimeout(r, 2000));
+      await sleep(2000);
     }
   }
   try {

@@ -3,6 +3,7 @@
 // hold a terminal WebSocket each (typing a line every 20 s), poll their attempt (5 s), browse the
 // catalogue, a lab and its assignments (15 s); the instructor polls the live view (3 s). Reports
 // requests, errors, p50/p99 latency and the server's RSS (its own process) over time.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -82,7 +83,7 @@ for (let i = 0; i < LEARNERS; i++) {
   await call('POST', '/api/groups/join', cookie, { inviteCode: group.inviteCode });
   const labId = labIds[i % labIds.length]!;
   const attempt = await json<{ id: string; status: string }>(call('POST', '/api/attempts', cookie, { labId }));
-  for (let s = attempt.status; s !== 'ready'; s = (await json<{ status: string }>(call('GET', `/api/attempts/${attempt.id}`, cookie))).status) await new Promise((r) => setTimeout(r, 50));
+  for (let s = attempt.status; s !== 'ready'; s = (await json<{ status: string }>(call('GET', `/api/attempts/${attempt.id}`, cookie))).status) await sleep(50);
   const terminal = await json<{ id: string }>(call('POST', `/api/attempts/${attempt.id}/terminals`, cookie, { kind: 'shell' }));
   const ticket = await json<{ protocols: string[]; path: string }>(call('POST', `/api/attempts/${attempt.id}/terminals/${terminal.id}/tickets`, cookie, {}));
   const ws = new WebSocket(`ws://127.0.0.1:${port}${ticket.path}`, ticket.protocols, { headers: { origin: ORIGIN, cookie } });
@@ -133,7 +134,7 @@ const samples: { at: number; rss: number }[] = [];
 const started = performance.now();
 samples.push({ at: 0, rss: rss() });
 const sampler = setInterval(() => samples.push({ at: (performance.now() - started) / 1000, rss: rss() }), 5000);
-await new Promise((r) => setTimeout(r, SECONDS * 1000));
+await sleep(SECONDS * 1000);
 stopping = true;
 clearInterval(sampler);
 for (const t of timers) clearInterval(t);

@@ -10,6 +10,7 @@
 //                       client's flow control lets a loaded machine overflow xterm.js beyond ~100 MB)
 //   --only NAME         measure only kubedrill or only ttyd
 //   --node-args "…"     extra node flags for the kubedrill server (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p")
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -60,8 +61,6 @@ function freePort(): Promise<number> {
     s.on('error', reject);
   });
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

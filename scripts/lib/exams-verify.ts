@@ -2,6 +2,7 @@
 // exam and attempt services (every cluster in parallel, every task's setup on its cluster, as a
 // learner gets them), then gate 1 (nothing scores), every task's reference solution, gate 2 (100 %)
 // and a second grade (stable). Used by `npm run exams:verify` and the cluster test stage.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -160,8 +161,8 @@ export class ExamVerifier {
       this.#clusters.poolSize = 1;
       await this.#attempts.reconcile();
       while (this.#attempts.stats().clusters.warm < exam.clusters.length) {
-        if (this.#attempts.stats().clusters.creating === 0 && this.#attempts.stats().clusters.warm < exam.clusters.length) await new Promise((r) => setTimeout(r, 2000));
-        await new Promise((r) => setTimeout(r, 500));
+        if (this.#attempts.stats().clusters.creating === 0 && this.#attempts.stats().clusters.warm < exam.clusters.length) await sleep(2000);
+        await sleep(500);
         if (performance.now() - t > 15 * 60_000) throw new Error('the warm pool did not fill within 15 min');
       }
       // No refills: the exam claims these, and nothing new is created when it ends.
@@ -178,7 +179,7 @@ export class ExamVerifier {
       await this.#attempts.reconcile();
       while (this.#attempts.presetStatus().some((s) => s.ready < 1)) {
         if (this.#attempts.presetStatus().some((s) => s.excluded)) throw new Error(`the exam cannot be set up in advance: ${JSON.stringify(this.#attempts.presetStatus())}`);
-        await new Promise((r) => setTimeout(r, 500));
+        await sleep(500);
         if (performance.now() - t > 15 * 60_000) throw new Error('the clusters were not set up in advance within 15 min');
       }
       const line = `set up in advance: ${exam.clusters.length} cluster(s) ready in ${((performance.now() - t) / 1000).toFixed(1)} s`;
@@ -208,7 +209,7 @@ export class ExamVerifier {
       for (;;) {
         const s = view().status;
         if (s !== 'starting') break;
-        await new Promise((r) => setTimeout(r, 500));
+        await sleep(500);
       }
       unsubscribe.forEach((u) => u());
       const v = view();
@@ -314,7 +315,7 @@ export class ExamVerifier {
         pty.write('hostname; exit\r');
         const deadline = Date.now() + 30_000;
         const kindName = attempt.clusters!.find((x) => x.context === c.name)!.name;
-        while (!out.includes(`${kindName}-`) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+        while (!out.includes(`${kindName}-`) && Date.now() < deadline) await sleep(100);
         await pty.kill();
         const host = new RegExp(`${kindName}-[a-z0-9-]+`).exec(out)?.[0];
         if (!host) throw new Error(`ssh ${node} did not answer with a node of cluster ${kindName}: ${JSON.stringify(out.slice(-300))}`);

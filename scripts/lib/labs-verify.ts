@@ -11,6 +11,7 @@
 // with a script (which may change anything in the API) is taken off by resetting what the lab made
 // and its nodes' labels and taints, and running the whole setup, script included, again — and the lab is graded until it grades exactly as it did right
 // after setup, which proves the next mistake starts clean.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -185,7 +186,7 @@ export async function kindNetworkExists(timeoutMs = 300_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (spawnSync('docker', ['network', 'inspect', 'kind'], { stdio: 'ignore' }).status !== 0) {
     if (Date.now() > end) throw new Error(`Docker has no "kind" network ${Math.round(timeoutMs / 1000)} s after the first lane began`);
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(1000);
   }
 }
 

@@ -2,6 +2,7 @@
 // reach each other across nodes, whose Services (kube-proxy) and DNS (CoreDNS) answer, and where a
 // default-deny NetworkPolicy really blocks (kube-router) and an allow rule lets traffic through
 // again. Used by `scripts/testbed proof` and scripts/testbed.cluster.test.ts.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -20,10 +21,6 @@ function defaultRunner(): CommandRunner {
   const env: Record<string, string> = {};
   for (const k of ['PATH', 'HOME', 'DOCKER_HOST', 'KIND_EXPERIMENTAL_PROVIDER']) if (process.env[k]) env[k] = process.env[k];
   return createCommandRunner(env);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 /** A kind cluster this process created on the testbed image; `delete()` always removes it. */

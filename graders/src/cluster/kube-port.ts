@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import http from 'node:http';
 import https from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -237,7 +238,7 @@ export function createKubePort(config: string | KubeConfig, options: { context?:
         let resource = await resourceFor(obj.apiVersion, obj.kind, inner);
         // A CRD applied just before is served only once it is Established: wait for discovery.
         while (!resource) {
-          await sleep(500, d.signal);
+          await sleep(500, undefined, { signal: d.signal });
           resource = await resourceFor(obj.apiVersion, obj.kind, inner);
         }
         const path = (r: ApiResource) => `${collectionPath(obj.apiVersion, r, obj.metadata.namespace ?? 'default')}/${encodeURIComponent(obj.metadata.name)}?fieldManager=${manager}&force=true`;
@@ -246,7 +247,7 @@ export function createKubePort(config: string | KubeConfig, options: { context?:
         // A kind deleted and made again (a CRD between two mistakes) may have been read from
         // discovery before: its cached scope can be wrong, and its new CRD may not be served yet.
         while (noHandler(res)) {
-          await sleep(500, d.signal);
+          await sleep(500, undefined, { signal: d.signal });
           resource = await rediscover(obj.apiVersion, obj.kind, inner);
           if (resource) res = await call('PATCH', path(resource), inner, what, body);
         }
@@ -358,24 +359,6 @@ export function exitFromStatus(status: V1Status | undefined): { exitCode: number
     if (Number.isInteger(code)) return { exitCode: code };
   }
   return { error: status.message ?? `the command failed (${status.reason ?? 'unknown reason'})` };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(new Error('aborted'));
-      return;
-    }
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(new Error('aborted'));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 export { createKubeconfigScriptRunner } from './script-runner.ts';

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterPort, KubeObject, NodeAccess, ScriptRunner, WorkstationAccess } from '../cluster/port.ts';
 import { gradeLab, scoreTask, type GradeOptions } from './engine.ts';
 import type { GradableLab, GradeReport } from './types.ts';
@@ -129,7 +130,7 @@ export async function runHonestyGates(input: GateInput): Promise<GatesReport> {
   // it counts against the lab. A check that fails or passes is never re-asked here.
   let before = await grade();
   for (let i = 1; i < (input.settle?.maxGrades ?? 1) && before.tasks.some((t) => t.checks.some((c) => c.status === 'error')); i++) {
-    await new Promise((r) => setTimeout(r, input.settle?.errorRetryMs ?? 2000));
+    await sleep(input.settle?.errorRetryMs ?? 2000);
     before = await grade();
   }
   const earned = before.tasks.filter((t) => t.score > 0);
@@ -234,6 +235,6 @@ export async function gradeUntil<R>(grade: () => Promise<R>, done: (r: R) => boo
     const last = await grade();
     if (done(last)) return { ok: true, last };
     if (Date.now() >= deadline) return { ok: false, last };
-    await new Promise((r) => setTimeout(r, Math.min(1000, Math.max(0, deadline - Date.now()))));
+    await sleep(Math.min(1000, Math.max(0, deadline - Date.now())));
   }
 }

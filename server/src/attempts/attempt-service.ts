@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import type { ClusterPort, WorkstationAccess } from '../../../graders/src/cluster/port.ts';
 import type { Config } from '../config/config.ts';
@@ -511,6 +512,6 @@ export class AttemptService {
     for (const r of this.#runs.values()) r.abort.abort();
     this.#pool.abortWarming();
     this.#presets.abort();
-    await Promise.race([this.idle(), new Promise((r) => setTimeout(r, 8000).unref())]);
+    await Promise.race([this.idle(), sleep(8000, undefined, { ref: false })]);
   }
 }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import type { ClusterPort, NodeAccess, ScriptRunner } from '../../../graders/src/cluster/port.ts';
 import type { GradeOptions } from '../../../graders/src/engine/engine.ts';
@@ -508,6 +509,6 @@ export class ExamService {
     this.#closed = true;
     if (this.#sweep) clearInterval(this.#sweep);
     for (const id of [...this.#subs.keys()]) this.#unfollow(id);
-    await Promise.race([this.idle(), new Promise((r) => setTimeout(r, 8000).unref())]);
+    await Promise.race([this.idle(), sleep(8000, undefined, { ref: false })]);
   }
 }

@@ -8,22 +8,7 @@ import type { CheckOutcome } from '../types.ts';
 import type { Check, GradeContext } from './context.ts';
 import { sourcePod } from './pods.ts';
 import { evaluatorVerdicts, resolveTarget } from './targets.ts';
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted || ms <= 0) {
-      resolve();
-      return;
-    }
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
+import { sleep } from '../../shared/sleep.ts';
 
 function shortName(pod: KubeObject): string {
   return pod.metadata.name;
