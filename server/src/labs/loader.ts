@@ -6,6 +6,7 @@ import type { CheckDecl, PodRef } from '../../../graders/src/checks/schema.ts';
 import { MdxCompileError, type CompiledBody, type MdxCompiler } from './bundle.ts';
 import { ADDON_SERVICES, EXAM_KUBERNETES_VERSION, imageProblem, LAB_COMPONENTS, LabFrontMatter, MistakeDecl, NODE_ROLES, TrackDecl, type DomainId } from './format.ts';
 import { JsonPathError, parseJsonPath } from '../../../graders/src/engine/jsonpath.ts';
+import { labelSelectorTerms, parseLabelSelector } from '../../../graders/src/netpol/selectors.ts';
 import { imagesOf, parseManifests, podLabelsOf, type ManifestObject } from './manifests.ts';
 import type { LabOrigin, ScenarioSetup, ScenarioSolution } from './scenarios.ts';
 import { describeYamlError, didYouMean, PositionedYaml, zodProblems, type Problem } from './problems.ts';
@@ -576,9 +577,9 @@ function checkNamedObjects(meta: LabFrontMatter, files: LabFiles, created: Creat
               err(mdxFile, pos.line, pos.col, `check refers to pod ${full}, but neither setup nor solution creates it`, guess ? `did you mean ${guess}?` : 'pods created by a Deployment have generated names: use { namespace, selector } instead');
             }
           } else if (ref.selector && /^[\w./-]+=[\w.-]+(,[\w./-]+=[\w.-]+)*$/.test(ref.selector)) {
-            const want = Object.fromEntries(ref.selector.split(',').map((kv) => kv.split('=') as [string, string]));
-            const match = workloads.some((w) => w.ns === ref.namespace && Object.entries(want).every(([k, v]) => w.labels![k] === v));
-            if (!match && !Object.values(want).every((v) => inScripts(v))) err(mdxFile, pos.line, pos.col, `no pod that setup or solution creates in namespace ${ref.namespace} has labels ${ref.selector}`);
+            const selects = parseLabelSelector(ref.selector);
+            const match = workloads.some((w) => w.ns === ref.namespace && selects(w.labels));
+            if (!match && !labelSelectorTerms(ref.selector).every((t) => t.values.every((v) => inScripts(v)))) err(mdxFile, pos.line, pos.col, `no pod that setup or solution creates in namespace ${ref.namespace} has labels ${ref.selector}`);
           }
         }
         if (check.kind === 'probe' && 'service' in check.to) {

@@ -5,6 +5,7 @@ import type { CallOptions, KubeObject } from '../../cluster/port.ts';
 import { evaluateConnection, podInfo, type Endpoint, type NetpolState, type PodInfo, type Protocol, type Verdict } from '../../netpol/evaluator.ts';
 import type { GradeContext } from './context.ts';
 import { isPodReady, podPhase, resolvePods } from './pods.ts';
+import { matchesLabels } from '../../netpol/selectors.ts';
 
 /** Where a probe connects, in words and as the evaluator's endpoints. */
 export interface Target {
@@ -38,10 +39,6 @@ function endpointOf(state: NetpolState, pod: KubeObject): Endpoint {
   return { pod: info };
 }
 
-function matchesSelector(labels: Record<string, string> | undefined, selector: Record<string, string>): boolean {
-  return Object.entries(selector).every(([k, v]) => labels?.[k] === v);
-}
-
 /** The backends of a Service for a port: its Ready selected pods with the target port resolved. */
 export async function serviceBackends(ctx: GradeContext, svc: KubeObject, port: number, opts: CallOptions): Promise<{ backends: Target['backends']; emptyReason?: string; endpoints?: string }> {
   const { state, pods } = await ctx.netpolState(opts);
@@ -50,7 +47,7 @@ export async function serviceBackends(ctx: GradeContext, svc: KubeObject, port: 
   if (!sp) return { backends: [], emptyReason: `Service ${name} has no port ${port}` };
   const selector = ((svc.spec ?? {}) as { selector?: Record<string, string> }).selector;
   if (!selector || Object.keys(selector).length === 0) return { backends: undefined }; // manual Endpoints: cannot tell
-  const selected = pods.filter((p) => (p.metadata.namespace ?? 'default') === (svc.metadata.namespace ?? 'default') && matchesSelector(p.metadata.labels, selector));
+  const selected = pods.filter((p) => (p.metadata.namespace ?? 'default') === (svc.metadata.namespace ?? 'default') && matchesLabels(selector, p.metadata.labels));
   const ready = selected.filter(isPodReady);
   if (ready.length === 0) {
     return {
@@ -133,7 +130,7 @@ export async function resolveTarget(ctx: GradeContext, to: ProbeTarget, port: nu
 async function headlessBackends(ctx: GradeContext, svc: KubeObject, port: number, opts: CallOptions): Promise<{ backends: Target['backends']; emptyReason?: string }> {
   const { state, pods } = await ctx.netpolState(opts);
   const selector = ((svc.spec ?? {}) as { selector?: Record<string, string> }).selector ?? {};
-  const ready = pods.filter((p) => (p.metadata.namespace ?? 'default') === (svc.metadata.namespace ?? 'default') && Object.keys(selector).length > 0 && matchesSelector(p.metadata.labels, selector) && isPodReady(p));
+  const ready = pods.filter((p) => (p.metadata.namespace ?? 'default') === (svc.metadata.namespace ?? 'default') && Object.keys(selector).length > 0 && matchesLabels(selector, p.metadata.labels) && isPodReady(p));
   if (ready.length === 0) return { backends: [], emptyReason: `headless Service ${svc.metadata.namespace}/${svc.metadata.name} has no Ready pods` };
   return { backends: ready.map((p) => ({ endpoint: endpointOf(state, p), port })) };
 }
