@@ -10,12 +10,11 @@ import { parseArgs } from 'node:util';
 import { createKubePort, createKubeconfigScriptRunner } from '../graders/src/cluster/kube-port.ts';
 import type { NodeAccess } from '../graders/src/cluster/port.ts';
 import { gradeLab } from '../graders/src/engine/engine.ts';
-import { loadConfig } from '../server/src/config/config.ts';
-import { createCommandRunner } from '../server/src/exec/command-runner.ts';
+import { createCommandRunner, minimalEnv } from '../server/src/exec/command-runner.ts';
 import { gradableLab } from '../server/src/grading/lab-states.ts';
 import { LabCatalog } from '../server/src/labs/catalog-service.ts';
 import { execOnKindNode } from '../server/src/terminal/launchers.ts';
-import { labsDirOf, ROOT } from './lib/labs-verify.ts';
+import { labsDirOf } from './lib/labs-verify.ts';
 
 const USAGE = `usage: npm run labs:grade -- <lab-id> --cluster NAME [--param name=value …] [--labs-dir DIR]
   grades the lab on the running kind cluster NAME (kind get clusters lists them; labs:verify --keep prints it)
@@ -49,8 +48,7 @@ for (const p of values.param) {
   params[m[1]!] = m[2]!;
 }
 
-const { hostEnv } = loadConfig({ argv: [], env: { ...(process.env.PATH ? { PATH: process.env.PATH } : {}), ...(process.env.HOME ? { HOME: process.env.HOME } : {}) }, cwd: ROOT });
-const runner = createCommandRunner(hostEnv);
+const runner = createCommandRunner(minimalEnv(process.env));
 const labs = new LabCatalog(labsDirOf(values['labs-dir']));
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'kubedrill-grade-'));
 try {

@@ -13,7 +13,7 @@ import type { ClusterPort, NodeAccess } from '../../graders/src/cluster/port.ts'
 import { nodeForRole } from '../../graders/src/engine/checks.ts';
 import { createAttemptService } from '../../server/src/attempts/setup.ts';
 import { loadConfig } from '../../server/src/config/config.ts';
-import { createCommandRunner } from '../../server/src/exec/command-runner.ts';
+import { createCommandRunner, minimalEnv } from '../../server/src/exec/command-runner.ts';
 import { ExamCatalogService } from '../../server/src/exams/exam-catalog.ts';
 import { runExamGates, type ExamGateResult } from '../../server/src/exams/exam-gates.ts';
 import { ExamRepository } from '../../server/src/exams/exam-repository.ts';
@@ -84,6 +84,7 @@ export class ExamVerifier {
   readonly exams: ExamCatalogService;
   readonly #dataDir: string;
   readonly #runner;
+  readonly #hostEnv: Record<string, string>;
   readonly #attempts;
   readonly #service: ExamService;
   readonly #log: (line: string) => void;
@@ -99,8 +100,7 @@ export class ExamVerifier {
     const { config, hostEnv } = loadConfig({
       argv: ['--data-dir', dataDir, '--labs-dir', path.join(ROOT, 'labs')],
       env: {
-        ...(process.env.PATH ? { PATH: process.env.PATH } : {}),
-        ...(process.env.HOME ? { HOME: process.env.HOME } : {}),
+        ...minimalEnv(process.env),
         KUBEDRILL_CLUSTERS_NODE_IMAGE: image,
         KUBEDRILL_CLUSTERS_POOL_SIZE: '0',
         KUBEDRILL_CLUSTERS_MAX_CONCURRENT: String(maxClusters),
@@ -109,6 +109,7 @@ export class ExamVerifier {
       cwd: ROOT,
     });
     this.#runner = createCommandRunner(hostEnv);
+    this.#hostEnv = hostEnv;
     this.#clusters = config.clusters;
     const db = openMemoryDatabase();
     const quiet = { info: () => {}, warn: (m: string) => log(`  warn: ${m}`), error: (m: string) => log(`  error: ${m}`) };
@@ -291,8 +292,7 @@ export class ExamVerifier {
    * cluster. Throws with what differs.
    */
   async #checkWorkstation(examAttemptId: string, image: string): Promise<string[]> {
-    const hostEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp' };
-    const launcher = new ContainerLauncher({ runner: this.#runner, hostEnv, image, network: 'kind', namePrefix: 'kdexams' });
+    const launcher = new ContainerLauncher({ runner: this.#runner, hostEnv: this.#hostEnv, image, network: 'kind', namePrefix: 'kdexams' });
     const attempt = this.#service.terminalView(examAttemptId)!;
     const exam = this.#service.owned(examAttemptId, LEARNER).exam;
     const lines: string[] = [];

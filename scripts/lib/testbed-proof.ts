@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { createCommandRunner, type CommandRunner } from '../../server/src/exec/command-runner.ts';
+import { createCommandRunner, minimalEnv, type CommandRunner } from '../../server/src/exec/command-runner.ts';
 import { kindNodeNames } from '../../server/src/provisioner/kind-driver.ts';
 import { unprogrammedServices } from '../../server/src/provisioner/service-rules.ts';
 import { LAB_IMAGES, kindClusterConfig, nodeImageTag } from './testbed.ts';
@@ -18,9 +18,7 @@ export const KUBE_ROUTER_MANIFEST = path.join(ROOT, 'server', 'src', 'provisione
 const NS = 'kdtb-proof';
 
 function defaultRunner(): CommandRunner {
-  const env: Record<string, string> = {};
-  for (const k of ['PATH', 'HOME', 'DOCKER_HOST', 'KIND_EXPERIMENTAL_PROVIDER']) if (process.env[k]) env[k] = process.env[k];
-  return createCommandRunner(env);
+  return createCommandRunner(minimalEnv(process.env));
 }
 
 /** A kind cluster this process created on the testbed image; `delete()` always removes it. */

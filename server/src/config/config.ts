@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { minimalEnv } from '../exec/command-runner.ts';
 import { shapeFromKey, shapeKey } from '../provisioner/kind-config.ts';
 import { valueAt } from '../../../graders/src/shared/object-path.ts';
 
@@ -327,13 +328,7 @@ export function loadConfig({ argv, env, cwd }: ConfigInputs): BootInfo {
   if (config.scenariosDir !== undefined) config.scenariosDir = path.resolve(cwd, config.scenariosDir);
   config.webDir = path.resolve(cwd, config.webDir);
 
-  const hostEnv: Record<string, string> = {};
-  for (const key of ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TMPDIR', 'DOCKER_HOST', 'DOCKER_CONFIG']) {
-    const v = env[key];
-    if (v !== undefined) hostEnv[key] = v;
-  }
-  hostEnv.PATH ??= '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-  return { config, hostEnv, sources, unknownEnv };
+  return { config, hostEnv: minimalEnv(env), sources, unknownEnv };
 }
 
 /** Fastify's trustProxy option for the trustProxy key: a hop count, a list of addresses/CIDRs, or false. */
