@@ -6,7 +6,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { createKubePort, createKubeconfigScriptRunner } from '../graders/src/cluster/kube-port.ts';
 import type { NodeAccess } from '../graders/src/cluster/port.ts';
 import { gradeLab } from '../graders/src/engine/engine.ts';
@@ -15,24 +14,14 @@ import { gradableLab } from '../server/src/grading/lab-states.ts';
 import { LabCatalog } from '../server/src/labs/catalog-service.ts';
 import { execOnKindNode } from '../server/src/terminal/launchers.ts';
 import { labsDirOf } from './lib/labs-verify.ts';
+import { parseCli } from './lib/cli.ts';
 
 const USAGE = `usage: npm run labs:grade -- <lab-id> --cluster NAME [--param name=value …] [--labs-dir DIR]
   grades the lab on the running kind cluster NAME (kind get clusters lists them; labs:verify --keep prints it)
   --param name=value  the values a parametrised lab was set up with (labs:verify prints its draw); repeat per param
   workstation checks report an error here: a kept cluster has no learner workstation`;
 
-let parsed;
-try {
-  parsed = parseArgs({ allowPositionals: true, options: { cluster: { type: 'string' }, param: { type: 'string', multiple: true, default: [] }, 'labs-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
-} catch (e) {
-  console.error(`labs:grade: ${(e as Error).message}\n${USAGE}`);
-  process.exit(2);
-}
-const { values, positionals } = parsed;
-if (values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
+const { values, positionals } = parseCli('labs:grade', USAGE, { allowPositionals: true, options: { cluster: { type: 'string' }, param: { type: 'string', multiple: true, default: [] }, 'labs-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
 const [labId, ...extra] = positionals;
 if (!labId || extra.length || !values.cluster) {
   console.error(`labs:grade: name one lab and --cluster\n${USAGE}`);
