@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import type { ClusterPort, WorkstationAccess } from '../../../graders/src/cluster/port.ts';
 import type { Config } from '../config/config.ts';
@@ -20,6 +19,7 @@ import type { SpareWorkstations } from '../terminal/spare-workstations.ts';
 import { PresetPool, type PresetPoolOptions, type PresetStatus } from './preset-pool.ts';
 import { reconcileClusters, type ReconcileResult } from './reconcile.ts';
 import { drawForLabs, type ParamValues } from '../labs/params.ts';
+import { BackgroundTasks } from '../background-tasks.ts';
 
 /** Checks NetworkPolicy enforcement on a fresh cluster (injectable so tests need no real cluster). */
 export type NetpolCheck = (cluster: ClusterInfo, port: ClusterPort, onStep: StepSink, signal: AbortSignal) => Promise<unknown>;
@@ -89,7 +89,7 @@ export class AttemptService {
   readonly #runs = new Map<string, { abort: AbortController; done: Promise<void> }>();
   readonly #positions = new Map<string, number>();
   readonly #activity = new Map<string, { at: number; persisted: number }>();
-  readonly #tasks = new Set<Promise<unknown>>();
+  readonly #tasks: BackgroundTasks;
   /** Some queued attempt is waiting for capacity (not just for its learner's other attempt): the pool yields. */
   #waitingForSlot = false;
   #reaper: NodeJS.Timeout | undefined;
@@ -99,6 +99,7 @@ export class AttemptService {
     this.#o = o;
     this.#now = o.now ?? Date.now;
     this.#events = new AttemptEvents(o.repo, this.#now, o.log);
+    this.#tasks = new BackgroundTasks((e) => o.log.error(`attempts: background task failed: ${errorMessage(e)}`));
     this.#pool = new ClusterPool(o, {
       now: this.#now,
       background: (p) => this.#bg(p),
@@ -121,13 +122,12 @@ export class AttemptService {
   }
 
   #bg(p: Promise<unknown>): void {
-    const t = p.catch((e: unknown) => this.#o.log.error(`attempts: background task failed: ${errorMessage(e)}`)).finally(() => this.#tasks.delete(t));
-    this.#tasks.add(t);
+    this.#tasks.add(p);
   }
 
   /** Resolves when no background work (creates, setups, deletes) is left; for tests and benchmarks. */
   async idle(): Promise<void> {
-    while (this.#tasks.size) await Promise.all([...this.#tasks]);
+    await this.#tasks.idle();
   }
 
   // ---- reading ----
@@ -512,6 +512,6 @@ export class AttemptService {
     for (const r of this.#runs.values()) r.abort.abort();
     this.#pool.abortWarming();
     this.#presets.abort();
-    await Promise.race([this.idle(), sleep(8000, undefined, { ref: false })]);
+    await this.#tasks.settle(8000);
   }
 }

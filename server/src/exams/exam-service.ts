@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import type { ClusterPort, NodeAccess, ScriptRunner } from '../../../graders/src/cluster/port.ts';
 import type { GradeOptions } from '../../../graders/src/engine/engine.ts';
@@ -13,6 +12,7 @@ import type { TerminalAttempt } from '../terminal/attempts.ts';
 import { gradeExam, type ExamResult } from './exam-grading.ts';
 import { EXAM_ENDED, type ExamAttempt, type ExamRepository, type ExamSnapshot, type ExamTaskState } from './exam-repository.ts';
 import type { Exam, ExamTask } from './loader.ts';
+import { BackgroundTasks } from '../background-tasks.ts';
 
 export interface ExamServiceOptions {
   repo: ExamRepository;
@@ -77,7 +77,7 @@ export class ExamService {
   /** Exam attempts whose clusters all exist (told once). */
   readonly #told = new Set<string>();
   readonly #grading = new Map<string, Promise<void>>();
-  readonly #tasks = new Set<Promise<unknown>>();
+  readonly #tasks: BackgroundTasks;
   readonly #timers = new Map<string, NodeJS.Timeout>();
   #sweep: NodeJS.Timeout | undefined;
   #closed = false;
@@ -85,6 +85,7 @@ export class ExamService {
   constructor(o: ExamServiceOptions) {
     this.#o = o;
     this.#now = o.now ?? Date.now;
+    this.#tasks = new BackgroundTasks((e) => o.log.error(`exams: background task failed: ${errorMessage(e)}`));
     if (o.sweepMs !== 0) {
       this.#sweep = setInterval(() => this.sweep(), o.sweepMs ?? 5000);
       this.#sweep.unref();
@@ -96,13 +97,12 @@ export class ExamService {
   }
 
   #bg(p: Promise<unknown>): void {
-    const t = p.catch((e: unknown) => this.#o.log.error(`exams: background task failed: ${errorMessage(e)}`)).finally(() => this.#tasks.delete(t));
-    this.#tasks.add(t);
+    this.#tasks.add(p);
   }
 
   /** Resolves when no background work is left (tests, benchmarks). */
   async idle(): Promise<void> {
-    while (this.#tasks.size) await Promise.all([...this.#tasks]);
+    await this.#tasks.idle();
   }
 
   /** Calls cb when an exam attempt ends (its terminals close); returns an unsubscribe function. */
@@ -509,6 +509,6 @@ export class ExamService {
     this.#closed = true;
     if (this.#sweep) clearInterval(this.#sweep);
     for (const id of [...this.#subs.keys()]) this.#unfollow(id);
-    await Promise.race([this.idle(), sleep(8000, undefined, { ref: false })]);
+    await this.#tasks.settle(8000);
   }
 }
