@@ -12,6 +12,7 @@ import type { LabOrigin, ScenarioSetup, ScenarioSolution } from './scenarios.ts'
 import { describeYamlError, didYouMean, PositionedYaml, zodProblems, type Problem } from './problems.ts';
 import { LabParamsText, labFilesOf, type ParamValues } from './params.ts';
 import type { ParamsDecl } from './format.ts';
+import { fullImageRef } from '../provisioner/kind-driver.ts';
 
 /** Setup and reference-solution files of a lab, as paths relative to the lab folder. */
 export interface LabFiles {
@@ -477,9 +478,9 @@ function readSetupAndSolution(meta: LabFrontMatter, ctx: LabLoad): { files: LabF
         const at = images.find((i) => i.image === image) ?? { line, col: 1 };
         const why = imageProblem(image);
         if (why) err(relLab(relPath), at.line, at.col, why, 'pin the tag, e.g. docker.io/library/busybox:1.37.0, and list it under images in lab.mdx');
-        else if (!meta.images.includes(image) && !meta.images.some((i) => canonicalImage(i) === canonicalImage(image))) {
+        else if (!meta.images.includes(image) && !meta.images.some((i) => fullImageRef(i) === fullImageRef(image))) {
           // Same repository with another tag is the likely slip; a different image just needs listing.
-          const repo = (ref: string) => canonicalImage(ref).replace(/[:@][^/]*$/, '');
+          const repo = (ref: string) => fullImageRef(ref).replace(/[:@][^/]*$/, '');
           const sameRepo = meta.images.find((i) => repo(i) === repo(image));
           err(relLab(relPath), at.line, at.col, `${object.kind} ${object.metadata.name} runs image ${image}, which is not listed in the front matter's images`, sameRepo ? `the front matter lists ${sameRepo}: use the same tag in both places` : 'list every image the lab runs under images in lab.mdx, so it can be preloaded into the cluster');
         }
@@ -664,15 +665,6 @@ function gateSite(meta: LabFrontMatter, files: LabFiles): { gate: GateSite; gate
 function workersNeeded(role: string): number {
   if (role === 'control-plane') return 0;
   return role === 'worker' ? 1 : Number(role.slice('worker'.length));
-}
-
-/** An image reference as containerd stores it: busybox:1.37.0 is docker.io/library/busybox:1.37.0. */
-export function canonicalImage(ref: string): string {
-  const slash = ref.indexOf('/');
-  const first = slash === -1 ? '' : ref.slice(0, slash);
-  const hasRegistry = first.includes('.') || first.includes(':') || first === 'localhost';
-  if (hasRegistry) return ref;
-  return slash === -1 ? `docker.io/library/${ref}` : `docker.io/${ref}`;
 }
 
 type Report = (file: string, line: number, col: number, message: string, hint?: string) => void;
