@@ -3,7 +3,7 @@ import type { CallOptions, KubeObject } from '../../cluster/port.ts';
 import type { CheckOutcome } from '../types.ts';
 import type { Check, GradeContext } from './context.ts';
 import { nodeForRole } from './nodes.ts';
-import { podPhase, resolvePods } from './pods.ts';
+import { livePods, pendingReason, podPhase, resolvePods } from './pods.ts';
 
 /** Passes when the pods run on all, any or none of the chosen nodes, as the check expects. */
 export async function placementCheck(ctx: GradeContext, c: Check<'placement'>, opts: CallOptions): Promise<CheckOutcome> {
@@ -20,7 +20,7 @@ export async function placementCheck(ctx: GradeContext, c: Check<'placement'>, o
     nodesText = `nodes matching ${c.nodes.selector} (${chosen.map((n) => n.metadata.name).join(', ') || 'none'})`;
   }
   const names = new Set(chosen.map((n) => n.metadata.name));
-  const live = r.pods.filter((p) => !p.metadata.deletionTimestamp && !['Succeeded', 'Failed'].includes(podPhase(p)));
+  const live = livePods(r.pods);
   const running = live.filter((p) => podPhase(p) === 'Running');
   const nodeOf = (p: KubeObject) => ((p.spec ?? {}) as { nodeName?: string }).nodeName;
   const where = live.map((p) => `${p.metadata.name} → ${nodeOf(p) ?? `unscheduled (${podPhase(p)})`}`).join('; ');
@@ -28,9 +28,7 @@ export async function placementCheck(ctx: GradeContext, c: Check<'placement'>, o
   const actual = where || 'no pods';
   if (running.length < c.min) {
     const pending = live.filter((p) => podPhase(p) !== 'Running');
-    const reason = pending
-      .map((p) => ((p.status ?? {}) as { conditions?: { type: string; status: string; message?: string }[] }).conditions?.find((x) => x.type === 'PodScheduled' && x.status === 'False')?.message)
-      .find(Boolean);
+    const reason = pending.map(pendingReason).find(Boolean);
     return { status: 'fail', expected, actual, explanation: `${running.length} of the ${c.min} pod(s) needed from ${r.describe} are Running${reason ? `; the scheduler says: ${reason}` : ''}` };
   }
   const on = live.filter((p) => names.has(nodeOf(p) ?? ''));

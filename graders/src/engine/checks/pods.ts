@@ -54,3 +54,14 @@ export async function sourcePod(ctx: GradeContext, ref: PodRef, opts: CallOption
   if (st?.state && !st.state.running) return { missing: `container ${containerName ?? ''} of pod ${running.metadata.namespace}/${running.metadata.name} is not running (${st.state.waiting?.reason ?? 'terminated'})` };
   return { pod: running, container: r.container };
 }
+
+/** The pods that still count: not being deleted and not finished (Succeeded or Failed). */
+export function livePods(pods: readonly KubeObject[]): KubeObject[] {
+  return pods.filter((p) => !p.metadata.deletionTimestamp && !['Succeeded', 'Failed'].includes(podPhase(p)));
+}
+
+/** The scheduler's or kubelet's word on why a pod is not running (unbound claims show up here). */
+export function pendingReason(pod: KubeObject): string | undefined {
+  const conditions = ((pod.status ?? {}) as { conditions?: { type: string; status: string; message?: string }[] }).conditions ?? [];
+  return conditions.find((x) => x.type === 'PodScheduled' && x.status === 'False')?.message;
+}

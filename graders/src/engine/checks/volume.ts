@@ -3,7 +3,7 @@ import type { CallOptions, KubeObject } from '../../cluster/port.ts';
 import type { CheckOutcome } from '../types.ts';
 import type { Check, GradeContext } from './context.ts';
 import { lastLine, outputVerdict, READ_FILE, shorten } from './output.ts';
-import { podPhase, resolvePods } from './pods.ts';
+import { livePods, pendingReason, podPhase, resolvePods } from './pods.ts';
 
 interface PodVolume {
   name: string;
@@ -58,12 +58,6 @@ async function claimPendingReason(ctx: GradeContext, pvc: KubeObject, opts: Call
   return `StorageClass ${cls} (provisioner ${s.provisioner ?? '?'}) has not provisioned it (${modes}); kubectl describe pvc shows the provisioner's events`;
 }
 
-/** The scheduler's or kubelet's word on why a pod is not running (unbound claims show up here). */
-function pendingReason(pod: KubeObject): string | undefined {
-  const conditions = ((pod.status ?? {}) as { conditions?: { type: string; status: string; message?: string }[] }).conditions ?? [];
-  return conditions.find((x) => x.type === 'PodScheduled' && x.status === 'False')?.message;
-}
-
 /** Passes when the pods mount the claim where asked, it is Bound (to the named volume) and the file holds what is expected. */
 export async function volumeCheck(ctx: GradeContext, c: Check<'volume'>, opts: CallOptions): Promise<CheckOutcome> {
   const r = await resolvePods(ctx, c.pods, opts);
@@ -71,7 +65,7 @@ export async function volumeCheck(ctx: GradeContext, c: Check<'volume'>, opts: C
   const claimText = `claim ${ns}/${c.claim}`;
   const at = c.mountPath ? ` at ${c.mountPath}` : '';
   const expected = `${r.describe} mount ${claimText}${at}, Bound${c.persistentVolume ? ` to ${c.persistentVolume}` : ''}${c.file ? `, with ${c.file} on it` : ''}`;
-  const live = r.pods.filter((p) => !p.metadata.deletionTimestamp && !['Succeeded', 'Failed'].includes(podPhase(p)));
+  const live = livePods(r.pods);
   if (live.length === 0) return { status: 'fail', expected, actual: 'no pods', explanation: r.pods.length ? `every one of ${r.describe} has finished` : `${r.describe}: none exists` };
 
   // 1. What the pods' specs say: every live pod uses the claim, and mounts it where asked.
