@@ -203,6 +203,9 @@ describe('NetworkPolicy evaluator', () => {
     assert.equal(v.ingress.allowed, true);
     assert.equal(v.egress.allowed, false);
     assert.match(v.explanation, /client cannot reach server on TCP 80: client is isolated for egress by NetworkPolicy default\/out, and it has no egress rules/);
+    // The reason is a field of its own, so the grader quotes it without cutting the sentence apart.
+    assert.equal(v.reason, 'client is isolated for egress by NetworkPolicy default/out, and it has no egress rules, so all egress is denied');
+    assert.ok(v.explanation.endsWith(`: ${v.reason}`));
   });
 
   it('names the isolating policy and its rules when ingress is refused', () => {

@@ -56,7 +56,7 @@ export async function dnsCheck(ctx: GradeContext, c: Check<'dns'>, opts: CallOpt
         const b = await serviceBackends(ctx, dns, 53, opts);
         const verdicts = await evaluatorVerdicts(ctx, src.pod, { host: '', display: 'kube-dns', backends: b.backends }, 'UDP', opts);
         const denied = verdicts?.find((v) => !v.allowed);
-        if (denied) why += `: ${denied.explanation.slice(denied.explanation.indexOf(': ') + 2)}`;
+        if (denied) why += `: ${denied.reason}`;
       }
     }
     return { status: 'fail', expected, actual, explanation: why };

@@ -81,7 +81,7 @@ export async function probeCheck(ctx: GradeContext, c: Check<'probe'>, opts: Cal
   const allDenied = verdicts !== undefined && verdicts.length > 0 && verdicts.every((v) => !v.allowed);
   const allAllowed = verdicts !== undefined && verdicts.length > 0 && verdicts.every((v) => v.allowed);
   const pick = verdicts?.find((v) => v.allowed === connected) ?? verdicts?.[0];
-  const reason = pick ? pick.explanation.slice(pick.explanation.indexOf(': ') + 2) : undefined;
+  const reason = pick?.reason;
   const head = `${srcName} ${connected ? 'reached' : 'could not reach'} ${target.display} on port ${c.port}`;
   // Through an ingress controller, what matters is which Ingress rule answered, not NetworkPolicy.
   const ingress = connected && c.protocol === 'http' && 'service' in c.to ? await ingressExplanation(ctx, c.to.service, fromNs, target.host, c.path, opts) : undefined;
