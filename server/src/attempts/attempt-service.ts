@@ -102,7 +102,7 @@ export class AttemptService {
     this.#tasks = new BackgroundTasks((e) => o.log.error(`attempts: background task failed: ${errorMessage(e)}`));
     this.#pool = new ClusterPool(o, {
       now: this.#now,
-      background: (p) => this.#bg(p),
+      background: (p) => this.#tasks.add(p),
       runDone: (id) => this.#runs.get(id)?.done,
       changed: () => this.#pump(),
       // An unclaimed cluster set up in advance takes its spare workstation with it.
@@ -110,7 +110,7 @@ export class AttemptService {
         if (c.preset && !c.attemptId) o.spareWorkstations?.()?.discard(c.name);
       },
     });
-    this.#presets = new PresetPool(o, this.#pool, { now: this.#now, background: (p) => this.#bg(p), changed: () => this.#pump() });
+    this.#presets = new PresetPool(o, this.#pool, { now: this.#now, background: (p) => this.#tasks.add(p), changed: () => this.#pump() });
     if (o.reapIntervalMs !== 0) {
       this.#reaper = setInterval(() => this.reap(), o.reapIntervalMs ?? 30_000);
       this.#reaper.unref();
@@ -119,10 +119,6 @@ export class AttemptService {
 
   #iso(ms = this.#now()): string {
     return new Date(ms).toISOString();
-  }
-
-  #bg(p: Promise<unknown>): void {
-    this.#tasks.add(p);
   }
 
   /** Resolves when no background work (creates, setups, deletes) is left; for tests and benchmarks. */
@@ -350,7 +346,7 @@ export class AttemptService {
     const abort = new AbortController();
     const done = this.#run(a, cluster, abort.signal).finally(() => this.#runs.delete(a.id));
     this.#runs.set(a.id, { abort, done });
-    this.#bg(done);
+    this.#tasks.add(done);
   }
 
   /** The declared steps for the attempt's labs on a new cluster, or on the given warm one; undefined when a lab is gone. */

@@ -96,10 +96,6 @@ export class ExamService {
     return new Date(ms).toISOString();
   }
 
-  #bg(p: Promise<unknown>): void {
-    this.#tasks.add(p);
-  }
-
   /** Resolves when no background work is left (tests, benchmarks). */
   async idle(): Promise<void> {
     await this.#tasks.idle();
@@ -389,7 +385,7 @@ export class ExamService {
     if (!p) {
       p = this.#grade(id, 'result').finally(() => this.#grading.delete(id));
       this.#grading.set(id, p);
-      this.#bg(p);
+      this.#tasks.add(p);
     }
     return p;
   }
