@@ -6,10 +6,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { WireClient } from '../../server/src/terminal/wire-client.ts';
+import { freePort } from '../../server/src/testing/free-port.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const arg = (name: string, dflt: number) => {
@@ -20,14 +20,7 @@ const LEARNERS = arg('--learners', 40);
 const SECONDS = arg('--seconds', 600);
 const PASSWORD = 'load-test-password';
 
-const port = await new Promise<number>((resolve, reject) => {
-  const s = createServer();
-  s.once('error', reject);
-  s.listen(0, '127.0.0.1', () => {
-    const { port: p } = s.address() as { port: number };
-    s.close(() => resolve(p));
-  });
-});
+const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
 const ORIGIN = base;
 const server = spawn(process.execPath, [path.join(ROOT, 'scripts/bench/load-server.ts'), String(port), String(LEARNERS)], { stdio: ['ignore', 'pipe', 'inherit'] });
