@@ -3,9 +3,8 @@
 // every reference solution, 100 %, and a second grade that agrees. Skips (exit 0) with the reason
 // where no cluster can be created here; exit 1 when an exam fails a gate or cannot be prepared.
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { describeExamVerdict, ExamVerifier, type ExamVerdict } from './lib/exams-verify.ts';
-import { verifyTarget } from './lib/labs-verify.ts';
+import { nodeImageOrSkip, parseCli } from './lib/cli.ts';
 
 const USAGE = `usage: npm run exams:verify -- [exam-id …] [--keep] [--node-image IMAGE] [--exams-dir DIR] [--workstation-image IMAGE]
   --workstation-image also checks a real workstation: one context per cluster, ssh <context>-<node> on each
@@ -13,24 +12,9 @@ const USAGE = `usage: npm run exams:verify -- [exam-id …] [--keep] [--node-ima
   --preset sets the exam's clusters up in advance first (clusters.presetLabs exam:<id>) and measures Start from them
   default: every exam in exams/ (or DIR); --keep leaves the clusters running for a look (delete with kind delete cluster)
   node image: --node-image, else KUBEDRILL_NODE_IMAGE, else the testbed image, else kind's pinned one`;
-let parsed;
-try {
-  parsed = parseArgs({ allowPositionals: true, options: { keep: { type: 'boolean', default: false }, 'node-image': { type: 'string' }, 'exams-dir': { type: 'string' }, 'workstation-image': { type: 'string' }, warm: { type: 'boolean', default: false }, preset: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } });
-} catch (e) {
-  console.error(`exams:verify: ${(e as Error).message}\n${USAGE}`);
-  process.exit(2);
-}
-const { values, positionals: args } = parsed;
-if (values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
-const target = await verifyTarget(values['node-image'] ? { ...process.env, KUBEDRILL_NODE_IMAGE: values['node-image'] } : process.env);
-if ('skip' in target) {
-  console.log(`exams:verify skipped: ${target.skip}`);
-  process.exit(0);
-}
-const verifier = await ExamVerifier.create(target.image, console.log, values['exams-dir'] ? path.resolve(values['exams-dir']) : undefined);
+const { values, positionals: args } = parseCli('exams:verify', USAGE, { allowPositionals: true, options: { keep: { type: 'boolean', default: false }, 'node-image': { type: 'string' }, 'exams-dir': { type: 'string' }, 'workstation-image': { type: 'string' }, warm: { type: 'boolean', default: false }, preset: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } });
+const image = await nodeImageOrSkip('exams:verify', values['node-image']);
+const verifier = await ExamVerifier.create(image, console.log, values['exams-dir'] ? path.resolve(values['exams-dir']) : undefined);
 const ids = args.length ? args : verifier.exams.current.exams.map((e) => e.id);
 for (const id of ids) {
   if (!verifier.exams.get(id)) {
@@ -38,7 +22,7 @@ for (const id of ids) {
     process.exit(2);
   }
 }
-console.log(`exams:verify: ${ids.length} exam(s) on ${target.image}, fresh clusters each`);
+console.log(`exams:verify: ${ids.length} exam(s) on ${image}, fresh clusters each`);
 const verdicts: ExamVerdict[] = [];
 let interrupted = false;
 process.once('SIGINT', () => {

@@ -6,34 +6,22 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { createKubePort, createKubeconfigScriptRunner } from '../graders/src/cluster/kube-port.ts';
 import type { NodeAccess } from '../graders/src/cluster/port.ts';
 import { gradeLab } from '../graders/src/engine/engine.ts';
-import { loadConfig } from '../server/src/config/config.ts';
-import { createCommandRunner } from '../server/src/exec/command-runner.ts';
+import { createCommandRunner, minimalEnv } from '../server/src/exec/command-runner.ts';
 import { gradableLab } from '../server/src/grading/lab-states.ts';
 import { LabCatalog } from '../server/src/labs/catalog-service.ts';
 import { execOnKindNode } from '../server/src/terminal/launchers.ts';
-import { labsDirOf, ROOT } from './lib/labs-verify.ts';
+import { labsDirOf } from './lib/labs-verify.ts';
+import { parseCli } from './lib/cli.ts';
 
 const USAGE = `usage: npm run labs:grade -- <lab-id> --cluster NAME [--param name=value …] [--labs-dir DIR]
   grades the lab on the running kind cluster NAME (kind get clusters lists them; labs:verify --keep prints it)
   --param name=value  the values a parametrised lab was set up with (labs:verify prints its draw); repeat per param
   workstation checks report an error here: a kept cluster has no learner workstation`;
 
-let parsed;
-try {
-  parsed = parseArgs({ allowPositionals: true, options: { cluster: { type: 'string' }, param: { type: 'string', multiple: true, default: [] }, 'labs-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
-} catch (e) {
-  console.error(`labs:grade: ${(e as Error).message}\n${USAGE}`);
-  process.exit(2);
-}
-const { values, positionals } = parsed;
-if (values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
+const { values, positionals } = parseCli('labs:grade', USAGE, { allowPositionals: true, options: { cluster: { type: 'string' }, param: { type: 'string', multiple: true, default: [] }, 'labs-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
 const [labId, ...extra] = positionals;
 if (!labId || extra.length || !values.cluster) {
   console.error(`labs:grade: name one lab and --cluster\n${USAGE}`);
@@ -49,8 +37,7 @@ for (const p of values.param) {
   params[m[1]!] = m[2]!;
 }
 
-const { hostEnv } = loadConfig({ argv: [], env: { ...(process.env.PATH ? { PATH: process.env.PATH } : {}), ...(process.env.HOME ? { HOME: process.env.HOME } : {}) }, cwd: ROOT });
-const runner = createCommandRunner(hostEnv);
+const runner = createCommandRunner(minimalEnv(process.env));
 const labs = new LabCatalog(labsDirOf(values['labs-dir']));
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'kubedrill-grade-'));
 try {

@@ -3,8 +3,8 @@
 // shipped mistake scores at most its maxPercent, after the reference solution 100%, and a second
 // grade agrees. Skips (exit 0) with the reason where no
 // cluster can be created here; exit 1 when any lab fails a gate or its cluster cannot be prepared.
-import { parseArgs } from 'node:util';
-import { describeVerdict, kindNetworkExists, labsDirOf, lanePrefix, LabVerifier, shareGroups, splitLanes, verifyTarget, type LabVerdict } from './lib/labs-verify.ts';
+import { describeVerdict, kindNetworkExists, labsDirOf, lanePrefix, LabVerifier, shareGroups, splitLanes, type LabVerdict } from './lib/labs-verify.ts';
+import { nodeImageOrSkip, parseCli } from './lib/cli.ts';
 
 const USAGE = `usage: npm run labs:verify -- [lab-id …] [--keep] [--fresh] [--no-mistakes] [--no-fresh-mistakes] [--explain] [--lanes N] [--node-image IMAGE] [--labs-dir DIR]
   default: every lab; labs of one cluster shape that run no scripts and need no cluster of their own
@@ -18,23 +18,8 @@ const USAGE = `usage: npm run labs:verify -- [lab-id …] [--keep] [--fresh] [--
   Killercoda scenarios: --scenarios-dir, else KUBEDRILL_SCENARIOS_DIR (every step fails right after setup;
   where each step has solution.sh beside its verify script, all pass after them)
   node image: --node-image, else KUBEDRILL_NODE_IMAGE, else the testbed image, else kind's pinned one`;
-let parsed;
-try {
-  parsed = parseArgs({ allowPositionals: true, options: { keep: { type: 'boolean', default: false }, 'no-mistakes': { type: 'boolean', default: false }, 'no-fresh-mistakes': { type: 'boolean', default: false }, explain: { type: 'boolean', default: false }, fresh: { type: 'boolean', default: false }, lanes: { type: 'string', default: '1' }, 'node-image': { type: 'string' }, 'labs-dir': { type: 'string' }, 'scenarios-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
-} catch (e) {
-  console.error(`labs:verify: ${(e as Error).message}\n${USAGE}`);
-  process.exit(2);
-}
-const { values, positionals: args } = parsed;
-if (values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
-const target = await verifyTarget(values['node-image'] ? { ...process.env, KUBEDRILL_NODE_IMAGE: values['node-image'] } : process.env);
-if ('skip' in target) {
-  console.log(`labs:verify skipped: ${target.skip}`);
-  process.exit(0);
-}
+const { values, positionals: args } = parseCli('labs:verify', USAGE, { allowPositionals: true, options: { keep: { type: 'boolean', default: false }, 'no-mistakes': { type: 'boolean', default: false }, 'no-fresh-mistakes': { type: 'boolean', default: false }, explain: { type: 'boolean', default: false }, fresh: { type: 'boolean', default: false }, lanes: { type: 'string', default: '1' }, 'node-image': { type: 'string' }, 'labs-dir': { type: 'string' }, 'scenarios-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+const image = await nodeImageOrSkip('labs:verify', values['node-image']);
 const lanes = Number(values.lanes);
 if (!Number.isInteger(lanes) || lanes < 1 || lanes > 8) {
   console.error(`labs:verify: --lanes must be a whole number from 1 to 8, not "${values.lanes}"\n${USAGE}`);
@@ -44,7 +29,7 @@ const laneLog = (lane: number) => (lanes > 1 ? (line: string) => console.log(lin
 const scenariosDir = values['scenarios-dir'] ?? process.env.KUBEDRILL_SCENARIOS_DIR;
 let verifier: LabVerifier;
 try {
-  verifier = await LabVerifier.create(target.image, { labsDir: labsDirOf(values['labs-dir']), ...(scenariosDir ? { scenariosDirs: [scenariosDir] } : {}), log: laneLog(0) });
+  verifier = await LabVerifier.create(image, { labsDir: labsDirOf(values['labs-dir']), ...(scenariosDir ? { scenariosDirs: [scenariosDir] } : {}), log: laneLog(0) });
 } catch (e) {
   console.error(`labs:verify: ${(e as Error).message}`);
   process.exit(2);
@@ -62,13 +47,13 @@ const groups = share ? shareGroups(ids.map((id) => verifier.labs.get(id)!)) : id
 const laneIds = splitLanes(groups.map((g) => g.map((id) => verifier.labs.get(id)!)), lanes).map((gs) => gs.flat().map((l) => l.id));
 const verifiers = [verifier];
 try {
-  for (let i = 1; i < laneIds.length; i++) verifiers.push(await LabVerifier.create(target.image, { labsDir: labsDirOf(values['labs-dir']), ...(scenariosDir ? { scenariosDirs: [scenariosDir] } : {}), log: laneLog(i), namePrefix: lanePrefix(process.env.KUBEDRILL_CLUSTERS_NAME_PREFIX ?? 'kdverify', i) }));
+  for (let i = 1; i < laneIds.length; i++) verifiers.push(await LabVerifier.create(image, { labsDir: labsDirOf(values['labs-dir']), ...(scenariosDir ? { scenariosDirs: [scenariosDir] } : {}), log: laneLog(i), namePrefix: lanePrefix(process.env.KUBEDRILL_CLUSTERS_NAME_PREFIX ?? 'kdverify', i) }));
 } catch (e) {
   console.error(`labs:verify: ${(e as Error).message}`);
   await Promise.all(verifiers.map((v) => v.close()));
   process.exit(2);
 }
-console.log(`labs:verify: ${ids.length} lab(s) on ${target.image}, ${share ? 'labs of one shape without scripts share a cluster (reset between them; --fresh for one cluster each)' : 'one fresh cluster each'}${laneIds.length > 1 ? `, in ${laneIds.length} lanes` : ''}`);
+console.log(`labs:verify: ${ids.length} lab(s) on ${image}, ${share ? 'labs of one shape without scripts share a cluster (reset between them; --fresh for one cluster each)' : 'one fresh cluster each'}${laneIds.length > 1 ? `, in ${laneIds.length} lanes` : ''}`);
 let verdicts: LabVerdict[];
 let interrupted = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

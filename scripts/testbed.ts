@@ -4,12 +4,14 @@
 //   proof [--nodes N]     create a cluster (1 control plane + N-1 workers), prove it works, delete it
 //   load-images CLUSTER   kind load the lab images into a cluster
 //   clean [--keep-images] remove the testbed's images and cache
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createHash } from 'node:crypto';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { LAB_IMAGES, TESTBED_ASSETS, addonImageNames, TESTBED_VERSIONS as V, kubernetesLdflags, nodeImageNames, nodeImageTag, readStamp, readTestbedStatus, testbedCacheDir, wrapperGoMod } from './lib/testbed.ts';
 import { CommandError, createCommandRunner } from '../server/src/exec/command-runner.ts';
 import { runProof } from './lib/testbed-proof.ts';
+import { errorMessage } from '../graders/src/shared/error-message.ts';
 
 const CACHE = testbedCacheDir();
 const BIN = path.join(CACHE, 'out', 'bin');
@@ -433,7 +435,7 @@ async function withBuildLock<T>(fn: () => Promise<T>): Promise<T> {
       }
       if (!waited) log(`waiting for another build (pid ${holder}) to finish…`);
       waited = true;
-      await new Promise((r) => setTimeout(r, 2000));
+      await sleep(2000);
     }
   }
   try {
@@ -558,7 +560,7 @@ try {
     console.error(`[testbed] cannot build here: ${e.message}`);
     process.exitCode = 2;
   } else {
-    console.error(`[testbed] ${e instanceof Error ? e.message : String(e)}`);
+    console.error(`[testbed] ${errorMessage(e)}`);
     process.exitCode = 1;
   }
 }

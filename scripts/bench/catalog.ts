@@ -4,7 +4,6 @@
 //   3. resident memory of a real server (server/src/main.ts) idle after loading every lab   goal ≤ 150 MB
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,6 +13,7 @@ import { MdxCompiler } from '../../server/src/labs/bundle.ts';
 import { LabCatalog } from '../../server/src/labs/catalog-service.ts';
 import { loadCatalog } from '../../server/src/labs/loader.ts';
 import { openMemoryDatabase } from '../../server/src/storage/db.ts';
+import { freePort } from '../../server/src/testing/free-port.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const LABS = path.join(ROOT, 'labs');
@@ -123,17 +123,6 @@ async function idleRss() {
     await new Promise((r) => child.once('exit', r));
     rmSync(dataDir, { recursive: true, force: true });
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 console.log(`kubedrill catalog benchmark — Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), shared machine: expect noise`);

@@ -4,6 +4,7 @@
 // `kubectl get nodes` in it, then samples `docker stats` of the attempt's node containers and its
 // workstation, finishes the attempt and waits until its containers are gone. One cluster at a time:
 // on a shared machine run it under the cluster lock (README "Self-hosting").
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { createCommandRunner } from '../../server/src/exec/command-runner.ts';
@@ -20,7 +21,6 @@ if (positionals.length === 0) {
 }
 const base = values.url.replace(/\/$/, '');
 const runner = createCommandRunner({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root' });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const session = await fetch(`${base}/api/session`, { signal: AbortSignal.timeout(10_000) });
 const cookie = (session.headers.get('set-cookie') ?? '').split(';')[0] ?? '';

@@ -4,6 +4,7 @@
 //      every reference solution                                            goal ≤ 10 s
 //   2. Exam start → every cluster ready (countdown running) with a warm pool, on the fake kind host
 //      (our overhead: claims, image checks, every lab's setup applied and waited for)   goal ≤ 10 s
+import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { ModelCluster } from '../../graders/src/model/model-cluster.ts';
 import { gradeExam } from '../../server/src/exams/exam-grading.ts';
@@ -51,7 +52,7 @@ console.log('\n2. Exam start → every cluster ready with a warm pool (networkin
     for (let i = 0; i < 5000 && h.attempts.stats().clusters.warm < 2; i++) {
       h.attempts.stats();
       await h.attempts.idle();
-      await new Promise((r) => setTimeout(r, 1));
+      await sleep(1);
     }
     if (h.attempts.stats().clusters.warm < 2) throw new Error('the pool did not fill');
   };

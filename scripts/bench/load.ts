@@ -3,12 +3,13 @@
 // hold a terminal WebSocket each (typing a line every 20 s), poll their attempt (5 s), browse the
 // catalogue, a lab and its assignments (15 s); the instructor polls the live view (3 s). Reports
 // requests, errors, p50/p99 latency and the server's RSS (its own process) over time.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { WireClient } from '../../server/src/terminal/wire-client.ts';
+import { freePort } from '../../server/src/testing/free-port.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const arg = (name: string, dflt: number) => {
@@ -19,14 +20,7 @@ const LEARNERS = arg('--learners', 40);
 const SECONDS = arg('--seconds', 600);
 const PASSWORD = 'load-test-password';
 
-const port = await new Promise<number>((resolve, reject) => {
-  const s = createServer();
-  s.once('error', reject);
-  s.listen(0, '127.0.0.1', () => {
-    const { port: p } = s.address() as { port: number };
-    s.close(() => resolve(p));
-  });
-});
+const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
 const ORIGIN = base;
 const server = spawn(process.execPath, [path.join(ROOT, 'scripts/bench/load-server.ts'), String(port), String(LEARNERS)], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -82,7 +76,7 @@ for (let i = 0; i < LEARNERS; i++) {
   await call('POST', '/api/groups/join', cookie, { inviteCode: group.inviteCode });
   const labId = labIds[i % labIds.length]!;
   const attempt = await json<{ id: string; status: string }>(call('POST', '/api/attempts', cookie, { labId }));
-  for (let s = attempt.status; s !== 'ready'; s = (await json<{ status: string }>(call('GET', `/api/attempts/${attempt.id}`, cookie))).status) await new Promise((r) => setTimeout(r, 50));
+  for (let s = attempt.status; s !== 'ready'; s = (await json<{ status: string }>(call('GET', `/api/attempts/${attempt.id}`, cookie))).status) await sleep(50);
   const terminal = await json<{ id: string }>(call('POST', `/api/attempts/${attempt.id}/terminals`, cookie, { kind: 'shell' }));
   const ticket = await json<{ protocols: string[]; path: string }>(call('POST', `/api/attempts/${attempt.id}/terminals/${terminal.id}/tickets`, cookie, {}));
   const ws = new WebSocket(`ws://127.0.0.1:${port}${ticket.path}`, ticket.protocols, { headers: { origin: ORIGIN, cookie } });
@@ -133,7 +127,7 @@ const samples: { at: number; rss: number }[] = [];
 const started = performance.now();
 samples.push({ at: 0, rss: rss() });
 const sampler = setInterval(() => samples.push({ at: (performance.now() - started) / 1000, rss: rss() }), 5000);
-await new Promise((r) => setTimeout(r, SECONDS * 1000));
+await sleep(SECONDS * 1000);
 stopping = true;
 clearInterval(sampler);
 for (const t of timers) clearInterval(t);

@@ -7,6 +7,7 @@
 //     [--cold 3] [--warm 5] [--preset N (default: --warm)] [--node-image IMG] [--data-dir DIR] [--fresh-verdicts]
 // --data-dir keeps the server's data (remembered NetworkPolicy verdicts) between invocations;
 // --fresh-verdicts forgets them first, so the first cold run self-tests as on a new host.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -190,7 +191,7 @@ export async function benchReal(): Promise<void> {
         const t = performance.now();
         while (service.stats().clusters.warm < 1) {
           if (performance.now() - t > 600_000) throw new Error('the pool did not make a warm cluster within 10 min');
-          await new Promise((r) => setTimeout(r, 250));
+          await sleep(250);
         }
         runs.push(await measure(service, 100 + i));
       }
@@ -208,7 +209,7 @@ export async function benchReal(): Promise<void> {
         const t = performance.now();
         while ((service.presetStatus()[0]?.ready ?? 0) < 1) {
           if (performance.now() - t > 600_000) throw new Error(`the pool did not set up a cluster for ${lab.id} within 10 min: ${JSON.stringify(service.presetStatus())}`);
-          await new Promise((r) => setTimeout(r, 250));
+          await sleep(250);
         }
         // A learner arrives some time after the cluster was set up: its workstation is made by then.
         await spares?.settled();

@@ -5,6 +5,7 @@
 //   2. 20 simultaneous Starts with clusters.maxConcurrent = 4: peak concurrent creates and
 //      clusters, errors, wall time until all 20 were ready (each learner finishes 50 ms after ready)
 // With --real it measures real kind clusters instead (provision-real.ts).
+import { setTimeout as sleep } from 'node:timers/promises';
 import { harness } from '../../server/src/attempts/test-harness.ts';
 import type { AttemptService } from '../../server/src/attempts/attempt-service.ts';
 import { lab9server, testLab } from '../../server/src/provisioner/testing/lab-fixtures.ts';
@@ -75,7 +76,7 @@ async function burst() {
     }),
   );
   const wall = performance.now() - t0;
-  await new Promise((r) => setTimeout(r, 100)); // the last learners finish
+  await sleep(100); // the last learners finish
   await h.service.idle();
   clearInterval(sampler);
   await h.service.close();

@@ -10,14 +10,15 @@
 //                       client's flow control lets a loaded machine overflow xterm.js beyond ~100 MB)
 //   --only NAME         measure only kubedrill or only ttyd
 //   --node-args "…"     extra node flags for the kubedrill server (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p")
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import xtermHeadless from '@xterm/headless';
 import WebSocket from 'ws';
 import { DATA_HEADER, Op, TERMINAL_SUBPROTOCOL, TICKET_SUBPROTOCOL_PREFIX } from '../../server/src/terminal/protocol.ts';
+import { freePort } from '../../server/src/testing/free-port.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const arg = (name: string, dflt: number) => {
@@ -49,19 +50,6 @@ interface Driver {
   input(s: string): void;
   close(): Promise<void>;
 }
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

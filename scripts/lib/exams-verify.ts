@@ -2,6 +2,7 @@
 // exam and attempt services (every cluster in parallel, every task's setup on its cluster, as a
 // learner gets them), then gate 1 (nothing scores), every task's reference solution, gate 2 (100 %)
 // and a second grade (stable). Used by `npm run exams:verify` and the cluster test stage.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -13,7 +14,7 @@ import { nodeForRole } from '../../graders/src/engine/checks.ts';
 import { createAttemptService } from '../../server/src/attempts/setup.ts';
 import { loadConfig } from '../../server/src/config/config.ts';
 import { logLine, type ServiceLog } from '../../server/src/log.ts';
-import { createCommandRunner } from '../../server/src/exec/command-runner.ts';
+import { createCommandRunner, minimalEnv } from '../../server/src/exec/command-runner.ts';
 import { ExamCatalogService } from '../../server/src/exams/exam-catalog.ts';
 import { runExamGates, type ExamGateResult } from '../../server/src/exams/exam-gates.ts';
 import { ExamRepository } from '../../server/src/exams/exam-repository.ts';
@@ -29,6 +30,7 @@ import { waitUntilReady } from '../../server/src/provisioner/setup.ts';
 import { ContainerLauncher, execOnKindNode } from '../../server/src/terminal/launchers.ts';
 import { openMemoryDatabase } from '../../server/src/storage/db.ts';
 import { ROOT, stepEndLine } from './labs-verify.ts';
+import { errorMessage } from '../../graders/src/shared/error-message.ts';
 
 export interface ExamVerdict {
   examId: string;
@@ -83,6 +85,7 @@ export class ExamVerifier {
   readonly exams: ExamCatalogService;
   readonly #dataDir: string;
   readonly #runner;
+  readonly #hostEnv: Record<string, string>;
   readonly #attempts;
   readonly #service: ExamService;
   readonly #log: (line: string) => void;
@@ -98,8 +101,7 @@ export class ExamVerifier {
     const { config, hostEnv } = loadConfig({
       argv: ['--data-dir', dataDir, '--labs-dir', path.join(ROOT, 'labs')],
       env: {
-        ...(process.env.PATH ? { PATH: process.env.PATH } : {}),
-        ...(process.env.HOME ? { HOME: process.env.HOME } : {}),
+        ...minimalEnv(process.env),
         KUBEDRILL_CLUSTERS_NODE_IMAGE: image,
         KUBEDRILL_CLUSTERS_POOL_SIZE: '0',
         KUBEDRILL_CLUSTERS_MAX_CONCURRENT: String(maxClusters),
@@ -108,6 +110,7 @@ export class ExamVerifier {
       cwd: ROOT,
     });
     this.#runner = createCommandRunner(hostEnv);
+    this.#hostEnv = hostEnv;
     this.#clusters = config.clusters;
     const db = openMemoryDatabase();
     const quiet: ServiceLog = { info: () => {}, warn: (f, m) => log(`  warn: ${logLine(f, m)}`), error: (f, m) => log(`  error: ${logLine(f, m)}`) };
@@ -160,8 +163,8 @@ export class ExamVerifier {
       this.#clusters.poolSize = 1;
       await this.#attempts.reconcile();
       while (this.#attempts.stats().clusters.warm < exam.clusters.length) {
-        if (this.#attempts.stats().clusters.creating === 0 && this.#attempts.stats().clusters.warm < exam.clusters.length) await new Promise((r) => setTimeout(r, 2000));
-        await new Promise((r) => setTimeout(r, 500));
+        if (this.#attempts.stats().clusters.creating === 0 && this.#attempts.stats().clusters.warm < exam.clusters.length) await sleep(2000);
+        await sleep(500);
         if (performance.now() - t > 15 * 60_000) throw new Error('the warm pool did not fill within 15 min');
       }
       // No refills: the exam claims these, and nothing new is created when it ends.
@@ -178,7 +181,7 @@ export class ExamVerifier {
       await this.#attempts.reconcile();
       while (this.#attempts.presetStatus().some((s) => s.ready < 1)) {
         if (this.#attempts.presetStatus().some((s) => s.excluded)) throw new Error(`the exam cannot be set up in advance: ${JSON.stringify(this.#attempts.presetStatus())}`);
-        await new Promise((r) => setTimeout(r, 500));
+        await sleep(500);
         if (performance.now() - t > 15 * 60_000) throw new Error('the clusters were not set up in advance within 15 min');
       }
       const line = `set up in advance: ${exam.clusters.length} cluster(s) ready in ${((performance.now() - t) / 1000).toFixed(1)} s`;
@@ -208,7 +211,7 @@ export class ExamVerifier {
       for (;;) {
         const s = view().status;
         if (s !== 'starting') break;
-        await new Promise((r) => setTimeout(r, 500));
+        await sleep(500);
       }
       unsubscribe.forEach((u) => u());
       const v = view();
@@ -273,7 +276,7 @@ export class ExamVerifier {
       );
       return { examId, passed: r.passed, steps, readySeconds, draws, solutionSeconds: r.solutionMs / 1000, gates: r.gates, seconds: seconds(), ...(workstation ? { workstation } : {}) };
     } catch (e) {
-      return { examId, passed: false, steps, failure: e instanceof Error ? e.message : String(e), seconds: seconds() };
+      return { examId, passed: false, steps, failure: errorMessage(e), seconds: seconds() };
     } finally {
       unsubscribe.forEach((u) => u());
       if (opts.keep) this.#log(`  kept the clusters (kubeconfigs under ${this.#dataDir}/clusters; delete with kind delete cluster --name …)`);
@@ -290,8 +293,7 @@ export class ExamVerifier {
    * cluster. Throws with what differs.
    */
   async #checkWorkstation(examAttemptId: string, image: string): Promise<string[]> {
-    const hostEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp' };
-    const launcher = new ContainerLauncher({ runner: this.#runner, hostEnv, image, network: 'kind', namePrefix: 'kdexams' });
+    const launcher = new ContainerLauncher({ runner: this.#runner, hostEnv: this.#hostEnv, image, network: 'kind', namePrefix: 'kdexams' });
     const attempt = this.#service.terminalView(examAttemptId)!;
     const exam = this.#service.owned(examAttemptId, LEARNER).exam;
     const lines: string[] = [];
@@ -314,7 +316,7 @@ export class ExamVerifier {
         pty.write('hostname; exit\r');
         const deadline = Date.now() + 30_000;
         const kindName = attempt.clusters!.find((x) => x.context === c.name)!.name;
-        while (!out.includes(`${kindName}-`) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+        while (!out.includes(`${kindName}-`) && Date.now() < deadline) await sleep(100);
         await pty.kill();
         const host = new RegExp(`${kindName}-[a-z0-9-]+`).exec(out)?.[0];
         if (!host) throw new Error(`ssh ${node} did not answer with a node of cluster ${kindName}: ${JSON.stringify(out.slice(-300))}`);

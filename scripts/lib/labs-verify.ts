@@ -11,6 +11,7 @@
 // with a script (which may change anything in the API) is taken off by resetting what the lab made
 // and its nodes' labels and taints, and running the whole setup, script included, again — and the lab is graded until it grades exactly as it did right
 // after setup, which proves the next mistake starts clean.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -26,7 +27,7 @@ import type { AttemptEvent } from '../../server/src/attempts/attempt-repository.
 import { createAttemptService } from '../../server/src/attempts/setup.ts';
 import { loadConfig } from '../../server/src/config/config.ts';
 import { logLine } from '../../server/src/log.ts';
-import { createCommandRunner } from '../../server/src/exec/command-runner.ts';
+import { createCommandRunner, minimalEnv } from '../../server/src/exec/command-runner.ts';
 import { gradableLab, labStates, mistakeObjects } from '../../server/src/grading/lab-states.ts';
 import { mistakeScripts, type Lab } from '../../server/src/labs/loader.ts';
 import { LabCatalog } from '../../server/src/labs/catalog-service.ts';
@@ -41,6 +42,7 @@ import type { TerminalAttempt } from '../../server/src/terminal/attempts.ts';
 import { applyLabSetup, waitUntilReady, waitUntilSettled, type KubeProxyNodes } from '../../server/src/provisioner/setup.ts';
 import { openMemoryDatabase } from '../../server/src/storage/db.ts';
 import { describeDraw, drawForLabs, type ParamValues } from '../../server/src/labs/params.ts';
+import { errorMessage } from '../../graders/src/shared/error-message.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
@@ -185,7 +187,7 @@ export async function kindNetworkExists(timeoutMs = 300_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (spawnSync('docker', ['network', 'inspect', 'kind'], { stdio: 'ignore' }).status !== 0) {
     if (Date.now() > end) throw new Error(`Docker has no "kind" network ${Math.round(timeoutMs / 1000)} s after the first lane began`);
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(1000);
   }
 }
 
@@ -223,7 +225,7 @@ export class LabVerifier {
     this.#log = log;
     const { config, hostEnv } = loadConfig({
       argv: ['--data-dir', dataDir, '--labs-dir', labsDir],
-      env: { ...(process.env.PATH ? { PATH: process.env.PATH } : {}), ...(process.env.HOME ? { HOME: process.env.HOME } : {}), KUBEDRILL_CLUSTERS_NODE_IMAGE: image, KUBEDRILL_CLUSTERS_POOL_SIZE: '0', KUBEDRILL_CLUSTERS_MAX_CONCURRENT: '1', KUBEDRILL_CLUSTERS_NAME_PREFIX: namePrefix, ...(process.env.KUBEDRILL_TERMINAL_WORKSTATION_IMAGE ? { KUBEDRILL_TERMINAL_WORKSTATION_IMAGE: process.env.KUBEDRILL_TERMINAL_WORKSTATION_IMAGE } : {}) },
+      env: { ...minimalEnv(process.env), KUBEDRILL_CLUSTERS_NODE_IMAGE: image, KUBEDRILL_CLUSTERS_POOL_SIZE: '0', KUBEDRILL_CLUSTERS_MAX_CONCURRENT: '1', KUBEDRILL_CLUSTERS_NAME_PREFIX: namePrefix, ...(process.env.KUBEDRILL_TERMINAL_WORKSTATION_IMAGE ? { KUBEDRILL_TERMINAL_WORKSTATION_IMAGE: process.env.KUBEDRILL_TERMINAL_WORKSTATION_IMAGE } : {}) },
       cwd: ROOT,
     });
     this.#runner = createCommandRunner(hostEnv);
@@ -327,7 +329,7 @@ export class LabVerifier {
         this.#service.endGrading(attempt.id);
       }
     } catch (e) {
-      return failed(`mistake ${mistake.name} could not be gated on a fresh cluster: ${e instanceof Error ? e.message : String(e)}`);
+      return failed(`mistake ${mistake.name} could not be gated on a fresh cluster: ${errorMessage(e)}`);
     } finally {
       await this.#finish(attempt.id);
     }
@@ -406,7 +408,7 @@ export class LabVerifier {
       }
       return { labId, passed: gated.gates.passed, steps, ...gated, seconds: seconds() };
     } catch (e) {
-      return { labId, passed: false, steps, failure: e instanceof Error ? e.message : String(e), seconds: seconds(), mistakeSeconds: 0 };
+      return { labId, passed: false, steps, failure: errorMessage(e), seconds: seconds(), mistakeSeconds: 0 };
     } finally {
       if (handedOn) {
         // The caller resets the cluster and finishes the attempt.
@@ -543,7 +545,7 @@ export class LabVerifier {
           const prevObjects = [...left.setup, ...left.solution, ...(await Promise.all(previous.mistakes.map((m) => mistakeObjects(previous, m)))).flat()];
           return await resetCluster(kubectl, base, prevObjects);
         } catch (e) {
-          throw new Error(`resetting the cluster failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+          throw new Error(`resetting the cluster failed: ${errorMessage(e)}`, { cause: e });
         }
       });
       const setupAt = Date.now();
@@ -555,7 +557,7 @@ export class LabVerifier {
       const gated = await this.#gate(lab, held.attemptId, opts, setupAt);
       return { labId: lab.id, passed: gated.gates.passed, steps, ...gated, seconds: seconds() };
     } catch (e) {
-      const msg = e instanceof Error ? e.message : String(e);
+      const msg = errorMessage(e);
       return { labId: lab.id, passed: false, steps, failure: msg, seconds: seconds(), mistakeSeconds: 0 };
     }
   }

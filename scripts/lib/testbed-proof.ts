@@ -2,13 +2,15 @@
 // reach each other across nodes, whose Services (kube-proxy) and DNS (CoreDNS) answer, and where a
 // default-deny NetworkPolicy really blocks (kube-router) and an allow rule lets traffic through
 // again. Used by `scripts/testbed proof` and scripts/testbed.cluster.test.ts.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { createCommandRunner, type CommandRunner } from '../../server/src/exec/command-runner.ts';
+import { createCommandRunner, minimalEnv, type CommandRunner } from '../../server/src/exec/command-runner.ts';
 import { kindNodeNames } from '../../server/src/provisioner/kind-driver.ts';
 import { unprogrammedServices } from '../../server/src/provisioner/service-rules.ts';
 import { LAB_IMAGES, kindClusterConfig, nodeImageTag } from './testbed.ts';
+import { errorMessage } from '../../graders/src/shared/error-message.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 /** The provisioner's NetworkPolicy fallback; the proof applies exactly this file. */
@@ -16,13 +18,7 @@ export const KUBE_ROUTER_MANIFEST = path.join(ROOT, 'server', 'src', 'provisione
 const NS = 'kdtb-proof';
 
 function defaultRunner(): CommandRunner {
-  const env: Record<string, string> = {};
-  for (const k of ['PATH', 'HOME', 'DOCKER_HOST', 'KIND_EXPERIMENTAL_PROVIDER']) if (process.env[k]) env[k] = process.env[k];
-  return createCommandRunner(env);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+  return createCommandRunner(minimalEnv(process.env));
 }
 
 /** A kind cluster this process created on the testbed image; `delete()` always removes it. */
@@ -402,7 +398,7 @@ export async function runProof(opts: { nodes: number; log: (line: string) => voi
         opts.log(`pass  ${check.name}: ${await check.run(cluster)}`);
         passed++;
       } catch (e) {
-        opts.log(`FAIL  ${check.name}: ${e instanceof Error ? e.message : String(e)}`);
+        opts.log(`FAIL  ${check.name}: ${errorMessage(e)}`);
         break;
       }
     }

@@ -18,8 +18,5 @@ export function notFound(kind: string, id: string): AppError {
   return new AppError(404, `${kind}_not_found`, `no ${kind} with id "${id}"`, { id });
 }
 
-/** Turns anything thrown into a message fit for one log or error line. */
-export function errorMessage(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  return String(err);
-}
+// One errorMessage for the server, the graders and the scripts (graders may not import the server).
+export { errorMessage } from '../../graders/src/shared/error-message.ts';

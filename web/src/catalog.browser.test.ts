@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -12,6 +11,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { buildApp } from '../../server/src/app.ts';
 import type { App } from '../../server/src/app-types.ts';
 import { loadConfig } from '../../server/src/config/config.ts';
+import { freePort } from '../../server/src/testing/free-port.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const CHROMIUM = '/usr/bin/chromium';
@@ -22,17 +22,6 @@ const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (Debian: apt
 let app: App | undefined;
 let browser: Browser | undefined;
 let base = '';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 // The browser test needs web/dist; build it when it is missing (npm run build:web does the same).
 function ensureWebBuilt() {

@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -19,6 +18,7 @@ import { HostLauncher } from '../../server/src/terminal/launchers.ts';
 import { SSH_SCRIPT } from '../../server/src/terminal/setup.ts';
 import { openMemoryDatabase } from '../../server/src/storage/db.ts';
 import { loadedCatalog } from '../../server/src/testing/test-app.ts';
+import { freePort } from '../../server/src/testing/free-port.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const CHROMIUM = '/usr/bin/chromium';
@@ -29,17 +29,6 @@ let app: App | undefined;
 let browser: Browser | undefined;
 let h: ReturnType<typeof harness> | undefined;
 let base = '';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 before(async () => {
   if (skip) return;

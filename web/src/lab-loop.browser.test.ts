@@ -7,7 +7,6 @@
 // Screenshots land in $KUBEDRILL_SCREENSHOTS (default: a temp folder) to look at.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -25,23 +24,13 @@ import { openMemoryDatabase } from '../../server/src/storage/db.ts';
 import type { TerminalAttempt } from '../../server/src/terminal/attempts.ts';
 import { HostLauncher, type ShellRequest } from '../../server/src/terminal/launchers.ts';
 import { SSH_SCRIPT } from '../../server/src/terminal/setup.ts';
+import { freePort } from '../../server/src/testing/free-port.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = process.env.KUBEDRILL_SCREENSHOTS ?? path.join(tmpdir(), 'kubedrill-screenshots');
 const built = existsSync(path.join(ROOT, 'web/dist/index.html'));
 const skip = !existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM}` : !built ? 'web app not built (npm run build:web)' : false;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 /** Host shells, with the fake cluster's nodes named as kind names them (a node shell is a host shell too). */
 class FakeNodesLauncher extends HostLauncher {

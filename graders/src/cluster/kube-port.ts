@@ -1,8 +1,10 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import http from 'node:http';
 import https from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
 import WebSocket from 'ws';
 import { ClusterError, type CallOptions, type ClusterPort, type ExecResult, type KubeObject, type ListQuery, type ObjectRef, type PodTarget } from './port.ts';
+import { errorMessage } from '../shared/error-message.ts';
 
 // The real ClusterPort on @kubernetes/client-node: the KubeConfig supplies the server, TLS material
 // and credentials (client certs, tokens, exec plugins); requests are plain HTTP(S) so objects come
@@ -91,7 +93,7 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENE
 
 function networkFailure(what: string, err: unknown): ClusterError {
   const code = (err as { code?: string } | null)?.code;
-  const text = err instanceof Error ? err.message : String(err);
+  const text = errorMessage(err);
   if (code && NETWORK_CODES.has(code)) return new ClusterError('unreachable', `${what}: cannot reach the API server (${code})`, undefined, err);
   return new ClusterError('unreachable', `${what}: ${text}`, undefined, err);
 }
@@ -236,7 +238,7 @@ export function createKubePort(config: string | KubeConfig, options: { context?:
         let resource = await resourceFor(obj.apiVersion, obj.kind, inner);
         // A CRD applied just before is served only once it is Established: wait for discovery.
         while (!resource) {
-          await sleep(500, d.signal);
+          await sleep(500, undefined, { signal: d.signal });
           resource = await resourceFor(obj.apiVersion, obj.kind, inner);
         }
         const path = (r: ApiResource) => `${collectionPath(obj.apiVersion, r, obj.metadata.namespace ?? 'default')}/${encodeURIComponent(obj.metadata.name)}?fieldManager=${manager}&force=true`;
@@ -245,7 +247,7 @@ export function createKubePort(config: string | KubeConfig, options: { context?:
         // A kind deleted and made again (a CRD between two mistakes) may have been read from
         // discovery before: its cached scope can be wrong, and its new CRD may not be served yet.
         while (noHandler(res)) {
-          await sleep(500, d.signal);
+          await sleep(500, undefined, { signal: d.signal });
           resource = await rediscover(obj.apiVersion, obj.kind, inner);
           if (resource) res = await call('PATCH', path(resource), inner, what, body);
         }
@@ -357,24 +359,6 @@ export function exitFromStatus(status: V1Status | undefined): { exitCode: number
     if (Number.isInteger(code)) return { exitCode: code };
   }
   return { error: status.message ?? `the command failed (${status.reason ?? 'unknown reason'})` };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(new Error('aborted'));
-      return;
-    }
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(new Error('aborted'));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 export { createKubeconfigScriptRunner } from './script-runner.ts';

@@ -1,4 +1,5 @@
 import { ClusterError, type CallOptions, type ScriptRunner } from './port.ts';
+import { errorMessage } from '../shared/error-message.ts';
 
 // graders import nothing of the server's, so the command runner is described here by the shape it
 // has (server/src/exec/command-runner.ts satisfies it structurally).
@@ -43,7 +44,7 @@ export function createKubeconfigScriptRunner(runner: ProgramRunner, kubeconfigPa
         const reason = (err as { reason?: string } | null)?.reason;
         if (reason === 'timeout') throw new ClusterError('timeout', 'the check script ran out of time', undefined, err);
         if (reason === 'aborted') throw new ClusterError('aborted', 'the check script was cancelled', undefined, err);
-        throw new ClusterError('exec', `the check script could not run: ${err instanceof Error ? err.message : String(err)}`, undefined, err);
+        throw new ClusterError('exec', `the check script could not run: ${errorMessage(err)}`, undefined, err);
       }
     },
   };

@@ -2,6 +2,7 @@ import type { CheckDecl } from '../checks/schema.ts';
 import { ClusterError, type ClusterPort, type NodeAccess, type ScriptRunner, type WorkstationAccess } from '../cluster/port.ts';
 import { GradeContext, runCheck } from './checks.ts';
 import type { CheckOutcome, CheckReport, GradableLab, GradeReport, TaskReport } from './types.ts';
+import { errorMessage } from '../shared/error-message.ts';
 
 export type { CheckReport, CheckStatus, GradableLab, GradableTask, GradeReport, TaskReport } from './types.ts';
 
@@ -50,7 +51,7 @@ function errorOutcome(err: unknown, timedOut: boolean, timeoutMs: number): Check
     const where = err.reason === 'forbidden' ? 'the grader is not allowed to read this' : err.reason === 'unreachable' ? 'the cluster did not answer' : err.reason === 'aborted' ? 'grading was cancelled' : 'the cluster reported an error';
     return { status: 'error', actual: 'no answer', explanation: `${where}: ${err.message}` };
   }
-  return { status: 'error', actual: 'no answer', explanation: `the grader failed on this check: ${err instanceof Error ? err.message : String(err)}` };
+  return { status: 'error', actual: 'no answer', explanation: `the grader failed on this check: ${errorMessage(err)}` };
 }
 
 async function runOne(ctx: GradeContext, c: CheckDecl, defaultTimeoutMs: number, outer: AbortSignal | undefined): Promise<{ outcome: CheckOutcome; durationMs: number }> {

@@ -1,6 +1,8 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterPort, KubeObject, NodeAccess, ScriptRunner, WorkstationAccess } from '../cluster/port.ts';
 import { gradeLab, scoreTask, type GradeOptions } from './engine.ts';
 import type { GradableLab, GradeReport } from './types.ts';
+import { errorMessage } from '../shared/error-message.ts';
 
 // Honesty gates: a lab's checks must give nothing for doing nothing and everything for the
 // reference solution, and say the same thing twice in a row. Mistake gates: each common wrong
@@ -128,7 +130,7 @@ export async function runHonestyGates(input: GateInput): Promise<GatesReport> {
   // it counts against the lab. A check that fails or passes is never re-asked here.
   let before = await grade();
   for (let i = 1; i < (input.settle?.maxGrades ?? 1) && before.tasks.some((t) => t.checks.some((c) => c.status === 'error')); i++) {
-    await new Promise((r) => setTimeout(r, input.settle?.errorRetryMs ?? 2000));
+    await sleep(input.settle?.errorRetryMs ?? 2000);
     before = await grade();
   }
   const earned = before.tasks.filter((t) => t.score > 0);
@@ -205,7 +207,7 @@ export async function mistakeGate(
       problems.push(`mistake ${m.name} ("${m.title}") may score ${ceiling}%${unanswered}, more than its maxPercent ${m.maxPercent}%`, ...describeEarned(report));
     }
   } catch (e) {
-    problems.push(`mistake ${m.name} ("${m.title}") could not be applied: ${e instanceof Error ? e.message : String(e)}`);
+    problems.push(`mistake ${m.name} ("${m.title}") could not be applied: ${errorMessage(e)}`);
   }
   // Taken off even when applying failed half-way: the cluster is shared with the next mistake.
   if (run.leave) {
@@ -220,7 +222,7 @@ export async function mistakeGate(
         );
       }
     } catch (e) {
-      problems.push(`mistake ${m.name} could not be taken off again: ${e instanceof Error ? e.message : String(e)}`);
+      problems.push(`mistake ${m.name} could not be taken off again: ${errorMessage(e)}`);
     }
   }
   return { name: 'mistake-is-capped', passed: problems.length === 0, problems, report, mistake: m, ceilingPercent: ceiling, durationMs: elapsed() };
@@ -233,6 +235,6 @@ export async function gradeUntil<R>(grade: () => Promise<R>, done: (r: R) => boo
     const last = await grade();
     if (done(last)) return { ok: true, last };
     if (Date.now() >= deadline) return { ok: false, last };
-    await new Promise((r) => setTimeout(r, Math.min(1000, Math.max(0, deadline - Date.now()))));
+    await sleep(Math.min(1000, Math.max(0, deadline - Date.now())));
   }
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ClusterError, type CallOptions, type ClusterPort, type ExecResult, type KubeObject, type ListQuery, type ObjectRef, type PodTarget } from '../cluster/port.ts';
 import { buildNetpolState, evaluateConnection, type Endpoint, type NetpolState, type PodInfo, type Protocol } from '../netpol/evaluator.ts';
-import { compileApiSelector, parseLabelSelector, type ApiLabelSelector } from '../netpol/selectors.ts';
+import { compileApiSelector, matchesLabels, parseLabelSelector, type ApiLabelSelector } from '../netpol/selectors.ts';
 
 // An in-memory model of a kind cluster, implementing ClusterPort so graders can be tested end to
 // end without Docker. It is a TEST DOUBLE ONLY — never offered to learners as a cluster.
@@ -360,7 +360,7 @@ export class ModelCluster implements ClusterPort {
     if (spec.nodeName) return this.nodes.find((n) => n.name === spec.nodeName);
     const terms = spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
     const feasible = this.nodes.filter((n) => {
-      if (spec.nodeSelector && !Object.entries(spec.nodeSelector).every(([k, v]) => n.labels[k] === v)) return false;
+      if (spec.nodeSelector && !matchesLabels(spec.nodeSelector, n.labels)) return false;
       if (terms.length > 0 && !terms.some((t) => compileApiSelector({ matchExpressions: t.matchExpressions ?? null })(n.labels))) return false;
       if (n.tainted) {
         const tolerated = (spec.tolerations ?? []).some(
@@ -585,7 +585,7 @@ export class ModelCluster implements ClusterPort {
 
   private selectedPods(s: KubeObject): KubeObject[] {
     const sel = ((s.spec ?? {}) as ServiceSpec).selector ?? {};
-    return this.all('Pod').filter((p) => p.metadata.namespace === s.metadata.namespace && (p.status as { phase?: string } | undefined)?.phase === 'Running' && Object.entries(sel).every(([k, v]) => p.metadata.labels?.[k] === v));
+    return this.all('Pod').filter((p) => p.metadata.namespace === s.metadata.namespace && (p.status as { phase?: string } | undefined)?.phase === 'Running' && matchesLabels(sel, p.metadata.labels));
   }
 
   private targetPortOn(pod: KubeObject, targetPort: number | string, protocol: Protocol): number | undefined {

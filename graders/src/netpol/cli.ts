@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { ClusterPort, KubeObject } from '../cluster/port.ts';
 import { buildNetpolState, evaluateConnection, findPod, type NetpolState, type Protocol } from './evaluator.ts';
 import { parseObjects } from './state-file.ts';
+import { errorMessage } from '../shared/error-message.ts';
 
 // `npm run netpol -- --state <file> [--probes <file>] [--json]` or `--kubeconfig f [--context c]`:
 // says for each probe whether NetworkPolicy allows it, and why.
@@ -83,7 +84,7 @@ export async function runNetpolCli(
       strict: true,
     }).values;
   } catch (err) {
-    io.err(`${err instanceof Error ? err.message : String(err)}\n${USAGE}\n`);
+    io.err(`${errorMessage(err)}\n${USAGE}\n`);
     return 2;
   }
   if (args.help) {
@@ -123,7 +124,7 @@ export async function runNetpolCli(
     else for (const a of answers) io.out(`${a.from} -> ${a.to} ${a.protocol} ${a.port}: ${a.allowed ? 'allowed' : 'blocked'}\n  ${a.explanation}\n`);
     return 0;
   } catch (err) {
-    io.err(`netpol: ${err instanceof Error ? err.message : String(err)}\n`);
+    io.err(`netpol: ${errorMessage(err)}\n`);
     return 1;
   }
 }

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { KubeObject } from '../cluster/port.ts';
 import { buildNetpolState, evaluateConnection, findPod, type Protocol } from './evaluator.ts';
 import { compileCidr } from './cidr.ts';
-import { parseLabelSelector } from './selectors.ts';
+import { labelSelectorTerms, matchesLabels, parseLabelSelector } from './selectors.ts';
 
 // Semantics follow the Kubernetes NetworkPolicy documentation and the upstream e2e netpol suite
 // (test/e2e/network/netpol): every case below has a plausible wrong implementation that fails it.
@@ -203,6 +203,9 @@ describe('NetworkPolicy evaluator', () => {
     assert.equal(v.ingress.allowed, true);
     assert.equal(v.egress.allowed, false);
     assert.match(v.explanation, /client cannot reach server on TCP 80: client is isolated for egress by NetworkPolicy default\/out, and it has no egress rules/);
+    // The reason is a field of its own, so the grader quotes it without cutting the sentence apart.
+    assert.equal(v.reason, 'client is isolated for egress by NetworkPolicy default/out, and it has no egress rules, so all egress is denied');
+    assert.ok(v.explanation.endsWith(`: ${v.reason}`));
   });
 
   it('names the isolating policy and its rules when ingress is refused', () => {
@@ -220,6 +223,17 @@ describe('selectors and CIDRs', () => {
     assert.equal(parseLabelSelector('env notin (a,b)')({}), true);
     assert.equal(parseLabelSelector('app')({ other: 'x' }), false);
     assert.throws(() => parseLabelSelector('app=(x'));
+  });
+
+  it('gives the terms of a selector, and matches map selectors (Service selector, nodeSelector)', () => {
+    assert.deepEqual(labelSelectorTerms('app=web, env in (a,b),!legacy'), [
+      { key: 'app', op: '=', values: ['web'] },
+      { key: 'env', op: 'in', values: ['a', 'b'] },
+      { key: 'legacy', op: '!exists', values: [] },
+    ]);
+    assert.equal(matchesLabels({ app: 'web', tier: 'fe' }, { app: 'web', tier: 'fe', extra: 'x' }), true);
+    assert.equal(matchesLabels({ app: 'web', tier: 'fe' }, { app: 'web' }), false);
+    assert.equal(matchesLabels({}, undefined), true, 'an empty map selects everything');
   });
 
   it('matches IPv4 and IPv6 prefixes', () => {

@@ -54,7 +54,9 @@ export interface Verdict {
   allowed: boolean;
   egress: DirectionVerdict;
   ingress: DirectionVerdict;
-  /** A sentence for learners: who, what, and why. */
+  /** Why, without who and what: the deciding policies and rules of the direction(s) that decided. */
+  reason: string;
+  /** A sentence for learners: who, what, and why (the reason). */
   explanation: string;
 }
 
@@ -314,7 +316,8 @@ export function evaluateConnection(state: NetpolState, q: ConnectionQuery): Verd
   const head = `${describeEndpoint(q.from)} ${allowed ? 'can reach' : 'cannot reach'} ${describeEndpoint(q.to)} on ${q.protocol} ${q.port}`;
   // When allowed, an egress side that no policy governs adds nothing worth reading.
   const reasons = allowed ? [...(egress.isolatedBy.length > 0 ? [egress.reason] : []), ingress.reason] : [egress, ingress].filter((d) => !d.allowed).map((d) => d.reason);
-  return { allowed, egress, ingress, explanation: `${head}: ${reasons.join('; ')}` };
+  const reason = reasons.join('; ');
+  return { allowed, egress, ingress, reason, explanation: `${head}: ${reason}` };
 }
 
 /** Finds a pod by "namespace/name" or by its IP. */

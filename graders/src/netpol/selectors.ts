@@ -13,7 +13,8 @@ export type Labels = Readonly<Record<string, string>> | undefined;
 /** A compiled selector: cheap to evaluate many times. */
 export type LabelPredicate = (labels: Labels) => boolean;
 
-interface Requirement {
+/** One term of a selector: key, operator and the values it compares with. */
+export interface Requirement {
   key: string;
   op: 'in' | 'notin' | 'exists' | '!exists' | '=' | '!=';
   values: readonly string[];
@@ -99,6 +100,11 @@ export function describeApiSelector(sel: ApiLabelSelector | null | undefined): s
 
 /** Parses a kubectl-syntax selector ("a=b,c!=d,e in (x,y),f notin (z),g,!h"); throws on bad syntax. */
 export function parseLabelSelector(text: string): LabelPredicate {
+  return compileRequirements(labelSelectorTerms(text));
+}
+
+/** The terms of a kubectl-syntax selector, for a caller that needs its keys or values; throws on bad syntax. */
+export function labelSelectorTerms(text: string): Requirement[] {
   const reqs: Requirement[] = [];
   // Split on commas that are not inside parentheses.
   const terms: string[] = [];
@@ -130,5 +136,10 @@ export function parseLabelSelector(text: string): LabelPredicate {
       throw new Error(`bad label selector term "${t}"`);
     }
   }
-  return compileRequirements(reqs);
+  return reqs;
+}
+
+/** Whether labels carry every key=value of a map selector (a Service's selector, a nodeSelector); an empty map selects everything. */
+export function matchesLabels(selector: Readonly<Record<string, string>>, labels: Labels): boolean {
+  return Object.entries(selector).every(([k, v]) => labels?.[k] === v);
 }

@@ -20,6 +20,7 @@ import type { SpareWorkstations } from '../terminal/spare-workstations.ts';
 import { PresetPool, type PresetPoolOptions, type PresetStatus } from './preset-pool.ts';
 import { reconcileClusters, type ReconcileResult } from './reconcile.ts';
 import { drawForLabs, type ParamValues } from '../labs/params.ts';
+import { BackgroundTasks } from '../background-tasks.ts';
 
 /** Checks NetworkPolicy enforcement on a fresh cluster (injectable so tests need no real cluster). */
 export type NetpolCheck = (cluster: ClusterInfo, port: ClusterPort, onStep: StepSink, signal: AbortSignal) => Promise<unknown>;
@@ -89,7 +90,7 @@ export class AttemptService {
   readonly #runs = new Map<string, { abort: AbortController; done: Promise<void> }>();
   readonly #positions = new Map<string, number>();
   readonly #activity = new Map<string, { at: number; persisted: number }>();
-  readonly #tasks = new Set<Promise<unknown>>();
+  readonly #tasks: BackgroundTasks;
   /** Some queued attempt is waiting for capacity (not just for its learner's other attempt): the pool yields. */
   #waitingForSlot = false;
   #reaper: NodeJS.Timeout | undefined;
@@ -99,9 +100,10 @@ export class AttemptService {
     this.#o = o;
     this.#now = o.now ?? Date.now;
     this.#events = new AttemptEvents(o.repo, this.#now, o.log);
+    this.#tasks = new BackgroundTasks((e) => o.log.error({ error: errorMessage(e) }, 'attempts: background task failed'));
     this.#pool = new ClusterPool(o, {
       now: this.#now,
-      background: (p) => this.#bg(p),
+      background: (p) => this.#tasks.add(p),
       runDone: (id) => this.#runs.get(id)?.done,
       changed: () => this.#pump(),
       // An unclaimed cluster set up in advance takes its spare workstation with it.
@@ -109,7 +111,7 @@ export class AttemptService {
         if (c.preset && !c.attemptId) o.spareWorkstations?.()?.discard(c.name);
       },
     });
-    this.#presets = new PresetPool(o, this.#pool, { now: this.#now, background: (p) => this.#bg(p), changed: () => this.#pump() });
+    this.#presets = new PresetPool(o, this.#pool, { now: this.#now, background: (p) => this.#tasks.add(p), changed: () => this.#pump() });
     if (o.reapIntervalMs !== 0) {
       this.#reaper = setInterval(() => this.reap(), o.reapIntervalMs ?? 30_000);
       this.#reaper.unref();
@@ -120,14 +122,9 @@ export class AttemptService {
     return new Date(ms).toISOString();
   }
 
-  #bg(p: Promise<unknown>): void {
-    const t = p.catch((e: unknown) => this.#o.log.error({ error: errorMessage(e) }, 'attempts: background task failed')).finally(() => this.#tasks.delete(t));
-    this.#tasks.add(t);
-  }
-
   /** Resolves when no background work (creates, setups, deletes) is left; for tests and benchmarks. */
   async idle(): Promise<void> {
-    while (this.#tasks.size) await Promise.all([...this.#tasks]);
+    await this.#tasks.idle();
   }
 
   // ---- reading ----
@@ -350,7 +347,7 @@ export class AttemptService {
     const abort = new AbortController();
     const done = this.#run(a, cluster, abort.signal).finally(() => this.#runs.delete(a.id));
     this.#runs.set(a.id, { abort, done });
-    this.#bg(done);
+    this.#tasks.add(done);
   }
 
   /** The declared steps for the attempt's labs on a new cluster, or on the given warm one; undefined when a lab is gone. */
@@ -512,6 +509,6 @@ export class AttemptService {
     for (const r of this.#runs.values()) r.abort.abort();
     this.#pool.abortWarming();
     this.#presets.abort();
-    await Promise.race([this.idle(), new Promise((r) => setTimeout(r, 8000).unref())]);
+    await this.#tasks.settle(8000);
   }
 }

@@ -36,6 +36,11 @@ export interface HarnessOptions {
   examClusters?: AttemptServiceOptions['examClusters'];
   freeMemBytes?: () => number;
   spareWorkstations?: AttemptServiceOptions['spareWorkstations'];
+  /**
+   * false: the service's time stands still until the test moves clock.now, so durations it derives
+   * (queue waits, expiries) are exact, however slowly a loaded machine runs the test.
+   */
+  realTime?: boolean;
 }
 
 /** Builds the service around a fake kind host; `clock.now` drives its time. */
@@ -45,9 +50,11 @@ export function harness(o: HarnessOptions = {}) {
   const host = o.host ?? new FakeKindHost(o.fake);
   const clustersDir = o.clustersDir ?? mkdtempSync(path.join(tmpdir(), 'kd-attempts-'));
   const driver = new KindDriver({ runner: host, clustersDir, namePrefix: 'kubedrill', nodeImage: o.nodeImage ?? DEFAULT_NODE_IMAGE, createTimeoutMs: 60_000 });
-  // Starts at a fixed instant and runs with real time; tests move it forward by adding to clock.now.
+  // Starts at a fixed instant and runs with real time (unless realTime is false); tests move it
+  // forward by adding to clock.now.
   const clock = { now: Date.parse('2026-11-29T20:00:00Z') };
   const realStart = Date.now();
+  const now = o.realTime === false ? () => clock.now : () => clock.now + (Date.now() - realStart);
   const service = new AttemptService({
     repo,
     driver,
@@ -56,7 +63,7 @@ export function harness(o: HarnessOptions = {}) {
     runner: host,
     clusters: { ...DEFAULTS, ...o.clusters },
     log: quiet,
-    now: () => clock.now + (Date.now() - realStart),
+    now,
     verifyNetworkPolicy: o.netpol ?? (async () => {}),
     reapIntervalMs: 0,
     setupPollMs: o.setupPollMs ?? 2,

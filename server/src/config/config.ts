@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { minimalEnv } from '../exec/command-runner.ts';
 import { shapeFromKey, shapeKey } from '../provisioner/kind-config.ts';
+import { valueAt } from '../../../graders/src/shared/object-path.ts';
 
 // One typed, validated configuration, read once at boot. Sources, strongest first:
 // command-line flags > KUBEDRILL_* environment variables > config file > defaults.
@@ -179,15 +181,6 @@ function setPath(target: Record<string, unknown>, p: string[], value: unknown) {
   node[p[p.length - 1]!] = value;
 }
 
-function getPath(source: unknown, p: readonly PropertyKey[]): unknown {
-  let node = source;
-  for (const part of p) {
-    if (typeof node !== 'object' || node === null) return undefined;
-    node = (node as Record<PropertyKey, unknown>)[part];
-  }
-  return node;
-}
-
 function mergeDeep(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(over)) {
@@ -291,7 +284,7 @@ export function loadConfig({ argv, env, cwd }: ConfigInputs): BootInfo {
       fileValues = parsed as Record<string, unknown>;
     }
     for (const k of keys) {
-      if (getPath(fileValues, k.key.split('.')) !== undefined) {
+      if (valueAt(fileValues, k.key.split('.')) !== undefined) {
         sources[k.key] ??= 'file';
         if (!origin.has(k.key)) origin.set(k.key, `config file ${configFile}`);
       }
@@ -307,7 +300,7 @@ export function loadConfig({ argv, env, cwd }: ConfigInputs): BootInfo {
       throw new ConfigError(`unknown config key ${issue.keys.map((k) => where + k).join(', ')} in ${configFile ?? 'config'}; known keys: ${keys.map((k) => k.key).join(', ')}`);
     }
     const key = issue.path.join('.');
-    const value = rawText.get(key) ?? getPath(merged, issue.path);
+    const value = rawText.get(key) ?? valueAt(merged, issue.path);
     const leaf = keys.find((k) => k.key === key);
     const allowed = leaf ? describeAllowed(leaf.schema) : issue.message;
     const from = origin.get(key);
@@ -335,13 +328,7 @@ export function loadConfig({ argv, env, cwd }: ConfigInputs): BootInfo {
   if (config.scenariosDir !== undefined) config.scenariosDir = path.resolve(cwd, config.scenariosDir);
   config.webDir = path.resolve(cwd, config.webDir);
 
-  const hostEnv: Record<string, string> = {};
-  for (const key of ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TMPDIR', 'DOCKER_HOST', 'DOCKER_CONFIG']) {
-    const v = env[key];
-    if (v !== undefined) hostEnv[key] = v;
-  }
-  hostEnv.PATH ??= '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-  return { config, hostEnv, sources, unknownEnv };
+  return { config, hostEnv: minimalEnv(env), sources, unknownEnv };
 }
 
 /** Fastify's trustProxy option for the trustProxy key: a hop count, a list of addresses/CIDRs, or false. */

@@ -4,6 +4,7 @@ import type { TaskReport } from '../../../graders/src/engine/types.ts';
 import type { DomainId } from '../labs/format.ts';
 import type { Lab } from '../labs/loader.ts';
 import type { ExamTask } from './loader.ts';
+import { errorMessage } from '../errors.ts';
 
 /** What grading needs of an exam: its tasks (with their clusters) and the pass mark. */
 export interface GradableExam {
@@ -72,7 +73,7 @@ export async function gradeExam(
           { concurrency: 4, ...deps.engine, port: c.port, ...(c.scripts ? { scripts: c.scripts } : {}), ...(c.nodes ? { nodes: c.nodes } : {}), ...(deps.signal ? { signal: deps.signal } : {}) },
         );
         return new Map(report.tasks.map((t) => [t.id, t]));
-      })().catch((e: unknown) => `grading failed: ${e instanceof Error ? e.message : String(e)}`),
+      })().catch((e: unknown) => `grading failed: ${errorMessage(e)}`),
     );
   }
   const tasks: ExamTaskResult[] = [];

@@ -13,6 +13,7 @@ import type { TerminalAttempt } from '../terminal/attempts.ts';
 import { gradeExam, type ExamResult } from './exam-grading.ts';
 import { EXAM_ENDED, type ExamAttempt, type ExamRepository, type ExamSnapshot, type ExamTaskState } from './exam-repository.ts';
 import type { Exam, ExamTask } from './loader.ts';
+import { BackgroundTasks } from '../background-tasks.ts';
 
 export interface ExamServiceOptions {
   repo: ExamRepository;
@@ -77,7 +78,7 @@ export class ExamService {
   /** Exam attempts whose clusters all exist (told once). */
   readonly #told = new Set<string>();
   readonly #grading = new Map<string, Promise<void>>();
-  readonly #tasks = new Set<Promise<unknown>>();
+  readonly #tasks: BackgroundTasks;
   readonly #timers = new Map<string, NodeJS.Timeout>();
   #sweep: NodeJS.Timeout | undefined;
   #closed = false;
@@ -85,6 +86,7 @@ export class ExamService {
   constructor(o: ExamServiceOptions) {
     this.#o = o;
     this.#now = o.now ?? Date.now;
+    this.#tasks = new BackgroundTasks((e) => o.log.error({ error: errorMessage(e) }, 'exams: background task failed'));
     if (o.sweepMs !== 0) {
       this.#sweep = setInterval(() => this.sweep(), o.sweepMs ?? 5000);
       this.#sweep.unref();
@@ -95,14 +97,9 @@ export class ExamService {
     return new Date(ms).toISOString();
   }
 
-  #bg(p: Promise<unknown>): void {
-    const t = p.catch((e: unknown) => this.#o.log.error({ error: errorMessage(e) }, 'exams: background task failed')).finally(() => this.#tasks.delete(t));
-    this.#tasks.add(t);
-  }
-
   /** Resolves when no background work is left (tests, benchmarks). */
   async idle(): Promise<void> {
-    while (this.#tasks.size) await Promise.all([...this.#tasks]);
+    await this.#tasks.idle();
   }
 
   /** Calls cb when an exam attempt ends (its terminals close); returns an unsubscribe function. */
@@ -389,7 +386,7 @@ export class ExamService {
     if (!p) {
       p = this.#grade(id, 'result').finally(() => this.#grading.delete(id));
       this.#grading.set(id, p);
-      this.#bg(p);
+      this.#tasks.add(p);
     }
     return p;
   }
@@ -509,6 +506,6 @@ export class ExamService {
     this.#closed = true;
     if (this.#sweep) clearInterval(this.#sweep);
     for (const id of [...this.#subs.keys()]) this.#unfollow(id);
-    await Promise.race([this.idle(), new Promise((r) => setTimeout(r, 8000).unref())]);
+    await this.#tasks.settle(8000);
   }
 }

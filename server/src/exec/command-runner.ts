@@ -178,10 +178,15 @@ export function createCommandRunner(baseEnv: Readonly<Record<string, string>>): 
   };
 }
 
-/** The minimal environment external programs get: PATH, HOME, locale, and nothing secret. */
+/**
+ * The minimal environment external programs (kind, docker, kubectl) get: PATH, HOME, locale, where
+ * Docker is, and nothing secret. The server (config's hostEnv), the scripts and the tests all build
+ * it here. KIND_EXPERIMENTAL_PROVIDER is left out on purpose: kind must make its clusters on the
+ * Docker that the rest of kubedrill inspects and execs into.
+ */
 export function minimalEnv(source: Readonly<Record<string, string | undefined>>): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const key of ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TMPDIR', 'DOCKER_HOST', 'DOCKER_CONFIG', 'KIND_EXPERIMENTAL_PROVIDER']) {
+  for (const key of ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TMPDIR', 'DOCKER_HOST', 'DOCKER_CONFIG']) {
     const v = source[key];
     if (v !== undefined) env[key] = v;
   }

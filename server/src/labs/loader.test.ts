@@ -5,9 +5,10 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { MdxCompiler } from './bundle.ts';
 import { checkLabs } from './check-report.ts';
-import { canonicalImage, loadCatalog, type BrokenLab, type Catalog } from './loader.ts';
+import { loadCatalog, type BrokenLab, type Catalog } from './loader.ts';
 import { describeYamlError, didYouMean, formatProblem, PositionedYaml } from './problems.ts';
 import { imageProblem } from './format.ts';
+import { fullImageRef } from '../provisioner/kind-driver.ts';
 
 const FIXTURES = path.join(import.meta.dirname, 'test-fixtures', 'labs');
 const REPO = path.resolve(import.meta.dirname, '..', '..', '..');
@@ -234,10 +235,10 @@ test('YAML indentation slips point at the line that is off, with a hint on how Y
 });
 
 test('canonical image names: a Docker Hub short name is the same image as its full name', () => {
-  assert.equal(canonicalImage('busybox:1.37.0'), 'docker.io/library/busybox:1.37.0');
-  assert.equal(canonicalImage('bitnami/kubectl:1.35'), 'docker.io/bitnami/kubectl:1.35');
-  assert.equal(canonicalImage('registry.k8s.io/e2e-test-images/agnhost:2.53'), 'registry.k8s.io/e2e-test-images/agnhost:2.53');
-  assert.equal(canonicalImage('localhost:5000/busybox:1.37.0'), 'localhost:5000/busybox:1.37.0');
+  assert.equal(fullImageRef('busybox:1.37.0'), 'docker.io/library/busybox:1.37.0');
+  assert.equal(fullImageRef('bitnami/kubectl:1.35'), 'docker.io/bitnami/kubectl:1.35');
+  assert.equal(fullImageRef('registry.k8s.io/e2e-test-images/agnhost:2.53'), 'registry.k8s.io/e2e-test-images/agnhost:2.53');
+  assert.equal(fullImageRef('localhost:5000/busybox:1.37.0'), 'localhost:5000/busybox:1.37.0');
 });
 
 test('image references: pinned tags and digests pass; :latest and untagged do not', () => {

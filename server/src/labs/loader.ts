@@ -6,11 +6,13 @@ import type { CheckDecl, PodRef } from '../../../graders/src/checks/schema.ts';
 import { MdxCompileError, type CompiledBody, type MdxCompiler } from './bundle.ts';
 import { ADDON_SERVICES, EXAM_KUBERNETES_VERSION, imageProblem, LAB_COMPONENTS, LabFrontMatter, MistakeDecl, NODE_ROLES, TrackDecl, type DomainId } from './format.ts';
 import { JsonPathError, parseJsonPath } from '../../../graders/src/engine/jsonpath.ts';
+import { labelSelectorTerms, parseLabelSelector } from '../../../graders/src/netpol/selectors.ts';
 import { imagesOf, parseManifests, podLabelsOf, type ManifestObject } from './manifests.ts';
 import type { LabOrigin, ScenarioSetup, ScenarioSolution } from './scenarios.ts';
 import { describeYamlError, didYouMean, PositionedYaml, zodProblems, type Problem } from './problems.ts';
 import { LabParamsText, labFilesOf, type ParamValues } from './params.ts';
 import type { ParamsDecl } from './format.ts';
+import { fullImageRef } from '../provisioner/kind-driver.ts';
 
 /** Setup and reference-solution files of a lab, as paths relative to the lab folder. */
 export interface LabFiles {
@@ -476,9 +478,9 @@ function readSetupAndSolution(meta: LabFrontMatter, ctx: LabLoad): { files: LabF
         const at = images.find((i) => i.image === image) ?? { line, col: 1 };
         const why = imageProblem(image);
         if (why) err(relLab(relPath), at.line, at.col, why, 'pin the tag, e.g. docker.io/library/busybox:1.37.0, and list it under images in lab.mdx');
-        else if (!meta.images.includes(image) && !meta.images.some((i) => canonicalImage(i) === canonicalImage(image))) {
+        else if (!meta.images.includes(image) && !meta.images.some((i) => fullImageRef(i) === fullImageRef(image))) {
           // Same repository with another tag is the likely slip; a different image just needs listing.
-          const repo = (ref: string) => canonicalImage(ref).replace(/[:@][^/]*$/, '');
+          const repo = (ref: string) => fullImageRef(ref).replace(/[:@][^/]*$/, '');
           const sameRepo = meta.images.find((i) => repo(i) === repo(image));
           err(relLab(relPath), at.line, at.col, `${object.kind} ${object.metadata.name} runs image ${image}, which is not listed in the front matter's images`, sameRepo ? `the front matter lists ${sameRepo}: use the same tag in both places` : 'list every image the lab runs under images in lab.mdx, so it can be preloaded into the cluster');
         }
@@ -576,9 +578,9 @@ function checkNamedObjects(meta: LabFrontMatter, files: LabFiles, created: Creat
               err(mdxFile, pos.line, pos.col, `check refers to pod ${full}, but neither setup nor solution creates it`, guess ? `did you mean ${guess}?` : 'pods created by a Deployment have generated names: use { namespace, selector } instead');
             }
           } else if (ref.selector && /^[\w./-]+=[\w.-]+(,[\w./-]+=[\w.-]+)*$/.test(ref.selector)) {
-            const want = Object.fromEntries(ref.selector.split(',').map((kv) => kv.split('=') as [string, string]));
-            const match = workloads.some((w) => w.ns === ref.namespace && Object.entries(want).every(([k, v]) => w.labels![k] === v));
-            if (!match && !Object.values(want).every((v) => inScripts(v))) err(mdxFile, pos.line, pos.col, `no pod that setup or solution creates in namespace ${ref.namespace} has labels ${ref.selector}`);
+            const selects = parseLabelSelector(ref.selector);
+            const match = workloads.some((w) => w.ns === ref.namespace && selects(w.labels));
+            if (!match && !labelSelectorTerms(ref.selector).every((t) => t.values.every((v) => inScripts(v)))) err(mdxFile, pos.line, pos.col, `no pod that setup or solution creates in namespace ${ref.namespace} has labels ${ref.selector}`);
           }
         }
         if (check.kind === 'probe' && 'service' in check.to) {
@@ -663,15 +665,6 @@ function gateSite(meta: LabFrontMatter, files: LabFiles): { gate: GateSite; gate
 function workersNeeded(role: string): number {
   if (role === 'control-plane') return 0;
   return role === 'worker' ? 1 : Number(role.slice('worker'.length));
-}
-
-/** An image reference as containerd stores it: busybox:1.37.0 is docker.io/library/busybox:1.37.0. */
-export function canonicalImage(ref: string): string {
-  const slash = ref.indexOf('/');
-  const first = slash === -1 ? '' : ref.slice(0, slash);
-  const hasRegistry = first.includes('.') || first.includes(':') || first === 'localhost';
-  if (hasRegistry) return ref;
-  return slash === -1 ? `docker.io/library/${ref}` : `docker.io/${ref}`;
 }
 
 type Report = (file: string, line: number, col: number, message: string, hint?: string) => void;

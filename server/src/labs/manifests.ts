@@ -1,5 +1,6 @@
 import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments } from 'yaml';
 import { describeYamlError, type Problem } from './problems.ts';
+import { valueAt } from '../../../graders/src/shared/object-path.ts';
 
 /** A Kubernetes object read from a manifest file, with the line it starts on. */
 export interface ManifestObject {
@@ -76,19 +77,10 @@ const POD_SPEC_PATHS: Record<string, string[]> = {
   CronJob: ['spec', 'jobTemplate', 'spec', 'template', 'spec'],
 };
 
-function dig(obj: unknown, path: readonly string[]): unknown {
-  let node = obj;
-  for (const p of path) {
-    if (typeof node !== 'object' || node === null) return undefined;
-    node = (node as Record<string, unknown>)[p];
-  }
-  return node;
-}
-
 /** The pod spec inside a workload object (Pod, Deployment, …), if it has one. */
 export function podSpecOf(obj: ManifestObject): Record<string, unknown> | undefined {
   const path = POD_SPEC_PATHS[obj.kind];
-  const spec = path ? dig(obj, path) : undefined;
+  const spec = path ? valueAt(obj, path) : undefined;
   return typeof spec === 'object' && spec !== null ? (spec as Record<string, unknown>) : undefined;
 }
 
@@ -97,7 +89,7 @@ export function podLabelsOf(obj: ManifestObject): Record<string, string> | undef
   if (obj.kind === 'Pod') return obj.metadata.labels ?? {};
   const path = POD_SPEC_PATHS[obj.kind];
   if (!path) return undefined;
-  const labels = dig(obj, [...path.slice(0, -1), 'metadata', 'labels']);
+  const labels = valueAt(obj, [...path.slice(0, -1), 'metadata', 'labels']);
   return (labels as Record<string, string> | undefined) ?? {};
 }
 

@@ -3,6 +3,7 @@
 import type { CompileReply } from './bundle.ts';
 import { MdxCompileError } from './bundle.ts';
 import { compileMdx } from './mdx-compile.ts';
+import { errorMessage } from '../errors.ts';
 
 process.on('message', (msg: { id: number; source: string }) => {
   const reply = (r: CompileReply) => process.send?.(r);
@@ -11,7 +12,7 @@ process.on('message', (msg: { id: number; source: string }) => {
     (e: unknown) =>
       reply({
         id: msg.id,
-        error: e instanceof MdxCompileError ? { message: e.message, line: e.line, col: e.col, ...(e.hint ? { hint: e.hint } : {}), more: e.more } : { message: e instanceof Error ? e.message : String(e) },
+        error: e instanceof MdxCompileError ? { message: e.message, line: e.line, col: e.col, ...(e.hint ? { hint: e.hint } : {}), more: e.more } : { message: errorMessage(e) },
       }),
   );
 });

@@ -1,5 +1,6 @@
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import type { z } from 'zod';
+import { valueAt } from '../../../graders/src/shared/object-path.ts';
 
 /** One thing wrong (or suspicious) in a lab, with its place in a file. */
 export interface Problem {
@@ -192,7 +193,7 @@ export function zodProblems(error: z.ZodError, yaml: PositionedYaml, file: strin
       }
       continue;
     }
-    const value = getAt(yaml.doc.toJS(), issue.path);
+    const value = valueAt(yaml.doc.toJS(), issue.path);
     const pos = yaml.at(issue.path);
     if (issue.code === 'invalid_type' && value === undefined) {
       const key = issue.path[issue.path.length - 1];
@@ -204,7 +205,7 @@ export function zodProblems(error: z.ZodError, yaml: PositionedYaml, file: strin
     if (issue.code === 'invalid_union' && 'note' in issue && issue.note === 'No matching discriminator') {
       const kinds = ((issue as { options?: unknown[] }).options ?? []).map(String);
       const kindPath = issue.path[issue.path.length - 1] === 'kind' ? issue.path : [...issue.path, 'kind'];
-      const kind = getAt(yaml.doc.toJS(), kindPath);
+      const kind = valueAt(yaml.doc.toJS(), kindPath);
       const guess = typeof kind === 'string' ? didYouMean(kind, kinds) : undefined;
       const label = kindPath.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
       push({ file, ...yaml.at(kindPath), severity: 'error', message: `${label} must be one of ${kinds.join(', ')}${kind === undefined ? '' : ` (got ${JSON.stringify(kind)})`}`, ...(guess ? { hint: `did you mean "${guess}"?` } : {}) });
@@ -240,11 +241,3 @@ function flatten(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[] {
 }
 const depth = (issues: z.core.$ZodIssue[]) => Math.max(0, ...issues.map((i) => i.path.length));
 
-function getAt(source: unknown, path: readonly PropertyKey[]): unknown {
-  let node = source;
-  for (const p of path) {
-    if (typeof node !== 'object' || node === null) return undefined;
-    node = (node as Record<PropertyKey, unknown>)[p];
-  }
-  return node;
-}

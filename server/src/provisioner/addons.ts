@@ -3,6 +3,7 @@
 // manifests live in ./assets and pin upstream image tags: on a host with internet kind's nodes pull
 // them; on hosts without, scripts/testbed builds the same tags and the images are `kind load`ed
 // from the host's Docker first (the pattern of the kube-router NetworkPolicy fallback).
+import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import type { ClusterPort, KubeObject } from '../../../graders/src/cluster/port.ts';
 import type { CommandRunner } from '../exec/command-runner.ts';
@@ -139,7 +140,6 @@ async function installOne(cluster: { name: string }, name: AddonName, deps: Addo
   const timeoutMs = deps.timeoutMs ?? 240_000;
   const ctx: AddonContext = { cluster, deps, deadline: Date.now() + timeoutMs, signal };
   const pollMs = deps.pollMs ?? 1000;
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   const objects = await addonObjects(name);
   const later = objects.filter((o) => spec.afterWorkloads?.includes(o.kind));
   const now = objects.filter((o) => !later.includes(o));

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -177,7 +178,7 @@ export class KindDriver {
         // containers: Docker then refuses with "removal … already in progress". Done is done.
         if ((await this.nodes(name).catch(() => ['?'])).length === 0) break;
         if (attempt >= 3 || !/already in progress/.test(String((e as { stderr?: unknown }).stderr ?? e))) throw e;
-        await new Promise((r) => setTimeout(r, 1000 * attempt));
+        await sleep(1000 * attempt);
       }
     }
     await rm(p.dir, { recursive: true, force: true });

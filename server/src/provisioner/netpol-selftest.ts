@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import type { ClusterPort, KubeObject } from '../../../graders/src/cluster/port.ts';
@@ -57,8 +58,6 @@ export const NETPOL_STEPS = {
   install: 'Installing NetworkPolicy controller (kube-router)',
   recheck: 'Checking NetworkPolicy enforcement (kube-router)',
 } as const;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The images of the fallback controller's manifest (preloaded with the lab's images). */
 export async function fallbackImages(manifest = KUBE_ROUTER_MANIFEST): Promise<string[]> {

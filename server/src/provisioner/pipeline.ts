@@ -4,6 +4,7 @@
 // stages, one lab's setup phases); those are named in the plan too, so the page lists every step from
 // the start and learns only of their state as they go.
 import { outputOf, ProvisionError, type StepEvent, type StepSink } from './steps.ts';
+import { errorMessage } from '../errors.ts';
 
 /** One line of a plan as the page lists it: a step, or one part of a step that reports parts. */
 export interface PlanEntry {
@@ -102,7 +103,7 @@ export async function runPlan<Id extends string, S extends PlannedStep<Id>>(plan
       for (const p of parts ?? []) if (!reported.has(p)) report({ step: p, status: 'skipped' });
     } catch (e) {
       if (signal.aborted) throw e;
-      const err = e instanceof ProvisionError ? e : new ProvisionError(current ?? step.name, `${step.failure}: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`, outputOf(e));
+      const err = e instanceof ProvisionError ? e : new ProvisionError(current ?? step.name, `${step.failure}: ${errorMessage(e).split('\n')[0]}`, outputOf(e));
       if (reported.get(err.step) !== 'failed') report({ step: err.step, status: 'failed', output: err.output });
       const failedAt = lines.findIndex((l) => l.name === err.step);
       const from = failedAt >= 0 ? failedAt + 1 : lines.findIndex((l) => l.phase === step.name);

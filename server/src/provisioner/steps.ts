@@ -1,4 +1,5 @@
 // The named steps of provisioning: what the page lists with elapsed times, and what a failure names.
+import { errorMessage } from '../errors.ts';
 
 /**
  * One step's change of state; output only on failure (the failed command's output). skipped: the
@@ -33,7 +34,7 @@ export async function step<T>(name: string, sink: StepSink, fn: () => Promise<T>
     sink({ step: name, status: 'done' });
     return out;
   } catch (e) {
-    const err = e instanceof ProvisionError ? e : new ProvisionError(name, e instanceof Error ? e.message.split('\n')[0]! : String(e), outputOf(e));
+    const err = e instanceof ProvisionError ? e : new ProvisionError(name, errorMessage(e).split('\n')[0]!, outputOf(e));
     sink({ step: err.step, status: 'failed', output: err.output });
     throw err;
   }
@@ -46,5 +47,5 @@ export function outputOf(e: unknown): string {
     const text = `${stderr}\n${stdout}`.trim();
     if (text) return text.slice(-8000);
   }
-  return e instanceof Error ? e.message : String(e);
+  return errorMessage(e);
 }

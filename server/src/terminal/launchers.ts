@@ -1,7 +1,7 @@
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ClusterError, type CallOptions, type ExecResult, type WorkstationExecOptions } from '../../../graders/src/cluster/port.ts';
-import { AppError } from '../errors.ts';
+import { AppError, errorMessage } from '../errors.ts';
 import { ANY_EXIT, CommandError, type CommandResult, type CommandRunner } from '../exec/command-runner.ts';
 import type { TerminalAttempt } from './attempts.ts';
 import { attemptNodeNames, clustersOf, mergeKubeconfigs, resolveAttemptNode } from './cluster-set.ts';
@@ -93,7 +93,7 @@ async function asExecResult(what: string, exec: () => Promise<CommandResult>): P
     const reason = (e as { reason?: string }).reason;
     if (reason === 'timeout') throw new ClusterError('timeout', `${what} did not finish in time`, undefined, e);
     if (reason === 'aborted') throw new ClusterError('aborted', `${what} was cancelled`, undefined, e);
-    throw new ClusterError('exec', `${what}: ${e instanceof Error ? e.message : String(e)}`, undefined, e);
+    throw new ClusterError('exec', `${what}: ${errorMessage(e)}`, undefined, e);
   }
 }
 
@@ -284,7 +284,7 @@ export class ContainerLauncher implements ShellLauncher {
     try {
       name = await this.ensureWorkstation(attempt);
     } catch (e) {
-      throw new ClusterError('exec', `the workstation could not be started: ${e instanceof Error ? e.message : String(e)}`, undefined, e);
+      throw new ClusterError('exec', `the workstation could not be started: ${errorMessage(e)}`, undefined, e);
     }
     const user = opts?.user === 'root' ? ['-u', '0', '-e', 'HOME=/root', '-w', '/root'] : [];
     if (opts?.user !== 'root') return dockerExec(this.#o.runner, [...(opts?.stdin !== undefined ? ['-i'] : []), ...user, '-e', 'LANG=C.UTF-8', name, ...argv], 'running a command in the workstation', opts, opts?.stdin);

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import type { ExecResult } from '../../../graders/src/cluster/port.ts';
 import { ANY_EXIT, type CommandResult, type CommandRunner } from '../exec/command-runner.ts';
+import { errorMessage } from '../errors.ts';
 
 // `ssh <node> <command>` in scripts the server runs in a workstation (a Killercoda scenario's
 // background and verify scripts, which break and inspect nodes that way). The workstation has no
@@ -70,7 +71,7 @@ export async function execWithNodeChannel(x: ChannelExec): Promise<CommandResult
       out = Buffer.from(r.stdout).subarray(0, ANSWER_LIMIT);
       err = Buffer.from(r.stderr).subarray(0, ANSWER_LIMIT);
     } catch (e) {
-      err = Buffer.from(`ssh: ${e instanceof Error ? e.message : String(e)}\n`);
+      err = Buffer.from(`ssh: ${errorMessage(e)}\n`);
     }
     answers.write(`${id} ${code} ${out.toString('base64') || '-'} ${err.toString('base64') || '-'}\n`);
   };

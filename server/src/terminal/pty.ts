@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { readdirSync, readFileSync } from 'node:fs';
 import * as nodePty from 'node-pty';
 
@@ -100,7 +101,7 @@ export function spawnPty(spec: PtySpawn): PtyProcess {
         } catch {
           /* gone */
         }
-        await Promise.race([gone, new Promise((r) => setTimeout(r, 2000).unref())]);
+        await Promise.race([gone, sleep(2000, undefined, { ref: false })]);
       }
       await spec.afterKill?.();
     },

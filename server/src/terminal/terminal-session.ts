@@ -3,6 +3,7 @@ import { OutputRing, chunkLength, outputFrame, type OutputChunk } from './output
 import { Close, DATA_HEADER, MAX_COLS, MAX_ROWS, MIN_COLS, MIN_ROWS, Op, type ServerControl } from './protocol.ts';
 import type { PtyProcess } from './pty.ts';
 import type { ScreenMirrors } from './screen-mirror.ts';
+import { errorMessage } from '../errors.ts';
 
 /** One connected browser tab (or test client), as the session sees it. */
 export interface TerminalClient {
@@ -514,7 +515,7 @@ export class TerminalSession {
       const b64 = (s: string) => Buffer.from(s.slice(0, MAX_SSH_ANSWER)).toString('base64') || '-';
       this.#onSshRun(node, Buffer.from(command, 'base64').toString('utf8'), Buffer.from(stdin ?? '', 'base64')).then(
         (r) => !this.#ended && answer(`KDSSH-RESULT ${r.exitCode} ${b64(r.stdout)} ${b64(r.stderr)}`),
-        (err: unknown) => !this.#ended && answer(`KDSSH-ERR ${(err instanceof Error ? err.message : String(err)).replace(/[\r\n]+/g, ' ').slice(0, 200)}`),
+        (err: unknown) => !this.#ended && answer(`KDSSH-ERR ${errorMessage(err).replace(/[\r\n]+/g, ' ').slice(0, 200)}`),
       );
       return;
     }
@@ -534,7 +535,7 @@ export class TerminalSession {
           answer(`KDSSH-DONE ${code ?? 255}`);
         });
       },
-      (err: unknown) => answer(`KDSSH-ERR ${(err instanceof Error ? err.message : String(err)).replace(/[\r\n]+/g, ' ').slice(0, 200)}`),
+      (err: unknown) => answer(`KDSSH-ERR ${errorMessage(err).replace(/[\r\n]+/g, ' ').slice(0, 200)}`),
     );
   }
 

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -17,6 +16,7 @@ import { labStates } from '../grading/lab-states.ts';
 import { LabCatalog } from '../labs/catalog-service.ts';
 import { HostLauncher } from './launchers.ts';
 import { SSH_SCRIPT } from './setup.ts';
+import { freePort } from '../testing/free-port.ts';
 
 // The lab page in a real browser: Start (the attempt service on a fake kind host), live steps, then
 // the terminal: type, see the echo, reload, and the screen and the shell are still there.
@@ -24,17 +24,6 @@ import { SSH_SCRIPT } from './setup.ts';
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const CHROMIUM = '/usr/bin/chromium';
 const built = existsSync(path.join(ROOT, 'web/dist/index.html'));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 test('Start shows the steps and then a terminal; type echo hello, reload: the output is still there and typing still works; Check grades and marks the tasks', { skip: !existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM} (scripts/setup-host --tests installs it)` : !built ? 'web app not built (npm run build:web)' : false }, async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'kdtest-term-browser-'));

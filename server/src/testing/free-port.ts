@@ -4,10 +4,10 @@ import { createServer } from 'node:net';
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
+    s.once('error', reject);
     s.listen(0, '127.0.0.1', () => {
       const { port } = s.address() as { port: number };
       s.close(() => resolve(port));
     });
-    s.on('error', reject);
   });
 }
