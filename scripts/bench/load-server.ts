@@ -12,7 +12,7 @@ import { CommandError, createCommandRunner, type CommandRunner } from '../../ser
 import { LabCatalog } from '../../server/src/labs/catalog-service.ts';
 import { openMemoryDatabase } from '../../server/src/storage/db.ts';
 import { HostLauncher } from '../../server/src/terminal/launchers.ts';
-import { SSH_SCRIPT } from '../../server/src/terminal/setup.ts';
+import { SSH_SCRIPT } from '../../server/src/terminal/create-terminal-service.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const port = Number(process.argv[2]);

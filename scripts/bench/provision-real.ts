@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { createKubePort } from '../../graders/src/cluster/kube-port.ts';
 import type { AttemptEvent } from '../../server/src/attempts/attempt-repository.ts';
 import type { AttemptService } from '../../server/src/attempts/attempt-service.ts';
-import { createAttemptService } from '../../server/src/attempts/setup.ts';
+import { createAttemptService } from '../../server/src/attempts/create-attempt-service.ts';
 import { loadConfig } from '../../server/src/config/config.ts';
 import { logLine, type ServiceLog } from '../../server/src/log.ts';
 import { createCommandRunner } from '../../server/src/exec/command-runner.ts';

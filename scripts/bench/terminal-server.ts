@@ -9,7 +9,7 @@ import { createCommandRunner } from '../../server/src/exec/command-runner.ts';
 import { openMemoryDatabase } from '../../server/src/storage/db.ts';
 import { StaticAttempts } from '../../server/src/terminal/attempts.ts';
 import { HostLauncher } from '../../server/src/terminal/launchers.ts';
-import { SSH_SCRIPT } from '../../server/src/terminal/setup.ts';
+import { SSH_SCRIPT } from '../../server/src/terminal/create-terminal-service.ts';
 
 const port = Number(process.argv[2]);
 const dir = mkdtempSync(path.join(tmpdir(), 'kdtest-term-bench-'));

@@ -11,7 +11,7 @@ import { createKubePort, createKubeconfigScriptRunner } from '../../graders/src/
 import type { AttemptEvent } from '../../server/src/attempts/attempt-repository.ts';
 import type { ClusterPort, NodeAccess } from '../../graders/src/cluster/port.ts';
 import { nodeForRole } from '../../graders/src/engine/checks.ts';
-import { createAttemptService } from '../../server/src/attempts/setup.ts';
+import { createAttemptService } from '../../server/src/attempts/create-attempt-service.ts';
 import { loadConfig } from '../../server/src/config/config.ts';
 import { logLine, type ServiceLog } from '../../server/src/log.ts';
 import { createCommandRunner, minimalEnv } from '../../server/src/exec/command-runner.ts';
@@ -20,13 +20,13 @@ import { runExamGates, type ExamGateResult } from '../../server/src/exams/exam-g
 import { ExamRepository } from '../../server/src/exams/exam-repository.ts';
 import { ExamService } from '../../server/src/exams/exam-service.ts';
 import { examClusterRecipes } from '../../server/src/exams/cluster-recipes.ts';
-import { examImages } from '../../server/src/exams/setup.ts';
+import { examImages } from '../../server/src/exams/create-exams.ts';
 import { labStates } from '../../server/src/grading/lab-states.ts';
 import { LabCatalog } from '../../server/src/labs/catalog-service.ts';
 import type { Lab } from '../../server/src/labs/loader.ts';
 import { describeDraw, type ParamValues } from '../../server/src/labs/params.ts';
 import { shapeKey } from '../../server/src/provisioner/kind-config.ts';
-import { waitUntilReady } from '../../server/src/provisioner/setup.ts';
+import { waitUntilReady } from '../../server/src/provisioner/lab-setup.ts';
 import { ContainerLauncher, execOnKindNode } from '../../server/src/terminal/launchers.ts';
 import { openMemoryDatabase } from '../../server/src/storage/db.ts';
 import { ROOT, stepEndLine } from './labs-verify.ts';

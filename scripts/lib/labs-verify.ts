@@ -24,7 +24,7 @@ import { gradeLab } from '../../graders/src/engine/engine.ts';
 import type { GradeReport } from '../../graders/src/engine/types.ts';
 import { SETUP_PHASE } from '../../server/src/attempts/attempt-plan.ts';
 import type { AttemptEvent } from '../../server/src/attempts/attempt-repository.ts';
-import { createAttemptService } from '../../server/src/attempts/setup.ts';
+import { createAttemptService } from '../../server/src/attempts/create-attempt-service.ts';
 import { loadConfig } from '../../server/src/config/config.ts';
 import { logLine } from '../../server/src/log.ts';
 import { createCommandRunner, minimalEnv } from '../../server/src/exec/command-runner.ts';
@@ -39,7 +39,7 @@ import { KindDriver, kindNodeNames } from '../../server/src/provisioner/kind-dri
 import { resetCluster, type ClusterBaseline, type Kubectl } from './cluster-reset.ts';
 import { ContainerLauncher, execOnKindNode } from '../../server/src/terminal/launchers.ts';
 import type { TerminalAttempt } from '../../server/src/terminal/attempts.ts';
-import { applyLabSetup, waitUntilReady, waitUntilSettled, type KubeProxyNodes } from '../../server/src/provisioner/setup.ts';
+import { applyLabSetup, waitUntilReady, waitUntilSettled, type KubeProxyNodes } from '../../server/src/provisioner/lab-setup.ts';
 import { openMemoryDatabase } from '../../server/src/storage/db.ts';
 import { describeDraw, drawForLabs, type ParamValues } from '../../server/src/labs/params.ts';
 import { errorMessage } from '../../graders/src/shared/error-message.ts';

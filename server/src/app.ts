@@ -11,7 +11,7 @@ import type { ClusterPort } from '../../graders/src/cluster/port.ts';
 import type { App } from './app-types.ts';
 import { terminalAttempts } from './attempts/adapters.ts';
 import type { AttemptService } from './attempts/attempt-service.ts';
-import { createAttemptService } from './attempts/setup.ts';
+import { createAttemptService } from './attempts/create-attempt-service.ts';
 import { LearnerRepository } from './auth/learners.ts';
 import { authPlugin } from './auth/plugin.ts';
 import { allowedOrigins, trustProxyOption, type BootInfo } from './config/config.ts';
@@ -29,7 +29,7 @@ import terminalRoutes, { websocketOptions } from './routes/api/terminals.ts';
 import { lockDataDir, openDatabase, type Db } from './storage/db.ts';
 import type { TerminalAttempts } from './terminal/attempts.ts';
 import type { ShellLauncher } from './terminal/launchers.ts';
-import { createTerminalService } from './terminal/setup.ts';
+import { createTerminalService } from './terminal/create-terminal-service.ts';
 import { GradeRepository } from './grading/grade-repository.ts';
 import { GradingService } from './grading/grading-service.ts';
 import attemptGradeRoutes from './routes/api/attempt-grades.ts';
@@ -44,7 +44,7 @@ import groupWatchRoutes from './routes/api/group-watch.ts';
 import adminUsageRoutes from './routes/api/admin-usage.ts';
 import { dockerUnavailable } from './http/docker-errors.ts';
 import { combinedAttempts } from './terminal/attempts.ts';
-import { createExams, type Exams } from './exams/setup.ts';
+import { createExams, type Exams } from './exams/create-exams.ts';
 
 /** What buildApp needs besides config; tests pass fakes, main() passes the real things. */
 export interface AppDeps {

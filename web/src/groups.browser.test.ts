@@ -15,7 +15,7 @@ import { harness } from '../../server/src/attempts/test-harness.ts';
 import { loadConfig } from '../../server/src/config/config.ts';
 import { CommandError, createCommandRunner, type CommandRunner } from '../../server/src/exec/command-runner.ts';
 import { HostLauncher } from '../../server/src/terminal/launchers.ts';
-import { SSH_SCRIPT } from '../../server/src/terminal/setup.ts';
+import { SSH_SCRIPT } from '../../server/src/terminal/create-terminal-service.ts';
 import { openMemoryDatabase } from '../../server/src/storage/db.ts';
 import { loadedCatalog } from '../../server/src/testing/test-app.ts';
 import { freePort } from '../../server/src/testing/free-port.ts';

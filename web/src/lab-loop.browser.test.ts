@@ -23,7 +23,7 @@ import { LabCatalog } from '../../server/src/labs/catalog-service.ts';
 import { openMemoryDatabase } from '../../server/src/storage/db.ts';
 import type { TerminalAttempt } from '../../server/src/terminal/attempts.ts';
 import { HostLauncher, type ShellRequest } from '../../server/src/terminal/launchers.ts';
-import { SSH_SCRIPT } from '../../server/src/terminal/setup.ts';
+import { SSH_SCRIPT } from '../../server/src/terminal/create-terminal-service.ts';
 import { freePort } from '../../server/src/testing/free-port.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');

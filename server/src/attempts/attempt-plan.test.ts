@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ClusterShape } from '../labs/format.ts';
 import { planEntries } from '../provisioner/pipeline.ts';
-import type { LabSetup } from '../provisioner/setup.ts';
+import type { LabSetup } from '../provisioner/lab-setup.ts';
 import { planAttempt, type PlanInput } from './attempt-plan.ts';
 
 const shape = (s: Partial<ClusterShape> = {}): ClusterShape => ({ workers: 0, cni: 'kindnet', networkPolicy: false, addons: [], dedicated: false, ...s });

@@ -8,7 +8,7 @@ import { NODES_READY_STEP } from '../provisioner/kind-driver.ts';
 import { kindStages } from '../provisioner/kind-progress.ts';
 import { NETPOL_STEPS } from '../provisioner/netpol-selftest.ts';
 import type { PlannedStep } from '../provisioner/pipeline.ts';
-import { labSetupSteps, type LabSetup } from '../provisioner/setup.ts';
+import { labSetupSteps, type LabSetup } from '../provisioner/lab-setup.ts';
 
 /** The step ids, in the order they run. */
 export const STEP_IDS = ['claim', 'create', 'images', 'netpol', 'addons', 'setup', 'scenario'] as const;

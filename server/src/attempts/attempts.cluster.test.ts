@@ -10,7 +10,7 @@ import { buildApp } from '../app.ts';
 import { loadConfig } from '../config/config.ts';
 import { LabCatalog } from '../labs/catalog-service.ts';
 import { KUBE_ROUTER_MANIFEST, SELFTEST_IMAGE } from '../provisioner/netpol-selftest.ts';
-import { readinessProblems } from '../provisioner/setup.ts';
+import { readinessProblems } from '../provisioner/lab-setup.ts';
 import { openDatabase } from '../storage/db.ts';
 import type { AttemptEvent } from './attempt-repository.ts';
 
@@ -129,7 +129,7 @@ test('a server killed mid-create: the next start-up fails the attempt and delete
   const child = path.join(dataDir, 'child.ts');
   writeFileSync(
     child,
-    `import { createAttemptService } from ${JSON.stringify(path.join(ROOT, 'server/src/attempts/setup.ts'))};
+    `import { createAttemptService } from ${JSON.stringify(path.join(ROOT, 'server/src/attempts/create-attempt-service.ts'))};
 import { loadConfig } from ${JSON.stringify(path.join(ROOT, 'server/src/config/config.ts'))};
 import { createCommandRunner } from ${JSON.stringify(path.join(ROOT, 'server/src/exec/command-runner.ts'))};
 import { LabCatalog } from ${JSON.stringify(path.join(ROOT, 'server/src/labs/catalog-service.ts'))};

@@ -2,7 +2,7 @@ import type { ClusterPort } from '../../../graders/src/cluster/port.ts';
 import type { CommandRunner } from '../exec/command-runner.ts';
 import type { Lab } from '../labs/loader.ts';
 import type { ClusterInfo } from '../provisioner/kind-driver.ts';
-import { applyLabSetup, type LabSetup } from '../provisioner/setup.ts';
+import { applyLabSetup, type LabSetup } from '../provisioner/lab-setup.ts';
 import type { StepSink } from '../provisioner/steps.ts';
 import { execOnKindNode } from '../terminal/launchers.ts';
 

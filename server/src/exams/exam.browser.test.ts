@@ -9,8 +9,8 @@ import { buildApp } from '../app.ts';
 import { loadConfig } from '../config/config.ts';
 import { createCommandRunner } from '../exec/command-runner.ts';
 import { HostLauncher } from '../terminal/launchers.ts';
-import { SSH_SCRIPT } from '../terminal/setup.ts';
-import { wireExams } from './setup.ts';
+import { SSH_SCRIPT } from '../terminal/create-terminal-service.ts';
+import { wireExams } from './create-exams.ts';
 import { examHarness, REPO, shippedLabs } from './test-harness.ts';
 
 // A mock exam in a real browser, on a fake kind host with model clusters: start, navigate, flag, note,

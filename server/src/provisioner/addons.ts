@@ -9,7 +9,7 @@ import type { ClusterPort, KubeObject } from '../../../graders/src/cluster/port.
 import type { CommandRunner } from '../exec/command-runner.ts';
 import type { AddonName } from '../labs/format.ts';
 import { imagesOf, type ManifestObject } from '../labs/manifests.ts';
-import { readinessProblems, readManifestFile } from './setup.ts';
+import { readinessProblems, readManifestFile } from './lab-setup.ts';
 import { ProvisionError, step, type StepSink } from './steps.ts';
 
 const ASSETS = path.join(import.meta.dirname, 'assets');

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { ClusterPort, KubeObject } from '../../../graders/src/cluster/port.ts';
 import type { CommandRunner } from '../exec/command-runner.ts';
 import { imagesOf, type ManifestObject } from '../labs/manifests.ts';
-import { readinessProblems, readManifestFile } from './setup.ts';
+import { readinessProblems, readManifestFile } from './lab-setup.ts';
 import type { NetpolVerdict } from './netpol-verdicts.ts';
 import { ProvisionError, step, type StepSink } from './steps.ts';
 

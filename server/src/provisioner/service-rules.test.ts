@@ -4,7 +4,7 @@ import type { KubeObject } from '../../../graders/src/cluster/port.ts';
 import type { CommandResult, CommandRunner, CommandSpec } from '../exec/command-runner.ts';
 import { rulesMention, rulesOpenPort } from '../../../graders/src/engine/kube-proxy.ts';
 import { unprogrammedServices } from './service-rules.ts';
-import { applyLabSetup } from './setup.ts';
+import { applyLabSetup } from './lab-setup.ts';
 import type { StepEvent } from './steps.ts';
 import { FakeClusterPort } from './testing/fake-kind.ts';
 import { lab9server } from './testing/lab-fixtures.ts';

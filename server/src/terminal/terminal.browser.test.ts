@@ -15,7 +15,7 @@ import { GradingService } from '../grading/grading-service.ts';
 import { labStates } from '../grading/lab-states.ts';
 import { LabCatalog } from '../labs/catalog-service.ts';
 import { HostLauncher } from './launchers.ts';
-import { SSH_SCRIPT } from './setup.ts';
+import { SSH_SCRIPT } from './create-terminal-service.ts';
 import { freePort } from '../testing/free-port.ts';
 
 // The lab page in a real browser: Start (the attempt service on a fake kind host), live steps, then

@@ -13,7 +13,7 @@ import { DEFAULT_NODE_IMAGE } from '../../provisioner/kind-config.ts';
 import { KindDriver } from '../../provisioner/kind-driver.ts';
 import { FakeKindHost } from '../../provisioner/testing/fake-kind.ts';
 import { openDatabase } from '../../storage/db.ts';
-import { createExams } from '../setup.ts';
+import { createExams } from '../create-exams.ts';
 import { kubeProxyOnModels } from '../test-harness.ts';
 
 const [dataDir, stateFile, port] = process.argv.slice(2);

@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import { buildApp } from '../../app.ts';
 import type { App } from '../../app-types.ts';
 import { loadConfig } from '../../config/config.ts';
-import { wireExams } from '../../exams/setup.ts';
+import { wireExams } from '../../exams/create-exams.ts';
 import { examHarness, REPO, shippedLabs } from '../../exams/test-harness.ts';
 import type { LabCatalog } from '../../labs/catalog-service.ts';
 import { sessionCookie } from '../../testing/test-app.ts';

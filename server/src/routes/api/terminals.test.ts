@@ -13,7 +13,7 @@ import { openMemoryDatabase } from '../../storage/db.ts';
 import { StaticAttempts } from '../../terminal/attempts.ts';
 import { HostLauncher } from '../../terminal/launchers.ts';
 import { Close, TERMINAL_SUBPROTOCOL, TICKET_SUBPROTOCOL_PREFIX } from '../../terminal/protocol.ts';
-import { SSH_SCRIPT } from '../../terminal/setup.ts';
+import { SSH_SCRIPT } from '../../terminal/create-terminal-service.ts';
 import { WireClient } from '../../terminal/wire-client.ts';
 
 // The terminal API and its WebSocket, through app.inject()/injectWS(): host-mode shells, real ptys.

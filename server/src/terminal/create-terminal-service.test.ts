@@ -6,7 +6,7 @@ import { CommandError } from '../exec/command-runner.ts';
 import { ClusterError } from '../../../graders/src/cluster/port.ts';
 import { execOnKindNode, workstationImage } from './launchers.ts';
 import { examNodeName, examNodeNames, resolveNode } from './node-names.ts';
-import { createLauncher } from './setup.ts';
+import { createLauncher } from './create-terminal-service.ts';
 import { prepareWorkstations } from './terminal-service.ts';
 import type { ShellLauncher } from './launchers.ts';
 import type { TerminalAttempt, TerminalAttempts } from './attempts.ts';

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import type { ExecResult, KubeObject } from '../../../graders/src/cluster/port.ts';
 import { enforceNetworkPolicy, NETPOL_STEPS, verifyNetworkPolicy } from './netpol-selftest.ts';
 import { forgetNetpolVerdicts, NetpolVerdicts, verdictKey } from './netpol-verdicts.ts';
-import { applyLabSetup, readinessProblems, readManifestFile, waitUntilSettled } from './setup.ts';
+import { applyLabSetup, readinessProblems, readManifestFile, waitUntilSettled } from './lab-setup.ts';
 import { ProvisionError, type StepEvent } from './steps.ts';
 import { FakeClusterPort, FakeKindHost } from './testing/fake-kind.ts';
 import { lab9server } from './testing/lab-fixtures.ts';
