@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -199,4 +199,58 @@ test('compose.yaml runs the image in multi mode on the host loopback and stops i
   assert.equal((await runner.run({ argv: ['docker', 'volume', 'inspect', volume], timeoutMs: 30_000, okCodes: [0, 1] })).exitCode, 0, 'the data volume exists');
   await compose(['stop']);
   assert.equal((await runner.run({ argv: ['docker', 'inspect', '-f', '{{.State.ExitCode}}', id], timeoutMs: 30_000 })).stdout.trim(), '0');
+});
+
+test('behind Caddy with TLS: page, Secure cookie, and rate limits keyed on the client through X-Forwarded-For', async (t) => {
+  if (skip) return t.skip(skip);
+  if ((await runner.run({ argv: ['caddy', 'version'], timeoutMs: 30_000, okCodes: [0, 1, 127] }).catch(() => ({ exitCode: 127 }))).exitCode !== 0) {
+    return t.skip('caddy is not installed (scripts/setup-host --tests installs it)');
+  }
+  // README "Exposing a server to a study group": kubedrill on loopback in multi mode, publicUrl the
+  // proxy's https URL, trustProxy the proxy's address; Caddy's own CA (tls internal) on a loopback name.
+  const serverPort = await freePort();
+  const proxyPort = await freePort();
+  const dir = mkdtempSync(path.join(tmpdir(), 'kdimgtest-caddy-'));
+  const name = `kdimgp-${tag}`;
+  const invite = `invite-${tag}`;
+  const publicUrl = `https://localhost:${proxyPort}`;
+  writeFileSync(path.join(dir, 'Caddyfile'), [
+    '{', '\tadmin off', '\tauto_https disable_redirects', '\tskip_install_trust', '}',
+    `localhost:${proxyPort} {`, '\tbind 127.0.0.1', '\ttls internal', `\treverse_proxy 127.0.0.1:${serverPort}`, '}', '',
+  ].join('\n'));
+  const caddy = spawn('caddy', ['run', '--config', path.join(dir, 'Caddyfile'), '--adapter', 'caddyfile'], {
+    env: { ...process.env, HOME: dir, XDG_DATA_HOME: path.join(dir, 'data'), XDG_CONFIG_HOME: path.join(dir, 'config') },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let caddyLog = '';
+  caddy.stderr.on('data', (c: Buffer) => (caddyLog += c.toString()));
+  t.after(async () => {
+    caddy.kill();
+    await runner.run({ argv: ['docker', 'rm', '-f', '-v', name], timeoutMs: 60_000, okCodes: [0, 1] });
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await runner.run({
+    argv: [
+      'docker', 'run', '-d', '--name', name, '--network', 'host', '--group-add', String(statSync(SOCKET).gid),
+      '-v', `${SOCKET}:${SOCKET}`,
+      '-e', `KUBEDRILL_PORT=${serverPort}`, '-e', `KUBEDRILL_CLUSTERS_NAME_PREFIX=${name}`,
+      '-e', 'KUBEDRILL_AUTH_MODE=multi', '-e', `KUBEDRILL_AUTH_INVITE_CODE=${invite}`,
+      '-e', `KUBEDRILL_PUBLIC_URL=${publicUrl}`, '-e', 'KUBEDRILL_TRUST_PROXY=127.0.0.1',
+      IMAGE,
+    ],
+    timeoutMs: 60_000,
+  });
+  await waitForLog(name, /multi-user server ready/, 90_000);
+  const rootCa = path.join(dir, 'data/caddy/pki/authorities/local/root.crt');
+  for (let i = 0; i < 60 && !existsSync(rootCa); i++) await new Promise((r) => setTimeout(r, 500));
+  assert.ok(existsSync(rootCa), `Caddy made no internal CA:\n${caddyLog}`);
+  // The browser's checks, each printed; it exits non-zero when any fails (clients on 127.0.0.5/.7/.8).
+  const checks = await runner.run({
+    argv: [process.execPath, path.join(ROOT, 'scripts/run.mjs'), path.join(ROOT, 'scripts/bench/behind-proxy.ts'), '--url', publicUrl, '--ca', rootCa, '--invite', invite],
+    timeoutMs: 120_000,
+    okCodes: [0, 1],
+  });
+  assert.equal(checks.exitCode, 0, `${checks.stdout}${checks.stderr}\ncaddy:\n${caddyLog}`);
+  assert.match(checks.stdout, /ok .* register .*Secure/);
+  assert.match(checks.stdout, /ok .* client 127\.0\.0\.8, same proxy, right password: 200/);
 });

@@ -89,6 +89,8 @@ test('cluster keys: pool shapes with counts, timeouts, and one-line errors namin
   for (const [argv, pattern] of [
     [['--clusters.pool-shapes', 'w9'], /^invalid config clusters\.poolShapes\.0 = "w9": expected a shape key such as w0, w1-netpol:2, w2-nocni or w0\+metrics-server$/],
     [['--clusters.pool-shapes', 'w0+kafka'], /^invalid config clusters\.poolShapes\.0 = "w0\+kafka": .*unknown add-on "kafka" \(known: metrics-server, gateway-api, metallb, etcd-client\)/],
+    // A prefix too long for kind's names says what a prefix may be (it said "expected see README").
+    [['--clusters.name-prefix', 'kdimgtest-proxy-156ca9'], /^invalid config clusters\.namePrefix = "kdimgtest-proxy-156ca9" \(from flag --clusters\.name-prefix\): expected a lowercase letter, then at most 20 lowercase letters, digits or "-"$/],
     [['--clusters.create-timeout-minutes', '0'], /^invalid config clusters\.createTimeoutMinutes = "0" \(from flag --clusters\.create-timeout-minutes\): expected an integer from 1 to 60$/],
   ] as const) {
     assert.throws(() => load([...argv]), (e: unknown) => e instanceof ConfigError && pattern.test(e.message) && !e.message.includes('\n'));

@@ -75,7 +75,7 @@ export const ConfigSchema = z
           .describe("labs (and exam:<id>) whose clusters are kept with the setup already applied, each <id>[:count] (count defaults to 1); Start of such a lab only assigns the cluster"),
         presetRecent: nonNegativeInt.max(20).default(0).describe('also keep one pre-set-up cluster for each of this many labs or exams started most recently (demand)'),
         nodeImage: z.string().min(1).optional().describe('kind node image (default: the pinned image for the lab\'s Kubernetes version)'),
-        namePrefix: z.string().regex(/^[a-z][a-z0-9-]{0,20}$/).default('kubedrill').describe('prefix of the kind clusters this server owns'),
+        namePrefix: z.string().regex(/^[a-z][a-z0-9-]{0,20}$/, 'a lowercase letter, then at most 20 lowercase letters, digits or "-"').default('kubedrill').describe('prefix of the kind clusters this server owns'),
         registryMirror: z.url().optional().describe('pull-through registry mirror for docker.io and registry.k8s.io'),
         createTimeoutMinutes: positiveInt.max(60).default(10).describe('kind create (and waiting for every node) must finish within this'),
         setupTimeoutMinutes: positiveInt.max(60).default(5).describe("applying a lab's setup and waiting for it to be ready must finish within this"),
@@ -302,7 +302,8 @@ export function loadConfig({ argv, env, cwd }: ConfigInputs): BootInfo {
     const key = issue.path.join('.');
     const value = rawText.get(key) ?? valueAt(merged, issue.path);
     const leaf = keys.find((k) => k.key === key);
-    const allowed = leaf ? describeAllowed(leaf.schema) : issue.message;
+    // A pattern's own message says what it wants; the key's type alone would not.
+    const allowed = issue.code === 'invalid_format' && issue.format === 'regex' ? issue.message : leaf ? describeAllowed(leaf.schema) : issue.message;
     const from = origin.get(key);
     throw new ConfigError(`invalid config ${key} = ${JSON.stringify(value)}${from ? ` (from ${from})` : ''}: expected ${allowed}`);
   }
