@@ -48,6 +48,10 @@ change-cause)
   echo "the current revision $rev has CHANGE-CAUSE \"release 2.4\""
   ;;
 history-limit)
+  # Both the setting and its effect: the count alone could also come from old ReplicaSets deleted
+  # by hand, which the next rollout would not keep to.
+  limit=$(kubectl get deployment -n "$ns" "$deploy" -o jsonpath='{.spec.revisionHistoryLimit}')
+  [[ $limit == 3 ]] || fail "ledger-api keeps up to ${limit:-10} old revisions (revisionHistoryLimit), not 3"
   # The controller removes old ReplicaSets right after a change; give it a moment.
   for _ in 1 2 3 4 5; do
     ((${#revs[@]} == 4)) && { echo "the history holds the current revision and 3 older ones"; exit 0; }
