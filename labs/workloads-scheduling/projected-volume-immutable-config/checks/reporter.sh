@@ -11,10 +11,10 @@ fail() { echo "$*"; exit 1; }
 # The running, rolled-out pods of Deployment reporter (a file check on a half-done rollout would
 # grade pods that are about to go).
 reporter_pods() {
-  IFS='|' read -r gen obs want updated ready total < <(kubectl get deployment -n "$ns" reporter -o jsonpath='{.metadata.generation}|{.status.observedGeneration}|{.spec.replicas}|{.status.updatedReplicas}|{.status.readyReplicas}|{.status.replicas}' 2>/dev/null; echo)
+  IFS='|' read -r gen obs replicas updated ready total < <(kubectl get deployment -n "$ns" reporter -o jsonpath='{.metadata.generation}|{.status.observedGeneration}|{.spec.replicas}|{.status.updatedReplicas}|{.status.readyReplicas}|{.status.replicas}' 2>/dev/null; echo)
   [[ -n ${gen:-} ]] || fail "Deployment reporter does not exist in namespace $ns"
-  if [[ ${obs:-0} -lt $gen || ${updated:-0} -ne $want || ${ready:-0} -ne $want || ${total:-0} -ne $want ]]; then
-    fail "Deployment reporter has not finished rolling out (${ready:-0}/$want ready, ${updated:-0} updated): its pods may be waiting for a volume — see kubectl -n $ns describe pods"
+  if [[ ${obs:-0} -lt $gen || ${updated:-0} -ne $replicas || ${ready:-0} -ne $replicas || ${total:-0} -ne $replicas ]]; then
+    fail "Deployment reporter has not finished rolling out (${ready:-0}/$replicas ready, ${updated:-0} updated): its pods may be waiting for a volume — see kubectl -n $ns describe pods"
   fi
   pods=$(kubectl get pods -n "$ns" -l app=reporter -o jsonpath='{range .items[?(@.status.phase=="Running")]}{.metadata.name} {.metadata.deletionTimestamp}{"\n"}{end}' 2>/dev/null | awk 'NF == 1 { print $1 }')
   [[ -n $pods ]] || fail "no running pod of Deployment reporter"
