@@ -21,14 +21,31 @@ export default tseslint.config(
     files: ['graders/**/*.ts'],
     rules: {
       // graders depend on nothing of ours and never on Fastify.
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/server/**', '**/web/**', 'fastify', '@fastify/*'], message: 'graders must not depend on the server, the web app or Fastify' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/server/**', '**/web/**', 'fastify', '@fastify/*'], message: 'graders must not depend on the server, the web app or Fastify' },
+          ],
+        },
+      ],
     },
   },
   {
     files: ['server/src/api-contract.ts'],
     rules: {
       // The API contract is shared with the web client and the OpenAPI document: schemas only, no Fastify.
-      'no-restricted-imports': ['error', { patterns: [{ group: ['fastify', '@fastify/*', 'fastify-*', '**/routes/**', '**/app.ts', '**/app-types.ts'], message: 'the API contract holds schemas only: no Fastify, no routes' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['fastify', '@fastify/*', 'fastify-*', '**/routes/**', '**/app.ts', '**/app-types.ts'],
+              message: 'the API contract holds schemas only: no Fastify, no routes',
+            },
+          ],
+        },
+      ],
     },
   },
   {
@@ -41,7 +58,10 @@ export default tseslint.config(
       'react-hooks/rules-of-hooks': 'error',
       'react-hooks/exhaustive-deps': ['error', { additionalHooks: '^useAsync$' }],
       // The web app talks to the server over HTTP/WS only; it may share type declarations.
-      '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ group: ['**/server/**', '**/graders/**'], allowTypeImports: true, message: 'the web app may only import types from the server' }] }],
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/server/**', '**/graders/**'], allowTypeImports: true, message: 'the web app may only import types from the server' }] },
+      ],
     },
   },
   {

@@ -23,5 +23,11 @@ for (const c of checks) {
 }
 const failed = checks.filter((c) => c.status === 'fail').length;
 const warned = checks.filter((c) => c.status === 'warn').length;
-console.log(failed ? `\n${failed} problem(s) stop labs from starting on this host.` : warned ? `\nLabs can start; ${warned} warning(s) above.` : '\nThis host is ready to run labs.');
+console.log(
+  failed
+    ? `\n${failed} problem(s) stop labs from starting on this host.`
+    : warned
+      ? `\nLabs can start; ${warned} warning(s) above.`
+      : '\nThis host is ready to run labs.',
+);
 process.exit(failed ? 1 : 0);

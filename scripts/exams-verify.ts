@@ -12,7 +12,18 @@ const USAGE = `usage: npm run exams:verify -- [exam-id …] [--keep] [--node-ima
   --preset sets the exam's clusters up in advance first (clusters.presetLabs exam:<id>) and measures Start from them
   default: every exam in exams/ (or DIR); --keep leaves the clusters running for a look (delete with kind delete cluster)
   node image: --node-image, else KUBEDRILL_NODE_IMAGE, else the testbed image, else kind's pinned one`;
-const { values, positionals: args } = parseCli('exams:verify', USAGE, { allowPositionals: true, options: { keep: { type: 'boolean', default: false }, 'node-image': { type: 'string' }, 'exams-dir': { type: 'string' }, 'workstation-image': { type: 'string' }, warm: { type: 'boolean', default: false }, preset: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } });
+const { values, positionals: args } = parseCli('exams:verify', USAGE, {
+  allowPositionals: true,
+  options: {
+    keep: { type: 'boolean', default: false },
+    'node-image': { type: 'string' },
+    'exams-dir': { type: 'string' },
+    'workstation-image': { type: 'string' },
+    warm: { type: 'boolean', default: false },
+    preset: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
 const image = await nodeImageOrSkip('exams:verify', values['node-image']);
 const verifier = await ExamVerifier.create(image, console.log, values['exams-dir'] ? path.resolve(values['exams-dir']) : undefined);
 const ids = args.length ? args : verifier.exams.current.exams.map((e) => e.id);
@@ -32,11 +43,18 @@ process.once('SIGINT', () => {
 for (const id of ids) {
   if (interrupted) break;
   console.log(`\n▶ ${id}`);
-  const v = await verifier.verify(id, { keep: values.keep, warm: values.warm, preset: values.preset, ...(values['workstation-image'] ? { workstationImage: values['workstation-image'] } : {}) });
+  const v = await verifier.verify(id, {
+    keep: values.keep,
+    warm: values.warm,
+    preset: values.preset,
+    ...(values['workstation-image'] ? { workstationImage: values['workstation-image'] } : {}),
+  });
   verdicts.push(v);
   console.log(describeExamVerdict(v).join('\n'));
 }
 await verifier.close({ keepData: values.keep });
 const failed = verdicts.filter((v) => !v.passed);
-console.log(`\nexams:verify: ${verdicts.length - failed.length}/${verdicts.length} exams passed their gates${failed.length ? `; failed: ${failed.map((v) => v.examId).join(', ')}` : ''}`);
+console.log(
+  `\nexams:verify: ${verdicts.length - failed.length}/${verdicts.length} exams passed their gates${failed.length ? `; failed: ${failed.map((v) => v.examId).join(', ')}` : ''}`,
+);
 process.exit(failed.length || interrupted ? 1 : 0);

@@ -21,7 +21,15 @@ const USAGE = `usage: npm run labs:grade -- <lab-id> --cluster NAME [--param nam
   --param name=value  the values a parametrised lab was set up with (labs:verify prints its draw); repeat per param
   workstation checks report an error here: a kept cluster has no learner workstation`;
 
-const { values, positionals } = parseCli('labs:grade', USAGE, { allowPositionals: true, options: { cluster: { type: 'string' }, param: { type: 'string', multiple: true, default: [] }, 'labs-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+const { values, positionals } = parseCli('labs:grade', USAGE, {
+  allowPositionals: true,
+  options: {
+    cluster: { type: 'string' },
+    param: { type: 'string', multiple: true, default: [] },
+    'labs-dir': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
 const [labId, ...extra] = positionals;
 if (!labId || extra.length || !values.cluster) {
   console.error(`labs:grade: name one lab and --cluster\n${USAGE}`);
@@ -45,14 +53,18 @@ try {
   const catalogLab = labs.get(labId);
   if (!catalogLab) {
     const broken = labs.current.broken.find((b) => b.id === labId);
-    console.error(`labs:grade: ${broken ? `lab "${labId}" is broken (npm run labs:check says why)` : `no lab "${labId}"; ids: ${labs.current.labs.map((l) => l.id).join(', ')}`}`);
+    console.error(
+      `labs:grade: ${broken ? `lab "${labId}" is broken (npm run labs:check says why)` : `no lab "${labId}"; ids: ${labs.current.labs.map((l) => l.id).join(', ')}`}`,
+    );
     process.exit(2);
   }
   const declared = Object.keys(catalogLab.params ?? {});
   const unknown = Object.keys(params).filter((n) => !declared.includes(n));
   const missing = declared.filter((n) => !(n in params));
   if (unknown.length || missing.length) {
-    console.error(`labs:grade: ${[unknown.length ? `lab ${labId} has no param ${unknown.join(', ')}` : '', missing.length ? `give the value it was set up with for --param ${missing.map((n) => `${n}=…`).join(' ')}` : ''].filter(Boolean).join('; ')}`);
+    console.error(
+      `labs:grade: ${[unknown.length ? `lab ${labId} has no param ${unknown.join(', ')}` : '', missing.length ? `give the value it was set up with for --param ${missing.map((n) => `${n}=…`).join(' ')}` : ''].filter(Boolean).join('; ')}`,
+    );
     process.exit(2);
   }
   const lab = declared.length ? labs.forAttempt(labId, { [labId]: params })! : catalogLab;
@@ -66,14 +78,28 @@ try {
   const kubeconfigPath = path.join(tmp, 'kubeconfig');
   writeFileSync(kubeconfigPath, kc.stdout, { mode: 0o600 });
   const nodes: NodeAccess = { exec: (node, argv, o) => execOnKindNode(runner, cluster, node, argv, o) };
-  const report = await gradeLab(gradableLab(lab), { port: createKubePort(kubeconfigPath), scripts: createKubeconfigScriptRunner(runner, kubeconfigPath), nodes });
+  const report = await gradeLab(gradableLab(lab), {
+    port: createKubePort(kubeconfigPath),
+    scripts: createKubeconfigScriptRunner(runner, kubeconfigPath),
+    nodes,
+  });
 
-  console.log(`${lab.id} on ${cluster}${lab.draw ? ` (params ${Object.entries(params).map(([k, v]) => `${k}=${v}`).join(' ')})` : ''}: ${report.score}/${report.maxScore} = ${report.percent}% (graded in ${(report.durationMs / 1000).toFixed(1)} s)`);
+  console.log(
+    `${lab.id} on ${cluster}${
+      lab.draw
+        ? ` (params ${Object.entries(params)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' ')})`
+        : ''
+    }: ${report.score}/${report.maxScore} = ${report.percent}% (graded in ${(report.durationMs / 1000).toFixed(1)} s)`,
+  );
   for (const t of report.tasks) {
     console.log(`  task ${t.id}: ${t.score}/${t.points}${t.vetoedBy?.length ? ` (vetoed by ${t.vetoedBy.join(', ')})` : ''}`);
     for (const c of t.checks) {
       const mark = c.status === 'pass' ? '✓' : c.status === 'fail' ? '✗' : '!';
-      console.log(`    ${mark} ${c.id} ${c.status} ${c.points}/${c.maxPoints} (${(c.durationMs / 1000).toFixed(1)} s): ${c.explanation ?? c.actual ?? c.message}${c.scoreNote ? ` — ${c.scoreNote}` : ''}`);
+      console.log(
+        `    ${mark} ${c.id} ${c.status} ${c.points}/${c.maxPoints} (${(c.durationMs / 1000).toFixed(1)} s): ${c.explanation ?? c.actual ?? c.message}${c.scoreNote ? ` — ${c.scoreNote}` : ''}`,
+      );
     }
   }
   process.exitCode = report.score === report.maxScore ? 0 : 1;

@@ -4,7 +4,18 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { defaultLanes, describeVerdict, kindNetworkExists, lanePrefix, LabVerifier, ROOT, shareGroups, splitLanes, verifyTarget, type LabVerdict } from './lib/labs-verify.ts';
+import {
+  defaultLanes,
+  describeVerdict,
+  kindNetworkExists,
+  lanePrefix,
+  LabVerifier,
+  ROOT,
+  shareGroups,
+  splitLanes,
+  verifyTarget,
+  type LabVerdict,
+} from './lib/labs-verify.ts';
 
 const target = await verifyTarget();
 if ('skip' in target) console.log(`labs:verify skipped: ${target.skip}`);
@@ -33,8 +44,27 @@ labIds.push(...scenarioIds);
 const lanes = defaultLanes();
 const image = 'skip' in target ? undefined : target.image;
 const first = image ? await LabVerifier.create(image, { log: laneLog(0), scenariosDirs: [SCENARIOS_DIR] }) : undefined;
-const laneIds = first ? splitLanes(shareGroups(labIds.map((id) => first.labs.get(id)!)).map((g) => g.map((id) => first.labs.get(id)!)), lanes).map((groups) => groups.flat().map((l) => l.id)) : [labIds];
-const verifiers = first && image ? [first, ...(await Promise.all(laneIds.slice(1).map((_, i) => LabVerifier.create(image, { log: laneLog(i + 1), scenariosDirs: [SCENARIOS_DIR], namePrefix: lanePrefix(process.env.KUBEDRILL_CLUSTERS_NAME_PREFIX ?? 'kdverify', i + 1) }))))] : [];
+const laneIds = first
+  ? splitLanes(
+      shareGroups(labIds.map((id) => first.labs.get(id)!)).map((g) => g.map((id) => first.labs.get(id)!)),
+      lanes,
+    ).map((groups) => groups.flat().map((l) => l.id))
+  : [labIds];
+const verifiers =
+  first && image
+    ? [
+        first,
+        ...(await Promise.all(
+          laneIds.slice(1).map((_, i) =>
+            LabVerifier.create(image, {
+              log: laneLog(i + 1),
+              scenariosDirs: [SCENARIOS_DIR],
+              namePrefix: lanePrefix(process.env.KUBEDRILL_CLUSTERS_NAME_PREFIX ?? 'kdverify', i + 1),
+            }),
+          ),
+        )),
+      ]
+    : [];
 const order = laneIds.flat();
 function laneLog(lane: number): (line: string) => void {
   return lanes > 1 ? (line) => console.log(line.replace(/^(\n*)/, `$1[lane ${lane + 1}] `)) : (line) => console.log(line);
@@ -60,13 +90,13 @@ before(() => {
       (i === 0 ? Promise.resolve() : kindNetworkExists())
         .then(() => verifier.verifyAll(laneIds[i]!, { share: true, onVerdict: (v) => verdicts.get(v.labId)?.resolve(v) }))
         .then(
-        () => {
-          for (const id of laneIds[i]!) verdicts.get(id)?.reject(new Error(`labs:verify gave no verdict for ${id}`));
-        },
-        (e: unknown) => {
-          for (const id of laneIds[i]!) verdicts.get(id)?.reject(e);
-        },
-      ),
+          () => {
+            for (const id of laneIds[i]!) verdicts.get(id)?.reject(new Error(`labs:verify gave no verdict for ${id}`));
+          },
+          (e: unknown) => {
+            for (const id of laneIds[i]!) verdicts.get(id)?.reject(e);
+          },
+        ),
     ),
   );
 });
@@ -76,10 +106,14 @@ after(async () => {
 });
 
 for (const id of order) {
-  test(`lab ${id}: nothing earns nothing, mistakes stay capped, the solution earns everything, on a real cluster`, { skip: 'skip' in target ? target.skip : false }, async (t) => {
-    const v = await verdicts.get(id)!.promise;
-    // Each lab's time and its mistake gates' share, so the cost of the catalogue shows in CI's log.
-    t.diagnostic(describeVerdict(v)[0]!);
-    assert.ok(v.passed, describeVerdict(v).join('\n'));
-  });
+  test(
+    `lab ${id}: nothing earns nothing, mistakes stay capped, the solution earns everything, on a real cluster`,
+    { skip: 'skip' in target ? target.skip : false },
+    async (t) => {
+      const v = await verdicts.get(id)!.promise;
+      // Each lab's time and its mistake gates' share, so the cost of the catalogue shows in CI's log.
+      t.diagnostic(describeVerdict(v)[0]!);
+      assert.ok(v.passed, describeVerdict(v).join('\n'));
+    },
+  );
 }

@@ -18,18 +18,37 @@ const USAGE = `usage: npm run labs:verify -- [lab-id …] [--keep] [--fresh] [--
   Killercoda scenarios: --scenarios-dir, else KUBEDRILL_SCENARIOS_DIR (every step fails right after setup;
   where each step has solution.sh beside its verify script, all pass after them)
   node image: --node-image, else KUBEDRILL_NODE_IMAGE, else the testbed image, else kind's pinned one`;
-const { values, positionals: args } = parseCli('labs:verify', USAGE, { allowPositionals: true, options: { keep: { type: 'boolean', default: false }, 'no-mistakes': { type: 'boolean', default: false }, 'no-fresh-mistakes': { type: 'boolean', default: false }, explain: { type: 'boolean', default: false }, fresh: { type: 'boolean', default: false }, lanes: { type: 'string', default: '1' }, 'node-image': { type: 'string' }, 'labs-dir': { type: 'string' }, 'scenarios-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+const { values, positionals: args } = parseCli('labs:verify', USAGE, {
+  allowPositionals: true,
+  options: {
+    keep: { type: 'boolean', default: false },
+    'no-mistakes': { type: 'boolean', default: false },
+    'no-fresh-mistakes': { type: 'boolean', default: false },
+    explain: { type: 'boolean', default: false },
+    fresh: { type: 'boolean', default: false },
+    lanes: { type: 'string', default: '1' },
+    'node-image': { type: 'string' },
+    'labs-dir': { type: 'string' },
+    'scenarios-dir': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
 const image = await nodeImageOrSkip('labs:verify', values['node-image']);
 const lanes = Number(values.lanes);
 if (!Number.isInteger(lanes) || lanes < 1 || lanes > 8) {
   console.error(`labs:verify: --lanes must be a whole number from 1 to 8, not "${values.lanes}"\n${USAGE}`);
   process.exit(2);
 }
-const laneLog = (lane: number) => (lanes > 1 ? (line: string) => console.log(line.replace(/^(\n*)/, `$1[lane ${lane + 1}] `)) : (line: string) => console.log(line));
+const laneLog = (lane: number) =>
+  lanes > 1 ? (line: string) => console.log(line.replace(/^(\n*)/, `$1[lane ${lane + 1}] `)) : (line: string) => console.log(line);
 const scenariosDir = values['scenarios-dir'] ?? process.env.KUBEDRILL_SCENARIOS_DIR;
 let verifier: LabVerifier;
 try {
-  verifier = await LabVerifier.create(image, { labsDir: labsDirOf(values['labs-dir']), ...(scenariosDir ? { scenariosDirs: [scenariosDir] } : {}), log: laneLog(0) });
+  verifier = await LabVerifier.create(image, {
+    labsDir: labsDirOf(values['labs-dir']),
+    ...(scenariosDir ? { scenariosDirs: [scenariosDir] } : {}),
+    log: laneLog(0),
+  });
 } catch (e) {
   console.error(`labs:verify: ${(e as Error).message}`);
   process.exit(2);
@@ -44,16 +63,29 @@ if (unknown.length) {
 }
 const share = !values['fresh'] && !values.keep;
 const groups = share ? shareGroups(ids.map((id) => verifier.labs.get(id)!)) : ids.map((id) => [id]);
-const laneIds = splitLanes(groups.map((g) => g.map((id) => verifier.labs.get(id)!)), lanes).map((gs) => gs.flat().map((l) => l.id));
+const laneIds = splitLanes(
+  groups.map((g) => g.map((id) => verifier.labs.get(id)!)),
+  lanes,
+).map((gs) => gs.flat().map((l) => l.id));
 const verifiers = [verifier];
 try {
-  for (let i = 1; i < laneIds.length; i++) verifiers.push(await LabVerifier.create(image, { labsDir: labsDirOf(values['labs-dir']), ...(scenariosDir ? { scenariosDirs: [scenariosDir] } : {}), log: laneLog(i), namePrefix: lanePrefix(process.env.KUBEDRILL_CLUSTERS_NAME_PREFIX ?? 'kdverify', i) }));
+  for (let i = 1; i < laneIds.length; i++)
+    verifiers.push(
+      await LabVerifier.create(image, {
+        labsDir: labsDirOf(values['labs-dir']),
+        ...(scenariosDir ? { scenariosDirs: [scenariosDir] } : {}),
+        log: laneLog(i),
+        namePrefix: lanePrefix(process.env.KUBEDRILL_CLUSTERS_NAME_PREFIX ?? 'kdverify', i),
+      }),
+    );
 } catch (e) {
   console.error(`labs:verify: ${(e as Error).message}`);
   await Promise.all(verifiers.map((v) => v.close()));
   process.exit(2);
 }
-console.log(`labs:verify: ${ids.length} lab(s) on ${image}, ${share ? 'labs of one shape without scripts share a cluster (reset between them; --fresh for one cluster each)' : 'one fresh cluster each'}${laneIds.length > 1 ? `, in ${laneIds.length} lanes` : ''}`);
+console.log(
+  `labs:verify: ${ids.length} lab(s) on ${image}, ${share ? 'labs of one shape without scripts share a cluster (reset between them; --fresh for one cluster each)' : 'one fresh cluster each'}${laneIds.length > 1 ? `, in ${laneIds.length} lanes` : ''}`,
+);
 let verdicts: LabVerdict[];
 let interrupted = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -82,5 +114,7 @@ try {
   await Promise.all(verifiers.map((v) => v.close({ keepData: values.keep })));
 }
 const failed = verdicts.filter((v) => !v.passed);
-console.log(`\nlabs:verify: ${verdicts.length - failed.length}/${verdicts.length} labs passed their gates${failed.length ? `; failed: ${failed.map((v) => v.labId).join(', ')}` : ''}`);
+console.log(
+  `\nlabs:verify: ${verdicts.length - failed.length}/${verdicts.length} labs passed their gates${failed.length ? `; failed: ${failed.map((v) => v.labId).join(', ')}` : ''}`,
+);
 process.exit(failed.length || interrupted ? 1 : 0);

@@ -3,7 +3,9 @@
 // (Node >= 22.19 strips TypeScript types natively).
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
 if (major < 22 || (major === 22 && minor < 19)) {
-  console.error(`kubedrill needs Node.js >= 22.19 (this is ${process.version}): run scripts/start or scripts/test, which fetch a supported Node automatically, or install Node 24.`);
+  console.error(
+    `kubedrill needs Node.js >= 22.19 (this is ${process.version}): run scripts/start or scripts/test, which fetch a supported Node automatically, or install Node 24.`,
+  );
   process.exit(1);
 }
 const [entry, ...rest] = process.argv.slice(2);

@@ -33,60 +33,86 @@ let base = '';
 const inDocker = async (argv: string[]) => (await runner.run({ argv: ['docker', ...argv], timeoutMs: 60_000, okCodes: [0, 1] })).exitCode === 0;
 /** Node containers of this suite's clusters plus workstations it made (both carry its prefix). */
 async function leftovers(): Promise<string[]> {
-  const nodes = await runner.run({ argv: ['docker', 'ps', '-a', '--filter', `label=${KIND_LABEL}`, '--format', `{{.ID}} {{.Label "${KIND_LABEL}"}}`], timeoutMs: 30_000 });
+  const nodes = await runner.run({
+    argv: ['docker', 'ps', '-a', '--filter', `label=${KIND_LABEL}`, '--format', `{{.ID}} {{.Label "${KIND_LABEL}"}}`],
+    timeoutMs: 30_000,
+  });
   const ws = await runner.run({ argv: ['docker', 'ps', '-aq', '--filter', `label=io.kubedrill.owner=${NAME}`], timeoutMs: 30_000 });
   return [
-    ...nodes.stdout.split('\n').map((l) => l.trim().split(' ')).filter(([, c]) => c?.startsWith(`${NAME}-`)).map(([id]) => id!),
+    ...nodes.stdout
+      .split('\n')
+      .map((l) => l.trim().split(' '))
+      .filter(([, c]) => c?.startsWith(`${NAME}-`))
+      .map(([id]) => id!),
     ...ws.stdout.split('\n').filter(Boolean),
   ];
 }
 
-before(async () => {
-  skip = (await dockerSkipReason(runner)) ?? false;
-  if (skip) return;
-  if (!(await inDocker(['image', 'inspect', TESTBED_IMAGE]))) {
-    skip = `no kind node image ${TESTBED_IMAGE} in Docker: run scripts/testbed build`;
-    return;
-  }
-  const missing = [];
-  for (const i of LAB_IMAGES) if (!(await inDocker(['image', 'inspect', i]))) missing.push(i);
-  if (missing.length) {
-    skip = `lab images missing in Docker (${missing.join(', ')}): run scripts/testbed build`;
-    return;
-  }
-  try {
-    // Built (or found unchanged) by the docker stage's server-image suite just before: seconds.
-    await runner.run({ argv: [path.join(ROOT, 'scripts/build-images'), 'workstation', 'server'], timeoutMs: 40 * 60_000 });
-  } catch (e) {
-    const why = e instanceof CommandError ? e.stderr.trim().split('\n').slice(-1)[0] : (e as Error).message;
-    if (/is needed to make|no kubectl|no helm|not installed|not reachable/.test(why ?? '')) {
-      skip = `the server image cannot be built here: ${why}`;
+before(
+  async () => {
+    skip = (await dockerSkipReason(runner)) ?? false;
+    if (skip) return;
+    if (!(await inDocker(['image', 'inspect', TESTBED_IMAGE]))) {
+      skip = `no kind node image ${TESTBED_IMAGE} in Docker: run scripts/testbed build`;
       return;
     }
-    throw e;
-  }
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  await runner.run({
-    argv: [
-      'docker', 'run', '-d', '--name', NAME, '--network', 'host', '--group-add', String(statSync(SOCKET).gid),
-      '-v', `${SOCKET}:${SOCKET}`,
-      '-e', `KUBEDRILL_PORT=${port}`,
-      // Its own prefix: a server deletes the clusters of its prefix that it does not know.
-      '-e', `KUBEDRILL_CLUSTERS_NAME_PREFIX=${NAME}`,
-      '-e', `KUBEDRILL_CLUSTERS_NODE_IMAGE=${TESTBED_IMAGE}`,
-      '-e', 'KUBEDRILL_CLUSTERS_MAX_CONCURRENT=1',
-      IMAGE,
-    ],
-    timeoutMs: 60_000,
-  });
-  for (let i = 0; ; i++) {
-    const ok = await fetch(`${base}/api/health`).then((r) => r.ok, () => false);
-    if (ok) break;
-    if (i >= 90) throw new Error(`the server image did not answer on ${base} within 90 s`);
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-}, { timeout: 45 * 60_000 });
+    const missing = [];
+    for (const i of LAB_IMAGES) if (!(await inDocker(['image', 'inspect', i]))) missing.push(i);
+    if (missing.length) {
+      skip = `lab images missing in Docker (${missing.join(', ')}): run scripts/testbed build`;
+      return;
+    }
+    try {
+      // Built (or found unchanged) by the docker stage's server-image suite just before: seconds.
+      await runner.run({ argv: [path.join(ROOT, 'scripts/build-images'), 'workstation', 'server'], timeoutMs: 40 * 60_000 });
+    } catch (e) {
+      const why = e instanceof CommandError ? e.stderr.trim().split('\n').slice(-1)[0] : (e as Error).message;
+      if (/is needed to make|no kubectl|no helm|not installed|not reachable/.test(why ?? '')) {
+        skip = `the server image cannot be built here: ${why}`;
+        return;
+      }
+      throw e;
+    }
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    await runner.run({
+      argv: [
+        'docker',
+        'run',
+        '-d',
+        '--name',
+        NAME,
+        '--network',
+        'host',
+        '--group-add',
+        String(statSync(SOCKET).gid),
+        '-v',
+        `${SOCKET}:${SOCKET}`,
+        '-e',
+        `KUBEDRILL_PORT=${port}`,
+        // Its own prefix: a server deletes the clusters of its prefix that it does not know.
+        '-e',
+        `KUBEDRILL_CLUSTERS_NAME_PREFIX=${NAME}`,
+        '-e',
+        `KUBEDRILL_CLUSTERS_NODE_IMAGE=${TESTBED_IMAGE}`,
+        '-e',
+        'KUBEDRILL_CLUSTERS_MAX_CONCURRENT=1',
+        IMAGE,
+      ],
+      timeoutMs: 60_000,
+    });
+    for (let i = 0; ; i++) {
+      const ok = await fetch(`${base}/api/health`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (ok) break;
+      if (i >= 90) throw new Error(`the server image did not answer on ${base} within 90 s`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  },
+  { timeout: 45 * 60_000 },
+);
 
 after(async () => {
   if (skip || !base) return;
@@ -109,11 +135,19 @@ test(`the image runs a real attempt of ${LAB}: Start, terminal, Check, Finish`, 
   assert.equal(await client.workstationReadyNodes(attempt.id), 1, 'one Ready node seen by kubectl in the workstation');
 
   // Check on the untouched lab: every check ran on the cluster, and nothing is solved yet.
-  const grade = await client.call<{ score: number; maxScore: number; report: { tasks: { checks: { status: string }[] }[] } }>('POST', `/api/attempts/${attempt.id}/grade`, {}, 120_000);
+  const grade = await client.call<{ score: number; maxScore: number; report: { tasks: { checks: { status: string }[] }[] } }>(
+    'POST',
+    `/api/attempts/${attempt.id}/grade`,
+    {},
+    120_000,
+  );
   const checks = grade.report.tasks.flatMap((task) => task.checks);
-  assert.ok(grade.maxScore > 0 && checks.length > 0, 'the report has the lab\'s checks');
+  assert.ok(grade.maxScore > 0 && checks.length > 0, "the report has the lab's checks");
   assert.equal(grade.score, 0, 'right after setup the lab is not solved');
-  assert.ok(checks.every((c) => c.status !== 'error'), `no check errored: ${JSON.stringify(checks.filter((c) => c.status === 'error'))}`);
+  assert.ok(
+    checks.every((c) => c.status !== 'error'),
+    `no check errored: ${JSON.stringify(checks.filter((c) => c.status === 'error'))}`,
+  );
 
   const finished = await client.call<{ status: string }>('POST', `/api/attempts/${attempt.id}/finish`, {});
   assert.equal(finished.status, 'finished');

@@ -48,39 +48,53 @@ function waitForLog(container: string, pattern: RegExp, timeoutMs: number): Prom
   });
 }
 
-before(async () => {
-  skip = (await dockerSkipReason(runner)) ?? false;
-  if (skip) return;
-  try {
-    // Cold: Debian root filesystems, npm ci --omit=dev and node-pty's compile (minutes); then seconds.
-    await runner.run({ argv: [path.join(ROOT, 'scripts/build-images'), 'server'], timeoutMs: 40 * 60_000 });
-  } catch (e) {
-    const why = e instanceof CommandError ? e.stderr.trim().split('\n').slice(-1)[0] : (e as Error).message;
-    // What this machine lacks (mmdebstrap, a kubectl of the right minor) is a reason to skip; any
-    // other failure of the build is a failure of this suite.
-    if (/is needed to make|no kubectl|no helm|not installed|not reachable/.test(why ?? '')) {
-      skip = `the server image cannot be built here: ${why}`;
-      return;
+before(
+  async () => {
+    skip = (await dockerSkipReason(runner)) ?? false;
+    if (skip) return;
+    try {
+      // Cold: Debian root filesystems, npm ci --omit=dev and node-pty's compile (minutes); then seconds.
+      await runner.run({ argv: [path.join(ROOT, 'scripts/build-images'), 'server'], timeoutMs: 40 * 60_000 });
+    } catch (e) {
+      const why = e instanceof CommandError ? e.stderr.trim().split('\n').slice(-1)[0] : (e as Error).message;
+      // What this machine lacks (mmdebstrap, a kubectl of the right minor) is a reason to skip; any
+      // other failure of the build is a failure of this suite.
+      if (/is needed to make|no kubectl|no helm|not installed|not reachable/.test(why ?? '')) {
+        skip = `the server image cannot be built here: ${why}`;
+        return;
+      }
+      throw e;
     }
-    throw e;
-  }
-  port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  const gid = String(statSync(SOCKET).gid);
-  await runner.run({
-    argv: [
-      'docker', 'run', '-d', '--name', NAME, '--network', 'host', '--group-add', gid,
-      '-v', `${SOCKET}:${SOCKET}`,
-      '-e', `KUBEDRILL_PORT=${port}`,
-      // A prefix of its own: a server deletes the clusters of its prefix that it does not know.
-      '-e', `KUBEDRILL_CLUSTERS_NAME_PREFIX=${NAME}`,
-      IMAGE,
-    ],
-    timeoutMs: 60_000,
-  });
-  await waitForLog(NAME, /server ready: http:\/\/127\.0\.0\.1:\d+\//, 90_000);
-  // A cold image build outlasts the docker stage's default per-test timeout.
-}, { timeout: 45 * 60_000 });
+    port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    const gid = String(statSync(SOCKET).gid);
+    await runner.run({
+      argv: [
+        'docker',
+        'run',
+        '-d',
+        '--name',
+        NAME,
+        '--network',
+        'host',
+        '--group-add',
+        gid,
+        '-v',
+        `${SOCKET}:${SOCKET}`,
+        '-e',
+        `KUBEDRILL_PORT=${port}`,
+        // A prefix of its own: a server deletes the clusters of its prefix that it does not know.
+        '-e',
+        `KUBEDRILL_CLUSTERS_NAME_PREFIX=${NAME}`,
+        IMAGE,
+      ],
+      timeoutMs: 60_000,
+    });
+    await waitForLog(NAME, /server ready: http:\/\/127\.0\.0\.1:\d+\//, 90_000);
+    // A cold image build outlasts the docker stage's default per-test timeout.
+  },
+  { timeout: 45 * 60_000 },
+);
 
 after(async () => {
   if (skip || !port) return;
@@ -131,7 +145,10 @@ test('inside the image the host Docker, kind, kubectl and the host loopback are 
   });
   assert.equal(r.stdout.trim(), 'kind-api-stand-in');
   // node-pty's addon was compiled for this image and loads (terminals need it).
-  const pty = await runner.run({ argv: ['docker', 'exec', NAME, 'node', '-e', "require('/opt/kubedrill/node_modules/node-pty'); console.log('pty ok')"], timeoutMs: 30_000 });
+  const pty = await runner.run({
+    argv: ['docker', 'exec', NAME, 'node', '-e', "require('/opt/kubedrill/node_modules/node-pty'); console.log('pty ok')"],
+    timeoutMs: 30_000,
+  });
   assert.equal(pty.stdout.trim(), 'pty ok');
 });
 
@@ -176,7 +193,11 @@ test('compose.yaml runs the image in multi mode on the host loopback and stops i
     KUBEDRILL_PUBLIC_URL: `http://127.0.0.1:${composePort}`,
   } as Record<string, string>;
   const compose = (args: string[], okCodes = [0]) =>
-    createCommandRunner(env).run({ argv: ['docker', 'compose', '-p', project, '-f', path.join(ROOT, 'compose.yaml'), '-f', override, ...args], timeoutMs: 120_000, okCodes });
+    createCommandRunner(env).run({
+      argv: ['docker', 'compose', '-p', project, '-f', path.join(ROOT, 'compose.yaml'), '-f', override, ...args],
+      timeoutMs: 120_000,
+      okCodes,
+    });
   t.after(async () => {
     await compose(['down', '-v', '--remove-orphans'], [0, 1]);
     rmSync(dir, { recursive: true, force: true });
@@ -190,7 +211,11 @@ test('compose.yaml runs the image in multi mode on the host loopback and stops i
   const session = (await (await fetch(`${url}/api/session`)).json()) as { mode: string; registration: string; learner: unknown };
   assert.deepEqual(session, { mode: 'multi', registration: 'invite', learner: null });
   // The first account becomes the admin, whose doctor finds Docker through the mounted socket.
-  const reg = await fetch(`${url}/api/session/register`, { method: 'POST', headers: { 'content-type': 'application/json', origin: url }, body: JSON.stringify({ username: 'operator', password: 'correct horse battery' }) });
+  const reg = await fetch(`${url}/api/session/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: url },
+    body: JSON.stringify({ username: 'operator', password: 'correct horse battery' }),
+  });
   assert.equal(reg.status, 200, await reg.clone().text());
   const cookie = (reg.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
   const health = (await (await fetch(`${url}/api/admin/health`, { headers: { cookie } })).json()) as { checks: { id: string; status: string }[] };
@@ -214,10 +239,22 @@ test('behind Caddy with TLS: page, Secure cookie, and rate limits keyed on the c
   const name = `kdimgp-${tag}`;
   const invite = `invite-${tag}`;
   const publicUrl = `https://localhost:${proxyPort}`;
-  writeFileSync(path.join(dir, 'Caddyfile'), [
-    '{', '\tadmin off', '\tauto_https disable_redirects', '\tskip_install_trust', '}',
-    `localhost:${proxyPort} {`, '\tbind 127.0.0.1', '\ttls internal', `\treverse_proxy 127.0.0.1:${serverPort}`, '}', '',
-  ].join('\n'));
+  writeFileSync(
+    path.join(dir, 'Caddyfile'),
+    [
+      '{',
+      '\tadmin off',
+      '\tauto_https disable_redirects',
+      '\tskip_install_trust',
+      '}',
+      `localhost:${proxyPort} {`,
+      '\tbind 127.0.0.1',
+      '\ttls internal',
+      `\treverse_proxy 127.0.0.1:${serverPort}`,
+      '}',
+      '',
+    ].join('\n'),
+  );
   const caddy = spawn('caddy', ['run', '--config', path.join(dir, 'Caddyfile'), '--adapter', 'caddyfile'], {
     env: { ...process.env, HOME: dir, XDG_DATA_HOME: path.join(dir, 'data'), XDG_CONFIG_HOME: path.join(dir, 'config') },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -231,11 +268,29 @@ test('behind Caddy with TLS: page, Secure cookie, and rate limits keyed on the c
   });
   await runner.run({
     argv: [
-      'docker', 'run', '-d', '--name', name, '--network', 'host', '--group-add', String(statSync(SOCKET).gid),
-      '-v', `${SOCKET}:${SOCKET}`,
-      '-e', `KUBEDRILL_PORT=${serverPort}`, '-e', `KUBEDRILL_CLUSTERS_NAME_PREFIX=${name}`,
-      '-e', 'KUBEDRILL_AUTH_MODE=multi', '-e', `KUBEDRILL_AUTH_INVITE_CODE=${invite}`,
-      '-e', `KUBEDRILL_PUBLIC_URL=${publicUrl}`, '-e', 'KUBEDRILL_TRUST_PROXY=127.0.0.1',
+      'docker',
+      'run',
+      '-d',
+      '--name',
+      name,
+      '--network',
+      'host',
+      '--group-add',
+      String(statSync(SOCKET).gid),
+      '-v',
+      `${SOCKET}:${SOCKET}`,
+      '-e',
+      `KUBEDRILL_PORT=${serverPort}`,
+      '-e',
+      `KUBEDRILL_CLUSTERS_NAME_PREFIX=${name}`,
+      '-e',
+      'KUBEDRILL_AUTH_MODE=multi',
+      '-e',
+      `KUBEDRILL_AUTH_INVITE_CODE=${invite}`,
+      '-e',
+      `KUBEDRILL_PUBLIC_URL=${publicUrl}`,
+      '-e',
+      'KUBEDRILL_TRUST_PROXY=127.0.0.1',
       IMAGE,
     ],
     timeoutMs: 60_000,
@@ -246,7 +301,17 @@ test('behind Caddy with TLS: page, Secure cookie, and rate limits keyed on the c
   assert.ok(existsSync(rootCa), `Caddy made no internal CA:\n${caddyLog}`);
   // The browser's checks, each printed; it exits non-zero when any fails (clients on 127.0.0.5/.7/.8).
   const checks = await runner.run({
-    argv: [process.execPath, path.join(ROOT, 'scripts/run.mjs'), path.join(ROOT, 'scripts/bench/behind-proxy.ts'), '--url', publicUrl, '--ca', rootCa, '--invite', invite],
+    argv: [
+      process.execPath,
+      path.join(ROOT, 'scripts/run.mjs'),
+      path.join(ROOT, 'scripts/bench/behind-proxy.ts'),
+      '--url',
+      publicUrl,
+      '--ca',
+      rootCa,
+      '--invite',
+      invite,
+    ],
     timeoutMs: 120_000,
     okCodes: [0, 1],
   });

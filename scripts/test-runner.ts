@@ -15,7 +15,9 @@ interface Stage {
 }
 
 function testFiles(suffix?: (typeof SUITE_SUFFIXES)[number]): string[] {
-  const files = TEST_DIRS.flatMap((d) => globSync(`${d}/**/*.test.ts`, { cwd: ROOT, exclude: (f) => f.includes('node_modules') || f.includes('test-fixtures') }));
+  const files = TEST_DIRS.flatMap((d) =>
+    globSync(`${d}/**/*.test.ts`, { cwd: ROOT, exclude: (f) => f.includes('node_modules') || f.includes('test-fixtures') }),
+  );
   return files
     .filter((f) => {
       const m = /\.(\w+)\.test\.ts$/.exec(f);
@@ -40,7 +42,9 @@ function run(argv: string[], env: Record<string, string> = {}, limitMs = 20 * 60
       }
     };
     const timer = setTimeout(() => {
-      console.error(`\n✖ ${argv.slice(0, 3).join(' ')} … ran longer than ${Math.round(limitMs / 60_000)} min: stopping it (a test that never finishes is a failure)`);
+      console.error(
+        `\n✖ ${argv.slice(0, 3).join(' ')} … ran longer than ${Math.round(limitMs / 60_000)} min: stopping it (a test that never finishes is a failure)`,
+      );
       killGroup('SIGTERM');
       setTimeout(() => killGroup('SIGKILL'), 10_000).unref();
     }, limitMs);
@@ -93,13 +97,25 @@ async function clusterStage(): Promise<number> {
 }
 
 const STAGES: Stage[] = [
-  { name: 'check', what: 'lint and typecheck (npm run check)', run: () => run([npm, 'run', '--silent', 'check']) },
+  { name: 'check', what: 'lint, formatting and typecheck (npm run check)', run: () => run([npm, 'run', '--silent', 'check']) },
   { name: 'unit', what: 'fast suites: config, storage, labs, graders, API routes', run: () => nodeTest(testFiles(), { stageLimitMs: 10 * 60_000 }) },
-  { name: 'browser', what: 'headless Chromium against the built web app', run: () => nodeTest(testFiles('browser'), { concurrency: 1, stageLimitMs: 10 * 60_000 }) },
+  {
+    name: 'browser',
+    what: 'headless Chromium against the built web app',
+    run: () => nodeTest(testFiles('browser'), { concurrency: 1, stageLimitMs: 10 * 60_000 }),
+  },
   // Before docker: the workstation image takes kubectl 1.35 from the testbed's Kubernetes build.
   { name: 'testbed', what: 'build the real-cluster testbed from Go modules and Debian (cached)', run: buildTestbed },
-  { name: 'docker', what: 'real Docker and the real kind CLI', run: () => nodeTest(testFiles('docker'), { concurrency: 1, timeoutMs: 600_000, stageLimitMs: 25 * 60_000 }) },
-  { name: 'cluster', what: 'real kind clusters on the testbed: labs:verify, exams:verify and the cluster suites (testbed built first; skips where it cannot be built)', run: clusterStage },
+  {
+    name: 'docker',
+    what: 'real Docker and the real kind CLI',
+    run: () => nodeTest(testFiles('docker'), { concurrency: 1, timeoutMs: 600_000, stageLimitMs: 25 * 60_000 }),
+  },
+  {
+    name: 'cluster',
+    what: 'real kind clusters on the testbed: labs:verify, exams:verify and the cluster suites (testbed built first; skips where it cannot be built)',
+    run: clusterStage,
+  },
 ];
 
 function parseList(flag: string): string[] | undefined {

@@ -8,7 +8,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createHash } from 'node:crypto';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { LAB_IMAGES, TESTBED_ASSETS, addonImageNames, TESTBED_VERSIONS as V, kubernetesLdflags, nodeImageNames, nodeImageTag, readStamp, readTestbedStatus, testbedCacheDir, wrapperGoMod } from './lib/testbed.ts';
+import {
+  LAB_IMAGES,
+  TESTBED_ASSETS,
+  addonImageNames,
+  TESTBED_VERSIONS as V,
+  kubernetesLdflags,
+  nodeImageNames,
+  nodeImageTag,
+  readStamp,
+  readTestbedStatus,
+  testbedCacheDir,
+  wrapperGoMod,
+} from './lib/testbed.ts';
 import { CommandError, createCommandRunner } from '../server/src/exec/command-runner.ts';
 import { runProof } from './lib/testbed-proof.ts';
 import { errorMessage } from '../graders/src/shared/error-message.ts';
@@ -63,7 +75,9 @@ async function sh(step: string, command: string, env: Record<string, string> = {
     const out = e instanceof CommandError ? `${e.stdout}${e.stderr}` : String(e);
     writeFileSync(logFile, `$ ${command}\n${out}`, { flag: 'a' });
     const code = e instanceof CommandError ? e.exitCode : null;
-    throw new StepFailed(`${step} failed (exit ${code}): ${command.split('\n')[0]}\n${out.trimEnd().split('\n').slice(-40).join('\n')}\n(full log: ${logFile})`);
+    throw new StepFailed(
+      `${step} failed (exit ${code}): ${command.split('\n')[0]}\n${out.trimEnd().split('\n').slice(-40).join('\n')}\n(full log: ${logFile})`,
+    );
   }
 }
 
@@ -137,21 +151,26 @@ async function goBuild(b: GoBuild): Promise<void> {
     const last = /^v\d+$/.test(parts.at(-1)!) ? parts.at(-2)! : parts.at(-1)!;
     return b.rename?.[last] ?? last;
   });
-  await step(`go:${b.name}`, key, () => bins.every((f) => existsSync(path.join(out, f))), async () => {
-    const src = path.join(CACHE, 'src', `${b.name}-${b.version}`);
-    mkdirSync(src, { recursive: true });
-    const info = JSON.parse(await sh(`go-${b.name}`, `cd ${src} && go mod download -json ${b.module}@${b.version}`, goEnv())) as { GoMod?: string };
-    if (!info.GoMod) throw new StepFailed(`go:${b.name}: the module proxy gave no go.mod for ${b.module}@${b.version}`);
-    writeFileSync(path.join(src, 'go.mod'), wrapperGoMod(b.module, b.version, readFileSync(info.GoMod, 'utf8'), b.localVersion, b.replaces));
-    rmSync(path.join(src, 'go.sum'), { force: true });
-    rmSync(`${out}.tmp`, { recursive: true, force: true });
-    mkdirSync(`${out}.tmp`, { recursive: true });
-    const flags = ['-trimpath', b.tags ? `-tags ${b.tags}` : '', `-ldflags '${b.ldflags ?? '-s -w'}'`].join(' ');
-    await sh(`go-${b.name}`, `cd ${src} && go build ${flags} -o ${out}.tmp/ ${b.pkgs.join(' ')}`, goEnv());
-    for (const [from, to] of Object.entries(b.rename ?? {})) renameSync(path.join(`${out}.tmp`, from), path.join(`${out}.tmp`, to));
-    rmSync(out, { recursive: true, force: true });
-    renameSync(`${out}.tmp`, out);
-  });
+  await step(
+    `go:${b.name}`,
+    key,
+    () => bins.every((f) => existsSync(path.join(out, f))),
+    async () => {
+      const src = path.join(CACHE, 'src', `${b.name}-${b.version}`);
+      mkdirSync(src, { recursive: true });
+      const info = JSON.parse(await sh(`go-${b.name}`, `cd ${src} && go mod download -json ${b.module}@${b.version}`, goEnv())) as { GoMod?: string };
+      if (!info.GoMod) throw new StepFailed(`go:${b.name}: the module proxy gave no go.mod for ${b.module}@${b.version}`);
+      writeFileSync(path.join(src, 'go.mod'), wrapperGoMod(b.module, b.version, readFileSync(info.GoMod, 'utf8'), b.localVersion, b.replaces));
+      rmSync(path.join(src, 'go.sum'), { force: true });
+      rmSync(`${out}.tmp`, { recursive: true, force: true });
+      mkdirSync(`${out}.tmp`, { recursive: true });
+      const flags = ['-trimpath', b.tags ? `-tags ${b.tags}` : '', `-ldflags '${b.ldflags ?? '-s -w'}'`].join(' ');
+      await sh(`go-${b.name}`, `cd ${src} && go build ${flags} -o ${out}.tmp/ ${b.pkgs.join(' ')}`, goEnv());
+      for (const [from, to] of Object.entries(b.rename ?? {})) renameSync(path.join(`${out}.tmp`, from), path.join(`${out}.tmp`, to));
+      rmSync(out, { recursive: true, force: true });
+      renameSync(`${out}.tmp`, out);
+    },
+  );
 }
 
 const K8S_CMDS = ['kubeadm', 'kubelet', 'kubectl', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kube-proxy'];
@@ -166,7 +185,13 @@ const GO_BUILDS: GoBuild[] = [
     ldflags: kubernetesLdflags(V.kubernetes),
     tags: 'selinux,notest',
   },
-  { name: 'etcd', module: 'go.etcd.io/etcd/v3', version: V.etcd, pkgs: ['go.etcd.io/etcd/server/v3', 'go.etcd.io/etcd/etcdctl/v3', 'go.etcd.io/etcd/etcdutl/v3'], rename: { server: 'etcd' } },
+  {
+    name: 'etcd',
+    module: 'go.etcd.io/etcd/v3',
+    version: V.etcd,
+    pkgs: ['go.etcd.io/etcd/server/v3', 'go.etcd.io/etcd/etcdctl/v3', 'go.etcd.io/etcd/etcdutl/v3'],
+    rename: { server: 'etcd' },
+  },
   { name: 'coredns', module: 'github.com/coredns/coredns', version: V.coredns, pkgs: ['github.com/coredns/coredns'] },
   {
     name: 'kube-router',
@@ -179,7 +204,12 @@ const GO_BUILDS: GoBuild[] = [
   },
   { name: 'crictl', module: 'sigs.k8s.io/cri-tools', version: V.crictl, pkgs: ['sigs.k8s.io/cri-tools/cmd/crictl'] },
   // kind's default StorageClass (preloaded in the node image, like kind's own node images).
-  { name: 'local-path-provisioner', module: 'github.com/rancher/local-path-provisioner', version: V.localPath, pkgs: ['github.com/rancher/local-path-provisioner'] },
+  {
+    name: 'local-path-provisioner',
+    module: 'github.com/rancher/local-path-provisioner',
+    version: V.localPath,
+    pkgs: ['github.com/rancher/local-path-provisioner'],
+  },
   { name: 'traefik', module: 'github.com/traefik/traefik/v3', version: V.traefik, pkgs: ['github.com/traefik/traefik/v3/cmd/traefik'] },
 ];
 
@@ -188,16 +218,27 @@ const ADDON_GO_BUILDS: GoBuild[] = [
   { name: 'metrics-server', module: 'sigs.k8s.io/metrics-server', version: V.metricsServer, pkgs: ['sigs.k8s.io/metrics-server/cmd/metrics-server'] },
   { name: 'metallb', module: 'go.universe.tf/metallb', version: V.metallb, pkgs: ['go.universe.tf/metallb/controller', 'go.universe.tf/metallb/speaker'] },
   // helm goes into the workstation image (scripts/build-images finds it in the cache).
-  { name: 'helm', module: 'helm.sh/helm/v4', version: V.helm, pkgs: ['helm.sh/helm/v4/cmd/helm'], ldflags: `-s -w -X helm.sh/helm/v4/internal/version.version=${V.helm} -X helm.sh/helm/v4/internal/version.gitTreeState=clean` },
+  {
+    name: 'helm',
+    module: 'helm.sh/helm/v4',
+    version: V.helm,
+    pkgs: ['helm.sh/helm/v4/cmd/helm'],
+    ldflags: `-s -w -X helm.sh/helm/v4/internal/version.version=${V.helm} -X helm.sh/helm/v4/internal/version.gitTreeState=clean`,
+  },
 ];
 
 async function buildPause(): Promise<void> {
   const out = path.join(BIN, `pause-${V.pause}`);
   const k8sSrc = path.join(CACHE, 'go', 'mod', 'k8s.io', `kubernetes@${V.kubernetes}`, 'build', 'pause', 'linux', 'pause.c');
-  await step('pause', hashOf(V.pause, V.kubernetes), () => existsSync(path.join(out, 'pause')), async () => {
-    mkdirSync(out, { recursive: true });
-    await sh('pause', `gcc -Os -Wall -Werror -static -DVERSION=v${V.pause}-kubedrill-testbed -o ${out}/pause ${k8sSrc} && strip ${out}/pause`);
-  });
+  await step(
+    'pause',
+    hashOf(V.pause, V.kubernetes),
+    () => existsSync(path.join(out, 'pause')),
+    async () => {
+      mkdirSync(out, { recursive: true });
+      await sh('pause', `gcc -Os -Wall -Werror -static -DVERSION=v${V.pause}-kubedrill-testbed -o ${out}/pause ${k8sSrc} && strip ${out}/pause`);
+    },
+  );
 }
 
 // ---------- Debian root filesystems ----------
@@ -206,12 +247,16 @@ async function buildPause(): Promise<void> {
 async function rootfs(name: string, suite: string, packages: string[]): Promise<string> {
   const key = hashOf(suite, packages.join(','), 'rootfs-1');
   const tag = `kubedrill-testbed/rootfs-${name}:${key}`;
-  await step(`rootfs:${name}`, key, () => imageHasLabel(tag, key), async () => {
-    const tar = path.join(CACHE, 'tmp', `rootfs-${name}.tar`);
-    mkdirSync(path.dirname(tar), { recursive: true });
-    await sh(
-      `rootfs-${name}`,
-      `mmdebstrap --variant=minbase --include=${packages.join(',')} --format=tar --quiet \
+  await step(
+    `rootfs:${name}`,
+    key,
+    () => imageHasLabel(tag, key),
+    async () => {
+      const tar = path.join(CACHE, 'tmp', `rootfs-${name}.tar`);
+      mkdirSync(path.dirname(tar), { recursive: true });
+      await sh(
+        `rootfs-${name}`,
+        `mmdebstrap --variant=minbase --include=${packages.join(',')} --format=tar --quiet \
         --aptopt='Acquire::Check-Valid-Until "false"' \
         --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
         --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/locale/*' \
@@ -220,35 +265,66 @@ async function rootfs(name: string, suite: string, packages: string[]): Promise<
       docker import --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
         --change 'LABEL io.kubedrill.testbed=${key}' ${tar} ${tag} >/dev/null
       rm -f ${tar}`,
-    );
-  });
+      );
+    },
+  );
   return tag;
 }
 
 /** Builds `tag` from a Dockerfile text and a context of files, offline, labelled with its inputs. */
 async function dockerImage(stepName: string, tag: string, dockerfile: string, files: Record<string, string>, extraKey = ''): Promise<void> {
   const key = hashOf(dockerfile, extraKey, ...Object.entries(files).flatMap(([dest, src]) => [dest, existsSync(src) ? readFileSync(src) : src]));
-  await step(stepName, key, () => imageHasLabel(tag, key), async () => {
-    const ctx = path.join(CACHE, 'tmp', `ctx-${stepName.replace(/[^\w.-]/g, '_')}`);
-    rmSync(ctx, { recursive: true, force: true });
-    mkdirSync(ctx, { recursive: true });
-    for (const [dest, src] of Object.entries(files)) {
-      mkdirSync(path.dirname(path.join(ctx, dest)), { recursive: true });
-      copyFileSync(src, path.join(ctx, dest));
-    }
-    writeFileSync(path.join(ctx, 'Dockerfile'), `${dockerfile}\nLABEL io.kubedrill.testbed=${key}\n`);
-    try {
-      await sh(stepName, `docker build --quiet --network none -t ${tag} ${ctx}`);
-    } finally {
+  await step(
+    stepName,
+    key,
+    () => imageHasLabel(tag, key),
+    async () => {
+      const ctx = path.join(CACHE, 'tmp', `ctx-${stepName.replace(/[^\w.-]/g, '_')}`);
       rmSync(ctx, { recursive: true, force: true });
-    }
-  });
+      mkdirSync(ctx, { recursive: true });
+      for (const [dest, src] of Object.entries(files)) {
+        mkdirSync(path.dirname(path.join(ctx, dest)), { recursive: true });
+        copyFileSync(src, path.join(ctx, dest));
+      }
+      writeFileSync(path.join(ctx, 'Dockerfile'), `${dockerfile}\nLABEL io.kubedrill.testbed=${key}\n`);
+      try {
+        await sh(stepName, `docker build --quiet --network none -t ${tag} ${ctx}`);
+      } finally {
+        rmSync(ctx, { recursive: true, force: true });
+      }
+    },
+  );
 }
 
 const NODE_PACKAGES = [
-  'systemd', 'systemd-sysv', 'dbus', 'containerd', 'runc', 'iptables', 'ipset', 'nftables', 'conntrack', 'iproute2', 'ethtool',
-  'util-linux', 'mount', 'kmod', 'libseccomp2', 'pigz', 'ca-certificates', 'curl', 'jq', 'procps', 'bash',
-  'containernetworking-plugins', 'e2fsprogs', 'hostname', 'iputils-ping', 'less', 'socat', 'findutils',
+  'systemd',
+  'systemd-sysv',
+  'dbus',
+  'containerd',
+  'runc',
+  'iptables',
+  'ipset',
+  'nftables',
+  'conntrack',
+  'iproute2',
+  'ethtool',
+  'util-linux',
+  'mount',
+  'kmod',
+  'libseccomp2',
+  'pigz',
+  'ca-certificates',
+  'curl',
+  'jq',
+  'procps',
+  'bash',
+  'containernetworking-plugins',
+  'e2fsprogs',
+  'hostname',
+  'iputils-ping',
+  'less',
+  'socat',
+  'findutils',
 ];
 const BASE_PACKAGES = ['bash', 'ca-certificates', 'curl', 'jq', 'iptables', 'ipset', 'conntrack', 'kmod', 'iproute2', 'procps', 'netcat-openbsd'];
 
@@ -274,29 +350,50 @@ async function componentImages(baseTag: string): Promise<void> {
   );
   const etcd = goOut({ name: 'etcd', version: V.etcd });
   // etcdctl and etcdutl ship in the etcd image as upstream's do; the etcd-client add-on copies them to the control-plane node.
-  await dockerImage('image:etcd', IMAGES.etcd, `${from}\nCOPY etcd etcdctl etcdutl /usr/local/bin/`, { etcd: path.join(etcd, 'etcd'), etcdctl: path.join(etcd, 'etcdctl'), etcdutl: path.join(etcd, 'etcdutl') });
+  await dockerImage('image:etcd', IMAGES.etcd, `${from}\nCOPY etcd etcdctl etcdutl /usr/local/bin/`, {
+    etcd: path.join(etcd, 'etcd'),
+    etcdctl: path.join(etcd, 'etcdctl'),
+    etcdutl: path.join(etcd, 'etcdutl'),
+  });
   await dockerImage('image:coredns', IMAGES.coredns, `${from}\nCOPY coredns /coredns\nEXPOSE 53 53/udp\nENTRYPOINT ["/coredns"]`, {
     coredns: path.join(goOut({ name: 'coredns', version: V.coredns }), 'coredns'),
   });
   await dockerImage('image:pause', IMAGES.pause, 'FROM scratch\nCOPY pause /pause\nUSER 65535:65535\nENTRYPOINT ["/pause"]', {
     pause: path.join(BIN, `pause-${V.pause}`, 'pause'),
   });
-  await dockerImage('image:local-path-provisioner', IMAGES.localPath, `${from}\nCOPY local-path-provisioner /usr/bin/local-path-provisioner\nCMD ["local-path-provisioner"]`, {
-    'local-path-provisioner': path.join(goOut({ name: 'local-path-provisioner', version: V.localPath }), 'local-path-provisioner'),
+  await dockerImage(
+    'image:local-path-provisioner',
+    IMAGES.localPath,
+    `${from}\nCOPY local-path-provisioner /usr/bin/local-path-provisioner\nCMD ["local-path-provisioner"]`,
+    {
+      'local-path-provisioner': path.join(goOut({ name: 'local-path-provisioner', version: V.localPath }), 'local-path-provisioner'),
+    },
+  );
+  await dockerImage('image:podnet', IMAGES.podnet, `${from}\nCOPY kdtb-podnet /usr/local/bin/kdtb-podnet`, {
+    'kdtb-podnet': path.join(TESTBED_ASSETS, 'podnet', 'kdtb-podnet'),
   });
-  await dockerImage('image:podnet', IMAGES.podnet, `${from}\nCOPY kdtb-podnet /usr/local/bin/kdtb-podnet`, { 'kdtb-podnet': path.join(TESTBED_ASSETS, 'podnet', 'kdtb-podnet') });
 }
 
 async function labImages(baseTag: string): Promise<void> {
   const k8s = goOut({ name: 'kubernetes', version: V.kubernetes });
-  await dockerImage('image:agnhost', LAB_IMAGES.agnhost, `FROM ${baseTag}\nCOPY agnhost /agnhost\nENTRYPOINT ["/agnhost"]\nCMD ["pause"]`, { agnhost: path.join(k8s, 'agnhost') });
+  await dockerImage('image:agnhost', LAB_IMAGES.agnhost, `FROM ${baseTag}\nCOPY agnhost /agnhost\nENTRYPOINT ["/agnhost"]\nCMD ["pause"]`, {
+    agnhost: path.join(k8s, 'agnhost'),
+  });
   const busyboxDir = path.join(BIN, 'busybox-debian');
   const nginxBase = await rootfsNginx();
-  await step('deb:busybox-static', hashOf(nginxBase, 'busybox-1'), () => existsSync(path.join(busyboxDir, 'busybox')), async () => {
-    mkdirSync(busyboxDir, { recursive: true });
-    // Debian's static busybox, taken from a throwaway container of the nginx rootfs (trixie).
-    await sh('busybox', `id=$(docker create ${nginxBase} true) && trap 'docker rm -f $id >/dev/null' EXIT && docker cp $id:/usr/bin/busybox ${busyboxDir}/busybox`);
-  });
+  await step(
+    'deb:busybox-static',
+    hashOf(nginxBase, 'busybox-1'),
+    () => existsSync(path.join(busyboxDir, 'busybox')),
+    async () => {
+      mkdirSync(busyboxDir, { recursive: true });
+      // Debian's static busybox, taken from a throwaway container of the nginx rootfs (trixie).
+      await sh(
+        'busybox',
+        `id=$(docker create ${nginxBase} true) && trap 'docker rm -f $id >/dev/null' EXIT && docker cp $id:/usr/bin/busybox ${busyboxDir}/busybox`,
+      );
+    },
+  );
   await dockerImage('image:busybox', LAB_IMAGES.busybox, readFileSync(path.join(TESTBED_ASSETS, 'busybox', 'Dockerfile'), 'utf8'), {
     busybox: path.join(busyboxDir, 'busybox'),
     passwd: path.join(TESTBED_ASSETS, 'busybox', 'passwd'),
@@ -310,19 +407,33 @@ async function labImages(baseTag: string): Promise<void> {
 async function addonImages(baseTag: string): Promise<void> {
   const ms = goOut({ name: 'metrics-server', version: V.metricsServer });
   // Upstream's image is distroless, runs as nobody and starts /metrics-server.
-  await dockerImage('image:metrics-server', ADDON_IMAGES.metricsServer, `FROM ${baseTag}\nCOPY metrics-server /metrics-server\nUSER 65534\nENTRYPOINT ["/metrics-server"]`, {
-    'metrics-server': path.join(ms, 'metrics-server'),
-  });
+  await dockerImage(
+    'image:metrics-server',
+    ADDON_IMAGES.metricsServer,
+    `FROM ${baseTag}\nCOPY metrics-server /metrics-server\nUSER 65534\nENTRYPOINT ["/metrics-server"]`,
+    {
+      'metrics-server': path.join(ms, 'metrics-server'),
+    },
+  );
   const mlb = goOut({ name: 'metallb', version: V.metallb });
-  await dockerImage('image:metallb-controller', ADDON_IMAGES.metallbController, `FROM ${baseTag}\nCOPY controller /controller\nENTRYPOINT ["/controller"]`, { controller: path.join(mlb, 'controller') });
-  await dockerImage('image:metallb-speaker', ADDON_IMAGES.metallbSpeaker, `FROM ${baseTag}\nCOPY speaker /speaker\nENTRYPOINT ["/speaker"]`, { speaker: path.join(mlb, 'speaker') });
+  await dockerImage('image:metallb-controller', ADDON_IMAGES.metallbController, `FROM ${baseTag}\nCOPY controller /controller\nENTRYPOINT ["/controller"]`, {
+    controller: path.join(mlb, 'controller'),
+  });
+  await dockerImage('image:metallb-speaker', ADDON_IMAGES.metallbSpeaker, `FROM ${baseTag}\nCOPY speaker /speaker\nENTRYPOINT ["/speaker"]`, {
+    speaker: path.join(mlb, 'speaker'),
+  });
 }
 
 async function traefikImage(baseTag: string): Promise<void> {
-  await dockerImage('image:traefik', LAB_IMAGES.traefik, `FROM ${baseTag}\nCOPY traefik /usr/local/bin/traefik\nCOPY entrypoint.sh /entrypoint.sh\nEXPOSE 80\nENTRYPOINT ["/entrypoint.sh"]\nCMD ["traefik"]`, {
-    traefik: path.join(goOut({ name: 'traefik', version: V.traefik }), 'traefik'),
-    'entrypoint.sh': path.join(TESTBED_ASSETS, 'traefik', 'entrypoint.sh'),
-  });
+  await dockerImage(
+    'image:traefik',
+    LAB_IMAGES.traefik,
+    `FROM ${baseTag}\nCOPY traefik /usr/local/bin/traefik\nCOPY entrypoint.sh /entrypoint.sh\nEXPOSE 80\nENTRYPOINT ["/entrypoint.sh"]\nCMD ["traefik"]`,
+    {
+      traefik: path.join(goOut({ name: 'traefik', version: V.traefik }), 'traefik'),
+      'entrypoint.sh': path.join(TESTBED_ASSETS, 'traefik', 'entrypoint.sh'),
+    },
+  );
 }
 
 let nginxRootfs: Promise<string> | undefined;
@@ -335,58 +446,78 @@ async function nodeImage(nodeRootfs: string): Promise<void> {
   const kindFiles = path.join(CACHE, 'go', 'mod', 'sigs.k8s.io', `kind@${V.kind}`, 'images', 'base', 'files');
   if (!existsSync(kindFiles)) await sh('kind-module', `cd ${CACHE} && go mod download sigs.k8s.io/kind@${V.kind}`, goEnv());
   const k8s = goOut({ name: 'kubernetes', version: V.kubernetes });
-  const preload = [IMAGES.apiserver, IMAGES.controllerManager, IMAGES.scheduler, IMAGES.proxy, IMAGES.etcd, IMAGES.coredns, IMAGES.pause, IMAGES.podnet, IMAGES.kubeRouter, IMAGES.localPath, IMAGES.localPathHelper];
+  const preload = [
+    IMAGES.apiserver,
+    IMAGES.controllerManager,
+    IMAGES.scheduler,
+    IMAGES.proxy,
+    IMAGES.etcd,
+    IMAGES.coredns,
+    IMAGES.pause,
+    IMAGES.podnet,
+    IMAGES.kubeRouter,
+    IMAGES.localPath,
+    IMAGES.localPathHelper,
+  ];
   const ids = await sh('inspect', `docker image inspect -f '{{.Id}}' ${preload.join(' ')}`);
   const assets = path.join(TESTBED_ASSETS, 'node');
   const binaries = ['go:kubernetes', 'go:crictl'].map((s) => readStamp(path.join(STAMPS, `${s}.json`))?.finishedAt ?? '');
   const key = hashOf(nodeRootfs, ids, hashDir(kindFiles), hashDir(assets), ...binaries, 'node-1');
   const tag = nodeImageTag();
-  await step('image:node', key, () => imageHasLabel(tag, key), async () => {
-    const ctx = path.join(CACHE, 'tmp', 'ctx-node');
-    rmSync(ctx, { recursive: true, force: true });
-    mkdirSync(path.join(ctx, 'bin'), { recursive: true });
-    cpSync(kindFiles, path.join(ctx, 'kind'), { recursive: true });
-    cpSync(path.join(assets, 'files'), path.join(ctx, 'files'), { recursive: true });
-    for (const c of ['kubeadm', 'kubelet', 'kubectl']) copyFileSync(path.join(k8s, c), path.join(ctx, 'bin', c));
-    copyFileSync(path.join(goOut({ name: 'crictl', version: V.crictl }), 'crictl'), path.join(ctx, 'bin', 'crictl'));
-    writeFileSync(path.join(ctx, 'files', 'kind', 'version'), `${V.kubernetes}\n`);
-    writeFileSync(path.join(ctx, 'files', 'kind', 'pause-version'), V.pause);
-    const cni = path.join(ctx, 'files', 'kind', 'manifests', 'default-cni.yaml');
-    writeFileSync(cni, readFileSync(cni, 'utf8').replace('PODNET_IMAGE', IMAGES.podnet));
-    const storage = path.join(ctx, 'files', 'kind', 'manifests', 'default-storage.yaml');
-    writeFileSync(storage, readFileSync(storage, 'utf8').replaceAll('LOCAL_PATH_IMAGE', IMAGES.localPath).replaceAll('LOCAL_PATH_HELPER_IMAGE', IMAGES.localPathHelper));
-    copyFileSync(path.join(assets, 'Dockerfile'), path.join(ctx, 'Dockerfile'));
-    const stage = `kubedrill-testbed/node-stage:${key}`;
-    const tar = path.join(CACHE, 'tmp', 'node-images.tar');
-    const name = `kdtb-preload-${process.pid}`;
-    try {
-      await sh('node-image', `docker build --quiet --network none --build-arg BASE=${nodeRootfs} -t ${stage} ${ctx}`);
-      await sh('node-image', `docker save -o ${tar} ${preload.join(' ')}`);
-      // Preload like kind's node-image builder: import into containerd's k8s.io namespace inside a
-      // running node container, then commit it with the node's entrypoint restored.
-      await sh(
-        'node-image',
-        `docker run -d --privileged --name ${name} --entrypoint sleep ${stage} infinity >/dev/null
+  await step(
+    'image:node',
+    key,
+    () => imageHasLabel(tag, key),
+    async () => {
+      const ctx = path.join(CACHE, 'tmp', 'ctx-node');
+      rmSync(ctx, { recursive: true, force: true });
+      mkdirSync(path.join(ctx, 'bin'), { recursive: true });
+      cpSync(kindFiles, path.join(ctx, 'kind'), { recursive: true });
+      cpSync(path.join(assets, 'files'), path.join(ctx, 'files'), { recursive: true });
+      for (const c of ['kubeadm', 'kubelet', 'kubectl']) copyFileSync(path.join(k8s, c), path.join(ctx, 'bin', c));
+      copyFileSync(path.join(goOut({ name: 'crictl', version: V.crictl }), 'crictl'), path.join(ctx, 'bin', 'crictl'));
+      writeFileSync(path.join(ctx, 'files', 'kind', 'version'), `${V.kubernetes}\n`);
+      writeFileSync(path.join(ctx, 'files', 'kind', 'pause-version'), V.pause);
+      const cni = path.join(ctx, 'files', 'kind', 'manifests', 'default-cni.yaml');
+      writeFileSync(cni, readFileSync(cni, 'utf8').replace('PODNET_IMAGE', IMAGES.podnet));
+      const storage = path.join(ctx, 'files', 'kind', 'manifests', 'default-storage.yaml');
+      writeFileSync(
+        storage,
+        readFileSync(storage, 'utf8').replaceAll('LOCAL_PATH_IMAGE', IMAGES.localPath).replaceAll('LOCAL_PATH_HELPER_IMAGE', IMAGES.localPathHelper),
+      );
+      copyFileSync(path.join(assets, 'Dockerfile'), path.join(ctx, 'Dockerfile'));
+      const stage = `kubedrill-testbed/node-stage:${key}`;
+      const tar = path.join(CACHE, 'tmp', 'node-images.tar');
+      const name = `kdtb-preload-${process.pid}`;
+      try {
+        await sh('node-image', `docker build --quiet --network none --build-arg BASE=${nodeRootfs} -t ${stage} ${ctx}`);
+        await sh('node-image', `docker save -o ${tar} ${preload.join(' ')}`);
+        // Preload like kind's node-image builder: import into containerd's k8s.io namespace inside a
+        // running node container, then commit it with the node's entrypoint restored.
+        await sh(
+          'node-image',
+          `docker run -d --privileged --name ${name} --entrypoint sleep ${stage} infinity >/dev/null
         docker exec ${name} bash -c 'mkdir -p /run/containerd; (containerd >/tmp/containerd.log 2>&1 & echo $! >/tmp/containerd.pid)
           for i in $(seq 1 60); do ctr version >/dev/null 2>&1 && exit 0; sleep 0.5; done; cat /tmp/containerd.log; exit 1'`,
-      );
-      await sh('node-image', `docker exec -i ${name} ctr -n k8s.io images import --all-platforms --no-unpack --digests - < ${tar}`);
-      const imported = await sh('node-image', `docker exec ${name} ctr -n k8s.io images ls -q`);
-      const fullName = (i: string) => (i.split('/')[0]!.includes('.') ? i : `docker.io/${i}`); // as containerd names them
-      const missing = preload.filter((i) => !imported.split('\n').includes(fullName(i)));
-      if (missing.length) throw new StepFailed(`image:node: containerd in the node lacks ${missing.join(', ')} after the import`);
-      // sleep (PID 1) reaps nothing, so the stopped containerd stays a zombie: wait for that state.
-      await sh(
-        'node-image',
-        `docker exec ${name} bash -c 'p=$(cat /tmp/containerd.pid); kill $p; while [ -e /proc/$p ] && ! grep -q "^State:.*Z" /proc/$p/status; do sleep 0.2; done; rm -rf /tmp/* /run/containerd'
+        );
+        await sh('node-image', `docker exec -i ${name} ctr -n k8s.io images import --all-platforms --no-unpack --digests - < ${tar}`);
+        const imported = await sh('node-image', `docker exec ${name} ctr -n k8s.io images ls -q`);
+        const fullName = (i: string) => (i.split('/')[0]!.includes('.') ? i : `docker.io/${i}`); // as containerd names them
+        const missing = preload.filter((i) => !imported.split('\n').includes(fullName(i)));
+        if (missing.length) throw new StepFailed(`image:node: containerd in the node lacks ${missing.join(', ')} after the import`);
+        // sleep (PID 1) reaps nothing, so the stopped containerd stays a zombie: wait for that state.
+        await sh(
+          'node-image',
+          `docker exec ${name} bash -c 'p=$(cat /tmp/containerd.pid); kill $p; while [ -e /proc/$p ] && ! grep -q "^State:.*Z" /proc/$p/status; do sleep 0.2; done; rm -rf /tmp/* /run/containerd'
         docker commit --change 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]' --change 'CMD []' \
           --change 'LABEL io.kubedrill.testbed=${key}' ${name} ${tag} >/dev/null`,
-      );
-    } finally {
-      await sh('node-image', `docker rm -f ${name} >/dev/null 2>&1 || true; docker rmi ${stage} >/dev/null 2>&1 || true; rm -f ${tar}`);
-      rmSync(ctx, { recursive: true, force: true });
-    }
-  });
+        );
+      } finally {
+        await sh('node-image', `docker rm -f ${name} >/dev/null 2>&1 || true; docker rmi ${stage} >/dev/null 2>&1 || true; rm -f ${tar}`);
+        rmSync(ctx, { recursive: true, force: true });
+      }
+    },
+  );
 }
 
 // ---------- commands ----------
@@ -397,7 +528,11 @@ async function preflight(): Promise<void> {
   const goVersion = (await sh('preflight', 'go env GOVERSION', goEnv())).trim();
   const [maj = 0, min = 0] = goVersion.replace(/^go/, '').split('.').map(Number);
   if (maj < 1 || (maj === 1 && min < 26)) throw new CannotBuild(`Go ${goVersion} is too old (kube-router ${V.kubeRouter} needs Go 1.26)`);
-  for (const [cmd, why] of [['docker', 'Docker'], ['mmdebstrap', 'mmdebstrap (scripts/setup-host --tests installs it)'], ['gcc', 'gcc and libc6-dev (for the pause binary)']] as const) {
+  for (const [cmd, why] of [
+    ['docker', 'Docker'],
+    ['mmdebstrap', 'mmdebstrap (scripts/setup-host --tests installs it)'],
+    ['gcc', 'gcc and libc6-dev (for the pause binary)'],
+  ] as const) {
     if (!(await sh('preflight', `command -v ${cmd} || true`)).trim()) throw new CannotBuild(`${why} is not installed`);
   }
   try {
@@ -406,7 +541,9 @@ async function preflight(): Promise<void> {
     throw new CannotBuild('the Docker daemon is not reachable');
   }
   try {
-    await sh('preflight', `cd /tmp && curl -fsS --max-time 20 -o /dev/null "\${GOPROXY%%,*}/k8s.io/kubernetes/@v/${V.kubernetes}.info"`, { GOPROXY: process.env.GOPROXY || 'https://proxy.golang.org' });
+    await sh('preflight', `cd /tmp && curl -fsS --max-time 20 -o /dev/null "\${GOPROXY%%,*}/k8s.io/kubernetes/@v/${V.kubernetes}.info"`, {
+      GOPROXY: process.env.GOPROXY || 'https://proxy.golang.org',
+    });
   } catch {
     throw new CannotBuild('the Go module proxy is not reachable');
   }
@@ -478,10 +615,16 @@ async function buildAll(t0: number): Promise<void> {
   })();
   const [, { node, baseRootfs }] = await Promise.all([goLane, debianLane]);
   const baseTag = `kubedrill-testbed/base:${V.debian}`;
-  await dockerImage('image:base', baseTag, `FROM ${baseRootfs}\nCOPY kdtb-iptables-mode kdtb-exec /usr/local/bin/`, {
-    'kdtb-iptables-mode': path.join(TESTBED_ASSETS, 'base', 'files', 'usr', 'local', 'bin', 'kdtb-iptables-mode'),
-    'kdtb-exec': path.join(TESTBED_ASSETS, 'base', 'files', 'usr', 'local', 'bin', 'kdtb-exec'),
-  }, baseRootfs);
+  await dockerImage(
+    'image:base',
+    baseTag,
+    `FROM ${baseRootfs}\nCOPY kdtb-iptables-mode kdtb-exec /usr/local/bin/`,
+    {
+      'kdtb-iptables-mode': path.join(TESTBED_ASSETS, 'base', 'files', 'usr', 'local', 'bin', 'kdtb-iptables-mode'),
+      'kdtb-exec': path.join(TESTBED_ASSETS, 'base', 'files', 'usr', 'local', 'bin', 'kdtb-exec'),
+    },
+    baseRootfs,
+  );
   await Promise.all([
     (async () => {
       await goBuild(traefik);
@@ -511,7 +654,10 @@ async function loadImages(cluster: string): Promise<void> {
 
 async function clean(keepImages: boolean): Promise<void> {
   if (!keepImages) {
-    await sh('clean', `docker images --format '{{.Repository}}:{{.Tag}} {{.ID}}' | awk '/^kubedrill-testbed\\//{print $1}' | xargs -r docker rmi -f >/dev/null`);
+    await sh(
+      'clean',
+      `docker images --format '{{.Repository}}:{{.Tag}} {{.ID}}' | awk '/^kubedrill-testbed\\//{print $1}' | xargs -r docker rmi -f >/dev/null`,
+    );
     const tags = [...Object.values(IMAGES), ...Object.values(LAB_IMAGES), ...Object.values(ADDON_IMAGES)].filter((t) => !t.startsWith('kubedrill-testbed/'));
     await sh('clean', `docker rmi -f ${tags.join(' ')} >/dev/null 2>&1 || true`);
   }
@@ -548,7 +694,13 @@ async function main(): Promise<number> {
       await clean(args.includes('--keep-images'));
       return 0;
     default:
-      console.log(readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(0, 6).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+      console.log(
+        readFileSync(new URL(import.meta.url), 'utf8')
+          .split('\n')
+          .slice(0, 6)
+          .map((l) => l.replace(/^\/\/ ?/, ''))
+          .join('\n'),
+      );
       return cmd === undefined || cmd === '--help' || cmd === '-h' ? 0 : 2;
   }
 }

@@ -41,21 +41,32 @@ function check(ok: boolean, what: string): void {
   if (!ok) failures++;
 }
 
-interface Answer { status: number; headers: Record<string, string | string[] | undefined>; body: string }
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
 /** One HTTPS request through the proxy from the given loopback source address. */
 function request(method: string, path: string, o: { from?: string; cookie?: string; body?: unknown } = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const payload = o.body === undefined ? undefined : JSON.stringify(o.body);
-    const req = https.request(`${base}${path}`, {
-      method,
-      ca,
-      localAddress: o.from ?? '127.0.0.1',
-      headers: { origin: base, ...(o.cookie ? { cookie: o.cookie } : {}), ...(payload ? { 'content-type': 'application/json' } : {}) },
-      timeout: 60_000,
-    }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
+    const req = https.request(
+      `${base}${path}`,
+      {
+        method,
+        ca,
+        localAddress: o.from ?? '127.0.0.1',
+        headers: { origin: base, ...(o.cookie ? { cookie: o.cookie } : {}), ...(payload ? { 'content-type': 'application/json' } : {}) },
+        timeout: 60_000,
+      },
+      (res) => {
+        let body = '';
+        res
+          .setEncoding('utf8')
+          .on('data', (c: string) => (body += c))
+          .on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer in 60 s`))).on('error', reject);
     req.end(payload);
   });
@@ -66,14 +77,17 @@ const cookieOf = (a: Answer) => String([a.headers['set-cookie']].flat()[0] ?? ''
 const page = await request('GET', '/');
 check(page.status === 200 && /<script[^>]+src="\/assets\//.test(page.body), `GET / through the proxy: ${page.status}, the built web app`);
 check(/max-age=\d+/.test(String(page.headers['strict-transport-security'] ?? '')), `HSTS: ${page.headers['strict-transport-security']}`);
-check(/connect-src 'self'/.test(String(page.headers['content-security-policy'] ?? '')), 'Content-Security-Policy with connect-src \'self\'');
+check(/connect-src 'self'/.test(String(page.headers['content-security-policy'] ?? '')), "Content-Security-Policy with connect-src 'self'");
 
 // Registration and login: the cookie must be Secure (publicUrl is https).
 const user = `proxy-${randomBytes(3).toString('hex')}`;
 const password = randomBytes(12).toString('hex');
 const reg = await request('POST', '/api/session/register', { from: '127.0.0.5', body: { username: user, password, inviteCode: values.invite } });
 const regCookie = cookieOf(reg);
-check(reg.status === 200 && /;\s*Secure/i.test(regCookie) && /HttpOnly/i.test(regCookie), `register ${user}: ${reg.status}, Set-Cookie ${regCookie.replace(/=[^;]+/, '=…')}`);
+check(
+  reg.status === 200 && /;\s*Secure/i.test(regCookie) && /HttpOnly/i.test(regCookie),
+  `register ${user}: ${reg.status}, Set-Cookie ${regCookie.replace(/=[^;]+/, '=…')}`,
+);
 const login = await request('POST', '/api/session/login', { from: '127.0.0.5', body: { username: user, password } });
 const cookie = cookieOf(login).split(';')[0] ?? '';
 check(login.status === 200 && /;\s*Secure/i.test(cookieOf(login)), `login: ${login.status}, Secure cookie`);
@@ -105,23 +119,27 @@ if (values.lab) {
     const req = https.request(`${base}/api/attempts/${attempt.id}/events`, { ca, headers: { cookie, accept: 'text/event-stream' } }, (res) => {
       let buf = '';
       let last = 'unknown';
-      res.setEncoding('utf8').on('data', (chunk: string) => {
-        buf += chunk;
-        for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const type = /^event: (.+)$/m.exec(block)?.[1];
-          const data = /^data: (.+)$/m.exec(block)?.[1];
-          if (!type || !data) continue;
-          const e = JSON.parse(data) as { name?: string; state?: string };
-          arrivals.push({ type, name: `${e.name ?? ''}${e.state ? ` ${e.state}` : ''}`, ms: Date.now() - streamOpen });
-          if (type === 'status') last = e.name ?? last;
-          if (type === 'status' && ['ready', 'failed', 'expired', 'finished'].includes(e.name ?? '')) {
-            req.destroy();
-            resolve(last);
+      res
+        .setEncoding('utf8')
+        .on('data', (chunk: string) => {
+          buf += chunk;
+          for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
+            const block = buf.slice(0, i);
+            buf = buf.slice(i + 2);
+            const type = /^event: (.+)$/m.exec(block)?.[1];
+            const data = /^data: (.+)$/m.exec(block)?.[1];
+            if (!type || !data) continue;
+            const e = JSON.parse(data) as { name?: string; state?: string };
+            arrivals.push({ type, name: `${e.name ?? ''}${e.state ? ` ${e.state}` : ''}`, ms: Date.now() - streamOpen });
+            if (type === 'status') last = e.name ?? last;
+            if (type === 'status' && ['ready', 'failed', 'expired', 'finished'].includes(e.name ?? '')) {
+              req.destroy();
+              resolve(last);
+            }
           }
-        }
-      }).on('end', () => resolve(last)).on('error', reject);
+        })
+        .on('end', () => resolve(last))
+        .on('error', reject);
     });
     req.on('error', (e) => (/aborted|socket hang up/.test(e.message) ? undefined : reject(e)));
     req.setTimeout(15 * 60_000, () => req.destroy(new Error('no ready within 15 min')));
@@ -136,7 +154,10 @@ if (values.lab) {
 
   // The terminal WebSocket through the proxy.
   const terminal = JSON.parse((await request('POST', `/api/attempts/${attempt.id}/terminals`, { cookie, body: { kind: 'shell' } })).body) as { id: string };
-  const ticket = JSON.parse((await request('POST', `/api/attempts/${attempt.id}/terminals/${terminal.id}/tickets`, { cookie, body: {} })).body) as { protocols: string[]; path: string };
+  const ticket = JSON.parse((await request('POST', `/api/attempts/${attempt.id}/terminals/${terminal.id}/tickets`, { cookie, body: {} })).body) as {
+    protocols: string[];
+    path: string;
+  };
   const ws = new WebSocket(`${base.replace(/^https/, 'wss')}${ticket.path}`, ticket.protocols, { ca, headers: { origin: base, cookie } });
   const client = new WireClient((f) => ws.send(f), { autoAck: true });
   ws.on('message', (d: Buffer) => client.receive(d));

@@ -58,7 +58,11 @@ async function latency() {
   const labs = new LabCatalog(LABS);
   await labs.reload();
   const port = await freePort();
-  const boot = loadConfig({ argv: ['--port', String(port), '--data-dir', mkdtempSync(path.join(tmpdir(), 'kd-bench-')), '--web-dir', '/nonexistent'], env: {}, cwd: ROOT });
+  const boot = loadConfig({
+    argv: ['--port', String(port), '--data-dir', mkdtempSync(path.join(tmpdir(), 'kd-bench-')), '--web-dir', '/nonexistent'],
+    env: {},
+    cwd: ROOT,
+  });
   const app = await buildApp(boot, { db: openMemoryDatabase(), labs, logger: false });
   const ids = labs.current.labs.map((l) => l.id);
   const N = 2000;
@@ -81,9 +85,14 @@ async function latency() {
       bytes += (await res.arrayBuffer()).byteLength;
       http.push(performance.now() - t);
     }
-    for (const [label, xs] of [['in-process (app.inject)', inject], ['loopback HTTP (fetch, keep-alive)', http]] as const) {
+    for (const [label, xs] of [
+      ['in-process (app.inject)', inject],
+      ['loopback HTTP (fetch, keep-alive)', http],
+    ] as const) {
       const sorted = [...xs].sort((a, b) => a - b);
-      console.log(`  ${label}: ${N} requests over ${ids.length} labs — p50 ${ms(quantile(sorted, 0.5))}, p99 ${ms(quantile(sorted, 0.99))}, max ${ms(sorted.at(-1)!)}`);
+      console.log(
+        `  ${label}: ${N} requests over ${ids.length} labs — p50 ${ms(quantile(sorted, 0.5))}, p99 ${ms(quantile(sorted, 0.99))}, max ${ms(sorted.at(-1)!)}`,
+      );
       report(`  p95 ${label}`, ms(quantile(sorted, 0.95)), '≤ 20 ms', quantile(sorted, 0.95) <= 20);
     }
     console.log(`  average response ${(bytes / N / 1024).toFixed(1)} KiB (compiled instructions included)`);
@@ -97,10 +106,25 @@ async function idleRss() {
   const port = await freePort();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'kd-bench-rss-'));
   // The real entry point, as `npm start` runs it (same V8 flags); a fresh data dir, so every lab is compiled cold.
-  const child = spawn(process.execPath, ['--max-semi-space-size=4', path.join(ROOT, 'server', 'src', 'main.ts'), '--port', String(port), '--data-dir', dataDir, '--labs-dir', LABS, '--log-level', 'warn'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      '--max-semi-space-size=4',
+      path.join(ROOT, 'server', 'src', 'main.ts'),
+      '--port',
+      String(port),
+      '--data-dir',
+      dataDir,
+      '--labs-dir',
+      LABS,
+      '--log-level',
+      'warn',
+    ],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   try {
     await new Promise<void>((resolve, reject) => {
       let out = '';

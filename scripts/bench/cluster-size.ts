@@ -67,7 +67,12 @@ for (const labId of positionals) {
     const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
     const max = (xs: number[]) => Math.max(...xs);
     const gradeStart = Date.now();
-    const grade = await client.call<{ score: number; maxScore: number; report: { tasks: { checks: unknown[] }[] } }>('POST', `/api/attempts/${attempt.id}/grade`, {}, 120_000);
+    const grade = await client.call<{ score: number; maxScore: number; report: { tasks: { checks: unknown[] }[] } }>(
+      'POST',
+      `/api/attempts/${attempt.id}/grade`,
+      {},
+      120_000,
+    );
     const checks = grade.report.tasks.reduce((n, t) => n + t.checks.length, 0);
     const gradeSeconds = (Date.now() - gradeStart) / 1000;
     const row = `| ${labId} | ${attempt.shape} | ${nodes.length} | ${startSeconds.toFixed(0)} s | ${(med(samples.map((s) => s.mem)) / MiB).toFixed(0)} MiB (max ${(max(samples.map((s) => s.mem)) / MiB).toFixed(0)}) | ${med(samples.map((s) => s.cpu)).toFixed(0)} % (max ${max(samples.map((s) => s.cpu)).toFixed(0)}) | ${(med(samples.map((s) => s.ws.mem)) / MiB).toFixed(0)} MiB | ${ready} Ready | ${grade.score}/${grade.maxScore}, ${checks} checks, ${gradeSeconds.toFixed(1)} s |`;
@@ -85,6 +90,8 @@ for (const labId of positionals) {
     } else console.error(`${labId}: finished; cluster and workstation gone after ${((Date.now() - finishStart) / 1000).toFixed(0)} s`);
   }
 }
-console.log('\n| lab | shape | node containers | Start → ready | memory, median of samples | CPU (% of one core), median | workstation memory | workstation `kubectl get nodes` | Check right after setup |');
+console.log(
+  '\n| lab | shape | node containers | Start → ready | memory, median of samples | CPU (% of one core), median | workstation memory | workstation `kubectl get nodes` | Check right after setup |',
+);
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of rows) console.log(r);

@@ -36,12 +36,18 @@ for (const stage of ['after setup', 'after every solution'] as const) {
     }
     const t0 = performance.now();
     // The model answers at once; probes keep their real retry window off, as the model gates do.
-    const r = await gradeExam(exam, { lab: (id) => labs.forAttempt(id, params), cluster: (c) => ({ port: clusters.get(c)! }), engine: { probeWindowMs: 0, retryDelayMs: 0 } });
+    const r = await gradeExam(exam, {
+      lab: (id) => labs.forAttempt(id, params),
+      cluster: (c) => ({ port: clusters.get(c)! }),
+      engine: { probeWindowMs: 0, retryDelayMs: 0 },
+    });
     if (run >= 2) times.push(performance.now() - t0);
     last = r.percent;
   }
   times.sort((a, b) => a - b);
-  console.log(`  ${stage}: score ${last} %, p50 ${quantile(times, 0.5).toFixed(1)} ms, p95 ${quantile(times, 0.95).toFixed(1)} ms over ${times.length} grades   goal ≤ 10 s ${quantile(times, 0.95) <= 10_000 ? 'ok' : 'OVER GOAL'}`);
+  console.log(
+    `  ${stage}: score ${last} %, p50 ${quantile(times, 0.5).toFixed(1)} ms, p95 ${quantile(times, 0.95).toFixed(1)} ms over ${times.length} grades   goal ≤ 10 s ${quantile(times, 0.95) <= 10_000 ? 'ok' : 'OVER GOAL'}`,
+  );
 }
 
 console.log('\n2. Exam start → every cluster ready with a warm pool (networking-mock, 2 clusters, fake kind host)');
@@ -71,7 +77,9 @@ console.log('\n2. Exam start → every cluster ready with a warm pool (networkin
   }
   times.sort((a, b) => a - b);
   const p95 = quantile(times, 0.95);
-  console.log(`  start → running p50 ${quantile(times, 0.5).toFixed(1)} ms, p95 ${p95.toFixed(1)} ms over ${times.length} starts   goal ≤ 10 s ${p95 <= 10_000 ? 'ok' : 'OVER GOAL'}`);
+  console.log(
+    `  start → running p50 ${quantile(times, 0.5).toFixed(1)} ms, p95 ${p95.toFixed(1)} ms over ${times.length} starts   goal ≤ 10 s ${p95 <= 10_000 ? 'ok' : 'OVER GOAL'}`,
+  );
   await h.exams.close();
   await h.attempts.close();
 }

@@ -51,7 +51,8 @@ async function gradeLatency() {
 function syntheticState(): { objects: KubeObject[]; pods: number; policies: number } {
   const objects: KubeObject[] = [];
   const namespaces = 10;
-  for (let n = 0; n < namespaces; n++) objects.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: `ns${n}`, labels: { team: `t${n % 3}`, env: n % 2 ? 'prod' : 'dev' } } });
+  for (let n = 0; n < namespaces; n++)
+    objects.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: `ns${n}`, labels: { team: `t${n % 3}`, env: n % 2 ? 'prod' : 'dev' } } });
   for (let i = 0; i < 100; i++) {
     objects.push({
       apiVersion: 'v1',
@@ -69,9 +70,21 @@ function syntheticState(): { objects: KubeObject[]; pods: number; policies: numb
         : kind === 1
           ? { podSelector: { matchLabels: { tier: 'db' } }, ingress: [{ from: [{ podSelector: { matchLabels: { tier: 'api' } } }], ports: [{ port: 8080 }] }] }
           : kind === 2
-            ? { podSelector: { matchExpressions: [{ key: 'app', operator: 'In', values: ['app1', 'app2'] }] }, ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: 't1' } }, podSelector: { matchLabels: { tier: 'web' } } }], ports: [{ port: 'http' }] }] }
+            ? {
+                podSelector: { matchExpressions: [{ key: 'app', operator: 'In', values: ['app1', 'app2'] }] },
+                ingress: [
+                  { from: [{ namespaceSelector: { matchLabels: { team: 't1' } }, podSelector: { matchLabels: { tier: 'web' } } }], ports: [{ port: 'http' }] },
+                ],
+              }
             : kind === 3
-              ? { podSelector: { matchLabels: { tier: 'web' } }, policyTypes: ['Egress'], egress: [{ to: [{ ipBlock: { cidr: '10.244.0.0/16', except: ['10.244.3.0/24'] } }], ports: [{ port: 8000, endPort: 8100 }] }, { ports: [{ port: 53, protocol: 'UDP' }] }] }
+              ? {
+                  podSelector: { matchLabels: { tier: 'web' } },
+                  policyTypes: ['Egress'],
+                  egress: [
+                    { to: [{ ipBlock: { cidr: '10.244.0.0/16', except: ['10.244.3.0/24'] } }], ports: [{ port: 8000, endPort: 8100 }] },
+                    { ports: [{ port: 53, protocol: 'UDP' }] },
+                  ],
+                }
               : { podSelector: { matchLabels: { app: `app${p % 7}` } }, ingress: [{ from: [{ namespaceSelector: { matchLabels: { env: 'prod' } } }] }] };
     objects.push({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: `np${p}`, namespace: `ns${p % namespaces}` }, spec });
   }

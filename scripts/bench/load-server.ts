@@ -18,7 +18,24 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 const port = Number(process.argv[2]);
 const learners = Number(process.argv[3]);
 const dir = mkdtempSync(path.join(tmpdir(), 'kd-load-'));
-const boot = loadConfig({ argv: ['--data-dir', dir, '--labs-dir', path.join(ROOT, 'labs'), '--port', String(port), '--auth.mode', 'multi', '--auth.registration', 'closed', '--log-level', 'warn'], env: {}, cwd: ROOT });
+const boot = loadConfig({
+  argv: [
+    '--data-dir',
+    dir,
+    '--labs-dir',
+    path.join(ROOT, 'labs'),
+    '--port',
+    String(port),
+    '--auth.mode',
+    'multi',
+    '--auth.registration',
+    'closed',
+    '--log-level',
+    'warn',
+  ],
+  env: {},
+  cwd: ROOT,
+});
 const db = openMemoryDatabase();
 const labs = new LabCatalog(path.join(ROOT, 'labs'), path.join(dir, 'cache'));
 await labs.reload();
@@ -26,7 +43,9 @@ const h = harness({ db, labs: labs.current.labs, fake: { missingImages: [] }, cl
 const env = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: dir };
 const real = createCommandRunner(env);
 // The fake clusters have no kubeconfig to fetch; every other command is real (the shells).
-const runner: CommandRunner = { run: (spec) => (spec.argv[0] === 'kind' ? Promise.reject(new CommandError('exit-code', spec.argv, 1, '', 'no such cluster')) : real.run(spec)) };
+const runner: CommandRunner = {
+  run: (spec) => (spec.argv[0] === 'kind' ? Promise.reject(new CommandError('exit-code', spec.argv, 1, '', 'no such cluster')) : real.run(spec)),
+};
 const app = await buildApp(boot, {
   db,
   labs,

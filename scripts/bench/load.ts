@@ -23,7 +23,9 @@ const PASSWORD = 'load-test-password';
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
 const ORIGIN = base;
-const server = spawn(process.execPath, [path.join(ROOT, 'scripts/bench/load-server.ts'), String(port), String(LEARNERS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+const server = spawn(process.execPath, [path.join(ROOT, 'scripts/bench/load-server.ts'), String(port), String(LEARNERS)], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
 await new Promise<void>((resolve, reject) => {
   server.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
   server.once('exit', (code) => reject(new Error(`the server exited (${code}) before it was ready`)));
@@ -37,7 +39,11 @@ async function call(method: string, url: string, cookie: string | undefined, bod
   requests++;
   let res: Response;
   try {
-    res = await fetch(base + url, { method, headers: { origin: ORIGIN, ...(cookie ? { cookie } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? null : JSON.stringify(body) });
+    res = await fetch(base + url, {
+      method,
+      headers: { origin: ORIGIN, ...(cookie ? { cookie } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? null : JSON.stringify(body),
+    });
   } catch (e) {
     errors.push(`${method} ${url}: ${(e as Error).message}`);
     throw e;
@@ -96,7 +102,9 @@ for (let i = 0; i < LEARNERS; i++) {
   client.attach(0);
   learners.push(learner);
 }
-console.log(`${LEARNERS} learners logged in, started a lab and hold a terminal (${((performance.now() - setupStart) / 1000).toFixed(1)} s); running for ${SECONDS} s`);
+console.log(
+  `${LEARNERS} learners logged in, started a lab and hold a terminal (${((performance.now() - setupStart) / 1000).toFixed(1)} s); running for ${SECONDS} s`,
+);
 // Latency is reported for the steady state (setup logs in: scrypt is slow on purpose).
 const setupRequests = requests;
 latencies.length = 0;
@@ -141,8 +149,12 @@ const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 10
 const afterMinute = samples.filter((s) => s.at >= Math.min(60, SECONDS / 2));
 const firstAfter = afterMinute[0]?.rss ?? 0;
 const last = samples.at(-1)?.rss ?? 0;
-console.log(`requests ${requests - setupRequests} (after ${setupRequests} for setup), errors ${errors.length}${errors.length ? `: ${errors.slice(0, 5).join(' | ')}` : ''}`);
+console.log(
+  `requests ${requests - setupRequests} (after ${setupRequests} for setup), errors ${errors.length}${errors.length ? `: ${errors.slice(0, 5).join(' | ')}` : ''}`,
+);
 console.log(`latency p50 ${pct(50).toFixed(1)} ms, p99 ${pct(99).toFixed(1)} ms, max ${(sorted.at(-1) ?? 0).toFixed(1)} ms`);
-console.log(`server RSS: start ${mib(samples[0]!.rss)}, at ${afterMinute[0]?.at.toFixed(0) ?? '?'} s ${mib(firstAfter)}, end ${mib(last)}, max after that ${mib(Math.max(...afterMinute.map((s) => s.rss)))}; growth after the first minute ${mib(last - firstAfter)}`);
+console.log(
+  `server RSS: start ${mib(samples[0]!.rss)}, at ${afterMinute[0]?.at.toFixed(0) ?? '?'} s ${mib(firstAfter)}, end ${mib(last)}, max after that ${mib(Math.max(...afterMinute.map((s) => s.rss)))}; growth after the first minute ${mib(last - firstAfter)}`,
+);
 console.log(`CSV export: ${rows} rows; terminals closed unexpectedly: ${learners.filter((l) => l.closedUnexpectedly).length}`);
 process.exit(errors.length ? 1 : 0);

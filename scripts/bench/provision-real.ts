@@ -107,7 +107,9 @@ async function prompt(launcher: ContainerLauncher | undefined, service: AttemptS
 
 function breakdown(events: AttemptEvent[]): Run['steps'] {
   const t0 = Date.parse(events[0]!.at);
-  return events.filter((e) => e.type === 'step' && e.state === 'done').map((e) => ({ name: e.name, startMs: Date.parse(e.at) - e.elapsedMs - t0, ms: e.elapsedMs }));
+  return events
+    .filter((e) => e.type === 'step' && e.state === 'done')
+    .map((e) => ({ name: e.name, startMs: Date.parse(e.at) - e.elapsedMs - t0, ms: e.elapsedMs }));
 }
 
 function report(title: string, runs: Run[]) {
@@ -118,8 +120,11 @@ function report(title: string, runs: Run[]) {
   });
   const ready = runs.map((r) => r.readyMs).sort((a, b) => a - b);
   const prompts = runs.flatMap((r) => (r.promptMs === undefined ? [] : [r.promptMs])).sort((a, b) => a - b);
-  console.log(`  Start → ready   p50 ${s(quantile(ready, 0.5))}  p95 ${s(quantile(ready, 0.95))}  (min ${s(ready[0]!)}, max ${s(ready.at(-1)!)}, ${ready.length} runs)`);
-  if (prompts.length) console.log(`  Start → prompt  p50 ${s(quantile(prompts, 0.5))}  p95 ${s(quantile(prompts, 0.95))}  (min ${s(prompts[0]!)}, max ${s(prompts.at(-1)!)})`);
+  console.log(
+    `  Start → ready   p50 ${s(quantile(ready, 0.5))}  p95 ${s(quantile(ready, 0.95))}  (min ${s(ready[0]!)}, max ${s(ready.at(-1)!)}, ${ready.length} runs)`,
+  );
+  if (prompts.length)
+    console.log(`  Start → prompt  p50 ${s(quantile(prompts, 0.5))}  p95 ${s(quantile(prompts, 0.95))}  (min ${s(prompts[0]!)}, max ${s(prompts.at(-1)!)})`);
 }
 
 export async function benchReal(): Promise<void> {
@@ -152,10 +157,14 @@ export async function benchReal(): Promise<void> {
   const { hostEnv, config } = boot(false);
   const runner = createCommandRunner(hostEnv);
   const workstation = sh(['docker', 'image', 'inspect', config.terminal.workstationImage.replaceAll('{minor}', lab.meta.kubernetes)]).status === 0;
-  const launcher = workstation ? new ContainerLauncher({ runner, hostEnv, image: config.terminal.workstationImage, network: config.terminal.network, namePrefix: prefix }) : undefined;
+  const launcher = workstation
+    ? new ContainerLauncher({ runner, hostEnv, image: config.terminal.workstationImage, network: config.terminal.network, namePrefix: prefix })
+    : undefined;
   const db = openDatabase(dataDir);
   const log: ServiceLog = { info() {}, warn: (f, m) => console.error(`  warn: ${logLine(f, m)}`), error: (f, m) => console.error(`  error: ${logLine(f, m)}`) };
-  console.log(`bench:provision --real: lab ${lab.id} (shape ${shape}), node image ${image}, data ${dataDir}, load average ${sh(['cat', '/proc/loadavg']).stdout.split(' ').slice(0, 3).join(' ')}`);
+  console.log(
+    `bench:provision --real: lab ${lab.id} (shape ${shape}), node image ${image}, data ${dataDir}, load average ${sh(['cat', '/proc/loadavg']).stdout.split(' ').slice(0, 3).join(' ')}`,
+  );
   if (!launcher) console.log(`  (no workstation image: the prompt is not measured; scripts/build-images workstation builds it)`);
 
   const measure = async (service: AttemptService, i: number): Promise<Run> => {
@@ -201,14 +210,22 @@ export async function benchReal(): Promise<void> {
     }
     if (presetRuns > 0) {
       const spares = spareWorkstations(launcher, log);
-      const service = createAttemptService(boot(false, true).config, { db, runner, labs, portFor: (k) => createKubePort(k), log, ...(spares ? { spareWorkstations: () => spares } : {}) });
+      const service = createAttemptService(boot(false, true).config, {
+        db,
+        runner,
+        labs,
+        portFor: (k) => createKubePort(k),
+        log,
+        ...(spares ? { spareWorkstations: () => spares } : {}),
+      });
       prepareWorkstations(terminalAttempts(service), launcher, log);
       await service.reconcile();
       const runs: Run[] = [];
       for (let i = 0; i < presetRuns; i++) {
         const t = performance.now();
         while ((service.presetStatus()[0]?.ready ?? 0) < 1) {
-          if (performance.now() - t > 600_000) throw new Error(`the pool did not set up a cluster for ${lab.id} within 10 min: ${JSON.stringify(service.presetStatus())}`);
+          if (performance.now() - t > 600_000)
+            throw new Error(`the pool did not set up a cluster for ${lab.id} within 10 min: ${JSON.stringify(service.presetStatus())}`);
           await sleep(250);
         }
         // A learner arrives some time after the cluster was set up: its workstation is made by then.
@@ -220,12 +237,15 @@ export async function benchReal(): Promise<void> {
       report(`Set up in advance: Start → ready → prompt with a cluster already set up for ${lab.id} (${presetRuns} runs)`, runs);
     }
   } finally {
-    const left = sh(['kind', 'get', 'clusters']).stdout.split('\n').filter((c) => c.startsWith(`${prefix}-`));
+    const left = sh(['kind', 'get', 'clusters'])
+      .stdout.split('\n')
+      .filter((c) => c.startsWith(`${prefix}-`));
     for (const c of left) sh(['kind', 'delete', 'cluster', '--name', c]);
-    const ws = sh(['docker', 'ps', '-aq', '--filter', `label=io.kubedrill.owner=${prefix}`]).stdout.split('\n').filter(Boolean);
+    const ws = sh(['docker', 'ps', '-aq', '--filter', `label=io.kubedrill.owner=${prefix}`])
+      .stdout.split('\n')
+      .filter(Boolean);
     if (ws.length) sh(['docker', 'rm', '-f', ...ws]);
     db.close();
     if (!args['data-dir']) rmSync(dataDir, { recursive: true, force: true });
   }
 }
-

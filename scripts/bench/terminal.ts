@@ -78,7 +78,9 @@ interface Server {
 async function kubedrill(): Promise<Server> {
   const port = await freePort();
   // The flags scripts/start and npm start give the server.
-  const child = spawn(process.execPath, ['--max-semi-space-size=4', ...NODE_ARGS, path.join(ROOT, 'scripts/bench/terminal-server.ts'), String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--max-semi-space-size=4', ...NODE_ARGS, path.join(ROOT, 'scripts/bench/terminal-server.ts'), String(port)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   await new Promise<void>((resolve, reject) => {
     child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
     child.on('exit', () => reject(new Error('the kubedrill server exited')));
@@ -90,8 +92,14 @@ async function kubedrill(): Promise<Server> {
   const headers = { cookie, origin, 'content-type': 'application/json' };
   const driver = async (): Promise<Driver> => {
     const t = (await (await fetch(`${base}/api/attempts/bench/terminals`, { method: 'POST', headers, body: '{"kind":"shell"}' })).json()) as { id: string };
-    const tk = (await (await fetch(`${base}/api/attempts/bench/terminals/${t.id}/tickets`, { method: 'POST', headers, body: '{}' })).json()) as { ticket: string; path: string };
-    const ws = new WebSocket(`ws://127.0.0.1:${port}${tk.path}`, [TERMINAL_SUBPROTOCOL, TICKET_SUBPROTOCOL_PREFIX + tk.ticket], { headers: { cookie, origin }, perMessageDeflate: false });
+    const tk = (await (await fetch(`${base}/api/attempts/bench/terminals/${t.id}/tickets`, { method: 'POST', headers, body: '{}' })).json()) as {
+      ticket: string;
+      path: string;
+    };
+    const ws = new WebSocket(`ws://127.0.0.1:${port}${tk.path}`, [TERMINAL_SUBPROTOCOL, TICKET_SUBPROTOCOL_PREFIX + tk.ticket], {
+      headers: { cookie, origin },
+      perMessageDeflate: false,
+    });
     const term = newTerm();
     const d: Driver = {
       name: 'kubedrill',
@@ -152,7 +160,33 @@ async function ttyd(dataDir: string): Promise<Server | string> {
   }
   const port = await freePort();
   const name = `kdtest-term-bench-ttyd-${process.pid}`;
-  const r = spawnSync('docker', ['run', '-d', '--rm', '--name', name, '--network', 'host', '-v', `${dataDir}:/bench:ro`, '-e', 'HOME=/tmp', TTYD_IMAGE, 'ttyd', '-p', String(port), '-i', '127.0.0.1', '-W', 'bash', '--norc', '-i'], { encoding: 'utf8' });
+  const r = spawnSync(
+    'docker',
+    [
+      'run',
+      '-d',
+      '--rm',
+      '--name',
+      name,
+      '--network',
+      'host',
+      '-v',
+      `${dataDir}:/bench:ro`,
+      '-e',
+      'HOME=/tmp',
+      TTYD_IMAGE,
+      'ttyd',
+      '-p',
+      String(port),
+      '-i',
+      '127.0.0.1',
+      '-W',
+      'bash',
+      '--norc',
+      '-i',
+    ],
+    { encoding: 'utf8' },
+  );
   if (r.status !== 0) return `ttyd container did not start: ${r.stderr.trim()}`;
   const pid = Number(spawnSync('docker', ['inspect', '-f', '{{.State.Pid}}', name], { encoding: 'utf8' }).stdout.trim());
   const stop = async () => void spawnSync('docker', ['rm', '-f', name], { stdio: 'ignore' });
@@ -297,7 +331,9 @@ async function runOnce(server: Server, d: Driver, dataDir: string, r: Result, wa
   d.input('\x15');
   await sleep(200);
   const cc = await ctrlC(d);
-  process.stdout.write(`  ${d.name} ${warm ? 'warm-up' : `run ${run}`}: raw ${raw.toFixed(0)} MB/s, parsed ${parsed.toFixed(0)} MB/s, echo p50 ${median(lat).toFixed(2)} ms p99 ${pct(lat, 99).toFixed(2)} ms, Ctrl-C ${cc.toFixed(0)} ms, CPU ${cpu.toFixed(2)} s/100 MB\n`);
+  process.stdout.write(
+    `  ${d.name} ${warm ? 'warm-up' : `run ${run}`}: raw ${raw.toFixed(0)} MB/s, parsed ${parsed.toFixed(0)} MB/s, echo p50 ${median(lat).toFixed(2)} ms p99 ${pct(lat, 99).toFixed(2)} ms, Ctrl-C ${cc.toFixed(0)} ms, CPU ${cpu.toFixed(2)} s/100 MB\n`,
+  );
   if (warm) return;
   r.raw.push(raw);
   r.parsed.push(parsed);
@@ -316,7 +352,9 @@ function makeStream(name: string, mb: number): { name: string; bytes: number } {
 }
 const raw = makeStream('data.b64', MB);
 const streams = { raw, parsed: PARSED_MB === MB ? raw : makeStream('parsed.b64', PARSED_MB) };
-console.log(`terminal benchmark: ${(streams.raw.bytes / 1e6).toFixed(0)} MB of base64 (${(streams.parsed.bytes / 1e6).toFixed(0)} MB through xterm.js), ${KEYS} keys, 1 warm-up + ${RUNS} runs each, interleaved, loopback, no compression`);
+console.log(
+  `terminal benchmark: ${(streams.raw.bytes / 1e6).toFixed(0)} MB of base64 (${(streams.parsed.bytes / 1e6).toFixed(0)} MB through xterm.js), ${KEYS} keys, 1 warm-up + ${RUNS} runs each, interleaved, loopback, no compression`,
+);
 
 interface Side {
   server: Server;

@@ -17,10 +17,26 @@ export interface ClusterBaseline {
 // Namespaced kinds a lab (or its solution script, or a learner) may create in a namespace that
 // outlives it. Names every cluster has are kept.
 const SWEPT_KINDS = [
-  'deployments.apps', 'replicasets.apps', 'daemonsets.apps', 'statefulsets.apps', 'jobs.batch', 'cronjobs.batch', 'pods',
-  'services', 'networkpolicies.networking.k8s.io', 'ingresses.networking.k8s.io',
-  'configmaps', 'secrets', 'serviceaccounts', 'roles.rbac.authorization.k8s.io', 'rolebindings.rbac.authorization.k8s.io',
-  'persistentvolumeclaims', 'horizontalpodautoscalers.autoscaling', 'poddisruptionbudgets.policy', 'limitranges', 'resourcequotas',
+  'deployments.apps',
+  'replicasets.apps',
+  'daemonsets.apps',
+  'statefulsets.apps',
+  'jobs.batch',
+  'cronjobs.batch',
+  'pods',
+  'services',
+  'networkpolicies.networking.k8s.io',
+  'ingresses.networking.k8s.io',
+  'configmaps',
+  'secrets',
+  'serviceaccounts',
+  'roles.rbac.authorization.k8s.io',
+  'rolebindings.rbac.authorization.k8s.io',
+  'persistentvolumeclaims',
+  'horizontalpodautoscalers.autoscaling',
+  'poddisruptionbudgets.policy',
+  'limitranges',
+  'resourcequotas',
 ] as const;
 const KEPT: Record<string, string[]> = {
   services: ['kubernetes'],
@@ -30,7 +46,11 @@ const KEPT: Record<string, string[]> = {
 /** Namespaces whose contents belong to the cluster, never to a lab. */
 const SYSTEM = new Set(['kube-system', 'kube-public', 'kube-node-lease', 'local-path-storage']);
 
-const names = (out: string) => out.split(/\s+/).map((s) => s.replace(/^[^/]+\//, '')).filter(Boolean);
+const names = (out: string) =>
+  out
+    .split(/\s+/)
+    .map((s) => s.replace(/^[^/]+\//, ''))
+    .filter(Boolean);
 
 /** Records the namespaces a fresh cluster has. */
 export async function clusterBaseline(kubectl: Kubectl): Promise<ClusterBaseline> {
@@ -71,7 +91,8 @@ export async function resetCluster(kubectl: Kubectl, base: ClusterBaseline, labO
   if (added.length) {
     // A lab's pods are throw-away: without this, each `sleep` that ignores SIGTERM holds its
     // namespace for the default 30 s grace period.
-    for (const ns of added) await kubectl(['-n', ns, 'delete', 'pods', '--all', '--grace-period=1', '--wait=false', '--ignore-not-found'], { timeoutMs: 60_000 });
+    for (const ns of added)
+      await kubectl(['-n', ns, 'delete', 'pods', '--all', '--grace-period=1', '--wait=false', '--ignore-not-found'], { timeoutMs: 60_000 });
     await kubectl(['delete', 'namespace', ...added, '--wait=true', '--timeout=180s'], { timeoutMs: 200_000 });
   }
   const plain = SWEPT_KINDS.filter((k) => !KEPT[k.split('.')[0]!]);

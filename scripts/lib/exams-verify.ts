@@ -73,7 +73,10 @@ export async function proveDraw(drawn: Lab, values: ParamValues, context: string
   const missing: string[] = [];
   for (const o of (await labStates(drawn)).setup) {
     const what = `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
-    const live = await port.get({ apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}) }, { timeoutMs: 30_000 });
+    const live = await port.get(
+      { apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}) },
+      { timeoutMs: 30_000 },
+    );
     (live ? found : missing).push(what);
   }
   return { labId: drawn.id, context, values, found, missing };
@@ -114,10 +117,18 @@ export class ExamVerifier {
     this.#clusters = config.clusters;
     const db = openMemoryDatabase();
     const quiet: ServiceLog = { info: () => {}, warn: (f, m) => log(`  warn: ${logLine(f, m)}`), error: (f, m) => log(`  error: ${logLine(f, m)}`) };
-    this.#attempts = createAttemptService(config, { db, runner: this.#runner, labs, portFor: (k) => createKubePort(k), log: quiet, extraPoolImages: (shape) => examImages(exams, labs, shape), examClusters: (id) => {
+    this.#attempts = createAttemptService(config, {
+      db,
+      runner: this.#runner,
+      labs,
+      portFor: (k) => createKubePort(k),
+      log: quiet,
+      extraPoolImages: (shape) => examImages(exams, labs, shape),
+      examClusters: (id) => {
         const exam = exams.get(id);
         return exam && examClusterRecipes(exam);
-      } });
+      },
+    });
     this.#service = new ExamService({
       repo: new ExamRepository(db),
       exams,
@@ -180,7 +191,8 @@ export class ExamVerifier {
       this.#clusters.presetLabs = [`exam:${examId}`];
       await this.#attempts.reconcile();
       while (this.#attempts.presetStatus().some((s) => s.ready < 1)) {
-        if (this.#attempts.presetStatus().some((s) => s.excluded)) throw new Error(`the exam cannot be set up in advance: ${JSON.stringify(this.#attempts.presetStatus())}`);
+        if (this.#attempts.presetStatus().some((s) => s.excluded))
+          throw new Error(`the exam cannot be set up in advance: ${JSON.stringify(this.#attempts.presetStatus())}`);
         await sleep(500);
         if (performance.now() - t > 15 * 60_000) throw new Error('the clusters were not set up in advance within 15 min');
       }
@@ -197,7 +209,8 @@ export class ExamVerifier {
     const unsubscribe = view().clusters.map((c) => {
       const onEvent = (e: AttemptEvent) => {
         // One plan per cluster: each cluster is its own attempt with its own event stream.
-        if (e.type === 'plan' && e.plan) this.#log(`  ${c.context}: plan of ${e.plan.length} steps (${e.plan.filter((p) => p.state === 'skipped').length} done by a warm cluster)`);
+        if (e.type === 'plan' && e.plan)
+          this.#log(`  ${c.context}: plan of ${e.plan.length} steps (${e.plan.filter((p) => p.state === 'skipped').length} done by a warm cluster)`);
         if (e.type !== 'step' || !e.state || e.state === 'running') return;
         const line = `${c.context}: ${stepEndLine(e)}`;
         steps.push(line);
@@ -225,10 +238,21 @@ export class ExamVerifier {
         const context = exam.tasks.find((t) => t.labId === labId)!.cluster;
         const proof = await proveDraw(this.labs.forAttempt(labId, this.#service.paramsOf(attempt.id))!, values, context, createKubePort(kubeconfigOf(context)));
         draws.push(proof);
-        this.#log(`  params of ${labId} on ${context}: ${describeDraw(values)}; ${proof.missing.length ? `MISSING ${proof.missing.join(', ')}` : `setup made ${proof.found.join(', ')}`}`);
+        this.#log(
+          `  params of ${labId} on ${context}: ${describeDraw(values)}; ${proof.missing.length ? `MISSING ${proof.missing.join(', ')}` : `setup made ${proof.found.join(', ')}`}`,
+        );
       }
       const unproven = draws.filter((d) => d.missing.length);
-      if (unproven.length) return { examId, passed: false, steps, readySeconds, draws, failure: `setup did not follow the attempt's draw: ${unproven.map((d) => `${d.labId} lacks ${d.missing.join(', ')}`).join('; ')}`, seconds: seconds() };
+      if (unproven.length)
+        return {
+          examId,
+          passed: false,
+          steps,
+          readySeconds,
+          draws,
+          failure: `setup did not follow the attempt's draw: ${unproven.map((d) => `${d.labId} lacks ${d.missing.join(', ')}`).join('; ')}`,
+          seconds: seconds(),
+        };
       let workstation: string[] | undefined;
       if (opts.workstationImage) {
         workstation = await this.#checkWorkstation(attempt.id, opts.workstationImage);
@@ -262,8 +286,11 @@ export class ExamVerifier {
                   for (const ns of lab.files.solutionNodeScripts) {
                     const node = nodeForRole(nodeList, ns.role);
                     if (!node) throw new Error(`${labId}: ${ns.file} is for the ${ns.role} node, which ${context} lacks`);
-                    const out = await nodes.exec(node.metadata.name, ['bash', '-c', await readFile(path.join(lab.dir, ns.file), 'utf8'), ns.file], { timeoutMs: 300_000 });
-                    if (out.exitCode !== 0) throw new Error(`${labId}: ${ns.file} exited ${out.exitCode} on ${node.metadata.name}:\n${out.stdout}${out.stderr}`);
+                    const out = await nodes.exec(node.metadata.name, ['bash', '-c', await readFile(path.join(lab.dir, ns.file), 'utf8'), ns.file], {
+                      timeoutMs: 300_000,
+                    });
+                    if (out.exitCode !== 0)
+                      throw new Error(`${labId}: ${ns.file} exited ${out.exitCode} on ${node.metadata.name}:\n${out.stdout}${out.stderr}`);
                   }
                 }
               }
@@ -274,7 +301,17 @@ export class ExamVerifier {
         },
         { solutionSettleMs: 60_000 },
       );
-      return { examId, passed: r.passed, steps, readySeconds, draws, solutionSeconds: r.solutionMs / 1000, gates: r.gates, seconds: seconds(), ...(workstation ? { workstation } : {}) };
+      return {
+        examId,
+        passed: r.passed,
+        steps,
+        readySeconds,
+        draws,
+        solutionSeconds: r.solutionMs / 1000,
+        gates: r.gates,
+        seconds: seconds(),
+        ...(workstation ? { workstation } : {}),
+      };
     } catch (e) {
       return { examId, passed: false, steps, failure: errorMessage(e), seconds: seconds() };
     } finally {
@@ -301,7 +338,8 @@ export class ExamVerifier {
       const t0 = performance.now();
       const ws = await launcher.ensureWorkstation(attempt);
       lines.push(`container ${ws} ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-      const kubectl = async (...args: string[]) => (await this.#runner.run({ argv: ['docker', 'exec', ws, 'kubectl', ...args], timeoutMs: 60_000 })).stdout.trim();
+      const kubectl = async (...args: string[]) =>
+        (await this.#runner.run({ argv: ['docker', 'exec', ws, 'kubectl', ...args], timeoutMs: 60_000 })).stdout.trim();
       const contexts = (await kubectl('config', 'get-contexts', '-o', 'name')).split('\n').sort();
       const want = exam.clusters.map((c) => c.name).sort();
       if (contexts.join(',') !== want.join(',')) throw new Error(`the workstation's contexts are ${contexts.join(', ')}, not ${want.join(', ')}`);
@@ -338,9 +376,14 @@ export class ExamVerifier {
 
 /** Human-readable lines for one verdict. */
 export function describeExamVerdict(v: ExamVerdict): string[] {
-  const lines = [`${v.passed ? 'PASS' : 'FAIL'} ${v.examId} (${v.seconds.toFixed(0)} s${v.readySeconds !== undefined ? `; clusters ready after ${v.readySeconds.toFixed(0)} s` : ''}${v.solutionSeconds !== undefined ? `; solutions applied in ${v.solutionSeconds.toFixed(0)} s` : ''})`];
+  const lines = [
+    `${v.passed ? 'PASS' : 'FAIL'} ${v.examId} (${v.seconds.toFixed(0)} s${v.readySeconds !== undefined ? `; clusters ready after ${v.readySeconds.toFixed(0)} s` : ''}${v.solutionSeconds !== undefined ? `; solutions applied in ${v.solutionSeconds.toFixed(0)} s` : ''})`,
+  ];
   if (v.failure) lines.push(`  ${v.failure.replaceAll('\n', '\n  ')}`);
-  for (const d of v.draws ?? []) lines.push(`  draw: ${d.labId} on ${d.context}: ${describeDraw(d.values)} (${d.missing.length ? `missing ${d.missing.join(', ')}` : `${d.found.length} drawn setup object(s) on the cluster`})`);
+  for (const d of v.draws ?? [])
+    lines.push(
+      `  draw: ${d.labId} on ${d.context}: ${describeDraw(d.values)} (${d.missing.length ? `missing ${d.missing.join(', ')}` : `${d.found.length} drawn setup object(s) on the cluster`})`,
+    );
   for (const w of v.workstation ?? []) lines.push(`  workstation: ${w}`);
   for (const g of v.gates ?? []) {
     lines.push(`  ${g.passed ? '✓' : '✗'} ${g.name}: ${g.result.score}/${g.result.maxScore} (graded in ${(g.ms / 1000).toFixed(1)} s)`);

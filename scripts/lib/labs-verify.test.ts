@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import type { Lab } from '../../server/src/labs/loader.ts';
 import { defaultLanes, lanePrefix, splitLanes } from './labs-verify.ts';
 
-const lab = (id: string, mistakes: number, workers = 1) => ({ id, meta: { cluster: { workers } }, mistakes: Array.from({ length: mistakes }, () => ({})) }) as unknown as Lab;
+const lab = (id: string, mistakes: number, workers = 1) =>
+  ({ id, meta: { cluster: { workers } }, mistakes: Array.from({ length: mistakes }, () => ({})) }) as unknown as Lab;
 
 test('share groups are split over lanes so the lanes finish together, each group whole and in order', () => {
   const big = [lab('a', 4), lab('b', 4), lab('c', 3)];
@@ -11,7 +12,15 @@ test('share groups are split over lanes so the lanes finish together, each group
   const small = [lab('e', 1), lab('f', 0)];
   const lanes = splitLanes([small, big, mid], 2).map((l) => l.map((g) => g.map((x) => x.id)));
   assert.deepEqual(lanes, [[['a', 'b', 'c']], [['d'], ['e', 'f']]]);
-  assert.deepEqual(splitLanes([small, big], 1).map((l) => l.map((g) => g.map((x) => x.id))), [[['a', 'b', 'c'], ['e', 'f']]]);
+  assert.deepEqual(
+    splitLanes([small, big], 1).map((l) => l.map((g) => g.map((x) => x.id))),
+    [
+      [
+        ['a', 'b', 'c'],
+        ['e', 'f'],
+      ],
+    ],
+  );
   assert.equal(splitLanes([small], 3).length, 1, 'no empty lanes');
 });
 

@@ -123,7 +123,15 @@ export interface VerifyOptions {
 /** Whether a lab can share a cluster: no cluster of its own, no scripts anywhere (everything it leaves is in the API, where a reset finds it). */
 export function shareable(lab: Lab): boolean {
   const f = lab.files;
-  return !lab.meta.cluster.dedicated && !f.setupScript && !f.solutionScript && !f.setupNodeScripts.length && !f.solutionNodeScripts.length && !f.solutionWorkstationScript && lab.mistakes.every((m) => mistakeScripts(m).length === 0);
+  return (
+    !lab.meta.cluster.dedicated &&
+    !f.setupScript &&
+    !f.solutionScript &&
+    !f.setupNodeScripts.length &&
+    !f.solutionNodeScripts.length &&
+    !f.solutionWorkstationScript &&
+    lab.mistakes.every((m) => mistakeScripts(m).length === 0)
+  );
 }
 
 /** Lab ids in runs that share one cluster: shareable labs grouped by cluster shape (first appearance order), the rest alone. */
@@ -225,13 +233,32 @@ export class LabVerifier {
     this.#log = log;
     const { config, hostEnv } = loadConfig({
       argv: ['--data-dir', dataDir, '--labs-dir', labsDir],
-      env: { ...minimalEnv(process.env), KUBEDRILL_CLUSTERS_NODE_IMAGE: image, KUBEDRILL_CLUSTERS_POOL_SIZE: '0', KUBEDRILL_CLUSTERS_MAX_CONCURRENT: '1', KUBEDRILL_CLUSTERS_NAME_PREFIX: namePrefix, ...(process.env.KUBEDRILL_TERMINAL_WORKSTATION_IMAGE ? { KUBEDRILL_TERMINAL_WORKSTATION_IMAGE: process.env.KUBEDRILL_TERMINAL_WORKSTATION_IMAGE } : {}) },
+      env: {
+        ...minimalEnv(process.env),
+        KUBEDRILL_CLUSTERS_NODE_IMAGE: image,
+        KUBEDRILL_CLUSTERS_POOL_SIZE: '0',
+        KUBEDRILL_CLUSTERS_MAX_CONCURRENT: '1',
+        KUBEDRILL_CLUSTERS_NAME_PREFIX: namePrefix,
+        ...(process.env.KUBEDRILL_TERMINAL_WORKSTATION_IMAGE ? { KUBEDRILL_TERMINAL_WORKSTATION_IMAGE: process.env.KUBEDRILL_TERMINAL_WORKSTATION_IMAGE } : {}),
+      },
       cwd: ROOT,
     });
     this.#runner = createCommandRunner(hostEnv);
     // Workstation checks and solution/workstation.sh need the learner's container, made as for a learner.
-    this.#workstations = new ContainerLauncher({ runner: this.#runner, hostEnv, image: config.terminal.workstationImage, network: config.terminal.network, namePrefix: config.clusters.namePrefix });
-    this.#driver = new KindDriver({ runner: this.#runner, clustersDir: path.join(dataDir, 'clusters'), namePrefix: config.clusters.namePrefix, nodeImage: image, createTimeoutMs: config.clusters.createTimeoutMinutes * 60_000 });
+    this.#workstations = new ContainerLauncher({
+      runner: this.#runner,
+      hostEnv,
+      image: config.terminal.workstationImage,
+      network: config.terminal.network,
+      namePrefix: config.clusters.namePrefix,
+    });
+    this.#driver = new KindDriver({
+      runner: this.#runner,
+      clustersDir: path.join(dataDir, 'clusters'),
+      namePrefix: config.clusters.namePrefix,
+      nodeImage: image,
+      createTimeoutMs: config.clusters.createTimeoutMinutes * 60_000,
+    });
     this.#service = createAttemptService(config, {
       db: openMemoryDatabase(),
       runner: this.#runner,
@@ -246,11 +273,20 @@ export class LabVerifier {
   /** The workstation's view of an attempt (its cluster and Kubernetes version). */
   #wsAttempt(attemptId: string): TerminalAttempt {
     const a = this.#service.get(attemptId);
-    return { id: attemptId, learnerId: LEARNER, clusterName: a?.clusterName ?? '', status: 'running', kubernetesVersion: this.labs.get(a?.labId ?? '')?.meta.kubernetes ?? '1.35' };
+    return {
+      id: attemptId,
+      learnerId: LEARNER,
+      clusterName: a?.clusterName ?? '',
+      status: 'running',
+      kubernetesVersion: this.labs.get(a?.labId ?? '')?.meta.kubernetes ?? '1.35',
+    };
   }
 
   /** Loads the labs (refusing broken ones) before it makes its temporary data folder, so a refusal leaves nothing behind. */
-  static async create(image: string, opts: { labsDir?: string; scenariosDirs?: readonly string[]; log?: (line: string) => void; namePrefix?: string } = {}): Promise<LabVerifier> {
+  static async create(
+    image: string,
+    opts: { labsDir?: string; scenariosDirs?: readonly string[]; log?: (line: string) => void; namePrefix?: string } = {},
+  ): Promise<LabVerifier> {
     const labsDir = opts.labsDir ?? labsDirOf(undefined);
     const scenariosDirs = (opts.scenariosDirs ?? []).map((d) => path.resolve(d));
     const labs = new LabCatalog(labsDir, undefined, scenariosDirs);
@@ -259,10 +295,14 @@ export class LabVerifier {
       // A refused scenario is the scenario's limit (labs:check --scenarios-dir says why), not a broken lab.
       const inScenarios = (dir: string) => scenariosDirs.some((s) => dir === s || dir.startsWith(s + path.sep));
       const refused = catalog.broken.filter((b) => inScenarios(b.dir));
-      if (refused.length) (opts.log ?? console.log)(`labs:verify: ${refused.length} scenario(s) cannot run (npm run labs:check -- --scenarios-dir … says why): ${refused.map((b) => b.id).join(', ')}`);
+      if (refused.length)
+        (opts.log ?? console.log)(
+          `labs:verify: ${refused.length} scenario(s) cannot run (npm run labs:check -- --scenarios-dir … says why): ${refused.map((b) => b.id).join(', ')}`,
+        );
       const broken = catalog.broken.filter((b) => !inScenarios(b.dir));
       if (broken.length) throw new Error(`broken labs (run npm run labs:check): ${broken.map((b) => b.id).join(', ')}`);
-      if (catalog.labs.length === 0) throw new Error(`no labs in ${labsDir}${catalog.problems.length ? `: ${catalog.problems.map((p) => p.message).join('; ')}` : ''}`);
+      if (catalog.labs.length === 0)
+        throw new Error(`no labs in ${labsDir}${catalog.problems.length ? `: ${catalog.problems.map((p) => p.message).join('; ')}` : ''}`);
     } catch (e) {
       labs.compiler.close();
       throw e;
@@ -290,7 +330,11 @@ export class LabVerifier {
       this.#log(`  ▷ mistake ${m.name} on a cluster of its own (its ${mistakeScripts(m).join(', ')} cannot be taken off)`);
       results.push(await this.#freshMistake(lab, m));
     }
-    const gates = [...v.gates.gates.filter((g) => g.name !== 'solution-earns-all' && g.name !== 'grading-is-stable'), ...results, ...v.gates.gates.filter((g) => g.name === 'solution-earns-all' || g.name === 'grading-is-stable')];
+    const gates = [
+      ...v.gates.gates.filter((g) => g.name !== 'solution-earns-all' && g.name !== 'grading-is-stable'),
+      ...results,
+      ...v.gates.gates.filter((g) => g.name === 'solution-earns-all' || g.name === 'grading-is-stable'),
+    ];
     const passed = v.passed && results.every((r) => r.passed);
     const extra = results.reduce((sum, r) => sum + r.durationMs / 1000, 0);
     const { skipped: _skipped, ...rest } = v;
@@ -300,7 +344,15 @@ export class LabVerifier {
   /** A mistake on a fresh cluster: the lab set up as for a learner, the mistake applied and graded once it settles, the cluster deleted. */
   async #freshMistake(catalogLab: Lab, mistake: Lab['mistakes'][number]): Promise<GateResult> {
     const t0 = performance.now();
-    const failed = (problem: string): GateResult => ({ name: 'mistake-is-capped', passed: false, problems: [problem], report: EMPTY_REPORT(catalogLab), mistake, ceilingPercent: 0, durationMs: performance.now() - t0 });
+    const failed = (problem: string): GateResult => ({
+      name: 'mistake-is-capped',
+      passed: false,
+      problems: [problem],
+      report: EMPTY_REPORT(catalogLab),
+      mistake,
+      ceilingPercent: 0,
+      durationMs: performance.now() - t0,
+    });
     const { attempt } = this.#service.start(LEARNER, catalogLab.id);
     // This attempt's own draw (a parametrised lab): the mistake is applied and graded with it.
     const lab = this.#draw(catalogLab.id, attempt.params);
@@ -308,7 +360,9 @@ export class LabVerifier {
       const end = await this.#settled(attempt.id, () => {});
       if (end.name !== 'ready') {
         const a = this.#service.get(attempt.id);
-        return failed(`mistake ${mistake.name}: its cluster could not be prepared: ${a?.failureStep ? `step "${a.failureStep}": ` : ''}${a?.failureMessage ?? end.name}`);
+        return failed(
+          `mistake ${mistake.name}: its cluster could not be prepared: ${a?.failureStep ? `step "${a.failureStep}": ` : ''}${a?.failureMessage ?? end.name}`,
+        );
       }
       const g = await this.#service.beginGrading(attempt.id, LEARNER);
       try {
@@ -318,7 +372,15 @@ export class LabVerifier {
         const run: MistakeRun = {
           mistake,
           enter: async () => {
-            await applyState(lab, port, scripts, { objects, script: mistake.script, nodeScripts: mistake.nodeScripts, workstationScript: mistake.workstationScript }, `mistake ${mistake.name}`, reach, { settle: true });
+            await applyState(
+              lab,
+              port,
+              scripts,
+              { objects, script: mistake.script, nodeScripts: mistake.nodeScripts, workstationScript: mistake.workstationScript },
+              `mistake ${mistake.name}`,
+              reach,
+              { settle: true },
+            );
             return { port, scripts };
           },
         };
@@ -336,18 +398,35 @@ export class LabVerifier {
   }
 
   /** How the gates reach an attempt's cluster: the API, scripts, its nodes and its workstation; readiness includes kube-proxy's rules on its nodes, so no gate probes an unprogrammed ClusterIP. */
-  async #access(lab: Lab, attemptId: string, kubeconfigPath: string): Promise<{ clusterName: string; port: ClusterPort; scripts: ScriptRunner; nodes: NodeAccess; workstation: WorkstationAccess; reach: StateReach }> {
+  async #access(
+    lab: Lab,
+    attemptId: string,
+    kubeconfigPath: string,
+  ): Promise<{ clusterName: string; port: ClusterPort; scripts: ScriptRunner; nodes: NodeAccess; workstation: WorkstationAccess; reach: StateReach }> {
     const clusterName = this.#service.get(attemptId)?.clusterName ?? '';
     const wsAttempt: TerminalAttempt = { id: attemptId, learnerId: LEARNER, clusterName, status: 'running', kubernetesVersion: lab.meta.kubernetes };
     const nodes: NodeAccess = { exec: (node, argv, o) => execOnKindNode(this.#runner, clusterName, node, argv, o) };
     const workstation: WorkstationAccess = { exec: (argv, o) => this.#workstations.execInWorkstation(wsAttempt, argv, o) };
     const reach: StateReach = { kubeProxy: { runner: this.#runner, nodes: await this.#nodes(attemptId) }, nodes, workstation };
-    return { clusterName, port: createKubePort(kubeconfigPath), scripts: createKubeconfigScriptRunner(this.#runner, kubeconfigPath), nodes, workstation, reach };
+    return {
+      clusterName,
+      port: createKubePort(kubeconfigPath),
+      scripts: createKubeconfigScriptRunner(this.#runner, kubeconfigPath),
+      nodes,
+      workstation,
+      reach,
+    };
   }
 
   /** kubectl inside the cluster's control-plane node, as admin: the host needs none. */
   #kubectl(clusterName: string): Kubectl {
-    return async (args, o) => (await this.#runner.run({ argv: ['docker', 'exec', `${clusterName}-control-plane`, 'kubectl', '--kubeconfig=/etc/kubernetes/admin.conf', ...args], timeoutMs: o?.timeoutMs ?? 60_000 })).stdout;
+    return async (args, o) =>
+      (
+        await this.#runner.run({
+          argv: ['docker', 'exec', `${clusterName}-control-plane`, 'kubectl', '--kubeconfig=/etc/kubernetes/admin.conf', ...args],
+          timeoutMs: o?.timeoutMs ?? 60_000,
+        })
+      ).stdout;
   }
 
   /** Resolves with the attempt's first settled status event (ready, failed, expired, finished), reporting each finished step. */
@@ -414,7 +493,15 @@ export class LabVerifier {
         // The caller resets the cluster and finishes the attempt.
       } else if (opts.keep) {
         const a = this.#service.get(attempt.id);
-        this.#log(`  kept cluster ${a?.clusterName ?? '?'} (kubeconfig under ${this.#dataDir}/clusters; grade it again after changing it: npm run labs:grade -- ${labId} --cluster ${a?.clusterName ?? '…'}${a?.params?.[labId] ? Object.entries(a.params[labId]).map(([k, v]) => ` --param ${k}=${v}`).join('') : ''}; delete it with kind delete cluster --name ${a?.clusterName ?? '…'})`);
+        this.#log(
+          `  kept cluster ${a?.clusterName ?? '?'} (kubeconfig under ${this.#dataDir}/clusters; grade it again after changing it: npm run labs:grade -- ${labId} --cluster ${a?.clusterName ?? '…'}${
+            a?.params?.[labId]
+              ? Object.entries(a.params[labId])
+                  .map(([k, v]) => ` --param ${k}=${v}`)
+                  .join('')
+              : ''
+          }; delete it with kind delete cluster --name ${a?.clusterName ?? '…'})`,
+        );
       } else {
         await this.#finish(attempt.id);
       }
@@ -437,7 +524,12 @@ export class LabVerifier {
   }
 
   /** The honesty and mistake gates of a lab whose setup is in place on the attempt's cluster. */
-  async #gate(lab: Lab, attemptId: string, opts: VerifyOptions, setupStartedAt: number): Promise<Pick<LabVerdict, 'gates' | 'mistakeSeconds' | 'skipped'> & { gates: GatesReport }> {
+  async #gate(
+    lab: Lab,
+    attemptId: string,
+    opts: VerifyOptions,
+    setupStartedAt: number,
+  ): Promise<Pick<LabVerdict, 'gates' | 'mistakeSeconds' | 'skipped'> & { gates: GatesReport }> {
     const g = await this.#service.beginGrading(attemptId, LEARNER);
     try {
       const { clusterName, port, scripts, nodes, workstation, reach } = await this.#access(lab, attemptId, g.kubeconfigPath);
@@ -454,7 +546,13 @@ export class LabVerifier {
         const base = await baselineBefore(kubectl, setupStartedAt);
         await resetCluster(kubectl, base, [...states.setup, ...mistakeObjs]);
         for (const n of nodesAfterSetup) await kubectl(['patch', 'node', n.name, '--type=json', '-p', JSON.stringify(n.patch)]);
-        await applyLabSetup({ dir: lab.dir, setupManifests: lab.files.setupManifests, setupScript: lab.files.setupScript }, { kubeconfigPath: g.kubeconfigPath, nodes: nodeNames }, { port, runner: this.#runner }, () => {}, { timeoutMs: 300_000 });
+        await applyLabSetup(
+          { dir: lab.dir, setupManifests: lab.files.setupManifests, setupScript: lab.files.setupScript },
+          { kubeconfigPath: g.kubeconfigPath, nodes: nodeNames },
+          { port, runner: this.#runner },
+          () => {},
+          { timeoutMs: 300_000 },
+        );
       };
       const mistakes = opts.mistakes === false ? [] : await mistakeRuns(lab, states.setup, port, scripts, reach, setupAgain);
       const gates = await runHonestyGates({
@@ -467,9 +565,24 @@ export class LabVerifier {
         setup: async () => {},
         mistakes,
         settle: { maxGrades: 4, cleanTimeoutMs: 60_000 },
-        ...solutionOf(lab, () =>
-          applyState(lab, port, scripts, { objects: states.solution, script: lab.files.solutionScript, nodeScripts: lab.files.solutionNodeScripts, workstationScript: lab.files.solutionWorkstationScript }, 'the reference solution', reach),
-          workstation),
+        ...solutionOf(
+          lab,
+          () =>
+            applyState(
+              lab,
+              port,
+              scripts,
+              {
+                objects: states.solution,
+                script: lab.files.solutionScript,
+                nodeScripts: lab.files.solutionNodeScripts,
+                workstationScript: lab.files.solutionWorkstationScript,
+              },
+              'the reference solution',
+              reach,
+            ),
+          workstation,
+        ),
       });
       const mistakeSeconds = gates.gates.filter((x) => x.name === 'mistake-is-capped').reduce((sum, x) => sum + x.durationMs / 1000, 0);
       return { gates, mistakeSeconds, ...(opts.mistakes === false ? {} : { skipped: skippedMistakes(lab) }) };
@@ -485,7 +598,10 @@ export class LabVerifier {
    * one gets the cluster reset to what it was before the first lab's setup, its images and its setup
    * applied by the same functions the provisioner uses, then the same gates.
    */
-  async verifyAll(ids: readonly string[], opts: VerifyOptions & { share?: boolean; interrupted?: () => boolean; onVerdict?: (v: LabVerdict) => void } = {}): Promise<LabVerdict[]> {
+  async verifyAll(
+    ids: readonly string[],
+    opts: VerifyOptions & { share?: boolean; interrupted?: () => boolean; onVerdict?: (v: LabVerdict) => void } = {},
+  ): Promise<LabVerdict[]> {
     const verdicts: LabVerdict[] = [];
     const report = (v: LabVerdict) => (verdicts.push(v), opts.onVerdict?.(v));
     const groups = opts.share && !opts.keep ? shareGroups(ids.map((id) => this.labs.get(id)!)) : ids.map((id) => [id]);
@@ -494,7 +610,7 @@ export class LabVerifier {
       let previous: Lab | undefined;
       for (const id of group) {
         if (opts.interrupted?.()) break;
-        this.#log(`\n▶ ${id}${held ? ' (on the previous lab\'s cluster, reset)' : ''}`);
+        this.#log(`\n▶ ${id}${held ? " (on the previous lab's cluster, reset)" : ''}`);
         const lab = this.labs.get(id)!;
         if (!held) {
           const v = await this.verify(id, { ...opts, ...(group.length > 1 ? { hold: (h: HeldCluster) => (held = h) } : {}) });
@@ -552,7 +668,13 @@ export class LabVerifier {
       if (lab.meta.images.length) await timed('Loading lab images', () => this.#driver.preloadImages(clusterName, lab.meta.images));
       const port = createKubePort(kubeconfigPath);
       await timed('Applying setup and waiting until it is ready', () =>
-        applyLabSetup({ dir: lab.dir, setupManifests: lab.files.setupManifests, setupScript: undefined }, { kubeconfigPath, nodes }, { port, runner: this.#runner }, () => {}, { timeoutMs: 300_000 }),
+        applyLabSetup(
+          { dir: lab.dir, setupManifests: lab.files.setupManifests, setupScript: undefined },
+          { kubeconfigPath, nodes },
+          { port, runner: this.#runner },
+          () => {},
+          { timeoutMs: 300_000 },
+        ),
       );
       const gated = await this.#gate(lab, held.attemptId, opts, setupAt);
       return { labId: lab.id, passed: gated.gates.passed, steps, ...gated, seconds: seconds() };
@@ -595,7 +717,15 @@ interface LabState {
  * fields it changes are replaced, not merged), then its scripts, then waits until what it made runs
  * and kube-proxy serves the Services it made.
  */
-async function applyState(lab: Lab, port: ClusterPort, scripts: ScriptRunner, state: LabState, what: string, reach: StateReach, opts: { settle?: boolean } = {}): Promise<void> {
+async function applyState(
+  lab: Lab,
+  port: ClusterPort,
+  scripts: ScriptRunner,
+  state: LabState,
+  what: string,
+  reach: StateReach,
+  opts: { settle?: boolean } = {},
+): Promise<void> {
   if (state.objects.length) await port.apply(state.objects, { fieldManager: 'kubedrill-setup', timeoutMs: 120_000 });
   if (state.script) {
     const text = await readFile(path.join(lab.dir, state.script), 'utf8');
@@ -650,7 +780,15 @@ async function mistakeRuns(
     runs.push({
       mistake,
       enter: async () => {
-        await applyState(lab, port, scripts, { objects, script: mistake.script, nodeScripts: mistake.nodeScripts, workstationScript: mistake.workstationScript }, `mistake ${mistake.name}`, reach, { settle: true });
+        await applyState(
+          lab,
+          port,
+          scripts,
+          { objects, script: mistake.script, nodeScripts: mistake.nodeScripts, workstationScript: mistake.workstationScript },
+          `mistake ${mistake.name}`,
+          reach,
+          { settle: true },
+        );
         return { port, scripts };
       },
       leave: async () => {
@@ -659,8 +797,19 @@ async function mistakeRuns(
         const created = objects.filter((o) => !inSetup.has(objectKey(o))).toReversed();
         if (created.length) {
           // kubectl waits for the objects (and the pods of workloads) to be gone.
-          const list = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: created.map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.metadata.name, ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}) } })) });
-          const r = await scripts.run(`kubectl delete --ignore-not-found --wait=true --timeout=120s -f - <<'KUBEDRILL_OBJECTS'\n${list}\nKUBEDRILL_OBJECTS`, { cwd: lab.dir, timeoutMs: 180_000 });
+          const list = JSON.stringify({
+            apiVersion: 'v1',
+            kind: 'List',
+            items: created.map((o) => ({
+              apiVersion: o.apiVersion,
+              kind: o.kind,
+              metadata: { name: o.metadata.name, ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}) },
+            })),
+          });
+          const r = await scripts.run(`kubectl delete --ignore-not-found --wait=true --timeout=120s -f - <<'KUBEDRILL_OBJECTS'\n${list}\nKUBEDRILL_OBJECTS`, {
+            cwd: lab.dir,
+            timeoutMs: 180_000,
+          });
           if (r.exitCode !== 0) throw new Error(`deleting what mistake ${mistake.name} created failed:\n${r.output}`);
         }
         if (setup.length) await applyState(lab, port, scripts, { objects: setup, script: undefined }, 'the setup, applied again', reach);
@@ -722,22 +871,31 @@ function solutionOf(lab: Lab, files: () => Promise<void>, workstation: Workstati
 
 /** Mistakes labs:verify cannot gate on a shared cluster (their node or workstation scripts cannot be taken off), with why. */
 export function skippedMistakes(lab: Lab): string[] {
-  return lab.mistakes.filter((m) => m.nodeScripts.length || m.workstationScript).map((m) => `${m.name} (${[...m.nodeScripts.map((n) => n.file), m.workstationScript].filter(Boolean).join(', ')} cannot be undone before the next gate)`);
+  return lab.mistakes
+    .filter((m) => m.nodeScripts.length || m.workstationScript)
+    .map((m) => `${m.name} (${[...m.nodeScripts.map((n) => n.file), m.workstationScript].filter(Boolean).join(', ')} cannot be undone before the next gate)`);
 }
 
 /** Human-readable lines for one verdict; with explain, every check of each mistake gate with its explanation. */
 export function describeVerdict(v: LabVerdict, opts: { explain?: boolean } = {}): string[] {
   const mistakes = v.gates?.gates.filter((g) => g.name === 'mistake-is-capped').length ?? 0;
-  const lines = [`${v.passed ? 'PASS' : 'FAIL'} ${v.labId} (${v.seconds.toFixed(0)} s${mistakes ? `, of which ${v.mistakeSeconds.toFixed(0)} s for ${mistakes} mistake gate(s)` : ''})`];
+  const lines = [
+    `${v.passed ? 'PASS' : 'FAIL'} ${v.labId} (${v.seconds.toFixed(0)} s${mistakes ? `, of which ${v.mistakeSeconds.toFixed(0)} s for ${mistakes} mistake gate(s)` : ''})`,
+  ];
   if (v.failure) lines.push(`  ${v.failure.replaceAll('\n', '\n  ')}`);
   for (const s of v.skipped ?? []) lines.push(`  - mistake ${s}: not gated on a shared cluster`);
-  if (v.gates && !v.gates.gates.some((g) => g.name === 'solution-earns-all')) lines.push('  - no reference solution (a scenario without solution.sh beside its verify scripts): only "nothing earns nothing" ran');
+  if (v.gates && !v.gates.gates.some((g) => g.name === 'solution-earns-all'))
+    lines.push('  - no reference solution (a scenario without solution.sh beside its verify scripts): only "nothing earns nothing" ran');
   for (const g of v.gates?.gates ?? []) {
-    if (g.mistake) lines.push(`  ${g.passed ? '✓' : '✗'} mistake ${g.mistake.name}: ${g.report.score}/${g.report.maxScore} = ${g.report.percent}% (at most ${g.mistake.maxPercent}%; ${(g.durationMs / 1000).toFixed(0)} s) — ${g.mistake.title}`);
+    if (g.mistake)
+      lines.push(
+        `  ${g.passed ? '✓' : '✗'} mistake ${g.mistake.name}: ${g.report.score}/${g.report.maxScore} = ${g.report.percent}% (at most ${g.mistake.maxPercent}%; ${(g.durationMs / 1000).toFixed(0)} s) — ${g.mistake.title}`,
+      );
     else lines.push(`  ${g.passed ? '✓' : '✗'} ${g.name}: ${g.report.score}/${g.report.maxScore} (graded in ${(g.report.durationMs / 1000).toFixed(1)} s)`);
     for (const p of g.problems) lines.push(`      ${p}`);
     if (opts.explain && g.mistake) {
-      for (const t of g.report.tasks) for (const c of t.checks) lines.push(`      ${t.id}/${c.id} ${c.status} ${c.points}/${c.maxPoints}: ${c.explanation ?? c.actual ?? ''}`);
+      for (const t of g.report.tasks)
+        for (const c of t.checks) lines.push(`      ${t.id}/${c.id} ${c.status} ${c.points}/${c.maxPoints}: ${c.explanation ?? c.actual ?? ''}`);
     }
   }
   return lines;

@@ -60,7 +60,15 @@ export class TestbedCluster {
 
   /** kubectl inside the control-plane node (the host needs no kubectl or kubeconfig). */
   async kubectl(args: string[], opts: { stdin?: string; timeoutMs?: number } = {}): Promise<string> {
-    const argv = ['docker', 'exec', ...(opts.stdin !== undefined ? ['-i'] : []), this.controlPlane, 'kubectl', '--kubeconfig=/etc/kubernetes/admin.conf', ...args];
+    const argv = [
+      'docker',
+      'exec',
+      ...(opts.stdin !== undefined ? ['-i'] : []),
+      this.controlPlane,
+      'kubectl',
+      '--kubeconfig=/etc/kubernetes/admin.conf',
+      ...args,
+    ];
     const r = await this.runner.run({ argv, stdin: opts.stdin, timeoutMs: opts.timeoutMs ?? 120_000 });
     return r.stdout;
   }
@@ -267,15 +275,30 @@ export function proofChecks(workers: number): ProofCheck[] {
         const nodes = await c.nodes();
         const t0 = performance.now();
         let last = '';
-        const served = await eventually(async () => {
-          const ready = (await c.kubectl(['-n', NS, 'get', 'endpointslices', '-l', 'kubernetes.io/service-name=server', '-o', 'jsonpath={.items[*].endpoints[?(@.conditions.ready==true)].addresses[*]}'])).trim();
-          if (!ready) {
-            last = 'no ready endpoint in the EndpointSlice';
-            return false;
-          }
-          last = (await unprogrammedServices(c.runner, nodes, [{ id: 'service server', clusterIPs: [ip], nodePorts: [] }], { timeoutMs: 15_000 })).join('; ');
-          return !last;
-        }, 60_000, 500);
+        const served = await eventually(
+          async () => {
+            const ready = (
+              await c.kubectl([
+                '-n',
+                NS,
+                'get',
+                'endpointslices',
+                '-l',
+                'kubernetes.io/service-name=server',
+                '-o',
+                'jsonpath={.items[*].endpoints[?(@.conditions.ready==true)].addresses[*]}',
+              ])
+            ).trim();
+            if (!ready) {
+              last = 'no ready endpoint in the EndpointSlice';
+              return false;
+            }
+            last = (await unprogrammedServices(c.runner, nodes, [{ id: 'service server', clusterIPs: [ip], nodePorts: [] }], { timeoutMs: 15_000 })).join('; ');
+            return !last;
+          },
+          60_000,
+          500,
+        );
         if (!served) throw new Error(`the Service was not served 60 s after it was created: ${last}`);
         const waited = (performance.now() - t0) / 1000;
         const r = await wget(c, 'client', `http://server.${NS}.svc.cluster.local/hostname`);
@@ -303,12 +326,19 @@ export function proofChecks(workers: number): ProofCheck[] {
         }
         try {
           const refused: string[] = [];
-          for (const [what, ip] of [['ClusterIP', svcIp], ['pod IP', podIp]] as const) {
+          for (const [what, ip] of [
+            ['ClusterIP', svcIp],
+            ['pod IP', podIp],
+          ] as const) {
             const fromPod = await c.execIn('client', ['nc', '-w', '3', ip, '80'], 15_000);
             const fromNode = await c.nodeExec(node, ['bash', '-c', `exec 3<>/dev/tcp/${ip}/80`], 15_000);
-            for (const [who, r] of [['a pod', fromPod], ['the node', fromNode]] as const) {
+            for (const [who, r] of [
+              ['a pod', fromPod],
+              ['the node', fromNode],
+            ] as const) {
               // "unreachable"/"no route" is the node's own answer, given at once; a timeout would mean the packet went somewhere.
-              if (r.code === 0 || !/unreachable|no route/i.test(r.output)) throw new Error(`${who} → unused ${what} ${ip}: expected an immediate "unreachable", got exit ${r.code}: ${r.output || '(no output)'}`);
+              if (r.code === 0 || !/unreachable|no route/i.test(r.output))
+                throw new Error(`${who} → unused ${what} ${ip}: expected an immediate "unreachable", got exit ${r.code}: ${r.output || '(no output)'}`);
             }
             refused.push(`${what} ${ip}`);
           }
@@ -352,7 +382,8 @@ export function proofChecks(workers: number): ProofCheck[] {
       name: "kind's default StorageClass binds a claim once a pod uses it",
       run: async (c) => {
         const sc = (await c.kubectl(['get', 'storageclass', 'standard', '-o', 'jsonpath={.provisioner} {.volumeBindingMode}'])).trim();
-        if (sc !== 'rancher.io/local-path WaitForFirstConsumer') throw new Error(`StorageClass standard is "${sc}", not local-path with WaitForFirstConsumer as in kind's images`);
+        if (sc !== 'rancher.io/local-path WaitForFirstConsumer')
+          throw new Error(`StorageClass standard is "${sc}", not local-path with WaitForFirstConsumer as in kind's images`);
         const t0 = performance.now();
         await c.kubectl(['apply', '-f', '-'], { stdin: CLAIM_AND_POD });
         await c.kubectl(['-n', NS, 'wait', '--for=condition=Ready', 'pod/writer', '--timeout=120s'], { timeoutMs: 140_000 });

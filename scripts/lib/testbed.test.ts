@@ -6,7 +6,19 @@ import { test } from 'node:test';
 import { parse } from 'yaml';
 import { ADDON_NAMES } from '../../server/src/labs/format.ts';
 import { addonImages } from '../../server/src/provisioner/addons.ts';
-import { LAB_IMAGES, TESTBED_ASSETS, TESTBED_VERSIONS, addonImageNames, kindClusterConfig, kubernetesLdflags, nodeImageNames, readStamp, readTestbedStatus, testbedCacheDir, wrapperGoMod } from './testbed.ts';
+import {
+  LAB_IMAGES,
+  TESTBED_ASSETS,
+  TESTBED_VERSIONS,
+  addonImageNames,
+  kindClusterConfig,
+  kubernetesLdflags,
+  nodeImageNames,
+  readStamp,
+  readTestbedStatus,
+  testbedCacheDir,
+  wrapperGoMod,
+} from './testbed.ts';
 
 const K8S_GO_MOD = `// This is a generated file. Do not edit directly.
 
@@ -39,13 +51,16 @@ test('the Kubernetes wrapper module replaces each staging module with its publis
 });
 
 test('replaces that point at other modules are kept as they are (traefik forks)', () => {
-  const upstream = 'module github.com/traefik/traefik/v3\n\ngo 1.25.0\n\nreplace github.com/gorilla/mux => github.com/containous/mux v0.0.0-20250523120546-41b6ec3aed59 // forked\n';
+  const upstream =
+    'module github.com/traefik/traefik/v3\n\ngo 1.25.0\n\nreplace github.com/gorilla/mux => github.com/containous/mux v0.0.0-20250523120546-41b6ec3aed59 // forked\n';
   const mod = wrapperGoMod('github.com/traefik/traefik/v3', 'v3.6.12', upstream);
   assert.match(mod, /^\tgithub\.com\/gorilla\/mux => github\.com\/containous\/mux v0\.0\.0-20250523120546-41b6ec3aed59$/m);
 });
 
 test('extra replaces pin a dependency whose required version the proxy does not serve', () => {
-  const mod = wrapperGoMod('example.com/m', 'v1.0.0', 'module example.com/m\ngo 1.26.0\n', undefined, { 'github.com/vishvananda/netlink': 'github.com/vishvananda/netlink v1.3.1' });
+  const mod = wrapperGoMod('example.com/m', 'v1.0.0', 'module example.com/m\ngo 1.26.0\n', undefined, {
+    'github.com/vishvananda/netlink': 'github.com/vishvananda/netlink v1.3.1',
+  });
   assert.match(mod, /^\tgithub\.com\/vishvananda\/netlink => github\.com\/vishvananda\/netlink v1\.3\.1$/m);
 });
 
@@ -120,11 +135,23 @@ test('the cache lives outside the checkout unless told otherwise', () => {
 
 test('the proof picks an unused address inside a range, skipping what is taken', async () => {
   const { inCidr, unusedAddress } = await import('./testbed-proof.ts');
-  assert.equal(unusedAddress('10.96.0.0/16', () => false), '10.96.255.254');
-  assert.equal(unusedAddress('10.96.0.0/16', (ip) => ip === '10.96.255.254'), '10.96.255.253');
+  assert.equal(
+    unusedAddress('10.96.0.0/16', () => false),
+    '10.96.255.254',
+  );
+  assert.equal(
+    unusedAddress('10.96.0.0/16', (ip) => ip === '10.96.255.254'),
+    '10.96.255.253',
+  );
   // The pod range's last /24 belongs to a node: the search goes below it.
-  assert.equal(unusedAddress('10.244.0.0/16', (ip) => inCidr(ip, '10.244.255.0/24')), '10.244.254.255');
-  assert.equal(unusedAddress('not a cidr', () => false), undefined);
+  assert.equal(
+    unusedAddress('10.244.0.0/16', (ip) => inCidr(ip, '10.244.255.0/24')),
+    '10.244.254.255',
+  );
+  assert.equal(
+    unusedAddress('not a cidr', () => false),
+    undefined,
+  );
   assert.ok(inCidr('10.244.1.7', '10.244.1.0/24'));
   assert.ok(!inCidr('10.244.2.7', '10.244.1.0/24'));
 });

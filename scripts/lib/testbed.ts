@@ -96,7 +96,13 @@ export function kubernetesLdflags(version: string, buildDate = '2026-01-01T00:00
  * into the published sibling module at `localVersion`. `extraReplaces` pins dependencies whose
  * required version the proxy does not serve.
  */
-export function wrapperGoMod(module: string, version: string, upstreamGoMod: string, localVersion: string = version, extraReplaces: Record<string, string> = {}): string {
+export function wrapperGoMod(
+  module: string,
+  version: string,
+  upstreamGoMod: string,
+  localVersion: string = version,
+  extraReplaces: Record<string, string> = {},
+): string {
   const lines = upstreamGoMod.split('\n');
   const goLine = lines.find((l) => /^go \d/.test(l)) ?? 'go 1.24';
   const godebug: string[] = [];

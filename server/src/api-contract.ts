@@ -133,7 +133,10 @@ export const SessionDto = z.object({
   learner: LearnerDto.nullable(),
 });
 export const Credentials = z.object({
-  username: z.string().trim().regex(/^[a-zA-Z0-9._-]{2,32}$/, 'use 2–32 letters, digits, ".", "_" or "-"'),
+  username: z
+    .string()
+    .trim()
+    .regex(/^[a-zA-Z0-9._-]{2,32}$/, 'use 2–32 letters, digits, ".", "_" or "-"'),
   password: z.string().min(10, 'use at least 10 characters').max(200),
 });
 export const Registration = Credentials.extend({
@@ -144,7 +147,14 @@ export const Registration = Credentials.extend({
 // ---------------------------------------------------------------------------------------------
 // Labs
 
-export const ProblemDto = z.object({ file: z.string(), line: z.number(), col: z.number(), message: z.string(), hint: z.string().optional(), severity: z.enum(['error', 'warning']) });
+export const ProblemDto = z.object({
+  file: z.string(),
+  line: z.number(),
+  col: z.number(),
+  message: z.string(),
+  hint: z.string().optional(),
+  severity: z.enum(['error', 'warning']),
+});
 
 const OriginDto = z.object({ kind: z.literal('killercoda'), source: z.string() });
 
@@ -319,7 +329,9 @@ export const LabResultDto = z.object({
   result: z
     .object({
       grade: GradeDto,
-      attempt: z.object({ id: z.string(), status: z.string(), createdAt: z.string(), readyAt: z.string().nullable(), endedAt: z.string().nullable() }).nullable(),
+      attempt: z
+        .object({ id: z.string(), status: z.string(), createdAt: z.string(), readyAt: z.string().nullable(), endedAt: z.string().nullable() })
+        .nullable(),
     })
     .nullable(),
 });
@@ -339,12 +351,26 @@ export const TerminalListDto = z.object({ mode: z.enum(['host', 'container', 'un
 export const NodeNameDto = z.object({ name: z.string(), container: z.string() });
 export const NodeListDto = z.object({ nodes: z.array(NodeNameDto) });
 export const TicketDto = z.object({ ticket: z.string(), expiresAt: z.string(), protocols: z.array(z.string()), path: z.string() });
-export const OpenTerminalBody = z.object({ kind: z.enum(['shell', 'node']).default('shell'), node: z.string().regex(/^[a-zA-Z0-9.-]{1,100}$/).optional() });
+export const OpenTerminalBody = z.object({
+  kind: z.enum(['shell', 'node']).default('shell'),
+  node: z
+    .string()
+    .regex(/^[a-zA-Z0-9.-]{1,100}$/)
+    .optional(),
+});
 
 // ---------------------------------------------------------------------------------------------
 // Exams
 
-export const ExamTaskDto = z.object({ number: z.number(), labId: z.string(), taskIds: z.array(z.string()), cluster: z.string(), weight: z.number(), title: z.string(), domain: Domain });
+export const ExamTaskDto = z.object({
+  number: z.number(),
+  labId: z.string(),
+  taskIds: z.array(z.string()),
+  cluster: z.string(),
+  weight: z.number(),
+  title: z.string(),
+  domain: Domain,
+});
 export const ExamClusterDto = z.object({ name: z.string(), workers: z.number(), cni: z.string(), networkPolicy: z.boolean() });
 export const ExamSummaryDto = z.object({
   id: z.string(),
@@ -365,7 +391,19 @@ export const ExamResultDto = z.object({
   passed: z.boolean(),
   gradedAt: z.string(),
   durationMs: z.number(),
-  tasks: z.array(z.object({ number: z.number(), labId: z.string(), title: z.string(), domain: Domain, cluster: z.string(), weight: z.number(), score: z.number(), reports: z.array(TaskReportDto), error: z.string().optional() })),
+  tasks: z.array(
+    z.object({
+      number: z.number(),
+      labId: z.string(),
+      title: z.string(),
+      domain: Domain,
+      cluster: z.string(),
+      weight: z.number(),
+      score: z.number(),
+      reports: z.array(TaskReportDto),
+      error: z.string().optional(),
+    }),
+  ),
 });
 export const ExamTaskMarksDto = z.object({ number: z.number(), opened: z.boolean(), flagged: z.boolean(), notes: z.string(), timeMs: z.number() });
 export const ExamAttemptDto = z.object({
@@ -427,7 +465,19 @@ export const ExamMarkBody = z.object({ flagged: z.boolean().optional(), notes: z
 /** The actions on an exam attempt that answer the attempt (POST /api/exam-attempts/:examAttemptId/<action>). */
 export const EXAM_ACTIONS = ['submit', 'regrade', 'unlock', 'finish'] as const;
 export const LabRecordsDto = z.object({
-  labs: z.array(z.object({ labId: z.string(), title: z.string().nullable(), domain: Domain.nullable(), minutes: z.number().nullable(), attempts: z.number(), bestScore: z.number().nullable(), maxScore: z.number().nullable(), bestSeconds: z.number().nullable(), lastAt: z.string() })),
+  labs: z.array(
+    z.object({
+      labId: z.string(),
+      title: z.string().nullable(),
+      domain: Domain.nullable(),
+      minutes: z.number().nullable(),
+      attempts: z.number(),
+      bestScore: z.number().nullable(),
+      maxScore: z.number().nullable(),
+      bestSeconds: z.number().nullable(),
+      lastAt: z.string(),
+    }),
+  ),
 });
 export const SolutionDto = z.object({ files: z.array(z.object({ path: z.string(), text: z.string() })) });
 
@@ -450,7 +500,13 @@ export const GroupDto = z.object({
   activeAttempts: z.number(),
 });
 export const GroupListDto = z.object({ groups: z.array(GroupDto) });
-export const MemberDto = z.object({ id: z.string(), username: z.string(), displayName: z.string(), groupRole: z.enum(['learner', 'instructor']), joinedAt: z.string() });
+export const MemberDto = z.object({
+  id: z.string(),
+  username: z.string(),
+  displayName: z.string(),
+  groupRole: z.enum(['learner', 'instructor']),
+  joinedAt: z.string(),
+});
 export const AssignmentDto = z.object({
   id: z.string(),
   groupId: z.string(),
@@ -468,7 +524,11 @@ export const CreateGroupBody = z.object({
   maxClusters: z.number().int().min(1).max(1000).nullable().default(null).describe("clusters the group's learners may run at once"),
   expiresAt: isoDate.nullable().default(null),
 });
-export const UpdateGroupBody = z.object({ name: z.string().trim().min(1).max(80).optional(), maxClusters: z.number().int().min(1).max(1000).nullable().optional(), expiresAt: isoDate.nullable().optional() });
+export const UpdateGroupBody = z.object({
+  name: z.string().trim().min(1).max(80).optional(),
+  maxClusters: z.number().int().min(1).max(1000).nullable().optional(),
+  expiresAt: isoDate.nullable().optional(),
+});
 export const JoinGroupBody = z.object({ inviteCode: z.string().min(1).max(100) });
 export const AssignBody = z
   .object({ labId: z.string().min(1).max(100).optional(), examId: z.string().min(1).max(100).optional(), dueAt: isoDate.nullable().default(null) })
@@ -498,7 +558,13 @@ export const ActivityDto = z.object({
   ),
 });
 /** For an exam, bestScore/maxScore are the best submitted result in percent (of 100), and done means passed. */
-export const MyAssignmentDto = AssignmentDto.extend({ groupName: z.string(), bestScore: z.number().nullable(), maxScore: z.number().nullable(), state: z.enum(['todo', 'started', 'done']), overdue: z.boolean() });
+export const MyAssignmentDto = AssignmentDto.extend({
+  groupName: z.string(),
+  bestScore: z.number().nullable(),
+  maxScore: z.number().nullable(),
+  state: z.enum(['todo', 'started', 'done']),
+  overdue: z.boolean(),
+});
 export const MyAssignmentListDto = z.object({ assignments: z.array(MyAssignmentDto) });
 /** The results of a group as CSV text (text/csv), not JSON. */
 export const GroupResultsCsv = z.string().describe('CSV (text/csv): one row per learner and lab');

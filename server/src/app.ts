@@ -4,7 +4,13 @@ import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyError, type FastifyServerOptions } from 'fastify';
-import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import {
+  hasZodFastifySchemaValidationErrors,
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
 import type * as KubePortModule from '../../graders/src/cluster/kube-port.ts';
 import { createKubeconfigScriptRunner } from '../../graders/src/cluster/script-runner.ts';
 import type { ClusterPort } from '../../graders/src/cluster/port.ts';
@@ -111,7 +117,10 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
   const app = Fastify({
     logger: deps.logger ?? {
       level: config.logLevel,
-      redact: { paths: ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]', '*.kubeconfig', '*.token', '*.password'], censor: '[redacted]' },
+      redact: {
+        paths: ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]', '*.kubeconfig', '*.token', '*.password'],
+        censor: '[redacted]',
+      },
     },
     bodyLimit: 1024 * 1024,
     // Behind a reverse proxy, req.ip is the client's address only if the operator says whom to trust.
@@ -177,25 +186,38 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
   app.decorate('attempts', attempts);
   app.addHook('preClose', async () => attempts.close());
   // Node access comes from the terminal service, made after the exams (it needs their terminals): looked up when grading.
-  exams ??= createExams(config, { db, labs, attempts, portFor, scriptsFor: (kubeconfigPath) => createKubeconfigScriptRunner(app.runner, kubeconfigPath, { path: boot.hostEnv.PATH }), nodesFor: (attemptId) => terminals.hostAccess(attemptId).nodes, log: app.log });
+  exams ??= createExams(config, {
+    db,
+    labs,
+    attempts,
+    portFor,
+    scriptsFor: (kubeconfigPath) => createKubeconfigScriptRunner(app.runner, kubeconfigPath, { path: boot.hostEnv.PATH }),
+    nodesFor: (attemptId) => terminals.hostAccess(attemptId).nodes,
+    log: app.log,
+  });
   app.decorate('exams', exams.service);
   app.decorate('examCatalog', exams.catalog);
   app.addHook('preClose', async () => exams!.service.close());
-  const terminals = await createTerminalService(boot, { runner: app.runner, attempts: combinedAttempts(deps.attempts ?? terminalAttempts(attempts), exams.terminalAttempts), launcher: deps.shellLauncher, log: app.log });
+  const terminals = await createTerminalService(boot, {
+    runner: app.runner,
+    attempts: combinedAttempts(deps.attempts ?? terminalAttempts(attempts), exams.terminalAttempts),
+    launcher: deps.shellLauncher,
+    log: app.log,
+  });
   app.decorate('terminals', terminals);
   app.addHook('preClose', async () => terminals.close());
   const grading =
     deps.grading ??
     new GradingService({
-    attempts,
-    labs,
-    grades: new GradeRepository(db),
-    portFor,
-    scriptsFor: (kubeconfigPath) => createKubeconfigScriptRunner(app.runner, kubeconfigPath, { path: boot.hostEnv.PATH }),
-    hostsFor: (attemptId) => terminals.hostAccess(attemptId),
-    log: app.log,
-    stepSetupTimeoutMs: config.clusters.setupTimeoutMinutes * 60_000,
-  });
+      attempts,
+      labs,
+      grades: new GradeRepository(db),
+      portFor,
+      scriptsFor: (kubeconfigPath) => createKubeconfigScriptRunner(app.runner, kubeconfigPath, { path: boot.hostEnv.PATH }),
+      hostsFor: (attemptId) => terminals.hostAccess(attemptId),
+      log: app.log,
+      stepSetupTimeoutMs: config.clusters.setupTimeoutMinutes * 60_000,
+    });
   app.decorate('grading', grading);
   exams.service.onInputLock((id, reason) => terminals.setInputLocked(id, reason));
 
@@ -260,7 +282,8 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
       cacheControl: false,
       // Hashed assets never change under their name; everything else (index.html above all) must be
       // revalidated, or a browser keeps the old page, pointing at assets gone after an upgrade.
-      setHeaders: (res, file) => res.header('cache-control', file.startsWith(path.join(config.webDir, 'assets') + path.sep) ? 'public, max-age=31536000, immutable' : 'no-cache'),
+      setHeaders: (res, file) =>
+        res.header('cache-control', file.startsWith(path.join(config.webDir, 'assets') + path.sep) ? 'public, max-age=31536000, immutable' : 'no-cache'),
     });
   }
   app.setNotFoundHandler((req, reply) => {
@@ -275,7 +298,9 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
     return reply
       .code(503)
       .type('text/html')
-      .send('<!doctype html><title>kubedrill</title><p>The web app is not built. Run <code>scripts/start</code> (it builds it) or <code>npm run build:web</code>.</p><p>The API is up: <a href="/api/health">/api/health</a>.</p>');
+      .send(
+        '<!doctype html><title>kubedrill</title><p>The web app is not built. Run <code>scripts/start</code> (it builds it) or <code>npm run build:web</code>.</p><p>The API is up: <a href="/api/health">/api/health</a>.</p>',
+      );
   });
 
   return app as unknown as App;

@@ -33,13 +33,19 @@ async function main() {
   }
   for (const name of boot.unknownEnv) app.log.warn({ variable: name }, 'ignoring an environment variable that matches no config key (see --help)');
   const { labs, broken, problems } = app.labs.current;
-  app.log.info({ labs: labs.length, broken: broken.length, ms: Math.round(app.labs.loadMs) }, broken.length ? 'loaded the labs; some are broken (run npm run labs:check)' : 'loaded the labs');
+  app.log.info(
+    { labs: labs.length, broken: broken.length, ms: Math.round(app.labs.loadMs) },
+    broken.length ? 'loaded the labs; some are broken (run npm run labs:check)' : 'loaded the labs',
+  );
   for (const p of problems) app.log.warn({ at: `${p.file}:${p.line}:${p.col}` }, p.message);
 
   // Clusters left by a crash are adopted or deleted before anyone can start a lab.
   try {
     const r = await app.attempts.reconcile();
-    app.log.info({ adopted: r.adopted.length, deleted: r.deleted.length, failed: r.failed.length }, 'clusters: start-up reconcile adopted running attempts, deleted leftovers and failed interrupted attempts');
+    app.log.info(
+      { adopted: r.adopted.length, deleted: r.deleted.length, failed: r.failed.length },
+      'clusters: start-up reconcile adopted running attempts, deleted leftovers and failed interrupted attempts',
+    );
     const e = app.exams.reconcile();
     if (e.resumed.length) app.log.info({ resumed: e.resumed.length }, 'exams: resumed exam attempts');
   } catch (e) {

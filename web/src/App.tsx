@@ -29,11 +29,18 @@ export function App() {
   const isAdmin = session.status === 'ok' && session.value.learner?.role === 'admin';
   const learner = session.status === 'ok' ? session.value.learner : null;
   const invite = search.get('invite');
-  if (session.status === 'ok' && session.value.mode === 'multi' && !learner) page = <SignInPage session={session.value} invite={invite} onSignedIn={() => {
+  if (session.status === 'ok' && session.value.mode === 'multi' && !learner)
+    page = (
+      <SignInPage
+        session={session.value}
+        invite={invite}
+        onSignedIn={() => {
           // Registering with an invite already joined its group: drop the code from the address.
           if (invite) navigate(pathname, { replace: true });
           session.reload();
-        }} />;
+        }}
+      />
+    );
   else if (learner && invite) page = <GroupsPage learner={learner} joinCode={invite} />;
   else if (pathname === '/') page = <CatalogPage withAssignments={session.status === 'ok' && session.value.mode === 'multi' && Boolean(learner)} />;
   else if (pathname === '/groups' && learner) page = <GroupsPage learner={learner} joinCode={null} />;

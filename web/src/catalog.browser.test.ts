@@ -143,7 +143,8 @@ test('the catalogue downloads neither the terminal nor the instructions renderer
   page.on('response', (r) => {
     const url = new URL(r.url());
     if (r.request().resourceType() === 'document') documents.push(r.headers()['cache-control'] ?? '');
-    if (r.request().resourceType() === 'script' && url.origin === base) reading.push(r.text().then((body) => scripts.push({ path: url.pathname, cacheControl: r.headers()['cache-control'] ?? '', body })));
+    if (r.request().resourceType() === 'script' && url.origin === base)
+      reading.push(r.text().then((body) => scripts.push({ path: url.pathname, cacheControl: r.headers()['cache-control'] ?? '', body })));
   });
   // Markers that survive minification: a class name xterm.js gives its input element, and the global
   // the lab-instructions renderer sets for the compiled MDX bodies.
@@ -153,8 +154,16 @@ test('the catalogue downloads neither the terminal nor the instructions renderer
   await page.getByRole('heading', { name: 'Services & Networking' }).waitFor();
   await Promise.all(reading);
   assert.ok(scripts.length > 0, 'the catalogue loads the app');
-  assert.deepEqual(scripts.filter(hasTerminal).map((s) => s.path), [], 'the catalogue does not download the terminal');
-  assert.deepEqual(scripts.filter(hasRenderer).map((s) => s.path), [], 'the catalogue does not download the instructions renderer');
+  assert.deepEqual(
+    scripts.filter(hasTerminal).map((s) => s.path),
+    [],
+    'the catalogue does not download the terminal',
+  );
+  assert.deepEqual(
+    scripts.filter(hasRenderer).map((s) => s.path),
+    [],
+    'the catalogue does not download the instructions renderer',
+  );
   assert.deepEqual(documents, ['no-cache'], 'the page is revalidated, so an upgrade is seen');
 
   await page.locator('[data-lab-id="netpol-lab9server"]').click();

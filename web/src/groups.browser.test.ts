@@ -33,19 +33,40 @@ let base = '';
 before(async () => {
   if (skip) return;
   if (!existsSync(path.join(ROOT, 'web', 'dist', 'index.html'))) {
-    const r = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'web/vite.config.ts', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' });
+    const r = spawnSync(
+      process.execPath,
+      [path.join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'web/vite.config.ts', '--logLevel', 'warn'],
+      { cwd: ROOT, stdio: 'inherit' },
+    );
     assert.equal(r.status, 0, 'building the web app failed');
   }
   const port = await freePort();
   const db = openMemoryDatabase();
   const labs = await loadedCatalog();
   h = harness({ db, labs: labs.current.labs, nodeImage: 'kindest/node:v1.35.8', fake: { missingImages: [] } });
-  const boot = loadConfig({ argv: ['--port', String(port), '--data-dir', mkdtempSync(path.join(tmpdir(), 'kd-groups-browser-')), '--web-dir', 'web/dist', '--auth.mode', 'multi', '--auth.registration', 'closed'], env: {}, cwd: ROOT });
+  const boot = loadConfig({
+    argv: [
+      '--port',
+      String(port),
+      '--data-dir',
+      mkdtempSync(path.join(tmpdir(), 'kd-groups-browser-')),
+      '--web-dir',
+      'web/dist',
+      '--auth.mode',
+      'multi',
+      '--auth.registration',
+      'closed',
+    ],
+    env: {},
+    cwd: ROOT,
+  });
   // Shells run on this machine (host mode) in a scratch HOME; the fake clusters have no kubeconfig.
   const home = mkdtempSync(path.join(tmpdir(), 'kd-groups-browser-home-'));
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home };
   const real = createCommandRunner(env);
-  const runner: CommandRunner = { run: async (spec) => (spec.argv[0] === 'kind' ? Promise.reject(new CommandError('exit-code', spec.argv, 1, '', 'no such cluster')) : real.run(spec)) };
+  const runner: CommandRunner = {
+    run: async (spec) => (spec.argv[0] === 'kind' ? Promise.reject(new CommandError('exit-code', spec.argv, 1, '', 'no such cluster')) : real.run(spec)),
+  };
   const shellLauncher = new HostLauncher({ runner, hostEnv: env, stateDir: path.join(home, 'terminals'), sshScript: SSH_SCRIPT });
   app = await buildApp(boot, { checkResponses: true, db, labs, logger: false, attemptService: h.service, shellLauncher });
   await app.listen({ host: '127.0.0.1', port });
@@ -66,7 +87,10 @@ async function newPage(): Promise<Page & { errors: string[] }> {
   page.on('pageerror', (e) => page.errors.push(e.message));
   // HTTP errors the app expects (401 before signing in) are logged by Chromium as "Failed to load
   // resource"; anything else (a CSP refusal above all) is a failure.
-  page.on('console', (m) => m.type() === 'error' && !/^Failed to load resource: the server responded with a status of 401/.test(m.text()) && page.errors.push(m.text()));
+  page.on(
+    'console',
+    (m) => m.type() === 'error' && !/^Failed to load resource: the server responded with a status of 401/.test(m.text()) && page.errors.push(m.text()),
+  );
   return page;
 }
 

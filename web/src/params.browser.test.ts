@@ -21,16 +21,23 @@ const LAB = 'clusterip-endpoints';
 const built = existsSync(path.join(ROOT, 'web/dist/index.html'));
 const skip = !existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM}` : !built ? 'web app not built (npm run build:web)' : false;
 
-test('the lab text shows the attempt\'s drawn values, the same after a reload', { skip }, async () => {
+test("the lab text shows the attempt's drawn values, the same after a reload", { skip }, async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'kdtest-params-'));
   const port = await freePort();
-  const boot = loadConfig({ argv: ['--data-dir', dir, '--labs-dir', path.join(ROOT, 'labs'), '--web-dir', path.join(ROOT, 'web/dist'), '--port', String(port)], env: {}, cwd: ROOT });
+  const boot = loadConfig({
+    argv: ['--data-dir', dir, '--labs-dir', path.join(ROOT, 'labs'), '--web-dir', path.join(ROOT, 'web/dist'), '--port', String(port)],
+    env: {},
+    cwd: ROOT,
+  });
   const labs = new LabCatalog(path.join(ROOT, 'labs'));
   await labs.reload();
   const h = harness({ labs: [labs.get(LAB)!], fake: { missingImages: [] } });
   const app = await buildApp(boot, { db: openMemoryDatabase(), labs, logger: false, attemptService: h.service, shellLauncher: null });
   await app.listen({ host: '127.0.0.1', port });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
   try {
     const page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
     const problems: string[] = [];
@@ -47,7 +54,10 @@ test('the lab text shows the attempt\'s drawn values, the same after a reload', 
     const before = await shown();
     assert.ok(before.prose.includes(ns), `the text shows ns=${ns}: ${before.prose.join(', ')}`);
     assert.ok(before.prose.includes(attempt.params![LAB]!.appPort!), 'and the drawn app port');
-    assert.ok(before.run.some((c) => c.includes(`kubectl get deploy,svc,endpointslices -n ${ns}`)), `a <Run> command carries the value: ${before.run.join(' | ')}`);
+    assert.ok(
+      before.run.some((c) => c.includes(`kubectl get deploy,svc,endpointslices -n ${ns}`)),
+      `a <Run> command carries the value: ${before.run.join(' | ')}`,
+    );
     await page.reload();
     await page.waitForSelector('code.param:not(.param-unset)', { timeout: 30_000 });
     assert.deepEqual(await shown(), before, 'a reload shows the same values');

@@ -51,7 +51,10 @@ export const ResourceRef = z
     nodeRole: NodeRole.optional(),
   })
   .strict()
-  .refine((r) => r.nodeRole === undefined || (r.kind === 'Node' && r.name === undefined), { message: 'nodeRole names a Node: use it with kind: Node and without name', path: ['nodeRole'] });
+  .refine((r) => r.nodeRole === undefined || (r.kind === 'Node' && r.name === undefined), {
+    message: 'nodeRole names a Node: use it with kind: Node and without name',
+    path: ['nodeRole'],
+  });
 export type ResourceRef = z.infer<typeof ResourceRef>;
 
 /** Where a probe connects to. */
@@ -63,7 +66,10 @@ export const ProbeTarget = z.union([
 export type ProbeTarget = z.infer<typeof ProbeTarget>;
 
 const common = {
-  id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lowercase letters, digits and "-"').optional(),
+  id: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lowercase letters, digits and "-"')
+    .optional(),
   /** Share of the task's points this check carries, relative to its siblings. */
   weight: z.number().positive().default(1),
   /** What the check verifies, in words for the learner, e.g. "sleepybox2 cannot reach lab9server". */
@@ -152,7 +158,10 @@ export const ScriptCheck = z
     /** Inline bash run with the cluster's KUBECONFIG; exit 0 passes; its last output line is the message. */
     run: z.string().min(1).optional(),
     /** A script file in the lab folder instead of inline text. */
-    file: z.string().regex(/^[\w./-]+$/).optional(),
+    file: z
+      .string()
+      .regex(/^[\w./-]+$/)
+      .optional(),
     ...common,
   })
   .strict()
@@ -188,7 +197,10 @@ export const WorkstationCheck = z
   .object({
     kind: z.literal('workstation'),
     /** An absolute path in the learner's workstation whose content is checked, e.g. /opt/course/1/pods.txt. */
-    file: z.string().regex(/^\/[\w./@+-]+$/, 'must be an absolute path such as /opt/course/1/pods.txt').optional(),
+    file: z
+      .string()
+      .regex(/^\/[\w./@+-]+$/, 'must be an absolute path such as /opt/course/1/pods.txt')
+      .optional(),
     /** Or a bash command run as the learner in the workstation; its stdout is checked. */
     run: z.string().min(1).optional(),
     /**
@@ -210,7 +222,10 @@ export const WorkstationCheck = z
   .strict()
   .refine((c) => (c.file === undefined) !== (c.run === undefined), 'give exactly one of file or run')
   .refine((c) => c.exitCode === undefined || c.run !== undefined, { message: 'exitCode applies to run only', path: ['exitCode'] })
-  .refine((c) => [c.equals, c.matches, c.contains, c.sameAs].filter((v) => v !== undefined).length <= 1, 'give at most one of equals, matches, contains or sameAs');
+  .refine(
+    (c) => [c.equals, c.matches, c.contains, c.sameAs].filter((v) => v !== undefined).length <= 1,
+    'give at most one of equals, matches, contains or sameAs',
+  );
 
 /** Who asks, as `kubectl auth can-i --as …` would impersonate them. */
 export const AccessSubject = z.union([
@@ -238,10 +253,7 @@ export const AccessCheck = z
   .strict();
 
 /** Which nodes a placement check means: by role(s) or by a label selector. */
-export const NodeSet = z.union([
-  z.object({ role: z.union([NodeRole, z.array(NodeRole).min(1)]) }).strict(),
-  z.object({ selector: LabelSelector }).strict(),
-]);
+export const NodeSet = z.union([z.object({ role: z.union([NodeRole, z.array(NodeRole).min(1)]) }).strict(), z.object({ selector: LabelSelector }).strict()]);
 export type NodeSet = z.infer<typeof NodeSet>;
 
 export const PlacementCheck = z
@@ -270,7 +282,10 @@ export const VolumeCheck = z
     /** The PersistentVolumeClaim's name, in the pods' namespace. */
     claim: K8sName,
     /** Where a container mounts the claim, e.g. /data (default: anywhere). */
-    mountPath: z.string().regex(/^\/[\w./@+-]*$/, 'must be an absolute path such as /data').optional(),
+    mountPath: z
+      .string()
+      .regex(/^\/[\w./@+-]*$/, 'must be an absolute path such as /data')
+      .optional(),
     /** The PersistentVolume the claim must be bound to (a static volume reused, not a new one provisioned). */
     persistentVolume: K8sName.optional(),
     /** A file on the volume, relative to where it is mounted (ledger.txt, logs/app.log): it must exist, and hold what equals/matches/contains say. Read by exec in the pod's container. */
@@ -285,7 +300,10 @@ export const VolumeCheck = z
   })
   .strict()
   .refine(oneMatchAtMost, 'give at most one of equals, matches or contains')
-  .refine((c) => c.file !== undefined || [c.equals, c.matches, c.contains].every((v) => v === undefined), { message: 'equals, matches and contains compare a file on the volume: add file', path: ['file'] });
+  .refine((c) => c.file !== undefined || [c.equals, c.matches, c.contains].every((v) => v === undefined), {
+    message: 'equals, matches and contains compare a file on the volume: add file',
+    path: ['file'],
+  });
 
 /** Any check declaration. */
 export const CheckDecl = z.discriminatedUnion('kind', [
@@ -306,7 +324,22 @@ export const CheckDecl = z.discriminatedUnion('kind', [
 ]);
 export type CheckDecl = z.infer<typeof CheckDecl>;
 export type CheckKind = CheckDecl['kind'];
-export const CHECK_KINDS = ['exists', 'absent', 'field', 'count', 'podReady', 'rollout', 'probe', 'dns', 'script', 'node', 'workstation', 'access', 'placement', 'volume'] as const satisfies readonly CheckKind[];
+export const CHECK_KINDS = [
+  'exists',
+  'absent',
+  'field',
+  'count',
+  'podReady',
+  'rollout',
+  'probe',
+  'dns',
+  'script',
+  'node',
+  'workstation',
+  'access',
+  'placement',
+  'volume',
+] as const satisfies readonly CheckKind[];
 
 /** Check ids default to <task>-<n> (1-based) so the API, reports and the page can name every check. */
 export function checkIdOf(taskId: string, index: number, id: string | undefined): string {

@@ -21,7 +21,12 @@ interface Seen {
 
 const seen: Seen[] = [];
 const pods: Record<string, unknown> = {
-  sleepybox1: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'sleepybox1', namespace: 'default', labels: { run: 'sleepybox1' } }, spec: { containers: [{ name: 'box' }, { name: 'side' }] } },
+  sleepybox1: {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'sleepybox1', namespace: 'default', labels: { run: 'sleepybox1' } },
+    spec: { containers: [{ name: 'box' }, { name: 'side' }] },
+  },
 };
 let crdServed = false;
 // Gadget's CRD is deleted and made again with another scope while a port has it in discovery.
@@ -50,7 +55,15 @@ function handleExec(ws: WebSocket, params: URLSearchParams) {
   } else if (script === 'fail') {
     ws.send(frame(2, 'wget: download timed out\n'));
     ws.send(
-      frame(3, JSON.stringify({ status: 'Failure', reason: 'NonZeroExitCode', message: 'command terminated with non-zero exit code: exit status 1', details: { causes: [{ reason: 'ExitCode', message: '1' }] } })),
+      frame(
+        3,
+        JSON.stringify({
+          status: 'Failure',
+          reason: 'NonZeroExitCode',
+          message: 'command terminated with non-zero exit code: exit status 1',
+          details: { causes: [{ reason: 'ExitCode', message: '1' }] },
+        }),
+      ),
     );
   } else if (script === 'hang') {
     // never answers
@@ -69,7 +82,13 @@ before(async () => {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const u = new URL(req.url ?? '/', 'http://x');
-      seen.push({ method: req.method ?? '', url: req.url ?? '', contentType: req.headers['content-type'], body: Buffer.concat(chunks).toString(), authorization: req.headers.authorization });
+      seen.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        contentType: req.headers['content-type'],
+        body: Buffer.concat(chunks).toString(),
+        authorization: req.headers.authorization,
+      });
       if (u.pathname === '/api/v1') {
         send(res, 200, {
           kind: 'APIResourceList',
@@ -173,7 +192,10 @@ describe('createKubePort', () => {
     const patches = seen.filter((s) => s.method === 'PATCH');
     assert.deepEqual(
       patches.map((p) => p.url),
-      ['/api/v1/namespaces/x?fieldManager=kubedrill-setup&force=true', '/apis/example.com/v1/namespaces/default/widgets/w?fieldManager=kubedrill-setup&force=true'],
+      [
+        '/api/v1/namespaces/x?fieldManager=kubedrill-setup&force=true',
+        '/apis/example.com/v1/namespaces/default/widgets/w?fieldManager=kubedrill-setup&force=true',
+      ],
     );
     assert.equal(patches[0]?.contentType, 'application/apply-patch+yaml');
   });
@@ -195,11 +217,20 @@ describe('createKubePort', () => {
 
   it('turns a deadline into ClusterError timeout and a 403 into forbidden', async () => {
     const p = port();
-    await assert.rejects(p.get({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'slow' }, { timeoutMs: 200 }), (e: unknown) => e instanceof ClusterError && e.reason === 'timeout');
+    await assert.rejects(
+      p.get({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'slow' }, { timeoutMs: 200 }),
+      (e: unknown) => e instanceof ClusterError && e.reason === 'timeout',
+    );
     const ctrl = new AbortController();
     setTimeout(() => ctrl.abort(), 50);
-    await assert.rejects(p.get({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'slow' }, { signal: ctrl.signal }), (e: unknown) => e instanceof ClusterError && e.reason === 'aborted');
-    await assert.rejects(p.get({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'secret' }), (e: unknown) => e instanceof ClusterError && e.reason === 'forbidden' && e.status === 403);
+    await assert.rejects(
+      p.get({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'slow' }, { signal: ctrl.signal }),
+      (e: unknown) => e instanceof ClusterError && e.reason === 'aborted',
+    );
+    await assert.rejects(
+      p.get({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'secret' }),
+      (e: unknown) => e instanceof ClusterError && e.reason === 'forbidden' && e.status === 403,
+    );
   });
 
   it('execs in the first container by default and reports exit code 0 on Success', async () => {
@@ -226,14 +257,28 @@ describe('createKubePort', () => {
 
   it('fails with ClusterError when the exec times out, the socket drops, or the pod is missing', async () => {
     const p = port();
-    await assert.rejects(p.exec({ namespace: 'default', name: 'sleepybox1', container: 'box' }, ['hang'], { timeoutMs: 200 }), (e: unknown) => e instanceof ClusterError && e.reason === 'timeout');
-    await assert.rejects(p.exec({ namespace: 'default', name: 'sleepybox1', container: 'box' }, ['drop']), (e: unknown) => e instanceof ClusterError && e.reason === 'exec' && /before the command reported/.test(e.message));
-    await assert.rejects(p.exec({ namespace: 'default', name: 'missing', container: 'box' }, ['echo', 'hi']), (e: unknown) => e instanceof ClusterError && e.status === 404 && /not found/.test(e.message));
+    await assert.rejects(
+      p.exec({ namespace: 'default', name: 'sleepybox1', container: 'box' }, ['hang'], { timeoutMs: 200 }),
+      (e: unknown) => e instanceof ClusterError && e.reason === 'timeout',
+    );
+    await assert.rejects(
+      p.exec({ namespace: 'default', name: 'sleepybox1', container: 'box' }, ['drop']),
+      (e: unknown) => e instanceof ClusterError && e.reason === 'exec' && /before the command reported/.test(e.message),
+    );
+    await assert.rejects(
+      p.exec({ namespace: 'default', name: 'missing', container: 'box' }, ['echo', 'hi']),
+      (e: unknown) => e instanceof ClusterError && e.status === 404 && /not found/.test(e.message),
+    );
   });
 
   it('refuses a connection to a dead server as unreachable', async () => {
     const kc = new KubeConfig();
-    kc.loadFromOptions({ clusters: [{ name: 'c', server: 'http://127.0.0.1:9', skipTLSVerify: true }], users: [{ name: 'u' }], contexts: [{ name: 'x', cluster: 'c', user: 'u' }], currentContext: 'x' });
+    kc.loadFromOptions({
+      clusters: [{ name: 'c', server: 'http://127.0.0.1:9', skipTLSVerify: true }],
+      users: [{ name: 'u' }],
+      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+      currentContext: 'x',
+    });
     await assert.rejects(createKubePort(kc).list({ apiVersion: 'v1', kind: 'Pod' }), (e: unknown) => e instanceof ClusterError && e.reason === 'unreachable');
   });
 });
@@ -241,8 +286,12 @@ describe('createKubePort', () => {
 describe('exitFromStatus', () => {
   it('reads Success, NonZeroExitCode and other failures', () => {
     assert.deepEqual(exitFromStatus({ status: 'Success' }), { exitCode: 0 });
-    assert.deepEqual(exitFromStatus({ status: 'Failure', reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: '137' }] } }), { exitCode: 137 });
-    assert.deepEqual(exitFromStatus({ status: 'Failure', reason: 'InternalError', message: 'exec: "nc": executable file not found' }), { error: 'exec: "nc": executable file not found' });
+    assert.deepEqual(exitFromStatus({ status: 'Failure', reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: '137' }] } }), {
+      exitCode: 137,
+    });
+    assert.deepEqual(exitFromStatus({ status: 'Failure', reason: 'InternalError', message: 'exec: "nc": executable file not found' }), {
+      error: 'exec: "nc": executable file not found',
+    });
   });
 });
 

@@ -151,7 +151,14 @@ export function createKubePort(config: string | KubeConfig, options: { context?:
   }
 
   /** Runs one request under a deadline, translating aborts into ClusterError timeout/aborted. */
-  async function call(method: string, path: string, opts: CallOptions | undefined, what: string, body?: { contentType: string; text: string }, defaultMs = DEFAULT_TIMEOUT_MS) {
+  async function call(
+    method: string,
+    path: string,
+    opts: CallOptions | undefined,
+    what: string,
+    body?: { contentType: string; text: string },
+    defaultMs = DEFAULT_TIMEOUT_MS,
+  ) {
     const d = deadline(opts, defaultMs, what);
     try {
       return await request(method, path, d.signal, what, body);
@@ -241,7 +248,8 @@ export function createKubePort(config: string | KubeConfig, options: { context?:
           await sleep(500, undefined, { signal: d.signal });
           resource = await resourceFor(obj.apiVersion, obj.kind, inner);
         }
-        const path = (r: ApiResource) => `${collectionPath(obj.apiVersion, r, obj.metadata.namespace ?? 'default')}/${encodeURIComponent(obj.metadata.name)}?fieldManager=${manager}&force=true`;
+        const path = (r: ApiResource) =>
+          `${collectionPath(obj.apiVersion, r, obj.metadata.namespace ?? 'default')}/${encodeURIComponent(obj.metadata.name)}?fieldManager=${manager}&force=true`;
         const body = { contentType: 'application/apply-patch+yaml', text: JSON.stringify(obj) };
         let res = await call('PATCH', path(resource), inner, what, body);
         // A kind deleted and made again (a CRD between two mistakes) may have been read from
@@ -265,7 +273,10 @@ export function createKubePort(config: string | KubeConfig, options: { context?:
     const what = `creating ${obj.kind}${obj.metadata.name ? ` ${obj.metadata.name}` : ''}`;
     const resource = await resourceFor(obj.apiVersion, obj.kind, opts);
     if (!resource) throw new ClusterError('api', `${what}: the API server does not serve ${obj.kind} in ${obj.apiVersion}`);
-    const res = await call('POST', collectionPath(obj.apiVersion, resource, obj.metadata.namespace ?? 'default'), opts, what, { contentType: 'application/json', text: JSON.stringify(obj) });
+    const res = await call('POST', collectionPath(obj.apiVersion, resource, obj.metadata.namespace ?? 'default'), opts, what, {
+      contentType: 'application/json',
+      text: JSON.stringify(obj),
+    });
     if (res.status >= 400) throw apiFailure(what, res.status, res.body);
     return JSON.parse(res.body) as KubeObject;
   }
@@ -321,7 +332,15 @@ export function createKubePort(config: string | KubeConfig, options: { context?:
         res.on('end', () => {
           const body = Buffer.concat(chunks).toString('utf8');
           const status = res.statusCode ?? 0;
-          finish(() => reject(new ClusterError(status === 401 || status === 403 ? 'forbidden' : 'exec', `${what}: HTTP ${status}: ${parseStatus(body)?.message ?? body.slice(0, 300)}`, status)));
+          finish(() =>
+            reject(
+              new ClusterError(
+                status === 401 || status === 403 ? 'forbidden' : 'exec',
+                `${what}: HTTP ${status}: ${parseStatus(body)?.message ?? body.slice(0, 300)}`,
+                status,
+              ),
+            ),
+          );
         });
       });
       ws.on('error', (err) => finish(() => reject(networkFailure(what, err))));

@@ -19,9 +19,23 @@ const lab9Setup: KubeObject[] = [
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name: 'lab9server', namespace: 'restricted', labels: { app: 'lab9server' } },
-    spec: { containers: [{ name: 'nginx', image: 'docker.io/library/nginx:1.27.4', ports: [{ name: 'http', containerPort: 80 }], readinessProbe: { httpGet: { path: '/', port: 'http' } } }] },
+    spec: {
+      containers: [
+        {
+          name: 'nginx',
+          image: 'docker.io/library/nginx:1.27.4',
+          ports: [{ name: 'http', containerPort: 80 }],
+          readinessProbe: { httpGet: { path: '/', port: 'http' } },
+        },
+      ],
+    },
   },
-  { apiVersion: 'v1', kind: 'Service', metadata: { name: 'lab9server', namespace: 'restricted' }, spec: { selector: { app: 'lab9server' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } },
+  {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'lab9server', namespace: 'restricted' },
+    spec: { selector: { app: 'lab9server' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
+  },
   ...['sleepybox1', 'sleepybox2'].map((name) => ({
     apiVersion: 'v1',
     kind: 'Pod',
@@ -35,12 +49,32 @@ const onlySleepybox1: KubeObject = {
   metadata: { name: 'only-sleepybox1', namespace: 'restricted' },
   spec: {
     podSelector: { matchLabels: { app: 'lab9server' } },
-    ingress: [{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'default' } }, podSelector: { matchLabels: { run: 'sleepybox1' } } }] }],
+    ingress: [
+      { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'default' } }, podSelector: { matchLabels: { run: 'sleepybox1' } } }] },
+    ],
   },
 };
 const lab9Checks = [
-  { id: 'allowed', kind: 'probe', from: 'default/sleepybox1', to: { service: 'restricted/lab9server' }, port: 80, expect: 'reachable', guard: true, message: 'sleepybox1 reaches lab9server' },
-  { id: 'blocked', kind: 'probe', from: 'default/sleepybox2', to: { service: 'restricted/lab9server' }, port: 80, expect: 'blocked', weight: 2, message: 'sleepybox2 cannot reach lab9server' },
+  {
+    id: 'allowed',
+    kind: 'probe',
+    from: 'default/sleepybox1',
+    to: { service: 'restricted/lab9server' },
+    port: 80,
+    expect: 'reachable',
+    guard: true,
+    message: 'sleepybox1 reaches lab9server',
+  },
+  {
+    id: 'blocked',
+    kind: 'probe',
+    from: 'default/sleepybox2',
+    to: { service: 'restricted/lab9server' },
+    port: 80,
+    expect: 'blocked',
+    weight: 2,
+    message: 'sleepybox2 cannot reach lab9server',
+  },
 ];
 const fast = { probeWindowMs: 0, retryDelayMs: 0 };
 
@@ -58,7 +92,16 @@ describe('gradeLab', () => {
     let dumps = 0;
     const asked: string[] = [];
     // kube-proxy programs the ClusterIP on the third look.
-    const nodes = { exec: async (node: string) => (asked.push(node), { stdout: ++dumps >= 3 ? `-A KUBE-SERVICES -d ${ip}/32 -p tcp -j KUBE-SVC-X\n` : '-A KUBE-SERVICES -d 10.96.0.1/32 -j KUBE-SVC-Y\n', stderr: '', exitCode: 0 }) };
+    const nodes = {
+      exec: async (node: string) => (
+        asked.push(node),
+        {
+          stdout: ++dumps >= 3 ? `-A KUBE-SERVICES -d ${ip}/32 -p tcp -j KUBE-SVC-X\n` : '-A KUBE-SERVICES -d 10.96.0.1/32 -j KUBE-SVC-Y\n',
+          stderr: '',
+          exitCode: 0,
+        }
+      ),
+    };
     const served = await gradeLab(labOf([lab9Checks[0]!]), { port, nodes, ...fast, kubeProxyWaitMs: 5_000 });
     assert.equal(served.tasks[0]?.checks[0]?.status, 'pass');
     assert.ok(dumps >= 3, 'looked until the rule was there');
@@ -66,7 +109,12 @@ describe('gradeLab', () => {
     assert.equal(asked[0], (pod?.spec as { nodeName: string }).nodeName, "the source pod's node is the one asked");
 
     let execs = 0;
-    const counting: ClusterPort = { get: (r, o) => port.get(r, o), list: (q, o) => port.list(q, o), apply: (x, o) => port.apply(x, o), exec: (t, a, o) => (execs++, port.exec(t, a, o)) };
+    const counting: ClusterPort = {
+      get: (r, o) => port.get(r, o),
+      list: (q, o) => port.list(q, o),
+      apply: (x, o) => port.apply(x, o),
+      exec: (t, a, o) => (execs++, port.exec(t, a, o)),
+    };
     const never = { exec: async () => ({ stdout: '', stderr: '', exitCode: 0 }) };
     const refused = await gradeLab(labOf([lab9Checks[0]!]), { port: counting, nodes: never, ...fast, kubeProxyWaitMs: 0 });
     const c = refused.tasks[0]?.checks[0];
@@ -82,7 +130,10 @@ describe('gradeLab', () => {
     assert.equal(allowed?.points, 0);
     assert.equal(blocked?.status, 'fail');
     assert.equal(report.score, 0);
-    assert.match(blocked?.explanation ?? '', /^sleepybox2 reached Service restricted\/lab9server on port 80 through endpoint lab9server 10\.244\.\d+\.\d+:80: no NetworkPolicy in namespace restricted selects lab9server for ingress$/);
+    assert.match(
+      blocked?.explanation ?? '',
+      /^sleepybox2 reached Service restricted\/lab9server on port 80 through endpoint lab9server 10\.244\.\d+\.\d+:80: no NetworkPolicy in namespace restricted selects lab9server for ingress$/,
+    );
   });
 
   it('scores the full task once the policy works, and explains the refusal', async () => {
@@ -95,7 +146,12 @@ describe('gradeLab', () => {
   });
 
   it('a required check that fails vetoes its task: a deny-all scores 0, and the report says which check and why', async () => {
-    const denyAll: KubeObject = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'deny-all', namespace: 'restricted' }, spec: { podSelector: {}, policyTypes: ['Ingress'] } };
+    const denyAll: KubeObject = {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'deny-all', namespace: 'restricted' },
+      spec: { podSelector: {}, policyTypes: ['Ingress'] },
+    };
     const port = await modelWith([...lab9Setup, denyAll]);
     const unguarded = await gradeLab(labOf(lab9Checks), { port, ...fast });
     assert.equal(unguarded.score, 6.67, 'without required, a failed guard loses only its own share (the bug)');
@@ -167,17 +223,40 @@ describe('gradeLab', () => {
       pod('client', { run: 'client' }),
       pod('hostnet', { run: 'hostnet' }, { hostNetwork: true }),
       pod('web', { app: 'web' }),
-      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web-np', namespace: 'default' }, spec: { type: 'NodePort', selector: { app: 'nobody' }, ports: [{ port: 80, targetPort: 80, nodePort: 30080 }] } },
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'web-np', namespace: 'default' },
+        spec: { type: 'NodePort', selector: { app: 'nobody' }, ports: [{ port: 80, targetPort: 80, nodePort: 30080 }] },
+      },
     ]);
     // kube-proxy drops a connection to a node port whose Service has no endpoints: the probe times out.
-    const dropping: ClusterPort = { ...bind(model), exec: async () => ({ stdout: '', stderr: 'nc: connect to 172.18.0.2 port 30080 (tcp) timed out\n', exitCode: 1 }) };
-    const lab = labOf([{ id: 'np', kind: 'probe', from: 'default/client', to: { pod: 'default/hostnet' }, port: 30080, expect: 'reachable', message: 'node port answers' }]);
+    const dropping: ClusterPort = {
+      ...bind(model),
+      exec: async () => ({ stdout: '', stderr: 'nc: connect to 172.18.0.2 port 30080 (tcp) timed out\n', exitCode: 1 }),
+    };
+    const lab = labOf([
+      { id: 'np', kind: 'probe', from: 'default/client', to: { pod: 'default/hostnet' }, port: 30080, expect: 'reachable', message: 'node port answers' },
+    ]);
     const report = await gradeLab(lab, { port: dropping, ...fast });
     const c = report.tasks[0]?.checks[0];
     assert.equal(c?.status, 'fail', c?.explanation);
     assert.match(c?.explanation ?? '', /node port 30080 of Service default\/web-np: Service default\/web-np selects no pods/);
     // A port no Service has keeps the network suspicion: nothing there should drop a connection.
-    const other = await gradeLab(labOf([{ id: 'np', kind: 'probe', from: 'default/client', to: { pod: 'default/hostnet' }, port: 30999, expect: 'reachable', message: 'some node port answers' }]), { port: dropping, ...fast });
+    const other = await gradeLab(
+      labOf([
+        {
+          id: 'np',
+          kind: 'probe',
+          from: 'default/client',
+          to: { pod: 'default/hostnet' },
+          port: 30999,
+          expect: 'reachable',
+          message: 'some node port answers',
+        },
+      ]),
+      { port: dropping, ...fast },
+    );
     assert.equal(other.tasks[0]?.checks[0]?.status, 'error');
   });
 
@@ -193,13 +272,28 @@ describe('gradeLab', () => {
   it('reads the final status of wget -S, after redirects', () => {
     const redirected = '  HTTP/1.1 301 Moved Permanently\n  Location: /api/\n  HTTP/1.1 200 OK\nremote file exists\n';
     assert.deepEqual(classifyProbe('http', 0, '', redirected), { kind: 'connected', detail: 'HTTP 200 OK', httpStatus: 200 });
-    assert.deepEqual(classifyProbe('http', 1, '', '  HTTP/1.1 404 Not Found\nwget: server returned error: HTTP/1.1 404 Not Found\n'), { kind: 'connected', detail: 'HTTP 404 Not Found', httpStatus: 404 });
-    assert.ok(statusMatches('2xx', 204) && statusMatches(200, 200) && !statusMatches('2xx', 404) && !statusMatches(200, 201) && !statusMatches('2xx', undefined));
+    assert.deepEqual(classifyProbe('http', 1, '', '  HTTP/1.1 404 Not Found\nwget: server returned error: HTTP/1.1 404 Not Found\n'), {
+      kind: 'connected',
+      detail: 'HTTP 404 Not Found',
+      httpStatus: 404,
+    });
+    assert.ok(
+      statusMatches('2xx', 204) && statusMatches(200, 200) && !statusMatches('2xx', 404) && !statusMatches(200, 201) && !statusMatches('2xx', undefined),
+    );
   });
 
   it('httpStatus: a reachable server that answers 404 fails, and says so; the right status passes', async () => {
     const model = await modelWith(lab9Setup);
-    const probe = (path: string) => ({ kind: 'probe', from: 'default/sleepybox1', to: { service: 'restricted/lab9server' }, port: 80, path, expect: 'reachable', httpStatus: '2xx', message: 'the page is served' });
+    const probe = (path: string) => ({
+      kind: 'probe',
+      from: 'default/sleepybox1',
+      to: { service: 'restricted/lab9server' },
+      port: 80,
+      path,
+      expect: 'reachable',
+      httpStatus: '2xx',
+      message: 'the page is served',
+    });
     const report = await gradeLab(labOf([probe('/missing'), probe('/')]), { port: bind(model), ...fast });
     const [missing, served] = report.tasks[0]?.checks ?? [];
     assert.equal(missing?.status, 'fail');
@@ -238,7 +332,12 @@ describe('gradeLab', () => {
       exec: async () => ({ stdout: '', stderr: '', exitCode: 0 }),
       apply: async () => {},
     };
-    const checks = Array.from({ length: 20 }, (_, i) => ({ id: `c${i}`, kind: 'exists', resource: { kind: 'ConfigMap', namespace: 'x', name: `cm${i}` }, message: 'exists' }));
+    const checks = Array.from({ length: 20 }, (_, i) => ({
+      id: `c${i}`,
+      kind: 'exists',
+      resource: { kind: 'ConfigMap', namespace: 'x', name: `cm${i}` },
+      message: 'exists',
+    }));
     const report = await gradeLab(labOf(checks), { port: slow, concurrency: 4 });
     assert.equal(peak, 4);
     assert.deepEqual(
@@ -259,7 +358,13 @@ describe('gradeLab', () => {
       exec: async () => ({ stdout: '', stderr: '', exitCode: 0 }),
       apply: async () => {},
     };
-    const checks = ['hang', 'boom', 'down'].map((name) => ({ id: name, kind: 'exists', resource: { kind: 'ConfigMap', namespace: 'x', name }, message: 'exists', timeoutSeconds: 0.1 }));
+    const checks = ['hang', 'boom', 'down'].map((name) => ({
+      id: name,
+      kind: 'exists',
+      resource: { kind: 'ConfigMap', namespace: 'x', name },
+      message: 'exists',
+      timeoutSeconds: 0.1,
+    }));
     const report = await gradeLab(labOf(checks), { port });
     const [hang, boom, down] = report.tasks[0]?.checks ?? [];
     assert.equal(hang?.status, 'error');
@@ -272,11 +377,27 @@ describe('gradeLab', () => {
   });
 
   it('reports expected vs actual for field checks', async () => {
-    const port = await modelWith([{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'facts', namespace: 'default' }, data: { clusterDomain: 'cluster.local', other: 'x' } }]);
+    const port = await modelWith([
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'facts', namespace: 'default' }, data: { clusterDomain: 'cluster.local', other: 'x' } },
+    ]);
     const report = await gradeLab(
       labOf([
-        { id: 'ok', kind: 'field', resource: { kind: 'ConfigMap', namespace: 'default', name: 'facts' }, path: '{.data.clusterDomain}', equals: 'cluster.local', message: 'domain' },
-        { id: 'bad', kind: 'field', resource: { kind: 'ConfigMap', namespace: 'default', name: 'facts' }, path: '{.data.other}', equals: 'y', message: 'other' },
+        {
+          id: 'ok',
+          kind: 'field',
+          resource: { kind: 'ConfigMap', namespace: 'default', name: 'facts' },
+          path: '{.data.clusterDomain}',
+          equals: 'cluster.local',
+          message: 'domain',
+        },
+        {
+          id: 'bad',
+          kind: 'field',
+          resource: { kind: 'ConfigMap', namespace: 'default', name: 'facts' },
+          path: '{.data.other}',
+          equals: 'y',
+          message: 'other',
+        },
       ]),
       { port },
     );
@@ -290,9 +411,15 @@ describe('gradeLab', () => {
     const conf = parseResolvConf('search frontend.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n');
     assert.deepEqual(dnsCandidates('orders.backend', conf).slice(0, 2), ['orders.backend.frontend.svc.cluster.local', 'orders.backend.svc.cluster.local']);
     assert.deepEqual(dnsCandidates('kubernetes.default.svc.cluster.local.', conf), ['kubernetes.default.svc.cluster.local']);
-    assert.equal(dnsCandidates('kubernetes.default.svc.cluster.local', conf)[0], 'kubernetes.default.svc.cluster.local', 'already fully qualified: asked first');
+    assert.equal(
+      dnsCandidates('kubernetes.default.svc.cluster.local', conf)[0],
+      'kubernetes.default.svc.cluster.local',
+      'already fully qualified: asked first',
+    );
     assert.equal(dnsCandidates('orders', conf).at(-1), 'orders', 'a short name is tried as written last');
-    assert.deepEqual(parseNslookup('Server:\t\t10.96.0.10\nAddress:\t10.96.0.10:53\n\nName:\torders.backend.svc.cluster.local\nAddress: 10.96.0.22\n'), ['10.96.0.22']);
+    assert.deepEqual(parseNslookup('Server:\t\t10.96.0.10\nAddress:\t10.96.0.10:53\n\nName:\torders.backend.svc.cluster.local\nAddress: 10.96.0.22\n'), [
+      '10.96.0.22',
+    ]);
     const port = await modelWith([
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'backend' } },
       { apiVersion: 'v1', kind: 'Service', metadata: { name: 'orders', namespace: 'backend' }, spec: { selector: { app: 'orders' }, ports: [{ port: 80 }] } },
@@ -310,7 +437,10 @@ describe('gradeLab', () => {
       ['pass', 'pass'],
     );
     assert.match(report.tasks[0]?.checks[0]?.actual ?? '', /^orders\.backend\.svc\.cluster\.local → 10\.96\./);
-    assert.match(report.tasks[0]?.checks[0]?.explanation ?? '', /^orders\.backend resolved from sleepybox1 as orders\.backend\.svc\.cluster\.local → 10\.96\.\S+ \(the search list of its \/etc\/resolv\.conf, default\.svc\.cluster\.local svc\.cluster\.local cluster\.local, completed the name\), asking 10\.96\.0\.10$/);
+    assert.match(
+      report.tasks[0]?.checks[0]?.explanation ?? '',
+      /^orders\.backend resolved from sleepybox1 as orders\.backend\.svc\.cluster\.local → 10\.96\.\S+ \(the search list of its \/etc\/resolv\.conf, default\.svc\.cluster\.local svc\.cluster\.local cluster\.local, completed the name\), asking 10\.96\.0\.10$/,
+    );
     assert.match(report.tasks[0]?.checks[1]?.explanation ?? '', /^orders does not resolve from sleepybox1 \(tried orders\.default\.svc\.cluster\.local, /);
   });
 
@@ -319,28 +449,52 @@ describe('gradeLab', () => {
       apiVersion: 'networking.k8s.io/v1',
       kind: 'Ingress',
       metadata: { name, namespace: 'restricted' },
-      spec: { ...(className ? { ingressClassName: className } : {}), rules: [{ http: { paths: paths.map((p) => ({ path: p.path, pathType: p.pathType, backend: { service: { name: p.service, port: { number: p.port } } } })) } }] },
+      spec: {
+        ...(className ? { ingressClassName: className } : {}),
+        rules: [
+          { http: { paths: paths.map((p) => ({ path: p.path, pathType: p.pathType, backend: { service: { name: p.service, port: { number: p.port } } } })) } },
+        ],
+      },
     });
     const port = await modelWith([
       ...lab9Setup,
       { apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'traefik' }, spec: { controller: 'traefik.io/ingress-controller' } },
       { apiVersion: 'v1', kind: 'Service', metadata: { name: 'api', namespace: 'restricted' }, spec: { selector: { app: 'api' }, ports: [{ port: 80 }] } },
-      ingress('shop', [
-        { path: '/api', pathType: 'Exact', service: 'api', port: 8080 },
-        { path: '/', pathType: 'Prefix', service: 'web', port: 80 },
-      ], 'traefik'),
+      ingress(
+        'shop',
+        [
+          { path: '/api', pathType: 'Exact', service: 'api', port: 8080 },
+          { path: '/', pathType: 'Prefix', service: 'web', port: 80 },
+        ],
+        'traefik',
+      ),
       ingress('docs', [{ path: '/docs', pathType: 'Prefix', service: 'docs', port: 80 }]),
     ]);
     // lab9server stands in for the controller: no Ingress routes to it, so it is the entry point.
-    const probe = (path: string) => ({ kind: 'probe', from: 'default/sleepybox1', to: { service: 'restricted/lab9server' }, port: 80, path, expect: 'reachable', httpStatus: 200, message: `${path} is served` });
+    const probe = (path: string) => ({
+      kind: 'probe',
+      from: 'default/sleepybox1',
+      to: { service: 'restricted/lab9server' },
+      port: 80,
+      path,
+      expect: 'reachable',
+      httpStatus: 200,
+      message: `${path} is served`,
+    });
     const report = await gradeLab(labOf([probe('/api/status'), probe('/api')]), { port: bind(port), ...fast });
     const [status, api] = report.tasks[0]?.checks ?? [];
-    assert.match(status?.explanation ?? '', /: the request for \/api\/status matched Ingress restricted\/shop \(class traefik\), path \/ \(Prefix\) → Service web port 80, but Service restricted\/web does not exist; Ingress restricted\/docs names no ingressClassName and no IngressClass is the default, so no controller serves it$/);
+    assert.match(
+      status?.explanation ?? '',
+      /: the request for \/api\/status matched Ingress restricted\/shop \(class traefik\), path \/ \(Prefix\) → Service web port 80, but Service restricted\/web does not exist; Ingress restricted\/docs names no ingressClassName and no IngressClass is the default, so no controller serves it$/,
+    );
     assert.match(api?.explanation ?? '', /path \/api \(Exact\) → Service api port 8080, but Service restricted\/api has no port 8080 \(its ports: 80\);/);
   });
 
   it('fails a probe whose source pod does not exist, naming it', async () => {
-    const report = await gradeLab(labOf([{ kind: 'probe', from: 'podnet/visitor', to: { host: '10.0.0.1' }, port: 80, expect: 'reachable', message: 'visitor reaches' }]), { port: await modelWith([]), ...fast });
+    const report = await gradeLab(
+      labOf([{ kind: 'probe', from: 'podnet/visitor', to: { host: '10.0.0.1' }, port: 80, expect: 'reachable', message: 'visitor reaches' }]),
+      { port: await modelWith([]), ...fast },
+    );
     const c = report.tasks[0]?.checks[0];
     assert.equal(c?.status, 'fail');
     assert.equal(c?.id, 'probe-1');
@@ -389,7 +543,10 @@ describe('checks that reach nodes, the workstation and RBAC', () => {
     const report = await gradeLab(lab, { port: new ModelCluster({ workers: 0, name: 'kd' }), nodes, workstation, ...fast });
     const [n, w] = report.tasks[0]?.checks ?? [];
     assert.equal(n?.explanation, 'on kd-control-plane (control-plane), the check script exited with 1, expected 0: no snapshot at /srv/backup/x.db');
-    assert.equal(w?.explanation, 'file /opt/course/a.txt differs from what the reference script prints now, first at line 1: expected "2027-12-06", found "2036-12-03"');
+    assert.equal(
+      w?.explanation,
+      'file /opt/course/a.txt differs from what the reference script prints now, first at line 1: expected "2027-12-06", found "2036-12-03"',
+    );
   });
 
   it('node and workstation checks say why they cannot run where there is no node or workstation access', async () => {
@@ -446,8 +603,26 @@ describe('checks that reach nodes, the workstation and RBAC', () => {
       },
     };
     const lab = labOf([
-      { id: 'create', kind: 'access', as: { serviceAccount: 'payments/bot' }, verb: 'create', resource: 'deployments.apps', namespace: 'payments', expect: 'allowed', message: 'bot creates' },
-      { id: 'delete', kind: 'access', as: { serviceAccount: 'payments/bot' }, verb: 'delete', resource: 'deployments.apps/scale', namespace: 'payments', expect: 'allowed', message: 'bot deletes' },
+      {
+        id: 'create',
+        kind: 'access',
+        as: { serviceAccount: 'payments/bot' },
+        verb: 'create',
+        resource: 'deployments.apps',
+        namespace: 'payments',
+        expect: 'allowed',
+        message: 'bot creates',
+      },
+      {
+        id: 'delete',
+        kind: 'access',
+        as: { serviceAccount: 'payments/bot' },
+        verb: 'delete',
+        resource: 'deployments.apps/scale',
+        namespace: 'payments',
+        expect: 'allowed',
+        message: 'bot deletes',
+      },
     ]);
     const report = await gradeLab(lab, { port, ...fast });
     const [create, del] = report.tasks[0]?.checks ?? [];
@@ -468,11 +643,36 @@ describe('checks that reach nodes, the workstation and RBAC', () => {
       metadata: { name, namespace: 'default', labels: { app: 'crunch' } },
       spec: { containers: [{ name: 'c', image: 'docker.io/library/busybox:1.37.0', command: ['sleep', '3600'] }], ...extra },
     });
-    await port.apply([pod('on-w2', { nodeSelector: { 'kubernetes.io/hostname': 'kd-worker2' } }), pod('on-w1', { nodeSelector: { 'kubernetes.io/hostname': 'kd-worker' } })]);
+    await port.apply([
+      pod('on-w2', { nodeSelector: { 'kubernetes.io/hostname': 'kd-worker2' } }),
+      pod('on-w1', { nodeSelector: { 'kubernetes.io/hostname': 'kd-worker' } }),
+    ]);
     const lab = labOf([
-      { id: 'all', kind: 'placement', pods: { namespace: 'default', selector: 'app=crunch' }, nodes: { role: 'worker2' }, expect: 'all', min: 2, message: 'all on worker2' },
-      { id: 'any', kind: 'placement', pods: { namespace: 'default', selector: 'app=crunch' }, nodes: { selector: 'kubernetes.io/hostname=kd-worker2' }, expect: 'any', message: 'one on worker2' },
-      { id: 'none', kind: 'placement', pods: { namespace: 'default', selector: 'app=crunch' }, nodes: { role: ['control-plane', 'worker'] }, expect: 'none', message: 'none on cp or worker1' },
+      {
+        id: 'all',
+        kind: 'placement',
+        pods: { namespace: 'default', selector: 'app=crunch' },
+        nodes: { role: 'worker2' },
+        expect: 'all',
+        min: 2,
+        message: 'all on worker2',
+      },
+      {
+        id: 'any',
+        kind: 'placement',
+        pods: { namespace: 'default', selector: 'app=crunch' },
+        nodes: { selector: 'kubernetes.io/hostname=kd-worker2' },
+        expect: 'any',
+        message: 'one on worker2',
+      },
+      {
+        id: 'none',
+        kind: 'placement',
+        pods: { namespace: 'default', selector: 'app=crunch' },
+        nodes: { role: ['control-plane', 'worker'] },
+        expect: 'none',
+        message: 'none on cp or worker1',
+      },
     ]);
     const report = await gradeLab(lab, { port, ...fast });
     const [all, any, none] = report.tasks[0]?.checks ?? [];
@@ -500,7 +700,14 @@ describe('checks that reach nodes, the workstation and RBAC', () => {
       apiVersion: 'v1',
       kind: 'PersistentVolume',
       metadata: { name: 'ledger-pv' },
-      spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], persistentVolumeReclaimPolicy: 'Retain', storageClassName: 'manual', hostPath: { path: '/srv/ledger' }, ...(claimRef ? { claimRef } : {}) },
+      spec: {
+        capacity: { storage: '1Gi' },
+        accessModes: ['ReadWriteOnce'],
+        persistentVolumeReclaimPolicy: 'Retain',
+        storageClassName: 'manual',
+        hostPath: { path: '/srv/ledger' },
+        ...(claimRef ? { claimRef } : {}),
+      },
     });
     const claim = (name: string, extra: Record<string, unknown> = {}): KubeObject => ({
       apiVersion: 'v1',
@@ -517,14 +724,30 @@ describe('checks that reach nodes, the workstation and RBAC', () => {
         volumes: [{ name: 'data', persistentVolumeClaim: { claimName } }],
       },
     });
-    await m.apply([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'books' } }, pv({ namespace: 'books', name: 'old', uid: 'deleted-claim' }), claim('ledger-claim', { storageClassName: 'manual' }), reader('ledger', 'ledger-claim')]);
-    const check = (extra: Record<string, unknown> = {}) => ({ kind: 'volume', pods: { namespace: 'books', selector: 'app=ledger' }, claim: 'ledger-claim', mountPath: '/ledger', persistentVolume: 'ledger-pv', message: 'ledger mounts ledger-claim', ...extra });
+    await m.apply([
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'books' } },
+      pv({ namespace: 'books', name: 'old', uid: 'deleted-claim' }),
+      claim('ledger-claim', { storageClassName: 'manual' }),
+      reader('ledger', 'ledger-claim'),
+    ]);
+    const check = (extra: Record<string, unknown> = {}) => ({
+      kind: 'volume',
+      pods: { namespace: 'books', selector: 'app=ledger' },
+      claim: 'ledger-claim',
+      mountPath: '/ledger',
+      persistentVolume: 'ledger-pv',
+      message: 'ledger mounts ledger-claim',
+      ...extra,
+    });
     const grade = async (port: ClusterPort, checks: Record<string, unknown>[]) => (await gradeLab(labOf(checks), { port, ...fast })).tasks[0]?.checks ?? [];
 
     // The Retain volume still names the deleted claim: Released, so the new claim and its pod wait.
     let [c] = await grade(m, [check()]);
     assert.equal(c?.status, 'fail');
-    assert.match(c?.explanation ?? '', /claim books\/ledger-claim is Pending: no PersistentVolume of class manual is Available .*ledger-pv Released \(ReadWriteOnce, its claimRef still names the deleted claim books\/old: remove spec.claimRef/);
+    assert.match(
+      c?.explanation ?? '',
+      /claim books\/ledger-claim is Pending: no PersistentVolume of class manual is Available .*ledger-pv Released \(ReadWriteOnce, its claimRef still names the deleted claim books\/old: remove spec.claimRef/,
+    );
 
     // claimRef cleared: the claim binds the same volume and the pod runs with it mounted.
     await m.apply([pv()]);
@@ -561,7 +784,16 @@ describe('checks that reach nodes, the workstation and RBAC', () => {
     assert.match(missing?.explanation ?? '', /\/ledger\/other\.txt in pod ledger \(container main\) does not exist/);
 
     // Wrong mount path, a pod without the claim, and a claim from the default class (a new, empty volume).
-    await m.apply([reader('elsewhere', 'ledger-claim', '/data'), { ...reader('scratch', 'ledger-claim'), spec: { containers: [{ name: 'main', image: 'docker.io/library/busybox:1.37.0', command: ['sleep', '3600'] }], volumes: [{ name: 'data', emptyDir: {} }] } }]);
+    await m.apply([
+      reader('elsewhere', 'ledger-claim', '/data'),
+      {
+        ...reader('scratch', 'ledger-claim'),
+        spec: {
+          containers: [{ name: 'main', image: 'docker.io/library/busybox:1.37.0', command: ['sleep', '3600'] }],
+          volumes: [{ name: 'data', emptyDir: {} }],
+        },
+      },
+    ]);
     await m.apply([claim('fresh'), reader('fresh', 'fresh'), claim('shared', { accessModes: ['ReadWriteMany'] }), reader('shared', 'shared')]);
     const [elsewhere, scratch, fresh, shared] = await grade(m, [
       check({ id: 'elsewhere', pods: 'books/elsewhere', persistentVolume: undefined }),
@@ -575,15 +807,35 @@ describe('checks that reach nodes, the workstation and RBAC', () => {
     assert.match(shared?.explanation ?? '', /claim books\/shared is Pending: StorageClass standard binds WaitForFirstConsumer/);
 
     // A class without a provisioner only binds volumes made by hand.
-    await m.apply([{ apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'local' }, provisioner: 'kubernetes.io/no-provisioner', volumeBindingMode: 'WaitForFirstConsumer' }, claim('handmade', { storageClassName: 'local' }), reader('handmade', 'handmade')]);
+    await m.apply([
+      {
+        apiVersion: 'storage.k8s.io/v1',
+        kind: 'StorageClass',
+        metadata: { name: 'local' },
+        provisioner: 'kubernetes.io/no-provisioner',
+        volumeBindingMode: 'WaitForFirstConsumer',
+      },
+      claim('handmade', { storageClassName: 'local' }),
+      reader('handmade', 'handmade'),
+    ]);
     const [handmade] = await grade(m, [check({ pods: 'books/handmade', claim: 'handmade', persistentVolume: undefined })]);
-    assert.match(handmade?.explanation ?? '', /claim books\/handmade is Pending: StorageClass local has no provisioner \(kubernetes.io\/no-provisioner\): only a PersistentVolume of class local made by hand can bind it/);
+    assert.match(
+      handmade?.explanation ?? '',
+      /claim books\/handmade is Pending: StorageClass local has no provisioner \(kubernetes.io\/no-provisioner\): only a PersistentVolume of class local made by hand can bind it/,
+    );
 
     // Mid-rollout: the old pod (no claim) still runs, the new one cannot start; the explanation says why.
-    const web = (name: string, volume: Record<string, unknown>): KubeObject => ({ ...reader(name, 'shared'), metadata: { name, namespace: 'books', labels: { app: 'web' } }, spec: { ...(reader(name, 'shared').spec as object), volumes: [{ name: 'data', ...volume }] } });
+    const web = (name: string, volume: Record<string, unknown>): KubeObject => ({
+      ...reader(name, 'shared'),
+      metadata: { name, namespace: 'books', labels: { app: 'web' } },
+      spec: { ...(reader(name, 'shared').spec as object), volumes: [{ name: 'data', ...volume }] },
+    });
     await m.apply([web('web-old', { emptyDir: {} }), web('web-new', { persistentVolumeClaim: { claimName: 'shared' } })]);
     const [rollout] = await grade(m, [check({ pods: { namespace: 'books', selector: 'app=web' }, claim: 'shared', persistentVolume: undefined })]);
-    assert.match(rollout?.explanation ?? '', /pod web-old does not use claim books\/shared: its volumes are data → emptyDir; web-new, which uses it, is Pending: running PreBind plugin "VolumeBinding"/);
+    assert.match(
+      rollout?.explanation ?? '',
+      /pod web-old does not use claim books\/shared: its volumes are data → emptyDir; web-new, which uses it, is Pending: running PreBind plugin "VolumeBinding"/,
+    );
   });
 
   it('a required check that fails makes its task score 0', async () => {

@@ -46,15 +46,32 @@ function checkId(c: CheckDecl, index: number): string {
 
 /** Turns anything a check threw into a learner-facing `error` outcome that blames the right party. */
 function errorOutcome(err: unknown, timedOut: boolean, timeoutMs: number): CheckOutcome {
-  if (timedOut) return { status: 'error', actual: 'no answer', explanation: `the check did not finish within ${Math.round(timeoutMs / 1000)} s; the cluster may be overloaded, so try Check again` };
+  if (timedOut)
+    return {
+      status: 'error',
+      actual: 'no answer',
+      explanation: `the check did not finish within ${Math.round(timeoutMs / 1000)} s; the cluster may be overloaded, so try Check again`,
+    };
   if (err instanceof ClusterError) {
-    const where = err.reason === 'forbidden' ? 'the grader is not allowed to read this' : err.reason === 'unreachable' ? 'the cluster did not answer' : err.reason === 'aborted' ? 'grading was cancelled' : 'the cluster reported an error';
+    const where =
+      err.reason === 'forbidden'
+        ? 'the grader is not allowed to read this'
+        : err.reason === 'unreachable'
+          ? 'the cluster did not answer'
+          : err.reason === 'aborted'
+            ? 'grading was cancelled'
+            : 'the cluster reported an error';
     return { status: 'error', actual: 'no answer', explanation: `${where}: ${err.message}` };
   }
   return { status: 'error', actual: 'no answer', explanation: `the grader failed on this check: ${errorMessage(err)}` };
 }
 
-async function runOne(ctx: GradeContext, c: CheckDecl, defaultTimeoutMs: number, outer: AbortSignal | undefined): Promise<{ outcome: CheckOutcome; durationMs: number }> {
+async function runOne(
+  ctx: GradeContext,
+  c: CheckDecl,
+  defaultTimeoutMs: number,
+  outer: AbortSignal | undefined,
+): Promise<{ outcome: CheckOutcome; durationMs: number }> {
   const started = performance.now();
   const timeoutMs = c.timeoutSeconds !== undefined ? c.timeoutSeconds * 1000 : defaultTimeoutMs;
   const ctrl = new AbortController();
@@ -114,7 +131,10 @@ export function scoreTask(points: number, checks: readonly ScorableCheck[]): { s
     const earns = c.status === 'pass' && vetoes.length === 0 && !waiting;
     let scoreNote: string | undefined;
     if (c.status === 'pass' && !earns) {
-      scoreNote = vetoes.length > 0 ? `earns nothing: the task scores 0 because the required ${vetoes.length === 1 ? 'check' : 'checks'} ${vetoText} did not pass` : 'earns nothing yet: it was already true when you started, so it counts only once the task\'s own work passes';
+      scoreNote =
+        vetoes.length > 0
+          ? `earns nothing: the task scores 0 because the required ${vetoes.length === 1 ? 'check' : 'checks'} ${vetoText} did not pass`
+          : "earns nothing yet: it was already true when you started, so it counts only once the task's own work passes";
     }
     return { ...c, required: c.required === true, maxPoints: round(maxPoints), points: earns ? round(maxPoints) : 0, ...(scoreNote ? { scoreNote } : {}) };
   });
@@ -170,5 +190,13 @@ export async function gradeLab(lab: GradableLab, opts: GradeOptions): Promise<Gr
   });
   const score = round(tasks.reduce((s, t) => s + t.score, 0));
   const maxScore = tasks.reduce((s, t) => s + t.points, 0);
-  return { labId: lab.id, score, maxScore, percent: maxScore > 0 ? round((score / maxScore) * 100, 1) : 0, tasks, gradedAt, durationMs: Math.round(performance.now() - started) };
+  return {
+    labId: lab.id,
+    score,
+    maxScore,
+    percent: maxScore > 0 ? round((score / maxScore) * 100, 1) : 0,
+    tasks,
+    gradedAt,
+    durationMs: Math.round(performance.now() - started),
+  };
 }

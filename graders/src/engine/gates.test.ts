@@ -9,9 +9,23 @@ import type { GradableLab, GradeReport } from './types.ts';
 // The mistake gates on a tiny lab: two ConfigMap fields, each worth half.
 
 const field = (id: string, key: string, value: string, extra: Record<string, unknown> = {}) =>
-  CheckDecl.parse({ id, kind: 'field', resource: { kind: 'ConfigMap', namespace: 'default', name: 'facts' }, path: `{.data.${key}}`, equals: value, message: `${key} is ${value}`, ...extra });
-const lab: GradableLab = { id: 'facts', dir: '/tmp', tasks: [{ id: 'record', title: 'Record facts', points: 10, checks: [field('domain', 'domain', 'cluster.local'), field('range', 'range', '10.96.0.0/12')] }] };
-const facts = (data: Record<string, string>): KubeObject[] => [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'facts', namespace: 'default' }, data }];
+  CheckDecl.parse({
+    id,
+    kind: 'field',
+    resource: { kind: 'ConfigMap', namespace: 'default', name: 'facts' },
+    path: `{.data.${key}}`,
+    equals: value,
+    message: `${key} is ${value}`,
+    ...extra,
+  });
+const lab: GradableLab = {
+  id: 'facts',
+  dir: '/tmp',
+  tasks: [{ id: 'record', title: 'Record facts', points: 10, checks: [field('domain', 'domain', 'cluster.local'), field('range', 'range', '10.96.0.0/12')] }],
+};
+const facts = (data: Record<string, string>): KubeObject[] => [
+  { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'facts', namespace: 'default' }, data },
+];
 const setup: KubeObject[] = [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } }];
 const solution = facts({ domain: 'cluster.local', range: '10.96.0.0/12' });
 
@@ -30,7 +44,13 @@ describe('mistake gates', () => {
   it('pass a mistake within its cap and fail one above it, naming the mistake and what earned points', async () => {
     const port = new ModelCluster({ workers: 0 });
     const wrongRange = facts({ domain: 'cluster.local', range: '10.244.0.0/16' });
-    const result = await runHonestyGates({ lab, port, setup, solution, mistakes: [freshMistake('wrong-range', 50, wrongRange), freshMistake('too-generous', 40, wrongRange)] });
+    const result = await runHonestyGates({
+      lab,
+      port,
+      setup,
+      solution,
+      mistakes: [freshMistake('wrong-range', 50, wrongRange), freshMistake('too-generous', 40, wrongRange)],
+    });
     const gates = result.gates.filter((g) => g.name === 'mistake-is-capped');
     assert.deepEqual(
       gates.map((g) => [g.mistake?.name, g.passed, g.report.percent]),
@@ -40,7 +60,10 @@ describe('mistake gates', () => {
       ],
     );
     assert.equal(result.passed, false);
-    assert.deepEqual(gates[1]?.problems, ['mistake too-generous ("the too-generous answer") may score 50%, more than its maxPercent 40%', '  task record scores 5/10: domain passed (5)']);
+    assert.deepEqual(gates[1]?.problems, [
+      'mistake too-generous ("the too-generous answer") may score 50%, more than its maxPercent 40%',
+      '  task record scores 5/10: domain passed (5)',
+    ]);
     assert.deepEqual(
       result.gates.map((g) => g.name),
       ['nothing-earns-nothing', 'mistake-is-capped', 'mistake-is-capped', 'solution-earns-all', 'grading-is-stable'],
@@ -79,15 +102,41 @@ describe('mistake gates', () => {
       },
     });
     const settled = await runHonestyGates({ lab, port: lagging, setup, solution, settle: { maxGrades: 2, cleanTimeoutMs: 10_000, errorRetryMs: 0 } });
-    assert.deepEqual(settled.gates.map((g) => [g.name, g.passed]), [['nothing-earns-nothing', true], ['solution-earns-all', true], ['grading-is-stable', true]]);
+    assert.deepEqual(
+      settled.gates.map((g) => [g.name, g.passed]),
+      [
+        ['nothing-earns-nothing', true],
+        ['solution-earns-all', true],
+        ['grading-is-stable', true],
+      ],
+    );
     reads = 0;
     const once = await runHonestyGates({ lab, port: lagging, setup, solution });
     assert.equal(once.gates.find((g) => g.name === 'solution-earns-all')?.passed, false, 'without settle one grade decides');
   });
 
   it('count a check that errored as passed: an unanswered check may hide credit', () => {
-    const check = (id: string, status: 'pass' | 'fail' | 'error') => ({ id, kind: 'field' as const, message: id, status, guard: false, required: false, weight: 1, points: 0, maxPoints: 5, durationMs: 0 });
-    const report: GradeReport = { labId: 'x', score: 5, maxScore: 10, percent: 50, gradedAt: '', durationMs: 0, tasks: [{ id: 't', title: 't', points: 10, score: 5, checks: [check('a', 'pass'), check('b', 'error')] }] };
+    const check = (id: string, status: 'pass' | 'fail' | 'error') => ({
+      id,
+      kind: 'field' as const,
+      message: id,
+      status,
+      guard: false,
+      required: false,
+      weight: 1,
+      points: 0,
+      maxPoints: 5,
+      durationMs: 0,
+    });
+    const report: GradeReport = {
+      labId: 'x',
+      score: 5,
+      maxScore: 10,
+      percent: 50,
+      gradedAt: '',
+      durationMs: 0,
+      tasks: [{ id: 't', title: 't', points: 10, score: 5, checks: [check('a', 'pass'), check('b', 'error')] }],
+    };
     assert.equal(ceilingPercent(report), 100);
   });
 

@@ -100,21 +100,41 @@ function statuses(r: GradeReport): string {
  * so a mistake's honest upper bound counts it as passed (an unanswered check may hide credit).
  */
 export function ceilingPercent(r: GradeReport): number {
-  const score = r.tasks.reduce((sum, t) => sum + scoreTask(t.points, t.checks.map((c) => ({ ...c, status: c.status === 'error' ? 'pass' : c.status }))).score, 0);
+  const score = r.tasks.reduce(
+    (sum, t) =>
+      sum +
+      scoreTask(
+        t.points,
+        t.checks.map((c) => ({ ...c, status: c.status === 'error' ? 'pass' : c.status })),
+      ).score,
+    0,
+  );
   return r.maxScore > 0 ? Math.round((score / r.maxScore) * 1000) / 10 : 0;
 }
 
 function describeEarned(r: GradeReport): string[] {
   return r.tasks
     .filter((t) => t.score > 0 || t.checks.some((c) => c.status === 'error'))
-    .map((t) => `  task ${t.id} scores ${t.score}/${t.points}: ${t.checks.filter((c) => c.status !== 'fail').map((c) => `${c.id} ${c.status === 'pass' ? `passed (${c.points})` : 'errored'}`).join(', ')}`);
+    .map(
+      (t) =>
+        `  task ${t.id} scores ${t.score}/${t.points}: ${t.checks
+          .filter((c) => c.status !== 'fail')
+          .map((c) => `${c.id} ${c.status === 'pass' ? `passed (${c.points})` : 'errored'}`)
+          .join(', ')}`,
+    );
 }
 
 /** Runs the honesty and mistake gates for one lab on one fresh cluster; never throws for lab problems. */
 export async function runHonestyGates(input: GateInput): Promise<GatesReport> {
   const manager = input.fieldManager ?? 'kubedrill';
   const gradeOn = (port: ClusterPort, scripts: ScriptRunner | undefined) =>
-    gradeLab(input.lab, { ...input.grade, port, ...(scripts ? { scripts } : {}), ...(input.nodes ? { nodes: input.nodes } : {}), ...(input.workstation ? { workstation: input.workstation } : {}) });
+    gradeLab(input.lab, {
+      ...input.grade,
+      port,
+      ...(scripts ? { scripts } : {}),
+      ...(input.nodes ? { nodes: input.nodes } : {}),
+      ...(input.workstation ? { workstation: input.workstation } : {}),
+    });
   const grade = () => gradeOn(input.port, input.scripts);
   const gates: GateResult[] = [];
   let started = performance.now();
@@ -141,7 +161,9 @@ export async function runHonestyGates(input: GateInput): Promise<GatesReport> {
     problems: [
       ...earned.flatMap((t) => [
         `task ${t.id} scores ${t.score}/${t.points} before the learner did anything`,
-        ...t.checks.filter((c) => c.points > 0).map((c) => `  ${describeCheck(t.id, c)}${c.guard ? '' : ' — already true after setup: make it a guard or change the setup'}`),
+        ...t.checks
+          .filter((c) => c.points > 0)
+          .map((c) => `  ${describeCheck(t.id, c)}${c.guard ? '' : ' — already true after setup: make it a guard or change the setup'}`),
       ]),
       ...errored.map((e) => `after setup, ${e}`),
     ],
@@ -157,7 +179,11 @@ export async function runHonestyGates(input: GateInput): Promise<GatesReport> {
   // Controllers keep acting after the solution is in (an autoscaler raising replicas mid-rollout):
   // on a real cluster it is graded until it earns everything or settle.cleanTimeoutMs has passed, as
   // a learner checks again once their rollout finished. Gate 4 then asks that it stays so.
-  const { last: after } = await gradeUntil(grade, (r) => r.score === r.maxScore && r.tasks.every((t) => t.checks.every((c) => c.status === 'pass')), input.settle?.cleanTimeoutMs ?? 0);
+  const { last: after } = await gradeUntil(
+    grade,
+    (r) => r.score === r.maxScore && r.tasks.every((t) => t.checks.every((c) => c.status === 'pass')),
+    input.settle?.cleanTimeoutMs ?? 0,
+  );
   const missing = after.tasks.flatMap((t) => t.checks.filter((c) => c.status !== 'pass').map((c) => describeCheck(t.id, c)));
   gates.push({
     name: 'solution-earns-all',
@@ -169,7 +195,9 @@ export async function runHonestyGates(input: GateInput): Promise<GatesReport> {
 
   const again = await grade();
   const changed = again.tasks.flatMap((t) =>
-    t.checks.filter((c, i) => c.status !== after.tasks.find((x) => x.id === t.id)?.checks[i]?.status).map((c) => `grading twice gave different results: ${describeCheck(t.id, c)}`),
+    t.checks
+      .filter((c, i) => c.status !== after.tasks.find((x) => x.id === t.id)?.checks[i]?.status)
+      .map((c) => `grading twice gave different results: ${describeCheck(t.id, c)}`),
   );
   gates.push({ name: 'grading-is-stable', passed: changed.length === 0, problems: changed, report: again, durationMs: elapsed() });
 
@@ -204,7 +232,10 @@ export async function mistakeGate(
     ceiling = ceilingPercent(report);
     if (ceiling > m.maxPercent) {
       const unanswered = ceiling > report.percent ? ` (${report.percent}% scored; ${ceiling}% if the checks that errored had passed)` : '';
-      problems.push(`mistake ${m.name} ("${m.title}") may score ${ceiling}%${unanswered}, more than its maxPercent ${m.maxPercent}%`, ...describeEarned(report));
+      problems.push(
+        `mistake ${m.name} ("${m.title}") may score ${ceiling}%${unanswered}, more than its maxPercent ${m.maxPercent}%`,
+        ...describeEarned(report),
+      );
     }
   } catch (e) {
     problems.push(`mistake ${m.name} ("${m.title}") could not be applied: ${errorMessage(e)}`);
@@ -214,11 +245,17 @@ export async function mistakeGate(
     const on = target ?? shared;
     try {
       await run.leave();
-      const clean = await gradeUntil(() => gradeOn(on.port, on.scripts), (r) => statuses(r) === statuses(setupReport), settle?.cleanTimeoutMs ?? 0);
+      const clean = await gradeUntil(
+        () => gradeOn(on.port, on.scripts),
+        (r) => statuses(r) === statuses(setupReport),
+        settle?.cleanTimeoutMs ?? 0,
+      );
       if (!clean.ok) {
         problems.push(
           `after taking mistake ${m.name} off again, the lab does not grade as it did right after setup, so later gates would start from a wrong state:`,
-          ...clean.last.tasks.flatMap((t) => t.checks.filter((c, i) => c.status !== setupReport.tasks.find((x) => x.id === t.id)?.checks[i]?.status).map((c) => `  ${describeCheck(t.id, c)}`)),
+          ...clean.last.tasks.flatMap((t) =>
+            t.checks.filter((c, i) => c.status !== setupReport.tasks.find((x) => x.id === t.id)?.checks[i]?.status).map((c) => `  ${describeCheck(t.id, c)}`),
+          ),
         );
       }
     } catch (e) {

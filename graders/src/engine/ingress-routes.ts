@@ -101,7 +101,16 @@ export function matchIngress(ingresses: readonly KubeObject[], classes: readonly
         const rulePath = p.path ?? '/';
         const pathType = p.pathType ?? 'ImplementationSpecific';
         const b = backendText(p.backend);
-        const route: IngressRoute = { ingress: id, className, path: rulePath, pathType, backend: b.text, service: b.service && `${ing.metadata.namespace ?? 'default'}/${b.service}`, port: b.port, ...(rule.host ? { host: rule.host } : {}) };
+        const route: IngressRoute = {
+          ingress: id,
+          className,
+          path: rulePath,
+          pathType,
+          backend: b.text,
+          service: b.service && `${ing.metadata.namespace ?? 'default'}/${b.service}`,
+          port: b.port,
+          ...(rule.host ? { host: rule.host } : {}),
+        };
         considered.push(route);
         if (!hostOk || !pathMatches(pathType, rulePath, path)) continue;
         const length = rulePath.replace(/\/+$/, '').length;
@@ -111,7 +120,15 @@ export function matchIngress(ingresses: readonly KubeObject[], classes: readonly
     }
     if (spec.defaultBackend && !fallback) {
       const b = backendText(spec.defaultBackend);
-      fallback = { ingress: id, className, path: '(default backend)', pathType: 'default', backend: b.text, service: b.service && `${ing.metadata.namespace ?? 'default'}/${b.service}`, port: b.port };
+      fallback = {
+        ingress: id,
+        className,
+        path: '(default backend)',
+        pathType: 'default',
+        backend: b.text,
+        service: b.service && `${ing.metadata.namespace ?? 'default'}/${b.service}`,
+        port: b.port,
+      };
     }
   }
   return { route: best?.route ?? fallback, considered, ignored };
@@ -126,6 +143,8 @@ export function describeRoute(r: IngressRoute): string {
 export function explainIngressMatch(m: IngressMatch, path: string, backendProblem?: string): string {
   const ignored = m.ignored.length ? `; ${m.ignored.join('; ')}` : '';
   if (m.route) return `the request for ${path} matched ${describeRoute(m.route)}${backendProblem ? `, but ${backendProblem}` : ''}${ignored}`;
-  const offered = m.considered.length ? `the Ingress rules offer ${m.considered.map((r) => `${r.path} (${r.pathType}${r.host ? `, only for host ${r.host}` : ''}) → ${r.backend.replace(/^Service /, '')} in ${r.ingress}`).join(', ')}` : 'no Ingress offers any path';
+  const offered = m.considered.length
+    ? `the Ingress rules offer ${m.considered.map((r) => `${r.path} (${r.pathType}${r.host ? `, only for host ${r.host}` : ''}) → ${r.backend.replace(/^Service /, '')} in ${r.ingress}`).join(', ')}`
+    : 'no Ingress offers any path';
   return `no Ingress rule matches ${path}: ${offered}${ignored}`;
 }

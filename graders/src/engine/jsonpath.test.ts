@@ -4,10 +4,34 @@ import { evaluateJsonPath, JsonPathError, parseJsonPath } from './jsonpath.ts';
 
 const node = {
   metadata: { name: 'kind-worker2', labels: { 'kubernetes.io/hostname': 'kind-worker2', disk: 'ssd' } },
-  spec: { taints: [{ key: 'dedicated', value: 'analytics', effect: 'NoSchedule' }, { key: 'gpu', effect: 'NoExecute' }] },
-  status: { conditions: [{ type: 'MemoryPressure', status: 'False' }, { type: 'Ready', status: 'True' }], capacity: { pods: '110' } },
+  spec: {
+    taints: [
+      { key: 'dedicated', value: 'analytics', effect: 'NoSchedule' },
+      { key: 'gpu', effect: 'NoExecute' },
+    ],
+  },
+  status: {
+    conditions: [
+      { type: 'MemoryPressure', status: 'False' },
+      { type: 'Ready', status: 'True' },
+    ],
+    capacity: { pods: '110' },
+  },
 };
-const list = { items: [{ metadata: { name: 'a' }, spec: { containers: [{ name: 'web', image: 'nginx:1.27.4' }] } }, { metadata: { name: 'b' }, spec: { containers: [{ name: 'x', image: 'busybox:1.37.0' }, { name: 'y', image: 'busybox:1.37.0', resources: { limits: { cpu: '1' } } }] } }] };
+const list = {
+  items: [
+    { metadata: { name: 'a' }, spec: { containers: [{ name: 'web', image: 'nginx:1.27.4' }] } },
+    {
+      metadata: { name: 'b' },
+      spec: {
+        containers: [
+          { name: 'x', image: 'busybox:1.37.0' },
+          { name: 'y', image: 'busybox:1.37.0', resources: { limits: { cpu: '1' } } },
+        ],
+      },
+    },
+  ],
+};
 
 test('filters pick list items by a field, as kubectl does', () => {
   assert.equal(evaluateJsonPath(node, '{.spec.taints[?(@.key=="dedicated")].effect}').text, 'NoSchedule');

@@ -53,7 +53,8 @@ function child(v: unknown, key: string): unknown {
 
 function compare(actual: unknown, op: NonNullable<Filter['op']>, want: Literal): boolean {
   if (actual === undefined || actual === null || typeof actual === 'object') return false;
-  const bothNumbers = typeof want === 'number' && (typeof actual === 'number' || (typeof actual === 'string' && actual.trim() !== '' && !Number.isNaN(Number(actual))));
+  const bothNumbers =
+    typeof want === 'number' && (typeof actual === 'number' || (typeof actual === 'string' && actual.trim() !== '' && !Number.isNaN(Number(actual))));
   const a = bothNumbers ? Number(actual) : String(actual);
   const b = bothNumbers ? (want as number) : String(want);
   switch (op) {
@@ -153,7 +154,7 @@ function parseExpr(sc: Scanner): string[] {
     const ch = sc.peek();
     if (ch === ' ' || ch === '\t') {
       sc.skipSpace();
-      if (!sc.done) sc.fail('unexpected space inside a path: quote keys with spaces as [\'a b\']');
+      if (!sc.done) sc.fail("unexpected space inside a path: quote keys with spaces as ['a b']");
       break;
     }
     if (ch === '.') {
@@ -182,7 +183,8 @@ function parseBracket(sc: Scanner): string {
     sc.i++;
     const f = parseFilter(sc);
     sc.skipSpace();
-    if (sc.peek() !== ')') sc.fail(sc.peek() === '&' || sc.peek() === '|' ? 'kubectl filters take one comparison: && and || are not supported' : 'expected ")" to close the filter');
+    if (sc.peek() !== ')')
+      sc.fail(sc.peek() === '&' || sc.peek() === '|' ? 'kubectl filters take one comparison: && and || are not supported' : 'expected ")" to close the filter');
     sc.i++;
     if (sc.peek() !== ']') sc.fail('expected "]" after the filter');
     sc.i++;

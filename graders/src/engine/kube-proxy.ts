@@ -4,7 +4,8 @@
 // readiness asks the same of every node).
 
 /** Prints every place kube-proxy may have written its rules: both iptables backends (the node picks one, kube-proxy's wrapper may pick the other) and the nftables mode's table. */
-export const DUMP_KUBE_PROXY_RULES = 'for c in iptables-legacy-save iptables-nft-save iptables-save; do command -v $c >/dev/null 2>&1 && $c 2>/dev/null; done; command -v nft >/dev/null 2>&1 && nft list ruleset 2>/dev/null; true';
+export const DUMP_KUBE_PROXY_RULES =
+  'for c in iptables-legacy-save iptables-nft-save iptables-save; do command -v $c >/dev/null 2>&1 && $c 2>/dev/null; done; command -v nft >/dev/null 2>&1 && nft list ruleset 2>/dev/null; true';
 
 /** Whether a rules dump names ip as an address of its own (10.96.0.1 is not 10.96.0.10). */
 export function rulesMention(dump: string, ip: string): boolean {

@@ -49,7 +49,8 @@ function firstLine(text: string): string {
 export function classifyProbe(protocol: ProbeProtocol, exitCode: number, stdout: string, stderr: string): ProbeOutcome {
   const text = `${stderr}\n${stdout}`;
   const line = firstLine(stderr) || firstLine(stdout);
-  if (/not found|can't execute|executable file not found/i.test(text) && exitCode === 127) return { kind: 'unknown', detail: `the probe tool is missing in the pod: ${line}` };
+  if (/not found|can't execute|executable file not found/i.test(text) && exitCode === 127)
+    return { kind: 'unknown', detail: `the probe tool is missing in the pod: ${line}` };
   if (protocol === 'udp') {
     if (/no servers could be reached|timed out/i.test(text)) return { kind: 'timeout', detail: 'no DNS answer (timed out)' };
     if (/refused/i.test(text)) return { kind: 'refused', detail: 'port unreachable (refused)' };

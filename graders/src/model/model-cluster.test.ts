@@ -13,7 +13,12 @@ const busybox = (namespace: string, name: string, labels: Record<string, string>
   metadata: { name, namespace, labels },
   spec: { containers: [{ name, image: 'docker.io/library/busybox:1.37.0', command: ['sleep', '3600'] }], ...extra },
 });
-const agnhost = (port: number) => ({ name: 'app', image: 'registry.k8s.io/e2e-test-images/agnhost:2.53', args: ['netexec', `--http-port=${port}`, '--udp-port=-1'], ports: [{ name: 'http', containerPort: port }] });
+const agnhost = (port: number) => ({
+  name: 'app',
+  image: 'registry.k8s.io/e2e-test-images/agnhost:2.53',
+  args: ['netexec', `--http-port=${port}`, '--udp-port=-1'],
+  ports: [{ name: 'http', containerPort: port }],
+});
 
 function wget(m: ModelCluster, from: string, url: string) {
   const [namespace = '', name = ''] = from.split('/');
@@ -24,7 +29,9 @@ describe('ModelCluster', () => {
   it('knows what common images listen on', () => {
     assert.deepEqual(containerListeners({ name: 'n', image: 'docker.io/library/nginx:1.27.4' }), [{ port: 80, protocol: 'TCP' }]);
     assert.deepEqual(containerListeners(agnhost(9000)), [{ port: 9000, protocol: 'TCP' }]);
-    assert.deepEqual(containerListeners({ name: 'b', image: 'docker.io/library/busybox:1.37.0', command: ['sh', '-c', 'exec httpd -f -p 9100 -h /srv'] }), [{ port: 9100, protocol: 'TCP' }]);
+    assert.deepEqual(containerListeners({ name: 'b', image: 'docker.io/library/busybox:1.37.0', command: ['sh', '-c', 'exec httpd -f -p 9100 -h /srv'] }), [
+      { port: 9100, protocol: 'TCP' },
+    ]);
     assert.deepEqual(containerListeners({ name: 'b', image: 'docker.io/library/busybox:1.37.0', command: ['sleep', '3600'] }), []);
   });
 
@@ -32,8 +39,22 @@ describe('ModelCluster', () => {
     const m = new ModelCluster({ workers: 1 });
     await m.apply([
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'store' } },
-      { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'api', namespace: 'store' }, spec: { replicas: 2, selector: { matchLabels: { app: 'api' } }, template: { metadata: { labels: { app: 'api' } }, spec: { containers: [agnhost(8080)] } } } },
-      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'api', namespace: 'store' }, spec: { selector: { app: 'api' }, ports: [{ port: 80, targetPort: 'http' }] } },
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'api', namespace: 'store' },
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: { app: 'api' } },
+          template: { metadata: { labels: { app: 'api' } }, spec: { containers: [agnhost(8080)] } },
+        },
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'api', namespace: 'store' },
+        spec: { selector: { app: 'api' }, ports: [{ port: 80, targetPort: 'http' }] },
+      },
       { apiVersion: 'v1', kind: 'Service', metadata: { name: 'typo', namespace: 'store' }, spec: { selector: { app: 'apii' }, ports: [{ port: 80 }] } },
       busybox('store', 'client'),
     ]);
@@ -78,9 +99,22 @@ describe('ModelCluster', () => {
     await m.apply([
       busybox('default', 'plain'),
       busybox('default', 'picky', { run: 'picky' }, { nodeSelector: { 'node-role.kubernetes.io/control-plane': '' } }),
-      busybox('default', 'cp', { run: 'cp' }, { nodeSelector: { 'node-role.kubernetes.io/control-plane': '' }, tolerations: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' }], hostNetwork: true }),
+      busybox(
+        'default',
+        'cp',
+        { run: 'cp' },
+        {
+          nodeSelector: { 'node-role.kubernetes.io/control-plane': '' },
+          tolerations: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' }],
+          hostNetwork: true,
+        },
+      ),
     ]);
-    const get = async (name: string) => (await m.get({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name })) as KubeObject & { spec: { nodeName?: string }; status: { phase: string; podIP?: string } };
+    const get = async (name: string) =>
+      (await m.get({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name })) as KubeObject & {
+        spec: { nodeName?: string };
+        status: { phase: string; podIP?: string };
+      };
     assert.equal((await get('plain')).spec.nodeName, 'kind-worker');
     assert.equal((await get('picky')).status.phase, 'Pending');
     assert.deepEqual([(await get('cp')).spec.nodeName, (await get('cp')).status.podIP], ['kind-control-plane', '172.18.0.2']);
@@ -89,10 +123,20 @@ describe('ModelCluster', () => {
   it('drops connections NetworkPolicy denies (timeouts), including DNS when egress to kube-dns is closed', async () => {
     const m = new ModelCluster({ workers: 1 });
     await m.apply([
-      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'default', labels: { app: 'web' } }, spec: { containers: [{ name: 'nginx', image: 'docker.io/library/nginx:1.27.4' }] } },
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'web', namespace: 'default', labels: { app: 'web' } },
+        spec: { containers: [{ name: 'nginx', image: 'docker.io/library/nginx:1.27.4' }] },
+      },
       { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' }, spec: { selector: { app: 'web' }, ports: [{ port: 80 }] } },
       busybox('default', 'client'),
-      { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'no-egress', namespace: 'default' }, spec: { podSelector: { matchLabels: { run: 'client' } }, policyTypes: ['Egress'] } },
+      {
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'NetworkPolicy',
+        metadata: { name: 'no-egress', namespace: 'default' },
+        spec: { podSelector: { matchLabels: { run: 'client' } }, policyTypes: ['Egress'] },
+      },
     ]);
     const svc = await m.get({ apiVersion: 'v1', kind: 'Service', namespace: 'default', name: 'web' });
     const ip = (svc?.spec as { clusterIP: string }).clusterIP;
@@ -114,23 +158,45 @@ describe('ModelCluster', () => {
 
   it('replaces fields the same manager stops applying, merges for another manager, and keeps cluster IPs', async () => {
     const m = new ModelCluster({ workers: 0 });
-    const svc = (selector: Record<string, string>): KubeObject => ({ apiVersion: 'v1', kind: 'Service', metadata: { name: 's', namespace: 'default' }, spec: { selector, ports: [{ port: 80 }] } });
+    const svc = (selector: Record<string, string>): KubeObject => ({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 's', namespace: 'default' },
+      spec: { selector, ports: [{ port: 80 }] },
+    });
     await m.apply([svc({ app: 'a', tier: 'x' })], { fieldManager: 'setup' });
     const ip = ((await m.get({ apiVersion: 'v1', kind: 'Service', namespace: 'default', name: 's' }))?.spec as { clusterIP: string }).clusterIP;
     await m.apply([svc({ app: 'a' })], { fieldManager: 'setup' });
-    let spec = (await m.get({ apiVersion: 'v1', kind: 'Service', namespace: 'default', name: 's' }))?.spec as { selector: Record<string, string>; clusterIP: string };
+    let spec = (await m.get({ apiVersion: 'v1', kind: 'Service', namespace: 'default', name: 's' }))?.spec as {
+      selector: Record<string, string>;
+      clusterIP: string;
+    };
     assert.deepEqual(spec.selector, { app: 'a' });
     assert.equal(spec.clusterIP, ip);
     await m.apply([svc({ env: 'prod' })], { fieldManager: 'learner' });
-    spec = (await m.get({ apiVersion: 'v1', kind: 'Service', namespace: 'default', name: 's' }))?.spec as { selector: Record<string, string>; clusterIP: string };
+    spec = (await m.get({ apiVersion: 'v1', kind: 'Service', namespace: 'default', name: 's' }))?.spec as {
+      selector: Record<string, string>;
+      clusterIP: string;
+    };
     assert.deepEqual(spec.selector, { app: 'a', env: 'prod' });
   });
 
   it('binds claims like kind: static volumes by class, modes and size; the default class only once a pod uses the claim; a deleted claim leaves its volume Released', async () => {
     const m = new ModelCluster({ workers: 1 });
-    const phase = async (kind: string, name: string, namespace?: string) => ((await m.get({ apiVersion: 'v1', kind, name, ...(namespace ? { namespace } : {}) }))?.status as { phase?: string } | undefined)?.phase;
-    const claim = (name: string, spec: Record<string, unknown>): KubeObject => ({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name, namespace: 'default' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } }, ...spec } });
-    const pv = (name: string, spec: Record<string, unknown>): KubeObject => ({ apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name }, spec: { capacity: { storage: '2Gi' }, accessModes: ['ReadWriteOnce'], storageClassName: 'manual', hostPath: { path: `/srv/${name}` }, ...spec } });
+    const phase = async (kind: string, name: string, namespace?: string) =>
+      ((await m.get({ apiVersion: 'v1', kind, name, ...(namespace ? { namespace } : {}) }))?.status as { phase?: string } | undefined)?.phase;
+    const claim = (name: string, spec: Record<string, unknown>): KubeObject => ({
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name, namespace: 'default' },
+      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } }, ...spec },
+    });
+    const pv = (name: string, spec: Record<string, unknown>): KubeObject => ({
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name },
+      spec: { capacity: { storage: '2Gi' }, accessModes: ['ReadWriteOnce'], storageClassName: 'manual', hostPath: { path: `/srv/${name}` }, ...spec },
+    });
     await m.apply([
       pv('small', { capacity: { storage: '500Mi' } }),
       pv('big', {}),
@@ -142,7 +208,11 @@ describe('ModelCluster', () => {
       busybox('default', 'orphan', { run: 'orphan' }, { volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'missing' } }] }),
     ]);
     assert.equal(await phase('PersistentVolumeClaim', 'static', 'default'), 'Bound');
-    assert.equal((await m.get({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: 'default', name: 'static' }))?.spec?.['volumeName' as never], 'big', 'the smallest volume that fits 1Gi');
+    assert.equal(
+      (await m.get({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: 'default', name: 'static' }))?.spec?.['volumeName' as never],
+      'big',
+      'the smallest volume that fits 1Gi',
+    );
     assert.equal(await phase('PersistentVolume', 'small'), 'Available');
     assert.equal(await phase('PersistentVolume', 'gone'), 'Released');
     assert.equal(await phase('PersistentVolumeClaim', 'lazy', 'default'), 'Pending', 'WaitForFirstConsumer: no pod uses it');
@@ -153,7 +223,13 @@ describe('ModelCluster', () => {
     assert.match(JSON.stringify(orphan?.status), /persistentvolumeclaim \\"missing\\" not found/);
     // local-path cannot provision before a pod picks the node: an Immediate class leaves claims Pending.
     await m.apply([
-      { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'eager' }, provisioner: 'rancher.io/local-path', volumeBindingMode: 'Immediate' },
+      {
+        apiVersion: 'storage.k8s.io/v1',
+        kind: 'StorageClass',
+        metadata: { name: 'eager' },
+        provisioner: 'rancher.io/local-path',
+        volumeBindingMode: 'Immediate',
+      },
       claim('eager-claim', { storageClassName: 'eager' }),
       busybox('default', 'eager-user', { run: 'eager-user' }, { volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'eager-claim' } }] }),
     ]);

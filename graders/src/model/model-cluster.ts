@@ -1,5 +1,14 @@
 import { createHash } from 'node:crypto';
-import { ClusterError, type CallOptions, type ClusterPort, type ExecResult, type KubeObject, type ListQuery, type ObjectRef, type PodTarget } from '../cluster/port.ts';
+import {
+  ClusterError,
+  type CallOptions,
+  type ClusterPort,
+  type ExecResult,
+  type KubeObject,
+  type ListQuery,
+  type ObjectRef,
+  type PodTarget,
+} from '../cluster/port.ts';
 import { buildNetpolState, evaluateConnection, type Endpoint, type NetpolState, type PodInfo, type Protocol } from '../netpol/evaluator.ts';
 import { compileApiSelector, matchesLabels, parseLabelSelector, type ApiLabelSelector } from '../netpol/selectors.ts';
 
@@ -18,7 +27,17 @@ import { compileApiSelector, matchesLabels, parseLabelSelector, type ApiLabelSel
 // a volume whose claim is gone is Released, and pods wait Pending on missing or unbound claims.
 // Containers have no filesystems: checks that read a file in a pod say so (containerFilesUnavailable).
 
-const CLUSTER_SCOPED = new Set(['Namespace', 'Node', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'PersistentVolume', 'StorageClass', 'IngressClass', 'PriorityClass']);
+const CLUSTER_SCOPED = new Set([
+  'Namespace',
+  'Node',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'CustomResourceDefinition',
+  'PersistentVolume',
+  'StorageClass',
+  'IngressClass',
+  'PriorityClass',
+]);
 const CLUSTER_DOMAIN = 'cluster.local';
 const DNS_IP = '10.96.0.10';
 
@@ -126,7 +145,11 @@ export function containerListeners(c: ContainerSpec): Listener[] {
     for (const m of line.matchAll(/\bnc\b[^;&|]*?-l[k]*\b[^;&|]*?-p\s*(\d+)/g)) out.push({ port: Number(m[1]), protocol: 'TCP' });
     return out;
   }
-  if (/coredns/.test(image)) return [{ port: 53, protocol: 'UDP' }, { port: 53, protocol: 'TCP' }];
+  if (/coredns/.test(image))
+    return [
+      { port: 53, protocol: 'UDP' },
+      { port: 53, protocol: 'TCP' },
+    ];
   return (c.ports ?? []).map((p) => ({ port: p.containerPort, protocol: (p.protocol as Protocol | undefined) ?? 'TCP' }));
 }
 
@@ -147,14 +170,16 @@ export class ModelCluster implements ClusterPort {
   private scheduleTurn = 0;
   /** Number of exec calls, for tests that want to know probes really ran. */
   execCount = 0;
-  readonly containerFilesUnavailable = 'the model cluster simulates the network tools probes run in a pod, not its files, so file contents are graded on real clusters only';
+  readonly containerFilesUnavailable =
+    'the model cluster simulates the network tools probes run in a pod, not its files, so file contents are graded on real clusters only';
 
   constructor(opts: { workers?: number; name?: string } = {}) {
     const name = opts.name ?? 'kind';
     const workers = opts.workers ?? 1;
     // kind taints the control plane only when there are workers to run pods.
     this.nodes = [{ name: `${name}-control-plane`, ip: '172.18.0.2', index: 0, labels: { 'node-role.kubernetes.io/control-plane': '' }, tainted: workers > 0 }];
-    for (let i = 1; i <= workers; i++) this.nodes.push({ name: `${name}-worker${i === 1 ? '' : i}`, ip: `172.18.0.${i + 2}`, index: i, labels: {}, tainted: false });
+    for (let i = 1; i <= workers; i++)
+      this.nodes.push({ name: `${name}-worker${i === 1 ? '' : i}`, ip: `172.18.0.${i + 2}`, index: i, labels: {}, tainted: false });
     for (const n of this.nodes) {
       n.labels = { ...n.labels, 'kubernetes.io/hostname': n.name, 'kubernetes.io/os': 'linux' };
       this.store({
@@ -162,11 +187,22 @@ export class ModelCluster implements ClusterPort {
         kind: 'Node',
         metadata: { name: n.name, labels: n.labels },
         spec: { podCIDR: `10.244.${n.index}.0/24`, ...(n.tainted ? { taints: [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }] } : {}) },
-        status: { addresses: [{ type: 'InternalIP', address: n.ip }, { type: 'Hostname', address: n.name }], conditions: [{ type: 'Ready', status: 'True' }] },
+        status: {
+          addresses: [
+            { type: 'InternalIP', address: n.ip },
+            { type: 'Hostname', address: n.name },
+          ],
+          conditions: [{ type: 'Ready', status: 'True' }],
+        },
       });
     }
     for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) this.store({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-    this.store({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'kubernetes', namespace: 'default' }, spec: { clusterIP: '10.96.0.1', ports: [{ name: 'https', port: 443, targetPort: 6443 }] } });
+    this.store({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'kubernetes', namespace: 'default' },
+      spec: { clusterIP: '10.96.0.1', ports: [{ name: 'https', port: 443, targetPort: 6443 }] },
+    });
     this.store({
       apiVersion: 'v1',
       kind: 'Service',
@@ -254,7 +290,13 @@ export class ModelCluster implements ClusterPort {
     checkSignal(opts);
     const matches = query.labelSelector ? parseLabelSelector(query.labelSelector) : () => true;
     return [...this.objects.values()]
-      .filter((o) => o.apiVersion === query.apiVersion && o.kind === query.kind && (query.namespace === undefined || CLUSTER_SCOPED.has(o.kind) || o.metadata.namespace === query.namespace) && matches(o.metadata.labels))
+      .filter(
+        (o) =>
+          o.apiVersion === query.apiVersion &&
+          o.kind === query.kind &&
+          (query.namespace === undefined || CLUSTER_SCOPED.has(o.kind) || o.metadata.namespace === query.namespace) &&
+          matches(o.metadata.labels),
+      )
       .sort((a, b) => `${a.metadata.namespace ?? ''}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace ?? ''}/${b.metadata.name}`))
       .map((o) => structuredClone(o));
   }
@@ -272,7 +314,10 @@ export class ModelCluster implements ClusterPort {
       if (!existing) next = structuredClone(incoming);
       else if (this.managers.get(k) === manager) {
         // Same manager: fields it no longer applies are removed (what SSA does for sole owners).
-        next = { ...structuredClone(incoming), metadata: { ...structuredClone(incoming.metadata), uid: existing.metadata.uid, creationTimestamp: existing.metadata.creationTimestamp } };
+        next = {
+          ...structuredClone(incoming),
+          metadata: { ...structuredClone(incoming.metadata), uid: existing.metadata.uid, creationTimestamp: existing.metadata.creationTimestamp },
+        };
         if (existing.status !== undefined) next.status = existing.status;
       } else next = deepMerge(existing, incoming) as KubeObject;
       if (ns) next.metadata.namespace = ns;
@@ -295,8 +340,14 @@ export class ModelCluster implements ClusterPort {
     if (!pod) throw new ClusterError('exec', `exec in ${target.namespace}/${target.name}: HTTP 404: pods "${target.name}" not found`, 404);
     const spec = pod.spec as PodSpec;
     const container = target.container ? spec.containers?.find((c) => c.name === target.container) : spec.containers?.[0];
-    if (!container) throw new ClusterError('exec', `exec in ${target.namespace}/${target.name}: HTTP 400: container ${target.container ?? ''} is not valid for pod ${target.name}`, 400);
-    if ((pod.status as { phase?: string } | undefined)?.phase !== 'Running') throw new ClusterError('exec', `exec in ${target.namespace}/${target.name}: HTTP 400: pod is not running`, 400);
+    if (!container)
+      throw new ClusterError(
+        'exec',
+        `exec in ${target.namespace}/${target.name}: HTTP 400: container ${target.container ?? ''} is not valid for pod ${target.name}`,
+        400,
+      );
+    if ((pod.status as { phase?: string } | undefined)?.phase !== 'Running')
+      throw new ClusterError('exec', `exec in ${target.namespace}/${target.name}: HTTP 400: pod is not running`, 400);
     return this.simulate(pod, container, argv);
   }
 
@@ -327,7 +378,9 @@ export class ModelCluster implements ClusterPort {
     const replicas = spec.replicas ?? 1;
     const templateHash = hash(spec.template, 10);
     const ns = d.metadata.namespace ?? 'default';
-    const owned = this.all('Pod').filter((p) => p.metadata.namespace === ns && (p.metadata.ownerReferences as { uid?: string }[] | undefined)?.some((o) => o.uid === d.metadata.uid));
+    const owned = this.all('Pod').filter(
+      (p) => p.metadata.namespace === ns && (p.metadata.ownerReferences as { uid?: string }[] | undefined)?.some((o) => o.uid === d.metadata.uid),
+    );
     // A new template replaces every pod at once (a rollout with no surge limits).
     for (const p of owned) {
       if (p.metadata.labels?.['pod-template-hash'] !== templateHash || owned.indexOf(p) >= replicas) this.objects.delete(this.keyOf(p));
@@ -353,7 +406,14 @@ export class ModelCluster implements ClusterPort {
     const replicas = ((d.spec ?? {}) as { replicas?: number }).replicas ?? 1;
     const owned = this.all('Pod').filter((p) => (p.metadata.ownerReferences as { uid?: string }[] | undefined)?.some((o) => o.uid === d.metadata.uid));
     const ready = owned.filter((p) => podReady(p)).length;
-    d.status = { observedGeneration: d.metadata.generation, replicas: owned.length, updatedReplicas: owned.length, readyReplicas: ready, availableReplicas: ready, unavailableReplicas: Math.max(0, replicas - ready) };
+    d.status = {
+      observedGeneration: d.metadata.generation,
+      replicas: owned.length,
+      updatedReplicas: owned.length,
+      readyReplicas: ready,
+      availableReplicas: ready,
+      unavailableReplicas: Math.max(0, replicas - ready),
+    };
   }
 
   private schedule(spec: PodSpec): NodeModel | undefined {
@@ -364,7 +424,9 @@ export class ModelCluster implements ClusterPort {
       if (terms.length > 0 && !terms.some((t) => compileApiSelector({ matchExpressions: t.matchExpressions ?? null })(n.labels))) return false;
       if (n.tainted) {
         const tolerated = (spec.tolerations ?? []).some(
-          (t) => (t.operator === 'Exists' && !t.key) || (t.key === 'node-role.kubernetes.io/control-plane' && (t.operator === 'Exists' || t.value === '') && (!t.effect || t.effect === 'NoSchedule')),
+          (t) =>
+            (t.operator === 'Exists' && !t.key) ||
+            (t.key === 'node-role.kubernetes.io/control-plane' && (t.operator === 'Exists' || t.value === '') && (!t.effect || t.effect === 'NoSchedule')),
         );
         if (!tolerated) return false;
       }
@@ -382,7 +444,10 @@ export class ModelCluster implements ClusterPort {
     }
     const node = this.schedule(spec);
     if (!node) {
-      p.status = { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/N nodes are available: no node matches the pod' }] };
+      p.status = {
+        phase: 'Pending',
+        conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/N nodes are available: no node matches the pod' }],
+      };
       return;
     }
     // Claims are looked at once a node fits: WaitForFirstConsumer volumes are provisioned for it.
@@ -457,7 +522,9 @@ export class ModelCluster implements ClusterPort {
       if (!(spec.accessModes ?? []).every((m) => (vs.accessModes ?? []).includes(m))) return false;
       return storageBytes(vs.capacity?.storage) >= want;
     });
-    return fits.sort((a, b) => storageBytes(((a.spec ?? {}) as VolumeSpec).capacity?.storage) - storageBytes(((b.spec ?? {}) as VolumeSpec).capacity?.storage))[0];
+    return fits.sort(
+      (a, b) => storageBytes(((a.spec ?? {}) as VolumeSpec).capacity?.storage) - storageBytes(((b.spec ?? {}) as VolumeSpec).capacity?.storage),
+    )[0];
   }
 
   private bind(claim: KubeObject, pv: KubeObject): void {
@@ -469,7 +536,8 @@ export class ModelCluster implements ClusterPort {
   /** Makes a volume for the claim as its StorageClass's provisioner would; false when it cannot. */
   private provision(claim: KubeObject, forNode: boolean): boolean {
     const spec = (claim.spec ?? {}) as ClaimSpec;
-    const sc = this.all('StorageClass').find((c) => c.metadata.name === spec.storageClassName) as (KubeObject & { provisioner?: string; reclaimPolicy?: string }) | undefined;
+    const sc = this.all('StorageClass').find((c) => c.metadata.name === spec.storageClassName) as
+      (KubeObject & { provisioner?: string; reclaimPolicy?: string }) | undefined;
     if (!sc || sc.provisioner === 'kubernetes.io/no-provisioner' || spec.volumeName) return false;
     // local-path makes node-local directories: one node, one writer, and it must know the node —
     // with Immediate binding it fails ("configuration error, no node was specified").
@@ -499,7 +567,8 @@ export class ModelCluster implements ClusterPort {
       const claim = this.claimOf(ns, name);
       if (!claim) return `persistentvolumeclaim "${name}" not found`;
       if (this.volumeOf(claim)) continue;
-      const sc = this.all('StorageClass').find((c) => c.metadata.name === ((claim.spec ?? {}) as ClaimSpec).storageClassName) as (KubeObject & { volumeBindingMode?: string }) | undefined;
+      const sc = this.all('StorageClass').find((c) => c.metadata.name === ((claim.spec ?? {}) as ClaimSpec).storageClassName) as
+        (KubeObject & { volumeBindingMode?: string }) | undefined;
       if (sc?.volumeBindingMode !== 'WaitForFirstConsumer') return '0/N nodes are available: pod has unbound immediate PersistentVolumeClaims';
       if (!this.provision(claim, true)) return `running PreBind plugin "VolumeBinding": binding volumes: provisioning failed for PVC "${name}"`;
     }
@@ -541,7 +610,14 @@ export class ModelCluster implements ClusterPort {
       };
     });
     const allReady = statuses.every((s) => s.ready);
-    return { conditions: [{ type: 'PodScheduled', status: 'True' }, { type: 'Ready', status: allReady ? 'True' : 'False' }, { type: 'ContainersReady', status: allReady ? 'True' : 'False' }], containerStatuses: statuses };
+    return {
+      conditions: [
+        { type: 'PodScheduled', status: 'True' },
+        { type: 'Ready', status: allReady ? 'True' : 'False' },
+        { type: 'ContainersReady', status: allReady ? 'True' : 'False' },
+      ],
+      containerStatuses: statuses,
+    };
   }
 
   /** Exec readiness probes: a wget of a URL (after $VAR expansion from env) must get an HTTP answer. */
@@ -578,14 +654,32 @@ export class ModelCluster implements ClusterPort {
     if (!spec.selector || Object.keys(spec.selector).length === 0) return;
     const pods = this.selectedPods(s).filter(podReady);
     const first = pods[0];
-    const ports = (spec.ports ?? []).map((p) => ({ ...(p.name ? { name: p.name } : {}), port: first ? (this.targetPortOn(first, p.targetPort ?? p.port, (p.protocol ?? 'TCP') as Protocol) ?? 0) : 0, protocol: p.protocol ?? 'TCP' }));
-    const addresses = pods.map((p) => ({ ip: (p.status as { podIP?: string }).podIP, nodeName: (p.spec as PodSpec).nodeName, targetRef: { kind: 'Pod', namespace: p.metadata.namespace, name: p.metadata.name } }));
-    this.store({ apiVersion: 'v1', kind: 'Endpoints', metadata: { name: s.metadata.name, namespace: s.metadata.namespace, labels: s.metadata.labels ?? {} }, ...(addresses.length > 0 ? { subsets: [{ addresses, ports }] } : {}) });
+    const ports = (spec.ports ?? []).map((p) => ({
+      ...(p.name ? { name: p.name } : {}),
+      port: first ? (this.targetPortOn(first, p.targetPort ?? p.port, (p.protocol ?? 'TCP') as Protocol) ?? 0) : 0,
+      protocol: p.protocol ?? 'TCP',
+    }));
+    const addresses = pods.map((p) => ({
+      ip: (p.status as { podIP?: string }).podIP,
+      nodeName: (p.spec as PodSpec).nodeName,
+      targetRef: { kind: 'Pod', namespace: p.metadata.namespace, name: p.metadata.name },
+    }));
+    this.store({
+      apiVersion: 'v1',
+      kind: 'Endpoints',
+      metadata: { name: s.metadata.name, namespace: s.metadata.namespace, labels: s.metadata.labels ?? {} },
+      ...(addresses.length > 0 ? { subsets: [{ addresses, ports }] } : {}),
+    });
   }
 
   private selectedPods(s: KubeObject): KubeObject[] {
     const sel = ((s.spec ?? {}) as ServiceSpec).selector ?? {};
-    return this.all('Pod').filter((p) => p.metadata.namespace === s.metadata.namespace && (p.status as { phase?: string } | undefined)?.phase === 'Running' && matchesLabels(sel, p.metadata.labels));
+    return this.all('Pod').filter(
+      (p) =>
+        p.metadata.namespace === s.metadata.namespace &&
+        (p.status as { phase?: string } | undefined)?.phase === 'Running' &&
+        matchesLabels(sel, p.metadata.labels),
+    );
   }
 
   private targetPortOn(pod: KubeObject, targetPort: number | string, protocol: Protocol): number | undefined {
@@ -641,7 +735,12 @@ export class ModelCluster implements ClusterPort {
         const sp = ((np.spec ?? {}) as ServiceSpec).ports?.find((p) => p.nodePort === port);
         return this.viaBackends(from, np, sp?.targetPort ?? port, protocol);
       }
-      const host = this.all('Pod').find((p) => (p.spec as PodSpec).hostNetwork && (p.spec as PodSpec).nodeName === node.name && this.listeners(p).some((l) => l.port === port && l.protocol === protocol));
+      const host = this.all('Pod').find(
+        (p) =>
+          (p.spec as PodSpec).hostNetwork &&
+          (p.spec as PodSpec).nodeName === node.name &&
+          this.listeners(p).some((l) => l.port === port && l.protocol === protocol),
+      );
       return host ? 'connected' : 'refused';
     }
     const pod = this.podByIp(ip);
@@ -684,7 +783,10 @@ export class ModelCluster implements ClusterPort {
     const svc = this.objects.get(this.key('v1', 'Service', m[2], m[1] ?? ''));
     if (!svc) return undefined;
     const spec = (svc.spec ?? {}) as ServiceSpec;
-    if (spec.clusterIP === 'None') return this.selectedPods(svc).filter(podReady).map((p) => (p.status as { podIP: string }).podIP);
+    if (spec.clusterIP === 'None')
+      return this.selectedPods(svc)
+        .filter(podReady)
+        .map((p) => (p.status as { podIP: string }).podIP);
     return spec.clusterIP ? [spec.clusterIP] : undefined;
   }
 
@@ -722,7 +824,10 @@ export class ModelCluster implements ClusterPort {
       if ('error' in r) return fail(`wget: bad address '${host}'`);
       const result = this.connect(pod, r.ips[0] ?? '', port, 'TCP');
       // Like busybox wget -S: the status line on stderr, then the verdict.
-      if (result === 'connected') return u.pathname === '/' || u.pathname.endsWith('.html') ? fail('  HTTP/1.1 200 OK\nremote file exists\n', 0) : fail('  HTTP/1.1 404 Not Found\nwget: server returned error: HTTP/1.1 404 Not Found');
+      if (result === 'connected')
+        return u.pathname === '/' || u.pathname.endsWith('.html')
+          ? fail('  HTTP/1.1 200 OK\nremote file exists\n', 0)
+          : fail('  HTTP/1.1 404 Not Found\nwget: server returned error: HTTP/1.1 404 Not Found');
       if (result === 'refused') return fail(`wget: can't connect to remote host (${r.ips[0] ?? ''}): Connection refused`);
       return fail('wget: download timed out');
     }

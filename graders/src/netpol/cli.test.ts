@@ -68,7 +68,13 @@ describe('npm run netpol', () => {
     const r = await run(['--state', join(dir, 'state.yaml'), '--probes', join(dir, 'probes.json'), '--json']);
     assert.equal(r.code, 0, r.err);
     const answers = JSON.parse(r.out) as { from: string; allowed: boolean; explanation: string; protocol: string }[];
-    assert.deepEqual(answers.map((a) => [a.from, a.allowed, a.protocol]), [['default/sleepybox2', false, 'TCP'], ['default/sleepybox1', true, 'TCP']]);
+    assert.deepEqual(
+      answers.map((a) => [a.from, a.allowed, a.protocol]),
+      [
+        ['default/sleepybox2', false, 'TCP'],
+        ['default/sleepybox1', true, 'TCP'],
+      ],
+    );
     assert.match(answers[0]?.explanation ?? '', /lab9server is isolated for ingress by NetworkPolicy restricted\/only-sleepybox1/);
     assert.deepEqual(Object.keys(answers[0] ?? {}), ['from', 'to', 'port', 'protocol', 'allowed', 'explanation']);
   });

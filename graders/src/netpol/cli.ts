@@ -80,7 +80,14 @@ export async function runNetpolCli(
   try {
     args = parseArgs({
       args: [...argv],
-      options: { state: { type: 'string' }, probes: { type: 'string' }, json: { type: 'boolean', default: false }, kubeconfig: { type: 'string' }, context: { type: 'string' }, help: { type: 'boolean', default: false } },
+      options: {
+        state: { type: 'string' },
+        probes: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        kubeconfig: { type: 'string' },
+        context: { type: 'string' },
+        help: { type: 'boolean', default: false },
+      },
       strict: true,
     }).values;
   } catch (err) {

@@ -12,7 +12,13 @@ function ns(name: string, labels: Record<string, string> = {}): KubeObject {
   return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } };
 }
 let nextIp = 10;
-function pod(namespace: string, name: string, labels: Record<string, string>, ports: { name?: string; containerPort: number; protocol?: string }[] = [], extra: { hostNetwork?: boolean; ip?: string } = {}): KubeObject {
+function pod(
+  namespace: string,
+  name: string,
+  labels: Record<string, string>,
+  ports: { name?: string; containerPort: number; protocol?: string }[] = [],
+  extra: { hostNetwork?: boolean; ip?: string } = {},
+): KubeObject {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -55,10 +61,18 @@ const serverSel = { matchLabels: { app: 'server' } };
 
 describe('NetworkPolicy evaluator', () => {
   it('names the peer of an ORed rule that let a connection in', () => {
-    const ored = netpol('restricted', 'ored', { podSelector: serverSel, ingress: [{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'default' } } }, { podSelector: { matchLabels: { run: 'client' } } }] }] });
+    const ored = netpol('restricted', 'ored', {
+      podSelector: serverSel,
+      ingress: [
+        { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'default' } } }, { podSelector: { matchLabels: { run: 'client' } } }] },
+      ],
+    });
     const v = verdict([ored], 'default/other-client', 'restricted/server', 80);
     assert.equal(v.allowed, true);
-    assert.match(v.explanation, /other-client matched peer 1 of 2, all pods in namespaces labelled kubernetes\.io\/metadata\.name=default — separate peers are ORed\)$/);
+    assert.match(
+      v.explanation,
+      /other-client matched peer 1 of 2, all pods in namespaces labelled kubernetes\.io\/metadata\.name=default — separate peers are ORed\)$/,
+    );
   });
 
   it('allows everything when no policy selects either pod, and says so', () => {
@@ -79,7 +93,11 @@ describe('NetworkPolicy evaluator', () => {
   });
 
   it('honours explicit policyTypes: [Egress] ignores ingress rules and leaves ingress open', () => {
-    const p = netpol('restricted', 'p', { podSelector: serverSel, policyTypes: ['Egress'], ingress: [{ from: [{ podSelector: { matchLabels: { none: 'x' } } }] }] });
+    const p = netpol('restricted', 'p', {
+      podSelector: serverSel,
+      policyTypes: ['Egress'],
+      ingress: [{ from: [{ podSelector: { matchLabels: { none: 'x' } } }] }],
+    });
     assert.equal(allowed([p], 'default/client', 'restricted/server', 80), true);
     assert.equal(allowed([p], 'restricted/server', 'default/client', 80), false, 'no egress rules: all egress denied');
   });
@@ -97,11 +115,15 @@ describe('NetworkPolicy evaluator', () => {
   it('ANDs podSelector and namespaceSelector in one peer but ORs them as two peers', () => {
     const one = netpol('restricted', 'one', {
       podSelector: serverSel,
-      ingress: [{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'default' } }, podSelector: { matchLabels: { run: 'client' } } }] }],
+      ingress: [
+        { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'default' } }, podSelector: { matchLabels: { run: 'client' } } }] },
+      ],
     });
     const two = netpol('restricted', 'two', {
       podSelector: serverSel,
-      ingress: [{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'default' } } }, { podSelector: { matchLabels: { run: 'client' } } }] }],
+      ingress: [
+        { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'default' } } }, { podSelector: { matchLabels: { run: 'client' } } }] },
+      ],
     });
     assert.equal(allowed([one], 'default/client', 'restricted/server', 80), true);
     assert.equal(allowed([one], 'default/other-client', 'restricted/server', 80), false);
@@ -121,7 +143,10 @@ describe('NetworkPolicy evaluator', () => {
 
   it('evaluates matchExpressions In, NotIn (true without the key), Exists and DoesNotExist', () => {
     const expr = (operator: string, values?: string[]) =>
-      netpol('restricted', 'p', { podSelector: serverSel, ingress: [{ from: [{ namespaceSelector: {}, podSelector: { matchExpressions: [{ key: 'tier', operator, ...(values ? { values } : {}) }] } }] }] });
+      netpol('restricted', 'p', {
+        podSelector: serverSel,
+        ingress: [{ from: [{ namespaceSelector: {}, podSelector: { matchExpressions: [{ key: 'tier', operator, ...(values ? { values } : {}) }] } }] }],
+      });
     assert.equal(allowed([expr('In', ['web', 'api'])], 'other/client', 'restricted/server', 80), true);
     assert.equal(allowed([expr('In', ['web'])], 'other/nolabel', 'restricted/server', 80), false);
     assert.equal(allowed([expr('NotIn', ['web'])], 'other/client', 'restricted/server', 80), false);
@@ -136,7 +161,11 @@ describe('NetworkPolicy evaluator', () => {
     assert.equal(allowed([p], 'default/client', 'restricted/server', 80), true);
     assert.equal(allowed([p], 'default/client', 'restricted/server', 8080), false);
     const dns = netpol('restricted', 'dns', { podSelector: serverSel, ingress: [{ ports: [{ port: 'dns' }] }] });
-    assert.equal(allowed([dns], 'default/client', 'restricted/server', 53, 'UDP'), false, 'named port dns defaults to TCP in the rule, but the container port is UDP');
+    assert.equal(
+      allowed([dns], 'default/client', 'restricted/server', 53, 'UDP'),
+      false,
+      'named port dns defaults to TCP in the rule, but the container port is UDP',
+    );
     const dnsUdp = netpol('restricted', 'dns', { podSelector: serverSel, ingress: [{ ports: [{ port: 'dns', protocol: 'UDP' }] }] });
     assert.equal(allowed([dnsUdp], 'default/client', 'restricted/server', 53, 'UDP'), true);
   });
@@ -159,7 +188,11 @@ describe('NetworkPolicy evaluator', () => {
   });
 
   it('isolates egress: the source must be allowed out as well as the target allowed in', () => {
-    const egress = netpol('default', 'e', { podSelector: { matchLabels: { run: 'client' } }, policyTypes: ['Egress'], egress: [{ to: [{ ipBlock: { cidr: '172.18.0.0/16' } }], ports: [{ port: 8080 }] }] });
+    const egress = netpol('default', 'e', {
+      podSelector: { matchLabels: { run: 'client' } },
+      policyTypes: ['Egress'],
+      egress: [{ to: [{ ipBlock: { cidr: '172.18.0.0/16' } }], ports: [{ port: 8080 }] }],
+    });
     assert.equal(allowed([egress], 'default/client', 'restricted/server', 80), false);
     assert.equal(allowed([egress], 'default/client', 'kube-system/node-agent', 8080), true, 'the host-network pod is its node IP');
     assert.equal(allowed([egress], 'default/other-client', 'restricted/server', 80), true, 'not selected');
@@ -170,7 +203,11 @@ describe('NetworkPolicy evaluator', () => {
   it('keeps pod selectors from matching host-network pods and never isolates them', () => {
     const p = netpol('kube-system', 'deny', { podSelector: {}, policyTypes: ['Ingress'] });
     assert.equal(allowed([p], 'default/client', 'kube-system/node-agent', 8080), true);
-    const e = netpol('default', 'e', { podSelector: { matchLabels: { run: 'client' } }, policyTypes: ['Egress'], egress: [{ to: [{ namespaceSelector: {} }] }] });
+    const e = netpol('default', 'e', {
+      podSelector: { matchLabels: { run: 'client' } },
+      policyTypes: ['Egress'],
+      egress: [{ to: [{ namespaceSelector: {} }] }],
+    });
     assert.equal(allowed([e], 'default/client', 'kube-system/node-agent', 8080), false);
   });
 
@@ -187,7 +224,10 @@ describe('NetworkPolicy evaluator', () => {
 
   it('adds policies together: a deny-all plus an allow admits the allowed traffic', () => {
     const deny = netpol('restricted', 'deny', { podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
-    const allow = netpol('restricted', 'allow', { podSelector: serverSel, ingress: [{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'default' } } }] }] });
+    const allow = netpol('restricted', 'allow', {
+      podSelector: serverSel,
+      ingress: [{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'default' } } }] }],
+    });
     const v = verdict([deny, allow], 'default/client', 'restricted/server', 80);
     assert.equal(v.allowed, true);
     assert.deepEqual(v.ingress.allowedBy, { policy: 'restricted/allow', rule: 1 });
@@ -202,16 +242,30 @@ describe('NetworkPolicy evaluator', () => {
     assert.equal(v.allowed, false);
     assert.equal(v.ingress.allowed, true);
     assert.equal(v.egress.allowed, false);
-    assert.match(v.explanation, /client cannot reach server on TCP 80: client is isolated for egress by NetworkPolicy default\/out, and it has no egress rules/);
+    assert.match(
+      v.explanation,
+      /client cannot reach server on TCP 80: client is isolated for egress by NetworkPolicy default\/out, and it has no egress rules/,
+    );
     // The reason is a field of its own, so the grader quotes it without cutting the sentence apart.
     assert.equal(v.reason, 'client is isolated for egress by NetworkPolicy default/out, and it has no egress rules, so all egress is denied');
     assert.ok(v.explanation.endsWith(`: ${v.reason}`));
   });
 
   it('names the isolating policy and its rules when ingress is refused', () => {
-    const p = netpol('restricted', 'only-client', { podSelector: serverSel, ingress: [{ from: [{ podSelector: { matchLabels: { run: 'client' } }, namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'default' } } }], ports: [{ port: 80 }] }] });
+    const p = netpol('restricted', 'only-client', {
+      podSelector: serverSel,
+      ingress: [
+        {
+          from: [{ podSelector: { matchLabels: { run: 'client' } }, namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'default' } } }],
+          ports: [{ port: 80 }],
+        },
+      ],
+    });
     const v = verdict([p], 'default/other-client', 'restricted/server', 80);
-    assert.match(v.explanation, /server is isolated for ingress by NetworkPolicy restricted\/only-client, and none of its rules admits other-client on TCP 80 \(restricted\/only-client rule 1 allows from pods labelled run=client in namespaces labelled kubernetes.io\/metadata.name=default on TCP 80\)/);
+    assert.match(
+      v.explanation,
+      /server is isolated for ingress by NetworkPolicy restricted\/only-client, and none of its rules admits other-client on TCP 80 \(restricted\/only-client rule 1 allows from pods labelled run=client in namespaces labelled kubernetes.io\/metadata.name=default on TCP 80\)/,
+    );
   });
 });
 

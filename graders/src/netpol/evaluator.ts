@@ -174,7 +174,11 @@ function compilePeer(peer: NetworkPolicyPeer, namespaces: Map<string, Labels>): 
   const podSel = compileApiSelector(peer.podSelector);
   const nsSel = compileApiSelector(peer.namespaceSelector);
   const podText = hasPod && !isEmptySelector(peer.podSelector) ? `pods labelled ${describeApiSelector(peer.podSelector)}` : 'all pods';
-  const nsText = hasNs ? (isEmptySelector(peer.namespaceSelector) ? 'in every namespace' : `in namespaces labelled ${describeApiSelector(peer.namespaceSelector)}`) : undefined;
+  const nsText = hasNs
+    ? isEmptySelector(peer.namespaceSelector)
+      ? 'in every namespace'
+      : `in namespaces labelled ${describeApiSelector(peer.namespaceSelector)}`
+    : undefined;
   return {
     describe: nsText ? `${podText} ${nsText}` : `${podText} in the policy's namespace`,
     matches: (ep, policyNs) => {
@@ -270,7 +274,10 @@ function decide(state: NetpolState, q: ConnectionQuery, dir: 'ingress' | 'egress
   const pod = policyPod(self);
   const what = `${q.protocol} ${q.port}`;
   if (!pod) {
-    const why = 'pod' in self ? `${describeEndpoint(self)} uses the host network, which NetworkPolicy does not govern` : `${describeEndpoint(self)} is not a pod, so no NetworkPolicy governs its ${dir}`;
+    const why =
+      'pod' in self
+        ? `${describeEndpoint(self)} uses the host network, which NetworkPolicy does not govern`
+        : `${describeEndpoint(self)} is not a pod, so no NetworkPolicy governs its ${dir}`;
     return { allowed: true, isolatedBy: [], reason: why };
   }
   const isolating = (state.policiesByNamespace.get(pod.namespace) ?? []).filter((p) => p[dir] !== undefined && p.selects(pod.labels));
@@ -288,7 +295,10 @@ function decide(state: NetpolState, q: ConnectionQuery, dir: 'ingress' | 'egress
       if (peerOk && portMatches(rule.ports, q, dest)) {
         // With several peers (ORed list entries), say which one let the connection in: that is
         // usually the surprise ("namespaces labelled … " admitted every pod of default).
-        const which = rule.peers && rule.peers.length > 1 && matched !== undefined ? `; ${describeEndpoint(peer)} matched peer ${matched + 1} of ${rule.peers.length}, ${rule.peers[matched]?.describe ?? ''} — separate peers are ORed` : '';
+        const which =
+          rule.peers && rule.peers.length > 1 && matched !== undefined
+            ? `; ${describeEndpoint(peer)} matched peer ${matched + 1} of ${rule.peers.length}, ${rule.peers[matched]?.describe ?? ''} — separate peers are ORed`
+            : '';
         return {
           allowed: true,
           isolatedBy: isolating.map((p) => p.id),
@@ -300,7 +310,10 @@ function decide(state: NetpolState, q: ConnectionQuery, dir: 'ingress' | 'egress
   }
   const names = isolating.map((p) => p.id).join(', ');
   const ruleTexts = isolating.flatMap((p) => (p[dir] ?? []).map((r, i) => `${p.id} rule ${i + 1} allows ${describeRule(r, dir)}`));
-  const rulesClause = ruleTexts.length === 0 ? `${isolating.length === 1 ? 'it has' : 'they have'} no ${dir} rules, so all ${dir} is denied` : `none of ${ruleTexts.length === 1 ? 'its rules' : 'their rules'} admits ${describeEndpoint(peer)} on ${what} (${ruleTexts.slice(0, 4).join('; ')}${ruleTexts.length > 4 ? '; …' : ''})`;
+  const rulesClause =
+    ruleTexts.length === 0
+      ? `${isolating.length === 1 ? 'it has' : 'they have'} no ${dir} rules, so all ${dir} is denied`
+      : `none of ${ruleTexts.length === 1 ? 'its rules' : 'their rules'} admits ${describeEndpoint(peer)} on ${what} (${ruleTexts.slice(0, 4).join('; ')}${ruleTexts.length > 4 ? '; …' : ''})`;
   return {
     allowed: false,
     isolatedBy: isolating.map((p) => p.id),
@@ -315,7 +328,9 @@ export function evaluateConnection(state: NetpolState, q: ConnectionQuery): Verd
   const allowed = egress.allowed && ingress.allowed;
   const head = `${describeEndpoint(q.from)} ${allowed ? 'can reach' : 'cannot reach'} ${describeEndpoint(q.to)} on ${q.protocol} ${q.port}`;
   // When allowed, an egress side that no policy governs adds nothing worth reading.
-  const reasons = allowed ? [...(egress.isolatedBy.length > 0 ? [egress.reason] : []), ingress.reason] : [egress, ingress].filter((d) => !d.allowed).map((d) => d.reason);
+  const reasons = allowed
+    ? [...(egress.isolatedBy.length > 0 ? [egress.reason] : []), ingress.reason]
+    : [egress, ingress].filter((d) => !d.allowed).map((d) => d.reason);
   const reason = reasons.join('; ');
   return { allowed, egress, ingress, reason, explanation: `${head}: ${reason}` };
 }

@@ -124,7 +124,10 @@ export function labelSelectorTerms(text: string): Requirement[] {
     if (!t) continue;
     let m: RegExpMatchArray | null;
     if ((m = t.match(/^([\w./-]+)\s+(in|notin)\s+\(([^)]*)\)$/))) {
-      const values = (m[3] ?? '').split(',').map((v) => v.trim()).filter(Boolean);
+      const values = (m[3] ?? '')
+        .split(',')
+        .map((v) => v.trim())
+        .filter(Boolean);
       reqs.push({ key: m[1] ?? '', op: m[2] as 'in' | 'notin', values });
     } else if ((m = t.match(/^([\w./-]+)\s*(==|=|!=)\s*([\w.-]*)$/))) {
       reqs.push({ key: m[1] ?? '', op: m[2] === '!=' ? '!=' : '=', values: [m[3] ?? ''] });

@@ -19,7 +19,8 @@ export function parseObjects(text: string): KubeObject[] {
       visit(obj.items, `${where}.items`);
       return;
     }
-    if (typeof obj.kind !== 'string' || typeof obj.metadata?.name !== 'string') throw new Error(`${where}: not a Kubernetes object (needs kind and metadata.name)`);
+    if (typeof obj.kind !== 'string' || typeof obj.metadata?.name !== 'string')
+      throw new Error(`${where}: not a Kubernetes object (needs kind and metadata.name)`);
     out.push(value as KubeObject);
   };
   const docs = parseAllDocuments(text);

@@ -62,7 +62,15 @@ const ADDON_MS = 240_000;
 const newCluster = (p: PlanInput, need = true): When => (!need ? 'drop' : p.cluster.warm ? 'skip' : 'run');
 
 const STEPS: readonly StepDecl[] = [
-  { id: 'claim', name: WARM_STEP, nameFor: (p) => (setUp(p) ? PRESET_STEP : WARM_STEP), stage: 'lab', failure: 'the warm cluster could not be claimed', timeoutMs: () => 30_000, when: (p) => (p.cluster.warm ? 'run' : 'drop') },
+  {
+    id: 'claim',
+    name: WARM_STEP,
+    nameFor: (p) => (setUp(p) ? PRESET_STEP : WARM_STEP),
+    stage: 'lab',
+    failure: 'the warm cluster could not be claimed',
+    timeoutMs: () => 30_000,
+    when: (p) => (p.cluster.warm ? 'run' : 'drop'),
+  },
   {
     id: 'create',
     name: 'Creating the cluster',

@@ -106,7 +106,8 @@ const COLUMNS: Record<keyof Attempt, string> = {
   params: 'params',
 };
 
-const columnValue = (k: keyof Attempt, v: Attempt[keyof Attempt] | undefined): string | null => (k === 'setupLabs' || k === 'params' ? (v ? JSON.stringify(v) : null) : ((v as string | null | undefined) ?? null));
+const columnValue = (k: keyof Attempt, v: Attempt[keyof Attempt] | undefined): string | null =>
+  k === 'setupLabs' || k === 'params' ? (v ? JSON.stringify(v) : null) : ((v as string | null | undefined) ?? null);
 
 /** SQL for attempts, their events and our clusters; nothing else touches these tables. */
 export class AttemptRepository {
@@ -117,14 +118,18 @@ export class AttemptRepository {
 
   insert(a: Attempt): void {
     const keys = Object.keys(COLUMNS) as (keyof Attempt)[];
-    this.#db.prepare(`INSERT INTO attempts (${keys.map((k) => COLUMNS[k]).join(', ')}) VALUES (${keys.map(() => '?').join(', ')})`).run(...keys.map((k) => columnValue(k, a[k])));
+    this.#db
+      .prepare(`INSERT INTO attempts (${keys.map((k) => COLUMNS[k]).join(', ')}) VALUES (${keys.map(() => '?').join(', ')})`)
+      .run(...keys.map((k) => columnValue(k, a[k])));
   }
 
   /** Writes the given fields of one attempt. */
   update(id: string, fields: Partial<Omit<Attempt, 'id'>>): void {
     const entries = Object.entries(fields) as [Exclude<keyof Attempt, 'id'>, Attempt[keyof Attempt]][];
     if (!entries.length) return;
-    this.#db.prepare(`UPDATE attempts SET ${entries.map(([k]) => `${COLUMNS[k]} = ?`).join(', ')} WHERE id = ?`).run(...entries.map(([k, v]) => columnValue(k, v)), id);
+    this.#db
+      .prepare(`UPDATE attempts SET ${entries.map(([k]) => `${COLUMNS[k]} = ?`).join(', ')} WHERE id = ?`)
+      .run(...entries.map(([k, v]) => columnValue(k, v)), id);
   }
 
   get(id: string): Attempt | undefined {
@@ -134,12 +139,16 @@ export class AttemptRepository {
 
   /** A learner's attempts, newest first. */
   forLearner(learnerId: string, limit = 50): Attempt[] {
-    return (this.#db.prepare('SELECT * FROM attempts WHERE learner_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?').all(learnerId, limit) as Row[]).map(toAttempt);
+    return (this.#db.prepare('SELECT * FROM attempts WHERE learner_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?').all(learnerId, limit) as Row[]).map(
+      toAttempt,
+    );
   }
 
   /** Attempts that have not ended, oldest first. */
   active(): Attempt[] {
-    return (this.#db.prepare("SELECT * FROM attempts WHERE status NOT IN ('finished', 'failed', 'expired') ORDER BY created_at, rowid").all() as Row[]).map(toAttempt);
+    return (this.#db.prepare("SELECT * FROM attempts WHERE status NOT IN ('finished', 'failed', 'expired') ORDER BY created_at, rowid").all() as Row[]).map(
+      toAttempt,
+    );
   }
 
   addEvent(attemptId: string, e: AttemptEvent): void {
@@ -184,7 +193,9 @@ export class AttemptRepository {
 
   saveCluster(c: ClusterRow): void {
     this.#db
-      .prepare('INSERT INTO clusters (name, shape, state, attempt_id, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET state = excluded.state, attempt_id = excluded.attempt_id')
+      .prepare(
+        'INSERT INTO clusters (name, shape, state, attempt_id, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET state = excluded.state, attempt_id = excluded.attempt_id',
+      )
       .run(c.name, c.shape, c.state, c.attemptId, c.createdAt);
   }
 

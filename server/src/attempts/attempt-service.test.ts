@@ -30,7 +30,10 @@ test('Start → provisioning → setting-up → ready, with kind stages and setu
   const done = replay.filter((e) => e.type === 'step' && e.state === 'done').map((e) => e.name);
   assert.ok(done.includes('Creating the node containers') && done.includes('Joining the other nodes') && done.includes('Waiting for every node to be Ready'));
   assert.deepEqual(done.slice(-3), ['Loading lab images', 'Applying setup manifests', 'Waiting for setup to be ready']);
-  assert.ok(replay.every((e, i) => e.seq === i + 1), 'event ids are 1, 2, 3, …');
+  assert.ok(
+    replay.every((e, i) => e.seq === i + 1),
+    'event ids are 1, 2, 3, …',
+  );
   assert.equal(service.subscribe(a.id, replay.length - 2, () => {}).replay.length, 2, 'resume after an event id');
 
   assert.equal((await terminalAttempts(service).get(a.id))?.status, 'running');
@@ -50,7 +53,10 @@ test('starting a lab the learner already runs returns the running attempt; an un
   const again = service.start('l1', 'alpha');
   assert.equal(again.created, false);
   assert.equal(again.attempt.id, first.attempt.id);
-  assert.throws(() => service.start('l1', 'no-such-lab'), (e: unknown) => e instanceof AppError && e.status === 404 && e.code === 'lab_not_found' && /no-such-lab/.test(e.message));
+  assert.throws(
+    () => service.start('l1', 'no-such-lab'),
+    (e: unknown) => e instanceof AppError && e.status === 404 && e.code === 'lab_not_found' && /no-such-lab/.test(e.message),
+  );
   await service.idle();
 });
 
@@ -101,7 +107,10 @@ test('the plan goes out before anything else; a cold start reports exactly the p
   const { attempt } = service.start('l1', 'beta');
   await service.idle();
   const replay = service.subscribe(attempt.id, 0, () => {}).replay;
-  assert.deepEqual(replay.slice(0, 2).map((e) => `${e.type} ${e.name}`), ['plan plan', 'status queued']);
+  assert.deepEqual(
+    replay.slice(0, 2).map((e) => `${e.type} ${e.name}`),
+    ['plan plan', 'status queued'],
+  );
   const planned = replay[0]!.plan!.map((p) => p.name);
   const done = replay.filter((e) => e.type === 'step' && e.state === 'done').map((e) => e.name);
   assert.deepEqual(done, planned, 'every planned step ran, nothing else');
@@ -110,13 +119,23 @@ test('the plan goes out before anything else; a cold start reports exactly the p
 });
 
 test('a failing NetworkPolicy self-test fails a NetworkPolicy lab with its message', async () => {
-  const { service, host } = harness({ netpol: async () => Promise.reject(new ProvisionError('Checking NetworkPolicy enforcement', 'NetworkPolicy is not enforced on this cluster')) });
+  const { service, host } = harness({
+    netpol: async () => Promise.reject(new ProvisionError('Checking NetworkPolicy enforcement', 'NetworkPolicy is not enforced on this cluster')),
+  });
   const { attempt } = service.start('l1', 'netpol-lab9server');
   const other = service.start('l1', 'alpha');
   await service.idle();
   assert.equal(service.get(attempt.id)?.failureStep, 'Checking NetworkPolicy enforcement');
-  const notRun = service.subscribe(attempt.id, 0, () => {}).replay.filter((e) => e.type === 'step' && e.state === 'not-run').map((e) => e.name);
-  assert.deepEqual(notRun, ['Installing NetworkPolicy controller (kube-router)', 'Checking NetworkPolicy enforcement (kube-router)', 'Applying setup manifests', 'Waiting for setup to be ready']);
+  const notRun = service
+    .subscribe(attempt.id, 0, () => {})
+    .replay.filter((e) => e.type === 'step' && e.state === 'not-run')
+    .map((e) => e.name);
+  assert.deepEqual(notRun, [
+    'Installing NetworkPolicy controller (kube-router)',
+    'Checking NetworkPolicy enforcement (kube-router)',
+    'Applying setup manifests',
+    'Waiting for setup to be ready',
+  ]);
   assert.equal(service.get(other.attempt.id)?.status, 'ready', 'labs without NetworkPolicy are not self-tested');
   assert.equal(host.clusters.size, 1);
 });
@@ -130,7 +149,10 @@ test('with a cap of 2, Starts beyond it queue with positions and go on as cluste
     [null, null, 1, 2, 3],
   );
   await service.idle();
-  assert.deepEqual(ids.map((id) => service.get(id)!.status), ['ready', 'ready', 'queued', 'queued', 'queued']);
+  assert.deepEqual(
+    ids.map((id) => service.get(id)!.status),
+    ['ready', 'ready', 'queued', 'queued', 'queued'],
+  );
   // Two running attempts: the first two places learn when a cluster frees up at the latest (time limit
   // or idle timeout, whichever comes first); the third waits on one that is not running yet: unknown.
   // Ten minutes on, with the learner of the second attempt active just now, the first place waits for
@@ -147,7 +169,11 @@ test('with a cap of 2, Starts beyond it queue with positions and go on as cluste
   assert.equal(service.get(ids[2]!)!.status, 'ready');
   assert.deepEqual([service.get(ids[3]!)!.queuePosition, service.get(ids[4]!)!.queuePosition], [1, 2]);
   const { replay } = service.subscribe(ids[4]!, 0, () => {});
-  assert.deepEqual(replay.filter((e) => e.type === 'queue').map((e) => e.position), [3, 2], 'queue position changes are events');
+  assert.deepEqual(
+    replay.filter((e) => e.type === 'queue').map((e) => e.position),
+    [3, 2],
+    'queue position changes are events',
+  );
   assert.ok(host.maxCreating <= 2);
   service.finish(ids[4]!);
   assert.equal(service.get(ids[4]!)!.status, 'finished', 'a queued attempt can be finished');
@@ -175,7 +201,10 @@ test('a warm cluster is claimed without a create, and the pool is topped up agai
   assert.equal(service.get(attempt.id)!.status, 'setting-up', 'claimed synchronously');
   await service.idle();
   assert.equal(service.get(attempt.id)!.status, 'ready');
-  const steps = service.subscribe(attempt.id, 0, () => {}).replay.filter((e) => e.type === 'step').map((e) => e.name);
+  const steps = service
+    .subscribe(attempt.id, 0, () => {})
+    .replay.filter((e) => e.type === 'step')
+    .map((e) => e.name);
   assert.ok(steps.includes('Claiming a warm cluster') && !steps.includes('Creating the node containers'));
   assert.equal(host.creates, creates + 1, 'one create: the replacement warm cluster');
   assert.equal(host.calls.filter((c) => c[1] === 'load').length, 0, 'alpha has no images to load');
@@ -183,7 +212,10 @@ test('a warm cluster is claimed without a create, and the pool is topped up agai
 });
 
 test('a warm cluster made with the images of its labs starts them without looking for images again', async () => {
-  const { service, host } = harness({ clusters: { poolSize: 1, poolShapes: ['w1-netpol'] }, fake: { hostImages: ['docker.io/library/nginx:1.27.4', 'docker.io/library/busybox:1.37.0'] } });
+  const { service, host } = harness({
+    clusters: { poolSize: 1, poolShapes: ['w1-netpol'] },
+    fake: { hostImages: ['docker.io/library/nginx:1.27.4', 'docker.io/library/busybox:1.37.0'] },
+  });
   service.start('warm-up', 'alpha');
   await service.idle();
   assert.equal(service.stats().clusters.warm, 1);
@@ -198,7 +230,14 @@ test('a warm cluster made with the images of its labs starts them without lookin
   assert.equal(replay[0]?.type, 'plan');
   assert.deepEqual(
     replay[0]!.plan!.map((p) => `${p.state} ${p.name}`),
-    ['pending Claiming a warm cluster', 'skipped Creating the cluster', 'skipped Loading lab images', 'skipped Making NetworkPolicy enforced', 'pending Applying setup manifests', 'pending Waiting for setup to be ready'],
+    [
+      'pending Claiming a warm cluster',
+      'skipped Creating the cluster',
+      'skipped Loading lab images',
+      'skipped Making NetworkPolicy enforced',
+      'pending Applying setup manifests',
+      'pending Waiting for setup to be ready',
+    ],
   );
   assert.equal(replay.filter((e) => e.type === 'plan').length, 1, 'the plan made at Start held');
   const claimed = service.get(attempt.id)!.clusterName!;
@@ -273,7 +312,7 @@ test('an attempt interrupted mid-create by a restart is failed and its cluster d
   const first = harness({ db, host });
   const id = first.service.start('l1', 'alpha').attempt.id;
   // Wait for the state the test needs (a busy machine may take a while to dispatch), not a fixed time.
-  for (const end = Date.now() + 10_000; first.service.get(id)!.status !== 'provisioning' && Date.now() < end; ) await new Promise((r) => setTimeout(r, 5));
+  for (const end = Date.now() + 10_000; first.service.get(id)!.status !== 'provisioning' && Date.now() < end;) await new Promise((r) => setTimeout(r, 5));
   assert.equal(first.service.get(id)!.status, 'provisioning');
   const name = first.service.get(id)!.clusterName!;
   host.clusters.set(name, { name, nodes: [`${name}-control-plane`], images: new Set() }); // the killed server left it
@@ -310,7 +349,10 @@ test("warm clusters already hold the images of their shape's labs, so a claim lo
   await service.idle();
   assert.equal(service.stats().clusters.warm, 1);
   const warm = [...host.clusters.keys()][0]!;
-  assert.ok(host.calls.some((c) => c[1] === 'load' && c.includes(warm) && c.includes(images[0]!)), 'the warm cluster got the lab images');
+  assert.ok(
+    host.calls.some((c) => c[1] === 'load' && c.includes(warm) && c.includes(images[0]!)),
+    'the warm cluster got the lab images',
+  );
   const before = host.calls.length;
   const { attempt } = service.start('l1', 'netpol-lab9server');
   await service.idle();

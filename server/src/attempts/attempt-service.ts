@@ -144,7 +144,13 @@ export class AttemptService {
     const i = this.#queue.indexOf(a.id);
     const activity = this.#activity.get(a.id);
     const queuePosition = a.status === 'queued' && i >= 0 ? i + 1 : null;
-    return { ...a, ...(activity ? { lastActivityAt: this.#iso(activity.at) } : {}), queuePosition, estimateMs: this.#estimate(a), queueWaitMs: queuePosition ? this.#queueWait(queuePosition) : null };
+    return {
+      ...a,
+      ...(activity ? { lastActivityAt: this.#iso(activity.at) } : {}),
+      queuePosition,
+      estimateMs: this.#estimate(a),
+      queueWaitMs: queuePosition ? this.#queueWait(queuePosition) : null,
+    };
   }
 
   /**
@@ -172,9 +178,7 @@ export class AttemptService {
   #estimate(a: Attempt): number | null {
     if (a.status !== 'queued' && a.status !== 'provisioning' && a.status !== 'setting-up') return null;
     const warm =
-      a.status === 'queued'
-        ? this.#pool.warmOf(a.shape) !== undefined
-        : this.#o.repo.events(a.id).some((e) => e.type === 'step' && e.name === WARM_STEP);
+      a.status === 'queued' ? this.#pool.warmOf(a.shape) !== undefined : this.#o.repo.events(a.id).some((e) => e.type === 'step' && e.name === WARM_STEP);
     // Starts from a cluster set up in advance take no time; they would make the others' estimate wrong.
     const recent = this.#o.repo.recentStartMs(a.shape, WARM_STEP, warm, 5, PRESET_STEP);
     return recent.length ? recent.sort((x, y) => x - y)[Math.floor(recent.length / 2)]! : null;
@@ -237,7 +241,18 @@ export class AttemptService {
     if (running) return { attempt: this.#view(running), created: false };
     // With a pre-set-up cluster of the lab, the learner gets the draw its setup was made with (a fresh one, made when it was set up).
     const preset = this.#presets.paramsFor(lab.id, [lab.id]);
-    return { attempt: this.#enqueue({ learnerId, labId, shape: shapeKey(lab.meta.cluster), kubernetes: lab.meta.kubernetes, examAttemptId: null, setupLabs: null, params: preset !== undefined ? preset : drawForLabs([lab]) }), created: true };
+    return {
+      attempt: this.#enqueue({
+        learnerId,
+        labId,
+        shape: shapeKey(lab.meta.cluster),
+        kubernetes: lab.meta.kubernetes,
+        examAttemptId: null,
+        setupLabs: null,
+        params: preset !== undefined ? preset : drawForLabs([lab]),
+      }),
+      created: true,
+    };
   }
 
   // ---- exam clusters: one cluster of an exam attempt, with several labs' setups ----
@@ -252,10 +267,21 @@ export class AttemptService {
    * An exam attempt's clusters count as one running attempt for clusters.perLearner; its lifetime is the exam's (the
    * reaper leaves it alone), and the exam ends it with finish().
    */
-  startCluster(learnerId: string, spec: { examAttemptId: string; label: string; shape: string; kubernetes: string; labIds: readonly string[]; params?: Record<string, ParamValues> | null }): AttemptView {
+  startCluster(
+    learnerId: string,
+    spec: { examAttemptId: string; label: string; shape: string; kubernetes: string; labIds: readonly string[]; params?: Record<string, ParamValues> | null },
+  ): AttemptView {
     if (this.#closed) throw new AppError(503, 'shutting_down', 'the server is shutting down');
     for (const id of spec.labIds) if (!this.#o.labs.get(id)) throw notFound('lab', id);
-    return this.#enqueue({ learnerId, labId: spec.label, shape: spec.shape, kubernetes: spec.kubernetes, examAttemptId: spec.examAttemptId, setupLabs: [...spec.labIds], params: spec.params ?? drawForLabs(spec.labIds.map((id) => this.#o.labs.get(id))) });
+    return this.#enqueue({
+      learnerId,
+      labId: spec.label,
+      shape: spec.shape,
+      kubernetes: spec.kubernetes,
+      examAttemptId: spec.examAttemptId,
+      setupLabs: [...spec.labIds],
+      params: spec.params ?? drawForLabs(spec.labIds.map((id) => this.#o.labs.get(id))),
+    });
   }
 
   #enqueue(a: Pick<Attempt, 'learnerId' | 'labId' | 'shape' | 'kubernetes' | 'examAttemptId' | 'setupLabs' | 'params'>): AttemptView {
@@ -395,20 +421,33 @@ export class AttemptService {
         claim: async () => {
           // Set up in advance for exactly this lab and draw (PresetPool.match): its workstation was
           // made ahead too (lab attempts; an exam's one workstation is the exam's).
-          if (cluster.preset?.ready && !a.examAttemptId) await this.#o.spareWorkstations?.()?.claim(cluster.name, a.id).catch(() => false);
+          if (cluster.preset?.ready && !a.examAttemptId)
+            await this.#o
+              .spareWorkstations?.()
+              ?.claim(cluster.name, a.id)
+              .catch(() => false);
         },
       };
       await runPlan(plan, work, sink, signal, { onStepStart: (s) => s.stage === 'lab' && made() });
       made();
       signal.throwIfAborted();
       const now = this.#now();
-      this.#setStatus(a.id, 'ready', { readyAt: this.#iso(now), expiresAt: this.#iso(now + this.#o.clusters.attemptMinutes * 60_000), lastActivityAt: this.#iso(now) });
+      this.#setStatus(a.id, 'ready', {
+        readyAt: this.#iso(now),
+        expiresAt: this.#iso(now + this.#o.clusters.attemptMinutes * 60_000),
+        lastActivityAt: this.#iso(now),
+      });
       this.#activity.set(a.id, { at: now, persisted: now });
     } catch (e) {
       if (signal.aborted) return; // finished (or shut down) while being prepared; finish() cleans up
       const err = e instanceof ProvisionError ? e : new ProvisionError('Preparing', errorMessage(e).split('\n')[0]!, errorMessage(e));
       this.#o.log.warn({ attemptId: a.id, labId: a.labId, step: err.step, error: err.message }, 'attempt failed');
-      this.#setStatus(a.id, 'failed', { endedAt: this.#iso(), endReason: 'failed', failureStep: err.step, failureMessage: err.message, failureOutput: err.output || null }, err.output || null);
+      this.#setStatus(
+        a.id,
+        'failed',
+        { endedAt: this.#iso(), endReason: 'failed', failureStep: err.step, failureMessage: err.message, failureOutput: err.output || null },
+        err.output || null,
+      );
       this.#pool.releaseFor(a.id);
       this.#notifyEnded(a.id);
       this.#pump();
@@ -475,7 +514,8 @@ export class AttemptService {
   async beginGrading(id: string, learnerId: string): Promise<{ id: string; labId: string; kubeconfigPath: string; params: Attempt['params'] }> {
     const a = this.owned(id, learnerId);
     if (a.status === 'grading') throw new AppError(409, 'attempt_busy', 'this attempt is being graded already; wait for the result');
-    if (a.status !== 'ready' || !a.clusterName) throw new AppError(409, 'attempt_not_ready', `this attempt is ${a.status}; checks run once it is ready`, { status: a.status });
+    if (a.status !== 'ready' || !a.clusterName)
+      throw new AppError(409, 'attempt_not_ready', `this attempt is ${a.status}; checks run once it is ready`, { status: a.status });
     this.#setStatus(id, 'grading');
     this.touch(id);
     return { id, labId: a.labId, kubeconfigPath: this.#o.driver.paths(a.clusterName).kubeconfig, params: a.params };
@@ -493,7 +533,16 @@ export class AttemptService {
    * does not know, fail attempts whose cluster vanished or whose preparation a restart interrupted.
    */
   async reconcile(): Promise<ReconcileResult> {
-    const out = await reconcileClusters({ repo: this.#o.repo, driver: this.#o.driver, log: this.#o.log, pool: this.#pool, events: this.#events, queue: this.#queue, now: this.#now, setStatus: (id, status) => this.#setStatus(id, status) });
+    const out = await reconcileClusters({
+      repo: this.#o.repo,
+      driver: this.#o.driver,
+      log: this.#o.log,
+      pool: this.#pool,
+      events: this.#events,
+      queue: this.#queue,
+      now: this.#now,
+      setStatus: (id, status) => this.#setStatus(id, status),
+    });
     // Before anything is handed out: a warm cluster that was set up for a lab is that lab's only, or deleted.
     const stale = this.#presets.adoptAfterRestart();
     out.adopted = out.adopted.filter((n) => !stale.includes(n));

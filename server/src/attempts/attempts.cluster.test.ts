@@ -41,7 +41,11 @@ const t = target();
 const skip = 'skip' in t ? t.skip : false;
 if (skip) console.log(`attempts cluster suite skipped: ${skip}`);
 // Where the CNI fails open (the testbed's, kindnet on kernels without nft_queue) the self-test needs the fallback controller.
-const netpolSkip = skip || (existsSync(KUBE_ROUTER_MANIFEST) ? false : `the fallback NetworkPolicy controller manifest ${path.relative(ROOT, KUBE_ROUTER_MANIFEST)} is not in this checkout`);
+const netpolSkip =
+  skip ||
+  (existsSync(KUBE_ROUTER_MANIFEST)
+    ? false
+    : `the fallback NetworkPolicy controller manifest ${path.relative(ROOT, KUBE_ROUTER_MANIFEST)} is not in this checkout`);
 const dirs: string[] = [];
 
 /** Names of node containers of clusters with this file's prefix. */
@@ -94,13 +98,30 @@ test('Start netpol-lab9server through the API: kind stages, NetworkPolicy proven
     const events = app.attempts.subscribe(id, 0, () => {}).replay;
     const done = events.filter((e) => e.type === 'step' && e.state === 'done').map((e) => e.name);
     // The enforcement step depends on whether this data dir remembers a verdict: a fresh one tests.
-    for (const step of ['Creating the node containers', 'Starting the control plane', 'Joining the other nodes', 'Waiting for every node to be Ready', 'Loading lab images', 'Checking NetworkPolicy enforcement', 'Applying setup manifests', 'Waiting for setup to be ready']) {
+    for (const step of [
+      'Creating the node containers',
+      'Starting the control plane',
+      'Joining the other nodes',
+      'Waiting for every node to be Ready',
+      'Loading lab images',
+      'Checking NetworkPolicy enforcement',
+      'Applying setup manifests',
+      'Waiting for setup to be ready',
+    ]) {
       assert.ok(done.includes(step), `step "${step}" is reported (got ${done.join(', ')})`);
     }
     // The plan (the first event) named every step real kind and the cluster reported, in order.
     const planned = events[0]?.type === 'plan' ? events[0].plan!.map((p) => p.name) : [];
-    assert.deepEqual(done.filter((n) => !planned.includes(n)), [], `steps the plan did not list (plan: ${planned.join(', ')})`);
-    assert.deepEqual(done, planned.filter((n) => done.includes(n)), 'steps ran in the planned order');
+    assert.deepEqual(
+      done.filter((n) => !planned.includes(n)),
+      [],
+      `steps the plan did not list (plan: ${planned.join(', ')})`,
+    );
+    assert.deepEqual(
+      done,
+      planned.filter((n) => done.includes(n)),
+      'steps ran in the planned order',
+    );
 
     const port = createKubePort(path.join(dataDir, 'clusters', a.clusterName!, 'kubeconfig'));
     const nodes = await port.list({ apiVersion: 'v1', kind: 'Node' });

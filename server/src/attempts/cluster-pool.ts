@@ -157,7 +157,12 @@ export class ClusterPool {
     this.#aborts.add(abort);
     try {
       // The images of every lab of this shape go in now, so a claim only has setup left to do.
-      const images = [...new Set([...this.#o.labs.current.labs.filter((l) => shapeKey(l.meta.cluster) === c.shape).flatMap((l) => l.meta.images), ...(this.#o.extraPoolImages?.(c.shape) ?? [])])];
+      const images = [
+        ...new Set([
+          ...this.#o.labs.current.labs.filter((l) => shapeKey(l.meta.cluster) === c.shape).flatMap((l) => l.meta.images),
+          ...(this.#o.extraPoolImages?.(c.shape) ?? []),
+        ]),
+      ];
       c.info = await this.prepare(c, () => {}, abort.signal, images);
       if (c.state === 'creating') {
         c.state = 'warm';

@@ -16,7 +16,18 @@ import type { SpareWorkstations } from '../terminal/spare-workstations.ts';
 /** Builds the attempt service from config: kind driver (clusters in dataDir/clusters), repository, caps and pool. */
 export function createAttemptService(
   config: Config,
-  deps: { db: Db; runner: CommandRunner; labs: LabCatalog; portFor: (kubeconfigPath: string) => ClusterPort; log: ServiceLog; extraPoolShapes?: () => readonly string[]; extraPoolImages?: (shape: string) => readonly string[]; examClusters?: (examId: string) => readonly PresetRecipe[] | undefined; spareWorkstations?: () => SpareWorkstations | undefined; workstationFor?: (attemptId: string) => WorkstationAccess | undefined },
+  deps: {
+    db: Db;
+    runner: CommandRunner;
+    labs: LabCatalog;
+    portFor: (kubeconfigPath: string) => ClusterPort;
+    log: ServiceLog;
+    extraPoolShapes?: () => readonly string[];
+    extraPoolImages?: (shape: string) => readonly string[];
+    examClusters?: (examId: string) => readonly PresetRecipe[] | undefined;
+    spareWorkstations?: () => SpareWorkstations | undefined;
+    workstationFor?: (attemptId: string) => WorkstationAccess | undefined;
+  },
 ): AttemptService {
   const c = config.clusters;
   const driver = new KindDriver({
@@ -27,5 +38,19 @@ export function createAttemptService(
     registryMirror: c.registryMirror,
     createTimeoutMs: c.createTimeoutMinutes * 60_000,
   });
-  return new AttemptService({ repo: new AttemptRepository(deps.db), driver, labs: deps.labs, portFor: deps.portFor, runner: deps.runner, clusters: c, log: deps.log, netpolVerdicts: new NetpolVerdicts(config.dataDir), ...(deps.extraPoolShapes ? { extraPoolShapes: deps.extraPoolShapes } : {}), ...(deps.extraPoolImages ? { extraPoolImages: deps.extraPoolImages } : {}), ...(deps.workstationFor ? { workstationFor: deps.workstationFor } : {}), ...(deps.examClusters ? { examClusters: deps.examClusters } : {}), ...(deps.spareWorkstations ? { spareWorkstations: deps.spareWorkstations } : {}) });
+  return new AttemptService({
+    repo: new AttemptRepository(deps.db),
+    driver,
+    labs: deps.labs,
+    portFor: deps.portFor,
+    runner: deps.runner,
+    clusters: c,
+    log: deps.log,
+    netpolVerdicts: new NetpolVerdicts(config.dataDir),
+    ...(deps.extraPoolShapes ? { extraPoolShapes: deps.extraPoolShapes } : {}),
+    ...(deps.extraPoolImages ? { extraPoolImages: deps.extraPoolImages } : {}),
+    ...(deps.workstationFor ? { workstationFor: deps.workstationFor } : {}),
+    ...(deps.examClusters ? { examClusters: deps.examClusters } : {}),
+    ...(deps.spareWorkstations ? { spareWorkstations: deps.spareWorkstations } : {}),
+  });
 }

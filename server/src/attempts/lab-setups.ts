@@ -8,7 +8,13 @@ import { execOnKindNode } from '../terminal/launchers.ts';
 
 /** A lab's setup as applyLabSetup takes it. */
 export function labSetupOf(lab: Lab): LabSetup {
-  return { dir: lab.dir, setupManifests: lab.files.setupManifests, setupScript: lab.files.setupScript, nodeScripts: lab.files.setupNodeScripts, ...(lab.meta.broken ? { broken: lab.meta.broken } : {}) };
+  return {
+    dir: lab.dir,
+    setupManifests: lab.files.setupManifests,
+    setupScript: lab.files.setupScript,
+    nodeScripts: lab.files.setupNodeScripts,
+    ...(lab.meta.broken ? { broken: lab.meta.broken } : {}),
+  };
 }
 
 /**

@@ -13,7 +13,11 @@ import { harness } from './test-harness.ts';
 
 /** Labs as the catalog loads them: each with the hash of its files. */
 const LABS = () => [testLab('alpha'), testLab('gamma'), lab9server()].map((l) => Object.assign(l, { hash: `${l.id}-files` }));
-const steps = (s: ReturnType<typeof harness>['service'], id: string) => s.subscribe(id, 0, () => {}).replay.filter((e) => e.type === 'step' && e.state === 'done').map((e) => e.name);
+const steps = (s: ReturnType<typeof harness>['service'], id: string) =>
+  s
+    .subscribe(id, 0, () => {})
+    .replay.filter((e) => e.type === 'step' && e.state === 'done')
+    .map((e) => e.name);
 
 /** A parametrised lab (clusterip-endpoints' real setup, whose namespace is drawn). */
 function paramLab(): Lab {
@@ -71,9 +75,13 @@ test('a lab in clusters.presetLabs is set up in advance: Start only assigns the 
 
 test('a pre-set-up cluster whose setup is not ready yet is never handed out; it is once ready', async () => {
   const ports: GatedPort[] = [];
-  const { service, host } = harness({ labs: LABS(), clusters: { presetLabs: ['netpol-lab9server'], maxConcurrent: 3 }, portFor: () => (ports.push(new GatedPort()), ports.at(-1)!) });
+  const { service, host } = harness({
+    labs: LABS(),
+    clusters: { presetLabs: ['netpol-lab9server'], maxConcurrent: 3 },
+    portFor: () => (ports.push(new GatedPort()), ports.at(-1)!),
+  });
   await service.reconcile();
-  for (const end = Date.now() + 10_000; !ports.length && Date.now() < end; ) await new Promise((r) => setTimeout(r, 5));
+  for (const end = Date.now() + 10_000; !ports.length && Date.now() < end;) await new Promise((r) => setTimeout(r, 5));
   assert.equal(service.presetStatus()[0]!.settingUp, 1, 'its setup is waiting for readiness');
   const presetName = [...host.clusters.keys()][0]!;
   const early = service.start('l1', 'netpol-lab9server').attempt.id;
@@ -102,7 +110,11 @@ test('a pre-set-up cluster whose setup is not ready yet is never handed out; it 
 
 test("a parametrised lab is set up with a fresh draw, and the learner who claims it gets that draw (the setup's namespace)", async () => {
   const ports: FakeClusterPort[] = [];
-  const { service } = harness({ labs: [paramLab()], clusters: { presetLabs: ['clusterip-endpoints'] }, portFor: () => (ports.push(new FakeClusterPort()), ports.at(-1)!) });
+  const { service } = harness({
+    labs: [paramLab()],
+    clusters: { presetLabs: ['clusterip-endpoints'] },
+    portFor: () => (ports.push(new FakeClusterPort()), ports.at(-1)!),
+  });
   await service.reconcile();
   await service.idle();
   const applied = ports.flatMap((p) => p.applied).filter((o) => o.kind === 'Namespace');
@@ -120,7 +132,10 @@ test('the pool keeps within clusters.maxConcurrent and the free memory the nodes
   await capped.service.reconcile();
   await capped.service.idle();
   assert.equal(capped.host.clusters.size, 2);
-  assert.deepEqual(capped.service.presetStatus().map((s) => [s.wanted, s.ready]), [[3, 2]]);
+  assert.deepEqual(
+    capped.service.presetStatus().map((s) => [s.wanted, s.ready]),
+    [[3, 2]],
+  );
   // A learner of another lab waiting for a slot evicts a pre-set-up cluster rather than waiting behind it.
   const g = capped.service.start('l1', 'gamma').attempt.id;
   await capped.service.idle();
@@ -134,7 +149,10 @@ test('the pool keeps within clusters.maxConcurrent and the free memory the nodes
   await lowMem.service.reconcile();
   await lowMem.service.idle();
   assert.equal(lowMem.host.clusters.size, 0, 'no memory for two nodes: nothing is set up in advance');
-  assert.deepEqual(lowMem.service.presetStatus().map((s) => [s.wanted, s.ready, s.settingUp]), [[1, 0, 0]]);
+  assert.deepEqual(
+    lowMem.service.presetStatus().map((s) => [s.wanted, s.ready, s.settingUp]),
+    [[1, 0, 0]],
+  );
   free = 8 * 1024 ** 3;
   const a = lowMem.service.start('l1', 'alpha').attempt.id; // any pump tries again
   await lowMem.service.idle();
@@ -162,7 +180,13 @@ test('labs started recently are kept pre-set-up (clusters.presetRecent); exclude
   await service.idle();
   service.finish(b);
   await service.idle();
-  assert.deepEqual(service.presetStatus().filter((s) => s.source === 'demand').map((s) => [s.key, s.ready]), [['alpha', 1]]);
+  assert.deepEqual(
+    service
+      .presetStatus()
+      .filter((s) => s.source === 'demand')
+      .map((s) => [s.key, s.ready]),
+    [['alpha', 1]],
+  );
   assert.equal(host.clusters.size, 1, "gamma's pre-set-up cluster was deleted");
   await service.close();
 });
@@ -203,10 +227,22 @@ test('exam clusters (exam:<id>) are set up in advance with every task lab, param
         ]
       : undefined;
   const ports: FakeClusterPort[] = [];
-  const { service } = harness({ labs: [...LABS(), paramLab()], clusters: { presetLabs: ['exam:mock', 'exam:none'] }, examClusters, portFor: () => (ports.push(new FakeClusterPort()), ports.at(-1)!) });
+  const { service } = harness({
+    labs: [...LABS(), paramLab()],
+    clusters: { presetLabs: ['exam:mock', 'exam:none'] },
+    examClusters,
+    portFor: () => (ports.push(new FakeClusterPort()), ports.at(-1)!),
+  });
   await service.reconcile();
   await service.idle();
-  assert.deepEqual(service.presetStatus().map((s) => [s.key, s.ready]), [['exam:mock/one', 1], ['exam:mock/two', 1], ['exam:none', 0]]);
+  assert.deepEqual(
+    service.presetStatus().map((s) => [s.key, s.ready]),
+    [
+      ['exam:mock/one', 1],
+      ['exam:mock/two', 1],
+      ['exam:none', 0],
+    ],
+  );
   assert.match(service.presetStatus()[2]!.excluded ?? '', /no exam "none"/);
   // A cluster for a different composition (one lab fewer) does not match.
   const partial = service.startCluster('l9', { examAttemptId: 'e0', label: 'exam:mock/one', shape: 'w0', kubernetes: '1.35', labIds: ['alpha'] });
@@ -216,9 +252,23 @@ test('exam clusters (exam:<id>) are set up in advance with every task lab, param
   const draw = service.presetParams('exam:mock/two', ['clusterip-endpoints']);
   const ns = ports.flatMap((p) => p.applied).find((o) => o.kind === 'Namespace')!.metadata.name;
   assert.deepEqual(draw, { 'clusterip-endpoints': { ns } });
-  const d = service.startCluster('l1', { examAttemptId: 'e1', label: 'exam:mock/two', shape: 'w0', kubernetes: '1.35', labIds: ['clusterip-endpoints'], params: draw! });
+  const d = service.startCluster('l1', {
+    examAttemptId: 'e1',
+    label: 'exam:mock/two',
+    shape: 'w0',
+    kubernetes: '1.35',
+    labIds: ['clusterip-endpoints'],
+    params: draw!,
+  });
   // With another draw it would not match: a cluster is never handed to an attempt graded against other values.
-  const other = service.startCluster('l2', { examAttemptId: 'e2', label: 'exam:mock/two', shape: 'w0', kubernetes: '1.35', labIds: ['clusterip-endpoints'], params: { 'clusterip-endpoints': { ns: ns === 'store' ? 'retail' : 'store' } } });
+  const other = service.startCluster('l2', {
+    examAttemptId: 'e2',
+    label: 'exam:mock/two',
+    shape: 'w0',
+    kubernetes: '1.35',
+    labIds: ['clusterip-endpoints'],
+    params: { 'clusterip-endpoints': { ns: ns === 'store' ? 'retail' : 'store' } },
+  });
   await service.idle();
   assert.deepEqual(steps(service, c.id), [PRESET_STEP]);
   assert.deepEqual(steps(service, d.id), [PRESET_STEP]);

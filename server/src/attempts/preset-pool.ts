@@ -74,7 +74,11 @@ export class PresetPool {
   readonly #pausedUntil = new Map<string, number>();
   readonly #warned = new Set<string>();
 
-  constructor(o: AttemptServiceOptions & PresetPoolOptions, pool: ClusterPool, hooks: { now: () => number; background: (p: Promise<unknown>) => void; changed: () => void }) {
+  constructor(
+    o: AttemptServiceOptions & PresetPoolOptions,
+    pool: ClusterPool,
+    hooks: { now: () => number; background: (p: Promise<unknown>) => void; changed: () => void },
+  ) {
     this.#o = o;
     this.#pool = pool;
     this.#h = hooks;
@@ -86,7 +90,7 @@ export class PresetPool {
     const gone = r.labIds.filter((_, i) => !labs[i]);
     if (gone.length) return `lab "${gone.join('", "')}" is not in the catalog`;
     // A Killercoda scenario's setup runs in the learner's own workstation, which exists only once an attempt does.
-    if (labs.some((l) => l!.scenarioSetup)) return 'its setup runs in the learner\'s workstation (a Killercoda scenario), which exists only after Start';
+    if (labs.some((l) => l!.scenarioSetup)) return "its setup runs in the learner's workstation (a Killercoda scenario), which exists only after Start";
     return undefined;
   }
 
@@ -110,7 +114,12 @@ export class PresetPool {
       if (m[1]) {
         const recipes = this.#o.examClusters?.(m[2]!);
         if (!recipes) {
-          out.set(`exam:${m[2]}`, { recipe: { key: `exam:${m[2]}`, shape: '', kubernetes: '', labIds: [] }, count, source: 'config', excluded: `no exam "${m[2]}" in the catalog` });
+          out.set(`exam:${m[2]}`, {
+            recipe: { key: `exam:${m[2]}`, shape: '', kubernetes: '', labIds: [] },
+            count,
+            source: 'config',
+            excluded: `no exam "${m[2]}" in the catalog`,
+          });
           continue;
         }
         for (const r of recipes) add(r, count, 'config');
@@ -118,7 +127,12 @@ export class PresetPool {
       }
       const lab = this.#o.labs.get(m[2]!);
       if (!lab) {
-        out.set(m[2]!, { recipe: { key: m[2]!, shape: '', kubernetes: '', labIds: [m[2]!] }, count, source: 'config', excluded: `no lab "${m[2]}" in the catalog` });
+        out.set(m[2]!, {
+          recipe: { key: m[2]!, shape: '', kubernetes: '', labIds: [m[2]!] },
+          count,
+          source: 'config',
+          excluded: `no lab "${m[2]}" in the catalog`,
+        });
         continue;
       }
       add(labRecipe(lab), count, 'config');
@@ -164,7 +178,9 @@ export class PresetPool {
    * the learner, so the cluster fits their attempt; undefined when there is none.
    */
   paramsFor(key: string, labIds: readonly string[]): Record<string, ParamValues> | null | undefined {
-    const c = this.#pool.all().find((x) => x.state === 'warm' && x.preset?.ready && x.preset.key === key && sameList(x.preset.labIds, labIds) && this.#current(x.preset));
+    const c = this.#pool
+      .all()
+      .find((x) => x.state === 'warm' && x.preset?.ready && x.preset.key === key && sameList(x.preset.labIds, labIds) && this.#current(x.preset));
     return c ? c.preset!.params : undefined;
   }
 
@@ -185,7 +201,11 @@ export class PresetPool {
       const need = (1 + shapeFromKey(t.recipe.shape).workers) * MEM_PER_NODE;
       while (have < t.count && this.#pool.slotsUsed < this.#o.clusters.maxConcurrent) {
         if (free() < need) {
-          if (!this.#warned.has(`mem:${key}`)) this.#o.log.warn({ preset: key, freeGiB: Number((free() / 1024 ** 3).toFixed(1)), needGiB: Number((need / 1024 ** 3).toFixed(1)) }, 'pre-set-up pool: not setting up in advance: the host has less memory free than its nodes need');
+          if (!this.#warned.has(`mem:${key}`))
+            this.#o.log.warn(
+              { preset: key, freeGiB: Number((free() / 1024 ** 3).toFixed(1)), needGiB: Number((need / 1024 ** 3).toFixed(1)) },
+              'pre-set-up pool: not setting up in advance: the host has less memory free than its nodes need',
+            );
           this.#warned.add(`mem:${key}`);
           break;
         }
@@ -230,7 +250,18 @@ export class PresetPool {
       const images = [...new Set(labs.flatMap((l) => l!.meta.images))];
       c.info = await this.#pool.prepare(c, quiet, abort.signal, images);
       abort.signal.throwIfAborted();
-      await applyLabSetups(labs.map((l) => l!), c.info, { port: this.#o.portFor(c.info.kubeconfigPath), runner: this.#o.runner, timeoutMs: this.#o.clusters.setupTimeoutMinutes * 60_000, pollMs: this.#o.setupPollMs }, quiet, abort.signal);
+      await applyLabSetups(
+        labs.map((l) => l!),
+        c.info,
+        {
+          port: this.#o.portFor(c.info.kubeconfigPath),
+          runner: this.#o.runner,
+          timeoutMs: this.#o.clusters.setupTimeoutMinutes * 60_000,
+          pollMs: this.#o.setupPollMs,
+        },
+        quiet,
+        abort.signal,
+      );
       if (c.state === 'creating') {
         preset.ready = true;
         c.state = 'warm';
@@ -268,7 +299,10 @@ export class PresetPool {
         continue;
       }
       c.preset = p;
-      this.#pool.release(c.name, p.ready ? `its setup of ${p.key} is out of date (the lab changed while the server was down)` : `its setup of ${p.key} was interrupted by a restart`);
+      this.#pool.release(
+        c.name,
+        p.ready ? `its setup of ${p.key} is out of date (the lab changed while the server was down)` : `its setup of ${p.key} was interrupted by a restart`,
+      );
       deleted.push(c.name);
     }
     return deleted;

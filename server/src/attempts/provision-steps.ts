@@ -69,19 +69,28 @@ export function provisionWork(o: AttemptServiceOptions, t: ProvisionTarget): { w
     },
     netpol: async (sink, signal) => {
       const c = need();
-      const check = o.verifyNetworkPolicy ?? ((cl, port, onStep, s) => enforceNetworkPolicy(cl, { port, runner: o.runner, preload: preloader(s), ...netpolVerdictStore(o) }, onStep, s));
+      const check =
+        o.verifyNetworkPolicy ??
+        ((cl, port, onStep, s) => enforceNetworkPolicy(cl, { port, runner: o.runner, preload: preloader(s), ...netpolVerdictStore(o) }, onStep, s));
       await check(c, o.portFor(c.kubeconfigPath), sink, signal);
     },
     addons: async (sink, signal) => {
       const c = need();
-      const install = o.installAddons ?? ((cl, addons, port, onStep, s) => installAddons(cl, addons, { port, runner: o.runner, preload: preloader(s) }, onStep, s));
+      const install =
+        o.installAddons ?? ((cl, addons, port, onStep, s) => installAddons(cl, addons, { port, runner: o.runner, preload: preloader(s) }, onStep, s));
       await install(c, t.shape.addons, o.portFor(c.kubeconfigPath), sink, signal);
     },
     setup: async (sink, signal) => {
       const c = need();
       // Clusters adopted after a restart come back without their node list; readiness reads kube-proxy's rules on each node.
       if (!c.nodes.length) c.nodes = await o.driver.nodes(c.name);
-      await applyLabSetups(t.labs, c, { port: o.portFor(c.kubeconfigPath), runner: o.runner, timeoutMs: o.clusters.setupTimeoutMinutes * 60_000, pollMs: o.setupPollMs }, sink, signal);
+      await applyLabSetups(
+        t.labs,
+        c,
+        { port: o.portFor(c.kubeconfigPath), runner: o.runner, timeoutMs: o.clusters.setupTimeoutMinutes * 60_000, pollMs: o.setupPollMs },
+        sink,
+        signal,
+      );
     },
     scenario: async (_sink, signal) => {
       for (const lab of t.labs) {
@@ -91,12 +100,21 @@ export function provisionWork(o: AttemptServiceOptions, t: ProvisionTarget): { w
         // workstation (where the scenario's host is played), never on this server.
         const name = "Running the scenario's setup in the workstation";
         const ws = t.attemptId ? o.workstationFor?.(t.attemptId) : undefined;
-        if (!ws) throw new ProvisionError(name, "Killercoda scenarios need container terminals (terminal.mode=container): their scripts run in the learner's workstation, never on the server");
+        if (!ws)
+          throw new ProvisionError(
+            name,
+            "Killercoda scenarios need container terminals (terminal.mode=container): their scripts run in the learner's workstation, never on the server",
+          );
         // The workstation's root has no capabilities, so it cannot write in folders the image gives the
         // learner (/opt/course); the learner opens them first, as Killercoda's root could write anywhere.
         await ws.exec(['bash', '-c', OPEN_LEARNER_FOLDERS], { user: 'candidate', signal, timeoutMs: 30_000 });
         const r = await ws.exec(['bash', '-s'], { user: 'root', stdin: setup.script, signal, timeoutMs: o.clusters.setupTimeoutMinutes * 60_000 });
-        if (r.exitCode !== 0) throw new ProvisionError(name, `the scenario's setup (${setup.from.join(', ')}) exited with ${r.exitCode}`, `${r.stdout}\n${r.stderr}`.trim().slice(-8000));
+        if (r.exitCode !== 0)
+          throw new ProvisionError(
+            name,
+            `the scenario's setup (${setup.from.join(', ')}) exited with ${r.exitCode}`,
+            `${r.stdout}\n${r.stderr}`.trim().slice(-8000),
+          );
       }
     },
   };
@@ -104,7 +122,9 @@ export function provisionWork(o: AttemptServiceOptions, t: ProvisionTarget): { w
 }
 
 /** The remembered self-test verdict for this node image on this host, read and written through the store. */
-function netpolVerdictStore(o: AttemptServiceOptions): { verdicts?: { get(): Promise<'kindnet' | 'kube-router' | undefined>; remember(v: 'kindnet' | 'kube-router'): Promise<void> } } {
+function netpolVerdictStore(o: AttemptServiceOptions): {
+  verdicts?: { get(): Promise<'kindnet' | 'kube-router' | undefined>; remember(v: 'kindnet' | 'kube-router'): Promise<void> };
+} {
   const store = o.netpolVerdicts;
   if (!store) return {};
   const facts = netpolFacts(o.runner, o.driver.nodeImage, KUBE_ROUTER_MANIFEST);

@@ -40,7 +40,14 @@ export async function reconcileClusters(d: {
     if ((a.status === 'ready' || a.status === 'grading') && exists) {
       const name = a.clusterName!;
       const p = d.driver.paths(name);
-      const c = { name, shape: a.shape, state: 'claimed' as const, attemptId: a.id, info: { name, kubeconfigPath: p.kubeconfig, internalKubeconfigPath: p.internalKubeconfig, nodes: [] }, createdAt: rows.get(name)?.createdAt ?? a.createdAt };
+      const c = {
+        name,
+        shape: a.shape,
+        state: 'claimed' as const,
+        attemptId: a.id,
+        info: { name, kubeconfigPath: p.kubeconfig, internalKubeconfigPath: p.internalKubeconfig, nodes: [] },
+        createdAt: rows.get(name)?.createdAt ?? a.createdAt,
+      };
       d.pool.adopt(c);
       d.pool.save(c);
       keep.add(name);
@@ -60,7 +67,14 @@ export async function reconcileClusters(d: {
     if (keep.has(r.name)) continue;
     if (r.state === 'warm' && onHost.has(r.name)) {
       const p = d.driver.paths(r.name);
-      d.pool.adopt({ name: r.name, shape: r.shape, state: 'warm', attemptId: undefined, info: { name: r.name, kubeconfigPath: p.kubeconfig, internalKubeconfigPath: p.internalKubeconfig, nodes: [] }, createdAt: r.createdAt });
+      d.pool.adopt({
+        name: r.name,
+        shape: r.shape,
+        state: 'warm',
+        attemptId: undefined,
+        info: { name: r.name, kubeconfigPath: p.kubeconfig, internalKubeconfigPath: p.internalKubeconfig, nodes: [] },
+        createdAt: r.createdAt,
+      });
       keep.add(r.name);
       out.adopted.push(r.name);
     } else d.repo.deleteCluster(r.name);

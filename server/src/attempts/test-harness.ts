@@ -74,4 +74,3 @@ export function harness(o: HarnessOptions = {}) {
   });
   return { db, repo, host, service, clock, clustersDir, config: { clusters: { ...DEFAULTS, ...o.clusters } } };
 }
-

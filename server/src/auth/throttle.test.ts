@@ -28,7 +28,10 @@ test('login throttle: accounts are case-insensitive and a success clears only th
   let now = 0;
   const t = new LoginThrottle(() => now);
   for (let i = 0; i < 6; i++) t.failed('Ada', '10.0.0.1');
-  assert.throws(() => t.check('ada', '10.0.0.2'), (e: { status: number; code: string }) => e.status === 429 && e.code === 'rate_limited');
+  assert.throws(
+    () => t.check('ada', '10.0.0.2'),
+    (e: { status: number; code: string }) => e.status === 429 && e.code === 'rate_limited',
+  );
   now += 1000;
   t.check('ada', '10.0.0.2');
   t.succeeded('ADA');

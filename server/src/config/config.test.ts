@@ -34,13 +34,19 @@ test('precedence is flags > env > file > defaults', () => {
 });
 
 test('a bad value stops start-up with one line naming key, value, source and what is allowed', () => {
-  assert.throws(() => load([], { KUBEDRILL_PORT: 'abc' }), (e: Error) => {
-    assert.ok(e instanceof ConfigError);
-    assert.equal(e.message, 'invalid config port = "abc" (from env KUBEDRILL_PORT): expected an integer from 1 to 65535');
-    return true;
-  });
+  assert.throws(
+    () => load([], { KUBEDRILL_PORT: 'abc' }),
+    (e: Error) => {
+      assert.ok(e instanceof ConfigError);
+      assert.equal(e.message, 'invalid config port = "abc" (from env KUBEDRILL_PORT): expected an integer from 1 to 65535');
+      return true;
+    },
+  );
   assert.throws(() => load(['--port=70000']), /^ConfigError: invalid config port = "70000" \(from flag --port\): expected an integer from 1 to 65535$/);
-  assert.throws(() => load([], { KUBEDRILL_AUTH_MODE: 'many' }), /invalid config auth\.mode = "many" \(from env KUBEDRILL_AUTH_MODE\): expected one of single, multi/);
+  assert.throws(
+    () => load([], { KUBEDRILL_AUTH_MODE: 'many' }),
+    /invalid config auth\.mode = "many" \(from env KUBEDRILL_AUTH_MODE\): expected one of single, multi/,
+  );
   for (const fn of [() => load([], { KUBEDRILL_PORT: 'abc' }), () => load(['--log-level', 'loud'])]) {
     assert.throws(fn, (e: Error) => !e.message.includes('\n'), 'the message is one line');
   }
@@ -76,7 +82,7 @@ test('allowed origins cover the loopback names and the public URL', () => {
   assert.ok(origins.includes('https://kd.example.org'));
 });
 
-test('pool shapes with add-ons are written as the labs\' shape keys, add-ons in sorted order', () => {
+test("pool shapes with add-ons are written as the labs' shape keys, add-ons in sorted order", () => {
   const { config } = load(['--clusters.pool-shapes', 'w1+metrics-server+gateway-api:2,w0-netpol+metallb']);
   assert.deepEqual(config.clusters.poolShapes, ['w1+gateway-api+metrics-server:2', 'w0-netpol+metallb']);
 });
@@ -87,12 +93,27 @@ test('cluster keys: pool shapes with counts, timeouts, and one-line errors namin
   assert.equal(config.clusters.createTimeoutMinutes, 15);
   assert.equal(config.clusters.setupTimeoutMinutes, 5);
   for (const [argv, pattern] of [
-    [['--clusters.pool-shapes', 'w9'], /^invalid config clusters\.poolShapes\.0 = "w9": expected a shape key such as w0, w1-netpol:2, w2-nocni or w0\+metrics-server$/],
-    [['--clusters.pool-shapes', 'w0+kafka'], /^invalid config clusters\.poolShapes\.0 = "w0\+kafka": .*unknown add-on "kafka" \(known: metrics-server, gateway-api, metallb, etcd-client\)/],
+    [
+      ['--clusters.pool-shapes', 'w9'],
+      /^invalid config clusters\.poolShapes\.0 = "w9": expected a shape key such as w0, w1-netpol:2, w2-nocni or w0\+metrics-server$/,
+    ],
+    [
+      ['--clusters.pool-shapes', 'w0+kafka'],
+      /^invalid config clusters\.poolShapes\.0 = "w0\+kafka": .*unknown add-on "kafka" \(known: metrics-server, gateway-api, metallb, etcd-client\)/,
+    ],
     // A prefix too long for kind's names says what a prefix may be (it said "expected see README").
-    [['--clusters.name-prefix', 'kdimgtest-proxy-156ca9'], /^invalid config clusters\.namePrefix = "kdimgtest-proxy-156ca9" \(from flag --clusters\.name-prefix\): expected a lowercase letter, then at most 20 lowercase letters, digits or "-"$/],
-    [['--clusters.create-timeout-minutes', '0'], /^invalid config clusters\.createTimeoutMinutes = "0" \(from flag --clusters\.create-timeout-minutes\): expected an integer from 1 to 60$/],
+    [
+      ['--clusters.name-prefix', 'kdimgtest-proxy-156ca9'],
+      /^invalid config clusters\.namePrefix = "kdimgtest-proxy-156ca9" \(from flag --clusters\.name-prefix\): expected a lowercase letter, then at most 20 lowercase letters, digits or "-"$/,
+    ],
+    [
+      ['--clusters.create-timeout-minutes', '0'],
+      /^invalid config clusters\.createTimeoutMinutes = "0" \(from flag --clusters\.create-timeout-minutes\): expected an integer from 1 to 60$/,
+    ],
   ] as const) {
-    assert.throws(() => load([...argv]), (e: unknown) => e instanceof ConfigError && pattern.test(e.message) && !e.message.includes('\n'));
+    assert.throws(
+      () => load([...argv]),
+      (e: unknown) => e instanceof ConfigError && pattern.test(e.message) && !e.message.includes('\n'),
+    );
   }
 });

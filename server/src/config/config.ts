@@ -25,10 +25,16 @@ export const ConfigSchema = z
       .string()
       .regex(/^(\d{1,2}|[0-9a-fA-F.:/]+(\s*,\s*[0-9a-fA-F.:/]+)*)$/, 'comma-separated proxy addresses/CIDRs (e.g. 127.0.0.1,10.0.0.0/8) or a hop count')
       .optional()
-      .describe('reverse proxies whose X-Forwarded-For is believed: their addresses/CIDRs, comma-separated, or a hop count; unset = none (req.ip is the TCP peer)'),
+      .describe(
+        'reverse proxies whose X-Forwarded-For is believed: their addresses/CIDRs, comma-separated, or a hop count; unset = none (req.ip is the TCP peer)',
+      ),
     dataDir: z.string().min(1).default('data').describe('folder for the database and caches'),
     labsDir: z.string().min(1).default('labs').describe('folder holding the labs'),
-    scenariosDir: z.string().min(1).optional().describe('folder of Killercoda scenarios (index.json folders, structure.json courses) shown as their own tracks beside the labs'),
+    scenariosDir: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('folder of Killercoda scenarios (index.json folders, structure.json courses) shown as their own tracks beside the labs'),
     examsDir: z.string().min(1).default('exams').describe('folder holding the mock exams (exams/<id>/exam.yaml)'),
     webDir: z.string().min(1).default('web/dist').describe('folder with the built web app'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -70,25 +76,57 @@ export const ConfigSchema = z
           .default([])
           .describe('shapes to keep warm, each w<workers>[-nocni][-netpol][+<add-on>…][:count] (count defaults to poolSize); empty = every shape a lab uses'),
         presetLabs: z
-          .array(z.string().regex(/^(exam:)?[a-z0-9][a-z0-9-]*(:\d{1,2})?$/, 'a lab id or exam:<exam id>, optionally with :count, such as netpol-lab9server:2 or exam:networking-mock'))
+          .array(
+            z
+              .string()
+              .regex(
+                /^(exam:)?[a-z0-9][a-z0-9-]*(:\d{1,2})?$/,
+                'a lab id or exam:<exam id>, optionally with :count, such as netpol-lab9server:2 or exam:networking-mock',
+              ),
+          )
           .default([])
-          .describe("labs (and exam:<id>) whose clusters are kept with the setup already applied, each <id>[:count] (count defaults to 1); Start of such a lab only assigns the cluster"),
-        presetRecent: nonNegativeInt.max(20).default(0).describe('also keep one pre-set-up cluster for each of this many labs or exams started most recently (demand)'),
-        nodeImage: z.string().min(1).optional().describe('kind node image (default: the pinned image for the lab\'s Kubernetes version)'),
-        namePrefix: z.string().regex(/^[a-z][a-z0-9-]{0,20}$/, 'a lowercase letter, then at most 20 lowercase letters, digits or "-"').default('kubedrill').describe('prefix of the kind clusters this server owns'),
+          .describe(
+            'labs (and exam:<id>) whose clusters are kept with the setup already applied, each <id>[:count] (count defaults to 1); Start of such a lab only assigns the cluster',
+          ),
+        presetRecent: nonNegativeInt
+          .max(20)
+          .default(0)
+          .describe('also keep one pre-set-up cluster for each of this many labs or exams started most recently (demand)'),
+        nodeImage: z.string().min(1).optional().describe("kind node image (default: the pinned image for the lab's Kubernetes version)"),
+        namePrefix: z
+          .string()
+          .regex(/^[a-z][a-z0-9-]{0,20}$/, 'a lowercase letter, then at most 20 lowercase letters, digits or "-"')
+          .default('kubedrill')
+          .describe('prefix of the kind clusters this server owns'),
         registryMirror: z.url().optional().describe('pull-through registry mirror for docker.io and registry.k8s.io'),
         createTimeoutMinutes: positiveInt.max(60).default(10).describe('kind create (and waiting for every node) must finish within this'),
         setupTimeoutMinutes: positiveInt.max(60).default(5).describe("applying a lab's setup and waiting for it to be ready must finish within this"),
       })
       .strict()
-      .default({ maxConcurrent: 4, perLearner: 1, attemptMinutes: 120, idleMinutes: 30, poolSize: 0, poolShapes: [], presetLabs: [], presetRecent: 0, namePrefix: 'kubedrill', createTimeoutMinutes: 10, setupTimeoutMinutes: 5 }),
+      .default({
+        maxConcurrent: 4,
+        perLearner: 1,
+        attemptMinutes: 120,
+        idleMinutes: 30,
+        poolSize: 0,
+        poolShapes: [],
+        presetLabs: [],
+        presetRecent: 0,
+        namePrefix: 'kubedrill',
+        createTimeoutMinutes: 10,
+        setupTimeoutMinutes: 5,
+      }),
     terminal: z
       .object({
         mode: z
           .enum(['auto', 'container', 'host'])
           .default('auto')
           .describe('where shells run: container (a workstation container per attempt), host (on this server; single-user only), auto = container'),
-        workstationImage: z.string().min(1).default('kubedrill/workstation:{minor}').describe('workstation image; {minor} becomes the cluster\'s Kubernetes minor version'),
+        workstationImage: z
+          .string()
+          .min(1)
+          .default('kubedrill/workstation:{minor}')
+          .describe("workstation image; {minor} becomes the cluster's Kubernetes minor version"),
         network: z.string().min(1).default('kind').describe('docker network of the kind clusters; workstations join it'),
         idleMinutes: positiveInt.default(30).describe('a terminal with no browser attached for this long is closed'),
         maxPerAttempt: positiveInt.max(20).default(6).describe('terminals (tabs) per attempt'),
@@ -97,7 +135,16 @@ export const ConfigSchema = z
         upgradesPerMinute: positiveInt.default(60).describe('terminal connections per minute per learner and per IP'),
       })
       .strict()
-      .default({ mode: 'auto', workstationImage: 'kubedrill/workstation:{minor}', network: 'kind', idleMinutes: 30, maxPerAttempt: 6, replayKiB: 2048, ticketSeconds: 30, upgradesPerMinute: 60 }),
+      .default({
+        mode: 'auto',
+        workstationImage: 'kubedrill/workstation:{minor}',
+        network: 'kind',
+        idleMinutes: 30,
+        maxPerAttempt: 6,
+        replayKiB: 2048,
+        ticketSeconds: 30,
+        upgradesPerMinute: 60,
+      }),
     exams: z
       .object({
         reviewMinutes: nonNegativeInt.max(240).default(30).describe('after an exam is graded its clusters stay this long for review and Re-grade'),
@@ -167,7 +214,11 @@ function coerce(raw: string, schema: z.ZodType): unknown {
     if (/^(false|0|no|off)$/i.test(raw)) return false;
     return raw;
   }
-  if (schema instanceof z.ZodArray) return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  if (schema instanceof z.ZodArray)
+    return raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   return raw;
 }
 
@@ -200,7 +251,8 @@ function describeAllowed(schema: z.ZodType): string {
     const lo = s.minValue;
     const hi = s.maxValue;
     const kind = s.format === 'safeint' || s.isInt ? 'an integer' : 'a number';
-    if (lo !== null && lo !== undefined && hi !== null && hi !== undefined && Number.isFinite(hi) && hi < Number.MAX_SAFE_INTEGER) return `${kind} from ${lo} to ${hi}`;
+    if (lo !== null && lo !== undefined && hi !== null && hi !== undefined && Number.isFinite(hi) && hi < Number.MAX_SAFE_INTEGER)
+      return `${kind} from ${lo} to ${hi}`;
     if (lo !== null && lo !== undefined && Number.isFinite(lo) && lo > Number.MIN_SAFE_INTEGER) return `${kind} ≥ ${lo}`;
     return kind;
   }
@@ -297,7 +349,9 @@ export function loadConfig({ argv, env, cwd }: ConfigInputs): BootInfo {
     const issue = result.error.issues[0]!;
     if (issue.code === 'unrecognized_keys') {
       const where = issue.path.length ? `${issue.path.join('.')}.` : '';
-      throw new ConfigError(`unknown config key ${issue.keys.map((k) => where + k).join(', ')} in ${configFile ?? 'config'}; known keys: ${keys.map((k) => k.key).join(', ')}`);
+      throw new ConfigError(
+        `unknown config key ${issue.keys.map((k) => where + k).join(', ')} in ${configFile ?? 'config'}; known keys: ${keys.map((k) => k.key).join(', ')}`,
+      );
     }
     const key = issue.path.join('.');
     const value = rawText.get(key) ?? valueAt(merged, issue.path);
@@ -316,7 +370,9 @@ export function loadConfig({ argv, env, cwd }: ConfigInputs): BootInfo {
     );
   }
   if (config.auth.mode === 'multi' && config.auth.registration === 'invite' && !config.auth.inviteCode) {
-    throw new ConfigError(`invalid config auth.inviteCode = undefined: auth.registration = "invite" needs an invite code of at least 8 characters (or set auth.registration=open|closed)`);
+    throw new ConfigError(
+      `invalid config auth.inviteCode = undefined: auth.registration = "invite" needs an invite code of at least 8 characters (or set auth.registration=open|closed)`,
+    );
   }
   if (config.terminal.mode === 'host' && config.auth.mode === 'multi') {
     throw new ConfigError(
@@ -339,7 +395,10 @@ export function trustProxyOption(value: string | undefined): ((address: string, 
     const hops = Number(value);
     return (_address, hop) => hop < hops;
   }
-  return value.split(',').map((s) => s.trim()).filter(Boolean);
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** True for addresses only this machine can reach. */
@@ -359,5 +418,10 @@ export function allowedOrigins(config: Config): string[] {
 /** The --help text listing every key with its env var and flag. */
 export function configHelp(): string {
   const rows = configKeys().map((k) => `  ${k.flag.padEnd(34)} ${k.env.padEnd(40)} ${describeAllowed(k.schema)}`);
-  return ['Usage: npm start -- [--config file.yaml] [--key=value ...]', '', '  flag                               environment variable                     allowed', ...rows].join('\n');
+  return [
+    'Usage: npm start -- [--config file.yaml] [--key=value ...]',
+    '',
+    '  flag                               environment variable                     allowed',
+    ...rows,
+  ].join('\n');
 }

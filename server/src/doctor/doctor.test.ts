@@ -23,18 +23,33 @@ const files = (watches: number, instances: number) => async (f: string) => Strin
 
 test('a well-prepared host passes every check', async () => {
   const checks = await runDoctor(config(), {
-    runner: host({ 'docker info': '28.2.2|2|/var/lib/docker', 'kind version': 'kind v0.33.0 go1.27.2 linux/amd64', 'kubectl version': '{"clientVersion":{"gitVersion":"v1.35.4"}}', 'docker image': 'sha256:1' }),
+    runner: host({
+      'docker info': '28.2.2|2|/var/lib/docker',
+      'kind version': 'kind v0.33.0 go1.27.2 linux/amd64',
+      'kubectl version': '{"clientVersion":{"gitVersion":"v1.35.4"}}',
+      'docker image': 'sha256:1',
+    }),
     readFile: files(524288, 512),
     freeDiskBytes: async () => 200 * 1024 ** 3,
     totalMemBytes: () => 64 * 1024 ** 3,
   });
-  assert.deepEqual(checks.filter((c) => c.status !== 'ok'), []);
-  assert.deepEqual(checks.map((c) => c.id), ['docker', 'cgroup', 'kind', 'kubectl', 'inotify', 'memory', 'disk', 'node-image']);
+  assert.deepEqual(
+    checks.filter((c) => c.status !== 'ok'),
+    [],
+  );
+  assert.deepEqual(
+    checks.map((c) => c.id),
+    ['docker', 'cgroup', 'kind', 'kubectl', 'inotify', 'memory', 'disk', 'node-image'],
+  );
 });
 
 test('each problem comes with a precise remedy', async () => {
   const checks = await runDoctor(config(['--clusters.max-concurrent', '8']), {
-    runner: host({ 'docker info': '20.10.24|1|/var/lib/docker', 'kind version': 'kind v0.20.0 go1.20.4 linux/amd64', 'docker image': new Error('No such image') }),
+    runner: host({
+      'docker info': '20.10.24|1|/var/lib/docker',
+      'kind version': 'kind v0.20.0 go1.20.4 linux/amd64',
+      'docker image': new Error('No such image'),
+    }),
     readFile: files(8192, 128),
     freeDiskBytes: async () => 4 * 1024 ** 3,
     totalMemBytes: () => 8 * 1024 ** 3,
@@ -57,7 +72,10 @@ test('without Docker the doctor says how to get it and skips the image check', a
   const docker = checks.find((c) => c.id === 'docker');
   assert.equal(docker?.status, 'fail');
   assert.match(docker?.remedy ?? '', /docker group/);
-  assert.equal(checks.find((c) => c.id === 'node-image'), undefined);
+  assert.equal(
+    checks.find((c) => c.id === 'node-image'),
+    undefined,
+  );
   assert.equal(checks.find((c) => c.id === 'kind')?.status, 'fail');
 });
 
@@ -71,7 +89,9 @@ test('the pre-set-up pool is reported only when configured, and warned about whe
   const ok = presetPoolCheck(config(['--clusters.preset-labs=netpol-lab9server', '--clusters.max-concurrent=4']))!;
   assert.equal(ok.status, 'ok');
   assert.match(ok.detail, /netpol-lab9server: at least 1 of 4/);
-  const full = presetPoolCheck(config(['--clusters.preset-labs=netpol-lab9server:2,exam:networking-mock', '--clusters.preset-recent=1', '--clusters.max-concurrent=4']))!;
+  const full = presetPoolCheck(
+    config(['--clusters.preset-labs=netpol-lab9server:2,exam:networking-mock', '--clusters.preset-recent=1', '--clusters.max-concurrent=4']),
+  )!;
   assert.equal(full.status, 'warn');
   assert.match(full.detail, /at least 4 cluster\(s\)/);
   assert.match(full.remedy ?? '', /raise clusters.maxConcurrent above 4/);

@@ -71,7 +71,8 @@ export async function runDoctor(config: Config, host: DoctorHost, opts: { maxWor
         title: 'cgroup v2',
         status: 'warn',
         detail: `Docker runs on cgroup v${cgroup || '?'}; kind node images for Kubernetes ≥ 1.35 need cgroup v2 (kubedrill patches kubelet with failCgroupV1: false and containerd with restrict_oom_score_adj so they can start, which Kubernetes does not support)`,
-        remedy: 'boot the host with cgroup v2: add systemd.unified_cgroup_hierarchy=1 to the kernel command line (GRUB_CMDLINE_LINUX in /etc/default/grub, then update-grub and reboot)',
+        remedy:
+          'boot the host with cgroup v2: add systemd.unified_cgroup_hierarchy=1 to the kernel command line (GRUB_CMDLINE_LINUX in /etc/default/grub, then update-grub and reboot)',
       });
   } catch (e) {
     checks.push({
@@ -79,7 +80,8 @@ export async function runDoctor(config: Config, host: DoctorHost, opts: { maxWor
       title: 'Docker is reachable',
       status: 'fail',
       detail: `docker info failed: ${errorMessage(e).split('\n').slice(0, 2).join(' ')}`,
-      remedy: 'install and start Docker (sudo scripts/setup-host, or: sudo apt-get install docker.io && sudo systemctl start docker), and run kubedrill as a user in the docker group (sudo usermod -aG docker $USER, then log in again)',
+      remedy:
+        'install and start Docker (sudo scripts/setup-host, or: sudo apt-get install docker.io && sudo systemctl start docker), and run kubedrill as a user in the docker group (sudo usermod -aG docker $USER, then log in again)',
     });
   }
 
@@ -93,10 +95,17 @@ export async function runDoctor(config: Config, host: DoctorHost, opts: { maxWor
         title: 'kind ≥ v0.24',
         status: 'fail',
         detail: `${out || 'unknown version'}: kind before v0.24 has no NetworkPolicy support in its default CNI`,
-        remedy: 'install kind v0.33.0: sudo scripts/setup-host (Debian: apt-get install -t sid kind), or download the release binary from https://kind.sigs.k8s.io/docs/user/quick-start/#installation',
+        remedy:
+          'install kind v0.33.0: sudo scripts/setup-host (Debian: apt-get install -t sid kind), or download the release binary from https://kind.sigs.k8s.io/docs/user/quick-start/#installation',
       });
   } catch {
-    checks.push({ id: 'kind', title: 'kind ≥ v0.24', status: 'fail', detail: 'the kind program was not found on PATH', remedy: 'install kind v0.33.0: sudo scripts/setup-host (Debian: apt-get install -t sid kind)' });
+    checks.push({
+      id: 'kind',
+      title: 'kind ≥ v0.24',
+      status: 'fail',
+      detail: 'the kind program was not found on PATH',
+      remedy: 'install kind v0.33.0: sudo scripts/setup-host (Debian: apt-get install -t sid kind)',
+    });
   }
 
   try {
@@ -139,22 +148,29 @@ export async function runDoctor(config: Config, host: DoctorHost, opts: { maxWor
     title: 'memory for the configured capacity',
     status: total >= needMem ? 'ok' : 'warn',
     detail: `${(total / GiB).toFixed(1)} GiB total, ${((host.freeMemBytes ?? os.freemem)() / GiB).toFixed(1)} GiB free now; ${clusters} cluster(s) of up to ${nodesPerCluster} node(s) need about ${(needMem / GiB).toFixed(1)} GiB`,
-    ...(total >= needMem ? {} : { remedy: `lower clusters.maxConcurrent to ${Math.max(1, Math.floor(total / (nodesPerCluster * MEM_PER_NODE)))} or add memory` }),
+    ...(total >= needMem
+      ? {}
+      : { remedy: `lower clusters.maxConcurrent to ${Math.max(1, Math.floor(total / (nodesPerCluster * MEM_PER_NODE)))} or add memory` }),
   });
 
   const diskDir = dockerRoot ?? config.dataDir;
   try {
-    const free = await (host.freeDiskBytes ?? (async (d: string) => {
-      const s = await statfs(d);
-      return s.bavail * s.bsize;
-    }))(diskDir);
+    const free = await (
+      host.freeDiskBytes ??
+      (async (d: string) => {
+        const s = await statfs(d);
+        return s.bavail * s.bsize;
+      })
+    )(diskDir);
     const needDisk = DISK_BASE + clusters * DISK_PER_CLUSTER;
     checks.push({
       id: 'disk',
       title: 'disk space',
       status: free >= needDisk ? 'ok' : 'warn',
       detail: `${(free / GiB).toFixed(1)} GiB free in ${diskDir}; ${clusters} cluster(s) need about ${(needDisk / GiB).toFixed(0)} GiB`,
-      ...(free >= needDisk ? {} : { remedy: `free space in ${diskDir} (docker system prune removes unused images and containers) or lower clusters.maxConcurrent` }),
+      ...(free >= needDisk
+        ? {}
+        : { remedy: `free space in ${diskDir} (docker system prune removes unused images and containers) or lower clusters.maxConcurrent` }),
     });
   } catch (e) {
     checks.push({ id: 'disk', title: 'disk space', status: 'warn', detail: `cannot read free space of ${diskDir}: ${errorMessage(e)}` });
@@ -165,7 +181,12 @@ export async function runDoctor(config: Config, host: DoctorHost, opts: { maxWor
       await run(['docker', 'image', 'inspect', '--format', '{{.Id}}', nodeImage]);
       checks.push({ id: 'node-image', title: 'kind node image present', status: 'ok', detail: nodeImage });
     } catch {
-      const testbed = nodeImage !== TESTBED_NODE_IMAGE && (await run(['docker', 'image', 'inspect', '--format', '{{.Id}}', TESTBED_NODE_IMAGE]).then(() => true, () => false));
+      const testbed =
+        nodeImage !== TESTBED_NODE_IMAGE &&
+        (await run(['docker', 'image', 'inspect', '--format', '{{.Id}}', TESTBED_NODE_IMAGE]).then(
+          () => true,
+          () => false,
+        ));
       checks.push({
         id: 'node-image',
         title: 'kind node image present',
@@ -203,5 +224,10 @@ export function presetPoolCheck(config: Config): DoctorCheck | undefined {
       remedy: `raise clusters.maxConcurrent above ${held} (the memory check above sizes the host for it) or keep fewer labs set up in advance`,
     };
   }
-  return { id: 'preset-pool', title: 'clusters set up in advance', status: 'ok', detail: `${what}: at least ${held} of ${maxConcurrent} cluster slot(s), started only while the host has memory for their nodes` };
+  return {
+    id: 'preset-pool',
+    title: 'clusters set up in advance',
+    status: 'ok',
+    detail: `${what}: at least ${held} of ${maxConcurrent} cluster slot(s), started only while the host has memory for their nodes`,
+  };
 }

@@ -107,7 +107,10 @@ test('stderr is streamed while the command runs (kind prints its progress there)
   assert.equal(res.stderr, ' • Preparing nodes\n ✓ Preparing nodes\n');
   assert.ok(seen.length >= 2, 'progress arrives in pieces, not all at the end');
   assert.equal(seen[0]!.chunk, ' • Preparing nodes\n');
-  assert.ok(seen.every((s) => !s.finished), 'every chunk arrived before the command finished');
+  assert.ok(
+    seen.every((s) => !s.finished),
+    'every chunk arrived before the command finished',
+  );
 });
 
 test('programs get only the runner environment plus what the spec adds', async () => {

@@ -38,7 +38,16 @@ interface GradeRow {
 }
 
 function fromRow(r: GradeRow): StoredGrade {
-  return { id: r.id, attemptId: r.attempt_id, learnerId: r.learner_id, labId: r.lab_id, score: r.score, maxScore: r.max_score, report: JSON.parse(r.report) as GradeReport, createdAt: r.created_at };
+  return {
+    id: r.id,
+    attemptId: r.attempt_id,
+    learnerId: r.learner_id,
+    labId: r.lab_id,
+    score: r.score,
+    maxScore: r.max_score,
+    report: JSON.parse(r.report) as GradeReport,
+    createdAt: r.created_at,
+  };
 }
 
 /** Grades of attempts, newest last; hides the SQL of the grades table (003-grades.sql). */
@@ -69,7 +78,9 @@ export class GradeRepository {
 
   /** The learner's grades of one attempt, oldest first, each with the scenario steps it prepared. */
   forAttempt(attemptId: string, learnerId: string): StoredGrade[] {
-    const rows = this.#db.prepare('SELECT * FROM grades WHERE attempt_id = ? AND learner_id = ? ORDER BY created_at, rowid').all(attemptId, learnerId) as unknown as GradeRow[];
+    const rows = this.#db
+      .prepare('SELECT * FROM grades WHERE attempt_id = ? AND learner_id = ? ORDER BY created_at, rowid')
+      .all(attemptId, learnerId) as unknown as GradeRow[];
     const steps = this.preparedSteps(attemptId);
     return rows.map((r) => {
       const g = fromRow(r);
@@ -80,7 +91,9 @@ export class GradeRepository {
 
   /** The scenario steps of an attempt whose setup has run (ok or not), in step order. */
   preparedSteps(attemptId: string): (PreparedStep & { gradeId: string })[] {
-    const rows = this.#db.prepare('SELECT step, grade_id, ok, output, title FROM scenario_steps WHERE attempt_id = ? ORDER BY step').all(attemptId) as unknown as { step: number; grade_id: string; ok: number; output: string; title: string }[];
+    const rows = this.#db
+      .prepare('SELECT step, grade_id, ok, output, title FROM scenario_steps WHERE attempt_id = ? ORDER BY step')
+      .all(attemptId) as unknown as { step: number; grade_id: string; ok: number; output: string; title: string }[];
     return rows.map((r) => ({ step: r.step, title: r.title, gradeId: r.grade_id, ok: r.ok === 1, output: r.output }));
   }
 
@@ -97,7 +110,9 @@ export class GradeRepository {
 
   /** The learner's newest grade of a lab (of any attempt), if any. */
   latestForLab(learnerId: string, labId: string): StoredGrade | undefined {
-    const row = this.#db.prepare('SELECT * FROM grades WHERE learner_id = ? AND lab_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1').get(learnerId, labId) as unknown as GradeRow | undefined;
+    const row = this.#db
+      .prepare('SELECT * FROM grades WHERE learner_id = ? AND lab_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1')
+      .get(learnerId, labId) as unknown as GradeRow | undefined;
     return row ? fromRow(row) : undefined;
   }
 

@@ -64,9 +64,19 @@ export class GradingService {
       const port = this.#deps.portFor(attempt.kubeconfigPath);
       const scripts = this.#deps.scriptsFor?.(attempt.kubeconfigPath);
       const hosts = this.#deps.hostsFor?.(attempt.id) ?? {};
-      const report = await gradeLab(gradableLab(lab), { ...this.#deps.engine, port, ...hosts, ...(scripts ? { scripts } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+      const report = await gradeLab(gradableLab(lab), {
+        ...this.#deps.engine,
+        port,
+        ...hosts,
+        ...(scripts ? { scripts } : {}),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
       const errors = report.tasks.flatMap((t) => t.checks.filter((c) => c.status === 'error'));
-      if (errors.length > 0) this.#deps.log?.warn({ attemptId, labId: lab.id, errors: errors.map((c) => ({ id: c.id, explanation: c.explanation })) }, 'grading: some checks could not be answered');
+      if (errors.length > 0)
+        this.#deps.log?.warn(
+          { attemptId, labId: lab.id, errors: errors.map((c) => ({ id: c.id, explanation: c.explanation })) },
+          'grading: some checks could not be answered',
+        );
       const grade = this.#deps.grades.add({ attemptId: attempt.id, learnerId, report });
       const prepared = await this.#prepareReachedSteps(lab, grade, hosts.workstation);
       return prepared.length ? { ...grade, stepsPrepared: prepared } : grade;
@@ -91,7 +101,12 @@ export class GradingService {
     for (const s of dueStepSetups(lab.scenarioSetup, passed, done)) {
       let step: PreparedStep;
       if (!workstation) {
-        step = { step: s.step, title: s.title, ok: false, output: "this step's setup runs in the learner's workstation, and this attempt has none (scenarios need terminal.mode=container)" };
+        step = {
+          step: s.step,
+          title: s.title,
+          ok: false,
+          output: "this step's setup runs in the learner's workstation, and this attempt has none (scenarios need terminal.mode=container)",
+        };
       } else {
         try {
           const r = await workstation.exec(['bash', '-s'], { user: 'root', stdin: s.script, timeoutMs: this.#deps.stepSetupTimeoutMs ?? 600_000 });
@@ -110,7 +125,9 @@ export class GradingService {
 
   /** Per lab the learner has graded: best score and whether that is done (full marks), partial or only tried (0). */
   progress(learnerId: string): { labId: string; score: number; maxScore: number; status: 'done' | 'partial' | 'tried' }[] {
-    return this.#deps.grades.bestPerLab(learnerId).map((b) => ({ ...b, status: b.maxScore > 0 && b.score >= b.maxScore ? 'done' : b.score > 0 ? 'partial' : 'tried' }));
+    return this.#deps.grades
+      .bestPerLab(learnerId)
+      .map((b) => ({ ...b, status: b.maxScore > 0 && b.score >= b.maxScore ? 'done' : b.score > 0 ? 'partial' : 'tried' }));
   }
 
   /** The learner's newest grade of a lab, which the lab page keeps showing after Finish. */

@@ -12,7 +12,8 @@ export function gradableLab(lab: Lab): GradableLab {
 
 async function readObjects(lab: Lab, files: readonly string[]): Promise<KubeObject[]> {
   // The catalog's copy of a parametrised lab still says {{name}}: only a draw of it can be applied.
-  if (lab.params && !lab.draw) throw new Error(`lab ${lab.id} has params: read the states of a draw of it (labForAttempt / instantiateLab), not of the catalog's lab`);
+  if (lab.params && !lab.draw)
+    throw new Error(`lab ${lab.id} has params: read the states of a draw of it (labForAttempt / instantiateLab), not of the catalog's lab`);
   const out: KubeObject[] = [];
   for (const file of files) {
     const parsed = parseManifests(await readFile(path.join(lab.dir, file), 'utf8'), file);

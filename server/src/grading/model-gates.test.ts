@@ -39,7 +39,9 @@ describe('honesty gates on the model cluster', () => {
     t.diagnostic(`params seed ${seed}`);
     const variants = mkdtempSync(path.join(tmpdir(), 'kubedrill-gate-variants-'));
     t.after(() => rmSync(variants, { recursive: true, force: true }));
-    const instances = catalog.labs.flatMap((lab) => (lab.params ? distinctDraws(lab.params, DRAWS_PER_LAB, seededRandom(seed)).map((d) => instantiateLab(lab, d, variants)) : [lab]));
+    const instances = catalog.labs.flatMap((lab) =>
+      lab.params ? distinctDraws(lab.params, DRAWS_PER_LAB, seededRandom(seed)).map((d) => instantiateLab(lab, d, variants)) : [lab],
+    );
     for (const lab of instances) {
       const skip = modelGateSkipReason(lab);
       const name = lab.draw ? `${lab.id} with ${describeDraw(lab.draw)}` : lab.id;
@@ -66,7 +68,8 @@ describe('honesty gates on the model cluster', () => {
           });
         }
         const result = await runHonestyGates({ lab: gradableLab(lab), port, ...states, mistakes, grade: { probeWindowMs: 0, retryDelayMs: 0 } });
-        for (const g of result.gates) if (g.mistake) t.diagnostic(`${name}: mistake ${g.mistake.name} scored ${g.report.percent}% (at most ${g.mistake.maxPercent}%)`);
+        for (const g of result.gates)
+          if (g.mistake) t.diagnostic(`${name}: mistake ${g.mistake.name} scored ${g.report.percent}% (at most ${g.mistake.maxPercent}%)`);
         const problems = result.gates.filter((g) => !g.passed).flatMap((g) => [`gate ${g.name}:`, ...g.problems.map((p) => `  ${p}`)]);
         assert.ok(result.passed, `${name} fails its honesty gates:\n${problems.join('\n')}`);
       });

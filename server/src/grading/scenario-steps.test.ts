@@ -101,7 +101,7 @@ describe('scenario steps reached by a Check', () => {
     assert.equal(plain.stepSetups, undefined);
   });
 
-  it('step 2\'s setup runs as root when step 1 passes, once, and shows with the grade that reached it', async () => {
+  it("step 2's setup runs as root when step 1 passes, once, and shows with the grade that reached it", async () => {
     attempts.labs.set('s1', NOTE);
     const first = await grade('s1');
     assert.equal(first.score, 0);
@@ -111,7 +111,10 @@ describe('scenario steps reached by a Check', () => {
     ws.noteWritten = true;
     const second = await grade('s1');
     assert.equal(second.score, 10);
-    assert.deepEqual(second.stepsPrepared?.map((s) => [s.step, s.title, s.ok]), [[2, 'Store it in a ConfigMap', true]]);
+    assert.deepEqual(
+      second.stepsPrepared?.map((s) => [s.step, s.title, s.ok]),
+      [[2, 'Store it in a ConfigMap', true]],
+    );
     assert.equal(ws.setups.length, 1);
     assert.equal(ws.setups[0]!.opts?.user, 'root');
     assert.match(ws.setups[0]!.stdin, /== prepare-step2\.sh/);
@@ -128,7 +131,10 @@ describe('scenario steps reached by a Check', () => {
 
     // The history (what a reload shows) keeps which Check prepared the step.
     const history = (await app.inject({ method: 'GET', url: '/api/attempts/s1/grades', headers: { cookie } })).json<{ grades: Grade[] }>().grades;
-    assert.deepEqual(history.map((g) => g.stepsPrepared?.map((s) => s.step) ?? []), [[], [2], [], []]);
+    assert.deepEqual(
+      history.map((g) => g.stepsPrepared?.map((s) => s.step) ?? []),
+      [[], [2], [], []],
+    );
     ws.configMapMade = false;
   });
 
@@ -137,7 +143,10 @@ describe('scenario steps reached by a Check', () => {
     ws.noteWritten = true;
     ws.setupExit = 3;
     const g = await grade('s2');
-    assert.deepEqual(g.stepsPrepared?.map((s) => [s.step, s.ok]), [[2, false]]);
+    assert.deepEqual(
+      g.stepsPrepared?.map((s) => [s.step, s.ok]),
+      [[2, false]],
+    );
     assert.match(g.stepsPrepared![0]!.output, /namespace "memo" not found/);
     const before = ws.setups.length;
     await grade('s2');

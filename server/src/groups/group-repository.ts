@@ -42,10 +42,25 @@ interface GroupRow {
   created_at: string;
 }
 
-const toGroup = (r: GroupRow): StudyGroup => ({ id: r.id, name: r.name, inviteCode: r.invite_code, maxClusters: r.max_clusters, expiresAt: r.expires_at, createdBy: r.created_by, createdAt: r.created_at });
+const toGroup = (r: GroupRow): StudyGroup => ({
+  id: r.id,
+  name: r.name,
+  inviteCode: r.invite_code,
+  maxClusters: r.max_clusters,
+  expiresAt: r.expires_at,
+  createdBy: r.created_by,
+  createdAt: r.created_at,
+});
 export type AssignmentKind = 'lab' | 'exam';
 type AssignmentRow = { id: string; group_id: string; kind: AssignmentKind; lab_id: string; due_at: string | null; created_at: string };
-const toAssignment = (r: AssignmentRow): Assignment => ({ id: r.id, groupId: r.group_id, kind: r.kind, itemId: r.lab_id, dueAt: r.due_at, createdAt: r.created_at });
+const toAssignment = (r: AssignmentRow): Assignment => ({
+  id: r.id,
+  groupId: r.group_id,
+  kind: r.kind,
+  itemId: r.lab_id,
+  dueAt: r.due_at,
+  createdAt: r.created_at,
+});
 
 /** Attempt states that hold (or wait for) a cluster. */
 const ACTIVE = "('queued', 'provisioning', 'setting-up', 'ready', 'grading')";
@@ -63,10 +78,20 @@ export class GroupRepository {
 
   /** Creates a group with `instructor` as its first instructor. */
   create(input: { name: string; maxClusters: number | null; expiresAt: string | null }, instructor: Learner, now = new Date()): StudyGroup {
-    const g: StudyGroup = { id: randomUUID(), name: input.name, inviteCode: newInviteCode(), maxClusters: input.maxClusters, expiresAt: input.expiresAt, createdBy: instructor.id, createdAt: now.toISOString() };
+    const g: StudyGroup = {
+      id: randomUUID(),
+      name: input.name,
+      inviteCode: newInviteCode(),
+      maxClusters: input.maxClusters,
+      expiresAt: input.expiresAt,
+      createdBy: instructor.id,
+      createdAt: now.toISOString(),
+    };
     this.#db.exec('BEGIN IMMEDIATE');
     try {
-      this.#db.prepare('INSERT INTO study_groups (id, name, invite_code, max_clusters, expires_at, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(g.id, g.name, g.inviteCode, g.maxClusters, g.expiresAt, g.createdBy, g.createdAt);
+      this.#db
+        .prepare('INSERT INTO study_groups (id, name, invite_code, max_clusters, expires_at, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(g.id, g.name, g.inviteCode, g.maxClusters, g.expiresAt, g.createdBy, g.createdAt);
       this.addMember(g.id, instructor.id, 'instructor', now);
       this.#db.exec('COMMIT');
     } catch (e) {
@@ -94,14 +119,17 @@ export class GroupRepository {
   /** The groups a learner belongs to, with their role in each, newest first. */
   forLearner(learnerId: string): (StudyGroup & { groupRole: GroupRole })[] {
     const rows = this.#db
-      .prepare('SELECT g.*, m.role AS group_role FROM study_groups g JOIN group_members m ON m.group_id = g.id WHERE m.learner_id = ? ORDER BY g.created_at DESC, g.rowid DESC')
+      .prepare(
+        'SELECT g.*, m.role AS group_role FROM study_groups g JOIN group_members m ON m.group_id = g.id WHERE m.learner_id = ? ORDER BY g.created_at DESC, g.rowid DESC',
+      )
       .all(learnerId) as unknown as (GroupRow & { group_role: GroupRole })[];
     return rows.map((r) => ({ ...toGroup(r), groupRole: r.group_role }));
   }
 
   /** The learner's role in the group, if a member. */
   roleIn(groupId: string, learnerId: string): GroupRole | undefined {
-    return (this.#db.prepare('SELECT role FROM group_members WHERE group_id = ? AND learner_id = ?').get(groupId, learnerId) as { role: GroupRole } | undefined)?.role;
+    return (this.#db.prepare('SELECT role FROM group_members WHERE group_id = ? AND learner_id = ?').get(groupId, learnerId) as { role: GroupRole } | undefined)
+      ?.role;
   }
 
   update(id: string, fields: { name?: string; maxClusters?: number | null; expiresAt?: string | null }): void {
@@ -110,7 +138,9 @@ export class GroupRepository {
     if (fields.maxClusters !== undefined) cols.push(['max_clusters', fields.maxClusters]);
     if (fields.expiresAt !== undefined) cols.push(['expires_at', fields.expiresAt]);
     if (!cols.length) return;
-    this.#db.prepare(`UPDATE study_groups SET ${cols.map(([c]) => `${c} = ?`).join(', ')} WHERE id = ?`).run(...(cols.map(([, v]) => v) as (string | number | null)[]), id);
+    this.#db
+      .prepare(`UPDATE study_groups SET ${cols.map(([c]) => `${c} = ?`).join(', ')} WHERE id = ?`)
+      .run(...(cols.map(([, v]) => v) as (string | number | null)[]), id);
   }
 
   /** Replaces the invite code (the old link stops working); returns the new one. */
@@ -126,7 +156,9 @@ export class GroupRepository {
 
   /** Adds a member (a learner already in the group keeps their role); true when newly added. */
   addMember(groupId: string, learnerId: string, role: GroupRole, now = new Date()): boolean {
-    const r = this.#db.prepare('INSERT OR IGNORE INTO group_members (group_id, learner_id, role, joined_at) VALUES (?, ?, ?, ?)').run(groupId, learnerId, role, now.toISOString());
+    const r = this.#db
+      .prepare('INSERT OR IGNORE INTO group_members (group_id, learner_id, role, joined_at) VALUES (?, ?, ?, ?)')
+      .run(groupId, learnerId, role, now.toISOString());
     return Number(r.changes) > 0;
   }
 
@@ -136,20 +168,30 @@ export class GroupRepository {
 
   members(groupId: string): GroupMember[] {
     const rows = this.#db
-      .prepare("SELECT l.id, l.username, l.display_name, l.role, m.role AS group_role, m.joined_at FROM group_members m JOIN learners l ON l.id = m.learner_id WHERE m.group_id = ? ORDER BY m.role = 'instructor' DESC, l.username")
+      .prepare(
+        "SELECT l.id, l.username, l.display_name, l.role, m.role AS group_role, m.joined_at FROM group_members m JOIN learners l ON l.id = m.learner_id WHERE m.group_id = ? ORDER BY m.role = 'instructor' DESC, l.username",
+      )
       .all(groupId) as unknown as { id: string; username: string; display_name: string; role: Role; group_role: GroupRole; joined_at: string }[];
     return rows.map((r) => ({ id: r.id, username: r.username, displayName: r.display_name, role: r.role, groupRole: r.group_role, joinedAt: r.joined_at }));
   }
 
   /** How many attempts of the group's learners hold or wait for a cluster now. */
   activeAttempts(groupId: string): number {
-    return (this.#db.prepare(`SELECT COUNT(*) AS n FROM attempts WHERE status IN ${ACTIVE} AND learner_id IN (SELECT learner_id FROM group_members WHERE group_id = ? AND role = 'learner')`).get(groupId) as { n: number }).n;
+    return (
+      this.#db
+        .prepare(
+          `SELECT COUNT(*) AS n FROM attempts WHERE status IN ${ACTIVE} AND learner_id IN (SELECT learner_id FROM group_members WHERE group_id = ? AND role = 'learner')`,
+        )
+        .get(groupId) as { n: number }
+    ).n;
   }
 
   /** Assigns a lab or a mock exam to a group (assigning it again changes the due date). */
   assign(groupId: string, kind: AssignmentKind, itemId: string, dueAt: string | null, by: string, now = new Date()): Assignment {
     this.#db
-      .prepare('INSERT INTO assignments (id, group_id, kind, lab_id, due_at, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (group_id, kind, lab_id) DO UPDATE SET due_at = excluded.due_at')
+      .prepare(
+        'INSERT INTO assignments (id, group_id, kind, lab_id, due_at, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (group_id, kind, lab_id) DO UPDATE SET due_at = excluded.due_at',
+      )
       .run(randomUUID(), groupId, kind, itemId, dueAt, by, now.toISOString());
     return toAssignment(this.#db.prepare('SELECT * FROM assignments WHERE group_id = ? AND kind = ? AND lab_id = ?').get(groupId, kind, itemId) as never);
   }
@@ -159,7 +201,9 @@ export class GroupRepository {
   }
 
   assignments(groupId: string): Assignment[] {
-    return (this.#db.prepare('SELECT * FROM assignments WHERE group_id = ? ORDER BY due_at IS NULL, due_at, created_at').all(groupId) as never[]).map(toAssignment);
+    return (this.#db.prepare('SELECT * FROM assignments WHERE group_id = ? ORDER BY due_at IS NULL, due_at, created_at').all(groupId) as never[]).map(
+      toAssignment,
+    );
   }
 
   /** The assignments of every group the learner is a learner in, soonest due first. */

@@ -18,7 +18,11 @@ export function assertMayStart(groups: GroupRepository, learner: Learner, hasAct
   if (hasActiveAttempt) return;
   for (const g of live) {
     if (g.maxClusters !== null && groups.activeAttempts(g.id) >= g.maxClusters) {
-      throw new AppError(409, 'group_capacity_full', `your group "${g.name}" is using all of its ${g.maxClusters} cluster(s); try again when someone finishes a lab`);
+      throw new AppError(
+        409,
+        'group_capacity_full',
+        `your group "${g.name}" is using all of its ${g.maxClusters} cluster(s); try again when someone finishes a lab`,
+      );
     }
   }
 }

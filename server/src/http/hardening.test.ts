@@ -20,7 +20,10 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const THEME = "\n      try { document.documentElement.dataset.theme = localStorage.getItem('kd-theme') ?? ''; } catch {}\n    ";
 const webDir = path.join(dir, 'web');
 mkdirSync(path.join(webDir, 'assets'), { recursive: true });
-writeFileSync(path.join(webDir, 'index.html'), `<!doctype html><html><head><script>${THEME}</script></head><body><div id="root"></div><script type="module" src="/assets/index-abc123.js"></script></body></html>`);
+writeFileSync(
+  path.join(webDir, 'index.html'),
+  `<!doctype html><html><head><script>${THEME}</script></head><body><div id="root"></div><script type="module" src="/assets/index-abc123.js"></script></body></html>`,
+);
 writeFileSync(path.join(webDir, 'assets', 'index-abc123.js'), 'console.log(1)');
 writeFileSync(path.join(webDir, 'favicon.svg'), '<svg/>');
 
@@ -40,7 +43,11 @@ test('every response carries a CSP that allows only same-origin connections and 
     assert.match(csp, /object-src 'none'/, url);
     const scriptSrc = /script-src ([^;]*)/.exec(csp)?.[1] ?? '';
     const hash = `'sha256-${createHash('sha256').update(THEME).digest('base64')}'`;
-    assert.deepEqual(scriptSrc.split(' ').filter((s) => s.startsWith("'sha256-")), [hash], 'exactly the inline theme script is allowed');
+    assert.deepEqual(
+      scriptSrc.split(' ').filter((s) => s.startsWith("'sha256-")),
+      [hash],
+      'exactly the inline theme script is allowed',
+    );
     assert.doesNotMatch(scriptSrc, /'unsafe-inline'|'unsafe-eval'/);
     assert.equal(res.headers['x-content-type-options'], 'nosniff');
     assert.equal(res.headers['x-frame-options'], 'DENY');
@@ -96,7 +103,13 @@ test('a request must arrive whole within a deadline (a trickled body cannot hold
 test('Docker being down is a 503 that says so, not a 500', async (t) => {
   const runner: CommandRunner = {
     run: async (spec) => {
-      throw new CommandError('exit-code', spec.argv, 1, '', 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?');
+      throw new CommandError(
+        'exit-code',
+        spec.argv,
+        1,
+        '',
+        'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?',
+      );
     },
   };
   const attempts = new StaticAttempts();

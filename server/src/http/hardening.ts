@@ -10,7 +10,11 @@ export function inlineScriptHashes(html: string): string[] {
   const hashes: string[] = [];
   for (const m of html.matchAll(/<script(\s[^>]*)?>([\s\S]*?)<\/script>/gi)) {
     if (/\ssrc\s*=/i.test(m[1] ?? '')) continue;
-    hashes.push(`'sha256-${createHash('sha256').update(m[2] ?? '').digest('base64')}'`);
+    hashes.push(
+      `'sha256-${createHash('sha256')
+        .update(m[2] ?? '')
+        .digest('base64')}'`,
+    );
   }
   return hashes;
 }
@@ -72,7 +76,11 @@ export const hardening = fp<{ webDir: string }>(async (app, opts) => {
     if (req.headers.host === undefined) return;
     const host = hostnameOf(req.headers.host);
     if (!hostnames.has(host) && !/^127\.\d+\.\d+\.\d+$/.test(host)) {
-      throw new AppError(403, 'host_not_allowed', `this single-user server answers only to localhost, not to host "${host}"; add the name to publicUrl or allowedOrigins if you really reach it that way`);
+      throw new AppError(
+        403,
+        'host_not_allowed',
+        `this single-user server answers only to localhost, not to host "${host}"; add the name to publicUrl or allowedOrigins if you really reach it that way`,
+      );
     }
   });
 

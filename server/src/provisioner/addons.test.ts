@@ -5,7 +5,7 @@ import { CommandError, type CommandRunner } from '../exec/command-runner.ts';
 import { addonImages, installAddons, loadBalancerRangeFor } from './addons.ts';
 import { ProvisionError, type StepEvent } from './steps.ts';
 
-test('each cluster gets its own LoadBalancer block in the upper half of kind\'s network, by its control-plane address', () => {
+test("each cluster gets its own LoadBalancer block in the upper half of kind's network, by its control-plane address", () => {
   assert.equal(loadBalancerRangeFor('172.18.0.0/16', '172.18.0.2'), '172.18.128.16-172.18.128.23');
   assert.equal(loadBalancerRangeFor('172.18.0.0/16', '172.18.0.3'), '172.18.128.24-172.18.128.31');
   assert.equal(loadBalancerRangeFor('10.89.0.0/24', '10.89.0.5'), '10.89.0.168-10.89.0.175');
@@ -32,19 +32,33 @@ function fakePort(o: { live?: (ref: ObjectRef, reads: number) => KubeObject | un
       if (['Deployment', 'DaemonSet'].includes(ref.kind)) {
         const obj = applied.find((a) => a.kind === ref.kind && a.metadata.name === ref.name);
         if (!obj) return undefined;
-        return { ...obj, metadata: { ...obj.metadata, generation: 1 }, status: { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 1, desiredNumberScheduled: 1, numberReady: 1, updatedNumberScheduled: 1 } };
+        return {
+          ...obj,
+          metadata: { ...obj.metadata, generation: 1 },
+          status: {
+            observedGeneration: 1,
+            replicas: 1,
+            updatedReplicas: 1,
+            availableReplicas: 1,
+            desiredNumberScheduled: 1,
+            numberReady: 1,
+            updatedNumberScheduled: 1,
+          },
+        };
       }
       return o.live?.(ref, reads);
     },
     async list(q) {
-      if (q.kind === 'NodeMetrics') return Array.from({ length: o.nodeMetrics?.() ?? 1 }, (_, i) => ({ apiVersion: q.apiVersion, kind: q.kind, metadata: { name: `n${i}` } }));
+      if (q.kind === 'NodeMetrics')
+        return Array.from({ length: o.nodeMetrics?.() ?? 1 }, (_, i) => ({ apiVersion: q.apiVersion, kind: q.kind, metadata: { name: `n${i}` } }));
       return [];
     },
     async exec() {
       return { stdout: '', stderr: '', exitCode: 0 };
     },
     async apply(objects) {
-      if (objects.some((x) => x.kind === 'IPAddressPool') && refusals-- > 0) throw new Error('failed calling webhook "ipaddresspoolvalidationwebhook.metallb.io": connection refused');
+      if (objects.some((x) => x.kind === 'IPAddressPool') && refusals-- > 0)
+        throw new Error('failed calling webhook "ipaddresspoolvalidationwebhook.metallb.io": connection refused');
       applied.push(...objects);
     },
   };
@@ -54,7 +68,8 @@ function fakePort(o: { live?: (ref: ObjectRef, reads: number) => KubeObject | un
 const dockerHost: CommandRunner = {
   async run({ argv }) {
     const cmd = argv.join(' ');
-    if (cmd.startsWith('docker network inspect kind')) return { argv, stdout: '172.18.0.0/16 fc00:f853:ccd:e793::/64 \n', stderr: '', exitCode: 0, durationMs: 1 };
+    if (cmd.startsWith('docker network inspect kind'))
+      return { argv, stdout: '172.18.0.0/16 fc00:f853:ccd:e793::/64 \n', stderr: '', exitCode: 0, durationMs: 1 };
     if (cmd.startsWith('docker inspect')) return { argv, stdout: '172.18.0.4\n', stderr: '', exitCode: 0, durationMs: 1 };
     throw new CommandError('exit-code', argv, 1, '', `unexpected ${cmd}`);
   },
@@ -69,13 +84,24 @@ test('metallb: images are loaded, the manifest applied, and the address pool ret
   const pool = applied.find((o) => o.kind === 'IPAddressPool');
   assert.deepEqual((pool?.spec as { addresses: string[] }).addresses, ['172.18.128.32-172.18.128.39']);
   assert.ok(applied.some((o) => o.kind === 'L2Advertisement'));
-  assert.deepEqual(steps.map((s) => `${s.status} ${s.step}`), ['running Installing add-on metallb', 'done Installing add-on metallb']);
+  assert.deepEqual(
+    steps.map((s) => `${s.status} ${s.step}`),
+    ['running Installing add-on metallb', 'done Installing add-on metallb'],
+  );
 });
 
 test('metrics-server is installed only once its API is Available and the first node metrics are in', async () => {
   let metrics = 0;
   const { port, applied } = fakePort({
-    live: (ref, reads) => (ref.kind === 'APIService' ? { apiVersion: 'apiregistration.k8s.io/v1', kind: 'APIService', metadata: { name: ref.name }, status: { conditions: [{ type: 'Available', status: reads > 3 ? 'True' : 'False' }] } } : undefined),
+    live: (ref, reads) =>
+      ref.kind === 'APIService'
+        ? {
+            apiVersion: 'apiregistration.k8s.io/v1',
+            kind: 'APIService',
+            metadata: { name: ref.name },
+            status: { conditions: [{ type: 'Available', status: reads > 3 ? 'True' : 'False' }] },
+          }
+        : undefined,
     nodeMetrics: () => (metrics++ > 2 ? 1 : 0),
   });
   await installAddons({ name: 'kd-1' }, ['metrics-server'], { port, runner: dockerHost, pollMs: 1 }, () => {});
@@ -88,7 +114,9 @@ test('metrics-server is installed only once its API is Available and the first n
 test('an add-on that never becomes usable fails its step, naming the add-on and what is missing', async () => {
   const { port } = fakePort({ live: () => undefined });
   const steps: StepEvent[] = [];
-  const err = await installAddons({ name: 'kd-1' }, ['gateway-api'], { port, runner: dockerHost, pollMs: 5, timeoutMs: 50 }, (e) => steps.push(e)).catch((e: unknown) => e);
+  const err = await installAddons({ name: 'kd-1' }, ['gateway-api'], { port, runner: dockerHost, pollMs: 5, timeoutMs: 50 }, (e) => steps.push(e)).catch(
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof ProvisionError);
   assert.equal(err.step, 'Installing add-on gateway-api');
   assert.match(err.message, /add-on gateway-api: not usable after 0 s: GatewayClass traefik is not Accepted/);

@@ -48,7 +48,7 @@ interface AddonSpec {
 const call = (ctx: AddonContext) => ({ timeoutMs: Math.max(1000, Math.min(15_000, ctx.deadline - Date.now())), ...(ctx.signal ? { signal: ctx.signal } : {}) });
 
 function condition(o: KubeObject | undefined, type: string): string | undefined {
-  const conditions = ((o?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []);
+  const conditions = (o?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? [];
   return conditions.find((c) => c.type === type)?.status;
 }
 
@@ -128,7 +128,13 @@ export function addonStep(name: AddonName): string {
  * workloads, apply its per-cluster config and wait until it is usable. A failure names the add-on
  * and what was still missing.
  */
-export async function installAddons(cluster: { name: string }, addons: readonly AddonName[], deps: AddonDeps, onStep: StepSink, signal?: AbortSignal): Promise<void> {
+export async function installAddons(
+  cluster: { name: string },
+  addons: readonly AddonName[],
+  deps: AddonDeps,
+  onStep: StepSink,
+  signal?: AbortSignal,
+): Promise<void> {
   for (const name of addons) {
     const stepName = addonStep(name);
     await step(stepName, onStep, () => installOne(cluster, name, deps, stepName, signal));
@@ -153,14 +159,28 @@ async function installOne(cluster: { name: string }, name: AddonName, deps: Addo
       signal?.throwIfAborted();
       const problems = await problemsNow();
       if (!problems.length) return;
-      if (Date.now() > ctx.deadline) throw new ProvisionError(stepName, `add-on ${name}: ${what} after ${Math.round(timeoutMs / 1000)} s: ${problems.slice(0, 3).join('; ')}`, problems.join('\n'));
+      if (Date.now() > ctx.deadline)
+        throw new ProvisionError(
+          stepName,
+          `add-on ${name}: ${what} after ${Math.round(timeoutMs / 1000)} s: ${problems.slice(0, 3).join('; ')}`,
+          problems.join('\n'),
+        );
       await sleep(pollMs);
     }
   };
   if (workloads.length) {
     await waitFor('workloads not ready', async () => {
-      const live = await Promise.all(workloads.map((w) => deps.port.get({ apiVersion: w.apiVersion, kind: w.kind, name: w.metadata.name, ...(w.metadata.namespace ? { namespace: w.metadata.namespace } : {}) }, call(ctx))));
-      return live.flatMap((o, i) => (o ? readinessProblems([o]) : [`${workloads[i]!.kind} ${workloads[i]!.metadata.namespace}/${workloads[i]!.metadata.name} does not exist`]));
+      const live = await Promise.all(
+        workloads.map((w) =>
+          deps.port.get(
+            { apiVersion: w.apiVersion, kind: w.kind, name: w.metadata.name, ...(w.metadata.namespace ? { namespace: w.metadata.namespace } : {}) },
+            call(ctx),
+          ),
+        ),
+      );
+      return live.flatMap((o, i) =>
+        o ? readinessProblems([o]) : [`${workloads[i]!.kind} ${workloads[i]!.metadata.namespace}/${workloads[i]!.metadata.name} does not exist`],
+      );
     });
   }
   if (later.length) await deps.port.apply(later, { fieldManager: 'kubedrill-addons', ...call(ctx) });
@@ -181,10 +201,18 @@ async function installOne(cluster: { name: string }, name: AddonName, deps: Addo
   }
   if (spec.controlPlaneScript) {
     try {
-      await deps.runner.run({ argv: ['docker', 'exec', `${cluster.name}-control-plane`, 'bash', '-c', spec.controlPlaneScript], timeoutMs: Math.max(1000, ctx.deadline - Date.now()), ...(signal ? { signal } : {}) });
+      await deps.runner.run({
+        argv: ['docker', 'exec', `${cluster.name}-control-plane`, 'bash', '-c', spec.controlPlaneScript],
+        timeoutMs: Math.max(1000, ctx.deadline - Date.now()),
+        ...(signal ? { signal } : {}),
+      });
     } catch (e) {
       const err = e as { stderr?: string; message: string };
-      throw new ProvisionError(stepName, `add-on ${name}: the script on the control-plane node failed: ${(err.stderr || err.message).trim().split('\n').at(-1)}`, err.stderr ?? err.message);
+      throw new ProvisionError(
+        stepName,
+        `add-on ${name}: the script on the control-plane node failed: ${(err.stderr || err.message).trim().split('\n').at(-1)}`,
+        err.stderr ?? err.message,
+      );
     }
   }
   if (spec.ready) await waitFor('not usable', () => spec.ready!(ctx));
@@ -226,7 +254,10 @@ export function loadBalancerRangeFor(subnet: string, controlPlaneIp: string): st
   const offset = ipv4ToInt(controlPlaneIp) - base;
   if (offset < 0 || offset >= size / 2) throw new Error(`the control-plane address ${controlPlaneIp} is not in the lower half of ${subnet}`);
   const start = base + size / 2 + offset * LB_BLOCK;
-  if (start + LB_BLOCK - 1 >= base + size - 1) throw new Error(`kind's network ${subnet} is too small for a LoadBalancer block for ${controlPlaneIp} (needs a /24 or larger, with room in its upper half)`);
+  if (start + LB_BLOCK - 1 >= base + size - 1)
+    throw new Error(
+      `kind's network ${subnet} is too small for a LoadBalancer block for ${controlPlaneIp} (needs a /24 or larger, with room in its upper half)`,
+    );
   return `${intToIpv4(start)}-${intToIpv4(start + LB_BLOCK - 1)}`;
 }
 
@@ -234,9 +265,17 @@ export function loadBalancerRangeFor(subnet: string, controlPlaneIp: string): st
 async function loadBalancerRange(clusterName: string, runner: CommandRunner, signal: AbortSignal | undefined): Promise<string> {
   const node = `${clusterName}-control-plane`;
   const opts = { timeoutMs: 20_000, ...(signal ? { signal } : {}) };
-  const subnets = (await runner.run({ argv: ['docker', 'network', 'inspect', 'kind', '-f', '{{range .IPAM.Config}}{{.Subnet}} {{end}}'], ...opts })).stdout.trim().split(/\s+/);
+  const subnets = (await runner.run({ argv: ['docker', 'network', 'inspect', 'kind', '-f', '{{range .IPAM.Config}}{{.Subnet}} {{end}}'], ...opts })).stdout
+    .trim()
+    .split(/\s+/);
   const subnet = subnets.find((s) => /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(s));
-  const ip = (await runner.run({ argv: ['docker', 'inspect', '-f', '{{with index .NetworkSettings.Networks "kind"}}{{.IPAddress}}{{end}}', node], ...opts })).stdout.trim();
-  if (!subnet || !ip) throw new ProvisionError('Installing add-on metallb', `cannot carve a LoadBalancer pool: kind's network has subnets "${subnets.join(' ')}" and ${node} has address "${ip}"`);
+  const ip = (
+    await runner.run({ argv: ['docker', 'inspect', '-f', '{{with index .NetworkSettings.Networks "kind"}}{{.IPAddress}}{{end}}', node], ...opts })
+  ).stdout.trim();
+  if (!subnet || !ip)
+    throw new ProvisionError(
+      'Installing add-on metallb',
+      `cannot carve a LoadBalancer pool: kind's network has subnets "${subnets.join(' ')}" and ${node} has address "${ip}"`,
+    );
   return loadBalancerRangeFor(subnet, ip);
 }

@@ -9,7 +9,10 @@ export const DEFAULT_NODE_IMAGE = 'kindest/node:v1.35.8@sha256:07b2536e30b803ed6
  * w1-netpol, w0+metrics-server, w1+gateway-api+metallb (add-ons sorted, each after a "+").
  */
 export function shapeKey(shape: ClusterShape): string {
-  const addons = [...new Set(shape.addons)].sort().map((a) => `+${a}`).join('');
+  const addons = [...new Set(shape.addons)]
+    .sort()
+    .map((a) => `+${a}`)
+    .join('');
   return `w${shape.workers}${shape.cni === 'none' ? '-nocni' : ''}${shape.networkPolicy ? '-netpol' : ''}${shape.nodeNames === 'exam' ? '-examnames' : ''}${addons}`;
 }
 
@@ -20,7 +23,14 @@ export function shapeFromKey(key: string): ClusterShape {
   const addons = m[5] ? m[5].slice(1).split('+') : [];
   const unknown = addons.find((a) => !(ADDON_NAMES as readonly string[]).includes(a));
   if (unknown) throw new Error(`"${key}" names an unknown add-on "${unknown}" (known: ${ADDON_NAMES.join(', ')})`);
-  return { workers: Number(m[1]), cni: m[2] ? 'none' : 'kindnet', networkPolicy: Boolean(m[3]), ...(m[4] ? { nodeNames: 'exam' as const } : {}), addons: [...new Set(addons as AddonName[])].sort(), dedicated: false };
+  return {
+    workers: Number(m[1]),
+    cni: m[2] ? 'none' : 'kindnet',
+    networkPolicy: Boolean(m[3]),
+    ...(m[4] ? { nodeNames: 'exam' as const } : {}),
+    addons: [...new Set(addons as AddonName[])].sort(),
+    dedicated: false,
+  };
 }
 
 export interface KindConfigOptions {
@@ -42,7 +52,10 @@ export function kindConfig(shape: ClusterShape, opts: KindConfigOptions): string
     // kind names workers' containers -worker, -worker2… in this order, which node-names.ts maps to node01, node02….
     config.nodes = [
       { role: 'control-plane', kubeadmConfigPatches: ['kind: InitConfiguration\nnodeRegistration:\n  name: controlplane\n'] },
-      ...Array.from({ length: shape.workers }, (_, i) => ({ role: 'worker', kubeadmConfigPatches: [`kind: JoinConfiguration\nnodeRegistration:\n  name: node${String(i + 1).padStart(2, '0')}\n`] })),
+      ...Array.from({ length: shape.workers }, (_, i) => ({
+        role: 'worker',
+        kubeadmConfigPatches: [`kind: JoinConfiguration\nnodeRegistration:\n  name: node${String(i + 1).padStart(2, '0')}\n`],
+      })),
     ];
   }
   if (shape.cni === 'none') config.networking = { disableDefaultCNI: true };

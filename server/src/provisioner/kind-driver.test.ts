@@ -14,7 +14,10 @@ const fixture = (name: string) => readFileSync(path.join(import.meta.dirname, 't
 
 function driver(host: FakeKindHost, o: { nodeImage?: string } = {}) {
   const clustersDir = mkdtempSync(path.join(tmpdir(), 'kd-clusters-'));
-  return { clustersDir, driver: new KindDriver({ runner: host, clustersDir, namePrefix: 'kubedrill', nodeImage: o.nodeImage ?? DEFAULT_NODE_IMAGE, createTimeoutMs: 60_000 }) };
+  return {
+    clustersDir,
+    driver: new KindDriver({ runner: host, clustersDir, namePrefix: 'kubedrill', nodeImage: o.nodeImage ?? DEFAULT_NODE_IMAGE, createTimeoutMs: 60_000 }),
+  };
 }
 
 test("kind's real stderr of a failed pull becomes start/failed events and the ERROR text", () => {
@@ -109,8 +112,23 @@ test('create reports kind stages then our own node wait, with one kubeconfig fil
   assert.match(readFileSync(info.internalKubeconfigPath, 'utf8'), new RegExp(`https://${name}-control-plane:6443`));
   assert.deepEqual(info.nodes, [`${name}-control-plane`, `${name}-worker`]);
   const create = host.calls.find((c) => c[1] === 'create')!;
-  assert.deepEqual(create.slice(0, 11), ['kind', 'create', 'cluster', '--name', name, '--image', DEFAULT_NODE_IMAGE, '--kubeconfig', info.kubeconfigPath, '--config', '-']);
-  assert.ok(host.calls.some((c) => c.includes('wait') && c.includes('--all')), 'waits for every node, not only the control plane');
+  assert.deepEqual(create.slice(0, 11), [
+    'kind',
+    'create',
+    'cluster',
+    '--name',
+    name,
+    '--image',
+    DEFAULT_NODE_IMAGE,
+    '--kubeconfig',
+    info.kubeconfigPath,
+    '--config',
+    '-',
+  ]);
+  assert.ok(
+    host.calls.some((c) => c.includes('wait') && c.includes('--all')),
+    'waits for every node, not only the control plane',
+  );
 });
 
 test("a create that fails at kind's node-image step names the step, carries kind's output and leaves nothing", async () => {

@@ -46,7 +46,10 @@ export const NODES_READY_STEP = 'Waiting for every node to be Ready';
 /** Node container names of a kind cluster (`kind get nodes`); none when it does not exist. */
 export async function kindNodeNames(runner: CommandRunner, name: string): Promise<string[]> {
   const r = await runner.run({ argv: ['kind', 'get', 'nodes', '--name', name], timeoutMs: QUICK_MS });
-  return r.stdout.split('\n').map((s) => s.trim()).filter((s) => s && !s.startsWith('No kind nodes'));
+  return r.stdout
+    .split('\n')
+    .map((s) => s.trim())
+    .filter((s) => s && !s.startsWith('No kind nodes'));
 }
 
 /** Creates, lists and deletes kind clusters through the command runner; one kubeconfig file per cluster. */
@@ -108,7 +111,18 @@ export class KindDriver {
       await step(NODES_READY_STEP, onStep, async () => {
         const seconds = Math.ceil(left() / 1000);
         await this.#o.runner.run({
-          argv: ['docker', 'exec', `${name}-control-plane`, 'kubectl', '--kubeconfig=/etc/kubernetes/admin.conf', 'wait', '--for=condition=Ready', 'nodes', '--all', `--timeout=${seconds}s`],
+          argv: [
+            'docker',
+            'exec',
+            `${name}-control-plane`,
+            'kubectl',
+            '--kubeconfig=/etc/kubernetes/admin.conf',
+            'wait',
+            '--for=condition=Ready',
+            'nodes',
+            '--all',
+            `--timeout=${seconds}s`,
+          ],
           timeoutMs: left() + 5000,
           signal,
         });
@@ -122,7 +136,14 @@ export class KindDriver {
     }
   }
 
-  async #kindCreate(name: string, shape: ClusterShape, onStep: StepSink, timeoutMs: number, signal: AbortSignal | undefined, hooks: CreateHooks): Promise<void> {
+  async #kindCreate(
+    name: string,
+    shape: ClusterShape,
+    onStep: StepSink,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+    hooks: CreateHooks,
+  ): Promise<void> {
     let current: string | undefined;
     let failedStage: string | undefined;
     const parser = new KindProgressParser((e) => {
@@ -135,7 +156,21 @@ export class KindDriver {
     });
     try {
       await this.#o.runner.run({
-        argv: ['kind', 'create', 'cluster', '--name', name, '--image', this.#o.nodeImage, '--kubeconfig', this.paths(name).kubeconfig, '--config', '-', '--wait', `${Math.ceil(timeoutMs / 1000)}s`],
+        argv: [
+          'kind',
+          'create',
+          'cluster',
+          '--name',
+          name,
+          '--image',
+          this.#o.nodeImage,
+          '--kubeconfig',
+          this.paths(name).kubeconfig,
+          '--config',
+          '-',
+          '--wait',
+          `${Math.ceil(timeoutMs / 1000)}s`,
+        ],
         stdin: await this.config(shape),
         timeoutMs,
         signal,
@@ -145,7 +180,10 @@ export class KindDriver {
     } catch (e) {
       const kindError = parser.end();
       const stage = failedStage ?? current ?? 'Creating cluster';
-      const why = e instanceof CommandError && e.reason !== 'exit-code' ? `kind create cluster ${e.reason === 'timeout' ? 'timed out' : e.reason === 'aborted' ? 'was cancelled' : 'could not run'}` : 'kind create cluster failed';
+      const why =
+        e instanceof CommandError && e.reason !== 'exit-code'
+          ? `kind create cluster ${e.reason === 'timeout' ? 'timed out' : e.reason === 'aborted' ? 'was cancelled' : 'could not run'}`
+          : 'kind create cluster failed';
       const err = new ProvisionError(stage, `${why} at "${stage}"${kindError ? `: ${kindError.split('\n')[0]}` : ''}`, kindError ?? outputOf(e));
       onStep({ step: stage, status: 'failed', output: err.output });
       throw err;
@@ -187,7 +225,10 @@ export class KindDriver {
   /** Names of the kind clusters on this host that carry our prefix. */
   async list(): Promise<string[]> {
     const r = await this.#o.runner.run({ argv: ['kind', 'get', 'clusters'], timeoutMs: QUICK_MS });
-    return r.stdout.split('\n').map((s) => s.trim()).filter((s) => this.owns(s));
+    return r.stdout
+      .split('\n')
+      .map((s) => s.trim())
+      .filter((s) => this.owns(s));
   }
 
   /**
@@ -202,7 +243,12 @@ export class KindDriver {
     const inNodes = await Promise.all(
       nodes.map(async (node) => {
         const r = await this.#o.runner.run({ argv: ['docker', 'exec', node, 'ctr', '-n', 'k8s.io', 'images', 'ls', '-q'], timeoutMs: QUICK_MS, signal });
-        return new Set(r.stdout.split('\n').map((s) => s.trim()).filter(Boolean));
+        return new Set(
+          r.stdout
+            .split('\n')
+            .map((s) => s.trim())
+            .filter(Boolean),
+        );
       }),
     );
     const toLoad: string[] = [];

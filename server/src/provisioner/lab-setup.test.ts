@@ -15,12 +15,26 @@ const pod = (name: string, ready: boolean, extra: Partial<KubeObject['metadata']
   apiVersion: 'v1',
   kind: 'Pod',
   metadata: { name, namespace: 'default', ...extra },
-  status: ready ? { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } : { phase: 'Pending', containerStatuses: [{ name: 'c', state: { waiting: { reason: 'ErrImagePull', message: 'no registry' } } }] },
+  status: ready
+    ? { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] }
+    : { phase: 'Pending', containerStatuses: [{ name: 'c', state: { waiting: { reason: 'ErrImagePull', message: 'no registry' } } }] },
 });
 
 test('readiness names what is not ready and why, and skips objects annotated kubedrill.io/wait: "false"', () => {
-  const deploy: KubeObject = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'default', generation: 2 }, spec: { replicas: 2 }, status: { observedGeneration: 2, updatedReplicas: 2, availableReplicas: 1 } };
-  const skippedDeploy: KubeObject = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'broken', namespace: 'default', annotations: { 'kubedrill.io/wait': 'false' } }, spec: { replicas: 1 }, status: {} };
+  const deploy: KubeObject = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web', namespace: 'default', generation: 2 },
+    spec: { replicas: 2 },
+    status: { observedGeneration: 2, updatedReplicas: 2, availableReplicas: 1 },
+  };
+  const skippedDeploy: KubeObject = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'broken', namespace: 'default', annotations: { 'kubedrill.io/wait': 'false' } },
+    spec: { replicas: 1 },
+    status: {},
+  };
   const problems = readinessProblems([
     pod('a', true),
     pod('b', false),
@@ -34,7 +48,13 @@ test('readiness names what is not ready and why, and skips objects annotated kub
 
 test('a Deployment is ready only once no pod of its previous rollout is left, as `kubectl rollout status` judges it', () => {
   // An autoscaler raised replicas to 2 mid-rollout: both new replicas are available, one old one still runs.
-  const midRollout: KubeObject = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'checkout', namespace: 'shop', generation: 3 }, spec: { replicas: 2 }, status: { observedGeneration: 3, replicas: 3, updatedReplicas: 2, availableReplicas: 3 } };
+  const midRollout: KubeObject = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'checkout', namespace: 'shop', generation: 3 },
+    spec: { replicas: 2 },
+    status: { observedGeneration: 3, replicas: 3, updatedReplicas: 2, availableReplicas: 3 },
+  };
   assert.deepEqual(readinessProblems([midRollout]), ['deployment shop/checkout still runs 1 old replica(s) of its previous rollout']);
   const done = { ...midRollout, status: { observedGeneration: 3, replicas: 2, updatedReplicas: 2, availableReplicas: 2 } };
   assert.deepEqual(readinessProblems([done]), []);
@@ -44,9 +64,18 @@ test("a lab's setup manifests are applied server-side in file order and waited f
   const port = new FakeClusterPort({ readyAfterPolls: 2 });
   const steps: StepEvent[] = [];
   const lab = lab9server();
-  await applyLabSetup({ dir: lab.dir, setupManifests: lab.files.setupManifests, setupScript: undefined }, { kubeconfigPath: '/x' }, { port, runner: new FakeKindHost() }, (e) => steps.push(e), { timeoutMs: 10_000, pollMs: 5 });
+  await applyLabSetup(
+    { dir: lab.dir, setupManifests: lab.files.setupManifests, setupScript: undefined },
+    { kubeconfigPath: '/x' },
+    { port, runner: new FakeKindHost() },
+    (e) => steps.push(e),
+    { timeoutMs: 10_000, pollMs: 5 },
+  );
   const expected = (await Promise.all(lab.files.setupManifests.map((f) => readManifestFile(path.join(lab.dir, f))))).flat();
-  assert.deepEqual(port.applied.map((o) => `${o.kind}/${o.metadata.name}`), expected.map((o) => `${o.kind}/${o.metadata.name}`));
+  assert.deepEqual(
+    port.applied.map((o) => `${o.kind}/${o.metadata.name}`),
+    expected.map((o) => `${o.kind}/${o.metadata.name}`),
+  );
   assert.equal(port.applied[0]?.kind, 'Namespace', 'namespaces first (10-namespace.yaml)');
   assert.deepEqual(
     steps.filter((s) => s.status === 'done').map((s) => s.step),
@@ -58,7 +87,13 @@ test("a lab's setup manifests are applied server-side in file order and waited f
 test('setup that never becomes ready fails the "Waiting for setup to be ready" step with the reasons', async () => {
   const port = new FakeClusterPort({ readyAfterPolls: 1e9 });
   const lab = lab9server();
-  const err = await applyLabSetup({ dir: lab.dir, setupManifests: lab.files.setupManifests, setupScript: undefined }, { kubeconfigPath: '/x' }, { port, runner: new FakeKindHost() }, () => {}, { timeoutMs: 300, pollMs: 20 }).catch((e: unknown) => e);
+  const err = await applyLabSetup(
+    { dir: lab.dir, setupManifests: lab.files.setupManifests, setupScript: undefined },
+    { kubeconfigPath: '/x' },
+    { port, runner: new FakeKindHost() },
+    () => {},
+    { timeoutMs: 300, pollMs: 20 },
+  ).catch((e: unknown) => e);
   assert.ok(err instanceof ProvisionError);
   assert.equal(err.step, 'Waiting for setup to be ready');
   assert.match(err.message, /setup was not ready after 0 s: .*(pod|deployment) /);
@@ -68,7 +103,13 @@ test('a setup script runs with the cluster kubeconfig in KUBECONFIG', async () =
   const host = new FakeKindHost();
   const dir = mkdtempSync(path.join(tmpdir(), 'kd-lab-'));
   writeFileSync(path.join(dir, 'setup.sh'), 'true\n');
-  await applyLabSetup({ dir, setupManifests: [], setupScript: 'setup.sh' }, { kubeconfigPath: '/data/clusters/kubedrill-1/kubeconfig' }, { port: new FakeClusterPort(), runner: host }, () => {}, { timeoutMs: 1000, pollMs: 5 });
+  await applyLabSetup(
+    { dir, setupManifests: [], setupScript: 'setup.sh' },
+    { kubeconfigPath: '/data/clusters/kubedrill-1/kubeconfig' },
+    { port: new FakeClusterPort(), runner: host },
+    () => {},
+    { timeoutMs: 1000, pollMs: 5 },
+  );
   assert.deepEqual(host.calls.at(-1), ['bash', path.join(dir, 'setup.sh')]);
 });
 
@@ -105,14 +146,25 @@ test('fail-open kindnet: kube-router is installed and the test repeated; missing
   const fixed = netpolPort(() => fixed.applied.some((o) => o.kind === 'DaemonSet'));
   const preloaded: string[][] = [];
   const preload = async (images: string[]) => preloaded.push(images);
-  assert.equal(await verifyNetworkPolicy({ name: 'k' }, { port: fixed, runner: host, preload, fallbackManifest: manifest, settleMs: 30, pollMs: 5 }, () => {}), 'kube-router');
+  assert.equal(
+    await verifyNetworkPolicy({ name: 'k' }, { port: fixed, runner: host, preload, fallbackManifest: manifest, settleMs: 30, pollMs: 5 }, () => {}),
+    'kube-router',
+  );
   assert.deepEqual(preloaded, [['docker.io/cloudnativelabs/kube-router:v2.10.0']], "the controller's image is loaded from the host first");
 
-  const missing = await verifyNetworkPolicy({ name: 'k' }, { port: netpolPort(() => false), runner: host, fallbackManifest: path.join(dir, 'nope.yaml'), settleMs: 30, pollMs: 5 }, () => {}).catch((e: unknown) => e);
+  const missing = await verifyNetworkPolicy(
+    { name: 'k' },
+    { port: netpolPort(() => false), runner: host, fallbackManifest: path.join(dir, 'nope.yaml'), settleMs: 30, pollMs: 5 },
+    () => {},
+  ).catch((e: unknown) => e);
   assert.ok(missing instanceof ProvisionError);
   assert.match(missing.message, /not enforced by this cluster's CNI .* fallback controller manifest .*nope.yaml is missing/);
 
-  const open = await verifyNetworkPolicy({ name: 'k' }, { port: netpolPort(() => false), runner: host, fallbackManifest: manifest, settleMs: 30, pollMs: 5 }, () => {}).catch((e: unknown) => e);
+  const open = await verifyNetworkPolicy(
+    { name: 'k' },
+    { port: netpolPort(() => false), runner: host, fallbackManifest: manifest, settleMs: 30, pollMs: 5 },
+    () => {},
+  ).catch((e: unknown) => e);
   assert.ok(open instanceof ProvisionError);
   assert.match(open.message, /NetworkPolicy is not enforced on this cluster.*even with kube-router installed/);
 });
@@ -120,7 +172,10 @@ test('fail-open kindnet: kube-router is installed and the test repeated; missing
 test('a remembered verdict installs the enforcement directly: no probe pods for kube-router, nothing at all for kindnet', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'kd-verdict-'));
   const manifest = path.join(dir, 'kube-router.yaml');
-  writeFileSync(manifest, 'apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: kube-router\n  namespace: kube-system\nspec:\n  template:\n    spec:\n      containers:\n        - name: kube-router\n          image: docker.io/cloudnativelabs/kube-router:v2.10.0\n');
+  writeFileSync(
+    manifest,
+    'apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: kube-router\n  namespace: kube-system\nspec:\n  template:\n    spec:\n      containers:\n        - name: kube-router\n          image: docker.io/cloudnativelabs/kube-router:v2.10.0\n',
+  );
   const host = new FakeKindHost();
   const store = new NetpolVerdicts(dir);
   const facts = { nodeImageId: 'sha256:aaa', kernel: '6.1.0', cgroup: '1', os: 'Debian', fallback: 'x' };
@@ -129,7 +184,12 @@ test('a remembered verdict installs the enforcement directly: no probe pods for 
   // First cluster: no verdict yet, so it is tested (kindnet fails open here) and the verdict stored.
   const first = netpolPort(() => first.applied.some((o) => o.kind === 'DaemonSet'));
   const steps: StepEvent[] = [];
-  assert.deepEqual(await enforceNetworkPolicy({ name: 'k' }, { port: first, runner: host, fallbackManifest: manifest, verdicts, settleMs: 30, pollMs: 5 }, (e) => steps.push(e)), { verdict: 'kube-router', remembered: false });
+  assert.deepEqual(
+    await enforceNetworkPolicy({ name: 'k' }, { port: first, runner: host, fallbackManifest: manifest, verdicts, settleMs: 30, pollMs: 5 }, (e) =>
+      steps.push(e),
+    ),
+    { verdict: 'kube-router', remembered: false },
+  );
   assert.deepEqual(
     steps.filter((s) => s.status === 'done').map((s) => s.step),
     [NETPOL_STEPS.pods, NETPOL_STEPS.check, NETPOL_STEPS.install, NETPOL_STEPS.recheck],
@@ -140,17 +200,34 @@ test('a remembered verdict installs the enforcement directly: no probe pods for 
   let probes = 0;
   const next = new FakeClusterPort({ exec: async () => (probes++, { stdout: '', stderr: '', exitCode: 0 }) });
   const nextSteps: StepEvent[] = [];
-  assert.deepEqual(await enforceNetworkPolicy({ name: 'k2' }, { port: next, runner: host, fallbackManifest: manifest, verdicts, pollMs: 5 }, (e) => nextSteps.push(e)), { verdict: 'kube-router', remembered: true });
+  assert.deepEqual(
+    await enforceNetworkPolicy({ name: 'k2' }, { port: next, runner: host, fallbackManifest: manifest, verdicts, pollMs: 5 }, (e) => nextSteps.push(e)),
+    { verdict: 'kube-router', remembered: true },
+  );
   assert.equal(probes, 0);
-  assert.deepEqual(next.applied.map((o) => o.kind), ['DaemonSet'], 'only the controller is applied: no probe namespace or pods');
-  assert.deepEqual(nextSteps.map((s) => `${s.step} ${s.status}`), [`${NETPOL_STEPS.install} running`, `${NETPOL_STEPS.install} done`]);
+  assert.deepEqual(
+    next.applied.map((o) => o.kind),
+    ['DaemonSet'],
+    'only the controller is applied: no probe namespace or pods',
+  );
+  assert.deepEqual(
+    nextSteps.map((s) => `${s.step} ${s.status}`),
+    [`${NETPOL_STEPS.install} running`, `${NETPOL_STEPS.install} done`],
+  );
 
   // Another node image (or kernel) is a different host as far as the verdict goes: tested again.
   const other = { ...facts, nodeImageId: 'sha256:bbb' };
   assert.equal(await store.get(other), undefined);
   await store.remember(other, 'kindnet');
   const quiet = new FakeClusterPort();
-  assert.deepEqual(await enforceNetworkPolicy({ name: 'k3' }, { port: quiet, runner: host, verdicts: { get: () => store.get(other), remember: (v) => store.remember(other, v) } }, () => {}), { verdict: 'kindnet', remembered: true });
+  assert.deepEqual(
+    await enforceNetworkPolicy(
+      { name: 'k3' },
+      { port: quiet, runner: host, verdicts: { get: () => store.get(other), remember: (v) => store.remember(other, v) } },
+      () => {},
+    ),
+    { verdict: 'kindnet', remembered: true },
+  );
   assert.deepEqual(quiet.applied, []);
   assert.equal(verdictKey(facts) === verdictKey(other), false);
 
@@ -175,19 +252,34 @@ test('node scripts run as root on the node their role names, after readiness, an
   };
   const steps: StepEvent[] = [];
   await applyLabSetup(
-    { dir, setupManifests: [], setupScript: undefined, nodeScripts: [{ role: 'worker', file: 'node.worker.sh' }], broken: { nodes: ['worker'], components: [] } },
+    {
+      dir,
+      setupManifests: [],
+      setupScript: undefined,
+      nodeScripts: [{ role: 'worker', file: 'node.worker.sh' }],
+      broken: { nodes: ['worker'], components: [] },
+    },
     { kubeconfigPath: '/x' },
     { port: model, runner: new FakeKindHost(), nodeExec },
     (e) => steps.push(e),
     { timeoutMs: 5_000, pollMs: 5 },
   );
   assert.deepEqual(ran, [{ node: 'kd-worker', argv: ['bash', '-c', 'systemctl stop kubelet\n', 'node.worker.sh'] }]);
-  assert.deepEqual(steps.filter((s) => s.status === 'done').map((s) => s.step), ['Running node setup', 'Waiting for the breakage to show']);
+  assert.deepEqual(
+    steps.filter((s) => s.status === 'done').map((s) => s.step),
+    ['Running node setup', 'Waiting for the breakage to show'],
+  );
 
   // A breakage that never shows fails the attempt at that step, naming what still works.
   const healthy = new ModelCluster({ workers: 1, name: 'kd' });
   await assert.rejects(
-    applyLabSetup({ dir, setupManifests: [], setupScript: undefined, broken: { nodes: ['worker'], components: ['kube-scheduler'] } }, { kubeconfigPath: '/x' }, { port: healthy, runner: new FakeKindHost() }, () => {}, { timeoutMs: 50, pollMs: 5 }),
+    applyLabSetup(
+      { dir, setupManifests: [], setupScript: undefined, broken: { nodes: ['worker'], components: ['kube-scheduler'] } },
+      { kubeconfigPath: '/x' },
+      { port: healthy, runner: new FakeKindHost() },
+      () => {},
+      { timeoutMs: 50, pollMs: 5 },
+    ),
     (e: unknown) => e instanceof ProvisionError && e.step === 'Waiting for the breakage to show' && /node kd-worker \(worker\) is still Ready/.test(e.message),
   );
 });
@@ -202,18 +294,33 @@ test('a wrong answer that never becomes ready is settled once what is not ready 
     return port;
   };
   // Pending for good: settled after quietMs of the same answer, with what is not ready reported.
-  const still = await waitUntilSettled(portWith(() => [stuck]), [], 1_000_000, { quietMs: 15_000, pollMs: 0, now: () => (t += 1000, now()) });
+  const still = await waitUntilSettled(
+    portWith(() => [stuck]),
+    [],
+    1_000_000,
+    { quietMs: 15_000, pollMs: 0, now: () => ((t += 1000), now()) },
+  );
   assert.deepEqual(still.problems, []);
   assert.deepEqual(still.notReady, ['pod default/web-1 is Pending — c: ErrImagePull (no registry)']);
   // A rollout that keeps changing is not settled until it is ready.
   let polls = 0;
   t = 0;
-  const rolling = await waitUntilSettled(portWith(() => (++polls < 30 ? [pod(`web-${polls}`, false)] : [pod('web-x', true)])), [], 1_000_000, { quietMs: 15_000, pollMs: 0, now: () => (t += 1000, now()) });
+  const rolling = await waitUntilSettled(
+    portWith(() => (++polls < 30 ? [pod(`web-${polls}`, false)] : [pod('web-x', true)])),
+    [],
+    1_000_000,
+    { quietMs: 15_000, pollMs: 0, now: () => ((t += 1000), now()) },
+  );
   assert.deepEqual(rolling, { problems: [], notReady: [] });
   assert.equal(polls, 30, 'waited through every change until ready');
   // Nothing settles past the deadline: what is still wrong is returned.
   t = 0;
   let n = 0;
-  const late = await waitUntilSettled(portWith(() => [pod(`w-${++n}`, false)]), [], 10_000, { quietMs: 15_000, pollMs: 0, now: () => (t += 1000, now()) });
+  const late = await waitUntilSettled(
+    portWith(() => [pod(`w-${++n}`, false)]),
+    [],
+    10_000,
+    { quietMs: 15_000, pollMs: 0, now: () => ((t += 1000), now()) },
+  );
   assert.ok(late.problems.length === 1 && /is Pending/.test(late.problems[0]!), late.problems.join('; '));
 });

@@ -110,19 +110,32 @@ export async function applyLabSetup(
   if (lab.setupScript) {
     const script = lab.setupScript;
     await step(SETUP_STEPS.script, onStep, async () => {
-      await deps.runner.run({ argv: ['bash', path.join(lab.dir, script)], cwd: lab.dir, env: { KUBECONFIG: cluster.kubeconfigPath, KUBECACHEDIR: `${cluster.kubeconfigPath}.cache` }, timeoutMs: left(), ...(opts.signal ? { signal: opts.signal } : {}) });
+      await deps.runner.run({
+        argv: ['bash', path.join(lab.dir, script)],
+        cwd: lab.dir,
+        env: { KUBECONFIG: cluster.kubeconfigPath, KUBECACHEDIR: `${cluster.kubeconfigPath}.cache` },
+        timeoutMs: left(),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
     });
   }
   if (lab.setupManifests.length || lab.setupScript) {
     await step(SETUP_STEPS.ready, onStep, async () => {
-      const problems = await waitUntilReady(deps.port, applied, deadline, { ...opts, ...(cluster.nodes?.length ? { kubeProxy: { runner: deps.runner, nodes: cluster.nodes } } : {}) });
+      const problems = await waitUntilReady(deps.port, applied, deadline, {
+        ...opts,
+        ...(cluster.nodes?.length ? { kubeProxy: { runner: deps.runner, nodes: cluster.nodes } } : {}),
+      });
       if (!problems.length) return;
-      throw new ProvisionError(SETUP_STEPS.ready, `setup was not ready after ${Math.round(opts.timeoutMs / 1000)} s: ${problems.slice(0, 3).join('; ')}`, problems.join('\n'));
+      throw new ProvisionError(
+        SETUP_STEPS.ready,
+        `setup was not ready after ${Math.round(opts.timeoutMs / 1000)} s: ${problems.slice(0, 3).join('; ')}`,
+        problems.join('\n'),
+      );
     });
   }
   if (lab.nodeScripts?.length) {
     const exec = deps.nodeExec;
-    if (!exec) throw new ProvisionError(SETUP_STEPS.nodes, 'this lab runs setup on a node, which needs Docker access to the cluster\'s node containers');
+    if (!exec) throw new ProvisionError(SETUP_STEPS.nodes, "this lab runs setup on a node, which needs Docker access to the cluster's node containers");
     await step(SETUP_STEPS.nodes, onStep, async () => {
       const nodes = await deps.port.list({ apiVersion: 'v1', kind: 'Node' }, { timeoutMs: left() });
       for (const s of lab.nodeScripts ?? []) {
@@ -130,7 +143,8 @@ export async function applyLabSetup(
         if (!node) throw new ProvisionError(SETUP_STEPS.nodes, `${s.file}: the cluster has no ${s.role} node`);
         const text = await readFile(path.join(lab.dir, s.file), 'utf8');
         const r = await exec(node.metadata.name, ['bash', '-c', text, s.file], { timeoutMs: left(), ...(opts.signal ? { signal: opts.signal } : {}) });
-        if (r.exitCode !== 0) throw new ProvisionError(SETUP_STEPS.nodes, `${s.file} exited ${r.exitCode} on ${node.metadata.name}`, `${r.stdout}\n${r.stderr}`.trim());
+        if (r.exitCode !== 0)
+          throw new ProvisionError(SETUP_STEPS.nodes, `${s.file} exited ${r.exitCode} on ${node.metadata.name}`, `${r.stdout}\n${r.stderr}`.trim());
       }
     });
   }
@@ -139,7 +153,11 @@ export async function applyLabSetup(
     await step(SETUP_STEPS.broken, onStep, async () => {
       const still = await waitUntilBroken(deps.port, broken, deadline, opts);
       if (!still.length) return;
-      throw new ProvisionError(SETUP_STEPS.broken, `what setup breaks on purpose still works after ${Math.round(opts.timeoutMs / 1000)} s: ${still.join('; ')}`, still.join('\n'));
+      throw new ProvisionError(
+        SETUP_STEPS.broken,
+        `what setup breaks on purpose still works after ${Math.round(opts.timeoutMs / 1000)} s: ${still.join('; ')}`,
+        still.join('\n'),
+      );
     });
   }
 }
@@ -150,7 +168,12 @@ export async function applyLabSetup(
  * period, ~50 s) and the component has no Ready pod. Returns what still looks healthy at the deadline.
  * kube-apiserver is not polled: with it broken nothing can be asked.
  */
-export async function waitUntilBroken(port: ClusterPort, broken: { nodes: readonly string[]; components: readonly string[] }, deadline: number, opts: { pollMs?: number; signal?: AbortSignal } = {}): Promise<string[]> {
+export async function waitUntilBroken(
+  port: ClusterPort,
+  broken: { nodes: readonly string[]; components: readonly string[] },
+  deadline: number,
+  opts: { pollMs?: number; signal?: AbortSignal } = {},
+): Promise<string[]> {
   for (;;) {
     opts.signal?.throwIfAborted();
     const call = { timeoutMs: Math.max(1000, Math.min(deadline - Date.now(), 15_000)) };
@@ -159,7 +182,8 @@ export async function waitUntilBroken(port: ClusterPort, broken: { nodes: readon
       const nodes = await port.list({ apiVersion: 'v1', kind: 'Node' }, call);
       for (const role of broken.nodes) {
         const node = nodeForRole(nodes, role);
-        const ready = ((node?.status ?? {}) as { conditions?: { type: string; status: string }[] }).conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+        const ready =
+          ((node?.status ?? {}) as { conditions?: { type: string; status: string }[] }).conditions?.find((c) => c.type === 'Ready')?.status === 'True';
         if (node && ready) still.push(`node ${node.metadata.name} (${role}) is still Ready`);
       }
     }
@@ -186,7 +210,12 @@ export interface KubeProxyNodes {
  * With kubeProxy, the Services among applied also count as ready only once every node has kube-proxy's
  * rule for them, so nothing that follows probes a ClusterIP that is still routed off the node.
  */
-export async function waitUntilReady(port: ClusterPort, applied: readonly KubeObject[], deadline: number, opts: { pollMs?: number; signal?: AbortSignal; kubeProxy?: KubeProxyNodes } = {}): Promise<string[]> {
+export async function waitUntilReady(
+  port: ClusterPort,
+  applied: readonly KubeObject[],
+  deadline: number,
+  opts: { pollMs?: number; signal?: AbortSignal; kubeProxy?: KubeProxyNodes } = {},
+): Promise<string[]> {
   const left = () => Math.max(0, deadline - Date.now());
   for (;;) {
     opts.signal?.throwIfAborted();
@@ -194,7 +223,10 @@ export async function waitUntilReady(port: ClusterPort, applied: readonly KubeOb
     let problems = await notReady(port, applied, call);
     if (!problems.length && opts.kubeProxy) {
       const services = await liveServices(port, applied, call);
-      problems = await unprogrammedServices(opts.kubeProxy.runner, opts.kubeProxy.nodes, services, { ...call, ...(opts.signal ? { signal: opts.signal } : {}) });
+      problems = await unprogrammedServices(opts.kubeProxy.runner, opts.kubeProxy.nodes, services, {
+        ...call,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
     }
     if (!problems.length || Date.now() >= deadline) return problems;
     // Four list calls per poll; polling every 250 ms instead of every second takes ~0.4 s off the
@@ -225,7 +257,10 @@ export async function waitUntilSettled(
     const call = { timeoutMs: Math.max(1000, Math.min(left(), 15_000)) };
     const waiting = await notReady(port, applied, call);
     const unserved = opts.kubeProxy
-      ? await unprogrammedServices(opts.kubeProxy.runner, opts.kubeProxy.nodes, await liveServices(port, applied, call), { ...call, ...(opts.signal ? { signal: opts.signal } : {}) })
+      ? await unprogrammedServices(opts.kubeProxy.runner, opts.kubeProxy.nodes, await liveServices(port, applied, call), {
+          ...call,
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        })
       : [];
     const key = waiting.join('\n');
     if (key !== last) {
@@ -242,7 +277,9 @@ export async function waitUntilSettled(
 export async function notReady(port: ClusterPort, applied: readonly KubeObject[], call: { timeoutMs: number }): Promise<string[]> {
   const named = new Set(applied.map((o) => `${o.kind}/${o.metadata.namespace ?? 'default'}/${o.metadata.name}`));
   const lists = await Promise.all(WORKLOAD_KINDS.map((k) => port.list({ apiVersion: k.apiVersion, kind: k.kind }, call)));
-  const objects = lists.flat().filter((o) => !SYSTEM_NAMESPACES.has(o.metadata.namespace ?? '') || named.has(`${o.kind}/${o.metadata.namespace ?? 'default'}/${o.metadata.name}`));
+  const objects = lists
+    .flat()
+    .filter((o) => !SYSTEM_NAMESPACES.has(o.metadata.namespace ?? '') || named.has(`${o.kind}/${o.metadata.namespace ?? 'default'}/${o.metadata.name}`));
   return readinessProblems(objects);
 }
 
@@ -250,7 +287,9 @@ const num = (v: unknown) => (typeof v === 'number' ? v : 0);
 
 /** Why each object is not ready (empty when all are), honouring kubedrill.io/wait: "false". */
 export function readinessProblems(objects: readonly KubeObject[]): string[] {
-  const skipped = new Set(objects.filter((o) => o.metadata.annotations?.[WAIT_ANNOTATION] === 'false').map((o) => `${o.metadata.namespace}/${o.metadata.name}`));
+  const skipped = new Set(
+    objects.filter((o) => o.metadata.annotations?.[WAIT_ANNOTATION] === 'false').map((o) => `${o.metadata.namespace}/${o.metadata.name}`),
+  );
   const ownerSkipped = (o: KubeObject) => {
     const owners = (o.metadata.ownerReferences ?? []) as { kind: string; name: string }[];
     const ns = o.metadata.namespace;

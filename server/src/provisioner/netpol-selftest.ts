@@ -78,7 +78,10 @@ export async function installFallbackController(deps: NetpolSelftestDeps, onStep
     try {
       await access(manifest);
     } catch {
-      throw new ProvisionError(NETPOL_STEPS.install, `NetworkPolicy is not enforced by this cluster's CNI (a default-deny did not block a probe) and the fallback controller manifest ${manifest} is missing`);
+      throw new ProvisionError(
+        NETPOL_STEPS.install,
+        `NetworkPolicy is not enforced by this cluster's CNI (a default-deny did not block a probe) and the fallback controller manifest ${manifest} is missing`,
+      );
     }
     const objects = await readManifestFile(manifest);
     await deps.preload?.([...new Set(objects.flatMap((o) => imagesOf(o as ManifestObject)))]);
@@ -89,7 +92,8 @@ export async function installFallbackController(deps: NetpolSelftestDeps, onStep
       const ds = await deps.port.list({ apiVersion: 'apps/v1', kind: 'DaemonSet', namespace: 'kube-system' }, call);
       const ours = ds.filter((d) => objects.some((o) => o.kind === 'DaemonSet' && o.metadata.name === d.metadata.name));
       if (ours.length && !readinessProblems(ours).length) return;
-      if (Date.now() > deadline) throw new ProvisionError(NETPOL_STEPS.install, 'kube-router did not become ready within 180 s', readinessProblems(ours).join('\n'));
+      if (Date.now() > deadline)
+        throw new ProvisionError(NETPOL_STEPS.install, 'kube-router did not become ready within 180 s', readinessProblems(ours).join('\n'));
       await sleep(Math.min(pollMs, 250));
     }
   });
@@ -117,7 +121,8 @@ export async function verifyNetworkPolicy(cluster: { name: string }, deps: Netpo
         await sleep(Math.min(pollMs, 250));
       }
     });
-    const probe = async () => (await deps.port.exec({ namespace: NS, name: 'client' }, ['wget', '-q', '-T', '2', '-O', '-', `http://${serverIp}:8080/`], call)).exitCode === 0;
+    const probe = async () =>
+      (await deps.port.exec({ namespace: NS, name: 'client' }, ['wget', '-q', '-T', '2', '-O', '-', `http://${serverIp}:8080/`], call)).exitCode === 0;
     const blockedWithin = async (ms: number) => {
       const deadline = Date.now() + ms;
       for (;;) {
@@ -128,7 +133,8 @@ export async function verifyNetworkPolicy(cluster: { name: string }, deps: Netpo
     };
     // One step after another (never nested), so the page shows one running step at a time.
     const enforced = await step(NETPOL_STEPS.check, onStep, async () => {
-      if (!(await probe())) throw new ProvisionError(NETPOL_STEPS.check, 'the probe pod cannot reach the server pod even without any NetworkPolicy: the pod network is broken');
+      if (!(await probe()))
+        throw new ProvisionError(NETPOL_STEPS.check, 'the probe pod cannot reach the server pod even without any NetworkPolicy: the pod network is broken');
       await deps.port.apply([denyAll], { fieldManager: 'kubedrill-selftest', ...call });
       return blockedWithin(settleMs);
     });
@@ -136,12 +142,29 @@ export async function verifyNetworkPolicy(cluster: { name: string }, deps: Netpo
     await installFallbackController(deps, onStep, signal);
     await step(NETPOL_STEPS.recheck, onStep, async () => {
       if (await blockedWithin(settleMs * 2)) return;
-      throw new ProvisionError(NETPOL_STEPS.recheck, 'NetworkPolicy is not enforced on this cluster: a default-deny policy did not block a probe, even with kube-router installed; grading a NetworkPolicy lab here would be dishonest');
+      throw new ProvisionError(
+        NETPOL_STEPS.recheck,
+        'NetworkPolicy is not enforced on this cluster: a default-deny policy did not block a probe, even with kube-router installed; grading a NetworkPolicy lab here would be dishonest',
+      );
     });
     return 'kube-router';
   } finally {
     await deps.runner
-      .run({ argv: ['docker', 'exec', `${cluster.name}-control-plane`, 'kubectl', '--kubeconfig=/etc/kubernetes/admin.conf', 'delete', 'namespace', NS, '--wait=false', '--ignore-not-found'], timeoutMs: 60_000 })
+      .run({
+        argv: [
+          'docker',
+          'exec',
+          `${cluster.name}-control-plane`,
+          'kubectl',
+          '--kubeconfig=/etc/kubernetes/admin.conf',
+          'delete',
+          'namespace',
+          NS,
+          '--wait=false',
+          '--ignore-not-found',
+        ],
+        timeoutMs: 60_000,
+      })
       .catch(() => {});
   }
 }

@@ -44,7 +44,10 @@ export async function netpolFacts(runner: CommandRunner, nodeImage: string, fall
 
 /** The key a verdict is stored under: a hash of the facts. */
 export function verdictKey(facts: NetpolFacts): string {
-  return createHash('sha256').update(JSON.stringify([facts.nodeImageId, facts.kernel, facts.cgroup, facts.os, facts.fallback])).digest('hex').slice(0, 32);
+  return createHash('sha256')
+    .update(JSON.stringify([facts.nodeImageId, facts.kernel, facts.cgroup, facts.os, facts.fallback]))
+    .digest('hex')
+    .slice(0, 32);
 }
 
 /** Remembered verdicts in `<dataDir>/netpol-verdicts.json`; unreadable files count as empty. */

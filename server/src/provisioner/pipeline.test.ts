@@ -20,8 +20,19 @@ const record = () => {
 test('steps run in order; a step without parts is reported by the runner, parts by the step; parts it did not need are skipped', async () => {
   const r = record();
   const order: string[] = [];
-  await runPlan(plan, { ...ok, c: async () => void order.push('c') }, r.sink, new AbortController().signal, { onStepStart: (s) => order.push(`start ${s.id}`) });
-  assert.deepEqual(r.lines(), ['Step A: running', 'Step A: done', 'B one: running', 'B one: done', 'B two: skipped', 'B three: skipped', 'Step C: running', 'Step C: done']);
+  await runPlan(plan, { ...ok, c: async () => void order.push('c') }, r.sink, new AbortController().signal, {
+    onStepStart: (s) => order.push(`start ${s.id}`),
+  });
+  assert.deepEqual(r.lines(), [
+    'Step A: running',
+    'Step A: done',
+    'B one: running',
+    'B one: done',
+    'B two: skipped',
+    'B three: skipped',
+    'Step C: running',
+    'Step C: done',
+  ]);
   assert.deepEqual(order, ['start a', 'start b', 'start c', 'c']);
   assert.deepEqual(
     planEntries(plan).map((e) => e.name),
@@ -31,8 +42,15 @@ test('steps run in order; a step without parts is reported by the runner, parts 
 
 test('a failing part fails the run naming it, with its output; every later line is reported not run', async () => {
   const r = record();
-  const work = { ...ok, b: async (sink: (e: StepEvent) => void) => step('B one', sink, async () => Promise.reject(Object.assign(new Error('exit 1'), { stdout: '', stderr: 'boom: no such thing' }))) };
-  await assert.rejects(runPlan(plan, work, r.sink, new AbortController().signal), (e: unknown) => e instanceof ProvisionError && e.step === 'B one' && /boom/.test(e.output));
+  const work = {
+    ...ok,
+    b: async (sink: (e: StepEvent) => void) =>
+      step('B one', sink, async () => Promise.reject(Object.assign(new Error('exit 1'), { stdout: '', stderr: 'boom: no such thing' }))),
+  };
+  await assert.rejects(
+    runPlan(plan, work, r.sink, new AbortController().signal),
+    (e: unknown) => e instanceof ProvisionError && e.step === 'B one' && /boom/.test(e.output),
+  );
   assert.deepEqual(r.lines(), ['Step A: running', 'Step A: done', 'B one: running', 'B one: failed', 'B two: not-run', 'B three: not-run', 'Step C: not-run']);
   assert.equal(r.events.filter((e) => e.status === 'failed').length, 1, 'the failure is reported once');
 });
@@ -74,7 +92,12 @@ test('a step that outlives its own timeout fails naming the step, its timeout an
   assert.deepEqual(r.lines().slice(-3), ['B two: failed', 'B three: not-run', 'Step C: not-run']);
   // A step without parts names itself.
   await assert.rejects(
-    runPlan([{ id: 'a', name: 'Step A', timeoutMs: 40, failure: 'A went wrong' }], { ...ok, a: () => new Promise(() => {}) }, () => {}, new AbortController().signal),
+    runPlan(
+      [{ id: 'a', name: 'Step A', timeoutMs: 40, failure: 'A went wrong' }],
+      { ...ok, a: () => new Promise(() => {}) },
+      () => {},
+      new AbortController().signal,
+    ),
     (e: unknown) => e instanceof ProvisionError && e.step === 'Step A' && /"Step A" did not finish within 1 s/.test(e.message),
   );
 });
@@ -82,10 +105,20 @@ test('a step that outlives its own timeout fails naming the step, its timeout an
 test('skipped steps do not run; an abort stops the run without reporting a failure', async () => {
   const r = record();
   const ran: string[] = [];
-  await runPlan([{ ...plan[0]!, skipped: 'done earlier' }, plan[2]!], { ...ok, a: async () => void ran.push('a'), c: async () => void ran.push('c') }, r.sink, new AbortController().signal);
+  await runPlan(
+    [{ ...plan[0]!, skipped: 'done earlier' }, plan[2]!],
+    { ...ok, a: async () => void ran.push('a'), c: async () => void ran.push('c') },
+    r.sink,
+    new AbortController().signal,
+  );
   assert.deepEqual(ran, ['c']);
   const abort = new AbortController();
-  const run = runPlan(plan, { ...ok, a: (_s, signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))) }, r.sink, abort.signal);
+  const run = runPlan(
+    plan,
+    { ...ok, a: (_s, signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))) },
+    r.sink,
+    abort.signal,
+  );
   abort.abort(new Error('finished by the learner'));
   await assert.rejects(run, /finished by the learner/);
   assert.ok(!r.events.some((e) => e.status === 'failed' || e.status === 'not-run'));

@@ -42,7 +42,12 @@ export function planEntries(plan: readonly PlannedStep[]): PlanEntry[] {
   return plan.flatMap((s): PlanEntry[] => {
     const base = { phase: s.name, timeoutMs: s.timeoutMs };
     if (s.skipped) return [{ name: s.name, ...base, state: 'skipped', note: s.skipped }];
-    return (s.parts?.length ? s.parts : [s.name]).map((name) => ({ name, ...base, state: 'pending', ...(s.ifNeeded?.[name] ? { note: s.ifNeeded[name] } : {}) }));
+    return (s.parts?.length ? s.parts : [s.name]).map((name) => ({
+      name,
+      ...base,
+      state: 'pending',
+      ...(s.ifNeeded?.[name] ? { note: s.ifNeeded[name] } : {}),
+    }));
   });
 }
 
@@ -59,7 +64,13 @@ const TIMEOUT = Symbol('step timeout');
  * the line that failed; every line after it is reported `not-run`. Parts a step did not report when it
  * ended are reported `skipped` (not needed on this cluster).
  */
-export async function runPlan<Id extends string, S extends PlannedStep<Id>>(plan: readonly S[], work: StepWork<Id>, sink: StepSink, signal: AbortSignal, hooks: RunHooks<S> = {}): Promise<void> {
+export async function runPlan<Id extends string, S extends PlannedStep<Id>>(
+  plan: readonly S[],
+  work: StepWork<Id>,
+  sink: StepSink,
+  signal: AbortSignal,
+  hooks: RunHooks<S> = {},
+): Promise<void> {
   const lines = planEntries(plan);
   const reported = new Map<string, StepEvent['status']>();
   const report = (e: StepEvent) => {
@@ -97,7 +108,10 @@ export async function runPlan<Id extends string, S extends PlannedStep<Id>>(plan
         over = true;
         stop.abort(new Error('timeout'));
         const at = current ?? (parts ? undefined : step.name);
-        throw new ProvisionError(at ?? step.name, `${step.failure}: "${step.name}" did not finish within ${Math.ceil(step.timeoutMs / 1000)} s${at && at !== step.name ? ` (it was at "${at}")` : ''}`);
+        throw new ProvisionError(
+          at ?? step.name,
+          `${step.failure}: "${step.name}" did not finish within ${Math.ceil(step.timeoutMs / 1000)} s${at && at !== step.name ? ` (it was at "${at}")` : ''}`,
+        );
       }
       if (!parts) report({ step: step.name, status: 'done' });
       for (const p of parts ?? []) if (!reported.has(p)) report({ step: p, status: 'skipped' });

@@ -9,7 +9,8 @@ import type { StepEvent } from './steps.ts';
 import { FakeClusterPort } from './testing/fake-kind.ts';
 import { lab9server } from './testing/lab-fixtures.ts';
 
-const IPTABLES_WITH = (ip: string) => `*nat\n-A KUBE-SERVICES -d ${ip}/32 -p tcp -m comment --comment "restricted/lab9server cluster IP" -m tcp --dport 80 -j KUBE-SVC-ABC\nCOMMIT\n`;
+const IPTABLES_WITH = (ip: string) =>
+  `*nat\n-A KUBE-SERVICES -d ${ip}/32 -p tcp -m comment --comment "restricted/lab9server cluster IP" -m tcp --dport 80 -j KUBE-SVC-ABC\nCOMMIT\n`;
 
 /** A docker host whose nodes report kube-proxy rules; each node learns the ClusterIP after `afterDumps` dumps of its own. */
 function rulesHost(afterDumps: Record<string, number>, ip: string) {
@@ -49,13 +50,20 @@ test('a Service that became a NodePort is programmed only once the node port is 
       return { argv: spec.argv, exitCode: 0, stdout: IPTABLES_WITH('10.96.44.1'), stderr: '', durationMs: 0 };
     },
   };
-  const problems = await unprogrammedServices(runner, ['c-worker'], [{ id: 'service web/admin', clusterIPs: ['10.96.44.1'], nodePorts: [31080] }], { timeoutMs: 1000 });
+  const problems = await unprogrammedServices(runner, ['c-worker'], [{ id: 'service web/admin', clusterIPs: ['10.96.44.1'], nodePorts: [31080] }], {
+    timeoutMs: 1000,
+  });
   assert.deepEqual(problems, ['service web/admin (10.96.44.1, node port 31080) is not programmed by kube-proxy yet on c-worker']);
 });
 
 test('unprogrammedServices names each Service and the nodes that lack its rule', async () => {
   const { runner } = rulesHost({ 'c-control-plane': 0, 'c-worker': 5 }, '10.96.44.1');
-  const problems = await unprogrammedServices(runner, ['c-control-plane', 'c-worker'], [{ id: 'service restricted/lab9server', clusterIPs: ['10.96.44.1'], nodePorts: [] }], { timeoutMs: 1000 });
+  const problems = await unprogrammedServices(
+    runner,
+    ['c-control-plane', 'c-worker'],
+    [{ id: 'service restricted/lab9server', clusterIPs: ['10.96.44.1'], nodePorts: [] }],
+    { timeoutMs: 1000 },
+  );
   assert.deepEqual(problems, ['service restricted/lab9server (10.96.44.1) is not programmed by kube-proxy yet on c-worker']);
 });
 
@@ -63,11 +71,18 @@ test("setup is ready only once kube-proxy on every node has the setup's Services
   // The API gives every Service a ClusterIP; the fake port stores what setup applies as is.
   const port = new FakeClusterPort();
   const apply = port.apply.bind(port);
-  port.apply = (objects: readonly KubeObject[]) => apply(objects.map((o) => (o.kind === 'Service' ? { ...o, spec: { ...(o.spec as object), clusterIP: '10.96.44.1' } } : o)));
+  port.apply = (objects: readonly KubeObject[]) =>
+    apply(objects.map((o) => (o.kind === 'Service' ? { ...o, spec: { ...(o.spec as object), clusterIP: '10.96.44.1' } } : o)));
   const { runner, dumps } = rulesHost({ 'c-control-plane': 1, 'c-worker': 3 }, '10.96.44.1');
   const lab = lab9server();
   const steps: StepEvent[] = [];
-  await applyLabSetup({ dir: lab.dir, setupManifests: lab.files.setupManifests, setupScript: undefined }, { kubeconfigPath: '/x', nodes: ['c-control-plane', 'c-worker'] }, { port, runner }, (e) => steps.push(e), { timeoutMs: 10_000, pollMs: 1 });
+  await applyLabSetup(
+    { dir: lab.dir, setupManifests: lab.files.setupManifests, setupScript: undefined },
+    { kubeconfigPath: '/x', nodes: ['c-control-plane', 'c-worker'] },
+    { port, runner },
+    (e) => steps.push(e),
+    { timeoutMs: 10_000, pollMs: 1 },
+  );
   assert.equal(dumps.get('c-worker'), 4, 'polled the worker until its fourth dump had the rule');
   assert.equal(steps.at(-1)?.status, 'done');
 });
@@ -75,9 +90,16 @@ test("setup is ready only once kube-proxy on every node has the setup's Services
 test('setup whose Service is never programmed fails the readiness step and says which node', async () => {
   const port = new FakeClusterPort();
   const apply = port.apply.bind(port);
-  port.apply = (objects: readonly KubeObject[]) => apply(objects.map((o) => (o.kind === 'Service' ? { ...o, spec: { ...(o.spec as object), clusterIP: '10.96.44.1' } } : o)));
+  port.apply = (objects: readonly KubeObject[]) =>
+    apply(objects.map((o) => (o.kind === 'Service' ? { ...o, spec: { ...(o.spec as object), clusterIP: '10.96.44.1' } } : o)));
   const { runner } = rulesHost({ 'c-control-plane': 0, 'c-worker': 1e9 }, '10.96.44.1');
   const lab = lab9server();
-  const err = await applyLabSetup({ dir: lab.dir, setupManifests: lab.files.setupManifests, setupScript: undefined }, { kubeconfigPath: '/x', nodes: ['c-control-plane', 'c-worker'] }, { port, runner }, () => {}, { timeoutMs: 200, pollMs: 5 }).catch((e: unknown) => e);
+  const err = await applyLabSetup(
+    { dir: lab.dir, setupManifests: lab.files.setupManifests, setupScript: undefined },
+    { kubeconfigPath: '/x', nodes: ['c-control-plane', 'c-worker'] },
+    { port, runner },
+    () => {},
+    { timeoutMs: 200, pollMs: 5 },
+  ).catch((e: unknown) => e);
   assert.match(String((err as Error).message), /service restricted\/lab9server \(10\.96\.44\.1\) is not programmed by kube-proxy yet on c-worker/);
 });

@@ -17,7 +17,9 @@ export interface ServedService {
 /** The ClusterIPs of the Services among objects, read back live (the API assigns them). Headless and ExternalName Services have none. */
 export async function liveServices(port: ClusterPort, objects: readonly KubeObject[], call: { timeoutMs: number }): Promise<ServedService[]> {
   const services = objects.filter((o) => o.kind === 'Service' && o.apiVersion === 'v1');
-  const live = await Promise.all(services.map((s) => port.get({ apiVersion: 'v1', kind: 'Service', namespace: s.metadata.namespace ?? 'default', name: s.metadata.name }, call)));
+  const live = await Promise.all(
+    services.map((s) => port.get({ apiVersion: 'v1', kind: 'Service', namespace: s.metadata.namespace ?? 'default', name: s.metadata.name }, call)),
+  );
   const out: ServedService[] = [];
   for (const s of live) {
     if (!s) continue;
@@ -35,17 +37,28 @@ export async function liveServices(port: ClusterPort, objects: readonly KubeObje
  * kube-proxy writes a rule per ClusterIP whether the Service has endpoints (a DNAT) or not (a REJECT),
  * so "the ClusterIP appears in the node's rules" is the sign that it is programmed.
  */
-export async function unprogrammedServices(runner: CommandRunner, nodes: readonly string[], services: readonly ServedService[], opts: { timeoutMs: number; signal?: AbortSignal }): Promise<string[]> {
+export async function unprogrammedServices(
+  runner: CommandRunner,
+  nodes: readonly string[],
+  services: readonly ServedService[],
+  opts: { timeoutMs: number; signal?: AbortSignal },
+): Promise<string[]> {
   if (!services.length) return [];
   const dumps = await Promise.all(
     nodes.map(async (node) => {
-      const r = await runner.run({ argv: ['docker', 'exec', node, 'sh', '-c', DUMP_KUBE_PROXY_RULES], timeoutMs: opts.timeoutMs, ...(opts.signal ? { signal: opts.signal } : {}) });
+      const r = await runner.run({
+        argv: ['docker', 'exec', node, 'sh', '-c', DUMP_KUBE_PROXY_RULES],
+        timeoutMs: opts.timeoutMs,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
       return { node, dump: r.stdout };
     }),
   );
   const problems: string[] = [];
   for (const s of services) {
-    const missing = dumps.filter((d) => s.clusterIPs.some((ip) => !rulesMention(d.dump, ip)) || s.nodePorts.some((p) => !rulesOpenPort(d.dump, p))).map((d) => d.node);
+    const missing = dumps
+      .filter((d) => s.clusterIPs.some((ip) => !rulesMention(d.dump, ip)) || s.nodePorts.some((p) => !rulesOpenPort(d.dump, p)))
+      .map((d) => d.node);
     const what = [...s.clusterIPs, ...s.nodePorts.map((p) => `node port ${p}`)].join(', ');
     if (missing.length) problems.push(`${s.id} (${what}) is not programmed by kube-proxy yet on ${missing.join(', ')}`);
   }

@@ -15,7 +15,9 @@ export interface Migration {
 
 /** Reads the numbered .sql migrations shipped with the server, in order; refuses gaps and duplicates. */
 export function readMigrations(dir = MIGRATIONS_DIR): Migration[] {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.sql')).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.sql'))
+    .sort();
   const migrations = files.map((file) => {
     const m = /^(\d{3})-([a-z0-9-]+)\.sql$/.exec(file);
     if (!m) throw new Error(`migration file name ${file} must look like 001-name.sql`);
@@ -40,8 +42,10 @@ function openFailure(file: string, e: unknown): DataDirError {
   const raw = ((e as Error).message ?? String(e)).split('\n')[0]!;
   const code = (e as NodeJS.ErrnoException).code;
   let why = raw;
-  if (/file is not a database|malformed|corrupt/i.test(raw)) why = `${raw}: the file is damaged or not kubedrill's; restore a backup or move it aside to start afresh`;
-  else if (/readonly|read-only/i.test(raw) || code === 'EACCES' || code === 'EPERM' || code === 'EROFS') why = `${raw}: the server cannot write there; check the owner and permissions of ${path.dirname(file)}`;
+  if (/file is not a database|malformed|corrupt/i.test(raw))
+    why = `${raw}: the file is damaged or not kubedrill's; restore a backup or move it aside to start afresh`;
+  else if (/readonly|read-only/i.test(raw) || code === 'EACCES' || code === 'EPERM' || code === 'EROFS')
+    why = `${raw}: the server cannot write there; check the owner and permissions of ${path.dirname(file)}`;
   else if (/unable to open/i.test(raw)) why = `${raw}: check that ${path.dirname(file)} is a writable folder and ${path.basename(file)} a file`;
   return new DataDirError(`cannot open the database ${file}: ${why}`, { cause: e });
 }
@@ -89,7 +93,10 @@ export function lockDataDir(dataDir: string): () => void {
     } catch {
       // The other server may not have written its pid yet.
     }
-    throw new DataDirError(`the data folder ${dataDir} is in use by another kubedrill server${/^\d+$/.test(pid) ? ` (pid ${pid})` : ''}; stop it, or give this one its own --data-dir`, { cause: e });
+    throw new DataDirError(
+      `the data folder ${dataDir} is in use by another kubedrill server${/^\d+$/.test(pid) ? ` (pid ${pid})` : ''}; stop it, or give this one its own --data-dir`,
+      { cause: e },
+    );
   }
   try {
     writeFileSync(pidFile, `${process.pid}\n`);
@@ -121,7 +128,9 @@ export function migrate(db: Db, migrations: Migration[]): number[] {
   const current = row.v ?? 0;
   const known = migrations.length;
   if (current > known) {
-    throw new Error(`the database is at schema version ${current} but this kubedrill only knows ${known}: it was written by a newer version; upgrade kubedrill or use another data folder`);
+    throw new Error(
+      `the database is at schema version ${current} but this kubedrill only knows ${known}: it was written by a newer version; upgrade kubedrill or use another data folder`,
+    );
   }
   const applied: number[] = [];
   for (const m of migrations) {

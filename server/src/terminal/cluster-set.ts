@@ -52,7 +52,11 @@ export function attemptNodeNames(attempt: TerminalAttempt, containers: readonly 
 export function resolveAttemptNode(attempt: TerminalAttempt, containers: readonly string[], wanted: string): string | undefined {
   for (const c of clustersOf(attempt)) {
     if (!c.context || !wanted.startsWith(`${c.context}-`)) continue;
-    const hit = resolveNode(containers.filter((x) => x.startsWith(`${c.name}-`)), c.name, wanted.slice(c.context.length + 1));
+    const hit = resolveNode(
+      containers.filter((x) => x.startsWith(`${c.name}-`)),
+      c.name,
+      wanted.slice(c.context.length + 1),
+    );
     if (hit) return hit;
   }
   return resolveNode(containers, attempt.clusterName, wanted);

@@ -15,7 +15,10 @@ import { RateLimiter, TicketStore } from './tickets.ts';
 const boot = (argv: string[]) => loadConfig({ argv, env: {}, cwd: '/tmp' });
 
 test('host mode is refused at start-up when more than one user can log in', () => {
-  assert.throws(() => boot(['--auth.mode', 'multi', '--auth.registration', 'open', '--host', '0.0.0.0', '--terminal.mode', 'host']), (e: Error) => e instanceof ConfigError && /terminal\.mode = "host" with auth\.mode = "multi"/.test(e.message));
+  assert.throws(
+    () => boot(['--auth.mode', 'multi', '--auth.registration', 'open', '--host', '0.0.0.0', '--terminal.mode', 'host']),
+    (e: Error) => e instanceof ConfigError && /terminal\.mode = "host" with auth\.mode = "multi"/.test(e.message),
+  );
   assert.equal(boot(['--terminal.mode', 'host']).config.terminal.mode, 'host');
 });
 
@@ -81,7 +84,11 @@ test('workstations are made while the lab is set up, only for attempts that stil
     a1: { id: 'a1', learnerId: 'l', clusterName: 'kd-1', status: 'starting' },
     gone: { id: 'gone', learnerId: 'l', clusterName: 'kd-2', status: 'ended' },
   };
-  const attempts: TerminalAttempts = { get: (id) => known[id], onEnded: () => () => {}, onClusterCreated: (cb) => (listeners.push(cb), () => listeners.splice(listeners.indexOf(cb), 1)) };
+  const attempts: TerminalAttempts = {
+    get: (id) => known[id],
+    onEnded: () => () => {},
+    onClusterCreated: (cb) => (listeners.push(cb), () => listeners.splice(listeners.indexOf(cb), 1)),
+  };
   const prepared: string[] = [];
   const launcher = { prepare: async (a: TerminalAttempt) => prepared.push(a.id) } as unknown as ShellLauncher;
   const stop = prepareWorkstations(attempts, launcher, { warn() {} });
@@ -107,8 +114,14 @@ test('graders reach nodes through the ssh path: only nodes labelled with the clu
   const r = await execOnKindNode(runner, 'lab', 'lab-worker', ['bash', '-c', 'systemctl is-active kubelet']);
   assert.deepEqual(r, { stdout: 'inactive\n', stderr: '', exitCode: 3 });
   assert.deepEqual(calls[1], ['docker', 'exec', '-u', '0', '-e', 'LANG=C.UTF-8', 'lab-worker', 'bash', '-c', 'systemctl is-active kubelet']);
-  await assert.rejects(execOnKindNode(runner, 'lab', 'other-worker', ['true']), (e: unknown) => e instanceof ClusterError && /no node "other-worker" in cluster lab/.test(e.message));
-  await assert.rejects(execOnKindNode(runner, 'lab', 'lab-control-plane', ['true']), (e: unknown) => e instanceof ClusterError && /is not running/.test(e.message));
+  await assert.rejects(
+    execOnKindNode(runner, 'lab', 'other-worker', ['true']),
+    (e: unknown) => e instanceof ClusterError && /no node "other-worker" in cluster lab/.test(e.message),
+  );
+  await assert.rejects(
+    execOnKindNode(runner, 'lab', 'lab-control-plane', ['true']),
+    (e: unknown) => e instanceof ClusterError && /is not running/.test(e.message),
+  );
 });
 
 test("the grader's node and workstation access go through the terminal launcher, for the attempt's own cluster", async () => {
@@ -139,7 +152,10 @@ test("the grader's node and workstation access go through the terminal launcher,
     assert.equal((await access.nodes?.exec('kd-a1-worker', ['systemctl', 'is-active', 'kubelet']))?.stdout, 'active\n');
     assert.equal((await access.workstation?.exec(['cat', '/opt/course/1/x']))?.exitCode, 3);
     assert.deepEqual(seen, ['node kd-a1 kd-a1-worker systemctl is-active kubelet', 'workstation a1 cat /opt/course/1/x']);
-    await assert.rejects(service.hostAccess('unknown').nodes!.exec('x', ['true']), (e: unknown) => e instanceof ClusterError && /has no cluster/.test(e.message));
+    await assert.rejects(
+      service.hostAccess('unknown').nodes!.exec('x', ['true']),
+      (e: unknown) => e instanceof ClusterError && /has no cluster/.test(e.message),
+    );
   } finally {
     await service.close();
   }

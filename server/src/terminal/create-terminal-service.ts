@@ -29,7 +29,8 @@ export async function createTerminalService(
   boot: BootInfo,
   deps: { runner: CommandRunner; attempts: TerminalAttempts; launcher?: ShellLauncher | null; log: FastifyBaseLogger },
 ): Promise<TerminalService> {
-  const picked = deps.launcher === undefined ? await createLauncher(boot, deps.runner) : { launcher: deps.launcher ?? undefined, reason: 'terminals are disabled' };
+  const picked =
+    deps.launcher === undefined ? await createLauncher(boot, deps.runner) : { launcher: deps.launcher ?? undefined, reason: 'terminals are disabled' };
   const t = boot.config.terminal;
   const service = new TerminalService({
     attempts: deps.attempts,

@@ -12,7 +12,14 @@ const mirrors = new ScreenMirrors();
 after(() => mirrors.dispose());
 
 test('a locked terminal shows output but ignores input and says why; unlocking restores input', async () => {
-  const pty = spawnPty({ file: 'bash', args: ['--norc', '--noprofile', '-i'], env: { PATH: '/usr/bin:/bin', HOME: '/tmp', TERM: 'xterm-256color', LANG: 'C.UTF-8', PS1: 'PROMPT$ ' }, cwd: '/tmp', cols: 80, rows: 24 });
+  const pty = spawnPty({
+    file: 'bash',
+    args: ['--norc', '--noprofile', '-i'],
+    env: { PATH: '/usr/bin:/bin', HOME: '/tmp', TERM: 'xterm-256color', LANG: 'C.UTF-8', PS1: 'PROMPT$ ' },
+    cwd: '/tmp',
+    cols: 80,
+    rows: 24,
+  });
   const s = new TerminalSession({ id: 'tlock', attemptId: 'exam1', kind: 'shell', title: 'shell', pty, cols: 80, rows: 24, mirrors });
   try {
     // eslint-disable-next-line prefer-const
@@ -30,7 +37,11 @@ test('a locked terminal shows output but ignores input and says why; unlocking r
     client.control({ type: 'take-input' });
     await new Promise((r) => setTimeout(r, 300));
     assert.doesNotMatch(Buffer.concat(client.chunks).toString(), /typed-while-locked/);
-    assert.deepEqual(client.controls.at(-1), { type: 'role', writer: false, reason: 'the exam is submitted: the terminal is read-only' }, 'take-input is refused with the reason');
+    assert.deepEqual(
+      client.controls.at(-1),
+      { type: 'role', writer: false, reason: 'the exam is submitted: the terminal is read-only' },
+      'take-input is refused with the reason',
+    );
 
     s.lockInput(null);
     assert.deepEqual(client.controls.at(-1), { type: 'role', writer: true, reason: 'input is open again' });

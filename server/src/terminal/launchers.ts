@@ -58,8 +58,15 @@ const DOCKER_TIMEOUT = 30_000;
 
 /** The kind node containers of a cluster, by label. */
 async function kindNodes(runner: CommandRunner, clusterName: string): Promise<string[]> {
-  const r = await runner.run({ argv: ['docker', 'ps', '--filter', `label=io.x-k8s.kind.cluster=${clusterName}`, '--format', '{{.Names}}'], timeoutMs: DOCKER_TIMEOUT });
-  return r.stdout.split('\n').map((s) => s.trim()).filter(Boolean).sort();
+  const r = await runner.run({
+    argv: ['docker', 'ps', '--filter', `label=io.x-k8s.kind.cluster=${clusterName}`, '--format', '{{.Names}}'],
+    timeoutMs: DOCKER_TIMEOUT,
+  });
+  return r.stdout
+    .split('\n')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .sort();
 }
 
 /** The node containers of every cluster of the attempt (one cluster, or an exam's several). */
@@ -69,16 +76,30 @@ async function attemptNodes(runner: CommandRunner, attempt: TerminalAttempt): Pr
 
 /** The kubeconfig the learner's shell gets: the cluster's, or for an exam one context per cluster. */
 async function attemptKubeconfig(runner: CommandRunner, attempt: TerminalAttempt, internal: boolean): Promise<string> {
-  const get = async (name: string) => (await runner.run({ argv: ['kind', 'get', 'kubeconfig', ...(internal ? ['--internal'] : []), '--name', name], timeoutMs: DOCKER_TIMEOUT })).stdout;
+  const get = async (name: string) =>
+    (await runner.run({ argv: ['kind', 'get', 'kubeconfig', ...(internal ? ['--internal'] : []), '--name', name], timeoutMs: DOCKER_TIMEOUT })).stdout;
   if (!attempt.clusters?.length) return get(attempt.clusterName);
   const parts = await Promise.all(clustersOf(attempt).map(async (c) => ({ context: c.context!, kubeconfig: await get(c.name) })));
   return mergeKubeconfigs(parts);
 }
 
-
 /** A docker exec that ends in a result: any exit code is returned, a timeout or failure to start is a ClusterError. */
-async function dockerExec(runner: CommandRunner, args: readonly string[], what: string, opts: CallOptions | undefined, stdin?: string | Buffer): Promise<ExecResult> {
-  return asExecResult(what, () => runner.run({ argv: ['docker', 'exec', ...args], timeoutMs: opts?.timeoutMs ?? DOCKER_TIMEOUT, okCodes: ANY_EXIT, ...(opts?.signal ? { signal: opts.signal } : {}), ...(stdin !== undefined ? { stdin } : {}) }));
+async function dockerExec(
+  runner: CommandRunner,
+  args: readonly string[],
+  what: string,
+  opts: CallOptions | undefined,
+  stdin?: string | Buffer,
+): Promise<ExecResult> {
+  return asExecResult(what, () =>
+    runner.run({
+      argv: ['docker', 'exec', ...args],
+      timeoutMs: opts?.timeoutMs ?? DOCKER_TIMEOUT,
+      okCodes: ANY_EXIT,
+      ...(opts?.signal ? { signal: opts.signal } : {}),
+      ...(stdin !== undefined ? { stdin } : {}),
+    }),
+  );
 }
 
 /** A docker exec's result as graders see it: its own exit codes and failures become ClusterErrors. */
@@ -86,7 +107,8 @@ async function asExecResult(what: string, exec: () => Promise<CommandResult>): P
   try {
     const r = await exec();
     // docker exec itself exits 125-127 when the container or program cannot be started.
-    if (r.exitCode === 125 || (r.exitCode >= 126 && /OCI runtime|No such container|is not running/i.test(r.stderr))) throw new ClusterError('exec', `${what}: ${r.stderr.trim().split('\n')[0] ?? ''}`);
+    if (r.exitCode === 125 || (r.exitCode >= 126 && /OCI runtime|No such container|is not running/i.test(r.stderr)))
+      throw new ClusterError('exec', `${what}: ${r.stderr.trim().split('\n')[0] ?? ''}`);
     return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode };
   } catch (e) {
     if (e instanceof ClusterError) throw e;
@@ -101,7 +123,13 @@ async function asExecResult(what: string, exec: () => Promise<CommandResult>): P
  * Runs argv as root in a node container of the cluster: the same label check and docker exec as
  * `ssh <node>`, so graders and node setup reach nodes exactly as learners do.
  */
-export async function execOnKindNode(runner: CommandRunner, clusterName: string, node: string, argv: readonly string[], opts?: CallOptions): Promise<ExecResult> {
+export async function execOnKindNode(
+  runner: CommandRunner,
+  clusterName: string,
+  node: string,
+  argv: readonly string[],
+  opts?: CallOptions,
+): Promise<ExecResult> {
   const nodes = await kindNodes(runner, clusterName);
   const container = resolveNode(nodes, clusterName, node);
   if (!container) throw new ClusterError('exec', `no node "${node}" in cluster ${clusterName}; nodes: ${nodes.join(', ') || 'none running'}`);
@@ -112,7 +140,16 @@ export async function execOnKindNode(runner: CommandRunner, clusterName: string,
 async function attemptNodeContainer(runner: CommandRunner, attempt: TerminalAttempt, node: string): Promise<string> {
   const nodes = await attemptNodes(runner, attempt);
   const container = resolveAttemptNode(attempt, nodes, node);
-  if (!container) throw new AppError(404, 'node_not_found', `no node "${node}" in this cluster; nodes: ${attemptNodeNames(attempt, nodes).map((n) => n.name).join(', ') || 'none running'}`);
+  if (!container)
+    throw new AppError(
+      404,
+      'node_not_found',
+      `no node "${node}" in this cluster; nodes: ${
+        attemptNodeNames(attempt, nodes)
+          .map((n) => n.name)
+          .join(', ') || 'none running'
+      }`,
+    );
   return container;
 }
 
@@ -141,7 +178,14 @@ async function nodeShell(o: LauncherOptions, attempt: TerminalAttempt, node: str
  * `ssh <node> <command>`: the command (bash) as root on a node of the attempt, named as the exam
  * names it or by its Kubernetes name, with stdin; not interactive, as ssh without -t.
  */
-export async function runOnAttemptNode(runner: CommandRunner, attempt: TerminalAttempt, node: string, command: string, stdin: Buffer, timeoutMs: number): Promise<ExecResult> {
+export async function runOnAttemptNode(
+  runner: CommandRunner,
+  attempt: TerminalAttempt,
+  node: string,
+  command: string,
+  stdin: Buffer,
+  timeoutMs: number,
+): Promise<ExecResult> {
   const container = await attemptNodeContainer(runner, attempt, node);
   return dockerExec(runner, ['-i', '-u', '0', '-e', 'LANG=C.UTF-8', container, 'bash', '-c', command], `running a command on ${node}`, { timeoutMs }, stdin);
 }
@@ -199,9 +243,27 @@ export class ContainerLauncher implements ShellLauncher {
         // No Docker socket, no host mounts, no capabilities: a learner's shell is an ordinary user in a box.
         await runner.run({
           argv: [
-            'docker', 'run', '-d', '--name', name, '--hostname', 'workstation', '--network', this.#o.network,
-            '--label', `io.kubedrill.workstation=${attempt.id}`, '--label', `io.kubedrill.owner=${this.#o.namePrefix}`,
-            '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges', '--pids-limit', '1024', '--memory', '1g',
+            'docker',
+            'run',
+            '-d',
+            '--name',
+            name,
+            '--hostname',
+            'workstation',
+            '--network',
+            this.#o.network,
+            '--label',
+            `io.kubedrill.workstation=${attempt.id}`,
+            '--label',
+            `io.kubedrill.owner=${this.#o.namePrefix}`,
+            '--cap-drop',
+            'ALL',
+            '--security-opt',
+            'no-new-privileges',
+            '--pids-limit',
+            '1024',
+            '--memory',
+            '1g',
             image,
           ],
           timeoutMs: 60_000,
@@ -220,22 +282,39 @@ export class ContainerLauncher implements ShellLauncher {
       // No such cluster (yet): the shell still opens; kubectl will say it has no configuration.
     }
     if (kubeconfig) {
-      await runner.run({ argv: ['docker', 'exec', '-i', name, 'sh', '-c', 'umask 077; mkdir -p "$HOME/.kube"; cat > "$HOME/.kube/config"'], stdin: kubeconfig, timeoutMs: DOCKER_TIMEOUT });
+      await runner.run({
+        argv: ['docker', 'exec', '-i', name, 'sh', '-c', 'umask 077; mkdir -p "$HOME/.kube"; cat > "$HOME/.kube/config"'],
+        stdin: kubeconfig,
+        timeoutMs: DOCKER_TIMEOUT,
+      });
     }
     // `ssh <Tab>` completes the exam-style names (controlplane, node01…) from this file: "<name> <node>" per line.
     const nodes = attemptNodeNames(attempt, await attemptNodes(runner, attempt).catch(() => []));
     const lines = nodes.map((n) => `${n.name} ${n.container}\n`).join('');
-    await runner.run({ argv: ['docker', 'exec', '-i', name, 'sh', '-c', 'mkdir -p "$HOME/.kube"; cat > "$HOME/.kube/kd-nodes"'], stdin: lines, timeoutMs: DOCKER_TIMEOUT }).catch(() => {});
+    await runner
+      .run({
+        argv: ['docker', 'exec', '-i', name, 'sh', '-c', 'mkdir -p "$HOME/.kube"; cat > "$HOME/.kube/kd-nodes"'],
+        stdin: lines,
+        timeoutMs: DOCKER_TIMEOUT,
+      })
+      .catch(() => {});
     // Root gets the same kubeconfig and node list: scripts that run as root in the workstation (a
     // Killercoda scenario's background and verify scripts) expect kubectl to work for root, and root
     // in this container has no capabilities, so it cannot read the learner's 0600 copy.
     if (kubeconfig) {
-      await runner.run({ argv: ['docker', 'exec', '-u', '0', '-i', name, 'sh', '-c', 'umask 077; mkdir -p /root/.kube; cat > /root/.kube/config'], stdin: kubeconfig, timeoutMs: DOCKER_TIMEOUT }).catch(() => {});
+      await runner
+        .run({
+          argv: ['docker', 'exec', '-u', '0', '-i', name, 'sh', '-c', 'umask 077; mkdir -p /root/.kube; cat > /root/.kube/config'],
+          stdin: kubeconfig,
+          timeoutMs: DOCKER_TIMEOUT,
+        })
+        .catch(() => {});
     }
     // The exam-style names (controlplane, node01…) resolve to the nodes, as on the exam's and
     // Killercoda's hosts (`curl node01:30080`, `ping controlplane`); /etc/hosts is root's in here.
     if (nodes.length) {
-      const hosts = 'set -u; while read -r alias container; do for ip in $(getent ahostsv4 "$container" | cut -d" " -f1 | head -n1) $(getent ahostsv6 "$container" | grep -v "^::ffff:" | cut -d" " -f1 | head -n1); do printf "%s %s %s\n" "$ip" "$alias" "$container" >> /etc/hosts; done; done; exit 0';
+      const hosts =
+        'set -u; while read -r alias container; do for ip in $(getent ahostsv4 "$container" | cut -d" " -f1 | head -n1) $(getent ahostsv6 "$container" | grep -v "^::ffff:" | cut -d" " -f1 | head -n1); do printf "%s %s %s\n" "$ip" "$alias" "$container" >> /etc/hosts; done; done; exit 0';
       await runner.run({ argv: ['docker', 'exec', '-u', '0', '-i', name, 'sh', '-c', hosts], stdin: lines, timeoutMs: DOCKER_TIMEOUT }).catch(() => {});
     }
     return name;
@@ -287,7 +366,14 @@ export class ContainerLauncher implements ShellLauncher {
       throw new ClusterError('exec', `the workstation could not be started: ${errorMessage(e)}`, undefined, e);
     }
     const user = opts?.user === 'root' ? ['-u', '0', '-e', 'HOME=/root', '-w', '/root'] : [];
-    if (opts?.user !== 'root') return dockerExec(this.#o.runner, [...(opts?.stdin !== undefined ? ['-i'] : []), ...user, '-e', 'LANG=C.UTF-8', name, ...argv], 'running a command in the workstation', opts, opts?.stdin);
+    if (opts?.user !== 'root')
+      return dockerExec(
+        this.#o.runner,
+        [...(opts?.stdin !== undefined ? ['-i'] : []), ...user, '-e', 'LANG=C.UTF-8', name, ...argv],
+        'running a command in the workstation',
+        opts,
+        opts?.stdin,
+      );
     // Root's scripts (a scenario's background and verify) reach the nodes with `ssh <node> <command>`,
     // through the same path as `ssh <node>` in a terminal: the node must be one of this attempt's.
     const { runner } = this.#o;
@@ -345,7 +431,11 @@ export class ContainerLauncher implements ShellLauncher {
     // By name, not by the io.kubedrill.workstation label: a spare workstation handed to an attempt
     // (adopt) keeps the label it was made with, and its name is the attempt's.
     const prefix = this.containerName('');
-    const ids = r.stdout.split('\n').map((s) => s.trim()).filter((n) => n.startsWith(prefix)).map((n) => n.slice(prefix.length));
+    const ids = r.stdout
+      .split('\n')
+      .map((s) => s.trim())
+      .filter((n) => n.startsWith(prefix))
+      .map((n) => n.slice(prefix.length));
     for (const id of ids) {
       if (this.#ready.has(id)) continue; // made by this server since it started (a spare, or an attempt's)
       if (!(await keep(id))) {

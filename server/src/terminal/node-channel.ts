@@ -43,7 +43,11 @@ export async function execWithNodeChannel(x: ChannelExec): Promise<CommandResult
   const nonce = randomBytes(8).toString('hex');
   const dir = `/tmp/kd-ssh-${nonce}`;
   const docker = (args: readonly string[], stdin?: string | Buffer) =>
-    x.runner.run({ argv: ['docker', 'exec', ...(stdin !== undefined ? ['-i'] : []), ...x.execArgs, x.container, ...args], timeoutMs: 30_000, ...(stdin !== undefined ? { stdin } : {}) });
+    x.runner.run({
+      argv: ['docker', 'exec', ...(stdin !== undefined ? ['-i'] : []), ...x.execArgs, x.container, ...args],
+      timeoutMs: 30_000,
+      ...(stdin !== undefined ? { stdin } : {}),
+    });
   // stdin goes to a file first (the exec's own stdin carries the answers); a command without stdin
   // costs no extra exec (a verify script runs at every Check).
   if (x.stdin !== undefined) await docker(['sh', '-c', 'umask 077; mkdir -p "$1" && cat > "$1/stdin"', 'kd-exec', dir], x.stdin);
@@ -89,7 +93,22 @@ export async function execWithNodeChannel(x: ChannelExec): Promise<CommandResult
   };
   try {
     const r = await x.runner.run({
-      argv: ['docker', 'exec', '-i', ...x.execArgs, '-e', `KD_SSH_CTL=${nonce}`, '-e', `KD_SSH_DIR=${dir}`, x.container, 'sh', '-c', wrapper, 'kd-exec', ...x.argv],
+      argv: [
+        'docker',
+        'exec',
+        '-i',
+        ...x.execArgs,
+        '-e',
+        `KD_SSH_CTL=${nonce}`,
+        '-e',
+        `KD_SSH_DIR=${dir}`,
+        x.container,
+        'sh',
+        '-c',
+        wrapper,
+        'kd-exec',
+        ...x.argv,
+      ],
       stdinStream: answers,
       timeoutMs: x.timeoutMs,
       okCodes: ANY_EXIT,
@@ -104,5 +123,8 @@ export async function execWithNodeChannel(x: ChannelExec): Promise<CommandResult
 
 /** The stderr a script printed, without the channel's announcements. */
 export function withoutMarks(stderr: string): string {
-  return stderr.split(MARK).map((part, i) => (i === 0 ? part : part.slice(part.indexOf('\n') + 1 || part.length))).join('');
+  return stderr
+    .split(MARK)
+    .map((part, i) => (i === 0 ? part : part.slice(part.indexOf('\n') + 1 || part.length)))
+    .join('');
 }

@@ -51,10 +51,7 @@ export type ServerControl =
 
 /** Messages the client sends as CONTROL frames. */
 export type ClientControl =
-  | { type: 'attach'; from: number; cols: number; rows: number; readOnly?: boolean }
-  | { type: 'ready' }
-  | { type: 'take-input' }
-  | { type: 'ping' };
+  { type: 'attach'; from: number; cols: number; rows: number; readOnly?: boolean } | { type: 'ready' } | { type: 'take-input' } | { type: 'ping' };
 
 /** Writes a 53-bit safe offset as two big-endian u32 at `at`. */
 export function writeOffset(view: DataView, at: number, offset: number): void {

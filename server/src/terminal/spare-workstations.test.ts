@@ -26,7 +26,8 @@ function dockerHost(existing: string[] = []) {
   return { runner, calls, containers };
 }
 
-const launcherOn = (runner: CommandRunner) => new ContainerLauncher({ runner, hostEnv: {}, image: 'kubedrill/workstation:{minor}', network: 'kind', namePrefix: 'kdt' });
+const launcherOn = (runner: CommandRunner) =>
+  new ContainerLauncher({ runner, hostEnv: {}, image: 'kubedrill/workstation:{minor}', network: 'kind', namePrefix: 'kdt' });
 
 test("a spare workstation made for a cluster becomes the claiming attempt's: renamed, not made again, its first login shell already run", async () => {
   const host = dockerHost();
@@ -35,7 +36,10 @@ test("a spare workstation made for a cluster becomes the claiming attempt's: ren
   spares.prepare('kdt-1234abcd', '1.35');
   assert.equal(await spares.claim('kdt-1234abcd', 'a1'), true);
   assert.ok(host.calls.some((c) => c.join(' ') === 'docker rename kdt-ws-spare-kdt-1234abcd kdt-ws-a1'));
-  assert.ok(host.calls.some((c) => c.includes('bash') && c.includes('-lc')), 'a login shell ran in the spare before the learner');
+  assert.ok(
+    host.calls.some((c) => c.includes('bash') && c.includes('-lc')),
+    'a login shell ran in the spare before the learner',
+  );
   const runs = host.calls.filter((c) => c[1] === 'run').length;
   const name = await launcher.ensureWorkstation({ id: 'a1', learnerId: 'l1', clusterName: 'kdt-1234abcd', status: 'running', kubernetesVersion: '1.35' });
   assert.equal(name, 'kdt-ws-a1');
@@ -50,7 +54,7 @@ test('a discarded spare is removed; a restart reaps leftovers by container name,
   const spares = spareWorkstations(launcher, { warn() {} })!;
   spares.prepare('kdt-aaaa0000', '1.35');
   spares.discard('kdt-aaaa0000');
-  for (const end = Date.now() + 10_000; host.containers.size && Date.now() < end; ) await new Promise((r) => setTimeout(r, 5));
+  for (const end = Date.now() + 10_000; host.containers.size && Date.now() < end;) await new Promise((r) => setTimeout(r, 5));
   assert.equal(host.containers.size, 0, 'the spare of a deleted cluster is gone');
 
   // After a restart (a new launcher): attempt a1 owns a workstation that was a spare; spare-… ones belong to nobody.

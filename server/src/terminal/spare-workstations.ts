@@ -31,8 +31,7 @@ export function spareWorkstations(launcher: ShellLauncher | undefined, log: Pick
       const id = spareId(clusterName);
       if (spares.has(id)) return;
       const attempt = { id, learnerId: '', clusterName, status: 'running' as const, kubernetesVersion };
-      const making = launcher
-        .prepare!(attempt)
+      const making = launcher.prepare!(attempt)
         // A login shell once, so the learner's first one finds bash, its profile and kubectl in the page cache.
         .then(() => launcher.execInWorkstation!(attempt, ['bash', '-lc', 'kubectl version --client >/dev/null 2>&1; true'], { timeoutMs: 30_000 }))
         .then(
@@ -58,7 +57,8 @@ export function spareWorkstations(launcher: ShellLauncher | undefined, log: Pick
       if (!making) return;
       spares.delete(id);
       making
-        .then(() => launcher.release(id)).catch((e: unknown) => log.warn({ cluster: clusterName, error: errorMessage(e) }, 'removing a spare workstation failed'));
+        .then(() => launcher.release(id))
+        .catch((e: unknown) => log.warn({ cluster: clusterName, error: errorMessage(e) }, 'removing a spare workstation failed'));
     },
   };
 }

@@ -142,7 +142,8 @@ export class TerminalService {
     if (attempt.status !== 'running') throw new AppError(409, 'attempt_not_running', `the attempt is ${attempt.status}; terminals open while it runs`);
     const launcher = this.#launcher();
     const open = this.#byAttempt.get(attempt.id) ?? new Map();
-    if (open.size >= this.#o.maxPerAttempt) throw new AppError(409, 'too_many_terminals', `at most ${this.#o.maxPerAttempt} terminals per attempt; close one first`);
+    if (open.size >= this.#o.maxPerAttempt)
+      throw new AppError(409, 'too_many_terminals', `at most ${this.#o.maxPerAttempt} terminals per attempt; close one first`);
     const id = `t${randomBytes(6).toString('hex')}`;
     const req = { terminalId: id, ...INITIAL, env: {} as Record<string, string> };
     let session: TerminalSession;
@@ -161,8 +162,22 @@ export class TerminalService {
       const taken = new Set([...open.values()].map((t) => t.session.title));
       let k = 1;
       while (taken.has(`workstation ${k}`)) k++;
-      const run = launcher.runOnNode ? (name: string, command: string, stdin: Buffer) => launcher.runOnNode!(attempt, name, command, stdin, SSH_COMMAND_TIMEOUT_MS) : undefined;
-      session = new TerminalSession({ id, attemptId: attempt.id, kind: 'shell', title: `workstation ${k}`, pty, ...INITIAL, mirrors: this.#mirrors, limits: this.#o.limits, sshToken, onSsh: node, ...(run ? { onSshRun: run } : {}) });
+      const run = launcher.runOnNode
+        ? (name: string, command: string, stdin: Buffer) => launcher.runOnNode!(attempt, name, command, stdin, SSH_COMMAND_TIMEOUT_MS)
+        : undefined;
+      session = new TerminalSession({
+        id,
+        attemptId: attempt.id,
+        kind: 'shell',
+        title: `workstation ${k}`,
+        pty,
+        ...INITIAL,
+        mirrors: this.#mirrors,
+        limits: this.#o.limits,
+        sshToken,
+        onSsh: node,
+        ...(run ? { onSshRun: run } : {}),
+      });
     }
     if (attempt.inputLocked) session.lockInput(attempt.inputLocked);
     open.set(id, { session, node: input.node ?? null });

@@ -153,7 +153,7 @@ test('closing a terminal kills the shell and everything it started (no orphans)'
   const shellPid = Number(m[1]);
   const jobPids = m[2]!.trim().split(/\s+/).map(Number);
   assert.equal(jobPids.length, 3);
-  assert.ok(sessionPids(shellPid).length >= 4, 'the shell and its jobs share the shell\'s session');
+  assert.ok(sessionPids(shellPid).length >= 4, "the shell and its jobs share the shell's session");
   await s.close('closed by the test');
   for (let i = 0; i < 50 && sessionPids(shellPid).length; i++) await new Promise((r) => setTimeout(r, 20));
   assert.deepEqual(sessionPids(shellPid), []);
@@ -281,7 +281,13 @@ test('malformed frames close only that client, with a reason', async () => {
   const s = shell();
   try {
     const good = await ready(s);
-    for (const frame of [Buffer.from([0x7f, 1, 2]), Buffer.alloc(0), Buffer.from([0x03, 0, 0, 0, 5]), Buffer.from([0x04, 0, 0, 0]), Buffer.from([0x05, 0x7b])]) {
+    for (const frame of [
+      Buffer.from([0x7f, 1, 2]),
+      Buffer.alloc(0),
+      Buffer.from([0x03, 0, 0, 0, 5]),
+      Buffer.from([0x04, 0, 0, 0]),
+      Buffer.from([0x05, 0x7b]),
+    ]) {
       const bad = connect(s);
       bad.client.attach(0);
       bad.handle.receive(frame);

@@ -58,7 +58,15 @@ export interface SessionOptions {
 }
 
 const ClientControlSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('attach'), from: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), cols: z.number().int(), rows: z.number().int(), readOnly: z.boolean().optional() }).strict(),
+  z
+    .object({
+      type: z.literal('attach'),
+      from: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+      cols: z.number().int(),
+      rows: z.number().int(),
+      readOnly: z.boolean().optional(),
+    })
+    .strict(),
   z.object({ type: z.literal('ready') }).strict(),
   z.object({ type: z.literal('take-input') }).strict(),
   z.object({ type: z.literal('ping') }).strict(),
@@ -202,7 +210,19 @@ export class TerminalSession {
    * read-only whatever it asks for, and every other client is told it is watching.
    */
   attach(client: TerminalClient, opts: { watcher?: string } = {}): ClientHandle {
-    const st: ClientState = { client, attached: false, sent: 0, unacked: 0, replayEnd: 0, replayDoneSent: false, ready: false, snapshotting: false, pumping: false, closed: false, ...(opts.watcher ? { watcher: opts.watcher } : {}) };
+    const st: ClientState = {
+      client,
+      attached: false,
+      sent: 0,
+      unacked: 0,
+      replayEnd: 0,
+      replayDoneSent: false,
+      ready: false,
+      snapshotting: false,
+      pumping: false,
+      closed: false,
+      ...(opts.watcher ? { watcher: opts.watcher } : {}),
+    };
     if (this.#ended) {
       client.close(Close.terminalClosed, 'this terminal has ended');
       return { receive: () => {}, detach: () => {} };
@@ -515,7 +535,13 @@ export class TerminalSession {
       const b64 = (s: string) => Buffer.from(s.slice(0, MAX_SSH_ANSWER)).toString('base64') || '-';
       this.#onSshRun(node, Buffer.from(command, 'base64').toString('utf8'), Buffer.from(stdin ?? '', 'base64')).then(
         (r) => !this.#ended && answer(`KDSSH-RESULT ${r.exitCode} ${b64(r.stdout)} ${b64(r.stderr)}`),
-        (err: unknown) => !this.#ended && answer(`KDSSH-ERR ${errorMessage(err).replace(/[\r\n]+/g, ' ').slice(0, 200)}`),
+        (err: unknown) =>
+          !this.#ended &&
+          answer(
+            `KDSSH-ERR ${errorMessage(err)
+              .replace(/[\r\n]+/g, ' ')
+              .slice(0, 200)}`,
+          ),
       );
       return;
     }
@@ -535,7 +561,12 @@ export class TerminalSession {
           answer(`KDSSH-DONE ${code ?? 255}`);
         });
       },
-      (err: unknown) => answer(`KDSSH-ERR ${errorMessage(err).replace(/[\r\n]+/g, ' ').slice(0, 200)}`),
+      (err: unknown) =>
+        answer(
+          `KDSSH-ERR ${errorMessage(err)
+            .replace(/[\r\n]+/g, ' ')
+            .slice(0, 200)}`,
+        ),
     );
   }
 

@@ -25,84 +25,117 @@ const ROOT = path.resolve(import.meta.dirname, '../../..');
 const CHROMIUM = '/usr/bin/chromium';
 const built = existsSync(path.join(ROOT, 'web/dist/index.html'));
 
-test('Start shows the steps and then a terminal; type echo hello, reload: the output is still there and typing still works; Check grades and marks the tasks', { skip: !existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM} (scripts/setup-host --tests installs it)` : !built ? 'web app not built (npm run build:web)' : false }, async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'kdtest-term-browser-'));
-  const port = await freePort();
-  const boot = loadConfig({ argv: ['--data-dir', dir, '--labs-dir', path.join(ROOT, 'labs'), '--web-dir', path.join(ROOT, 'web/dist'), '--port', String(port)], env: {}, cwd: ROOT });
-  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir };
-  const h = harness({ fake: { stageDelayMs: 50 }, portReadyAfterPolls: 3, setupPollMs: 100 });
-  // Check grades the in-memory model cluster holding the lab's setup (the fake kind host has no pods).
-  const db = openMemoryDatabase();
-  const labs = new LabCatalog(path.join(ROOT, 'labs'));
-  await labs.reload();
-  const lab = labs.get('netpol-lab9server');
-  assert.ok(lab);
-  const model = new ModelCluster({ workers: 1 });
-  await model.apply((await labStates(lab)).setup);
-  const grading = new GradingService({ attempts: h.service, labs, grades: new GradeRepository(db), portFor: () => model, engine: { probeWindowMs: 0, retryDelayMs: 0 } });
-  const app = await buildApp(boot, {
-    checkResponses: true,
-    db,
-    labs,
-    grading,
-    logger: false,
-    attemptService: h.service,
-    shellLauncher: new HostLauncher({ runner: createCommandRunner(env), hostEnv: env, stateDir: path.join(dir, 'terminals'), sshScript: SSH_SCRIPT }),
-  });
-  await app.listen({ host: '127.0.0.1', port });
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
-  try {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    const problems: string[] = [];
-    page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
-    page.on('pageerror', (e) => problems.push(e.message));
-    page.on('response', (r) => {
-      if (r.status() >= 400) void r.text().then((body) => problems.push(`${r.status()} ${r.request().method()} ${new URL(r.url()).pathname} ${body.slice(0, 200)}`));
+test(
+  'Start shows the steps and then a terminal; type echo hello, reload: the output is still there and typing still works; Check grades and marks the tasks',
+  {
+    skip: !existsSync(CHROMIUM)
+      ? `no Chromium at ${CHROMIUM} (scripts/setup-host --tests installs it)`
+      : !built
+        ? 'web app not built (npm run build:web)'
+        : false,
+  },
+  async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'kdtest-term-browser-'));
+    const port = await freePort();
+    const boot = loadConfig({
+      argv: ['--data-dir', dir, '--labs-dir', path.join(ROOT, 'labs'), '--web-dir', path.join(ROOT, 'web/dist'), '--port', String(port)],
+      env: {},
+      cwd: ROOT,
     });
-    await page.addInitScript(() => localStorage.setItem('kd-term-renderer', 'dom'));
-    const url = `http://127.0.0.1:${port}/labs/netpol-lab9server`;
-    const screen = () => page.evaluate(() => document.querySelector('.term-view:not([hidden]) .xterm-rows')?.textContent ?? '');
-    await page.goto(url);
-    await page.click('button:has-text("Start lab")');
-    await page.waitForSelector('.attempt-step-done:has-text("Creating the node containers")', { timeout: 30_000 });
-    await page.waitForSelector('.term-view[data-state="live"]', { timeout: 60_000 }).catch(async (e: unknown) => {
-      await page.screenshot({ path: '/tmp/kd-term-fail.png' });
-      throw new Error(`${(e as Error).message}\npage problems: ${problems.join(' | ')}\nbody: ${(await page.textContent('body'))?.slice(0, 500)}`);
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir };
+    const h = harness({ fake: { stageDelayMs: 50 }, portReadyAfterPolls: 3, setupPollMs: 100 });
+    // Check grades the in-memory model cluster holding the lab's setup (the fake kind host has no pods).
+    const db = openMemoryDatabase();
+    const labs = new LabCatalog(path.join(ROOT, 'labs'));
+    await labs.reload();
+    const lab = labs.get('netpol-lab9server');
+    assert.ok(lab);
+    const model = new ModelCluster({ workers: 1 });
+    await model.apply((await labStates(lab)).setup);
+    const grading = new GradingService({
+      attempts: h.service,
+      labs,
+      grades: new GradeRepository(db),
+      portFor: () => model,
+      engine: { probeWindowMs: 0, retryDelayMs: 0 },
     });
-    await page.waitForFunction(() => document.querySelector('.term-view:not([hidden]) .xterm-rows')?.textContent?.includes('kubedrill:'), null, { timeout: 60_000 }).catch(async (e: unknown) => {
-      await page.screenshot({ path: '/tmp/kd-term-fail.png' });
-      throw new Error(`${(e as Error).message}\nrows: ${await page.evaluate(() => document.querySelector('.term-view')?.innerHTML.slice(0, 1500))}`);
+    const app = await buildApp(boot, {
+      checkResponses: true,
+      db,
+      labs,
+      grading,
+      logger: false,
+      attemptService: h.service,
+      shellLauncher: new HostLauncher({ runner: createCommandRunner(env), hostEnv: env, stateDir: path.join(dir, 'terminals'), sshScript: SSH_SCRIPT }),
     });
-    await page.click('.term-host');
-    await page.keyboard.type("echo hel''lo");
-    await page.keyboard.press('Enter');
-    await page.waitForFunction(() => /hello/.test((document.querySelector('.term-view:not([hidden]) .xterm-rows')?.textContent ?? '').replace("hel''lo", '')), null, { timeout: 10_000 });
-    await page.screenshot({ path: path.join(dir, 'before-reload.png') });
+    await app.listen({ host: '127.0.0.1', port });
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+      const problems: string[] = [];
+      page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
+      page.on('pageerror', (e) => problems.push(e.message));
+      page.on('response', (r) => {
+        if (r.status() >= 400)
+          void r.text().then((body) => problems.push(`${r.status()} ${r.request().method()} ${new URL(r.url()).pathname} ${body.slice(0, 200)}`));
+      });
+      await page.addInitScript(() => localStorage.setItem('kd-term-renderer', 'dom'));
+      const url = `http://127.0.0.1:${port}/labs/netpol-lab9server`;
+      const screen = () => page.evaluate(() => document.querySelector('.term-view:not([hidden]) .xterm-rows')?.textContent ?? '');
+      await page.goto(url);
+      await page.click('button:has-text("Start lab")');
+      await page.waitForSelector('.attempt-step-done:has-text("Creating the node containers")', { timeout: 30_000 });
+      await page.waitForSelector('.term-view[data-state="live"]', { timeout: 60_000 }).catch(async (e: unknown) => {
+        await page.screenshot({ path: '/tmp/kd-term-fail.png' });
+        throw new Error(`${(e as Error).message}\npage problems: ${problems.join(' | ')}\nbody: ${(await page.textContent('body'))?.slice(0, 500)}`);
+      });
+      await page
+        .waitForFunction(() => document.querySelector('.term-view:not([hidden]) .xterm-rows')?.textContent?.includes('kubedrill:'), null, { timeout: 60_000 })
+        .catch(async (e: unknown) => {
+          await page.screenshot({ path: '/tmp/kd-term-fail.png' });
+          throw new Error(`${(e as Error).message}\nrows: ${await page.evaluate(() => document.querySelector('.term-view')?.innerHTML.slice(0, 1500))}`);
+        });
+      await page.click('.term-host');
+      await page.keyboard.type("echo hel''lo");
+      await page.keyboard.press('Enter');
+      await page.waitForFunction(
+        () => /hello/.test((document.querySelector('.term-view:not([hidden]) .xterm-rows')?.textContent ?? '').replace("hel''lo", '')),
+        null,
+        { timeout: 10_000 },
+      );
+      await page.screenshot({ path: path.join(dir, 'before-reload.png') });
 
-    await page.reload();
-    await page.waitForSelector('.term-view[data-state="live"]', { timeout: 60_000 });
-    await page.waitForFunction(() => document.querySelector('.term-view:not([hidden]) .xterm-rows')?.textContent?.includes("echo hel''lo"), null, { timeout: 10_000 });
-    assert.match((await screen()).replace("hel''lo", ''), /hello/, 'the output survived the reload');
-    await page.click('.term-host');
-    await page.keyboard.type("echo aga''in");
-    await page.keyboard.press('Enter');
-    await page.waitForFunction(() => /again/.test((document.querySelector('.term-view:not([hidden]) .xterm-rows')?.textContent ?? '').replace("aga''in", '')), null, { timeout: 10_000 });
+      await page.reload();
+      await page.waitForSelector('.term-view[data-state="live"]', { timeout: 60_000 });
+      await page.waitForFunction(() => document.querySelector('.term-view:not([hidden]) .xterm-rows')?.textContent?.includes("echo hel''lo"), null, {
+        timeout: 10_000,
+      });
+      assert.match((await screen()).replace("hel''lo", ''), /hello/, 'the output survived the reload');
+      await page.click('.term-host');
+      await page.keyboard.type("echo aga''in");
+      await page.keyboard.press('Enter');
+      await page.waitForFunction(
+        () => /again/.test((document.querySelector('.term-view:not([hidden]) .xterm-rows')?.textContent ?? '').replace("aga''in", '')),
+        null,
+        { timeout: 10_000 },
+      );
 
-    // Check: the report appears under the task list, and each task is marked from it.
-    await page.click('.grade-panel button:has-text("Check")');
-    await page.waitForSelector('.grade-report', { timeout: 30_000 });
-    const report = (await page.textContent('.grade-report')) ?? '';
-    assert.match(report, /no NetworkPolicy in namespace restricted selects lab9server/, 'the report explains why sleepybox2 got through');
-    assert.equal(await page.locator('.task-list-status.status-failed').count(), lab.meta.tasks.length, 'untouched tasks are marked not passed');
-    if (process.env.KD_SCREENSHOT) await page.screenshot({ path: process.env.KD_SCREENSHOT, fullPage: true });
-  } finally {
-    await browser.close();
-    await app.close();
-    await h.service.idle();
-    labs.compiler.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+      // Check: the report appears under the task list, and each task is marked from it.
+      await page.click('.grade-panel button:has-text("Check")');
+      await page.waitForSelector('.grade-report', { timeout: 30_000 });
+      const report = (await page.textContent('.grade-report')) ?? '';
+      assert.match(report, /no NetworkPolicy in namespace restricted selects lab9server/, 'the report explains why sleepybox2 got through');
+      assert.equal(await page.locator('.task-list-status.status-failed').count(), lab.meta.tasks.length, 'untouched tasks are marked not passed');
+      if (process.env.KD_SCREENSHOT) await page.screenshot({ path: process.env.KD_SCREENSHOT, fullPage: true });
+    } finally {
+      await browser.close();
+      await app.close();
+      await h.service.idle();
+      labs.compiler.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);

@@ -39,7 +39,24 @@ before(async () => {
   }
   await run(['docker', 'network', 'create', NET]);
   // A stand-in kind node: labelled and named like one, from a local image, root inside.
-  await run(['docker', 'run', '-d', '--name', NODE, '--hostname', NODE, '--network', NET, '--label', `io.x-k8s.kind.cluster=${CLUSTER}`, '-u', '0', IMAGE, 'sleep', 'infinity']);
+  await run([
+    'docker',
+    'run',
+    '-d',
+    '--name',
+    NODE,
+    '--hostname',
+    NODE,
+    '--network',
+    NET,
+    '--label',
+    `io.x-k8s.kind.cluster=${CLUSTER}`,
+    '-u',
+    '0',
+    IMAGE,
+    'sleep',
+    'infinity',
+  ]);
 });
 
 after(async () => {
@@ -79,7 +96,7 @@ test('a workstation shell has the exam tools, ssh reaches nodes, and everything 
     await c.waitFor(() => c.controls.some((m) => m.type === 'replay-done'));
     await type(c, "kubectl version --client; echo KV''DONE", 'KVDONE');
     assert.match(c.text(), /Client Version: v1\.35\./);
-    await type(c, "type k; complete -p k; echo \"do=$do\"; ls -l /var/run/docker.sock; id -u; echo CH''ECKED", 'CHECKED');
+    await type(c, 'type k; complete -p k; echo "do=$do"; ls -l /var/run/docker.sock; id -u; echo CH\'\'ECKED', 'CHECKED');
     const out = c.text();
     assert.match(out, /k is aliased to `kubectl'/);
     assert.match(out, /complete -o default -F __start_kubectl k/);
@@ -110,7 +127,7 @@ test('a workstation shell has the exam tools, ssh reaches nodes, and everything 
     assert.match(c.text(), new RegExp(`\r${NODE}\r\nrc=0\r\n`));
     await type(c, `x=$(ssh node01 true 2>&1; echo "rc=$?"); y=$(echo piped | ssh controlplane 'tr a-z A-Z; exit 4'); echo "[$x][$y][$?]"`, /\]\[\w*\]\[\d+\]/);
     assert.match(c.text(), /\[ssh: no node "node01"[^\]]*\s+rc=255\]\[PIPED\]\[4\]/);
-    await type(c, "echo still-in-the-workstation-$(id -u)", 'still-in-the-workstation-1000');
+    await type(c, 'echo still-in-the-workstation-$(id -u)', 'still-in-the-workstation-1000');
 
     // A node-shell tab.
     assert.deepEqual(await service.nodes(attempts.get(attemptId)!), [{ name: 'controlplane', container: NODE }]);
@@ -122,7 +139,10 @@ test('a workstation shell has the exam tools, ssh reaches nodes, and everything 
     await type(n, 'echo NODE-$(id -u)-$(hostname)', `NODE-0-${NODE}`);
 
     // The exam's node names resolve in the workstation; root (scenario scripts) runs with root's HOME and stdin.
-    const asRoot = await launcher.execInWorkstation(attempts.get(attemptId)!, ['sh', '-c', 'getent hosts controlplane; id -u; echo "$HOME"; cat'], { user: 'root', stdin: 'from-stdin' });
+    const asRoot = await launcher.execInWorkstation(attempts.get(attemptId)!, ['sh', '-c', 'getent hosts controlplane; id -u; echo "$HOME"; cat'], {
+      user: 'root',
+      stdin: 'from-stdin',
+    });
     assert.match(asRoot.stdout, new RegExp(`^\\S+\\s+controlplane\\s+${NODE}\\n0\\n/root\\nfrom-stdin$`));
     // A scenario's script reaches nodes with `ssh <node> <command>`, as on Killercoda's host: output,
     // stdin, exit codes, unknown nodes, concurrent calls; the rest of a script fed to `bash -s` still runs.

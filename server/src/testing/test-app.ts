@@ -28,8 +28,18 @@ export function loadedCatalog(labsDir = FIXTURE_LABS): Promise<LabCatalog> {
 
 /** Builds the app with config flags (e.g. ['--auth.mode', 'multi']), no logger and a fresh in-memory db. */
 export async function testApp(argv: string[] = [], labsDir = FIXTURE_LABS, opts: { now?: () => number } = {}): Promise<App> {
-  const boot = loadConfig({ argv: ['--data-dir', '/nonexistent/kubedrill-test', '--web-dir', '/nonexistent/kubedrill-web', ...argv], env: {}, cwd: process.cwd() });
-  return buildApp(boot, { checkResponses: true, db: openMemoryDatabase(), labs: await loadedCatalog(labsDir), logger: false, ...(opts.now ? { now: opts.now } : {}) });
+  const boot = loadConfig({
+    argv: ['--data-dir', '/nonexistent/kubedrill-test', '--web-dir', '/nonexistent/kubedrill-web', ...argv],
+    env: {},
+    cwd: process.cwd(),
+  });
+  return buildApp(boot, {
+    checkResponses: true,
+    db: openMemoryDatabase(),
+    labs: await loadedCatalog(labsDir),
+    logger: false,
+    ...(opts.now ? { now: opts.now } : {}),
+  });
 }
 
 /** The kd_session cookie a response set, as a Cookie header value. */

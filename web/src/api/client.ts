@@ -95,11 +95,15 @@ export const api = {
     logout: () => request<void>('POST', '/api/session/logout', {}),
   },
   terminals: {
-    list: (attemptId: string, signal?: AbortSignal) => request<TerminalList>('GET', `/api/attempts/${encodeURIComponent(attemptId)}/terminals`, undefined, signal),
-    open: (attemptId: string, input: In<typeof C.OpenTerminalBody>) => request<TerminalInfo>('POST', `/api/attempts/${encodeURIComponent(attemptId)}/terminals`, input),
-    close: (attemptId: string, terminalId: string) => request<void>('DELETE', `/api/attempts/${encodeURIComponent(attemptId)}/terminals/${encodeURIComponent(terminalId)}`),
+    list: (attemptId: string, signal?: AbortSignal) =>
+      request<TerminalList>('GET', `/api/attempts/${encodeURIComponent(attemptId)}/terminals`, undefined, signal),
+    open: (attemptId: string, input: In<typeof C.OpenTerminalBody>) =>
+      request<TerminalInfo>('POST', `/api/attempts/${encodeURIComponent(attemptId)}/terminals`, input),
+    close: (attemptId: string, terminalId: string) =>
+      request<void>('DELETE', `/api/attempts/${encodeURIComponent(attemptId)}/terminals/${encodeURIComponent(terminalId)}`),
     /** The cluster's nodes as the exam names them (controlplane, node01…) with their Kubernetes names. */
-    nodes: (attemptId: string, signal?: AbortSignal) => request<Out<typeof C.NodeListDto>>('GET', `/api/attempts/${encodeURIComponent(attemptId)}/nodes`, undefined, signal),
+    nodes: (attemptId: string, signal?: AbortSignal) =>
+      request<Out<typeof C.NodeListDto>>('GET', `/api/attempts/${encodeURIComponent(attemptId)}/nodes`, undefined, signal),
     ticket: (attemptId: string, terminalId: string) =>
       request<TerminalTicket>('POST', `/api/attempts/${encodeURIComponent(attemptId)}/terminals/${encodeURIComponent(terminalId)}/tickets`, {}),
     /** The ws:// or wss:// URL of a socket path the server handed out with a ticket. */
@@ -134,8 +138,7 @@ export const api = {
       request<Out<typeof C.ExamTaskMarksDto>>('PUT', `/api/exam-attempts/${encodeURIComponent(id)}/tasks/${number}`, fields),
     /** submit | regrade | unlock | finish */
     act: (id: string, action: ExamAction) => request<ExamAttempt>('POST', `/api/exam-attempts/${encodeURIComponent(id)}/${action}`, {}),
-    labRecords: (signal?: AbortSignal) =>
-      request<LabRecords>('GET', '/api/history/labs', undefined, signal),
+    labRecords: (signal?: AbortSignal) => request<LabRecords>('GET', '/api/history/labs', undefined, signal),
     solution: (id: string, number: number, signal?: AbortSignal) =>
       request<Out<typeof C.SolutionDto>>('GET', `/api/exam-attempts/${encodeURIComponent(id)}/tasks/${number}/solution`, undefined, signal),
   },
@@ -148,11 +151,18 @@ export const api = {
     join: (inviteCode: string) => request<Group>('POST', '/api/groups/join', { inviteCode }),
     removeMember: (id: string, learnerId: string) => request<void>('DELETE', `/api/groups/${encodeURIComponent(id)}/members/${encodeURIComponent(learnerId)}`),
     /** Assigns a lab ({ labId }) or a mock exam ({ examId }). */
-    assign: (id: string, item: { labId: string } | { examId: string }, dueAt: string | null) => request<Out<typeof C.AssignmentDto>>('POST', `/api/groups/${encodeURIComponent(id)}/assignments`, { ...item, dueAt }),
-    unassign: (id: string, assignmentId: string) => request<void>('DELETE', `/api/groups/${encodeURIComponent(id)}/assignments/${encodeURIComponent(assignmentId)}`),
+    assign: (id: string, item: { labId: string } | { examId: string }, dueAt: string | null) =>
+      request<Out<typeof C.AssignmentDto>>('POST', `/api/groups/${encodeURIComponent(id)}/assignments`, { ...item, dueAt }),
+    unassign: (id: string, assignmentId: string) =>
+      request<void>('DELETE', `/api/groups/${encodeURIComponent(id)}/assignments/${encodeURIComponent(assignmentId)}`),
     activity: (id: string, signal?: AbortSignal) => request<GroupActivity>('GET', `/api/groups/${encodeURIComponent(id)}/activity`, undefined, signal),
     memberTerminals: (id: string, learnerId: string, signal?: AbortSignal) =>
-      request<Out<typeof C.MemberTerminalsDto>>('GET', `/api/groups/${encodeURIComponent(id)}/members/${encodeURIComponent(learnerId)}/terminals`, undefined, signal),
+      request<Out<typeof C.MemberTerminalsDto>>(
+        'GET',
+        `/api/groups/${encodeURIComponent(id)}/members/${encodeURIComponent(learnerId)}/terminals`,
+        undefined,
+        signal,
+      ),
     /** A ticket to watch a learner's terminal read-only (they are told). */
     watchTicket: (id: string, learnerId: string, attemptId: string, terminalId: string) =>
       request<TerminalTicket>(

@@ -24,7 +24,8 @@ export function AdminHealthPage() {
     <div className="page">
       <h1>Host health</h1>
       <p className="muted">
-        Clusters: {clusters.claimed} in use, {clusters.warm} warm, {clusters.creating} being created, {clusters.deleting} being deleted — at most {clusters.max}; {clusters.queued} attempt
+        Clusters: {clusters.claimed} in use, {clusters.warm} warm, {clusters.creating} being created, {clusters.deleting} being deleted — at most {clusters.max}
+        ; {clusters.queued} attempt
         {clusters.queued === 1 ? '' : 's'} queued.
       </p>
       {presets.length ? (
@@ -33,8 +34,13 @@ export function AdminHealthPage() {
           <ul className="health-checks">
             {presets.map((p) => (
               <li key={p.key} className={`health-check health-${p.excluded ? 'warn' : 'ok'}`}>
-                <strong>{p.key}</strong> <span className="muted">({p.shape || 'unknown shape'}, from {p.source})</span>
-                <div className="muted">{p.excluded ? `not kept set up: ${p.excluded}` : `${p.ready} of ${p.wanted} ready${p.settingUp ? `, ${p.settingUp} being set up` : ''}`}</div>
+                <strong>{p.key}</strong>{' '}
+                <span className="muted">
+                  ({p.shape || 'unknown shape'}, from {p.source})
+                </span>
+                <div className="muted">
+                  {p.excluded ? `not kept set up: ${p.excluded}` : `${p.ready} of ${p.wanted} ready${p.settingUp ? `, ${p.settingUp} being set up` : ''}`}
+                </div>
               </li>
             ))}
           </ul>

@@ -26,7 +26,13 @@ export function CatalogPage({ withAssignments = false }: { withAssignments?: boo
   const catalog = useAsync((signal) => api.labs.list(signal), []);
   // Assignments come from study groups (multi-user mode, signed in); a failure only hides them.
   const assigned = useAsync(
-    (signal) => (withAssignments ? api.assignments.mine(signal).then((r) => r.assignments, () => [] as MyAssignment[]) : Promise.resolve([] as MyAssignment[])),
+    (signal) =>
+      withAssignments
+        ? api.assignments.mine(signal).then(
+            (r) => r.assignments,
+            () => [] as MyAssignment[],
+          )
+        : Promise.resolve([] as MyAssignment[]),
     [withAssignments],
   );
   if (catalog.status === 'loading') return <Loading what="labs" />;
@@ -73,14 +79,7 @@ function CatalogView({ catalog, assignments }: { catalog: Catalog; assignments: 
       </section>
 
       <div className="filters" role="search">
-        <input
-          type="search"
-          className="input"
-          placeholder="Search labs…"
-          aria-label="Search labs"
-          value={query}
-          onChange={(e) => setQuery(e.target.value)}
-        />
+        <input type="search" className="input" placeholder="Search labs…" aria-label="Search labs" value={query} onChange={(e) => setQuery(e.target.value)} />
         <div className="chip-group" role="group" aria-label="Difficulty">
           {DIFFICULTIES.map((d) => (
             <button
@@ -188,7 +187,10 @@ function CatalogView({ catalog, assignments }: { catalog: Catalog; assignments: 
           {catalog.broken.map((b) => (
             <details key={b.id} className="broken-lab">
               <summary>
-                <strong>{b.title ?? b.id}</strong> <span className="muted">({b.track}/{b.id}) — {plural(b.problems.filter((p) => p.severity === 'error').length, 'error')}</span>
+                <strong>{b.title ?? b.id}</strong>{' '}
+                <span className="muted">
+                  ({b.track}/{b.id}) — {plural(b.problems.filter((p) => p.severity === 'error').length, 'error')}
+                </span>
               </summary>
               <ul>
                 {b.problems.map((p, i) => (
@@ -221,11 +223,11 @@ function useProgress(): Map<string, LabProgress> {
       .get(ctl.signal)
       .then((s) => (s.learner ? api.progress.all(ctl.signal) : { labs: [] }))
       .then(
-      (p) => setMap(new Map(p.labs.map((l) => [l.labId, l]))),
-      () => {
-        // No progress (signed out, older server): the catalog works without marks.
-      },
-    );
+        (p) => setMap(new Map(p.labs.map((l) => [l.labId, l]))),
+        () => {
+          // No progress (signed out, older server): the catalog works without marks.
+        },
+      );
     return () => ctl.abort();
   }, []);
   return map;
@@ -236,7 +238,12 @@ const PROGRESS_TEXT = { done: 'Done', partial: 'Partly done', tried: 'Tried' } a
 function LabCard({ lab, progress, competencies }: { lab: LabSummary; progress: LabProgress | undefined; competencies: Catalog['competencies'] }) {
   const score = progress ? `${Number.isInteger(progress.score) ? progress.score : progress.score.toFixed(1)}/${progress.maxScore}` : '';
   return (
-    <Link to={`/labs/${lab.id}`} className={`lab-card${progress ? ` lab-card-${progress.status}` : ''}`} data-lab-id={lab.id} data-progress={progress?.status ?? 'none'}>
+    <Link
+      to={`/labs/${lab.id}`}
+      className={`lab-card${progress ? ` lab-card-${progress.status}` : ''}`}
+      data-lab-id={lab.id}
+      data-progress={progress?.status ?? 'none'}
+    >
       <div className="lab-card-top">
         <span className={`badge badge-${lab.difficulty}`}>{lab.difficulty}</span>
         <span className="muted">{lab.minutes} min</span>

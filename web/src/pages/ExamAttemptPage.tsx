@@ -54,7 +54,12 @@ export function ExamAttemptPage({ id }: { id: string }) {
   useEffect(() => {
     if (status === 'starting' || status === 'running' || status === 'review') preloadTerminal();
   }, [status]);
-  if (x.error && !x.state) return <div className="page"><ErrorPanel error={x.error} onRetry={() => void x.refresh()} title="This exam could not be opened" /></div>;
+  if (x.error && !x.state)
+    return (
+      <div className="page">
+        <ErrorPanel error={x.error} onRetry={() => void x.refresh()} title="This exam could not be opened" />
+      </div>
+    );
   if (!x.state) return <Loading what="exam" />;
   const a = x.state.attempt;
   if (a.status === 'starting') return <Starting attempt={a} onStop={async () => x.set(await api.exams.act(a.id, 'finish'))} />;
@@ -88,16 +93,25 @@ function Starting({ attempt, onStop }: { attempt: ExamAttempt; onStop: () => voi
     <div className="page exam-starting">
       <h1>{attempt.exam.title}</h1>
       <p>
-        Preparing {attempt.clusters.length} cluster{attempt.clusters.length === 1 ? '' : 's'}. The {attempt.exam.minutes}-minute countdown starts when all of them are ready.
+        Preparing {attempt.clusters.length} cluster{attempt.clusters.length === 1 ? '' : 's'}. The {attempt.exam.minutes}-minute countdown starts when all of
+        them are ready.
       </p>
       <div className="exam-clusters">
         {attempt.clusters.map((c) => (
           <section key={c.context} className="panel" aria-label={`cluster ${c.context}`}>
             <h2>
-              <code>{c.context}</code> <span className="muted">{c.status}{c.queuePosition ? ` (place ${c.queuePosition} in the queue)` : ''}</span>
+              <code>{c.context}</code>{' '}
+              <span className="muted">
+                {c.status}
+                {c.queuePosition ? ` (place ${c.queuePosition} in the queue)` : ''}
+              </span>
             </h2>
             {/* One plan per cluster: each is its own attempt with its own steps. Running times are not sent here. */}
-            <StepList label={`Progress of ${c.context}`} serverNow={0} steps={c.steps.map((s) => ({ ...s, startedAt: 0, output: null, note: s.note ?? null }))} />
+            <StepList
+              label={`Progress of ${c.context}`}
+              serverNow={0}
+              steps={c.steps.map((s) => ({ ...s, startedAt: 0, output: null, note: s.note ?? null }))}
+            />
             {c.failure ? <p className="panel panel-error">{c.failure}</p> : null}
           </section>
         ))}
@@ -109,7 +123,17 @@ function Starting({ attempt, onStop }: { attempt: ExamAttempt; onStop: () => voi
   );
 }
 
-function ExamScreen({ fetched, onChange, patch, refresh }: { fetched: Fetched; onChange: (a: ExamAttempt) => void; patch: (f: (a: ExamAttempt) => ExamAttempt) => void; refresh: () => Promise<void> }) {
+function ExamScreen({
+  fetched,
+  onChange,
+  patch,
+  refresh,
+}: {
+  fetched: Fetched;
+  onChange: (a: ExamAttempt) => void;
+  patch: (f: (a: ExamAttempt) => ExamAttempt) => void;
+  refresh: () => Promise<void>;
+}) {
   const a = fetched.attempt;
   const [current, setCurrent] = useState<number>(() => a.focusTask ?? 1);
   const [confirming, setConfirming] = useState(false);
@@ -172,14 +196,17 @@ function ExamScreen({ fetched, onChange, patch, refresh }: { fetched: Fetched; o
         <span className={`exam-timer${critical ? ' exam-timer-critical' : low ? ' exam-timer-low' : ''}`} role="timer" aria-label="Time left">
           {remainingMs === null ? '--:--' : formatClock(remainingMs)}
         </span>
-        <span className="muted exam-bar-hint">{remainingMs === 0 ? 'Time is up — submitting…' : `${a.exam.tasks.length} tasks · pass mark ${a.exam.passPercent} %`}</span>
+        <span className="muted exam-bar-hint">
+          {remainingMs === 0 ? 'Time is up — submitting…' : `${a.exam.tasks.length} tasks · pass mark ${a.exam.passPercent} %`}
+        </span>
         <button type="button" className="btn btn-primary" disabled={busy} onClick={() => setConfirming(true)}>
           Submit exam
         </button>
       </header>
       {shownWarning ? (
         <div className="exam-warning" role="alert">
-          {shownWarning} minutes left.{shownWarning === WARN_AT_MIN[WARN_AT_MIN.length - 1] ? ' Save your work: at 0 the terminal turns read-only and the exam is submitted.' : ''}
+          {shownWarning} minutes left.
+          {shownWarning === WARN_AT_MIN[WARN_AT_MIN.length - 1] ? ' Save your work: at 0 the terminal turns read-only and the exam is submitted.' : ''}
         </div>
       ) : null}
       <ExamNavigator tasks={a.tasks} current={task.number} onSelect={select} />
@@ -207,7 +234,8 @@ function ExamScreen({ fetched, onChange, patch, refresh }: { fetched: Fetched; o
           <div className="modal" role="dialog" aria-modal="true" aria-labelledby="submit-title">
             <h2 id="submit-title">Submit the exam now?</h2>
             <p>
-              {remainingMs !== null ? `${formatClock(remainingMs)} would be left. ` : ''}After submitting, the terminal turns read-only and every task is graded.
+              {remainingMs !== null ? `${formatClock(remainingMs)} would be left. ` : ''}After submitting, the terminal turns read-only and every task is
+              graded.
             </p>
             {flagged.length ? (
               <p>

@@ -12,7 +12,12 @@ export function ExamsPage() {
   const [error, setError] = useState<Error | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
   if (exams.status === 'loading') return <Loading what="exams" />;
-  if (exams.status === 'error') return <div className="page"><ErrorPanel error={exams.error} onRetry={exams.reload} /></div>;
+  if (exams.status === 'error')
+    return (
+      <div className="page">
+        <ErrorPanel error={exams.error} onRetry={exams.reload} />
+      </div>
+    );
   const running = history.status === 'ok' ? history.value.attempts.find((a) => a.status !== 'finished' && a.status !== 'failed') : undefined;
   const start = async (e: ExamSummary) => {
     setBusy(e.id);
@@ -30,8 +35,8 @@ export function ExamsPage() {
     <div className="page">
       <h1>Mock exams</h1>
       <p className="lab-summary">
-        Timed like the CKA: several clusters, weighted tasks, one context per cluster, a countdown that keeps running when you reload, flags and notes, and a result that shows every check. No hints,
-        no solutions until you submit.
+        Timed like the CKA: several clusters, weighted tasks, one context per cluster, a countdown that keeps running when you reload, flags and notes, and a
+        result that shows every check. No hints, no solutions until you submit.
       </p>
       {running ? (
         <div className="panel exam-running" role="status">
@@ -62,7 +67,12 @@ export function ExamsPage() {
                   Taken {past.length} time{past.length === 1 ? '' : 's'}; best {best} % ({best >= e.passPercent ? 'passed' : 'not passed'}).
                 </p>
               ) : null}
-              <button type="button" className="btn btn-primary" disabled={busy !== null || (running !== undefined && running.examId !== e.id)} onClick={() => void start(e)}>
+              <button
+                type="button"
+                className="btn btn-primary"
+                disabled={busy !== null || (running !== undefined && running.examId !== e.id)}
+                onClick={() => void start(e)}
+              >
                 {busy === e.id ? 'Starting…' : running?.examId === e.id ? 'Resume exam' : 'Start exam'}
               </button>
             </section>

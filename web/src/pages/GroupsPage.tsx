@@ -38,7 +38,11 @@ export function GroupsPage({ learner, joinCode }: { learner: Learner; joinCode: 
     <div className="page groups">
       <h1>Study groups</h1>
       {joined ? <p className="panel">You joined “{joined}”. Its assignments are at the top of the labs page.</p> : null}
-      {joinError ? <p className="form-error" role="alert">{joinError}</p> : null}
+      {joinError ? (
+        <p className="form-error" role="alert">
+          {joinError}
+        </p>
+      ) : null}
       {runs ? <CreateGroup onCreated={(id) => navigate(`/groups/${id}`)} /> : null}
       {managed.length > 0 ? (
         <section aria-labelledby="runs-title">
@@ -46,7 +50,10 @@ export function GroupsPage({ learner, joinCode }: { learner: Learner; joinCode: 
           <ul className="group-list">
             {managed.map((g) => (
               <li key={g.id}>
-                <Link to={`/groups/${g.id}`}>{g.name}</Link> <span className="muted">— {g.memberCount} members, {g.activeAttempts} working now{g.expired ? ', ended' : ''}</span>
+                <Link to={`/groups/${g.id}`}>{g.name}</Link>{' '}
+                <span className="muted">
+                  — {g.memberCount} members, {g.activeAttempts} working now{g.expired ? ', ended' : ''}
+                </span>
               </li>
             ))}
           </ul>
@@ -96,7 +103,11 @@ function CreateGroup({ onCreated }: { onCreated: (id: string) => void }) {
         Ends <span className="muted">(optional)</span>
         <input className="input" type="datetime-local" value={ends} onChange={(e) => setEnds(e.target.value)} />
       </label>
-      {error ? <p className="form-error" role="alert">{error}</p> : null}
+      {error ? (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      ) : null}
       <button type="submit" className="btn btn-primary">
         Create group
       </button>
@@ -109,7 +120,14 @@ export function GroupPage({ id }: { id: string }) {
   const group = useAsync((signal) => api.groups.get(id, signal), [id]);
   const catalog = useAsync((signal) => api.labs.list(signal), []);
   // Mock exams can be assigned too; without them (an error) only labs are offered.
-  const exams = useAsync((signal) => api.exams.list(signal).then((r) => r.exams, () => []), []);
+  const exams = useAsync(
+    (signal) =>
+      api.exams.list(signal).then(
+        (r) => r.exams,
+        () => [],
+      ),
+    [],
+  );
   if (group.status === 'loading' || catalog.status === 'loading' || exams.status === 'loading') return <Loading what="group" />;
   if (group.status === 'error') return <ErrorPanel error={group.error} onRetry={group.reload} />;
   if (catalog.status === 'error') return <ErrorPanel error={catalog.error} onRetry={catalog.reload} />;
@@ -137,10 +155,15 @@ function GroupView({ group, catalog, exams, reload }: { group: GroupDetail; cata
       </nav>
       <h1>{group.name}</h1>
       <p className="muted">
-        {group.members.filter((m) => m.groupRole === 'learner').length} learners · {group.maxClusters ? `${group.activeAttempts} of ${group.maxClusters} clusters in use` : `${group.activeAttempts} working now`}
+        {group.members.filter((m) => m.groupRole === 'learner').length} learners ·{' '}
+        {group.maxClusters ? `${group.activeAttempts} of ${group.maxClusters} clusters in use` : `${group.activeAttempts} working now`}
         {group.expiresAt ? ` · ${group.expired ? 'ended' : 'ends'} ${when(group.expiresAt)}` : ''}
       </p>
-      {error ? <p className="form-error" role="alert">{error}</p> : null}
+      {error ? (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      ) : null}
 
       <section className="panel" aria-labelledby="invite-title">
         <h2 id="invite-title">Invite link</h2>

@@ -11,7 +11,12 @@ export function HistoryPage() {
   const exams = useAsync((signal) => api.exams.history(signal), []);
   const labs = useAsync((signal) => api.exams.labRecords(signal), []);
   if (exams.status === 'loading' || labs.status === 'loading') return <Loading what="history" />;
-  if (exams.status === 'error') return <div className="page"><ErrorPanel error={exams.error} onRetry={exams.reload} /></div>;
+  if (exams.status === 'error')
+    return (
+      <div className="page">
+        <ErrorPanel error={exams.error} onRetry={exams.reload} />
+      </div>
+    );
   const graded = exams.value.attempts.filter((a) => a.percent !== null).reverse();
   const domainName = new Map(exams.value.domains.map((d) => [d.id, d.name]));
   const domainsSeen = exams.value.domains.filter((d) => exams.value.attempts.some((a) => a.domains.some((x) => x.id === d.id)));
@@ -21,7 +26,10 @@ export function HistoryPage() {
       <section aria-labelledby="h-exams">
         <h2 id="h-exams">Mock exams</h2>
         {graded.length ? (
-          <TrendChart points={graded.map((a) => ({ at: a.submittedAt ?? a.createdAt, percent: a.percent!, label: a.title }))} passPercent={graded.at(-1)!.passPercent} />
+          <TrendChart
+            points={graded.map((a) => ({ at: a.submittedAt ?? a.createdAt, percent: a.percent!, label: a.title }))}
+            passPercent={graded.at(-1)!.passPercent}
+          />
         ) : (
           <p className="muted">
             No graded exam yet. <Link to="/exams">Take a mock exam →</Link>
@@ -49,11 +57,23 @@ export function HistoryPage() {
                   <td>
                     <Link to={`/exams/attempts/${a.id}`}>{a.title}</Link>
                   </td>
-                  <td>{a.percent === null ? a.status : <span className={a.passed ? 'ok' : 'bad'}>{a.percent} % {a.passed ? 'passed' : 'not passed'}</span>}</td>
+                  <td>
+                    {a.percent === null ? (
+                      a.status
+                    ) : (
+                      <span className={a.passed ? 'ok' : 'bad'}>
+                        {a.percent} % {a.passed ? 'passed' : 'not passed'}
+                      </span>
+                    )}
+                  </td>
                   <td>{a.seconds === null ? '—' : formatClock(a.seconds * 1000)}</td>
                   {domainsSeen.map((d) => {
                     const x = a.domains.find((y) => y.id === d.id);
-                    return <td key={d.id} title={domainName.get(d.id)}>{x && x.maxScore ? `${Math.round((x.score / x.maxScore) * 100)} %` : '—'}</td>;
+                    return (
+                      <td key={d.id} title={domainName.get(d.id)}>
+                        {x && x.maxScore ? `${Math.round((x.score / x.maxScore) * 100)} %` : '—'}
+                      </td>
+                    );
                   })}
                 </tr>
               ))}
@@ -84,7 +104,9 @@ export function HistoryPage() {
                   </td>
                   <td>{l.attempts}</td>
                   <td>{l.bestScore === null ? 'not checked' : `${l.bestScore}/${l.maxScore}`}</td>
-                  <td className={l.bestSeconds !== null && l.minutes !== null ? (l.bestSeconds <= l.minutes * 60 ? 'ok' : 'bad') : ''}>{l.bestSeconds === null ? '—' : formatClock(l.bestSeconds * 1000)}</td>
+                  <td className={l.bestSeconds !== null && l.minutes !== null ? (l.bestSeconds <= l.minutes * 60 ? 'ok' : 'bad') : ''}>
+                    {l.bestSeconds === null ? '—' : formatClock(l.bestSeconds * 1000)}
+                  </td>
                   <td>{l.minutes === null ? '—' : `${l.minutes} min`}</td>
                 </tr>
               ))}

@@ -50,14 +50,20 @@ function LabView({ lab }: { lab: LabDetail }) {
   useEffect(() => {
     if (!readyAttempt) return setNodes([]);
     const ctl = new AbortController();
-    api.terminals.nodes(readyAttempt, ctl.signal).then((r) => setNodes(r.nodes), () => setNodes([]));
+    api.terminals.nodes(readyAttempt, ctl.signal).then(
+      (r) => setNodes(r.nodes),
+      () => setNodes([]),
+    );
     return () => ctl.abort();
   }, [readyAttempt]);
   // The values this attempt drew for the lab's params (<Param> in the text); kept on the server, so a reload shows the same.
   useEffect(() => {
     if (!readyAttempt) return setParams({});
     const ctl = new AbortController();
-    api.attempts.get(readyAttempt, ctl.signal).then((a) => setParams(a.params), () => setParams({}));
+    api.attempts.get(readyAttempt, ctl.signal).then(
+      (a) => setParams(a.params),
+      () => setParams({}),
+    );
     return () => ctl.abort();
   }, [readyAttempt]);
   const ctx: LabPageContext = useMemo(() => ({ lab, taskStatus, nodes, params }), [lab, taskStatus, nodes, params]);
@@ -104,7 +110,11 @@ function LabView({ lab }: { lab: LabDetail }) {
               })}
             </ol>
           </section>
-          {readyAttempt ? <GradePanel attemptId={readyAttempt} onGraded={onGraded} preparesSteps={Boolean(lab.stepSetups?.length)} /> : result ? <LastResult result={result} /> : null}
+          {readyAttempt ? (
+            <GradePanel attemptId={readyAttempt} onGraded={onGraded} preparesSteps={Boolean(lab.stepSetups?.length)} />
+          ) : result ? (
+            <LastResult result={result} />
+          ) : null}
 
           <div className="prose">
             <LabBody lab={lab} />
@@ -134,11 +144,11 @@ function useLastResult(labId: string): { result: LabResult | null; reload: () =>
       .get(ctl.signal)
       .then((s) => (s.learner ? api.progress.lab(labId, ctl.signal) : { result: null }))
       .then(
-      (r) => setResult(r.result),
-      () => {
-        // No stored result to show: the page works without it.
-      },
-    );
+        (r) => setResult(r.result),
+        () => {
+          // No stored result to show: the page works without it.
+        },
+      );
     return () => ctl.abort();
   }, [labId, version]);
   return { result, reload: useCallback(() => setVersion((v) => v + 1), []) };

@@ -41,7 +41,15 @@ export function SignInPage({ session, invite, onSignedIn }: { session: Session; 
         </label>
         <label>
           Password
-          <input className="input" type="password" autoComplete={mode === 'signin' ? 'current-password' : 'new-password'} required minLength={mode === 'register' ? 10 : 1} value={password} onChange={(e) => setPassword(e.target.value)} />
+          <input
+            className="input"
+            type="password"
+            autoComplete={mode === 'signin' ? 'current-password' : 'new-password'}
+            required
+            minLength={mode === 'register' ? 10 : 1}
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+          />
         </label>
         {mode === 'register' ? (
           <>

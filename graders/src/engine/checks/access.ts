@@ -8,7 +8,12 @@ export function accessIdentity(as: Check<'access'>['as']): { user: string; group
   if ('serviceAccount' in as) {
     const [ns = '', name = ''] = as.serviceAccount.split('/');
     const user = `system:serviceaccount:${ns}:${name}`;
-    return { user, groups: ['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated'], display: `ServiceAccount ${as.serviceAccount}`, flag: `--as=${user}` };
+    return {
+      user,
+      groups: ['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated'],
+      display: `ServiceAccount ${as.serviceAccount}`,
+      flag: `--as=${user}`,
+    };
   }
   if ('user' in as) {
     const groups = [...(as.groups ?? []), 'system:authenticated'];
@@ -30,7 +35,13 @@ export async function accessCheck(ctx: GradeContext, c: Check<'access'>, opts: C
   const res = accessResource(c.resource);
   const command = `kubectl auth can-i ${c.verb} ${c.resource}${c.name ? `/${c.name}` : ''}${c.namespace ? ` -n ${c.namespace}` : ' -A'} ${id.flag}`;
   const expected = c.expect === 'allowed' ? 'yes' : 'no';
-  if (!ctx.port.create) return { status: 'error', expected, actual: 'not asked', explanation: 'access checks ask the API server (SubjectAccessReview); this cluster port cannot send one' };
+  if (!ctx.port.create)
+    return {
+      status: 'error',
+      expected,
+      actual: 'not asked',
+      explanation: 'access checks ask the API server (SubjectAccessReview); this cluster port cannot send one',
+    };
   const review = await ctx.port.create(
     {
       apiVersion: 'authorization.k8s.io/v1',
@@ -39,7 +50,14 @@ export async function accessCheck(ctx: GradeContext, c: Check<'access'>, opts: C
       spec: {
         ...(id.user ? { user: id.user } : {}),
         groups: id.groups,
-        resourceAttributes: { verb: c.verb, group: res.group, resource: res.resource, ...(res.subresource ? { subresource: res.subresource } : {}), ...(c.namespace ? { namespace: c.namespace } : {}), ...(c.name ? { name: c.name } : {}) },
+        resourceAttributes: {
+          verb: c.verb,
+          group: res.group,
+          resource: res.resource,
+          ...(res.subresource ? { subresource: res.subresource } : {}),
+          ...(c.namespace ? { namespace: c.namespace } : {}),
+          ...(c.name ? { name: c.name } : {}),
+        },
       },
     },
     opts,
@@ -48,7 +66,8 @@ export async function accessCheck(ctx: GradeContext, c: Check<'access'>, opts: C
   const allowed = status.allowed === true;
   const actual = allowed ? 'yes' : 'no';
   const target = `${c.verb} ${c.resource}${c.name ? ` named ${c.name}` : ''}${c.namespace ? ` in namespace ${c.namespace}` : ' in every namespace'}`;
-  if (allowed === (c.expect === 'allowed')) return { status: 'pass', expected, actual, explanation: `\`${command}\` → ${actual}${status.reason ? ` (${status.reason})` : ''}` };
+  if (allowed === (c.expect === 'allowed'))
+    return { status: 'pass', expected, actual, explanation: `\`${command}\` → ${actual}${status.reason ? ` (${status.reason})` : ''}` };
   const why = allowed
     ? `${id.display} may still ${target}${status.reason ? `: ${status.reason}` : ''}; remove or narrow the rule that grants it`
     : `${id.display} may not ${target}: no Role or ClusterRole bound to it grants "${c.verb}" on ${res.group ? `${res.resource}.${res.group}` : res.resource}${res.subresource ? `/${res.subresource}` : ''}${status.evaluationError ? ` (${status.evaluationError})` : ''}`;

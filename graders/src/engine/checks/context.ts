@@ -20,7 +20,16 @@ export class GradeContext {
   readonly kubeProxyWaitMs: number;
   private readonly memo = new Map<string, Promise<unknown>>();
 
-  constructor(opts: { port: ClusterPort; scripts?: ScriptRunner; nodes?: NodeAccess; workstation?: WorkstationAccess; labDir: string; probeWindowMs: number; retryDelayMs: number; kubeProxyWaitMs?: number }) {
+  constructor(opts: {
+    port: ClusterPort;
+    scripts?: ScriptRunner;
+    nodes?: NodeAccess;
+    workstation?: WorkstationAccess;
+    labDir: string;
+    probeWindowMs: number;
+    retryDelayMs: number;
+    kubeProxyWaitMs?: number;
+  }) {
     this.port = opts.port;
     this.scripts = opts.scripts;
     this.nodes = opts.nodes;

@@ -17,7 +17,8 @@ export async function dnsCheck(ctx: GradeContext, c: Check<'dns'>, opts: CallOpt
     if (c.address.includes('/')) {
       const [ns, name] = c.address.split('/');
       const svc = await ctx.get({ apiVersion: 'v1', kind: 'Service', namespace: ns ?? '', name: name ?? '' }, opts);
-      if (!svc) return { status: 'error', expected, actual: 'not run', explanation: `the expected address comes from Service ${c.address}, which does not exist` };
+      if (!svc)
+        return { status: 'error', expected, actual: 'not run', explanation: `the expected address comes from Service ${c.address}, which does not exist` };
       wantIp = ((svc.spec ?? {}) as { clusterIP?: string }).clusterIP;
     } else wantIp = c.address;
   }
@@ -46,10 +47,17 @@ export async function dnsCheck(ctx: GradeContext, c: Check<'dns'>, opts: CallOpt
   if (c.expect === 'fails') {
     return resolved
       ? { status: 'fail', expected, actual, explanation: how ?? actual }
-      : { status: 'pass', expected, actual, explanation: `${c.name} does not resolve from ${src.pod.metadata.name} (tried ${dnsCandidates(c.name, conf).join(', ')})` };
+      : {
+          status: 'pass',
+          expected,
+          actual,
+          explanation: `${c.name} does not resolve from ${src.pod.metadata.name} (tried ${dnsCandidates(c.name, conf).join(', ')})`,
+        };
   }
   if (!resolved) {
-    let why = serverSilent ? `no DNS server answered ${src.pod.metadata.name}` : `${c.name} does not exist for ${src.pod.metadata.name} (tried ${dnsCandidates(c.name, conf).join(', ')})`;
+    let why = serverSilent
+      ? `no DNS server answered ${src.pod.metadata.name}`
+      : `${c.name} does not exist for ${src.pod.metadata.name} (tried ${dnsCandidates(c.name, conf).join(', ')})`;
     if (serverSilent) {
       const dns = await ctx.get({ apiVersion: 'v1', kind: 'Service', namespace: 'kube-system', name: 'kube-dns' }, opts);
       if (dns) {
@@ -62,7 +70,12 @@ export async function dnsCheck(ctx: GradeContext, c: Check<'dns'>, opts: CallOpt
     return { status: 'fail', expected, actual, explanation: why };
   }
   if (wantIp && wantIp !== 'None' && !addresses.includes(wantIp)) {
-    return { status: 'fail', expected: `resolves to ${wantIp}`, actual, explanation: `${how ?? c.name}, not to ${wantIp}${c.address?.includes('/') ? ` (the cluster IP of Service ${c.address})` : ''}` };
+    return {
+      status: 'fail',
+      expected: `resolves to ${wantIp}`,
+      actual,
+      explanation: `${how ?? c.name}, not to ${wantIp}${c.address?.includes('/') ? ` (the cluster IP of Service ${c.address})` : ''}`,
+    };
   }
   return { status: 'pass', expected: wantIp ? `resolves to ${wantIp}` : expected, actual, ...(how ? { explanation: how } : {}) };
 }

@@ -22,14 +22,24 @@ export function nodeForRole(nodes: readonly KubeObject[], role: string): KubeObj
 async function nodeByRole(ctx: GradeContext, role: string, opts: CallOptions): Promise<{ node: KubeObject } | { missing: string }> {
   const nodes = await ctx.list({ apiVersion: 'v1', kind: 'Node' }, opts);
   const node = nodeForRole(nodes, role);
-  return node ? { node } : { missing: `this cluster has no ${role} node (its nodes: ${nodes.map((n) => n.metadata.name).join(', ') || 'none'}); the lab's cluster.workers may be too small` };
+  return node
+    ? { node }
+    : {
+        missing: `this cluster has no ${role} node (its nodes: ${nodes.map((n) => n.metadata.name).join(', ') || 'none'}); the lab's cluster.workers may be too small`,
+      };
 }
 
 /** Passes when a command run as root on the node exits and prints as the check expects. */
 export async function nodeCheck(ctx: GradeContext, c: Check<'node'>, opts: CallOptions): Promise<CheckOutcome> {
   const verdictWanted = c.equals !== undefined || c.matches !== undefined || c.contains !== undefined;
   const expectedExit = `exit ${c.exitCode}`;
-  if (!ctx.nodes) return { status: 'error', expected: expectedExit, actual: 'not run', explanation: 'node checks run a command on a node machine, which only a real cluster has (the model cluster simulates the API, not the nodes)' };
+  if (!ctx.nodes)
+    return {
+      status: 'error',
+      expected: expectedExit,
+      actual: 'not run',
+      explanation: 'node checks run a command on a node machine, which only a real cluster has (the model cluster simulates the API, not the nodes)',
+    };
   const found = await nodeByRole(ctx, c.node, opts);
   if ('missing' in found) return { status: 'error', expected: expectedExit, actual: 'not run', explanation: found.missing };
   const name = found.node.metadata.name;
@@ -43,6 +53,12 @@ export async function nodeCheck(ctx: GradeContext, c: Check<'node'>, opts: CallO
     const said = lastLine(r);
     return { status: 'fail', expected, actual, explanation: `${where} exited with ${r.exitCode}, expected ${c.exitCode}${said ? `: ${said}` : ''}` };
   }
-  if (out && !out.ok) return { status: 'fail', expected, actual, explanation: `${where} printed "${shorten(r.stdout, 200)}"${out.missing ? `, which lacks ${out.missing}` : `, expected output that ${out.expected}`}` };
+  if (out && !out.ok)
+    return {
+      status: 'fail',
+      expected,
+      actual,
+      explanation: `${where} printed "${shorten(r.stdout, 200)}"${out.missing ? `, which lacks ${out.missing}` : `, expected output that ${out.expected}`}`,
+    };
   return { status: 'pass', expected, actual };
 }

@@ -6,10 +6,18 @@ import type { Check, GradeContext } from './context.ts';
 import { nodeForRole } from './nodes.ts';
 import { isPodReady, podPhase, resolvePods } from './pods.ts';
 
-function refText(r: { kind: string; namespace?: string | undefined; name?: string | undefined; selector?: string | undefined; nodeRole?: string | undefined }): string {
+function refText(r: {
+  kind: string;
+  namespace?: string | undefined;
+  name?: string | undefined;
+  selector?: string | undefined;
+  nodeRole?: string | undefined;
+}): string {
   if (r.nodeRole) return `the ${r.nodeRole} node`;
   const where = r.namespace ? `${r.namespace}/` : '';
-  return r.name ? `${r.kind} ${where}${r.name}` : `${r.kind}s ${r.selector ? `matching ${r.selector} ` : ''}${r.namespace ? `in ${r.namespace}` : 'in all namespaces'}`;
+  return r.name
+    ? `${r.kind} ${where}${r.name}`
+    : `${r.kind}s ${r.selector ? `matching ${r.selector} ` : ''}${r.namespace ? `in ${r.namespace}` : 'in all namespaces'}`;
 }
 
 async function findResources(ctx: GradeContext, r: Check<'exists'>['resource'], opts: CallOptions): Promise<KubeObject[]> {
@@ -21,7 +29,10 @@ async function findResources(ctx: GradeContext, r: Check<'exists'>['resource'], 
     const obj = await ctx.get({ apiVersion: r.apiVersion, kind: r.kind, ...(r.namespace ? { namespace: r.namespace } : {}), name: r.name }, opts);
     return obj ? [obj] : [];
   }
-  return ctx.list({ apiVersion: r.apiVersion, kind: r.kind, ...(r.namespace ? { namespace: r.namespace } : {}), ...(r.selector ? { labelSelector: r.selector } : {}) }, opts);
+  return ctx.list(
+    { apiVersion: r.apiVersion, kind: r.kind, ...(r.namespace ? { namespace: r.namespace } : {}), ...(r.selector ? { labelSelector: r.selector } : {}) },
+    opts,
+  );
 }
 
 /** Passes when the object (or at least one matching the selector) exists. */
@@ -52,7 +63,13 @@ function sameValue(actual: unknown, expected: string | number | boolean | null):
 export async function fieldCheck(ctx: GradeContext, c: Check<'field'>, opts: CallOptions): Promise<CheckOutcome> {
   const [obj] = await findResources(ctx, c.resource, opts);
   const expected = c.equals !== undefined ? (c.equals === null ? '(not set)' : String(c.equals)) : `matches /${c.matches ?? ''}/`;
-  if (!obj) return { status: 'fail', expected, actual: `${refText(c.resource)} does not exist`, explanation: `${refText(c.resource)} does not exist, so ${c.path} cannot be read` };
+  if (!obj)
+    return {
+      status: 'fail',
+      expected,
+      actual: `${refText(c.resource)} does not exist`,
+      explanation: `${refText(c.resource)} does not exist, so ${c.path} cannot be read`,
+    };
   const values = jsonPathValues(obj, c.path);
   const text = renderValues(values);
   const actual = values.length === 0 ? '(not set)' : text;
@@ -61,16 +78,27 @@ export async function fieldCheck(ctx: GradeContext, c: Check<'field'>, opts: Cal
   else ok = values.length > 0 && new RegExp(c.matches ?? '').test(text);
   return ok
     ? { status: 'pass', expected, actual }
-    : { status: 'fail', expected, actual, explanation: `${c.path} of ${refText(c.resource)} is ${actual}, expected ${c.equals !== undefined ? expected : `a value that ${expected}`}` };
+    : {
+        status: 'fail',
+        expected,
+        actual,
+        explanation: `${c.path} of ${refText(c.resource)} is ${actual}, expected ${c.equals !== undefined ? expected : `a value that ${expected}`}`,
+      };
 }
 
 /** Passes when the number of matching objects is within the bounds. */
 export async function countCheck(ctx: GradeContext, c: Check<'count'>, opts: CallOptions): Promise<CheckOutcome> {
   const n = (await findResources(ctx, c.resource, opts)).length;
-  const parts = [c.equals !== undefined ? `exactly ${c.equals}` : undefined, c.min !== undefined ? `at least ${c.min}` : undefined, c.max !== undefined ? `at most ${c.max}` : undefined].filter(Boolean);
+  const parts = [
+    c.equals !== undefined ? `exactly ${c.equals}` : undefined,
+    c.min !== undefined ? `at least ${c.min}` : undefined,
+    c.max !== undefined ? `at most ${c.max}` : undefined,
+  ].filter(Boolean);
   const ok = (c.equals === undefined || n === c.equals) && (c.min === undefined || n >= c.min) && (c.max === undefined || n <= c.max);
   const expected = parts.join(' and ');
-  return ok ? { status: 'pass', expected, actual: String(n) } : { status: 'fail', expected, actual: String(n), explanation: `found ${n} ${refText(c.resource)}, expected ${expected}` };
+  return ok
+    ? { status: 'pass', expected, actual: String(n) }
+    : { status: 'fail', expected, actual: String(n), explanation: `found ${n} ${refText(c.resource)}, expected ${expected}` };
 }
 
 /** Passes when enough of the pods are Running and Ready. */
@@ -91,7 +119,13 @@ export async function rolloutCheck(ctx: GradeContext, c: Check<'rollout'>, opts:
   const expected = 'all replicas updated and ready';
   if (!d) return { status: 'fail', expected, actual: 'not found', explanation: `Deployment ${c.deployment} does not exist` };
   const spec = (d.spec ?? {}) as { replicas?: number };
-  const st = (d.status ?? {}) as { observedGeneration?: number; updatedReplicas?: number; readyReplicas?: number; availableReplicas?: number; replicas?: number };
+  const st = (d.status ?? {}) as {
+    observedGeneration?: number;
+    updatedReplicas?: number;
+    readyReplicas?: number;
+    availableReplicas?: number;
+    replicas?: number;
+  };
   const want = spec.replicas ?? 1;
   const generation = (d.metadata.generation as number | undefined) ?? 0;
   const observed = st.observedGeneration ?? 0;
@@ -101,6 +135,11 @@ export async function rolloutCheck(ctx: GradeContext, c: Check<'rollout'>, opts:
   const actual = `${ready}/${want} ready, ${updated} updated${total > want ? `, ${total - updated} old still running` : ''}`;
   const ok = observed >= generation && updated === want && ready === want && (st.availableReplicas ?? 0) === want && total === want;
   if (ok) return { status: 'pass', expected, actual };
-  const why = observed < generation ? 'the controller has not seen the latest change yet' : ready < want ? `${want - ready} of ${want} pods are not Ready (look at kubectl -n ${namespace} describe pods)` : 'the rollout is still in progress';
+  const why =
+    observed < generation
+      ? 'the controller has not seen the latest change yet'
+      : ready < want
+        ? `${want - ready} of ${want} pods are not Ready (look at kubectl -n ${namespace} describe pods)`
+        : 'the rollout is still in progress';
   return { status: 'fail', expected, actual, explanation: `Deployment ${c.deployment}: ${actual}; ${why}` };
 }

@@ -22,12 +22,19 @@ export function shorten(text: string, max = 300): string {
 }
 
 /** Whether text meets the check's equals / matches / contains (undefined when the check asks none of them). */
-export function outputVerdict(text: string, c: { equals?: string | undefined; matches?: string | undefined; contains?: string[] | undefined }): { ok: boolean; expected: string; missing?: string } | undefined {
+export function outputVerdict(
+  text: string,
+  c: { equals?: string | undefined; matches?: string | undefined; contains?: string[] | undefined },
+): { ok: boolean; expected: string; missing?: string } | undefined {
   if (c.equals !== undefined) return { ok: normalized(text) === normalized(c.equals), expected: `"${shorten(c.equals, 120)}"` };
   if (c.matches !== undefined) return { ok: new RegExp(c.matches, 'm').test(text), expected: `matches /${c.matches}/` };
   if (c.contains !== undefined) {
     const missing = c.contains.filter((s) => !text.includes(s));
-    return { ok: missing.length === 0, expected: `contains ${c.contains.map((s) => `"${s}"`).join(', ')}`, ...(missing.length ? { missing: missing.map((s) => `"${s}"`).join(', ') } : {}) };
+    return {
+      ok: missing.length === 0,
+      expected: `contains ${c.contains.map((s) => `"${s}"`).join(', ')}`,
+      ...(missing.length ? { missing: missing.map((s) => `"${s}"`).join(', ') } : {}),
+    };
   }
   return undefined;
 }

@@ -29,17 +29,38 @@ export async function placementCheck(ctx: GradeContext, c: Check<'placement'>, o
   if (running.length < c.min) {
     const pending = live.filter((p) => podPhase(p) !== 'Running');
     const reason = pending.map(pendingReason).find(Boolean);
-    return { status: 'fail', expected, actual, explanation: `${running.length} of the ${c.min} pod(s) needed from ${r.describe} are Running${reason ? `; the scheduler says: ${reason}` : ''}` };
+    return {
+      status: 'fail',
+      expected,
+      actual,
+      explanation: `${running.length} of the ${c.min} pod(s) needed from ${r.describe} are Running${reason ? `; the scheduler says: ${reason}` : ''}`,
+    };
   }
   const on = live.filter((p) => names.has(nodeOf(p) ?? ''));
   const off = live.filter((p) => !names.has(nodeOf(p) ?? ''));
   if (c.expect === 'all') {
     const bad = off.concat(on.filter((p) => podPhase(p) !== 'Running'));
-    return bad.length === 0 ? { status: 'pass', expected, actual } : { status: 'fail', expected, actual, explanation: `${bad.map((p) => `${p.metadata.name} is ${nodeOf(p) ? `on ${nodeOf(p)}` : `not scheduled (${podPhase(p)})`}`).join('; ')}: every pod of ${r.describe} must run on ${nodesText}` };
+    return bad.length === 0
+      ? { status: 'pass', expected, actual }
+      : {
+          status: 'fail',
+          expected,
+          actual,
+          explanation: `${bad.map((p) => `${p.metadata.name} is ${nodeOf(p) ? `on ${nodeOf(p)}` : `not scheduled (${podPhase(p)})`}`).join('; ')}: every pod of ${r.describe} must run on ${nodesText}`,
+        };
   }
   if (c.expect === 'any') {
     const ok = on.some((p) => podPhase(p) === 'Running');
-    return ok ? { status: 'pass', expected, actual } : { status: 'fail', expected, actual, explanation: `no pod of ${r.describe} runs on ${nodesText} (${actual})` };
+    return ok
+      ? { status: 'pass', expected, actual }
+      : { status: 'fail', expected, actual, explanation: `no pod of ${r.describe} runs on ${nodesText} (${actual})` };
   }
-  return on.length === 0 ? { status: 'pass', expected, actual } : { status: 'fail', expected, actual, explanation: `${on.map((p) => p.metadata.name).join(', ')} ${on.length === 1 ? 'is' : 'are'} placed on ${nodesText}, where no pod of ${r.describe} may run` };
+  return on.length === 0
+    ? { status: 'pass', expected, actual }
+    : {
+        status: 'fail',
+        expected,
+        actual,
+        explanation: `${on.map((p) => p.metadata.name).join(', ')} ${on.length === 1 ? 'is' : 'are'} placed on ${nodesText}, where no pod of ${r.describe} may run`,
+      };
 }

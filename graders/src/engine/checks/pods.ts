@@ -37,21 +37,32 @@ export async function resolvePods(ctx: GradeContext, ref: PodRef, opts: CallOpti
 }
 
 /** The pod a probe or lookup runs in: the first Running one. */
-export async function sourcePod(ctx: GradeContext, ref: PodRef, opts: CallOptions): Promise<{ pod: KubeObject; container: string | undefined } | { missing: string }> {
+export async function sourcePod(
+  ctx: GradeContext,
+  ref: PodRef,
+  opts: CallOptions,
+): Promise<{ pod: KubeObject; container: string | undefined } | { missing: string }> {
   const r = await resolvePods(ctx, ref, opts);
   if (r.pods.length === 0) return { missing: `${r.describe} does not exist` };
   const running = r.pods.find((p) => podPhase(p) === 'Running');
   if (!running) return { missing: `${r.describe} is not running (phase ${podPhase(r.pods[0] as KubeObject)})` };
   // Exec into a crashed container fails; say so as a result instead of an exec error.
-  const statuses = ((running.status ?? {}) as { containerStatuses?: { name: string; state?: { running?: unknown; waiting?: { reason?: string } } }[] }).containerStatuses ?? [];
+  const statuses =
+    ((running.status ?? {}) as { containerStatuses?: { name: string; state?: { running?: unknown; waiting?: { reason?: string } } }[] }).containerStatuses ??
+    [];
   const containers = ((running.spec ?? {}) as { containers?: { name: string }[] }).containers ?? [];
   // A named container the pod does not have (e.g. the sidecar was made a pod of its own) is the pod's state, not an exec error.
   if (r.container && !containers.some((c) => c.name === r.container)) {
-    return { missing: `pod ${running.metadata.namespace}/${running.metadata.name} has no container ${r.container} (its containers: ${containers.map((c) => c.name).join(', ') || 'none'})` };
+    return {
+      missing: `pod ${running.metadata.namespace}/${running.metadata.name} has no container ${r.container} (its containers: ${containers.map((c) => c.name).join(', ') || 'none'})`,
+    };
   }
   const containerName = r.container ?? containers[0]?.name;
   const st = statuses.find((s) => s.name === containerName);
-  if (st?.state && !st.state.running) return { missing: `container ${containerName ?? ''} of pod ${running.metadata.namespace}/${running.metadata.name} is not running (${st.state.waiting?.reason ?? 'terminated'})` };
+  if (st?.state && !st.state.running)
+    return {
+      missing: `container ${containerName ?? ''} of pod ${running.metadata.namespace}/${running.metadata.name} is not running (${st.state.waiting?.reason ?? 'terminated'})`,
+    };
   return { pod: running, container: r.container };
 }
 

@@ -27,7 +27,8 @@ async function waitForKubeProxy(ctx: GradeContext, node: string, clusterIP: stri
     // A node the grader cannot reach gives no answer either way: probe as before rather than refuse.
     if (!r) return undefined;
     if (rulesMention(r.stdout, clusterIP)) return undefined;
-    if (Date.now() + ctx.retryDelayMs > end || opts.signal?.aborted) return `kube-proxy on ${node} had not programmed ClusterIP ${clusterIP} after ${Math.round(ctx.kubeProxyWaitMs / 1000)} s`;
+    if (Date.now() + ctx.retryDelayMs > end || opts.signal?.aborted)
+      return `kube-proxy on ${node} had not programmed ClusterIP ${clusterIP} after ${Math.round(ctx.kubeProxyWaitMs / 1000)} s`;
     await sleep(ctx.retryDelayMs, opts.signal);
   }
 }
@@ -41,12 +42,23 @@ export async function probeCheck(ctx: GradeContext, c: Check<'probe'>, opts: Cal
   const target = await resolveTarget(ctx, c.to, c.port, fromNs, opts);
   if ('missing' in target) {
     // Nothing to connect to: a "blocked" expectation is not met honestly by a missing target.
-    return { status: c.expect === 'blocked' ? 'error' : 'fail', expected, actual: 'no target', explanation: `${target.missing}, so the probe has nothing to connect to` };
+    return {
+      status: c.expect === 'blocked' ? 'error' : 'fail',
+      expected,
+      actual: 'no target',
+      explanation: `${target.missing}, so the probe has nothing to connect to`,
+    };
   }
   if (target.clusterIP) {
     const node = ((src.pod.spec ?? {}) as { nodeName?: string }).nodeName;
     const unserved = node ? await waitForKubeProxy(ctx, node, target.clusterIP, opts) : undefined;
-    if (unserved) return { status: 'error', expected, actual: 'not run', explanation: `${unserved}, so no probe was sent (it would have left the node). This check is not scored; Check again in a moment.` };
+    if (unserved)
+      return {
+        status: 'error',
+        expected,
+        actual: 'not run',
+        explanation: `${unserved}, so no probe was sent (it would have left the node). This check is not scored; Check again in a moment.`,
+      };
   }
   const argv = probeArgv(c.protocol, target.host, c.port, c.path);
   const want = c.expect === 'reachable';
@@ -62,7 +74,12 @@ export async function probeCheck(ctx: GradeContext, c: Check<'probe'>, opts: Cal
       // The container crashed between reading the pod and exec-ing into it: that is the pod's state
       // (as when the status already said so), not a grading error.
       if (e instanceof ClusterError && /container not found|is not running/i.test(e.message)) {
-        return { status: 'fail', expected, actual: 'not run', explanation: `the probe could not run: container ${src.container ?? ''} of pod ${fromNs}/${src.pod.metadata.name} is not running (it is restarting)` };
+        return {
+          status: 'fail',
+          expected,
+          actual: 'not run',
+          explanation: `the probe could not run: container ${src.container ?? ''} of pod ${fromNs}/${src.pod.metadata.name} is not running (it is restarting)`,
+        };
       }
       throw e;
     }
@@ -84,7 +101,8 @@ export async function probeCheck(ctx: GradeContext, c: Check<'probe'>, opts: Cal
   const reason = pick?.reason;
   const head = `${srcName} ${connected ? 'reached' : 'could not reach'} ${target.display} on port ${c.port}`;
   // Through an ingress controller, what matters is which Ingress rule answered, not NetworkPolicy.
-  const ingress = connected && c.protocol === 'http' && 'service' in c.to ? await ingressExplanation(ctx, c.to.service, fromNs, target.host, c.path, opts) : undefined;
+  const ingress =
+    connected && c.protocol === 'http' && 'service' in c.to ? await ingressExplanation(ctx, c.to.service, fromNs, target.host, c.path, opts) : undefined;
   const via = connected && target.endpoints && !ingress ? ` through ${target.endpoints}` : '';
 
   if (outcome.kind === 'unknown') return { status: 'error', expected, actual, explanation: `the probe gave no clear answer: ${outcome.detail}` };
@@ -106,7 +124,12 @@ export async function probeCheck(ctx: GradeContext, c: Check<'probe'>, opts: Cal
     };
   }
   if (connected && c.httpStatus !== undefined && !statusMatches(c.httpStatus, outcome.kind === 'connected' ? outcome.httpStatus : undefined)) {
-    return { status: 'fail', expected, actual, explanation: `${head}, but the answer was ${outcome.detail}, not HTTP ${c.httpStatus}: ${ingress ?? `the request reached a server that did not serve ${c.path} as expected`}` };
+    return {
+      status: 'fail',
+      expected,
+      actual,
+      explanation: `${head}, but the answer was ${outcome.detail}, not HTTP ${c.httpStatus}: ${ingress ?? `the request reached a server that did not serve ${c.path} as expected`}`,
+    };
   }
   let why: string;
   if (outcome.kind === 'refused') why = target.emptyReason ?? `the connection was refused: nothing listens on port ${c.port} there`;
@@ -122,12 +145,22 @@ export async function probeCheck(ctx: GradeContext, c: Check<'probe'>, opts: Cal
  * to this Service), which Ingress rule a request for path matches — or why none does. Undefined
  * for an ordinary Service.
  */
-async function ingressExplanation(ctx: GradeContext, service: string, fromNs: string, host: string, path: string, opts: CallOptions): Promise<string | undefined> {
+async function ingressExplanation(
+  ctx: GradeContext,
+  service: string,
+  fromNs: string,
+  host: string,
+  path: string,
+  opts: CallOptions,
+): Promise<string | undefined> {
   const [namespace, name] = service.includes('/') ? service.split('/') : [fromNs, service];
   const ingresses = await ctx.list({ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress' }, opts);
   if (ingresses.length === 0) return undefined;
   const backends = ingresses.flatMap((i) => {
-    const spec = (i.spec ?? {}) as { defaultBackend?: { service?: { name: string } }; rules?: { http?: { paths?: { backend: { service?: { name: string } } }[] } }[] };
+    const spec = (i.spec ?? {}) as {
+      defaultBackend?: { service?: { name: string } };
+      rules?: { http?: { paths?: { backend: { service?: { name: string } } }[] } }[];
+    };
     const names = [spec.defaultBackend?.service?.name, ...(spec.rules ?? []).flatMap((r) => (r.http?.paths ?? []).map((p) => p.backend.service?.name))];
     return names.filter((n): n is string => n !== undefined).map((n) => `${i.metadata.namespace ?? 'default'}/${n}`);
   });
@@ -142,7 +175,8 @@ async function ingressExplanation(ctx: GradeContext, service: string, fromNs: st
     const svc = await ctx.get({ apiVersion: 'v1', kind: 'Service', namespace: svcNs ?? '', name: svcName ?? '' }, opts);
     const ports = ((svc?.spec ?? {}) as { ports?: { port: number; name?: string }[] }).ports ?? [];
     if (!svc) problem = `Service ${route.service} does not exist`;
-    else if (route.port !== undefined && !ports.some((p) => p.port === route.port || p.name === route.port)) problem = `Service ${route.service} has no port ${route.port} (its ports: ${ports.map((p) => p.port).join(', ')})`;
+    else if (route.port !== undefined && !ports.some((p) => p.port === route.port || p.name === route.port))
+      problem = `Service ${route.service} has no port ${route.port} (its ports: ${ports.map((p) => p.port).join(', ')})`;
   }
   return explainIngressMatch(match, path, problem);
 }

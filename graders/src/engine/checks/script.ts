@@ -5,7 +5,8 @@ import type { Check, GradeContext } from './context.ts';
 
 /** Passes when the lab's check script exits 0; its last line of output is the explanation. */
 export async function scriptCheck(ctx: GradeContext, c: Check<'script'>, opts: CallOptions): Promise<CheckOutcome> {
-  if (!ctx.scripts) return { status: 'error', expected: 'exit 0', actual: 'not run', explanation: 'script checks need a real cluster; this grader has no script runner' };
+  if (!ctx.scripts)
+    return { status: 'error', expected: 'exit 0', actual: 'not run', explanation: 'script checks need a real cluster; this grader has no script runner' };
   const script = c.run ?? `exec bash ./${c.file ?? ''}`;
   const r = await ctx.scripts.run(script, { ...opts, cwd: ctx.labDir });
   const last =

@@ -40,19 +40,31 @@ function endpointOf(state: NetpolState, pod: KubeObject): Endpoint {
 }
 
 /** The backends of a Service for a port: its Ready selected pods with the target port resolved. */
-export async function serviceBackends(ctx: GradeContext, svc: KubeObject, port: number, opts: CallOptions): Promise<{ backends: Target['backends']; emptyReason?: string; endpoints?: string }> {
+export async function serviceBackends(
+  ctx: GradeContext,
+  svc: KubeObject,
+  port: number,
+  opts: CallOptions,
+): Promise<{ backends: Target['backends']; emptyReason?: string; endpoints?: string }> {
   const { state, pods } = await ctx.netpolState(opts);
   const sp = servicePortTarget(svc, port);
   const name = `${svc.metadata.namespace ?? 'default'}/${svc.metadata.name}`;
   if (!sp) return { backends: [], emptyReason: `Service ${name} has no port ${port}` };
   const selector = ((svc.spec ?? {}) as { selector?: Record<string, string> }).selector;
   if (!selector || Object.keys(selector).length === 0) return { backends: undefined }; // manual Endpoints: cannot tell
-  const selected = pods.filter((p) => (p.metadata.namespace ?? 'default') === (svc.metadata.namespace ?? 'default') && matchesLabels(selector, p.metadata.labels));
+  const selected = pods.filter(
+    (p) => (p.metadata.namespace ?? 'default') === (svc.metadata.namespace ?? 'default') && matchesLabels(selector, p.metadata.labels),
+  );
   const ready = selected.filter(isPodReady);
   if (ready.length === 0) {
     return {
       backends: [],
-      emptyReason: selected.length === 0 ? `Service ${name} selects no pods (its selector ${Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(',')} matches nothing)` : `none of the ${selected.length} pods Service ${name} selects is Ready`,
+      emptyReason:
+        selected.length === 0
+          ? `Service ${name} selects no pods (its selector ${Object.entries(selector)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(',')} matches nothing)`
+          : `none of the ${selected.length} pods Service ${name} selects is Ready`,
     };
   }
   const backends: NonNullable<Target['backends']> = [];
@@ -62,8 +74,13 @@ export async function serviceBackends(ctx: GradeContext, svc: KubeObject, port: 
     if (resolved !== undefined) backends.push({ endpoint: ep, port: resolved });
   }
   if (backends.length === 0) return { backends: [], emptyReason: `the target port "${sp.targetPort}" of Service ${name} names no container port of its pods` };
-  const shown = backends.slice(0, 3).map((b) => ('pod' in b.endpoint ? `${b.endpoint.pod.name} ${b.endpoint.pod.ip ?? ''}:${b.port}` : `${b.endpoint.ip}:${b.port}`));
-  return { backends, endpoints: `${backends.length === 1 ? 'endpoint' : `${backends.length} endpoints`} ${shown.join(', ')}${backends.length > 3 ? ', …' : ''}` };
+  const shown = backends
+    .slice(0, 3)
+    .map((b) => ('pod' in b.endpoint ? `${b.endpoint.pod.name} ${b.endpoint.pod.ip ?? ''}:${b.port}` : `${b.endpoint.ip}:${b.port}`));
+  return {
+    backends,
+    endpoints: `${backends.length === 1 ? 'endpoint' : `${backends.length} endpoints`} ${shown.join(', ')}${backends.length > 3 ? ', …' : ''}`,
+  };
 }
 
 /** The Service whose node port this is, in words: its endpoints, or why it has none; undefined when no Service has the port. */
@@ -80,7 +97,13 @@ async function nodePortTarget(ctx: GradeContext, nodePort: number, opts: CallOpt
 }
 
 /** The host a probe connects to and the backends behind it, or why there is none. */
-export async function resolveTarget(ctx: GradeContext, to: ProbeTarget, port: number, fromNs: string, opts: CallOptions): Promise<Target | { missing: string }> {
+export async function resolveTarget(
+  ctx: GradeContext,
+  to: ProbeTarget,
+  port: number,
+  fromNs: string,
+  opts: CallOptions,
+): Promise<Target | { missing: string }> {
   const { state } = await ctx.netpolState(opts);
   if ('service' in to) {
     const [namespace, name] = to.service.includes('/') ? to.service.split('/') : [fromNs, to.service];
@@ -90,7 +113,14 @@ export async function resolveTarget(ctx: GradeContext, to: ProbeTarget, port: nu
     const hasIp = clusterIP && clusterIP !== 'None';
     const host = hasIp ? clusterIP : `${name}.${namespace}.svc.cluster.local`;
     const b = await serviceBackends(ctx, svc, port, opts);
-    return { host, display: `Service ${namespace}/${name}`, backends: b.backends, ...(b.emptyReason ? { emptyReason: b.emptyReason } : {}), ...(b.endpoints ? { endpoints: b.endpoints } : {}), ...(hasIp ? { clusterIP } : {}) };
+    return {
+      host,
+      display: `Service ${namespace}/${name}`,
+      backends: b.backends,
+      ...(b.emptyReason ? { emptyReason: b.emptyReason } : {}),
+      ...(b.endpoints ? { endpoints: b.endpoints } : {}),
+      ...(hasIp ? { clusterIP } : {}),
+    };
   }
   if ('pod' in to) {
     const r = await resolvePods(ctx, to.pod, opts);
@@ -121,22 +151,45 @@ export async function resolveTarget(ctx: GradeContext, to: ProbeTarget, port: nu
       const headless = clusterIP === 'None';
       // A headless name resolves to pod IPs, so the probe's port is the pods' port.
       const b = headless ? await headlessBackends(ctx, svc, port, opts) : await serviceBackends(ctx, svc, port, opts);
-      return { host, display: host, backends: b.backends, ...(b.emptyReason ? { emptyReason: b.emptyReason } : {}), ...(!headless && clusterIP ? { clusterIP } : {}) };
+      return {
+        host,
+        display: host,
+        backends: b.backends,
+        ...(b.emptyReason ? { emptyReason: b.emptyReason } : {}),
+        ...(!headless && clusterIP ? { clusterIP } : {}),
+      };
     }
   }
   return { host, display: host, backends: undefined };
 }
 
-async function headlessBackends(ctx: GradeContext, svc: KubeObject, port: number, opts: CallOptions): Promise<{ backends: Target['backends']; emptyReason?: string }> {
+async function headlessBackends(
+  ctx: GradeContext,
+  svc: KubeObject,
+  port: number,
+  opts: CallOptions,
+): Promise<{ backends: Target['backends']; emptyReason?: string }> {
   const { state, pods } = await ctx.netpolState(opts);
   const selector = ((svc.spec ?? {}) as { selector?: Record<string, string> }).selector ?? {};
-  const ready = pods.filter((p) => (p.metadata.namespace ?? 'default') === (svc.metadata.namespace ?? 'default') && Object.keys(selector).length > 0 && matchesLabels(selector, p.metadata.labels) && isPodReady(p));
+  const ready = pods.filter(
+    (p) =>
+      (p.metadata.namespace ?? 'default') === (svc.metadata.namespace ?? 'default') &&
+      Object.keys(selector).length > 0 &&
+      matchesLabels(selector, p.metadata.labels) &&
+      isPodReady(p),
+  );
   if (ready.length === 0) return { backends: [], emptyReason: `headless Service ${svc.metadata.namespace}/${svc.metadata.name} has no Ready pods` };
   return { backends: ready.map((p) => ({ endpoint: endpointOf(state, p), port })) };
 }
 
 /** NetworkPolicy's verdict on each connection from src to the target's backends; undefined when the backends are unknown. */
-export async function evaluatorVerdicts(ctx: GradeContext, src: KubeObject, target: Target, protocol: Protocol, opts: CallOptions): Promise<Verdict[] | undefined> {
+export async function evaluatorVerdicts(
+  ctx: GradeContext,
+  src: KubeObject,
+  target: Target,
+  protocol: Protocol,
+  opts: CallOptions,
+): Promise<Verdict[] | undefined> {
   if (!target.backends) return undefined;
   const { state } = await ctx.netpolState(opts);
   const from = endpointOf(state, src);

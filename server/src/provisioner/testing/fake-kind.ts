@@ -51,7 +51,8 @@ export class FakeKindHost implements CommandRunner {
   constructor(o: FakeKindOptions = {}) {
     this.o = o;
     if (o.stateFile && existsSync(o.stateFile)) {
-      for (const c of JSON.parse(readFileSync(o.stateFile, 'utf8')) as { name: string; nodes: string[]; images: string[] }[]) this.clusters.set(c.name, { ...c, images: new Set(c.images) });
+      for (const c of JSON.parse(readFileSync(o.stateFile, 'utf8')) as { name: string; nodes: string[]; images: string[] }[])
+        this.clusters.set(c.name, { ...c, images: new Set(c.images) });
     }
   }
 
@@ -104,7 +105,8 @@ export class FakeKindHost implements CommandRunner {
       const cluster = [...this.clusters.values()].find((c) => c.nodes.includes(node));
       if (!cluster) fail(1, `Error response from daemon: No such container: ${node}\n`);
       if (argv.includes('ctr')) return ok([...cluster!.images].join('\n') + '\n');
-      if (argv.includes('wait')) return this.o.nodesNeverReady ? fail(1, 'error: timed out waiting for the condition on nodes/' + node + '\n') : ok('node/' + node + ' condition met\n');
+      if (argv.includes('wait'))
+        return this.o.nodesNeverReady ? fail(1, 'error: timed out waiting for the condition on nodes/' + node + '\n') : ok('node/' + node + ' condition met\n');
       return ok();
     }
     if (argv[0] === 'bash') return ok();
@@ -116,12 +118,17 @@ export class FakeKindHost implements CommandRunner {
     this.creating++;
     this.maxCreating = Math.max(this.maxCreating, this.creating);
     try {
-      for (const end = Date.now() + 10_000; this.o.createBarrier && this.creates < this.o.createBarrier && Date.now() < end; ) await new Promise((r) => setTimeout(r, 5));
+      for (const end = Date.now() + 10_000; this.o.createBarrier && this.creates < this.o.createBarrier && Date.now() < end;)
+        await new Promise((r) => setTimeout(r, 5));
       const config = parseYaml(String(spec.stdin ?? '')) as { nodes?: { role: string }[]; networking?: { disableDefaultCNI?: boolean } };
       const workers = (config.nodes ?? []).filter((n) => n.role === 'worker').length;
       // As kind does: no join stage for a one-node cluster, no CNI stage with the default CNI disabled.
       const skipped = [...(workers ? [] : [/Joining worker nodes/]), ...(config.networking?.disableDefaultCNI ? [/Installing CNI/] : [])];
-      const file = (this.o.missingImages ?? []).includes(image) ? 'kind-create-missing-image.stderr' : (this.o.badImages ?? []).includes(image) ? 'kind-create-bad-node.stderr' : 'kind-create-success.stderr';
+      const file = (this.o.missingImages ?? []).includes(image)
+        ? 'kind-create-missing-image.stderr'
+        : (this.o.badImages ?? []).includes(image)
+          ? 'kind-create-bad-node.stderr'
+          : 'kind-create-success.stderr';
       const text = fixture(file).replaceAll('{{name}}', name).replaceAll('{{image}}', image).replaceAll('{{kubeconfig}}', kubeconfig);
       let stderr = '';
       const nodes = [`${name}-control-plane`, ...Array.from({ length: workers }, (_, i) => `${name}-worker${i ? i + 1 : ''}`)];
@@ -141,7 +148,9 @@ export class FakeKindHost implements CommandRunner {
       }
       if (!this.clusters.has(name)) this.clusters.set(name, { name, nodes, images: new Set() });
       this.#save();
-      writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: https://127.0.0.1:40000\n  name: kind-${name}\n`, { mode: 0o600 });
+      writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: https://127.0.0.1:40000\n  name: kind-${name}\n`, {
+        mode: 0o600,
+      });
       return { argv, exitCode: 0, stdout: '', stderr, durationMs: 0 };
     } finally {
       this.creating--;
@@ -181,7 +190,15 @@ export class FakeClusterPort implements ClusterPort {
   async apply(objects: readonly KubeObject[]): Promise<void> {
     for (const o of objects) {
       this.applied.push(o);
-      this.objects.set(this.#key({ apiVersion: o.apiVersion, kind: o.kind, namespace: o.metadata.namespace ?? (o.kind === 'Namespace' ? '' : 'default'), name: o.metadata.name }), { ...o, metadata: { ...o.metadata, namespace: o.metadata.namespace ?? (o.kind === 'Namespace' ? undefined : 'default') } });
+      this.objects.set(
+        this.#key({
+          apiVersion: o.apiVersion,
+          kind: o.kind,
+          namespace: o.metadata.namespace ?? (o.kind === 'Namespace' ? '' : 'default'),
+          name: o.metadata.name,
+        }),
+        { ...o, metadata: { ...o.metadata, namespace: o.metadata.namespace ?? (o.kind === 'Namespace' ? undefined : 'default') } },
+      );
     }
   }
 }

@@ -8,7 +8,10 @@ import { labForAttempt, type ParamValues } from '../../labs/params.ts';
 const NETWORKING = path.resolve(import.meta.dirname, '..', '..', '..', '..', 'labs', 'networking');
 
 /** A lab as the catalog would load it (only the fields provisioning reads are real). */
-export function testLab(id: string, o: { cluster?: Partial<ClusterShape>; images?: string[]; setupManifests?: string[]; setupScript?: string; dir?: string } = {}): Lab {
+export function testLab(
+  id: string,
+  o: { cluster?: Partial<ClusterShape>; images?: string[]; setupManifests?: string[]; setupScript?: string; dir?: string } = {},
+): Lab {
   return {
     id,
     track: 'networking',
@@ -19,7 +22,15 @@ export function testLab(id: string, o: { cluster?: Partial<ClusterShape>; images
       cluster: { workers: 0, cni: 'kindnet', networkPolicy: false, addons: [], ...o.cluster },
       images: o.images ?? [],
     },
-    files: { setupManifests: o.setupManifests ?? [], setupScript: o.setupScript, setupNodeScripts: [], solutionManifests: [], solutionScript: undefined, solutionNodeScripts: [], solutionWorkstationScript: undefined },
+    files: {
+      setupManifests: o.setupManifests ?? [],
+      setupScript: o.setupScript,
+      setupNodeScripts: [],
+      solutionManifests: [],
+      solutionScript: undefined,
+      solutionNodeScripts: [],
+      solutionWorkstationScript: undefined,
+    },
   } as unknown as Lab;
 }
 
@@ -33,7 +44,11 @@ export function lab9server(): Lab {
 }
 
 /** A catalog holding the given labs. */
-export function testCatalog(labs: Lab[]): { get(id: string): Lab | undefined; forAttempt(id: string, params: Readonly<Record<string, ParamValues>> | null | undefined): Lab | undefined; current: { labs: Lab[] } } {
+export function testCatalog(labs: Lab[]): {
+  get(id: string): Lab | undefined;
+  forAttempt(id: string, params: Readonly<Record<string, ParamValues>> | null | undefined): Lab | undefined;
+  current: { labs: Lab[] };
+} {
   const get = (id: string) => labs.find((l) => l.id === id);
   const variantsDir = path.join(tmpdir(), `kubedrill-test-variants-${process.pid}`);
   const forAttempt = (id: string, params: Readonly<Record<string, ParamValues>> | null | undefined) => {

@@ -19,7 +19,11 @@ test('GET /api/admin/health gives admins every doctor check and the cluster coun
   const res = await app.inject({ method: 'GET', url: '/api/admin/health', headers: { cookie } });
   assert.equal(res.statusCode, 200, res.body);
   const body = res.json<{ checks: { id: string; status: string; remedy?: string }[]; clusters: { max: number; claimed: number } }>();
-  for (const id of ['docker', 'kind', 'kubectl', 'inotify', 'memory', 'disk']) assert.ok(body.checks.some((c) => c.id === id), `check ${id} is reported`);
+  for (const id of ['docker', 'kind', 'kubectl', 'inotify', 'memory', 'disk'])
+    assert.ok(
+      body.checks.some((c) => c.id === id),
+      `check ${id} is reported`,
+    );
   for (const c of body.checks) if (c.status === 'fail') assert.ok(c.remedy, `failed check ${c.id} has a remedy`);
   assert.equal(body.clusters.max, 4);
   assert.equal(body.clusters.claimed, 0);

@@ -7,7 +7,13 @@ import { runDoctor } from '../../doctor/doctor.ts';
 export default async function adminHealthRoutes(app: App) {
   app.get(
     '/api/admin/health',
-    { schema: { tags: ['system'], summary: 'Host checks (Docker, kind, limits, node image) with remedies, cluster counts and the pre-set-up pool', response: { 200: AdminHealthDto, ...errors(401, 403) } } },
+    {
+      schema: {
+        tags: ['system'],
+        summary: 'Host checks (Docker, kind, limits, node image) with remedies, cluster counts and the pre-set-up pool',
+        response: { 200: AdminHealthDto, ...errors(401, 403) },
+      },
+    },
     async (req) => {
       requireRole(req, 'admin');
       const maxWorkers = Math.max(0, ...app.labs.current.labs.map((l) => l.meta.cluster.workers));

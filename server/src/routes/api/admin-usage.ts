@@ -3,13 +3,23 @@ import type { App } from '../../app-types.ts';
 import { requireRole } from '../../auth/plugin.ts';
 import { clusterGroups, clusterUsage, type ClusterUsage } from '../../groups/usage.ts';
 
-const sum = (us: ClusterUsage[]) => ({ clusters: us.length, cpuPercent: Math.round(us.reduce((s, u) => s + u.cpuPercent, 0) * 10) / 10, memoryBytes: Math.round(us.reduce((s, u) => s + u.memoryBytes, 0)) });
+const sum = (us: ClusterUsage[]) => ({
+  clusters: us.length,
+  cpuPercent: Math.round(us.reduce((s, u) => s + u.cpuPercent, 0) * 10) / 10,
+  memoryBytes: Math.round(us.reduce((s, u) => s + u.memoryBytes, 0)),
+});
 
 /** GET /api/admin/usage: clusters, CPU and memory in use on this host, per study group (admins). */
 export default async function adminUsageRoutes(app: App) {
   app.get(
     '/api/admin/usage',
-    { schema: { tags: ['system'], summary: 'Clusters, CPU and memory in use, per study group (one docker stats sample)', response: { 200: AdminUsageDto, ...errors(401, 403, 503) } } },
+    {
+      schema: {
+        tags: ['system'],
+        summary: 'Clusters, CPU and memory in use, per study group (one docker stats sample)',
+        response: { 200: AdminUsageDto, ...errors(401, 403, 503) },
+      },
+    },
     async (req) => {
       requireRole(req, 'admin');
       const prefix = `${app.config.clusters.namePrefix}-`;

@@ -86,7 +86,23 @@ after(async () => {
 interface Grade {
   score: number;
   maxScore: number;
-  report: { percent: number; tasks: { id: string; score: number; checks: { id: string; status: string; points: number; explanation?: string; expected?: string; actual?: string; required?: boolean; scoreNote?: string }[] }[] };
+  report: {
+    percent: number;
+    tasks: {
+      id: string;
+      score: number;
+      checks: {
+        id: string;
+        status: string;
+        points: number;
+        explanation?: string;
+        expected?: string;
+        actual?: string;
+        required?: boolean;
+        scoreNote?: string;
+      }[];
+    }[];
+  };
 }
 
 const grade = (id: string, c = cookie) => app.inject({ method: 'POST', url: `/api/attempts/${id}/grade`, headers: { cookie: c, origin: ORIGIN } });
@@ -103,7 +119,10 @@ describe('attempt grading routes', () => {
     assert.equal(blocked?.status, 'fail');
     assert.equal(blocked?.expected, 'blocked');
     assert.match(blocked?.actual ?? '', /^reachable/);
-    assert.match(blocked?.explanation ?? '', /sleepybox2 reached Service restricted\/lab9server on port 80 through endpoint lab9server [\d.]+:80: no NetworkPolicy in namespace restricted selects lab9server for ingress/);
+    assert.match(
+      blocked?.explanation ?? '',
+      /sleepybox2 reached Service restricted\/lab9server on port 80 through endpoint lab9server [\d.]+:80: no NetworkPolicy in namespace restricted selects lab9server for ingress/,
+    );
     const guard = checks.find((c) => c.id === 'sleepybox1-allowed');
     assert.equal(guard?.points, 0, 'the guard earns nothing on its own');
     assert.equal(guard?.required, true);

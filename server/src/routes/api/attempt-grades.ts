@@ -6,7 +6,16 @@ import type { GradingService } from '../../grading/grading-service.ts';
 import type { StoredGrade } from '../../grading/grade-repository.ts';
 
 function toDto(g: StoredGrade): z.infer<typeof GradeDto> {
-  return { id: g.id, attemptId: g.attemptId, labId: g.labId, score: g.score, maxScore: g.maxScore, createdAt: g.createdAt, report: g.report, ...(g.stepsPrepared ? { stepsPrepared: g.stepsPrepared } : {}) };
+  return {
+    id: g.id,
+    attemptId: g.attemptId,
+    labId: g.labId,
+    score: g.score,
+    maxScore: g.maxScore,
+    createdAt: g.createdAt,
+    report: g.report,
+    ...(g.stepsPrepared ? { stepsPrepared: g.stepsPrepared } : {}),
+  };
 }
 
 /** Routes for grading an attempt and reading its grades; register with app.register(attemptGradeRoutes(service)). */

@@ -67,7 +67,7 @@ test('attempts of a parametrised lab draw their own values and keep them across 
   assert.deepEqual(new AttemptRepository(db).get(drawn[0]!.id)?.params, { [LAB]: drawn[0]!.params });
 });
 
-test('an attempt is set up and graded with its own draw: another draw\'s solution does not pass', async () => {
+test("an attempt is set up and graded with its own draw: another draw's solution does not pass", async () => {
   const labs = await loadedCatalog(LABS_DIR);
   const started = h.service.start('grader-test', LAB).attempt;
   await h.service.idle();
@@ -78,7 +78,13 @@ test('an attempt is set up and graded with its own draw: another draw\'s solutio
   const otherNs = ['store', 'retail'].find((ns) => ns !== lab.draw!.ns)!;
   const other = labs.forAttempt(LAB, { [LAB]: { ...lab.draw!, ns: otherNs } })!;
   const model = new ModelCluster({ workers: 0 });
-  const grading = new GradingService({ attempts: h.service, labs, grades: new GradeRepository(db), portFor: () => model, engine: { probeWindowMs: 0, retryDelayMs: 0 } });
+  const grading = new GradingService({
+    attempts: h.service,
+    labs,
+    grades: new GradeRepository(db),
+    portFor: () => model,
+    engine: { probeWindowMs: 0, retryDelayMs: 0 },
+  });
   const mineStates = await labStates(lab);
   const otherStates = await labStates(other);
   await model.apply(mineStates.setup, { fieldManager: 'kubedrill' });
@@ -86,8 +92,11 @@ test('an attempt is set up and graded with its own draw: another draw\'s solutio
   await model.apply(otherStates.solution, { fieldManager: 'kubedrill' });
   const wrong = await grading.grade(started.id, 'grader-test');
   assert.equal(wrong.report.score, 0, 'solving another draw earns nothing');
-  assert.ok(wrong.report.tasks.flatMap((t) => t.checks).some((c) => c.message.includes(lab.draw!.ns!)), 'the report names the attempt\'s namespace');
+  assert.ok(
+    wrong.report.tasks.flatMap((t) => t.checks).some((c) => c.message.includes(lab.draw!.ns!)),
+    "the report names the attempt's namespace",
+  );
   await model.apply(mineStates.solution, { fieldManager: 'kubedrill' });
   const right = await grading.grade(started.id, 'grader-test');
-  assert.equal(right.report.score, right.report.maxScore, 'solving the attempt\'s own draw earns everything');
+  assert.equal(right.report.score, right.report.maxScore, "solving the attempt's own draw earns everything");
 });

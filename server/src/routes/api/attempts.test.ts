@@ -17,7 +17,14 @@ let cookie: string;
 before(async () => {
   h = harness({ nodeImage: 'kindest/node:v1.35.8', fake: { missingImages: [] }, clusters: { perLearner: 5 } });
   const boot = loadConfig({ argv: ['--data-dir', '/nonexistent/kd-attempts', '--web-dir', '/nonexistent/kd-web'], env: {}, cwd: process.cwd() });
-  app = await buildApp(boot, { checkResponses: true, db: openMemoryDatabase(), labs: await loadedCatalog(), logger: false, attemptService: h.service, shellLauncher: null });
+  app = await buildApp(boot, {
+    checkResponses: true,
+    db: openMemoryDatabase(),
+    labs: await loadedCatalog(),
+    logger: false,
+    attemptService: h.service,
+    shellLauncher: null,
+  });
   const res = await app.inject({ method: 'GET', url: '/api/session' });
   cookie = String(res.headers['set-cookie']).split(';')[0]!;
 });
@@ -25,7 +32,8 @@ after(async () => {
   await app.close();
 });
 
-const post = (url: string, body?: unknown, origin = ORIGIN) => app.inject({ method: 'POST', url, headers: { cookie, origin }, ...(body === undefined ? {} : { payload: body as object }) });
+const post = (url: string, body?: unknown, origin = ORIGIN) =>
+  app.inject({ method: 'POST', url, headers: { cookie, origin }, ...(body === undefined ? {} : { payload: body as object }) });
 const get = (url: string, headers: Record<string, string> = {}) => app.inject({ method: 'GET', url, headers: { cookie, ...headers } });
 
 /** Parses an SSE body into its events. */
@@ -34,7 +42,11 @@ function sse(body: string): { id: number; event: string; data: Record<string, un
     .split('\n\n')
     .filter((block) => block.includes('data: '))
     .map((block) => {
-      const field = (name: string) => block.split('\n').find((l) => l.startsWith(`${name}: `))?.slice(name.length + 2) ?? '';
+      const field = (name: string) =>
+        block
+          .split('\n')
+          .find((l) => l.startsWith(`${name}: `))
+          ?.slice(name.length + 2) ?? '';
       return { id: Number(field('id')), event: field('event'), data: JSON.parse(field('data')) as Record<string, unknown> };
     });
 }
@@ -51,7 +63,10 @@ test('POST /api/attempts starts a lab; starting it again returns the same attemp
   const one = await get(`/api/attempts/${a.id}`);
   assert.equal(one.json<{ status: string }>().status, 'ready');
   const mine = await get('/api/attempts');
-  assert.deepEqual(mine.json<{ attempts: { id: string }[] }>().attempts.map((x) => x.id), [a.id]);
+  assert.deepEqual(
+    mine.json<{ attempts: { id: string }[] }>().attempts.map((x) => x.id),
+    [a.id],
+  );
 });
 
 test('bad input: unknown lab → 404 naming it, missing labId → 400, foreign origin → 403, unknown attempt → 404', async () => {
@@ -80,14 +95,26 @@ test('events stream as SSE with ids, steps carry elapsed times, the stream ends 
   const res = await get(`/api/attempts/${id}/events`);
   assert.equal(res.headers['content-type'], 'text/event-stream; charset=utf-8');
   const events = sse(res.body);
-  assert.deepEqual(events.map((e) => e.id), events.map((_, i) => i + 1));
-  assert.deepEqual(events.filter((e) => e.event === 'status').map((e) => e.data.name), ['queued', 'provisioning', 'setting-up', 'ready', 'finished']);
+  assert.deepEqual(
+    events.map((e) => e.id),
+    events.map((_, i) => i + 1),
+  );
+  assert.deepEqual(
+    events.filter((e) => e.event === 'status').map((e) => e.data.name),
+    ['queued', 'provisioning', 'setting-up', 'ready', 'finished'],
+  );
   const joined = events.find((e) => e.data.name === 'Joining the other nodes' && e.data.state === 'done');
   assert.ok(joined && typeof joined.data.elapsedMs === 'number');
 
   const resumed = sse((await get(`/api/attempts/${id}/events`, { 'last-event-id': String(events.length - 1) })).body);
-  assert.deepEqual(resumed.map((e) => e.id), [events.length]);
-  assert.deepEqual(sse((await get(`/api/attempts/${id}/events?after=${events.length - 2}`)).body).map((e) => e.id), [events.length - 1, events.length]);
+  assert.deepEqual(
+    resumed.map((e) => e.id),
+    [events.length],
+  );
+  assert.deepEqual(
+    sse((await get(`/api/attempts/${id}/events?after=${events.length - 2}`)).body).map((e) => e.id),
+    [events.length - 1, events.length],
+  );
 });
 
 test('a failed attempt reports the failed step and the command output, in the API and the event stream', async () => {
@@ -105,7 +132,10 @@ test('a failed attempt reports the failed step and the command output, in the AP
   // Every planned step after the failed one is reported as not run.
   const plan = events[0]!.data.plan as { name: string }[];
   const notRun = events.filter((e) => e.event === 'step' && e.data.state === 'not-run').map((e) => e.data.name);
-  assert.deepEqual(notRun, plan.slice(1).map((p) => p.name));
+  assert.deepEqual(
+    notRun,
+    plan.slice(1).map((p) => p.name),
+  );
   h.host.o.missingImages!.pop();
 });
 
@@ -120,9 +150,20 @@ test('the event stream sends the plan first: every step of the preparation, pend
   assert.ok(plan.every((p) => p.state === 'pending' && p.timeoutMs > 0));
   // What ran is what was planned, in the planned order.
   const ran = [...new Set(events.filter((e) => e.event === 'step' && e.data.state === 'done').map((e) => String(e.data.name)))];
-  assert.deepEqual(ran, plan.map((p) => p.name).filter((n) => ran.includes(n)));
-  assert.deepEqual(ran.filter((n) => !plan.some((p) => p.name === n)), [], 'no step ran that the plan did not list');
-  assert.ok(plan.some((p) => p.phase === 'Creating the cluster') && plan.some((p) => p.phase === 'Making NetworkPolicy enforced') && plan.at(-1)?.phase === 'Setting up the lab');
+  assert.deepEqual(
+    ran,
+    plan.map((p) => p.name).filter((n) => ran.includes(n)),
+  );
+  assert.deepEqual(
+    ran.filter((n) => !plan.some((p) => p.name === n)),
+    [],
+    'no step ran that the plan did not list',
+  );
+  assert.ok(
+    plan.some((p) => p.phase === 'Creating the cluster') &&
+      plan.some((p) => p.phase === 'Making NetworkPolicy enforced') &&
+      plan.at(-1)?.phase === 'Setting up the lab',
+  );
 });
 
 test('a live event stream pushes new events as they happen and ends when the attempt ends', async () => {
@@ -135,5 +176,9 @@ test('a live event stream pushes new events as they happen and ends when the att
   await post(`/api/attempts/${id}/finish`);
   const res = await streaming;
   const events = sse(res.body);
-  assert.deepEqual(events.map((e) => [e.id, e.data.name]), [[before + 1, 'finished']], `${res.statusCode} ${res.body}`);
+  assert.deepEqual(
+    events.map((e) => [e.id, e.data.name]),
+    [[before + 1, 'finished']],
+    `${res.statusCode} ${res.body}`,
+  );
 });

@@ -43,24 +43,43 @@ export default async function attemptRoutes(app: App) {
     },
     async (req, reply) => {
       const learner = requireLearner(req);
-      assertMayStart(app.groups, learner, app.attempts.listForLearner(learner.id).some((a) => !ENDED.has(a.status)));
+      assertMayStart(
+        app.groups,
+        learner,
+        app.attempts.listForLearner(learner.id).some((a) => !ENDED.has(a.status)),
+      );
       const { attempt, created } = app.attempts.start(learner.id, req.body.labId);
       return reply.code(created ? 201 : 200).send(dto(attempt));
     },
   );
 
-  app.get('/api/attempts', { schema: { tags: ['attempts'], summary: 'My attempts, newest first', response: { 200: AttemptListDto, ...errors(401) } } }, async (req) => {
-    const learner = requireLearner(req);
-    return { attempts: app.attempts.listForLearner(learner.id).map(dto) };
-  });
+  app.get(
+    '/api/attempts',
+    { schema: { tags: ['attempts'], summary: 'My attempts, newest first', response: { 200: AttemptListDto, ...errors(401) } } },
+    async (req) => {
+      const learner = requireLearner(req);
+      return { attempts: app.attempts.listForLearner(learner.id).map(dto) };
+    },
+  );
 
-  app.get('/api/attempts/:attemptId', { schema: { tags: ['attempts'], summary: 'One of my attempts', params: AttemptParams, response: { 200: AttemptDto, ...errors(401, 404) } } }, async (req) => {
-    return dto(app.attempts.owned(req.params.attemptId, requireLearner(req).id));
-  });
+  app.get(
+    '/api/attempts/:attemptId',
+    { schema: { tags: ['attempts'], summary: 'One of my attempts', params: AttemptParams, response: { 200: AttemptDto, ...errors(401, 404) } } },
+    async (req) => {
+      return dto(app.attempts.owned(req.params.attemptId, requireLearner(req).id));
+    },
+  );
 
   app.post(
     '/api/attempts/:attemptId/finish',
-    { schema: { tags: ['attempts'], summary: 'Finish the attempt and delete its cluster (finishing twice is a no-op)', params: AttemptParams, response: { 200: AttemptDto, ...errors(401, 404) } } },
+    {
+      schema: {
+        tags: ['attempts'],
+        summary: 'Finish the attempt and delete its cluster (finishing twice is a no-op)',
+        params: AttemptParams,
+        response: { 200: AttemptDto, ...errors(401, 404) },
+      },
+    },
     async (req) => {
       const a = app.attempts.owned(req.params.attemptId, requireLearner(req).id);
       return dto(app.attempts.finish(a.id, 'finished by the learner') ?? a);
@@ -84,7 +103,12 @@ export default async function attemptRoutes(app: App) {
       const after = Number.isInteger(header) && header >= 0 ? header : (req.query.after ?? 0);
       reply.hijack();
       const res = reply.raw;
-      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
       res.write('retry: 2000\n\n');
       let closed = false;
       const pings: NodeJS.Timeout[] = [];

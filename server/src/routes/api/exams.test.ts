@@ -19,7 +19,15 @@ before(async () => {
   labs = await shippedLabs();
   h = examHarness({ labs });
   const boot = loadConfig({ argv: ['--data-dir', '/nonexistent/kubedrill-test', '--web-dir', '/nonexistent/kubedrill-web'], env: {}, cwd: REPO });
-  app = await buildApp(boot, { checkResponses: true, db: h.db, labs, logger: false, attemptService: h.attempts, exams: wireExams(h.catalog, h.exams, labs), shellLauncher: null });
+  app = await buildApp(boot, {
+    checkResponses: true,
+    db: h.db,
+    labs,
+    logger: false,
+    attemptService: h.attempts,
+    exams: wireExams(h.catalog, h.exams, labs),
+    shellLauncher: null,
+  });
   cookie = sessionCookie(await app.inject({ method: 'GET', url: '/api/session' }));
 });
 after(async () => {
@@ -27,14 +35,18 @@ after(async () => {
   labs.compiler.close();
 });
 
-const call = (method: 'GET' | 'POST' | 'PUT', url: string, payload?: unknown) => app.inject({ method, url, headers: { cookie }, ...(payload === undefined ? {} : { payload: payload as object }) });
+const call = (method: 'GET' | 'POST' | 'PUT', url: string, payload?: unknown) =>
+  app.inject({ method, url, headers: { cookie }, ...(payload === undefined ? {} : { payload: payload as object }) });
 
 test('the exam list, start (again: the same attempt), marks, submit, result, solution, history', async () => {
   const list = await call('GET', '/api/exams');
   assert.equal(list.statusCode, 200);
   const mock = list.json().exams.find((e: { id: string }) => e.id === 'networking-mock');
   assert.equal(mock.tasks.length, 8);
-  assert.deepEqual(mock.clusters.map((c: { name: string }) => c.name), ['k8s-netpol', 'k8s-svc']);
+  assert.deepEqual(
+    mock.clusters.map((c: { name: string }) => c.name),
+    ['k8s-netpol', 'k8s-svc'],
+  );
 
   const started = await call('POST', '/api/exams/networking-mock/attempts');
   assert.equal(started.statusCode, 201, started.body);

@@ -1,7 +1,23 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { z } from 'zod';
-import { errors, EXAM_ACTIONS, ExamAttemptDto, ExamAttemptParams, ExamFocusBody, ExamHistoryDto, ExamListDto, ExamMarkBody, ExamParams, ExamSummaryDto, ExamTaskMarksDto, ExamTaskParams, LabRecordsDto, NoContent, SolutionDto } from '../../api-contract.ts';
+import {
+  errors,
+  EXAM_ACTIONS,
+  ExamAttemptDto,
+  ExamAttemptParams,
+  ExamFocusBody,
+  ExamHistoryDto,
+  ExamListDto,
+  ExamMarkBody,
+  ExamParams,
+  ExamSummaryDto,
+  ExamTaskMarksDto,
+  ExamTaskParams,
+  LabRecordsDto,
+  NoContent,
+  SolutionDto,
+} from '../../api-contract.ts';
 import type { App } from '../../app-types.ts';
 import { requireLearner } from '../../auth/plugin.ts';
 import { AppError, notFound } from '../../errors.ts';
@@ -26,20 +42,54 @@ function domainsOf(a: ExamAttempt): { id: (typeof DOMAIN_IDS)[number]; score: nu
 /** Mock exams: the list, starting one, the exam screen's state and marks, submit, review, history. */
 export default function examRoutes(exams: ExamService, catalog: ExamCatalogService) {
   return async function routes(app: App) {
-    const dto = (v: ExamAttemptView): z.infer<typeof ExamAttemptDto> => ({ ...v, params: exams.paramsOf(v.id) ?? {}, exam: { id: v.exam.id, title: v.exam.title, minutes: v.exam.minutes, passPercent: v.exam.passPercent, kubernetes: v.exam.kubernetes, clusters: v.exam.clusters, tasks: v.exam.tasks } });
-    const summary = (e: NonNullable<ReturnType<ExamCatalogService['get']>>): z.infer<typeof ExamSummaryDto> => ({ id: e.id, title: e.title, summary: e.summary, minutes: e.minutes, passPercent: e.passPercent, kubernetes: e.kubernetes, clusters: e.clusters, tasks: e.tasks });
-
-    app.get('/api/exams', { schema: { tags: ['exams'], summary: 'The mock exams of this server', response: { 200: ExamListDto } } }, async () => ({ exams: catalog.current.exams.map(summary) }));
-
-    app.get('/api/exams/:examId', { schema: { tags: ['exams'], summary: 'One mock exam', params: ExamParams, response: { 200: ExamSummaryDto, ...errors(404) } } }, async (req) => {
-      const e = catalog.get(req.params.examId);
-      if (!e) throw notFound('exam', req.params.examId);
-      return summary(e);
+    const dto = (v: ExamAttemptView): z.infer<typeof ExamAttemptDto> => ({
+      ...v,
+      params: exams.paramsOf(v.id) ?? {},
+      exam: {
+        id: v.exam.id,
+        title: v.exam.title,
+        minutes: v.exam.minutes,
+        passPercent: v.exam.passPercent,
+        kubernetes: v.exam.kubernetes,
+        clusters: v.exam.clusters,
+        tasks: v.exam.tasks,
+      },
     });
+    const summary = (e: NonNullable<ReturnType<ExamCatalogService['get']>>): z.infer<typeof ExamSummaryDto> => ({
+      id: e.id,
+      title: e.title,
+      summary: e.summary,
+      minutes: e.minutes,
+      passPercent: e.passPercent,
+      kubernetes: e.kubernetes,
+      clusters: e.clusters,
+      tasks: e.tasks,
+    });
+
+    app.get('/api/exams', { schema: { tags: ['exams'], summary: 'The mock exams of this server', response: { 200: ExamListDto } } }, async () => ({
+      exams: catalog.current.exams.map(summary),
+    }));
+
+    app.get(
+      '/api/exams/:examId',
+      { schema: { tags: ['exams'], summary: 'One mock exam', params: ExamParams, response: { 200: ExamSummaryDto, ...errors(404) } } },
+      async (req) => {
+        const e = catalog.get(req.params.examId);
+        if (!e) throw notFound('exam', req.params.examId);
+        return summary(e);
+      },
+    );
 
     app.post(
       '/api/exams/:examId/attempts',
-      { schema: { tags: ['exams'], summary: 'Start the exam: its clusters are provisioned; the countdown starts when all are ready', params: ExamParams, response: { 200: ExamAttemptDto, 201: ExamAttemptDto, ...errors(401, 404, 409) } } },
+      {
+        schema: {
+          tags: ['exams'],
+          summary: 'Start the exam: its clusters are provisioned; the countdown starts when all are ready',
+          params: ExamParams,
+          response: { 200: ExamAttemptDto, 201: ExamAttemptDto, ...errors(401, 404, 409) },
+        },
+      },
       async (req, reply) => {
         const learner = requireLearner(req);
         const { attempt, created } = exams.start(learner.id, req.params.examId);
@@ -47,33 +97,56 @@ export default function examRoutes(exams: ExamService, catalog: ExamCatalogServi
       },
     );
 
-    app.get('/api/exam-attempts', { schema: { tags: ['exams'], summary: 'My exam attempts (history), newest first', response: { 200: ExamHistoryDto, ...errors(401) } } }, async (req) => {
-      const learner = requireLearner(req);
-      return {
-        attempts: exams.listForLearner(learner.id).map((a) => ({
-          id: a.id,
-          examId: a.examId,
-          title: a.exam.title,
-          status: a.status,
-          createdAt: a.createdAt,
-          submittedAt: a.submittedAt,
-          percent: a.result?.percent ?? null,
-          passed: a.result ? a.result.passed : null,
-          passPercent: a.exam.passPercent,
-          seconds: a.startedAt && a.submittedAt ? Math.round((Date.parse(a.submittedAt) - Date.parse(a.startedAt)) / 1000) : null,
-          domains: domainsOf(a),
-        })),
-        domains: DOMAIN_IDS.map((id) => ({ id, name: DOMAINS[id] })),
-      };
-    });
+    app.get(
+      '/api/exam-attempts',
+      { schema: { tags: ['exams'], summary: 'My exam attempts (history), newest first', response: { 200: ExamHistoryDto, ...errors(401) } } },
+      async (req) => {
+        const learner = requireLearner(req);
+        return {
+          attempts: exams.listForLearner(learner.id).map((a) => ({
+            id: a.id,
+            examId: a.examId,
+            title: a.exam.title,
+            status: a.status,
+            createdAt: a.createdAt,
+            submittedAt: a.submittedAt,
+            percent: a.result?.percent ?? null,
+            passed: a.result ? a.result.passed : null,
+            passPercent: a.exam.passPercent,
+            seconds: a.startedAt && a.submittedAt ? Math.round((Date.parse(a.submittedAt) - Date.parse(a.startedAt)) / 1000) : null,
+            domains: domainsOf(a),
+          })),
+          domains: DOMAIN_IDS.map((id) => ({ id, name: DOMAINS[id] })),
+        };
+      },
+    );
 
-    app.get('/api/exam-attempts/:examAttemptId', { schema: { tags: ['exams'], summary: 'The exam screen: countdown (server time), tasks with flags and notes, clusters, result', params: ExamAttemptParams, response: { 200: ExamAttemptDto, ...errors(401, 404) } } }, async (req) => {
-      return dto(exams.view(exams.owned(req.params.examAttemptId, requireLearner(req).id)));
-    });
+    app.get(
+      '/api/exam-attempts/:examAttemptId',
+      {
+        schema: {
+          tags: ['exams'],
+          summary: 'The exam screen: countdown (server time), tasks with flags and notes, clusters, result',
+          params: ExamAttemptParams,
+          response: { 200: ExamAttemptDto, ...errors(401, 404) },
+        },
+      },
+      async (req) => {
+        return dto(exams.view(exams.owned(req.params.examAttemptId, requireLearner(req).id)));
+      },
+    );
 
     app.post(
       '/api/exam-attempts/:examAttemptId/focus',
-      { schema: { tags: ['exams'], summary: 'The navigator shows this task (it counts as opened; time per task is measured from focus)', params: ExamAttemptParams, body: ExamFocusBody, response: { 204: NoContent, ...errors(401, 404, 409) } } },
+      {
+        schema: {
+          tags: ['exams'],
+          summary: 'The navigator shows this task (it counts as opened; time per task is measured from focus)',
+          params: ExamAttemptParams,
+          body: ExamFocusBody,
+          response: { 204: NoContent, ...errors(401, 404, 409) },
+        },
+      },
       async (req, reply) => {
         exams.focus(req.params.examAttemptId, requireLearner(req).id, req.body.number);
         return reply.code(204).send(null);
@@ -93,7 +166,10 @@ export default function examRoutes(exams: ExamService, catalog: ExamCatalogServi
       },
       async (req) => {
         const body = req.body;
-        return exams.mark(req.params.examAttemptId, requireLearner(req).id, req.params.number, { ...(body.flagged !== undefined ? { flagged: body.flagged } : {}), ...(body.notes !== undefined ? { notes: body.notes } : {}) });
+        return exams.mark(req.params.examAttemptId, requireLearner(req).id, req.params.number, {
+          ...(body.flagged !== undefined ? { flagged: body.flagged } : {}),
+          ...(body.notes !== undefined ? { notes: body.notes } : {}),
+        });
       },
     );
 
@@ -106,9 +182,13 @@ export default function examRoutes(exams: ExamService, catalog: ExamCatalogServi
     };
     for (const action of EXAM_ACTIONS) {
       const [summaryText, run] = actions[action];
-      app.post(`/api/exam-attempts/:examAttemptId/${action}`, { schema: { tags: ['exams'], summary: summaryText, params: ExamAttemptParams, response: { 200: ExamAttemptDto, ...errors(401, 404, 409) } } }, async (req) => {
-        return dto(exams.view(await run(req.params.examAttemptId, requireLearner(req).id)));
-      });
+      app.post(
+        `/api/exam-attempts/:examAttemptId/${action}`,
+        { schema: { tags: ['exams'], summary: summaryText, params: ExamAttemptParams, response: { 200: ExamAttemptDto, ...errors(401, 404, 409) } } },
+        async (req) => {
+          return dto(exams.view(await run(req.params.examAttemptId, requireLearner(req).id)));
+        },
+      );
     }
 
     app.get(
@@ -116,7 +196,7 @@ export default function examRoutes(exams: ExamService, catalog: ExamCatalogServi
       {
         schema: {
           tags: ['exams'],
-          summary: 'My single-lab record: attempts, best score and best time to a full score, against the lab\'s minutes',
+          summary: "My single-lab record: attempts, best score and best time to a full score, against the lab's minutes",
           response: { 200: LabRecordsDto, ...errors(401) },
         },
       },

@@ -27,16 +27,28 @@ test("an instructor watches a learner's terminal read-only, and the learner is t
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir };
   const launcher = new HostLauncher({ runner: createCommandRunner(env), hostEnv: env, stateDir: path.join(dir, 'terminals'), sshScript: SSH_SCRIPT });
   const attempts = new StaticAttempts();
-  const app = await buildApp(boot, { checkResponses: true, db: openMemoryDatabase(), labs: new LabCatalog(dir), logger: false, attempts, shellLauncher: launcher });
+  const app = await buildApp(boot, {
+    checkResponses: true,
+    db: openMemoryDatabase(),
+    labs: new LabCatalog(dir),
+    logger: false,
+    attempts,
+    shellLauncher: launcher,
+  });
   const sockets: WebSocket[] = [];
   t.after(async () => {
     for (const s of sockets) s.terminate();
     await app.close();
   });
 
-  const call = (method: 'GET' | 'POST' | 'PATCH', url: string, cookie: string, payload?: object) => app.inject({ method, url, headers: { cookie, origin: ORIGIN }, ...(payload ? { payload } : {}) });
+  const call = (method: 'GET' | 'POST' | 'PATCH', url: string, cookie: string, payload?: object) =>
+    app.inject({ method, url, headers: { cookie, origin: ORIGIN }, ...(payload ? { payload } : {}) });
   const register = async (username: string, inviteCode?: string, displayName?: string) => {
-    const res = await app.inject({ method: 'POST', url: '/api/session/register', payload: { username, password: 'correct horse battery', ...(inviteCode ? { inviteCode } : {}), ...(displayName ? { displayName } : {}) } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/session/register',
+      payload: { username, password: 'correct horse battery', ...(inviteCode ? { inviteCode } : {}), ...(displayName ? { displayName } : {}) },
+    });
     return { id: res.json().learner.id as string, cookie: sessionCookie(res) };
   };
   const admin = await register('admin');
@@ -50,12 +62,16 @@ test("an instructor watches a learner's terminal read-only, and the learner is t
 
   const connect = async (cookie: string, ticket: string) => {
     let client!: WireClient;
-    const ws = await app.injectWS(`/api/attempts/w1/terminals/${terminalId}/socket`, { headers: { origin: ORIGIN, cookie, 'sec-websocket-protocol': `${TERMINAL_SUBPROTOCOL}, ${TICKET_SUBPROTOCOL_PREFIX}${ticket}` } } as never, {
-      onInit: (w: WebSocket) => {
-        client = new WireClient((f) => w.send(f));
-        w.on('message', (data: Buffer) => client.receive(data));
+    const ws = await app.injectWS(
+      `/api/attempts/w1/terminals/${terminalId}/socket`,
+      { headers: { origin: ORIGIN, cookie, 'sec-websocket-protocol': `${TERMINAL_SUBPROTOCOL}, ${TICKET_SUBPROTOCOL_PREFIX}${ticket}` } } as never,
+      {
+        onInit: (w: WebSocket) => {
+          client = new WireClient((f) => w.send(f));
+          w.on('message', (data: Buffer) => client.receive(data));
+        },
       },
-    });
+    );
     sockets.push(ws);
     return client;
   };
@@ -66,7 +82,11 @@ test("an instructor watches a learner's terminal read-only, and the learner is t
 
   const watchUrl = `/api/groups/${group.id}/members/${lea.id}/attempts/w1/terminals/${terminalId}/watch`;
   assert.equal((await call('POST', watchUrl, otto.cookie)).statusCode, 404, 'someone who does not run the group cannot watch');
-  assert.equal((await call('POST', `/api/groups/${group.id}/members/${otto.id}/attempts/w1/terminals/${terminalId}/watch`, ines.cookie)).statusCode, 404, 'only learners of the group');
+  assert.equal(
+    (await call('POST', `/api/groups/${group.id}/members/${otto.id}/attempts/w1/terminals/${terminalId}/watch`, ines.cookie)).statusCode,
+    404,
+    'only learners of the group',
+  );
   const watch = await call('POST', watchUrl, ines.cookie);
   assert.equal(watch.statusCode, 200, watch.body);
   const watcher = await connect(ines.cookie, watch.json().ticket);
@@ -74,7 +94,11 @@ test("an instructor watches a learner's terminal read-only, and the learner is t
   await watcher.waitFor(() => watcher.controls.some((c) => c.type === 'hello'));
   const hello = watcher.controls.find((c) => c.type === 'hello');
   assert.equal(hello?.type === 'hello' && hello.writer, false, 'the watcher has no input');
-  await learner.waitFor(() => learner.controls.some((c) => c.type === 'notice' && c.message === 'Ines (instructor) is watching this terminal (read-only)'), 5000, 'the watching notice');
+  await learner.waitFor(
+    () => learner.controls.some((c) => c.type === 'notice' && c.message === 'Ines (instructor) is watching this terminal (read-only)'),
+    5000,
+    'the watching notice',
+  );
 
   // The watcher sees what the learner does, and cannot type into the shell.
   watcher.control({ type: 'take-input' });
@@ -87,5 +111,9 @@ test("an instructor watches a learner's terminal read-only, and the learner is t
   assert.ok(!learner.controls.some((c) => c.type === 'role' && !c.writer), 'the learner keeps input');
 
   sockets.at(-1)!.terminate();
-  await learner.waitFor(() => learner.controls.some((c) => c.type === 'notice' && c.message === 'Ines (instructor) stopped watching'), 5000, 'the stopped notice');
+  await learner.waitFor(
+    () => learner.controls.some((c) => c.type === 'notice' && c.message === 'Ines (instructor) stopped watching'),
+    5000,
+    'the stopped notice',
+  );
 });

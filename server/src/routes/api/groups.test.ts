@@ -27,8 +27,26 @@ before(async () => {
   // One mock exam over the fixture lab, so exams can be assigned.
   const examsDir = mkdtempSync(path.join(os.tmpdir(), 'kd-groups-exams-'));
   mkdirSync(path.join(examsDir, 'fixture-mock'));
-  writeFileSync(path.join(examsDir, 'fixture-mock', 'exam.yaml'), `title: Fixture mock exam\nsummary: One task on one cluster.\nminutes: 10\nclusters:\n  - name: k8s\n    workers: 1\ntasks:\n  - lab: ${LAB}\n    cluster: k8s\n    weight: 100\n`);
-  const boot = loadConfig({ argv: ['--data-dir', '/nonexistent/kd-groups', '--web-dir', '/nonexistent/kd-web', '--exams-dir', examsDir, '--auth.mode', 'multi', '--auth.registration', 'closed'], env: {}, cwd: process.cwd() });
+  writeFileSync(
+    path.join(examsDir, 'fixture-mock', 'exam.yaml'),
+    `title: Fixture mock exam\nsummary: One task on one cluster.\nminutes: 10\nclusters:\n  - name: k8s\n    workers: 1\ntasks:\n  - lab: ${LAB}\n    cluster: k8s\n    weight: 100\n`,
+  );
+  const boot = loadConfig({
+    argv: [
+      '--data-dir',
+      '/nonexistent/kd-groups',
+      '--web-dir',
+      '/nonexistent/kd-web',
+      '--exams-dir',
+      examsDir,
+      '--auth.mode',
+      'multi',
+      '--auth.registration',
+      'closed',
+    ],
+    env: {},
+    cwd: process.cwd(),
+  });
   app = await buildApp(boot, { checkResponses: true, db, labs, logger: false, attemptService: h.service, shellLauncher: null });
 });
 after(async () => {
@@ -43,7 +61,12 @@ interface Who {
 const call = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, who?: Who, payload?: object): Promise<LightMyRequestResponse> =>
   app.inject({ method, url, headers: { origin: ORIGIN, ...(who ? { cookie: who.cookie } : {}) }, ...(payload ? { payload } : {}) });
 async function register(username: string, inviteCode?: string, displayName?: string): Promise<Who> {
-  const res = await call('POST', '/api/session/register', undefined, { username, password: 'correct horse battery', ...(inviteCode ? { inviteCode } : {}), ...(displayName ? { displayName } : {}) });
+  const res = await call('POST', '/api/session/register', undefined, {
+    username,
+    password: 'correct horse battery',
+    ...(inviteCode ? { inviteCode } : {}),
+    ...(displayName ? { displayName } : {}),
+  });
   assert.equal(res.statusCode, 200, res.body);
   return { id: res.json().learner.id, cookie: sessionCookie(res) };
 }
@@ -67,14 +90,23 @@ test('an instructor creates a group; its invite lets learners register though re
   assert.equal(g.yourRole, 'instructor');
   assert.match(g.inviteUrl, /^http:\/\/127\.0\.0\.1:3000\/\?invite=/);
 
-  assert.equal((await call('POST', '/api/session/register', undefined, { username: 'walkin', password: 'correct horse battery' })).json().error.code, 'registration_closed');
+  assert.equal(
+    (await call('POST', '/api/session/register', undefined, { username: 'walkin', password: 'correct horse battery' })).json().error.code,
+    'registration_closed',
+  );
   const lea = await register('lea', g.inviteCode);
   const detail = (await call('GET', `/api/groups/${g.id}`, ines)).json();
-  assert.deepEqual(detail.members.map((m: { username: string; groupRole: string }) => `${m.username}:${m.groupRole}`), ['ines:instructor', 'lea:learner']);
+  assert.deepEqual(
+    detail.members.map((m: { username: string; groupRole: string }) => `${m.username}:${m.groupRole}`),
+    ['ines:instructor', 'lea:learner'],
+  );
 
   // A learner sees the group, not its invite; and not the management view.
   const mine = (await call('GET', '/api/groups', lea)).json().groups;
-  assert.deepEqual(mine.map((x: { name: string; inviteCode: string | null; yourRole: string }) => [x.name, x.inviteCode, x.yourRole]), [['Tuesday CKA group', null, 'learner']]);
+  assert.deepEqual(
+    mine.map((x: { name: string; inviteCode: string | null; yourRole: string }) => [x.name, x.inviteCode, x.yourRole]),
+    [['Tuesday CKA group', null, 'learner']],
+  );
   assert.equal((await call('GET', `/api/groups/${g.id}`, lea)).statusCode, 404);
   assert.equal((await call('POST', '/api/groups', lea, { name: 'mine' })).statusCode, 403, 'learners cannot create groups');
 
@@ -89,7 +121,10 @@ test('an instructor creates a group; its invite lets learners register though re
   // Rotating the invite ends the old link.
   const rotated = (await call('POST', `/api/groups/${g.id}/invite`, ines)).json();
   assert.notEqual(rotated.inviteCode, g.inviteCode);
-  assert.equal((await call('POST', '/api/session/register', undefined, { username: 'late', password: 'correct horse battery', inviteCode: g.inviteCode })).statusCode, 403);
+  assert.equal(
+    (await call('POST', '/api/session/register', undefined, { username: 'late', password: 'correct horse battery', inviteCode: g.inviteCode })).statusCode,
+    403,
+  );
 });
 
 test("a group's share of clusters: its learners queue for it in turn; asking again for a running attempt is fine", async () => {
@@ -134,8 +169,20 @@ test('assignments: learners see theirs with state and due date; the instructor w
   const assigned = await call('POST', `/api/groups/${g.id}/assignments`, ines, { labId: LAB, dueAt: '2099-01-01T18:00:00Z' });
   assert.equal(assigned.statusCode, 201, assigned.body);
 
-  const mine = async (who: Who) => (await call('GET', '/api/assignments', who)).json().assignments as { kind: string; itemId: string; title: string; state: string; dueAt: string; groupName: string; overdue: boolean }[];
-  assert.deepEqual((await mine(ed)).map((a) => [a.kind, a.itemId, a.title, a.state, a.dueAt, a.groupName, a.overdue]), [['lab', LAB, `Fixture lab ${LAB}`, 'todo', '2099-01-01T18:00:00Z', 'assigned', false]]);
+  const mine = async (who: Who) =>
+    (await call('GET', '/api/assignments', who)).json().assignments as {
+      kind: string;
+      itemId: string;
+      title: string;
+      state: string;
+      dueAt: string;
+      groupName: string;
+      overdue: boolean;
+    }[];
+  assert.deepEqual(
+    (await mine(ed)).map((a) => [a.kind, a.itemId, a.title, a.state, a.dueAt, a.groupName, a.overdue]),
+    [['lab', LAB, `Fixture lab ${LAB}`, 'todo', '2099-01-01T18:00:00Z', 'assigned', false]],
+  );
   const other = await instructor('ines5');
   const stranger = await register('gus', (await call('POST', '/api/groups', other, { name: 'elsewhere' })).json().inviteCode);
   assert.deepEqual(await mine(stranger), [], "another group's assignments are not yours");
@@ -145,7 +192,11 @@ test('assignments: learners see theirs with state and due date; the instructor w
   await h.service.idle();
   assert.equal((await mine(ed))[0]?.state, 'started');
   const attemptId = started.json().id as string;
-  new GradeRepository(db).add({ attemptId, learnerId: ed.id, report: { labId: LAB, score: 5, maxScore: 5, percent: 100, tasks: [], gradedAt: new Date().toISOString(), durationMs: 1 } });
+  new GradeRepository(db).add({
+    attemptId,
+    learnerId: ed.id,
+    report: { labId: LAB, score: 5, maxScore: 5, percent: 100, tasks: [], gradedAt: new Date().toISOString(), durationMs: 1 },
+  });
   assert.equal((await mine(ed))[0]?.state, 'done');
 
   const activity = (await call('GET', `/api/groups/${g.id}/activity`, ines)).json();
@@ -166,7 +217,11 @@ test('assignments: learners see theirs with state and due date; the instructor w
   const edLine = lines.find((l) => l.startsWith('ed,'))!;
   assert.ok(edLine.startsWith(`ed,"'=HYPERLINK(""http://evil.example"",""x"")",lab,${LAB},Fixture lab ${LAB},`), `a formula in a name is defused: ${edLine}`);
   assert.match(edLine, /,yes,2099-01-01T18:00:00Z,1,5,5,100,,/);
-  assert.match(lines.find((l) => l.startsWith('fay,'))!, new RegExp(`^fay,fay,lab,${LAB},.*,yes,2099-01-01T18:00:00Z,0,,,,,$`), 'an assigned lab not yet tried is still a row');
+  assert.match(
+    lines.find((l) => l.startsWith('fay,'))!,
+    new RegExp(`^fay,fay,lab,${LAB},.*,yes,2099-01-01T18:00:00Z,0,,,,,$`),
+    'an assigned lab not yet tried is still a row',
+  );
   await call('POST', `/api/attempts/${attemptId}/finish`, ed);
   await h.service.idle();
 });
@@ -179,10 +234,35 @@ test('the results CSV reports mock exams (assigned or tried) with the best attem
   assert.equal((await call('POST', `/api/groups/${g.id}/assignments`, ines, { examId: 'fixture-mock', dueAt: '2099-02-01T00:00:00Z' })).statusCode, 201);
   const exams = new ExamRepository(db);
   const snapshot = { id: 'fixture-mock', title: 'Fixture mock exam', minutes: 30, passPercent: 66, kubernetes: '1.35', clusters: [], tasks: [] };
-  const result = (score: number, passed: boolean) => ({ score, maxScore: 20, percent: score * 5, passPercent: 66, passed, gradedAt: '2026-12-01T10:00:00Z', durationMs: 1, tasks: [] });
+  const result = (score: number, passed: boolean) => ({
+    score,
+    maxScore: 20,
+    percent: score * 5,
+    passPercent: 66,
+    passed,
+    gradedAt: '2026-12-01T10:00:00Z',
+    durationMs: 1,
+    tasks: [],
+  });
   const attempt = (id: string, createdAt: string, r: ReturnType<typeof result> | null) => ({
-    id, learnerId: kim.id, examId: 'fixture-mock', status: (r ? 'finished' : 'running') as 'finished' | 'running', exam: snapshot, createdAt, startedAt: createdAt, deadlineAt: null, submittedAt: null, submitReason: null,
-    reviewUntil: null, endedAt: null, failure: null, focusTask: null, focusSince: null, inputUnlocked: false, result: r, regrade: null,
+    id,
+    learnerId: kim.id,
+    examId: 'fixture-mock',
+    status: (r ? 'finished' : 'running') as 'finished' | 'running',
+    exam: snapshot,
+    createdAt,
+    startedAt: createdAt,
+    deadlineAt: null,
+    submittedAt: null,
+    submitReason: null,
+    reviewUntil: null,
+    endedAt: null,
+    failure: null,
+    focusTask: null,
+    focusSince: null,
+    inputUnlocked: false,
+    result: r,
+    regrade: null,
   });
   exams.insert(attempt('ex-1', '2026-12-01T09:00:00Z', result(15, true)), []);
   exams.insert(attempt('ex-2', '2026-12-02T09:00:00Z', result(9, false)), []);
@@ -193,8 +273,15 @@ test('the results CSV reports mock exams (assigned or tried) with the best attem
   ).run(kim.id, LAB);
 
   const lines = (await call('GET', `/api/groups/${g.id}/results.csv`, ines)).body.trimEnd().split('\r\n');
-  assert.deepEqual(lines.slice(1).filter((l) => l.startsWith('kim,')), ['kim,kim,exam,fixture-mock,Fixture mock exam,,yes,2099-02-01T00:00:00Z,3,15,20,75,yes,2026-12-03T09:00:00Z']);
-  assert.deepEqual(lines.slice(1).filter((l) => l.startsWith('lou,')), ['lou,lou,exam,fixture-mock,Fixture mock exam,,yes,2099-02-01T00:00:00Z,0,,,,,'], 'an assigned exam not yet tried is still a row');
+  assert.deepEqual(
+    lines.slice(1).filter((l) => l.startsWith('kim,')),
+    ['kim,kim,exam,fixture-mock,Fixture mock exam,,yes,2099-02-01T00:00:00Z,3,15,20,75,yes,2026-12-03T09:00:00Z'],
+  );
+  assert.deepEqual(
+    lines.slice(1).filter((l) => l.startsWith('lou,')),
+    ['lou,lou,exam,fixture-mock,Fixture mock exam,,yes,2099-02-01T00:00:00Z,0,,,,,'],
+    'an assigned exam not yet tried is still a row',
+  );
 });
 
 test('a mock exam can be assigned like a lab: learners see it with its title, an unknown exam is 404, naming both a lab and an exam is 400', async () => {
@@ -210,12 +297,24 @@ test('a mock exam can be assigned like a lab: learners see it with its title, an
   // The same id as a lab is another assignment: the kind is part of what is assigned.
   assert.equal((await call('POST', `/api/groups/${g.id}/assignments`, ines, { labId: LAB })).statusCode, 201);
   const detail = (await call('GET', `/api/groups/${g.id}`, ines)).json();
-  assert.deepEqual(detail.assignments.map((a: { kind: string; itemId: string }) => `${a.kind}:${a.itemId}`), ['exam:fixture-mock', `lab:${LAB}`]);
-  const mine = (await call('GET', '/api/assignments', ivy)).json().assignments as { kind: string; itemId: string; state: string; overdue: boolean; bestScore: number | null }[];
-  assert.deepEqual(mine.map((a) => [a.kind, a.itemId, a.state, a.overdue, a.bestScore]), [
-    ['exam', 'fixture-mock', 'todo', true, null],
-    ['lab', LAB, 'todo', false, null],
-  ]);
+  assert.deepEqual(
+    detail.assignments.map((a: { kind: string; itemId: string }) => `${a.kind}:${a.itemId}`),
+    ['exam:fixture-mock', `lab:${LAB}`],
+  );
+  const mine = (await call('GET', '/api/assignments', ivy)).json().assignments as {
+    kind: string;
+    itemId: string;
+    state: string;
+    overdue: boolean;
+    bestScore: number | null;
+  }[];
+  assert.deepEqual(
+    mine.map((a) => [a.kind, a.itemId, a.state, a.overdue, a.bestScore]),
+    [
+      ['exam', 'fixture-mock', 'todo', true, null],
+      ['lab', LAB, 'todo', false, null],
+    ],
+  );
   // Assigning again changes the due date, not the number of assignments.
   assert.equal((await call('POST', `/api/groups/${g.id}/assignments`, ines, { examId: 'fixture-mock', dueAt: null })).statusCode, 201);
   assert.equal((await call('GET', `/api/groups/${g.id}`, ines)).json().assignments.length, 2);

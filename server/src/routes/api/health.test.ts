@@ -35,8 +35,19 @@ test('the OpenAPI document is served and lists every route', async (t) => {
   const doc = res.json() as { openapi: string; info: { title: string }; paths: Record<string, Record<string, unknown>> };
   assert.match(doc.openapi, /^3\./);
   assert.equal(doc.info.title, 'kubedrill API');
-  const routes = Object.entries(doc.paths).flatMap(([p, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${p}`)).sort();
-  for (const r of ['GET /api/health', 'GET /api/labs', 'GET /api/labs/{labId}', 'POST /api/labs/reload', 'GET /api/session', 'POST /api/session/login', 'POST /api/session/logout', 'POST /api/session/register']) {
+  const routes = Object.entries(doc.paths)
+    .flatMap(([p, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${p}`))
+    .sort();
+  for (const r of [
+    'GET /api/health',
+    'GET /api/labs',
+    'GET /api/labs/{labId}',
+    'POST /api/labs/reload',
+    'GET /api/session',
+    'POST /api/session/login',
+    'POST /api/session/logout',
+    'POST /api/session/register',
+  ]) {
     assert.ok(routes.includes(r), `${r} is documented; documented: ${routes.join(', ')}`);
   }
   assert.ok(!routes.some((r) => r.includes('openapi')), 'the document does not list itself');
@@ -47,7 +58,10 @@ test('the OpenAPI document is served and lists every route', async (t) => {
 test('the OpenAPI document names each path parameter one way and gives every error one shape, with details', async (t) => {
   const app = await testApp();
   t.after(() => app.close());
-  type Op = { parameters?: { in: string; name: string }[]; responses?: Record<string, { content?: Record<string, { schema?: { properties?: { error?: { properties?: Record<string, unknown> } } } }> }> };
+  type Op = {
+    parameters?: { in: string; name: string }[];
+    responses?: Record<string, { content?: Record<string, { schema?: { properties?: { error?: { properties?: Record<string, unknown> } } } }> }>;
+  };
   const doc = (await app.inject({ method: 'GET', url: '/api/openapi.json' })).json() as { paths: Record<string, Record<string, Op>> };
   const names = new Set<string>();
   for (const [p, methods] of Object.entries(doc.paths)) {
@@ -56,7 +70,10 @@ test('the OpenAPI document names each path parameter one way and gives every err
       // Every route documents the errors any route may answer, as the one error object.
       for (const status of ['400', '403', '500']) {
         const error = op.responses?.[status]?.content?.['application/json']?.schema?.properties?.error?.properties;
-        assert.ok(error && 'code' in error && 'message' in error && 'details' in error, `${method.toUpperCase()} ${p} documents ${status} as the error shape: ${JSON.stringify(op.responses?.[status])}`);
+        assert.ok(
+          error && 'code' in error && 'message' in error && 'details' in error,
+          `${method.toUpperCase()} ${p} documents ${status} as the error shape: ${JSON.stringify(op.responses?.[status])}`,
+        );
       }
     }
   }

@@ -12,7 +12,11 @@ const INVITE = 'study-group-2026';
 async function multiUserApp(labsDir?: string): Promise<{ app: App; admin: string; learner: string }> {
   const app = await testApp(['--auth.mode', 'multi', '--auth.invite-code', INVITE], labsDir);
   const admin = await app.inject({ method: 'POST', url: '/api/session/register', payload: { username: 'ada', password: 'correct horse battery' } });
-  const learner = await app.inject({ method: 'POST', url: '/api/session/register', payload: { username: 'bob', password: 'correct horse battery', inviteCode: INVITE } });
+  const learner = await app.inject({
+    method: 'POST',
+    url: '/api/session/register',
+    payload: { username: 'bob', password: 'correct horse battery', inviteCode: INVITE },
+  });
   return { app, admin: sessionCookie(admin), learner: sessionCookie(learner) };
 }
 
@@ -24,7 +28,10 @@ test('GET /api/labs lists domains, tracks and the labs that loaded', async (t) =
   const body = res.json();
   assert.equal(body.domains.length, 5);
   assert.deepEqual(body.domains[2], { id: 'services-networking', name: 'Services & Networking' });
-  assert.deepEqual(body.tracks.map((tr: { id: string }) => tr.id), ['good', 'broken', 'warned']);
+  assert.deepEqual(
+    body.tracks.map((tr: { id: string }) => tr.id),
+    ['good', 'broken', 'warned'],
+  );
   assert.deepEqual(body.labs.map((l: { id: string }) => l.id).sort(), ['run-markdown', 'valid-lab']);
   const valid = body.labs.find((l: { id: string }) => l.id === 'valid-lab');
   assert.deepEqual(valid, {
@@ -53,14 +60,28 @@ test('multi-user mode: broken labs are listed, with their problems, to admins on
   const asLearner = await app.inject({ method: 'GET', url: '/api/labs', headers: { cookie: learner } });
   assert.deepEqual(asLearner.json().broken, []);
   const asAdmin = await app.inject({ method: 'GET', url: '/api/labs', headers: { cookie: admin } });
-  const broken = asAdmin.json().broken as { id: string; track: string; title?: string; problems: { file: string; line: number; col: number; message: string }[] }[];
+  const broken = asAdmin.json().broken as {
+    id: string;
+    track: string;
+    title?: string;
+    problems: { file: string; line: number; col: number; message: string }[];
+  }[];
   assert.equal(broken.length, BROKEN_FIXTURES);
   const points = broken.find((b) => b.id === 'points-mismatch');
   assert.deepEqual(points, {
     id: 'points-mismatch',
     track: 'broken',
     title: 'Fixture lab points-mismatch',
-    problems: [{ file: 'labs/broken/points-mismatch/lab.mdx', line: 8, col: 9, severity: 'error', message: 'points is 10 but the tasks add up to 5', hint: 'tasks: make-client=5' }],
+    problems: [
+      {
+        file: 'labs/broken/points-mismatch/lab.mdx',
+        line: 8,
+        col: 9,
+        severity: 'error',
+        message: 'points is 10 but the tasks add up to 5',
+        hint: 'tasks: make-client=5',
+      },
+    ],
   });
 });
 
@@ -71,7 +92,12 @@ test('GET /api/labs/:id returns tasks, check summaries and the compiled instruct
   assert.equal(res.statusCode, 200);
   const lab = res.json();
   assert.deepEqual(lab.tasks, [
-    { id: 'make-client', title: 'Create pod client', points: 5, checks: [{ id: 'make-client-1', kind: 'podReady', message: 'pod client in namespace fixture is Ready', weight: 1, guard: false, required: false }] },
+    {
+      id: 'make-client',
+      title: 'Create pod client',
+      points: 5,
+      checks: [{ id: 'make-client-1', kind: 'podReady', message: 'pod client in namespace fixture is Ready', weight: 1, guard: false, required: false }],
+    },
   ]);
   assert.deepEqual(lab.images, ['docker.io/library/busybox:1.37.0']);
   assert.match(lab.code, /Create pod/);

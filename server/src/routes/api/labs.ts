@@ -46,7 +46,14 @@ export default async function labRoutes(app: App) {
 
   app.get(
     '/api/labs/:labId',
-    { schema: { tags: ['labs'], summary: 'One lab with its tasks and compiled instructions', params: LabParams, response: { 200: LabDetailDto, ...errors(404) } } },
+    {
+      schema: {
+        tags: ['labs'],
+        summary: 'One lab with its tasks and compiled instructions',
+        params: LabParams,
+        response: { 200: LabDetailDto, ...errors(404) },
+      },
+    },
     async (req) => {
       const lab = app.labs.get(req.params.labId);
       if (!lab) throw notFound('lab', req.params.labId);
@@ -59,7 +66,14 @@ export default async function labRoutes(app: App) {
           id: t.id,
           title: texts.titles[ti] ?? t.title,
           points: t.points,
-          checks: t.checks.map((c, i) => ({ id: checkIdOf(t.id, i, c.id), kind: c.kind, message: texts.messages[ti]?.[i] ?? c.message, weight: c.weight, guard: c.guard, required: c.required })),
+          checks: t.checks.map((c, i) => ({
+            id: checkIdOf(t.id, i, c.id),
+            kind: c.kind,
+            message: texts.messages[ti]?.[i] ?? c.message,
+            weight: c.weight,
+            guard: c.guard,
+            required: c.required,
+          })),
         })),
         images: lab.meta.images,
         code: lab.body.code,
@@ -81,7 +95,12 @@ export default async function labRoutes(app: App) {
     async (req) => {
       requireRole(req, 'instructor', 'admin');
       const c = await app.labs.reload();
-      return { loaded: c.labs.length, broken: c.broken.length, durationMs: Math.round(app.labs.loadMs), problems: [...c.problems, ...c.broken.flatMap((b) => b.problems)] };
+      return {
+        loaded: c.labs.length,
+        broken: c.broken.length,
+        durationMs: Math.round(app.labs.loadMs),
+        problems: [...c.problems, ...c.broken.flatMap((b) => b.problems)],
+      };
     },
   );
 }

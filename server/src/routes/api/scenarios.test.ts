@@ -24,7 +24,11 @@ let workstationFails = false;
 let h: ReturnType<typeof harness>;
 
 before(async () => {
-  const boot = loadConfig({ argv: ['--data-dir', '/nonexistent/kd-scenarios', '--web-dir', '/nonexistent/kd-web', '--labs-dir', FIXTURE_LABS, '--scenarios-dir', SCENARIOS], env: {}, cwd: process.cwd() });
+  const boot = loadConfig({
+    argv: ['--data-dir', '/nonexistent/kd-scenarios', '--web-dir', '/nonexistent/kd-web', '--labs-dir', FIXTURE_LABS, '--scenarios-dir', SCENARIOS],
+    env: {},
+    cwd: process.cwd(),
+  });
   assert.equal(boot.config.scenariosDir, SCENARIOS);
   labs = new LabCatalog(boot.config.labsDir, undefined, [boot.config.scenariosDir!]);
   await labs.reload();
@@ -49,17 +53,30 @@ after(async () => {
 const post = (url: string, body: unknown) => app.inject({ method: 'POST', url, headers: { cookie, origin: ORIGIN }, payload: body as object });
 
 test('scenarios are listed as their own track, marked as Killercoda scenarios; refused ones say why to staff', async () => {
-  const body = (await app.inject({ method: 'GET', url: '/api/labs' })).json<{ tracks: { id: string; origin?: { kind: string; source: string } }[]; labs: { id: string; track: string; origin?: { kind: string; source: string }; cluster: { workers: number } }[]; broken: { id: string; problems: { message: string }[] }[] }>();
+  const body = (await app.inject({ method: 'GET', url: '/api/labs' })).json<{
+    tracks: { id: string; origin?: { kind: string; source: string } }[];
+    labs: { id: string; track: string; origin?: { kind: string; source: string }; cluster: { workers: number } }[];
+    broken: { id: string; problems: { message: string }[] }[];
+  }>();
   const course = body.tracks.find((t) => t.id === 'killercoda-scenarios-practice-course');
   assert.deepEqual(course?.origin, { kind: 'killercoda', source: 'scenarios/practice-course' });
   const note = body.labs.find((l) => l.id === NOTE);
   assert.deepEqual(note?.origin, { kind: 'killercoda', source: 'scenarios/practice-course/note-on-host' });
   assert.equal(note?.track, 'killercoda-scenarios-practice-course');
-  assert.ok(body.labs.some((l) => l.id === 'valid-lab' && !l.origin), 'kubedrill labs are still listed, unmarked');
+  assert.ok(
+    body.labs.some((l) => l.id === 'valid-lab' && !l.origin),
+    'kubedrill labs are still listed, unmarked',
+  );
   const ubuntu = body.broken.find((b) => b.id === 'kc-scenarios-refused-plain-ubuntu');
   assert.match(ubuntu?.problems[0]?.message ?? '', /plain Linux machine without Kubernetes/);
   const detail = (await app.inject({ method: 'GET', url: `/api/labs/${NOTE}` })).json<{ tasks: { id: string; checks: { kind: string }[] }[]; code: string }>();
-  assert.deepEqual(detail.tasks.map((t) => [t.id, t.checks.map((c) => c.kind)]), [['step-1', ['workstation']], ['step-2', ['workstation']]]);
+  assert.deepEqual(
+    detail.tasks.map((t) => [t.id, t.checks.map((c) => c.kind)]),
+    [
+      ['step-1', ['workstation']],
+      ['step-2', ['workstation']],
+    ],
+  );
   assert.doesNotMatch(detail.code, /check-note|\/root\/note\.txt" \]/, 'verify scripts are not sent to the page');
 });
 
@@ -85,7 +102,10 @@ test('starting a scenario runs its setup as root in the workstation; a failing s
   const second = await post('/api/attempts', { labId: NOTE });
   const b = second.json<{ id: string }>();
   await h.service.idle();
-  const failed = (await app.inject({ method: 'GET', url: `/api/attempts/${b.id}`, headers: { cookie } })).json<{ status: string; failure: { step: string; message: string; output: string } }>();
+  const failed = (await app.inject({ method: 'GET', url: `/api/attempts/${b.id}`, headers: { cookie } })).json<{
+    status: string;
+    failure: { step: string; message: string; output: string };
+  }>();
   assert.equal(failed.status, 'failed');
   assert.equal(failed.failure.step, "Running the scenario's setup in the workstation");
   assert.match(failed.failure.message, /exited with 3/);

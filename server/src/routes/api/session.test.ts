@@ -9,7 +9,8 @@ import { loadedCatalog, sessionCookie, testApp } from '../../testing/test-app.ts
 const INVITE = 'study-group-2026';
 const multi = (registration = 'invite') => testApp(['--auth.mode', 'multi', '--auth.registration', registration, '--auth.invite-code', INVITE]);
 const register = (app: App, body: Record<string, unknown>) => app.inject({ method: 'POST', url: '/api/session/register', payload: body });
-const login = (app: App, username: string, password: string, remoteAddress = '127.0.0.1') => app.inject({ method: 'POST', url: '/api/session/login', payload: { username, password }, remoteAddress });
+const login = (app: App, username: string, password: string, remoteAddress = '127.0.0.1') =>
+  app.inject({ method: 'POST', url: '/api/session/login', payload: { username, password }, remoteAddress });
 
 test('single-user mode: the first visit creates the local learner and a session cookie', async (t) => {
   const app = await testApp();
@@ -128,11 +129,23 @@ test('a bad body is a 400 that says which field and why', async (t) => {
 test('state-changing requests from a foreign Origin are refused (CSRF)', async (t) => {
   const app = await multi();
   t.after(() => app.close());
-  const foreign = await app.inject({ method: 'POST', url: '/api/session/login', headers: { origin: 'https://evil.example' }, payload: { username: 'ada', password: 'correct horse battery' } });
+  const foreign = await app.inject({
+    method: 'POST',
+    url: '/api/session/login',
+    headers: { origin: 'https://evil.example' },
+    payload: { username: 'ada', password: 'correct horse battery' },
+  });
   assert.equal(foreign.statusCode, 403);
-  assert.deepEqual(foreign.json(), { error: { code: 'origin_not_allowed', message: 'requests from origin https://evil.example are not allowed; add it to allowedOrigins' } });
-  const own = await app.inject({ method: 'POST', url: '/api/session/login', headers: { origin: 'http://127.0.0.1:3000' }, payload: { username: 'ada', password: 'correct horse battery' } });
-  assert.equal(own.statusCode, 401, 'the server\'s own origin passes the check (and then fails on the password)');
+  assert.deepEqual(foreign.json(), {
+    error: { code: 'origin_not_allowed', message: 'requests from origin https://evil.example are not allowed; add it to allowedOrigins' },
+  });
+  const own = await app.inject({
+    method: 'POST',
+    url: '/api/session/login',
+    headers: { origin: 'http://127.0.0.1:3000' },
+    payload: { username: 'ada', password: 'correct horse battery' },
+  });
+  assert.equal(own.statusCode, 401, "the server's own origin passes the check (and then fails on the password)");
   const read = await app.inject({ method: 'GET', url: '/api/session', headers: { origin: 'https://evil.example' } });
   assert.equal(read.statusCode, 200, 'reads are not state-changing');
 });
@@ -141,7 +154,10 @@ test('concurrent registrations on a fresh server: exactly one becomes admin', as
   const app = await multi('open');
   t.after(() => app.close());
   const all = await Promise.all(['ann', 'ben', 'cat', 'dan', 'eve'].map((username) => register(app, { username, password: 'correct horse battery' })));
-  assert.deepEqual(all.map((r) => r.statusCode), [200, 200, 200, 200, 200]);
+  assert.deepEqual(
+    all.map((r) => r.statusCode),
+    [200, 200, 200, 200, 200],
+  );
   assert.deepEqual(all.map((r) => r.json().learner.role).sort(), ['admin', 'learner', 'learner', 'learner', 'learner']);
 });
 
@@ -189,21 +205,38 @@ test('trustProxy: the client address comes from X-Forwarded-For only when the pr
   const tryMany = async (app: App, forwardedFor: string) => {
     let last = 0;
     for (let i = 0; i < 32; i++) {
-      last = (await app.inject({ method: 'POST', url: '/api/session/login', payload: { username: `u${i}`, password: 'some password here' }, headers: { 'x-forwarded-for': forwardedFor } })).statusCode;
+      last = (
+        await app.inject({
+          method: 'POST',
+          url: '/api/session/login',
+          payload: { username: `u${i}`, password: 'some password here' },
+          headers: { 'x-forwarded-for': forwardedFor },
+        })
+      ).statusCode;
     }
     return last;
   };
   assert.equal(await tryMany(behind, '198.51.100.1'), 429);
   assert.equal((await login(behind, 'x1', 'some password here')).statusCode, 401, 'behind a trusted proxy, another forwarded client is another client');
   assert.equal(await tryMany(direct, '198.51.100.1'), 429);
-  const spoofed = await direct.inject({ method: 'POST', url: '/api/session/login', payload: { username: 'x1', password: 'some password here' }, headers: { 'x-forwarded-for': '203.0.113.9' } });
+  const spoofed = await direct.inject({
+    method: 'POST',
+    url: '/api/session/login',
+    payload: { username: 'x1', password: 'some password here' },
+    headers: { 'x-forwarded-for': '203.0.113.9' },
+  });
   assert.equal(spoofed.statusCode, 429, 'without trustProxy a forged X-Forwarded-For changes nothing');
 });
 
 test('a data folder switched from single- to multi-user mode no longer accepts the local admin session', async (t) => {
   const db = openMemoryDatabase();
   const labs = await loadedCatalog();
-  const boot = (mode: string) => loadConfig({ argv: ['--data-dir', '/nonexistent/kd', '--web-dir', '/nonexistent/kd-web', '--auth.mode', mode, '--auth.registration', 'open'], env: {}, cwd: process.cwd() });
+  const boot = (mode: string) =>
+    loadConfig({
+      argv: ['--data-dir', '/nonexistent/kd', '--web-dir', '/nonexistent/kd-web', '--auth.mode', mode, '--auth.registration', 'open'],
+      env: {},
+      cwd: process.cwd(),
+    });
   const single = await buildApp(boot('single'), { checkResponses: true, db, labs, logger: false });
   const cookie = sessionCookie(await single.inject({ method: 'GET', url: '/api/session' }));
   await single.close();
@@ -213,16 +246,33 @@ test('a data folder switched from single- to multi-user mode no longer accepts t
   assert.equal(me.json().learner, null);
   const start = await multiApp.inject({ method: 'POST', url: '/api/attempts', headers: { cookie }, payload: { labId: 'x' } });
   assert.equal(start.statusCode, 401);
-  assert.equal((db.prepare("SELECT COUNT(*) AS n FROM sessions WHERE learner_id = 'local'").get() as { n: number }).n, 0, 'the sessions are deleted, not just ignored');
+  assert.equal(
+    (db.prepare("SELECT COUNT(*) AS n FROM sessions WHERE learner_id = 'local'").get() as { n: number }).n,
+    0,
+    'the sessions are deleted, not just ignored',
+  );
 });
 
 test('expired sessions are deleted when the server starts', async (t) => {
   const db = openMemoryDatabase();
-  db.prepare("INSERT INTO learners (id, username, display_name, role, password_hash, created_at) VALUES ('l1', 'old', 'Old', 'learner', 'x', '2020-01-01')").run();
-  db.prepare("INSERT INTO sessions (token_hash, learner_id, created_at, expires_at, last_seen_at) VALUES ('h1', 'l1', '2020-01-01', '2020-01-15', '2020-01-01'), ('h2', 'l1', '2020-01-01', '2999-01-01', '2020-01-01')").run();
-  const app = await buildApp(loadConfig({ argv: ['--data-dir', '/nonexistent/kd', '--auth.mode', 'multi', '--auth.registration', 'open'], env: {}, cwd: process.cwd() }), { checkResponses: true, db, labs: await loadedCatalog(), logger: false });
+  db.prepare(
+    "INSERT INTO learners (id, username, display_name, role, password_hash, created_at) VALUES ('l1', 'old', 'Old', 'learner', 'x', '2020-01-01')",
+  ).run();
+  db.prepare(
+    "INSERT INTO sessions (token_hash, learner_id, created_at, expires_at, last_seen_at) VALUES ('h1', 'l1', '2020-01-01', '2020-01-15', '2020-01-01'), ('h2', 'l1', '2020-01-01', '2999-01-01', '2020-01-01')",
+  ).run();
+  const app = await buildApp(
+    loadConfig({ argv: ['--data-dir', '/nonexistent/kd', '--auth.mode', 'multi', '--auth.registration', 'open'], env: {}, cwd: process.cwd() }),
+    { checkResponses: true, db, labs: await loadedCatalog(), logger: false },
+  );
   t.after(() => app.close());
-  assert.deepEqual(db.prepare('SELECT token_hash FROM sessions').all().map((r) => (r as { token_hash: string }).token_hash), ['h2']);
+  assert.deepEqual(
+    db
+      .prepare('SELECT token_hash FROM sessions')
+      .all()
+      .map((r) => (r as { token_hash: string }).token_hash),
+    ['h2'],
+  );
 });
 
 test('a classroom behind one address registers 30 accounts a minute; the next is told when to retry', async (t) => {

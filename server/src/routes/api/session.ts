@@ -39,7 +39,10 @@ export default async function sessionRoutes(app: App) {
       throttle.check(req.body.username, req.ip);
       const found = app.learners.byUsername(req.body.username);
       // Verify even for unknown users so timing does not reveal which usernames exist.
-      const ok = await verifyPassword(req.body.password, found?.passwordHash ?? 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA');
+      const ok = await verifyPassword(
+        req.body.password,
+        found?.passwordHash ?? 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+      );
       if (!found || !found.passwordHash || !ok) {
         throttle.failed(req.body.username, req.ip);
         throw new AppError(401, 'bad_credentials', 'wrong username or password');
@@ -53,7 +56,14 @@ export default async function sessionRoutes(app: App) {
 
   app.post(
     '/api/session/register',
-    { schema: { tags: ['session'], summary: 'Create an account (multi-user mode)', body: Registration, response: { 200: SessionDto, ...errors(403, 409, 429) } } },
+    {
+      schema: {
+        tags: ['session'],
+        summary: 'Create an account (multi-user mode)',
+        body: Registration,
+        response: { 200: SessionDto, ...errors(403, 409, 429) },
+      },
+    },
     async (req, reply) => {
       if (mode === 'single') throw new AppError(400, 'single_user_mode', 'this server runs in single-user mode: accounts are not needed');
       throttle.check(undefined, req.ip);
@@ -84,10 +94,14 @@ export default async function sessionRoutes(app: App) {
     },
   );
 
-  app.post('/api/session/logout', { schema: { tags: ['session'], summary: 'End the session', response: { 204: NoContent, ...errors(401) } } }, async (req, reply) => {
-    requireLearner(req);
-    if (req.sessionToken) app.learners.deleteSession(req.sessionToken);
-    reply.clearCookie(SESSION_COOKIE, { path: '/' });
-    return reply.code(204).send(null);
-  });
+  app.post(
+    '/api/session/logout',
+    { schema: { tags: ['session'], summary: 'End the session', response: { 204: NoContent, ...errors(401) } } },
+    async (req, reply) => {
+      requireLearner(req);
+      if (req.sessionToken) app.learners.deleteSession(req.sessionToken);
+      reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      return reply.code(204).send(null);
+    },
+  );
 }

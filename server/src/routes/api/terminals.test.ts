@@ -116,7 +116,7 @@ test('upgrades are refused before any socket exists: origin, session, ticket', a
   const other = await openTerminal();
   await expectRefused(connect(id, { ticket: await ticket(other) }), 403); // bound to its terminal
   const foreign = await app.inject({ method: 'POST', url: '/api/attempts/other/terminals', headers: { cookie, origin: ORIGIN }, payload: {} });
-  assert.equal(foreign.statusCode, 404, 'another learner\'s attempt is invisible');
+  assert.equal(foreign.statusCode, 404, "another learner's attempt is invisible");
   // The server keeps serving.
   const again = await connect(id);
   again.client.attach(0);
@@ -226,11 +226,22 @@ test('closing a terminal over the API ends its socket; the attempt ending closes
 });
 
 test("one learner's failed upgrades do not lock out another learner's valid ticket behind the same address", async () => {
-  const boot = loadConfig({ argv: ['--data-dir', dir, '--labs-dir', dir, '--auth.mode', 'multi', '--auth.registration', 'open', '--terminal.upgrades-per-minute', '3'], env: {}, cwd: dir });
+  const boot = loadConfig({
+    argv: ['--data-dir', dir, '--labs-dir', dir, '--auth.mode', 'multi', '--auth.registration', 'open', '--terminal.upgrades-per-minute', '3'],
+    env: {},
+    cwd: dir,
+  });
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir };
   const launcher = new HostLauncher({ runner: createCommandRunner(env), hostEnv: env, stateDir: path.join(dir, 'terminals-multi'), sshScript: SSH_SCRIPT });
   const shared = new StaticAttempts();
-  const a = await buildApp(boot, { checkResponses: true, db: openMemoryDatabase(), labs: new LabCatalog(dir), logger: false, attempts: shared, shellLauncher: launcher });
+  const a = await buildApp(boot, {
+    checkResponses: true,
+    db: openMemoryDatabase(),
+    labs: new LabCatalog(dir),
+    logger: false,
+    attempts: shared,
+    shellLauncher: launcher,
+  });
   try {
     const account = async (username: string) => {
       const res = await a.inject({ method: 'POST', url: '/api/session/register', payload: { username, password: 'correct horse battery' } });
@@ -240,7 +251,8 @@ test("one learner's failed upgrades do not lock out another learner's valid tick
     const alice = await account('alice');
     shared.add({ id: 'm1', learnerId: mallory.id, clusterName: 'x', status: 'running' });
     shared.add({ id: 'al1', learnerId: alice.id, clusterName: 'y', status: 'running' });
-    const term = async (attempt: string, c: string) => (await a.inject({ method: 'POST', url: `/api/attempts/${attempt}/terminals`, headers: { cookie: c, origin: ORIGIN }, payload: {} })).json().id as string;
+    const term = async (attempt: string, c: string) =>
+      (await a.inject({ method: 'POST', url: `/api/attempts/${attempt}/terminals`, headers: { cookie: c, origin: ORIGIN }, payload: {} })).json().id as string;
     const upgrade = (attempt: string, terminal: string, headers: Record<string, string>) =>
       a.injectWS(`/api/attempts/${attempt}/terminals/${terminal}/socket`, { headers: { origin: ORIGIN, ...headers } } as never);
     const protocols = (t: string) => ({ 'sec-websocket-protocol': `${TERMINAL_SUBPROTOCOL}, ${TICKET_SUBPROTOCOL_PREFIX}${t}` });
@@ -259,7 +271,9 @@ test("one learner's failed upgrades do not lock out another learner's valid tick
     const at = await term('al1', alice.cookie);
     // As many upgrades as tickets may be issued a minute: none is refused.
     for (let i = 0; i < 3; i++) {
-      const tk = (await a.inject({ method: 'POST', url: `/api/attempts/al1/terminals/${at}/tickets`, headers: { cookie: alice.cookie, origin: ORIGIN } })).json().ticket as string;
+      const tk = (
+        await a.inject({ method: 'POST', url: `/api/attempts/al1/terminals/${at}/tickets`, headers: { cookie: alice.cookie, origin: ORIGIN } })
+      ).json().ticket as string;
       const ws = await upgrade('al1', at, { cookie: alice.cookie, ...protocols(tk) });
       ws.terminate();
     }

@@ -1,6 +1,16 @@
 import type { FastifyRequest } from 'fastify';
 import type { z } from 'zod';
-import { AttemptParams, errors, NodeListDto, NoContent, OpenTerminalBody, TerminalDto, TerminalListDto, TerminalParams, TicketDto } from '../../api-contract.ts';
+import {
+  AttemptParams,
+  errors,
+  NodeListDto,
+  NoContent,
+  OpenTerminalBody,
+  TerminalDto,
+  TerminalListDto,
+  TerminalParams,
+  TicketDto,
+} from '../../api-contract.ts';
 import type { App } from '../../app-types.ts';
 import { requireLearner } from '../../auth/plugin.ts';
 import { AppError } from '../../errors.ts';
@@ -35,7 +45,9 @@ export default async function terminalRoutes(app: App) {
 
   app.get(
     '/api/attempts/:attemptId/terminals',
-    { schema: { tags: ['terminals'], summary: "The attempt's open terminals", params: AttemptParams, response: { 200: TerminalListDto, ...errors(401, 404) } } },
+    {
+      schema: { tags: ['terminals'], summary: "The attempt's open terminals", params: AttemptParams, response: { 200: TerminalListDto, ...errors(401, 404) } },
+    },
     async (req) => {
       await terminals.attemptFor(req.params.attemptId, requireLearner(req));
       return { mode: terminals.mode, terminals: terminals.list(req.params.attemptId) };
@@ -62,7 +74,14 @@ export default async function terminalRoutes(app: App) {
 
   app.get(
     '/api/attempts/:attemptId/nodes',
-    { schema: { tags: ['terminals'], summary: "Nodes of the attempt's cluster with their exam-style names (for node shells and ssh)", params: AttemptParams, response: { 200: NodeListDto, ...errors(401, 404, 409, 503) } } },
+    {
+      schema: {
+        tags: ['terminals'],
+        summary: "Nodes of the attempt's cluster with their exam-style names (for node shells and ssh)",
+        params: AttemptParams,
+        response: { 200: NodeListDto, ...errors(401, 404, 409, 503) },
+      },
+    },
     async (req) => {
       const attempt = await terminals.attemptFor(req.params.attemptId, requireLearner(req));
       return { nodes: await terminals.nodes(attempt) };
@@ -71,7 +90,9 @@ export default async function terminalRoutes(app: App) {
 
   app.delete(
     '/api/attempts/:attemptId/terminals/:terminalId',
-    { schema: { tags: ['terminals'], summary: 'Close a terminal (kills its shell)', params: TerminalParams, response: { 204: NoContent, ...errors(401, 404) } } },
+    {
+      schema: { tags: ['terminals'], summary: 'Close a terminal (kills its shell)', params: TerminalParams, response: { 204: NoContent, ...errors(401, 404) } },
+    },
     async (req, reply) => {
       await terminals.attemptFor(req.params.attemptId, requireLearner(req));
       await terminals.closeTerminal(req.params.attemptId, req.params.terminalId);
@@ -96,7 +117,12 @@ export default async function terminalRoutes(app: App) {
       if (!terminals.get(attemptId, terminalId)) throw new AppError(404, 'terminal_not_found', `no terminal "${terminalId}" in this attempt`);
       if (!terminals.upgrades.take(`ticket:${learner.id}`)) throw new AppError(429, 'rate_limited', 'too many terminal connections; wait a moment');
       const { ticket, expiresAt } = terminals.tickets.issue({ learnerId: learner.id, attemptId, terminalId });
-      return { ticket, expiresAt: expiresAt.toISOString(), protocols: [TERMINAL_SUBPROTOCOL, `${TICKET_SUBPROTOCOL_PREFIX}${ticket}`], path: socketPath(attemptId, terminalId) };
+      return {
+        ticket,
+        expiresAt: expiresAt.toISOString(),
+        protocols: [TERMINAL_SUBPROTOCOL, `${TICKET_SUBPROTOCOL_PREFIX}${ticket}`],
+        path: socketPath(attemptId, terminalId),
+      };
     },
   );
 
@@ -116,13 +142,19 @@ export default async function terminalRoutes(app: App) {
           if (!terminals.upgrades.available(bucket)) throw new AppError(429, 'rate_limited', 'too many failed terminal connections; wait a moment');
           try {
             const origin = req.headers.origin;
-            if (!origin || !app.origins.has(origin)) throw new AppError(403, 'origin_not_allowed', `terminal connections from origin ${origin ?? '(none)'} are not allowed`);
+            if (!origin || !app.origins.has(origin))
+              throw new AppError(403, 'origin_not_allowed', `terminal connections from origin ${origin ?? '(none)'} are not allowed`);
             requireLearner(req);
             const { attemptId, terminalId } = req.params as z.infer<typeof TerminalParams>;
             const ticket = ticketFrom(req);
             if (!ticket) throw new AppError(401, 'ticket_required', 'a terminal ticket is required (POST …/tickets)');
             const check = terminals.tickets.consume(ticket, { learnerId: learner!.id, attemptId, terminalId });
-            if (!check.ok) throw new AppError(403, `ticket_${check.why}`, `the terminal ticket is ${check.why === 'mismatch' ? 'for another terminal' : check.why === 'expired' ? 'expired' : 'unknown or already used'}`);
+            if (!check.ok)
+              throw new AppError(
+                403,
+                `ticket_${check.why}`,
+                `the terminal ticket is ${check.why === 'mismatch' ? 'for another terminal' : check.why === 'expired' ? 'expired' : 'unknown or already used'}`,
+              );
             if (!terminals.get(attemptId, terminalId)) throw new AppError(404, 'terminal_not_found', `no terminal "${terminalId}" in this attempt`);
             if (check.watcher) watchers.set(req, check.watcher);
           } catch (e) {
@@ -139,12 +171,15 @@ export default async function terminalRoutes(app: App) {
           return;
         }
         const watcher = watchers.get(req);
-        const handle = session.attach({
-          send: (frame) => {
-            if (socket.readyState === socket.OPEN) socket.send(frame, { binary: true });
+        const handle = session.attach(
+          {
+            send: (frame) => {
+              if (socket.readyState === socket.OPEN) socket.send(frame, { binary: true });
+            },
+            close: (code, reason) => socket.close(code, reason),
           },
-          close: (code, reason) => socket.close(code, reason),
-        }, watcher ? { watcher } : {});
+          watcher ? { watcher } : {},
+        );
         socket.on('message', (data, isBinary) => {
           if (!isBinary) {
             handle.detach();

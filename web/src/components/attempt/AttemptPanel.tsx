@@ -117,8 +117,8 @@ export function AttemptPanel({
         <p className="muted">
           Start creates a fresh kind cluster with {1 + lab.cluster.workers} node{lab.cluster.workers ? 's' : ''} (
           {['controlplane', ...Array.from({ length: lab.cluster.workers }, (_, i) => `node${String(i + 1).padStart(2, '0')}`)].join(', ')})
-          {lab.cluster.networkPolicy ? ', enforcing NetworkPolicy' : ''}, applies the lab&apos;s setup and opens a shell with kubectl, the <code>k</code> alias and
-          completion.
+          {lab.cluster.networkPolicy ? ', enforcing NetworkPolicy' : ''}, applies the lab&apos;s setup and opens a shell with kubectl, the <code>k</code> alias
+          and completion.
         </p>
         <button type="button" className="btn btn-primary" onClick={() => void start()} disabled={busy !== false}>
           {busy === 'starting' ? 'Starting…' : 'Start lab'}
@@ -208,7 +208,9 @@ export function AttemptPanel({
         </div>
       ) : null}
       {/* Why it ended, unless the learner ended it (the summary above says so already). */}
-      {attempt.endReason && attempt.status !== 'failed' && !/^finished( by the learner)?$/.test(attempt.endReason) ? <p className="muted">{attempt.endReason}</p> : null}
+      {attempt.endReason && attempt.status !== 'failed' && !/^finished( by the learner)?$/.test(attempt.endReason) ? (
+        <p className="muted">{attempt.endReason}</p>
+      ) : null}
       {error ? <ErrorPanel error={error} /> : null}
       <div className="attempt-actions">
         {ended ? (

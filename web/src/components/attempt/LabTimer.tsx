@@ -35,7 +35,12 @@ export function LabTimer({ attempt, minutes }: { attempt: Attempt; minutes: numb
   const elapsed = (doneAt ?? now) - Date.parse(attempt.readyAt);
   const over = elapsed > minutes * 60_000;
   return (
-    <span className={`lab-timer${over ? ' lab-timer-over' : ''}`} role="timer" aria-label={doneAt ? 'Time to 100 %' : 'Time on this lab'} title={`target: ${minutes} min, as on the exam`}>
+    <span
+      className={`lab-timer${over ? ' lab-timer-over' : ''}`}
+      role="timer"
+      aria-label={doneAt ? 'Time to 100 %' : 'Time on this lab'}
+      title={`target: ${minutes} min, as on the exam`}
+    >
       {doneAt ? 'done in ' : ''}
       {formatClock(elapsed)} / {minutes}:00
     </span>

@@ -5,7 +5,17 @@ import type { AttemptEvent } from '../../api/client.ts';
 import { clockOffset, foldSteps } from './use-attempt.ts';
 
 let seq = 0;
-const ev = (at: string, fields: Partial<AttemptEvent>): AttemptEvent => ({ seq: ++seq, at, type: 'step', name: 'x', state: 'running', elapsedMs: 0, position: null, output: null, ...fields });
+const ev = (at: string, fields: Partial<AttemptEvent>): AttemptEvent => ({
+  seq: ++seq,
+  at,
+  type: 'step',
+  name: 'x',
+  state: 'running',
+  elapsedMs: 0,
+  position: null,
+  output: null,
+  ...fields,
+});
 
 test('steps fold in order of first appearance, each showing its latest state, time and output', () => {
   const steps = foldSteps([
@@ -59,11 +69,27 @@ test('the clock offset is the smallest arrival delay seen, 0 before any event', 
 });
 
 const plan = (at: string, names: [string, 'pending' | 'skipped'][]): AttemptEvent =>
-  ev(at, { type: 'plan', name: 'plan', state: null, plan: names.map(([name, state]) => ({ name, phase: name, timeoutMs: 60_000, state, ...(state === 'skipped' ? { note: 'done when the warm cluster was made' } : {}) })) });
+  ev(at, {
+    type: 'plan',
+    name: 'plan',
+    state: null,
+    plan: names.map(([name, state]) => ({
+      name,
+      phase: name,
+      timeoutMs: 60_000,
+      state,
+      ...(state === 'skipped' ? { note: 'done when the warm cluster was made' } : {}),
+    })),
+  });
 
 test('the plan lists every step from the start: pending until it runs, skipped ones with their note', () => {
   const steps = foldSteps([
-    plan('2026-01-01T00:00:00.000Z', [['Claiming a warm cluster', 'pending'], ['Creating the cluster', 'skipped'], ['Applying setup manifests', 'pending'], ['Waiting for setup to be ready', 'pending']]),
+    plan('2026-01-01T00:00:00.000Z', [
+      ['Claiming a warm cluster', 'pending'],
+      ['Creating the cluster', 'skipped'],
+      ['Applying setup manifests', 'pending'],
+      ['Waiting for setup to be ready', 'pending'],
+    ]),
     ev('2026-01-01T00:00:00.100Z', { name: 'Claiming a warm cluster' }),
     ev('2026-01-01T00:00:00.300Z', { name: 'Claiming a warm cluster', state: 'done', elapsedMs: 200 }),
     ev('2026-01-01T00:00:00.300Z', { name: 'Applying setup manifests' }),
@@ -83,8 +109,15 @@ test('the plan lists every step from the start: pending until it runs, skipped o
 
 test('a later plan replaces the first; a step the plan did not list goes after the step reported before it; not-run stays', () => {
   const steps = foldSteps([
-    plan('2026-01-01T00:00:00.000Z', [['Claiming a warm cluster', 'pending'], ['Waiting', 'pending']]),
-    plan('2026-01-01T00:00:01.000Z', [['Creating the node containers', 'pending'], ['Applying setup manifests', 'pending'], ['Waiting', 'pending']]),
+    plan('2026-01-01T00:00:00.000Z', [
+      ['Claiming a warm cluster', 'pending'],
+      ['Waiting', 'pending'],
+    ]),
+    plan('2026-01-01T00:00:01.000Z', [
+      ['Creating the node containers', 'pending'],
+      ['Applying setup manifests', 'pending'],
+      ['Waiting', 'pending'],
+    ]),
     ev('2026-01-01T00:00:02.000Z', { name: 'Creating the node containers', state: 'done', elapsedMs: 1000 }),
     ev('2026-01-01T00:00:02.000Z', { name: 'Something kind added', state: 'done', elapsedMs: 10 }),
     ev('2026-01-01T00:00:03.000Z', { name: 'Applying setup manifests', state: 'failed', elapsedMs: 900, output: 'boom' }),

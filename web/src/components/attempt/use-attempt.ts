@@ -31,7 +31,14 @@ export function foldSteps(events: readonly AttemptEvent[]): StepView[] {
     const started = prev && prev.state !== 'pending';
     const startedAt = e.state === 'running' || !started ? Date.parse(e.at) - e.elapsedMs : prev.startedAt;
     // A step skipped at run time keeps the plan's note on when it would have run.
-    const view: StepView = { name: e.name, state: e.state, elapsedMs: e.elapsedMs, startedAt, output: e.output, note: e.state === 'skipped' ? (prev?.note ?? null) : null };
+    const view: StepView = {
+      name: e.name,
+      state: e.state,
+      elapsedMs: e.elapsedMs,
+      startedAt,
+      output: e.output,
+      note: e.state === 'skipped' ? (prev?.note ?? null) : null,
+    };
     if (i < 0) steps.splice((i = last + 1), 0, view);
     else steps[i] = view;
     last = Math.max(last, i);

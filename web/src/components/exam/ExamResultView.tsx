@@ -4,7 +4,6 @@ import { GradeReport } from '../grading/GradeReport.tsx';
 import { formatClock } from './countdown.ts';
 import { DOMAIN_NAMES } from './domains.ts';
 
-
 const pts = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
 
 /** The lab report behind one exam task, in the shape the lab page's report shows. */
@@ -34,12 +33,14 @@ export function ExamResultView({ attempt }: { attempt: ExamAttempt }) {
           <span className="exam-verdict">{result.passed ? 'Passed' : 'Not passed'}</span>
         </div>
         <p>
-          {pts(result.score)} of {result.maxScore} points · pass mark {result.passPercent} % · {attempt.submitReason === 'time' ? 'submitted when the time was up' : 'submitted by you'}
+          {pts(result.score)} of {result.maxScore} points · pass mark {result.passPercent} % ·{' '}
+          {attempt.submitReason === 'time' ? 'submitted when the time was up' : 'submitted by you'}
           {used !== null ? ` after ${formatClock(used)} of ${attempt.exam.minutes}:00` : ''}
         </p>
         {regrade ? (
           <p className="exam-regrade" role="status">
-            Re-grade at {new Date(regrade.gradedAt).toLocaleTimeString()}: <strong>{regrade.percent} %</strong> — practice only, your exam score stays {result.percent} %.
+            Re-grade at {new Date(regrade.gradedAt).toLocaleTimeString()}: <strong>{regrade.percent} %</strong> — practice only, your exam score stays{' '}
+            {result.percent} %.
           </p>
         ) : null}
       </header>
@@ -110,7 +111,16 @@ function Solution({ attemptId, number }: { attemptId: string; number: number }) 
   if (!files) {
     return (
       <div>
-        <button type="button" className="btn btn-outline btn-small" onClick={() => api.exams.solution(attemptId, number).then((r) => setFiles(r.files), (e: Error) => setError(e.message))}>
+        <button
+          type="button"
+          className="btn btn-outline btn-small"
+          onClick={() =>
+            api.exams.solution(attemptId, number).then(
+              (r) => setFiles(r.files),
+              (e: Error) => setError(e.message),
+            )
+          }
+        >
           Show the reference solution
         </button>
         {error ? <span className="muted"> {error}</span> : null}

@@ -10,7 +10,25 @@ import { ErrorPanel, Loading } from '../Status.tsx';
 type Task = ExamAttempt['tasks'][number];
 
 /** One exam task: its context with a copy button, flag, the lab's text for this task only, and notes. */
-export function ExamTaskView({ attemptId, task, total, nodes, params, onFlag, onNotesSaved, onMove }: { attemptId: string; task: Task; total: number; nodes: { name: string; container: string }[]; params?: Readonly<Record<string, string>>; onFlag: (flagged: boolean) => void; onNotesSaved: (notes: string) => void; onMove: (n: number) => void }) {
+export function ExamTaskView({
+  attemptId,
+  task,
+  total,
+  nodes,
+  params,
+  onFlag,
+  onNotesSaved,
+  onMove,
+}: {
+  attemptId: string;
+  task: Task;
+  total: number;
+  nodes: { name: string; container: string }[];
+  params?: Readonly<Record<string, string>>;
+  onFlag: (flagged: boolean) => void;
+  onNotesSaved: (notes: string) => void;
+  onMove: (n: number) => void;
+}) {
   const lab = useAsync((signal) => api.labs.get(task.labId, signal), [task.labId]);
   const useContext = `kubectl config use-context ${task.cluster}`;
   return (
@@ -20,7 +38,12 @@ export function ExamTaskView({ attemptId, task, total, nodes, params, onFlag, on
           Task {task.number} <span className="muted">of {total}</span>
         </h2>
         <span className="exam-task-weight">{task.weight} %</span>
-        <button type="button" className={`btn btn-small ${task.flagged ? 'btn-primary' : 'btn-outline'}`} aria-pressed={task.flagged} onClick={() => onFlag(!task.flagged)}>
+        <button
+          type="button"
+          className={`btn btn-small ${task.flagged ? 'btn-primary' : 'btn-outline'}`}
+          aria-pressed={task.flagged}
+          onClick={() => onFlag(!task.flagged)}
+        >
           {task.flagged ? '⚑ Flagged' : '⚐ Flag for review'}
         </button>
       </header>
@@ -32,14 +55,25 @@ export function ExamTaskView({ attemptId, task, total, nodes, params, onFlag, on
           </pre>
           <div className="run-actions">
             <CopyButton text={useContext} label="Copy" />
-            <button type="button" className="btn btn-primary btn-small" title="Paste into the terminal and press Enter" onClick={() => sendToTerminal(useContext, true)}>
+            <button
+              type="button"
+              className="btn btn-primary btn-small"
+              title="Paste into the terminal and press Enter"
+              onClick={() => sendToTerminal(useContext, true)}
+            >
               Run ▸
             </button>
           </div>
         </div>
       </div>
       <h3 className="exam-task-title">{task.title}</h3>
-      {lab.status === 'loading' ? <Loading what="task" /> : lab.status === 'error' ? <ErrorPanel error={lab.error} onRetry={lab.reload} /> : <TaskText ctx={{ lab: lab.value, taskStatus: {}, nodes, params: params ?? {}, exam: { tasks: task.taskIds, nodePrefix: `${task.cluster}-` } }} />}
+      {lab.status === 'loading' ? (
+        <Loading what="task" />
+      ) : lab.status === 'error' ? (
+        <ErrorPanel error={lab.error} onRetry={lab.reload} />
+      ) : (
+        <TaskText ctx={{ lab: lab.value, taskStatus: {}, nodes, params: params ?? {}, exam: { tasks: task.taskIds, nodePrefix: `${task.cluster}-` } }} />
+      )}
       <Notes key={`${attemptId}-${task.number}`} attemptId={attemptId} task={task} onSaved={onNotesSaved} />
       <div className="exam-task-move">
         <button type="button" className="btn btn-outline" disabled={task.number <= 1} onClick={() => onMove(task.number - 1)}>
@@ -88,7 +122,10 @@ function Notes({ attemptId, task, onSaved }: { attemptId: string; task: Task; on
       clearTimeout(timer.current);
       if (pending.current !== null) {
         const value = pending.current;
-        void api.exams.mark(attemptId, task.number, { notes: value }).then(() => onSaved(value), () => {});
+        void api.exams.mark(attemptId, task.number, { notes: value }).then(
+          () => onSaved(value),
+          () => {},
+        );
       }
     },
     // Runs once, on unmount: the task of this Notes never changes (it is keyed by task), and onSaved
@@ -99,7 +136,10 @@ function Notes({ attemptId, task, onSaved }: { attemptId: string; task: Task; on
   return (
     <div className="exam-notes">
       <label htmlFor={`notes-${task.number}`}>
-        Notes <span className="muted">({state === 'saving' ? 'saving…' : state === 'failed' ? 'not saved — retrying when you type' : state === 'dirty' ? 'editing' : 'saved on the server'})</span>
+        Notes{' '}
+        <span className="muted">
+          ({state === 'saving' ? 'saving…' : state === 'failed' ? 'not saved — retrying when you type' : state === 'dirty' ? 'editing' : 'saved on the server'})
+        </span>
       </label>
       <textarea
         id={`notes-${task.number}`}

@@ -14,7 +14,12 @@ export function TrendChart({ points, passPercent }: { points: TrendPoint[]; pass
   const y = (p: number) => pad.t + ((100 - p) * (h - pad.t - pad.b)) / 100;
   const path = points.map((p, i) => `${i ? 'L' : 'M'}${x(i).toFixed(1)},${y(p.percent).toFixed(1)}`).join(' ');
   return (
-    <svg className="trend-chart" viewBox={`0 0 ${w} ${h}`} role="img" aria-label={`Exam scores over time: ${points.map((p) => `${p.percent} %`).join(', ')}; pass mark ${passPercent} %`}>
+    <svg
+      className="trend-chart"
+      viewBox={`0 0 ${w} ${h}`}
+      role="img"
+      aria-label={`Exam scores over time: ${points.map((p) => `${p.percent} %`).join(', ')}; pass mark ${passPercent} %`}
+    >
       {[0, 25, 50, 75, 100].map((g) => (
         <g key={g}>
           <line x1={pad.l} x2={w - pad.r} y1={y(g)} y2={y(g)} className="trend-grid" />

@@ -78,7 +78,10 @@ export function GradePanel({ attemptId, onGraded, preparesSteps = false }: { att
             <span className="spinner" aria-hidden /> Running the checks… {elapsed > 0 ? `${elapsed} s` : ''}
           </span>
         ) : preparesSteps ? (
-          <span className="grade-status muted" title="Runs the scenario's verify scripts. When the steps before a step pass, that step's own setup runs, as on Killercoda.">
+          <span
+            className="grade-status muted"
+            title="Runs the scenario's verify scripts. When the steps before a step pass, that step's own setup runs, as on Killercoda."
+          >
             Tests your work; a passed step unlocks the next step's setup.
           </span>
         ) : (

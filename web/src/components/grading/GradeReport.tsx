@@ -25,7 +25,10 @@ function CheckRow({ check }: { check: GradedCheck }) {
               </span>
             ) : null}
             {check.guard ? (
-              <span className="tag tag-quiet" title="Already true when you started and must keep passing; it earns its share only once the task's own work passes">
+              <span
+                className="tag tag-quiet"
+                title="Already true when you started and must keep passing; it earns its share only once the task's own work passes"
+              >
                 guard
               </span>
             ) : null}
@@ -78,7 +81,8 @@ export function GradeReport({ report }: { report: Report }) {
       </header>
       {errors > 0 ? (
         <p className="grade-note" role="note">
-          {errors === 1 ? 'One check' : `${errors} checks`} could not be answered by the cluster. They score nothing this time (a required one holds its task at 0) and are not held against you — press Check again.
+          {errors === 1 ? 'One check' : `${errors} checks`} could not be answered by the cluster. They score nothing this time (a required one holds its task at
+          0) and are not held against you — press Check again.
         </p>
       ) : null}
       {report.tasks.map((task) => (
@@ -91,7 +95,8 @@ export function GradeReport({ report }: { report: Report }) {
           </h3>
           {task.vetoedBy?.length ? (
             <p className="grade-note grade-veto" role="note">
-              This task scores 0: the required {task.vetoedBy.length === 1 ? 'check' : 'checks'} {vetoText(task)} did not pass, and a task earns nothing while something it requires is broken.
+              This task scores 0: the required {task.vetoedBy.length === 1 ? 'check' : 'checks'} {vetoText(task)} did not pass, and a task earns nothing while
+              something it requires is broken.
             </p>
           ) : null}
           <ul className="grade-checks">

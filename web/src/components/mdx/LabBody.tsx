@@ -15,7 +15,10 @@ type MdxContent = ComponentType<{ components: typeof mdxComponents }>;
 
 /** A lab's instructions: imports the lab's compiled MDX module and renders it with the lab components. */
 export function LabBody({ lab }: { lab: Pick<LabDetail, 'id' | 'hash'> }) {
-  const body = useAsync(async () => ((await import(/* @vite-ignore */ api.labs.bodyUrl(lab.id, lab.hash))) as { default: MdxContent }).default, [lab.id, lab.hash]);
+  const body = useAsync(
+    async () => ((await import(/* @vite-ignore */ api.labs.bodyUrl(lab.id, lab.hash))) as { default: MdxContent }).default,
+    [lab.id, lab.hash],
+  );
   if (body.status === 'loading') return <Loading what="instructions" />;
   if (body.status === 'error') return <ErrorPanel error={body.error} onRetry={body.reload} title="The instructions could not be loaded" />;
   const Body = body.value;

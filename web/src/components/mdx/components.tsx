@@ -34,7 +34,12 @@ export function Node({ name }: { name: string }) {
   return (
     <span className="node-name" title={real ? `Kubernetes node name: ${real}` : 'ssh to it by this name from the terminal'}>
       <code>{shown}</code>
-      {real && real !== name ? <span className="node-name-real muted"> (kubectl: <code>{real}</code>)</span> : null}
+      {real && real !== name ? (
+        <span className="node-name-real muted">
+          {' '}
+          (kubectl: <code>{real}</code>)
+        </span>
+      ) : null}
     </span>
   );
 }
@@ -138,7 +143,11 @@ export function Run({ title, children }: { title?: string; children?: ReactNode 
   // In a command a <Node> placeholder becomes the Kubernetes name (kubectl needs it; ssh takes both).
   const realName = useKubernetesNodeName();
   const { params } = useLab();
-  const command = textOf(children, (n) => realName(n) ?? n, (n) => params?.[n] ?? `<${n}>`).trim();
+  const command = textOf(
+    children,
+    (n) => realName(n) ?? n,
+    (n) => params?.[n] ?? `<${n}>`,
+  ).trim();
   const connected = useTerminalConnected();
   const [note, setNote] = useState<string | null>(null);
   return (

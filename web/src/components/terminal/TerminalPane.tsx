@@ -63,7 +63,10 @@ export function TerminalPane({ attemptId }: { attemptId: string }) {
         setActive((a) => (a && list.terminals.some((t) => t.id === a) ? a : list.terminals[0]!.id));
       })
       .catch((e: Error) => e.name !== 'AbortError' && setError(e.message));
-    api.terminals.nodes(attemptId).then((r) => setNodes(r.nodes), () => setNodes([]));
+    api.terminals.nodes(attemptId).then(
+      (r) => setNodes(r.nodes),
+      () => setNodes([]),
+    );
     return () => ctl.abort();
   }, [attemptId]);
 
@@ -81,7 +84,13 @@ export function TerminalPane({ attemptId }: { attemptId: string }) {
       <div className="term-tabs" role="tablist" aria-label="Terminals">
         {(terminals ?? []).map((t) => (
           <div key={t.id} className={`term-tab${t.id === active ? ' term-tab-active' : ''}`}>
-            <button type="button" role="tab" aria-selected={t.id === active} onClick={() => choose(t.id)} title={t.kind === 'node' ? `root shell on ${t.title}` : `shell on the workstation`}>
+            <button
+              type="button"
+              role="tab"
+              aria-selected={t.id === active}
+              onClick={() => choose(t.id)}
+              title={t.kind === 'node' ? `root shell on ${t.title}` : `shell on the workstation`}
+            >
               {t.kind === 'node' ? `⚙ ${t.title}` : t.title}
             </button>
             <button type="button" className="term-tab-close" aria-label={`Close ${t.title}`} title="Close (ends its shell)" onClick={() => void close(t.id)}>

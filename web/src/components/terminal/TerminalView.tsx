@@ -15,7 +15,19 @@ const THEME = { background: '#0b0e13', foreground: '#d5dde7', cursor: '#6ea1ff',
  * One xterm.js terminal bound to one server terminal; registers with the terminal bus while active.
  * With `watch` it is an instructor's read-only view of a learner's terminal (the learner is told).
  */
-export function TerminalView({ attemptId, terminalId, active, fontSize, watch }: { attemptId: string; terminalId: string; active: boolean; fontSize: number; watch?: { ticket: () => Promise<TerminalTicket>; whose: string } }) {
+export function TerminalView({
+  attemptId,
+  terminalId,
+  active,
+  fontSize,
+  watch,
+}: {
+  attemptId: string;
+  terminalId: string;
+  active: boolean;
+  fontSize: number;
+  watch?: { ticket: () => Promise<TerminalTicket>; whose: string };
+}) {
   const host = useRef<HTMLDivElement>(null);
   const termRef = useRef<Terminal | null>(null);
   const connRef = useRef<TerminalConnection | null>(null);
@@ -27,7 +39,14 @@ export function TerminalView({ attemptId, terminalId, active, fontSize, watch }:
 
   useEffect(() => {
     const el = host.current!;
-    const term = new Terminal({ fontSize, fontFamily: "'DejaVu Sans Mono', 'JetBrains Mono', Menlo, monospace", cursorBlink: true, scrollback: 5000, allowProposedApi: true, theme: THEME });
+    const term = new Terminal({
+      fontSize,
+      fontFamily: "'DejaVu Sans Mono', 'JetBrains Mono', Menlo, monospace",
+      cursorBlink: true,
+      scrollback: 5000,
+      allowProposedApi: true,
+      theme: THEME,
+    });
     const fit = new FitAddon();
     term.loadAddon(fit);
     term.loadAddon(new WebLinksAddon());
@@ -35,13 +54,14 @@ export function TerminalView({ attemptId, terminalId, active, fontSize, watch }:
     term.unicode.activeVersion = '11';
     term.open(el);
     // localStorage kd-term-renderer=dom keeps the DOM renderer (for GPUs that misbehave; tests read its rows).
-    if (localStorage.getItem('kd-term-renderer') !== 'dom') try {
-      const webgl = new WebglAddon();
-      webgl.onContextLoss(() => webgl.dispose()); // falls back to the DOM renderer
-      term.loadAddon(webgl);
-    } catch {
-      /* no WebGL: the DOM renderer stays */
-    }
+    if (localStorage.getItem('kd-term-renderer') !== 'dom')
+      try {
+        const webgl = new WebglAddon();
+        webgl.onContextLoss(() => webgl.dispose()); // falls back to the DOM renderer
+        term.loadAddon(webgl);
+      } catch {
+        /* no WebGL: the DOM renderer stays */
+      }
     // Exam habits: Ctrl+Shift+C copies, Ctrl+Shift+V pastes (the browser's paste event), selecting copies.
     term.attachCustomKeyEventHandler((e) => {
       if (e.type === 'keydown' && e.ctrlKey && e.shiftKey && (e.code === 'KeyC' || e.code === 'KeyV')) {

@@ -3,7 +3,15 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { ApiError, type TerminalTicket } from '../../api/client.ts';
-import { placeFrame, reconnectDelay, TerminalConnection, type ConnectionClock, type ConnectionState, type TerminalScreen, type TerminalSocket } from './connection.ts';
+import {
+  placeFrame,
+  reconnectDelay,
+  TerminalConnection,
+  type ConnectionClock,
+  type ConnectionState,
+  type TerminalScreen,
+  type TerminalSocket,
+} from './connection.ts';
 import { Close, DATA_HEADER, Op, type ClientControl, type ServerControl } from './protocol.ts';
 
 const decoder = new TextDecoder();
@@ -157,7 +165,10 @@ async function live(c: ReturnType<typeof connection>) {
 }
 
 test('the reconnect schedule backs off to 5 s and gives up after 5 minutes down', () => {
-  assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 20].map((n) => reconnectDelay(n, 0)), [200, 500, 1000, 2000, 3500, 5000, 5000, 5000]);
+  assert.deepEqual(
+    [0, 1, 2, 3, 4, 5, 6, 20].map((n) => reconnectDelay(n, 0)),
+    [200, 500, 1000, 2000, 3500, 5000, 5000, 5000],
+  );
   assert.equal(reconnectDelay(3, 5 * 60_000), 2000, 'exactly 5 minutes is still within the limit');
   assert.equal(reconnectDelay(3, 5 * 60_000 + 1), null);
 });
@@ -347,5 +358,8 @@ test('a dispose stops the reconnect timer; read-only watchers attach read-only a
   assert.deepEqual(sockets[0]!.controls(), [{ type: 'attach', from: 0, cols: 120, rows: 30, readOnly: true }]);
   sockets[0]!.deliver(hello(false));
   sockets[0]!.deliver(control({ type: 'role', writer: true, reason: '' }));
-  assert.deepEqual(roles, [[false, 'another window has input'], [true, '']]);
+  assert.deepEqual(roles, [
+    [false, 'another window has input'],
+    [true, ''],
+  ]);
 });
