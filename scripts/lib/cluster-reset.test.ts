@@ -64,3 +64,17 @@ test('a reset deletes the namespaces a lab added, sweeps default without the obj
   );
   assert.match(summary, /deleted namespaces restricted, shop/);
 });
+
+test("an add-on's namespace is neither swept nor deleted, whenever it was made", async () => {
+  const base = ['default', 'kube-system', 'traefik-gateway'];
+  // metallb-system appears only after the baseline (made with the first lab): it still stays.
+  const { kubectl, calls } = fakeKubectl([base, [...base, 'metallb-system', 'shop']]);
+  const baseline = await clusterBaseline(kubectl);
+  await resetCluster(kubectl, baseline, []);
+  assert.ok(calls.includes('delete namespace shop --wait=true --timeout=180s'), calls.join('\n'));
+  assert.ok(!calls.some((c) => c.includes('traefik-gateway') || c.includes('metallb-system')), calls.join('\n'));
+  assert.ok(
+    calls.some((c) => c.startsWith('-n default delete')),
+    'other baseline namespaces are still swept',
+  );
+});

@@ -5,6 +5,7 @@
 // cluster-scoped objects its manifests name. Labs that change nodes, kube-system or other
 // cluster-wide state declare a cluster of their own and are never shared.
 import type { KubeObject } from '../../graders/src/cluster/port.ts';
+import { ADDON_SERVICES } from '../../server/src/labs/format.ts';
 
 /** kubectl against the cluster (admin rights); resolves with stdout, throws on a non-zero exit. */
 export type Kubectl = (args: string[], opts?: { timeoutMs?: number }) => Promise<string>;
@@ -43,8 +44,18 @@ const KEPT: Record<string, string[]> = {
   configmaps: ['kube-root-ca.crt'],
   serviceaccounts: ['default'],
 };
-/** Namespaces whose contents belong to the cluster, never to a lab. */
-const SYSTEM = new Set(['kube-system', 'kube-public', 'kube-node-lease', 'local-path-storage']);
+/**
+ * Namespaces whose contents belong to the cluster, never to a lab: Kubernetes' own, the storage
+ * provisioner's, and every add-on's (traefik-gateway, metallb-system…). Sweeping an add-on's namespace
+ * took the Gateway API controller's Service from the next lab on a shared cluster.
+ */
+const SYSTEM = new Set([
+  'kube-system',
+  'kube-public',
+  'kube-node-lease',
+  'local-path-storage',
+  ...Object.values(ADDON_SERVICES).flatMap((services) => services.map((s) => s.split('/')[0]!)),
+]);
 
 const names = (out: string) =>
   out
@@ -86,7 +97,7 @@ export async function clusterScopedRefs(kubectl: Kubectl, objects: readonly Kube
 export async function resetCluster(kubectl: Kubectl, base: ClusterBaseline, labObjects: readonly KubeObject[]): Promise<string> {
   const clusterScoped = await clusterScopedRefs(kubectl, labObjects);
   const now = names(await kubectl(['get', 'namespaces', '-o', 'name']));
-  const added = now.filter((n) => !base.namespaces.has(n));
+  const added = now.filter((n) => !base.namespaces.has(n) && !SYSTEM.has(n));
   const swept = now.filter((n) => base.namespaces.has(n) && !SYSTEM.has(n));
   if (added.length) {
     // A lab's pods are throw-away: without this, each `sleep` that ignores SIGTERM holds its
