@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Lab } from '../../server/src/labs/loader.ts';
-import { defaultLanes, lanePrefix, splitLanes } from './labs-verify.ts';
+import { clustersPerLane, defaultLanes, inParallel, lanePrefix, splitLanes } from './labs-verify.ts';
 
 const lab = (id: string, mistakes: number, workers = 1) =>
   ({ id, meta: { cluster: { workers } }, mistakes: Array.from({ length: mistakes }, () => ({})) }) as unknown as Lab;
@@ -33,4 +33,36 @@ test("lane prefixes never fall under lane 1's reaper, which claims <prefix>-…"
 test('KUBEDRILL_VERIFY_LANES sets the lanes; nonsense falls back to what the host can carry', () => {
   assert.equal(defaultLanes({ KUBEDRILL_VERIFY_LANES: '3' }), 3);
   assert.ok([1, 2].includes(defaultLanes({ KUBEDRILL_VERIFY_LANES: 'many' })));
+});
+
+test('inParallel runs at most limit tasks at once, starts them in order and keeps the results in order', async () => {
+  let running = 0;
+  let most = 0;
+  const started: number[] = [];
+  const gates = Array.from({ length: 5 }, () => Promise.withResolvers<void>());
+  const tasks = gates.map((g, i) => async () => {
+    started.push(i);
+    running++;
+    most = Math.max(most, running);
+    await g.promise;
+    running--;
+    return i * 10;
+  });
+  const all = inParallel(tasks, 2);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(started, [0, 1], 'two at a time');
+  // The second finishes first: the third starts in its place, and results stay in task order.
+  for (const i of [1, 0, 2, 4, 3]) {
+    gates[i]!.resolve();
+    await new Promise((r) => setImmediate(r));
+  }
+  assert.deepEqual(await all, [0, 10, 20, 30, 40]);
+  assert.equal(most, 2);
+  assert.deepEqual(started, [0, 1, 2, 3, 4]);
+  assert.deepEqual(await inParallel([], 2), []);
+});
+
+test('KUBEDRILL_VERIFY_CLUSTERS_PER_LANE sets how many clusters a lab with fresh-cluster mistakes uses at once', () => {
+  assert.equal(clustersPerLane({ KUBEDRILL_VERIFY_CLUSTERS_PER_LANE: '3' }), 3);
+  assert.ok([1, 2].includes(clustersPerLane({ KUBEDRILL_VERIFY_CLUSTERS_PER_LANE: '0' })));
 });

@@ -73,6 +73,18 @@ export interface GateResult {
   ceilingPercent?: number;
   /** Wall time of the gate (bringing the state and grading). */
   durationMs: number;
+  /** For mistake-is-capped: where its time went (applying, grading until two grades agree, taking off, grading until clean). */
+  phases?: MistakePhases;
+}
+
+/** Milliseconds spent in each phase of a mistake gate, and how many grades each grading phase took. */
+export interface MistakePhases {
+  enterMs: number;
+  gradeMs: number;
+  grades: number;
+  leaveMs: number;
+  cleanMs: number;
+  cleanGrades: number;
 }
 
 export interface GatesReport {
@@ -218,17 +230,28 @@ export async function mistakeGate(
   let report = setupReport;
   let ceiling = 0;
   let target: { port: ClusterPort; scripts?: ScriptRunner } | undefined;
+  const phases: MistakePhases = { enterMs: 0, gradeMs: 0, grades: 0, leaveMs: 0, cleanMs: 0, cleanGrades: 0 };
+  let mark = performance.now();
+  const lap = () => {
+    const ms = Math.round(performance.now() - mark);
+    mark = performance.now();
+    return ms;
+  };
   try {
     target = await run.enter();
+    phases.enterMs = lap();
     const on = target;
     report = await gradeOn(on.port, on.scripts);
+    phases.grades = 1;
     // On a real cluster the first grade may still see the old policy: grade until two agree.
     for (let i = 1; i < (settle?.maxGrades ?? 1); i++) {
       const next = await gradeOn(on.port, on.scripts);
+      phases.grades++;
       const same = statuses(next) === statuses(report);
       report = next;
       if (same) break;
     }
+    phases.gradeMs = lap();
     ceiling = ceilingPercent(report);
     if (ceiling > m.maxPercent) {
       const unanswered = ceiling > report.percent ? ` (${report.percent}% scored; ${ceiling}% if the checks that errored had passed)` : '';
@@ -240,16 +263,22 @@ export async function mistakeGate(
   } catch (e) {
     problems.push(`mistake ${m.name} ("${m.title}") could not be applied: ${errorMessage(e)}`);
   }
+  lap();
   // Taken off even when applying failed half-way: the cluster is shared with the next mistake.
   if (run.leave) {
     const on = target ?? shared;
     try {
       await run.leave();
+      phases.leaveMs = lap();
       const clean = await gradeUntil(
-        () => gradeOn(on.port, on.scripts),
+        () => {
+          phases.cleanGrades++;
+          return gradeOn(on.port, on.scripts);
+        },
         (r) => statuses(r) === statuses(setupReport),
         settle?.cleanTimeoutMs ?? 0,
       );
+      phases.cleanMs = lap();
       if (!clean.ok) {
         problems.push(
           `after taking mistake ${m.name} off again, the lab does not grade as it did right after setup, so later gates would start from a wrong state:`,
@@ -262,7 +291,7 @@ export async function mistakeGate(
       problems.push(`mistake ${m.name} could not be taken off again: ${errorMessage(e)}`);
     }
   }
-  return { name: 'mistake-is-capped', passed: problems.length === 0, problems, report, mistake: m, ceilingPercent: ceiling, durationMs: elapsed() };
+  return { name: 'mistake-is-capped', passed: problems.length === 0, problems, report, mistake: m, ceilingPercent: ceiling, durationMs: elapsed(), phases };
 }
 
 /** Grades until the result satisfies done or timeoutMs has passed (at least once), a second apart. */
