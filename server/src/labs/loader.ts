@@ -83,6 +83,8 @@ export interface Lab {
   scenarioSetup?: ScenarioSetup;
   /** A scenario's reference solution (its steps' solution.sh), for labs:verify. */
   scenarioSolution?: ScenarioSolution;
+  /** Set for a scenario without verify scripts: ungraded (meta.tasks is empty), stepped through with Next step. */
+  walkthrough?: ScenarioWalkthrough;
   /** The lab's parameters (front matter `params`), drawn anew by each attempt (see params.ts). */
   params?: ParamsDecl | undefined;
   /** The values this instance of the lab was made with (instantiateLab); absent on the catalog's lab. */
