@@ -8,7 +8,7 @@ import { ADDON_SERVICES, EXAM_KUBERNETES_VERSION, imageProblem, LAB_COMPONENTS, 
 import { JsonPathError, parseJsonPath } from '../../../graders/src/engine/jsonpath.ts';
 import { labelSelectorTerms, parseLabelSelector } from '../../../graders/src/netpol/selectors.ts';
 import { imagesOf, parseManifests, podLabelsOf, type ManifestObject } from './manifests.ts';
-import type { LabOrigin, ScenarioSetup, ScenarioSolution } from './scenarios.ts';
+import type { LabOrigin, ScenarioSetup, ScenarioSolution, ScenarioWalkthrough } from './scenarios.ts';
 import { describeYamlError, didYouMean, PositionedYaml, zodProblems, type Problem } from './problems.ts';
 import { LabParamsText, labFilesOf, type ParamValues } from './params.ts';
 import type { ParamsDecl } from './format.ts';
