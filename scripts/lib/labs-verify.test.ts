@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Lab } from '../../server/src/labs/loader.ts';
-import { defaultLanes, lanePrefix, splitLanes } from './labs-verify.ts';
+import { defaultLanes, describeVerdict, lanePrefix, splitLanes } from './labs-verify.ts';
 
 const lab = (id: string, mistakes: number, workers = 1) =>
   ({ id, meta: { cluster: { workers } }, mistakes: Array.from({ length: mistakes }, () => ({})) }) as unknown as Lab;
@@ -33,4 +33,20 @@ test("lane prefixes never fall under lane 1's reaper, which claims <prefix>-…"
 test('KUBEDRILL_VERIFY_LANES sets the lanes; nonsense falls back to what the host can carry', () => {
   assert.equal(defaultLanes({ KUBEDRILL_VERIFY_LANES: '3' }), 3);
   assert.ok([1, 2].includes(defaultLanes({ KUBEDRILL_VERIFY_LANES: 'many' })));
+});
+
+test('a walkthrough verdict says it is not graded and lists each step background Next step ran, not gates', () => {
+  const lines = describeVerdict({
+    labId: 'kc-tour',
+    passed: false,
+    steps: [],
+    seconds: 41,
+    mistakeSeconds: 0,
+    walkthrough: ['- walkthrough, not graded (no verify script): the setup ran at Start (a.sh)', '✗ Next step → step 2 (Two): b.sh exited 3:\nno such pod'],
+  });
+  assert.deepEqual(lines, [
+    'FAIL kc-tour (41 s)',
+    '  - walkthrough, not graded (no verify script): the setup ran at Start (a.sh)',
+    '  ✗ Next step → step 2 (Two): b.sh exited 3:\n      no such pod',
+  ]);
 });

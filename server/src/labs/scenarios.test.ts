@@ -11,7 +11,7 @@ import { MdxCompiler } from './bundle.ts';
 import { LabCatalog } from './catalog-service.ts';
 import type { Lab } from './loader.ts';
 import { formatProblem } from './problems.ts';
-import { assetMatches, backendBase, downloads, dueStepSetups, loadScenarios, OPEN_SETUP_FILES, scenarioId, toLabMarkdown, unsupportedInScript } from './scenarios.ts';
+import { assetMatches, backendBase, checkScenarios, downloads, dueStepSetups, loadScenarios, OPEN_SETUP_FILES, scenarioId, toLabMarkdown, unsupportedInScript } from './scenarios.ts';
 
 const FIXTURES = path.join(import.meta.dirname, 'test-fixtures', 'scenarios');
 const compiler = new MdxCompiler();
@@ -350,6 +350,16 @@ describe('Killercoda scenario folders as labs', () => {
     assert.deepEqual(dueStepSetups(setup, new Set(), new Set()).map((s) => s.step), []);
     assert.deepEqual(dueStepSetups(setup, new Set(['step-1']), new Set()).map((s) => s.step), [2]);
     assert.match((await lab('label-tour')).body.code, /runs when you press Next step on the step before it/);
+  });
+
+  it('labs:check lists a walkthrough as such, not as refused', async () => {
+    const { lines, errors } = await checkScenarios(path.join(FIXTURES, 'walkthroughs'), path.dirname(FIXTURES));
+    assert.equal(errors, 0);
+    assert.ok(lines.includes('Killercoda scenarios in scenarios/walkthroughs: 1 run (1 as ungraded walkthroughs), 0 refused'), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => /^ {2}walkthrough kc-walkthroughs-label-tour +1 node, 3 steps, not graded \(no verify script\)/.test(l)),
+      lines.join('\n'),
+    );
   });
 
   it('a scenario where only some steps verify stays graded: unverified steps are text, their backgrounds wait for the verified steps before them', async () => {
