@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Lab } from '../../server/src/labs/loader.ts';
-import { clustersPerLane, defaultLanes, inParallel, lanePrefix, splitLanes } from './labs-verify.ts';
+import { clustersPerLane, defaultLanes, describeVerdict, inParallel, lanePrefix, splitLanes } from './labs-verify.ts';
 
 const lab = (id: string, mistakes: number, workers = 1) =>
   ({ id, meta: { cluster: { workers } }, mistakes: Array.from({ length: mistakes }, () => ({})) }) as unknown as Lab;
@@ -65,4 +65,19 @@ test('inParallel runs at most limit tasks at once, starts them in order and keep
 test('KUBEDRILL_VERIFY_CLUSTERS_PER_LANE sets how many clusters a lab with fresh-cluster mistakes uses at once', () => {
   assert.equal(clustersPerLane({ KUBEDRILL_VERIFY_CLUSTERS_PER_LANE: '3' }), 3);
   assert.ok([1, 2].includes(clustersPerLane({ KUBEDRILL_VERIFY_CLUSTERS_PER_LANE: '0' })));
+
+test('a walkthrough verdict says it is not graded and lists each step background Next step ran, not gates', () => {
+  const lines = describeVerdict({
+    labId: 'kc-tour',
+    passed: false,
+    steps: [],
+    seconds: 41,
+    mistakeSeconds: 0,
+    walkthrough: ['- walkthrough, not graded (no verify script): the setup ran at Start (a.sh)', '✗ Next step → step 2 (Two): b.sh exited 3:\nno such pod'],
+  });
+  assert.deepEqual(lines, [
+    'FAIL kc-tour (41 s)',
+    '  - walkthrough, not graded (no verify script): the setup ran at Start (a.sh)',
+    '  ✗ Next step → step 2 (Two): b.sh exited 3:\n      no such pod',
+  ]);
 });

@@ -89,6 +89,12 @@ export interface LabVerdict {
   mistakeSeconds: number;
   /** Mistakes not gated here, with why. */
   skipped?: string[];
+  /**
+   * A walkthrough (a Killercoda scenario without verify scripts) has nothing to grade, so no gate
+   * runs: its setup ran at Start, and each later step's background as Next step would run it; one
+   * line per background. passed means the setup and every background exited 0.
+   */
+  walkthrough?: string[];
 }
 
 /** The labs folder: --labs-dir, else KUBEDRILL_LABS_DIR, else the checkout's labs/. */
@@ -514,6 +520,10 @@ export class LabVerifier {
         const failure = `${a?.failureStep ? `step "${a.failureStep}": ` : ''}${a?.failureMessage ?? end.name}${a?.failureOutput ? `\n${a.failureOutput}` : ''}`;
         return { labId, passed: false, steps, failure, seconds: seconds(), mistakeSeconds: 0 };
       }
+      if (drawn.walkthrough) {
+        const walked = await this.#walkThrough(drawn, attempt.id);
+        return { labId, passed: walked.passed, steps, walkthrough: walked.lines, seconds: seconds(), mistakeSeconds: 0 };
+      }
       const gated = await this.#gate(drawn, attempt.id, opts, setupStartedAt ?? readyAt);
       if (opts.hold) {
         opts.hold({ attemptId: attempt.id, setupStartedAt: setupStartedAt ?? readyAt });
@@ -555,6 +565,44 @@ export class LabVerifier {
     await this.#workstations.release(attemptId).catch(() => {});
     this.#service.finish(attemptId, 'verified');
     await this.#service.idle();
+  }
+
+  /**
+   * A walkthrough on its cluster (its Start setup already ran): moves through the steps as a learner
+   * pressing Next step would, running each step's background as root in the workstation when its
+   * step is reached. Nothing is graded; what can be proven is that every background runs cleanly.
+   */
+  async #walkThrough(lab: Lab, attemptId: string): Promise<{ passed: boolean; lines: string[] }> {
+    const g = await this.#service.beginGrading(attemptId, LEARNER);
+    try {
+      const { workstation } = await this.#access(lab, attemptId, g.kubeconfigPath);
+      const steps = lab.walkthrough?.steps ?? [];
+      const lines = [`- walkthrough, not graded (no verify script): the setup ran at Start (${lab.scenarioSetup?.from.join(', ') || 'nothing to run'})`];
+      let passed = true;
+      const left = new Set<string>();
+      const done = new Set<number>();
+      for (const step of steps.slice(0, -1)) {
+        left.add(`step-${step.step}`);
+        for (const due of dueStepSetups(lab.scenarioSetup, left, done)) {
+          done.add(due.step);
+          const t0 = performance.now();
+          const r = await workstation
+            .exec(['bash', '-s'], { user: 'root', stdin: due.script, timeoutMs: 300_000 })
+            .catch((e: unknown) => ({ exitCode: -1, stdout: '', stderr: errorMessage(e) }));
+          const ok = r.exitCode === 0;
+          passed &&= ok;
+          const took = ((performance.now() - t0) / 1000).toFixed(1);
+          lines.push(
+            `${ok ? '✓' : '✗'} Next step → step ${due.step} (${due.title}): ${due.from} ${ok ? `ran (${took} s)` : `exited ${r.exitCode}:\n${`${r.stdout}${r.stderr}`.trim().slice(-2000)}`}`,
+          );
+          this.#log(`  ${lines.at(-1)!.split('\n')[0]}`);
+        }
+      }
+      if (done.size === 0) lines.push('- no later step has a background of its own');
+      return { passed, lines };
+    } finally {
+      this.#service.endGrading(attemptId);
+    }
   }
 
   /** The honesty and mistake gates of a lab whose setup is in place on the attempt's cluster. */
@@ -925,6 +973,7 @@ export function describeVerdict(v: LabVerdict, opts: { explain?: boolean } = {})
     `${v.passed ? 'PASS' : 'FAIL'} ${v.labId} (${v.seconds.toFixed(0)} s${mistakes ? `, of which ${v.mistakeSeconds.toFixed(0)} s for ${mistakes} mistake gate(s)` : ''})`,
   ];
   if (v.failure) lines.push(`  ${v.failure.replaceAll('\n', '\n  ')}`);
+  for (const w of v.walkthrough ?? []) lines.push(`  ${w.replaceAll('\n', '\n      ')}`);
   for (const s of v.skipped ?? []) lines.push(`  - mistake ${s}: not gated on a shared cluster`);
   if (v.gates && !v.gates.gates.some((g) => g.name === 'solution-earns-all'))
     lines.push('  - no reference solution (a scenario without solution.sh beside its verify scripts): only "nothing earns nothing" ran');

@@ -175,6 +175,8 @@ export const LabSummaryDto = z.object({
   competencies: z.array(z.enum(COMPETENCY_CODES)),
   /** Set when the lab is not a kubedrill lab: a Killercoda scenario, with its folder. */
   origin: OriginDto.optional(),
+  /** A Killercoda scenario without verify scripts: not graded (no tasks, 0 points); its steps, moved through with Next step. */
+  walkthrough: z.object({ steps: z.array(z.object({ step: z.number(), title: z.string() })) }).optional(),
 });
 
 export const LabDetailDto = LabSummaryDto.extend({
@@ -308,6 +310,17 @@ export const GradeReportDto = z.object({
   gradedAt: z.string(),
   durationMs: z.number(),
 });
+/** Where the learner is in a walkthrough attempt; step is steps + 1 once they pressed Done. */
+export const WalkthroughDto = z.object({
+  step: z.number(),
+  steps: z.number(),
+  done: z.boolean(),
+  /** Step backgrounds run when their step was reached (by this move, or all so far when read). */
+  stepsPrepared: z.array(z.object({ step: z.number(), title: z.string(), ok: z.boolean(), output: z.string() })),
+});
+/** Next step / Done: `from` is the step the learner is leaving (a press for a step already left moves nothing). */
+export const WalkthroughNextBody = z.object({ from: z.number().int().min(1).max(1000) });
+
 export const GradeDto = z.object({
   id: z.string(),
   attemptId: z.string(),

@@ -108,6 +108,23 @@ export class GradeRepository {
     return Number(r.changes) === 1;
   }
 
+  /** The step a learner is on in a walkthrough attempt (1 when they have not moved on yet), or undefined for another learner's attempt. */
+  walkthroughStep(attemptId: string, learnerId: string): number | undefined {
+    const row = this.#db.prepare('SELECT learner_id, step FROM walkthrough_steps WHERE attempt_id = ?').get(attemptId) as unknown as
+      { learner_id: string; step: number } | undefined;
+    if (!row) return 1;
+    return row.learner_id === learnerId ? row.step : undefined;
+  }
+
+  /** Moves a walkthrough attempt to a step (Next step / Done). */
+  setWalkthroughStep(attemptId: string, learnerId: string, step: number, now: Date = new Date()): void {
+    this.#db
+      .prepare(
+        'INSERT INTO walkthrough_steps (attempt_id, learner_id, step, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(attempt_id) DO UPDATE SET step = excluded.step, updated_at = excluded.updated_at',
+      )
+      .run(attemptId, learnerId, step, now.toISOString());
+  }
+
   /** The learner's newest grade of a lab (of any attempt), if any. */
   latestForLab(learnerId: string, labId: string): StoredGrade | undefined {
     const row = this.#db

@@ -46,6 +46,16 @@ export interface GradingDeps {
 /** How much of a failed step setup's output the learner sees (its end, where the error is). */
 const STEP_OUTPUT_MAX = 4000;
 
+/** Where a learner is in a walkthrough attempt (an ungraded Killercoda scenario). */
+export interface WalkthroughState {
+  /** The step the learner is on, from 1; steps + 1 once they pressed Done on the last. */
+  step: number;
+  steps: number;
+  done: boolean;
+  /** Step backgrounds that ran when the learner reached their step: those of this move, or (when read) all so far. */
+  stepsPrepared: PreparedStep[];
+}
+
 /** Grades attempts on their clusters and keeps every report. */
 export class GradingService {
   readonly #deps: GradingDeps;
@@ -61,6 +71,13 @@ export class GradingService {
       // Graded against the values the attempt drew (the same ones its setup and text used).
       const lab = this.#deps.labs.forAttempt(attempt.labId, attempt.params);
       if (!lab) throw new AppError(409, 'lab_unavailable', `lab "${attempt.labId}" of this attempt is no longer in the catalog`);
+      // Nothing is stored for a walkthrough: no 0/10 in the history, no pass in the progress.
+      if (lab.walkthrough)
+        throw new AppError(
+          409,
+          'lab_not_graded',
+          `lab "${lab.id}" is a walkthrough (a Killercoda scenario without verify scripts): there is nothing to grade; move through its steps with Next step`,
+        );
       const port = this.#deps.portFor(attempt.kubeconfigPath);
       const scripts = this.#deps.scriptsFor?.(attempt.kubeconfigPath);
       const hosts = this.#deps.hostsFor?.(attempt.id) ?? {};
@@ -78,7 +95,9 @@ export class GradingService {
           'grading: some checks could not be answered',
         );
       const grade = this.#deps.grades.add({ attemptId: attempt.id, learnerId, report });
-      const prepared = await this.#prepareReachedSteps(lab, grade, hosts.workstation);
+      const history = this.#deps.grades.forAttempt(grade.attemptId, grade.learnerId);
+      const passed = new Set(history.flatMap((g) => g.report.tasks.filter((t) => t.points > 0 && t.score >= t.points).map((t) => t.id)));
+      const prepared = await this.#prepareReachedSteps(lab, grade.attemptId, grade.id, passed, hosts.workstation);
       return prepared.length ? { ...grade, stepsPrepared: prepared } : grade;
     } finally {
       this.#deps.attempts.endGrading(attempt.id);
@@ -86,17 +105,61 @@ export class GradingService {
   }
 
   /**
-   * Killercoda scenarios: runs the setup of each later step this grade reached (every earlier step
-   * with a verify script has passed, in this or an earlier grade of the attempt), once per attempt,
-   * in step order, as root in the workstation, as Killercoda does when the learner moves on. It runs
-   * while the attempt is still marked as being graded, so no second Check can run it again, and is
-   * not stopped by a learner who leaves: a background cut off halfway would leave its step half set up.
+   * A walkthrough's Next step (Done on the last): moves the learner from step `from` to the next and
+   * runs the background of the step reached, as Killercoda does. A press for a step the learner has
+   * already left (a second tab, a retried request) moves nothing and runs nothing. Holds the attempt
+   * as a Check does, so two presses cannot run a background twice.
    */
-  async #prepareReachedSteps(lab: Lab, grade: StoredGrade, workstation: WorkstationAccess | undefined): Promise<PreparedStep[]> {
+  async advanceWalkthrough(attemptId: string, learnerId: string, from: number): Promise<WalkthroughState> {
+    const attempt = await this.#deps.attempts.beginGrading(attemptId, learnerId);
+    try {
+      const lab = this.#deps.labs.forAttempt(attempt.labId, attempt.params);
+      if (!lab) throw new AppError(409, 'lab_unavailable', `lab "${attempt.labId}" of this attempt is no longer in the catalog`);
+      const steps = lab.walkthrough?.steps;
+      if (!steps)
+        throw new AppError(
+          409,
+          'lab_graded',
+          `lab "${lab.id}" is graded: press Check, which runs its checks (Next step is for walkthroughs, scenarios without verify scripts)`,
+        );
+      const at = this.#deps.grades.walkthroughStep(attempt.id, learnerId) ?? 1;
+      if (from !== at || at > steps.length) return { step: at, steps: steps.length, done: at > steps.length, stepsPrepared: [] };
+      const next = at + 1;
+      this.#deps.grades.setWalkthroughStep(attempt.id, learnerId, next);
+      const left = new Set(steps.filter((s) => s.step < next).map((s) => `step-${s.step}`));
+      const prepared = await this.#prepareReachedSteps(lab, attempt.id, '', left, this.#deps.hostsFor?.(attempt.id).workstation);
+      return { step: next, steps: steps.length, done: next > steps.length, stepsPrepared: prepared };
+    } finally {
+      this.#deps.attempts.endGrading(attempt.id);
+    }
+  }
+
+  /** Where the learner is in a walkthrough attempt of lab (theirs: the caller checked), with every step background run so far. */
+  walkthrough(attemptId: string, learnerId: string, lab: Lab): WalkthroughState | undefined {
+    const steps = lab.walkthrough?.steps;
+    const at = this.#deps.grades.walkthroughStep(attemptId, learnerId);
+    if (!steps || at === undefined) return undefined;
+    const prepared = this.#deps.grades.preparedSteps(attemptId).map(({ gradeId: _, ...s }) => s);
+    return { step: at, steps: steps.length, done: at > steps.length, stepsPrepared: prepared };
+  }
+
+  /**
+   * Killercoda scenarios: runs the setup of each later step now reached (every step in its `after`
+   * is done: passed, in this or an earlier grade of the attempt, or for a walkthrough moved past
+   * with Next step), once per attempt, in step order, as root in the workstation, as Killercoda does
+   * when the learner moves on. It runs while the attempt is still marked as being graded, so no
+   * second Check can run it again, and is not stopped by a learner who leaves: a background cut off
+   * halfway would leave its step half set up. gradeId is the grade that reached it ('' for Next step).
+   */
+  async #prepareReachedSteps(
+    lab: Lab,
+    attemptId: string,
+    gradeId: string,
+    passed: ReadonlySet<string>,
+    workstation: WorkstationAccess | undefined,
+  ): Promise<PreparedStep[]> {
     if (!lab.scenarioSetup?.steps.length) return [];
-    const history = this.#deps.grades.forAttempt(grade.attemptId, grade.learnerId);
-    const passed = new Set(history.flatMap((g) => g.report.tasks.filter((t) => t.points > 0 && t.score >= t.points).map((t) => t.id)));
-    const done = new Set(this.#deps.grades.preparedSteps(grade.attemptId).map((s) => s.step));
+    const done = new Set(this.#deps.grades.preparedSteps(attemptId).map((s) => s.step));
     const out: PreparedStep[] = [];
     for (const s of dueStepSetups(lab.scenarioSetup, passed, done)) {
       let step: PreparedStep;
@@ -115,8 +178,8 @@ export class GradingService {
           step = { step: s.step, title: s.title, ok: false, output: `could not run ${s.from}: ${(e as Error).message}` };
         }
       }
-      if (!step.ok) this.#deps.log?.warn({ attemptId: grade.attemptId, labId: lab.id, step: s.step, from: s.from }, 'grading: a scenario step setup failed');
-      this.#deps.grades.recordPreparedStep(grade.attemptId, grade.id, step);
+      if (!step.ok) this.#deps.log?.warn({ attemptId, labId: lab.id, step: s.step, from: s.from }, 'grading: a scenario step setup failed');
+      this.#deps.grades.recordPreparedStep(attemptId, gradeId, step);
       out.push(step);
       // A step whose setup failed is still reached: what follows may not depend on it, and running it again could do harm twice.
     }

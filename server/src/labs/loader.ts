@@ -8,7 +8,7 @@ import { ADDON_SERVICES, EXAM_KUBERNETES_VERSION, imageProblem, LAB_COMPONENTS, 
 import { JsonPathError, parseJsonPath } from '../../../graders/src/engine/jsonpath.ts';
 import { labelSelectorTerms, parseLabelSelector } from '../../../graders/src/netpol/selectors.ts';
 import { imagesOf, parseManifests, podLabelsOf, type ManifestObject } from './manifests.ts';
-import type { LabOrigin, ScenarioSetup, ScenarioSolution } from './scenarios.ts';
+import type { LabOrigin, ScenarioSetup, ScenarioSolution, ScenarioWalkthrough } from './scenarios.ts';
 import { describeYamlError, didYouMean, PositionedYaml, zodProblems, type Problem } from './problems.ts';
 import { LabParamsText, labFilesOf, type ParamValues } from './params.ts';
 import type { ParamsDecl } from './format.ts';
@@ -83,6 +83,8 @@ export interface Lab {
   scenarioSetup?: ScenarioSetup;
   /** A scenario's reference solution (its steps' solution.sh), for labs:verify. */
   scenarioSolution?: ScenarioSolution;
+  /** Set for a scenario without verify scripts: ungraded (meta.tasks is empty), stepped through with Next step. */
+  walkthrough?: ScenarioWalkthrough;
   /** The lab's parameters (front matter `params`), drawn anew by each attempt (see params.ts). */
   params?: ParamsDecl | undefined;
   /** The values this instance of the lab was made with (instantiateLab); absent on the catalog's lab. */

@@ -11,7 +11,7 @@ import { MdxCompiler } from './bundle.ts';
 import { LabCatalog } from './catalog-service.ts';
 import type { Lab } from './loader.ts';
 import { formatProblem } from './problems.ts';
-import { assetMatches, backendBase, downloads, dueStepSetups, loadScenarios, OPEN_SETUP_FILES, scenarioId, toLabMarkdown, unsupportedInScript } from './scenarios.ts';
+import { assetMatches, backendBase, checkScenarios, downloads, dueStepSetups, loadScenarios, OPEN_SETUP_FILES, scenarioId, toLabMarkdown, unsupportedInScript } from './scenarios.ts';
 
 const FIXTURES = path.join(import.meta.dirname, 'test-fixtures', 'scenarios');
 const compiler = new MdxCompiler();
@@ -146,14 +146,11 @@ describe('Killercoda scenario folders as labs', () => {
     const broken = Object.fromEntries((await catalog).broken.map((b) => [b.id, b.problems.filter((p) => p.severity === 'error').map(formatProblem)]));
     assert.deepEqual(Object.keys(broken).sort(), [
       'kc-scenarios-refused-missing-step-file',
-      'kc-scenarios-refused-no-verify',
       'kc-scenarios-refused-node-internals',
       'kc-scenarios-refused-plain-ubuntu',
       'kc-scenarios-refused-remote-manifest',
       'kc-scenarios-refused-trailing-comma',
     ]);
-    // One reason each: a scenario without verify scripts is not also reported as a lab that cannot be mapped.
-    assert.deepEqual(broken['kc-scenarios-refused-no-verify']!.map((p) => p.split('\n')[0]), ['scenarios/refused/no-verify/index.json:3:1 no step has a verify script, so kubedrill has nothing to grade']);
     assert.match(broken['kc-scenarios-refused-remote-manifest']![0]!, /fetch\.sh:2:1 downloads from the internet/);
     assert.match(broken['kc-scenarios-refused-trailing-comma']![0]!, /^scenarios\/refused\/trailing-comma\/index\.json:5:3 invalid JSON/);
     assert.match(broken['kc-scenarios-refused-missing-step-file']![0]!, /index\.json:3:1 details\.steps\[0\]\.text names step1\.md, which does not exist/);
@@ -322,6 +319,70 @@ describe('Killercoda scenario folders as labs', () => {
         const failing = step.script.replace(/base64 -d > "\$kd_dir\/background\.sh" <<'KD_ASSET_EOF'\n[^]*?\nKD_ASSET_EOF/, `base64 -d > "$kd_dir/background.sh" <<'KD_ASSET_EOF'\n${Buffer.from('exit 7').toString('base64')}\nKD_ASSET_EOF`);
         assert.throws(() => execFileSync('bash', ['-s'], { input: failing, stdio: 'pipe' }), (e: { status?: number; stderr?: Buffer }) => e.status === 7 && /bg2\.sh exited 7/.test(String(e.stderr)));
       }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a scenario without any verify script is an ungraded walkthrough: its steps in order, no task, no points', async () => {
+    const l = await lab('label-tour');
+    assert.deepEqual(l.walkthrough?.steps, [
+      { step: 1, title: 'Look at the pods' },
+      { step: 2, title: 'Select by label' },
+      { step: 3, title: 'Put a Service in front' },
+    ]);
+    assert.deepEqual(l.meta.tasks, [], 'nothing to score: no stand-in task, no points');
+    assert.deepEqual(l.meta.tags, ['killercoda', 'walkthrough']);
+    assert.equal(l.scenarioSolution, undefined);
+    assert.deepEqual(l.body.components.filter((c) => c.name === 'Task'), []);
+    assert.match(l.body.code, /a walkthrough (—|\\u2014) not graded/);
+    assert.ok(l.body.components.some((c) => c.name === 'Finish'));
+    assert.equal((await catalog).tracks.find((t) => t.id === 'killercoda-scenarios-walkthroughs')?.title, 'Killercoda scenarios: walkthroughs');
+  });
+
+  it("a walkthrough runs step 1's background at Start and each later step's when Next step reaches it", async () => {
+    const setup = (await lab('label-tour')).scenarioSetup!;
+    assert.deepEqual(setup.from, ['make-namespace.sh', 'start-pods.sh'], 'intro and step 1 backgrounds at Start');
+    assert.match(setup.script, /== start-pods\.sh/);
+    assert.doesNotMatch(setup.script, /== relabel\.sh/);
+    assert.deepEqual(setup.steps.map((s) => [s.step, s.after, s.from]), [[2, ['step-1'], 'relabel.sh']]);
+    // Moving past step 1 reaches step 2; step 3 has no background of its own.
+    assert.deepEqual(dueStepSetups(setup, new Set(), new Set()).map((s) => s.step), []);
+    assert.deepEqual(dueStepSetups(setup, new Set(['step-1']), new Set()).map((s) => s.step), [2]);
+    assert.match((await lab('label-tour')).body.code, /runs when you press Next step on the step before it/);
+  });
+
+  it('labs:check lists a walkthrough as such, not as refused', async () => {
+    const { lines, errors } = await checkScenarios(path.join(FIXTURES, 'walkthroughs'), path.dirname(FIXTURES));
+    assert.equal(errors, 0);
+    assert.ok(lines.includes('Killercoda scenarios in scenarios/walkthroughs: 1 run (1 as ungraded walkthroughs), 0 refused'), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => /^ {2}walkthrough kc-walkthroughs-label-tour +1 node, 3 steps, not graded \(no verify script\)/.test(l)),
+      lines.join('\n'),
+    );
+  });
+
+  it('a scenario where only some steps verify stays graded: unverified steps are text, their backgrounds wait for the verified steps before them', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'kd-mixed-'));
+    try {
+      const sc = path.join(dir, 'kc', 'mixed');
+      mkdirSync(sc, { recursive: true });
+      const steps = [
+        { title: 'Read first', text: 'a.md', background: 'bg-a.sh' },
+        { title: 'Do it', text: 'b.md', verify: 'verify-b.sh' },
+        { title: 'Read again', text: 'c.md', background: 'bg-c.sh' },
+        { title: 'Do more', text: 'd.md', verify: 'verify-d.sh', background: 'bg-d.sh' },
+      ];
+      writeFileSync(path.join(sc, 'index.json'), JSON.stringify({ title: 'Mixed steps', details: { steps }, backend: { imageid: 'kubernetes-kubeadm-1node' } }));
+      for (const f of ['a.md', 'b.md', 'c.md', 'd.md']) writeFileSync(path.join(sc, f), `Text of ${f}.`);
+      for (const f of ['bg-a.sh', 'bg-c.sh', 'bg-d.sh', 'verify-b.sh', 'verify-d.sh']) writeFileSync(path.join(sc, f), 'true\n');
+      const c = await loadScenarios(path.join(dir, 'kc'), compiler, { relativeTo: dir });
+      const l = c.labs[0];
+      assert.ok(l, JSON.stringify(c.broken.map((b) => b.problems.map(formatProblem))));
+      assert.equal(l.walkthrough, undefined);
+      assert.deepEqual(l.meta.tasks.map((t) => t.id), ['step-2', 'step-4']);
+      assert.deepEqual(l.scenarioSetup?.from, ['bg-a.sh']);
+      assert.deepEqual(l.scenarioSetup?.steps.map((s) => [s.step, s.after]), [[3, ['step-2']], [4, ['step-2']]]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

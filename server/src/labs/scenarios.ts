@@ -13,6 +13,8 @@ import { formatProblem, type Problem } from './problems.ts';
 //   backend.imageid          → cluster shape (kubeadm 1 node → 0 workers, 2 nodes → 1 worker)
 //   details.steps[] + verify → one task per step, graded by a workstation check that runs the
 //                              verify script as root in the learner's workstation (exit 0 = pass)
+//   no verify in any step    → an ungraded walkthrough: no tasks, no score; the learner moves
+//                              through the steps with Next step / Done, as on Killercoda
 //   intro/step background    → run as root in the workstation: the intro's (and those of steps no
 //                              verify comes before) in one setup script at Start, a later step's
 //                              when a Check finds every earlier step passed (the step is reached)
@@ -40,6 +42,16 @@ export interface ScenarioSetup {
 }
 
 /**
+ * A scenario without any verify script: Killercoda shows its steps and the learner presses Next,
+ * nothing is checked. kubedrill runs it ungraded (no tasks, no score, nothing in the history): the
+ * learner advances with Next step, and each step's background runs when the step is reached.
+ */
+export interface ScenarioWalkthrough {
+  /** Every step, in order, by number (from 1) and title. */
+  steps: { step: number; title: string }[];
+}
+
+/**
  * A step's background that runs when the learner reaches the step, as on Killercoda, where it runs
  * once the earlier steps' verify scripts passed: it may break or change what earlier steps built.
  */
@@ -47,7 +59,11 @@ export interface ScenarioStepSetup {
   /** The step, from 1. */
   step: number;
   title: string;
-  /** Task ids (`step-N`) of every earlier step with a verify script: the step is reached once all passed. */
+  /**
+   * The step is reached once all of these are done: in a graded scenario the task ids (`step-N`) of
+   * every earlier step with a verify script (done = passed a Check); in a walkthrough every earlier
+   * step (done = the learner moved past it with Next step).
+   */
   after: string[];
   /** A bash script for `bash -s`, as root in the workstation. */
   script: string;
@@ -334,17 +350,19 @@ export async function loadScenario(dir: string, track: string, compiler: MdxComp
     const solution = solutionFile ? readNamed(solutionFile, `details.steps[${i}] solution`) : undefined;
     return { n, title: stepTitle, text, verify, verifyFile: typeof s.verify === 'string' ? s.verify : undefined, solution, solutionFile, background: bgText === undefined ? undefined : { file: s.background as string, text: bgText } };
   });
-  // A step's background runs when the learner reaches the step: at Start when no step before it has a
-  // verify script (Killercoda moves on without one), otherwise once those steps' verify scripts passed.
+  // No verify script at all: an ungraded walkthrough, where the learner moves on with Next step.
+  const walkthrough = stepInfo.length > 0 && stepInfo.every((s) => s.verify === undefined);
+  // A step's background runs when the learner reaches the step. In a graded scenario: at Start when
+  // no step before it has a verify script, otherwise once those steps' verify scripts passed (a step
+  // without verify in between is text to read; kubedrill has no Next for it, so it is reached with
+  // the graded steps around it). In a walkthrough: step 1's at Start, each later one when the learner
+  // presses Next step on the step before it.
   const stepSetups: ScenarioStepSetup[] = [];
   for (const st of stepInfo) {
     if (!st.background) continue;
-    const after = stepInfo.filter((x) => x.n < st.n && x.verify !== undefined).map((x) => `step-${x.n}`);
+    const after = stepInfo.filter((x) => x.n < st.n && (walkthrough || x.verify !== undefined)).map((x) => `step-${x.n}`);
     if (after.length === 0) background.push(st.background);
     else stepSetups.push({ step: st.n, title: st.title, after, script: stepSetupScript(st.n, st.background), from: st.background.file });
-  }
-  if (steps.length && stepInfo.every((s) => s.verify === undefined) && problems.every((p) => p.severity !== 'error')) {
-    err(indexRel, at('steps').line, 1, 'no step has a verify script, so kubedrill has nothing to grade', 'kubedrill grades each step by its verify script (exit 0 = done); give at least one step a "verify" file');
   }
 
   // 3. Assets: files copied onto the host the learner works on (the workstation here).
@@ -399,7 +417,11 @@ export async function loadScenario(dir: string, track: string, compiler: MdxComp
   // 5. The lab body: the scenario's Markdown, escaped, with tasks for steps that verify.
   const checked = new Set(stepInfo.filter((s) => s.verify !== undefined).map((s) => s.n));
   const parts: string[] = [];
-  parts.push(`*Killercoda scenario from \`${rel(dir)}\`.*`);
+  parts.push(
+    walkthrough
+      ? `*Killercoda scenario from \`${rel(dir)}\`: a walkthrough — not graded. Read each step, do it in the terminal, then press Next step.*`
+      : `*Killercoda scenario from \`${rel(dir)}\`.*`,
+  );
   if (introText !== undefined) parts.push(toLabMarkdown(introText, warn, rel(path.join(dir, String(intro.text)))));
   for (const f of foreground.filter((x) => x.label === 'intro')) parts.push(foregroundRun(f.file));
   for (const s of stepInfo) {
@@ -407,7 +429,11 @@ export async function loadScenario(dir: string, track: string, compiler: MdxComp
     const text = s.text !== undefined ? toLabMarkdown(s.text, warn, rel(path.join(dir, String(steps[s.n - 1]!.text)))) : '';
     const fg = foreground.filter((x) => x.label === `step${s.n}`).map((f) => foregroundRun(f.file));
     const deferred = stepSetups.find((x) => x.step === s.n);
-    const reached = deferred ? `*This step has a setup of its own. It runs once ${stepList(deferred.after)} ${deferred.after.length > 1 ? 'pass' : 'passes'}: press Check when you are done with ${deferred.after.length > 1 ? 'them' : 'it'}, then start here.*` : '';
+    const reached = !deferred
+      ? ''
+      : walkthrough
+        ? '*This step has a setup of its own. It runs when you press Next step on the step before it.*'
+        : `*This step has a setup of its own. It runs once ${stepList(deferred.after)} ${deferred.after.length > 1 ? 'pass' : 'passes'}: press Check when you are done with ${deferred.after.length > 1 ? 'them' : 'it'}, then start here.*`;
     const inner = [heading, reached, text, ...fg].filter(Boolean).join('\n\n');
     parts.push(checked.has(s.n) ? `<Task id="step-${s.n}">\n\n${inner}\n\n</Task>` : inner);
   }
@@ -436,15 +462,19 @@ export async function loadScenario(dir: string, track: string, compiler: MdxComp
     minutes: minutesOf(index.time),
     // Killercoda's clusters call their nodes controlplane and node01, and scenarios name them so through kubectl.
     cluster: { workers: workers ?? 0, dedicated: true, nodeNames: 'exam' },
-    realClusterOnly: 'a Killercoda scenario is graded by its verify scripts, run in the workstation of a real cluster',
-    tags: ['killercoda'],
-    // A scenario without verify scripts was refused above; the stand-in task only keeps the schema from adding a second, misleading error.
+    realClusterOnly: walkthrough
+      ? 'a Killercoda walkthrough runs its backgrounds in the workstation of a real cluster'
+      : 'a Killercoda scenario is graded by its verify scripts, run in the workstation of a real cluster',
+    tags: walkthrough ? ['killercoda', 'walkthrough'] : ['killercoda'],
+    // A lab needs a task; a walkthrough has none. The stand-in only passes the schema and is dropped
+    // below (a scenario without steps is refused above, so it never reaches a learner).
     tasks: tasks.length ? tasks : [{ id: 'none', title: 'no step is graded', points: 1, checks: [{ kind: 'workstation', run: 'false', message: 'no step has a verify script' }] }],
   });
   if (!meta.success) {
     for (const i of meta.error.issues) err(indexRel, 1, 1, `cannot map to a lab: ${i.path.join('.')}: ${i.message}`);
   }
   if (problems.some((p) => p.severity === 'error') || !meta.success) return broken(title);
+  if (walkthrough) meta.data.tasks = [];
 
   let body;
   try {
@@ -466,11 +496,14 @@ export async function loadScenario(dir: string, track: string, compiler: MdxComp
     files: { setupManifests: [], setupScript: undefined, setupNodeScripts: [], solutionManifests: [], solutionScript: undefined, solutionNodeScripts: [], solutionWorkstationScript: undefined },
     mistakes: [],
     gate: 'real',
-    gateReason: 'Killercoda scenario: its verify scripts run in the workstation, which only a real cluster has',
+    gateReason: walkthrough
+      ? 'Killercoda walkthrough: nothing to grade; labs:verify runs its setup and step backgrounds in the workstation of a real cluster'
+      : 'Killercoda scenario: its verify scripts run in the workstation, which only a real cluster has',
     warnings: problems.filter((p) => p.severity === 'warning'),
     hash: hash.digest('hex').slice(0, 16),
     origin: { kind: 'killercoda', source: rel(dir) },
     scenarioSetup: { script: setup, from: [...background.map((b) => b.file), ...assetFiles.map((a) => `assets/${a.file}`)], steps: stepSetups },
+    ...(walkthrough ? { walkthrough: { steps: stepInfo.map((x) => ({ step: x.n, title: x.title })) } } : {}),
     ...(solutions.length && solutions.length === checked.size ? { scenarioSolution: { steps: solutions.map((x) => ({ step: x.step, script: solutionScript(x), from: x.file })), from: solutions.map((x) => x.file) } } : {}),
   };
 }
@@ -807,9 +840,17 @@ export async function checkScenarios(target: string, cwd: string): Promise<{ lin
     const catalog = await loadScenarios(abs, compiler, { relativeTo: cwd });
     const problems = [...catalog.problems, ...catalog.broken.flatMap((b) => b.problems), ...catalog.labs.flatMap((l) => l.warnings)].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
     const lines = problems.map(formatProblem);
-    lines.push('', `Killercoda scenarios in ${path.relative(cwd, abs) || '.'}: ${catalog.labs.length} run, ${catalog.broken.length} refused`);
+    const walkthroughs = catalog.labs.filter((l) => l.walkthrough).length;
+    lines.push(
+      '',
+      `Killercoda scenarios in ${path.relative(cwd, abs) || '.'}: ${catalog.labs.length} run${walkthroughs ? ` (${walkthroughs} as ungraded walkthroughs)` : ''}, ${catalog.broken.length} refused`,
+    );
     for (const l of catalog.labs) {
-      lines.push(`  runs     ${l.id.padEnd(44)} ${l.meta.cluster.workers ? '2 nodes' : '1 node'}, ${l.meta.tasks.length} step${l.meta.tasks.length === 1 ? '' : 's'} graded by verify scripts`);
+      const nodes = l.meta.cluster.workers ? '2 nodes' : '1 node';
+      const n = l.walkthrough ? l.walkthrough.steps.length : l.meta.tasks.length;
+      const steps = `${n} step${n === 1 ? '' : 's'}`;
+      if (l.walkthrough) lines.push(`  walkthrough ${l.id.padEnd(41)} ${nodes}, ${steps}, not graded (no verify script): the learner presses Next step`);
+      else lines.push(`  runs     ${l.id.padEnd(44)} ${nodes}, ${steps} graded by verify scripts`);
     }
     for (const b of catalog.broken) {
       const first = b.problems.find((p) => p.severity === 'error');

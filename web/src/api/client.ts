@@ -21,6 +21,7 @@ export type TerminalList = Out<typeof C.TerminalListDto>;
 export type TerminalTicket = Out<typeof C.TicketDto>;
 export type Grade = Out<typeof C.GradeDto>;
 export type GradeList = Out<typeof C.GradeListDto>;
+export type Walkthrough = Out<typeof C.WalkthroughDto>;
 export type GradeReport = Grade['report'];
 export type NodeName = Out<typeof C.NodeNameDto>;
 export type Progress = Out<typeof C.ProgressDto>;
@@ -113,6 +114,14 @@ export const api = {
     /** Grades the attempt's cluster now (takes seconds: every probe opens real connections). */
     grade: (attemptId: string, signal?: AbortSignal) => request<Grade>('POST', `/api/attempts/${encodeURIComponent(attemptId)}/grade`, {}, signal),
     list: (attemptId: string, signal?: AbortSignal) => request<GradeList>('GET', `/api/attempts/${encodeURIComponent(attemptId)}/grades`, undefined, signal),
+  },
+  walkthrough: {
+    /** Where the learner is in a walkthrough attempt (an ungraded Killercoda scenario). */
+    get: (attemptId: string, signal?: AbortSignal) =>
+      request<Walkthrough>('GET', `/api/attempts/${encodeURIComponent(attemptId)}/walkthrough`, undefined, signal),
+    /** Next step (Done on the last) from step `from`; runs the reached step's background, which may take a while. */
+    next: (attemptId: string, from: number, signal?: AbortSignal) =>
+      request<Walkthrough>('POST', `/api/attempts/${encodeURIComponent(attemptId)}/walkthrough/next`, { from }, signal),
   },
   progress: {
     /** Best score per lab the learner graded (done / partial / tried), for the catalog. */

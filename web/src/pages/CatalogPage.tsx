@@ -247,7 +247,13 @@ function LabCard({ lab, progress, competencies }: { lab: LabSummary; progress: L
       <div className="lab-card-top">
         <span className={`badge badge-${lab.difficulty}`}>{lab.difficulty}</span>
         <span className="muted">{lab.minutes} min</span>
-        <span className="muted">· {lab.points} pts</span>
+        {lab.walkthrough ? (
+          <span className="tag tag-walkthrough" title="A Killercoda scenario without verify scripts: you read and do each step, nothing is checked or scored">
+            walkthrough — not graded
+          </span>
+        ) : (
+          <span className="muted">· {lab.points} pts</span>
+        )}
         {progress ? (
           <span className={`lab-progress lab-progress-${progress.status}`} title={`Your best result: ${score} points`}>
             {progress.status === 'done' ? '✓ ' : progress.status === 'partial' ? '◐ ' : ''}
@@ -263,11 +269,14 @@ function LabCard({ lab, progress, competencies }: { lab: LabSummary; progress: L
             {code}
           </span>
         ))}
-        {lab.tags.map((t) => (
-          <span key={t} className="tag">
-            {t}
-          </span>
-        ))}
+        {/* The walkthrough tag is said above, as "not graded". */}
+        {lab.tags
+          .filter((t) => !(lab.walkthrough && t === 'walkthrough'))
+          .map((t) => (
+            <span key={t} className="tag">
+              {t}
+            </span>
+          ))}
         <span className="tag tag-quiet">
           {1 + lab.cluster.workers} node{lab.cluster.workers ? 's' : ''}
         </span>

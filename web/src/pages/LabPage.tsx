@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { api, type Attempt, type Grade, type GradeReport as Report, type LabDetail, type LabResult, type NodeName } from '../api/client.ts';
+import { api, type Attempt, type Grade, type GradeReport as Report, type LabDetail, type LabResult, type NodeName, type Walkthrough } from '../api/client.ts';
 import { GradePanel } from '../components/grading/GradePanel.tsx';
+import { WalkthroughPanel } from '../components/grading/WalkthroughPanel.tsx';
 import { GradeReport } from '../components/grading/GradeReport.tsx';
 import { LabContext, type LabPageContext, type TaskStatus } from '../components/mdx/LabContext.ts';
 import { LabBody } from '../components/lazy.tsx';
@@ -38,6 +39,7 @@ function LabView({ lab }: { lab: LabDetail }) {
   const [taskStatus, setTaskStatus] = useState<LabPageContext['taskStatus']>({});
   const [nodes, setNodes] = useState<NodeName[]>([]);
   const [params, setParams] = useState<Record<string, string>>({});
+  const [walk, setWalk] = useState<Walkthrough | null>(null);
   const { result, reload: reloadResult } = useLastResult(lab.id);
   const onGraded = useCallback((grade: Grade) => setTaskStatus(statusFromReport(grade.report)), []);
   const onReady = useCallback((id: string | null) => setReadyAttempt(id), []);
@@ -46,6 +48,9 @@ function LabView({ lab }: { lab: LabDetail }) {
   useEffect(() => {
     if (!readyAttempt) setTaskStatus(result ? statusFromReport(result.grade.report) : {});
   }, [readyAttempt, result]);
+  useEffect(() => {
+    if (!readyAttempt) setWalk(null);
+  }, [readyAttempt]);
   // The node names the lab text's <Node> placeholders show next to the exam-style names.
   useEffect(() => {
     if (!readyAttempt) return setNodes([]);
@@ -66,7 +71,8 @@ function LabView({ lab }: { lab: LabDetail }) {
     );
     return () => ctl.abort();
   }, [readyAttempt]);
-  const ctx: LabPageContext = useMemo(() => ({ lab, taskStatus, nodes, params }), [lab, taskStatus, nodes, params]);
+  const walkthroughDone = walk?.done ?? false;
+  const ctx: LabPageContext = useMemo(() => ({ lab, taskStatus, nodes, params, walkthroughDone }), [lab, taskStatus, nodes, params, walkthroughDone]);
   const [split, setSplit] = useSplit();
   const total = lab.tasks.reduce((s, t) => s + t.points, 0);
 
@@ -83,7 +89,16 @@ function LabView({ lab }: { lab: LabDetail }) {
             <div className="lab-meta">
               <span className={`badge badge-${lab.difficulty}`}>{lab.difficulty}</span>
               <span>{lab.minutes} min</span>
-              <span>{total} pts</span>
+              {lab.walkthrough ? (
+                <span
+                  className="tag tag-walkthrough"
+                  title="A Killercoda scenario without verify scripts: you read and do each step, nothing is checked or scored"
+                >
+                  walkthrough — not graded
+                </span>
+              ) : (
+                <span>{total} pts</span>
+              )}
               <span>Kubernetes {lab.kubernetes}</span>
               <span>
                 {1 + lab.cluster.workers} node{lab.cluster.workers ? 's' : ''}
@@ -92,25 +107,31 @@ function LabView({ lab }: { lab: LabDetail }) {
             </div>
           </header>
 
-          <section className="task-list" aria-label="Tasks">
-            <h2 className="visually-hidden">Tasks</h2>
-            <ol>
-              {lab.tasks.map((t) => {
-                const st = taskStatus[t.id];
-                const status = st?.status ?? 'todo';
-                return (
-                  <li key={t.id} className="task-list-item">
-                    <a href={`#task-${t.id}`}>{t.title}</a>
-                    <span className="task-list-points">{st?.score !== undefined ? `${st.score}/${t.points}` : t.points} pts</span>
-                    <span className={`task-list-status status-${status}`} title={STATUS_TITLE[status]}>
-                      {STATUS_MARK[status]}
-                    </span>
-                  </li>
-                );
-              })}
-            </ol>
-          </section>
-          {readyAttempt ? (
+          {lab.walkthrough ? (
+            <WalkthroughSteps steps={lab.walkthrough.steps} at={walk?.step ?? null} />
+          ) : (
+            <section className="task-list" aria-label="Tasks">
+              <h2 className="visually-hidden">Tasks</h2>
+              <ol>
+                {lab.tasks.map((t) => {
+                  const st = taskStatus[t.id];
+                  const status = st?.status ?? 'todo';
+                  return (
+                    <li key={t.id} className="task-list-item">
+                      <a href={`#task-${t.id}`}>{t.title}</a>
+                      <span className="task-list-points">{st?.score !== undefined ? `${st.score}/${t.points}` : t.points} pts</span>
+                      <span className={`task-list-status status-${status}`} title={STATUS_TITLE[status]}>
+                        {STATUS_MARK[status]}
+                      </span>
+                    </li>
+                  );
+                })}
+              </ol>
+            </section>
+          )}
+          {readyAttempt && lab.walkthrough ? (
+            <WalkthroughPanel attemptId={readyAttempt} lab={lab} onChange={setWalk} />
+          ) : readyAttempt ? (
             <GradePanel attemptId={readyAttempt} onGraded={onGraded} preparesSteps={Boolean(lab.stepSetups?.length)} />
           ) : result ? (
             <LastResult result={result} />
@@ -128,6 +149,35 @@ function LabView({ lab }: { lab: LabDetail }) {
         </aside>
       </div>
     </LabContext.Provider>
+  );
+}
+
+/** A walkthrough's steps in place of the task list: done, current, still to come (no points, no grades). */
+function WalkthroughSteps({ steps, at }: { steps: NonNullable<LabDetail['walkthrough']>['steps']; at: number | null }) {
+  return (
+    <section className="task-list walkthrough-steps" aria-label="Steps">
+      <h2 className="visually-hidden">Steps</h2>
+      <ol>
+        {steps.map((s) => {
+          const state = at === null ? 'todo' : s.step < at ? 'passed' : s.step === at ? 'current' : 'todo';
+          return (
+            <li
+              key={s.step}
+              className={`task-list-item${state === 'current' ? ' walkthrough-current' : ''}`}
+              aria-current={state === 'current' ? 'step' : undefined}
+            >
+              <span className="walkthrough-step-title">{s.title}</span>
+              <span
+                className={`task-list-status status-${state}`}
+                title={state === 'passed' ? 'Moved past' : state === 'current' ? 'You are here' : 'Still to come'}
+              >
+                {state === 'passed' ? '✓' : state === 'current' ? '→' : '○'}
+              </span>
+            </li>
+          );
+        })}
+      </ol>
+    </section>
   );
 }
 

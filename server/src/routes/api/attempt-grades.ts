@@ -1,9 +1,10 @@
 import type { z } from 'zod';
-import { AttemptParams, errors, GradeDto, GradeListDto } from '../../api-contract.ts';
+import { AttemptParams, errors, GradeDto, GradeListDto, WalkthroughDto, WalkthroughNextBody } from '../../api-contract.ts';
 import type { App } from '../../app-types.ts';
 import { requireLearner } from '../../auth/plugin.ts';
 import type { GradingService } from '../../grading/grading-service.ts';
 import type { StoredGrade } from '../../grading/grade-repository.ts';
+import { AppError, notFound } from '../../errors.ts';
 
 function toDto(g: StoredGrade): z.infer<typeof GradeDto> {
   return {
@@ -44,6 +45,45 @@ export default function attemptGradeRoutes(grading: GradingService) {
         } finally {
           req.raw.socket?.off('close', onClose);
         }
+      },
+    );
+
+    app.get(
+      '/api/attempts/:attemptId/walkthrough',
+      {
+        schema: {
+          tags: ['grading'],
+          summary: 'Where I am in a walkthrough attempt (a Killercoda scenario without verify scripts, not graded)',
+          params: AttemptParams,
+          response: { 200: WalkthroughDto, ...errors(401, 404, 409) },
+        },
+      },
+      async (req) => {
+        const learner = requireLearner(req);
+        const attempt = app.attempts.get(req.params.attemptId);
+        if (!attempt || attempt.learnerId !== learner.id) throw notFound('attempt', req.params.attemptId);
+        const lab = app.labs.get(attempt.labId);
+        if (!lab) throw new AppError(409, 'lab_unavailable', `lab "${attempt.labId}" of this attempt is no longer in the catalog`);
+        const state = grading.walkthrough(attempt.id, learner.id, lab);
+        if (!state) throw new AppError(409, 'lab_graded', `lab "${lab.id}" is graded, not a walkthrough: its progress is its grades`);
+        return state;
+      },
+    );
+
+    app.post(
+      '/api/attempts/:attemptId/walkthrough/next',
+      {
+        schema: {
+          tags: ['grading'],
+          summary: "Next step (Done on the last) in a walkthrough: moves on and runs the reached step's background; records no grade",
+          params: AttemptParams,
+          body: WalkthroughNextBody,
+          response: { 200: WalkthroughDto, ...errors(401, 404, 409) },
+        },
+      },
+      async (req) => {
+        const learner = requireLearner(req);
+        return grading.advanceWalkthrough(req.params.attemptId, learner.id, req.body.from);
       },
     );
 

@@ -25,6 +25,7 @@ function summary(lab: Lab): z.infer<typeof LabSummaryDto> {
     tags: m.tags,
     competencies: m.competencies,
     ...(lab.origin ? { origin: lab.origin } : {}),
+    ...(lab.walkthrough ? { walkthrough: lab.walkthrough } : {}),
   };
 }
 

@@ -11,6 +11,8 @@ export interface LabPageContext {
   nodes: NodeName[];
   /** The values the running attempt drew for the lab's params (what <Param name> shows); absent or empty without one. */
   params?: Readonly<Record<string, string>>;
+  /** A walkthrough (lab.walkthrough): the learner pressed Done on its last step. */
+  walkthroughDone?: boolean;
   /** Exam mode: only these tasks' sections show, and hints and solutions stay hidden, as in the exam. */
   exam?: { tasks: readonly string[]; /** `<context>-`: node names in the text are the exam cluster's (k8s-c1-node01). */ nodePrefix: string };
 }

@@ -211,13 +211,17 @@ export function Table({ children }: { children?: ReactNode }) {
 
 /** Components handed to getMDXComponent(). */
 /**
- * <Finish>: closing words shown once every task of the lab has passed its latest Check (a
- * Killercoda scenario's finish page); until then a line says they are waiting. Not shown in exams.
+ * <Finish>: closing words shown once every task of the lab has passed its latest Check, or in a
+ * walkthrough once the learner pressed Done (a Killercoda scenario's finish page); until then a
+ * line says they are waiting. Not shown in exams.
  */
 export function Finish({ children }: { children?: ReactNode }) {
-  const { lab, taskStatus, exam } = useLab();
+  const { lab, taskStatus, exam, walkthroughDone } = useLab();
   if (exam) return null;
-  const done = lab.tasks.length > 0 && lab.tasks.every((t) => taskStatus[t.id]?.status === 'passed');
+  // A walkthrough has no tasks to pass: its finish page follows Done on the last step.
+  if (lab.walkthrough && !walkthroughDone)
+    return <p className="finish finish-pending muted">When you press Done on the last step, the closing notes appear here.</p>;
+  const done = Boolean(lab.walkthrough) || (lab.tasks.length > 0 && lab.tasks.every((t) => taskStatus[t.id]?.status === 'passed'));
   if (!done) return <p className="finish finish-pending muted">When every task passes its Check, the closing notes appear here.</p>;
   return (
     <section className="finish finish-done" aria-label="Finished">

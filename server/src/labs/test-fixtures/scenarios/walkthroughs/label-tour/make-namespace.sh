@@ -1,0 +1,2 @@
+#!/bin/bash
+kubectl create namespace tour
