@@ -65,6 +65,7 @@ test('inParallel runs at most limit tasks at once, starts them in order and keep
 test('KUBEDRILL_VERIFY_CLUSTERS_PER_LANE sets how many clusters a lab with fresh-cluster mistakes uses at once', () => {
   assert.equal(clustersPerLane({ KUBEDRILL_VERIFY_CLUSTERS_PER_LANE: '3' }), 3);
   assert.ok([1, 2].includes(clustersPerLane({ KUBEDRILL_VERIFY_CLUSTERS_PER_LANE: '0' })));
+});
 
 test('a walkthrough verdict says it is not graded and lists each step background Next step ran, not gates', () => {
   const lines = describeVerdict({
