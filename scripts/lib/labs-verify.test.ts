@@ -39,7 +39,11 @@ test('inParallel runs at most limit tasks at once, starts them in order and keep
   let running = 0;
   let most = 0;
   const started: number[] = [];
-  const gates = Array.from({ length: 5 }, () => Promise.withResolvers<void>());
+  const gates = Array.from({ length: 5 }, () => {
+    let resolve = () => {};
+    const promise = new Promise<void>((r) => (resolve = r));
+    return { promise, resolve };
+  });
   const tasks = gates.map((g, i) => async () => {
     started.push(i);
     running++;

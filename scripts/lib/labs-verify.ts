@@ -364,7 +364,7 @@ export class LabVerifier {
     // this.#clustersAtOnce at a time, in the order main run first.
     const t0 = performance.now();
     for (const m of alone) this.#log(`  ▷ mistake ${m.name} on a cluster of its own (its ${mistakeScripts(m).join(', ')} cannot be taken off)`);
-    const [main, ...results] = (await inParallel(
+    const [main, ...results] = (await inParallel<LabVerdict | GateResult>(
       [() => this.#verifyOnce(labId, opts), ...alone.map((m) => () => this.#freshMistake(lab, m))],
       this.#clustersAtOnce,
     )) as [LabVerdict, ...GateResult[]];
