@@ -93,7 +93,7 @@ async function buildTestbed(): Promise<number> {
 async function clusterStage(): Promise<number> {
   const built = await buildTestbed();
   if (built !== 0) return built;
-  return nodeTest(testFiles('cluster'), { concurrency: 1, timeoutMs: 1_800_000, stageLimitMs: 75 * 60_000 });
+  return nodeTest(testFiles('cluster'), { concurrency: 1, timeoutMs: 1_800_000, stageLimitMs: 80 * 60_000 });
 }
 
 const STAGES: Stage[] = [
