@@ -11,16 +11,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { ModelCluster } from '../../graders/src/model/model-cluster.ts';
 import { harness } from '../../server/src/attempts/test-harness.ts';
-import { GradeRepository } from '../../server/src/grading/grade-repository.ts';
 import { GradingService } from '../../server/src/grading/grading-service.ts';
 import { labStates } from '../../server/src/grading/lab-states.ts';
-import { LabCatalog } from '../../server/src/labs/catalog-service.ts';
 import { openMemoryDatabase } from '../../server/src/storage/db.ts';
 import type { TerminalAttempt } from '../../server/src/terminal/attempts.ts';
 import { HostLauncher, type ShellRequest } from '../../server/src/terminal/launchers.ts';
-import { browserSkip, hostShells, REPO_ROOT, startBrowserServer } from '../../server/src/testing/browser.ts';
+import { browserSkip, hostShells, labGradedOnModel, startBrowserServer } from '../../server/src/testing/browser.ts';
 
 const SHOTS = process.env.KUBEDRILL_SCREENSHOTS ?? path.join(tmpdir(), 'kubedrill-screenshots');
 
@@ -52,18 +49,7 @@ test(
     mkdirSync(SHOTS, { recursive: true });
     const h = harness({ fake: { stageDelayMs: 250 }, portReadyAfterPolls: 3, setupPollMs: 100 });
     const db = openMemoryDatabase();
-    const labs = new LabCatalog(path.join(REPO_ROOT, 'labs'));
-    await labs.reload();
-    const lab = labs.get('netpol-lab9server')!;
-    const model = new ModelCluster({ workers: 1 });
-    await model.apply((await labStates(lab)).setup);
-    const grading = new SlowGrading({
-      attempts: h.service,
-      labs,
-      grades: new GradeRepository(db),
-      portFor: () => model,
-      engine: { probeWindowMs: 0, retryDelayMs: 0 },
-    });
+    const { labs, lab, model, grading } = await labGradedOnModel(h.service, 'netpol-lab9server', { db, Grading: SlowGrading });
     const server = await startBrowserServer({
       deps: (dir) => ({
         db,

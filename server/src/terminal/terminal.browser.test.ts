@@ -3,12 +3,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { openMemoryDatabase } from '../storage/db.ts';
 import { harness } from '../attempts/test-harness.ts';
-import { ModelCluster } from '../../../graders/src/model/model-cluster.ts';
-import { GradeRepository } from '../grading/grade-repository.ts';
-import { GradingService } from '../grading/grading-service.ts';
-import { labStates } from '../grading/lab-states.ts';
-import { LabCatalog } from '../labs/catalog-service.ts';
-import { browserSkip, hostShells, REPO_ROOT, startBrowserServer } from '../testing/browser.ts';
+import { browserSkip, hostShells, labGradedOnModel, startBrowserServer } from '../testing/browser.ts';
 
 // The lab page in a real browser: Start (the attempt service on a fake kind host), live steps, then
 // the terminal: type, see the echo, reload, and the screen and the shell are still there.
@@ -18,21 +13,8 @@ test(
   { skip: browserSkip },
   async () => {
     const h = harness({ fake: { stageDelayMs: 50 }, portReadyAfterPolls: 3, setupPollMs: 100 });
-    // Check grades the in-memory model cluster holding the lab's setup (the fake kind host has no pods).
     const db = openMemoryDatabase();
-    const labs = new LabCatalog(path.join(REPO_ROOT, 'labs'));
-    await labs.reload();
-    const lab = labs.get('netpol-lab9server');
-    assert.ok(lab);
-    const model = new ModelCluster({ workers: 1 });
-    await model.apply((await labStates(lab)).setup);
-    const grading = new GradingService({
-      attempts: h.service,
-      labs,
-      grades: new GradeRepository(db),
-      portFor: () => model,
-      engine: { probeWindowMs: 0, retryDelayMs: 0 },
-    });
+    const { labs, lab, grading } = await labGradedOnModel(h.service, 'netpol-lab9server', { db });
     const server = await startBrowserServer({
       deps: (dir) => ({ db, labs, grading, attemptService: h.service, shellLauncher: hostShells(dir) }),
       cleanup: async () => {

@@ -10,7 +10,14 @@ import { chromium, type Browser, type BrowserContextOptions, type Page } from 'p
 import { buildApp, type AppDeps } from '../app.ts';
 import type { App } from '../app-types.ts';
 import { loadConfig } from '../config/config.ts';
+import { ModelCluster } from '../../../graders/src/model/model-cluster.ts';
 import { createCommandRunner, type CommandRunner } from '../exec/command-runner.ts';
+import { GradeRepository } from '../grading/grade-repository.ts';
+import { GradingService, type GradableAttempts } from '../grading/grading-service.ts';
+import { labStates } from '../grading/lab-states.ts';
+import { LabCatalog } from '../labs/catalog-service.ts';
+import type { Lab } from '../labs/loader.ts';
+import type { Db } from '../storage/db.ts';
 import { SSH_SCRIPT } from '../terminal/create-terminal-service.ts';
 import { HostLauncher } from '../terminal/launchers.ts';
 import { freePort } from './free-port.ts';
@@ -45,6 +52,27 @@ export function hostShells(
   const real = createCommandRunner(env);
   const Launcher = opts.Launcher ?? HostLauncher;
   return new Launcher({ runner: opts.runner?.(real) ?? real, hostEnv: env, stateDir: path.join(dir, 'terminals'), sshScript: SSH_SCRIPT });
+}
+
+/**
+ * The shipped catalog, one of its labs, and Check (the real grading service, or a subclass) on an
+ * in-memory model cluster holding that lab's setup (the fake kind host has no pods to grade); a test
+ * changes what Check sees through `model`.
+ */
+export async function labGradedOnModel(
+  attempts: GradableAttempts,
+  labId: string,
+  o: { db: Db; Grading?: typeof GradingService },
+): Promise<{ labs: LabCatalog; lab: Lab; model: ModelCluster; grading: GradingService }> {
+  const labs = new LabCatalog(path.join(REPO_ROOT, 'labs'));
+  await labs.reload();
+  const lab = labs.get(labId);
+  assert.ok(lab, `no lab ${labId} in the shipped catalog`);
+  const model = new ModelCluster({ workers: lab.meta.cluster.workers });
+  await model.apply((await labStates(lab)).setup);
+  const Grading = o.Grading ?? GradingService;
+  const grading = new Grading({ attempts, labs, grades: new GradeRepository(o.db), portFor: () => model, engine: { probeWindowMs: 0, retryDelayMs: 0 } });
+  return { labs, lab, model, grading };
 }
 
 export interface BrowserServerOptions {
