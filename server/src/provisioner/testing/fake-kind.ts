@@ -55,6 +55,8 @@ export class FakeKindHost implements CommandRunner {
   /** Names of held creates no heldCreate() has been told of yet, and those waiting to be told. */
   readonly #held: string[] = [];
   readonly #heldWaiters: ((name: string) => void)[] = [];
+  /** Creates waiting at the createBarrier for the others to begin. */
+  readonly #atBarrier: (() => void)[] = [];
 
   constructor(o: FakeKindOptions = {}) {
     this.o = o;
@@ -78,6 +80,25 @@ export class FakeKindHost implements CommandRunner {
       const waiter = this.#heldWaiters.shift();
       if (waiter) waiter(name);
       else this.#held.push(name);
+    });
+  }
+
+  /** Waits until `count` creates have begun (this one included), 10 s at most: the create that completes the count lets all go. */
+  async #barrier(count: number): Promise<void> {
+    if (this.creates >= count) {
+      for (const go of this.#atBarrier.splice(0)) go();
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const go = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.#atBarrier.splice(this.#atBarrier.indexOf(go), 1);
+        resolve();
+      }, 10_000);
+      this.#atBarrier.push(go);
     });
   }
 
@@ -143,8 +164,7 @@ export class FakeKindHost implements CommandRunner {
     this.creating++;
     this.maxCreating = Math.max(this.maxCreating, this.creating);
     try {
-      for (const end = Date.now() + 10_000; this.o.createBarrier && this.creates < this.o.createBarrier && Date.now() < end;)
-        await new Promise((r) => setTimeout(r, 5));
+      if (this.o.createBarrier) await this.#barrier(this.o.createBarrier);
       const config = parseYaml(String(spec.stdin ?? '')) as { nodes?: { role: string }[]; networking?: { disableDefaultCNI?: boolean } };
       const workers = (config.nodes ?? []).filter((n) => n.role === 'worker').length;
       // As kind does: no join stage for a one-node cluster, no CNI stage with the default CNI disabled.
