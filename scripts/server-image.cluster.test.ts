@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { CommandError, createCommandRunner } from '../server/src/exec/command-runner.ts';
+import { createCommandRunner } from '../server/src/exec/command-runner.ts';
 import { dockerSkipReason } from '../server/src/testing/docker.ts';
 import { freePort } from '../server/src/testing/free-port.ts';
 import { ServerClient } from './lib/server-client.ts';
+import { buildImages, startServerContainer, type ServerContainer } from './lib/server-container.ts';
 
 // A learner's attempt through the server image, run as compose.yaml runs it (host networking, the
 // host's Docker socket, the socket's group added, the image's unprivileged user): Start of a
@@ -14,20 +13,17 @@ import { ServerClient } from './lib/server-client.ts';
 // the workstation's terminal WebSocket runs kubectl against it, Check grades it, and Finish removes
 // the cluster and the workstation. Every request goes to 127.0.0.1.
 
-const ROOT = path.resolve(import.meta.dirname, '..');
-const VERSION = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-const IMAGE = `kubedrill/server:${VERSION}`;
 const TESTBED_IMAGE = 'kubedrill-testbed/node:v1.35.4';
 // A control-plane-only lab with a setup to apply and checks to grade: the cheapest real attempt.
 const LAB = 'pvc-pending-storageclass';
 const LAB_IMAGES = ['docker.io/library/busybox:1.37.0'];
-const SOCKET = '/var/run/docker.sock';
 const KIND_LABEL = 'io.x-k8s.kind.cluster';
 const runner = createCommandRunner({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root' });
 const tag = randomBytes(3).toString('hex');
 const NAME = `kdimgcl-${tag}`;
 
 let skip: string | false = false;
+let server: ServerContainer | undefined;
 let base = '';
 
 const inDocker = async (argv: string[]) => (await runner.run({ argv: ['docker', ...argv], timeoutMs: 60_000, okCodes: [0, 1] })).exitCode === 0;
@@ -62,66 +58,27 @@ before(
       skip = `lab images missing in Docker (${missing.join(', ')}): run scripts/testbed build`;
       return;
     }
-    try {
-      // Built (or found unchanged) by the docker stage's server-image suite just before: seconds.
-      await runner.run({ argv: [path.join(ROOT, 'scripts/build-images'), 'workstation', 'server'], timeoutMs: 40 * 60_000 });
-    } catch (e) {
-      const why = e instanceof CommandError ? e.stderr.trim().split('\n').slice(-1)[0] : (e as Error).message;
-      if (/is needed to make|no kubectl|no helm|not installed|not reachable/.test(why ?? '')) {
-        skip = `the server image cannot be built here: ${why}`;
-        return;
-      }
-      throw e;
-    }
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    await runner.run({
-      argv: [
-        'docker',
-        'run',
-        '-d',
-        '--name',
-        NAME,
-        '--network',
-        'host',
-        '--group-add',
-        String(statSync(SOCKET).gid),
-        '-v',
-        `${SOCKET}:${SOCKET}`,
-        '-e',
-        `KUBEDRILL_PORT=${port}`,
-        // Its own prefix: a server deletes the clusters of its prefix that it does not know.
-        '-e',
-        `KUBEDRILL_CLUSTERS_NAME_PREFIX=${NAME}`,
-        '-e',
-        `KUBEDRILL_CLUSTERS_NODE_IMAGE=${TESTBED_IMAGE}`,
-        '-e',
-        'KUBEDRILL_CLUSTERS_MAX_CONCURRENT=1',
-        IMAGE,
-      ],
-      timeoutMs: 60_000,
+    // Built (or found unchanged) by the docker stage's server-image suite just before: seconds.
+    skip = (await buildImages(runner, ['workstation', 'server'])) ?? false;
+    if (skip) return;
+    server = await startServerContainer(runner, {
+      name: NAME,
+      port: await freePort(),
+      env: { KUBEDRILL_CLUSTERS_NODE_IMAGE: TESTBED_IMAGE, KUBEDRILL_CLUSTERS_MAX_CONCURRENT: '1' },
     });
-    for (let i = 0; ; i++) {
-      const ok = await fetch(`${base}/api/health`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ok) break;
-      if (i >= 90) throw new Error(`the server image did not answer on ${base} within 90 s`);
-      await new Promise((r) => setTimeout(r, 1000));
-    }
+    base = server.base;
   },
   { timeout: 45 * 60_000 },
 );
 
 after(async () => {
-  if (skip || !base) return;
-  const log = await runner.run({ argv: ['docker', 'logs', '--tail', '40', NAME], timeoutMs: 30_000, okCodes: [0, 1] });
-  await runner.run({ argv: ['docker', 'rm', '-f', '-v', NAME], timeoutMs: 60_000, okCodes: [0, 1] });
+  if (!server) return;
+  const log = await server.log();
+  await server.remove();
   const left = await leftovers();
   if (left.length) {
     await runner.run({ argv: ['docker', 'rm', '-f', '-v', ...left], timeoutMs: 120_000, okCodes: [0, 1] });
-    console.log(`removed ${left.length} container(s) the server left; its log:\n${log.stdout}${log.stderr}`);
+    console.log(`removed ${left.length} container(s) the server left; its log:\n${log}`);
   }
 });
 

@@ -1,104 +1,43 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { createCommandRunner, CommandError } from '../server/src/exec/command-runner.ts';
+import { createCommandRunner } from '../server/src/exec/command-runner.ts';
 import { dockerSkipReason } from '../server/src/testing/docker.ts';
 import { freePort } from '../server/src/testing/free-port.ts';
+import { buildImages, SERVER_IMAGE as IMAGE, startServerContainer, VERSION, waitForLog, type ServerContainer } from './lib/server-container.ts';
 
 // The server image as compose.yaml runs it: built by scripts/build-images (reused when its inputs are
 // unchanged), started with the host's Docker socket and host networking, then asked what an operator
 // and a browser would ask. Every request goes to 127.0.0.1.
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const VERSION = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-const IMAGE = `kubedrill/server:${VERSION}`;
 const SOCKET = '/var/run/docker.sock';
 const runner = createCommandRunner({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root' });
 const tag = randomBytes(3).toString('hex');
 const NAME = `kdimgtest-${tag}`;
 
 let skip: string | false = false;
-let port = 0;
+let server: ServerContainer | undefined;
 let base = '';
-
-/** Resolves with the container's log once a line matches, or rejects with the log so far. */
-function waitForLog(container: string, pattern: RegExp, timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const logs = spawn('docker', ['logs', '-f', container], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let text = '';
-    const done = (err?: Error) => {
-      clearTimeout(timer);
-      logs.kill();
-      if (err) reject(err);
-      else resolve(text);
-    };
-    const timer = setTimeout(() => done(new Error(`no log line matching ${pattern} within ${timeoutMs} ms:\n${text}`)), timeoutMs);
-    const read = (chunk: Buffer) => {
-      text += chunk.toString();
-      if (pattern.test(text)) done();
-    };
-    logs.stdout.on('data', read);
-    logs.stderr.on('data', read);
-    logs.on('close', () => done(new Error(`the container's log ended before a line matched ${pattern}:\n${text}`)));
-  });
-}
 
 before(
   async () => {
-    skip = (await dockerSkipReason(runner)) ?? false;
+    skip = (await dockerSkipReason(runner)) ?? (await buildImages(runner, ['server'])) ?? false;
     if (skip) return;
-    try {
-      // Cold: Debian root filesystems, npm ci --omit=dev and node-pty's compile (minutes); then seconds.
-      await runner.run({ argv: [path.join(ROOT, 'scripts/build-images'), 'server'], timeoutMs: 40 * 60_000 });
-    } catch (e) {
-      const why = e instanceof CommandError ? e.stderr.trim().split('\n').slice(-1)[0] : (e as Error).message;
-      // What this machine lacks (mmdebstrap, a kubectl of the right minor) is a reason to skip; any
-      // other failure of the build is a failure of this suite.
-      if (/is needed to make|no kubectl|no helm|not installed|not reachable/.test(why ?? '')) {
-        skip = `the server image cannot be built here: ${why}`;
-        return;
-      }
-      throw e;
-    }
-    port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    const gid = String(statSync(SOCKET).gid);
-    await runner.run({
-      argv: [
-        'docker',
-        'run',
-        '-d',
-        '--name',
-        NAME,
-        '--network',
-        'host',
-        '--group-add',
-        gid,
-        '-v',
-        `${SOCKET}:${SOCKET}`,
-        '-e',
-        `KUBEDRILL_PORT=${port}`,
-        // A prefix of its own: a server deletes the clusters of its prefix that it does not know.
-        '-e',
-        `KUBEDRILL_CLUSTERS_NAME_PREFIX=${NAME}`,
-        IMAGE,
-      ],
-      timeoutMs: 60_000,
-    });
-    await waitForLog(NAME, /server ready: http:\/\/127\.0\.0\.1:\d+\//, 90_000);
+    server = await startServerContainer(runner, { name: NAME, port: await freePort() });
+    base = server.base;
     // A cold image build outlasts the docker stage's default per-test timeout.
   },
   { timeout: 45 * 60_000 },
 );
 
 after(async () => {
-  if (skip || !port) return;
-  await runner.run({ argv: ['docker', 'rm', '-f', '-v', NAME], timeoutMs: 60_000, okCodes: [0, 1] });
+  await server?.remove();
 });
 
 test('the image serves the web app and the API on the host loopback', async (t) => {
@@ -263,39 +202,14 @@ test('behind Caddy with TLS: page, Secure cookie, and rate limits keyed on the c
   caddy.stderr.on('data', (c: Buffer) => (caddyLog += c.toString()));
   t.after(async () => {
     caddy.kill();
-    await runner.run({ argv: ['docker', 'rm', '-f', '-v', name], timeoutMs: 60_000, okCodes: [0, 1] });
     rmSync(dir, { recursive: true, force: true });
   });
-  await runner.run({
-    argv: [
-      'docker',
-      'run',
-      '-d',
-      '--name',
-      name,
-      '--network',
-      'host',
-      '--group-add',
-      String(statSync(SOCKET).gid),
-      '-v',
-      `${SOCKET}:${SOCKET}`,
-      '-e',
-      `KUBEDRILL_PORT=${serverPort}`,
-      '-e',
-      `KUBEDRILL_CLUSTERS_NAME_PREFIX=${name}`,
-      '-e',
-      'KUBEDRILL_AUTH_MODE=multi',
-      '-e',
-      `KUBEDRILL_AUTH_INVITE_CODE=${invite}`,
-      '-e',
-      `KUBEDRILL_PUBLIC_URL=${publicUrl}`,
-      '-e',
-      'KUBEDRILL_TRUST_PROXY=127.0.0.1',
-      IMAGE,
-    ],
-    timeoutMs: 60_000,
+  const proxied = await startServerContainer(runner, {
+    name,
+    port: serverPort,
+    env: { KUBEDRILL_AUTH_MODE: 'multi', KUBEDRILL_AUTH_INVITE_CODE: invite, KUBEDRILL_PUBLIC_URL: publicUrl, KUBEDRILL_TRUST_PROXY: '127.0.0.1' },
   });
-  await waitForLog(name, /multi-user server ready/, 90_000);
+  t.after(() => proxied.remove());
   const rootCa = path.join(dir, 'data/caddy/pki/authorities/local/root.crt');
   for (let i = 0; i < 60 && !existsSync(rootCa); i++) await new Promise((r) => setTimeout(r, 500));
   assert.ok(existsSync(rootCa), `Caddy made no internal CA:\n${caddyLog}`);

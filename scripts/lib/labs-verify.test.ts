@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { test } from 'node:test';
+import type { ScriptRunner } from '../../graders/src/cluster/port.ts';
+import { ModelCluster } from '../../graders/src/model/model-cluster.ts';
+import type { CommandRunner } from '../../server/src/exec/command-runner.ts';
 import type { Lab } from '../../server/src/labs/loader.ts';
-import { clustersPerLane, defaultLanes, describeVerdict, inParallel, lanePrefix, splitLanes } from './labs-verify.ts';
+import { clustersPerLane, defaultLanes, describeVerdict, enteredMistake, inParallel, lanePrefix, splitLanes, type StateReach } from './labs-verify.ts';
 
 const lab = (id: string, mistakes: number, workers = 1) =>
   ({ id, meta: { cluster: { workers } }, mistakes: Array.from({ length: mistakes }, () => ({})) }) as unknown as Lab;
@@ -85,4 +91,91 @@ test('a walkthrough verdict says it is not graded and lists each step background
     '  - walkthrough, not graded (no verify script): the setup ran at Start (a.sh)',
     '  ✗ Next step → step 2 (Two): b.sh exited 3:\n      no such pod',
   ]);
+});
+
+test('a mistake is entered as a learner would make it: its manifests applied, then its script, node scripts and workstation script', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'kd-mistake-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await mkdir(path.join(dir, 'mistakes', 'wrong-key'), { recursive: true });
+  const files = {
+    'mistakes/wrong-key/configmap.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: default\ndata:\n  colour: blue\n',
+    'mistakes/wrong-key/mistake.sh': 'echo host-part\n',
+    'mistakes/wrong-key/node.worker.sh': 'echo node-part\n',
+    'mistakes/wrong-key/workstation.sh': 'echo workstation-part\n',
+  };
+  for (const [file, text] of Object.entries(files)) await writeFile(path.join(dir, file), text);
+  const mistake: Lab['mistakes'][number] = {
+    name: 'wrong-key',
+    title: 'Wrong key',
+    maxPercent: 50,
+    why: undefined,
+    manifests: ['mistakes/wrong-key/configmap.yaml'],
+    script: 'mistakes/wrong-key/mistake.sh',
+    nodeScripts: [{ role: 'worker', file: 'mistakes/wrong-key/node.worker.sh' }],
+    workstationScript: 'mistakes/wrong-key/workstation.sh',
+  };
+  const lab = { id: 'demo', dir, mistakes: [mistake] } as unknown as Lab;
+  const port = new ModelCluster({ workers: 1, name: 'c1' });
+  const ran: string[] = [];
+  const scripts: ScriptRunner = {
+    run: async (script, o) => {
+      ran.push(`host in ${o.cwd}: ${script.trim()}`);
+      return { exitCode: 0, output: '' };
+    },
+  };
+  const runner: CommandRunner = { run: async () => assert.fail('no kube-proxy rules are read when no Service was made') };
+  const reach: StateReach = {
+    kubeProxy: { runner, nodes: [] },
+    nodes: {
+      exec: async (node, argv) => {
+        ran.push(`node ${node}: ${argv[2]?.trim()}`);
+        return { exitCode: 0, stdout: '', stderr: '' };
+      },
+    },
+    workstation: {
+      exec: async (argv) => {
+        ran.push(`workstation: ${argv[2]?.trim()}`);
+        return { exitCode: 0, stdout: '', stderr: '' };
+      },
+    },
+  };
+
+  const { objects, run } = await enteredMistake(lab, mistake, port, scripts, reach);
+  assert.deepEqual(
+    objects.map((o) => `${o.kind}/${o.metadata.name}`),
+    ['ConfigMap/settings'],
+  );
+  assert.equal(run.mistake, mistake);
+  assert.equal(run.leave, undefined, 'taking the mistake off is left to the caller');
+  assert.equal(await port.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: 'settings' }), undefined, 'nothing is made before enter');
+  assert.deepEqual(ran, []);
+
+  const where = await run.enter();
+  assert.equal(where.port, port);
+  assert.equal(where.scripts, scripts);
+  const made = await port.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: 'settings' });
+  assert.deepEqual(made?.data, { colour: 'blue' });
+  assert.deepEqual(ran, [`host in ${dir}: echo host-part`, 'node c1-worker: echo node-part', 'workstation: echo workstation-part']);
+});
+
+test('a mistake whose script fails is not entered: the error names the script and carries its output', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'kd-mistake-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(path.join(dir, 'mistake.sh'), 'exit 3\n');
+  const mistake: Lab['mistakes'][number] = {
+    name: 'broken',
+    title: 'Broken',
+    maxPercent: 0,
+    why: undefined,
+    manifests: [],
+    script: 'mistake.sh',
+    nodeScripts: [],
+    workstationScript: undefined,
+  };
+  const lab = { id: 'demo', dir, mistakes: [mistake] } as unknown as Lab;
+  const scripts: ScriptRunner = { run: async () => ({ exitCode: 3, output: 'no such deployment' }) };
+  const unused = async () => assert.fail('not reached');
+  const reach: StateReach = { kubeProxy: { runner: { run: unused }, nodes: [] }, nodes: { exec: unused }, workstation: { exec: unused } };
+  const { run } = await enteredMistake(lab, mistake, new ModelCluster(), scripts, reach);
+  await assert.rejects(run.enter(), /mistake\.sh exited 3:\nno such deployment/);
 });

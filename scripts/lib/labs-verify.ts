@@ -407,23 +407,8 @@ export class LabVerifier {
       const g = await this.#service.beginGrading(attempt.id, LEARNER);
       try {
         const { port, scripts, nodes, workstation, reach } = await this.#access(lab, attempt.id, g.kubeconfigPath);
-        const objects = await mistakeObjects(lab, mistake);
+        const { run } = await enteredMistake(lab, mistake, port, scripts, reach);
         const gradable = gradableLab(lab);
-        const run: MistakeRun = {
-          mistake,
-          enter: async () => {
-            await applyState(
-              lab,
-              port,
-              scripts,
-              { objects, script: mistake.script, nodeScripts: mistake.nodeScripts, workstationScript: mistake.workstationScript },
-              `mistake ${mistake.name}`,
-              reach,
-              { settle: true },
-            );
-            return { port, scripts };
-          },
-        };
         const gradeOn = (p: ClusterPort, s: ScriptRunner | undefined) => gradeLab(gradable, { port: p, ...(s ? { scripts: s } : {}), nodes, workstation });
         const r = await mistakeGate(run, EMPTY_REPORT(lab), gradeOn, { port, scripts }, { maxGrades: 4, cleanTimeoutMs: 0 }, () => 0);
         return { ...r, durationMs: performance.now() - t0 };
@@ -780,7 +765,7 @@ export class LabVerifier {
 }
 
 /** Where a state's scripts reach: kube-proxy's rules (readiness), the nodes and the workstation. */
-interface StateReach {
+export interface StateReach {
   kubeProxy: KubeProxyNodes;
   nodes: NodeAccess;
   workstation: WorkstationAccess;
@@ -842,6 +827,32 @@ async function applyState(
 
 const objectKey = (o: KubeObject) => `${o.apiVersion}/${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 
+/**
+ * A mistake made on a cluster, as a learner would: its manifests (read once, returned so a caller can
+ * take them off again), its script, node scripts and workstation script, graded once the cluster has
+ * settled. The run has no leave: the caller decides whether and how the mistake is taken off.
+ */
+export async function enteredMistake(
+  lab: Lab,
+  mistake: Lab['mistakes'][number],
+  port: ClusterPort,
+  scripts: ScriptRunner,
+  reach: StateReach,
+): Promise<{ objects: KubeObject[]; run: MistakeRun }> {
+  const objects = await mistakeObjects(lab, mistake);
+  const state: LabState = { objects, script: mistake.script, nodeScripts: mistake.nodeScripts, workstationScript: mistake.workstationScript };
+  return {
+    objects,
+    run: {
+      mistake,
+      enter: async () => {
+        await applyState(lab, port, scripts, state, `mistake ${mistake.name}`, reach, { settle: true });
+        return { port, scripts };
+      },
+    },
+  };
+}
+
 /** Each mistake on the lab's own cluster: applied like the solution, then taken off back to setup's state. */
 async function mistakeRuns(
   lab: Lab,
@@ -858,21 +869,9 @@ async function mistakeRuns(
     // did on a node or in the workstation cannot be taken off that way, and would leak into the
     // next mistake and the solution. Those mistakes are listed as not gated here (see skippedMistakes).
     if (mistake.nodeScripts.length || mistake.workstationScript) continue;
-    const objects = await mistakeObjects(lab, mistake);
+    const { objects, run } = await enteredMistake(lab, mistake, port, scripts, reach);
     runs.push({
-      mistake,
-      enter: async () => {
-        await applyState(
-          lab,
-          port,
-          scripts,
-          { objects, script: mistake.script, nodeScripts: mistake.nodeScripts, workstationScript: mistake.workstationScript },
-          `mistake ${mistake.name}`,
-          reach,
-          { settle: true },
-        );
-        return { port, scripts };
-      },
+      ...run,
       leave: async () => {
         // A lab whose setup is (partly) a script: only running it again restores what the script made.
         if (mistake.script && lab.files.setupScript) return setupAgain(objects);

@@ -203,6 +203,7 @@ export async function buildApp(boot: BootInfo, deps: AppDeps = {}): Promise<App>
     attempts: combinedAttempts(deps.attempts ?? terminalAttempts(attempts), exams.terminalAttempts),
     launcher: deps.shellLauncher,
     log: app.log,
+    now: app.now,
   });
   app.decorate('terminals', terminals);
   app.addHook('preClose', async () => terminals.close());

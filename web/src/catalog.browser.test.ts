@@ -2,66 +2,39 @@
 // web app: the catalog, its filters, the lab9server lab, the theme, hints and the solution reveal.
 // Screenshots of both themes land in $KUBEDRILL_SCREENSHOTS (default: a temp folder) to look at.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { buildApp } from '../../server/src/app.ts';
-import type { App } from '../../server/src/app-types.ts';
-import { loadConfig } from '../../server/src/config/config.ts';
-import { freePort } from '../../server/src/testing/free-port.ts';
+import type { Page } from 'playwright-core';
+import { browserSkip as skip, startBrowserServer, type BrowserServer } from '../../server/src/testing/browser.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
-const CHROMIUM = '/usr/bin/chromium';
-const LAUNCH_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const SHOTS = process.env.KUBEDRILL_SCREENSHOTS ?? path.join(tmpdir(), 'kubedrill-screenshots');
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (Debian: apt-get install chromium)`;
 
-let app: App | undefined;
-let browser: Browser | undefined;
+let server: BrowserServer | undefined;
 let base = '';
-
-// The browser test needs web/dist; build it when it is missing (npm run build:web does the same).
-function ensureWebBuilt() {
-  if (existsSync(path.join(ROOT, 'web', 'dist', 'index.html'))) return;
-  const vite = path.join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js');
-  const r = spawnSync(process.execPath, [vite, 'build', '--config', 'web/vite.config.ts', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' });
-  assert.equal(r.status, 0, 'building the web app failed');
-}
+const errors = new WeakMap<Page, string[]>();
 
 before(async () => {
   if (skip) return;
-  ensureWebBuilt();
-  // The port is chosen before the config is built, so the page's own origin is an allowed origin.
-  const port = await freePort();
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'kd-browser-'));
-  const boot = loadConfig({ argv: ['--port', String(port), '--data-dir', dataDir, '--labs-dir', 'labs', '--web-dir', 'web/dist'], env: {}, cwd: ROOT });
-  app = await buildApp(boot, { checkResponses: true, logger: false });
-  await app.listen({ host: '127.0.0.1', port });
-  base = `http://127.0.0.1:${port}`;
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
+  server = await startBrowserServer();
+  base = server.base;
   mkdirSync(SHOTS, { recursive: true });
 });
 
 after(async () => {
-  await browser?.close();
-  await app?.close();
+  await server?.close();
 });
 
 async function newPage(theme: 'dark' | 'light'): Promise<Page> {
-  const context = await browser!.newContext({ viewport: { width: 1360, height: 900 }, colorScheme: theme, reducedMotion: 'reduce' });
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  (page as Page & { errors: string[] }).errors = errors;
+  const { page, problems } = await server!.newPage(
+    { viewport: { width: 1360, height: 900 }, colorScheme: theme, reducedMotion: 'reduce' },
+    { consoleErrors: true },
+  );
+  errors.set(page, problems);
   return page;
 }
-const pageErrors = (page: Page) => (page as Page & { errors: string[] }).errors;
+const pageErrors = (page: Page) => errors.get(page) ?? [];
 
 test('the catalog lists the networking labs and its filters narrow the list', { skip }, async () => {
   const page = await newPage('dark');

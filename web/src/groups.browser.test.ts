@@ -3,95 +3,53 @@
 // its invite link and starts the assigned lab, the instructor watches it live (and the learner's
 // terminal, read-only, which the learner is told) and exports the CSV.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { buildApp } from '../../server/src/app.ts';
-import type { App } from '../../server/src/app-types.ts';
+import type { Page } from 'playwright-core';
 import { harness } from '../../server/src/attempts/test-harness.ts';
-import { loadConfig } from '../../server/src/config/config.ts';
-import { CommandError, createCommandRunner, type CommandRunner } from '../../server/src/exec/command-runner.ts';
-import { HostLauncher } from '../../server/src/terminal/launchers.ts';
-import { SSH_SCRIPT } from '../../server/src/terminal/create-terminal-service.ts';
+import { CommandError } from '../../server/src/exec/command-runner.ts';
 import { openMemoryDatabase } from '../../server/src/storage/db.ts';
+import { browserSkip as skip, hostShells, startBrowserServer, type BrowserServer } from '../../server/src/testing/browser.ts';
 import { loadedCatalog } from '../../server/src/testing/test-app.ts';
-import { freePort } from '../../server/src/testing/free-port.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
-const CHROMIUM = '/usr/bin/chromium';
-const LAUNCH_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (Debian: apt-get install chromium)`;
-
-let app: App | undefined;
-let browser: Browser | undefined;
-let h: ReturnType<typeof harness> | undefined;
+let server: BrowserServer | undefined;
 let base = '';
 
 before(async () => {
   if (skip) return;
-  if (!existsSync(path.join(ROOT, 'web', 'dist', 'index.html'))) {
-    const r = spawnSync(
-      process.execPath,
-      [path.join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'web/vite.config.ts', '--logLevel', 'warn'],
-      { cwd: ROOT, stdio: 'inherit' },
-    );
-    assert.equal(r.status, 0, 'building the web app failed');
-  }
-  const port = await freePort();
   const db = openMemoryDatabase();
   const labs = await loadedCatalog();
-  h = harness({ db, labs: labs.current.labs, nodeImage: 'kindest/node:v1.35.8', fake: { missingImages: [] } });
-  const boot = loadConfig({
-    argv: [
-      '--port',
-      String(port),
-      '--data-dir',
-      mkdtempSync(path.join(tmpdir(), 'kd-groups-browser-')),
-      '--web-dir',
-      'web/dist',
-      '--auth.mode',
-      'multi',
-      '--auth.registration',
-      'closed',
-    ],
-    env: {},
-    cwd: ROOT,
+  const h = harness({ db, labs: labs.current.labs, nodeImage: 'kindest/node:v1.35.8', fake: { missingImages: [] } });
+  server = await startBrowserServer({
+    argv: ['--auth.mode', 'multi', '--auth.registration', 'closed'],
+    // Shells run on this machine (host mode); the fake clusters have no kubeconfig, so kind has none to give.
+    deps: (dir) => ({
+      db,
+      labs,
+      attemptService: h.service,
+      shellLauncher: hostShells(dir, {
+        runner: (real) => ({
+          run: async (spec) => (spec.argv[0] === 'kind' ? Promise.reject(new CommandError('exit-code', spec.argv, 1, '', 'no such cluster')) : real.run(spec)),
+        }),
+      }),
+    }),
+    cleanup: () => h.service.idle(),
   });
-  // Shells run on this machine (host mode) in a scratch HOME; the fake clusters have no kubeconfig.
-  const home = mkdtempSync(path.join(tmpdir(), 'kd-groups-browser-home-'));
-  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home };
-  const real = createCommandRunner(env);
-  const runner: CommandRunner = {
-    run: async (spec) => (spec.argv[0] === 'kind' ? Promise.reject(new CommandError('exit-code', spec.argv, 1, '', 'no such cluster')) : real.run(spec)),
-  };
-  const shellLauncher = new HostLauncher({ runner, hostEnv: env, stateDir: path.join(home, 'terminals'), sshScript: SSH_SCRIPT });
-  app = await buildApp(boot, { checkResponses: true, db, labs, logger: false, attemptService: h.service, shellLauncher });
-  await app.listen({ host: '127.0.0.1', port });
-  base = `http://127.0.0.1:${port}`;
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
+  base = server.base;
 });
 
 after(async () => {
-  await browser?.close();
-  await h?.service.idle();
-  await app?.close();
+  await server?.close();
 });
 
 async function newPage(): Promise<Page & { errors: string[] }> {
-  const context = await browser!.newContext({ viewport: { width: 1360, height: 900 }, acceptDownloads: true });
-  const page = (await context.newPage()) as Page & { errors: string[] };
-  page.errors = [];
-  page.on('pageerror', (e) => page.errors.push(e.message));
   // HTTP errors the app expects (401 before signing in) are logged by Chromium as "Failed to load
   // resource"; anything else (a CSP refusal above all) is a failure.
-  page.on(
-    'console',
-    (m) => m.type() === 'error' && !/^Failed to load resource: the server responded with a status of 401/.test(m.text()) && page.errors.push(m.text()),
+  const { page, problems } = await server!.newPage(
+    { viewport: { width: 1360, height: 900 }, acceptDownloads: true },
+    { consoleErrors: /^Failed to load resource: the server responded with a status of 401/ },
   );
-  return page;
+  return Object.assign(page, { errors: problems });
 }
 
 async function register(page: Page, username: string) {

@@ -6,31 +6,20 @@
 // result, the catalog's done mark, and a phone-width table that scrolls in its own box.
 // Screenshots land in $KUBEDRILL_SCREENSHOTS (default: a temp folder) to look at.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { chromium, type Page } from 'playwright-core';
-import { ModelCluster } from '../../graders/src/model/model-cluster.ts';
-import { buildApp } from '../../server/src/app.ts';
+import type { Page } from 'playwright-core';
 import { harness } from '../../server/src/attempts/test-harness.ts';
-import { loadConfig } from '../../server/src/config/config.ts';
-import { createCommandRunner } from '../../server/src/exec/command-runner.ts';
-import { GradeRepository } from '../../server/src/grading/grade-repository.ts';
 import { GradingService } from '../../server/src/grading/grading-service.ts';
 import { labStates } from '../../server/src/grading/lab-states.ts';
-import { LabCatalog } from '../../server/src/labs/catalog-service.ts';
 import { openMemoryDatabase } from '../../server/src/storage/db.ts';
 import type { TerminalAttempt } from '../../server/src/terminal/attempts.ts';
 import { HostLauncher, type ShellRequest } from '../../server/src/terminal/launchers.ts';
-import { SSH_SCRIPT } from '../../server/src/terminal/create-terminal-service.ts';
-import { freePort } from '../../server/src/testing/free-port.ts';
+import { browserSkip, hostShells, labGradedOnModel, startBrowserServer } from '../../server/src/testing/browser.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = process.env.KUBEDRILL_SCREENSHOTS ?? path.join(tmpdir(), 'kubedrill-screenshots');
-const built = existsSync(path.join(ROOT, 'web/dist/index.html'));
-const skip = !existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM}` : !built ? 'web app not built (npm run build:web)' : false;
 
 /** Host shells, with the fake cluster's nodes named as kind names them (a node shell is a host shell too). */
 class FakeNodesLauncher extends HostLauncher {
@@ -55,52 +44,30 @@ const box = (page: Page, selector: string) =>
 
 test(
   'the lab loop: steps, terminal tabs and width, read-only banner, Check without a jump, Finish keeps the result, catalog marks, phone tables',
-  { skip },
+  { skip: browserSkip },
   async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'kdtest-labloop-'));
     mkdirSync(SHOTS, { recursive: true });
-    const port = await freePort();
-    const boot = loadConfig({
-      argv: ['--data-dir', dir, '--labs-dir', path.join(ROOT, 'labs'), '--web-dir', path.join(ROOT, 'web/dist'), '--port', String(port)],
-      env: {},
-      cwd: ROOT,
-    });
-    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, TERM: 'xterm-256color' };
     const h = harness({ fake: { stageDelayMs: 250 }, portReadyAfterPolls: 3, setupPollMs: 100 });
     const db = openMemoryDatabase();
-    const labs = new LabCatalog(path.join(ROOT, 'labs'));
-    await labs.reload();
-    const lab = labs.get('netpol-lab9server')!;
-    const model = new ModelCluster({ workers: 1 });
-    await model.apply((await labStates(lab)).setup);
-    const grading = new SlowGrading({
-      attempts: h.service,
-      labs,
-      grades: new GradeRepository(db),
-      portFor: () => model,
-      engine: { probeWindowMs: 0, retryDelayMs: 0 },
+    const { labs, lab, model, grading } = await labGradedOnModel(h.service, 'netpol-lab9server', { db, Grading: SlowGrading });
+    const server = await startBrowserServer({
+      deps: (dir) => ({
+        db,
+        labs,
+        grading,
+        attemptService: h.service,
+        shellLauncher: hostShells(dir, { env: { TERM: 'xterm-256color' }, Launcher: FakeNodesLauncher }),
+      }),
+      cleanup: async () => {
+        await h.service.idle();
+        labs.compiler.close();
+      },
     });
-    const app = await buildApp(boot, {
-      checkResponses: true,
-      db,
-      labs,
-      grading,
-      logger: false,
-      attemptService: h.service,
-      shellLauncher: new FakeNodesLauncher({ runner: createCommandRunner(env), hostEnv: env, stateDir: path.join(dir, 'terminals'), sshScript: SSH_SCRIPT }),
-    });
-    await app.listen({ host: '127.0.0.1', port });
-    const base = `http://127.0.0.1:${port}`;
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    const { base, browser } = server;
     try {
-      const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: 'light', reducedMotion: 'reduce' });
+      const { page, problems } = await server.newPage({ viewport: { width: 1440, height: 900 }, colorScheme: 'light', reducedMotion: 'reduce' });
+      const context = page.context();
       await context.addInitScript(() => localStorage.setItem('kd-term-renderer', 'dom'));
-      const page = await context.newPage();
-      const problems: string[] = [];
-      page.on('pageerror', (e) => problems.push(e.message));
 
       // Start: at any moment at most one step spins and no timer is negative.
       await page.goto(`${base}/labs/netpol-lab9server`);
@@ -274,11 +241,7 @@ test(
       await phone.screenshot({ path: path.join(SHOTS, 'labloop-phone.png'), fullPage: false });
       assert.deepEqual(problems, []);
     } finally {
-      await browser.close();
-      await app.close();
-      await h.service.idle();
-      labs.compiler.close();
-      rmSync(dir, { recursive: true, force: true });
+      await server.close();
     }
   },
 );

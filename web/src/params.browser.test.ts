@@ -3,46 +3,29 @@
 // attempt is ready it shows the values the attempt drew, in prose and inside <Run> commands, and a
 // reload shows the same ones.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { freePort } from '../../server/src/testing/free-port.ts';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { chromium } from 'playwright-core';
-import { buildApp } from '../../server/src/app.ts';
 import { harness } from '../../server/src/attempts/test-harness.ts';
-import { loadConfig } from '../../server/src/config/config.ts';
 import { LabCatalog } from '../../server/src/labs/catalog-service.ts';
 import { openMemoryDatabase } from '../../server/src/storage/db.ts';
+import { browserSkip, REPO_ROOT, startBrowserServer } from '../../server/src/testing/browser.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const CHROMIUM = '/usr/bin/chromium';
 const LAB = 'clusterip-endpoints';
-const built = existsSync(path.join(ROOT, 'web/dist/index.html'));
-const skip = !existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM}` : !built ? 'web app not built (npm run build:web)' : false;
 
-test("the lab text shows the attempt's drawn values, the same after a reload", { skip }, async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'kdtest-params-'));
-  const port = await freePort();
-  const boot = loadConfig({
-    argv: ['--data-dir', dir, '--labs-dir', path.join(ROOT, 'labs'), '--web-dir', path.join(ROOT, 'web/dist'), '--port', String(port)],
-    env: {},
-    cwd: ROOT,
-  });
-  const labs = new LabCatalog(path.join(ROOT, 'labs'));
+test("the lab text shows the attempt's drawn values, the same after a reload", { skip: browserSkip }, async () => {
+  const labs = new LabCatalog(path.join(REPO_ROOT, 'labs'));
   await labs.reload();
   const h = harness({ labs: [labs.get(LAB)!], fake: { missingImages: [] } });
-  const app = await buildApp(boot, { db: openMemoryDatabase(), labs, logger: false, attemptService: h.service, shellLauncher: null });
-  await app.listen({ host: '127.0.0.1', port });
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  const server = await startBrowserServer({
+    deps: () => ({ db: openMemoryDatabase(), labs, attemptService: h.service, shellLauncher: null }),
+    cleanup: async () => {
+      await h.service.idle();
+      labs.compiler.close();
+    },
   });
   try {
-    const page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
-    const problems: string[] = [];
-    page.on('pageerror', (e) => problems.push(e.message));
-    await page.goto(`http://127.0.0.1:${port}/labs/${LAB}`);
+    const { page, problems } = await server.newPage({ viewport: { width: 1440, height: 900 } });
+    await page.goto(`${server.base}/labs/${LAB}`);
     await page.waitForSelector('.param-unset');
     assert.ok((await page.locator('.param-unset').allTextContents()).includes('‹ns›'), 'before an attempt, the text names the param');
     await page.click('button:has-text("Start lab")');
@@ -63,7 +46,6 @@ test("the lab text shows the attempt's drawn values, the same after a reload", {
     assert.deepEqual(await shown(), before, 'a reload shows the same values');
     assert.deepEqual(problems, []);
   } finally {
-    await browser.close();
-    await app.close();
+    await server.close();
   }
 });

@@ -308,14 +308,15 @@ test('reconcile adopts known clusters (attempts and warm pool), deletes unknown 
 
 test('an attempt interrupted mid-create by a restart is failed and its cluster deleted at the next start-up', async () => {
   const db = openMemoryDatabase();
-  const host = new FakeKindHost({ stageDelayMs: 200 });
+  // The first server stops for good once kind has made the node containers: as if it were killed there.
+  const host = new FakeKindHost({ holdCreates: true });
   const first = harness({ db, host });
+  const held = host.heldCreate();
   const id = first.service.start('l1', 'alpha').attempt.id;
-  // Wait for the state the test needs (a busy machine may take a while to dispatch), not a fixed time.
-  for (const end = Date.now() + 10_000; first.service.get(id)!.status !== 'provisioning' && Date.now() < end;) await new Promise((r) => setTimeout(r, 5));
+  const name = await held;
   assert.equal(first.service.get(id)!.status, 'provisioning');
-  const name = first.service.get(id)!.clusterName!;
-  host.clusters.set(name, { name, nodes: [`${name}-control-plane`], images: new Set() }); // the killed server left it
+  assert.equal(first.service.get(id)!.clusterName, name);
+  assert.ok(host.clusters.has(name), 'the killed server left its node containers');
   const second = harness({ db, host });
   const result = await second.service.reconcile();
   assert.deepEqual(result.failed, [id]);

@@ -1,59 +1,42 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { freePort } from '../testing/free-port.ts';
-import { chromium, type Page } from 'playwright-core';
-import { buildApp } from '../app.ts';
-import { loadConfig } from '../config/config.ts';
-import { createCommandRunner } from '../exec/command-runner.ts';
-import { HostLauncher } from '../terminal/launchers.ts';
-import { SSH_SCRIPT } from '../terminal/create-terminal-service.ts';
+import type { Page } from 'playwright-core';
+import { browserSkip, hostShells, startBrowserServer } from '../testing/browser.ts';
 import { wireExams } from './create-exams.ts';
-import { examHarness, REPO, shippedLabs } from './test-harness.ts';
+import { examHarness, shippedLabs } from './test-harness.ts';
 
 // A mock exam in a real browser, on a fake kind host with model clusters: start, navigate, flag, note,
 // reload (countdown, flag and note are still there), the 30-minute warning, submit with its
 // confirmation, and the result page with checks and a reference solution. Screenshots land in
 // $KUBEDRILL_SCREENSHOTS (default: a temp folder).
 
-const CHROMIUM = '/usr/bin/chromium';
-const built = existsSync(path.join(REPO, 'web/dist/index.html'));
 const SHOTS = process.env.KUBEDRILL_SCREENSHOTS ?? path.join(tmpdir(), 'kubedrill-screenshots');
 
-
-test('a learner takes a mock exam: start, navigate, flag, note, reload, warning, submit, result', { skip: !existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM}` : !built ? 'web app not built (npm run build:web)' : false }, async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'kdtest-exam-browser-'));
+test('a learner takes a mock exam: start, navigate, flag, note, reload, warning, submit, result', { skip: browserSkip }, async () => {
   mkdirSync(SHOTS, { recursive: true });
-  const port = await freePort();
-  const boot = loadConfig({ argv: ['--data-dir', dir, '--labs-dir', path.join(REPO, 'labs'), '--web-dir', path.join(REPO, 'web/dist'), '--port', String(port)], env: {}, cwd: REPO });
   const labs = await shippedLabs();
   const h = examHarness({ labs, fake: { stageDelayMs: 150 } });
-  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir };
-  const app = await buildApp(boot, {
-    checkResponses: true,
-    db: h.db,
-    labs,
-    logger: false,
-    attemptService: h.attempts,
-    exams: wireExams(h.catalog, h.exams, labs),
-    shellLauncher: new HostLauncher({ runner: createCommandRunner(env), hostEnv: env, stateDir: path.join(dir, 'terminals'), sshScript: SSH_SCRIPT }),
+  const server = await startBrowserServer({
+    deps: (dir) => ({ db: h.db, labs, attemptService: h.attempts, exams: wireExams(h.catalog, h.exams, labs), shellLauncher: hostShells(dir) }),
+    cleanup: async () => {
+      await h.exams.idle();
+      await h.attempts.idle();
+      labs.compiler.close();
+    },
   });
-  await app.listen({ host: '127.0.0.1', port });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
-  const problems: string[] = [];
+  let problems: string[] = [];
   let page: Page | undefined;
   try {
-    page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
-    page.on('pageerror', (e) => problems.push(e.message));
+    ({ page, problems } = await server.newPage({ viewport: { width: 1440, height: 900 } }, { consoleErrors: true }));
     await page.addInitScript(() => localStorage.setItem('kd-term-renderer', 'dom'));
     const p = page;
     const shot = (name: string) => p.screenshot({ path: path.join(SHOTS, `exam-${name}.png`) });
 
     // Start.
-    await p.goto(`http://127.0.0.1:${port}/exams`);
+    await p.goto(`${server.base}/exams`);
     await p.getByRole('heading', { name: 'Services & Networking mock exam' }).waitFor();
     await shot('list');
     await p.locator('[data-exam-id="networking-mock"]').getByRole('button', { name: 'Start exam' }).click();
@@ -134,7 +117,7 @@ test('a learner takes a mock exam: start, navigate, flag, note, reload, warning,
     await p.screenshot({ path: path.join(SHOTS, 'exam-result.png'), fullPage: true });
 
     // History lists the attempt with its score.
-    await p.goto(`http://127.0.0.1:${port}/history`);
+    await p.goto(`${server.base}/history`);
     await p.getByRole('img', { name: /Exam scores over time: 0 %/ }).waitFor();
     await shot('history');
     assert.deepEqual(problems.filter((x) => !/Failed to load resource/.test(x)), []);
@@ -143,11 +126,6 @@ test('a learner takes a mock exam: start, navigate, flag, note, reload, warning,
     await page?.screenshot({ path: path.join(SHOTS, 'exam-failure.png'), fullPage: true }).catch(() => {});
     throw new Error(`${(e as Error).message}\npage problems: ${problems.join(' | ')}`, { cause: e });
   } finally {
-    await browser.close();
-    await app.close();
-    await h.exams.idle();
-    await h.attempts.idle();
-    labs.compiler.close();
-    rmSync(dir, { recursive: true, force: true });
+    await server.close();
   }
 });

@@ -27,7 +27,7 @@ export async function createLauncher(boot: BootInfo, runner: CommandRunner): Pro
 /** Builds the terminal service from config; the launcher and attempts can be injected (tests, the lead's wiring). */
 export async function createTerminalService(
   boot: BootInfo,
-  deps: { runner: CommandRunner; attempts: TerminalAttempts; launcher?: ShellLauncher | null; log: FastifyBaseLogger },
+  deps: { runner: CommandRunner; attempts: TerminalAttempts; launcher?: ShellLauncher | null; log: FastifyBaseLogger; now?: () => number },
 ): Promise<TerminalService> {
   const picked =
     deps.launcher === undefined ? await createLauncher(boot, deps.runner) : { launcher: deps.launcher ?? undefined, reason: 'terminals are disabled' };
@@ -42,6 +42,7 @@ export async function createTerminalService(
     maxPerAttempt: t.maxPerAttempt,
     ticketMs: t.ticketSeconds * 1000,
     upgradesPerMinute: t.upgradesPerMinute,
+    ...(deps.now ? { now: deps.now } : {}),
   });
   if (picked.launcher instanceof ContainerLauncher) {
     const launcher = picked.launcher;

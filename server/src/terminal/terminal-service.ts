@@ -37,6 +37,8 @@ export interface TerminalServiceOptions {
   maxPerAttempt: number;
   ticketMs: number;
   upgradesPerMinute: number;
+  /** The clock of ticket expiry and upgrade rate limits (tests move it instead of waiting). */
+  now?: () => number;
 }
 
 const INITIAL = { cols: 80, rows: 24 };
@@ -71,8 +73,8 @@ export class TerminalService {
 
   constructor(o: TerminalServiceOptions) {
     this.#o = o;
-    this.tickets = new TicketStore(o.ticketMs);
-    this.upgrades = new RateLimiter(o.upgradesPerMinute);
+    this.tickets = new TicketStore(o.ticketMs, o.now);
+    this.upgrades = new RateLimiter(o.upgradesPerMinute, o.now);
     this.#unsubscribe = o.attempts.onEnded((id) => {
       this.endAttempt(id).catch((e: unknown) => o.log.warn({ attemptId: id, error: errorMessage(e) }, 'ending the terminals of an attempt failed'));
     });

@@ -1,89 +1,36 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { chromium } from 'playwright-core';
-import { buildApp } from '../app.ts';
-import { loadConfig } from '../config/config.ts';
-import { createCommandRunner } from '../exec/command-runner.ts';
 import { openMemoryDatabase } from '../storage/db.ts';
 import { harness } from '../attempts/test-harness.ts';
-import { ModelCluster } from '../../../graders/src/model/model-cluster.ts';
-import { GradeRepository } from '../grading/grade-repository.ts';
-import { GradingService } from '../grading/grading-service.ts';
-import { labStates } from '../grading/lab-states.ts';
-import { LabCatalog } from '../labs/catalog-service.ts';
-import { HostLauncher } from './launchers.ts';
-import { SSH_SCRIPT } from './create-terminal-service.ts';
-import { freePort } from '../testing/free-port.ts';
+import { browserSkip, hostShells, labGradedOnModel, startBrowserServer } from '../testing/browser.ts';
 
 // The lab page in a real browser: Start (the attempt service on a fake kind host), live steps, then
 // the terminal: type, see the echo, reload, and the screen and the shell are still there.
 
-const ROOT = path.resolve(import.meta.dirname, '../../..');
-const CHROMIUM = '/usr/bin/chromium';
-const built = existsSync(path.join(ROOT, 'web/dist/index.html'));
-
 test(
   'Start shows the steps and then a terminal; type echo hello, reload: the output is still there and typing still works; Check grades and marks the tasks',
-  {
-    skip: !existsSync(CHROMIUM)
-      ? `no Chromium at ${CHROMIUM} (scripts/setup-host --tests installs it)`
-      : !built
-        ? 'web app not built (npm run build:web)'
-        : false,
-  },
+  { skip: browserSkip },
   async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'kdtest-term-browser-'));
-    const port = await freePort();
-    const boot = loadConfig({
-      argv: ['--data-dir', dir, '--labs-dir', path.join(ROOT, 'labs'), '--web-dir', path.join(ROOT, 'web/dist'), '--port', String(port)],
-      env: {},
-      cwd: ROOT,
-    });
-    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir };
     const h = harness({ fake: { stageDelayMs: 50 }, portReadyAfterPolls: 3, setupPollMs: 100 });
-    // Check grades the in-memory model cluster holding the lab's setup (the fake kind host has no pods).
     const db = openMemoryDatabase();
-    const labs = new LabCatalog(path.join(ROOT, 'labs'));
-    await labs.reload();
-    const lab = labs.get('netpol-lab9server');
-    assert.ok(lab);
-    const model = new ModelCluster({ workers: 1 });
-    await model.apply((await labStates(lab)).setup);
-    const grading = new GradingService({
-      attempts: h.service,
-      labs,
-      grades: new GradeRepository(db),
-      portFor: () => model,
-      engine: { probeWindowMs: 0, retryDelayMs: 0 },
+    const { labs, lab, grading } = await labGradedOnModel(h.service, 'netpol-lab9server', { db });
+    const server = await startBrowserServer({
+      deps: (dir) => ({ db, labs, grading, attemptService: h.service, shellLauncher: hostShells(dir) }),
+      cleanup: async () => {
+        await h.service.idle();
+        labs.compiler.close();
+      },
     });
-    const app = await buildApp(boot, {
-      checkResponses: true,
-      db,
-      labs,
-      grading,
-      logger: false,
-      attemptService: h.service,
-      shellLauncher: new HostLauncher({ runner: createCommandRunner(env), hostEnv: env, stateDir: path.join(dir, 'terminals'), sshScript: SSH_SCRIPT }),
-    });
-    await app.listen({ host: '127.0.0.1', port });
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    const dir = server.dir;
     try {
-      const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-      const problems: string[] = [];
-      page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
-      page.on('pageerror', (e) => problems.push(e.message));
+      const { page, problems } = await server.newPage({ viewport: { width: 1400, height: 900 } }, { consoleErrors: true });
       page.on('response', (r) => {
         if (r.status() >= 400)
           void r.text().then((body) => problems.push(`${r.status()} ${r.request().method()} ${new URL(r.url()).pathname} ${body.slice(0, 200)}`));
       });
       await page.addInitScript(() => localStorage.setItem('kd-term-renderer', 'dom'));
-      const url = `http://127.0.0.1:${port}/labs/netpol-lab9server`;
+      const url = `${server.base}/labs/netpol-lab9server`;
       const screen = () => page.evaluate(() => document.querySelector('.term-view:not([hidden]) .xterm-rows')?.textContent ?? '');
       await page.goto(url);
       await page.click('button:has-text("Start lab")');
@@ -131,11 +78,7 @@ test(
       assert.equal(await page.locator('.task-list-status.status-failed').count(), lab.meta.tasks.length, 'untouched tasks are marked not passed');
       if (process.env.KD_SCREENSHOT) await page.screenshot({ path: process.env.KD_SCREENSHOT, fullPage: true });
     } finally {
-      await browser.close();
-      await app.close();
-      await h.service.idle();
-      labs.compiler.close();
-      rmSync(dir, { recursive: true, force: true });
+      await server.close();
     }
   },
 );

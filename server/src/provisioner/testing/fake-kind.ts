@@ -30,6 +30,11 @@ export interface FakeKindOptions {
   nodesNeverReady?: boolean;
   /** Keep the host's clusters in this JSON file, so another process (a restarted server) finds them. */
   stateFile?: string;
+  /**
+   * Creates stop for good once their node containers exist, as a server killed mid-create leaves
+   * them (only aborting the create ends it); heldCreate() says when one has stopped there.
+   */
+  holdCreates?: boolean;
 }
 
 interface FakeCluster {
@@ -47,6 +52,11 @@ export class FakeKindHost implements CommandRunner {
   maxCreating = 0;
   creates = 0;
   deletes = 0;
+  /** Names of held creates no heldCreate() has been told of yet, and those waiting to be told. */
+  readonly #held: string[] = [];
+  readonly #heldWaiters: ((name: string) => void)[] = [];
+  /** Creates waiting at the createBarrier for the others to begin. */
+  readonly #atBarrier: (() => void)[] = [];
 
   constructor(o: FakeKindOptions = {}) {
     this.o = o;
@@ -54,6 +64,42 @@ export class FakeKindHost implements CommandRunner {
       for (const c of JSON.parse(readFileSync(o.stateFile, 'utf8')) as { name: string; nodes: string[]; images: string[] }[])
         this.clusters.set(c.name, { ...c, images: new Set(c.images) });
     }
+  }
+
+  /** With holdCreates: resolves with the cluster name of the next create that stops (at once if one already has). */
+  heldCreate(): Promise<string> {
+    const name = this.#held.shift();
+    return name !== undefined ? Promise.resolve(name) : new Promise((resolve) => this.#heldWaiters.push(resolve));
+  }
+
+  #hold(name: string, argv: string[], stderr: string, signal: AbortSignal | undefined): Promise<never> {
+    return new Promise((_resolve, reject) => {
+      const aborted = () => reject(new CommandError('aborted', argv, null, '', stderr));
+      if (signal?.aborted) return aborted();
+      signal?.addEventListener('abort', aborted, { once: true });
+      const waiter = this.#heldWaiters.shift();
+      if (waiter) waiter(name);
+      else this.#held.push(name);
+    });
+  }
+
+  /** Waits until `count` creates have begun (this one included), 10 s at most: the create that completes the count lets all go. */
+  async #barrier(count: number): Promise<void> {
+    if (this.creates >= count) {
+      for (const go of this.#atBarrier.splice(0)) go();
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const go = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.#atBarrier.splice(this.#atBarrier.indexOf(go), 1);
+        resolve();
+      }, 10_000);
+      this.#atBarrier.push(go);
+    });
   }
 
   #save(): void {
@@ -118,8 +164,7 @@ export class FakeKindHost implements CommandRunner {
     this.creating++;
     this.maxCreating = Math.max(this.maxCreating, this.creating);
     try {
-      for (const end = Date.now() + 10_000; this.o.createBarrier && this.creates < this.o.createBarrier && Date.now() < end;)
-        await new Promise((r) => setTimeout(r, 5));
+      if (this.o.createBarrier) await this.#barrier(this.o.createBarrier);
       const config = parseYaml(String(spec.stdin ?? '')) as { nodes?: { role: string }[]; networking?: { disableDefaultCNI?: boolean } };
       const workers = (config.nodes ?? []).filter((n) => n.role === 'worker').length;
       // As kind does: no join stage for a one-node cluster, no CNI stage with the default CNI disabled.
@@ -137,7 +182,10 @@ export class FakeKindHost implements CommandRunner {
         if (spec.signal?.aborted) throw new CommandError('aborted', argv, null, '', stderr);
         stderr += line;
         // As with kind, the node containers exist (and take images) from "Preparing nodes" on.
-        if (/✓ Preparing nodes/.test(line)) this.clusters.set(name, { name, nodes, images: new Set() });
+        if (/✓ Preparing nodes/.test(line)) {
+          this.clusters.set(name, { name, nodes, images: new Set() });
+          if (this.o.holdCreates) await this.#hold(name, argv, stderr, spec.signal);
+        }
         spec.onStderr?.(line);
         if (this.o.stageDelayMs && /^ • .*\.\.\.\s*$/.test(line)) await new Promise((r) => setTimeout(r, this.o.stageDelayMs));
       }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { buildApp } from '../../app.ts';
 import type { App } from '../../app-types.ts';
+import type { AttemptEvent } from '../../attempts/attempt-repository.ts';
 import { harness } from '../../attempts/test-harness.ts';
 import { loadConfig } from '../../config/config.ts';
 import { openMemoryDatabase } from '../../storage/db.ts';
@@ -166,19 +167,32 @@ test('the event stream sends the plan first: every step of the preparation, pend
   );
 });
 
-test('a live event stream pushes new events as they happen and ends when the attempt ends', async () => {
+test('a live event stream pushes new events as they happen and ends when the attempt ends', { timeout: 30_000 }, async () => {
   h.host.o.missingImages!.length = 0; // the node image is pullable again
   const id = (await post('/api/attempts', { labId: 'beta' })).json<{ id: string }>().id;
   await h.service.idle();
   const before = h.service.subscribe(id, 0, () => {}).replay.length;
-  const streaming = get(`/api/attempts/${id}/events`, { 'last-event-id': String(before) });
-  await new Promise((r) => setTimeout(r, 20)); // the stream is open and has nothing new to send yet
-  await post(`/api/attempts/${id}/finish`);
-  const res = await streaming;
-  const events = sse(res.body);
-  assert.deepEqual(
-    events.map((e) => [e.id, e.data.name]),
-    [[before + 1, 'finished']],
-    `${res.statusCode} ${res.body}`,
-  );
+  // Learn when the route has subscribed, and what it replayed then: the stream is open from that moment.
+  const subscribe = h.service.subscribe.bind(h.service);
+  const opened = new Promise<AttemptEvent[]>((resolve) => {
+    h.service.subscribe = (attemptId, after, cb) => {
+      const sub = subscribe(attemptId, after, cb);
+      if (attemptId === id) resolve(sub.replay);
+      return sub;
+    };
+  });
+  try {
+    const streaming = get(`/api/attempts/${id}/events`, { 'last-event-id': String(before) });
+    assert.deepEqual(await opened, [], 'nothing to replay: the event that follows can only arrive live');
+    await post(`/api/attempts/${id}/finish`);
+    const res = await streaming;
+    const events = sse(res.body);
+    assert.deepEqual(
+      events.map((e) => [e.id, e.data.name]),
+      [[before + 1, 'finished']],
+      `${res.statusCode} ${res.body}`,
+    );
+  } finally {
+    h.service.subscribe = subscribe;
+  }
 });

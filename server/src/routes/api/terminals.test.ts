@@ -22,11 +22,19 @@ const ORIGIN = 'http://127.0.0.1:3000';
 const dir = mkdtempSync(path.join(tmpdir(), 'kdtest-term-'));
 const attempts = new StaticAttempts();
 
-async function makeApp(flags: string[] = []): Promise<App> {
+async function makeApp(flags: string[] = [], now?: () => number): Promise<App> {
   const boot = loadConfig({ argv: ['--data-dir', dir, '--labs-dir', dir, ...flags], env: {}, cwd: dir });
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir };
   const launcher = new HostLauncher({ runner: createCommandRunner(env), hostEnv: env, stateDir: path.join(dir, 'terminals'), sshScript: SSH_SCRIPT });
-  return buildApp(boot, { checkResponses: true, db: openMemoryDatabase(), labs: new LabCatalog(dir), logger: false, attempts, shellLauncher: launcher });
+  return buildApp(boot, {
+    checkResponses: true,
+    db: openMemoryDatabase(),
+    labs: new LabCatalog(dir),
+    logger: false,
+    attempts,
+    shellLauncher: launcher,
+    ...(now ? { now } : {}),
+  });
 }
 
 let app: App;
@@ -124,13 +132,19 @@ test('upgrades are refused before any socket exists: origin, session, ticket', a
   again.ws.terminate();
 });
 
-test('an expired ticket is refused', async () => {
-  const a = await makeApp(['--terminal.ticket-seconds', '1']);
+test('a ticket is good until it expires, and refused from then on', async () => {
+  // The app's clock, moved by hand: expiry is decided without waiting on real time.
+  let clock = Date.parse('2026-01-01T00:00:00Z');
+  const a = await makeApp(['--terminal.ticket-seconds', '30'], () => clock);
   try {
     const c = String((await a.inject({ method: 'GET', url: '/api/session' })).headers['set-cookie']).split(';')[0]!;
     const id = await openTerminal(a, c);
+    const good = await ticket(id, a, c);
+    clock += 29_999;
+    const conn = await connect(id, { a, ticket: good, cookie: c });
+    conn.ws.terminate();
     const t = await ticket(id, a, c);
-    await new Promise((r) => setTimeout(r, 1100));
+    clock += 30_000;
     await expectRefused(connect(id, { a, ticket: t, cookie: c }), 403);
   } finally {
     await a.close();
