@@ -56,7 +56,7 @@ kd_use_node() {
 
 kd_npm_ci() { # run `npm ci` when the lockfile changed since the last install
   local stamp="$KUBEDRILL_ROOT/node_modules/.kubedrill-lock-hash" want have=""
-  want=$( { sha256sum "$KUBEDRILL_ROOT/package-lock.json"; node --version; } | sha256sum | cut -c1-64)
+  want=$( { sha256sum < "$KUBEDRILL_ROOT/package-lock.json"; node --version; } | sha256sum | cut -c1-64)
   [ -f "$stamp" ] && have=$(cat "$stamp")
   if [ "$want" != "$have" ]; then
     kd_log "installing dependencies (npm ci)…"
