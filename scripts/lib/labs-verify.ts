@@ -310,7 +310,7 @@ export class LabVerifier {
     const a = this.#service.get(attemptId);
     return {
       id: attemptId,
-      learnerId: LEARNER,
+      learnerId: a?.learnerId ?? LEARNER,
       clusterName: a?.clusterName ?? '',
       status: 'running',
       kubernetesVersion: this.labs.get(a?.labId ?? '')?.meta.kubernetes ?? '1.35',
@@ -393,7 +393,9 @@ export class LabVerifier {
       ceilingPercent: 0,
       durationMs: performance.now() - t0,
     });
-    const { attempt } = this.#service.start(LEARNER, catalogLab.id);
+    // A learner of its own: start() hands a learner's running attempt of the same lab back, and this
+    // mistake's cluster runs beside the lab's own (finishing it would end the lab's attempt).
+    const { attempt } = this.#service.start(`${LEARNER}-mistake-${mistake.name}`, catalogLab.id);
     // This attempt's own draw (a parametrised lab): the mistake is applied and graded with it.
     const lab = this.#draw(catalogLab.id, attempt.params);
     try {
@@ -404,7 +406,7 @@ export class LabVerifier {
           `mistake ${mistake.name}: its cluster could not be prepared: ${a?.failureStep ? `step "${a.failureStep}": ` : ''}${a?.failureMessage ?? end.name}`,
         );
       }
-      const g = await this.#service.beginGrading(attempt.id, LEARNER);
+      const g = await this.#service.beginGrading(attempt.id, attempt.learnerId);
       try {
         const { port, scripts, nodes, workstation, reach } = await this.#access(lab, attempt.id, g.kubeconfigPath);
         const { run } = await enteredMistake(lab, mistake, port, scripts, reach);
@@ -429,7 +431,13 @@ export class LabVerifier {
     kubeconfigPath: string,
   ): Promise<{ clusterName: string; port: ClusterPort; scripts: ScriptRunner; nodes: NodeAccess; workstation: WorkstationAccess; reach: StateReach }> {
     const clusterName = this.#service.get(attemptId)?.clusterName ?? '';
-    const wsAttempt: TerminalAttempt = { id: attemptId, learnerId: LEARNER, clusterName, status: 'running', kubernetesVersion: lab.meta.kubernetes };
+    const wsAttempt: TerminalAttempt = {
+      id: attemptId,
+      learnerId: this.#service.get(attemptId)?.learnerId ?? LEARNER,
+      clusterName,
+      status: 'running',
+      kubernetesVersion: lab.meta.kubernetes,
+    };
     const nodes: NodeAccess = { exec: (node, argv, o) => execOnKindNode(this.#runner, clusterName, node, argv, o) };
     const workstation: WorkstationAccess = { exec: (argv, o) => this.#workstations.execInWorkstation(wsAttempt, argv, o) };
     const reach: StateReach = { kubeProxy: { runner: this.#runner, nodes: await this.#nodes(attemptId) }, nodes, workstation };
@@ -558,7 +566,7 @@ export class LabVerifier {
    * step is reached. Nothing is graded; what can be proven is that every background runs cleanly.
    */
   async #walkThrough(lab: Lab, attemptId: string): Promise<{ passed: boolean; lines: string[] }> {
-    const g = await this.#service.beginGrading(attemptId, LEARNER);
+    const g = await this.#service.beginGrading(attemptId, this.#service.get(attemptId)?.learnerId ?? LEARNER);
     try {
       const { workstation } = await this.#access(lab, attemptId, g.kubeconfigPath);
       const steps = lab.walkthrough?.steps ?? [];
@@ -597,7 +605,7 @@ export class LabVerifier {
     opts: VerifyOptions,
     setupStartedAt: number,
   ): Promise<Pick<LabVerdict, 'gates' | 'mistakeSeconds' | 'skipped'> & { gates: GatesReport }> {
-    const g = await this.#service.beginGrading(attemptId, LEARNER);
+    const g = await this.#service.beginGrading(attemptId, this.#service.get(attemptId)?.learnerId ?? LEARNER);
     try {
       const { clusterName, port, scripts, nodes, workstation, reach } = await this.#access(lab, attemptId, g.kubeconfigPath);
       const nodeNames = reach.kubeProxy.nodes;
