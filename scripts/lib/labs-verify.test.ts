@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Lab } from '../../server/src/labs/loader.ts';
-import { defaultLanes, lanePrefix, splitLanes } from './labs-verify.ts';
+import { defaultLanes, lanePrefix, shareGroups, splitLanes } from './labs-verify.ts';
 
 const lab = (id: string, mistakes: number, workers = 1) =>
   ({ id, meta: { cluster: { workers } }, mistakes: Array.from({ length: mistakes }, () => ({})) }) as unknown as Lab;
@@ -33,4 +33,24 @@ test("lane prefixes never fall under lane 1's reaper, which claims <prefix>-…"
 test('KUBEDRILL_VERIFY_LANES sets the lanes; nonsense falls back to what the host can carry', () => {
   assert.equal(defaultLanes({ KUBEDRILL_VERIFY_LANES: '3' }), 3);
   assert.ok([1, 2].includes(defaultLanes({ KUBEDRILL_VERIFY_LANES: 'many' })));
+});
+
+test('labs of one shape share a cluster, but two Gateway API labs never do: each starts a group of its own', () => {
+  const shaped = (id: string, addons: string[], extra: Record<string, unknown> = {}) =>
+    ({
+      id,
+      meta: { cluster: { workers: 1, addons, ...extra } },
+      files: { setupNodeScripts: [], solutionNodeScripts: [] },
+      mistakes: [],
+    }) as unknown as Lab;
+  const groups = shareGroups([
+    shaped('gw-a', ['gateway-api']),
+    shaped('plain-a', []),
+    shaped('gw-b', ['gateway-api']),
+    shaped('plain-b', []),
+    shaped('gw-c', ['gateway-api']),
+    shaped('metal-a', ['metallb']),
+    shaped('metal-b', ['metallb']),
+  ]);
+  assert.deepEqual(groups, [['gw-a'], ['plain-a', 'plain-b'], ['gw-b'], ['gw-c'], ['metal-a', 'metal-b']]);
 });
