@@ -237,7 +237,8 @@ export async function waitUntilReady(
       });
     }
     // Last, once their backends run and are served: the Gateway API routes, by status and by requests through the gateway.
-    if (!problems.length) problems = await unservedRoutes(port, applied, routeProbeHost(opts.kubeProxy), { ...call, ...(opts.signal ? { signal: opts.signal } : {}) });
+    if (!problems.length)
+      problems = await unservedRoutes(port, applied, routeProbeHost(opts.kubeProxy), { ...call, ...(opts.signal ? { signal: opts.signal } : {}) });
     if (!problems.length || Date.now() >= deadline) return problems;
     // Four list calls per poll; polling every 250 ms instead of every second takes ~0.4 s off the
     // average Start (the learner waits for exactly this) at a cost the API server does not notice.
@@ -268,7 +269,8 @@ export async function waitUntilSettled(
     let waiting = await notReady(port, applied, call);
     // A wrong answer's route may never be served (no parent, a Gateway nobody controls): like a pod
     // that stays Pending, it settles once the reason stays the same.
-    if (!waiting.length) waiting = await unservedRoutes(port, applied, routeProbeHost(opts.kubeProxy), { ...call, ...(opts.signal ? { signal: opts.signal } : {}) });
+    if (!waiting.length)
+      waiting = await unservedRoutes(port, applied, routeProbeHost(opts.kubeProxy), { ...call, ...(opts.signal ? { signal: opts.signal } : {}) });
     const unserved = opts.kubeProxy
       ? await unprogrammedServices(opts.kubeProxy.runner, opts.kubeProxy.nodes, await liveServices(port, applied, call), {
           ...call,

@@ -20,7 +20,13 @@ const accepted = (generation: number, resolved = 'True') => ({
   controllerName: 'traefik.io/gateway-controller',
   conditions: [
     { type: 'Accepted', status: 'True', observedGeneration: generation, reason: 'Accepted' },
-    { type: 'ResolvedRefs', status: resolved, observedGeneration: generation, reason: resolved === 'True' ? 'ResolvedRefs' : 'BackendNotFound', message: 'service "checkout-v3" not found' },
+    {
+      type: 'ResolvedRefs',
+      status: resolved,
+      observedGeneration: generation,
+      reason: resolved === 'True' ? 'ResolvedRefs' : 'BackendNotFound',
+      message: 'service "checkout-v3" not found',
+    },
   ],
 });
 
@@ -35,22 +41,33 @@ test("a route is attached only once its Gateway's controller accepted it and res
   assert.deepEqual(routeStatusProblems(route(rules, { parents: [accepted(1, 'False')] })), [
     'httproute market/checkout is not ResolvedRefs by gateway market/storefront: BackendNotFound (service "checkout-v3" not found)',
   ]);
-  assert.deepEqual(routeStatusProblems(route(rules, { parentRefs: [] })), ['httproute market/checkout names no Gateway in parentRefs, so no controller serves it']);
+  assert.deepEqual(routeStatusProblems(route(rules, { parentRefs: [] })), [
+    'httproute market/checkout names no Gateway in parentRefs, so no controller serves it',
+  ]);
 });
 
 test('each rule gets a request it matches, sent once per turn of its weighted backends; regex-only rules get none', () => {
   const reqs = routeRequests(
-    route([
-      { matches: [{ headers: [{ name: 'X-Canary', value: 'always' }] }], backendRefs: [{ name: 'checkout-v2', port: 80 }] },
-      {
-        backendRefs: [
-          { name: 'checkout-v1', port: 80, weight: 80 },
-          { name: 'checkout-v2', port: 80, weight: 20 },
-        ],
-      },
-      { matches: [{ path: { type: 'RegularExpression', value: '/v[0-9]+' } }], backendRefs: [{ name: 'x', port: 80 }] },
-      { matches: [{ path: { type: 'Exact', value: '/orders' }, method: 'POST', queryParams: [{ name: 'q', value: 'a b' }] }], backendRefs: [{ name: 'o', port: 80, weight: 0 }, { name: 'p', port: 80 }] },
-    ], { hostnames: ['*.shop.example'] }),
+    route(
+      [
+        { matches: [{ headers: [{ name: 'X-Canary', value: 'always' }] }], backendRefs: [{ name: 'checkout-v2', port: 80 }] },
+        {
+          backendRefs: [
+            { name: 'checkout-v1', port: 80, weight: 80 },
+            { name: 'checkout-v2', port: 80, weight: 20 },
+          ],
+        },
+        { matches: [{ path: { type: 'RegularExpression', value: '/v[0-9]+' } }], backendRefs: [{ name: 'x', port: 80 }] },
+        {
+          matches: [{ path: { type: 'Exact', value: '/orders' }, method: 'POST', queryParams: [{ name: 'q', value: 'a b' }] }],
+          backendRefs: [
+            { name: 'o', port: 80, weight: 0 },
+            { name: 'p', port: 80 },
+          ],
+        },
+      ],
+      { hostnames: ['*.shop.example'] },
+    ),
     undefined,
   );
   assert.deepEqual(reqs, [
@@ -110,10 +127,15 @@ test('setup readiness waits until requests through the gateway reach a backend, 
   const r = route([{ backendRefs: [{ name: 'checkout-v1', port: 80 }] }], { parents: [accepted(1)] });
   // First Traefik has no router yet, then no endpoint for the new pod, then v1 answers.
   const node = fakeNode([['404\t404 page not found'], ['503\tno available server'], ['200\tcheckout release v1']]);
-  const problems = await waitUntilReady(fakePort(() => [r, gateway]), [r], Date.now() + 5000, {
-    pollMs: 1,
-    kubeProxy: { runner: node.runner, nodes: ['kd-control-plane'] },
-  });
+  const problems = await waitUntilReady(
+    fakePort(() => [r, gateway]),
+    [r],
+    Date.now() + 5000,
+    {
+      pollMs: 1,
+      kubeProxy: { runner: node.runner, nodes: ['kd-control-plane'] },
+    },
+  );
   assert.deepEqual(problems, []);
   assert.equal(node.calls.length, 3, 'asked until a backend answered');
   const argv = node.calls[0]!;
@@ -124,10 +146,35 @@ test('setup readiness waits until requests through the gateway reach a backend, 
 test('a route that is never served is named with the reason; without a node only its status is judged', async () => {
   const r = route([{ backendRefs: [{ name: 'checkout-v1', port: 80 }] }], { parents: [accepted(1)] });
   const node = fakeNode([['500\tInternal Server Error']]);
-  assert.deepEqual(await unservedRoutes(fakePort(() => [r, gateway]), [r], { runner: node.runner, node: 'n' }, { timeoutMs: 1000 }), [
-    'httproute market/checkout rule 1 (GET kubedrill-probe.invalid/) is not answered by a backend through gateway market/storefront: the gateway answered HTTP 500 instead of a backend',
-  ]);
-  assert.deepEqual(await unservedRoutes(fakePort(() => [r, gateway]), [r], undefined, { timeoutMs: 1000 }), []);
+  assert.deepEqual(
+    await unservedRoutes(
+      fakePort(() => [r, gateway]),
+      [r],
+      { runner: node.runner, node: 'n' },
+      { timeoutMs: 1000 },
+    ),
+    [
+      'httproute market/checkout rule 1 (GET kubedrill-probe.invalid/) is not answered by a backend through gateway market/storefront: the gateway answered HTTP 500 instead of a backend',
+    ],
+  );
+  assert.deepEqual(
+    await unservedRoutes(
+      fakePort(() => [r, gateway]),
+      [r],
+      undefined,
+      { timeoutMs: 1000 },
+    ),
+    [],
+  );
   const skipped = { ...r, metadata: { ...r.metadata, annotations: { 'kubedrill.io/wait': 'false' } } };
-  assert.deepEqual(await unservedRoutes(fakePort(() => [gateway]), [skipped], undefined, { timeoutMs: 1000 }), [], 'kubedrill.io/wait: "false" is honoured');
+  assert.deepEqual(
+    await unservedRoutes(
+      fakePort(() => [gateway]),
+      [skipped],
+      undefined,
+      { timeoutMs: 1000 },
+    ),
+    [],
+    'kubedrill.io/wait: "false" is honoured',
+  );
 });

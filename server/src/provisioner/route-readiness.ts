@@ -171,9 +171,7 @@ const SEND = [
 /** The HTTP listener a parent reference attaches to, from the live Gateway. */
 function listenerOf(gateway: KubeObject, ref: ParentRef): Listener | undefined {
   const listeners = ((gateway.spec ?? {}) as { listeners?: Listener[] }).listeners ?? [];
-  return listeners.find(
-    (l) => l.protocol === 'HTTP' && (!ref.sectionName || l.name === ref.sectionName) && (ref.port === undefined || l.port === ref.port),
-  );
+  return listeners.find((l) => l.protocol === 'HTTP' && (!ref.sectionName || l.name === ref.sectionName) && (ref.port === undefined || l.port === ref.port));
 }
 
 /** The address a Gateway is served on: its status address, else the add-on's Service that serves every Gateway of its class. */
@@ -231,7 +229,11 @@ export async function unservedRoutes(
       for (const req of routeRequests(route, listener.hostname)) {
         const args = ['-X', req.method, '-H', `Host: ${req.host}`, ...req.headers.flatMap(([k, v]) => ['-H', `${k}: ${v}`]), `${base}${req.target}`];
         const r = await probe.runner
-          .run({ argv: ['docker', 'exec', probe.node, 'sh', '-c', SEND, 'sh', String(req.count), ...args], timeoutMs: call.timeoutMs, ...(call.signal ? { signal: call.signal } : {}) })
+          .run({
+            argv: ['docker', 'exec', probe.node, 'sh', '-c', SEND, 'sh', String(req.count), ...args],
+            timeoutMs: call.timeoutMs,
+            ...(call.signal ? { signal: call.signal } : {}),
+          })
           .catch(() => ({ stdout: '' }));
         const answers = r.stdout.split('\n').filter(Boolean);
         const bad = answers
@@ -242,7 +244,9 @@ export async function unservedRoutes(
           .find((j) => !j.served);
         if (answers.length < req.count || bad) {
           // The text stays the same while the cause does, so a wrong answer that is never served settles.
-          out.push(`${routeId(route)} rule ${req.rule} (${req.method} ${req.host}${req.target}) is not answered by a backend through gateway ${parentNs(route, ref)}/${ref.name}: ${bad?.why ?? 'the request could not be sent'}`);
+          out.push(
+            `${routeId(route)} rule ${req.rule} (${req.method} ${req.host}${req.target}) is not answered by a backend through gateway ${parentNs(route, ref)}/${ref.name}: ${bad?.why ?? 'the request could not be sent'}`,
+          );
         }
       }
     }
