@@ -68,12 +68,14 @@ const parentNs = (route: KubeObject, ref: ParentRef) => ref.namespace ?? route.m
  * Why the route's status does not yet show it attached and resolved (empty when it does): for each
  * Gateway parent, the controller's status entry must say Accepted and ResolvedRefs True, observed at
  * the route's current generation (a changed route keeps the old generation's conditions until the
- * controller has seen the change). A route with no Gateway parent is never attached.
+ * controller has seen the change). A route with no Gateway parent has nothing to wait for.
  */
 export function routeStatusProblems(route: KubeObject): string[] {
   const id = routeId(route);
   const parents = gatewayParents(route);
-  if (!parents.length) return [`${id} names no Gateway in parentRefs, so no controller serves it`];
+  // No Gateway parent: no controller will ever report or serve it, so there is nothing to wait for
+  // (a wrong answer that forgot parentRefs is graded at once instead of after settling).
+  if (!parents.length) return [];
   const generation = typeof route.metadata.generation === 'number' ? route.metadata.generation : 0;
   const statuses = ((route.status ?? {}) as { parents?: { parentRef: ParentRef; conditions?: Condition[] }[] }).parents ?? [];
   const out: string[] = [];
