@@ -7,7 +7,7 @@ import type { ScriptRunner } from '../../graders/src/cluster/port.ts';
 import { ModelCluster } from '../../graders/src/model/model-cluster.ts';
 import type { CommandRunner } from '../../server/src/exec/command-runner.ts';
 import type { Lab } from '../../server/src/labs/loader.ts';
-import { clustersPerLane, defaultLanes, describeVerdict, enteredMistake, inParallel, lanePrefix, splitLanes, type StateReach } from './labs-verify.ts';
+import { clustersPerLane, defaultLanes, describeVerdict, enteredMistake, inParallel, lanePrefix, shareGroups, splitLanes, type StateReach } from './labs-verify.ts';
 
 const lab = (id: string, mistakes: number, workers = 1) =>
   ({ id, meta: { cluster: { workers } }, mistakes: Array.from({ length: mistakes }, () => ({})) }) as unknown as Lab;
@@ -178,4 +178,22 @@ test('a mistake whose script fails is not entered: the error names the script an
   const reach: StateReach = { kubeProxy: { runner: { run: unused }, nodes: [] }, nodes: { exec: unused }, workstation: { exec: unused } };
   const { run } = await enteredMistake(lab, mistake, new ModelCluster(), scripts, reach);
   await assert.rejects(run.enter(), /mistake\.sh exited 3:\nno such deployment/);
+test('labs of one shape share a cluster, but two Gateway API labs never do: each starts a group of its own', () => {
+  const shaped = (id: string, addons: string[], extra: Record<string, unknown> = {}) =>
+    ({
+      id,
+      meta: { cluster: { workers: 1, addons, ...extra } },
+      files: { setupNodeScripts: [], solutionNodeScripts: [] },
+      mistakes: [],
+    }) as unknown as Lab;
+  const groups = shareGroups([
+    shaped('gw-a', ['gateway-api']),
+    shaped('plain-a', []),
+    shaped('gw-b', ['gateway-api']),
+    shaped('plain-b', []),
+    shaped('gw-c', ['gateway-api']),
+    shaped('metal-a', ['metallb']),
+    shaped('metal-b', ['metallb']),
+  ]);
+  assert.deepEqual(groups, [['gw-a'], ['plain-a', 'plain-b'], ['gw-b'], ['gw-c'], ['metal-a', 'metal-b']]);
 });

@@ -140,9 +140,16 @@ export function shareable(lab: Lab): boolean {
   );
 }
 
-/** Lab ids in runs that share one cluster: shareable labs grouped by cluster shape (first appearance order), the rest alone. */
+/**
+ * Add-ons whose controller keeps serving what a lab made after the reset deleted it: Traefik went on
+ * routing `/` by a deleted namespace's HTTPRoute (HTTP 500) into the next Gateway API lab on the
+ * cluster. Two labs that use one of these never share a cluster; each starts a group of its own.
+ */
+export const ADDONS_KEPT_APART: ReadonlySet<string> = new Set(['gateway-api']);
+
+/** Lab ids in runs that share one cluster: shareable labs grouped by cluster shape (first appearance order), the rest alone; labs using an add-on kept apart never share with each other. */
 export function shareGroups(labs: readonly Lab[]): string[][] {
-  const groups = new Map<string, string[]>();
+  const groups = new Map<string, { ids: string[]; apart: boolean }>();
   const out: string[][] = [];
   for (const lab of labs) {
     if (!shareable(lab)) {
@@ -150,13 +157,15 @@ export function shareGroups(labs: readonly Lab[]): string[][] {
       continue;
     }
     const key = JSON.stringify(lab.meta.cluster);
+    const apart = lab.meta.cluster.addons.some((a) => ADDONS_KEPT_APART.has(a));
     let g = groups.get(key);
-    if (!g) {
-      g = [];
+    if (!g || (apart && g.apart)) {
+      g = { ids: [], apart: false };
       groups.set(key, g);
-      out.push(g);
+      out.push(g.ids);
     }
-    g.push(lab.id);
+    g.ids.push(lab.id);
+    g.apart ||= apart;
   }
   return out;
 }

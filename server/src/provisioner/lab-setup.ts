@@ -5,6 +5,7 @@ import { nodeForRole } from '../../../graders/src/engine/checks.ts';
 import type { CommandRunner } from '../exec/command-runner.ts';
 import { parseManifests } from '../labs/manifests.ts';
 import { liveServices, unprogrammedServices } from './service-rules.ts';
+import { unservedRoutes, type RouteProbeHost } from './route-readiness.ts';
 import { ProvisionError, step, type StepSink } from './steps.ts';
 import { sleep } from '../../../graders/src/shared/sleep.ts';
 
@@ -82,7 +83,8 @@ export async function readManifestFile(file: string): Promise<KubeObject[]> {
 /**
  * Applies a lab's setup (server-side apply of its manifests, then its script with KUBECONFIG) and
  * waits until what it created is ready: pods Ready, Deployments rolled out, DaemonSets and
- * StatefulSets ready — except objects annotated kubedrill.io/wait: "false".
+ * StatefulSets ready, Services programmed on every node, HTTPRoutes accepted and answered through
+ * their Gateway — except objects annotated kubedrill.io/wait: "false".
  */
 export async function applyLabSetup(
   lab: LabSetup,
@@ -205,6 +207,12 @@ export interface KubeProxyNodes {
   nodes: readonly string[];
 }
 
+/** Where requests through a gateway are sent from: the first node container (curl is there, and kube-proxy serves ClusterIPs on it). */
+function routeProbeHost(kubeProxy: KubeProxyNodes | undefined): RouteProbeHost | undefined {
+  const node = kubeProxy?.nodes[0];
+  return kubeProxy && node ? { runner: kubeProxy.runner, node } : undefined;
+}
+
 /**
  * Polls notReady until everything is ready or the deadline passes; returns what is still not ready.
  * With kubeProxy, the Services among applied also count as ready only once every node has kube-proxy's
@@ -228,6 +236,9 @@ export async function waitUntilReady(
         ...(opts.signal ? { signal: opts.signal } : {}),
       });
     }
+    // Last, once their backends run and are served: the Gateway API routes, by status and by requests through the gateway.
+    if (!problems.length)
+      problems = await unservedRoutes(port, applied, routeProbeHost(opts.kubeProxy), { ...call, ...(opts.signal ? { signal: opts.signal } : {}) });
     if (!problems.length || Date.now() >= deadline) return problems;
     // Four list calls per poll; polling every 250 ms instead of every second takes ~0.4 s off the
     // average Start (the learner waits for exactly this) at a cost the API server does not notice.
@@ -255,7 +266,11 @@ export async function waitUntilSettled(
   for (;;) {
     opts.signal?.throwIfAborted();
     const call = { timeoutMs: Math.max(1000, Math.min(left(), 15_000)) };
-    const waiting = await notReady(port, applied, call);
+    let waiting = await notReady(port, applied, call);
+    // A wrong answer's route may never be served (no parent, a Gateway nobody controls): like a pod
+    // that stays Pending, it settles once the reason stays the same.
+    if (!waiting.length)
+      waiting = await unservedRoutes(port, applied, routeProbeHost(opts.kubeProxy), { ...call, ...(opts.signal ? { signal: opts.signal } : {}) });
     const unserved = opts.kubeProxy
       ? await unprogrammedServices(opts.kubeProxy.runner, opts.kubeProxy.nodes, await liveServices(port, applied, call), {
           ...call,
