@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# On the worker: the endpoints are repaired and containerd is started, but only for now: the unit
+# stays disabled at boot. Then the kubelet is restarted and the node and its pod waited for.
+set -euo pipefail
+sock=unix:///run/containerd/containerd.sock
+sed -i "s#^containerRuntimeEndpoint:.*#containerRuntimeEndpoint: $sock#" /var/lib/kubelet/config.yaml
+if [ -f /var/lib/kubelet/kubeadm-flags.env ]; then
+  sed -i "s#--container-runtime-endpoint=[^ \"]*#--container-runtime-endpoint=$sock#" /var/lib/kubelet/kubeadm-flags.env
+fi
+printf 'runtime-endpoint: %s\nimage-endpoint: %s\ntimeout: 5\n' "$sock" "$sock" > /etc/crictl.yaml
+systemctl start containerd
+systemctl restart kubelet
+# The canary pod was never started on the broken node: wait until it runs and is Ready too, as a
+# learner would watch kubectl get pods. The node's own credentials may list the pods bound to it.
+k() { kubectl --kubeconfig /etc/kubernetes/kubelet.conf "$@"; }
+for _ in $(seq 1 90); do
+  node=$(k get node "$(hostname)" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true)
+  pod=$(k get pods -A --field-selector "spec.nodeName=$(hostname)" -l app=runtime-canary -o jsonpath='{.items[*].status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true)
+  if [ "$node" = True ] && [ "$pod" = True ]; then exit 0; fi
+  sleep 2
+done
+echo "the worker or its runtime-canary pod did not become Ready" >&2
+exit 1
