@@ -120,7 +120,7 @@ test('the load balancer kind lists with its nodes is no node; control-plane role
   const node = (name: string, cp: boolean) => ({
     apiVersion: 'v1',
     kind: 'Node',
-    metadata: { name, labels: cp ? { 'node-role.kubernetes.io/control-plane': '' } : {} },
+    metadata: { name, labels: cp ? { 'node-role.kubernetes.io/control-plane': '' } : ({} as Record<string, string>) },
   });
   const nodes = [node('ha-worker', false), node('ha-control-plane3', true), node('ha-control-plane', true), node('ha-control-plane2', true)];
   assert.equal(nodeForRole(nodes, 'control-plane')?.metadata.name, 'ha-control-plane');
