@@ -33,7 +33,7 @@ export interface ClusterInfo {
   name: string;
   /** Kubeconfig for this server (https://127.0.0.1:<port>). */
   kubeconfigPath: string;
-  /** Kubeconfig for containers on kind's network (https://<name>-control-plane:6443). */
+  /** Kubeconfig for containers on kind's network (https://<name>-control-plane:6443, or kind's load balancer with several control planes). */
   internalKubeconfigPath: string;
   nodes: string[];
 }
