@@ -9,9 +9,11 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
+  KIND_LB_IMAGE,
   LAB_IMAGES,
   TESTBED_ASSETS,
   addonImageNames,
+  kindLoadBalancerImage,
   TESTBED_VERSIONS as V,
   kubernetesLdflags,
   nodeImageNames,
@@ -424,6 +426,41 @@ async function addonImages(baseTag: string): Promise<void> {
   });
 }
 
+/**
+ * kind's load balancer (clusters with several control-plane nodes): the Go stand-in for `envoy`
+ * in scripts/testbed.d/lb (stdlib only, tested with `go test`), built from that local source on the
+ * Debian base (bash, coreutils: kind's start command writes the bootstrap with `echo -en`), under
+ * the tag kind runs. Nothing else depends on it, so adding it leaves every other step cached.
+ */
+async function loadBalancerImage(baseTag: string): Promise<void> {
+  const constGo = path.join(CACHE, 'go', 'mod', 'sigs.k8s.io', `kind@${V.kind}`, 'pkg', 'cluster', 'internal', 'loadbalancer', 'const.go');
+  if (!existsSync(constGo)) await sh('kind-module', `cd ${CACHE} && go mod download sigs.k8s.io/kind@${V.kind}`, goEnv());
+  const kindTag = kindLoadBalancerImage(readFileSync(constGo, 'utf8'));
+  if (kindTag !== KIND_LB_IMAGE) {
+    throw new StepFailed(
+      `kind ${V.kind} runs load-balancer image ${kindTag ?? '(none found in ' + constGo + ')'}, but KIND_LB_IMAGE in scripts/lib/testbed.ts is ${KIND_LB_IMAGE}`,
+    );
+  }
+  const src = path.join(TESTBED_ASSETS, 'lb');
+  const key = hashOf(hashDir(src), 'lb-1');
+  const out = path.join(BIN, `kdtb-lb-${key}`);
+  await step(
+    'go:kdtb-lb',
+    key,
+    () => existsSync(path.join(out, 'envoy')),
+    async () => {
+      rmSync(`${out}.tmp`, { recursive: true, force: true });
+      mkdirSync(`${out}.tmp`, { recursive: true });
+      await sh('go-kdtb-lb', `cd ${src} && go build -trimpath -ldflags '-s -w' -o ${out}.tmp/envoy .`, goEnv());
+      rmSync(out, { recursive: true, force: true });
+      renameSync(`${out}.tmp`, out);
+    },
+  );
+  await dockerImage('image:kind-lb', KIND_LB_IMAGE, `FROM ${baseTag}\nCOPY envoy /usr/local/bin/envoy\nCMD ["envoy", "-c", "/etc/envoy/envoy.yaml"]`, {
+    envoy: path.join(out, 'envoy'),
+  });
+}
+
 async function traefikImage(baseTag: string): Promise<void> {
   await dockerImage(
     'image:traefik',
@@ -638,11 +675,14 @@ async function buildAll(t0: number): Promise<void> {
   ]);
   await traefikImage(baseTag);
   await addonImages(baseTag);
+  await loadBalancerImage(baseTag);
   // Earlier builds of a rebuilt image are left untagged; drop those (only ours, by label).
   await sh('prune', 'docker image prune -f --filter label=io.kubedrill.testbed >/dev/null');
   const size = (await sh('inspect', `docker image inspect -f '{{.Size}}' ${nodeImageTag()}`)).trim();
   const total = (performance.now() - t0) / 1000;
-  log(`built ${nodeImageTag()} (${(Number(size) / 1e9).toFixed(2)} GB), ${Object.values(LAB_IMAGES).join(', ')} and ${Object.values(ADDON_IMAGES).join(', ')}`);
+  log(
+    `built ${nodeImageTag()} (${(Number(size) / 1e9).toFixed(2)} GB), ${Object.values(LAB_IMAGES).join(', ')}, ${Object.values(ADDON_IMAGES).join(', ')} and ${KIND_LB_IMAGE}`,
+  );
   log(`steps: ${timings.map((t) => `${t.step} ${t.cached ? 'cached' : `${t.seconds.toFixed(0)}s`}`).join(', ')}`);
   log(`total ${total.toFixed(1)} s`);
 }
@@ -658,7 +698,9 @@ async function clean(keepImages: boolean): Promise<void> {
       'clean',
       `docker images --format '{{.Repository}}:{{.Tag}} {{.ID}}' | awk '/^kubedrill-testbed\\//{print $1}' | xargs -r docker rmi -f >/dev/null`,
     );
-    const tags = [...Object.values(IMAGES), ...Object.values(LAB_IMAGES), ...Object.values(ADDON_IMAGES)].filter((t) => !t.startsWith('kubedrill-testbed/'));
+    const tags = [...Object.values(IMAGES), ...Object.values(LAB_IMAGES), ...Object.values(ADDON_IMAGES), KIND_LB_IMAGE].filter(
+      (t) => !t.startsWith('kubedrill-testbed/'),
+    );
     await sh('clean', `docker rmi -f ${tags.join(' ')} >/dev/null 2>&1 || true`);
   }
   rmSync(CACHE, { recursive: true, force: true });

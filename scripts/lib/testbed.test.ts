@@ -6,12 +6,16 @@ import { test } from 'node:test';
 import { parse } from 'yaml';
 import { ADDON_NAMES } from '../../server/src/labs/format.ts';
 import { addonImages } from '../../server/src/provisioner/addons.ts';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import {
+  KIND_LB_IMAGE,
   LAB_IMAGES,
   TESTBED_ASSETS,
   TESTBED_VERSIONS,
   addonImageNames,
   kindClusterConfig,
+  kindLoadBalancerImage,
   kubernetesLdflags,
   nodeImageNames,
   readStamp,
@@ -165,4 +169,25 @@ test('the testbed builds every image an add-on manifest runs, and the local-path
   assert.match(storage, /volumeBindingMode: WaitForFirstConsumer/);
   assert.match(storage, /is-default-class: "true"/);
   assert.equal(nodeImageNames().localPath, `docker.io/rancher/local-path-provisioner:${TESTBED_VERSIONS.localPath}`);
+});
+
+test("kind's load-balancer image: read from kind's source, required by status, and its Go stand-in passes go test", (t) => {
+  assert.equal(
+    kindLoadBalancerImage('package loadbalancer\n\n// Image defines the loadbalancer image:tag\nconst Image = "docker.io/envoyproxy/envoy:v1.36.2"\n'),
+    KIND_LB_IMAGE,
+  );
+  assert.equal(kindLoadBalancerImage('package loadbalancer\n'), undefined);
+  const noLb = readTestbedStatus({ dockerWorks: () => true, kindWorks: () => true, imageExists: (i) => i !== KIND_LB_IMAGE });
+  assert.equal(noLb.available, false);
+  assert.match(noLb.reason ?? '', /envoyproxy\/envoy:v1\.36\.2/);
+  const go = ['/usr/local/go/bin/go', ...(process.env.PATH ?? '').split(':').map((d) => path.join(d, 'go'))].find((g) => existsSync(g));
+  if (!go) return t.skip('no Go toolchain here (scripts/testbed build needs one too)');
+  const out = execFileSync(go, ['test', '-count=1', './...'], {
+    cwd: path.join(TESTBED_ASSETS, 'lb'),
+    env: { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '-mod=mod', CGO_ENABLED: '0' },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 180_000,
+  });
+  assert.match(out, /^ok\s/m);
 });

@@ -69,6 +69,19 @@ export function addonImageNames(v = TESTBED_VERSIONS) {
   };
 }
 
+/**
+ * The load-balancer image kind v0.33.0 runs in front of a cluster with several control-plane nodes
+ * (`loadbalancer.Image` in sigs.k8s.io/kind pkg/cluster/internal/loadbalancer/const.go; the build
+ * checks the two agree). The testbed builds it from scripts/testbed.d/lb: a Go stand-in for the
+ * `envoy` binary on the Debian base, since no registry can serve Envoy's image here.
+ */
+export const KIND_LB_IMAGE = 'docker.io/envoyproxy/envoy:v1.36.2';
+
+/** Reads the load-balancer image a kind source tree names (its loadbalancer const.go), or undefined. */
+export function kindLoadBalancerImage(constGo: string): string | undefined {
+  return /^\s*const Image = "([^"]+)"/m.exec(constGo)?.[1];
+}
+
 /** The images shipped labs pin (front matter `images:`), built from Debian packages or Go modules. */
 export const LAB_IMAGES = {
   busybox: 'docker.io/library/busybox:1.37.0',
@@ -184,7 +197,7 @@ export function readTestbedStatus(deps: { imageExists?: ImageExists; dockerWorks
   if (!dockerWorks()) return { ...base, reason: 'Docker is not reachable (scripts/setup-host installs and starts it)' };
   if (!kindWorks()) return { ...base, reason: 'the kind CLI is not installed (scripts/setup-host installs it)' };
   const exists = deps.imageExists ?? dockerImageExists;
-  const missing = [image, ...labImages, nodeImageNames().kubeRouter, ...Object.values(addonImageNames())].filter((t) => !exists(t));
+  const missing = [image, ...labImages, nodeImageNames().kubeRouter, ...Object.values(addonImageNames()), KIND_LB_IMAGE].filter((t) => !exists(t));
   if (missing.length) return { ...base, reason: `testbed images missing (${missing.join(', ')}): run scripts/testbed build` };
   return { ...base, available: true };
 }

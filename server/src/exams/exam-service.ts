@@ -160,10 +160,13 @@ export class ExamService {
     const clusters = this.#o.repo.clusters(a.id).map(({ context, attemptId }) => {
       const child = this.#o.attempts.get(attemptId);
       const decl = a.exam.clusters.find((c) => c.name === context);
-      // kind's names are fixed by the shape: <cluster>-control-plane, <cluster>-worker, <cluster>-worker2…
+      // kind's names are fixed by the shape: <cluster>-control-plane, -control-plane2…, <cluster>-worker, <cluster>-worker2…
       const kind = child?.clusterName ?? '';
       const nodes = [
-        { name: `${context}-controlplane`, container: `${kind}-control-plane` },
+        ...Array.from({ length: decl?.controlPlanes ?? 1 }, (_, i) => ({
+          name: `${context}-controlplane${i ? i + 1 : ''}`,
+          container: `${kind}-control-plane${i ? i + 1 : ''}`,
+        })),
         ...Array.from({ length: decl?.workers ?? 0 }, (_, i) => ({ name: `${context}-node${String(i + 1).padStart(2, '0')}`, container: `${kind}-worker${i ? i + 1 : ''}` })),
       ];
       return {

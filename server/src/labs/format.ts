@@ -53,7 +53,7 @@ export type CompetencyCode = keyof typeof COMPETENCIES;
 export const COMPETENCY_CODES = Object.keys(COMPETENCIES) as [CompetencyCode, ...CompetencyCode[]];
 
 /** A node of the lab's cluster by role, as node setup files and checks name it. */
-export const NODE_ROLES = ['control-plane', 'worker', 'worker2', 'worker3'] as const;
+export const NODE_ROLES = ['control-plane', 'control-plane2', 'control-plane3', 'worker', 'worker2', 'worker3'] as const;
 
 export const DIFFICULTIES = ['easy', 'medium', 'hard'] as const;
 export type Difficulty = (typeof DIFFICULTIES)[number];
@@ -119,6 +119,11 @@ export const ADDON_SERVICES: Record<AddonName, readonly string[]> = {
 export const ClusterShape = z
   .object({
     workers: z.number().int().min(0).max(3).default(0).describe('worker nodes besides the control plane'),
+    /**
+     * Control-plane nodes (default 1). With more than one, kind puts its load balancer in front of
+     * their API servers (the kubeconfig's server) and kubeadm stacks an etcd member on each.
+     */
+    controlPlanes: z.number().int().min(1).max(3).optional().describe('control-plane nodes (1–3, default 1); more than one puts kind\'s load balancer in front of them'),
     cni: z.enum(['kindnet', 'none']).default('kindnet').describe('none: the lab installs a CNI itself'),
     networkPolicy: z.boolean().default(false).describe('the lab needs NetworkPolicy enforcement (self-tested before the learner starts)'),
     /**

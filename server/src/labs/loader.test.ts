@@ -62,7 +62,7 @@ const EXPECTED: Record<string, string[]> = {
     'labs/broken/negative-only/lab.mdx:15:7 task make-client checks only that things do not work (probe expect: blocked), which a deny-all policy, a deleted server or a crashed pod also achieves\n    hint: add a required check of something that must keep working (e.g. the allowed client still reaches the server, or the server pod is Ready), with required: true',
   ],
   'bad-mistake': [
-    "labs/broken/bad-mistake/mistakes/bad-script/solution.sh:1:1 a mistake's scripts are mistake.sh (on the grading host, like solution.sh), node.<role>.sh (as root on that node) and workstation.sh (in the workstation); solution.sh is none of them, so it would be silently skipped\n    hint: rename it, e.g. to mistakes/bad-script/mistake.sh, or node.<role>.sh with a role of control-plane, worker, worker2, worker3",
+    "labs/broken/bad-mistake/mistakes/bad-script/solution.sh:1:1 a mistake's scripts are mistake.sh (on the grading host, like solution.sh), node.<role>.sh (as root on that node) and workstation.sh (in the workstation); solution.sh is none of them, so it would be silently skipped\n    hint: rename it, e.g. to mistakes/bad-script/mistake.sh, or node.<role>.sh with a role of control-plane, control-plane2, control-plane3, worker, worker2, worker3",
     'labs/broken/bad-mistake/mistakes/empty:1:1 mistake empty applies nothing\n    hint: add the manifests (and/or mistake.sh) that make the wrong answer, as solution/ does for the right one',
     "labs/broken/bad-mistake/mistakes/typo/client.yaml:9:14 Pod client runs image docker.io/library/busybox:1.36.1, which is not listed in the front matter's images\n    hint: the front matter lists docker.io/library/busybox:1.37.0: use the same tag in both places",
     'labs/broken/bad-mistake/mistakes/typo/mistake.yaml:1:1 unknown key "titel" in mistake.yaml\n    hint: did you mean "title"?',
@@ -306,7 +306,20 @@ test('<Node name> takes the exam-style node names only', async () => {
   writeFileSync(mdx, `${readFileSync(mdx, 'utf8')}\nThen <Node name="worker2" />.\n`);
   const broken = (await loadCatalog(path.join(dir, 'labs'), new MdxCompiler())).broken.flatMap((b) => b.problems.map(formatProblem));
   assert.equal(broken.length, 1);
-  assert.match(broken[0]!, /<Node name="worker2"> is not a node name\n {4}hint: nodes are named as in the exam: controlplane, node01, node02/);
+  assert.match(broken[0]!, /<Node name="worker2"> is not a node name\n {4}hint: nodes are named as in the exam: controlplane \(controlplane2, controlplane3 with cluster.controlPlanes\), node01, node02/);
+});
+
+test('a node script or check for a control-plane node the shape lacks is an error that names cluster.controlPlanes', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kd-labs-cp-'));
+  const lab = path.join(dir, 'labs', 'good', 'valid-lab');
+  cpSync(path.join(FIXTURES, 'good', 'valid-lab'), lab, { recursive: true });
+  mkdirSync(path.join(lab, 'setup'), { recursive: true });
+  writeFileSync(path.join(lab, 'setup', 'node.control-plane3.sh'), '#!/usr/bin/env bash\ntrue\n');
+  const problems = (await loadCatalog(path.join(dir, 'labs'), new MdxCompiler())).broken.flatMap((b) => b.problems.map(formatProblem));
+  assert.ok(
+    problems.some((p) => /node\.control-plane3\.sh runs on control-plane3, but the lab's cluster has 1 control-plane node\(s\)\n {4}hint: set cluster\.controlPlanes to 3/.test(p)),
+    problems.join('\n'),
+  );
 });
 
 test('a symlinked track is followed, a dangling link is an error, and a folder without labs never passes silently', async (t) => {

@@ -460,9 +460,10 @@ function checkCheck(check: CheckDecl, where: readonly PropertyKey[], meta: LabFr
   const resourceRole = check.kind === 'exists' || check.kind === 'absent' || check.kind === 'field' || check.kind === 'count' ? check.resource.nodeRole : undefined;
   const roles = check.kind === 'node' ? [check.node] : check.kind === 'placement' && 'role' in check.nodes ? [check.nodes.role].flat() : resourceRole ? [resourceRole] : [];
   for (const role of roles) {
-    if (workersNeeded(role) > meta.cluster.workers) {
+    const lack = roleLacking(role, meta.cluster);
+    if (lack) {
       const pos = at([...where, ...(check.kind === 'node' ? ['node'] : check.kind === 'placement' ? ['nodes'] : ['resource', 'nodeRole'])]);
-      err(mdxFile, pos.line, pos.col, `the check names node ${role}, but the lab's cluster has ${meta.cluster.workers} worker(s)`, `set cluster.workers to at least ${workersNeeded(role)}`);
+      err(mdxFile, pos.line, pos.col, `the check names node ${role}, but ${lack.has}`, lack.hint);
     }
   }
 }
@@ -511,8 +512,9 @@ function readSetupAndSolution(meta: LabFrontMatter, ctx: LabLoad): { files: LabF
         if (!(NODE_ROLES as readonly string[]).includes(role)) {
           const guess = didYouMean(role, NODE_ROLES);
           err(relLab(relPath), 1, 1, `node script for unknown node "${role}"`, guess ? `did you mean node.${guess}.sh?` : `name it node.<role>.sh with a role of ${NODE_ROLES.join(', ')}`);
-        } else if (workersNeeded(role) > meta.cluster.workers) {
-          err(relLab(relPath), 1, 1, `${name} runs on ${role}, but the lab's cluster has ${meta.cluster.workers} worker(s)`, `set cluster.workers to at least ${workersNeeded(role)}`);
+        } else if (roleLacking(role, meta.cluster)) {
+          const lack = roleLacking(role, meta.cluster)!;
+          err(relLab(relPath), 1, 1, `${name} runs on ${role}, but ${lack.has}`, lack.hint);
         } else (stage === 'setup' ? files.setupNodeScripts : files.solutionNodeScripts).push({ role: role as NodeRoleName, file: relPath });
       } else if (stage === 'solution' && name === 'workstation.sh') {
         hash.update(relPath).update(readFileSync(abs));
@@ -533,9 +535,10 @@ function checkClusterNeeds(meta: LabFrontMatter, raw: unknown, files: LabFiles, 
     err(mdxFile, pos.line, pos.col, `${files.setupNodeScripts.map((n) => n.file).join(', ')} change${files.setupNodeScripts.length === 1 ? 's' : ''} a node, so the lab needs a cluster of its own`, 'add dedicated: true under cluster, so its cluster is never handed to another lab');
   }
   for (const [i, role] of (meta.broken?.nodes ?? []).entries()) {
-    if (workersNeeded(role) > meta.cluster.workers) {
+    const lack = roleLacking(role, meta.cluster);
+    if (lack) {
       const pos = at(['broken', 'nodes', i]);
-      err(mdxFile, pos.line, pos.col, `broken names node ${role}, but the lab's cluster has ${meta.cluster.workers} worker(s)`);
+      err(mdxFile, pos.line, pos.col, `broken names node ${role}, but ${lack.has}`, lack.hint);
     }
   }
   if (meta.broken && !meta.cluster.dedicated) {
@@ -663,10 +666,19 @@ function gateSite(meta: LabFrontMatter, files: LabFiles): { gate: GateSite; gate
   return realOnly.length ? { gate: 'real', gateReason: `${realOnly.join(' and ')} can only run against a real cluster` } : { gate: 'model', gateReason: undefined };
 }
 
-/** How many workers a node role needs: worker/worker1 one, worker2 two, worker3 three. */
-function workersNeeded(role: string): number {
-  if (role === 'control-plane') return 0;
-  return role === 'worker' ? 1 : Number(role.slice('worker'.length));
+/**
+ * Whether the cluster shape lacks the node a role names (worker2 needs two workers, control-plane3
+ * three control-plane nodes): what it has and how to fix it, or undefined when the node exists.
+ */
+function roleLacking(role: string, cluster: LabFrontMatter['cluster']): { has: string; hint: string } | undefined {
+  const cp = /^control-plane(\d*)$/.exec(role);
+  if (cp) {
+    const needed = cp[1] ? Number(cp[1]) : 1;
+    const has = cluster.controlPlanes ?? 1;
+    return needed > has ? { has: `the lab's cluster has ${has} control-plane node(s)`, hint: `set cluster.controlPlanes to ${needed === 2 ? '2 or 3' : needed}` } : undefined;
+  }
+  const needed = role === 'worker' ? 1 : Number(role.slice('worker'.length));
+  return needed > cluster.workers ? { has: `the lab's cluster has ${cluster.workers} worker(s)`, hint: `set cluster.workers to at least ${needed}` } : undefined;
 }
 
 type Report = (file: string, line: number, col: number, message: string, hint?: string) => void;
@@ -788,8 +800,8 @@ async function checkBody(source: string, compiler: MdxCompiler, taskIds: Readonl
         warn(mdxFile, c.line, c.col, `<${c.name}> ignores attribute ${a}`, takes.length ? `it takes ${takes.join(', ')}` : 'it takes no attributes');
       }
     }
-    if (c.name === 'Node' && typeof c.attributes.name === 'string' && !/^(controlplane|node(0[1-9]|[1-9]\d))$/.test(c.attributes.name)) {
-      err(mdxFile, c.line, c.col, `<Node name="${c.attributes.name}"> is not a node name`, 'nodes are named as in the exam: controlplane, node01, node02, …');
+    if (c.name === 'Node' && typeof c.attributes.name === 'string' && !/^(controlplane[23]?|node(0[1-9]|[1-9]\d))$/.test(c.attributes.name)) {
+      err(mdxFile, c.line, c.col, `<Node name="${c.attributes.name}"> is not a node name`, 'nodes are named as in the exam: controlplane (controlplane2, controlplane3 with cluster.controlPlanes), node01, node02, …');
     }
     if (c.name === 'Run' && c.text && c.text.rendered !== c.text.source) {
       warn(mdxFile, c.line, c.col, `<Run> shows the command as "${c.text.rendered}", not as written: Markdown changed it`, 'wrap the command in backticks, <Run>`…`</Run>, so characters like * _ \\ [ ] reach the terminal unchanged');

@@ -123,17 +123,27 @@ test('an add-on that never becomes usable fails its step, naming the add-on and 
   assert.equal(steps.at(-1)?.status, 'failed');
 });
 
-test('etcd-client copies etcdctl and etcdutl out of the etcd image on the control-plane node', async () => {
-  const calls: string[][] = [];
-  const runner: CommandRunner = {
-    async run({ argv }) {
-      calls.push([...argv]);
-      return { argv, stdout: 'etcdctl version: 3.6.6\n', stderr: '', exitCode: 0, durationMs: 1 };
-    },
-  };
-  await installAddons({ name: 'kd-9' }, ['etcd-client'], { port: fakePort().port, runner }, () => {});
-  assert.equal(calls.length, 1);
-  assert.deepEqual(calls[0]!.slice(0, 4), ['docker', 'exec', 'kd-9-control-plane', 'bash']);
-  assert.match(calls[0]!.at(-1)!, /ctr -n k8s\.io images mount "\$image"/);
-  assert.match(calls[0]!.at(-1)!, /for b in etcdctl etcdutl/);
+test('etcd-client copies etcdctl and etcdutl out of the etcd image on every control-plane node', async () => {
+  for (const nodes of [
+    ['kd-9-control-plane', 'kd-9-worker'],
+    ['kd-9-control-plane', 'kd-9-control-plane2', 'kd-9-control-plane3', 'kd-9-external-load-balancer', 'kd-9-worker'],
+  ]) {
+    const calls: string[][] = [];
+    const runner: CommandRunner = {
+      async run({ argv }) {
+        calls.push([...argv]);
+        const stdout = argv[0] === 'kind' ? `${nodes.join('\n')}\n` : 'etcdctl version: 3.6.6\n';
+        return { argv, stdout, stderr: '', exitCode: 0, durationMs: 1 };
+      },
+    };
+    await installAddons({ name: 'kd-9' }, ['etcd-client'], { port: fakePort().port, runner }, () => {});
+    const execs = calls.filter((c) => c[0] === 'docker');
+    const controlPlanes = nodes.filter((n) => /-control-plane\d*$/.test(n));
+    assert.deepEqual(
+      execs.map((c) => c.slice(0, 4)),
+      controlPlanes.map((n) => ['docker', 'exec', n, 'bash']),
+    );
+    assert.match(execs[0]!.at(-1)!, /ctr -n k8s\.io images mount "\$image"/);
+    assert.match(execs[0]!.at(-1)!, /for b in etcdctl etcdutl/);
+  }
 });

@@ -11,6 +11,7 @@ import type { AddonName } from '../labs/format.ts';
 import { imagesOf, type ManifestObject } from '../labs/manifests.ts';
 import { readinessProblems, readManifestFile } from './lab-setup.ts';
 import { ProvisionError, step, type StepSink } from './steps.ts';
+import { kindNodeNames } from './kind-driver.ts';
 
 const ASSETS = path.join(import.meta.dirname, 'assets');
 
@@ -200,19 +201,24 @@ async function installOne(cluster: { name: string }, name: AddonName, deps: Addo
     });
   }
   if (spec.controlPlaneScript) {
-    try {
-      await deps.runner.run({
-        argv: ['docker', 'exec', `${cluster.name}-control-plane`, 'bash', '-c', spec.controlPlaneScript],
-        timeoutMs: Math.max(1000, ctx.deadline - Date.now()),
-        ...(signal ? { signal } : {}),
-      });
-    } catch (e) {
-      const err = e as { stderr?: string; message: string };
-      throw new ProvisionError(
-        stepName,
-        `add-on ${name}: the script on the control-plane node failed: ${(err.stderr || err.message).trim().split('\n').at(-1)}`,
-        err.stderr ?? err.message,
-      );
+    // Every control-plane node (a cluster may have up to three): kind names them -control-plane, -control-plane2….
+    const prefix = `${cluster.name}-control-plane`;
+    const controlPlanes = (await kindNodeNames(deps.runner, cluster.name)).filter((n) => n.startsWith(prefix) && /^\d*$/.test(n.slice(prefix.length)));
+    for (const node of controlPlanes.length ? controlPlanes : [prefix]) {
+      try {
+        await deps.runner.run({
+          argv: ['docker', 'exec', node, 'bash', '-c', spec.controlPlaneScript],
+          timeoutMs: Math.max(1000, ctx.deadline - Date.now()),
+          ...(signal ? { signal } : {}),
+        });
+      } catch (e) {
+        const err = e as { stderr?: string; message: string };
+        throw new ProvisionError(
+          stepName,
+          `add-on ${name}: the script on control-plane node ${node} failed: ${(err.stderr || err.message).trim().split('\n').at(-1)}`,
+          err.stderr ?? err.message,
+        );
+      }
     }
   }
   if (spec.ready) await waitFor('not usable', () => spec.ready!(ctx));

@@ -13,21 +13,23 @@ export function shapeKey(shape: ClusterShape): string {
     .sort()
     .map((a) => `+${a}`)
     .join('');
-  return `w${shape.workers}${shape.cni === 'none' ? '-nocni' : ''}${shape.networkPolicy ? '-netpol' : ''}${shape.nodeNames === 'exam' ? '-examnames' : ''}${addons}`;
+  const cp = (shape.controlPlanes ?? 1) > 1 ? `-cp${shape.controlPlanes}` : '';
+  return `w${shape.workers}${cp}${shape.cni === 'none' ? '-nocni' : ''}${shape.networkPolicy ? '-netpol' : ''}${shape.nodeNames === 'exam' ? '-examnames' : ''}${addons}`;
 }
 
 /** The shape a key names (inverse of shapeKey; add-ons in any order). */
 export function shapeFromKey(key: string): ClusterShape {
-  const m = /^w([0-3])(-nocni)?(-netpol)?(-examnames)?((?:\+[a-z0-9-]+)*)$/.exec(key);
-  if (!m) throw new Error(`"${key}" is not a cluster shape key (w<workers>[-nocni][-netpol][-examnames][+<add-on>…])`);
-  const addons = m[5] ? m[5].slice(1).split('+') : [];
+  const m = /^w([0-3])(?:-cp([23]))?(-nocni)?(-netpol)?(-examnames)?((?:\+[a-z0-9-]+)*)$/.exec(key);
+  if (!m) throw new Error(`"${key}" is not a cluster shape key (w<workers>[-cp<2|3>][-nocni][-netpol][-examnames][+<add-on>…])`);
+  const addons = m[6] ? m[6].slice(1).split('+') : [];
   const unknown = addons.find((a) => !(ADDON_NAMES as readonly string[]).includes(a));
   if (unknown) throw new Error(`"${key}" names an unknown add-on "${unknown}" (known: ${ADDON_NAMES.join(', ')})`);
   return {
     workers: Number(m[1]),
-    cni: m[2] ? 'none' : 'kindnet',
-    networkPolicy: Boolean(m[3]),
-    ...(m[4] ? { nodeNames: 'exam' as const } : {}),
+    ...(m[2] ? { controlPlanes: Number(m[2]) } : {}),
+    cni: m[3] ? 'none' : 'kindnet',
+    networkPolicy: Boolean(m[4]),
+    ...(m[5] ? { nodeNames: 'exam' as const } : {}),
     addons: [...new Set(addons as AddonName[])].sort(),
     dedicated: false,
   };
@@ -42,16 +44,23 @@ export interface KindConfigOptions {
 
 /** The kind cluster config (passed with --config -) for a lab's cluster shape. */
 export function kindConfig(shape: ClusterShape, opts: KindConfigOptions): string {
+  const controlPlanes = shape.controlPlanes ?? 1;
   const config: Record<string, unknown> = {
     kind: 'Cluster',
     apiVersion: 'kind.x-k8s.io/v1alpha4',
-    nodes: [{ role: 'control-plane' }, ...Array.from({ length: shape.workers }, () => ({ role: 'worker' }))],
+    nodes: [...Array.from({ length: controlPlanes }, () => ({ role: 'control-plane' })), ...Array.from({ length: shape.workers }, () => ({ role: 'worker' }))],
   };
   if (shape.nodeNames === 'exam') {
     // kubeadm registers each node under nodeRegistration.name (and sets kubelet's --hostname-override);
-    // kind names workers' containers -worker, -worker2… in this order, which node-names.ts maps to node01, node02….
+    // kind names the containers -control-plane, -control-plane2…, -worker, -worker2… in this order,
+    // which node-names.ts maps to controlplane, controlplane2…, node01, node02…. The first control
+    // plane runs kubeadm init, the others kubeadm join.
     config.nodes = [
       { role: 'control-plane', kubeadmConfigPatches: ['kind: InitConfiguration\nnodeRegistration:\n  name: controlplane\n'] },
+      ...Array.from({ length: controlPlanes - 1 }, (_, i) => ({
+        role: 'control-plane',
+        kubeadmConfigPatches: [`kind: JoinConfiguration\nnodeRegistration:\n  name: controlplane${i + 2}\n`],
+      })),
       ...Array.from({ length: shape.workers }, (_, i) => ({
         role: 'worker',
         kubeadmConfigPatches: [`kind: JoinConfiguration\nnodeRegistration:\n  name: node${String(i + 1).padStart(2, '0')}\n`],

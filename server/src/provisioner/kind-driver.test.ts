@@ -5,7 +5,8 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_NODE_IMAGE, kindConfig, shapeFromKey, shapeKey } from './kind-config.ts';
-import { fullImageRef, KindDriver } from './kind-driver.ts';
+import { fullImageRef, KindDriver, kindNodeNames } from './kind-driver.ts';
+import { nodeForRole } from '../../../graders/src/engine/checks.ts';
 import { cleanStage, KindProgressParser, plainStage, type KindStageEvent } from './kind-progress.ts';
 import { ProvisionError, type StepEvent } from './steps.ts';
 import { FakeKindHost } from './testing/fake-kind.ts';
@@ -86,6 +87,47 @@ test('exam node names: kubeadm registers the nodes as controlplane, node01, node
     ],
   );
   assert.match(c.kubeadmConfigPatches[0]!, /failCgroupV1/, 'cluster-wide patches stay');
+});
+
+test('three control-plane nodes: kind config, shape key, and exam names controlplane, controlplane2, controlplane3', () => {
+  const shape = shapeFromKey('w1-cp3');
+  assert.equal(shape.controlPlanes, 3);
+  assert.equal(shapeKey(shape), 'w1-cp3');
+  assert.equal(shapeKey({ ...shape, controlPlanes: 1 }), 'w1', 'one control plane is the default shape');
+  assert.throws(() => shapeFromKey('w0-cp4'), /is not a cluster shape key/);
+  const c = parseYaml(kindConfig(shape, { cgroupV1: false })) as { nodes: { role: string }[] };
+  assert.deepEqual(
+    c.nodes.map((n) => n.role),
+    ['control-plane', 'control-plane', 'control-plane', 'worker'],
+  );
+  const exam = shapeFromKey('w0-cp3-examnames');
+  assert.equal(shapeKey(exam), 'w0-cp3-examnames');
+  const e = parseYaml(kindConfig(exam, { cgroupV1: false })) as { nodes: { role: string; kubeadmConfigPatches: string[] }[] };
+  assert.deepEqual(
+    e.nodes.map((n) => [n.role, parseYaml(n.kubeadmConfigPatches[0]!)]),
+    [
+      ['control-plane', { kind: 'InitConfiguration', nodeRegistration: { name: 'controlplane' } }],
+      ['control-plane', { kind: 'JoinConfiguration', nodeRegistration: { name: 'controlplane2' } }],
+      ['control-plane', { kind: 'JoinConfiguration', nodeRegistration: { name: 'controlplane3' } }],
+    ],
+  );
+});
+
+test('the load balancer kind lists with its nodes is no node; control-plane roles pick the control planes in name order', async () => {
+  const listed = ['ha-control-plane', 'ha-control-plane2', 'ha-control-plane3', 'ha-external-load-balancer', 'ha-worker'];
+  const runner = { run: async ({ argv }: { argv: string[] }) => ({ argv, stdout: `${listed.join('\n')}\n`, stderr: '', exitCode: 0, durationMs: 1 }) };
+  assert.deepEqual(await kindNodeNames(runner, 'ha'), ['ha-control-plane', 'ha-control-plane2', 'ha-control-plane3', 'ha-worker']);
+  const node = (name: string, cp: boolean) => ({
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name, labels: cp ? { 'node-role.kubernetes.io/control-plane': '' } : ({} as Record<string, string>) },
+  });
+  const nodes = [node('ha-worker', false), node('ha-control-plane3', true), node('ha-control-plane', true), node('ha-control-plane2', true)];
+  assert.equal(nodeForRole(nodes, 'control-plane')?.metadata.name, 'ha-control-plane');
+  assert.equal(nodeForRole(nodes, 'control-plane2')?.metadata.name, 'ha-control-plane2');
+  assert.equal(nodeForRole(nodes, 'control-plane3')?.metadata.name, 'ha-control-plane3');
+  assert.equal(nodeForRole(nodes, 'worker')?.metadata.name, 'ha-worker');
+  assert.equal(nodeForRole(nodes.slice(0, 3), 'control-plane3')?.metadata.name, undefined);
 });
 
 test('create reports kind stages then our own node wait, with one kubeconfig file per cluster', async () => {

@@ -33,7 +33,7 @@ export interface ClusterInfo {
   name: string;
   /** Kubeconfig for this server (https://127.0.0.1:<port>). */
   kubeconfigPath: string;
-  /** Kubeconfig for containers on kind's network (https://<name>-control-plane:6443). */
+  /** Kubeconfig for containers on kind's network (https://<name>-control-plane:6443, or kind's load balancer with several control planes). */
   internalKubeconfigPath: string;
   nodes: string[];
 }
@@ -46,10 +46,14 @@ export const NODES_READY_STEP = 'Waiting for every node to be Ready';
 /** Node container names of a kind cluster (`kind get nodes`); none when it does not exist. */
 export async function kindNodeNames(runner: CommandRunner, name: string): Promise<string[]> {
   const r = await runner.run({ argv: ['kind', 'get', 'nodes', '--name', name], timeoutMs: QUICK_MS });
-  return r.stdout
-    .split('\n')
-    .map((s) => s.trim())
-    .filter((s) => s && !s.startsWith('No kind nodes'));
+  return (
+    r.stdout
+      .split('\n')
+      .map((s) => s.trim())
+      .filter((s) => s && !s.startsWith('No kind nodes'))
+      // kind lists its load balancer (clusters with several control-plane nodes) too; it is no Kubernetes node.
+      .filter((s) => s !== `${name}-external-load-balancer`)
+  );
 }
 
 /** Creates, lists and deletes kind clusters through the command runner; one kubeconfig file per cluster. */

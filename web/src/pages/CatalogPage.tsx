@@ -278,7 +278,7 @@ function LabCard({ lab, progress, competencies }: { lab: LabSummary; progress: L
             </span>
           ))}
         <span className="tag tag-quiet">
-          {1 + lab.cluster.workers} node{lab.cluster.workers ? 's' : ''}
+          {(lab.cluster.controlPlanes ?? 1) + lab.cluster.workers} node{(lab.cluster.controlPlanes ?? 1) + lab.cluster.workers > 1 ? 's' : ''}
         </span>
         {lab.origin ? (
           <span className="tag tag-origin" title={`Killercoda scenario from ${lab.origin.source}`}>

@@ -101,7 +101,7 @@ function LabView({ lab }: { lab: LabDetail }) {
               )}
               <span>Kubernetes {lab.kubernetes}</span>
               <span>
-                {1 + lab.cluster.workers} node{lab.cluster.workers ? 's' : ''}
+                {(lab.cluster.controlPlanes ?? 1) + lab.cluster.workers} node{(lab.cluster.controlPlanes ?? 1) + lab.cluster.workers > 1 ? 's' : ''}
               </span>
               {lab.cluster.networkPolicy ? <span title="The cluster enforces NetworkPolicies (self-tested before you start)">NetworkPolicy</span> : null}
             </div>

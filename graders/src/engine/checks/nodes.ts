@@ -14,7 +14,9 @@ function isControlPlane(n: KubeObject): boolean {
  */
 export function nodeForRole(nodes: readonly KubeObject[], role: string): KubeObject | undefined {
   const byName = (a: KubeObject, b: KubeObject) => a.metadata.name.localeCompare(b.metadata.name);
-  if (role === 'control-plane') return nodes.filter(isControlPlane).sort(byName)[0];
+  const cp = /^control-plane(\d*)$/.exec(role);
+  // kind names them <cluster>-control-plane, -control-plane2…; exam names controlplane, controlplane2…: both sort in order.
+  if (cp) return nodes.filter(isControlPlane).sort(byName)[cp[1] ? Number(cp[1]) - 1 : 0];
   const index = role === 'worker' ? 1 : Number(role.slice('worker'.length));
   return nodes.filter((n) => !isControlPlane(n)).sort(byName)[index - 1];
 }

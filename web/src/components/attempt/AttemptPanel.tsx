@@ -115,9 +115,13 @@ export function AttemptPanel({
           <strong>Your cluster and terminal appear here.</strong>
         </p>
         <p className="muted">
-          Start creates a fresh kind cluster with {1 + lab.cluster.workers} node{lab.cluster.workers ? 's' : ''} (
-          {['controlplane', ...Array.from({ length: lab.cluster.workers }, (_, i) => `node${String(i + 1).padStart(2, '0')}`)].join(', ')})
-          {lab.cluster.networkPolicy ? ', enforcing NetworkPolicy' : ''}, applies the lab&apos;s setup and opens a shell with kubectl, the <code>k</code> alias
+          Start creates a fresh kind cluster with {(lab.cluster.controlPlanes ?? 1) + lab.cluster.workers} node
+          {(lab.cluster.controlPlanes ?? 1) + lab.cluster.workers > 1 ? 's' : ''} (
+          {[
+            ...Array.from({ length: lab.cluster.controlPlanes ?? 1 }, (_, i) => `controlplane${i ? i + 1 : ''}`),
+            ...Array.from({ length: lab.cluster.workers }, (_, i) => `node${String(i + 1).padStart(2, '0')}`),
+          ].join(', ')}
+          ){lab.cluster.networkPolicy ? ', enforcing NetworkPolicy' : ''}, applies the lab&apos;s setup and opens a shell with kubectl, the <code>k</code> alias
           and completion.
         </p>
         <button type="button" className="btn btn-primary" onClick={() => void start()} disabled={busy !== false}>

@@ -1,0 +1,3 @@
+module kubedrill.test/testbed/lb
+
+go 1.26
