@@ -7,7 +7,17 @@ import type { ScriptRunner } from '../../graders/src/cluster/port.ts';
 import { ModelCluster } from '../../graders/src/model/model-cluster.ts';
 import type { CommandRunner } from '../../server/src/exec/command-runner.ts';
 import type { Lab } from '../../server/src/labs/loader.ts';
-import { clustersPerLane, defaultLanes, describeVerdict, enteredMistake, inParallel, lanePrefix, shareGroups, splitLanes, type StateReach } from './labs-verify.ts';
+import {
+  clustersPerLane,
+  defaultLanes,
+  describeVerdict,
+  enteredMistake,
+  inParallel,
+  lanePrefix,
+  shareGroups,
+  splitLanes,
+  type StateReach,
+} from './labs-verify.ts';
 
 const lab = (id: string, mistakes: number, workers = 1) =>
   ({ id, meta: { cluster: { workers } }, mistakes: Array.from({ length: mistakes }, () => ({})) }) as unknown as Lab;
@@ -178,6 +188,8 @@ test('a mistake whose script fails is not entered: the error names the script an
   const reach: StateReach = { kubeProxy: { runner: { run: unused }, nodes: [] }, nodes: { exec: unused }, workstation: { exec: unused } };
   const { run } = await enteredMistake(lab, mistake, new ModelCluster(), scripts, reach);
   await assert.rejects(run.enter(), /mistake\.sh exited 3:\nno such deployment/);
+});
+
 test('labs of one shape share a cluster, but two Gateway API labs never do: each starts a group of its own', () => {
   const shaped = (id: string, addons: string[], extra: Record<string, unknown> = {}) =>
     ({
