@@ -967,11 +967,14 @@ function solutionOf(lab: Lab, files: () => Promise<void>, workstation: Workstati
   };
 }
 
-/** Mistakes labs:verify cannot gate on a shared cluster (their node or workstation scripts cannot be taken off), with why. */
+/** Mistakes labs:verify gates only on a cluster of their own (their node or workstation scripts cannot be taken off), with why. */
 export function skippedMistakes(lab: Lab): string[] {
   return lab.mistakes
     .filter((m) => m.nodeScripts.length || m.workstationScript)
-    .map((m) => `${m.name} (${[...m.nodeScripts.map((n) => n.file), m.workstationScript].filter(Boolean).join(', ')} cannot be undone before the next gate)`);
+    .map(
+      (m) =>
+        `${m.name} (${[...m.nodeScripts.map((n) => n.file), m.workstationScript].filter(Boolean).join(', ')} cannot be undone before the next gate; it needs a cluster of its own)`,
+    );
 }
 
 /** Human-readable lines for one verdict; with explain, every check of each mistake gate with its explanation. */
@@ -990,7 +993,7 @@ export function describeVerdict(v: LabVerdict, opts: { explain?: boolean } = {})
   ];
   if (v.failure) lines.push(`  ${v.failure.replaceAll('\n', '\n  ')}`);
   for (const w of v.walkthrough ?? []) lines.push(`  ${w.replaceAll('\n', '\n      ')}`);
-  for (const s of v.skipped ?? []) lines.push(`  - mistake ${s}: not gated on a shared cluster`);
+  for (const s of v.skipped ?? []) lines.push(`  - mistake ${s}: not gated in this run`);
   if (v.gates && !v.gates.gates.some((g) => g.name === 'solution-earns-all'))
     lines.push('  - no reference solution (a scenario without solution.sh beside its verify scripts): only "nothing earns nothing" ran');
   for (const g of v.gates?.gates ?? []) {
