@@ -88,6 +88,49 @@ describe('mistake gates', () => {
     assert.match(once.gates[0]?.problems.join('\n') ?? '', /after setup, .* is error/);
   });
 
+  it('after setup, the state later gates compare with is the settled one: a check that changes once setup has started is graded until two grades agree', async () => {
+    // Setup's ConfigMap shows from the second grade on (a grade reads it once), as a container of a workload broken on purpose (which
+    // setup does not wait for) starts a moment after setup is "ready". Its check is a guard, so it
+    // earns nothing alone; a mistake that changes nothing must then find the lab as it was after setup.
+    const guarded: GradableLab = {
+      ...lab,
+      tasks: [{ ...lab.tasks[0]!, checks: [field('domain', 'domain', 'cluster.local', { guard: true }), lab.tasks[0]!.checks[1]!] }],
+    };
+    const run = async (settle: { maxGrades: number; cleanTimeoutMs: number; errorRetryMs: number } | undefined) => {
+      const model = new ModelCluster({ workers: 0 });
+      let hidden = 1;
+      const starting = Object.assign(Object.create(model) as ModelCluster, {
+        get: async (...args: Parameters<ModelCluster['get']>) => (hidden-- > 0 ? undefined : model.get(...args)),
+      });
+      const noChange: MistakeRun = {
+        mistake: { name: 'no-change', title: 'nothing done', maxPercent: 0 },
+        enter: async () => ({ port: starting }),
+        leave: async () => {},
+      };
+      return runHonestyGates({
+        lab: guarded,
+        port: starting,
+        setup: [...setup, ...facts({ domain: 'cluster.local' })],
+        solution,
+        mistakes: [noChange],
+        ...(settle ? { settle } : {}),
+      });
+    };
+    const settled = await run({ maxGrades: 4, cleanTimeoutMs: 0, errorRetryMs: 0 });
+    assert.deepEqual(
+      settled.gates.map((g) => [g.name, g.passed, g.problems.join('; ')]),
+      [
+        ['nothing-earns-nothing', true, ''],
+        ['mistake-is-capped', true, ''],
+        ['solution-earns-all', true, ''],
+        ['grading-is-stable', true, ''],
+      ],
+    );
+    assert.equal(settled.gates[0]!.report.tasks[0]!.checks[0]!.status, 'pass', 'the guard as it settled, not as the first read saw it');
+    const once = await run(undefined);
+    assert.match(once.gates[1]!.problems.join('\n'), /after taking mistake no-change off again, the lab does not grade as it did right after setup/);
+  });
+
   it('grade the reference solution until a controller acting after it is done (with settle), and only then ask that grading is stable', async () => {
     // A controller finishes the solution's state two reads after it was applied (as an autoscaler
     // scaling a Deployment mid-rollout): the first grades see the range missing.

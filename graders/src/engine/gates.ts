@@ -158,12 +158,18 @@ export async function runHonestyGates(input: GateInput): Promise<GatesReport> {
 
   await bring(input.port, input.setup, manager);
   // A cluster that has just been made may still be settling (a NetworkPolicy controller's first
-  // sync): a check that could not be answered is asked again, up to settle.maxGrades grades, before
-  // it counts against the lab. A check that fails or passes is never re-asked here.
+  // sync, a container of a workload broken on purpose, which setup does not wait for, still
+  // starting): it is graded again, settle.errorRetryMs apart, until two grades agree and every
+  // check was answered, up to settle.maxGrades grades. The later gates compare with this state, so
+  // it must be the settled one, not a snapshot of the first second after setup.
+  const errors = (r: GradeReport) => r.tasks.some((t) => t.checks.some((c) => c.status === 'error'));
   let before = await grade();
-  for (let i = 1; i < (input.settle?.maxGrades ?? 1) && before.tasks.some((t) => t.checks.some((c) => c.status === 'error')); i++) {
+  for (let i = 1; i < (input.settle?.maxGrades ?? 1); i++) {
     await sleep(input.settle?.errorRetryMs ?? 2000);
-    before = await grade();
+    const next = await grade();
+    const agreed = statuses(next) === statuses(before) && !errors(next);
+    before = next;
+    if (agreed) break;
   }
   const earned = before.tasks.filter((t) => t.score > 0);
   const errored = before.tasks.flatMap((t) => t.checks.filter((c) => c.status === 'error').map((c) => describeCheck(t.id, c)));
