@@ -14,7 +14,6 @@ import {
   enteredMistake,
   inParallel,
   lanePrefix,
-  prewarmNext,
   shareGroups,
   splitLanes,
   type StateReach,
@@ -209,18 +208,4 @@ test('labs of one shape share a cluster, but two Gateway API labs never do: each
     shaped('metal-b', ['metallb']),
   ]);
   assert.deepEqual(groups, [['gw-a'], ['plain-a', 'plain-b'], ['gw-b'], ['gw-c'], ['metal-a', 'metal-b']]);
-});
-
-test("the next lab's cluster is made ahead unless this lab's mistakes need the verifier's other slot or the cluster is kept", () => {
-  const withMistakes = (scripts: { nodeScripts?: string[]; workstationScript?: string }) =>
-    ({ id: 'l', meta: { cluster: { workers: 1 } }, mistakes: [{ nodeScripts: [], workstationScript: undefined, ...scripts }] }) as unknown as Lab;
-  const plain = withMistakes({});
-  const fresh = withMistakes({ nodeScripts: ['worker.sh'] });
-  const onWorkstation = withMistakes({ workstationScript: 'workstation.sh' });
-  assert.equal(prewarmNext(plain, {}), true);
-  assert.equal(prewarmNext(fresh, {}), false, 'a mistake made on a node takes a cluster of its own beside the lab');
-  assert.equal(prewarmNext(onWorkstation, {}), false);
-  assert.equal(prewarmNext(fresh, { freshMistakes: false }), true, 'CI leaves those mistakes to labs:verify: the slot is free');
-  assert.equal(prewarmNext(fresh, { mistakes: false }), true);
-  assert.equal(prewarmNext(plain, { keep: true }), false, 'a kept cluster holds its slot');
 });

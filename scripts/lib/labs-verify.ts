@@ -23,7 +23,6 @@ import { mistakeGate, runHonestyGates, type GateResult, type GatesReport, type M
 import { gradeLab } from '../../graders/src/engine/engine.ts';
 import type { GradeReport } from '../../graders/src/engine/types.ts';
 import { SETUP_PHASE } from '../../server/src/attempts/attempt-plan.ts';
-import { shapeKey } from '../../server/src/provisioner/kind-config.ts';
 import type { AttemptEvent } from '../../server/src/attempts/attempt-repository.ts';
 import { createAttemptService } from '../../server/src/attempts/create-attempt-service.ts';
 import { loadConfig } from '../../server/src/config/config.ts';
@@ -125,17 +124,6 @@ export interface VerifyOptions {
   freshMistakes?: boolean;
   /** Instead of deleting the cluster after the gates, hand it to this callback (which must finish the attempt). */
   hold?: (h: HeldCluster) => void;
-}
-
-/**
- * Whether a verifier may make the next lab's cluster while this lab (the first of its group) runs:
- * not when this lab's mistakes take clusters of their own in this run (they need the verifier's
- * other slot), and not when its cluster is kept for the learner to look at.
- */
-export function prewarmNext(lab: Lab, opts: { freshMistakes?: boolean; mistakes?: boolean; keep?: boolean }): boolean {
-  if (opts.keep) return false;
-  const fresh = opts.freshMistakes !== false && opts.mistakes !== false && lab.mistakes.some((m) => m.nodeScripts.length || m.workstationScript);
-  return !fresh;
 }
 
 /** Whether a lab can share a cluster: no cluster of its own, no scripts anywhere (everything it leaves is in the API, where a reset finds it). */
@@ -578,8 +566,7 @@ export class LabVerifier {
   async #finish(attemptId: string): Promise<void> {
     await this.#workstations.release(attemptId).catch(() => {});
     this.#service.finish(attemptId, 'verified');
-    // Only this attempt's cluster: a cluster being made ahead for the next lab keeps going.
-    await this.#service.clusterDeleted(attemptId);
+    await this.#service.idle();
   }
 
   /**
@@ -702,20 +689,7 @@ export class LabVerifier {
     const verdicts: LabVerdict[] = [];
     const report = (v: LabVerdict) => (verdicts.push(v), opts.onVerdict?.(v));
     const groups = opts.share && !opts.keep ? shareGroups(ids.map((id) => this.labs.get(id)!)) : ids.map((id) => [id]);
-    // The next group's cluster is made while this group runs (most of a gate is waiting on the
-    // cluster), so a lab finds it warm instead of waiting a cluster's creation; see prewarmNext.
-    let warming: Promise<boolean> | undefined;
-    for (const [g, group] of groups.entries()) {
-      await warming;
-      warming = undefined;
-      const next = groups[g + 1]?.[0];
-      if (next !== undefined && prewarmNext(this.labs.get(group[0]!)!, opts)) {
-        warming = this.#service.prewarm(shapeKey(this.labs.get(next)!.meta.cluster));
-        // Claimed (or not) by the next group's start(); the first wait above orders the two.
-        void warming.then((ok) => {
-          if (ok) this.#log(`  (a cluster for ${next} is ready ahead)`);
-        });
-      }
+    for (const group of groups) {
       let held: HeldCluster | undefined;
       let previous: Lab | undefined;
       for (const id of group) {
@@ -742,9 +716,6 @@ export class LabVerifier {
       }
       if (held) await this.#finish(held.attemptId);
     }
-    // A warm cluster no group claimed (an interrupted run) goes with the run.
-    await warming;
-    await this.#service.releaseWarm();
     return verdicts;
   }
 

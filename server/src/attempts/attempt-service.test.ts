@@ -211,48 +211,6 @@ test('a warm cluster is claimed without a create, and the pool is topped up agai
   assert.equal(service.stats().clusters.warm, 1);
 });
 
-test('prewarm makes one cluster of a shape ahead with the pool off; a start of that shape claims it; with every slot taken it makes none', async () => {
-  const { service, host } = harness({ clusters: { poolSize: 0, maxConcurrent: 2 } });
-  assert.equal(await service.prewarm('w0'), true);
-  assert.equal(service.stats().clusters.warm, 1);
-  const creates = host.creates;
-  const { attempt } = service.start('l1', 'alpha');
-  assert.equal(service.get(attempt.id)!.status, 'setting-up', 'claimed at once');
-  await service.idle();
-  assert.equal(service.get(attempt.id)!.status, 'ready');
-  assert.equal(host.creates, creates, 'no create: the pool is off, and the claimed cluster was the prewarmed one');
-  const second = service.prewarm('w0');
-  assert.equal(await service.prewarm('w0'), false, 'both slots taken (the attempt and the second prewarm)');
-  assert.equal(await second, true);
-  service.finish(attempt.id);
-  await service.clusterDeleted(attempt.id);
-  assert.deepEqual(service.stats().clusters, { creating: 0, warm: 1, claimed: 0, deleting: 0 });
-  await service.releaseWarm();
-  assert.deepEqual(service.stats().clusters, { creating: 0, warm: 0, claimed: 0, deleting: 0 });
-  assert.equal(host.clusters.size, 0, 'the unclaimed warm cluster is deleted');
-  await service.close();
-});
-
-test("a finished attempt's cluster deletion is awaited without waiting for a prewarm still being made; releaseWarm cancels that one", async () => {
-  const host = new FakeKindHost({ holdCreates: true });
-  const { service } = harness({ host, clusters: { poolSize: 0, maxConcurrent: 2 } });
-  const held = host.heldCreate();
-  const id = service.start('l1', 'alpha').attempt.id;
-  await held;
-  const prewarmHeld = host.heldCreate();
-  const warming = service.prewarm('w0');
-  await prewarmHeld;
-  service.finish(id);
-  await service.clusterDeleted(id);
-  assert.deepEqual(service.stats().clusters, { creating: 1, warm: 0, claimed: 0, deleting: 0 }, 'only the prewarm is left, still being made');
-  await service.clusterDeleted('no-such-attempt');
-  await service.releaseWarm();
-  assert.equal(await warming, false, 'cancelled');
-  assert.deepEqual(service.stats().clusters, { creating: 0, warm: 0, claimed: 0, deleting: 0 });
-  assert.equal(host.clusters.size, 0, 'nothing is left on the host');
-  await service.close();
-});
-
 test('a warm cluster made with the images of its labs starts them without looking for images again', async () => {
   const { service, host } = harness({
     clusters: { poolSize: 1, poolShapes: ['w1-netpol'] },

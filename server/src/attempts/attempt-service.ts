@@ -127,26 +127,6 @@ export class AttemptService {
     await this.#tasks.idle();
   }
 
-  /**
-   * Makes one warm cluster of the shape now, beside whatever runs (see ClusterPool.warmOne): for a
-   * caller that knows the shape it starts next. Resolves true once a start() of the shape can claim it.
-   */
-  prewarm(shape: string): Promise<boolean> {
-    if (this.#closed) return Promise.resolve(false);
-    return this.#pool.warmOne(shape);
-  }
-
-  /** Deletes the warm clusters nobody claimed (those prewarm made and no start() took) and waits until they are gone. */
-  async releaseWarm(): Promise<void> {
-    this.#pool.releaseWarm('no attempt claimed it');
-    await this.#tasks.idle();
-  }
-
-  /** Resolves when a finished attempt's cluster is deleted, without waiting for other background work. */
-  async clusterDeleted(id: string): Promise<void> {
-    await this.#pool.deletedFor(id);
-  }
-
   // ---- reading ----
 
   /** The attempt with its queue position, or undefined. */

@@ -45,8 +45,6 @@ export class ClusterPool {
   readonly #clusters = new Map<string, OwnedCluster>();
   /** Cancels warm clusters still being created (at shutdown). */
   readonly #aborts = new Set<AbortController>();
-  /** Deletions under way, with the attempt whose cluster each deletes. */
-  readonly #deletions = new Map<Promise<void>, string>();
   #pausedUntil = 0;
 
   constructor(o: AttemptServiceOptions, hooks: ClusterPoolHooks) {
@@ -141,30 +139,6 @@ export class ClusterPool {
     return new Map([...new Set(shapes)].sort().map((s) => [s, poolSize]));
   }
 
-  /**
-   * One warm cluster of the shape, made now whatever the pool's targets (a caller that knows which
-   * shape it needs next, such as labs:verify between two labs); false at once when every slot is
-   * taken. Resolves true once it is warm (a later start() of the shape claims it), false if making it failed.
-   */
-  warmOne(shape: string): Promise<boolean> {
-    if (this.slotsUsed >= this.#o.clusters.maxConcurrent) return Promise.resolve(false);
-    const c = this.reserve(shape, undefined);
-    const done = this.#warm(c).then(() => c.state === 'warm' || c.state === 'claimed');
-    this.#h.background(done);
-    return done;
-  }
-
-  /** Deletes every warm cluster no attempt has claimed, and cancels those still being made for the pool. */
-  releaseWarm(why: string): void {
-    this.abortWarming();
-    for (const c of this.all()) if (c.state === 'warm' && !c.attemptId) this.release(c.name, why);
-  }
-
-  /** Resolves when the cluster(s) of the attempt are deleted (at once if it has none being deleted). */
-  async deletedFor(attemptId: string): Promise<void> {
-    await Promise.all([...this.#deletions.entries()].filter(([, a]) => a === attemptId).map(([p]) => p));
-  }
-
   /** Starts warm clusters until every shape has its target (within clusters.maxConcurrent); paused a while after a failed one. */
   fill(): void {
     if (this.#h.now() < this.#pausedUntil) return;
@@ -221,23 +195,20 @@ export class ClusterPool {
     this.#h.released?.(c);
     c.state = 'deleting';
     this.#o.repo.deleteCluster(name);
-    const deletion = (async () => {
-      await run?.catch(() => {});
-      try {
-        await this.#o.driver.delete(name);
-        this.#o.log.info({ cluster: name, reason: why }, 'deleted cluster');
-      } catch (e) {
-        this.#o.log.error({ cluster: name, error: errorMessage(e).split('\n')[0] }, 'deleting cluster failed (the next start-up removes it)');
-      } finally {
-        this.#clusters.delete(name);
-        this.#h.changed();
-      }
-    })();
-    if (c.attemptId) {
-      this.#deletions.set(deletion, c.attemptId);
-      void deletion.finally(() => this.#deletions.delete(deletion));
-    }
-    this.#h.background(deletion);
+    this.#h.background(
+      (async () => {
+        await run?.catch(() => {});
+        try {
+          await this.#o.driver.delete(name);
+          this.#o.log.info({ cluster: name, reason: why }, 'deleted cluster');
+        } catch (e) {
+          this.#o.log.error({ cluster: name, error: errorMessage(e).split('\n')[0] }, 'deleting cluster failed (the next start-up removes it)');
+        } finally {
+          this.#clusters.delete(name);
+          this.#h.changed();
+        }
+      })(),
+    );
   }
 
   /** Shutdown: cancels warm clusters still being created. */
