@@ -2,7 +2,7 @@
 // Skips with the reason where no node image is available.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { describeExamVerdict, ExamVerifier } from './lib/exams-verify.ts';
@@ -21,6 +21,19 @@ const examIds = readdirSync(path.join(ROOT, 'exams'), { withFileTypes: true })
   .map((d) => d.name)
   .sort();
 
+// CI's budget (90 min on 2 cores, the cluster stage within 80) holds the full-length mocks — 17 tasks
+// over several clusters, the exam as a candidate meets it — but not every exam as well: the shorter
+// mocks reuse labs labs:verify gates in the same stage and exam flows these already prove.
+// `npm run exams:verify` gates every exam; KUBEDRILL_VERIFY_ALL_EXAMS=1 makes this stage do so too.
+const FULL_LENGTH = 15;
+const allExams = process.env.KUBEDRILL_VERIFY_ALL_EXAMS === '1';
+const taskCount = (id: string) => (readFileSync(path.join(ROOT, 'exams', id, 'exam.yaml'), 'utf8').match(/^ {2}- lab:/gm) ?? []).length;
+const shortExams = allExams ? [] : examIds.filter((id) => taskCount(id) < FULL_LENGTH);
+if (shortExams.length && !('skip' in target))
+  console.log(
+    `exams:verify: ${shortExams.length} exam(s) of fewer than ${FULL_LENGTH} tasks are not gated on real clusters in this stage (${shortExams.join(', ')}); npm run exams:verify gates them, or set KUBEDRILL_VERIFY_ALL_EXAMS=1`,
+  );
+
 let verifier: ExamVerifier | undefined;
 before(async () => {
   if (!('skip' in target)) verifier = await ExamVerifier.create(target.image);
@@ -28,7 +41,13 @@ before(async () => {
 after(async () => verifier?.close());
 
 for (const id of examIds) {
-  test(`exam ${id}: nothing earns nothing, every solution earns everything, on real clusters`, { skip: 'skip' in target ? target.skip : false }, async () => {
+  const skip =
+    'skip' in target
+      ? target.skip
+      : shortExams.includes(id)
+        ? `a shorter mock (${taskCount(id)} tasks): npm run exams:verify -- ${id} gates it (CI's cluster stage runs the full-length mocks)`
+        : false;
+  test(`exam ${id}: nothing earns nothing, every solution earns everything, on real clusters`, { skip }, async () => {
     const v = await verifier!.verify(id, workstationImage ? { workstationImage } : {});
     assert.ok(v.passed, describeExamVerdict(v).join('\n'));
     // Every parametrised lab was set up with this attempt's random draw, read back from its cluster.
