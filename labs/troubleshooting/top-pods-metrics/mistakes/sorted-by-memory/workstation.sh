@@ -5,5 +5,5 @@ for _ in $(seq 1 45); do
   [ "$(kubectl top pod -n telemetry --no-headers 2>/dev/null | wc -l)" -ge 4 ] && break
   sleep 2
 done
-kubectl top pod -n telemetry --sort-by=memory --no-headers | head -n 1 | awk '{print $1}' > /opt/course/3/cpu-top.txt
-kubectl top pod gateway -n telemetry --containers --no-headers | sort -k4 -h -r | head -n 1 | awk '{print $2}' > /opt/course/3/memory-container.txt
+kubectl top pod -n telemetry --sort-by=memory --no-headers | awk 'NR == 1 {print $1}' > /opt/course/3/cpu-top.txt
+kubectl top pod gateway -n telemetry --containers --no-headers | sort -k4 -h -r | awk 'NR == 1 {print $2}' > /opt/course/3/memory-container.txt
