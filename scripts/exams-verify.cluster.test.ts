@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { parse as parseYaml } from 'yaml';
 import { describeExamVerdict, ExamVerifier } from './lib/exams-verify.ts';
 import { ROOT, verifyTarget } from './lib/labs-verify.ts';
 
@@ -27,7 +28,12 @@ const examIds = readdirSync(path.join(ROOT, 'exams'), { withFileTypes: true })
 // `npm run exams:verify` gates every exam; KUBEDRILL_VERIFY_ALL_EXAMS=1 makes this stage do so too.
 const FULL_LENGTH = 15;
 const allExams = process.env.KUBEDRILL_VERIFY_ALL_EXAMS === '1';
-const taskCount = (id: string) => (readFileSync(path.join(ROOT, 'exams', id, 'exam.yaml'), 'utf8').match(/^ {2}- lab:/gm) ?? []).length;
+// Parsed, not pattern-matched: a reformatted exam.yaml must not silently count as short and be skipped.
+const taskCount = (id: string): number => {
+  const tasks = (parseYaml(readFileSync(path.join(ROOT, 'exams', id, 'exam.yaml'), 'utf8')) as { tasks?: unknown } | null)?.tasks;
+  if (!Array.isArray(tasks)) throw new Error(`exams/${id}/exam.yaml has no tasks list (npm run labs:check says why)`);
+  return tasks.length;
+};
 const shortExams = allExams ? [] : examIds.filter((id) => taskCount(id) < FULL_LENGTH);
 if (shortExams.length && !('skip' in target))
   console.log(
