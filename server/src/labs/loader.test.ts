@@ -55,6 +55,9 @@ const EXPECTED: Record<string, string[]> = {
   'missing-script': ['labs/broken/missing-script/lab.mdx:19:15 script file checks/verify.sh does not exist in the lab folder'],
   'broken-setup-yaml': ['labs/broken/broken-setup-yaml/setup/10-namespace.yaml:4:1 YAML: Tabs are not allowed as indentation\n    hint: indent YAML with spaces'],
   'id-mismatch': ['labs/broken/id-mismatch/lab.mdx:2:5 id "id-mismatched" must match the folder name "id-mismatch"\n    hint: rename the folder or set id: id-mismatch'],
+  'early-exit-pipe': [
+    "labs/broken/early-exit-pipe/checks/verify.sh:4:39 `| grep -q` stops reading before its input ends; under set -o pipefail the command writing into it then dies of SIGPIPE (exit 141) now and then, and the pipeline fails\n    hint: read all of the input instead: `grep … >/dev/null` for `grep -q`, or capture the output first (out=$(cmd)) and search it with `grep -q … <<<\"$out\"`",
+  ],
   'guard-not-required': [
     'labs/broken/guard-not-required/lab.mdx:23:9 check kube-dns-resolves is a guard but not required: a guard protects what must keep working, and if breaking it costs only its own share, a broken answer still scores most of the task\n    hint: add required: true, so the task scores 0 when this check does not pass',
   ],

@@ -9,6 +9,7 @@ import { JsonPathError, parseJsonPath } from '../../../graders/src/engine/jsonpa
 import { labelSelectorTerms, parseLabelSelector } from '../../../graders/src/netpol/selectors.ts';
 import { imagesOf, parseManifests, podLabelsOf, type ManifestObject } from './manifests.ts';
 import type { LabOrigin, ScenarioSetup, ScenarioSolution, ScenarioWalkthrough } from './scenarios.ts';
+import { earlyExitPipes, setsPipefail, sourcedNames } from './shell-lint.ts';
 import { describeYamlError, didYouMean, PositionedYaml, zodProblems, type Problem } from './problems.ts';
 import { LabParamsText, labFilesOf, type ParamValues } from './params.ts';
 import type { ParamsDecl } from './format.ts';
@@ -297,6 +298,7 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
   const mistakes = readMistakes(labDir, ctx.relLab, readLabManifest, ctx.hash, ctx.err, ctx.warn);
   for (const name of listFilesDeep(path.join(labDir, 'checks'))) ctx.hash.update(name).update(readFileSync(path.join(labDir, 'checks', name)));
   checkClusterNeeds(meta, raw, files, at, ctx);
+  checkShellScripts(ctx);
   checkNamedObjects(meta, files, created, at, ctx);
   const body = await checkInstructions(source, compiler, meta, at, ctx);
 
@@ -643,6 +645,19 @@ async function checkInstructions(source: string, compiler: MdxCompiler, meta: La
   }
 
   return checked?.body;
+}
+
+/** Every shell script of the lab (setup, solution, mistakes, checks): pipelines that fail now and then under pipefail. */
+function checkShellScripts(ctx: LabLoad): void {
+  const scripts = listFilesDeep(ctx.labDir)
+    .filter((f) => f.endsWith('.sh'))
+    .map((rel) => ({ rel, text: readFileSync(path.join(ctx.labDir, rel), 'utf8') }));
+  // A library runs with the options of the script that sources it.
+  const sourcedStrict = new Set(scripts.filter((s) => setsPipefail(s.text)).flatMap((s) => sourcedNames(s.text)));
+  for (const { rel, text } of scripts) {
+    const pipefail = setsPipefail(text) || sourcedStrict.has(path.basename(rel));
+    for (const f of earlyExitPipes(text, { pipefail })) ctx.err(ctx.relLab(rel), f.line, f.col, f.message, f.hint);
+  }
 }
 
 /** Phase 8: where the lab's honesty gates can run: on the model cluster, or only on a real one (and why). */

@@ -34,7 +34,7 @@ case ${1:-} in
     echo "CacheClusters are stored as v1 (storedVersions: $(kubectl get crd "$crd" -o jsonpath='{.status.storedVersions}'))" ;;
   deprecated)
     kubectl get cacheclusters.v1alpha1.fleet.kdlabs.io -n "$ns" >/dev/null 2>"$err" || { echo "v1alpha1 is not served: $(last)"; exit 1; }
-    warning=$(grep -i '^warning:' "$err" | head -n 1)
+    warning=$(grep -i '^warning:' "$err" | sed -n 1p)
     [ -n "$warning" ] || { echo "a v1alpha1 request gets no warning: v1alpha1 is not marked deprecated"; exit 1; }
     grep -q -F 'use fleet.kdlabs.io/v1' <<<"$warning" || { echo "the warning does not point to fleet.kdlabs.io/v1: ${warning}"; exit 1; }
     echo "v1alpha1 clients are told: ${warning}" ;;

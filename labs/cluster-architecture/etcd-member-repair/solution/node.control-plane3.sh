@@ -2,7 +2,7 @@
 set -euo pipefail
 manifest=/etc/kubernetes/manifests/etcd.yaml
 sed -i 's#=/etc/kubernetes/pki/etcd-#=/etc/kubernetes/pki/etcd/#' "$manifest"
-healthy() { curl -s --max-time 2 http://127.0.0.1:2381/health | grep -q '"health":"true"'; }
+healthy() { curl -s --max-time 2 http://127.0.0.1:2381/health | grep '"health":"true"' >/dev/null; }
 ready() { [ "$(curl -sk --max-time 3 https://127.0.0.1:6443/readyz 2>/dev/null)" = ok ]; }
 for _ in $(seq 1 120); do healthy && break; sleep 1; done
 healthy || { echo "etcd did not become healthy within 120 s" >&2; exit 1; }

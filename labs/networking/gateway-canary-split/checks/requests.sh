@@ -19,7 +19,7 @@ send() {
       if out=$(wget -q -O- -T 2 "$@" 2>&1); then
         case $out in *"release v1"*) echo v1 ;; *"release v2"*) echo v2 ;; *) echo "other page" ;; esac
       else
-        echo "${out##*: }" | head -n1
+        sed -n 1p <<<"${out##*: }"
       fi
     done' sh "$1" "${@:2}" "$url" 2>/dev/null
 }
@@ -32,7 +32,7 @@ tally() {
   (( ran == $2 )) || { echo "only $ran of $2 requests could be sent: kubectl exec into pod buyer in $ns failed"; exit 1; }
   v1=$(grep -cx v1 <<<"$1") v2=$(grep -cx v2 <<<"$1")
   errors=$(grep -vcxE 'v1|v2' <<<"$1")
-  first=$(grep -vxE 'v1|v2' <<<"$1" | head -n1)
+  first=$(grep -vxE 'v1|v2' <<<"$1" | sed -n 1p)
 }
 
 case ${1:-} in

@@ -18,7 +18,7 @@ why() { grep -m1 'wget:' <<<"$1" || tail -n1 <<<"$1"; }
 if [[ $want == 404 ]]; then
   served=0
   for h in tickets press; do
-    fetch "$h.$ns.test" | grep -q "$ns $h" && served=1
+    fetch "$h.$ns.test" | grep "$ns $h" >/dev/null && served=1
   done
   [[ $served == 1 ]] || { echo "neither tickets.$ns.test nor press.$ns.test is served by its app yet"; exit 1; }
   out=$(fetch "$host") && { echo "a request for $host was answered with a page (\"$(head -c 80 <<<"$out")\"): some rule catches every host name"; exit 1; }

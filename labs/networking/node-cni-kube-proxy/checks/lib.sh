@@ -9,7 +9,7 @@ INSPECT_IMAGE=docker.io/library/busybox:1.37.0
 
 # The node the learner inspects: kind names the first worker "<cluster>-worker".
 worker_node() {
-  kubectl get nodes -o name | sed 's|^node/||' | grep -E -- '-worker$' | head -n 1
+  kubectl get nodes -o name | sed 's|^node/||' | grep -E -- '-worker$' | sed -n 1p
 }
 
 # finding KEY: the value the learner recorded in ConfigMap default/node-findings (empty if missing).
@@ -58,14 +58,14 @@ YAML
 }
 
 # The CNI configuration the runtime uses: the first .conf/.conflist/.json file in name order.
-cni_active_file() { grep '^== ' | sed 's/^== //' | grep -E '\.(conflist|conf|json)$' | LC_ALL=C sort | head -n 1; }
+cni_active_file() { grep '^== ' | sed 's/^== //' | grep -E '\.(conflist|conf|json)$' | LC_ALL=C sort | sed -n 1p; }
 
 # cni_section FILE: the content of FILE from a cni_dump on stdin.
 cni_section() { awk -v f="== $1" '$0 == f { on = 1; next } /^== / { on = 0 } on'; }
 
 # json_first KEY: the first string value of "KEY" in the JSON on stdin (the first plugin's "type",
 # the first range's "subnet").
-json_first() { grep -o "\"$1\"[[:space:]]*:[[:space:]]*\"[^\"]*\"" | head -n 1 | sed 's/.*"\([^"]*\)"$/\1/'; }
+json_first() { grep -o "\"$1\"[[:space:]]*:[[:space:]]*\"[^\"]*\"" | sed -n 1p | sed 's/.*"\([^"]*\)"$/\1/'; }
 
 # kube-proxy's configuration file, from the ConfigMap kubeadm created.
 proxy_config() { kubectl get configmap kube-proxy -n kube-system -o 'jsonpath={.data.config\.conf}'; }
@@ -73,11 +73,11 @@ proxy_config() { kubectl get configmap kube-proxy -n kube-system -o 'jsonpath={.
 # The proxy mode kube-proxy runs in; an empty mode means the platform default, iptables on Linux.
 proxy_mode() {
   local mode
-  mode=$(proxy_config | sed -n 's/^mode:[[:space:]]*//p' | tr -d "\"'" | head -n 1)
+  mode=$(proxy_config | sed -n 's/^mode:[[:space:]]*//p' | tr -d "\"'" | sed -n 1p)
   echo "${mode:-iptables}"
 }
 
-proxy_cluster_cidr() { proxy_config | sed -n 's/^clusterCIDR:[[:space:]]*//p' | tr -d "\"'" | head -n 1; }
+proxy_cluster_cidr() { proxy_config | sed -n 's/^clusterCIDR:[[:space:]]*//p' | tr -d "\"'" | sed -n 1p; }
 
 # expect_finding KEY ACTUAL WHAT: compares the learner's value with the live one without revealing it.
 expect_finding() {

@@ -9,7 +9,16 @@ grep -q 'path: /etc/kubernetes/controller-manager.conf$' "$manifest"
 old=$(crictl ps --name kube-controller-manager --state running -q)
 sed -i 's#path: /etc/kubernetes/controller-manager.conf$#path: /etc/kubernetes/controller-manager.kubeconfig#' "$manifest"
 # The kubelet stops the old container and starts new ones that exit at once; wait for the old one.
-still_running() { [ -n "$old" ] && crictl ps --state running -q | grep -qFx -f <(printf '%s\n' $old); }
+# (crictl's whole output is read before it is searched: a grep -q reading the pipe would stop at the
+# first match, crictl would die of SIGPIPE, and under pipefail that read as "not running" and ended
+# the wait early.)
+still_running() {
+  [ -n "$old" ] || return 1
+  local running id
+  running=$(crictl ps --state running -q)
+  for id in $old; do grep -qFx -- "$id" <<<"$running" && return 0; done
+  return 1
+}
 for _ in $(seq 1 60); do
   still_running || break
   sleep 2

@@ -25,7 +25,7 @@ for _ in $(seq 1 60); do
   fi
   sleep 2
 done
-why=$(kubectl get hpa -n "$ns" checkout -o jsonpath='{range .status.conditions[*]}{.type}={.status} {.reason}: {.message}{"\n"}{end}' 2>/dev/null | grep -E '^(ScalingActive|AbleToScale)=False' | head -n 1)
+why=$(kubectl get hpa -n "$ns" checkout -o jsonpath='{range .status.conditions[*]}{.type}={.status} {.reason}: {.message}{"\n"}{end}' 2>/dev/null | grep -E '^(ScalingActive|AbleToScale)=False' | sed -n 1p)
 if [[ -z $util ]]; then
   echo "the autoscaler has no current CPU utilization for Deployment checkout${why:+ ($why)}"
 else

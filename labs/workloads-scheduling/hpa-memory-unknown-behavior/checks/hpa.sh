@@ -28,7 +28,7 @@ needs() {
   done
 }
 current() { hpa "{.status.currentMetrics[?(@.resource.name==\"$1\")].resource.current.averageUtilization}"; }
-why() { hpa '{range .status.conditions[*]}{.type}={.status} {.reason}: {.message}{"\n"}{end}' | grep -E '^(ScalingActive|AbleToScale)=False' | head -n 1; }
+why() { hpa '{range .status.conditions[*]}{.type}={.status} {.reason}: {.message}{"\n"}{end}' | grep -E '^(ScalingActive|AbleToScale)=False' | sed -n 1p; }
 
 case ${1:-} in
   memory)

@@ -9,4 +9,4 @@ printf 'runtime-endpoint: %s\nimage-endpoint: %s\ntimeout: 10\n' "$sock" "$sock"
 id=$(crictl ps --name '^shipper$' --label io.kubernetes.pod.namespace={{ns}} --label io.kubernetes.pod.name={{pod}} -q)
 mkdir -p /opt/course/cri
 crictl inspect -o go-template --template '{{.info.runtimeType}}' "$id" >/opt/course/cri/runtime-type
-crictl pods --name '^{{pod}}$' --namespace '^{{ns}}$' -q | head -n 1 >/opt/course/cri/container-id
+crictl pods --name '^{{pod}}$' --namespace '^{{ns}}$' -q | sed -n 1p >/opt/course/cri/container-id
