@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import type { ScriptRunner } from '../../graders/src/cluster/port.ts';
 import { ModelCluster } from '../../graders/src/model/model-cluster.ts';
 import type { CommandRunner } from '../../server/src/exec/command-runner.ts';
-import type { Lab } from '../../server/src/labs/loader.ts';
+import type { Lab, LabMistake } from '../../server/src/labs/loader.ts';
 import {
   clustersPerLane,
   defaultLanes,
@@ -15,6 +15,7 @@ import {
   inParallel,
   lanePrefix,
   shareGroups,
+  skippedMistakes,
   splitLanes,
   type StateReach,
 } from './labs-verify.ts';
@@ -208,4 +209,24 @@ test('labs of one shape share a cluster, but two Gateway API labs never do: each
     shaped('metal-b', ['metallb']),
   ]);
   assert.deepEqual(groups, [['gw-a'], ['plain-a', 'plain-b'], ['gw-b'], ['gw-c'], ['metal-a', 'metal-b']]);
+});
+
+test('with modelMistakes off, only the mistakes the model cluster gates are left out, each with where it is gated', () => {
+  const m = (name: string, extra: Partial<LabMistake> = {}): LabMistake =>
+    ({ name, title: name, maxPercent: 0, manifests: [], nodeScripts: [], ...extra }) as LabMistake;
+  const modelLab = {
+    id: 'a',
+    gate: 'model',
+    mistakes: [
+      m('deny-all'),
+      m('by-script', { script: 'mistakes/by-script/mistake.sh' }),
+      m('on-node', { nodeScripts: [{ role: 'worker', file: 'mistakes/on-node/node.worker.sh' }] }),
+    ],
+  } as unknown as Lab;
+  const realLab = { id: 'b', gate: 'real', gateReason: 'node scripts', mistakes: [m('wrong-port')] } as unknown as Lab;
+  const names = (l: string[]) => l.map((s) => `${s.split(' ')[0]} ${/model cluster/.test(s) ? 'model' : /cluster of its own/.test(s) ? 'fresh' : '?'}`);
+  assert.deepEqual(names(skippedMistakes(modelLab, { modelMistakes: false })), ['deny-all model', 'on-node fresh']);
+  assert.deepEqual(names(skippedMistakes(modelLab)), ['on-node fresh']);
+  // A lab the model cannot simulate has every mistake gated on the real cluster.
+  assert.deepEqual(skippedMistakes(realLab, { modelMistakes: false }), []);
 });

@@ -28,8 +28,8 @@ import { createAttemptService } from '../../server/src/attempts/create-attempt-s
 import { loadConfig } from '../../server/src/config/config.ts';
 import { logLine } from '../../server/src/log.ts';
 import { createCommandRunner, minimalEnv } from '../../server/src/exec/command-runner.ts';
-import { gradableLab, labStates, mistakeObjects } from '../../server/src/grading/lab-states.ts';
-import { mistakeScripts, type Lab } from '../../server/src/labs/loader.ts';
+import { gradableLab, labStates, mistakeObjects, modelMistakeSkipReason } from '../../server/src/grading/lab-states.ts';
+import { mistakeScripts, type Lab, type LabMistake } from '../../server/src/labs/loader.ts';
 import { LabCatalog } from '../../server/src/labs/catalog-service.ts';
 import { dueStepSetups } from '../../server/src/labs/scenarios.ts';
 import { readTestbedStatus } from './testbed.ts';
@@ -122,6 +122,12 @@ export interface VerifyOptions {
   mistakes?: boolean;
   /** Gate mistakes with node or workstation scripts on a fresh cluster each (default true). */
   freshMistakes?: boolean;
+  /**
+   * Gate on the real cluster the mistakes the model cluster can gate too (default true). The unit stage
+   * gates those on the model cluster (server/src/grading/model-gates.test.ts), so CI's real-cluster stage
+   * may leave them out for time; they are then listed as not gated in this run, with that reason.
+   */
+  modelMistakes?: boolean;
   /** Instead of deleting the cluster after the gates, hand it to this callback (which must finish the attempt). */
   hold?: (h: HeldCluster) => void;
 }
@@ -638,7 +644,8 @@ export class LabVerifier {
           { timeoutMs: 300_000 },
         );
       };
-      const mistakes = opts.mistakes === false ? [] : await mistakeRuns(lab, states.setup, port, scripts, reach, setupAgain);
+      const gatedHere = (m: LabMistake) => opts.modelMistakes !== false || modelMistakeSkipReason(lab, m) !== undefined;
+      const mistakes = opts.mistakes === false ? [] : await mistakeRuns(lab, states.setup, port, scripts, reach, setupAgain, gatedHere);
       const gates = await runHonestyGates({
         lab: gradableLab(lab),
         port,
@@ -669,7 +676,7 @@ export class LabVerifier {
         ),
       });
       const mistakeSeconds = gates.gates.filter((x) => x.name === 'mistake-is-capped').reduce((sum, x) => sum + x.durationMs / 1000, 0);
-      return { gates, mistakeSeconds, ...(opts.mistakes === false ? {} : { skipped: skippedMistakes(lab) }) };
+      return { gates, mistakeSeconds, ...(opts.mistakes === false ? {} : { skipped: skippedMistakes(lab, opts) }) };
     } finally {
       this.#service.endGrading(attemptId);
     }
@@ -878,10 +885,11 @@ async function mistakeRuns(
   scripts: ScriptRunner,
   reach: StateReach,
   setupAgain: (mistakeObjects: readonly KubeObject[]) => Promise<void>,
+  gatedHere: (m: LabMistake) => boolean,
 ): Promise<MistakeRun[]> {
   const inSetup = new Set(setup.map(objectKey));
   const runs: MistakeRun[] = [];
-  for (const mistake of lab.mistakes) {
+  for (const mistake of lab.mistakes.filter(gatedHere)) {
     // Taking a mistake off deletes what its manifests made and applies setup again; what a script
     // did on a node or in the workstation cannot be taken off that way, and would leak into the
     // next mistake and the solution. Those mistakes are listed as not gated here (see skippedMistakes).
@@ -968,13 +976,16 @@ function solutionOf(lab: Lab, files: () => Promise<void>, workstation: Workstati
 }
 
 /** Mistakes labs:verify gates only on a cluster of their own (their node or workstation scripts cannot be taken off), with why. */
-export function skippedMistakes(lab: Lab): string[] {
-  return lab.mistakes
-    .filter((m) => m.nodeScripts.length || m.workstationScript)
-    .map(
-      (m) =>
-        `${m.name} (${[...m.nodeScripts.map((n) => n.file), m.workstationScript].filter(Boolean).join(', ')} cannot be undone before the next gate; it needs a cluster of its own)`,
-    );
+export function skippedMistakes(lab: Lab, opts: Pick<VerifyOptions, 'modelMistakes'> = {}): string[] {
+  return lab.mistakes.flatMap((m) =>
+    m.nodeScripts.length || m.workstationScript
+      ? [
+          `${m.name} (${[...m.nodeScripts.map((n) => n.file), m.workstationScript].filter(Boolean).join(', ')} cannot be undone before the next gate; it needs a cluster of its own)`,
+        ]
+      : opts.modelMistakes === false && !modelMistakeSkipReason(lab, m)
+        ? [`${m.name} (gated on the model cluster by the unit stage; KUBEDRILL_VERIFY_MODEL_MISTAKES=1 or npm run labs:verify gates it on a real cluster too)`]
+        : [],
+  );
 }
 
 /** Human-readable lines for one verdict; with explain, every check of each mistake gate with its explanation. */
