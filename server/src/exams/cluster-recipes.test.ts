@@ -28,14 +28,21 @@ test("an exam's cluster recipes: label, shape and the labs placed on each; a clu
   );
 });
 
-test("an exam adopts the draws of clusters set up in advance; one whose draw clashes for a shared lab is left to be set up at Start", () => {
+test('an exam adopts the draws of clusters set up in advance; one whose draw clashes for a shared lab is left to be set up at Start', () => {
   const recipes = examClusterRecipes(exam);
   const drawn = { svc: { port: '8080' }, shared: { ns: 'one' } };
   // Only cluster a was set up in advance: its draw of the shared lab wins, cluster b is set up with it at Start.
-  assert.deepEqual(adoptPresetDraws(drawn, recipes, (r) => (r.context === 'a' ? { shared: { ns: 'two' } } : undefined)), { svc: { port: '8080' }, shared: { ns: 'two' } });
+  assert.deepEqual(
+    adoptPresetDraws(drawn, recipes, (r) => (r.context === 'a' ? { shared: { ns: 'two' } } : undefined)),
+    { svc: { port: '8080' }, shared: { ns: 'two' } },
+  );
   // Both set up in advance with different values for the shared lab: the first is adopted, the second not (its svc draw is not taken either).
   const draws: Record<string, Record<string, Record<string, string>>> = { a: { shared: { ns: 'two' } }, b: { svc: { port: '9090' }, shared: { ns: 'three' } } };
   const both = adoptPresetDraws(drawn, recipes, (r) => draws[r.context]);
   assert.deepEqual(both, { svc: { port: '8080' }, shared: { ns: 'two' } });
-  assert.equal(adoptPresetDraws(null, recipes, () => null), null, 'no parametrised lab, no draw');
+  assert.equal(
+    adoptPresetDraws(null, recipes, () => null),
+    null,
+    'no parametrised lab, no draw',
+  );
 });

@@ -15,7 +15,13 @@ export interface ExamClusterRecipe {
 /** The clusters an exam's Start provisions, in exam.yaml's order (clusters no task uses are left out). */
 export function examClusterRecipes(exam: Pick<Exam, 'id' | 'clusters' | 'tasks' | 'kubernetes'>): ExamClusterRecipe[] {
   return exam.clusters
-    .map((c) => ({ key: `exam:${exam.id}/${c.name}`, context: c.name, shape: shapeKey(c), kubernetes: exam.kubernetes, labIds: [...new Set(exam.tasks.filter((t) => t.cluster === c.name).map((t) => t.labId))] }))
+    .map((c) => ({
+      key: `exam:${exam.id}/${c.name}`,
+      context: c.name,
+      shape: shapeKey(c),
+      kubernetes: exam.kubernetes,
+      labIds: [...new Set(exam.tasks.filter((t) => t.cluster === c.name).map((t) => t.labId))],
+    }))
     .filter((r) => r.labIds.length > 0);
 }
 

@@ -42,7 +42,8 @@ Create pod client.
 
 </Task>
 `;
-const pod = 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: client\n  namespace: {{ns}}\nspec:\n  containers:\n    - name: c\n      image: docker.io/library/busybox:1.37.0\n';
+const pod =
+  'apiVersion: v1\nkind: Pod\nmetadata:\n  name: client\n  namespace: {{ns}}\nspec:\n  containers:\n    - name: c\n      image: docker.io/library/busybox:1.37.0\n';
 
 function writeLab(id: string, params: string, values: Record<string, string>): void {
   const dir = path.join(root, 'labs', 'fixture', id);
@@ -50,7 +51,10 @@ function writeLab(id: string, params: string, values: Record<string, string>): v
   mkdirSync(path.join(dir, 'solution'), { recursive: true });
   const sub = (t: string) => t.replace(/\{\{(\w+)\}\}/g, (w, n: string) => values[n] ?? w);
   writeFileSync(path.join(dir, 'lab.mdx'), params ? mdx(id, params) : sub(mdx(id, '')));
-  writeFileSync(path.join(dir, 'setup', '10-ns.yaml'), params ? 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {{ns}}\n' : sub('apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {{ns}}\n'));
+  writeFileSync(
+    path.join(dir, 'setup', '10-ns.yaml'),
+    params ? 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {{ns}}\n' : sub('apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {{ns}}\n'),
+  );
   writeFileSync(path.join(dir, 'solution', 'pod.yaml'), params ? pod : sub(pod));
 }
 
@@ -60,16 +64,25 @@ test('a parametrised lab collides with a lab that uses any value its params can 
   writeLab('fixed-delta', '', { ns: 'delta' });
   writeLab('huge', 'params:\n  ns:\n    pattern: "ns-????"\n', {});
   const catalog = await loadCatalog(path.join(root, 'labs'), compiler);
-  assert.deepEqual(catalog.broken.flatMap((b) => b.problems.map((p) => p.message)), []);
+  assert.deepEqual(
+    catalog.broken.flatMap((b) => b.problems.map((p) => p.message)),
+    [],
+  );
   const lab = (id: string) => catalog.labs.find((l) => l.id === id) as Lab;
   const rel = (abs: string) => path.relative(root, abs);
   const drawn = labFootprint(lab('drawn'), rel);
   // gamma is not the first value: a check of only the first draw would miss it.
   const clash = collide(drawn, labFootprint(lab('fixed-gamma'), rel));
-  assert.ok(clash.some((c) => c.why === 'both create Namespace gamma'), clash.map((c) => c.why).join('\n'));
+  assert.ok(
+    clash.some((c) => c.why === 'both create Namespace gamma'),
+    clash.map((c) => c.why).join('\n'),
+  );
   assert.equal(clash[0]!.a.file, 'labs/fixture/drawn/setup/10-ns.yaml');
   assert.deepEqual(collide(drawn, labFootprint(lab('fixed-delta'), rel)), []);
   // Too many values to check one by one: the lab needs a cluster of its own.
   const huge = collide(labFootprint(lab('huge'), rel), labFootprint(lab('fixed-delta'), rel));
-  assert.match(huge[0]?.why ?? '', /Namespace \{\{ns\}\} \(its params give 456976 possible names, too many to check against other labs\) shares the cluster with/);
+  assert.match(
+    huge[0]?.why ?? '',
+    /Namespace \{\{ns\}\} \(its params give 456976 possible names, too many to check against other labs\) shares the cluster with/,
+  );
 });

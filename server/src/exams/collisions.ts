@@ -10,9 +10,28 @@ import { paramSpaceSize, paramValueAt, substituteParams } from '../labs/params.t
 
 /** Kinds that are not namespaced (Kubernetes' own; CRDs of labs are assumed namespaced). */
 const CLUSTER_SCOPED = new Set([
-  'Namespace', 'Node', 'PersistentVolume', 'StorageClass', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'IngressClass',
-  'PriorityClass', 'RuntimeClass', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ValidatingAdmissionPolicy',
-  'ValidatingAdmissionPolicyBinding', 'APIService', 'CSIDriver', 'CSINode', 'VolumeAttachment', 'GatewayClass', 'CertificateSigningRequest', 'FlowSchema', 'PriorityLevelConfiguration',
+  'Namespace',
+  'Node',
+  'PersistentVolume',
+  'StorageClass',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'CustomResourceDefinition',
+  'IngressClass',
+  'PriorityClass',
+  'RuntimeClass',
+  'ValidatingWebhookConfiguration',
+  'MutatingWebhookConfiguration',
+  'ValidatingAdmissionPolicy',
+  'ValidatingAdmissionPolicyBinding',
+  'APIService',
+  'CSIDriver',
+  'CSINode',
+  'VolumeAttachment',
+  'GatewayClass',
+  'CertificateSigningRequest',
+  'FlowSchema',
+  'PriorityLevelConfiguration',
 ]);
 
 /** Namespaced kinds whose effect covers every pod of their namespace. */
@@ -48,7 +67,14 @@ export function labFootprint(lab: Lab, rel: (abs: string) => string): { claims: 
     const used = names.filter((n) => f.key.includes(stand[n]!));
     if (!used.length) return [f];
     const count = used.reduce((c, n) => c * paramSpaceSize(params[n]!), 1);
-    if (count > MAX_KEY_VALUES) return [{ ...f, key: 'nodes', what: `${f.what.replaceAll(/zq(\w+?)qz/g, '{{$1}}')} (its params give ${count} possible names, too many to check against other labs)` }];
+    if (count > MAX_KEY_VALUES)
+      return [
+        {
+          ...f,
+          key: 'nodes',
+          what: `${f.what.replaceAll(/zq(\w+?)qz/g, '{{$1}}')} (its params give ${count} possible names, too many to check against other labs)`,
+        },
+      ];
     let out: { key: string; what: string }[] = [{ key: f.key, what: f.what }];
     for (const n of used) {
       const values = Array.from({ length: paramSpaceSize(params[n]!) }, (_, i) => paramValueAt(params[n]!, i));
@@ -64,7 +90,8 @@ function writtenFootprint(lab: Lab, rel: (abs: string) => string, text: (t: stri
   // Namespaces the lab puts objects in (checked against namespaces another lab creates or policies).
   const uses: Footprint[] = [];
   for (const script of [lab.files.setupScript, lab.files.solutionScript]) {
-    if (script) claims.push({ key: 'nodes', what: `${script} (a script: kubedrill cannot see what it changes)`, file: rel(path.join(lab.dir, script)), line: 1 });
+    if (script)
+      claims.push({ key: 'nodes', what: `${script} (a script: kubedrill cannot see what it changes)`, file: rel(path.join(lab.dir, script)), line: 1 });
   }
   // A node script runs as root on a node: a stopped kubelet or a moved static-pod manifest breaks
   // every task on the cluster (its pods cannot be scheduled or run there), not only the lab's own.
@@ -78,7 +105,12 @@ function writtenFootprint(lab: Lab, rel: (abs: string) => string, text: (t: stri
     const src = readFileSync(mdx, 'utf8');
     const at = declared.exec(src);
     const line = at ? src.slice(0, at.index).split('\n').length : 1;
-    claims.push({ key: 'nodes', what: `${lab.meta.cluster.dedicated ? 'cluster.dedicated' : 'broken'} (the lab changes nodes or kube-system)`, file: rel(mdx), line });
+    claims.push({
+      key: 'nodes',
+      what: `${lab.meta.cluster.dedicated ? 'cluster.dedicated' : 'broken'} (the lab changes nodes or kube-system)`,
+      file: rel(mdx),
+      line,
+    });
   }
   for (const file of [...lab.files.setupManifests, ...lab.files.solutionManifests]) {
     const abs = path.join(lab.dir, file);
@@ -109,13 +141,19 @@ function objectClaims(o: ManifestObject): Omit<Footprint, 'file' | 'line'>[] {
   if (o.kind === 'Namespace') out.push({ key: `ns:${name}`, what: `Namespace ${name}` });
   const spec = (o.spec ?? {}) as { type?: string; ports?: { nodePort?: number; protocol?: string }[] };
   if (o.kind === 'Service' && (spec.type === 'NodePort' || spec.type === 'LoadBalancer')) {
-    for (const p of spec.ports ?? []) if (p.nodePort) out.push({ key: `nodeport:${p.nodePort}/${p.protocol ?? 'TCP'}`, what: `NodePort ${p.nodePort}/${p.protocol ?? 'TCP'}` });
+    for (const p of spec.ports ?? [])
+      if (p.nodePort) out.push({ key: `nodeport:${p.nodePort}/${p.protocol ?? 'TCP'}`, what: `NodePort ${p.nodePort}/${p.protocol ?? 'TCP'}` });
   }
-  const pod = podSpecOf(o) as { hostNetwork?: boolean; containers?: { ports?: { containerPort?: number; hostPort?: number; protocol?: string }[] }[] } | undefined;
+  const pod = podSpecOf(o) as
+    { hostNetwork?: boolean; containers?: { ports?: { containerPort?: number; hostPort?: number; protocol?: string }[] }[] } | undefined;
   for (const c of pod?.containers ?? []) {
     for (const p of c.ports ?? []) {
       const port = p.hostPort ?? (pod?.hostNetwork ? p.containerPort : undefined);
-      if (port) out.push({ key: `hostport:${port}/${p.protocol ?? 'TCP'}`, what: `host port ${port}/${p.protocol ?? 'TCP'} (${o.kind} ${o.metadata.namespace ?? 'default'}/${name})` });
+      if (port)
+        out.push({
+          key: `hostport:${port}/${p.protocol ?? 'TCP'}`,
+          what: `host port ${port}/${p.protocol ?? 'TCP'} (${o.kind} ${o.metadata.namespace ?? 'default'}/${name})`,
+        });
     }
   }
   return out;
@@ -154,7 +192,10 @@ export function collide(a: { claims: Footprint[]; uses: Footprint[] }, b: { clai
   }
   // A namespace one lab creates, or a namespace-wide policy one lab sets, must not hold the other's objects.
   const claimed = (claims: Footprint[], prefix: string) => new Map(claims.filter((c) => c.key.startsWith(prefix)).map((c) => [c.key.slice(prefix.length), c]));
-  for (const [x, y, flip] of [[a, b, false], [b, a, true]] as const) {
+  for (const [x, y, flip] of [
+    [a, b, false],
+    [b, a, true],
+  ] as const) {
     const owned = claimed(x.claims, 'ns:');
     const policies = claimed(x.claims, 'policy:');
     for (const u of y.uses) {

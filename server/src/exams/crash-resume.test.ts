@@ -12,7 +12,6 @@ import { freePort } from '../testing/free-port.ts';
 
 const SERVER = path.join(import.meta.dirname, 'testing', 'fake-host-server.ts');
 
-
 /** Starts the server and resolves once it listens, with its output so far. */
 function startServer(dataDir: string, stateFile: string, port: number): Promise<{ child: ChildProcess; output: () => string }> {
   const child = spawn(process.execPath, [SERVER, dataDir, stateFile, String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -44,7 +43,11 @@ test('kill -9 mid-exam: the next server resumes it with the same deadline, flags
   const base = `http://127.0.0.1:${port}`;
   let cookie = '';
   const call = async (method: string, url: string, body?: unknown) => {
-    const res = await fetch(`${base}${url}`, { method, headers: { cookie, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    const res = await fetch(`${base}${url}`, {
+      method,
+      headers: { cookie, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
     const text = await res.text();
     assert.ok(res.ok, `${method} ${url}: ${res.status} ${text}`);
     return text ? (JSON.parse(text) as Record<string, unknown>) : {};
@@ -54,8 +57,18 @@ test('kill -9 mid-exam: the next server resumes it with the same deadline, flags
   try {
     first = await startServer(dataDir, stateFile, port);
     const session = await fetch(`${base}/api/session`);
-    cookie = session.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
-    type View = { id: string; status: string; deadlineAt: string; remainingMs: number; tasks: { number: number; flagged: boolean; notes: string; opened: boolean }[]; clusters: { status: string }[] };
+    cookie = session.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
+    type View = {
+      id: string;
+      status: string;
+      deadlineAt: string;
+      remainingMs: number;
+      tasks: { number: number; flagged: boolean; notes: string; opened: boolean }[];
+      clusters: { status: string }[];
+    };
     const started = (await call('POST', '/api/exams/networking-mock/attempts')) as unknown as View;
     let view = started;
     for (let i = 0; i < 600 && view.status === 'starting'; i++) {
@@ -79,10 +92,19 @@ test('kill -9 mid-exam: the next server resumes it with the same deadline, flags
     assert.equal(after.status, 'running');
     assert.equal(after.deadlineAt, before.deadlineAt, 'the deadline is where it was');
     const elapsed = Date.now() - killedAt;
-    assert.ok(after.remainingMs <= before.remainingMs && after.remainingMs >= before.remainingMs - elapsed - 5000, `remaining ${before.remainingMs} → ${after.remainingMs} (${elapsed} ms later)`);
-    assert.deepEqual(after.tasks.map((t) => [t.number, t.opened, t.flagged, t.notes]), before.tasks.map((t) => [t.number, t.opened, t.flagged, t.notes]));
+    assert.ok(
+      after.remainingMs <= before.remainingMs && after.remainingMs >= before.remainingMs - elapsed - 5000,
+      `remaining ${before.remainingMs} → ${after.remainingMs} (${elapsed} ms later)`,
+    );
+    assert.deepEqual(
+      after.tasks.map((t) => [t.number, t.opened, t.flagged, t.notes]),
+      before.tasks.map((t) => [t.number, t.opened, t.flagged, t.notes]),
+    );
     assert.deepEqual(after.tasks[1], { ...after.tasks[1], flagged: true, notes: 'endpoints: two of three' });
-    assert.deepEqual(after.clusters.map((c) => c.status), ['ready', 'ready']);
+    assert.deepEqual(
+      after.clusters.map((c) => c.status),
+      ['ready', 'ready'],
+    );
     assert.deepEqual(hostClusters(stateFile), clusters, 'no cluster lost');
 
     const submitted = (await call('POST', `/api/exam-attempts/${view.id}/submit`)) as unknown as View;

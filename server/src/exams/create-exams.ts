@@ -27,11 +27,20 @@ export interface Exams {
 /** Builds the exams from config: exams/ read against the loaded labs, the service on the attempt service. */
 export function createExams(
   config: Config,
-  deps: { db: Db; labs: LabCatalog; attempts: AttemptService; portFor: (kubeconfigPath: string) => ClusterPort; scriptsFor?: (kubeconfigPath: string) => ScriptRunner; nodesFor?: (attemptId: string) => NodeAccess | undefined; log: ServiceLog },
+  deps: {
+    db: Db;
+    labs: LabCatalog;
+    attempts: AttemptService;
+    portFor: (kubeconfigPath: string) => ClusterPort;
+    scriptsFor?: (kubeconfigPath: string) => ScriptRunner;
+    nodesFor?: (attemptId: string) => NodeAccess | undefined;
+    log: ServiceLog;
+  },
 ): Exams {
   const catalog = new ExamCatalogService(config.examsDir, deps.labs);
   catalog.reload(deps.labs.current);
-  for (const b of catalog.current.broken) for (const p of b.problems) if (p.severity === 'error') deps.log.warn({ at: `${p.file}:${p.line}:${p.col}` }, p.message);
+  for (const b of catalog.current.broken)
+    for (const p of b.problems) if (p.severity === 'error') deps.log.warn({ at: `${p.file}:${p.line}:${p.col}` }, p.message);
   const service = new ExamService({
     repo: new ExamRepository(deps.db),
     exams: catalog,
@@ -64,6 +73,8 @@ export function wireExams(catalog: ExamCatalogService, service: ExamService, lab
 
 /** The images of the labs any exam places on a cluster of the shape. */
 export function examImages(catalog: ExamCatalogService, labs: { get(id: string): Lab | undefined }, shape: string): string[] {
-  const ids = catalog.current.exams.flatMap((e) => e.tasks.filter((t) => shapeKey(e.clusters.find((c) => c.name === t.cluster)!) === shape).map((t) => t.labId));
+  const ids = catalog.current.exams.flatMap((e) =>
+    e.tasks.filter((t) => shapeKey(e.clusters.find((c) => c.name === t.cluster)!) === shape).map((t) => t.labId),
+  );
   return [...new Set(ids.flatMap((id) => labs.get(id)?.meta.images ?? []))];
 }

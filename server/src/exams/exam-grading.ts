@@ -48,7 +48,13 @@ const round = (n: number) => Math.round(n * 100) / 100;
  */
 export async function gradeExam(
   exam: GradableExam,
-  deps: { lab: (id: string) => Lab | undefined; cluster: (context: string) => { port: ClusterPort; scripts?: ScriptRunner; nodes?: NodeAccess } | undefined; engine?: Omit<GradeOptions, 'port' | 'scripts' | 'signal'>; signal?: AbortSignal; now?: () => number },
+  deps: {
+    lab: (id: string) => Lab | undefined;
+    cluster: (context: string) => { port: ClusterPort; scripts?: ScriptRunner; nodes?: NodeAccess } | undefined;
+    engine?: Omit<GradeOptions, 'port' | 'scripts' | 'signal'>;
+    signal?: AbortSignal;
+    now?: () => number;
+  },
 ): Promise<ExamResult> {
   const now = deps.now ?? Date.now;
   const started = performance.now();
@@ -70,7 +76,14 @@ export async function gradeExam(
         if (!c) return `cluster ${cluster} is gone`;
         const report = await gradeLab(
           { id: lab.id, dir: lab.dir, tasks: lab.meta.tasks.filter((t) => taskIds.has(t.id)) },
-          { concurrency: 4, ...deps.engine, port: c.port, ...(c.scripts ? { scripts: c.scripts } : {}), ...(c.nodes ? { nodes: c.nodes } : {}), ...(deps.signal ? { signal: deps.signal } : {}) },
+          {
+            concurrency: 4,
+            ...deps.engine,
+            port: c.port,
+            ...(c.scripts ? { scripts: c.scripts } : {}),
+            ...(c.nodes ? { nodes: c.nodes } : {}),
+            ...(deps.signal ? { signal: deps.signal } : {}),
+          },
         );
         return new Map(report.tasks.map((t) => [t.id, t]));
       })().catch((e: unknown) => `grading failed: ${errorMessage(e)}`),
@@ -92,5 +105,14 @@ export async function gradeExam(
   const score = round(tasks.reduce((s, t) => s + t.score, 0));
   const maxScore = exam.tasks.reduce((s, t) => s + t.weight, 0);
   const percent = maxScore ? Math.round((score / maxScore) * 1000) / 10 : 0;
-  return { score, maxScore, percent, passPercent: exam.passPercent, passed: percent >= exam.passPercent, gradedAt: new Date(now()).toISOString(), durationMs: Math.round(performance.now() - started), tasks };
+  return {
+    score,
+    maxScore,
+    percent,
+    passPercent: exam.passPercent,
+    passed: percent >= exam.passPercent,
+    gradedAt: new Date(now()).toISOString(),
+    durationMs: Math.round(performance.now() - started),
+    tasks,
+  };
 }

@@ -111,7 +111,9 @@ export class ExamRepository {
     const keys = Object.keys(COLUMNS) as Exclude<keyof ExamAttempt, 'id'>[];
     this.#db.exec('BEGIN');
     try {
-      this.#db.prepare(`INSERT INTO exam_attempts (id, ${keys.map((k) => COLUMNS[k]).join(', ')}) VALUES (?, ${keys.map(() => '?').join(', ')})`).run(a.id, ...keys.map((k) => value(k, a[k])));
+      this.#db
+        .prepare(`INSERT INTO exam_attempts (id, ${keys.map((k) => COLUMNS[k]).join(', ')}) VALUES (?, ${keys.map(() => '?').join(', ')})`)
+        .run(a.id, ...keys.map((k) => value(k, a[k])));
       const task = this.#db.prepare('INSERT INTO exam_attempt_tasks (exam_attempt_id, number) VALUES (?, ?)');
       for (const t of a.exam.tasks) task.run(a.id, t.number);
       const cluster = this.#db.prepare('INSERT INTO exam_attempt_clusters (exam_attempt_id, context, attempt_id) VALUES (?, ?, ?)');
@@ -127,7 +129,9 @@ export class ExamRepository {
   update(id: string, fields: Partial<Omit<ExamAttempt, 'id'>>): void {
     const entries = Object.entries(fields) as [Exclude<keyof ExamAttempt, 'id'>, unknown][];
     if (!entries.length) return;
-    this.#db.prepare(`UPDATE exam_attempts SET ${entries.map(([k]) => `${COLUMNS[k]} = ?`).join(', ')} WHERE id = ?`).run(...entries.map(([k, v]) => value(k, v)), id);
+    this.#db
+      .prepare(`UPDATE exam_attempts SET ${entries.map(([k]) => `${COLUMNS[k]} = ?`).join(', ')} WHERE id = ?`)
+      .run(...entries.map(([k, v]) => value(k, v)), id);
   }
 
   get(id: string): ExamAttempt | undefined {
@@ -137,12 +141,16 @@ export class ExamRepository {
 
   /** A learner's exam attempts, newest first. */
   forLearner(learnerId: string, limit = 200): ExamAttempt[] {
-    return (this.#db.prepare('SELECT * FROM exam_attempts WHERE learner_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?').all(learnerId, limit) as Row[]).map(toAttempt);
+    return (
+      this.#db.prepare('SELECT * FROM exam_attempts WHERE learner_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?').all(learnerId, limit) as Row[]
+    ).map(toAttempt);
   }
 
   /** Exam attempts that have not ended, oldest first. */
   active(): ExamAttempt[] {
-    return (this.#db.prepare("SELECT * FROM exam_attempts WHERE status NOT IN ('finished', 'failed') ORDER BY created_at, rowid").all() as Row[]).map(toAttempt);
+    return (this.#db.prepare("SELECT * FROM exam_attempts WHERE status NOT IN ('finished', 'failed') ORDER BY created_at, rowid").all() as Row[]).map(
+      toAttempt,
+    );
   }
 
   tasks(id: string): ExamTaskState[] {
@@ -180,6 +188,9 @@ export class ExamRepository {
   }
 
   clusters(id: string): { context: string; attemptId: string }[] {
-    return (this.#db.prepare('SELECT context, attempt_id FROM exam_attempt_clusters WHERE exam_attempt_id = ? ORDER BY rowid').all(id) as Row[]).map((r) => ({ context: r.context as string, attemptId: r.attempt_id as string }));
+    return (this.#db.prepare('SELECT context, attempt_id FROM exam_attempt_clusters WHERE exam_attempt_id = ? ORDER BY rowid').all(id) as Row[]).map((r) => ({
+      context: r.context as string,
+      attemptId: r.attempt_id as string,
+    }));
   }
 }

@@ -26,12 +26,18 @@ test('starting an exam provisions its clusters at once, applies each lab setup t
   assert.equal(h.host.maxCreating, 2, 'both clusters were created at the same time');
   const v = h.exams.view(h.exams.owned(attempt.id, 'ann'));
   assert.equal(v.remainingMs !== null && v.remainingMs > 44 * MIN && v.remainingMs <= 45 * MIN, true, `remaining ${v.remainingMs}`);
-  assert.deepEqual(v.clusters.map((c) => [c.context, c.status, c.nodes.map((n) => n.name)]), [
-    ['k8s-netpol', 'ready', ['k8s-netpol-controlplane', 'k8s-netpol-node01']],
-    ['k8s-svc', 'ready', ['k8s-svc-controlplane', 'k8s-svc-node01', 'k8s-svc-node02']],
-  ]);
+  assert.deepEqual(
+    v.clusters.map((c) => [c.context, c.status, c.nodes.map((n) => n.name)]),
+    [
+      ['k8s-netpol', 'ready', ['k8s-netpol-controlplane', 'k8s-netpol-node01']],
+      ['k8s-svc', 'ready', ['k8s-svc-controlplane', 'k8s-svc-node01', 'k8s-svc-node02']],
+    ],
+  );
   const svcCluster = h.attempts.get(v.clusters[1]!.attemptId)!.clusterName!;
-  assert.deepEqual(v.clusters[1]!.nodes.map((n) => n.container), [`${svcCluster}-control-plane`, `${svcCluster}-worker`, `${svcCluster}-worker2`]);
+  assert.deepEqual(
+    v.clusters[1]!.nodes.map((n) => n.container),
+    [`${svcCluster}-control-plane`, `${svcCluster}-worker`, `${svcCluster}-worker2`],
+  );
   assert.deepEqual([...h.host.clusters.get(svcCluster)!.nodes].sort(), v.clusters[1]!.nodes.map((n) => n.container).sort(), 'the containers are the real ones');
   // Each cluster got the setups of its own labs only.
   const svc = h.attempts.get(v.clusters[1]!.attemptId)!;
@@ -45,7 +51,10 @@ test('starting an exam provisions its clusters at once, applies each lab setup t
   // The terminal sees one attempt with a context per cluster.
   const t = h.exams.terminalView(attempt.id)!;
   assert.equal(t.status, 'running');
-  assert.deepEqual(t.clusters?.map((c) => c.context), ['k8s-netpol', 'k8s-svc']);
+  assert.deepEqual(
+    t.clusters?.map((c) => c.context),
+    ['k8s-netpol', 'k8s-svc'],
+  );
   assert.equal(t.inputLocked, undefined);
   // A lab attempt of the same learner does not count the exam's two clusters twice.
   assert.equal(h.attempts.listForLearner('ann').filter((a) => a.examAttemptId === attempt.id).length, 2);
@@ -60,8 +69,14 @@ test('flags, notes and time per task are kept on the server; submitting early gr
   h.exams.focus(attempt.id, 'bo', 4);
   h.clock.now += 2 * MIN;
   h.exams.mark(attempt.id, 'bo', 4, { flagged: true, notes: 'check the search list' });
-  assert.throws(() => h.exams.mark(attempt.id, 'bo', 99, { flagged: true }), (e: unknown) => e instanceof AppError && e.status === 404);
-  assert.throws(() => h.exams.owned(attempt.id, 'someone-else'), (e: unknown) => e instanceof AppError && e.status === 404);
+  assert.throws(
+    () => h.exams.mark(attempt.id, 'bo', 99, { flagged: true }),
+    (e: unknown) => e instanceof AppError && e.status === 404,
+  );
+  assert.throws(
+    () => h.exams.owned(attempt.id, 'someone-else'),
+    (e: unknown) => e instanceof AppError && e.status === 404,
+  );
   let v = h.exams.view(h.exams.owned(attempt.id, 'bo'));
   const t1 = v.tasks[0]!;
   const t4 = v.tasks[3]!;
@@ -82,9 +97,15 @@ test('flags, notes and time per task are kept on the server; submitting early gr
   assert.equal(r.maxScore, 100);
   assert.equal(r.passed, false);
   assert.equal(r.tasks.length, 8);
-  assert.ok(r.tasks.every((t) => !t.error && t.reports.length > 0 && t.reports.every((rep) => rep.checks.every((c) => c.status !== 'error'))), JSON.stringify(r.tasks.filter((t) => t.error)));
+  assert.ok(
+    r.tasks.every((t) => !t.error && t.reports.length > 0 && t.reports.every((rep) => rep.checks.every((c) => c.status !== 'error'))),
+    JSON.stringify(r.tasks.filter((t) => t.error)),
+  );
   // Task 4 grades one task of its lab only.
-  assert.deepEqual(r.tasks[3]!.reports.map((x) => x.id), ['cross-namespace-url']);
+  assert.deepEqual(
+    r.tasks[3]!.reports.map((x) => x.id),
+    ['cross-namespace-url'],
+  );
   // Time stops at submit.
   v = h.exams.view(h.exams.owned(attempt.id, 'bo'));
   h.clock.now += 5 * MIN;
@@ -150,7 +171,10 @@ test('a server that crashed mid-exam resumes it: remaining time, flags and notes
   assert.equal(after.status, 'running');
   assert.equal(after.deadlineAt, before.deadlineAt);
   assert.ok(Math.abs(after.remainingMs! - before.remainingMs!) < 2000, `${after.remainingMs} vs ${before.remainingMs}`);
-  assert.deepEqual(after.tasks.map((t) => [t.flagged, t.notes]), before.tasks.map((t) => [t.flagged, t.notes]));
+  assert.deepEqual(
+    after.tasks.map((t) => [t.flagged, t.notes]),
+    before.tasks.map((t) => [t.flagged, t.notes]),
+  );
   assert.deepEqual([...second.host.clusters.keys()].sort(), clusters, 'no cluster lost');
   // The resumed exam still grades and ends normally.
   const done = await second.exams.finish(attempt.id, 'dee');
@@ -177,8 +201,14 @@ test('an exam that loses a cluster fails and frees the other cluster', async () 
 
 test('an exam needing more clusters than the host allows is refused; an unknown exam is not found', async () => {
   const small = examHarness({ labs, clusters: { maxConcurrent: 1 } });
-  assert.throws(() => small.exams.start('fay', 'networking-mock'), (e: unknown) => e instanceof AppError && e.code === 'exam_too_big' && /needs 2 clusters/.test(e.message));
-  assert.throws(() => small.exams.start('fay', 'no-such-exam'), (e: unknown) => e instanceof AppError && e.status === 404);
+  assert.throws(
+    () => small.exams.start('fay', 'networking-mock'),
+    (e: unknown) => e instanceof AppError && e.code === 'exam_too_big' && /needs 2 clusters/.test(e.message),
+  );
+  assert.throws(
+    () => small.exams.start('fay', 'no-such-exam'),
+    (e: unknown) => e instanceof AppError && e.status === 404,
+  );
 });
 
 test('checks the cluster could not answer at submit are graded again, so a hiccup costs no points', async () => {
@@ -206,15 +236,30 @@ test('an exam whose clusters were set up in advance (clusters.presetLabs exam:<i
   const h = examHarness({ labs, clusters: { presetLabs: ['exam:networking-mock'], maxConcurrent: 4 } });
   await h.attempts.reconcile();
   await h.attempts.idle();
-  assert.deepEqual(h.attempts.presetStatus().map((s) => [s.key, s.ready]), [['exam:networking-mock/k8s-netpol', 1], ['exam:networking-mock/k8s-svc', 1]]);
+  assert.deepEqual(
+    h.attempts.presetStatus().map((s) => [s.key, s.ready]),
+    [
+      ['exam:networking-mock/k8s-netpol', 1],
+      ['exam:networking-mock/k8s-svc', 1],
+    ],
+  );
   const told: string[] = [];
   h.exams.onClustersCreated((id) => told.push(id));
-  const presetNs = h.attempts.presetParams('exam:networking-mock/k8s-svc', ['clusterip-endpoints', 'dns-service-discovery', 'nodeport-fixed-port', 'pod-ips-across-nodes', 'multi-container-localhost'])?.['clusterip-endpoints']?.ns;
+  const presetNs = h.attempts.presetParams('exam:networking-mock/k8s-svc', [
+    'clusterip-endpoints',
+    'dns-service-discovery',
+    'nodeport-fixed-port',
+    'pod-ips-across-nodes',
+    'multi-container-localhost',
+  ])?.['clusterip-endpoints']?.ns;
   const { attempt } = h.exams.start('ann', 'networking-mock');
   assert.equal(await h.started(attempt.id), 'running');
   const v = h.exams.view(h.exams.owned(attempt.id, 'ann'));
   for (const c of v.clusters) {
-    const steps = h.attempts.subscribe(c.attemptId, 0, () => {}).replay.filter((e) => e.type === 'step' && e.state === 'done').map((e) => e.name);
+    const steps = h.attempts
+      .subscribe(c.attemptId, 0, () => {})
+      .replay.filter((e) => e.type === 'step' && e.state === 'done')
+      .map((e) => e.name);
     assert.deepEqual(steps, [PRESET_STEP], `${c.context} was only assigned`);
   }
   assert.ok(presetNs, 'the k8s-svc cluster was set up with its own draw of clusterip-endpoints');

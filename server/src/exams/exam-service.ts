@@ -19,7 +19,8 @@ export interface ExamServiceOptions {
   repo: ExamRepository;
   exams: { get(id: string): Exam | undefined };
   labs: { get(id: string): Lab | undefined; forAttempt(id: string, params: Record<string, ParamValues> | null | undefined): Lab | undefined };
-  attempts: Pick<AttemptService, 'startCluster' | 'get' | 'subscribe' | 'finish' | 'beginGrading' | 'endGrading'> & Partial<Pick<AttemptService, 'presetParams'>>;
+  attempts: Pick<AttemptService, 'startCluster' | 'get' | 'subscribe' | 'finish' | 'beginGrading' | 'endGrading'> &
+    Partial<Pick<AttemptService, 'presetParams'>>;
   portFor: (kubeconfigPath: string) => ClusterPort;
   scriptsFor?: (kubeconfigPath: string) => ScriptRunner;
   /** Node access for a cluster attempt (node checks, kube-proxy waits): the terminal service's ssh path. */
@@ -60,7 +61,8 @@ export interface ExamAttemptView extends Omit<ExamAttempt, 'learnerId'> {
 const NOTES_MAX = 20_000;
 
 /** How many checks of a result could not be answered. */
-const errors = (r: ExamResult) => r.tasks.reduce((n, t) => n + (t.error ? 1 : 0) + t.reports.reduce((m, rep) => m + rep.checks.filter((c) => c.status === 'error').length, 0), 0);
+const errors = (r: ExamResult) =>
+  r.tasks.reduce((n, t) => n + (t.error ? 1 : 0) + t.reports.reduce((m, rep) => m + rep.checks.filter((c) => c.status === 'error').length, 0), 0);
 
 /**
  * Mock exams: an attempt owns one cluster attempt per exam cluster (provisioned by the attempt
@@ -167,7 +169,10 @@ export class ExamService {
           name: `${context}-controlplane${i ? i + 1 : ''}`,
           container: `${kind}-control-plane${i ? i + 1 : ''}`,
         })),
-        ...Array.from({ length: decl?.workers ?? 0 }, (_, i) => ({ name: `${context}-node${String(i + 1).padStart(2, '0')}`, container: `${kind}-worker${i ? i + 1 : ''}` })),
+        ...Array.from({ length: decl?.workers ?? 0 }, (_, i) => ({
+          name: `${context}-node${String(i + 1).padStart(2, '0')}`,
+          container: `${kind}-worker${i ? i + 1 : ''}`,
+        })),
       ];
       return {
         context,
@@ -195,12 +200,21 @@ export class ExamService {
     if (!a) return undefined;
     const clusters = this.#o.repo.clusters(id).map((c) => ({ context: c.context, name: this.#o.attempts.get(c.attemptId)?.clusterName ?? '' }));
     const status = a.status === 'starting' ? 'starting' : EXAM_ENDED.has(a.status) ? 'ended' : 'running';
-    return { id, learnerId: a.learnerId, clusterName: clusters[0]?.name ?? '', clusters, status, kubernetesVersion: a.exam.kubernetes, ...(this.#lockReason(a) ? { inputLocked: this.#lockReason(a)! } : {}) };
+    return {
+      id,
+      learnerId: a.learnerId,
+      clusterName: clusters[0]?.name ?? '',
+      clusters,
+      status,
+      kubernetesVersion: a.exam.kubernetes,
+      ...(this.#lockReason(a) ? { inputLocked: this.#lockReason(a)! } : {}),
+    };
   }
 
   #lockReason(a: ExamAttempt): string | null {
     if (a.status === 'grading') return 'the exam is submitted: the terminal is read-only';
-    if (a.status === 'review' && !a.inputUnlocked) return 'the exam is submitted: the terminal is read-only (unlock it on the result page to explore; your score stays)';
+    if (a.status === 'review' && !a.inputUnlocked)
+      return 'the exam is submitted: the terminal is read-only (unlock it on the result page to explore; your score stays)';
     return null;
   }
 
@@ -217,23 +231,60 @@ export class ExamService {
       throw new AppError(409, 'exam_running', `you are taking "${running.exam.title}"; finish it before starting another exam`, { examAttemptId: running.id });
     }
     if (exam.clusters.length > this.#o.maxClusters) {
-      throw new AppError(409, 'exam_too_big', `this exam needs ${exam.clusters.length} clusters at once, but this server runs at most ${this.#o.maxClusters} (clusters.maxConcurrent)`);
+      throw new AppError(
+        409,
+        'exam_too_big',
+        `this exam needs ${exam.clusters.length} clusters at once, but this server runs at most ${this.#o.maxClusters} (clusters.maxConcurrent)`,
+      );
     }
     const id = randomBytes(9).toString('hex');
-    const snapshot: ExamSnapshot = { id: exam.id, title: exam.title, minutes: exam.minutes, passPercent: exam.passPercent, kubernetes: exam.kubernetes, clusters: exam.clusters, tasks: exam.tasks };
+    const snapshot: ExamSnapshot = {
+      id: exam.id,
+      title: exam.title,
+      minutes: exam.minutes,
+      passPercent: exam.passPercent,
+      kubernetes: exam.kubernetes,
+      clusters: exam.clusters,
+      tasks: exam.tasks,
+    };
     const children: { context: string; attemptId: string }[] = [];
     // One draw per exam attempt for each parametrised lab, shared by every cluster the lab is on.
     const recipes = examClusterRecipes(exam);
-    const params = adoptPresetDraws(drawForLabs(exam.tasks.map((t) => this.#o.labs.get(t.labId))), recipes, (r) => this.#o.attempts.presetParams?.(r.key, r.labIds));
+    const params = adoptPresetDraws(drawForLabs(exam.tasks.map((t) => this.#o.labs.get(t.labId))), recipes, (r) =>
+      this.#o.attempts.presetParams?.(r.key, r.labIds),
+    );
     // The same recipes the pre-set-up pool prepares clusters by (clusters.presetLabs exam:<id>).
     for (const c of recipes) {
-      const child = this.#o.attempts.startCluster(learnerId, { examAttemptId: id, label: c.key, shape: c.shape, kubernetes: c.kubernetes, labIds: c.labIds, params });
+      const child = this.#o.attempts.startCluster(learnerId, {
+        examAttemptId: id,
+        label: c.key,
+        shape: c.shape,
+        kubernetes: c.kubernetes,
+        labIds: c.labIds,
+        params,
+      });
       children.push({ context: c.context, attemptId: child.id });
     }
     const now = this.#iso();
     const attempt: ExamAttempt = {
-      id, learnerId, examId, status: 'starting', exam: snapshot, createdAt: now, startedAt: null, deadlineAt: null, submittedAt: null, submitReason: null,
-      reviewUntil: null, endedAt: null, failure: null, focusTask: null, focusSince: null, inputUnlocked: false, result: null, regrade: null,
+      id,
+      learnerId,
+      examId,
+      status: 'starting',
+      exam: snapshot,
+      createdAt: now,
+      startedAt: null,
+      deadlineAt: null,
+      submittedAt: null,
+      submitReason: null,
+      reviewUntil: null,
+      endedAt: null,
+      failure: null,
+      focusTask: null,
+      focusSince: null,
+      inputUnlocked: false,
+      result: null,
+      regrade: null,
     };
     this.#o.repo.insert(attempt, children);
     this.#o.log.info({ examAttemptId: id, examId, clusters: children.length }, 'exam attempt started');
@@ -246,7 +297,13 @@ export class ExamService {
   #follow(id: string): void {
     if (this.#subs.has(id)) return;
     // Deferred: the attempt service is in the middle of a status change when it tells us.
-    const subs = this.#o.repo.clusters(id).map((c) => this.#o.attempts.subscribe(c.attemptId, Number.MAX_SAFE_INTEGER, (e: AttemptEvent) => e.type === 'status' && queueMicrotask(() => this.#advance(id))).unsubscribe);
+    const subs = this.#o.repo
+      .clusters(id)
+      .map(
+        (c) =>
+          this.#o.attempts.subscribe(c.attemptId, Number.MAX_SAFE_INTEGER, (e: AttemptEvent) => e.type === 'status' && queueMicrotask(() => this.#advance(id)))
+            .unsubscribe,
+      );
     this.#subs.set(id, subs);
   }
 
@@ -266,11 +323,18 @@ export class ExamService {
     const children = this.#o.repo.clusters(id).map((c) => ({ ...c, attempt: this.#o.attempts.get(c.attemptId) }));
     const lost = children.find((c) => !c.attempt || ['failed', 'expired', 'finished'].includes(c.attempt.status));
     if (lost && a.status !== 'review') {
-      const why = lost.attempt?.status === 'failed' ? `cluster ${lost.context} could not be prepared: ${lost.attempt.failureStep ? `${lost.attempt.failureStep}: ` : ''}${lost.attempt.failureMessage ?? 'failed'}` : `cluster ${lost.context} is gone (${lost.attempt?.endReason ?? 'deleted'})`;
+      const why =
+        lost.attempt?.status === 'failed'
+          ? `cluster ${lost.context} could not be prepared: ${lost.attempt.failureStep ? `${lost.attempt.failureStep}: ` : ''}${lost.attempt.failureMessage ?? 'failed'}`
+          : `cluster ${lost.context} is gone (${lost.attempt?.endReason ?? 'deleted'})`;
       if (a.status === 'starting' || a.status === 'running') return this.#fail(id, why);
     }
     if (lost && a.status === 'review') return this.end(id, 'a cluster of the review is gone');
-    if (a.status === 'starting' && !this.#told.has(id) && children.every((c) => c.attempt?.clusterName && (c.attempt.status === 'setting-up' || c.attempt.status === 'ready'))) {
+    if (
+      a.status === 'starting' &&
+      !this.#told.has(id) &&
+      children.every((c) => c.attempt?.clusterName && (c.attempt.status === 'setting-up' || c.attempt.status === 'ready'))
+    ) {
       this.#told.add(id);
       for (const cb of this.#created) {
         try {
@@ -288,7 +352,10 @@ export class ExamService {
     }
     if (a.status === 'running' && a.deadlineAt) {
       const left = Date.parse(a.deadlineAt) - now;
-      if (left <= 0) void this.submit(id, a.learnerId, 'time').catch((e: unknown) => this.#o.log.error({ examAttemptId: id, error: errorMessage(e) }, 'exam attempt: submit at time-up failed'));
+      if (left <= 0)
+        void this.submit(id, a.learnerId, 'time').catch((e: unknown) =>
+          this.#o.log.error({ examAttemptId: id, error: errorMessage(e) }, 'exam attempt: submit at time-up failed'),
+        );
       else this.#schedule(id, left);
       return;
     }
@@ -353,7 +420,8 @@ export class ExamService {
   mark(id: string, learnerId: string, number: number, fields: { flagged?: boolean; notes?: string }): ExamTaskState {
     const a = this.owned(id, learnerId);
     this.#task(a, number);
-    if (fields.notes !== undefined && fields.notes.length > NOTES_MAX) throw new AppError(400, 'notes_too_long', `notes are limited to ${NOTES_MAX} characters`);
+    if (fields.notes !== undefined && fields.notes.length > NOTES_MAX)
+      throw new AppError(400, 'notes_too_long', `notes are limited to ${NOTES_MAX} characters`);
     if (EXAM_ENDED.has(a.status)) throw new AppError(409, 'exam_ended', 'this exam attempt has ended');
     this.#o.repo.updateTask(id, number, fields);
     return this.#o.repo.tasks(id).find((t) => t.number === number)!;
@@ -483,7 +551,11 @@ export class ExamService {
   end(id: string, reason: string): void {
     const a = this.#o.repo.get(id);
     if (!a || EXAM_ENDED.has(a.status)) return;
-    this.#o.repo.update(id, { status: 'finished', endedAt: this.#iso(), reviewUntil: a.reviewUntil && Date.parse(a.reviewUntil) > this.#now() ? this.#iso() : a.reviewUntil });
+    this.#o.repo.update(id, {
+      status: 'finished',
+      endedAt: this.#iso(),
+      reviewUntil: a.reviewUntil && Date.parse(a.reviewUntil) > this.#now() ? this.#iso() : a.reviewUntil,
+    });
     this.#o.log.info({ examAttemptId: id, reason }, 'exam attempt finished');
     this.#release(id, reason);
   }

@@ -120,7 +120,10 @@ test('a learner takes a mock exam: start, navigate, flag, note, reload, warning,
     await p.goto(`${server.base}/history`);
     await p.getByRole('img', { name: /Exam scores over time: 0 %/ }).waitFor();
     await shot('history');
-    assert.deepEqual(problems.filter((x) => !/Failed to load resource/.test(x)), []);
+    assert.deepEqual(
+      problems.filter((x) => !/Failed to load resource/.test(x)),
+      [],
+    );
     console.log(`screenshots: ${SHOTS}`);
   } catch (e) {
     await page?.screenshot({ path: path.join(SHOTS, 'exam-failure.png'), fullPage: true }).catch(() => {});

@@ -5,7 +5,10 @@ import { ClusterShape, EXAM_KUBERNETES_VERSION } from '../labs/format.ts';
 // clusters (each a lab cluster shape) and an ordered list of tasks, each a lab (or one task of it)
 // placed on one of those clusters with a weight.
 
-const slug = z.string().regex(/^[a-z0-9][a-z0-9-]*[a-z0-9]$/, 'must be lowercase letters, digits and "-" (like k8s-c1)').max(40);
+const slug = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]*[a-z0-9]$/, 'must be lowercase letters, digits and "-" (like k8s-c1)')
+  .max(40);
 
 /** One named cluster of the exam: its name is the kubeconfig context the learner switches to. */
 export const ExamClusterDecl = ClusterShape.extend({
@@ -30,7 +33,10 @@ export const ExamDecl = z
     summary: z.string().min(10).max(400),
     minutes: z.number().int().min(5).max(240).describe('the countdown; the real CKA gives 120 minutes'),
     passPercent: z.number().int().min(1).max(100).default(66).describe('the pass mark (the CKA: 66 %)'),
-    kubernetes: z.string().regex(/^1\.\d{2}$/, 'must be a Kubernetes minor version like "1.35" (quote it in YAML)').default(EXAM_KUBERNETES_VERSION),
+    kubernetes: z
+      .string()
+      .regex(/^1\.\d{2}$/, 'must be a Kubernetes minor version like "1.35" (quote it in YAML)')
+      .default(EXAM_KUBERNETES_VERSION),
     clusters: z.array(ExamClusterDecl).min(1, 'an exam needs at least one cluster').max(6, 'at most 6 clusters per exam'),
     tasks: z.array(ExamTaskDecl).min(1, 'an exam needs at least one task').max(40),
   })

@@ -23,5 +23,12 @@ export function labRecords(db: Db, learnerId: string): LabRecord[] {
         GROUP BY a.lab_id ORDER BY last_at DESC`,
     )
     .all(learnerId) as { lab_id: string; attempts: number; best: number | null; max_score: number | null; best_seconds: number | null; last_at: string }[];
-  return rows.map((r) => ({ labId: r.lab_id, attempts: r.attempts, bestScore: r.best, maxScore: r.max_score, bestSeconds: r.best_seconds === null ? null : Math.round(r.best_seconds), lastAt: r.last_at }));
+  return rows.map((r) => ({
+    labId: r.lab_id,
+    attempts: r.attempts,
+    bestScore: r.best,
+    maxScore: r.max_score,
+    bestSeconds: r.best_seconds === null ? null : Math.round(r.best_seconds),
+    lastAt: r.last_at,
+  }));
 }

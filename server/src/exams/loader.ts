@@ -63,7 +63,14 @@ export function loadExams(examsDir: string, labs: Pick<Catalog, 'labs' | 'broken
     if (!d.isDirectory() || d.name.startsWith('.') || d.name.startsWith('_')) continue;
     const dir = path.join(examsDir, d.name);
     if (!existsSync(path.join(dir, 'exam.yaml'))) {
-      out.problems.push({ file: path.relative(root, dir), line: 1, col: 1, severity: 'error', message: 'folder has no exam.yaml', hint: 'every folder under exams/ is an exam: add exam.yaml or move the folder out' });
+      out.problems.push({
+        file: path.relative(root, dir),
+        line: 1,
+        col: 1,
+        severity: 'error',
+        message: 'folder has no exam.yaml',
+        hint: 'every folder under exams/ is an exam: add exam.yaml or move the folder out',
+      });
       continue;
     }
     const r = loadExam(dir, labs, root);
@@ -80,8 +87,10 @@ export function loadExam(dir: string, labs: Pick<Catalog, 'labs' | 'broken'>, ro
   const file = path.relative(root, abs);
   const rel = (p: string) => path.relative(labsRoot, p);
   const problems: Problem[] = [];
-  const err = (pos: { line: number; col: number }, message: string, hint?: string) => problems.push({ file, ...pos, severity: 'error', message, ...(hint ? { hint } : {}) });
-  const warn = (pos: { line: number; col: number }, message: string, hint?: string) => problems.push({ file, ...pos, severity: 'warning', message, ...(hint ? { hint } : {}) });
+  const err = (pos: { line: number; col: number }, message: string, hint?: string) =>
+    problems.push({ file, ...pos, severity: 'error', message, ...(hint ? { hint } : {}) });
+  const warn = (pos: { line: number; col: number }, message: string, hint?: string) =>
+    problems.push({ file, ...pos, severity: 'warning', message, ...(hint ? { hint } : {}) });
   const broken = (title?: string): BrokenExam => ({ id, dir, title, problems: problems.sort((a, b) => a.line - b.line || a.col - b.col) });
   const text = readFileSync(abs, 'utf8');
   const yaml = new PositionedYaml(text);
@@ -97,12 +106,14 @@ export function loadExam(dir: string, labs: Pick<Catalog, 'labs' | 'broken'>, ro
     return broken(typeof raw === 'object' && raw && 'title' in raw ? String((raw as { title: unknown }).title) : undefined);
   }
   const decl = parsed.data;
-  if (!/^[a-z0-9][a-z0-9-]*[a-z0-9]$/.test(id)) err({ line: 1, col: 1 }, `exam folder name "${id}" must be lowercase letters, digits and "-": it is the exam's id`);
+  if (!/^[a-z0-9][a-z0-9-]*[a-z0-9]$/.test(id))
+    err({ line: 1, col: 1 }, `exam folder name "${id}" must be lowercase letters, digits and "-": it is the exam's id`);
 
   // Clusters: unique names (they are kubeconfig contexts).
   const clusters = new Map<string, { decl: ExamClusterDecl; index: number }>();
   decl.clusters.forEach((c, i) => {
-    if (clusters.has(c.name)) err(yaml.at(['clusters', i, 'name']), `cluster name "${c.name}" is used twice`, 'each cluster is one kubeconfig context; names must differ');
+    if (clusters.has(c.name))
+      err(yaml.at(['clusters', i, 'name']), `cluster name "${c.name}" is used twice`, 'each cluster is one kubeconfig context; names must differ');
     else clusters.set(c.name, { decl: c, index: i });
   });
 
@@ -118,7 +129,11 @@ export function loadExam(dir: string, labs: Pick<Catalog, 'labs' | 'broken'>, ro
     const cluster = clusters.get(t.cluster);
     if (!cluster) {
       const guess = didYouMean(t.cluster, [...clusters.keys()]);
-      err(yaml.at(['tasks', i, 'cluster']), `task ${i + 1} runs on cluster "${t.cluster}", which the exam does not declare`, guess ? `did you mean "${guess}"?` : `clusters: ${[...clusters.keys()].join(', ')}`);
+      err(
+        yaml.at(['tasks', i, 'cluster']),
+        `task ${i + 1} runs on cluster "${t.cluster}", which the exam does not declare`,
+        guess ? `did you mean "${guess}"?` : `clusters: ${[...clusters.keys()].join(', ')}`,
+      );
     }
     if (!lab) {
       if (brokenLabs.has(t.lab)) err(yaml.at(['tasks', i, 'lab']), `lab "${t.lab}" is broken (run npm run labs:check)`);
@@ -131,7 +146,10 @@ export function loadExam(dir: string, labs: Pick<Catalog, 'labs' | 'broken'>, ro
     if (lab.origin) {
       // An exam's clusters share one workstation and exams grade without it: a scenario's setup and
       // verify scripts, which run in its own attempt's workstation, would have nowhere to run.
-      err(yaml.at(['tasks', i, 'lab']), `lab "${t.lab}" is a Killercoda scenario, which exams cannot place: its setup and verify scripts run in a lab attempt's own workstation`);
+      err(
+        yaml.at(['tasks', i, 'lab']),
+        `lab "${t.lab}" is a Killercoda scenario, which exams cannot place: its setup and verify scripts run in a lab attempt's own workstation`,
+      );
       return;
     }
     let taskIds = lab.meta.tasks.map((x) => x.id);
@@ -145,15 +163,28 @@ export function loadExam(dir: string, labs: Pick<Catalog, 'labs' | 'broken'>, ro
     }
     // Exam grading reads the clusters, not the learner's workstation: an answer-file check could never pass.
     const answerFiles = lab.meta.tasks.filter((x) => taskIds.includes(x.id) && x.checks.some((c) => c.kind === 'workstation')).map((x) => x.id);
-    if (answerFiles.length) err(yaml.at(['tasks', i, t.task ? 'task' : 'lab']), `lab ${lab.id} task(s) ${answerFiles.join(', ')} check answer files in the workstation, which exam grading does not read`, 'pick another task of the lab, or another lab');
+    if (answerFiles.length)
+      err(
+        yaml.at(['tasks', i, t.task ? 'task' : 'lab']),
+        `lab ${lab.id} task(s) ${answerFiles.join(', ')} check answer files in the workstation, which exam grading does not read`,
+        'pick another task of the lab, or another lab',
+      );
     for (const tid of taskIds) {
       const before = taken.get(`${lab.id}/${tid}`);
-      if (before !== undefined) err(yaml.at(['tasks', i, t.task ? 'task' : 'lab']), `task ${tid} of lab ${lab.id} is already graded by exam task ${before + 1}`, 'each lab task may appear in an exam once');
+      if (before !== undefined)
+        err(
+          yaml.at(['tasks', i, t.task ? 'task' : 'lab']),
+          `task ${tid} of lab ${lab.id} is already graded by exam task ${before + 1}`,
+          'each lab task may appear in an exam once',
+        );
       else taken.set(`${lab.id}/${tid}`, i);
     }
     const first = labCluster.get(lab.id);
     if (first && first.cluster !== t.cluster) {
-      err(yaml.at(['tasks', i, 'cluster']), `lab ${lab.id} is already placed on cluster ${first.cluster} (task ${first.index + 1}); all tasks of one lab share its setup, so they must run on one cluster`);
+      err(
+        yaml.at(['tasks', i, 'cluster']),
+        `lab ${lab.id} is already placed on cluster ${first.cluster} (task ${first.index + 1}); all tasks of one lab share its setup, so they must run on one cluster`,
+      );
     } else if (!first) labCluster.set(lab.id, { cluster: t.cluster, index: i });
     if (cluster) {
       const c = cluster.decl;
@@ -163,10 +194,17 @@ export function loadExam(dir: string, labs: Pick<Catalog, 'labs' | 'broken'>, ro
       if (need.networkPolicy && !c.networkPolicy) misfit.push('NetworkPolicy enforcement (set networkPolicy: true on the cluster)');
       if (need.cni !== c.cni) misfit.push(`cni: ${need.cni} (the cluster has ${c.cni})`);
       const lacking = need.addons.filter((a) => !c.addons.includes(a));
-      if (lacking.length) misfit.push(`add-on(s) ${lacking.join(', ')} (set addons: [${[...new Set([...c.addons, ...lacking])].sort().join(', ')}] on the cluster)`);
-      if (misfit.length) err(yaml.at(['tasks', i, 'cluster']), `lab ${lab.id} needs ${misfit.join(' and ')}, so it cannot run on cluster ${c.name}`, `change cluster ${c.name} (exam.yaml line ${yaml.at(['clusters', cluster.index]).line}) or place the task on another cluster`);
+      if (lacking.length)
+        misfit.push(`add-on(s) ${lacking.join(', ')} (set addons: [${[...new Set([...c.addons, ...lacking])].sort().join(', ')}] on the cluster)`);
+      if (misfit.length)
+        err(
+          yaml.at(['tasks', i, 'cluster']),
+          `lab ${lab.id} needs ${misfit.join(' and ')}, so it cannot run on cluster ${c.name}`,
+          `change cluster ${c.name} (exam.yaml line ${yaml.at(['clusters', cluster.index]).line}) or place the task on another cluster`,
+        );
     }
-    if (lab.meta.kubernetes !== decl.kubernetes) warn(yaml.at(['tasks', i, 'lab']), `lab ${lab.id} targets Kubernetes ${lab.meta.kubernetes}, the exam runs ${decl.kubernetes}`);
+    if (lab.meta.kubernetes !== decl.kubernetes)
+      warn(yaml.at(['tasks', i, 'lab']), `lab ${lab.id} targets Kubernetes ${lab.meta.kubernetes}, the exam runs ${decl.kubernetes}`);
     if (!first || first.cluster === t.cluster) {
       const list = placed.get(t.cluster) ?? [];
       if (!list.some((p) => p.lab.id === lab.id)) list.push({ lab, index: i });
@@ -193,10 +231,16 @@ export function loadExam(dir: string, labs: Pick<Catalog, 'labs' | 'broken'>, ro
       }
     }
   }
-  for (const [name, c] of clusters) if (!placed.has(name)) warn(yaml.at(['clusters', c.index, 'name']), `cluster ${name} has no task; it would cost a cluster for nothing`);
+  for (const [name, c] of clusters)
+    if (!placed.has(name)) warn(yaml.at(['clusters', c.index, 'name']), `cluster ${name} has no task; it would cost a cluster for nothing`);
 
   const total = decl.tasks.reduce((s, t) => s + t.weight, 0);
-  if (total !== 100) warn(yaml.at(['tasks']), `the task weights add up to ${total}, not 100`, 'scores are shown in percent of the total either way; weights that add up to 100 read like the real exam');
+  if (total !== 100)
+    warn(
+      yaml.at(['tasks']),
+      `the task weights add up to ${total}, not 100`,
+      'scores are shown in percent of the total either way; weights that add up to 100 read like the real exam',
+    );
 
   if (problems.some((p) => p.severity === 'error')) return broken(decl.title);
   const usedLabs = [...new Set(tasks.map((t) => t.labId))].map((l) => labById.get(l)!);

@@ -39,11 +39,20 @@ describe('exam honesty gates on model clusters', () => {
         // One draw for the exam's parametrised labs, as an exam attempt makes (each run another one).
         const params = drawForLabs(exam.tasks.map((x) => labs.get(x.labId)));
         for (const [labId, values] of Object.entries(params ?? {})) t.diagnostic(`${exam.id}: ${labId} drew ${describeDraw(values)}`);
-        for (const [labId, cluster] of placed) await clusters.get(cluster)!.apply((await labStates(labs.forAttempt(labId, params)!)).setup, { fieldManager: 'kubedrill-setup', timeoutMs: 10_000 });
+        for (const [labId, cluster] of placed)
+          await clusters.get(cluster)!.apply((await labStates(labs.forAttempt(labId, params)!)).setup, { fieldManager: 'kubedrill-setup', timeoutMs: 10_000 });
         const r = await runExamGates(
-          () => gradeExam(exam, { lab: (id) => labs.forAttempt(id, params), cluster: (c) => (clusters.has(c) ? { port: clusters.get(c)! } : undefined), engine: { probeWindowMs: 0, retryDelayMs: 0 } }),
+          () =>
+            gradeExam(exam, {
+              lab: (id) => labs.forAttempt(id, params),
+              cluster: (c) => (clusters.has(c) ? { port: clusters.get(c)! } : undefined),
+              engine: { probeWindowMs: 0, retryDelayMs: 0 },
+            }),
           async () => {
-            for (const [labId, cluster] of placed) await clusters.get(cluster)!.apply((await labStates(labs.forAttempt(labId, params)!)).solution, { fieldManager: 'kubedrill-setup', timeoutMs: 10_000 });
+            for (const [labId, cluster] of placed)
+              await clusters
+                .get(cluster)!
+                .apply((await labStates(labs.forAttempt(labId, params)!)).solution, { fieldManager: 'kubedrill-setup', timeoutMs: 10_000 });
           },
         );
         const problems = r.gates.filter((g) => !g.passed).flatMap((g) => [`gate ${g.name}:`, ...g.problems.map((p) => `  ${p}`)]);

@@ -37,7 +37,13 @@ export function kubeProxyOnModels(host: FakeKindHost, models: ReadonlyMap<string
         const model = cluster ? models.get(cluster.name) : undefined;
         const services = model ? await model.list({ apiVersion: 'v1', kind: 'Service' }, { timeoutMs: 1000 }) : [];
         const ips = services.map((x) => (x.spec as { clusterIP?: string } | undefined)?.clusterIP).filter((ip) => ip && ip !== 'None');
-        return { argv: [...spec.argv], exitCode: 0, stdout: ips.map((ip) => `-A KUBE-SERVICES -d ${ip}/32 -p tcp -j KUBE-SVC\n`).join(''), stderr: '', durationMs: 0 };
+        return {
+          argv: [...spec.argv],
+          exitCode: 0,
+          stdout: ips.map((ip) => `-A KUBE-SERVICES -d ${ip}/32 -p tcp -j KUBE-SVC\n`).join(''),
+          stderr: '',
+          durationMs: 0,
+        };
       }
       return host.run(spec);
     },

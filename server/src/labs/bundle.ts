@@ -110,14 +110,19 @@ export class MdxCompiler {
 
   #startHelper(): ChildProcess {
     // execArgv: [] so flags of this process (e.g. --test) do not leak into the helper.
-    const helper = fork(path.join(import.meta.dirname, 'mdx-compile-process.ts'), [], { execArgv: [], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const helper = fork(path.join(import.meta.dirname, 'mdx-compile-process.ts'), [], {
+      execArgv: [],
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     this.#helper = helper;
     helper.on('message', (reply: CompileReply) => {
       const waiter = this.#pending.get(reply.id);
       if (!waiter) return;
       this.#pending.delete(reply.id);
       if ('body' in reply) waiter.resolve(reply.body);
-      else if ('line' in reply.error) waiter.reject(new MdxCompileError(reply.error.message, reply.error.line, reply.error.col, reply.error.hint, reply.error.more));
+      else if ('line' in reply.error)
+        waiter.reject(new MdxCompileError(reply.error.message, reply.error.line, reply.error.col, reply.error.hint, reply.error.more));
       else waiter.reject(new Error(reply.error.message));
       if (this.#pending.size === 0) this.#whenIdle();
     });
@@ -180,4 +185,3 @@ export class MdxCompiler {
     }
   }
 }
-

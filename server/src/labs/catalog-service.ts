@@ -61,7 +61,14 @@ export function mergeCatalog(into: Catalog, more: Catalog): void {
   const ids = new Set([...into.labs, ...into.broken].map((l) => l.id));
   for (const t of more.tracks) if (!into.tracks.some((x) => x.id === t.id)) into.tracks.push(t);
   for (const l of more.labs) {
-    if (ids.has(l.id)) into.broken.push({ id: l.id, track: l.track, dir: l.dir, title: l.meta.title, problems: [{ file: l.dir, line: 1, col: 1, severity: 'error', message: `lab id "${l.id}" is used twice (two scenario folders with the same path?)` }] });
+    if (ids.has(l.id))
+      into.broken.push({
+        id: l.id,
+        track: l.track,
+        dir: l.dir,
+        title: l.meta.title,
+        problems: [{ file: l.dir, line: 1, col: 1, severity: 'error', message: `lab id "${l.id}" is used twice (two scenario folders with the same path?)` }],
+      });
     else {
       into.labs.push(l);
       ids.add(l.id);

@@ -11,7 +11,12 @@ import { drawCount, paramSpaceSize } from './params.ts';
 export async function checkLabs(target: string, cwd: string): Promise<{ lines: string[]; errors: number; warnings: number; catalog: Catalog }> {
   const abs = path.resolve(cwd, target);
   if (!existsSync(abs) || !statSync(abs).isDirectory()) {
-    return { lines: [`${target}: not a folder (give the labs folder, a track folder or a lab folder)`], errors: 1, warnings: 0, catalog: { tracks: [], labs: [], broken: [], problems: [] } };
+    return {
+      lines: [`${target}: not a folder (give the labs folder, a track folder or a lab folder)`],
+      errors: 1,
+      warnings: 0,
+      catalog: { tracks: [], labs: [], broken: [], problems: [] },
+    };
   }
   const compiler = new MdxCompiler();
   let catalog: Catalog;
@@ -24,7 +29,12 @@ export async function checkLabs(target: string, cwd: string): Promise<{ lines: s
   } else if (existsSync(path.join(abs, 'track.yaml')) || isTrackDir(abs)) {
     const all = await loadCatalog(path.dirname(abs), compiler);
     const track = path.basename(abs);
-    catalog = { tracks: all.tracks.filter((t) => t.id === track), labs: all.labs.filter((l) => l.track === track), broken: all.broken.filter((b) => b.track === track), problems: all.problems.filter((p) => p.file.includes(`/${track}/`)) };
+    catalog = {
+      tracks: all.tracks.filter((t) => t.id === track),
+      labs: all.labs.filter((l) => l.track === track),
+      broken: all.broken.filter((b) => b.track === track),
+      problems: all.problems.filter((p) => p.file.includes(`/${track}/`)),
+    };
   } else {
     catalog = await loadCatalog(abs, compiler);
   }
@@ -38,7 +48,9 @@ export async function checkLabs(target: string, cwd: string): Promise<{ lines: s
   if (catalog.labs.length > 0) {
     lines.push('', 'Honesty gates (0 after setup, 100% after the reference solution) run:');
     for (const lab of catalog.labs) {
-      lines.push(`  ${lab.id.padEnd(34)} ${lab.gate === 'model' ? 'in CI on the model cluster and on real clusters (labs:verify)' : `on real clusters only (labs:verify): ${lab.gateReason}`}`);
+      lines.push(
+        `  ${lab.id.padEnd(34)} ${lab.gate === 'model' ? 'in CI on the model cluster and on real clusters (labs:verify)' : `on real clusters only (labs:verify): ${lab.gateReason}`}`,
+      );
     }
     const parametrised = catalog.labs.filter((l) => l.params);
     if (parametrised.length) {
@@ -93,4 +105,3 @@ function isTrackDir(dir: string): boolean {
     return false;
   }
 }
-

@@ -61,7 +61,10 @@ export type Difficulty = (typeof DIFFICULTIES)[number];
 /** The Kubernetes minor version of the current CKA exam; labs default to it. */
 export const EXAM_KUBERNETES_VERSION = '1.35';
 
-const slug = z.string().regex(/^[a-z0-9][a-z0-9-]*[a-z0-9]$/, 'must be lowercase letters, digits and "-" (like netpol-basics)').max(60);
+const slug = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]*[a-z0-9]$/, 'must be lowercase letters, digits and "-" (like netpol-basics)')
+  .max(60);
 
 /**
  * A container image reference with an explicit tag or digest. `:latest` (or no tag) is refused:
@@ -102,7 +105,7 @@ export type TaskDecl = z.infer<typeof TaskDecl>;
 export const ADDONS = {
   'metrics-server': 'metrics-server with --kubelet-insecure-tls: kubectl top, HPA on CPU and memory',
   'gateway-api': 'Gateway API CRDs (standard channel) and Traefik as their controller, GatewayClass traefik',
-  metallb: 'MetalLB in L2 mode with an address pool on kind\'s docker network: LoadBalancer Services get an address',
+  metallb: "MetalLB in L2 mode with an address pool on kind's docker network: LoadBalancer Services get an address",
   'etcd-client': 'etcdctl and etcdutl on the control-plane node (/usr/local/bin), from its etcd image',
 } as const;
 export type AddonName = keyof typeof ADDONS;
@@ -123,7 +126,13 @@ export const ClusterShape = z
      * Control-plane nodes (default 1). With more than one, kind puts its load balancer in front of
      * their API servers (the kubeconfig's server) and kubeadm stacks an etcd member on each.
      */
-    controlPlanes: z.number().int().min(1).max(3).optional().describe('control-plane nodes (1–3, default 1); more than one puts kind\'s load balancer in front of them'),
+    controlPlanes: z
+      .number()
+      .int()
+      .min(1)
+      .max(3)
+      .optional()
+      .describe("control-plane nodes (1–3, default 1); more than one puts kind's load balancer in front of them"),
     cni: z.enum(['kindnet', 'none']).default('kindnet').describe('none: the lab installs a CNI itself'),
     networkPolicy: z.boolean().default(false).describe('the lab needs NetworkPolicy enforcement (self-tested before the learner starts)'),
     /**
@@ -164,16 +173,31 @@ export type BrokenDecl = z.infer<typeof BrokenDecl>;
  * `range: [low, high]` (an integer, both ends included) or `pattern` (text where # is a random digit
  * and ? a random lowercase letter, e.g. "team-??#"). See labs/README.md, "Parameters".
  */
-export const ParamDecl = z.union([
-  z.object({ values: z.array(z.union([z.string(), z.number().int().min(0)])).min(1, 'values needs at least one value').max(100) }).strict(),
-  z.object({ range: z.tuple([z.number().int().min(0), z.number().int().min(0)], { error: 'range is [low, high]: two whole numbers, both included' }) }).strict(),
-  z.object({ pattern: z.string().min(1).max(40) }).strict(),
-], { error: 'a param is one of { values: [a, b, …] }, { range: [low, high] } or { pattern: "text-with-#-and-?" }' });
+export const ParamDecl = z.union(
+  [
+    z
+      .object({
+        values: z
+          .array(z.union([z.string(), z.number().int().min(0)]))
+          .min(1, 'values needs at least one value')
+          .max(100),
+      })
+      .strict(),
+    z
+      .object({ range: z.tuple([z.number().int().min(0), z.number().int().min(0)], { error: 'range is [low, high]: two whole numbers, both included' }) })
+      .strict(),
+    z.object({ pattern: z.string().min(1).max(40) }).strict(),
+  ],
+  { error: 'a param is one of { values: [a, b, …] }, { range: [low, high] } or { pattern: "text-with-#-and-?" }' },
+);
 export type ParamDecl = z.infer<typeof ParamDecl>;
 
 /** A lab's parameters by name (lowercase first letter, then letters and digits: ns, port, serverName). */
 export const ParamsDecl = z
-  .record(z.string().regex(/^[a-z][A-Za-z0-9]{0,30}$/, 'a param name starts with a lowercase letter, then letters and digits (ns, port, serverName)'), ParamDecl)
+  .record(
+    z.string().regex(/^[a-z][A-Za-z0-9]{0,30}$/, 'a param name starts with a lowercase letter, then letters and digits (ns, port, serverName)'),
+    ParamDecl,
+  )
   .refine((r) => Object.keys(r).length >= 1 && Object.keys(r).length <= 12, 'params declares 1 to 12 parameters');
 export type ParamsDecl = z.infer<typeof ParamsDecl>;
 
@@ -185,10 +209,15 @@ export const LabFrontMatter = z
     domain: z.enum(DOMAIN_IDS),
     difficulty: z.enum(DIFFICULTIES),
     minutes: z.number().int().min(1).max(240),
-    kubernetes: z.string().regex(/^1\.\d{2}$/, 'must be a Kubernetes minor version like "1.35" (quote it in YAML)').default(EXAM_KUBERNETES_VERSION),
+    kubernetes: z
+      .string()
+      .regex(/^1\.\d{2}$/, 'must be a Kubernetes minor version like "1.35" (quote it in YAML)')
+      .default(EXAM_KUBERNETES_VERSION),
     cluster: ClusterShape.default({ workers: 0, cni: 'kindnet', networkPolicy: false, dedicated: false, addons: [] }),
     /** CKA competency codes the lab trains, e.g. [T1, A4] (see COMPETENCIES). */
-    competencies: z.array(z.enum(COMPETENCY_CODES, { error: (i) => `unknown competency ${JSON.stringify(i.input)}: use a code of the CKA curriculum such as T1, A4 or N2` })).default([]),
+    competencies: z
+      .array(z.enum(COMPETENCY_CODES, { error: (i) => `unknown competency ${JSON.stringify(i.input)}: use a code of the CKA curriculum such as T1, A4 or N2` }))
+      .default([]),
     broken: BrokenDecl.optional(),
     /** Grade this lab on real clusters only, with the reason the model cluster cannot stand in (shown by labs:check). */
     realClusterOnly: z.string().min(10).optional(),

@@ -15,13 +15,19 @@ const REPO = path.resolve(import.meta.dirname, '..', '..', '..');
 
 // Every broken fixture and exactly what the linter must say about it (message, then hint if any).
 const EXPECTED: Record<string, string[]> = {
-  'bad-yaml': ['labs/broken/bad-yaml/lab.mdx:8:7 YAML: "[" is never closed with "]"\n    hint: a flow sequence written with [ ] must be closed before the next key'],
+  'bad-yaml': [
+    'labs/broken/bad-yaml/lab.mdx:8:7 YAML: "[" is never closed with "]"\n    hint: a flow sequence written with [ ] must be closed before the next key',
+  ],
   'unknown-key': [
     'labs/broken/unknown-key/lab.mdx:8:1 unknown key "timeout" in front matter\n    hint: allowed keys: id, title, summary, domain, difficulty, minutes, kubernetes, cluster, competencies, broken, realClusterOnly, images, tags, points, params, tasks',
     'labs/broken/unknown-key/lab.mdx:18:9 unknown key "mesage" in tasks[0].checks[0]\n    hint: did you mean "message"?',
   ],
-  'misspelt-enum': ['labs/broken/misspelt-enum/lab.mdx:6:13 difficulty: must be one of "easy", "medium", "hard" (got "meduim")\n    hint: did you mean "medium"?'],
-  'latest-image': ['labs/broken/latest-image/lab.mdx:9:5 images[0]: image "docker.io/library/busybox:latest" uses :latest: pin a version (kind always pulls :latest, which defeats preloading)'],
+  'misspelt-enum': [
+    'labs/broken/misspelt-enum/lab.mdx:6:13 difficulty: must be one of "easy", "medium", "hard" (got "meduim")\n    hint: did you mean "medium"?',
+  ],
+  'latest-image': [
+    'labs/broken/latest-image/lab.mdx:9:5 images[0]: image "docker.io/library/busybox:latest" uses :latest: pin a version (kind always pulls :latest, which defeats preloading)',
+  ],
   'unlisted-image': [
     "labs/broken/unlisted-image/solution/client.yaml:9:14 Pod client runs image docker.io/library/nginx:1.27.4, which is not listed in the front matter's images\n    hint: list every image the lab runs under images in lab.mdx, so it can be preloaded into the cluster",
   ],
@@ -34,16 +40,26 @@ const EXPECTED: Record<string, string[]> = {
     'labs/broken/unknown-pod/lab.mdx:16:14 check refers to pod fixture/clinet, but neither setup nor solution creates it\n    hint: did you mean fixture/client?',
     'labs/broken/unknown-pod/lab.mdx:20:24 probe targets service fixture/web, but neither setup nor solution creates it\n    hint: setup and solution create no Service',
   ],
-  'task-id-mismatch': ['labs/broken/task-id-mismatch/lab.mdx:22:1 <Task id="make-clients"> does not match any task in the front matter\n    hint: did you mean "make-client"?'],
-  'task-without-section': ['labs/broken/task-without-section/lab.mdx:18:9 task second-task has no <Task id="second-task"> section in the instructions\n    hint: learners need to read what each task asks'],
+  'task-id-mismatch': [
+    'labs/broken/task-id-mismatch/lab.mdx:22:1 <Task id="make-clients"> does not match any task in the front matter\n    hint: did you mean "make-client"?',
+  ],
+  'task-without-section': [
+    'labs/broken/task-without-section/lab.mdx:18:9 task second-task has no <Task id="second-task"> section in the instructions\n    hint: learners need to read what each task asks',
+  ],
   'unknown-component': ['labs/broken/unknown-component/lab.mdx:26:1 unknown component <Hnit>\n    hint: did you mean <Hint>?'],
-  'mdx-syntax': ['labs/broken/mdx-syntax/lab.mdx:20:14 MDX: a { in lab text starts a JavaScript expression, which labs may not use\n    hint: write \\{ for a literal brace, or put the text in `inline code` (e.g. `{.spec.podCIDR}`)'],
+  'mdx-syntax': [
+    'labs/broken/mdx-syntax/lab.mdx:20:14 MDX: a { in lab text starts a JavaScript expression, which labs may not use\n    hint: write \\{ for a literal brace, or put the text in `inline code` (e.g. `{.spec.podCIDR}`)',
+  ],
   // Lab content is data: no imports, no expressions, no raw HTML or handlers (see untrustedContent).
   'mdx-import': [
     'labs/broken/mdx-import/lab.mdx:20:1 MDX: import/export is not allowed in lab content\n    hint: a lab may use only Markdown and the lab components <Task>, <Hint>, <Solution>, <Run>; write the text into lab.mdx itself',
   ],
-  'mdx-expression': ['labs/broken/mdx-expression/lab.mdx:20:14 MDX: a { in lab text starts a JavaScript expression, which labs may not use\n    hint: write \\{ for a literal brace, or put the text in `inline code` (e.g. `{.spec.podCIDR}`)'],
-  'mdx-brace-prose': ['labs/broken/mdx-brace-prose/lab.mdx:20:37 MDX: a { in lab text starts a JavaScript expression, which labs may not use\n    hint: write \\{ for a literal brace, or put the text in `inline code` (e.g. `{.spec.podCIDR}`)'],
+  'mdx-expression': [
+    'labs/broken/mdx-expression/lab.mdx:20:14 MDX: a { in lab text starts a JavaScript expression, which labs may not use\n    hint: write \\{ for a literal brace, or put the text in `inline code` (e.g. `{.spec.podCIDR}`)',
+  ],
+  'mdx-brace-prose': [
+    'labs/broken/mdx-brace-prose/lab.mdx:20:37 MDX: a { in lab text starts a JavaScript expression, which labs may not use\n    hint: write \\{ for a literal brace, or put the text in `inline code` (e.g. `{.spec.podCIDR}`)',
+  ],
   'mdx-raw-html': [
     'labs/broken/mdx-raw-html/lab.mdx:22:1 MDX: raw HTML/JSX <img> is not allowed in lab content\n    hint: use Markdown (**bold**, `code`, [link](https://…), lists, tables) or a lab component; to show a literal < write &lt; or use `inline code`',
     'labs/broken/mdx-raw-html/lab.mdx:22:14 MDX: <img> has the event-handler attribute onerror; labs may not run JavaScript\n    hint: remove the attribute',
@@ -51,12 +67,18 @@ const EXPECTED: Record<string, string[]> = {
     'labs/broken/mdx-raw-html/lab.mdx:30:7 MDX: <Hint> title={…} is a JavaScript expression; lab components take literal props only\n    hint: write title="text"',
     'labs/broken/mdx-raw-html/lab.mdx:30:19 MDX: <Hint> has the event-handler attribute onClick; labs may not run JavaScript\n    hint: remove the attribute',
   ],
-  'missing-solution': ['labs/broken/missing-solution/lab.mdx:1:1 the lab has no reference solution\n    hint: add solution/*.yaml manifests and/or solution/solution.sh that make every check pass'],
+  'missing-solution': [
+    'labs/broken/missing-solution/lab.mdx:1:1 the lab has no reference solution\n    hint: add solution/*.yaml manifests and/or solution/solution.sh that make every check pass',
+  ],
   'missing-script': ['labs/broken/missing-script/lab.mdx:19:15 script file checks/verify.sh does not exist in the lab folder'],
-  'broken-setup-yaml': ['labs/broken/broken-setup-yaml/setup/10-namespace.yaml:4:1 YAML: Tabs are not allowed as indentation\n    hint: indent YAML with spaces'],
-  'id-mismatch': ['labs/broken/id-mismatch/lab.mdx:2:5 id "id-mismatched" must match the folder name "id-mismatch"\n    hint: rename the folder or set id: id-mismatch'],
+  'broken-setup-yaml': [
+    'labs/broken/broken-setup-yaml/setup/10-namespace.yaml:4:1 YAML: Tabs are not allowed as indentation\n    hint: indent YAML with spaces',
+  ],
+  'id-mismatch': [
+    'labs/broken/id-mismatch/lab.mdx:2:5 id "id-mismatched" must match the folder name "id-mismatch"\n    hint: rename the folder or set id: id-mismatch',
+  ],
   'early-exit-pipe': [
-    "labs/broken/early-exit-pipe/checks/verify.sh:4:39 `| grep -q` stops reading before its input ends; under set -o pipefail the command writing into it then dies of SIGPIPE (exit 141) now and then, and the pipeline fails\n    hint: read all of the input instead: `grep … >/dev/null` for `grep -q`, or capture the output first (out=$(cmd)) and search it with `grep -q … <<<\"$out\"`",
+    'labs/broken/early-exit-pipe/checks/verify.sh:4:39 `| grep -q` stops reading before its input ends; under set -o pipefail the command writing into it then dies of SIGPIPE (exit 141) now and then, and the pipeline fails\n    hint: read all of the input instead: `grep … >/dev/null` for `grep -q`, or capture the output first (out=$(cmd)) and search it with `grep -q … <<<"$out"`',
   ],
   'guard-not-required': [
     'labs/broken/guard-not-required/lab.mdx:23:9 check kube-dns-resolves is a guard but not required: a guard protects what must keep working, and if breaking it costs only its own share, a broken answer still scores most of the task\n    hint: add required: true, so the task scores 0 when this check does not pass',
@@ -89,7 +111,9 @@ const EXPECTED: Record<string, string[]> = {
     'labs/broken/unknown-claim/lab.mdx:18:27 volume check names PersistentVolume archive-vp, but neither setup nor solution creates it\n    hint: did you mean archive-pv?',
   ],
   // A lab with scripts still gets its pod names checked: a name no manifest or script mentions is a typo.
-  'typo-with-scripts': ['labs/broken/typo-with-scripts/lab.mdx:16:14 check refers to pod fixture/clinet, but neither setup nor solution creates it\n    hint: did you mean fixture/client?'],
+  'typo-with-scripts': [
+    'labs/broken/typo-with-scripts/lab.mdx:16:14 check refers to pod fixture/clinet, but neither setup nor solution creates it\n    hint: did you mean fixture/client?',
+  ],
 };
 
 let shared: Promise<Catalog> | undefined;
@@ -125,7 +149,16 @@ test('broken labs do not take the catalog down: the good labs still load', async
   assert.equal(valid.gate, 'model');
   assert.deepEqual(valid.warnings, []);
   assert.deepEqual(valid.mistakes, [
-    { name: 'wrong-namespace', title: 'pod client created in namespace default instead of fixture', maxPercent: 0, why: 'the check looks for the pod in fixture', manifests: ['mistakes/wrong-namespace/client.yaml'], script: undefined, nodeScripts: [], workstationScript: undefined },
+    {
+      name: 'wrong-namespace',
+      title: 'pod client created in namespace default instead of fixture',
+      maxPercent: 0,
+      why: 'the check looks for the pod in fixture',
+      manifests: ['mistakes/wrong-namespace/client.yaml'],
+      script: undefined,
+      nodeScripts: [],
+      workstationScript: undefined,
+    },
   ]);
   assert.deepEqual(
     valid.body.components.map((c) => c.name),
@@ -152,9 +185,10 @@ test('two labs with the same id: the second is broken and names the first', asyn
   cpSync(path.join(FIXTURES, 'good', 'valid-lab'), path.join(dir, 'labs', 'b', 'valid-lab'), { recursive: true });
   const catalog = await loadCatalog(path.join(dir, 'labs'), new MdxCompiler());
   assert.equal(catalog.labs.length, 1);
-  assert.deepEqual(catalog.broken.flatMap((b) => b.problems.map(formatProblem)), [
-    'labs/b/valid-lab/lab.mdx:1:1 lab id "valid-lab" is also used by labs/a/valid-lab/lab.mdx\n    hint: lab ids are unique across all tracks',
-  ]);
+  assert.deepEqual(
+    catalog.broken.flatMap((b) => b.problems.map(formatProblem)),
+    ['labs/b/valid-lab/lab.mdx:1:1 lab id "valid-lab" is also used by labs/a/valid-lab/lab.mdx\n    hint: lab ids are unique across all tracks'],
+  );
 });
 
 test('the MDX cache: unchanged labs are not re-bundled, in memory or from disk', async () => {
@@ -194,11 +228,19 @@ test('labs:check passes over every shipped lab with no errors and no warnings', 
   for (const lab of report.catalog.labs) {
     const points = lab.meta.tasks.reduce((s, t) => s + t.points, 0);
     assert.ok(points > 0, `${lab.id} has points`);
-    for (const task of lab.meta.tasks) assert.ok(task.checks.some((c) => !c.guard), `${lab.id}/${task.id} has a non-guard check`);
+    for (const task of lab.meta.tasks)
+      assert.ok(
+        task.checks.some((c) => !c.guard),
+        `${lab.id}/${task.id} has a non-guard check`,
+      );
     // Every networking lab ships its common wrong answers, gated (issue 10).
     if (lab.track === 'networking') assert.ok(lab.mistakes.length >= 3, `${lab.id} ships ${lab.mistakes.length} mistakes, fewer than 3`);
   }
-  assert.match(report.lines.join('\n'), /\n {2}netpol-lab9server {2,}≤ {2}0% {2}deny-all: a deny-all policy on namespace restricted/, 'labs:check lists the mistakes per lab');
+  assert.match(
+    report.lines.join('\n'),
+    /\n {2}netpol-lab9server {2,}≤ {2}0% {2}deny-all: a deny-all policy on namespace restricted/,
+    'labs:check lists the mistakes per lab',
+  );
 });
 
 test('labs:check on one lab folder and on a track folder', async () => {
@@ -207,7 +249,10 @@ test('labs:check on one lab folder and on a track folder', async () => {
   assert.equal(one.lines[0], 'labs/broken/points-mismatch/lab.mdx:8:9 points is 10 but the tasks add up to 5\n    hint: tasks: make-client=5');
   const track = await checkLabs('server/src/labs/test-fixtures/labs/good', REPO);
   assert.equal(track.errors, 0);
-  assert.deepEqual(track.catalog.labs.map((l) => l.id), ['valid-lab']);
+  assert.deepEqual(
+    track.catalog.labs.map((l) => l.id),
+    ['valid-lab'],
+  );
   const missing = await checkLabs('no/such/folder', REPO);
   assert.equal(missing.errors, 1);
   assert.match(missing.lines[0]!, /^no\/such\/folder: not a folder/);
@@ -265,10 +310,19 @@ test('track.yaml orders its labs; an unknown id in the list is reported with a d
     const mdx = path.join(labsDir, 'good', id, 'lab.mdx');
     writeFileSync(mdx, readFileSync(mdx, 'utf8').replace('id: valid-lab', `id: ${id}`));
   }
-  writeFileSync(path.join(labsDir, 'good', 'track.yaml'), 'title: Good labs\nsummary: Labs in a chosen order.\nlabs:\n  - gamma-lab\n  - alpha-labb\n  - alpha-lab\n');
+  writeFileSync(
+    path.join(labsDir, 'good', 'track.yaml'),
+    'title: Good labs\nsummary: Labs in a chosen order.\nlabs:\n  - gamma-lab\n  - alpha-labb\n  - alpha-lab\n',
+  );
   const catalog = await loadCatalog(labsDir, new MdxCompiler());
-  assert.deepEqual(catalog.labs.map((l) => l.id), ['gamma-lab', 'alpha-lab', 'beta-lab'], 'listed labs first, in list order; the rest by id');
-  assert.deepEqual(catalog.problems.map(formatProblem), ['labs/good/track.yaml:5:5 labs lists "alpha-labb", but track good has no lab with that id\n    hint: did you mean "alpha-lab"?']);
+  assert.deepEqual(
+    catalog.labs.map((l) => l.id),
+    ['gamma-lab', 'alpha-lab', 'beta-lab'],
+    'listed labs first, in list order; the rest by id',
+  );
+  assert.deepEqual(catalog.problems.map(formatProblem), [
+    'labs/good/track.yaml:5:5 labs lists "alpha-labb", but track good has no lab with that id\n    hint: did you mean "alpha-lab"?',
+  ]);
 });
 
 test('cache misses compile in a helper process that exits once idle', async () => {
@@ -309,7 +363,10 @@ test('<Node name> takes the exam-style node names only', async () => {
   writeFileSync(mdx, `${readFileSync(mdx, 'utf8')}\nThen <Node name="worker2" />.\n`);
   const broken = (await loadCatalog(path.join(dir, 'labs'), new MdxCompiler())).broken.flatMap((b) => b.problems.map(formatProblem));
   assert.equal(broken.length, 1);
-  assert.match(broken[0]!, /<Node name="worker2"> is not a node name\n {4}hint: nodes are named as in the exam: controlplane \(controlplane2, controlplane3 with cluster.controlPlanes\), node01, node02/);
+  assert.match(
+    broken[0]!,
+    /<Node name="worker2"> is not a node name\n {4}hint: nodes are named as in the exam: controlplane \(controlplane2, controlplane3 with cluster.controlPlanes\), node01, node02/,
+  );
 });
 
 test('a node script or check for a control-plane node the shape lacks is an error that names cluster.controlPlanes', async () => {
@@ -320,7 +377,9 @@ test('a node script or check for a control-plane node the shape lacks is an erro
   writeFileSync(path.join(lab, 'setup', 'node.control-plane3.sh'), '#!/usr/bin/env bash\ntrue\n');
   const problems = (await loadCatalog(path.join(dir, 'labs'), new MdxCompiler())).broken.flatMap((b) => b.problems.map(formatProblem));
   assert.ok(
-    problems.some((p) => /node\.control-plane3\.sh runs on control-plane3, but the lab's cluster has 1 control-plane node\(s\)\n {4}hint: set cluster\.controlPlanes to 3/.test(p)),
+    problems.some((p) =>
+      /node\.control-plane3\.sh runs on control-plane3, but the lab's cluster has 1 control-plane node\(s\)\n {4}hint: set cluster\.controlPlanes to 3/.test(p),
+    ),
     problems.join('\n'),
   );
 });
@@ -338,7 +397,10 @@ test('a symlinked track is followed, a dangling link is an error, and a folder w
   assert.ok(linked.catalog.labs.every((l) => l.track === 'linked'));
   symlinkSync(path.join(dir, 'missing'), path.join(labs, 'dangling'));
   const dangling = await checkLabs(labs, dir);
-  assert.ok(dangling.lines.some((l) => /labs\/dangling:1:1 symbolic link points to nothing/.test(l)), dangling.lines.join('\n'));
+  assert.ok(
+    dangling.lines.some((l) => /labs\/dangling:1:1 symbolic link points to nothing/.test(l)),
+    dangling.lines.join('\n'),
+  );
   const empty = path.join(dir, 'empty');
   mkdirSync(empty);
   const none = await checkLabs(empty, dir);

@@ -4,7 +4,17 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { CheckDecl, PodRef } from '../../../graders/src/checks/schema.ts';
 import { MdxCompileError, type CompiledBody, type MdxCompiler } from './bundle.ts';
-import { ADDON_SERVICES, EXAM_KUBERNETES_VERSION, imageProblem, LAB_COMPONENTS, LabFrontMatter, MistakeDecl, NODE_ROLES, TrackDecl, type DomainId } from './format.ts';
+import {
+  ADDON_SERVICES,
+  EXAM_KUBERNETES_VERSION,
+  imageProblem,
+  LAB_COMPONENTS,
+  LabFrontMatter,
+  MistakeDecl,
+  NODE_ROLES,
+  TrackDecl,
+  type DomainId,
+} from './format.ts';
 import { JsonPathError, parseJsonPath } from '../../../graders/src/engine/jsonpath.ts';
 import { labelSelectorTerms, parseLabelSelector } from '../../../graders/src/netpol/selectors.ts';
 import { imagesOf, parseManifests, podLabelsOf, type ManifestObject } from './manifests.ts';
@@ -129,7 +139,9 @@ export async function loadCatalog(labsDir: string, compiler: MdxCompiler, opts: 
     catalog.problems.push({ file: rel(labsDir), line: 1, col: 1, severity: 'error', message: 'labs folder does not exist' });
     return catalog;
   }
-  const trackDirs = readdirSync(labsDir, { withFileTypes: true }).filter((d) => !d.name.startsWith('.') && !d.name.startsWith('_') && isFolder(path.join(labsDir, d.name), d, rel, catalog.problems));
+  const trackDirs = readdirSync(labsDir, { withFileTypes: true }).filter(
+    (d) => !d.name.startsWith('.') && !d.name.startsWith('_') && isFolder(path.join(labsDir, d.name), d, rel, catalog.problems),
+  );
   const pending: Promise<Lab | BrokenLab>[] = [];
   for (const t of trackDirs.sort((a, b) => a.name.localeCompare(b.name))) {
     const trackDir = path.join(labsDir, t.name);
@@ -138,7 +150,14 @@ export async function loadCatalog(labsDir: string, compiler: MdxCompiler, opts: 
       if (l.name.startsWith('.') || l.name.startsWith('_') || !isFolder(path.join(trackDir, l.name), l, rel, catalog.problems)) continue;
       const labDir = path.join(trackDir, l.name);
       if (!existsSync(path.join(labDir, 'lab.mdx'))) {
-        catalog.problems.push({ file: rel(labDir), line: 1, col: 1, severity: 'error', message: 'folder has no lab.mdx', hint: 'every folder in a track is a lab: add lab.mdx or move the folder out' });
+        catalog.problems.push({
+          file: rel(labDir),
+          line: 1,
+          col: 1,
+          severity: 'error',
+          message: 'folder has no lab.mdx',
+          hint: 'every folder in a track is a lab: add lab.mdx or move the folder out',
+        });
         continue;
       }
       pending.push(loadLab(labDir, t.name, compiler, root));
@@ -158,7 +177,14 @@ function placeLabs(results: (Lab | BrokenLab)[], catalog: Catalog, rel: (p: stri
     const file = rel(path.join(r.dir, 'lab.mdx'));
     const other = byId.get(r.id);
     if (other) {
-      const dup: Problem = { file, line: 1, col: 1, severity: 'error', message: `lab id "${r.id}" is also used by ${other}`, hint: 'lab ids are unique across all tracks' };
+      const dup: Problem = {
+        file,
+        line: 1,
+        col: 1,
+        severity: 'error',
+        message: `lab id "${r.id}" is also used by ${other}`,
+        hint: 'lab ids are unique across all tracks',
+      };
       if ('problems' in r) r.problems.push(dup);
       else {
         catalog.broken.push({ id: r.id, track: r.track, dir: r.dir, title: r.meta.title, problems: [dup] });
@@ -191,7 +217,13 @@ function checkTrackListings(results: (Lab | BrokenLab)[], catalog: Catalog, labs
       const file = path.join(labsDir, track.id, 'track.yaml');
       const yaml = new PositionedYaml(readFileSync(file, 'utf8'));
       const guess = didYouMean(id, here);
-      catalog.problems.push({ file: rel(file), ...yaml.at(['labs', i]), severity: 'error', message: `labs lists "${id}", but track ${track.id} has no lab with that id`, hint: guess ? `did you mean "${guess}"?` : `labs in this track: ${here.join(', ') || '(none)'}` });
+      catalog.problems.push({
+        file: rel(file),
+        ...yaml.at(['labs', i]),
+        severity: 'error',
+        message: `labs lists "${id}", but track ${track.id} has no lab with that id`,
+        hint: guess ? `did you mean "${guess}"?` : `labs in this track: ${here.join(', ') || '(none)'}`,
+      });
     });
   }
 }
@@ -203,7 +235,14 @@ function isFolder(full: string, entry: { isDirectory(): boolean; isSymbolicLink(
   try {
     return statSync(full).isDirectory();
   } catch (e) {
-    problems.push({ file: rel(full), line: 1, col: 1, severity: 'error', message: `symbolic link points to nothing (${(e as NodeJS.ErrnoException).code ?? 'unreadable'})`, hint: 'fix or remove the link; links to track or lab folders are followed' });
+    problems.push({
+      file: rel(full),
+      line: 1,
+      col: 1,
+      severity: 'error',
+      message: `symbolic link points to nothing (${(e as NodeJS.ErrnoException).code ?? 'unreadable'})`,
+      hint: 'fix or remove the link; links to track or lab folders are followed',
+    });
     return false;
   }
 }
@@ -304,7 +343,20 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
 
   if (params.finish(ctx.problems).some((p) => p.severity === 'error') || !body) return broken(meta.title);
   const { gate, gateReason } = gateSite(meta, files);
-  return { id: meta.id, track, dir: labDir, meta, body, files, mistakes, gate, gateReason, warnings: sorted(), hash: ctx.hash.digest('hex').slice(0, 16), ...(params.params ? { params: params.params } : {}) };
+  return {
+    id: meta.id,
+    track,
+    dir: labDir,
+    meta,
+    body,
+    files,
+    mistakes,
+    gate,
+    gateReason,
+    warnings: sorted(),
+    hash: ctx.hash.digest('hex').slice(0, 16),
+    ...(params.params ? { params: params.params } : {}),
+  };
 }
 
 function newLabLoad(labDir: string, root: string): LabLoad {
@@ -394,7 +446,13 @@ function checkTasks(meta: LabFrontMatter, yaml: PositionedYaml, at: At, ctx: Lab
   const total = meta.tasks.reduce((s, t) => s + t.points, 0);
   if (meta.points !== undefined && meta.points !== total) {
     const pos = at(['points']);
-    err(mdxFile, pos.line, pos.col, `points is ${meta.points} but the tasks add up to ${total}`, `tasks: ${meta.tasks.map((t) => `${t.id}=${t.points}`).join(', ')}`);
+    err(
+      mdxFile,
+      pos.line,
+      pos.col,
+      `points is ${meta.points} but the tasks add up to ${total}`,
+      `tasks: ${meta.tasks.map((t) => `${t.id}=${t.points}`).join(', ')}`,
+    );
   }
 }
 
@@ -426,7 +484,13 @@ function checkTaskScoring(task: LabFrontMatter['tasks'][number], where: readonly
   }
   if (task.checks.every((c) => c.guard)) {
     const pos = at([...where, 'checks']);
-    err(mdxFile, pos.line, pos.col, `task ${task.id} has only guard checks, so it can never earn points`, 'mark at least one check that needs the learner\'s work as guard: false');
+    err(
+      mdxFile,
+      pos.line,
+      pos.col,
+      `task ${task.id} has only guard checks, so it can never earn points`,
+      "mark at least one check that needs the learner's work as guard: false",
+    );
   }
 }
 
@@ -456,11 +520,19 @@ function checkCheck(check: CheckDecl, where: readonly PropertyKey[], meta: LabFr
       if (!(e instanceof JsonPathError)) throw e;
       const pos = at([...where, 'path']);
       const quoted = /^["']/.test(yaml.lineText(pos.line).slice(pos.col - 1)) ? 1 : 0;
-      err(mdxFile, pos.line, pos.col + quoted + e.col - 1, `JSONPath ${check.path}: ${e.message}`, 'kubedrill evaluates kubectl\'s JSONPath: fields, [n], [a:b], [*], [\'key\'], ..name, filters [?(@.key=="value")] and {range …}{end}');
+      err(
+        mdxFile,
+        pos.line,
+        pos.col + quoted + e.col - 1,
+        `JSONPath ${check.path}: ${e.message}`,
+        "kubedrill evaluates kubectl's JSONPath: fields, [n], [a:b], [*], ['key'], ..name, filters [?(@.key==\"value\")] and {range …}{end}",
+      );
     }
   }
-  const resourceRole = check.kind === 'exists' || check.kind === 'absent' || check.kind === 'field' || check.kind === 'count' ? check.resource.nodeRole : undefined;
-  const roles = check.kind === 'node' ? [check.node] : check.kind === 'placement' && 'role' in check.nodes ? [check.nodes.role].flat() : resourceRole ? [resourceRole] : [];
+  const resourceRole =
+    check.kind === 'exists' || check.kind === 'absent' || check.kind === 'field' || check.kind === 'count' ? check.resource.nodeRole : undefined;
+  const roles =
+    check.kind === 'node' ? [check.node] : check.kind === 'placement' && 'role' in check.nodes ? [check.nodes.role].flat() : resourceRole ? [resourceRole] : [];
   for (const role of roles) {
     const lack = roleLacking(role, meta.cluster);
     if (lack) {
@@ -471,7 +543,10 @@ function checkCheck(check: CheckDecl, where: readonly PropertyKey[], meta: LabFr
 }
 
 /** Phase 4: setup/ and solution/ files (manifests, scripts, node scripts), with the objects they create. */
-function readSetupAndSolution(meta: LabFrontMatter, ctx: LabLoad): { files: LabFiles; created: CreatedObject[]; readLabManifest: (relPath: string, text: string) => ManifestObject[] } {
+function readSetupAndSolution(
+  meta: LabFrontMatter,
+  ctx: LabLoad,
+): { files: LabFiles; created: CreatedObject[]; readLabManifest: (relPath: string, text: string) => ManifestObject[] } {
   const { labDir, relLab, err, warn, hash } = ctx;
   // Parses one manifest file, reporting its problems and every image not pinned or not listed.
   const readLabManifest = (relPath: string, written: string): ManifestObject[] => {
@@ -487,13 +562,29 @@ function readSetupAndSolution(meta: LabFrontMatter, ctx: LabLoad): { files: LabF
           // Same repository with another tag is the likely slip; a different image just needs listing.
           const repo = (ref: string) => fullImageRef(ref).replace(/[:@][^/]*$/, '');
           const sameRepo = meta.images.find((i) => repo(i) === repo(image));
-          err(relLab(relPath), at.line, at.col, `${object.kind} ${object.metadata.name} runs image ${image}, which is not listed in the front matter's images`, sameRepo ? `the front matter lists ${sameRepo}: use the same tag in both places` : 'list every image the lab runs under images in lab.mdx, so it can be preloaded into the cluster');
+          err(
+            relLab(relPath),
+            at.line,
+            at.col,
+            `${object.kind} ${object.metadata.name} runs image ${image}, which is not listed in the front matter's images`,
+            sameRepo
+              ? `the front matter lists ${sameRepo}: use the same tag in both places`
+              : 'list every image the lab runs under images in lab.mdx, so it can be preloaded into the cluster',
+          );
         }
       }
     }
     return parsedManifests.objects.map((o) => o.object);
   };
-  const files: LabFiles = { setupManifests: [], setupScript: undefined, setupNodeScripts: [], solutionManifests: [], solutionScript: undefined, solutionNodeScripts: [], solutionWorkstationScript: undefined };
+  const files: LabFiles = {
+    setupManifests: [],
+    setupScript: undefined,
+    setupNodeScripts: [],
+    solutionManifests: [],
+    solutionScript: undefined,
+    solutionNodeScripts: [],
+    solutionWorkstationScript: undefined,
+  };
   const created: CreatedObject[] = [];
   for (const stage of ['setup', 'solution'] as const) {
     for (const name of listFiles(path.join(labDir, stage))) {
@@ -513,7 +604,13 @@ function readSetupAndSolution(meta: LabFrontMatter, ctx: LabLoad): { files: LabF
         const role = name.slice('node.'.length, -'.sh'.length);
         if (!(NODE_ROLES as readonly string[]).includes(role)) {
           const guess = didYouMean(role, NODE_ROLES);
-          err(relLab(relPath), 1, 1, `node script for unknown node "${role}"`, guess ? `did you mean node.${guess}.sh?` : `name it node.<role>.sh with a role of ${NODE_ROLES.join(', ')}`);
+          err(
+            relLab(relPath),
+            1,
+            1,
+            `node script for unknown node "${role}"`,
+            guess ? `did you mean node.${guess}.sh?` : `name it node.<role>.sh with a role of ${NODE_ROLES.join(', ')}`,
+          );
         } else if (roleLacking(role, meta.cluster)) {
           const lack = roleLacking(role, meta.cluster)!;
           err(relLab(relPath), 1, 1, `${name} runs on ${role}, but ${lack.has}`, lack.hint);
@@ -522,7 +619,12 @@ function readSetupAndSolution(meta: LabFrontMatter, ctx: LabLoad): { files: LabF
         hash.update(relPath).update(readFileSync(abs));
         files.solutionWorkstationScript = relPath;
       } else {
-        warn(relLab(relPath), 1, 1, `ignored: ${stage}/ holds *.yaml manifests, ${stage}.sh, node.<role>.sh${stage === 'solution' ? ' and workstation.sh' : ''} only`);
+        warn(
+          relLab(relPath),
+          1,
+          1,
+          `ignored: ${stage}/ holds *.yaml manifests, ${stage}.sh, node.<role>.sh${stage === 'solution' ? ' and workstation.sh' : ''} only`,
+        );
       }
     }
   }
@@ -533,8 +635,14 @@ function readSetupAndSolution(meta: LabFrontMatter, ctx: LabLoad): { files: LabF
 function checkClusterNeeds(meta: LabFrontMatter, raw: unknown, files: LabFiles, at: At, ctx: LabLoad): void {
   const { mdxFile, err } = ctx;
   if (files.setupNodeScripts.length && !meta.cluster.dedicated) {
-    const pos = meta.cluster.workers || raw && typeof raw === 'object' && 'cluster' in raw ? at(['cluster'], true) : { line: 1, col: 1 };
-    err(mdxFile, pos.line, pos.col, `${files.setupNodeScripts.map((n) => n.file).join(', ')} change${files.setupNodeScripts.length === 1 ? 's' : ''} a node, so the lab needs a cluster of its own`, 'add dedicated: true under cluster, so its cluster is never handed to another lab');
+    const pos = meta.cluster.workers || (raw && typeof raw === 'object' && 'cluster' in raw) ? at(['cluster'], true) : { line: 1, col: 1 };
+    err(
+      mdxFile,
+      pos.line,
+      pos.col,
+      `${files.setupNodeScripts.map((n) => n.file).join(', ')} change${files.setupNodeScripts.length === 1 ? 's' : ''} a node, so the lab needs a cluster of its own`,
+      'add dedicated: true under cluster, so its cluster is never handed to another lab',
+    );
   }
   for (const [i, role] of (meta.broken?.nodes ?? []).entries()) {
     const lack = roleLacking(role, meta.cluster);
@@ -558,7 +666,11 @@ function checkClusterNeeds(meta: LabFrontMatter, raw: unknown, files: LabFiles, 
  */
 function checkNamedObjects(meta: LabFrontMatter, files: LabFiles, created: CreatedObject[], at: At, ctx: LabLoad): void {
   const { labDir, mdxFile, err } = ctx;
-  const hasSolution = files.solutionManifests.length > 0 || files.solutionScript !== undefined || files.solutionNodeScripts.length > 0 || files.solutionWorkstationScript !== undefined;
+  const hasSolution =
+    files.solutionManifests.length > 0 ||
+    files.solutionScript !== undefined ||
+    files.solutionNodeScripts.length > 0 ||
+    files.solutionWorkstationScript !== undefined;
   // Scripts can create objects too (kubectl run, helm): a name that appears in a script counts as
   // created by it; one that appears nowhere is still a typo.
   const scriptText = [files.setupScript, files.solutionScript, ...files.setupNodeScripts.map((n) => n.file), ...files.solutionNodeScripts.map((n) => n.file)]
@@ -566,10 +678,15 @@ function checkNamedObjects(meta: LabFrontMatter, files: LabFiles, created: Creat
     .map((f) => ctx.params.text(ctx.relLab(f), readFileSync(path.join(labDir, f), 'utf8')))
     .join('\n');
   ctx.params.scanFiles(labDir, labFilesOf(labDir), ctx.relLab);
-  const inScripts = (name: string) => scriptText !== '' && new RegExp(`(^|[^\\w-])${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^\\w-])`, 'm').test(scriptText);
+  const inScripts = (name: string) =>
+    scriptText !== '' && new RegExp(`(^|[^\\w-])${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^\\w-])`, 'm').test(scriptText);
   if (hasSolution) {
     const pods = created.filter((c) => c.obj.kind === 'Pod').map((c) => `${c.obj.metadata.namespace ?? 'default'}/${c.obj.metadata.name}`);
-    const services = [...CLUSTER_SERVICES, ...meta.cluster.addons.flatMap((a) => ADDON_SERVICES[a]), ...created.filter((c) => c.obj.kind === 'Service').map((c) => `${c.obj.metadata.namespace ?? 'default'}/${c.obj.metadata.name}`)];
+    const services = [
+      ...CLUSTER_SERVICES,
+      ...meta.cluster.addons.flatMap((a) => ADDON_SERVICES[a]),
+      ...created.filter((c) => c.obj.kind === 'Service').map((c) => `${c.obj.metadata.namespace ?? 'default'}/${c.obj.metadata.name}`),
+    ];
     const workloads = created.map((c) => ({ ns: c.obj.metadata.namespace ?? 'default', labels: podLabelsOf(c.obj) })).filter((w) => w.labels !== undefined);
     meta.tasks.forEach((task, ti) =>
       task.checks.forEach((check, ci) => {
@@ -582,12 +699,19 @@ function checkNamedObjects(meta: LabFrontMatter, files: LabFiles, created: Creat
             const full = typeof ref === 'string' ? ref : `${ref.namespace}/${ref.name}`;
             if (!pods.includes(full) && !inScripts(full.split('/')[1]!)) {
               const guess = didYouMean(full, pods);
-              err(mdxFile, pos.line, pos.col, `check refers to pod ${full}, but neither setup nor solution creates it`, guess ? `did you mean ${guess}?` : 'pods created by a Deployment have generated names: use { namespace, selector } instead');
+              err(
+                mdxFile,
+                pos.line,
+                pos.col,
+                `check refers to pod ${full}, but neither setup nor solution creates it`,
+                guess ? `did you mean ${guess}?` : 'pods created by a Deployment have generated names: use { namespace, selector } instead',
+              );
             }
           } else if (ref.selector && /^[\w./-]+=[\w.-]+(,[\w./-]+=[\w.-]+)*$/.test(ref.selector)) {
             const selects = parseLabelSelector(ref.selector);
             const match = workloads.some((w) => w.ns === ref.namespace && selects(w.labels));
-            if (!match && !labelSelectorTerms(ref.selector).every((t) => t.values.every((v) => inScripts(v)))) err(mdxFile, pos.line, pos.col, `no pod that setup or solution creates in namespace ${ref.namespace} has labels ${ref.selector}`);
+            if (!match && !labelSelectorTerms(ref.selector).every((t) => t.values.every((v) => inScripts(v))))
+              err(mdxFile, pos.line, pos.col, `no pod that setup or solution creates in namespace ${ref.namespace} has labels ${ref.selector}`);
           }
         }
         if (check.kind === 'probe' && 'service' in check.to) {
@@ -597,31 +721,64 @@ function checkNamedObjects(meta: LabFrontMatter, files: LabFiles, created: Creat
             const pos = at(['tasks', ti, 'checks', ci, 'to', 'service']);
             const guess = didYouMean(full, services);
             const own = created.filter((c) => c.obj.kind === 'Service').map((c) => `${c.obj.metadata.namespace ?? 'default'}/${c.obj.metadata.name}`);
-            err(mdxFile, pos.line, pos.col, `probe targets service ${full}, but neither setup nor solution creates it`, guess ? `did you mean ${guess}?` : own.length ? `the lab creates: ${own.join(', ')}` : 'setup and solution create no Service');
+            err(
+              mdxFile,
+              pos.line,
+              pos.col,
+              `probe targets service ${full}, but neither setup nor solution creates it`,
+              guess ? `did you mean ${guess}?` : own.length ? `the lab creates: ${own.join(', ')}` : 'setup and solution create no Service',
+            );
           }
         }
         // A volume check's claim lives in its pods' namespace; its volume is cluster-scoped.
         if (check.kind === 'volume') {
           const ns = podNamespace(check.pods);
-          const named = (kind: string, namespaced: boolean) => created.filter((c) => c.obj.kind === kind).map((c) => (namespaced ? `${c.obj.metadata.namespace ?? 'default'}/${c.obj.metadata.name}` : c.obj.metadata.name));
+          const named = (kind: string, namespaced: boolean) =>
+            created
+              .filter((c) => c.obj.kind === kind)
+              .map((c) => (namespaced ? `${c.obj.metadata.namespace ?? 'default'}/${c.obj.metadata.name}` : c.obj.metadata.name));
           const claims = named('PersistentVolumeClaim', true);
           if (!claims.includes(`${ns}/${check.claim}`) && !inScripts(check.claim)) {
             const pos = at(['tasks', ti, 'checks', ci, 'claim']);
             const guess = didYouMean(`${ns}/${check.claim}`, claims);
-            err(mdxFile, pos.line, pos.col, `volume check names claim ${ns}/${check.claim}, but neither setup nor solution creates it`, guess ? `did you mean ${guess}?` : claims.length ? `the lab creates: ${claims.join(', ')}` : 'setup and solution create no PersistentVolumeClaim');
+            err(
+              mdxFile,
+              pos.line,
+              pos.col,
+              `volume check names claim ${ns}/${check.claim}, but neither setup nor solution creates it`,
+              guess ? `did you mean ${guess}?` : claims.length ? `the lab creates: ${claims.join(', ')}` : 'setup and solution create no PersistentVolumeClaim',
+            );
           }
           const volumes = named('PersistentVolume', false);
           if (check.persistentVolume !== undefined && !volumes.includes(check.persistentVolume) && !inScripts(check.persistentVolume)) {
             const pos = at(['tasks', ti, 'checks', ci, 'persistentVolume']);
             const guess = didYouMean(check.persistentVolume, volumes);
-            err(mdxFile, pos.line, pos.col, `volume check names PersistentVolume ${check.persistentVolume}, but neither setup nor solution creates it`, guess ? `did you mean ${guess}?` : volumes.length ? `the lab creates: ${volumes.join(', ')}` : 'setup and solution create no PersistentVolume');
+            err(
+              mdxFile,
+              pos.line,
+              pos.col,
+              `volume check names PersistentVolume ${check.persistentVolume}, but neither setup nor solution creates it`,
+              guess ? `did you mean ${guess}?` : volumes.length ? `the lab creates: ${volumes.join(', ')}` : 'setup and solution create no PersistentVolume',
+            );
           }
         }
         // dns address "namespace/service" stands for that Service's cluster IP; an IP is used as written.
-        if (check.kind === 'dns' && check.address !== undefined && /^[a-z0-9-]+\/[a-z0-9-]+$/.test(check.address) && !services.includes(check.address) && !inScripts(check.address.split('/')[1]!)) {
+        if (
+          check.kind === 'dns' &&
+          check.address !== undefined &&
+          /^[a-z0-9-]+\/[a-z0-9-]+$/.test(check.address) &&
+          !services.includes(check.address) &&
+          !inScripts(check.address.split('/')[1]!)
+        ) {
           const pos = at(['tasks', ti, 'checks', ci, 'address']);
           const guess = didYouMean(check.address, services);
-          err(mdxFile, pos.line, pos.col, `dns address names service ${check.address}, but neither setup nor solution creates it`, guess ? `did you mean ${guess}?` : undefined);
+          err(
+            mdxFile,
+            pos.line,
+            pos.col,
+            `dns address names service ${check.address}, but neither setup nor solution creates it`,
+            guess ? `did you mean ${guess}?` : undefined,
+          );
         }
       }),
     );
@@ -662,7 +819,13 @@ function checkShellScripts(ctx: LabLoad): void {
 
 /** Phase 8: where the lab's honesty gates can run: on the model cluster, or only on a real one (and why). */
 function gateSite(meta: LabFrontMatter, files: LabFiles): { gate: GateSite; gateReason: string | undefined } {
-  const realOnly = [files.setupScript, files.solutionScript, ...files.setupNodeScripts.map((n) => n.file), ...files.solutionNodeScripts.map((n) => n.file), files.solutionWorkstationScript].filter((f): f is string => f !== undefined);
+  const realOnly = [
+    files.setupScript,
+    files.solutionScript,
+    ...files.setupNodeScripts.map((n) => n.file),
+    ...files.solutionNodeScripts.map((n) => n.file),
+    files.solutionWorkstationScript,
+  ].filter((f): f is string => f !== undefined);
   // A mistake's own script makes only that mistake real-only (the model gates skip it and say so).
   const kinds = new Set(meta.tasks.flatMap((t) => t.checks.map((c) => c.kind)));
   if (kinds.has('script')) realOnly.push('script checks');
@@ -671,14 +834,17 @@ function gateSite(meta: LabFrontMatter, files: LabFiles): { gate: GateSite; gate
   if (kinds.has('workstation')) realOnly.push('workstation checks (the model cluster has no workstation)');
   // RBAC answers depend on the built-in ClusterRoles (view, edit, admin, system:*) and their
   // aggregation, which the model cluster does not carry: a can-i answered without them would lie.
-  if (meta.tasks.some((t) => t.checks.some((c) => c.kind === 'volume' && c.file !== undefined))) realOnly.push('volume checks that read a file (the model cluster has no container filesystems)');
+  if (meta.tasks.some((t) => t.checks.some((c) => c.kind === 'volume' && c.file !== undefined)))
+    realOnly.push('volume checks that read a file (the model cluster has no container filesystems)');
   if (kinds.has('access')) realOnly.push('access checks (the model cluster has no built-in RBAC roles to evaluate can-i against)');
   if (meta.realClusterOnly) realOnly.push(`the lab says: ${meta.realClusterOnly}`);
   // The model cluster does not run controllers that labs install (an ingress controller routes by Ingress objects).
   if (meta.images.some((i) => /traefik|ingress-nginx|haproxy-ingress/.test(i))) realOnly.push('its ingress controller');
   // Nor does it run cluster add-ons (metrics, Gateway controllers, load balancers, node tools).
   if (meta.cluster.addons.length) realOnly.push(`its add-ons (${meta.cluster.addons.join(', ')})`);
-  return realOnly.length ? { gate: 'real', gateReason: `${realOnly.join(' and ')} can only run against a real cluster` } : { gate: 'model', gateReason: undefined };
+  return realOnly.length
+    ? { gate: 'real', gateReason: `${realOnly.join(' and ')} can only run against a real cluster` }
+    : { gate: 'model', gateReason: undefined };
 }
 
 /**
@@ -690,10 +856,14 @@ function roleLacking(role: string, cluster: LabFrontMatter['cluster']): { has: s
   if (cp) {
     const needed = cp[1] ? Number(cp[1]) : 1;
     const has = cluster.controlPlanes ?? 1;
-    return needed > has ? { has: `the lab's cluster has ${has} control-plane node(s)`, hint: `set cluster.controlPlanes to ${needed === 2 ? '2 or 3' : needed}` } : undefined;
+    return needed > has
+      ? { has: `the lab's cluster has ${has} control-plane node(s)`, hint: `set cluster.controlPlanes to ${needed === 2 ? '2 or 3' : needed}` }
+      : undefined;
   }
   const needed = role === 'worker' ? 1 : Number(role.slice('worker'.length));
-  return needed > cluster.workers ? { has: `the lab's cluster has ${cluster.workers} worker(s)`, hint: `set cluster.workers to at least ${needed}` } : undefined;
+  return needed > cluster.workers
+    ? { has: `the lab's cluster has ${cluster.workers} worker(s)`, hint: `set cluster.workers to at least ${needed}` }
+    : undefined;
 }
 
 type Report = (file: string, line: number, col: number, message: string, hint?: string) => void;
@@ -726,7 +896,13 @@ function readMistakes(
     const declFile = `${folder}/mistake.yaml`;
     let decl: MistakeDecl | undefined;
     if (!existsSync(path.join(labDir, declFile))) {
-      err(relLab(folder), 1, 1, `mistake ${name} has no mistake.yaml`, 'mistake.yaml gives title: (what the wrong answer is), maxPercent: (the most it may score, 0-100) and optionally why:');
+      err(
+        relLab(folder),
+        1,
+        1,
+        `mistake ${name} has no mistake.yaml`,
+        'mistake.yaml gives title: (what the wrong answer is), maxPercent: (the most it may score, 0-100) and optionally why:',
+      );
     } else {
       const text = readFileSync(path.join(labDir, declFile), 'utf8');
       hash.update(declFile).update(text);
@@ -738,7 +914,9 @@ function readMistakes(
       } else {
         const parsed = MistakeDecl.safeParse(yaml.doc.toJS());
         if (parsed.success) decl = parsed.data;
-        else for (const p of zodProblems(parsed.error, yaml, relLab(declFile), () => Object.keys(MistakeDecl.shape), 'mistake.yaml')) err(p.file, p.line, p.col, p.message, p.hint);
+        else
+          for (const p of zodProblems(parsed.error, yaml, relLab(declFile), () => Object.keys(MistakeDecl.shape), 'mistake.yaml'))
+            err(p.file, p.line, p.col, p.message, p.hint);
       }
     }
     const manifests: string[] = [];
@@ -765,13 +943,25 @@ function readMistakes(
         nodeScripts.push({ role: file.slice('node.'.length, -'.sh'.length) as NodeRoleName, file: rel });
       } else if (file.endsWith('.sh')) {
         misnamed = true;
-        err(relLab(rel), 1, 1, `a mistake's scripts are mistake.sh (on the grading host, like solution.sh), node.<role>.sh (as root on that node) and workstation.sh (in the workstation); ${file} is none of them, so it would be silently skipped`, `rename it, e.g. to ${folder}/mistake.sh, or node.<role>.sh with a role of ${NODE_ROLES.join(', ')}`);
+        err(
+          relLab(rel),
+          1,
+          1,
+          `a mistake's scripts are mistake.sh (on the grading host, like solution.sh), node.<role>.sh (as root on that node) and workstation.sh (in the workstation); ${file} is none of them, so it would be silently skipped`,
+          `rename it, e.g. to ${folder}/mistake.sh, or node.<role>.sh with a role of ${NODE_ROLES.join(', ')}`,
+        );
       } else {
         warn(relLab(rel), 1, 1, `ignored: ${folder}/ holds mistake.yaml, *.yaml manifests, mistake.sh, node.<role>.sh and workstation.sh only`);
       }
     }
     if (manifests.length === 0 && !script && !workstationScript && nodeScripts.length === 0 && !misnamed) {
-      err(relLab(folder), 1, 1, `mistake ${name} applies nothing`, 'add the manifests (and/or mistake.sh) that make the wrong answer, as solution/ does for the right one');
+      err(
+        relLab(folder),
+        1,
+        1,
+        `mistake ${name} applies nothing`,
+        'add the manifests (and/or mistake.sh) that make the wrong answer, as solution/ does for the right one',
+      );
     }
     if (decl) out.push({ name, title: decl.title, maxPercent: decl.maxPercent, why: decl.why, manifests, script, nodeScripts, workstationScript });
   }
@@ -788,7 +978,14 @@ function negativeKind(c: CheckDecl): string {
 }
 
 /** Compiles the MDX body and checks its components; returns the body and the task ids it binds. */
-async function checkBody(source: string, compiler: MdxCompiler, taskIds: ReadonlySet<string>, mdxFile: string, err: Report, warn: Report): Promise<{ body: CompiledBody; bound: Set<string>; misspelt: Set<string> } | undefined> {
+async function checkBody(
+  source: string,
+  compiler: MdxCompiler,
+  taskIds: ReadonlySet<string>,
+  mdxFile: string,
+  err: Report,
+  warn: Report,
+): Promise<{ body: CompiledBody; bound: Set<string>; misspelt: Set<string> } | undefined> {
   let body: CompiledBody;
   try {
     body = await compiler.compile(source);
@@ -804,7 +1001,17 @@ async function checkBody(source: string, compiler: MdxCompiler, taskIds: Readonl
     if (!spec) {
       if (/^[A-Z]/.test(c.name) || c.name.includes('.')) {
         const guess = didYouMean(c.name, Object.keys(LAB_COMPONENTS));
-        err(mdxFile, c.line, c.col, `unknown component <${c.name}>`, guess ? `did you mean <${guess}>?` : `labs can use ${Object.keys(LAB_COMPONENTS).map((n) => `<${n}>`).join(', ')}`);
+        err(
+          mdxFile,
+          c.line,
+          c.col,
+          `unknown component <${c.name}>`,
+          guess
+            ? `did you mean <${guess}>?`
+            : `labs can use ${Object.keys(LAB_COMPONENTS)
+                .map((n) => `<${n}>`)
+                .join(', ')}`,
+        );
       }
       continue;
     }
@@ -816,17 +1023,35 @@ async function checkBody(source: string, compiler: MdxCompiler, taskIds: Readonl
       }
     }
     if (c.name === 'Node' && typeof c.attributes.name === 'string' && !/^(controlplane[23]?|node(0[1-9]|[1-9]\d))$/.test(c.attributes.name)) {
-      err(mdxFile, c.line, c.col, `<Node name="${c.attributes.name}"> is not a node name`, 'nodes are named as in the exam: controlplane (controlplane2, controlplane3 with cluster.controlPlanes), node01, node02, …');
+      err(
+        mdxFile,
+        c.line,
+        c.col,
+        `<Node name="${c.attributes.name}"> is not a node name`,
+        'nodes are named as in the exam: controlplane (controlplane2, controlplane3 with cluster.controlPlanes), node01, node02, …',
+      );
     }
     if (c.name === 'Run' && c.text && c.text.rendered !== c.text.source) {
-      warn(mdxFile, c.line, c.col, `<Run> shows the command as "${c.text.rendered}", not as written: Markdown changed it`, 'wrap the command in backticks, <Run>`…`</Run>, so characters like * _ \\ [ ] reach the terminal unchanged');
+      warn(
+        mdxFile,
+        c.line,
+        c.col,
+        `<Run> shows the command as "${c.text.rendered}", not as written: Markdown changed it`,
+        'wrap the command in backticks, <Run>`…`</Run>, so characters like * _ \\ [ ] reach the terminal unchanged',
+      );
     }
     if (c.name === 'Task' && typeof c.attributes.id === 'string') {
       const id = c.attributes.id;
       if (!taskIds.has(id)) {
         const guess = didYouMean(id, [...taskIds]);
         if (guess) misspelt.add(guess);
-        err(mdxFile, c.line, c.col, `<Task id="${id}"> does not match any task in the front matter`, guess ? `did you mean "${guess}"?` : `tasks: ${[...taskIds].join(', ')}`);
+        err(
+          mdxFile,
+          c.line,
+          c.col,
+          `<Task id="${id}"> does not match any task in the front matter`,
+          guess ? `did you mean "${guess}"?` : `tasks: ${[...taskIds].join(', ')}`,
+        );
       } else if (bound.has(id)) err(mdxFile, c.line, c.col, `<Task id="${id}"> appears twice`);
       bound.add(id);
     }

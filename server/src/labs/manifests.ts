@@ -51,7 +51,13 @@ export function parseManifests(text: string, file: string): ParsedManifests {
     if (doc.contents === null) continue; // empty document (e.g. trailing ---)
     const start = lines.linePos(doc.contents.range[0]);
     if (!isMap(doc.contents)) {
-      problems.push({ file, line: start.line, col: start.col, severity: 'error', message: 'each YAML document must be a Kubernetes object (a mapping with apiVersion, kind, metadata)' });
+      problems.push({
+        file,
+        line: start.line,
+        col: start.col,
+        severity: 'error',
+        message: 'each YAML document must be a Kubernetes object (a mapping with apiVersion, kind, metadata)',
+      });
       continue;
     }
     const obj = doc.toJS() as Record<string, unknown>;

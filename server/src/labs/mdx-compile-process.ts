@@ -12,7 +12,10 @@ process.on('message', (msg: { id: number; source: string }) => {
     (e: unknown) =>
       reply({
         id: msg.id,
-        error: e instanceof MdxCompileError ? { message: e.message, line: e.line, col: e.col, ...(e.hint ? { hint: e.hint } : {}), more: e.more } : { message: errorMessage(e) },
+        error:
+          e instanceof MdxCompileError
+            ? { message: e.message, line: e.line, col: e.col, ...(e.hint ? { hint: e.hint } : {}), more: e.more }
+            : { message: errorMessage(e) },
       }),
   );
 });

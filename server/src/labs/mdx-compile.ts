@@ -79,13 +79,25 @@ export function untrustedContent(tree: MdastNode): MdxProblem[] {
   const visit = (node: MdastNode) => {
     const where = at(node);
     if (node.type === 'mdxjsEsm') {
-      out.push({ ...where, message: 'import/export is not allowed in lab content', hint: 'a lab may use only Markdown and the lab components <Task>, <Hint>, <Solution>, <Run>; write the text into lab.mdx itself' });
+      out.push({
+        ...where,
+        message: 'import/export is not allowed in lab content',
+        hint: 'a lab may use only Markdown and the lab components <Task>, <Hint>, <Solution>, <Run>; write the text into lab.mdx itself',
+      });
     } else if (node.type === 'mdxFlowExpression' || node.type === 'mdxTextExpression') {
       // {/* a comment */} compiles to nothing: the one expression a lab may keep.
       const empty = node.data?.estree?.body?.length === 0;
       if (!empty) out.push({ ...where, message: BRACE_MESSAGE, hint: BRACE_HINT });
-    } else if ((node.type === 'link' || node.type === 'image' || node.type === 'definition') && node.url !== undefined && /^\s*(javascript|vbscript|data):/i.test(node.url)) {
-      out.push({ ...where, message: `a ${node.type === 'image' ? 'picture' : 'link'} to a ${node.url.trim().split(':')[0]!.toLowerCase()}: URL is not allowed in lab content`, hint: 'link to an http(s) page or a path on this server' });
+    } else if (
+      (node.type === 'link' || node.type === 'image' || node.type === 'definition') &&
+      node.url !== undefined &&
+      /^\s*(javascript|vbscript|data):/i.test(node.url)
+    ) {
+      out.push({
+        ...where,
+        message: `a ${node.type === 'image' ? 'picture' : 'link'} to a ${node.url.trim().split(':')[0]!.toLowerCase()}: URL is not allowed in lab content`,
+        hint: 'link to an http(s) page or a path on this server',
+      });
     } else if (node.type === 'mdxJsxFlowElement' || node.type === 'mdxJsxTextElement') {
       const name = node.name ?? '';
       if (!/^[A-Z][A-Za-z0-9]*$/.test(name)) {
@@ -98,11 +110,19 @@ export function untrustedContent(tree: MdastNode): MdxProblem[] {
       for (const a of node.attributes ?? []) {
         const aWhere = at(a, node);
         if (a.type !== 'mdxJsxAttribute') {
-          out.push({ ...aWhere, message: `<${name}> has a spread {…} attribute; lab components take literal props only`, hint: 'write each prop as name="text"' });
+          out.push({
+            ...aWhere,
+            message: `<${name}> has a spread {…} attribute; lab components take literal props only`,
+            hint: 'write each prop as name="text"',
+          });
         } else if (a.name && /^on/i.test(a.name)) {
           out.push({ ...aWhere, message: `<${name}> has the event-handler attribute ${a.name}; labs may not run JavaScript`, hint: 'remove the attribute' });
         } else if (a.value !== null && a.value !== undefined && typeof a.value !== 'string') {
-          out.push({ ...aWhere, message: `<${name}> ${a.name}={…} is a JavaScript expression; lab components take literal props only`, hint: `write ${a.name ?? 'the prop'}="text"` });
+          out.push({
+            ...aWhere,
+            message: `<${name}> ${a.name}={…} is a JavaScript expression; lab components take literal props only`,
+            hint: `write ${a.name ?? 'the prop'}="text"`,
+          });
         }
       }
     }

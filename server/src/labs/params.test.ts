@@ -6,7 +6,19 @@ import { after, describe, it } from 'node:test';
 import { MdxCompiler } from './bundle.ts';
 import type { ParamsDecl } from './format.ts';
 import { loadCatalog, type Lab } from './loader.ts';
-import { allDraws, distinctDraws, drawCount, drawParams, firstDraw, instantiateLab, paramDeclProblem, paramValueAt, placeholdersIn, seededRandom, substituteParams } from './params.ts';
+import {
+  allDraws,
+  distinctDraws,
+  drawCount,
+  drawParams,
+  firstDraw,
+  instantiateLab,
+  paramDeclProblem,
+  paramValueAt,
+  placeholdersIn,
+  seededRandom,
+  substituteParams,
+} from './params.ts';
 import { formatProblem } from './problems.ts';
 
 const compiler = new MdxCompiler();
@@ -149,7 +161,10 @@ async function load(files: Record<string, string>) {
 describe('loading a parametrised lab', () => {
   it('loads, keeps the declaration and validates the first draw', async () => {
     const { catalog } = await load({ 'lab.mdx': LAB_MDX, 'setup/10-ns.yaml': SETUP, 'solution/pod.yaml': SOLUTION });
-    assert.deepEqual(catalog.broken.flatMap((b) => b.problems.map(formatProblem)), []);
+    assert.deepEqual(
+      catalog.broken.flatMap((b) => b.problems.map(formatProblem)),
+      [],
+    );
     const lab = catalog.labs[0]!;
     assert.deepEqual(Object.keys(lab.params ?? {}), ['ns', 'port']);
     assert.equal(lab.meta.tasks[0]!.checks[0]!.message, 'pod client in shop is Ready');
@@ -161,11 +176,16 @@ describe('loading a parametrised lab', () => {
       .replace('title: Create pod client', 'title: Create pod client {{port}}')
       .replace('message: client declares port {{port}}', 'message: client declares port {{prot}}')
       .replace('Create a pod in <Param name="ns" />.', 'Create a pod in <Param name="namespace" />.');
-    const { catalog } = await load({ 'lab.mdx': mdx, 'setup/10-ns.yaml': SETUP, 'setup/setup.sh': 'kubectl label ns {{ns}} team={{team}}\n', 'solution/pod.yaml': SOLUTION });
+    const { catalog } = await load({
+      'lab.mdx': mdx,
+      'setup/10-ns.yaml': SETUP,
+      'setup/setup.sh': 'kubectl label ns {{ns}} team={{team}}\n',
+      'solution/pod.yaml': SOLUTION,
+    });
     const got = catalog.broken.flatMap((b) => b.problems.map(formatProblem));
     assert.deepEqual(got, [
-      'labs/fixture/param-lab/lab.mdx:3:23 {{ns}} is outside the checks: in the front matter, placeholders may only be used in tasks\' checks\n    hint: titles, the summary and task titles are shown before any values are drawn; name the object without its value there',
-      'labs/fixture/param-lab/lab.mdx:17:30 {{port}} is outside the checks: in the front matter, placeholders may only be used in tasks\' checks\n    hint: titles, the summary and task titles are shown before any values are drawn; name the object without its value there',
+      "labs/fixture/param-lab/lab.mdx:3:23 {{ns}} is outside the checks: in the front matter, placeholders may only be used in tasks' checks\n    hint: titles, the summary and task titles are shown before any values are drawn; name the object without its value there",
+      "labs/fixture/param-lab/lab.mdx:17:30 {{port}} is outside the checks: in the front matter, placeholders may only be used in tasks' checks\n    hint: titles, the summary and task titles are shown before any values are drawn; name the object without its value there",
       'labs/fixture/param-lab/lab.mdx:27:39 {{prot}} names no param of this lab\n    hint: declared params: ns, port',
       'labs/fixture/param-lab/lab.mdx:30:17 <Param name="namespace"> names no param of this lab\n    hint: declared params: ns, port',
       'labs/fixture/param-lab/setup/setup.sh:1:32 {{team}} names no param of this lab\n    hint: declared params: ns, port',
@@ -177,7 +197,12 @@ describe('loading a parametrised lab', () => {
     const solution = `apiVersion: v1\nkind: Pod\nmetadata:\n  name: client\n  namespace: {{ns}}\nspec:\n  containers:\n${line}\n`;
     const { catalog } = await load({ 'lab.mdx': LAB_MDX, 'setup/10-ns.yaml': SETUP, 'solution/pod.yaml': solution });
     const problems = catalog.broken.flatMap((b) => b.problems.map(formatProblem));
-    assert.ok(problems.some((p) => p.startsWith(`labs/fixture/param-lab/solution/pod.yaml:8:${line.indexOf('docker.io') + 1} Pod client runs image docker.io/library/busybox:1.36.0`)), problems.join('\n'));
+    assert.ok(
+      problems.some((p) =>
+        p.startsWith(`labs/fixture/param-lab/solution/pod.yaml:8:${line.indexOf('docker.io') + 1} Pod client runs image docker.io/library/busybox:1.36.0`),
+      ),
+      problems.join('\n'),
+    );
   });
 
   it('refuses placeholders in the instructions and a lab without params using one', async () => {
@@ -191,7 +216,11 @@ describe('loading a parametrised lab', () => {
   });
 
   it('reports a malformed declaration once, at its place, without burying it under unknown names', async () => {
-    const { catalog } = await load({ 'lab.mdx': LAB_MDX.replace('    range: [8000, 8099]', '    range: 8000'), 'setup/10-ns.yaml': SETUP, 'solution/pod.yaml': SOLUTION });
+    const { catalog } = await load({
+      'lab.mdx': LAB_MDX.replace('    range: [8000, 8099]', '    range: 8000'),
+      'setup/10-ns.yaml': SETUP,
+      'solution/pod.yaml': SOLUTION,
+    });
     const got = catalog.broken.flatMap((b) => b.problems.map(formatProblem));
     assert.equal(got.length, 1, got.join('\n'));
     assert.match(got[0]!, /^labs\/fixture\/param-lab\/lab\.mdx:14:12 params\.port\.range: range is \[low, high\]: two whole numbers, both included/);

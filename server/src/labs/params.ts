@@ -36,10 +36,12 @@ export function substituteParams(text: string, values: ParamValues): string {
 export function paramDeclProblem(decl: ParamDecl): string | undefined {
   if ('values' in decl) {
     const bad = decl.values.find((v) => !PARAM_VALUE.test(String(v)));
-    if (bad !== undefined) return `value ${JSON.stringify(bad)} may contain only letters, digits, ".", "_" and "-" (starting and ending with a letter or digit), so it stays one token in YAML and scripts`;
+    if (bad !== undefined)
+      return `value ${JSON.stringify(bad)} may contain only letters, digits, ".", "_" and "-" (starting and ending with a letter or digit), so it stays one token in YAML and scripts`;
     const strings = decl.values.filter((v) => typeof v === 'string');
     const misread = strings.find((v) => typeof parseYaml(v) !== 'string');
-    if (misread !== undefined) return `value "${misread}" would be read by YAML as ${JSON.stringify(parseYaml(misread))}, not as text, where it is substituted unquoted; pick another word`;
+    if (misread !== undefined)
+      return `value "${misread}" would be read by YAML as ${JSON.stringify(parseYaml(misread))}, not as text, where it is substituted unquoted; pick another word`;
     if (strings.length && strings.length !== decl.values.length) return 'values mixes numbers and words: a placeholder stands for one kind of value';
     if (new Set(decl.values.map(String)).size !== decl.values.length) return 'values lists a value twice';
     return undefined;
@@ -51,8 +53,10 @@ export function paramDeclProblem(decl: ParamDecl): string | undefined {
   const body = decl.pattern;
   if (!/[#?]/.test(body)) return 'pattern has no # (a digit) or ? (a letter): it would always give the same value; use values: [...] for a constant';
   const sample = body.replace(/#/g, '0').replace(/\?/g, 'a');
-  if (!PARAM_VALUE.test(sample) || !/^[a-z0-9#?-]+$/.test(body)) return `pattern "${body}" gives values like "${sample}": besides # and ?, use lowercase letters, digits and "-", starting and ending with a letter, digit, # or ?`;
-  if (typeof parseYaml(body.replace(/#/g, '1').replace(/\?/g, 'e')) !== 'string' || typeof parseYaml(sample) !== 'string') return `pattern "${body}" can give a value YAML reads as a number; put a letter in it`;
+  if (!PARAM_VALUE.test(sample) || !/^[a-z0-9#?-]+$/.test(body))
+    return `pattern "${body}" gives values like "${sample}": besides # and ?, use lowercase letters, digits and "-", starting and ending with a letter, digit, # or ?`;
+  if (typeof parseYaml(body.replace(/#/g, '1').replace(/\?/g, 'e')) !== 'string' || typeof parseYaml(sample) !== 'string')
+    return `pattern "${body}" can give a value YAML reads as a number; put a letter in it`;
   return undefined;
 }
 
@@ -235,7 +239,8 @@ export class LabParamsText {
   // (title, summary, task titles).
   #checkFrontMatter(raw: string, fm: { start: number; end: number }, yamlText: string) {
     const yaml = new PositionedYaml(mask(yamlText), 1);
-    const tasks = yaml.doc.get('tasks', true) as { items?: { get?: (k: string, keep: true) => { range?: [number, number, number] } | undefined }[] } | undefined;
+    const tasks = yaml.doc.get('tasks', true) as
+      { items?: { get?: (k: string, keep: true) => { range?: [number, number, number] } | undefined }[] } | undefined;
     const ranges = (tasks?.items ?? []).map((t) => t.get?.('checks', true)?.range).filter((r): r is [number, number, number] => r !== undefined);
     const lineCol = (offset: number) => {
       const before = raw.slice(0, offset);
@@ -244,11 +249,23 @@ export class LabParamsText {
     for (const p of placeholdersIn(yamlText)) {
       if (ranges.some((r) => p.offset >= r[0] && p.offset < r[2])) continue;
       const { line, col } = lineCol(fm.start + p.offset);
-      this.#err(this.#mdxFile, line, col, `{{${p.name}}} is outside the checks: in the front matter, placeholders may only be used in tasks' checks`, 'titles, the summary and task titles are shown before any values are drawn; name the object without its value there');
+      this.#err(
+        this.#mdxFile,
+        line,
+        col,
+        `{{${p.name}}} is outside the checks: in the front matter, placeholders may only be used in tasks' checks`,
+        'titles, the summary and task titles are shown before any values are drawn; name the object without its value there',
+      );
     }
     for (const p of placeholdersIn(raw.slice(fm.end))) {
       const { line, col } = lineCol(fm.end + p.offset);
-      this.#err(this.#mdxFile, line, col, `{{${p.name}}} in the instructions: MDX would read it as a JavaScript expression`, `write <Param name="${p.name}" /> instead: it shows the attempt's value`);
+      this.#err(
+        this.#mdxFile,
+        line,
+        col,
+        `{{${p.name}}} in the instructions: MDX would read it as a JavaScript expression`,
+        `write <Param name="${p.name}" /> instead: it shows the attempt's value`,
+      );
     }
   }
 
@@ -320,7 +337,13 @@ export class LabParamsText {
     if (this.#reported.has(key)) return;
     this.#reported.add(key);
     const declared = Object.keys(this.values);
-    this.#err(file, line, col, `${what} names no param of this lab`, declared.length ? `declared params: ${declared.join(', ')}` : 'declare it under params: in the front matter (see labs/README.md, "Parameters")');
+    this.#err(
+      file,
+      line,
+      col,
+      `${what} names no param of this lab`,
+      declared.length ? `declared params: ${declared.join(', ')}` : 'declare it under params: in the front matter (see labs/README.md, "Parameters")',
+    );
   }
 
   #err(file: string, line: number, col: number, message: string, hint?: string) {
@@ -363,7 +386,10 @@ export function frontMatterFor(lab: Pick<Lab, 'dir' | 'id'>, values: ParamValues
   const fm = frontMatterRange(raw);
   if (!fm) throw new Error(`lab ${lab.id}: lab.mdx has no front matter`);
   const parsed = LabFrontMatter.safeParse(parseYaml(substituteParams(raw.slice(fm.start, fm.end), values)));
-  if (!parsed.success) throw new Error(`lab ${lab.id} with ${JSON.stringify(values)} has invalid front matter: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new Error(
+      `lab ${lab.id} with ${JSON.stringify(values)} has invalid front matter: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   return parsed.data;
 }
 
@@ -379,7 +405,12 @@ export function instantiateLab(lab: Lab, values: ParamValues, variantsDir: strin
   const bad = Object.entries(values).find(([, v]) => !PARAM_VALUE.test(v));
   if (bad) throw new Error(`lab ${lab.id}: value ${JSON.stringify(bad[1])} of ${bad[0]} is not a param value`);
   const meta = frontMatterFor(lab, values);
-  const key = createHash('sha256').update(lab.hash).update(lab.dir).update(JSON.stringify(Object.entries(values).sort())).digest('hex').slice(0, 16);
+  const key = createHash('sha256')
+    .update(lab.hash)
+    .update(lab.dir)
+    .update(JSON.stringify(Object.entries(values).sort()))
+    .digest('hex')
+    .slice(0, 16);
   const dir = path.join(variantsDir, `${lab.id}-${key}`);
   if (!existsSync(dir)) {
     const tmp = `${dir}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;

@@ -87,24 +87,40 @@ export function describeYamlError(text: string, error: { message: string; pos: [
     const open = close === ']' ? '[' : '{';
     const opener = unmatchedOpener(text, error.pos[0], open, close);
     if (opener !== undefined) {
-      return { offset: opener, message: `YAML: "${open}" is never closed with "${close}"`, hint: `a flow ${open === '[' ? 'sequence' : 'mapping'} written with ${open} ${close} must be closed before the next key` };
+      return {
+        offset: opener,
+        message: `YAML: "${open}" is never closed with "${close}"`,
+        hint: `a flow ${open === '[' ? 'sequence' : 'mapping'} written with ${open} ${close} must be closed before the next key`,
+      };
     }
   }
   if (/^Tabs are not allowed/.test(first)) return { offset: error.pos[0], message: `YAML: ${first}`, hint: 'indent YAML with spaces' };
   // Indentation slips: the parser reports where its reading broke; the instructor needs the line
   // whose indentation differs from its siblings and a word on how YAML nests.
   if (/^All mapping items must start at the same column/.test(first)) {
-    return { offset: error.pos[0], message: 'YAML: this key is not in the same column as the keys above it', hint: 'YAML nests by indentation: keys of one object must start in the same column (indent with spaces, 2 per level)' };
+    return {
+      offset: error.pos[0],
+      message: 'YAML: this key is not in the same column as the keys above it',
+      hint: 'YAML nests by indentation: keys of one object must start in the same column (indent with spaces, 2 per level)',
+    };
   }
   if (/^Sequence item without - indicator/.test(first)) {
-    return { offset: error.pos[0], message: 'YAML: this line does not line up with the list item above it', hint: 'the keys of one "- " list item start in the column of the first key after the dash; a new item starts with "- " in the column of the other dashes' };
+    return {
+      offset: error.pos[0],
+      message: 'YAML: this line does not line up with the list item above it',
+      hint: 'the keys of one "- " list item start in the column of the first key after the dash; a new item starts with "- " in the column of the other dashes',
+    };
   }
   if (/^Nested mappings are not allowed in compact mappings|^Implicit keys need to be on a single line/.test(first)) {
     // The parser stops on the value before; the line indented too far is the next one.
     const nextLine = text.indexOf('\n', error.pos[0]);
     const lineStart = nextLine === -1 ? text.lastIndexOf('\n', error.pos[0]) + 1 : nextLine + 1;
     const offset = lineStart + (/^[ ]*/.exec(text.slice(lineStart))?.[0].length ?? 0);
-    return { offset, message: 'YAML: this line is indented further than the key before it', hint: 'YAML reads a deeper line as part of the value above; line it up with its sibling keys (or, if it belongs inside, put nothing after the colon of its parent)' };
+    return {
+      offset,
+      message: 'YAML: this line is indented further than the key before it',
+      hint: 'YAML reads a deeper line as part of the value above; line it up with its sibling keys (or, if it belongs inside, put nothing after the colon of its parent)',
+    };
   }
   return { offset: error.pos[0], message: `YAML: ${first}` };
 }
@@ -158,7 +174,13 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
 }
 
 /** Turns zod issues on a YAML document into positioned problems with plain-words messages. */
-export function zodProblems(error: z.ZodError, yaml: PositionedYaml, file: string, keysAt: (path: readonly PropertyKey[]) => readonly string[], root = 'front matter'): Problem[] {
+export function zodProblems(
+  error: z.ZodError,
+  yaml: PositionedYaml,
+  file: string,
+  keysAt: (path: readonly PropertyKey[]) => readonly string[],
+  root = 'front matter',
+): Problem[] {
   const out: Problem[] = [];
   const seen = new Set<string>();
   const push = (p: Problem) => {
@@ -181,14 +203,25 @@ export function zodProblems(error: z.ZodError, yaml: PositionedYaml, file: strin
   }
   for (const issue of issues) {
     if (issue.code === 'invalid_type' && meantKeys.has(JSON.stringify(issue.path))) continue;
-    const where = issue.path.length ? issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : root;
+    const where = issue.path.length
+      ? issue.path
+          .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+          .join('')
+          .replace(/^\./, '')
+      : root;
     if (issue.code === 'unrecognized_keys') {
       for (const k of issue.keys) {
         const known = keysAt(issue.path);
         const guess = didYouMean(k, known);
         const pos = yaml.at([...issue.path, k], true);
         const nested = known.find((parent) => keysAt([...issue.path, parent]).includes(k));
-        const hint = guess ? `did you mean "${guess}"?` : nested ? `did you mean ${nested}.${k}? (it belongs under ${nested}:)` : known.length ? `allowed keys: ${known.join(', ')}` : undefined;
+        const hint = guess
+          ? `did you mean "${guess}"?`
+          : nested
+            ? `did you mean ${nested}.${k}? (it belongs under ${nested}:)`
+            : known.length
+              ? `allowed keys: ${known.join(', ')}`
+              : undefined;
         push({ file, ...pos, severity: 'error', message: `unknown key "${k}" in ${where}`, ...(hint ? { hint } : {}) });
       }
       continue;
@@ -198,7 +231,12 @@ export function zodProblems(error: z.ZodError, yaml: PositionedYaml, file: strin
     if (issue.code === 'invalid_type' && value === undefined) {
       const key = issue.path[issue.path.length - 1];
       const parent = issue.path.slice(0, -1);
-      const parentWhere = parent.length ? parent.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : root;
+      const parentWhere = parent.length
+        ? parent
+            .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+            .join('')
+            .replace(/^\./, '')
+        : root;
       push({ file, ...yaml.at(parent), severity: 'error', message: `missing required key "${String(key)}" in ${parentWhere}` });
       continue;
     }
@@ -207,8 +245,17 @@ export function zodProblems(error: z.ZodError, yaml: PositionedYaml, file: strin
       const kindPath = issue.path[issue.path.length - 1] === 'kind' ? issue.path : [...issue.path, 'kind'];
       const kind = valueAt(yaml.doc.toJS(), kindPath);
       const guess = typeof kind === 'string' ? didYouMean(kind, kinds) : undefined;
-      const label = kindPath.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
-      push({ file, ...yaml.at(kindPath), severity: 'error', message: `${label} must be one of ${kinds.join(', ')}${kind === undefined ? '' : ` (got ${JSON.stringify(kind)})`}`, ...(guess ? { hint: `did you mean "${guess}"?` } : {}) });
+      const label = kindPath
+        .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+        .join('')
+        .replace(/^\./, '');
+      push({
+        file,
+        ...yaml.at(kindPath),
+        severity: 'error',
+        message: `${label} must be one of ${kinds.join(', ')}${kind === undefined ? '' : ` (got ${JSON.stringify(kind)})`}`,
+        ...(guess ? { hint: `did you mean "${guess}"?` } : {}),
+      });
       continue;
     }
     let message = issue.message.replace(/^Invalid input: /, '');
@@ -240,4 +287,3 @@ function flatten(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[] {
   return out;
 }
 const depth = (issues: z.core.$ZodIssue[]) => Math.max(0, ...issues.map((i) => i.path.length));
-

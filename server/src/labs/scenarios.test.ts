@@ -11,7 +11,18 @@ import { MdxCompiler } from './bundle.ts';
 import { LabCatalog } from './catalog-service.ts';
 import type { Lab } from './loader.ts';
 import { formatProblem } from './problems.ts';
-import { assetMatches, backendBase, checkScenarios, downloads, dueStepSetups, loadScenarios, OPEN_SETUP_FILES, scenarioId, toLabMarkdown, unsupportedInScript } from './scenarios.ts';
+import {
+  assetMatches,
+  backendBase,
+  checkScenarios,
+  downloads,
+  dueStepSetups,
+  loadScenarios,
+  OPEN_SETUP_FILES,
+  scenarioId,
+  toLabMarkdown,
+  unsupportedInScript,
+} from './scenarios.ts';
 
 const FIXTURES = path.join(import.meta.dirname, 'test-fixtures', 'scenarios');
 const compiler = new MdxCompiler();
@@ -44,7 +55,13 @@ describe('Killercoda scenario folders as labs', () => {
 
   it('each step with a verify script is a task graded by that script, as root in the workstation', async () => {
     const l = await lab('note-on-host');
-    assert.deepEqual(l.meta.tasks.map((t) => [t.id, t.title]), [['step-1', 'Step 1: Write the note'], ['step-2', 'Step 2: Store it in a ConfigMap']]);
+    assert.deepEqual(
+      l.meta.tasks.map((t) => [t.id, t.title]),
+      [
+        ['step-1', 'Step 1: Write the note'],
+        ['step-2', 'Step 2: Store it in a ConfigMap'],
+      ],
+    );
     const check = l.meta.tasks[0]!.checks[0]!;
     assert.equal(check.kind, 'workstation');
     assert.equal(check.kind === 'workstation' && check.user, 'root');
@@ -68,26 +85,43 @@ describe('Killercoda scenario folders as labs', () => {
     const gradable = { id: l.id, dir: l.dir, tasks: l.meta.tasks };
     const before = await gradeLab(gradable, { port: new ModelCluster(), workstation });
     assert.equal(before.score, 0);
-    assert.ok(calls.every((c) => c.opts?.user === 'root'), 'every verify ran as root');
+    assert.ok(
+      calls.every((c) => c.opts?.user === 'root'),
+      'every verify ran as root',
+    );
     noteWritten = true;
     const afterStep = await gradeLab(gradable, { port: new ModelCluster(), workstation });
-    assert.deepEqual(afterStep.tasks.map((t) => t.score), [10, 0]);
+    assert.deepEqual(
+      afterStep.tasks.map((t) => t.score),
+      [10, 0],
+    );
     // The learner sees why a step failed (the script's last output line), not the verify script itself.
     const failed = afterStep.tasks[1]!.checks[0]!;
     assert.equal(failed.explanation, 'the check script exited with 1, expected 0');
   });
 
-  it('setup copies assets and foreground scripts and runs the intro background; a later step\'s background waits for its step', async () => {
+  it("setup copies assets and foreground scripts and runs the intro background; a later step's background waits for its step", async () => {
     const l = await lab('note-on-host');
     const setup = l.scenarioSetup;
     assert.ok(setup);
     assert.deepEqual(setup.from, ['setup-namespace.sh', 'assets/starter.yaml']);
-    const asset = Buffer.from(readFileSync(path.join(FIXTURES, 'practice-course/note-on-host/assets/starter.yaml'))).toString('base64').slice(0, 60);
+    const asset = Buffer.from(readFileSync(path.join(FIXTURES, 'practice-course/note-on-host/assets/starter.yaml')))
+      .toString('base64')
+      .slice(0, 60);
     assert.ok(setup.script.includes(asset), 'the asset travels inside the script');
     assert.match(setup.script, /== setup-namespace\.sh/);
     assert.doesNotMatch(setup.script, /prepare-step2/, 'step 2 is not reached at Start');
-    assert.deepEqual(setup.steps.map((s) => [s.step, s.after, s.from, s.title]), [[2, ['step-1'], 'prepare-step2.sh', 'Store it in a ConfigMap']]);
-    assert.ok(setup.steps[0]!.script.includes(Buffer.from(readFileSync(path.join(FIXTURES, 'practice-course/note-on-host/prepare-step2.sh'))).toString('base64').slice(0, 40)));
+    assert.deepEqual(
+      setup.steps.map((s) => [s.step, s.after, s.from, s.title]),
+      [[2, ['step-1'], 'prepare-step2.sh', 'Store it in a ConfigMap']],
+    );
+    assert.ok(
+      setup.steps[0]!.script.includes(
+        Buffer.from(readFileSync(path.join(FIXTURES, 'practice-course/note-on-host/prepare-step2.sh')))
+          .toString('base64')
+          .slice(0, 40),
+      ),
+    );
     // The step's text says when its setup runs.
     assert.match(l.body.code, /runs once step 1 passes/);
     assert.match(setup.script, /\/opt\/kd-scenario\/wait\.sh/);
@@ -103,7 +137,10 @@ describe('Killercoda scenario folders as labs', () => {
       // Point the script's absolute paths into the scratch folder and leave out the backgrounds (they need kubectl).
       const script = l.scenarioSetup!.script.split("echo '== ")[0]!.replaceAll('/root', `${dir}/root`).replaceAll('/opt/kd-scenario', `${dir}/opt`);
       execFileSync('bash', ['-s'], { input: script });
-      assert.equal(readFileSync(path.join(dir, 'root/work/starter.yaml'), 'utf8'), readFileSync(path.join(FIXTURES, 'practice-course/note-on-host/assets/starter.yaml'), 'utf8'));
+      assert.equal(
+        readFileSync(path.join(dir, 'root/work/starter.yaml'), 'utf8'),
+        readFileSync(path.join(FIXTURES, 'practice-course/note-on-host/assets/starter.yaml'), 'utf8'),
+      );
       assert.match(readFileSync(path.join(dir, 'opt/wait.sh'), 'utf8'), /environment is ready/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -113,18 +150,51 @@ describe('Killercoda scenario folders as labs', () => {
   it('{{exec}} becomes a Run button, {{copy}} a copyable code block, finish a closed hint', async () => {
     const l = await lab('note-on-host');
     const runs = l.body.components.filter((c) => c.name === 'Run');
-    assert.deepEqual(runs.map((r) => r.text?.source), ['kubectl get ns memo', 'bash /opt/kd-scenario/wait.sh', '``` echo kubedrill > /root/note.txt ```']);
-    assert.deepEqual(l.body.components.filter((c) => c.name === 'Task').map((c) => c.attributes.id), ['step-1', 'step-2']);
-    assert.ok(l.body.components.some((c) => c.name === 'Finish'), 'the finish text waits for every step to pass');
+    assert.deepEqual(
+      runs.map((r) => r.text?.source),
+      ['kubectl get ns memo', 'bash /opt/kd-scenario/wait.sh', '``` echo kubedrill > /root/note.txt ```'],
+    );
+    assert.deepEqual(
+      l.body.components.filter((c) => c.name === 'Task').map((c) => c.attributes.id),
+      ['step-1', 'step-2'],
+    );
+    assert.ok(
+      l.body.components.some((c) => c.name === 'Finish'),
+      'the finish text waits for every step to pass',
+    );
     const md = toLabMarkdown('Copy `kubectl get pods`{{copy}} please');
     assert.equal(md, 'Copy `kubectl get pods` please\n\n```\nkubectl get pods\n```\n');
   });
 
   it('<details><summary> becomes a collapsed hint titled by the summary; layout-only <p> lines are dropped', async () => {
-    const md = toLabMarkdown(['Try it first.', '', '<details><summary>✅ Solution (expand to view)</summary>', '<p>', '', '```bash', 'kubectl get sc', '```', '', '</p>', '</details>', '', '<details>', '<summary>More <b>help</b> "here"</summary>', 'Use `-o wide`.', '</details>', '<details>', 'never closed'].join('\n'));
+    const md = toLabMarkdown(
+      [
+        'Try it first.',
+        '',
+        '<details><summary>✅ Solution (expand to view)</summary>',
+        '<p>',
+        '',
+        '```bash',
+        'kubectl get sc',
+        '```',
+        '',
+        '</p>',
+        '</details>',
+        '',
+        '<details>',
+        '<summary>More <b>help</b> "here"</summary>',
+        'Use `-o wide`.',
+        '</details>',
+        '<details>',
+        'never closed',
+      ].join('\n'),
+    );
     const body = await compiler.compile(md);
     const hints = body.components.filter((c) => c.name === 'Hint');
-    assert.deepEqual(hints.map((h) => h.attributes.title ?? null), ['✅ Solution (expand to view)', 'More help here', null]);
+    assert.deepEqual(
+      hints.map((h) => h.attributes.title ?? null),
+      ['✅ Solution (expand to view)', 'More help here', null],
+    );
     assert.doesNotMatch(md, /<\/?(details|summary|p)>|\\<p\\>/);
     assert.match(md, /```bash\nkubectl get sc\n```\n+<\/Hint>/);
   });
@@ -159,18 +229,61 @@ describe('Killercoda scenario folders as labs', () => {
   });
 
   it('scripts are refused for what the workstation cannot do: node internals, the internet; a command sent to a node with ssh is fine', () => {
-    const found = unsupportedInScript(['# ssh node01 would not work', 'kubectl get pods', 'ssh node01 "systemctl stop kubelet"', 'cat /etc/kubernetes/manifests/kube-apiserver.yaml', 'apt-get install -y jq', 'curl -s http://node01:30080', 'ssh controlplane', 'ssh -o StrictHostKeyChecking=no node01 cat /var/lib/kubelet/config.yaml'].join('\n'));
-    assert.deepEqual(found.map((f) => f.line), [4, 5]);
-    const byName = unsupportedInScript(['kubectl label node node01 disk=ssd', 'kubectl taint no controlplane a=b:NoSchedule-', '    nodeName: node01', 'kubectl get pods -l kubernetes.io/hostname=controlplane', 'kubectl get nodes', 'kubectl get node -l node-role.kubernetes.io/control-plane', 'ssh node01 hostname', 'kubectl drain node01 --ignore-daemonsets'].join('\n'));
+    const found = unsupportedInScript(
+      [
+        '# ssh node01 would not work',
+        'kubectl get pods',
+        'ssh node01 "systemctl stop kubelet"',
+        'cat /etc/kubernetes/manifests/kube-apiserver.yaml',
+        'apt-get install -y jq',
+        'curl -s http://node01:30080',
+        'ssh controlplane',
+        'ssh -o StrictHostKeyChecking=no node01 cat /var/lib/kubelet/config.yaml',
+      ].join('\n'),
+    );
+    assert.deepEqual(
+      found.map((f) => f.line),
+      [4, 5],
+    );
+    const byName = unsupportedInScript(
+      [
+        'kubectl label node node01 disk=ssd',
+        'kubectl taint no controlplane a=b:NoSchedule-',
+        '    nodeName: node01',
+        'kubectl get pods -l kubernetes.io/hostname=controlplane',
+        'kubectl get nodes',
+        'kubectl get node -l node-role.kubernetes.io/control-plane',
+        'ssh node01 hostname',
+        'kubectl drain node01 --ignore-daemonsets',
+      ].join('\n'),
+    );
     // Scenario clusters register their nodes as controlplane and node01, so naming them through kubectl works.
-    assert.deepEqual(byName.map((f) => f.line), []);
+    assert.deepEqual(
+      byName.map((f) => f.line),
+      [],
+    );
   });
 
   it('fetching from the internet is told apart from addresses inside the attempt', () => {
-    for (const line of ['kubectl apply -f https://example.org/app.yaml', 'kubectl create --filename=https://example.org/app.yaml', 'helm repo add stable https://charts.example.org', 'helm install db oci://registry.example.org/charts/db', 'git clone https://example.org/repo.git', 'wget -q https://example.org/x.tgz', 'pip install pyyaml']) {
+    for (const line of [
+      'kubectl apply -f https://example.org/app.yaml',
+      'kubectl create --filename=https://example.org/app.yaml',
+      'helm repo add stable https://charts.example.org',
+      'helm install db oci://registry.example.org/charts/db',
+      'git clone https://example.org/repo.git',
+      'wget -q https://example.org/x.tgz',
+      'pip install pyyaml',
+    ]) {
       assert.equal(downloads(line), true, line);
     }
-    for (const line of ['kubectl apply -f /root/app.yaml', 'curl -s http://node01:30080', 'curl -k https://172.30.1.2:6443/api', 'curl http://10.96.0.10:53', 'helm install web ./chart', 'echo see https://kubernetes.io/docs']) {
+    for (const line of [
+      'kubectl apply -f /root/app.yaml',
+      'curl -s http://node01:30080',
+      'curl -k https://172.30.1.2:6443/api',
+      'curl http://10.96.0.10:53',
+      'helm install web ./chart',
+      'echo see https://kubernetes.io/docs',
+    ]) {
       assert.equal(downloads(line), false, line);
     }
   });
@@ -183,10 +296,13 @@ describe('Killercoda scenario folders as labs', () => {
     assert.equal(backendBase('ubuntu'), undefined);
     const l = await lab('shelf-manifests');
     assert.equal(l.meta.cluster.workers, 1);
-    assert.match(l.warnings.map(formatProblem).join('\n'), /index\.json:14:1 warning: backend kubernetes-kubeadm-2nodes-rapid runs as kubernetes-kubeadm-2nodes/);
+    assert.match(
+      l.warnings.map(formatProblem).join('\n'),
+      /index\.json:14:1 warning: backend kubernetes-kubeadm-2nodes-rapid runs as kubernetes-kubeadm-2nodes/,
+    );
   });
 
-  it('asset names may be wildcards and targets may be in root\'s home (~), as on Killercoda', async () => {
+  it("asset names may be wildcards and targets may be in root's home (~), as on Killercoda", async () => {
     const assets = path.join(FIXTURES, 'loose/shelf-manifests/assets');
     assert.deepEqual(assetMatches(assets, 'shelf/*.yaml'), ['shelf/archive.yaml', 'shelf/reading-room.yaml']);
     assert.deepEqual(assetMatches(assets, 'shelf/reading-room.yaml'), ['shelf/reading-room.yaml']);
@@ -207,7 +323,7 @@ describe('Killercoda scenario folders as labs', () => {
     }
   });
 
-  it('what the backgrounds made outside /root is opened to the learner, the system\'s folders and / itself are not', () => {
+  it("what the backgrounds made outside /root is opened to the learner, the system's folders and / itself are not", () => {
     const r = mkdtempSync(path.join(tmpdir(), 'kd-fs-'));
     try {
       for (const d of ['etc', 'opt', 'usr/bin']) mkdirSync(path.join(r, d), { recursive: true });
@@ -228,7 +344,7 @@ describe('Killercoda scenario folders as labs', () => {
       chmodSync(r, 0o755);
       execFileSync('bash', ['-c', `${OPEN_SETUP_FILES}\nkd_open_setup_files "$0" "$1"`, r, mark]);
       const mode = (p: string) => statSync(path.join(r, p)).mode & 0o777;
-      assert.equal(mode('opt/course/1/kubeconfig'), 0o666, 'the file the setup made is the learner\'s to read and change');
+      assert.equal(mode('opt/course/1/kubeconfig'), 0o666, "the file the setup made is the learner's to read and change");
       assert.equal(mode('opt/course/1'), 0o777);
       assert.equal(mode('shop'), 0o777);
       assert.equal(mode('opt/vendor.txt') & 0o002, 0, 'files from before the setup stay as they were');
@@ -244,15 +360,28 @@ describe('Killercoda scenario folders as labs', () => {
     try {
       const s = path.join(dir, 'kc', 'chart-step');
       mkdirSync(s, { recursive: true });
-      writeFileSync(path.join(s, 'index.json'), JSON.stringify({ title: 'Install a chart', details: { steps: [{ title: 'Install', text: 'step1.md', verify: 'verify1.sh' }] }, backend: { imageid: 'kubernetes-kubeadm-1node' } }));
-      writeFileSync(path.join(s, 'step1.md'), 'Add the repository:\n\n`helm repo add shop https://charts.example.org`{{exec}}\n\nThe API server is `https://172.30.1.2:6443`.\n');
+      writeFileSync(
+        path.join(s, 'index.json'),
+        JSON.stringify({
+          title: 'Install a chart',
+          details: { steps: [{ title: 'Install', text: 'step1.md', verify: 'verify1.sh' }] },
+          backend: { imageid: 'kubernetes-kubeadm-1node' },
+        }),
+      );
+      writeFileSync(
+        path.join(s, 'step1.md'),
+        'Add the repository:\n\n`helm repo add shop https://charts.example.org`{{exec}}\n\nThe API server is `https://172.30.1.2:6443`.\n',
+      );
       writeFileSync(path.join(s, 'verify1.sh'), 'helm status shop -n shop\n');
       const c = await loadScenarios(path.join(dir, 'kc'), compiler, { relativeTo: dir });
       assert.equal(c.labs.length, 1);
-      assert.deepEqual(c.labs[0]!.warnings.map((w) => formatProblem(w).split('\n')[0]), [
-        "kc/chart-step/step1.md:5:1 warning: 172.30.1.2 is the fixed address of a Killercoda host (172.30.1.2 controlplane, 172.30.2.2 node01); kubedrill's nodes have other addresses, so this line does not reach them",
-        'kc/chart-step/step1.md:3:1 warning: the text has the learner download from the internet, which the workstation cannot reach: that step cannot be done as written',
-      ]);
+      assert.deepEqual(
+        c.labs[0]!.warnings.map((w) => formatProblem(w).split('\n')[0]),
+        [
+          "kc/chart-step/step1.md:5:1 warning: 172.30.1.2 is the fixed address of a Killercoda host (172.30.1.2 controlplane, 172.30.2.2 node01); kubedrill's nodes have other addresses, so this line does not reach them",
+          'kc/chart-step/step1.md:3:1 warning: the text has the learner download from the internet, which the workstation cannot reach: that step cannot be done as written',
+        ],
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -265,7 +394,13 @@ describe('Killercoda scenario folders as labs', () => {
     assert.equal(c.tracks.find((t) => t.id === 'killercoda-scenarios-loose')?.title, 'Killercoda scenarios: loose');
     assert.equal(l.meta.difficulty, 'medium');
     assert.deepEqual(l.scenarioSolution?.from, ['step1/solution.sh', 'step2/solution.sh']);
-    assert.deepEqual(l.scenarioSolution!.steps.map((x) => [x.step, x.from]), [[1, 'step1/solution.sh'], [2, 'step2/solution.sh']]);
+    assert.deepEqual(
+      l.scenarioSolution!.steps.map((x) => [x.step, x.from]),
+      [
+        [1, 'step1/solution.sh'],
+        [2, 'step2/solution.sh'],
+      ],
+    );
     assert.match(l.scenarioSolution!.steps[1]!.script, /== step2\/solution\.sh/);
     assert.equal((await lab('note-on-host')).scenarioSolution, undefined, 'no solution where verify scripts share the scenario folder');
   });
@@ -299,7 +434,19 @@ describe('Killercoda scenario folders as labs', () => {
       // Loaded through a scenario written on the spot, so the script is the one the loader makes.
       const sc = path.join(dir, 'sc');
       mkdirSync(path.join(sc, 'one'), { recursive: true });
-      writeFileSync(path.join(sc, 'index.json'), JSON.stringify({ title: 'Two steps', details: { steps: [{ title: 'First', text: 'one.md', verify: 'one/verify.sh' }, { title: 'Second', text: 'two.md', verify: 'two.sh', background: 'bg2.sh' }] }, backend: { imageid: 'kubernetes-kubeadm-1node' } }));
+      writeFileSync(
+        path.join(sc, 'index.json'),
+        JSON.stringify({
+          title: 'Two steps',
+          details: {
+            steps: [
+              { title: 'First', text: 'one.md', verify: 'one/verify.sh' },
+              { title: 'Second', text: 'two.md', verify: 'two.sh', background: 'bg2.sh' },
+            ],
+          },
+          backend: { imageid: 'kubernetes-kubeadm-1node' },
+        }),
+      );
       writeFileSync(path.join(sc, 'one.md'), 'Do one.');
       writeFileSync(path.join(sc, 'two.md'), 'Do two.');
       writeFileSync(path.join(sc, 'one', 'verify.sh'), 'true\n');
@@ -310,14 +457,26 @@ describe('Killercoda scenario folders as labs', () => {
         const step = c.labs[0]?.scenarioSetup?.steps[0];
         assert.ok(step, JSON.stringify(c.broken.map((b) => b.problems.map(formatProblem))));
         // Run with /root pointed into the scratch folder; the background's own folder is made by mktemp.
-        const out = execFileSync('bash', ['-s'], { input: step.script.replaceAll('cd /root', `cd ${dir}/root`).replaceAll('find /root', `find ${dir}/root`).replace('kd_open_setup_files ""', `kd_open_setup_files "${dir}/none"`), encoding: 'utf8' });
+        const out = execFileSync('bash', ['-s'], {
+          input: step.script
+            .replaceAll('cd /root', `cd ${dir}/root`)
+            .replaceAll('find /root', `find ${dir}/root`)
+            .replace('kd_open_setup_files ""', `kd_open_setup_files "${dir}/none"`),
+          encoding: 'utf8',
+        });
         assert.match(out, /== bg2\.sh \(step 2\)/);
         assert.match(out, new RegExp(`cwd=${dir}/root`));
         assert.equal(statSync(path.join(dir, 'root/made.txt')).mode & 0o777, 0o666, 'what the background made in /root is opened to the learner');
         assert.match(step.script, /mktemp -d \/tmp\/\.kd-step-/);
         assert.doesNotMatch(step.script, /\/root\/\.kd-background/, 'nothing root runs lives where the learner can write');
-        const failing = step.script.replace(/base64 -d > "\$kd_dir\/background\.sh" <<'KD_ASSET_EOF'\n[^]*?\nKD_ASSET_EOF/, `base64 -d > "$kd_dir/background.sh" <<'KD_ASSET_EOF'\n${Buffer.from('exit 7').toString('base64')}\nKD_ASSET_EOF`);
-        assert.throws(() => execFileSync('bash', ['-s'], { input: failing, stdio: 'pipe' }), (e: { status?: number; stderr?: Buffer }) => e.status === 7 && /bg2\.sh exited 7/.test(String(e.stderr)));
+        const failing = step.script.replace(
+          /base64 -d > "\$kd_dir\/background\.sh" <<'KD_ASSET_EOF'\n[^]*?\nKD_ASSET_EOF/,
+          `base64 -d > "$kd_dir/background.sh" <<'KD_ASSET_EOF'\n${Buffer.from('exit 7').toString('base64')}\nKD_ASSET_EOF`,
+        );
+        assert.throws(
+          () => execFileSync('bash', ['-s'], { input: failing, stdio: 'pipe' }),
+          (e: { status?: number; stderr?: Buffer }) => e.status === 7 && /bg2\.sh exited 7/.test(String(e.stderr)),
+        );
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -334,7 +493,10 @@ describe('Killercoda scenario folders as labs', () => {
     assert.deepEqual(l.meta.tasks, [], 'nothing to score: no stand-in task, no points');
     assert.deepEqual(l.meta.tags, ['killercoda', 'walkthrough']);
     assert.equal(l.scenarioSolution, undefined);
-    assert.deepEqual(l.body.components.filter((c) => c.name === 'Task'), []);
+    assert.deepEqual(
+      l.body.components.filter((c) => c.name === 'Task'),
+      [],
+    );
     assert.match(l.body.code, /a walkthrough (—|\\u2014) not graded/);
     assert.ok(l.body.components.some((c) => c.name === 'Finish'));
     assert.equal((await catalog).tracks.find((t) => t.id === 'killercoda-scenarios-walkthroughs')?.title, 'Killercoda scenarios: walkthroughs');
@@ -345,10 +507,19 @@ describe('Killercoda scenario folders as labs', () => {
     assert.deepEqual(setup.from, ['make-namespace.sh', 'start-pods.sh'], 'intro and step 1 backgrounds at Start');
     assert.match(setup.script, /== start-pods\.sh/);
     assert.doesNotMatch(setup.script, /== relabel\.sh/);
-    assert.deepEqual(setup.steps.map((s) => [s.step, s.after, s.from]), [[2, ['step-1'], 'relabel.sh']]);
+    assert.deepEqual(
+      setup.steps.map((s) => [s.step, s.after, s.from]),
+      [[2, ['step-1'], 'relabel.sh']],
+    );
     // Moving past step 1 reaches step 2; step 3 has no background of its own.
-    assert.deepEqual(dueStepSetups(setup, new Set(), new Set()).map((s) => s.step), []);
-    assert.deepEqual(dueStepSetups(setup, new Set(['step-1']), new Set()).map((s) => s.step), [2]);
+    assert.deepEqual(
+      dueStepSetups(setup, new Set(), new Set()).map((s) => s.step),
+      [],
+    );
+    assert.deepEqual(
+      dueStepSetups(setup, new Set(['step-1']), new Set()).map((s) => s.step),
+      [2],
+    );
     assert.match((await lab('label-tour')).body.code, /runs when you press Next step on the step before it/);
   });
 
@@ -373,16 +544,28 @@ describe('Killercoda scenario folders as labs', () => {
         { title: 'Read again', text: 'c.md', background: 'bg-c.sh' },
         { title: 'Do more', text: 'd.md', verify: 'verify-d.sh', background: 'bg-d.sh' },
       ];
-      writeFileSync(path.join(sc, 'index.json'), JSON.stringify({ title: 'Mixed steps', details: { steps }, backend: { imageid: 'kubernetes-kubeadm-1node' } }));
+      writeFileSync(
+        path.join(sc, 'index.json'),
+        JSON.stringify({ title: 'Mixed steps', details: { steps }, backend: { imageid: 'kubernetes-kubeadm-1node' } }),
+      );
       for (const f of ['a.md', 'b.md', 'c.md', 'd.md']) writeFileSync(path.join(sc, f), `Text of ${f}.`);
       for (const f of ['bg-a.sh', 'bg-c.sh', 'bg-d.sh', 'verify-b.sh', 'verify-d.sh']) writeFileSync(path.join(sc, f), 'true\n');
       const c = await loadScenarios(path.join(dir, 'kc'), compiler, { relativeTo: dir });
       const l = c.labs[0];
       assert.ok(l, JSON.stringify(c.broken.map((b) => b.problems.map(formatProblem))));
       assert.equal(l.walkthrough, undefined);
-      assert.deepEqual(l.meta.tasks.map((t) => t.id), ['step-2', 'step-4']);
+      assert.deepEqual(
+        l.meta.tasks.map((t) => t.id),
+        ['step-2', 'step-4'],
+      );
       assert.deepEqual(l.scenarioSetup?.from, ['bg-a.sh']);
-      assert.deepEqual(l.scenarioSetup?.steps.map((s) => [s.step, s.after]), [[3, ['step-2']], [4, ['step-2']]]);
+      assert.deepEqual(
+        l.scenarioSetup?.steps.map((s) => [s.step, s.after]),
+        [
+          [3, ['step-2']],
+          [4, ['step-2']],
+        ],
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -405,7 +588,10 @@ describe('Killercoda scenario folders as labs', () => {
       const c = await labs.reload();
       labs.compiler.close();
       assert.ok(c.labs.some((l) => l.id === 'kc-kc-practice-course-note-on-host'));
-      assert.ok(c.labs.some((l) => !l.origin), 'the ordinary labs are still there');
+      assert.ok(
+        c.labs.some((l) => !l.origin),
+        'the ordinary labs are still there',
+      );
       assert.ok(c.tracks.some((t) => t.origin?.kind === 'killercoda'));
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -136,7 +136,14 @@ export async function loadScenarios(scenariosDir: string, compiler: MdxCompiler,
   const rel = (p: string) => path.relative(root, p) || '.';
   const catalog: Catalog = { tracks: [], labs: [], broken: [], problems: [] };
   if (!existsSync(scenariosDir) || !statSync(scenariosDir).isDirectory()) {
-    catalog.problems.push({ file: rel(scenariosDir), line: 1, col: 1, severity: 'error', message: 'scenarios folder does not exist', hint: 'point scenariosDir (--scenarios-dir, KUBEDRILL_SCENARIOS_DIR) at a folder of Killercoda scenarios' });
+    catalog.problems.push({
+      file: rel(scenariosDir),
+      line: 1,
+      col: 1,
+      severity: 'error',
+      message: 'scenarios folder does not exist',
+      hint: 'point scenariosDir (--scenarios-dir, KUBEDRILL_SCENARIOS_DIR) at a folder of Killercoda scenarios',
+    });
     return catalog;
   }
   const found: { dir: string; track: Track }[] = [];
@@ -151,17 +158,39 @@ export async function loadScenarios(scenariosDir: string, compiler: MdxCompiler,
   // Tracks with nothing in them (a course whose scenarios all failed still shows, with its broken ones).
   const used = new Set([...catalog.labs, ...catalog.broken].map((l) => l.track));
   catalog.tracks = catalog.tracks.filter((t) => used.has(t.id));
-  if (found.length === 0) catalog.problems.push({ file: rel(scenariosDir), line: 1, col: 1, severity: 'error', message: 'no Killercoda scenario (a folder with index.json) in this folder or its subfolders' });
+  if (found.length === 0)
+    catalog.problems.push({
+      file: rel(scenariosDir),
+      line: 1,
+      col: 1,
+      severity: 'error',
+      message: 'no Killercoda scenario (a folder with index.json) in this folder or its subfolders',
+    });
   return catalog;
 }
 
 // A folder is a scenario (index.json), a course (structure.json listing scenario folders) or holds them.
-function collectScenarios(dir: string, top: string, rel: (p: string) => string, catalog: Catalog, found: { dir: string; track: Track }[], depth: number, track?: Track): void {
+function collectScenarios(
+  dir: string,
+  top: string,
+  rel: (p: string) => string,
+  catalog: Catalog,
+  found: { dir: string; track: Track }[],
+  depth: number,
+  track?: Track,
+): void {
   const ownTrack = (): Track => {
     const id = `${TRACK_PREFIX}-${slugOf(path.relative(path.dirname(top), dir)) || 'scenarios'}`.slice(0, 60).replace(/-+$/, '');
     const existing = catalog.tracks.find((t) => t.id === id);
     if (existing) return existing;
-    const t: Track = { id, title: `Killercoda scenarios: ${path.basename(dir)}`, summary: `Killercoda scenarios from ${rel(dir)}, run unchanged on kubedrill clusters.`, order: 900, labs: [], origin: { kind: 'killercoda', source: rel(dir) } };
+    const t: Track = {
+      id,
+      title: `Killercoda scenarios: ${path.basename(dir)}`,
+      summary: `Killercoda scenarios from ${rel(dir)}, run unchanged on kubedrill clusters.`,
+      order: 900,
+      labs: [],
+      origin: { kind: 'killercoda', source: rel(dir) },
+    };
     catalog.tracks.push(t);
     return t;
   };
@@ -177,9 +206,17 @@ function collectScenarios(dir: string, top: string, rel: (p: string) => string, 
     const parsed = readJson(structureFile, rel, catalog.problems);
     const items = (parsed as { items?: unknown } | undefined)?.items;
     if (parsed !== undefined && !Array.isArray(items)) {
-      catalog.problems.push({ file: rel(structureFile), line: 1, col: 1, severity: 'error', message: 'structure.json needs "items": a list of { "path": "<scenario folder>" }' });
+      catalog.problems.push({
+        file: rel(structureFile),
+        line: 1,
+        col: 1,
+        severity: 'error',
+        message: 'structure.json needs "items": a list of { "path": "<scenario folder>" }',
+      });
     } else if (Array.isArray(items)) {
-      order = items.map((i) => (i && typeof i === 'object' && typeof (i as { path?: unknown }).path === 'string' ? (i as { path: string }).path : '')).filter(Boolean);
+      order = items
+        .map((i) => (i && typeof i === 'object' && typeof (i as { path?: unknown }).path === 'string' ? (i as { path: string }).path : ''))
+        .filter(Boolean);
       // A folder with structure.json is a course: its scenarios are one track, titled by the folder.
       courseTrack = ownTrack();
       const title = (parsed as { title?: unknown }).title;
@@ -188,20 +225,32 @@ function collectScenarios(dir: string, top: string, rel: (p: string) => string, 
       for (const p of order) {
         const target = path.resolve(dir, p);
         if (!target.startsWith(dir + path.sep) || !existsSync(target)) {
-          catalog.problems.push({ file: rel(structureFile), line: lineOf(readFileSync(structureFile, 'utf8'), `"${p}"`), col: 1, severity: 'error', message: `structure.json lists "${p}", which is not a folder inside ${rel(dir)}` });
+          catalog.problems.push({
+            file: rel(structureFile),
+            line: lineOf(readFileSync(structureFile, 'utf8'), `"${p}"`),
+            col: 1,
+            severity: 'error',
+            message: `structure.json lists "${p}", which is not a folder inside ${rel(dir)}`,
+          });
         }
       }
     }
   }
   const children = readdirSync(dir, { withFileTypes: true })
-    .filter((d) => !d.name.startsWith('.') && !d.name.startsWith('_') && (d.isDirectory() || (d.isSymbolicLink() && statSync(path.join(dir, d.name), { throwIfNoEntry: false })?.isDirectory())))
+    .filter(
+      (d) =>
+        !d.name.startsWith('.') &&
+        !d.name.startsWith('_') &&
+        (d.isDirectory() || (d.isSymbolicLink() && statSync(path.join(dir, d.name), { throwIfNoEntry: false })?.isDirectory())),
+    )
     .map((d) => d.name)
     .sort((a, b) => rank(order, a) - rank(order, b) || a.localeCompare(b));
   // Loose scenarios (not in a course) are one track per folder that holds them.
   const holdsScenarios = children.some((name) => existsSync(path.join(dir, name, 'index.json')));
   const childTrack = courseTrack ?? (holdsScenarios ? ownTrack() : undefined);
   for (const name of children) collectScenarios(path.join(dir, name), top, rel, catalog, found, depth + 1, childTrack);
-  if (courseTrack && courseTrack !== track) courseTrack.labs = found.filter((f) => f.track === courseTrack).map((f) => scenarioId(path.relative(path.dirname(top), f.dir)));
+  if (courseTrack && courseTrack !== track)
+    courseTrack.labs = found.filter((f) => f.track === courseTrack).map((f) => scenarioId(path.relative(path.dirname(top), f.dir)));
 }
 
 function rank(order: string[] | undefined, name: string): number {
@@ -248,7 +297,13 @@ function readJson(file: string, rel: (p: string) => string, problems: Problem[])
     const message = (e as Error).message;
     const at = /position (\d+)/.exec(message);
     const pos = at ? position(text, Number(at[1])) : /Unexpected end of JSON/.test(message) ? position(text, text.length) : { line: 1, col: 1 };
-    problems.push({ file: rel(file), ...pos, severity: 'error', message: `invalid JSON: ${message.replace(/\s*in JSON at position \d+.*$/, '').replace(/ \(line \d+ column \d+\)$/, '')}`, hint: 'a trailing comma or a missing quote is the usual cause' });
+    problems.push({
+      file: rel(file),
+      ...pos,
+      severity: 'error',
+      message: `invalid JSON: ${message.replace(/\s*in JSON at position \d+.*$/, '').replace(/ \(line \d+ column \d+\)$/, '')}`,
+      hint: 'a trailing comma or a missing quote is the usual cause',
+    });
     return undefined;
   }
 }
@@ -303,17 +358,41 @@ export async function loadScenario(dir: string, track: string, compiler: MdxComp
   const base = imageid !== undefined ? backendBase(imageid) : undefined;
   const workers = base !== undefined ? SCENARIO_BACKENDS[base] : undefined;
   if (base !== undefined && base !== imageid) {
-    warn(indexRel, at('imageid').line, 1, `backend ${imageid} runs as ${base}: a kind cluster at kubedrill's Kubernetes version; what the variant changes (its OS, Kubernetes version or size) is not reproduced`);
+    warn(
+      indexRel,
+      at('imageid').line,
+      1,
+      `backend ${imageid} runs as ${base}: a kind cluster at kubedrill's Kubernetes version; what the variant changes (its OS, Kubernetes version or size) is not reproduced`,
+    );
   }
-  if (imageid === undefined) err(indexRel, at('backend').line, 1, 'index.json has no backend.imageid, so kubedrill cannot tell which cluster the scenario needs', `kubedrill runs ${Object.keys(SCENARIO_BACKENDS).join(' and ')}`);
+  if (imageid === undefined)
+    err(
+      indexRel,
+      at('backend').line,
+      1,
+      'index.json has no backend.imageid, so kubedrill cannot tell which cluster the scenario needs',
+      `kubedrill runs ${Object.keys(SCENARIO_BACKENDS).join(' and ')}`,
+    );
   else if (workers === undefined) {
     const why = /^ubuntu|^debian|^centos/.test(imageid)
       ? `the ${imageid} backend is a plain Linux machine without Kubernetes, where the learner is root and installs things from the internet; kubedrill gives every attempt a Kubernetes cluster and an unprivileged workstation without internet access, so it cannot stand in`
       : `kubedrill cannot give the ${imageid} backend`;
-    err(indexRel, at('imageid').line, 1, why, `kubedrill runs ${Object.keys(SCENARIO_BACKENDS).join(' and ')} as kind clusters (a control plane, and one worker for 2 nodes)`);
+    err(
+      indexRel,
+      at('imageid').line,
+      1,
+      why,
+      `kubedrill runs ${Object.keys(SCENARIO_BACKENDS).join(' and ')} as kind clusters (a control plane, and one worker for 2 nodes)`,
+    );
   }
   const layout = ((index.interface ?? {}) as { layout?: unknown }).layout;
-  if (typeof layout === 'string' && /ide|vscode|editor/i.test(layout)) warn(indexRel, at('layout').line, 1, `interface layout "${layout}" has an editor tab, which kubedrill does not have: the learner gets the terminal only (vim and nano are there)`);
+  if (typeof layout === 'string' && /ide|vscode|editor/i.test(layout))
+    warn(
+      indexRel,
+      at('layout').line,
+      1,
+      `interface layout "${layout}" has an editor tab, which kubedrill does not have: the learner gets the terminal only (vim and nano are there)`,
+    );
 
   // 2. Texts and scripts.
   const intro = (details.intro ?? {}) as StepJson;
@@ -321,7 +400,8 @@ export async function loadScenario(dir: string, track: string, compiler: MdxComp
   const introText = readNamed(intro.text, 'details.intro.text');
   const finishText = readNamed(finish.text, 'details.finish.text');
   const steps = Array.isArray(details.steps) ? (details.steps as StepJson[]) : [];
-  if (!Array.isArray(details.steps) || steps.length === 0) err(indexRel, at('details').line, 1, 'index.json has no details.steps, so there is nothing to do or grade');
+  if (!Array.isArray(details.steps) || steps.length === 0)
+    err(indexRel, at('details').line, 1, 'index.json has no details.steps, so there is nothing to do or grade');
   const background: { file: string; text: string }[] = [];
   const addBackground = (name: unknown, key: string) => {
     const text = readNamed(name, key);
@@ -330,7 +410,8 @@ export async function loadScenario(dir: string, track: string, compiler: MdxComp
   // courseData is the older name for a script that prepares the host behind the intro: it runs first.
   addBackground((intro as { courseData?: unknown }).courseData, 'details.intro.courseData');
   addBackground(intro.background, 'details.intro.background');
-  if (finish.background !== undefined) warn(indexRel, at('finish').line, 1, 'details.finish.background is not run: kubedrill has no moment when the learner opens the finish page');
+  if (finish.background !== undefined)
+    warn(indexRel, at('finish').line, 1, 'details.finish.background is not run: kubedrill has no moment when the learner opens the finish page');
   const foreground: { file: string; text: string; label: string }[] = [];
   const addForeground = (name: unknown, key: string, label: string) => {
     const text = readNamed(name, key);
@@ -348,7 +429,16 @@ export async function loadScenario(dir: string, track: string, compiler: MdxComp
     const verifyDir = typeof s.verify === 'string' ? path.posix.dirname(s.verify) : '.';
     const solutionFile = verifyDir !== '.' && existsSync(path.join(dir, verifyDir, 'solution.sh')) ? `${verifyDir}/solution.sh` : undefined;
     const solution = solutionFile ? readNamed(solutionFile, `details.steps[${i}] solution`) : undefined;
-    return { n, title: stepTitle, text, verify, verifyFile: typeof s.verify === 'string' ? s.verify : undefined, solution, solutionFile, background: bgText === undefined ? undefined : { file: s.background as string, text: bgText } };
+    return {
+      n,
+      title: stepTitle,
+      text,
+      verify,
+      verifyFile: typeof s.verify === 'string' ? s.verify : undefined,
+      solution,
+      solutionFile,
+      background: bgText === undefined ? undefined : { file: s.background as string, text: bgText },
+    };
   });
   // No verify script at all: an ungraded walkthrough, where the learner moves on with Next step.
   const walkthrough = stepInfo.length > 0 && stepInfo.every((s) => s.verify === undefined);
@@ -371,7 +461,13 @@ export async function loadScenario(dir: string, track: string, compiler: MdxComp
   for (const [host, list] of Object.entries(assets)) {
     if (!Array.isArray(list)) continue;
     if (host !== 'host01') {
-      err(indexRel, lineOf(indexText, `"${host}"`), 1, `assets for ${host}: kubedrill copies assets into the learner's workstation (Killercoda's host01) only`, 'scripts can still reach nodes through the cluster, e.g. a DaemonSet or hostPath volume');
+      err(
+        indexRel,
+        lineOf(indexText, `"${host}"`),
+        1,
+        `assets for ${host}: kubedrill copies assets into the learner's workstation (Killercoda's host01) only`,
+        'scripts can still reach nodes through the cluster, e.g. a DaemonSet or hostPath volume',
+      );
       continue;
     }
     for (const a of list as AssetJson[]) {
@@ -383,7 +479,13 @@ export async function loadScenario(dir: string, track: string, compiler: MdxComp
       }
       const matches = assetMatches(path.join(dir, 'assets'), a.file);
       if (matches.length === 0) {
-        err(indexRel, lineOf(indexText, `"${a.file}"`), 1, `asset ${a.file} does not exist in ${rel(path.join(dir, 'assets'))}`, /[*?]/.test(a.file) ? 'no file in assets/ matches the pattern' : 'an asset names a file in the assets/ folder, relative to it');
+        err(
+          indexRel,
+          lineOf(indexText, `"${a.file}"`),
+          1,
+          `asset ${a.file} does not exist in ${rel(path.join(dir, 'assets'))}`,
+          /[*?]/.test(a.file) ? 'no file in assets/ matches the pattern' : 'an asset names a file in the assets/ folder, relative to it',
+        );
         continue;
       }
       const chmod = typeof a.chmod === 'string' && /^[0-7]{3,4}$|^[ugoa]*[+-=][rwx]+$/.test(a.chmod) ? a.chmod : undefined;
@@ -404,14 +506,27 @@ export async function loadScenario(dir: string, track: string, compiler: MdxComp
   // Killercoda's hosts have fixed addresses that scenarios write out; kubedrill's nodes have others.
   for (const [name, text] of [...files].filter(([n]) => n.endsWith('.sh') || n.endsWith('.md') || isScriptOf(n, steps, intro, finish))) {
     const line = text.split('\n').findIndex((l) => KILLERCODA_ADDRESS.test(l));
-    if (line !== -1) warn(rel(path.join(dir, name)), line + 1, 1, `${KILLERCODA_ADDRESS.exec(text.split('\n')[line]!)![0]} is the fixed address of a Killercoda host (172.30.1.2 controlplane, 172.30.2.2 node01); kubedrill's nodes have other addresses, so this line does not reach them`, 'the names controlplane and node01 resolve in the workstation; the API server is the kubeconfig\'s server');
+    if (line !== -1)
+      warn(
+        rel(path.join(dir, name)),
+        line + 1,
+        1,
+        `${KILLERCODA_ADDRESS.exec(text.split('\n')[line]!)![0]} is the fixed address of a Killercoda host (172.30.1.2 controlplane, 172.30.2.2 node01); kubedrill's nodes have other addresses, so this line does not reach them`,
+        "the names controlplane and node01 resolve in the workstation; the API server is the kubeconfig's server",
+      );
   }
 
   // Steps that have the learner fetch from the internet load (the learner may have another way), but say so.
   const texts: [unknown, string | undefined][] = [[intro.text, introText], ...stepInfo.map((x, i): [unknown, string | undefined] => [steps[i]!.text, x.text])];
   for (const [name, text] of texts) {
     const first = text?.split('\n').findIndex((l) => downloads(l)) ?? -1;
-    if (first !== -1) warn(rel(path.join(dir, String(name))), first + 1, 1, 'the text has the learner download from the internet, which the workstation cannot reach: that step cannot be done as written');
+    if (first !== -1)
+      warn(
+        rel(path.join(dir, String(name))),
+        first + 1,
+        1,
+        'the text has the learner download from the internet, which the workstation cannot reach: that step cannot be done as written',
+      );
   }
 
   // 5. The lab body: the scenario's Markdown, escaped, with tasks for steps that verify.
@@ -468,7 +583,9 @@ export async function loadScenario(dir: string, track: string, compiler: MdxComp
     tags: walkthrough ? ['killercoda', 'walkthrough'] : ['killercoda'],
     // A lab needs a task; a walkthrough has none. The stand-in only passes the schema and is dropped
     // below (a scenario without steps is refused above, so it never reaches a learner).
-    tasks: tasks.length ? tasks : [{ id: 'none', title: 'no step is graded', points: 1, checks: [{ kind: 'workstation', run: 'false', message: 'no step has a verify script' }] }],
+    tasks: tasks.length
+      ? tasks
+      : [{ id: 'none', title: 'no step is graded', points: 1, checks: [{ kind: 'workstation', run: 'false', message: 'no step has a verify script' }] }],
   });
   if (!meta.success) {
     for (const i of meta.error.issues) err(indexRel, 1, 1, `cannot map to a lab: ${i.path.join('.')}: ${i.message}`);
@@ -493,7 +610,15 @@ export async function loadScenario(dir: string, track: string, compiler: MdxComp
     dir,
     meta: meta.data,
     body,
-    files: { setupManifests: [], setupScript: undefined, setupNodeScripts: [], solutionManifests: [], solutionScript: undefined, solutionNodeScripts: [], solutionWorkstationScript: undefined },
+    files: {
+      setupManifests: [],
+      setupScript: undefined,
+      setupNodeScripts: [],
+      solutionManifests: [],
+      solutionScript: undefined,
+      solutionNodeScripts: [],
+      solutionWorkstationScript: undefined,
+    },
     mistakes: [],
     gate: 'real',
     gateReason: walkthrough
@@ -504,7 +629,9 @@ export async function loadScenario(dir: string, track: string, compiler: MdxComp
     origin: { kind: 'killercoda', source: rel(dir) },
     scenarioSetup: { script: setup, from: [...background.map((b) => b.file), ...assetFiles.map((a) => `assets/${a.file}`)], steps: stepSetups },
     ...(walkthrough ? { walkthrough: { steps: stepInfo.map((x) => ({ step: x.n, title: x.title })) } } : {}),
-    ...(solutions.length && solutions.length === checked.size ? { scenarioSolution: { steps: solutions.map((x) => ({ step: x.step, script: solutionScript(x), from: x.file })), from: solutions.map((x) => x.file) } } : {}),
+    ...(solutions.length && solutions.length === checked.size
+      ? { scenarioSolution: { steps: solutions.map((x) => ({ step: x.step, script: solutionScript(x), from: x.file })), from: solutions.map((x) => x.file) } }
+      : {}),
   };
 }
 
@@ -519,7 +646,12 @@ export function assetMatches(assetsDir: string, name: string): string[] {
   if (!/[*?]/.test(base)) return existsSync(abs) && statSync(abs).isFile() ? [path.relative(assetsDir, abs)] : [];
   const folder = path.dirname(abs);
   if (/[*?]/.test(path.relative(assetsDir, folder)) || !existsSync(folder) || !statSync(folder).isDirectory()) return [];
-  const pattern = new RegExp(`^${base.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')}$`);
+  const pattern = new RegExp(
+    `^${base
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '[^/]*')
+      .replace(/\?/g, '[^/]')}$`,
+  );
   return readdirSync(folder, { withFileTypes: true })
     .filter((d) => d.isFile() && !d.name.startsWith('.') && pattern.test(d.name))
     .map((d) => path.relative(assetsDir, path.join(folder, d.name)))
@@ -527,7 +659,13 @@ export function assetMatches(assetsDir: string, name: string): string[] {
 }
 
 function isScriptOf(name: string, steps: StepJson[], intro: StepJson, finish: StepJson): boolean {
-  const scripts = [(intro as { courseData?: unknown }).courseData, intro.background, intro.foreground, finish.background, ...steps.flatMap((s) => [s.verify, s.background, s.foreground])];
+  const scripts = [
+    (intro as { courseData?: unknown }).courseData,
+    intro.background,
+    intro.foreground,
+    finish.background,
+    ...steps.flatMap((s) => [s.verify, s.background, s.foreground]),
+  ];
   return scripts.includes(name);
 }
 
@@ -570,8 +708,15 @@ export function unsupportedInScript(text: string): { line: number; message: stri
     // `ssh <node> <command>` runs on the node (the workstation's ssh takes it to the server, which
     // runs it there as root), so what it does there is what Killercoda would do.
     if (/^\s*ssh\s+(?:-\S+\s+(?:\S+\s+)?)*[\w.@-]+\s+\S/.test(line)) return;
-    if (/\b(systemctl|kubeadm|crictl|journalctl|service\s+kubelet)\b|\/etc\/kubernetes\b|\/var\/lib\/kubelet\b|\/var\/lib\/etcd\b|\/var\/log\/pods\b/.test(line)) {
-      out.push({ line: i + 1, message: 'uses the control-plane node itself (kubelet, kubeadm, static pod manifests or etcd files); kubedrill runs scenario scripts in the learner\'s workstation, which is not a node', hint: 'a scenario that changes or inspects nodes needs a real kubeadm host, which kubedrill does not give' });
+    if (
+      /\b(systemctl|kubeadm|crictl|journalctl|service\s+kubelet)\b|\/etc\/kubernetes\b|\/var\/lib\/kubelet\b|\/var\/lib\/etcd\b|\/var\/log\/pods\b/.test(line)
+    ) {
+      out.push({
+        line: i + 1,
+        message:
+          "uses the control-plane node itself (kubelet, kubeadm, static pod manifests or etcd files); kubedrill runs scenario scripts in the learner's workstation, which is not a node",
+        hint: 'a scenario that changes or inspects nodes needs a real kubeadm host, which kubedrill does not give',
+      });
     } else if (downloads(line)) {
       out.push({ line: i + 1, message: 'downloads from the internet, which the workstation cannot reach', hint: 'ship the files as assets instead' });
     }
@@ -594,7 +739,6 @@ const DOWNLOADS = new RegExp(
   ].join('|'),
 );
 
-
 /** Whether a shell line fetches something from the internet (a package, a manifest or chart by URL, a repository). */
 export function downloads(line: string): boolean {
   return DOWNLOADS.test(line);
@@ -606,7 +750,11 @@ function foregroundRun(file: string): string {
 }
 
 /** One bash script: assets into place, foreground scripts copied, the background scripts in order, then /root opened to the learner. */
-function setupScript(background: { file: string; text: string }[], assets: { file: string; target: string; chmod: string | undefined; base64: string }[], foreground: { file: string; text: string }[]): string {
+function setupScript(
+  background: { file: string; text: string }[],
+  assets: { file: string; target: string; chmod: string | undefined; base64: string }[],
+  foreground: { file: string; text: string }[],
+): string {
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   const lines = ['set -e', 'export HOME=/root KUBECONFIG=/root/.kube/config', `mkdir -p ${SCENARIO_DIR_IN_WORKSTATION}`, 'cd /root'];
   for (const a of assets) {
@@ -616,7 +764,15 @@ function setupScript(background: { file: string; text: string }[], assets: { fil
   }
   for (const f of foreground) {
     const target = `${SCENARIO_DIR_IN_WORKSTATION}/${f.file.replace(/[^\w./-]/g, '_')}`;
-    lines.push(`mkdir -p ${q(path.posix.dirname(target))}`, `base64 -d > ${q(target)} <<'KD_ASSET_EOF'`, ...(Buffer.from(f.text).toString('base64').match(/.{1,76}/g) ?? []), 'KD_ASSET_EOF', `chmod 0755 ${q(target)}`);
+    lines.push(
+      `mkdir -p ${q(path.posix.dirname(target))}`,
+      `base64 -d > ${q(target)} <<'KD_ASSET_EOF'`,
+      ...(Buffer.from(f.text)
+        .toString('base64')
+        .match(/.{1,76}/g) ?? []),
+      'KD_ASSET_EOF',
+      `chmod 0755 ${q(target)}`,
+    );
   }
   lines.push(`chmod -R a+rX ${SCENARIO_DIR_IN_WORKSTATION}`);
   // Each background runs in its own bash (as on Killercoda), from a file so its own `set -e` or exit applies to it alone.
@@ -624,7 +780,13 @@ function setupScript(background: { file: string; text: string }[], assets: { fil
   if (background.length) lines.push(`touch ${SETUP_MARK}`);
   background.forEach((b, i) => {
     const file = `/root/.kd-background-${i + 1}.sh`;
-    lines.push(`base64 -d > ${file} <<'KD_ASSET_EOF'`, ...(Buffer.from(b.text).toString('base64').match(/.{1,76}/g) ?? []), 'KD_ASSET_EOF');
+    lines.push(
+      `base64 -d > ${file} <<'KD_ASSET_EOF'`,
+      ...(Buffer.from(b.text)
+        .toString('base64')
+        .match(/.{1,76}/g) ?? []),
+      'KD_ASSET_EOF',
+    );
     lines.push(`echo ${q(`== ${b.file}`)}`, `bash ${file} || { code=$?; echo ${q(`${b.file} exited`)} "$code" >&2; exit "$code"; }`);
   });
   // The learner's shell is the unprivileged user candidate, not root as on Killercoda: open /root and
@@ -635,7 +797,7 @@ function setupScript(background: { file: string; text: string }[], assets: { fil
   // root at grade time (and fake kubectl's answers).
   lines.push(
     'touch /root/.profile /root/.bash_profile /root/.bash_login /root/.bashrc && chmod 0644 /root/.profile /root/.bash_profile /root/.bash_login /root/.bashrc',
-    '[ -s /root/.bash_profile ] || echo \'[ -f ~/.profile ] && . ~/.profile\' > /root/.bash_profile',
+    "[ -s /root/.bash_profile ] || echo '[ -f ~/.profile ] && . ~/.profile' > /root/.bash_profile",
     'chmod 1777 /root',
     "find /root -mindepth 1 \\( -path '/root/.*' \\) -prune -o -exec chmod a+rwX {} + 2>/dev/null || true",
   );
@@ -669,11 +831,13 @@ function stepSetupScript(step: number, b: { file: string; text: string }): strin
     'set -e',
     'export HOME=/root KUBECONFIG=/root/.kube/config',
     'kd_dir=$(mktemp -d /tmp/.kd-step-XXXXXXXX)',
-    "trap 'rm -rf \"$kd_dir\"' EXIT",
+    'trap \'rm -rf "$kd_dir"\' EXIT',
     'cd /root',
     'touch "$kd_dir/mark"',
     `base64 -d > "$kd_dir/background.sh" <<'KD_ASSET_EOF'`,
-    ...(Buffer.from(b.text).toString('base64').match(/.{1,76}/g) ?? []),
+    ...(Buffer.from(b.text)
+      .toString('base64')
+      .match(/.{1,76}/g) ?? []),
     'KD_ASSET_EOF',
     `echo ${q(`== ${b.file} (step ${step})`)}`,
     `bash "$kd_dir/background.sh" || { code=$?; echo ${q(`${b.file} exited`)} "$code" >&2; exit "$code"; }`,
@@ -689,7 +853,8 @@ function stepSetupScript(step: number, b: { file: string; text: string }): strin
  * outside their home (/opt/course) become sticky and writable to all, like /tmp, so the setup's root,
  * which has no capabilities in the workstation, can make its folders there too.
  */
-export const OPEN_LEARNER_FOLDERS = "find / -xdev -maxdepth 3 -type d -user \"$(id -u)\" ! -path '/home' ! -path '/home/*' ! -path '/proc/*' ! -path '/tmp/*' -exec chmod 1777 {} + 2>/dev/null; true";
+export const OPEN_LEARNER_FOLDERS =
+  "find / -xdev -maxdepth 3 -type d -user \"$(id -u)\" ! -path '/home' ! -path '/home/*' ! -path '/proc/*' ! -path '/tmp/*' -exec chmod 1777 {} + 2>/dev/null; true";
 const KILLERCODA_ADDRESS = /\b172\.30\.[12]\.2\b/;
 
 /**
@@ -712,7 +877,13 @@ function solutionScript(x: { step: number; file: string; text: string }): string
   const q = (t: string) => `'${t.replace(/'/g, `'\\''`)}'`;
   const file = `/root/.kd-solution-${x.step}.sh`;
   const lines = ['set -e', 'export HOME=/root KUBECONFIG=/root/.kube/config', 'cd /root'];
-  lines.push(`base64 -d > ${file} <<'KD_ASSET_EOF'`, ...(Buffer.from(x.text).toString('base64').match(/.{1,76}/g) ?? []), 'KD_ASSET_EOF');
+  lines.push(
+    `base64 -d > ${file} <<'KD_ASSET_EOF'`,
+    ...(Buffer.from(x.text)
+      .toString('base64')
+      .match(/.{1,76}/g) ?? []),
+    'KD_ASSET_EOF',
+  );
   lines.push(`echo ${q(`== ${x.file}`)}`, `bash ${file} || { code=$?; echo ${q(`${x.file} exited`)} "$code" >&2; exit "$code"; }`);
   return `${lines.join('\n')}\n`;
 }
@@ -723,7 +894,11 @@ const SUMMARY = /^\s*<summary>(.*?)<\/summary>\s*$/i;
 
 // A Hint's opening tag with the summary as its title: plain text only (no tags, quotes or braces).
 function hintOpen(summary: string | undefined): string {
-  const title = (summary ?? '').replace(/<[^>]*>/g, '').replace(/["{}<>\\]/g, '').replace(/\s+/g, ' ').trim();
+  const title = (summary ?? '')
+    .replace(/<[^>]*>/g, '')
+    .replace(/["{}<>\\]/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
   return title ? `<Hint title="${title}">` : '<Hint>';
 }
 
@@ -821,7 +996,12 @@ export function toLabMarkdown(markdown: string, warn?: Report, file = ''): strin
       return `${ticks}${code}${ticks}`;
     });
     if (/\{\{[^}]*\}\}/.test(text.replace(/`[^`]*`/g, '')) && warn) {
-      warn(file, idx + 1, 1, `${/\{\{[^}]*\}\}/.exec(text)![0]} is a Killercoda placeholder kubedrill does not fill in (e.g. traffic ports); it is shown as written`);
+      warn(
+        file,
+        idx + 1,
+        1,
+        `${/\{\{[^}]*\}\}/.exec(text)![0]} is a Killercoda placeholder kubedrill does not fill in (e.g. traffic ports); it is shown as written`,
+      );
     }
     out.push(escapeLine(text));
     if (after.length) out.push('', ...after, '');
@@ -838,7 +1018,9 @@ export async function checkScenarios(target: string, cwd: string): Promise<{ lin
   try {
     const abs = path.resolve(cwd, target);
     const catalog = await loadScenarios(abs, compiler, { relativeTo: cwd });
-    const problems = [...catalog.problems, ...catalog.broken.flatMap((b) => b.problems), ...catalog.labs.flatMap((l) => l.warnings)].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
+    const problems = [...catalog.problems, ...catalog.broken.flatMap((b) => b.problems), ...catalog.labs.flatMap((l) => l.warnings)].sort(
+      (a, b) => a.file.localeCompare(b.file) || a.line - b.line,
+    );
     const lines = problems.map(formatProblem);
     const walkthroughs = catalog.labs.filter((l) => l.walkthrough).length;
     lines.push(

@@ -50,7 +50,10 @@ describe('earlyExitPipes', () => {
 
 describe('sourcedNames', () => {
   it('names the files a script sources, by their last path part', () => {
-    assert.deepEqual(sourcedNames('set -euo pipefail\nsource "$(dirname "$0")/lib.sh"\n. ./common.sh; x=1\n# source no.sh\necho source-less\n'), ['lib.sh', 'common.sh']);
+    assert.deepEqual(sourcedNames('set -euo pipefail\nsource "$(dirname "$0")/lib.sh"\n. ./common.sh; x=1\n# source no.sh\necho source-less\n'), [
+      'lib.sh',
+      'common.sh',
+    ]);
   });
 
   it('follows a path held in a variable', () => {

@@ -19,7 +19,11 @@ import { kubeProxyOnModels } from '../test-harness.ts';
 const [dataDir, stateFile, port] = process.argv.slice(2);
 if (!dataDir || !stateFile || !port) throw new Error('usage: fake-host-server.ts <dataDir> <stateFile> <port>');
 const ROOT = path.resolve(import.meta.dirname, '..', '..', '..', '..');
-const boot = loadConfig({ argv: ['--data-dir', dataDir, '--labs-dir', path.join(ROOT, 'labs'), '--exams-dir', path.join(ROOT, 'exams'), '--port', port], env: {}, cwd: ROOT });
+const boot = loadConfig({
+  argv: ['--data-dir', dataDir, '--labs-dir', path.join(ROOT, 'labs'), '--exams-dir', path.join(ROOT, 'exams'), '--port', port],
+  env: {},
+  cwd: ROOT,
+});
 const { config } = boot;
 const db = openDatabase(config.dataDir);
 const labs = new LabCatalog(config.labsDir, path.join(config.dataDir, 'cache'));
@@ -32,10 +36,20 @@ const portFor = (kubeconfigPath: string) => {
   if (!m) models.set(name, (m = new ModelCluster({ workers: (host.clusters.get(name)?.nodes.length ?? 1) - 1, name })));
   return m;
 };
-const log: ServiceLog = { info: (f, m) => console.log(logLine(f, m)), warn: (f, m) => console.log(`warn: ${logLine(f, m)}`), error: (f, m) => console.log(`error: ${logLine(f, m)}`) };
+const log: ServiceLog = {
+  info: (f, m) => console.log(logLine(f, m)),
+  warn: (f, m) => console.log(`warn: ${logLine(f, m)}`),
+  error: (f, m) => console.log(`error: ${logLine(f, m)}`),
+};
 const attempts = new AttemptService({
   repo: new AttemptRepository(db),
-  driver: new KindDriver({ runner: host, clustersDir: path.join(config.dataDir, 'clusters'), namePrefix: config.clusters.namePrefix, nodeImage: DEFAULT_NODE_IMAGE, createTimeoutMs: 60_000 }),
+  driver: new KindDriver({
+    runner: host,
+    clustersDir: path.join(config.dataDir, 'clusters'),
+    namePrefix: config.clusters.namePrefix,
+    nodeImage: DEFAULT_NODE_IMAGE,
+    createTimeoutMs: 60_000,
+  }),
   labs,
   portFor,
   runner: kubeProxyOnModels(host, models),
@@ -48,6 +62,8 @@ const exams = createExams(config, { db, labs, attempts, portFor, log });
 const app = await buildApp(boot, { db, labs, attemptService: attempts, exams, portFor, shellLauncher: null, logger: false });
 // As main.ts: adopt or delete clusters, then resume exams.
 const r = await attempts.reconcile();
-console.log(`reconcile: adopted ${r.adopted.length}, deleted ${r.deleted.length}, failed ${r.failed.length}; exams resumed ${exams.service.reconcile().resumed.length}`);
+console.log(
+  `reconcile: adopted ${r.adopted.length}, deleted ${r.deleted.length}, failed ${r.failed.length}; exams resumed ${exams.service.reconcile().resumed.length}`,
+);
 await app.listen({ host: '127.0.0.1', port: Number(port) });
 console.log('ready');
