@@ -75,35 +75,35 @@ test('a lab in clusters.presetLabs is set up in advance: Start only assigns the 
 
 test('a pre-set-up cluster whose setup is not ready yet is never handed out; it is once ready', async () => {
   const ports: GatedPort[] = [];
+  let gatesOpen = false;
+  let firstPort!: () => void;
+  const setupReachedPort = new Promise<void>((r) => (firstPort = r));
   const { service, host } = harness({
     labs: LABS(),
     clusters: { presetLabs: ['netpol-lab9server'], maxConcurrent: 3 },
-    portFor: () => (ports.push(new GatedPort()), ports.at(-1)!),
+    portFor: () => {
+      const port = new GatedPort();
+      if (gatesOpen) port.open();
+      ports.push(port);
+      firstPort();
+      return port;
+    },
   });
   await service.reconcile();
-  for (const end = Date.now() + 10_000; !ports.length && Date.now() < end;) await new Promise((r) => setTimeout(r, 5));
+  await setupReachedPort;
   assert.equal(service.presetStatus()[0]!.settingUp, 1, 'its setup is waiting for readiness');
   const presetName = [...host.clusters.keys()][0]!;
   const early = service.start('l1', 'netpol-lab9server').attempt.id;
   assert.notEqual(service.get(early)!.clusterName, presetName, 'the learner does not get a cluster whose setup is unfinished');
+  // From here on every setup gets ready, the early attempt's and the refill's too.
+  gatesOpen = true;
   for (const p of ports) p.open();
-  // Whatever ports the early attempt's setup makes later must open too.
-  const opener = setInterval(() => ports.forEach((p) => p.open()), 5);
-  try {
-    await service.idle();
-  } finally {
-    clearInterval(opener);
-  }
+  await service.idle();
   assert.equal(service.get(early)!.status, 'ready');
   assert.ok(!steps(service, early).includes(PRESET_STEP));
   const late = service.start('l2', 'netpol-lab9server').attempt.id;
   assert.equal(service.get(late)!.clusterName, presetName, 'ready now: the next Start gets it');
-  const opener2 = setInterval(() => ports.forEach((p) => p.open()), 5);
-  try {
-    await service.idle();
-  } finally {
-    clearInterval(opener2);
-  }
+  await service.idle();
   assert.deepEqual(steps(service, late), [PRESET_STEP]);
   await service.close();
 });
