@@ -12,25 +12,41 @@ import { freePort } from '../testing/free-port.ts';
 
 const SERVER = path.join(import.meta.dirname, 'testing', 'fake-host-server.ts');
 
-/** Starts the server and resolves once it listens, with its output so far. */
-function startServer(dataDir: string, stateFile: string, port: number): Promise<{ child: ChildProcess; output: () => string }> {
+interface Server {
+  child: ChildProcess;
+  output: () => string;
+  /** Resolves once the server's output satisfies `seen`; rejects after timeoutMs or if the server exits first. */
+  waitForOutput: (seen: (out: string) => boolean, what: string, timeoutMs: number) => Promise<void>;
+}
+
+/** Starts the server and resolves once it listens. */
+async function startServer(dataDir: string, stateFile: string, port: number): Promise<Server> {
   const child = spawn(process.execPath, [SERVER, dataDir, stateFile, String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the server did not start:\n${out}`)), 60_000);
-    child.stdout!.on('data', () => {
-      if (out.includes('ready\n')) {
+  let exited: number | null | undefined;
+  const watchers = new Set<() => void>();
+  const changed = () => watchers.forEach((w) => w());
+  child.stdout!.on('data', (d: Buffer) => ((out += d.toString()), changed()));
+  child.stderr!.on('data', (d: Buffer) => ((out += d.toString()), changed()));
+  child.once('exit', (code) => ((exited = code), changed()));
+  const waitForOutput = (seen: (out: string) => boolean, what: string, timeoutMs: number) =>
+    new Promise<void>((resolve, reject) => {
+      const done = (err?: Error) => {
         clearTimeout(timer);
-        resolve({ child, output: () => out });
-      }
+        watchers.delete(check);
+        if (err) reject(err);
+        else resolve();
+      };
+      const check = () => {
+        if (seen(out)) done();
+        else if (exited !== undefined) done(new Error(`the server exited ${exited} before ${what}:\n${out}`));
+      };
+      const timer = setTimeout(() => done(new Error(`timed out after ${timeoutMs} ms waiting for ${what}:\n${out}`)), timeoutMs);
+      watchers.add(check);
+      check();
     });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the server exited ${code}:\n${out}`));
-    });
-  });
+  await waitForOutput((o) => o.includes('ready\n'), 'ready', 60_000);
+  return { child, output: () => out, waitForOutput };
 }
 
 const hostClusters = (stateFile: string) => (JSON.parse(readFileSync(stateFile, 'utf8')) as { name: string }[]).map((c) => c.name).sort();
@@ -70,11 +86,9 @@ test('kill -9 mid-exam: the next server resumes it with the same deadline, flags
       clusters: { status: string }[];
     };
     const started = (await call('POST', '/api/exams/networking-mock/attempts')) as unknown as View;
-    let view = started;
-    for (let i = 0; i < 600 && view.status === 'starting'; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      view = (await call('GET', `/api/exam-attempts/${started.id}`)) as unknown as View;
-    }
+    // The exam has no event stream of its own; the server logs the moment its clock starts.
+    await first.waitForOutput((o) => o.includes(`every cluster is ready, the clock runs examAttemptId=${started.id}`), 'the exam to run', 30_000);
+    const view = (await call('GET', `/api/exam-attempts/${started.id}`)) as unknown as View;
     assert.equal(view.status, 'running', first.output());
     await call('POST', `/api/exam-attempts/${view.id}/focus`, { number: 2 });
     await call('PUT', `/api/exam-attempts/${view.id}/tasks/2`, { flagged: true, notes: 'endpoints: two of three' });
@@ -109,9 +123,12 @@ test('kill -9 mid-exam: the next server resumes it with the same deadline, flags
 
     const submitted = (await call('POST', `/api/exam-attempts/${view.id}/submit`)) as unknown as View;
     assert.equal(submitted.status, 'review');
+    const logged = second.output().length;
     const ended = (await call('POST', `/api/exam-attempts/${view.id}/finish`)) as unknown as View;
     assert.equal(ended.status, 'finished');
-    for (let i = 0; i < 200 && hostClusters(stateFile).length; i++) await new Promise((r) => setTimeout(r, 25));
+    // Clusters are deleted in the background; the server logs each once the host has let it go.
+    const deleted = (o: string) => o.slice(logged).match(/^deleted cluster /gm)?.length ?? 0;
+    await second.waitForOutput((o) => deleted(o) >= clusters.length, `${clusters.length} clusters to be deleted`, 10_000);
     assert.deepEqual(hostClusters(stateFile), [], 'no cluster leaked');
   } finally {
     first?.child.kill('SIGKILL');
