@@ -37,12 +37,15 @@ function shell(limits: Partial<SessionLimits> = {}, screens = mirrors) {
   return new TerminalSession({ id: `t${++n}`, attemptId: 'a1', kind: 'shell', title: 'shell', pty, cols: 80, rows: 24, mirrors: screens, limits });
 }
 
-function connect(session: TerminalSession, opts: { autoAck?: boolean } = {}) {
+function connect(session: TerminalSession, opts: { autoAck?: boolean; watcher?: string } = {}) {
   let closed: { code: number; reason: string } | undefined;
   // eslint-disable-next-line prefer-const
   let handle: ReturnType<TerminalSession['attach']>;
   const client = new WireClient((f) => handle.receive(Buffer.from(f)), opts);
-  handle = session.attach({ send: (f) => client.receive(f), close: (code, reason) => (closed = { code, reason }) });
+  handle = session.attach(
+    { send: (f) => client.receive(f), close: (code, reason) => (closed = { code, reason }) },
+    opts.watcher ? { watcher: opts.watcher } : {},
+  );
   return { client, handle, closed: () => closed };
 }
 
@@ -170,7 +173,11 @@ test('reattach without loss: bytes before the drop + after the reconnect equal t
     await a.client.waitFor(() => a.client.bytes > 400_000, 10_000, 'part of the stream');
     a.handle.detach(); // the socket drops mid-stream
     const seen = a.client.text();
-    await new Promise((r) => setTimeout(r, 300)); // the shell keeps running meanwhile
+    // The shell keeps running meanwhile: a watcher (which never holds back the stream) sees 100 KB more go by.
+    const w = connect(s, { watcher: 'an instructor' });
+    w.client.attach(a.client.offset);
+    await w.client.waitFor(() => w.client.offset > a.client.offset + 100_000, 10_000, '100 KB of output after the drop');
+    w.handle.detach();
     const b = connect(s);
     b.client.attach(a.client.offset);
     await b.client.waitForText('END\r\n', 20_000);
