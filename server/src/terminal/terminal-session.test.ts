@@ -6,7 +6,7 @@ import { eventually } from '../testing/eventually.ts';
 import { Close } from './protocol.ts';
 import { sessionPids, spawnPty, type PtyProcess } from './pty.ts';
 import { MIRROR_BACKLOG_BYTES, ScreenMirrors } from './screen-mirror.ts';
-import { TerminalSession, type SessionLimits } from './terminal-session.ts';
+import { DEFAULT_LIMITS, TerminalSession, type SessionLimits } from './terminal-session.ts';
 import { WireClient } from './wire-client.ts';
 
 // Host-mode ptys for real: bash on a pty, driven through the session like a browser would.
@@ -84,18 +84,26 @@ test('Ctrl-C while `yes` floods the screen brings the prompt back', async () => 
   }
 });
 
-/** A pty that gives `reads` full reads of 4095 bytes (Linux's most), one per turn of the event loop, like `yes`. */
-function floodingPty(reads: number): PtyProcess {
+/**
+ * A pty that gives `reads` full reads of 4095 bytes (Linux's most), one per turn of the event loop, like `yes`.
+ * `heldBack` resolves when it had a read ready but was paused; `drained` when it has given every read.
+ */
+function floodingPty(reads: number): PtyProcess & { heldBack: Promise<void>; drained: Promise<void> } {
   let deliver: (d: Buffer) => void = () => {};
   let paused = false;
   let given = 0;
+  let heldBack!: () => void;
+  let drained!: () => void;
   const next = () => {
-    if (paused || given >= reads) return;
+    if (given >= reads) return drained();
+    if (paused) return heldBack();
     given++;
     deliver(Buffer.alloc(4095, 0x79));
     setImmediate(next);
   };
   return {
+    heldBack: new Promise((r) => (heldBack = r)),
+    drained: new Promise((r) => (drained = r)),
     pid: 0,
     onData: (cb) => {
       deliver = cb;
@@ -127,7 +135,29 @@ test('a flood goes out in frames of many pty reads, not one frame per read', asy
   }
 });
 
-test('flow control: the pty pauses while the writer has not acknowledged, and resumes after acks', async () => {
+test('flow control: the session takes no more from the pty once the unacknowledged output passes the high-water mark, and does again after acks', async () => {
+  const reads = 2000; // 8 MB on offer
+  const limits = { highWater: 256 * 1024, lowWater: 64 * 1024 };
+  const pty = floodingPty(reads);
+  const s = new TerminalSession({ id: `t${++n}`, attemptId: 'a1', kind: 'shell', title: 'shell', pty, cols: 80, rows: 24, mirrors, limits });
+  try {
+    const { client } = connect(s, { autoAck: false });
+    client.attach(0);
+    // Either the pty comes back with its next read and finds itself paused, or it gives all 8 MB unpaused.
+    const held = await Promise.race([pty.heldBack.then(() => true), pty.drained.then(() => false)]);
+    assert.ok(held, `the pty was never paused: ${s.outputEnd} bytes taken without an acknowledgement`);
+    assert.ok(s.paused);
+    // What fits under the watermark, plus the batch in which it was crossed (a frame, overshot by at most one read).
+    assert.ok(s.outputEnd <= limits.highWater + DEFAULT_LIMITS.maxFrame + 4095, `${s.outputEnd} bytes taken without an acknowledgement`);
+    client.autoAck = true;
+    client.ackAll();
+    await client.waitFor(() => client.bytes === reads * 4095, 10_000, 'the rest of the flood after acks');
+  } finally {
+    await s.close('test over');
+  }
+});
+
+test('flow control with a real shell: the pty pauses while the writer has not acknowledged, and resumes after acks', async () => {
   const limits = { highWater: 256 * 1024, lowWater: 64 * 1024 };
   const s = shell(limits);
   try {
@@ -135,10 +165,8 @@ test('flow control: the pty pauses while the writer has not acknowledged, and re
     client.autoAck = false;
     client.input('yes\r');
     await client.waitFor(() => s.paused, 10_000, 'the pty to pause');
-    await new Promise((r) => setTimeout(r, 200));
     const unacked = client.bytes;
-    // Only what fits under the watermark (plus one batch) was sent while nobody acknowledged.
-    assert.ok(s.outputEnd - 0 < 2 * 1024 * 1024, `output kept growing while paused: ${s.outputEnd}`);
+    assert.ok(s.outputEnd < 2 * 1024 * 1024, `paused only after ${s.outputEnd} bytes`);
     client.autoAck = true;
     client.ackAll();
     await client.waitFor(() => client.bytes > unacked + 1_000_000, 10_000, 'output to resume after acks');
