@@ -33,6 +33,11 @@ describe('earlyExitPipes', () => {
       '  command: | head',
       'YAML',
       'k get pods | grep -e -q x',
+      // A program for the shell in a container, quoted over several lines: its pipes are not this script's.
+      "kubectl exec web -- sh -c '",
+      '  out=$(wget -q -O- http://x)',
+      '  echo "$out" | head -n1',
+      "  ' sh",
     ].join('\n');
     assert.deepEqual(where(text), []);
   });

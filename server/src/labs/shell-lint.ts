@@ -119,13 +119,15 @@ function codeLines(text: string): string[] {
   const lines = text.split('\n');
   const out: string[] = [];
   let heredoc: { end: string; tabs: boolean } | undefined;
+  // Quoting carries over line ends: a multi-line 'sh -c' program is text for another shell, not this script's code.
+  const stack: Quoting = ['code'];
   for (const line of lines) {
     if (heredoc) {
       out.push('');
       if ((heredoc.tabs ? line.replace(/^\t+/, '') : line) === heredoc.end) heredoc = undefined;
       continue;
     }
-    const code = maskLine(line);
+    const code = maskLine(line, stack);
     out.push(code);
     // The operator is found in the masked line (not in a string), its delimiter read from the line as written.
     const at = /(?<!<)<<(?!<)/.exec(code)?.index;
@@ -135,10 +137,12 @@ function codeLines(text: string): string[] {
   return out;
 }
 
-function maskLine(line: string): string {
+/** What the next character is inside: code, a quoted string, or a $( … ) / ( … ) within a double-quoted one. */
+type Quoting = ('code' | "'" | '"' | '$(' | '(')[];
+
+/** One line masked; stack is the quoting at its start and is left as the quoting at its end. */
+function maskLine(line: string, stack: Quoting): string {
   let out = '';
-  // What the next character is inside: code, a quoted string, or a $( … ) / ( … ) within a double-quoted one.
-  const stack: ('code' | "'" | '"' | '$(' | '(')[] = ['code'];
   for (let i = 0; i < line.length; i++) {
     const c = line[i]!;
     const top = stack.at(-1)!;
@@ -164,6 +168,7 @@ function maskLine(line: string): string {
       stack.push(c);
       out += c;
     } else if (c === '#' && (i === 0 || /[\s;]/.test(line[i - 1]!))) {
+      // A comment runs to the end of the line; a $( … ) or ( … ) it interrupts goes on on the next one.
       return out;
     } else {
       if (top !== 'code' && c === '(') stack.push('(');

@@ -19,7 +19,7 @@ send() {
       if out=$(wget -q -O- -T 2 "$@" 2>&1); then
         case $out in *"release v1"*) echo v1 ;; *"release v2"*) echo v2 ;; *) echo "other page" ;; esac
       else
-        sed -n 1p <<<"${out##*: }"
+        echo "${out##*: }" | head -n1
       fi
     done' sh "$1" "${@:2}" "$url" 2>/dev/null
 }
