@@ -258,6 +258,22 @@ export class ExamVerifier {
         workstation = await this.#checkWorkstation(attempt.id, opts.workstationImage);
         for (const line of workstation) this.#log(`  workstation: ${line}`);
       }
+      // A lab whose reference solution is done in the workstation (kubectl apply -k, helm) needs the
+      // learner's container; it is made once for the solutions and released with the exam.
+      const wsLabs = [...new Set(exam.tasks.map((t) => t.labId))].filter((id) => this.labs.get(id)?.files.solutionWorkstationScript);
+      if (wsLabs.length && !opts.workstationImage)
+        return {
+          examId,
+          passed: false,
+          steps,
+          readySeconds,
+          draws,
+          failure: `the reference solution of ${wsLabs.join(', ')} runs in the learner's workstation, and no workstation image is available here (build it: scripts/build-images workstation)`,
+          seconds: seconds(),
+        };
+      const wsLauncher = opts.workstationImage
+        ? new ContainerLauncher({ runner: this.#runner, hostEnv: this.#hostEnv, image: opts.workstationImage, network: 'kind', namePrefix: 'kdexams' })
+        : undefined;
       const r = await runExamGates(
         () => this.#service.gradeClusters(this.#service.owned(attempt.id, LEARNER)),
         async () => {
@@ -280,6 +296,27 @@ export class ExamVerifier {
                   const out = await scripts.run(await readFile(path.join(lab.dir, lab.files.solutionScript), 'utf8'), { cwd: lab.dir, timeoutMs: 300_000 });
                   if (out.exitCode !== 0) throw new Error(`the solution script of ${labId} exited ${out.exitCode}:\n${out.output}`);
                 }
+                // The part done in the workstation, as the learner after `kubectl config use-context <context>`:
+                // a kubeconfig of that context alone, so solutions on other clusters running meanwhile are not switched under it.
+                if (lab.files.solutionWorkstationScript && wsLauncher) {
+                  const text = await readFile(path.join(lab.dir, lab.files.solutionWorkstationScript), 'utf8');
+                  const only = `$HOME/.kube/solution-${context}`;
+                  const out = await wsLauncher.execInWorkstation(
+                    this.#service.terminalView(attempt.id)!,
+                    [
+                      'bash',
+                      '-lc',
+                      `kubectl config view --raw --minify --context=${context} > "${only}" && KUBECONFIG="${only}" bash -c "$1" workstation.sh`,
+                      'run',
+                      text,
+                    ],
+                    { timeoutMs: 300_000 },
+                  );
+                  if (out.exitCode !== 0)
+                    throw new Error(
+                      `${labId}: ${lab.files.solutionWorkstationScript} exited ${out.exitCode} in the workstation (context ${context}):\n${out.stdout}${out.stderr}`,
+                    );
+                }
                 // The part of the solution done on a node (start a kubelet, fix a static-pod manifest), as root there.
                 if (lab.files.solutionNodeScripts.length) {
                   const nodeList = await port.list({ apiVersion: 'v1', kind: 'Node' });
@@ -300,7 +337,7 @@ export class ExamVerifier {
           );
         },
         { solutionSettleMs: 60_000 },
-      );
+      ).finally(() => wsLauncher?.release(attempt.id));
       return {
         examId,
         passed: r.passed,
