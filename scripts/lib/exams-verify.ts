@@ -215,6 +215,8 @@ export class ExamVerifier {
         const line = `${c.context}: ${stepEndLine(e)}`;
         steps.push(line);
         this.#log(`  ${line}`);
+        // A failed step's output (a setup script's stderr, say) says why; the failure line alone names only the exit code.
+        if (e.state === 'failed' && e.output) for (const l of e.output.trim().split('\n').slice(-20)) this.#log(`    ${c.context}: ${l}`);
       };
       const sub = this.#attempts.subscribe(c.attemptId, 0, onEvent);
       for (const e of sub.replay) onEvent(e);
