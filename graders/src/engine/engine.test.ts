@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { CheckDecl } from '../checks/schema.ts';
 import { ClusterError, type ClusterPort, type KubeObject } from '../cluster/port.ts';
 import { ModelCluster } from '../model/model-cluster.ts';
-import { gradeLab, scoreTask } from './engine.ts';
+import { CheckSlots, gradeLab, scoreTask } from './engine.ts';
 import { classifyProbe, dnsCandidates, parseNslookup, parseResolvConf, statusMatches } from './probe-commands.ts';
 import type { GradableLab } from './types.ts';
 
@@ -345,6 +345,35 @@ describe('gradeLab', () => {
       checks.map((c) => c.id),
     );
     assert.equal(report.score, 10);
+  });
+
+  it('grades sharing slots run at most that many checks between them, and a check waiting for a slot is not timed', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const slow: ClusterPort = {
+      get: async (ref) => {
+        inFlight++;
+        peak = Math.max(peak, inFlight);
+        await new Promise((r) => setTimeout(r, 40));
+        inFlight--;
+        return { apiVersion: 'v1', kind: ref.kind, metadata: { name: ref.name } };
+      },
+      list: async () => [],
+      exec: async () => ({ stdout: '', stderr: '', exitCode: 0 }),
+      apply: async () => {},
+    };
+    // Each check takes 40 ms and has 100 ms; 30 of them through 3 slots take about 400 ms in all.
+    const checks = Array.from({ length: 10 }, (_, i) => ({
+      id: `c${i}`,
+      kind: 'exists',
+      resource: { kind: 'ConfigMap', namespace: 'x', name: `cm${i}` },
+      message: 'exists',
+      timeoutSeconds: 0.1,
+    }));
+    const slots = new CheckSlots(3);
+    const reports = await Promise.all([1, 2, 3].map(() => gradeLab(labOf(checks), { port: slow, concurrency: 4, slots })));
+    assert.equal(peak, 3);
+    for (const r of reports) assert.equal(r.score, 10, JSON.stringify(r.tasks[0]?.checks.filter((c) => c.status !== 'pass')));
   });
 
   it('turns a hung call, a throwing port and a cluster error into error results, never an exception', async () => {

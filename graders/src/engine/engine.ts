@@ -17,6 +17,11 @@ export interface GradeOptions {
   signal?: AbortSignal;
   /** Checks running at once (default 8). */
   concurrency?: number;
+  /**
+   * Shared with other grades running at the same time (an exam grades all its labs at once): at most
+   * its size of checks run across all of them, and a check's deadline starts when it gets a slot.
+   */
+  slots?: CheckSlots;
   /** Deadline per check unless the check declares timeoutSeconds (default 20 s). */
   checkTimeoutMs?: number;
   /** How long a probe keeps retrying for its expected outcome (default 3 s). */
@@ -99,6 +104,30 @@ async function runOne(
   }
 }
 
+/**
+ * At most `size` checks at once across every grade that shares it, first come first served. A lab's
+ * own concurrency limits one grade; this limits several graded together, which otherwise add up.
+ */
+export class CheckSlots {
+  #free: number;
+  readonly #waiting: (() => void)[] = [];
+  constructor(size: number) {
+    this.#free = Math.max(1, Math.floor(size));
+  }
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#free > 0) this.#free--;
+    else await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    try {
+      return await fn();
+    } finally {
+      // The slot passes straight to the next waiter, so a newcomer cannot overtake it.
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#free++;
+    }
+  }
+}
+
 /** Runs items through fn with at most `limit` in flight, keeping results in input order. */
 async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
@@ -158,7 +187,8 @@ export async function gradeLab(lab: GradableLab, opts: GradeOptions): Promise<Gr
   });
   const jobs = lab.tasks.flatMap((task) => task.checks.map((check, index) => ({ task, check, index })));
   const results = await pool(jobs, opts.concurrency ?? DEFAULT_CONCURRENCY, async (job) => {
-    const { outcome, durationMs } = await runOne(ctx, job.check, opts.checkTimeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS, opts.signal);
+    const one = () => runOne(ctx, job.check, opts.checkTimeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS, opts.signal);
+    const { outcome, durationMs } = await (opts.slots ? opts.slots.run(one) : one());
     const report: CheckReport = {
       id: checkId(job.check, job.index),
       kind: job.check.kind,

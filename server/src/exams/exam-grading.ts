@@ -1,5 +1,5 @@
 import type { ClusterPort, NodeAccess, ScriptRunner } from '../../../graders/src/cluster/port.ts';
-import { gradeLab, type GradeOptions } from '../../../graders/src/engine/engine.ts';
+import { CheckSlots, gradeLab, type GradeOptions } from '../../../graders/src/engine/engine.ts';
 import type { TaskReport } from '../../../graders/src/engine/types.ts';
 import type { DomainId } from '../labs/format.ts';
 import type { Lab } from '../labs/loader.ts';
@@ -43,6 +43,14 @@ export interface ExamResult {
 const round = (n: number) => Math.round(n * 100) / 100;
 
 /**
+ * Checks running at once across the whole exam, as many as one lab's Check runs. Every lab is graded
+ * at the same time, four checks each: on a cluster of twelve labs that was 46 checks at once (24 of
+ * them scripts, each a bash with kubectl calls on this host), and on a host of two cores checks
+ * began together and many missed their 20 s deadline. A check's deadline starts when it gets a slot.
+ */
+export const EXAM_CHECKS_AT_ONCE = 8;
+
+/**
  * Grades every task of an exam at once, each lab on its own cluster's port (the same engine as a lab
  * Check). A task earns its weight in proportion to the points its lab task(s) earned.
  */
@@ -66,6 +74,7 @@ export async function gradeExam(
     byLab.set(t.labId, entry);
   }
   const reports = new Map<string, Promise<Map<string, TaskReport> | string>>();
+  const slots = new CheckSlots(EXAM_CHECKS_AT_ONCE);
   for (const [labId, { cluster, taskIds }] of byLab) {
     reports.set(
       labId,
@@ -78,6 +87,7 @@ export async function gradeExam(
           { id: lab.id, dir: lab.dir, tasks: lab.meta.tasks.filter((t) => taskIds.has(t.id)) },
           {
             concurrency: 4,
+            slots,
             ...deps.engine,
             port: c.port,
             ...(c.scripts ? { scripts: c.scripts } : {}),
