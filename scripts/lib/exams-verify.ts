@@ -425,7 +425,15 @@ export function describeExamVerdict(v: ExamVerdict): string[] {
     );
   for (const w of v.workstation ?? []) lines.push(`  workstation: ${w}`);
   for (const g of v.gates ?? []) {
-    lines.push(`  ${g.passed ? '✓' : '✗'} ${g.name}: ${g.result.score}/${g.result.maxScore} (graded in ${(g.ms / 1000).toFixed(1)} s)`);
+    // The slowest checks, to see what a grade near its checks' deadline spends its time on.
+    const checks = g.result.tasks.flatMap((t) => t.reports.flatMap((r) => r.checks.map((c) => ({ name: `${t.labId}/${c.id}`, ms: c.durationMs }))));
+    const slowest = [...checks]
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, 3)
+      .map((c) => `${c.name} ${(c.ms / 1000).toFixed(1)} s`);
+    lines.push(
+      `  ${g.passed ? '✓' : '✗'} ${g.name}: ${g.result.score}/${g.result.maxScore} (graded in ${(g.ms / 1000).toFixed(1)} s; ${checks.length} checks, slowest ${slowest.join(', ')})`,
+    );
     for (const p of g.problems) lines.push(`      ${p}`);
   }
   return lines;
