@@ -120,6 +120,8 @@ export interface HeldCluster {
 export interface VerifyOptions {
   keep?: boolean;
   mistakes?: boolean;
+  /** Whether the run was interrupted: no further cluster is started for it. */
+  interrupted?: () => boolean;
   /** Gate mistakes with node or workstation scripts on a fresh cluster each (default true). */
   freshMistakes?: boolean;
   /**
@@ -380,7 +382,11 @@ export class LabVerifier {
     const t0 = performance.now();
     for (const m of alone) this.#log(`  ▷ mistake ${m.name} on a cluster of its own (its ${mistakeScripts(m).join(', ')} cannot be taken off)`);
     const [main, ...results] = (await inParallel<LabVerdict | GateResult>(
-      [() => this.#verifyOnce(labId, opts), ...alone.map((m) => () => this.#freshMistake(lab, m))],
+      // Once interrupted (Ctrl-C, SIGTERM), a mistake whose cluster has not been started yet is not started.
+      [
+        () => this.#verifyOnce(labId, opts),
+        ...alone.map((m) => () => (opts.interrupted?.() ? Promise.resolve(notStarted(lab, m)) : this.#freshMistake(lab, m))),
+      ],
       this.#clustersAtOnce,
     )) as [LabVerdict, ...GateResult[]];
     const v = main;
@@ -689,10 +695,7 @@ export class LabVerifier {
    * one gets the cluster reset to what it was before the first lab's setup, its images and its setup
    * applied by the same functions the provisioner uses, then the same gates.
    */
-  async verifyAll(
-    ids: readonly string[],
-    opts: VerifyOptions & { share?: boolean; interrupted?: () => boolean; onVerdict?: (v: LabVerdict) => void } = {},
-  ): Promise<LabVerdict[]> {
+  async verifyAll(ids: readonly string[], opts: VerifyOptions & { share?: boolean; onVerdict?: (v: LabVerdict) => void } = {}): Promise<LabVerdict[]> {
     const verdicts: LabVerdict[] = [];
     const report = (v: LabVerdict) => (verdicts.push(v), opts.onVerdict?.(v));
     const groups = opts.share && !opts.keep ? shareGroups(ids.map((id) => this.labs.get(id)!)) : ids.map((id) => [id]);
@@ -972,6 +975,19 @@ function solutionOf(lab: Lab, files: () => Promise<void>, workstation: Workstati
         }
       }
     },
+  };
+}
+
+/** A fresh-cluster mistake not gated because the run was interrupted before its cluster was started. */
+function notStarted(lab: Lab, mistake: LabMistake): GateResult {
+  return {
+    name: 'mistake-is-capped',
+    passed: false,
+    problems: ['not gated: the run was interrupted before its cluster was started'],
+    report: EMPTY_REPORT(lab),
+    mistake,
+    ceilingPercent: 0,
+    durationMs: 0,
   };
 }
 
