@@ -320,12 +320,31 @@ describe('gradeLab', () => {
   it('runs checks concurrently up to the limit and keeps report order', async () => {
     let inFlight = 0;
     let peak = 0;
+    // Every read is held until the test lets one go, so the engine cannot finish a check early and
+    // hide a missing limit. The engine starts checks through promise continuations only (no timers
+    // or I/O before the port call), so when setImmediate runs, every check it would start while
+    // these are held has started: only then is the newest let go, which also finishes the checks
+    // out of order for the report to put back.
+    const held: (() => void)[] = [];
+    let releaseScheduled = false;
+    const releaseNewestOnceQuiet = () => {
+      if (releaseScheduled) return;
+      releaseScheduled = true;
+      setImmediate(() => {
+        releaseScheduled = false;
+        held.pop()?.();
+      });
+    };
     const slow: ClusterPort = {
       get: async (ref) => {
         inFlight++;
         peak = Math.max(peak, inFlight);
-        await new Promise((r) => setTimeout(r, 20));
+        await new Promise<void>((release) => {
+          held.push(release);
+          releaseNewestOnceQuiet();
+        });
         inFlight--;
+        releaseNewestOnceQuiet();
         return { apiVersion: 'v1', kind: ref.kind, metadata: { name: ref.name } };
       },
       list: async () => [],
