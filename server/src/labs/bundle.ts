@@ -52,6 +52,15 @@ export type CompileReply = { id: number; body: CompiledBody } | { id: number; er
 // How long the helper process may sit idle before it exits (it is started again on the next miss).
 const HELPER_IDLE_MS = 300;
 
+/** Arms `stop` to run after `ms` without keeping the process alive; returns what cancels it. */
+export type IdleTimer = (stop: () => void, ms: number) => () => void;
+
+const realIdleTimer: IdleTimer = (stop, ms) => {
+  const timer = setTimeout(stop, ms);
+  timer.unref();
+  return () => clearTimeout(timer);
+};
+
 /**
  * Compiles MDX bodies with mdx-bundler, caching results by content hash in memory and on disk.
  * Cache misses are compiled in a short-lived helper process: the MDX toolchain is large, and a
@@ -62,13 +71,16 @@ export class MdxCompiler {
   readonly #diskDir: string | undefined;
   readonly #pending = new Map<number, { resolve: (b: CompiledBody) => void; reject: (e: Error) => void; helper: ChildProcess }>();
   #helper: ChildProcess | undefined;
-  #idle: NodeJS.Timeout | undefined;
+  readonly #idleTimer: IdleTimer;
+  #cancelIdle: (() => void) | undefined;
   #nextId = 1;
   /** How many compiles actually ran (cache misses); for tests and benchmarks. */
   compiles = 0;
 
-  constructor(cacheDir?: string) {
+  /** `idleTimer` schedules the helper's idle stop (tests fire it by hand instead of waiting). */
+  constructor(cacheDir?: string, opts: { idleTimer?: IdleTimer } = {}) {
     this.#diskDir = cacheDir;
+    this.#idleTimer = opts.idleTimer ?? realIdleTimer;
   }
 
   /** Compiles a whole lab.mdx (front matter included, so positions match the file). */
@@ -97,7 +109,7 @@ export class MdxCompiler {
   }
 
   #compileInHelper(source: string): Promise<CompiledBody> {
-    clearTimeout(this.#idle);
+    this.#cancelIdle?.();
     const helper = this.#helper ?? this.#startHelper();
     helper.ref();
     (helper.channel as { ref?: () => void } | undefined)?.ref?.();
@@ -141,12 +153,11 @@ export class MdxCompiler {
     if (!helper) return;
     helper.unref();
     (helper.channel as { unref?: () => void } | undefined)?.unref?.();
-    this.#idle = setTimeout(() => this.#stopHelper(), HELPER_IDLE_MS);
-    this.#idle.unref();
+    this.#cancelIdle = this.#idleTimer(() => this.#stopHelper(), HELPER_IDLE_MS);
   }
 
   #stopHelper(reason?: Error) {
-    clearTimeout(this.#idle);
+    this.#cancelIdle?.();
     const helper = this.#helper;
     this.#helper = undefined;
     if (reason) this.#failPending(reason);

@@ -326,7 +326,15 @@ test('track.yaml orders its labs; an unknown id in the list is reported with a d
 });
 
 test('cache misses compile in a helper process that exits once idle', async () => {
-  const compiler = new MdxCompiler();
+  // The idle stop is armed through an injected timer that the test fires: idle is decided without waiting on real time.
+  const idleStops: { stop: () => void; ms: number; cancelled: boolean }[] = [];
+  const compiler = new MdxCompiler(undefined, {
+    idleTimer: (stop, ms) => {
+      const armed = { stop, ms, cancelled: false };
+      idleStops.push(armed);
+      return () => (armed.cancelled = true);
+    },
+  });
   const source = readFileSync(path.join(FIXTURES, 'good', 'valid-lab', 'lab.mdx'), 'utf8');
   const [a, b] = await Promise.all([compiler.compile(source), compiler.compile(source.replace('Create a pod.', 'Create two pods.'))]);
   assert.match(a.code, /Create a pod/);
@@ -334,7 +342,10 @@ test('cache misses compile in a helper process that exits once idle', async () =
   const pid = compiler.helperPid;
   assert.ok(pid, 'a helper process compiled them');
   assert.notEqual(pid, process.pid);
-  for (let i = 0; i < 100 && compiler.helperPid !== undefined; i++) await new Promise((r) => setTimeout(r, 20));
+  const live = idleStops.filter((t) => !t.cancelled);
+  assert.equal(live.length, 1, 'one idle stop is armed, once both answers are in');
+  assert.ok(live[0]!.ms > 0, 'the helper is kept a moment for the next miss');
+  live[0]!.stop();
   assert.equal(compiler.helperPid, undefined, 'the helper stops when there is nothing left to compile');
   // A later miss starts a new helper.
   assert.match((await compiler.compile(source.replace('Create a pod.', 'Create three pods.'))).code, /Create three pods/);
