@@ -15,6 +15,7 @@ import { HostLauncher } from '../../terminal/launchers.ts';
 import { Close, TERMINAL_SUBPROTOCOL, TICKET_SUBPROTOCOL_PREFIX } from '../../terminal/protocol.ts';
 import { SSH_SCRIPT } from '../../terminal/create-terminal-service.ts';
 import { WireClient } from '../../terminal/wire-client.ts';
+import { eventually } from '../../testing/eventually.ts';
 
 // The terminal API and its WebSocket, through app.inject()/injectWS(): host-mode shells, real ptys.
 
@@ -209,7 +210,11 @@ test('reattach over the WebSocket without loss: before + after equal the stream'
   a.ws.terminate(); // the network drops mid-stream
   const seen = a.client.text();
   const from = a.client.offset;
-  await new Promise((r) => setTimeout(r, 200));
+  // Reattach only once the server saw the drop and the shell ran on with nobody attached until flow
+  // control held it back, so the stream after `from` was made while detached. Neither is announced
+  // by an event, so this polls the session.
+  const session = app.terminals.get('a1', id)!;
+  await eventually(() => session.clientCount === 0 && session.paused, 'the shell to fill the high-water mark with nobody attached');
   const b = await connect(id);
   b.client.attach(from);
   await b.client.waitForText('END\r\n', 20_000);
