@@ -22,13 +22,14 @@ const examIds = readdirSync(path.join(ROOT, 'exams'), { withFileTypes: true })
   .map((d) => d.name)
   .sort();
 
-// CI's budget (90 min on 2 cores, the cluster stage within 80) holds one full-length mock — 17 tasks over
-// several clusters, the exam as a candidate meets it — beside every lab's gates, but not every mock: each
-// costs 4–5 min. Every exam's labs are gated one by one by labs:verify in this same stage, and every
-// exam's composition on the model cluster by the unit stage (server/src/exams/model-gates.test.ts); the
-// exam flow on real clusters (several clusters, contexts, the workstation, all tasks' setups side by side)
-// is proven here by the first full-length mock by name. `npm run exams:verify` gates every exam;
-// KUBEDRILL_VERIFY_EXAMS=<id>,<id> picks the ones this stage gates, KUBEDRILL_VERIFY_ALL_EXAMS=1 takes all.
+// CI's budget (90 min on 2 cores, the cluster stage within 80) no longer holds a full mock beside every
+// lab's gates: on 2026-12-06 night the stage ran out of its 80 minutes on this kind of host with one
+// (cka-full-mock 338 s). Every exam's labs are gated one by one by labs:verify in this same stage, and
+// every exam's composition on model clusters by the unit stage (server/src/exams/model-gates.test.ts);
+// the exam flow on real clusters (several clusters, contexts, the workstation, all tasks' setups side by
+// side) is left to `npm run exams:verify`, which gates every exam. KUBEDRILL_VERIFY_EXAMS=<id>,<id> picks
+// exams for this stage, KUBEDRILL_VERIFY_FULL_MOCK=1 the first full-length mock by name, and
+// KUBEDRILL_VERIFY_ALL_EXAMS=1 takes them all.
 const FULL_LENGTH = 15;
 // Parsed, not pattern-matched: a reformatted exam.yaml must not silently count as short and be skipped.
 const taskCount = (id: string): number => {
@@ -43,7 +44,13 @@ const picked = (process.env.KUBEDRILL_VERIFY_EXAMS ?? '')
 for (const id of picked)
   if (!examIds.includes(id)) throw new Error(`KUBEDRILL_VERIFY_EXAMS names ${id}, but exams/ has no such exam (there are: ${examIds.join(', ')})`);
 const gated: string[] =
-  process.env.KUBEDRILL_VERIFY_ALL_EXAMS === '1' ? examIds : picked.length ? picked : examIds.filter((id) => taskCount(id) >= FULL_LENGTH).slice(0, 1);
+  process.env.KUBEDRILL_VERIFY_ALL_EXAMS === '1'
+    ? examIds
+    : picked.length
+      ? picked
+      : process.env.KUBEDRILL_VERIFY_FULL_MOCK === '1'
+        ? examIds.filter((id) => taskCount(id) >= FULL_LENGTH).slice(0, 1)
+        : [];
 const notGated = examIds.filter((id) => !gated.includes(id));
 if (notGated.length && !('skip' in target))
   console.log(
@@ -52,7 +59,7 @@ if (notGated.length && !('skip' in target))
 
 let verifier: ExamVerifier | undefined;
 before(async () => {
-  if (!('skip' in target)) verifier = await ExamVerifier.create(target.image);
+  if (!('skip' in target) && gated.length) verifier = await ExamVerifier.create(target.image);
 });
 after(async () => verifier?.close());
 
