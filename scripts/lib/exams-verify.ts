@@ -244,17 +244,11 @@ export class ExamVerifier {
           `  params of ${labId} on ${context}: ${describeDraw(values)}; ${proof.missing.length ? `MISSING ${proof.missing.join(', ')}` : `setup made ${proof.found.join(', ')}`}`,
         );
       }
+      // A failure once the clusters are ready: the verdict keeps how long that took and the draws proven so far.
+      const failedWhenReady = (failure: string) => ({ examId, passed: false, steps, readySeconds, draws, failure, seconds: seconds() });
       const unproven = draws.filter((d) => d.missing.length);
       if (unproven.length)
-        return {
-          examId,
-          passed: false,
-          steps,
-          readySeconds,
-          draws,
-          failure: `setup did not follow the attempt's draw: ${unproven.map((d) => `${d.labId} lacks ${d.missing.join(', ')}`).join('; ')}`,
-          seconds: seconds(),
-        };
+        return failedWhenReady(`setup did not follow the attempt's draw: ${unproven.map((d) => `${d.labId} lacks ${d.missing.join(', ')}`).join('; ')}`);
       let workstation: string[] | undefined;
       if (opts.workstationImage) {
         workstation = await this.#checkWorkstation(attempt.id, opts.workstationImage);
@@ -264,15 +258,9 @@ export class ExamVerifier {
       // learner's container; it is made once for the solutions and released with the exam.
       const wsLabs = [...new Set(exam.tasks.map((t) => t.labId))].filter((id) => this.labs.get(id)?.files.solutionWorkstationScript);
       if (wsLabs.length && !opts.workstationImage)
-        return {
-          examId,
-          passed: false,
-          steps,
-          readySeconds,
-          draws,
-          failure: `the reference solution of ${wsLabs.join(', ')} runs in the learner's workstation, and no workstation image is available here (build it: scripts/build-images workstation)`,
-          seconds: seconds(),
-        };
+        return failedWhenReady(
+          `the reference solution of ${wsLabs.join(', ')} runs in the learner's workstation, and no workstation image is available here (build it: scripts/build-images workstation)`,
+        );
       const wsLauncher = opts.workstationImage
         ? new ContainerLauncher({ runner: this.#runner, hostEnv: this.#hostEnv, image: opts.workstationImage, network: 'kind', namePrefix: 'kdexams' })
         : undefined;
