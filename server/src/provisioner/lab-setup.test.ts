@@ -3,10 +3,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import type { ExecResult, KubeObject } from '../../../graders/src/cluster/port.ts';
+import { ClusterError, type ExecResult, type KubeObject } from '../../../graders/src/cluster/port.ts';
 import { enforceNetworkPolicy, NETPOL_STEPS, verifyNetworkPolicy } from './netpol-selftest.ts';
 import { forgetNetpolVerdicts, NetpolVerdicts, verdictKey } from './netpol-verdicts.ts';
-import { applyLabSetup, readinessProblems, readManifestFile, waitUntilSettled } from './lab-setup.ts';
+import { apiUnavailable, applyLabSetup, readinessProblems, readManifestFile, waitUntilReady, waitUntilSettled } from './lab-setup.ts';
 import { ProvisionError, type StepEvent } from './steps.ts';
 import { FakeClusterPort, FakeKindHost } from './testing/fake-kind.ts';
 import { lab9server } from './testing/lab-fixtures.ts';
@@ -323,4 +323,42 @@ test('a wrong answer that never becomes ready is settled once what is not ready 
     { quietMs: 15_000, pollMs: 0, now: () => ((t += 1000), now()) },
   );
   assert.ok(late.problems.length === 1 && /is Pending/.test(late.problems[0]!), late.problems.join('; '));
+});
+
+test('an API server that does not answer for a while is waited out, not taken as a failure; other errors still fail at once', async () => {
+  const failing = (errors: Error[], pods: KubeObject[]) => {
+    const port = new FakeClusterPort();
+    let calls = 0;
+    port.list = async (ref) => {
+      calls++;
+      const e = errors.shift();
+      if (e) throw e;
+      return ref.kind === 'Pod' ? pods : [];
+    };
+    return { port, calls: () => calls };
+  };
+  // A control plane catching up: a timeout, a refused connection and a 503, then the answer.
+  const flaky = failing(
+    [
+      new ClusterError('timeout', 'listing Pod timed out after 15000 ms'),
+      new ClusterError('unreachable', 'listing Pod: cannot reach the API server (ECONNREFUSED)'),
+      new ClusterError('api', 'listing Pod: HTTP 503: etcdserver: leader changed', 503),
+    ],
+    [pod('web', true)],
+  );
+  assert.deepEqual(await waitUntilReady(flaky.port, [], Date.now() + 60_000, { pollMs: 0 }), []);
+  const settleFlaky = failing([new ClusterError('timeout', 'listing Pod timed out after 15000 ms')], [pod('web', true)]);
+  assert.deepEqual(await waitUntilSettled(settleFlaky.port, [], Date.now() + 60_000, { quietMs: 0, pollMs: 0 }), { problems: [], notReady: [] });
+  // Down until the deadline: the last failure is what is reported.
+  const down = new FakeClusterPort();
+  down.list = async () => {
+    throw new ClusterError('timeout', 'listing Pod timed out after 15000 ms');
+  };
+  const left = await waitUntilReady(down, [], Date.now() + 30, { pollMs: 5 });
+  assert.deepEqual(left, ['the API server did not answer: listing Pod timed out after 15000 ms']);
+  // Not transient: a refusal is the answer, and waiting would not change it.
+  const forbidden = failing([new ClusterError('forbidden', 'listing Pod: HTTP 403: forbidden', 403)], []);
+  await assert.rejects(waitUntilReady(forbidden.port, [], Date.now() + 60_000, { pollMs: 0 }), /HTTP 403/);
+  assert.equal(forbidden.calls(), 4, 'one poll (its four lists), no second');
+  assert.equal(apiUnavailable(new Error('boom')), undefined);
 });

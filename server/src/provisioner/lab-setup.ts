@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { CallOptions, ClusterPort, ExecResult, KubeObject } from '../../../graders/src/cluster/port.ts';
+import { ClusterError, type CallOptions, type ClusterPort, type ExecResult, type KubeObject } from '../../../graders/src/cluster/port.ts';
 import { nodeForRole } from '../../../graders/src/engine/checks.ts';
 import type { CommandRunner } from '../exec/command-runner.ts';
 import { parseManifests } from '../labs/manifests.ts';
@@ -165,6 +165,30 @@ export async function applyLabSetup(
 }
 
 /**
+ * What to report instead of failing when a readiness poll's API call does not get through: a call
+ * that timed out, could not connect, or was answered 429/5xx. Real control planes have such moments
+ * (an API server restarting behind the load balancer, etcd catching a member up), and the poll goes
+ * on until its deadline. Anything else (forbidden, a bad request, the caller's cancellation) is thrown.
+ */
+export function apiUnavailable(e: unknown): string | undefined {
+  if (!(e instanceof ClusterError)) return undefined;
+  const transient =
+    e.reason === 'timeout' || e.reason === 'unreachable' || (e.reason === 'api' && e.status !== undefined && (e.status === 429 || e.status >= 500));
+  return transient ? `the API server did not answer: ${e.message}` : undefined;
+}
+
+/** Runs one poll's reads; a transient API failure becomes the poll's only problem (see apiUnavailable). */
+async function pollOnce(read: () => Promise<string[]>): Promise<string[]> {
+  try {
+    return await read();
+  } catch (e) {
+    const unavailable = apiUnavailable(e);
+    if (unavailable === undefined) throw e;
+    return [unavailable];
+  }
+}
+
+/**
  * Polls until every node and component setup breaks on purpose shows as broken: the node's Ready
  * condition is no longer True (the node controller notices a stopped kubelet only after its grace
  * period, ~50 s) and the component has no Ready pod. Returns what still looks healthy at the deadline.
@@ -179,26 +203,36 @@ export async function waitUntilBroken(
   for (;;) {
     opts.signal?.throwIfAborted();
     const call = { timeoutMs: Math.max(1000, Math.min(deadline - Date.now(), 15_000)) };
-    const still: string[] = [];
-    if (broken.nodes.length) {
-      const nodes = await port.list({ apiVersion: 'v1', kind: 'Node' }, call);
-      for (const role of broken.nodes) {
-        const node = nodeForRole(nodes, role);
-        const ready =
-          ((node?.status ?? {}) as { conditions?: { type: string; status: string }[] }).conditions?.find((c) => c.type === 'Ready')?.status === 'True';
-        if (node && ready) still.push(`node ${node.metadata.name} (${role}) is still Ready`);
-      }
-    }
-    for (const component of broken.components) {
-      const selector = COMPONENT_LABELS[component];
-      if (!selector || component === 'kube-apiserver') continue;
-      const pods = await port.list({ apiVersion: 'v1', kind: 'Pod', namespace: 'kube-system', labelSelector: selector }, call);
-      const ready = pods.filter((p) => readinessProblems([p]).length === 0 && (p.status as { phase?: string } | undefined)?.phase === 'Running');
-      if (ready.length) still.push(`${component} still has a Ready pod (${ready.map((p) => p.metadata.name).join(', ')})`);
-    }
+    const still = await pollOnce(() => brokenStillHealthy(port, broken, call));
     if (!still.length || Date.now() >= deadline) return still;
     await sleep(Math.min(opts.pollMs ?? 2000, Math.max(0, deadline - Date.now())), opts.signal);
   }
+}
+
+/** What setup broke on purpose that still looks healthy now. */
+async function brokenStillHealthy(
+  port: ClusterPort,
+  broken: { nodes: readonly string[]; components: readonly string[] },
+  call: { timeoutMs: number },
+): Promise<string[]> {
+  const still: string[] = [];
+  if (broken.nodes.length) {
+    const nodes = await port.list({ apiVersion: 'v1', kind: 'Node' }, call);
+    for (const role of broken.nodes) {
+      const node = nodeForRole(nodes, role);
+      const ready =
+        ((node?.status ?? {}) as { conditions?: { type: string; status: string }[] }).conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+      if (node && ready) still.push(`node ${node.metadata.name} (${role}) is still Ready`);
+    }
+  }
+  for (const component of broken.components) {
+    const selector = COMPONENT_LABELS[component];
+    if (!selector || component === 'kube-apiserver') continue;
+    const pods = await port.list({ apiVersion: 'v1', kind: 'Pod', namespace: 'kube-system', labelSelector: selector }, call);
+    const ready = pods.filter((p) => readinessProblems([p]).length === 0 && (p.status as { phase?: string } | undefined)?.phase === 'Running');
+    if (ready.length) still.push(`${component} still has a Ready pod (${ready.map((p) => p.metadata.name).join(', ')})`);
+  }
+  return still;
 }
 
 /** Where kube-proxy's rules can be read: the node containers of the cluster, through the runner. */
@@ -228,17 +262,20 @@ export async function waitUntilReady(
   for (;;) {
     opts.signal?.throwIfAborted();
     const call = { timeoutMs: Math.max(1000, Math.min(left(), 15_000)) };
-    let problems = await notReady(port, applied, call);
-    if (!problems.length && opts.kubeProxy) {
-      const services = await liveServices(port, applied, call);
-      problems = await unprogrammedServices(opts.kubeProxy.runner, opts.kubeProxy.nodes, services, {
-        ...call,
-        ...(opts.signal ? { signal: opts.signal } : {}),
-      });
-    }
-    // Last, once their backends run and are served: the Gateway API routes, by status and by requests through the gateway.
-    if (!problems.length)
-      problems = await unservedRoutes(port, applied, routeProbeHost(opts.kubeProxy), { ...call, ...(opts.signal ? { signal: opts.signal } : {}) });
+    const problems = await pollOnce(async () => {
+      let problems = await notReady(port, applied, call);
+      if (!problems.length && opts.kubeProxy) {
+        const services = await liveServices(port, applied, call);
+        problems = await unprogrammedServices(opts.kubeProxy.runner, opts.kubeProxy.nodes, services, {
+          ...call,
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        });
+      }
+      // Last, once their backends run and are served: the Gateway API routes, by status and by requests through the gateway.
+      if (!problems.length)
+        problems = await unservedRoutes(port, applied, routeProbeHost(opts.kubeProxy), { ...call, ...(opts.signal ? { signal: opts.signal } : {}) });
+      return problems;
+    });
     if (!problems.length || Date.now() >= deadline) return problems;
     // Four list calls per poll; polling every 250 ms instead of every second takes ~0.4 s off the
     // average Start (the learner waits for exactly this) at a cost the API server does not notice.
@@ -266,17 +303,28 @@ export async function waitUntilSettled(
   for (;;) {
     opts.signal?.throwIfAborted();
     const call = { timeoutMs: Math.max(1000, Math.min(left(), 15_000)) };
-    let waiting = await notReady(port, applied, call);
-    // A wrong answer's route may never be served (no parent, a Gateway nobody controls): like a pod
-    // that stays Pending, it settles once the reason stays the same.
-    if (!waiting.length)
-      waiting = await unservedRoutes(port, applied, routeProbeHost(opts.kubeProxy), { ...call, ...(opts.signal ? { signal: opts.signal } : {}) });
-    const unserved = opts.kubeProxy
-      ? await unprogrammedServices(opts.kubeProxy.runner, opts.kubeProxy.nodes, await liveServices(port, applied, call), {
-          ...call,
-          ...(opts.signal ? { signal: opts.signal } : {}),
-        })
-      : [];
+    let waiting: string[];
+    let unserved: string[];
+    try {
+      waiting = await notReady(port, applied, call);
+      // A wrong answer's route may never be served (no parent, a Gateway nobody controls): like a pod
+      // that stays Pending, it settles once the reason stays the same.
+      if (!waiting.length)
+        waiting = await unservedRoutes(port, applied, routeProbeHost(opts.kubeProxy), { ...call, ...(opts.signal ? { signal: opts.signal } : {}) });
+      unserved = opts.kubeProxy
+        ? await unprogrammedServices(opts.kubeProxy.runner, opts.kubeProxy.nodes, await liveServices(port, applied, call), {
+            ...call,
+            ...(opts.signal ? { signal: opts.signal } : {}),
+          })
+        : [];
+    } catch (e) {
+      // An API that does not answer says nothing about the state: not settled, and the quiet period does not move.
+      const unavailable = apiUnavailable(e);
+      if (unavailable === undefined) throw e;
+      if (now() >= deadline) return { problems: [unavailable], notReady: [unavailable] };
+      await sleep(Math.min(opts.pollMs ?? 1000, left()), opts.signal);
+      continue;
+    }
     const key = waiting.join('\n');
     if (key !== last) {
       last = key;
