@@ -12,7 +12,8 @@ import {
   LabVerifier,
   ROOT,
   shareGroups,
-  splitLanes,
+  costliestFirst,
+  drainLanes,
   verifyTarget,
   type LabVerdict,
 } from './lib/labs-verify.ts';
@@ -38,25 +39,35 @@ const SCENARIOS_DIR = path.join(ROOT, 'server', 'src', 'labs', 'test-fixtures', 
 const scenarioIds = ['kc-scenarios-loose-node-by-name', 'kc-scenarios-loose-settings-drift'];
 labIds.push(...scenarioIds);
 
-// One run over every lab, as CI's labs:verify does it: labs of one shape that run no scripts share a
-// cluster (reset between them), and the share groups are split over lanes that run at the same time,
-// each on its own cluster (defaultLanes: 2 on this kind of host). The tests are declared in the order
-// the lanes reach the labs, and each waits for its own lab's verdict.
+// Mistakes made by node or workstation scripts need a fresh cluster each (≈ 2–4 min apiece, 30 of them):
+// CI's 90 minutes on 2 cores cannot carry them beside 50+ labs and the exams, so this stage gates every
+// other mistake and the honesty gates, and `npm run labs:verify` (or KUBEDRILL_VERIFY_FRESH_MISTAKES=1
+// here) gates those too. Each lab's test lists the ones it did not gate.
+const freshMistakes = process.env.KUBEDRILL_VERIFY_FRESH_MISTAKES === '1';
+
+// One run over every lab, as CI's labs:verify does it: labs of one shape whose scripts only talk to the
+// API share a cluster (reset between them; with fresh-cluster mistakes left out, their labs share too),
+// and lanes, each on its own cluster (defaultLanes: 2 on this kind of host), take the next share group
+// whenever they finish one, most expensive first. The tests are declared in that order, and each
+// waits for its own lab's verdict.
 const lanes = defaultLanes();
 const image = 'skip' in target ? undefined : target.image;
 const first = image ? await LabVerifier.create(image, { log: laneLog(0), scenariosDirs: [SCENARIOS_DIR] }) : undefined;
-const laneIds = first
-  ? splitLanes(
-      shareGroups(labIds.map((id) => first.labs.get(id)!)).map((g) => g.map((id) => first.labs.get(id)!)),
-      lanes,
-    ).map((groups) => groups.flat().map((l) => l.id))
+const queue: string[][] = first
+  ? costliestFirst(
+      shareGroups(
+        labIds.map((id) => first.labs.get(id)!),
+        { freshMistakes },
+      ).map((g) => g.map((id) => first.labs.get(id)!)),
+      { freshMistakes },
+    ).map((g) => g.map((l) => l.id))
   : [labIds];
 const verifiers =
   first && image
     ? [
         first,
         ...(await Promise.all(
-          laneIds.slice(1).map((_, i) =>
+          Array.from({ length: Math.min(lanes, queue.length) - 1 }, (_, i) =>
             LabVerifier.create(image, {
               log: laneLog(i + 1),
               scenariosDirs: [SCENARIOS_DIR],
@@ -66,12 +77,7 @@ const verifiers =
         )),
       ]
     : [];
-const order = laneIds.flat();
-// Mistakes made by node or workstation scripts need a fresh cluster each (≈ 2–4 min apiece, 30 of them):
-// CI's 90 minutes on 2 cores cannot carry them beside 50+ labs and the exams, so this stage gates every
-// other mistake and the honesty gates, and `npm run labs:verify` (or KUBEDRILL_VERIFY_FRESH_MISTAKES=1
-// here) gates those too. Each lab's test lists the ones it did not gate.
-const freshMistakes = process.env.KUBEDRILL_VERIFY_FRESH_MISTAKES === '1';
+const order = queue.flat();
 if (first && !freshMistakes) {
   const fresh = order.flatMap((id) => first.labs.get(id)!.mistakes.filter((m) => m.nodeScripts.length || m.workstationScript));
   console.log(
@@ -110,21 +116,19 @@ const verdicts = new Map<string, Deferred>(order.map((id) => [id, deferred()]));
 let run: Promise<unknown> | undefined;
 before(() => {
   if (!verifiers.length) return;
-  console.log(`labs:verify: ${order.length} labs in ${laneIds.length} lane(s): ${laneIds.map((ids, i) => `lane ${i + 1}: ${ids.length} labs`).join(', ')}`);
-  run = Promise.all(
-    verifiers.map((verifier, i) =>
-      (i === 0 ? Promise.resolve() : kindNetworkExists())
-        .then(() => verifier.verifyAll(laneIds[i]!, { share: true, freshMistakes, modelMistakes, onVerdict: (v) => verdicts.get(v.labId)?.resolve(v) }))
-        .then(
-          () => {
-            for (const id of laneIds[i]!) verdicts.get(id)?.reject(new Error(`labs:verify gave no verdict for ${id}`));
-          },
-          (e: unknown) => {
-            for (const id of laneIds[i]!) verdicts.get(id)?.reject(e);
-          },
-        ),
-    ),
-  );
+  console.log(`labs:verify: ${order.length} labs in ${queue.length} share group(s), on ${verifiers.length} lane(s) that each take the next group when done`);
+  const started = new Set<number>();
+  run = drainLanes(queue, verifiers.length, async (ids, lane) => {
+    // Later lanes start once the first has made Docker's kind network (two kind runs must not race to make it).
+    if (lane > 0 && !started.has(lane)) await kindNetworkExists();
+    started.add(lane);
+    try {
+      await verifiers[lane]!.verifyAll(ids, { share: true, freshMistakes, modelMistakes, onVerdict: (v) => verdicts.get(v.labId)?.resolve(v) });
+      for (const id of ids) verdicts.get(id)?.reject(new Error(`labs:verify gave no verdict for ${id}`));
+    } catch (e) {
+      for (const id of ids) verdicts.get(id)?.reject(e);
+    }
+  });
 });
 after(async () => {
   await run;

@@ -3,7 +3,17 @@
 // shipped mistake scores at most its maxPercent, after the reference solution 100%, and a second
 // grade agrees. Skips (exit 0) with the reason where no
 // cluster can be created here; exit 1 when any lab fails a gate or its cluster cannot be prepared.
-import { describeVerdict, kindNetworkExists, labsDirOf, lanePrefix, LabVerifier, shareGroups, splitLanes, type LabVerdict } from './lib/labs-verify.ts';
+import {
+  costliestFirst,
+  describeVerdict,
+  drainLanes,
+  kindNetworkExists,
+  labsDirOf,
+  lanePrefix,
+  LabVerifier,
+  shareGroups,
+  type LabVerdict,
+} from './lib/labs-verify.ts';
 import { nodeImageOrSkip, parseCli } from './lib/cli.ts';
 
 const USAGE = `usage: npm run labs:verify -- [lab-id …] [--keep] [--fresh] [--no-mistakes] [--no-fresh-mistakes] [--explain] [--lanes N] [--node-image IMAGE] [--labs-dir DIR]
@@ -62,14 +72,22 @@ if (unknown.length) {
   process.exit(2);
 }
 const share = !values['fresh'] && !values.keep;
-const groups = share ? shareGroups(ids.map((id) => verifier.labs.get(id)!)) : ids.map((id) => [id]);
-const laneIds = splitLanes(
+const freshMistakes = !values['no-fresh-mistakes'];
+const groups = share
+  ? shareGroups(
+      ids.map((id) => verifier.labs.get(id)!),
+      { freshMistakes },
+    )
+  : ids.map((id) => [id]);
+// Lanes take the next group whenever they finish one, most expensive first.
+const queue = costliestFirst(
   groups.map((g) => g.map((id) => verifier.labs.get(id)!)),
-  lanes,
-).map((gs) => gs.flat().map((l) => l.id));
+  { freshMistakes },
+).map((g) => g.map((l) => l.id));
+const laneCount = Math.min(lanes, queue.length);
 const verifiers = [verifier];
 try {
-  for (let i = 1; i < laneIds.length; i++)
+  for (let i = 1; i < laneCount; i++)
     verifiers.push(
       await LabVerifier.create(image, {
         labsDir: labsDirOf(values['labs-dir']),
@@ -84,7 +102,7 @@ try {
   process.exit(2);
 }
 console.log(
-  `labs:verify: ${ids.length} lab(s) on ${image}, ${share ? 'labs of one shape without scripts share a cluster (reset between them; --fresh for one cluster each)' : 'one fresh cluster each'}${laneIds.length > 1 ? `, in ${laneIds.length} lanes` : ''}`,
+  `labs:verify: ${ids.length} lab(s) on ${image}, ${share ? 'labs of one shape whose scripts only talk to the API share a cluster (reset between them; --fresh for one cluster each)' : 'one fresh cluster each'}${laneCount > 1 ? `, in ${laneCount} lanes` : ''}`,
 );
 let verdicts: LabVerdict[];
 let interrupted = false;
@@ -95,21 +113,24 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 try {
-  verdicts = (
-    await Promise.all(
-      verifiers.map(async (v, i) => {
-        if (i > 0) await kindNetworkExists();
-        return v.verifyAll(laneIds[i]!, {
-          keep: values.keep,
-          mistakes: !values['no-mistakes'],
-          freshMistakes: !values['no-fresh-mistakes'],
-          share,
-          interrupted: () => interrupted,
-          onVerdict: (verdict) => console.log(describeVerdict(verdict, { explain: values.explain }).join('\n')),
-        });
-      }),
-    )
-  ).flat();
+  const all: LabVerdict[] = [];
+  const started = new Set<number>();
+  await drainLanes(queue, laneCount, async (group, lane) => {
+    // Later lanes start once the first has made Docker's kind network.
+    if (lane > 0 && !started.has(lane)) await kindNetworkExists();
+    started.add(lane);
+    all.push(
+      ...(await verifiers[lane]!.verifyAll(group, {
+        keep: values.keep,
+        mistakes: !values['no-mistakes'],
+        freshMistakes,
+        share,
+        interrupted: () => interrupted,
+        onVerdict: (verdict) => console.log(describeVerdict(verdict, { explain: values.explain }).join('\n')),
+      })),
+    );
+  });
+  verdicts = all;
 } finally {
   await Promise.all(verifiers.map((v) => v.close({ keepData: values.keep })));
 }

@@ -78,3 +78,59 @@ test("an add-on's namespace is neither swept nor deleted, whenever it was made",
     'other baseline namespaces are still swept',
   );
 });
+
+test('between labs the reset also deletes cluster-scoped objects scripts made, and refuses when a lab changed what was there before', async () => {
+  const cutoff = Date.parse('2026-12-07T02:00:00Z');
+  const before = '2026-12-07T01:50:00Z';
+  const after = '2026-12-07T02:03:00Z';
+  const item = (apiVersion: string, kind: string, name: string, created: string, managers: { manager: string; time: string; subresource?: string }[] = []) => ({
+    apiVersion,
+    kind,
+    metadata: { name, creationTimestamp: created, managedFields: managers.map((m) => ({ operation: 'Update', ...m })) },
+  });
+  const run = async (clusterItems: unknown[], systemItems: unknown[] = []) => {
+    const calls: string[] = [];
+    const kubectl: Kubectl = async (args) => {
+      calls.push(args.join(' '));
+      if (args[0] === 'api-resources') return API_RESOURCES + '\nnodes  no  v1  false  Node';
+      if (args[0] === 'get' && args[1] === 'namespaces') return 'namespace/default\nnamespace/kube-system';
+      if (args[0] === 'get' && args[1] === '-n') return JSON.stringify({ items: systemItems });
+      if (args[0] === 'get') return JSON.stringify({ items: clusterItems });
+      return '';
+    };
+    const base = { namespaces: new Set(['default', 'kube-system']), cutoff };
+    return { calls, result: resetCluster(kubectl, base, [], { betweenLabs: true }) };
+  };
+  // A CRD made by a lab's setup.sh and a PV its solution made are deleted; the node's heartbeat
+  // (kubelet) and a re-aggregated ClusterRole (a controller) are no change; status writes never are.
+  const clean = await run([
+    item('apiextensions.k8s.io/v1', 'CustomResourceDefinition', 'cacheclusters.fleet.kdlabs.io', after),
+    item('v1', 'PersistentVolume', 'vault-pv', after),
+    item('v1', 'Node', 'kd-worker', before, [
+      { manager: 'kubeadm', time: before },
+      { manager: 'kubelet', time: after },
+      { manager: 'kubectl-label', time: after, subresource: 'status' },
+    ]),
+    item('rbac.authorization.k8s.io/v1', 'ClusterRole', 'view', before, [{ manager: 'clusterrole-aggregation-controller', time: after }]),
+  ]);
+  await clean.result;
+  assert.ok(
+    clean.calls.some((c) => c.startsWith('delete ') && c.includes('persistentvolumes/vault-pv')),
+    clean.calls.join('\n'),
+  );
+  assert.ok(!clean.calls.some((c) => c.startsWith('delete ') && /\bnodes\//.test(c)), 'nodes are never deleted');
+  // Not in the table of kinds the fake API serves: the CRD's kind is skipped, not guessed.
+  assert.ok(!clean.calls.some((c) => c.includes('cacheclusters')), clean.calls.join('\n'));
+  // A cordoned node, the default StorageClass edited, CoreDNS's ConfigMap patched: refused, with what changed.
+  const tainted = await run([item('v1', 'Node', 'kd-worker', before, [{ manager: 'kubectl-cordon', time: after }])]);
+  await assert.rejects(tainted.result, /a lab changed what the cluster had before it: Node kd-worker/);
+  assert.ok(!tainted.calls.some((c) => c.startsWith('delete')), 'nothing is deleted from a cluster that is given up');
+  const sc = await run([item('storage.k8s.io/v1', 'StorageClass', 'standard', before, [{ manager: 'kubectl-patch', time: after }])]);
+  await assert.rejects(sc.result, /StorageClass standard/);
+  const edited = item('v1', 'ConfigMap', 'coredns', before, [{ manager: 'kubectl-edit', time: after }]);
+  const coredns = await run([], [{ ...edited, metadata: { ...edited.metadata, namespace: 'kube-system' } }]);
+  await assert.rejects(coredns.result, /ConfigMap kube-system\/coredns/);
+  // Changes made before the first lab began (the add-ons, kubeadm) are the cluster's own.
+  const early = await run([item('storage.k8s.io/v1', 'StorageClass', 'standard', before, [{ manager: 'kubectl-patch', time: before }])]);
+  await early.result;
+});

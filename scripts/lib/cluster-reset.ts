@@ -13,6 +13,11 @@ export type Kubectl = (args: string[], opts?: { timeoutMs?: number }) => Promise
 /** What the cluster looked like before any lab touched it. */
 export interface ClusterBaseline {
   namespaces: ReadonlySet<string>;
+  /**
+   * When the first lab's setup began, in whole seconds (ms since the epoch): objects made at or after
+   * it are a lab's, and a client's change at or after it to an object made before is a lab's change.
+   */
+  cutoff?: number;
 }
 
 // Namespaced kinds a lab (or its solution script, or a learner) may create in a namespace that
@@ -94,8 +99,18 @@ export async function clusterScopedRefs(kubectl: Kubectl, objects: readonly Kube
  * next lab can create the same names), sweeps lab objects out of the baseline namespaces, and deletes
  * the cluster-scoped objects among the lab's manifests. Returns a one-line summary.
  */
-export async function resetCluster(kubectl: Kubectl, base: ClusterBaseline, labObjects: readonly KubeObject[]): Promise<string> {
-  const clusterScoped = await clusterScopedRefs(kubectl, labObjects);
+export async function resetCluster(
+  kubectl: Kubectl,
+  base: ClusterBaseline,
+  labObjects: readonly KubeObject[],
+  opts: { betweenLabs?: boolean } = {},
+): Promise<string> {
+  // Between two labs the next one must find the cluster as the first found it: refuse (the caller
+  // then makes a fresh cluster) when a lab changed what was there before, and take off every
+  // cluster-scoped object a lab's scripts made, not only those its manifests name.
+  const made = opts.betweenLabs ? await labMadeClusterObjects(kubectl, base) : { refs: [], changed: [] };
+  if (made.changed.length) throw new Error(`a lab changed what the cluster had before it: ${made.changed.slice(0, 5).join(', ')}`);
+  const clusterScoped = [...new Set([...(await clusterScopedRefs(kubectl, labObjects)), ...made.refs])];
   const now = names(await kubectl(['get', 'namespaces', '-o', 'name']));
   const added = now.filter((n) => !base.namespaces.has(n) && !SYSTEM.has(n));
   const swept = now.filter((n) => base.namespaces.has(n) && !SYSTEM.has(n));
@@ -120,4 +135,87 @@ export async function resetCluster(kubectl: Kubectl, base: ClusterBaseline, labO
   }
   if (clusterScoped.length) await kubectl(['delete', ...clusterScoped, '--ignore-not-found', '--wait=true', '--timeout=120s'], { timeoutMs: 140_000 });
   return `deleted namespaces ${added.join(', ') || '(none)'}; swept ${swept.join(', ') || '(none)'}; cluster-scoped ${clusterScoped.join(', ') || '(none)'}`;
+}
+
+/**
+ * Cluster-scoped kinds the reset between labs leaves alone: what Kubernetes makes and removes by
+ * itself for nodes and Services (the IP allocator's IPAddress objects, CSINode, VolumeAttachment),
+ * APIServices (an add-on's), and what namespaces and nodes are (handled on their own).
+ */
+const CLUSTER_KINDS_KEPT = new Set([
+  'nodes',
+  'namespaces',
+  'ipaddresses.networking.k8s.io',
+  'servicecidrs.networking.k8s.io',
+  'csinodes.storage.k8s.io',
+  'volumeattachments.storage.k8s.io',
+  'apiservices.apiregistration.k8s.io',
+  'componentstatuses',
+]);
+
+/** Kinds in the cluster's own namespaces whose changes by a lab would carry over to the next one. */
+const SYSTEM_KINDS_WATCHED = ['configmaps', 'services', 'deployments.apps', 'daemonsets.apps'];
+
+/**
+ * Field managers of Kubernetes itself and of the add-ons: their writes after the cutoff follow from
+ * the cluster running (a node's heartbeat annotations, aggregated ClusterRoles re-aggregated, a
+ * controller's bookkeeping), not from a lab. Any other manager (kubectl, helm, kubedrill's own apply, a
+ * learner's client) is a change the next lab would inherit.
+ */
+const SYSTEM_MANAGER =
+  /^(kube-apiserver|kube-controller-manager|kube-scheduler|kubelet|kube-proxy|kube-router|kindnetd|local-path-provisioner|metallb-.*|metrics-server|traefik|coredns|.*-controller|clusterrole-aggregation-controller)$/;
+
+interface ManagedObject {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    creationTimestamp?: string;
+    managedFields?: { manager?: string; time?: string; subresource?: string }[];
+  };
+}
+
+/**
+ * What labs did outside their namespaces since base.cutoff: cluster-scoped objects made since (as
+ * kubectl names, to delete), and objects that existed before but were changed since by a client that
+ * is not part of Kubernetes — cluster-scoped ones (a ClusterRole, the default StorageClass, a node's
+ * taints) and those in the cluster's own namespaces (CoreDNS's ConfigMap, kube-proxy's DaemonSet).
+ */
+export async function labMadeClusterObjects(kubectl: Kubectl, base: ClusterBaseline): Promise<{ refs: string[]; changed: string[] }> {
+  if (base.cutoff === undefined) return { refs: [], changed: [] };
+  const cutoff = base.cutoff;
+  // NAME [SHORTNAMES] APIVERSION NAMESPACED KIND, one resource a line: kubectl's name of each kind.
+  const resourceOf = new Map<string, string>();
+  for (const line of (await kubectl(['api-resources', '--namespaced=false', '--verbs=list,delete', '--no-headers'])).split('\n')) {
+    const cols = line.trim().split(/\s+/);
+    if (cols.length < 4) continue;
+    const [resource, apiVersion, kind] = [cols[0]!, cols[cols.length - 3]!, cols[cols.length - 1]!];
+    const group = apiVersion.includes('/') ? apiVersion.split('/')[0]! : '';
+    const name = group ? `${resource}.${group}` : resource;
+    if (!CLUSTER_KINDS_KEPT.has(name) || name === 'nodes') resourceOf.set(`${group}/${kind}`, name);
+  }
+  const at = (t: string | undefined) => (t ? Date.parse(t) : NaN);
+  const changedByClient = (o: ManagedObject) =>
+    (o.metadata.managedFields ?? []).some((f) => !f.subresource && at(f.time) >= cutoff && !SYSTEM_MANAGER.test(f.manager ?? ''));
+  const list = async (args: string[]) => (JSON.parse(await kubectl(['get', ...args, '-o', 'json'], { timeoutMs: 60_000 })) as { items: ManagedObject[] }).items;
+  const refs: string[] = [];
+  const changed: string[] = [];
+  const describe = (o: ManagedObject) => `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
+  for (const o of resourceOf.size ? await list([[...new Set(resourceOf.values())].join(',')]) : []) {
+    const group = o.apiVersion.includes('/') ? o.apiVersion.split('/')[0]! : '';
+    const resource = resourceOf.get(`${group}/${o.kind}`);
+    if (!resource) continue;
+    if (resource !== 'nodes' && at(o.metadata.creationTimestamp) >= cutoff) refs.push(`${resource}/${o.metadata.name}`);
+    else if (changedByClient(o)) changed.push(describe(o));
+  }
+  const systemNamespaces = (await kubectl(['get', 'namespaces', '-o', 'name']))
+    .split(/\s+/)
+    .map((s) => s.replace(/^[^/]+\//, ''))
+    .filter((n) => SYSTEM.has(n));
+  for (const ns of systemNamespaces)
+    for (const o of await list(['-n', ns, SYSTEM_KINDS_WATCHED.join(',')]))
+      if (at(o.metadata.creationTimestamp) >= cutoff ? !SYSTEM_MANAGER.test(o.metadata.managedFields?.[0]?.manager ?? '') : changedByClient(o))
+        changed.push(describe(o));
+  return { refs, changed };
 }

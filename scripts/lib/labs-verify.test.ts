@@ -9,36 +9,51 @@ import type { CommandRunner } from '../../server/src/exec/command-runner.ts';
 import type { Lab, LabMistake } from '../../server/src/labs/loader.ts';
 import {
   clustersPerLane,
+  costliestFirst,
+  drainLanes,
   defaultLanes,
   describeVerdict,
   enteredMistake,
   inParallel,
   lanePrefix,
+  shareable,
   shareGroups,
   skippedMistakes,
-  splitLanes,
   type StateReach,
 } from './labs-verify.ts';
 
 const lab = (id: string, mistakes: number, workers = 1) =>
   ({ id, meta: { cluster: { workers } }, mistakes: Array.from({ length: mistakes }, () => ({})) }) as unknown as Lab;
 
-test('share groups are split over lanes so the lanes finish together, each group whole and in order', () => {
+test('share groups are taken costliest first, and a lane takes the next group as soon as it is done with one', async () => {
   const big = [lab('a', 4), lab('b', 4), lab('c', 3)];
   const mid = [lab('d', 3, 2)];
   const small = [lab('e', 1), lab('f', 0)];
-  const lanes = splitLanes([small, big, mid], 2).map((l) => l.map((g) => g.map((x) => x.id)));
-  assert.deepEqual(lanes, [[['a', 'b', 'c']], [['d'], ['e', 'f']]]);
+  const order = costliestFirst([small, big, mid]).map((g) => g.map((x) => x.id));
+  assert.deepEqual(order, [['a', 'b', 'c'], ['d'], ['e', 'f']]);
+  // A fresh-cluster mistake counts only when the run gates it.
+  const withFresh = [
+    { ...lab('g', 0), mistakes: [{ workstationScript: 'w.sh' }, { workstationScript: 'w.sh' }, { workstationScript: 'w.sh' }] } as unknown as Lab,
+  ];
   assert.deepEqual(
-    splitLanes([small, big], 1).map((l) => l.map((g) => g.map((x) => x.id))),
-    [
-      [
-        ['a', 'b', 'c'],
-        ['e', 'f'],
-      ],
-    ],
+    costliestFirst([mid, withFresh]).map((g) => g[0]!.id),
+    ['g', 'd'],
   );
-  assert.equal(splitLanes([small], 3).length, 1, 'no empty lanes');
+  assert.deepEqual(
+    costliestFirst([mid, withFresh], { freshMistakes: false }).map((g) => g[0]!.id),
+    ['d', 'g'],
+  );
+  // Lane 0 gets stuck on a slow first group; lane 1 works through everything else meanwhile.
+  const took: string[] = [];
+  let release!: () => void;
+  const slow = new Promise<void>((r) => (release = r));
+  await drainLanes(['slow', 'x', 'y', 'z'], 2, async (g, lane) => {
+    took.push(`${g}@${lane}`);
+    if (g === 'slow') await slow;
+    else if (g === 'z') release();
+  });
+  assert.deepEqual(took, ['slow@0', 'x@1', 'y@1', 'z@1']);
+  await drainLanes([], 2, async () => assert.fail('no groups, no work'));
 });
 
 test("lane prefixes never fall under lane 1's reaper, which claims <prefix>-…", () => {
@@ -229,4 +244,37 @@ test('with modelMistakes off, only the mistakes the model cluster gates are left
   assert.deepEqual(names(skippedMistakes(modelLab)), ['on-node fresh']);
   // A lab the model cannot simulate has every mistake gated on the real cluster.
   assert.deepEqual(skippedMistakes(realLab, { modelMistakes: false }), []);
+});
+
+test('a lab whose scripts only talk to the API shares a cluster; one that reaches into nodes, or has mistakes needing clusters of their own that this run gates, does not', () => {
+  const texts: Record<string, string> = {
+    'setup/setup.sh': 'set -euo pipefail\n# not docker exec: a comment\nkubectl apply -f - <<YAML\nkind: CustomResourceDefinition\nYAML\n',
+    'solution/solution.sh': 'kubectl patch pv vault-pv --type json -p "[]"\n',
+    'setup/node-setup.sh': 'docker exec "$node" rm /etc/cni/net.d/10-kindnet.conflist\n',
+  };
+  const scriptText = (f: string) => texts[f] ?? assert.fail(`no ${f}`);
+  const of = (files: Record<string, unknown>, mistakes: Partial<LabMistake>[] = [], extra: Record<string, unknown> = {}) =>
+    ({
+      id: 'x',
+      dir: '/labs/x',
+      meta: { cluster: { workers: 1, addons: [], dedicated: false } },
+      files: { setupNodeScripts: [], solutionNodeScripts: [], ...files },
+      mistakes: mistakes.map((m) => ({ nodeScripts: [], ...m })),
+      ...extra,
+    }) as unknown as Lab;
+  assert.equal(
+    shareable(of({ setupScript: 'setup/setup.sh', solutionScript: 'solution/solution.sh', solutionWorkstationScript: 'solution/workstation.sh' }), {
+      scriptText,
+    }),
+    true,
+  );
+  assert.equal(shareable(of({ setupScript: 'setup/node-setup.sh' }), { scriptText }), false, 'docker exec reaches a node');
+  assert.equal(shareable(of({ solutionNodeScripts: [{ role: 'worker', file: 'solution/node.worker.sh' }] }), { scriptText }), false);
+  assert.equal(shareable(of({}, [], { scenarioSetup: {} }), { scriptText }), false, 'a Killercoda scenario');
+  const wsMistake = of({}, [{ workstationScript: 'mistakes/m/workstation.sh' }]);
+  assert.equal(shareable(wsMistake, { scriptText }), false, 'its mistake needs a cluster of its own, which a shared turn cannot give');
+  assert.equal(shareable(wsMistake, { scriptText, freshMistakes: false }), true, 'not gated in this run: nothing stands in the way');
+  const dedicated = of({});
+  (dedicated.meta.cluster as { dedicated: boolean }).dedicated = true;
+  assert.equal(shareable(dedicated, { scriptText, freshMistakes: false }), false);
 });

@@ -13,7 +13,7 @@
 // after setup, which proves the next mistake starts clean.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -134,18 +134,29 @@ export interface VerifyOptions {
   hold?: (h: HeldCluster) => void;
 }
 
-/** Whether a lab can share a cluster: no cluster of its own, no scripts anywhere (everything it leaves is in the API, where a reset finds it). */
-export function shareable(lab: Lab): boolean {
+/**
+ * Host scripts that reach past the API (into node containers, or a shell on a node): what they change
+ * a reset cannot see, so a lab with one never shares a cluster.
+ */
+const REACHES_NODES = /\b(?:docker\s+(?:exec|cp)|nsenter|ssh)\b/;
+
+/**
+ * Whether a lab can share a cluster with the labs before and after it: no cluster of its own, nothing
+ * run on a node, not a Killercoda scenario (its setup runs as root where nodes are a `ssh` away), and
+ * host scripts (setup.sh, solution.sh, mistake.sh) that only talk to the API — everything such a lab
+ * leaves is then in the API, where the reset between labs finds it (and refuses, so the next lab gets
+ * a fresh cluster, when something that was there before was changed). A mistake made by node or
+ * workstation scripts gets a cluster of its own, which a shared turn cannot give: such a lab shares
+ * only when those mistakes are not gated in this run (freshMistakes false). scriptText reads a
+ * script of the lab (relative to its folder).
+ */
+export function shareable(lab: Lab, opts: { freshMistakes?: boolean; scriptText?: (file: string) => string } = {}): boolean {
   const f = lab.files;
-  return (
-    !lab.meta.cluster.dedicated &&
-    !f.setupScript &&
-    !f.solutionScript &&
-    !f.setupNodeScripts.length &&
-    !f.solutionNodeScripts.length &&
-    !f.solutionWorkstationScript &&
-    lab.mistakes.every((m) => mistakeScripts(m).length === 0)
-  );
+  if (lab.meta.cluster.dedicated || f.setupNodeScripts.length || f.solutionNodeScripts.length || lab.scenarioSetup || lab.scenarioSolution) return false;
+  if (opts.freshMistakes !== false && lab.mistakes.some((m) => m.nodeScripts.length || m.workstationScript)) return false;
+  const read = opts.scriptText ?? ((file: string) => readFileSync(path.join(lab.dir, file), 'utf8'));
+  const hostScripts = [f.setupScript, f.solutionScript, ...lab.mistakes.map((m) => m.script)].filter((x): x is string => x !== undefined);
+  return hostScripts.every((file) => !REACHES_NODES.test(read(file).replace(/^\s*#.*$/gm, '')));
 }
 
 /**
@@ -156,11 +167,11 @@ export function shareable(lab: Lab): boolean {
 export const ADDONS_KEPT_APART: ReadonlySet<string> = new Set(['gateway-api']);
 
 /** Lab ids in runs that share one cluster: shareable labs grouped by cluster shape (first appearance order), the rest alone; labs using an add-on kept apart never share with each other. */
-export function shareGroups(labs: readonly Lab[]): string[][] {
+export function shareGroups(labs: readonly Lab[], opts: Parameters<typeof shareable>[1] = {}): string[][] {
   const groups = new Map<string, { ids: string[]; apart: boolean }>();
   const out: string[][] = [];
   for (const lab of labs) {
-    if (!shareable(lab)) {
+    if (!shareable(lab, opts)) {
       out.push([lab.id]);
       continue;
     }
@@ -214,27 +225,50 @@ export async function inParallel<T>(tasks: readonly (() => Promise<T>)[], limit:
   return out;
 }
 
-/** A rough cost of verifying a share group, in seconds: a cluster, then each lab's setup, grades and mistakes. */
-function groupCost(group: readonly Lab[]): number {
-  const cluster = 60 + 20 * (group[0]?.meta.cluster.workers ?? 1);
-  // A mistake that needs a cluster of its own costs a cluster and its setup (~90 s), run two at a time beside the lab's own.
+/**
+ * A rough cost of verifying a share group, in seconds: a cluster (more nodes, more time), then each
+ * lab's setup (a node broken on purpose shows only after ~50 s), grades and mistakes; mistakes that
+ * need a cluster of their own count only when this run gates them.
+ */
+export function groupCost(group: readonly Lab[], opts: { freshMistakes?: boolean } = {}): number {
+  const shape = group[0]?.meta.cluster;
+  const cluster = 60 + 20 * (shape?.workers ?? 1) + 45 * ((shape?.controlPlanes ?? 1) - 1);
   const fresh = (lab: Lab) => lab.mistakes.filter((m) => m.nodeScripts?.length || m.workstationScript).length;
-  return cluster + group.reduce((sum, lab) => sum + 30 + 20 * (lab.mistakes.length - fresh(lab)) + 45 * fresh(lab), 0);
+  return (
+    cluster +
+    group.reduce(
+      (sum, lab) =>
+        sum +
+        30 +
+        (lab.files?.setupNodeScripts?.length ? 60 : 0) +
+        20 * (lab.mistakes.length - fresh(lab)) +
+        (opts.freshMistakes === false ? 0 : 45 * fresh(lab)),
+      0,
+    )
+  );
 }
 
 /**
- * Splits share groups over lanes, most expensive group first onto the least loaded lane, so the
- * lanes finish together. Each lane keeps its groups whole (a group is one cluster's turn order).
+ * Runs share groups on lanes that take the next group whenever they finish one, most expensive first:
+ * an estimate that is off (a slow host, a lab that waits longer than its mistakes suggest) then
+ * costs at most the last group's time, where a split made up front could leave one lane idle for
+ * many minutes while the other works through its list. Resolves when every lane is done.
  */
-export function splitLanes(groups: readonly (readonly Lab[])[], lanes: number): Lab[][][] {
-  const out: { cost: number; groups: Lab[][] }[] = Array.from({ length: Math.max(1, lanes) }, () => ({ cost: 0, groups: [] }));
-  const byCost = groups.map((g) => ({ g: [...g], cost: groupCost(g) })).sort((a, b) => b.cost - a.cost);
-  for (const { g, cost } of byCost) {
-    const lane = out.reduce((min, l) => (l.cost < min.cost ? l : min));
-    lane.groups.push(g);
-    lane.cost += cost;
-  }
-  return out.filter((l) => l.groups.length).map((l) => l.groups);
+export async function drainLanes<G>(groups: readonly G[], lanes: number, work: (group: G, lane: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.max(1, Math.min(lanes, groups.length)) }, async (_, lane) => {
+      while (next < groups.length) await work(groups[next++]!, lane);
+    }),
+  );
+}
+
+/** Share groups in the order drainLanes should take them: most expensive first (stable for equal costs). */
+export function costliestFirst(groups: readonly (readonly Lab[])[], opts: { freshMistakes?: boolean } = {}): Lab[][] {
+  return groups
+    .map((g, i) => ({ g: [...g], i, cost: groupCost(g, opts) }))
+    .sort((a, b) => b.cost - a.cost || a.i - b.i)
+    .map((x) => x.g);
 }
 
 /**
@@ -259,7 +293,7 @@ async function baselineBefore(kubectl: Kubectl, setupStartedAt: number): Promise
   const list = JSON.parse(await kubectl(['get', 'namespaces', '-o', 'json'])) as { items: { metadata: { name: string; creationTimestamp: string } }[] };
   // creationTimestamp has whole seconds: a namespace made in the second setup began counts as the lab's.
   const cutoff = Math.floor(setupStartedAt / 1000) * 1000;
-  return { namespaces: new Set(list.items.filter((n) => Date.parse(n.metadata.creationTimestamp) < cutoff).map((n) => n.metadata.name)) };
+  return { namespaces: new Set(list.items.filter((n) => Date.parse(n.metadata.creationTimestamp) < cutoff).map((n) => n.metadata.name)), cutoff };
 }
 
 /** A verifier: one attempt service on a throw-away data folder, clusters made one at a time. */
@@ -698,7 +732,13 @@ export class LabVerifier {
   async verifyAll(ids: readonly string[], opts: VerifyOptions & { share?: boolean; onVerdict?: (v: LabVerdict) => void } = {}): Promise<LabVerdict[]> {
     const verdicts: LabVerdict[] = [];
     const report = (v: LabVerdict) => (verdicts.push(v), opts.onVerdict?.(v));
-    const groups = opts.share && !opts.keep ? shareGroups(ids.map((id) => this.labs.get(id)!)) : ids.map((id) => [id]);
+    const groups =
+      opts.share && !opts.keep
+        ? shareGroups(
+            ids.map((id) => this.labs.get(id)!),
+            opts.freshMistakes === false ? { freshMistakes: false } : {},
+          )
+        : ids.map((id) => [id]);
     for (const group of groups) {
       let held: HeldCluster | undefined;
       let previous: Lab | undefined;
@@ -753,7 +793,10 @@ export class LabVerifier {
           const base = await baselineBefore(kubectl, held.setupStartedAt);
           const left = await labStates(previous);
           const prevObjects = [...left.setup, ...left.solution, ...(await Promise.all(previous.mistakes.map((m) => mistakeObjects(previous, m)))).flat()];
-          return await resetCluster(kubectl, base, prevObjects);
+          // The next lab gets a workstation of its own (files the last one's solution wrote are gone), and a
+          // cluster whose state before the first lab nobody changed: the reset refuses otherwise.
+          await this.#workstations.release(held.attemptId);
+          return await resetCluster(kubectl, base, prevObjects, { betweenLabs: true });
         } catch (e) {
           throw new Error(`resetting the cluster failed: ${errorMessage(e)}`, { cause: e });
         }
@@ -763,7 +806,7 @@ export class LabVerifier {
       const port = createKubePort(kubeconfigPath);
       await timed('Applying setup and waiting until it is ready', () =>
         applyLabSetup(
-          { dir: lab.dir, setupManifests: lab.files.setupManifests, setupScript: undefined },
+          { dir: lab.dir, setupManifests: lab.files.setupManifests, setupScript: lab.files.setupScript },
           { kubeconfigPath, nodes },
           { port, runner: this.#runner },
           () => {},
