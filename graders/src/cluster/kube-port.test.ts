@@ -221,12 +221,18 @@ describe('createKubePort', () => {
       p.get({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'slow' }, { timeoutMs: 200 }),
       (e: unknown) => e instanceof ClusterError && e.reason === 'timeout',
     );
+    // Cancelled once the server holds the request: the call is in flight, not refused before it began.
     const ctrl = new AbortController();
-    setTimeout(() => ctrl.abort(), 50);
+    const slowSeen = seen.length;
+    const inFlight = (async () => {
+      while (!seen.slice(slowSeen).some((r) => r.url.includes('/pods/slow'))) await new Promise((r) => setImmediate(r));
+      ctrl.abort();
+    })();
     await assert.rejects(
       p.get({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'slow' }, { signal: ctrl.signal }),
       (e: unknown) => e instanceof ClusterError && e.reason === 'aborted',
     );
+    await inFlight;
     await assert.rejects(
       p.get({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'secret' }),
       (e: unknown) => e instanceof ClusterError && e.reason === 'forbidden' && e.status === 403,
