@@ -14,6 +14,7 @@ import {
   defaultLanes,
   describeVerdict,
   enteredMistake,
+  gradesNeedConfirming,
   inParallel,
   lanePrefix,
   shareable,
@@ -277,4 +278,47 @@ test('a lab whose scripts only talk to the API shares a cluster; one that reache
   const dedicated = of({});
   (dedicated.meta.cluster as { dedicated: boolean }).dedicated = true;
   assert.equal(shareable(dedicated, { scriptText, freshMistakes: false }), false);
+});
+
+test('labs whose checks read what a cluster programs later (connections, names, health, metrics) have their mistakes graded until two grades agree; others once', () => {
+  const files: Record<string, string> = {
+    'checks/sees.sh': 'kubectl exec -n shop web -- printenv PORT\n# curl in a comment is not a probe\n',
+    'checks/reach.sh': 'kubectl exec -n shop client -- wget -qO- -T 2 http://web\n',
+  };
+  const labOf = (checks: { kind: string; run?: string }[], cluster: Record<string, unknown> = {}) =>
+    ({
+      id: 'x',
+      dir: '/nowhere',
+      meta: { cluster: { workers: 1, networkPolicy: false, addons: [], ...cluster }, tasks: [{ id: 't', checks }] },
+    }) as unknown as Lab;
+  const only =
+    (...names: string[]) =>
+    (f: string) =>
+      names.includes(f) ? files[f]! : assert.fail(`not read: ${f}`);
+  // No checks folder on disk: only the inline programs are read.
+  assert.equal(gradesNeedConfirming(labOf([{ kind: 'field' }, { kind: 'script', run: 'bash checks/x.sh' }]), only()), false);
+  assert.equal(gradesNeedConfirming(labOf([{ kind: 'probe' }]), only()), true);
+  assert.equal(gradesNeedConfirming(labOf([{ kind: 'dns' }]), only()), true);
+  assert.equal(gradesNeedConfirming(labOf([{ kind: 'node', run: 'curl -sk https://127.0.0.1:6443/readyz' }]), only()), true);
+  assert.equal(gradesNeedConfirming(labOf([{ kind: 'node', run: '# curl\nsystemctl is-active kubelet' }]), only()), false);
+  assert.equal(gradesNeedConfirming(labOf([{ kind: 'field' }], { networkPolicy: true }), only()), true);
+  assert.equal(gradesNeedConfirming(labOf([{ kind: 'field' }], { addons: ['metrics-server'] }), only()), true);
+});
+
+test("a lab's check scripts are read from its checks folder", async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'kd-confirm-'));
+  try {
+    await mkdir(path.join(dir, 'checks', 'lib'), { recursive: true });
+    await writeFile(path.join(dir, 'checks', 'sees.sh'), 'kubectl get pods\n');
+    const lab = {
+      id: 'x',
+      dir,
+      meta: { cluster: { networkPolicy: false, addons: [] }, tasks: [{ id: 't', checks: [{ kind: 'script', run: 'bash checks/sees.sh' }] }] },
+    } as unknown as Lab;
+    assert.equal(gradesNeedConfirming(lab), false);
+    await writeFile(path.join(dir, 'checks', 'lib', 'net.sh'), 'probe() { kubectl exec "$1" -- nc -z -w 2 "$2" 80; }\n');
+    assert.equal(gradesNeedConfirming(lab), true, 'a helper in a subfolder that opens connections counts');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -13,7 +13,7 @@
 // after setup, which proves the next mistake starts clean.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -157,6 +157,45 @@ export function shareable(lab: Lab, opts: { freshMistakes?: boolean; scriptText?
   const read = opts.scriptText ?? ((file: string) => readFileSync(path.join(lab.dir, file), 'utf8'));
   const hostScripts = [f.setupScript, f.solutionScript, ...lab.mistakes.map((m) => m.script)].filter((x): x is string => x !== undefined);
   return hostScripts.every((file) => !REACHES_NODES.test(read(file).replace(/^\s*#.*$/gm, '')));
+}
+
+/** Check kinds whose answer a real cluster can change a moment after the API accepted a change (the dataplane, DNS). */
+const PROGRAMMED_KINDS: ReadonlySet<string> = new Set(['probe', 'dns']);
+
+/**
+ * What in a check script reads something a real cluster programs or samples after the API accepted
+ * a change: connections and names (curl, wget, nc, /dev/tcp, nslookup, dig), an API server's or a
+ * kubelet's health, metrics, a container runtime's or etcd's view of a restarting component.
+ */
+const READS_PROGRAMMED = /\b(?:curl|wget|nc|nslookup|dig|getent|etcdctl|crictl|readyz|healthz|livez)\b|\/dev\/(?:tcp|udp)\/|kubectl\s+top\b/;
+
+/**
+ * Whether labs:verify grades this lab's states until two grades agree: labs that open connections
+ * or resolve names (NetworkPolicy, Services, Ingress and Gateway routes are programmed after the API
+ * accepted them) through a check kind or a check script, that run on a NetworkPolicy cluster, or
+ * that read metrics an add-on samples. Other labs are graded once after their state has settled
+ * (and again only while a check could not be answered). scriptText reads a file of the lab.
+ */
+export function gradesNeedConfirming(lab: Lab, scriptText: (file: string) => string = (f) => readFileSync(path.join(lab.dir, f), 'utf8')): boolean {
+  const c = lab.meta.cluster;
+  if (c.networkPolicy || c.addons.some((a) => a === 'metrics-server' || a === 'gateway-api')) return true;
+  const checks = lab.meta.tasks.flatMap((t) => t.checks);
+  if (checks.some((k) => PROGRAMMED_KINDS.has(k.kind))) return true;
+  // Inline programs of script, node and workstation checks, and every script file they may run.
+  const inline = checks.map((k) => ('run' in k && typeof k.run === 'string' ? k.run : '')).join('\n');
+  const checkFiles = labFiles(lab.dir, 'checks').map((f) => scriptText(f));
+  return [inline, ...checkFiles].some((text) => READS_PROGRAMMED.test(text.replace(/^\s*#.*$/gm, '')));
+}
+
+/** Files under a folder of the lab (relative to the lab), or none. */
+function labFiles(dir: string, sub: string): string[] {
+  try {
+    return readdirSync(path.join(dir, sub), { recursive: true, withFileTypes: true })
+      .filter((d) => d.isFile())
+      .map((d) => path.relative(dir, path.join(d.parentPath, d.name)));
+  } catch {
+    return [];
+  }
 }
 
 /**
@@ -467,7 +506,14 @@ export class LabVerifier {
         const { run } = await enteredMistake(lab, mistake, port, scripts, reach);
         const gradable = gradableLab(lab);
         const gradeOn = (p: ClusterPort, s: ScriptRunner | undefined) => gradeLab(gradable, { port: p, ...(s ? { scripts: s } : {}), nodes, workstation });
-        const r = await mistakeGate(run, EMPTY_REPORT(lab), gradeOn, { port, scripts }, { maxGrades: 4, cleanTimeoutMs: 0 }, () => 0);
+        const r = await mistakeGate(
+          run,
+          EMPTY_REPORT(lab),
+          gradeOn,
+          { port, scripts },
+          { maxGrades: 4, cleanTimeoutMs: 0, confirm: gradesNeedConfirming(lab) },
+          () => 0,
+        );
         return { ...r, durationMs: performance.now() - t0 };
       } finally {
         this.#service.endGrading(attempt.id);
@@ -609,10 +655,13 @@ export class LabVerifier {
   }
 
   /** Finishes an attempt and waits until its cluster is gone, so the next lab has the machine to itself. */
+  /**
+   * Ends a verified attempt. Its cluster is deleted in the background while the next lab's is made
+   * (the attempt service counts it against clusters.maxConcurrent until it is gone); close() waits.
+   */
   async #finish(attemptId: string): Promise<void> {
     await this.#workstations.release(attemptId).catch(() => {});
     this.#service.finish(attemptId, 'verified');
-    await this.#service.idle();
   }
 
   /**
@@ -695,7 +744,7 @@ export class LabVerifier {
         // The provisioner (or the shared-cluster path, with the same function) already applied the setup and waited for it, as for a learner.
         setup: async () => {},
         mistakes,
-        settle: { maxGrades: 4, cleanTimeoutMs: 60_000 },
+        settle: { maxGrades: 4, cleanTimeoutMs: 60_000, confirm: gradesNeedConfirming(lab) },
         ...solutionOf(
           lab,
           () =>
@@ -828,6 +877,7 @@ export class LabVerifier {
   }
 
   async close(opts: { keepData?: boolean } = {}): Promise<void> {
+    await this.#service.idle();
     await this.#service.close();
     this.labs.compiler.close();
     if (!opts.keepData) rmSync(this.#dataDir, { recursive: true, force: true });

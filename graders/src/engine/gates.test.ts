@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { CheckDecl } from '../checks/schema.ts';
 import type { KubeObject } from '../cluster/port.ts';
 import { ModelCluster } from '../model/model-cluster.ts';
-import { ceilingPercent, runHonestyGates, type MistakeRun } from './gates.ts';
+import { ceilingPercent, mistakeGate, runHonestyGates, type MistakeRun } from './gates.ts';
+import { gradeLab } from './engine.ts';
 import type { GradableLab, GradeReport } from './types.ts';
 
 // The mistake gates on a tiny lab: two ConfigMap fields, each worth half.
@@ -200,5 +201,29 @@ describe('mistake gates', () => {
     assert.equal(gate?.passed, false);
     assert.match(gate?.problems[0] ?? '', /^after taking mistake sticky off again, the lab does not grade as it did right after setup/);
     assert.match(gate?.problems[1] ?? '', /record\/domain is pass/);
+  });
+
+  it('grades a settled mistake once where the lab reads nothing a cluster programs later (confirm: false), and again while a check errored', async () => {
+    const gradesOf = async (confirm: boolean, erroring: number) => {
+      const model = new ModelCluster({ workers: 0 });
+      await model.apply([...setup, ...facts({ domain: 'cluster.local' })]);
+      // The API does not answer during the first `erroring` grades.
+      let grade = 0;
+      const port = Object.assign(Object.create(model) as ModelCluster, {
+        get: async (...args: Parameters<ModelCluster['get']>) => {
+          if (grade <= erroring) throw new Error('the API did not answer');
+          return model.get(...args);
+        },
+      });
+      const run: MistakeRun = { mistake: { name: 'half', title: 'half done', maxPercent: 50 }, enter: async () => ({ port }) };
+      const empty = await gradeLab(lab, { port: new ModelCluster({ workers: 0 }) });
+      const gradeOn = (p: typeof port) => (grade++, gradeLab(lab, { port: p }));
+      const g = await mistakeGate(run, empty, gradeOn, { port }, { maxGrades: 4, cleanTimeoutMs: 0, confirm }, () => 0);
+      return { grades: g.phases?.grades, passed: g.passed, percent: g.report.percent };
+    };
+    assert.deepEqual(await gradesOf(true, 0), { grades: 2, passed: true, percent: 50 }, 'confirmed by a second grade that agrees');
+    assert.deepEqual(await gradesOf(false, 0), { grades: 1, passed: true, percent: 50 });
+    // The first grade could not read the ConfigMap (both checks read it): asked again, and decided by the answer.
+    assert.deepEqual(await gradesOf(false, 1), { grades: 2, passed: true, percent: 50 });
   });
 });

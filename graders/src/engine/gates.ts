@@ -59,7 +59,20 @@ export interface GateInput {
    * two grades in a row agree (at most this many grades), and wait this long for a clean state after
    * leaving one and for the reference solution to earn everything. Default: one grade, no waiting (the model cluster is consistent at once).
    */
-  settle?: { maxGrades: number; cleanTimeoutMs: number; errorRetryMs?: number };
+  settle?: {
+    maxGrades: number;
+    cleanTimeoutMs: number;
+    errorRetryMs?: number;
+    /**
+     * Whether a mistake's grade needs a second one that agrees with it (default true). A mistake is
+     * graded once its state has settled; only what a real cluster programs after that (connections
+     * through NetworkPolicy, Services and DNS; metrics an add-on samples) can read differently a
+     * moment later, so a lab that reads nothing of the kind grades a mistake again only while a check
+     * could not be answered (errored). The state right after setup is always graded until two agree:
+     * setup does not wait for workloads broken on purpose.
+     */
+    confirm?: boolean;
+  };
 }
 
 export interface GateResult {
@@ -249,8 +262,10 @@ export async function mistakeGate(
     const on = target;
     report = await gradeOn(on.port, on.scripts);
     phases.grades = 1;
-    // On a real cluster the first grade may still see the old policy: grade until two agree.
+    // On a real cluster the first grade may still see the old policy: grade until two agree (where
+    // the lab reads such things; otherwise only while a check could not be answered).
     for (let i = 1; i < (settle?.maxGrades ?? 1); i++) {
+      if (settle?.confirm === false && !report.tasks.some((t) => t.checks.some((c) => c.status === 'error'))) break;
       const next = await gradeOn(on.port, on.scripts);
       phases.grades++;
       const same = statuses(next) === statuses(report);
