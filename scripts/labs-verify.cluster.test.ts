@@ -53,10 +53,21 @@ const freshMistakes = process.env.KUBEDRILL_VERIFY_FRESH_MISTAKES === '1';
 const lanes = defaultLanes();
 const image = 'skip' in target ? undefined : target.image;
 const first = image ? await LabVerifier.create(image, { log: laneLog(0), scenariosDirs: [SCENARIOS_DIR] }) : undefined;
+// Labs on several control planes (kubeadm's stacked etcd behind a load balancer) cost ≈ 4–5 min
+// apiece on 2 cores — kind joins the second and third control plane one after the other (≈ 160 s),
+// and their three API servers and etcd members slow the other lane meanwhile. CI's 90 minutes
+// cannot carry them beside the rest, so this stage leaves them to `npm run labs:verify` (or
+// KUBEDRILL_VERIFY_HA=1 here); each shows as skipped with that reason.
+const withHa = process.env.KUBEDRILL_VERIFY_HA === '1';
+const haSkipped = new Set(first && !withHa ? labIds.filter((id) => (first.labs.get(id)!.meta.cluster.controlPlanes ?? 1) > 1) : []);
+if (haSkipped.size)
+  console.log(
+    `labs:verify: ${haSkipped.size} lab(s) on several control planes are not gated in this stage (${[...haSkipped].join(', ')}); npm run labs:verify gates them, or set KUBEDRILL_VERIFY_HA=1`,
+  );
 const queue: string[][] = first
   ? costliestFirst(
       shareGroups(
-        labIds.map((id) => first.labs.get(id)!),
+        labIds.filter((id) => !haSkipped.has(id)).map((id) => first.labs.get(id)!),
         { freshMistakes },
       ).map((g) => g.map((id) => first.labs.get(id)!)),
       { freshMistakes },
@@ -135,6 +146,14 @@ after(async () => {
   await Promise.all(verifiers.map((v) => v.close()));
 });
 
+for (const id of haSkipped)
+  test(
+    `lab ${id}: nothing earns nothing, mistakes stay capped, the solution earns everything, on a real cluster`,
+    {
+      skip: 'several control planes: not gated in this stage for time (npm run labs:verify gates it, or KUBEDRILL_VERIFY_HA=1)',
+    },
+    () => {},
+  );
 for (const id of order) {
   test(
     `lab ${id}: nothing earns nothing, mistakes stay capped, the solution earns everything, on a real cluster`,
