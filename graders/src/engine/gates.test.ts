@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CheckDecl } from '../checks/schema.ts';
-import type { KubeObject } from '../cluster/port.ts';
+import type { ClusterPort, KubeObject } from '../cluster/port.ts';
 import { ModelCluster } from '../model/model-cluster.ts';
 import { ceilingPercent, mistakeGate, runHonestyGates, type MistakeRun } from './gates.ts';
 import { gradeLab } from './engine.ts';
@@ -217,7 +217,7 @@ describe('mistake gates', () => {
       });
       const run: MistakeRun = { mistake: { name: 'half', title: 'half done', maxPercent: 50 }, enter: async () => ({ port }) };
       const empty = await gradeLab(lab, { port: new ModelCluster({ workers: 0 }) });
-      const gradeOn = (p: typeof port) => (grade++, gradeLab(lab, { port: p }));
+      const gradeOn = (p: ClusterPort) => (grade++, gradeLab(lab, { port: p }));
       const g = await mistakeGate(run, empty, gradeOn, { port }, { maxGrades: 4, cleanTimeoutMs: 0, confirm }, () => 0);
       return { grades: g.phases?.grades, passed: g.passed, percent: g.report.percent };
     };
