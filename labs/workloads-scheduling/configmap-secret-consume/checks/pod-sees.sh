@@ -15,10 +15,17 @@ if [[ ${obs:-0} -lt $gen || ${updated:-0} -ne $want_n || ${ready:-0} -ne $want_n
 fi
 pods=$(kubectl get pods -n "$ns" -l app=mailer -o jsonpath='{range .items[?(@.status.phase=="Running")]}{.metadata.name} {.metadata.deletionTimestamp}{"\n"}{end}' 2>/dev/null | awk 'NF == 1 { print $1 }')
 [[ -n $pods ]] || { echo "no running pod of Deployment mailer"; exit 1; }
+# kubectl's own messages (a warning, a retried stream) go to stderr: kept apart, so they can never be
+# read as part of the value, and shown only when the command could not run.
+err=$(mktemp)
+trap 'rm -f "$err"' EXIT
 for pod in $pods; do
   if [[ $kind == env ]]; then
     # The value followed by a marker, so command substitution cannot strip its trailing newlines.
-    got=$(kubectl exec -n "$ns" "$pod" -c mailer -- sh -c "if [ -z \"\${$what+set}\" ]; then echo UNSET; else printf '%s|' \"\$$what\"; fi" 2>&1)
+    if ! got=$(kubectl exec -n "$ns" "$pod" -c mailer -- sh -c "if [ -z \"\${$what+set}\" ]; then echo UNSET; else printf '%s|' \"\$$what\"; fi" 2>"$err"); then
+      echo "pod $pod: cannot run a command in container mailer: $(tail -n 1 "$err")"
+      exit 1
+    fi
     [[ $got == UNSET ]] && { echo "pod $pod has no environment variable $what"; exit 1; }
     label="environment variable $what"
   else
