@@ -74,21 +74,32 @@ export async function clusterBaseline(kubectl: Kubectl): Promise<ClusterBaseline
 }
 
 /** kubectl names (resource.group/name) of the cluster-scoped objects among objects, by the API's own list of cluster-scoped kinds. */
-export async function clusterScopedRefs(kubectl: Kubectl, objects: readonly KubeObject[]): Promise<string[]> {
-  const candidates = objects.filter((o) => o.kind !== 'Namespace');
-  if (!candidates.length) return [];
-  // NAME [SHORTNAMES] APIVERSION NAMESPACED KIND, one resource a line.
+/**
+ * kubectl's name (resource.group) of each cluster-scoped kind the API serves with the given verbs,
+ * keyed by "group/Kind", from `kubectl api-resources` (NAME [SHORTNAMES] APIVERSION NAMESPACED KIND).
+ */
+async function clusterResources(kubectl: Kubectl, verbs?: string): Promise<Map<string, string>> {
   const resources = new Map<string, string>();
-  for (const line of (await kubectl(['api-resources', '--namespaced=false', '--no-headers'])).split('\n')) {
+  const args = ['api-resources', '--namespaced=false', '--no-headers', ...(verbs ? [`--verbs=${verbs}`] : [])];
+  for (const line of (await kubectl(args)).split('\n')) {
     const cols = line.trim().split(/\s+/);
     if (cols.length < 4) continue;
     const [resource, apiVersion, kind] = [cols[0]!, cols[cols.length - 3]!, cols[cols.length - 1]!];
-    const group = apiVersion.includes('/') ? apiVersion.split('/')[0]! : '';
+    const group = groupOf(apiVersion);
     resources.set(`${group}/${kind}`, group ? `${resource}.${group}` : resource);
   }
+  return resources;
+}
+
+const groupOf = (apiVersion: string) => (apiVersion.includes('/') ? apiVersion.split('/')[0]! : '');
+
+/** kubectl names (resource.group/name) of the cluster-scoped objects among objects, by the API's own list of cluster-scoped kinds. */
+export async function clusterScopedRefs(kubectl: Kubectl, objects: readonly KubeObject[]): Promise<string[]> {
+  const candidates = objects.filter((o) => o.kind !== 'Namespace');
+  if (!candidates.length) return [];
+  const resources = await clusterResources(kubectl);
   const refs = candidates.flatMap((o) => {
-    const group = o.apiVersion.includes('/') ? o.apiVersion.split('/')[0]! : '';
-    const resource = resources.get(`${group}/${o.kind}`);
+    const resource = resources.get(`${groupOf(o.apiVersion)}/${o.kind}`);
     return resource ? [`${resource}/${o.metadata.name}`] : [];
   });
   return [...new Set(refs)];
@@ -108,10 +119,10 @@ export async function resetCluster(
   // Between two labs the next one must find the cluster as the first found it: refuse (the caller
   // then makes a fresh cluster) when a lab changed what was there before, and take off every
   // cluster-scoped object a lab's scripts made, not only those its manifests name.
-  const made = opts.betweenLabs ? await labMadeClusterObjects(kubectl, base) : { refs: [], changed: [] };
+  const now = names(await kubectl(['get', 'namespaces', '-o', 'name']));
+  const made = opts.betweenLabs ? await labMadeClusterObjects(kubectl, base, now) : { refs: [], changed: [] };
   if (made.changed.length) throw new Error(`a lab changed what the cluster had before it: ${made.changed.slice(0, 5).join(', ')}`);
   const clusterScoped = [...new Set([...(await clusterScopedRefs(kubectl, labObjects)), ...made.refs])];
-  const now = names(await kubectl(['get', 'namespaces', '-o', 'name']));
   const added = now.filter((n) => !base.namespaces.has(n) && !SYSTEM.has(n));
   const swept = now.filter((n) => base.namespaces.has(n) && !SYSTEM.has(n));
   if (added.length) {
@@ -163,7 +174,7 @@ const SYSTEM_KINDS_WATCHED = ['configmaps', 'services', 'deployments.apps', 'dae
  * learner's client) is a change the next lab would inherit.
  */
 const SYSTEM_MANAGER =
-  /^(kube-apiserver|kube-controller-manager|kube-scheduler|kubelet|kube-proxy|kube-router|kindnetd|local-path-provisioner|metallb-.*|metrics-server|traefik|coredns|.*-controller|clusterrole-aggregation-controller)$/;
+  /^(kube-apiserver|kube-controller-manager|kube-scheduler|kubelet|kube-proxy|kube-router|kindnetd|local-path-provisioner|metallb-.*|metrics-server|traefik|coredns|.*-controller)$/;
 
 interface ManagedObject {
   apiVersion: string;
@@ -177,24 +188,19 @@ interface ManagedObject {
 }
 
 /**
- * What labs did outside their namespaces since base.cutoff: cluster-scoped objects made since (as
+ * What labs did outside their namespaces since base.cutoff (namespaces: the cluster's namespaces now): cluster-scoped objects made since (as
  * kubectl names, to delete), and objects that existed before but were changed since by a client that
  * is not part of Kubernetes — cluster-scoped ones (a ClusterRole, the default StorageClass, a node's
  * taints) and those in the cluster's own namespaces (CoreDNS's ConfigMap, kube-proxy's DaemonSet).
  */
-export async function labMadeClusterObjects(kubectl: Kubectl, base: ClusterBaseline): Promise<{ refs: string[]; changed: string[] }> {
+export async function labMadeClusterObjects(
+  kubectl: Kubectl,
+  base: ClusterBaseline,
+  namespaces: readonly string[],
+): Promise<{ refs: string[]; changed: string[] }> {
   if (base.cutoff === undefined) return { refs: [], changed: [] };
   const cutoff = base.cutoff;
-  // NAME [SHORTNAMES] APIVERSION NAMESPACED KIND, one resource a line: kubectl's name of each kind.
-  const resourceOf = new Map<string, string>();
-  for (const line of (await kubectl(['api-resources', '--namespaced=false', '--verbs=list,delete', '--no-headers'])).split('\n')) {
-    const cols = line.trim().split(/\s+/);
-    if (cols.length < 4) continue;
-    const [resource, apiVersion, kind] = [cols[0]!, cols[cols.length - 3]!, cols[cols.length - 1]!];
-    const group = apiVersion.includes('/') ? apiVersion.split('/')[0]! : '';
-    const name = group ? `${resource}.${group}` : resource;
-    if (!CLUSTER_KINDS_KEPT.has(name) || name === 'nodes') resourceOf.set(`${group}/${kind}`, name);
-  }
+  const resourceOf = new Map([...(await clusterResources(kubectl, 'list,delete'))].filter(([, name]) => !CLUSTER_KINDS_KEPT.has(name) || name === 'nodes'));
   const at = (t: string | undefined) => (t ? Date.parse(t) : NaN);
   const changedByClient = (o: ManagedObject) =>
     (o.metadata.managedFields ?? []).some((f) => !f.subresource && at(f.time) >= cutoff && !SYSTEM_MANAGER.test(f.manager ?? ''));
@@ -203,17 +209,12 @@ export async function labMadeClusterObjects(kubectl: Kubectl, base: ClusterBasel
   const changed: string[] = [];
   const describe = (o: ManagedObject) => `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
   for (const o of resourceOf.size ? await list([[...new Set(resourceOf.values())].join(',')]) : []) {
-    const group = o.apiVersion.includes('/') ? o.apiVersion.split('/')[0]! : '';
-    const resource = resourceOf.get(`${group}/${o.kind}`);
+    const resource = resourceOf.get(`${groupOf(o.apiVersion)}/${o.kind}`);
     if (!resource) continue;
     if (resource !== 'nodes' && at(o.metadata.creationTimestamp) >= cutoff) refs.push(`${resource}/${o.metadata.name}`);
     else if (changedByClient(o)) changed.push(describe(o));
   }
-  const systemNamespaces = (await kubectl(['get', 'namespaces', '-o', 'name']))
-    .split(/\s+/)
-    .map((s) => s.replace(/^[^/]+\//, ''))
-    .filter((n) => SYSTEM.has(n));
-  for (const ns of systemNamespaces)
+  for (const ns of namespaces.filter((n) => SYSTEM.has(n)))
     for (const o of await list(['-n', ns, SYSTEM_KINDS_WATCHED.join(',')]))
       if (at(o.metadata.creationTimestamp) >= cutoff ? !SYSTEM_MANAGER.test(o.metadata.managedFields?.[0]?.manager ?? '') : changedByClient(o))
         changed.push(describe(o));

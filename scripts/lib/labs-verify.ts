@@ -134,6 +134,9 @@ export interface VerifyOptions {
   hold?: (h: HeldCluster) => void;
 }
 
+/** A shell script without its comment lines (what it says it does not do is not what it does). */
+const withoutComments = (script: string) => script.replace(/^\s*#.*$/gm, '');
+
 /**
  * Host scripts that reach past the API (into node containers, or a shell on a node): what they change
  * a reset cannot see, so a lab with one never shares a cluster.
@@ -156,7 +159,7 @@ export function shareable(lab: Lab, opts: { freshMistakes?: boolean; scriptText?
   if (opts.freshMistakes !== false && lab.mistakes.some((m) => m.nodeScripts.length || m.workstationScript)) return false;
   const read = opts.scriptText ?? ((file: string) => readFileSync(path.join(lab.dir, file), 'utf8'));
   const hostScripts = [f.setupScript, f.solutionScript, ...lab.mistakes.map((m) => m.script)].filter((x): x is string => x !== undefined);
-  return hostScripts.every((file) => !REACHES_NODES.test(read(file).replace(/^\s*#.*$/gm, '')));
+  return hostScripts.every((file) => !REACHES_NODES.test(withoutComments(read(file))));
 }
 
 /** Check kinds whose answer a real cluster can change a moment after the API accepted a change (the dataplane, DNS). */
@@ -184,7 +187,7 @@ export function gradesNeedConfirming(lab: Lab, scriptText: (file: string) => str
   // Inline programs of script, node and workstation checks, and every script file they may run.
   const inline = checks.map((k) => ('run' in k && typeof k.run === 'string' ? k.run : '')).join('\n');
   const checkFiles = labFiles(lab.dir, 'checks').map((f) => scriptText(f));
-  return [inline, ...checkFiles].some((text) => READS_PROGRAMMED.test(text.replace(/^\s*#.*$/gm, '')));
+  return [inline, ...checkFiles].some((text) => READS_PROGRAMMED.test(withoutComments(text)));
 }
 
 /** Files under a folder of the lab (relative to the lab), or none. */
@@ -654,7 +657,6 @@ export class LabVerifier {
     return lab;
   }
 
-  /** Finishes an attempt and waits until its cluster is gone, so the next lab has the machine to itself. */
   /**
    * Ends a verified attempt. Its cluster is deleted in the background while the next lab's is made
    * (the attempt service counts it against clusters.maxConcurrent until it is gone); close() waits.
