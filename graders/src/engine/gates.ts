@@ -175,7 +175,6 @@ export async function runHonestyGates(input: GateInput): Promise<GatesReport> {
   // starting): it is graded again, settle.errorRetryMs apart, until two grades agree and every
   // check was answered, up to settle.maxGrades grades. The later gates compare with this state, so
   // it must be the settled one, not a snapshot of the first second after setup.
-  const errors = (r: GradeReport) => r.tasks.some((t) => t.checks.some((c) => c.status === 'error'));
   let before = await grade();
   for (let i = 1; i < (input.settle?.maxGrades ?? 1); i++) {
     await sleep(input.settle?.errorRetryMs ?? 2000);
@@ -235,6 +234,9 @@ export async function runHonestyGates(input: GateInput): Promise<GatesReport> {
   return { labId: input.lab.id, passed: gates.every((g) => g.passed), gates };
 }
 
+/** Whether a check of the report could not be answered. */
+const errors = (r: GradeReport) => r.tasks.some((t) => t.checks.some((c) => c.status === 'error'));
+
 /** One mistake's gate (exported for mistakes that need a cluster of their own; runHonestyGates runs the rest). */
 export async function mistakeGate(
   run: MistakeRun,
@@ -265,7 +267,7 @@ export async function mistakeGate(
     // On a real cluster the first grade may still see the old policy: grade until two agree (where
     // the lab reads such things; otherwise only while a check could not be answered).
     for (let i = 1; i < (settle?.maxGrades ?? 1); i++) {
-      if (settle?.confirm === false && !report.tasks.some((t) => t.checks.some((c) => c.status === 'error'))) break;
+      if (settle?.confirm === false && !errors(report)) break;
       const next = await gradeOn(on.port, on.scripts);
       phases.grades++;
       const same = statuses(next) === statuses(report);
