@@ -13,6 +13,9 @@ import {
   LAB_IMAGES,
   TESTBED_ASSETS,
   addonImageNames,
+  alignmentPins,
+  alignmentRequires,
+  MODULE_OF_PACKAGE_TEMPLATE,
   kindLoadBalancerImage,
   TESTBED_VERSIONS as V,
   kubernetesLdflags,
@@ -139,15 +142,52 @@ interface GoBuild {
   replaces?: Record<string, string>;
   /** output renames, e.g. server → etcd */
   rename?: Record<string, string>;
+  /**
+   * Build against the dependency versions (and tags) of this earlier build wherever the two
+   * share modules, so the build cache already holds most of what is compiled (client-go,
+   * apimachinery, grpc, protobuf, …: nine builds at nine versions cost a cold testbed most of
+   * its time). A Kubernetes library at the cluster's own version is also what the add-on meets.
+   */
+  alignWith?: string;
+  /** modules kept at the version this build's own go.mod selects (it needs a newer API) */
+  alignExcept?: string[];
+  /** the build others align with: it requires each module it compiles at its alignment label */
+  alignmentDonor?: boolean;
 }
 
 function goOut(b: { name: string; version: string }): string {
   return path.join(BIN, `${b.name}-${b.version}`);
 }
 
-async function goBuild(b: GoBuild): Promise<void> {
+const donorPins = new Map<string, Promise<string>>();
+
+/** The modules (and replacements) a finished build's packages came from, listed once per run. */
+function modulesBuiltBy(name: string): Promise<string> {
+  let listed = donorPins.get(name);
+  if (!listed) {
+    const d = [...GO_BUILDS, ...ADDON_GO_BUILDS].find((x) => x.name === name);
+    if (!d) throw new StepFailed(`alignWith names ${name}, which is not a Go build`);
+    const src = path.join(CACHE, 'src', `${d.name}-${d.version}`);
+    listed = sh(
+      `go-${name}`,
+      `cd ${src} && go list -deps ${d.tags ? `-tags ${d.tags}` : ''} -f '${MODULE_OF_PACKAGE_TEMPLATE}' ${d.pkgs.join(' ')} | sort -u`,
+      goEnv(),
+    );
+    donorPins.set(name, listed);
+  }
+  return listed;
+}
+
+async function goBuild(given: GoBuild): Promise<void> {
+  let b = given;
+  if (given.alignWith) {
+    const donor = [...GO_BUILDS, ...ADDON_GO_BUILDS].find((x) => x.name === given.alignWith)!;
+    const pins = alignmentPins(await modulesBuiltBy(donor.name), [given.module, ...(given.alignExcept ?? [])]);
+    b = { ...given, tags: donor.tags, replaces: { ...pins, ...given.replaces } };
+  }
+  const aligned = Boolean(b.alignWith || b.alignmentDonor);
   const out = goOut(b);
-  const key = hashOf(JSON.stringify(b), 'go-build-1');
+  const key = aligned ? hashOf(JSON.stringify(b), 'go-build-1', 'aligned-2') : hashOf(JSON.stringify(b), 'go-build-1');
   const bins = b.pkgs.map((p) => {
     const parts = p.split('/');
     const last = /^v\d+$/.test(parts.at(-1)!) ? parts.at(-2)! : parts.at(-1)!;
@@ -162,8 +202,18 @@ async function goBuild(b: GoBuild): Promise<void> {
       mkdirSync(src, { recursive: true });
       const info = JSON.parse(await sh(`go-${b.name}`, `cd ${src} && go mod download -json ${b.module}@${b.version}`, goEnv())) as { GoMod?: string };
       if (!info.GoMod) throw new StepFailed(`go:${b.name}: the module proxy gave no go.mod for ${b.module}@${b.version}`);
-      writeFileSync(path.join(src, 'go.mod'), wrapperGoMod(b.module, b.version, readFileSync(info.GoMod, 'utf8'), b.localVersion, b.replaces));
+      const upstream = readFileSync(info.GoMod, 'utf8');
+      writeFileSync(path.join(src, 'go.mod'), wrapperGoMod(b.module, b.version, upstream, b.localVersion, b.replaces));
       rmSync(path.join(src, 'go.sum'), { force: true });
+      if (aligned) {
+        // Require each pinned module this build compiles at its label (see alignmentLabel); the
+        // donor pins what it compiles to the versions its own go.mod selects.
+        const tags = b.tags ? `-tags ${b.tags}` : '';
+        const list = (template: string) => sh(`go-${b.name}`, `cd ${src} && go list -deps ${tags} -f '${template}' ${b.pkgs.join(' ')} | sort -u`, goEnv());
+        const pins = b.alignmentDonor ? { ...alignmentPins(await list(MODULE_OF_PACKAGE_TEMPLATE), [b.module]), ...b.replaces } : (b.replaces ?? {});
+        const built = (await list('{{with .Module}}{{.Path}}{{end}}')).split('\n').filter(Boolean);
+        writeFileSync(path.join(src, 'go.mod'), wrapperGoMod(b.module, b.version, upstream, b.localVersion, pins, alignmentRequires(pins, built)));
+      }
       rmSync(`${out}.tmp`, { recursive: true, force: true });
       mkdirSync(`${out}.tmp`, { recursive: true });
       const flags = ['-trimpath', b.tags ? `-tags ${b.tags}` : '', `-ldflags '${b.ldflags ?? '-s -w'}'`].join(' ');
@@ -186,6 +236,7 @@ const GO_BUILDS: GoBuild[] = [
     pkgs: [...K8S_CMDS.map((c) => `k8s.io/kubernetes/cmd/${c}`), 'k8s.io/kubernetes/test/images/agnhost'],
     ldflags: kubernetesLdflags(V.kubernetes),
     tags: 'selinux,notest',
+    alignmentDonor: true,
   },
   {
     name: 'etcd',
@@ -193,8 +244,10 @@ const GO_BUILDS: GoBuild[] = [
     version: V.etcd,
     pkgs: ['go.etcd.io/etcd/server/v3', 'go.etcd.io/etcd/etcdctl/v3', 'go.etcd.io/etcd/etcdutl/v3'],
     rename: { server: 'etcd' },
+    alignWith: 'kubernetes',
+    alignExcept: ['go.etcd.io/etcd'], // the server and its sibling modules stay one release
   },
-  { name: 'coredns', module: 'github.com/coredns/coredns', version: V.coredns, pkgs: ['github.com/coredns/coredns'] },
+  { name: 'coredns', module: 'github.com/coredns/coredns', version: V.coredns, pkgs: ['github.com/coredns/coredns'], alignWith: 'kubernetes' },
   {
     name: 'kube-router',
     module: 'github.com/cloudnativelabs/kube-router/v2',
@@ -202,8 +255,10 @@ const GO_BUILDS: GoBuild[] = [
     pkgs: ['github.com/cloudnativelabs/kube-router/v2/cmd/kube-router'],
     // v2.10.0 requires netlink v1.3.2-0.20260505210927-99e979749d3e, which the proxy refuses (403).
     replaces: { 'github.com/vishvananda/netlink': 'github.com/vishvananda/netlink v1.3.2-0.20251022194116-03b8f90390d9' },
+    alignWith: 'kubernetes',
     ldflags: `-s -w -X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=${V.kubeRouter} -X github.com/cloudnativelabs/kube-router/v2/pkg/version.BuildDate=2026-01-01T00:00:00Z`,
   },
+  // Not aligned: crictl v1.34.0's exec.go does not compile against kubectl v0.35's term package (29 s either way).
   { name: 'crictl', module: 'sigs.k8s.io/cri-tools', version: V.crictl, pkgs: ['sigs.k8s.io/cri-tools/cmd/crictl'] },
   // kind's default StorageClass (preloaded in the node image, like kind's own node images).
   {
@@ -211,14 +266,36 @@ const GO_BUILDS: GoBuild[] = [
     module: 'github.com/rancher/local-path-provisioner',
     version: V.localPath,
     pkgs: ['github.com/rancher/local-path-provisioner'],
+    alignWith: 'kubernetes',
   },
-  { name: 'traefik', module: 'github.com/traefik/traefik/v3', version: V.traefik, pkgs: ['github.com/traefik/traefik/v3/cmd/traefik'] },
+  {
+    name: 'traefik',
+    module: 'github.com/traefik/traefik/v3',
+    version: V.traefik,
+    pkgs: ['github.com/traefik/traefik/v3/cmd/traefik'],
+    alignWith: 'kubernetes',
+    // OpenTelemetry's modules move together, and traefik uses parts Kubernetes does not build
+    // (otel/sdk/metric v1.41 needs otel/sdk v1.41; Kubernetes builds v1.36).
+    alignExcept: ['go.opentelemetry.io'],
+  },
 ];
 
 /** Add-ons and tools outside the node image: built beside the node image's assembly, after traefik. */
 const ADDON_GO_BUILDS: GoBuild[] = [
-  { name: 'metrics-server', module: 'sigs.k8s.io/metrics-server', version: V.metricsServer, pkgs: ['sigs.k8s.io/metrics-server/cmd/metrics-server'] },
-  { name: 'metallb', module: 'go.universe.tf/metallb', version: V.metallb, pkgs: ['go.universe.tf/metallb/controller', 'go.universe.tf/metallb/speaker'] },
+  {
+    name: 'metrics-server',
+    module: 'sigs.k8s.io/metrics-server',
+    version: V.metricsServer,
+    pkgs: ['sigs.k8s.io/metrics-server/cmd/metrics-server'],
+    alignWith: 'kubernetes',
+  },
+  {
+    name: 'metallb',
+    module: 'go.universe.tf/metallb',
+    version: V.metallb,
+    pkgs: ['go.universe.tf/metallb/controller', 'go.universe.tf/metallb/speaker'],
+    alignWith: 'kubernetes',
+  },
   // helm goes into the workstation image (scripts/build-images finds it in the cache).
   {
     name: 'helm',

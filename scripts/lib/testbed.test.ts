@@ -22,6 +22,9 @@ import {
   readTestbedStatus,
   testbedCacheDir,
   wrapperGoMod,
+  alignmentPins,
+  alignmentLabel,
+  alignmentRequires,
 } from './testbed.ts';
 
 const K8S_GO_MOD = `// This is a generated file. Do not edit directly.
@@ -190,4 +193,57 @@ test("kind's load-balancer image: read from kind's source, required by status, a
     timeout: 180_000,
   });
   assert.match(out, /^ok\s/m);
+});
+
+test("an extra replace overrides upstream's replace of the same module instead of adding a second one", () => {
+  const upstream = 'module example.com/m\ngo 1.26.0\nreplace (\n\tk8s.io/api => k8s.io/api v0.33.0\n\tk8s.io/utils v0.0.0-1 => ./utils\n)\n';
+  const mod = wrapperGoMod('example.com/m', 'v1.0.0', upstream, undefined, { 'k8s.io/api': 'k8s.io/api v0.35.4', 'k8s.io/utils': 'k8s.io/utils v0.0.0-2' });
+  assert.equal(mod.match(/k8s\.io\/api =>/g)?.length, 1);
+  assert.match(mod, /^\tk8s\.io\/api => k8s\.io\/api v0\.35\.4$/m);
+  assert.equal(mod.match(/k8s\.io\/utils =>/g)?.length, 1);
+  assert.match(mod, /^\tk8s\.io\/utils => k8s\.io\/utils v0\.0\.0-2$/m);
+});
+
+test('alignment pins every module the donor built from, at the version (or replacement) it used', () => {
+  const listed = [
+    'kubedrill.test/testbed/wrapper kubedrill.test/testbed/wrapper ', // the donor's own wrapper: no version
+    'k8s.io/api k8s.io/api v0.35.4',
+    'golang.org/x/net golang.org/x/net v0.47.0',
+    'go.etcd.io/etcd/api/v3 go.etcd.io/etcd/api/v3 v3.6.5',
+    'go.etcd.io/etcd/client/v3 go.etcd.io/etcd/client/v3 v3.6.5',
+    'github.com/gorilla/mux github.com/containous/mux v0.0.0-2025',
+    '',
+  ].join('\n');
+  assert.deepEqual(alignmentPins(listed, ['go.etcd.io/etcd']), {
+    'k8s.io/api': 'k8s.io/api v0.35.4',
+    'golang.org/x/net': 'golang.org/x/net v0.47.0',
+    'github.com/gorilla/mux': 'github.com/containous/mux v0.0.0-2025',
+  });
+  assert.deepEqual(
+    Object.keys(alignmentPins(listed, ['k8s.io/ap'])).sort(),
+    Object.keys(alignmentPins(listed)).sort(),
+    'a prefix matches whole path elements only',
+  );
+});
+
+test('alignment labels outrank every real version of the same major, and skip +incompatible modules', () => {
+  assert.equal(alignmentLabel('k8s.io/client-go', 'v0.35.4'), 'v1.999999.0');
+  assert.equal(alignmentLabel('github.com/google/uuid', 'v1.6.0'), 'v1.999999.0');
+  assert.equal(alignmentLabel('k8s.io/klog/v2', 'v2.130.1'), 'v2.999999.0');
+  assert.equal(alignmentLabel('gopkg.in/yaml.v3', 'v3.0.1'), 'v3.999999.0');
+  assert.equal(alignmentLabel('github.com/docker/docker', 'v28.2.2+incompatible'), undefined);
+});
+
+test('an aligned build requires only the pinned modules it compiles, at their labels, in its wrapper', () => {
+  const pins = {
+    'k8s.io/api': 'k8s.io/api v0.35.4',
+    'golang.org/x/net': 'golang.org/x/net v0.47.0',
+    'github.com/docker/docker': 'github.com/docker/docker v28.2.2+incompatible',
+  };
+  const requires = alignmentRequires(pins, ['k8s.io/api', 'github.com/docker/docker', 'example.com/own']);
+  assert.deepEqual(requires, { 'k8s.io/api': 'v1.999999.0' });
+  const mod = wrapperGoMod('example.com/own', 'v1.0.0', 'module example.com/own\ngo 1.26.0\n', undefined, pins, { ...requires, 'example.com/own': 'v9.0.0' });
+  assert.match(mod, /^require \(\n\tk8s\.io\/api v1\.999999\.0\n\)$/m);
+  assert.match(mod, /^\tk8s\.io\/api => k8s\.io\/api v0\.35\.4$/m, 'the label is never fetched: the pin replaces every version');
+  assert.doesNotMatch(mod, /example\.com\/own v9/, 'the built module itself stays at its release');
 });

@@ -107,7 +107,7 @@ export function kubernetesLdflags(version: string, buildDate = '2026-01-01T00:00
  * directives (which `go install pkg@version` refuses): it copies the upstream go and godebug
  * lines and every replace, turning local-path replaces (Kubernetes' ./staging/…, etcd's ../api)
  * into the published sibling module at `localVersion`. `extraReplaces` pins dependencies whose
- * required version the proxy does not serve.
+ * required version the proxy does not serve; `extraRequires` adds requirements (alignment labels).
  */
 export function wrapperGoMod(
   module: string,
@@ -115,6 +115,7 @@ export function wrapperGoMod(
   upstreamGoMod: string,
   localVersion: string = version,
   extraReplaces: Record<string, string> = {},
+  extraRequires: Record<string, string> = {},
 ): string {
   const lines = upstreamGoMod.split('\n');
   const goLine = lines.find((l) => /^go \d/.test(l)) ?? 'go 1.24';
@@ -134,19 +135,71 @@ export function wrapperGoMod(
     else if (line.startsWith('godebug ')) godebug.push(line.slice('godebug '.length));
     else if (line.startsWith('replace ')) replaces.push(line.slice('replace '.length));
   }
-  const replaced = replaces.map((r) => {
+  // One replace per module path (go refuses two): an extra replace overrides upstream's.
+  const byPath = new Map<string, string>();
+  for (const r of replaces) {
     const m = /^(\S+)(?: \S+)? => (\S+)(?: (\S+))?$/.exec(r);
     if (!m) throw new Error(`cannot read replace directive "${r}" in ${module}'s go.mod`);
     const [, from, to, toVersion] = m;
-    if (to!.startsWith('.') || to!.startsWith('/')) return `\t${from} => ${from} ${localVersion}`;
-    return `\t${from} => ${to}${toVersion ? ` ${toVersion}` : ''}`;
-  });
-  for (const [from, to] of Object.entries(extraReplaces)) replaced.push(`\t${from} => ${to}`);
+    if (to!.startsWith('.') || to!.startsWith('/')) byPath.set(from!, `\t${from} => ${from} ${localVersion}`);
+    else byPath.set(from!, `\t${from} => ${to}${toVersion ? ` ${toVersion}` : ''}`);
+  }
+  for (const [from, to] of Object.entries(extraReplaces)) byPath.set(from, `\t${from} => ${to}`);
+  const replaced = [...byPath.values()];
   const out = [`module kubedrill.test/testbed/wrapper`, '', goLine, ''];
   if (godebug.length) out.push('godebug (', ...godebug.map((g) => `\t${g}`), ')', '');
   out.push(`require ${module} ${version}`, '');
+  const required = Object.entries(extraRequires).filter(([p]) => p !== module);
+  if (required.length) out.push('require (', ...required.map(([p, v]) => `\t${p} ${v}`), ')', '');
   if (replaced.length) out.push('replace (', ...replaced, ')', '');
   return out.join('\n');
+}
+
+/** `go list -deps -f` template printing the module (and its replacement) of each package built. */
+export const MODULE_OF_PACKAGE_TEMPLATE = '{{with .Module}}{{.Path}} {{with .Replace}}{{.Path}} {{.Version}}{{else}}{{.Path}} {{.Version}}{{end}}{{end}}';
+
+/**
+ * The dependency pins that make one Go build compile its shared dependencies exactly as another
+ * did, so Go's build cache serves them instead of compiling them again: each module the donor's
+ * packages came from (`go list -deps` with MODULE_OF_PACKAGE_TEMPLATE), as replace targets
+ * ("path version"), except the modules in `except` (a path, or a path prefix: `go.etcd.io/etcd`
+ * keeps every etcd module) and modules without a version (the donor's own wrapper). The build cache keys a package by its sources and its imports' compiled output,
+ * so a dependency shares only when the whole chain below it has the same versions.
+ */
+export function alignmentPins(goListOutput: string, except: readonly string[] = []): Record<string, string> {
+  const pins: Record<string, string> = {};
+  for (const line of goListOutput.split('\n')) {
+    const [from, to, version] = line.trim().split(/\s+/);
+    if (!from || !to || !version || except.some((e) => from === e || from.startsWith(`${e}/`))) continue;
+    pins[from] = `${to} ${version}`;
+  }
+  return pins;
+}
+
+/**
+ * The version an aligned build requires a pinned module at: above any version a real go.mod can
+ * ask for, so minimal version selection picks it in every build, and never fetched, because the
+ * pin replaces every version of the module. Go's build cache keys each package by its module's
+ * *selected* version (`module k8s.io/client-go@v0.30.0`) as well as by its sources, so two
+ * builds that compile the same replacement share it only when they also select the same
+ * version. undefined for a module at a `+incompatible` version (no label can outrank those
+ * safely; it is pinned but not shared).
+ */
+export function alignmentLabel(modulePath: string, pinnedVersion: string): string | undefined {
+  if (pinnedVersion.includes('+incompatible')) return undefined;
+  const major = /\/v(\d+)$/.exec(modulePath)?.[1] ?? /^gopkg\.in\/.*\.v(\d+)$/.exec(modulePath)?.[1];
+  return `v${major ?? '1'}.999999.0`;
+}
+
+/** Labels (`alignmentLabel`) for the pins of the modules a build compiles packages from. */
+export function alignmentRequires(pins: Record<string, string>, builtModules: Iterable<string>): Record<string, string> {
+  const requires: Record<string, string> = {};
+  for (const m of builtModules) {
+    const pin = pins[m];
+    const label = pin && alignmentLabel(m, pin.split(' ')[1] ?? '');
+    if (label) requires[m] = label;
+  }
+  return requires;
 }
 
 /** kind cluster config for the testbed: `workers` worker nodes beside one control plane. */
