@@ -159,30 +159,29 @@ function goOut(b: { name: string; version: string }): string {
   return path.join(BIN, `${b.name}-${b.version}`);
 }
 
-const donorPins = new Map<string, Promise<string>>();
-
-/** The modules (and replacements) a finished build's packages came from, listed once per run. */
-function modulesBuiltBy(name: string): Promise<string> {
-  let listed = donorPins.get(name);
-  if (!listed) {
-    const d = [...GO_BUILDS, ...ADDON_GO_BUILDS].find((x) => x.name === name);
-    if (!d) throw new StepFailed(`alignWith names ${name}, which is not a Go build`);
-    const src = path.join(CACHE, 'src', `${d.name}-${d.version}`);
-    listed = sh(
-      `go-${name}`,
-      `cd ${src} && go list -deps ${d.tags ? `-tags ${d.tags}` : ''} -f '${MODULE_OF_PACKAGE_TEMPLATE}' ${d.pkgs.join(' ')} | sort -u`,
-      goEnv(),
-    );
-    donorPins.set(name, listed);
-  }
-  return listed;
+function goSrc(b: { name: string; version: string }): string {
+  return path.join(CACHE, 'src', `${b.name}-${b.version}`);
 }
+
+/** `go list -deps` of a build's packages in its wrapper module: each package's module and replacement (MODULE_OF_PACKAGE_TEMPLATE). */
+function listBuiltModules(b: GoBuild): Promise<string> {
+  return sh(
+    `go-${b.name}`,
+    `cd ${goSrc(b)} && go list -deps ${b.tags ? `-tags ${b.tags}` : ''} -f '${MODULE_OF_PACKAGE_TEMPLATE}' ${b.pkgs.join(' ')} | sort -u`,
+    goEnv(),
+  );
+}
+
+/** A donor's listing, once per run (every aligned build pins to it). */
+const donorListings = new Map<string, Promise<string>>();
 
 async function goBuild(given: GoBuild): Promise<void> {
   let b = given;
   if (given.alignWith) {
-    const donor = [...GO_BUILDS, ...ADDON_GO_BUILDS].find((x) => x.name === given.alignWith)!;
-    const pins = alignmentPins(await modulesBuiltBy(donor.name), [given.module, ...(given.alignExcept ?? [])]);
+    const donor = [...GO_BUILDS, ...ADDON_GO_BUILDS].find((x) => x.name === given.alignWith);
+    if (!donor) throw new StepFailed(`go:${given.name}: alignWith names ${given.alignWith}, which is not a Go build`);
+    if (!donorListings.has(donor.name)) donorListings.set(donor.name, listBuiltModules(donor));
+    const pins = alignmentPins(await donorListings.get(donor.name)!, [given.module, ...(given.alignExcept ?? [])]);
     b = { ...given, tags: donor.tags, replaces: { ...pins, ...given.replaces } };
   }
   const aligned = Boolean(b.alignWith || b.alignmentDonor);
@@ -198,7 +197,7 @@ async function goBuild(given: GoBuild): Promise<void> {
     key,
     () => bins.every((f) => existsSync(path.join(out, f))),
     async () => {
-      const src = path.join(CACHE, 'src', `${b.name}-${b.version}`);
+      const src = goSrc(b);
       mkdirSync(src, { recursive: true });
       const info = JSON.parse(await sh(`go-${b.name}`, `cd ${src} && go mod download -json ${b.module}@${b.version}`, goEnv())) as { GoMod?: string };
       if (!info.GoMod) throw new StepFailed(`go:${b.name}: the module proxy gave no go.mod for ${b.module}@${b.version}`);
@@ -208,10 +207,12 @@ async function goBuild(given: GoBuild): Promise<void> {
       if (aligned) {
         // Require each pinned module this build compiles at its label (see alignmentLabel); the
         // donor pins what it compiles to the versions its own go.mod selects.
-        const tags = b.tags ? `-tags ${b.tags}` : '';
-        const list = (template: string) => sh(`go-${b.name}`, `cd ${src} && go list -deps ${tags} -f '${template}' ${b.pkgs.join(' ')} | sort -u`, goEnv());
-        const pins = b.alignmentDonor ? { ...alignmentPins(await list(MODULE_OF_PACKAGE_TEMPLATE), [b.module]), ...b.replaces } : (b.replaces ?? {});
-        const built = (await list('{{with .Module}}{{.Path}}{{end}}')).split('\n').filter(Boolean);
+        const listing = await listBuiltModules(b);
+        const pins = b.alignmentDonor ? { ...alignmentPins(listing, [b.module]), ...b.replaces } : (b.replaces ?? {});
+        const built = listing
+          .split('\n')
+          .map((l) => l.split(' ')[0]!)
+          .filter(Boolean);
         writeFileSync(path.join(src, 'go.mod'), wrapperGoMod(b.module, b.version, upstream, b.localVersion, pins, alignmentRequires(pins, built)));
       }
       rmSync(`${out}.tmp`, { recursive: true, force: true });

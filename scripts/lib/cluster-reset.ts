@@ -73,7 +73,6 @@ export async function clusterBaseline(kubectl: Kubectl): Promise<ClusterBaseline
   return { namespaces: new Set(names(await kubectl(['get', 'namespaces', '-o', 'name']))) };
 }
 
-/** kubectl names (resource.group/name) of the cluster-scoped objects among objects, by the API's own list of cluster-scoped kinds. */
 /**
  * kubectl's name (resource.group) of each cluster-scoped kind the API serves with the given verbs,
  * keyed by "group/Kind", from `kubectl api-resources` (NAME [SHORTNAMES] APIVERSION NAMESPACED KIND).

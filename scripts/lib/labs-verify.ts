@@ -13,7 +13,7 @@
 // after setup, which proves the next mistake starts clean.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,6 +32,7 @@ import { gradableLab, labStates, mistakeObjects, modelMistakeSkipReason } from '
 import { mistakeScripts, type Lab, type LabMistake } from '../../server/src/labs/loader.ts';
 import { LabCatalog } from '../../server/src/labs/catalog-service.ts';
 import { dueStepSetups } from '../../server/src/labs/scenarios.ts';
+import { filesBelow } from '../../server/src/labs/params.ts';
 import { readTestbedStatus } from './testbed.ts';
 import type { NodeAccess, WorkstationAccess } from '../../graders/src/cluster/port.ts';
 import { nodeForRole } from '../../graders/src/engine/checks.ts';
@@ -186,19 +187,8 @@ export function gradesNeedConfirming(lab: Lab, scriptText: (file: string) => str
   if (checks.some((k) => PROGRAMMED_KINDS.has(k.kind))) return true;
   // Inline programs of script, node and workstation checks, and every script file they may run.
   const inline = checks.map((k) => ('run' in k && typeof k.run === 'string' ? k.run : '')).join('\n');
-  const checkFiles = labFiles(lab.dir, 'checks').map((f) => scriptText(f));
+  const checkFiles = filesBelow(path.join(lab.dir, 'checks')).map((f) => scriptText(path.join('checks', f)));
   return [inline, ...checkFiles].some((text) => READS_PROGRAMMED.test(withoutComments(text)));
-}
-
-/** Files under a folder of the lab (relative to the lab), or none. */
-function labFiles(dir: string, sub: string): string[] {
-  try {
-    return readdirSync(path.join(dir, sub), { recursive: true, withFileTypes: true })
-      .filter((d) => d.isFile())
-      .map((d) => path.relative(dir, path.join(d.parentPath, d.name)));
-  } catch {
-    return [];
-  }
 }
 
 /**

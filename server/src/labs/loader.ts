@@ -21,7 +21,7 @@ import { imagesOf, parseManifests, podLabelsOf, type ManifestObject } from './ma
 import type { LabOrigin, ScenarioSetup, ScenarioSolution, ScenarioWalkthrough } from './scenarios.ts';
 import { earlyExitPipes, setsPipefail, sourcedNames } from './shell-lint.ts';
 import { describeYamlError, didYouMean, PositionedYaml, zodProblems, type Problem } from './problems.ts';
-import { LabParamsText, labFilesOf, type ParamValues } from './params.ts';
+import { filesBelow, LabParamsText, labFilesOf, type ParamValues } from './params.ts';
 import type { ParamsDecl } from './format.ts';
 import { fullImageRef } from '../provisioner/kind-driver.ts';
 
@@ -277,15 +277,6 @@ function listFiles(dir: string): string[] {
   return readdirSync(dir).sort();
 }
 
-// Files below dir (relative paths, sorted), for hashing helpers that check scripts source.
-function listFilesDeep(dir: string): string[] {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) return [];
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((d) => d.isFile())
-    .map((d) => path.relative(dir, path.join(d.parentPath, d.name)))
-    .sort();
-}
-
 /** What the phases of loading one lab share: its folder, where problems go, and the running hash of its files. */
 interface LabLoad {
   labDir: string;
@@ -335,7 +326,7 @@ export async function loadLab(labDir: string, track: string, compiler: MdxCompil
   checkTasks(meta, yaml, at, ctx);
   const { files, created, readLabManifest } = readSetupAndSolution(meta, ctx);
   const mistakes = readMistakes(labDir, ctx.relLab, readLabManifest, ctx.hash, ctx.err, ctx.warn);
-  for (const name of listFilesDeep(path.join(labDir, 'checks'))) ctx.hash.update(name).update(readFileSync(path.join(labDir, 'checks', name)));
+  for (const name of filesBelow(path.join(labDir, 'checks'))) ctx.hash.update(name).update(readFileSync(path.join(labDir, 'checks', name)));
   checkClusterNeeds(meta, raw, files, at, ctx);
   checkShellScripts(ctx);
   checkNamedObjects(meta, files, created, at, ctx);
@@ -806,7 +797,7 @@ async function checkInstructions(source: string, compiler: MdxCompiler, meta: La
 
 /** Every shell script of the lab (setup, solution, mistakes, checks): pipelines that fail now and then under pipefail. */
 function checkShellScripts(ctx: LabLoad): void {
-  const scripts = listFilesDeep(ctx.labDir)
+  const scripts = filesBelow(ctx.labDir)
     .filter((f) => f.endsWith('.sh'))
     .map((rel) => ({ rel, text: readFileSync(path.join(ctx.labDir, rel), 'utf8') }));
   // A library runs with the options of the script that sources it.

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { LabFrontMatter, type ParamDecl, type ParamsDecl } from './format.ts';
@@ -367,8 +367,9 @@ export class LabParamsText {
   }
 }
 
-/** Every file below dir, relative to it. */
-function filesBelow(dir: string): string[] {
+/** Every file below dir, relative to it and sorted; none when dir is not a folder. */
+export function filesBelow(dir: string): string[] {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) return [];
   return readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((d) => d.isFile())
     .map((d) => path.relative(dir, path.join(d.parentPath, d.name)))
