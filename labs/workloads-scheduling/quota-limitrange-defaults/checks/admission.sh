@@ -33,13 +33,19 @@ container() { printf '{"name":"%s","image":"docker.io/library/busybox:1.37.0","c
 # Creates a test pod from a JSON list of containers with --dry-run=server. Admitted: prints the pod as
 # the API server would have stored it (through the JSONPath $2) and returns 0. Refused: prints why.
 try_pod() {
-  local out path=${2:-} pod
+  local out err path=${2:-} pod
   [[ -n $path ]] || path='{.metadata.namespace}'
   pod='{"apiVersion":"v1","kind":"Pod","metadata":{"generateName":"admission-test-","namespace":"'$ns'","labels":{"kubedrill.io/admission-test":"true"}},"spec":{"restartPolicy":"Never","containers":['$1']}}'
-  if out=$(kubectl create --dry-run=server -o jsonpath="$path" -f - <<<"$pod" 2>&1); then
+  # stderr apart: an admitted pod's JSONPath answer must not carry kubectl's warnings (a PodSecurity
+  # "Warning: would violate …" is printed even for a pod that is admitted).
+  err=$(mktemp)
+  if out=$(kubectl create --dry-run=server -o jsonpath="$path" -f - <<<"$pod" 2>"$err"); then
+    rm -f "$err"
     printf '%s' "$out"
     return 0
   fi
+  out=$(<"$err")
+  rm -f "$err"
   # "Error from server (Forbidden): error when creating "STDIN": pods "admission-test-" is forbidden: <why>"
   printf '%s' "${out##*is forbidden: }"
   return 1
