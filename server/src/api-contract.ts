@@ -317,13 +317,15 @@ export const GradeReportDto = z.object({
   gradedAt: z.string(),
   durationMs: z.number(),
 });
+/** A Killercoda scenario step whose own setup (background) ran when the learner reached it; its output when it failed. */
+export const PreparedStepDto = z.object({ step: z.number(), title: z.string(), ok: z.boolean(), output: z.string() });
 /** Where the learner is in a walkthrough attempt; step is steps + 1 once they pressed Done. */
 export const WalkthroughDto = z.object({
   step: z.number(),
   steps: z.number(),
   done: z.boolean(),
   /** Step backgrounds run when their step was reached (by this move, or all so far when read). */
-  stepsPrepared: z.array(z.object({ step: z.number(), title: z.string(), ok: z.boolean(), output: z.string() })),
+  stepsPrepared: z.array(PreparedStepDto),
 });
 /** Next step / Done: `from` is the step the learner is leaving (a press for a step already left moves nothing). */
 export const WalkthroughNextBody = z.object({ from: z.number().int().min(1).max(1000) });
@@ -337,7 +339,7 @@ export const GradeDto = z.object({
   createdAt: z.string(),
   report: GradeReportDto,
   /** Killercoda scenarios: later steps this Check reached, whose own setup then ran (its output when it failed). */
-  stepsPrepared: z.array(z.object({ step: z.number(), title: z.string(), ok: z.boolean(), output: z.string() })).optional(),
+  stepsPrepared: z.array(PreparedStepDto).optional(),
 });
 export const GradeListDto = z.object({ grades: z.array(GradeDto) });
 

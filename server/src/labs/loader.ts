@@ -39,6 +39,19 @@ export interface LabFiles {
   solutionWorkstationScript: string | undefined;
 }
 
+/** A lab with no setup and no reference solution yet (the loader fills it; a scenario's stays so). */
+export function emptyLabFiles(): LabFiles {
+  return {
+    setupManifests: [],
+    setupScript: undefined,
+    setupNodeScripts: [],
+    solutionManifests: [],
+    solutionScript: undefined,
+    solutionNodeScripts: [],
+    solutionWorkstationScript: undefined,
+  };
+}
+
 /** A common wrong answer shipped with a lab (mistakes/<name>/), with the most it may score. */
 export interface LabMistake {
   name: string;
@@ -567,15 +580,7 @@ function readSetupAndSolution(
     }
     return parsedManifests.objects.map((o) => o.object);
   };
-  const files: LabFiles = {
-    setupManifests: [],
-    setupScript: undefined,
-    setupNodeScripts: [],
-    solutionManifests: [],
-    solutionScript: undefined,
-    solutionNodeScripts: [],
-    solutionWorkstationScript: undefined,
-  };
+  const files = emptyLabFiles();
   const created: CreatedObject[] = [];
   for (const stage of ['setup', 'solution'] as const) {
     for (const name of listFiles(path.join(labDir, stage))) {
@@ -728,29 +733,22 @@ function checkNamedObjects(meta: LabFrontMatter, files: LabFiles, created: Creat
             created
               .filter((c) => c.obj.kind === kind)
               .map((c) => (namespaced ? `${c.obj.metadata.namespace ?? 'default'}/${c.obj.metadata.name}` : c.obj.metadata.name));
-          const claims = named('PersistentVolumeClaim', true);
-          if (!claims.includes(`${ns}/${check.claim}`) && !inScripts(check.claim)) {
-            const pos = at(['tasks', ti, 'checks', ci, 'claim']);
-            const guess = didYouMean(`${ns}/${check.claim}`, claims);
+          // A name the check reads that neither setup nor solution creates (nor a script mentions).
+          const mustBeCreated = (field: 'claim' | 'persistentVolume', what: string, kind: string, name: string, list: string[]) => {
+            if (list.includes(name) || inScripts(name.split('/').pop()!)) return;
+            const pos = at(['tasks', ti, 'checks', ci, field]);
+            const guess = didYouMean(name, list);
             err(
               mdxFile,
               pos.line,
               pos.col,
-              `volume check names claim ${ns}/${check.claim}, but neither setup nor solution creates it`,
-              guess ? `did you mean ${guess}?` : claims.length ? `the lab creates: ${claims.join(', ')}` : 'setup and solution create no PersistentVolumeClaim',
+              `volume check names ${what} ${name}, but neither setup nor solution creates it`,
+              guess ? `did you mean ${guess}?` : list.length ? `the lab creates: ${list.join(', ')}` : `setup and solution create no ${kind}`,
             );
-          }
-          const volumes = named('PersistentVolume', false);
-          if (check.persistentVolume !== undefined && !volumes.includes(check.persistentVolume) && !inScripts(check.persistentVolume)) {
-            const pos = at(['tasks', ti, 'checks', ci, 'persistentVolume']);
-            const guess = didYouMean(check.persistentVolume, volumes);
-            err(
-              mdxFile,
-              pos.line,
-              pos.col,
-              `volume check names PersistentVolume ${check.persistentVolume}, but neither setup nor solution creates it`,
-              guess ? `did you mean ${guess}?` : volumes.length ? `the lab creates: ${volumes.join(', ')}` : 'setup and solution create no PersistentVolume',
-            );
+          };
+          mustBeCreated('claim', 'claim', 'PersistentVolumeClaim', `${ns}/${check.claim}`, named('PersistentVolumeClaim', true));
+          if (check.persistentVolume !== undefined) {
+            mustBeCreated('persistentVolume', 'PersistentVolume', 'PersistentVolume', check.persistentVolume, named('PersistentVolume', false));
           }
         }
         // dns address "namespace/service" stands for that Service's cluster IP; an IP is used as written.

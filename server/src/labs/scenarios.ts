@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { CheckDecl } from '../../../graders/src/checks/schema.ts';
 import { MdxCompileError, MdxCompiler } from './bundle.ts';
 import { LabFrontMatter, type DomainId } from './format.ts';
-import type { BrokenLab, Catalog, Lab, Track } from './loader.ts';
+import { emptyLabFiles, type BrokenLab, type Catalog, type Lab, type Track } from './loader.ts';
 import { formatProblem, type Problem } from './problems.ts';
 
 // Killercoda scenarios as kubedrill labs. A scenario folder (index.json, Markdown step texts,
@@ -610,15 +610,7 @@ export async function loadScenario(dir: string, track: string, compiler: MdxComp
     dir,
     meta: meta.data,
     body,
-    files: {
-      setupManifests: [],
-      setupScript: undefined,
-      setupNodeScripts: [],
-      solutionManifests: [],
-      solutionScript: undefined,
-      solutionNodeScripts: [],
-      solutionWorkstationScript: undefined,
-    },
+    files: emptyLabFiles(),
     mistakes: [],
     gate: 'real',
     gateReason: walkthrough

@@ -22,6 +22,7 @@ export type TerminalTicket = Out<typeof C.TicketDto>;
 export type Grade = Out<typeof C.GradeDto>;
 export type GradeList = Out<typeof C.GradeListDto>;
 export type Walkthrough = Out<typeof C.WalkthroughDto>;
+export type PreparedStep = Out<typeof C.PreparedStepDto>;
 export type GradeReport = Grade['report'];
 export type NodeName = Out<typeof C.NodeNameDto>;
 export type Progress = Out<typeof C.ProgressDto>;

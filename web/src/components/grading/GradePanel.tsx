@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'react';
 import { api, type Grade } from '../../api/client.ts';
 import { ErrorPanel } from '../Status.tsx';
 import { GradeReport } from './GradeReport.tsx';
+import { PreparedSteps } from './PreparedSteps.tsx';
 
 /**
  * The lab page's Check button: grades the attempt's cluster and shows the latest report. For a
@@ -91,32 +92,12 @@ export function GradePanel({ attemptId, onGraded, preparesSteps = false }: { att
         )}
       </div>
       {error ? <ErrorPanel title="Could not grade" error={error} onRetry={() => void check()} /> : null}
-      {last?.stepsPrepared?.length ? <PreparedSteps steps={last.stepsPrepared} /> : null}
+      {last?.stepsPrepared?.length ? <PreparedSteps steps={last.stepsPrepared} label="Steps set up by this Check" readyNote="Go on with it." /> : null}
       {last ? (
         <div className={grading ? 'grade-stale' : undefined} aria-busy={grading}>
           <GradeReport report={last.report} />
         </div>
       ) : null}
     </div>
-  );
-}
-
-/** What a Check set up for the steps it reached: a line per step, with the setup's output when it failed. */
-function PreparedSteps({ steps }: { steps: NonNullable<Grade['stepsPrepared']> }) {
-  return (
-    <ul className="grade-prepared" aria-label="Steps set up by this Check">
-      {steps.map((s) =>
-        s.ok ? (
-          <li key={s.step} className="grade-prepared-ok">
-            Step {s.step} ({s.title}) is ready: its setup ran. Go on with it.
-          </li>
-        ) : (
-          <li key={s.step} className="grade-prepared-failed" role="alert">
-            The setup of step {s.step} ({s.title}) failed. The step may not be as its text says.
-            {s.output ? <pre className="grade-prepared-output">{s.output}</pre> : null}
-          </li>
-        ),
-      )}
-    </ul>
   );
 }

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { api, type LabDetail, type Walkthrough } from '../../api/client.ts';
 import { ErrorPanel } from '../Status.tsx';
+import { PreparedSteps } from './PreparedSteps.tsx';
 
 /** Scrolls the lab text to the heading of step n (the loader titles them "Step n: …"), or to the closing notes after the last. */
 function showStep(n: number): void {
@@ -100,22 +101,7 @@ export function WalkthroughPanel({ attemptId, lab, onChange }: { attemptId: stri
           : `Walkthrough — not graded: nothing is checked or scored. Do each step in the terminal, then press ${last ? 'Done' : 'Next step'}; a step with a setup of its own gets it when you reach it, as on Killercoda.`}
       </p>
       {error ? <ErrorPanel title="Could not move on" error={error} onRetry={() => (state ? void next() : load())} /> : null}
-      {prepared.length ? (
-        <ul className="grade-prepared" aria-label="Steps set up">
-          {prepared.map((s) =>
-            s.ok ? (
-              <li key={s.step} className="grade-prepared-ok">
-                Step {s.step} ({s.title}) is ready: its setup ran.
-              </li>
-            ) : (
-              <li key={s.step} className="grade-prepared-failed" role="alert">
-                The setup of step {s.step} ({s.title}) failed. The step may not be as its text says.
-                {s.output ? <pre className="grade-prepared-output">{s.output}</pre> : null}
-              </li>
-            ),
-          )}
-        </ul>
-      ) : null}
+      {prepared.length ? <PreparedSteps steps={prepared} label="Steps set up" /> : null}
     </div>
   );
 }
