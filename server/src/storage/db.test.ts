@@ -145,9 +145,12 @@ test('the lock holds across processes and is released when its holder dies', asy
   const child = spawn(
     process.execPath,
     [
+      '--expose-gc',
       '--input-type=module',
       '-e',
-      `import { lockDataDir } from ${JSON.stringify(path.join(import.meta.dirname, 'db.ts'))}; lockDataDir(${JSON.stringify(dir)}); console.log('locked'); setInterval(() => {}, 1000);`,
+      // The release function is dropped and a full GC runs before "locked": the lock must not hang on
+      // the caller keeping it (under load a GC came at any time, and the lock went with it).
+      `import { lockDataDir } from ${JSON.stringify(path.join(import.meta.dirname, 'db.ts'))}; lockDataDir(${JSON.stringify(dir)}); await new Promise((r) => setImmediate(r)); globalThis.gc(); console.log('locked'); setInterval(() => {}, 1000);`,
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );

@@ -69,8 +69,9 @@ export function openDatabase(dataDir: string, migrations: Migration[] = readMigr
 /**
  * Takes the data folder for this process: a second server on the same folder would reconcile (and
  * fail) the first one's attempts and delete its clusters. The lock is SQLite's exclusive lock on a
- * file of its own, held by the OS for as long as this process lives (a crash releases it). Returns
- * the release function; throws DataDirError naming the other server's pid when the folder is taken.
+ * file of its own, held by the OS for as long as this process lives (a crash releases it), whether
+ * or not the caller keeps the release function. Returns the release function; throws DataDirError
+ * naming the other server's pid when the folder is taken.
  */
 export function lockDataDir(dataDir: string): () => void {
   const lockFile = path.join(dataDir, 'kubedrill.lock');
@@ -98,6 +99,9 @@ export function lockDataDir(dataDir: string): () => void {
       { cause: e },
     );
   }
+  // Held here until released: node:sqlite closes a DatabaseSync that is garbage-collected, which
+  // would drop the lock of a caller that kept no reference to the release function.
+  heldLocks.add(lock);
   try {
     writeFileSync(pidFile, `${process.pid}\n`);
   } catch {
@@ -110,8 +114,12 @@ export function lockDataDir(dataDir: string): () => void {
       // Nothing was written; closing releases the lock either way.
     }
     lock.close();
+    heldLocks.delete(lock);
   };
 }
+
+/** The data-folder locks this process holds (see lockDataDir). */
+const heldLocks = new Set<DatabaseSync>();
 
 /** Opens a throwaway in-memory database with all migrations; for tests. */
 export function openMemoryDatabase(migrations: Migration[] = readMigrations()): Db {
