@@ -2,6 +2,7 @@
 //   build                 build everything missing from the cache; exit 2 = this machine cannot build
 //   status [--json]       is the testbed usable here, and why not
 //   proof [--nodes N]     create a cluster (1 control plane + N-1 workers), prove it works, delete it
+//   nested-proof [--nodes N]  the same proof for a cluster inside a privileged Pod on a host cluster
 //   load-images CLUSTER   kind load the lab images into a cluster
 //   clean [--keep-images] remove the testbed's images and cache
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -28,6 +29,7 @@ import {
 } from './lib/testbed.ts';
 import { CommandError, createCommandRunner } from '../server/src/exec/command-runner.ts';
 import { runProof } from './lib/testbed-proof.ts';
+import { runNestedProof } from './lib/nested-proof.ts';
 import { errorMessage } from '../graders/src/shared/error-message.ts';
 
 const CACHE = testbedCacheDir();
@@ -810,6 +812,14 @@ async function main(): Promise<number> {
       const ok = await runProof({ nodes, log });
       return ok ? 0 : 1;
     }
+    case 'nested-proof': {
+      const i = args.indexOf('--nodes');
+      const nodes = i >= 0 ? Number(args[i + 1]) : 2;
+      if (!Number.isInteger(nodes) || nodes < 1) throw new StepFailed('--nodes needs a whole number ≥ 1');
+      const s = readTestbedStatus();
+      if (!s.available) throw new CannotBuild(s.reason ?? 'testbed not available');
+      return (await runNestedProof({ nodes, log })) ? 0 : 1;
+    }
     case 'load-images':
       if (!args[0]) throw new StepFailed('load-images needs a cluster name');
       await loadImages(args[0]);
@@ -821,7 +831,7 @@ async function main(): Promise<number> {
       console.log(
         readFileSync(new URL(import.meta.url), 'utf8')
           .split('\n')
-          .slice(0, 6)
+          .slice(0, 7)
           .map((l) => l.replace(/^\/\/ ?/, ''))
           .join('\n'),
       );

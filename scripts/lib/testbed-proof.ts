@@ -27,10 +27,14 @@ export class TestbedCluster {
   readonly workers: number;
   readonly runner: CommandRunner;
 
-  constructor(name: string, workers: number, runner: CommandRunner = defaultRunner()) {
+  /** The node image (default: the testbed's). */
+  readonly image: string;
+
+  constructor(name: string, workers: number, runner: CommandRunner = defaultRunner(), image: string = nodeImageTag()) {
     this.name = name;
     this.workers = workers;
     this.runner = runner;
+    this.image = image;
   }
 
   get controlPlane(): string {
@@ -41,7 +45,7 @@ export class TestbedCluster {
   async create(): Promise<number> {
     const t0 = performance.now();
     await this.runner.run({
-      argv: ['kind', 'create', 'cluster', '--name', this.name, '--image', nodeImageTag(), '--config', '-', '--wait', '0s'],
+      argv: ['kind', 'create', 'cluster', '--name', this.name, '--image', this.image, '--config', '-', '--wait', '0s'],
       stdin: kindClusterConfig(this.workers),
       timeoutMs: 300_000,
     });
@@ -415,28 +419,35 @@ spec:
     - {name: data, persistentVolumeClaim: {claimName: data}}
 `;
 
+/** Runs every proof check on a created cluster, one line each, stopping at the first failure. */
+export async function proveCluster(cluster: TestbedCluster, log: (line: string) => void): Promise<{ passed: number; total: number }> {
+  const checks = proofChecks(cluster.workers);
+  let passed = 0;
+  for (const check of checks) {
+    try {
+      log(`pass  ${check.name}: ${await check.run(cluster)}`);
+      passed++;
+    } catch (e) {
+      log(`FAIL  ${check.name}: ${errorMessage(e)}`);
+      break;
+    }
+  }
+  log(`idle memory per node: ${await cluster.nodeMemory()}`);
+  return { passed, total: checks.length };
+}
+
 /** Creates a kdtb-proof-* cluster with `nodes` nodes, runs every check, prints a table, deletes it. */
 export async function runProof(opts: { nodes: number; log: (line: string) => void; runner?: CommandRunner }): Promise<boolean> {
   // A fresh name, so proofs from two checkouts on one machine never touch each other's cluster.
   const cluster = new TestbedCluster(`kdtb-proof-${randomBytes(3).toString('hex')}`, opts.nodes - 1, opts.runner);
-  let passed = 0;
-  const checks = proofChecks(opts.nodes - 1);
+  let result: { passed: number; total: number };
   try {
     const seconds = await cluster.create();
     opts.log(`kind create cluster (${opts.nodes} node${opts.nodes > 1 ? 's' : ''}): ${seconds.toFixed(1)} s`);
-    for (const check of checks) {
-      try {
-        opts.log(`pass  ${check.name}: ${await check.run(cluster)}`);
-        passed++;
-      } catch (e) {
-        opts.log(`FAIL  ${check.name}: ${errorMessage(e)}`);
-        break;
-      }
-    }
-    opts.log(`idle memory per node: ${await cluster.nodeMemory()}`);
+    result = await proveCluster(cluster, opts.log);
   } finally {
     await cluster.delete().catch((e: unknown) => opts.log(`could not delete ${cluster.name}: ${String(e)}`));
   }
-  opts.log(`proof: ${passed}/${checks.length} checks passed`);
-  return passed === checks.length;
+  opts.log(`proof: ${result.passed}/${result.total} checks passed`);
+  return result.passed === result.total;
 }
