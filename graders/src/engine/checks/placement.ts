@@ -3,7 +3,7 @@ import type { CallOptions, KubeObject } from '../../cluster/port.ts';
 import type { CheckOutcome } from '../types.ts';
 import type { Check, GradeContext } from './context.ts';
 import { nodeForRole } from './nodes.ts';
-import { livePods, pendingReason, podPhase, resolvePods } from './pods.ts';
+import { livePods, podPhase, resolvePods, tooFewRunning } from './pods.ts';
 
 /** Passes when the pods run on all, any or none of the chosen nodes, as the check expects. */
 export async function placementCheck(ctx: GradeContext, c: Check<'placement'>, opts: CallOptions): Promise<CheckOutcome> {
@@ -27,14 +27,14 @@ export async function placementCheck(ctx: GradeContext, c: Check<'placement'>, o
   const expected = c.expect === 'all' ? `every pod on ${nodesText}` : c.expect === 'any' ? `at least one pod on ${nodesText}` : `no pod on ${nodesText}`;
   const actual = where || 'no pods';
   if (running.length < c.min) {
-    const pending = live.filter((p) => podPhase(p) !== 'Running');
-    const reason = pending.map(pendingReason).find(Boolean);
-    return {
-      status: 'fail',
+    return tooFewRunning(
+      running.length,
+      c.min,
+      r.describe,
+      live.filter((p) => podPhase(p) !== 'Running'),
       expected,
       actual,
-      explanation: `${running.length} of the ${c.min} pod(s) needed from ${r.describe} are Running${reason ? `; the scheduler says: ${reason}` : ''}`,
-    };
+    );
   }
   const on = live.filter((p) => names.has(nodeOf(p) ?? ''));
   const off = live.filter((p) => !names.has(nodeOf(p) ?? ''));

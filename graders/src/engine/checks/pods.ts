@@ -1,6 +1,7 @@
 // The pods a check names (by name or selector) and the one a probe or lookup runs in.
 import type { PodRef } from '../../checks/schema.ts';
 import type { CallOptions, KubeObject } from '../../cluster/port.ts';
+import type { CheckOutcome } from '../types.ts';
 import type { GradeContext } from './context.ts';
 
 /** Running with its Ready condition true. */
@@ -75,4 +76,18 @@ export function livePods(pods: readonly KubeObject[]): KubeObject[] {
 export function pendingReason(pod: KubeObject): string | undefined {
   const conditions = ((pod.status ?? {}) as { conditions?: { type: string; status: string; message?: string }[] }).conditions ?? [];
   return conditions.find((x) => x.type === 'PodScheduled' && x.status === 'False')?.message;
+}
+
+/**
+ * The failing verdict of a check that needs `min` running pods and has fewer: how many run, and the
+ * scheduler's word on the first that waits, if any.
+ */
+export function tooFewRunning(running: number, min: number, describe: string, waiting: readonly KubeObject[], expected: string, actual: string): CheckOutcome {
+  const reason = waiting.map(pendingReason).find(Boolean);
+  return {
+    status: 'fail',
+    expected,
+    actual,
+    explanation: `${running} of the ${min} pod(s) needed from ${describe} are Running${reason ? `; the scheduler says: ${reason}` : ''}`,
+  };
 }

@@ -3,7 +3,7 @@ import type { CallOptions, KubeObject } from '../../cluster/port.ts';
 import type { CheckOutcome } from '../types.ts';
 import type { Check, GradeContext } from './context.ts';
 import { lastLine, outputVerdict, READ_FILE, shorten } from './output.ts';
-import { livePods, pendingReason, podPhase, resolvePods } from './pods.ts';
+import { livePods, pendingReason, podPhase, resolvePods, tooFewRunning } from './pods.ts';
 
 interface PodVolume {
   name: string;
@@ -153,15 +153,7 @@ export async function volumeCheck(ctx: GradeContext, c: Check<'volume'>, opts: C
   // 3. Enough of the pods run with it mounted.
   const running = live.filter((p) => podPhase(p) === 'Running');
   const actual = `${running.length} of ${live.length} pod(s) Running, ${claimText} Bound to ${boundTo ?? '?'}`;
-  if (running.length < c.min) {
-    const reason = live.map(pendingReason).find(Boolean);
-    return {
-      status: 'fail',
-      expected,
-      actual,
-      explanation: `${running.length} of the ${c.min} pod(s) needed from ${r.describe} are Running${reason ? `; the scheduler says: ${reason}` : ''}`,
-    };
-  }
+  if (running.length < c.min) return tooFewRunning(running.length, c.min, r.describe, live, expected, actual);
   if (!c.file) return { status: 'pass', expected, actual };
 
   // 4. A file on the mount, read in the first running pod's container that mounts the claim.
