@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
-import type { CommandResult, CommandRunner, CommandSpec } from '../../server/src/exec/command-runner.ts';
-import { attemptHostPod, podRunner } from './nested-proof.ts';
+import { attemptHostPod } from './nested-proof.ts';
 
 interface Manifest {
   kind: string;
@@ -19,66 +17,6 @@ interface Manifest {
     volumes: { name: string; emptyDir?: object; hostPath?: { path: string } }[];
   };
 }
-
-function recorder(): { runner: CommandRunner; specs: CommandSpec[] } {
-  const specs: CommandSpec[] = [];
-  return {
-    specs,
-    runner: {
-      run(spec) {
-        specs.push(spec);
-        const result: CommandResult = { argv: spec.argv, exitCode: 0, stdout: '', stderr: '', durationMs: 0 };
-        return Promise.resolve(result);
-      },
-    },
-  };
-}
-
-test('docker and kind commands go into the attempt host Pod through the host control plane; others run here', async () => {
-  const { runner, specs } = recorder();
-  const inPod = podRunner(runner, 'kdtb-host-abc-control-plane');
-  await inPod.run({ argv: ['docker', 'exec', 'lab-control-plane', 'kubectl', 'get', 'nodes'] });
-  await inPod.run({ argv: ['kind', 'create', 'cluster', '--name', 'lab', '--config', '-'], stdin: 'kind: Cluster\n' });
-  await inPod.run({ argv: ['docker', 'load'], stdinStream: Readable.from(['x']) });
-  await inPod.run({ argv: ['sh', '-c', 'true'] });
-  const via = ['kubectl', '--kubeconfig=/etc/kubernetes/admin.conf', 'exec'];
-  const pod = ['-n', 'kdtb-nested', 'attempt-host', '-c', 'docker', '--'];
-  assert.deepEqual(specs[0]!.argv, [
-    'docker',
-    'exec',
-    'kdtb-host-abc-control-plane',
-    ...via,
-    ...pod,
-    'docker',
-    'exec',
-    'lab-control-plane',
-    'kubectl',
-    'get',
-    'nodes',
-  ]);
-  // stdin is passed through both execs only when there is some: an open -i without input would
-  // leave the exec waiting for it.
-  assert.deepEqual(specs[1]!.argv, [
-    'docker',
-    'exec',
-    '-i',
-    'kdtb-host-abc-control-plane',
-    ...via,
-    '-i',
-    ...pod,
-    'kind',
-    'create',
-    'cluster',
-    '--name',
-    'lab',
-    '--config',
-    '-',
-  ]);
-  assert.equal(specs[1]!.stdin, 'kind: Cluster\n');
-  assert.deepEqual(specs[2]!.argv.slice(0, 3), ['docker', 'exec', '-i']);
-  assert.ok(specs[2]!.stdinStream);
-  assert.deepEqual(specs[3]!.argv, ['sh', '-c', 'true']);
-});
 
 test('the attempt host Pod is privileged, keeps Docker storage off its overlay root, and is Ready only when dockerd answers', () => {
   const docs = parseAllDocuments(attemptHostPod('kubedrill-testbed/attempt-host:abc')).map((d) => d.toJS() as Manifest);

@@ -1,15 +1,19 @@
 // The nesting proof for attempts that run as Pods on a Kubernetes cluster (issue 16): a host kind
 // cluster on the testbed image, one privileged "attempt host" Pod on it running its own Docker
-// daemon (scripts/images/attempt-host), a kind cluster inside that Pod, and the testbed proof's
-// checks (nodes Ready, pod-to-pod across nodes, DNS, Services, NetworkPolicy, storage) run against
-// the inner cluster — so every layer a Kubernetes provider would stand on is exercised on this host.
+// daemon (scripts/images/attempt-host), a kind cluster inside that Pod — created by kind on this
+// machine, whose docker commands reach the Pod's daemon through the Kubernetes exec API
+// (server/src/provisioner/pod-docker.ts) — and the testbed proof's checks (nodes Ready, pod-to-pod
+// across nodes, DNS, Services, NetworkPolicy, storage) run against the inner cluster, so every
+// layer a Kubernetes provider would stand on is exercised on this host.
 // Used by `scripts/testbed nested-proof`.
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createCommandRunner, minimalEnv, type CommandRunner, type CommandSpec } from '../../server/src/exec/command-runner.ts';
+import { KubeConfig } from '@kubernetes/client-node';
+import { createCommandRunner, minimalEnv, type CommandRunner } from '../../server/src/exec/command-runner.ts';
+import { execDialDocker, servePodDocker, type PodDockerSocket } from '../../server/src/provisioner/pod-docker.ts';
 import { errorMessage } from '../../graders/src/shared/error-message.ts';
 import { LAB_IMAGES, nodeImageTag } from './testbed.ts';
 import { TestbedCluster, proveCluster } from './testbed-proof.ts';
@@ -70,41 +74,6 @@ spec:
 `;
 }
 
-/**
- * A runner whose docker and kind commands run in the attempt host Pod (through the host cluster's
- * control-plane node: `docker exec` into it, `kubectl exec` into the Pod), so the testbed proof's
- * TestbedCluster drives the inner cluster unchanged. Other commands run here.
- */
-export function podRunner(base: CommandRunner, hostControlPlane: string): CommandRunner {
-  return {
-    run(spec: CommandSpec) {
-      const program = spec.argv[0];
-      if (program !== 'docker' && program !== 'kind') return base.run(spec);
-      const stdin = spec.stdin !== undefined || spec.stdinStream !== undefined ? ['-i'] : [];
-      return base.run({
-        ...spec,
-        argv: [
-          'docker',
-          'exec',
-          ...stdin,
-          hostControlPlane,
-          'kubectl',
-          '--kubeconfig=/etc/kubernetes/admin.conf',
-          'exec',
-          ...stdin,
-          '-n',
-          NS,
-          POD,
-          '-c',
-          'docker',
-          '--',
-          ...spec.argv,
-        ],
-      });
-    },
-  };
-}
-
 /** `docker save IMAGES | <into> docker load`; resolves with the seconds it took. */
 async function copyImages(into: CommandRunner, images: string[]): Promise<number> {
   const t0 = performance.now();
@@ -132,13 +101,14 @@ async function timed<T>(what: string, log: (line: string) => void, f: () => Prom
  */
 export async function runNestedProof(opts: { nodes: number; log: (line: string) => void }): Promise<boolean> {
   const { log } = opts;
-  const runner = createCommandRunner(minimalEnv(process.env));
+  const base = minimalEnv(process.env);
+  const runner = createCommandRunner(base);
   const kindBinary = (await runner.run({ argv: ['sh', '-c', 'command -v kind'], timeoutMs: 10_000 })).stdout.trim();
   const image = attemptHostTag(kindBinary);
   const host = new TestbedCluster(`kdtb-host-${randomBytes(3).toString('hex')}`, 1, runner);
-  const inPod = podRunner(runner, host.controlPlane);
   const nestedImage = `${nodeImageTag()}-nested`;
-  const inner = new TestbedCluster('lab', opts.nodes - 1, inPod, nestedImage);
+  const socketDir = mkdtempSync(path.join(tmpdir(), 'kd-pod-docker-'));
+  let socket: PodDockerSocket | undefined;
   let result = { passed: 0, total: 0 };
   try {
     await timed(`attempt-host image ${image}`, log, async () => {
@@ -160,12 +130,25 @@ export async function runNestedProof(opts: { nodes: number; log: (line: string) 
       await host.kubectl(['apply', '-f', '-'], { stdin: attemptHostPod(image) });
       await host.kubectl(['-n', NS, 'wait', '--for=condition=Ready', `pod/${POD}`, '--timeout=180s'], { timeoutMs: 200_000 });
     });
+    // From here on docker and kind on this machine drive the Pod's daemon.
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromString(await host.kubeconfig());
+    socket = await servePodDocker(path.join(socketDir, 'docker.sock'), execDialDocker(kubeConfig, { namespace: NS, pod: POD, container: 'docker' }), log);
+    const inPod = createCommandRunner({ ...base, DOCKER_HOST: socket.dockerHost });
+    const server = await inPod.run({ argv: ['docker', 'version', '--format', '{{.Server.Version}}'], timeoutMs: 60_000 });
+    log(`done  the Pod's Docker ${server.stdout.trim()} answers on ${socket.dockerHost} (through the exec API)`);
     const images = [nodeImageTag(), LAB_IMAGES.agnhost, LAB_IMAGES.busybox];
     await timed(`images into the Pod's Docker (${images.join(', ')})`, log, () => copyImages(inPod, images));
     await timed('nested node image (systemd in legacy cgroup mode)', log, () =>
-      inPod.run({ argv: ['docker', 'build', '-q', '-t', nestedImage, '-'], stdin: `FROM ${nodeImageTag()}\nENV ${NESTED_NODE_ENV}\n`, timeoutMs: 300_000 }),
+      inPod.run({
+        argv: ['docker', 'build', '-q', '-t', nestedImage, '-'],
+        stdin: `FROM ${nodeImageTag()}\nENV ${NESTED_NODE_ENV}\n`,
+        env: { DOCKER_BUILDKIT: '0' },
+        timeoutMs: 300_000,
+      }),
     );
-    await timed(`inner cluster: kind create (${opts.nodes} node${opts.nodes > 1 ? 's' : ''}) in the Pod`, log, () => inner.create());
+    const inner = new TestbedCluster('lab', opts.nodes - 1, inPod, nestedImage);
+    await timed(`inner cluster: kind create (${opts.nodes} node${opts.nodes > 1 ? 's' : ''}) in the Pod, driven from here`, log, () => inner.create());
     result = await proveCluster(inner, log);
     const usage = await runner.run({
       argv: ['docker', 'stats', '--no-stream', '--format', '{{.Name}} {{.MemUsage}}', host.controlPlane, `${host.name}-worker`],
@@ -177,6 +160,8 @@ export async function runNestedProof(opts: { nodes: number; log: (line: string) 
   } catch (e) {
     log(`FAIL  ${errorMessage(e)}`);
   } finally {
+    await socket?.close();
+    rmSync(socketDir, { recursive: true, force: true });
     await host.delete().catch((e: unknown) => log(`could not delete ${host.name}: ${String(e)}`));
   }
   log(`nested proof: ${result.passed}/${result.total} checks passed in a ${opts.nodes}-node cluster inside a Pod`);
