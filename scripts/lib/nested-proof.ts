@@ -14,6 +14,7 @@ import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { createCommandRunner, minimalEnv, type CommandRunner } from '../../server/src/exec/command-runner.ts';
 import { execDialDocker, servePodDocker, type PodDockerSocket } from '../../server/src/provisioner/pod-docker.ts';
+import { AttemptPods } from '../../server/src/provisioner/attempt-pods.ts';
 import { errorMessage } from '../../graders/src/shared/error-message.ts';
 import { LAB_IMAGES, nodeImageTag } from './testbed.ts';
 import { TestbedCluster, proveCluster } from './testbed-proof.ts';
@@ -40,38 +41,6 @@ export function attemptHostTag(kindBinary: string): string {
   const h = createHash('sha256');
   for (const f of [path.join(IMAGE_DIR, 'Dockerfile'), path.join(IMAGE_DIR, 'entrypoint.sh'), RUNC_SHIM, kindBinary]) h.update(readFileSync(f));
   return `kubedrill-testbed/attempt-host:${h.digest('hex').slice(0, 12)}`;
-}
-
-/** The attempt host Pod: privileged, its Docker storage and /run its own, the node's kernel modules read-only. */
-export function attemptHostPod(image: string): string {
-  return `---
-apiVersion: v1
-kind: Namespace
-metadata: {name: ${NS}}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: ${POD}, namespace: ${NS}, labels: {app.kubernetes.io/name: kubedrill-attempt-host}}
-spec:
-  terminationGracePeriodSeconds: 5
-  containers:
-    - name: docker
-      image: ${image}
-      imagePullPolicy: Never
-      securityContext: {privileged: true}
-      readinessProbe: {exec: {command: [docker, info]}, periodSeconds: 2, timeoutSeconds: 10}
-      volumeMounts:
-        - {name: docker, mountPath: /var/lib/docker}
-        - {name: modules, mountPath: /lib/modules, readOnly: true}
-        - {name: run, mountPath: /run}
-        - {name: tmp, mountPath: /tmp}
-  volumes:
-    # overlayfs cannot stack on the container's own overlay root: Docker's storage is an emptyDir.
-    - {name: docker, emptyDir: {}}
-    - {name: modules, hostPath: {path: /lib/modules}}
-    - {name: run, emptyDir: {medium: Memory}}
-    - {name: tmp, emptyDir: {}}
-`;
 }
 
 /** `docker save IMAGES | <into> docker load`; resolves with the seconds it took. */
@@ -126,13 +95,15 @@ export async function runNestedProof(opts: { nodes: number; log: (line: string) 
     });
     await timed('host cluster: kind create (1 control plane, 1 worker)', log, () => host.create());
     await timed('host cluster: kind load the attempt-host image', log, () => host.loadImages([image]));
-    await timed('attempt host Pod Ready (dockerd answers)', log, async () => {
-      await host.kubectl(['apply', '-f', '-'], { stdin: attemptHostPod(image) });
-      await host.kubectl(['-n', NS, 'wait', '--for=condition=Ready', `pod/${POD}`, '--timeout=180s'], { timeoutMs: 200_000 });
-    });
-    // From here on docker and kind on this machine drive the Pod's daemon.
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromString(await host.kubeconfig());
+    await timed('attempt host Pod Ready (dockerd answers)', log, async () => {
+      await host.kubectl(['create', 'namespace', NS]);
+      const pods = new AttemptPods(kubeConfig, NS);
+      await pods.create({ name: POD, attemptId: 'nested-proof', shape: { workers: opts.nodes - 1, addons: [] }, image, pullPolicy: 'Never' });
+      await pods.waitReady(POD, { timeoutMs: 180_000, onState: (s) => log(`      attempt host: ${s.state}${'detail' in s ? ` (${s.detail})` : ''}`) });
+    });
+    // From here on docker and kind on this machine drive the Pod's daemon.
     socket = await servePodDocker(path.join(socketDir, 'docker.sock'), execDialDocker(kubeConfig, { namespace: NS, pod: POD, container: 'docker' }), log);
     const inPod = createCommandRunner({ ...base, DOCKER_HOST: socket.dockerHost });
     const server = await inPod.run({ argv: ['docker', 'version', '--format', '{{.Server.Version}}'], timeoutMs: 60_000 });
