@@ -11,9 +11,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { createCommandRunner, minimalEnv, type CommandRunner } from '../../server/src/exec/command-runner.ts';
-import { execDialDocker, servePodDocker, type PodDockerSocket } from '../../server/src/provisioner/pod-docker.ts';
+import { execDialDocker, forwardPodPort, servePodDocker, type PodDockerSocket, type PodPortForward } from '../../server/src/provisioner/pod-docker.ts';
 import { AttemptPods } from '../../server/src/provisioner/attempt-pods.ts';
 import { errorMessage } from '../../graders/src/shared/error-message.ts';
 import { LAB_IMAGES, nodeImageTag } from './testbed.ts';
@@ -78,6 +78,7 @@ export async function runNestedProof(opts: { nodes: number; log: (line: string) 
   const nestedImage = `${nodeImageTag()}-nested`;
   const socketDir = mkdtempSync(path.join(tmpdir(), 'kd-pod-docker-'));
   let socket: PodDockerSocket | undefined;
+  let apiForward: PodPortForward | undefined;
   let result = { passed: 0, total: 0 };
   try {
     await timed(`attempt-host image ${image}`, log, async () => {
@@ -121,6 +122,28 @@ export async function runNestedProof(opts: { nodes: number; log: (line: string) 
     const inner = new TestbedCluster('lab', opts.nodes - 1, inPod, nestedImage);
     await timed(`inner cluster: kind create (${opts.nodes} node${opts.nodes > 1 ? 's' : ''}) in the Pod, driven from here`, log, () => inner.create());
     result = await proveCluster(inner, log);
+    // The grader's path: the inner API server, which kind publishes on the Pod's loopback, through a
+    // port-forward of the host cluster, read with client-node as the grader reads a cluster.
+    result.total++;
+    const t0 = performance.now();
+    try {
+      const published = (await inPod.run({ argv: ['docker', 'port', 'lab-control-plane', '6443/tcp'], timeoutMs: 30_000 })).stdout;
+      const remotePort = Number(/:(\d+)\s*$/m.exec(published)?.[1]);
+      if (!remotePort) throw new Error(`docker port lab-control-plane 6443/tcp: "${published.trim()}"`);
+      apiForward = await forwardPodPort(kubeConfig, { namespace: NS, pod: POD }, remotePort, log);
+      const innerConfig = new KubeConfig();
+      const kubeconfig = (await inPod.run({ argv: ['kind', 'get', 'kubeconfig', '--name', 'lab'], timeoutMs: 30_000 })).stdout;
+      innerConfig.loadFromString(kubeconfig.replace(/server: https:\/\/127\.0\.0\.1:\d+/, `server: https://127.0.0.1:${apiForward.port}`));
+      const nodes = await innerConfig.makeApiClient(CoreV1Api).listNode();
+      const ready = nodes.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+      if (ready.length !== opts.nodes) throw new Error(`${ready.length} of ${nodes.items.length} nodes Ready through the port-forward`);
+      log(
+        `pass  the inner API server answers through a port-forward (the grader's path): ${ready.length} nodes Ready, ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+      );
+      result.passed++;
+    } catch (e) {
+      log(`FAIL  the inner API server answers through a port-forward (the grader's path): ${errorMessage(e)}`);
+    }
     const usage = await runner.run({
       argv: ['docker', 'stats', '--no-stream', '--format', '{{.Name}} {{.MemUsage}}', host.controlPlane, `${host.name}-worker`],
       timeoutMs: 60_000,
@@ -131,6 +154,7 @@ export async function runNestedProof(opts: { nodes: number; log: (line: string) 
   } catch (e) {
     log(`FAIL  ${errorMessage(e)}`);
   } finally {
+    await apiForward?.close();
     await socket?.close();
     rmSync(socketDir, { recursive: true, force: true });
     await host.delete().catch((e: unknown) => log(`could not delete ${host.name}: ${String(e)}`));

@@ -11,7 +11,7 @@
 import net from 'node:net';
 import { rmSync } from 'node:fs';
 import { PassThrough, Writable, type Readable } from 'node:stream';
-import { Exec, type KubeConfig } from '@kubernetes/client-node';
+import { Exec, PortForward, type KubeConfig } from '@kubernetes/client-node';
 import { errorMessage } from '../../../graders/src/shared/error-message.ts';
 
 /** Where the Docker daemon runs: a container of a Pod. */
@@ -121,6 +121,67 @@ export async function servePodDocker(socketPath: string, dial: DialDocker, log: 
       for (const c of open) c.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       rmSync(socketPath, { force: true });
+    },
+  };
+}
+
+export interface PodPortForward {
+  /** The local port on 127.0.0.1 that reaches the Pod's port. */
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Forwards 127.0.0.1:<ephemeral port> here to `remotePort` on the Pod's loopback, through the
+ * Kubernetes port-forward API: how the grader reaches the API server of a kind cluster inside an
+ * attempt host Pod (kind publishes it on the Pod's 127.0.0.1). Fine for HTTPS; not for Docker's own
+ * streams, which need a half-close a port-forward does not carry (see above).
+ */
+export async function forwardPodPort(
+  kubeConfig: KubeConfig,
+  target: Omit<PodContainer, 'container'>,
+  remotePort: number,
+  log: (line: string) => void = () => {},
+): Promise<PodPortForward> {
+  const forward = new PortForward(kubeConfig, true);
+  const open = new Set<net.Socket>();
+  const server = net.createServer((conn) => {
+    open.add(conn);
+    conn.on('error', () => conn.destroy());
+    const errors = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        log(`port-forward to ${target.namespace}/${target.pod}:${remotePort}: ${chunk.toString().trim()}`);
+        cb();
+      },
+    });
+    forward.portForward(target.namespace, target.pod, [remotePort], conn, errors, conn).then(
+      (ws) => {
+        const socket = typeof ws === 'function' ? ws() : ws;
+        if (!socket) return conn.destroy();
+        socket.on('close', () => conn.end());
+        conn.on('close', () => {
+          open.delete(conn);
+          socket.close();
+        });
+      },
+      (e: unknown) => {
+        log(`port-forward to ${target.namespace}/${target.pod}:${remotePort}: ${errorMessage(e)}`);
+        conn.destroy();
+      },
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: async () => {
+      for (const c of open) c.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
 }
