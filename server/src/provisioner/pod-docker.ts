@@ -150,7 +150,8 @@ export async function forwardPodPort(
     conn.on('error', () => conn.destroy());
     const errors = new Writable({
       write(chunk: Buffer, _enc, cb) {
-        log(`port-forward to ${target.namespace}/${target.pod}:${remotePort}: ${chunk.toString().trim()}`);
+        const text = chunk.toString().trim();
+        if (text) log(`port-forward to ${target.namespace}/${target.pod}:${remotePort}: ${text}`);
         cb();
       },
     });
