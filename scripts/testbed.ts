@@ -791,6 +791,16 @@ async function clean(keepImages: boolean): Promise<void> {
   log(`removed ${CACHE}${keepImages ? ' (images kept)' : ' and the testbed images'}`);
 }
 
+/** The proofs' --nodes N (checked), once the testbed is known to be usable here. */
+function nodesOption(args: string[], fallback: number): number {
+  const i = args.indexOf('--nodes');
+  const nodes = i >= 0 ? Number(args[i + 1]) : fallback;
+  if (!Number.isInteger(nodes) || nodes < 1) throw new StepFailed('--nodes needs a whole number ≥ 1');
+  const s = readTestbedStatus();
+  if (!s.available) throw new CannotBuild(s.reason ?? 'testbed not available');
+  return nodes;
+}
+
 async function main(): Promise<number> {
   const [cmd, ...args] = process.argv.slice(2);
   switch (cmd) {
@@ -804,21 +814,10 @@ async function main(): Promise<number> {
       return s.available ? 0 : 1;
     }
     case 'proof': {
-      const i = args.indexOf('--nodes');
-      const nodes = i >= 0 ? Number(args[i + 1]) : 3;
-      if (!Number.isInteger(nodes) || nodes < 1) throw new StepFailed('--nodes needs a whole number ≥ 1');
-      const s = readTestbedStatus();
-      if (!s.available) throw new CannotBuild(s.reason ?? 'testbed not available');
-      const ok = await runProof({ nodes, log });
-      return ok ? 0 : 1;
+      return (await runProof({ nodes: nodesOption(args, 3), log })) ? 0 : 1;
     }
     case 'nested-proof': {
-      const i = args.indexOf('--nodes');
-      const nodes = i >= 0 ? Number(args[i + 1]) : 2;
-      if (!Number.isInteger(nodes) || nodes < 1) throw new StepFailed('--nodes needs a whole number ≥ 1');
-      const s = readTestbedStatus();
-      if (!s.available) throw new CannotBuild(s.reason ?? 'testbed not available');
-      return (await runNestedProof({ nodes, log })) ? 0 : 1;
+      return (await runNestedProof({ nodes: nodesOption(args, 2), log })) ? 0 : 1;
     }
     case 'load-images':
       if (!args[0]) throw new StepFailed('load-images needs a cluster name');

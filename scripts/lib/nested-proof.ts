@@ -37,9 +37,9 @@ const POD = 'attempt-host';
 export const NESTED_NODE_ENV = 'SYSTEMD_PROC_CMDLINE="systemd.unified_cgroup_hierarchy=0 systemd.legacy_systemd_cgroup_controller=1"';
 
 /** The attempt-host image's tag: a hash of everything that goes into it. */
-export function attemptHostTag(kindBinary: string): string {
+export function attemptHostTag(): string {
   const h = createHash('sha256');
-  for (const f of [path.join(IMAGE_DIR, 'Dockerfile'), path.join(IMAGE_DIR, 'entrypoint.sh'), RUNC_SHIM, kindBinary]) h.update(readFileSync(f));
+  for (const f of [path.join(IMAGE_DIR, 'Dockerfile'), path.join(IMAGE_DIR, 'entrypoint.sh'), RUNC_SHIM]) h.update(readFileSync(f));
   return `kubedrill-testbed/attempt-host:${h.digest('hex').slice(0, 12)}`;
 }
 
@@ -72,8 +72,7 @@ export async function runNestedProof(opts: { nodes: number; log: (line: string) 
   const { log } = opts;
   const base = minimalEnv(process.env);
   const runner = createCommandRunner(base);
-  const kindBinary = (await runner.run({ argv: ['sh', '-c', 'command -v kind'], timeoutMs: 10_000 })).stdout.trim();
-  const image = attemptHostTag(kindBinary);
+  const image = attemptHostTag();
   const host = new TestbedCluster(`kdtb-host-${randomBytes(3).toString('hex')}`, 1, runner);
   const nestedImage = `${nodeImageTag()}-nested`;
   const socketDir = mkdtempSync(path.join(tmpdir(), 'kd-pod-docker-'));
@@ -88,7 +87,6 @@ export async function runNestedProof(opts: { nodes: number; log: (line: string) 
       try {
         for (const f of ['Dockerfile', 'entrypoint.sh']) copyFileSync(path.join(IMAGE_DIR, f), path.join(ctx, f));
         copyFileSync(RUNC_SHIM, path.join(ctx, 'runc-drop-sys-resource'));
-        copyFileSync(kindBinary, path.join(ctx, 'kind'));
         await runner.run({ argv: ['docker', 'build', '-q', '-t', image, ctx], env: { DOCKER_BUILDKIT: '0' }, timeoutMs: 900_000 });
       } finally {
         rmSync(ctx, { recursive: true, force: true });
